@@ -1,0 +1,49 @@
+// Builds the three programs (trainer, extension host, webview) plus the CLIs that ride on the trainer.
+// An entry whose source file does not exist yet is skipped, so a partial tree still builds.
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+const dist = 'dist';
+mkdirSync(dist, { recursive: true });
+
+// tfjs-node(-gpu) is an optional run-time backend: never bundled, resolved with require() when present.
+const nodeExternals = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vscode'];
+
+const targets = [
+  { entry: 'src/trainer/cli.ts', out: 'trainer.js', platform: 'node' },
+  { entry: 'src/trainer/conformanceCli.ts', out: 'conformance.js', platform: 'node' },
+  { entry: 'bench/bench.ts', out: 'bench.js', platform: 'node' },
+  { entry: 'src/extension.ts', out: 'extension.js', platform: 'node' },
+  { entry: 'webview/main.ts', out: 'webview.js', platform: 'browser' },
+];
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+for (const t of targets) {
+  if (!existsSync(t.entry)) continue;
+  await build({
+    ...common,
+    entryPoints: [t.entry],
+    outfile: join(dist, t.out),
+    platform: t.platform,
+    format: t.platform === 'node' ? 'cjs' : 'iife',
+    target: t.platform === 'node' ? 'node20' : 'chrome120',
+    external: t.platform === 'node' ? nodeExternals : [],
+  });
+}
+
+// The wasm backend loads its .wasm binaries from beside the bundle (see src/trainer/backend.ts).
+const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+for (const f of readdirSync(wasmDir)) {
+  if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join(dist, f));
+}
+if (watch) console.log('esbuild: --watch is not supported; run npm run build again');

@@ -1,0 +1,132 @@
+/**
+ * The run config: what a `*.mrl.json` file holds once defaults are filled in (the resolved config that
+ * `config.json` in a run folder stores). `schemas/run-config.schema.json` is the source of truth for
+ * validation and defaults; these types mirror it so that every program is checked by the compiler.
+ * Loss type names are the sentence-transformers class names; parameters are theirs in camelCase.
+ */
+
+export type BackendName = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+
+/** An encoder trained from scratch with these sizes (BERT-family). */
+export interface ScratchModelConfig {
+  /** Vocabulary size cap for the WordPiece vocabulary built from the training text. */
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  intermediateSize: number;
+  maxSeqLength: number;
+  pooling: 'mean' | 'cls';
+  hiddenDropout: number;
+  attentionDropout: number;
+  /** BERT places LayerNorm after each residual add ("post"); "pre" trains more stably from scratch. */
+  layerNorm: 'post' | 'pre';
+}
+
+/** A local Hugging Face BERT-family folder: config.json + tokenizer.json + model.safetensors. */
+export interface PretrainedModelConfig {
+  path: string;
+  pooling: 'mean' | 'cls';
+  maxSeqLength: number;
+}
+
+export type ModelConfig = { scratch: ScratchModelConfig } | { pretrained: PretrainedModelConfig };
+
+// ---------------------------------------------------------------- losses
+
+export interface MnrlParams { scale: number }
+export interface CachedParams { miniBatchSize: number }
+export interface GistParams {
+  /** The frozen guide encoder: a local HF folder, or "self" (a frozen copy of the initial model). */
+  guide: string;
+  temperature: number;
+  marginStrategy: 'absolute' | 'relative';
+  margin: number;
+  contrastAnchors: boolean;
+  contrastPositives: boolean;
+}
+
+export type BaseLossConfig =
+  | ({ type: 'MultipleNegativesRankingLoss' } & MnrlParams)
+  | ({ type: 'CachedMultipleNegativesRankingLoss' } & MnrlParams & CachedParams)
+  | ({ type: 'MultipleNegativesSymmetricRankingLoss' } & MnrlParams)
+  | ({ type: 'CachedMultipleNegativesSymmetricRankingLoss' } & MnrlParams & CachedParams)
+  | ({ type: 'GISTEmbedLoss' } & GistParams)
+  | ({ type: 'CachedGISTEmbedLoss' } & GistParams & CachedParams)
+  | { type: 'CoSENTLoss'; scale: number }
+  | { type: 'AnglELoss'; scale: number };
+
+export interface MatryoshkaLossConfig {
+  type: 'MatryoshkaLoss';
+  loss: BaseLossConfig;
+  matryoshkaDims: number[];
+  /** null = all 1 (as in sentence-transformers). */
+  matryoshkaWeights: number[] | null;
+  /** -1 = every dim at every step; k > 0 = k dims sampled per step (honoured for cached losses too). */
+  nDimsPerStep: number;
+}
+
+export type SingleLossConfig = BaseLossConfig | MatryoshkaLossConfig;
+
+/** A weighted sum of several losses over the same batch. */
+export interface WeightedLossTerm { weight: number; loss: SingleLossConfig }
+export type LossConfig = SingleLossConfig | WeightedLossTerm[];
+
+export type LossType = BaseLossConfig['type'] | 'MatryoshkaLoss';
+
+// ---------------------------------------------------------------- data, training, evaluation
+
+export interface DataSourceConfig {
+  /** A .jsonl / .csv / .tsv path (relative to the config file), or "builtin:wordnet". */
+  source: string;
+  /** Dataset columns in loss order, e.g. ["anchor", "positive", "negative"] or ["sentence1", "sentence2"]. */
+  columns?: string[];
+  /** Column holding the score for CoSENT / AnglE / Spearman. */
+  scoreColumn?: string;
+  /** Cap on rows read (after shuffling by seed). */
+  maxRows?: number;
+}
+
+export interface DataConfig {
+  train: DataSourceConfig;
+  /** Eval split: its own source, or a fraction held out of train (deterministic by seed). */
+  eval?: DataSourceConfig;
+  evalFraction: number;
+}
+
+export interface TrainingConfig {
+  epochs: number;
+  /** Stops after this many optimizer steps; -1 = run the epochs. */
+  maxSteps: number;
+  batchSize: number;
+  learningRate: number;
+  warmupSteps: number;
+  scheduler: 'constant' | 'linear' | 'cosine';
+  weightDecay: number;
+  maxGradNorm: number;
+  logEvery: number;
+  evalEvery: number;
+  checkpointEvery: number;
+}
+
+export interface FunnelConfig { shortlistDim: number; rerankDim: number; shortlistSize: number }
+
+export interface EvaluationConfig {
+  /** Dims to evaluate at; empty = the Matryoshka dims (or the full width). */
+  dims: number[];
+  metrics: string[];
+  funnel: FunnelConfig | null;
+  maxQueries: number;
+}
+
+export interface RunConfig {
+  $schema?: string;
+  name: string;
+  seed: number;
+  backend: BackendName;
+  model: ModelConfig;
+  data: DataConfig;
+  loss: LossConfig;
+  training: TrainingConfig;
+  evaluation: EvaluationConfig;
+}
