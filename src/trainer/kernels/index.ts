@@ -1,0 +1,24 @@
+import { registerBatchMatMulGradient } from './batchMatMulGrad';
+import { registerBroadcastGradients } from './broadcastGrads';
+
+export { embeddingLookup } from './embeddingGrad';
+export { reduceToShape, broadcastReductionAxes } from './reduceToShape';
+export { swapLast2 } from './batchMatMulGrad';
+
+let installed = false;
+
+/**
+ * Installs the wasm-friendly gradient overrides (global: tfjs' gradient registry is shared by every
+ * backend). Idempotent. They are exact replacements of the stock gradients, so installing them on cpu
+ * (or tensorflow) only changes speed.
+ */
+export function installFastGradients(): void {
+  if (installed) return;
+  registerBatchMatMulGradient();
+  registerBroadcastGradients();
+  installed = true;
+}
+
+export function fastGradientsInstalled(): boolean {
+  return installed;
+}
