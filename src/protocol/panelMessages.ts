@@ -1,0 +1,238 @@
+/**
+ * Messages between the extension host and the metrics panel webview (DESIGN.md, "The webview").
+ * Both ends validate with the guards below: a message that fails its guard is logged and dropped.
+ *
+ * Conversation:
+ *   webview → host   `ready` (on every (re)load; carries the webview's persisted PanelState, if any)
+ *   host → webview   `init` (run list + which runs to show) and then `metrics` with `reset: true` for every
+ *                    run the webview should draw (the shown runs; the latest run if none was chosen)
+ *   host → webview   live: `metrics` (appended lines), `runInfo` (status/progress of one run), `runs`
+ *                    (whole list changed: a run started or was deleted), `showRuns`, `configDiff`
+ *   webview → host   `requestRun` when the user turns on a run whose metrics it does not hold yet; the host
+ *                    answers with `metrics` reset:true and keeps streaming that run's appends from then on.
+ *                    `exportCsv` / `exportPng` (the host shows a save dialog), `openConfigDiff`, `log`.
+ *
+ * Keep this module free of vscode and Node imports: the webview bundles it for the browser.
+ */
+import type { MetricsLine, RunInfo, RunStatus } from './runFolder';
+
+// ---------------------------------------------------------------- shared shapes
+
+/** One run as the panel sees it. `config` is the run's resolved config.json (for the diff table). */
+export interface PanelRun {
+  id: string;
+  name: string;
+  status: RunStatus;
+  /** Why a failed run failed (run.json `error`). */
+  error?: string;
+  startedAt?: string;
+  endedAt?: string | null;
+  step?: number;
+  totalSteps?: number;
+  backend?: string;
+  /** The resolved RunConfig, or null when config.json is missing/unreadable. Typed loosely on purpose:
+   *  the panel diffs whatever the file holds. */
+  config?: Record<string, unknown> | null;
+}
+
+/**
+ * What the webview persists through `vscode.setState` (and what a WebviewPanelSerializer receives as
+ * `state` after a window reload). Only `shownRunIds` is a contract for the host: replay those runs.
+ * Everything else is UI state private to the webview (may change without notice).
+ */
+export interface PanelState {
+  version: 1;
+  shownRunIds: string[];
+  [uiState: string]: unknown;
+}
+
+export const METRICS_PANEL_VIEW_TYPE = 'matryoshkaLab.metricsPanel';
+
+// ---------------------------------------------------------------- host → webview
+
+export interface InitMessage {
+  type: 'init';
+  runs: PanelRun[];
+  /** Runs to overlay. Absent: keep what the webview's own state says (or show the latest run). */
+  showRuns?: string[];
+  /** Runs whose configs to diff (opens the table), as `configDiff` would. */
+  configDiff?: string[];
+}
+/** The whole run list (a run was added or deleted). Runs no longer listed disappear from the panel. */
+export interface RunsMessage { type: 'runs'; runs: PanelRun[] }
+/** Lines of one run's metrics.jsonl, in file order. `reset`: drop what the panel holds for the run first
+ *  (full replay). Resume events are applied by the webview (drops earlier points with step > fromStep). */
+export interface MetricsMessage { type: 'metrics'; runId: string; lines: MetricsLine[]; reset?: boolean }
+/** One run changed (status, progress, error). Upsert: an unknown id is added to the list. */
+export interface RunInfoMessage { type: 'runInfo'; run: PanelRun }
+/** Which runs to overlay ("Compare Runs"). `compare: true` also opens the config diff table for them. */
+export interface ShowRunsMessage { type: 'showRuns'; runIds: string[]; compare?: boolean }
+/** Show the changed-keys table for these runs (2 or more). `configs` overrides/extends the configs
+ *  carried by the run list (key = run id). */
+export interface ConfigDiffMessage {
+  type: 'configDiff';
+  runIds: string[];
+  configs?: Record<string, Record<string, unknown> | null>;
+}
+
+export type HostToWebviewMessage =
+  | InitMessage
+  | RunsMessage
+  | MetricsMessage
+  | RunInfoMessage
+  | ShowRunsMessage
+  | ConfigDiffMessage;
+
+// ---------------------------------------------------------------- webview → host
+
+export interface ReadyMessage { type: 'ready'; state?: PanelState | null }
+/** Send me this run's metrics (reset:true replay) and keep streaming its appends. */
+export interface RequestRunMessage { type: 'requestRun'; runId: string }
+/** Save this CSV (host shows a save dialog; `suggestedName` is a bare file name). */
+export interface ExportCsvMessage { type: 'exportCsv'; suggestedName: string; csv: string }
+/** Save this PNG; `dataUrl` is `data:image/png;base64,…`. */
+export interface ExportPngMessage { type: 'exportPng'; suggestedName: string; dataUrl: string }
+/** Open VS Code's diff editor on two runs' config.json. */
+export interface OpenConfigDiffMessage { type: 'openConfigDiff'; runIds: [string, string] }
+export interface LogMessage { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+
+export type WebviewToHostMessage =
+  | ReadyMessage
+  | RequestRunMessage
+  | ExportCsvMessage
+  | ExportPngMessage
+  | OpenConfigDiffMessage
+  | LogMessage;
+
+// ---------------------------------------------------------------- runtime guards
+
+const RUN_STATUSES: readonly string[] = ['running', 'completed', 'failed', 'stopped'];
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+function isStr(x: unknown): x is string {
+  return typeof x === 'string';
+}
+function isStrArray(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every(isStr);
+}
+function optional(x: unknown, check: (v: unknown) => boolean): boolean {
+  return x === undefined || check(x);
+}
+/** Metric values: numbers; null is accepted too (JSON has no NaN, a writer may emit null for it). */
+function isValueRecord(x: unknown): boolean {
+  if (!isObj(x)) return false;
+  for (const k in x) {
+    const v = x[k];
+    if (typeof v !== 'number' && v !== null) return false;
+  }
+  return true;
+}
+
+export function isPanelRun(x: unknown): x is PanelRun {
+  return (
+    isObj(x) &&
+    isStr(x.id) &&
+    isStr(x.name) &&
+    isStr(x.status) &&
+    RUN_STATUSES.includes(x.status) &&
+    optional(x.error, isStr) &&
+    optional(x.startedAt, isStr) &&
+    optional(x.endedAt, (v) => v === null || isStr(v)) &&
+    optional(x.step, (v) => typeof v === 'number') &&
+    optional(x.totalSteps, (v) => typeof v === 'number') &&
+    optional(x.backend, isStr) &&
+    optional(x.config, (v) => v === null || isObj(v))
+  );
+}
+
+/** A metrics.jsonl line: a metrics event (unknown extra fields allowed) or a resume marker. */
+export function isMetricsLine(x: unknown): x is MetricsLine {
+  if (!isObj(x)) return false;
+  if (x.type === 'resume') return typeof x.fromStep === 'number';
+  if (x.type !== undefined && x.type !== 'metrics') return false;
+  if (typeof x.step !== 'number' || typeof x.time !== 'number') return false;
+  if (x.epoch !== undefined && typeof x.epoch !== 'number') return false;
+  if (x.split !== 'train' && x.split !== 'eval') return false;
+  if (x.values !== undefined && !isValueRecord(x.values)) return false;
+  if (x.wallTime !== undefined && typeof x.wallTime !== 'number') return false;
+  if (x.byDim !== undefined) {
+    if (!isObj(x.byDim)) return false;
+    for (const d in x.byDim) if (!isValueRecord(x.byDim[d])) return false;
+  }
+  return true;
+}
+
+function isConfigRecord(x: unknown): boolean {
+  if (!isObj(x)) return false;
+  for (const k in x) if (x[k] !== null && !isObj(x[k])) return false;
+  return true;
+}
+
+export function isHostToWebviewMessage(x: unknown): x is HostToWebviewMessage {
+  if (!isObj(x) || !isStr(x.type)) return false;
+  switch (x.type) {
+    case 'init':
+      return (
+        Array.isArray(x.runs) &&
+        x.runs.every(isPanelRun) &&
+        optional(x.showRuns, isStrArray) &&
+        optional(x.configDiff, isStrArray)
+      );
+    case 'runs':
+      return Array.isArray(x.runs) && x.runs.every(isPanelRun);
+    case 'metrics':
+      return (
+        isStr(x.runId) &&
+        Array.isArray(x.lines) &&
+        x.lines.every(isMetricsLine) &&
+        optional(x.reset, (v) => typeof v === 'boolean')
+      );
+    case 'runInfo':
+      return isPanelRun(x.run);
+    case 'showRuns':
+      return isStrArray(x.runIds) && optional(x.compare, (v) => typeof v === 'boolean');
+    case 'configDiff':
+      return isStrArray(x.runIds) && optional(x.configs, isConfigRecord);
+    default:
+      return false;
+  }
+}
+
+export function isPanelState(x: unknown): x is PanelState {
+  return isObj(x) && x.version === 1 && isStrArray(x.shownRunIds);
+}
+
+export function isWebviewToHostMessage(x: unknown): x is WebviewToHostMessage {
+  if (!isObj(x) || !isStr(x.type)) return false;
+  switch (x.type) {
+    case 'ready':
+      return x.state === undefined || x.state === null || isPanelState(x.state);
+    case 'requestRun':
+      return isStr(x.runId);
+    case 'exportCsv':
+      return isStr(x.suggestedName) && isStr(x.csv);
+    case 'exportPng':
+      return isStr(x.suggestedName) && isStr(x.dataUrl) && x.dataUrl.startsWith('data:image/png;base64,');
+    case 'openConfigDiff':
+      return isStrArray(x.runIds) && x.runIds.length === 2;
+    case 'log':
+      return (x.level === 'info' || x.level === 'warn' || x.level === 'error') && isStr(x.message);
+    default:
+      return false;
+  }
+}
+
+/** run.json (+ config.json) → the panel's view of a run. Pure helper for the host. */
+export function toPanelRun(info: RunInfo, config?: Record<string, unknown> | null): PanelRun {
+  const run: PanelRun = { id: info.id, name: info.name, status: info.status };
+  if (info.error !== undefined) run.error = info.error;
+  if (info.startedAt !== undefined) run.startedAt = info.startedAt;
+  if (info.endedAt !== undefined) run.endedAt = info.endedAt;
+  if (typeof info.step === 'number') run.step = info.step;
+  if (typeof info.totalSteps === 'number') run.totalSteps = info.totalSteps;
+  if (info.backend !== undefined) run.backend = info.backend;
+  if (config !== undefined) run.config = config;
+  return run;
+}
