@@ -9,6 +9,7 @@ import type { Encoder } from './model/types';
 import type { AdamW } from './optimizer';
 import { disposeBatch, encoderRows, tokenize, type BatchTokenizer } from './textBatch';
 import { mixSeed } from './rng';
+import { assertPlainStepFits, type BlockShape } from './memoryBudget';
 
 export interface TrainBatch {
   /** Per loss column, B texts each. */
@@ -60,6 +61,10 @@ export class StepRunner {
     try {
       if (loss.needsLabels) extras.labels = tf.tensor1d(batch.labels!, 'float32');
       if (loss.needsGuide) extras.guide = this.guideColumns(batch.columns);
+      const shape = (encoder as Partial<{ spec: BlockShape }>).spec;
+      if (loss.miniBatchSize === undefined && shape) {
+        assertPlainStepFits(shape, texts.length, tokens.inputIds.shape[1], tf.getBackend(), nColumns);
+      }
       const rows = encoderRows(encoder, tokens, mixSeed(this.o.seed, stepIndex));
       const result = lossAndGrads(rows, nColumns, batchSize, loss, extras);
       let gradNorm: number;

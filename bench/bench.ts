@@ -1,0 +1,162 @@
+/**
+ * `npm run bench -- [--out bench.json] [--quick]`: training speed and GradCache memory on the reference
+ * model of PERF.md (vocab 8000, hidden 128, 2 layers, 4 heads, FFN 512, seq len 32, mean pooling,
+ * MNRL scale 20, AdamW), plus the panel's render timings. Every case runs in its own child process,
+ * because the wasm heap never shrinks: RSS and peaks stay the figures of that case alone.
+ * Prints and writes JSON:
+ *   {"trainStep": {"<backend>": {"msPerStep", "samplesPerSec"}},
+ *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "cachedPeakMB", "plainPeakMB"|null, "rssMB", ...}},
+ *    "panel": {...}}
+ * A sample is one training pair.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendRequest } from '../src/trainer/backend';
+import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
+import { MultipleNegativesRankingLoss } from '../src/trainer/losses/mnrl';
+import { AdamW } from '../src/trainer/optimizer';
+import { lossAndGrads } from '../src/trainer/gradCache';
+import { encoderRows, disposeBatch } from '../src/trainer/textBatch';
+import { PlainBatchTooLargeError, assertPlainStepFits } from '../src/trainer/memoryBudget';
+import type { TokenBatch } from '../src/trainer/model/types';
+import { Rng } from '../src/trainer/rng';
+
+export const REFERENCE_SPEC: EncoderSpec = {
+  vocabSize: 8000, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 512,
+  typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.1, attentionDropout: 0.1,
+};
+const SEQ_LEN = 32;
+
+interface Case { backend: BackendRequest; batch: number; miniBatchSize: number | null; warmup: number; steps: number }
+interface CaseResult { msPerStep: number | null; samplesPerSec: number | null; peakMB: number | null; rssMB: number; error?: string; steps: number[] }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function randomTokens(rng: Rng, rows: number): TokenBatch {
+  const ids = new Int32Array(rows * SEQ_LEN);
+  for (let r = 0; r < rows; r++) {
+    ids[r * SEQ_LEN] = 2; // [CLS]
+    for (let t = 1; t < SEQ_LEN - 1; t++) ids[r * SEQ_LEN + t] = 5 + rng.int(REFERENCE_SPEC.vocabSize - 5);
+    ids[r * SEQ_LEN + SEQ_LEN - 1] = 3; // [SEP]
+  }
+  return { inputIds: tf.tensor2d(ids, [rows, SEQ_LEN], 'int32'), attentionMask: tf.ones([rows, SEQ_LEN]) as tf.Tensor2D };
+}
+
+async function runCase(c: Case): Promise<CaseResult> {
+  await initBackend(c.backend);
+  const encoder = new BertEncoder(REFERENCE_SPEC, { seed: 1 });
+  const loss = new MultipleNegativesRankingLoss({ scale: 20, miniBatchSize: c.miniBatchSize ?? undefined });
+  const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
+  const rng = new Rng(7);
+  const step = (i: number): void => {
+    const tokens = randomTokens(rng, 2 * c.batch);
+    try {
+      const result = lossAndGrads(encoderRows(encoder, tokens, i), 2, c.batch, loss);
+      optimizer.apply(result.grads);
+      for (const g of result.grads.values()) g.dispose();
+    } finally {
+      disposeBatch(tokens);
+    }
+  };
+  const times: number[] = [];
+  try {
+    if (c.miniBatchSize === null) assertPlainStepFits(REFERENCE_SPEC, 2 * c.batch, SEQ_LEN, tf.getBackend());
+    for (let i = 0; i < c.warmup + c.steps; i++) {
+      const t0 = performance.now();
+      step(i);
+      if (i >= c.warmup) times.push(performance.now() - t0);
+    }
+    // Peak tensor bytes of one more step (profiling only records; it does not time kernels).
+    const info = await tf.profile(() => step(c.warmup + c.steps));
+    const ms = median(times);
+    return { msPerStep: ms, samplesPerSec: (1000 * c.batch) / ms, peakMB: info.peakBytes / 2 ** 20, rssMB: process.memoryUsage().rss / 2 ** 20, steps: times };
+  } catch (e) {
+    if (e instanceof PlainBatchTooLargeError) {
+      return { msPerStep: null, samplesPerSec: null, peakMB: null, rssMB: process.memoryUsage().rss / 2 ** 20, error: e.message, steps: [] };
+    }
+    throw e;
+  }
+}
+
+function child(c: Case): CaseResult {
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--case', JSON.stringify(c)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as CaseResult;
+  } catch {
+    // A crash of the child (e.g. the wasm heap) is a figure too: never take the whole bench down.
+    const why = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+    return { msPerStep: null, samplesPerSec: null, peakMB: null, rssMB: 0, error: `child failed (${r.status}): ${why}`, steps: [] };
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const caseArg = args.indexOf('--case');
+  if (caseArg >= 0) {
+    console.log(JSON.stringify(await runCase(JSON.parse(args[caseArg + 1]) as Case)));
+    return;
+  }
+  const quick = args.includes('--quick');
+  const outArg = args.indexOf('--out');
+  const out = outArg >= 0 ? args[outArg + 1] : null;
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const steps = quick ? 3 : 7;
+
+  const trainStep: Record<string, unknown> = {};
+  for (const backend of ['wasm', 'cpu'] as const) {
+    const c: Case = { backend, batch: 32, miniBatchSize: null, warmup: backend === 'cpu' ? 1 : 2, steps: backend === 'cpu' ? (quick ? 1 : 3) : steps };
+    log(`trainStep ${backend} batch 32 …`);
+    const r = child(c);
+    trainStep[backend] = { msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB, ...(r.error ? { error: r.error } : {}) };
+  }
+
+  const gradCache: Record<string, unknown> = {};
+  for (const batch of [32, 128, 512]) {
+    const n = batch >= 512 ? Math.max(2, steps - 4) : steps;
+    log(`gradCache batch ${batch}: cached …`);
+    const cached = child({ backend: 'wasm', batch, miniBatchSize: 32, warmup: 1, steps: n });
+    log(`gradCache batch ${batch}: plain …`);
+    const plain = child({ backend: 'wasm', batch, miniBatchSize: null, warmup: 1, steps: n });
+    gradCache[String(batch)] = {
+      cachedMsPerStep: cached.msPerStep,
+      plainMsPerStep: plain.msPerStep,
+      cachedPeakMB: cached.peakMB,
+      plainPeakMB: plain.peakMB,
+      rssMB: cached.rssMB,
+      plainRssMB: plain.msPerStep === null ? null : plain.rssMB,
+      overhead: cached.msPerStep && plain.msPerStep ? cached.msPerStep / plain.msPerStep - 1 : null,
+      ...(plain.error ? { plainSkipped: plain.error } : {}),
+      ...(cached.error ? { cachedError: cached.error } : {}),
+    };
+  }
+
+  const result: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, trainStep, gradCache };
+  const panelBench = join(process.cwd(), 'bench', 'panelBench.ts');
+  if (!args.includes('--no-panel') && existsSync(panelBench)) {
+    log('panel …');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', panelBench], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    try {
+      result.panel = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+    } catch {
+      result.panel = { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
+    }
+  }
+  const json = JSON.stringify(result, null, 2);
+  console.log(json);
+  if (out) writeFileSync(out, `${json}\n`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
