@@ -1,0 +1,6 @@
+// The run-folder reader library (no vscode import): what the host and tests use.
+export * from './liveness';
+export * from './runDir';
+export * from './series';
+export * from './store';
+export * from './tail';

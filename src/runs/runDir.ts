@@ -1,0 +1,154 @@
+/**
+ * Listing and reading run folders (.mrl/runs/<id>/). Every reader tolerates half-written folders: a run
+ * whose run.json does not exist yet, a config.json being written, unknown fields.
+ */
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { RUN_FILES, type RunInfo, type RunStatus } from '../protocol/runFolder';
+
+const STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'stopped'];
+
+export interface RunEntry {
+  id: string;
+  dir: string;
+  /** run.json, or a stand-in when it is missing/unreadable (then `infoMissing` is true). */
+  info: RunInfo;
+  infoMissing: boolean;
+  /** mtime of run.json (ms), to tell whether to read it again. */
+  infoMtime: number;
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** run.json → RunInfo, or null when missing / not JSON / not a run. Unknown fields are kept. */
+export function readRunInfo(dir: string): RunInfo | null {
+  const v = readJson(join(dir, RUN_FILES.info));
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const status = STATUSES.includes(o.status as RunStatus) ? (o.status as RunStatus) : null;
+  if (!status) return null;
+  return {
+    ...o,
+    id: typeof o.id === 'string' ? o.id : basename(dir),
+    name: typeof o.name === 'string' ? o.name : basename(dir),
+    status,
+    pid: typeof o.pid === 'number' ? o.pid : null,
+    startedAt: typeof o.startedAt === 'string' ? o.startedAt : '',
+    endedAt: typeof o.endedAt === 'string' ? o.endedAt : null,
+    backend: typeof o.backend === 'string' ? o.backend : '',
+  };
+}
+
+/** config.json of a run (the resolved config), or null. */
+export function readRunConfig(dir: string): Record<string, unknown> | null {
+  const v = readJson(join(dir, RUN_FILES.config));
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+function mtime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** One folder → RunEntry, or null when it is not a run folder (no run.json and no config.json). */
+export function readRunEntry(dir: string): RunEntry | null {
+  const id = basename(dir);
+  const info = readRunInfo(dir);
+  if (info) return { id, dir, info: { ...info, id }, infoMissing: false, infoMtime: mtime(join(dir, RUN_FILES.info)) };
+  // A folder the trainer is still setting up (config.json first), or whose run.json is torn.
+  const cfgFile = join(dir, RUN_FILES.config);
+  if (!existsSync(cfgFile) && !existsSync(join(dir, RUN_FILES.info))) return null;
+  const cfg = readRunConfig(dir);
+  const st = mtime(cfgFile) || mtime(dir);
+  return {
+    id,
+    dir,
+    info: {
+      id,
+      name: typeof cfg?.name === 'string' ? cfg.name : id,
+      status: 'running',
+      pid: null,
+      startedAt: st ? new Date(st).toISOString() : '',
+      endedAt: null,
+      backend: '',
+    },
+    infoMissing: true,
+    infoMtime: 0,
+  };
+}
+
+/** Every run folder under `runsDir`, newest first (by startedAt, then id). Missing folder → []. */
+export function listRuns(runsDir: string): RunEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(runsDir);
+  } catch {
+    return [];
+  }
+  const out: RunEntry[] = [];
+  for (const n of names) {
+    if (n.startsWith('.')) continue;
+    const dir = join(runsDir, n);
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    const e = readRunEntry(dir);
+    if (e) out.push(e);
+  }
+  return out.sort(compareRuns);
+}
+
+export function compareRuns(a: RunEntry, b: RunEntry): number {
+  const ta = Date.parse(a.info.startedAt) || 0;
+  const tb = Date.parse(b.info.startedAt) || 0;
+  return tb - ta || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/**
+ * Is `target` strictly inside `root` (after resolving symlinks)? Delete Run uses this so that it never
+ * removes anything outside the runs folder, whatever a run id or a symlink says.
+ */
+export function isStrictlyInside(root: string, target: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      // Not there (yet): resolve its parent, so a symlinked parent is still caught.
+      const parent = dirname(p);
+      return parent === p ? p : join(real(parent), basename(p));
+    }
+  };
+  const r = real(resolve(root));
+  const t = real(resolve(target));
+  const rel = relative(r, t);
+  return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel);
+}
+
+/** A run id that is a single safe path segment (no separators, no dot-dot). */
+export function isSafeRunId(id: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) && !id.includes('..');
+}
+
+/** runId = <yyyymmdd-hhmmss>-<slug>-<4 hex> (DESIGN.md). `now` and `hex` injectable for tests. */
+export function newRunId(name: string, now = new Date(), hex = Math.floor(Math.random() * 0x10000)): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const ts = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  const slug =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'run';
+  return `${ts}-${slug}-${hex.toString(16).padStart(4, '0')}`;
+}
