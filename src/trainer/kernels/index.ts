@@ -1,3 +1,6 @@
+// tfjs-core's CommonJS entry (what Node and esbuild's platform=node resolve) registers no gradients at
+// all: only the @tensorflow/tfjs umbrella does, through this module. Our overrides go on top of these.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { registerBatchMatMulGradient } from './batchMatMulGrad';
 import { registerBroadcastGradients } from './broadcastGrads';
 

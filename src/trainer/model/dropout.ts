@@ -1,0 +1,85 @@
+/**
+ * Chunking-invariant dropout masks, built in JS.
+ *
+ * Every keep/drop decision is a pure function of (ctx.seed, rowId, site, group, index): a counter-based
+ * hash, no sequential state. So a row gets the same mask whether it is encoded alone, in a chunk, or in
+ * the whole batch (GradCache), and whatever the padded length: groups and indices are token / head /
+ * query positions, never offsets that depend on the batch's padded length L.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DropoutContext } from './types';
+import { fmix32 } from './init';
+
+/** Dropout sites in order of the forward pass; then 3 per layer. */
+export const SITE_EMBEDDINGS = 0;
+export type LayerSiteKind = 'attentionProbs' | 'attentionOutput' | 'ffnOutput';
+const LAYER_SITE_OFFSET: Record<LayerSiteKind, number> = { attentionProbs: 0, attentionOutput: 1, ffnOutput: 2 };
+export function layerSite(layer: number, kind: LayerSiteKind): number {
+  return 1 + 3 * layer + LAYER_SITE_OFFSET[kind];
+}
+
+const GOLDEN = 0x9e3779b9;
+
+function groupKey(seed: number, rowId: number, site: number, group: number): number {
+  let h = fmix32((seed >>> 0) ^ GOLDEN);
+  h = fmix32(h ^ Math.imul(rowId + 1, 0x85ebca6b));
+  h = fmix32(h ^ Math.imul(site + 1, 0xc2b2ae35));
+  return fmix32(h ^ Math.imul(group + 1, 0x27d4eb2f));
+}
+
+/**
+ * Inverted-dropout multipliers (0 or 1/(1-p)) for `rows` rows of `groups × len` elements each; row r uses
+ * ctx.rowIds[r]. Layout: row-major [rows, groups, len].
+ */
+export function dropoutMultipliers(
+  ctx: DropoutContext,
+  site: number,
+  rows: number,
+  groups: number,
+  len: number,
+  p: number,
+): Float32Array {
+  if (ctx.rowIds.length < rows) {
+    throw new Error(`dropout: ${rows} rows but only ${ctx.rowIds.length} rowIds`);
+  }
+  const out = new Float32Array(rows * groups * len);
+  const scale = 1 / (1 - p);
+  // Compare raw 32-bit hashes against p·2³² (no float division per element).
+  const threshold = Math.min(Math.floor(p * 4294967296), 4294967295);
+  let o = 0;
+  for (let r = 0; r < rows; r++) {
+    const rowId = ctx.rowIds[r];
+    for (let g = 0; g < groups; g++) {
+      const key = groupKey(ctx.seed, rowId, site, g);
+      for (let j = 0; j < len; j++) {
+        let h = (key + Math.imul(j, GOLDEN)) | 0;
+        h ^= h >>> 16;
+        h = Math.imul(h, 0x85ebca6b);
+        h ^= h >>> 13;
+        h = Math.imul(h, 0xc2b2ae35);
+        h ^= h >>> 16;
+        out[o++] = h >>> 0 >= threshold ? scale : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * x * mask for x of shape [rows, groups, len] (any shape whose size matches; the mask takes x's shape).
+ * Identity when p = 0 or ctx is undefined.
+ */
+export function applyDropout(
+  x: tf.Tensor,
+  ctx: DropoutContext | undefined,
+  site: number,
+  rows: number,
+  groups: number,
+  len: number,
+  p: number,
+): tf.Tensor {
+  if (!ctx || p <= 0) return x;
+  if (p >= 1) return tf.zerosLike(x);
+  const m = dropoutMultipliers(ctx, site, rows, groups, len, p);
+  return tf.mul(x, tf.tensor(m, x.shape, 'float32'));
+}
