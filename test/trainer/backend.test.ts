@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  checkKernels,
+  collectKernelNames,
+  findWasmDir,
+  initBackend,
+  TENSORFLOW_INSTALL_HINT,
+} from '../../src/trainer/backend';
+
+function resolvable(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const tfNodeInstalled = resolvable('@tensorflow/tfjs-node-gpu') || resolvable('@tensorflow/tfjs-node');
+
+test('findWasmDir locates the SIMD binary', () => {
+  const dir = findWasmDir();
+  assert.ok(existsSync(join(dir, 'tfjs-backend-wasm-simd.wasm')), dir);
+});
+
+test('wasm: initialises with SIMD, and a second call is cheap and identical', async () => {
+  const a = await initBackend('wasm');
+  assert.equal(a.name, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.match(a.reason, /SIMD/);
+  assert.doesNotMatch(a.reason, /no SIMD/);
+  const t0 = performance.now();
+  const b = await initBackend('wasm');
+  assert.ok(performance.now() - t0 < 50);
+  assert.deepEqual(b, a);
+  const sum = tf.tidy(() => tf.sum(tf.tensor([1, 2, 3])).dataSync()[0]);
+  assert.equal(sum, 6);
+});
+
+test('cpu, then back to wasm', async () => {
+  assert.equal((await initBackend('cpu')).name, 'cpu');
+  assert.equal(tf.getBackend(), 'cpu');
+  assert.equal((await initBackend('wasm')).name, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+});
+
+test('auto picks wasm and says why when tfjs-node is not installed', { skip: tfNodeInstalled }, async () => {
+  const c = await initBackend('auto');
+  assert.equal(c.name, 'wasm');
+  assert.match(c.reason, /tfjs-node/);
+  assert.match(c.reason, /neither .* is installed/);
+});
+
+test('tensorflow without tfjs-node fails with install instructions', { skip: tfNodeInstalled }, async () => {
+  await assert.rejects(initBackend('tensorflow'), (e: Error) => {
+    assert.ok(e.message.includes('npm install @tensorflow/tfjs-node-gpu'), e.message);
+    assert.ok(e.message.includes('@tensorflow/tfjs-node'), e.message);
+    assert.ok(e.message.includes(TENSORFLOW_INSTALL_HINT));
+    return true;
+  });
+});
+
+test('unknown backend is rejected', async () => {
+  await assert.rejects(initBackend('webgl' as never), /unknown backend/);
+});
+
+test('checkKernels names missing and forbidden kernels', async () => {
+  await initBackend('wasm');
+  checkKernels(['Add', 'BatchMatMul', 'ScatterNd', 'GatherV2']);
+  assert.throws(() => checkKernels(['Add', 'NoSuchKernel', 'AlsoMissing']), /NoSuchKernel, AlsoMissing|AlsoMissing, NoSuchKernel/);
+  // Not registered on wasm at all (PERF.md #5).
+  assert.throws(() => checkKernels(['UnsortedSegmentSum']), /not registered for backend "wasm": UnsortedSegmentSum/);
+  // Registered on cpu, but a slow fallback that training must never hit.
+  assert.throws(() => checkKernels(['UnsortedSegmentSum'], 'cpu'), /forbidden.*UnsortedSegmentSum/);
+  checkKernels(['Add', 'UnsortedSegmentSum'], 'cpu', []);
+});
+
+test('collectKernelNames sees forward and backward kernels', async () => {
+  await initBackend('wasm');
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const names = await collectKernelNames(() => tf.grad((v: tf.Tensor) => tf.sum(tf.exp(v)))(x));
+  assert.ok(names.includes('Exp'), names.join(','));
+  assert.ok(names.includes('Sum'), names.join(','));
+  // Exp's gradient multiplies dy by the saved output.
+  assert.ok(names.includes('Multiply'), names.join(','));
+  x.dispose();
+});
