@@ -52,14 +52,19 @@ export class WeightedSumLoss implements EmbeddingLoss {
       for (const { weight, loss } of this.terms) {
         const termSink: LossSink | undefined = sink && {
           record: (key, value) => {
-            const weighted = tf.mul(value, weight) as tf.Scalar;
+            // The term records from inside its own tidy: keep the sum alive past it, free the old one.
             const prev = side.get(key);
-            side.set(key, prev ? (tf.add(prev, weighted) as tf.Scalar) : weighted);
+            const next = tf.keep(prev ? (tf.add(prev, tf.mul(value, weight)) as tf.Scalar) : (tf.mul(value, weight) as tf.Scalar));
+            prev?.dispose();
+            side.set(key, next);
           },
         };
         total = tf.add(total, tf.mul(loss.compute(inputs, termSink), weight));
       }
-      for (const [key, value] of side) sink?.record(key, value);
+      for (const [key, value] of side) {
+        sink?.record(key, value);
+        value.dispose();
+      }
       return total;
     });
   }
