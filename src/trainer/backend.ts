@@ -188,5 +188,13 @@ export async function collectKernelNames(fn: () => tf.TensorContainer | void): P
     return r === undefined ? [] : (r as tf.TensorContainer);
   });
   tf.dispose(info.result as tf.TensorContainer);
-  return [...new Set(info.kernelNames)].sort();
+  return kernelNamesOf(info);
+}
+
+/**
+ * Real kernel names in a tf.profile result. tf.customGrad wrappers show up as "unnamed scope" (not a
+ * kernel: the kernels inside them are profiled on their own) and are dropped.
+ */
+export function kernelNamesOf(info: { kernelNames: string[] }): string[] {
+  return [...new Set(info.kernelNames)].filter((n) => n !== 'unnamed scope').sort();
 }

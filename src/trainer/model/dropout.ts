@@ -19,6 +19,8 @@ export function layerSite(layer: number, kind: LayerSiteKind): number {
 }
 
 const GOLDEN = 0x9e3779b9;
+/** Larger than any sequence length, so (block, index) pairs map to distinct group keys. */
+const BLOCK_KEY_STRIDE = 1 << 20;
 
 function groupKey(seed: number, rowId: number, site: number, group: number): number {
   let h = fmix32((seed >>> 0) ^ GOLDEN);
@@ -29,7 +31,8 @@ function groupKey(seed: number, rowId: number, site: number, group: number): num
 
 /**
  * Inverted-dropout multipliers (0 or 1/(1-p)) for `rows` rows of `groups × len` elements each; row r uses
- * ctx.rowIds[r]. Layout: row-major [rows, groups, len].
+ * ctx.rowIds[r]. Layout: row-major [rows, groups, len]. `groupsPerBlock` splits groups into blocks
+ * (attention probs: blocks = heads, groups per block = query positions).
  */
 export function dropoutMultipliers(
   ctx: DropoutContext,
@@ -38,6 +41,7 @@ export function dropoutMultipliers(
   groups: number,
   len: number,
   p: number,
+  groupsPerBlock = groups,
 ): Float32Array {
   if (ctx.rowIds.length < rows) {
     throw new Error(`dropout: ${rows} rows but only ${ctx.rowIds.length} rowIds`);
@@ -50,7 +54,9 @@ export function dropoutMultipliers(
   for (let r = 0; r < rows; r++) {
     const rowId = ctx.rowIds[r];
     for (let g = 0; g < groups; g++) {
-      const key = groupKey(ctx.seed, rowId, site, g);
+      // Groups come in blocks (e.g. heads × query positions): the key uses (block, index in block)
+      // so that it does not depend on the block size (the padded length L).
+      const key = groupKey(ctx.seed, rowId, site, Math.floor(g / groupsPerBlock) * BLOCK_KEY_STRIDE + (g % groupsPerBlock));
       for (let j = 0; j < len; j++) {
         let h = (key + Math.imul(j, GOLDEN)) | 0;
         h ^= h >>> 16;
@@ -77,9 +83,10 @@ export function applyDropout(
   groups: number,
   len: number,
   p: number,
+  groupsPerBlock = groups,
 ): tf.Tensor {
   if (!ctx || p <= 0) return x;
   if (p >= 1) return tf.zerosLike(x);
-  const m = dropoutMultipliers(ctx, site, rows, groups, len, p);
+  const m = dropoutMultipliers(ctx, site, rows, groups, len, p, groupsPerBlock);
   return tf.mul(x, tf.tensor(m, x.shape, 'float32'));
 }

@@ -198,7 +198,7 @@ export class BertEncoder implements Encoder {
         const v = tf.transpose(tf.reshape(this.linear(attnIn, `${pre}.attention.self.value`), [N, L, heads, d]), [0, 2, 1, 3]);
         const scores = tf.add(tf.mul(tf.matMul(q as tf.Tensor4D, kT as tf.Tensor4D), 1 / Math.sqrt(d)), scoreBias);
         let probs = tf.softmax(scores);
-        probs = applyDropout(probs, dropout, layerSite(i, 'attentionProbs'), N, heads * L, L, pAttn);
+        probs = applyDropout(probs, dropout, layerSite(i, 'attentionProbs'), N, heads * L, L, pAttn, L);
         const ctx = tf.reshape(tf.transpose(tf.matMul(probs as tf.Tensor4D, v as tf.Tensor4D), [0, 2, 1, 3]), [T, H]) as tf.Tensor2D;
         let attnOut = this.linear(ctx, `${pre}.attention.output.dense`);
         attnOut = applyDropout(attnOut, dropout, layerSite(i, 'attentionOutput'), N, L, H, pHidden) as tf.Tensor2D;
