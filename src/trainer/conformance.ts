@@ -159,7 +159,7 @@ export function computeFixture(fx: Fixture, seed = 0): LossAndInputGrads {
   if (loss.needsLabels && !fx.labels) throw new FixtureError(`${loss.name} needs labels; the fixture has none`);
 
   const B = fx.batchSize;
-  const variable = tf.variable(tf.tensor2d(fx.inputs.flat(), [nCols * B, fx.dim], 'float32'), true, `fixture_${fx.name}`);
+  const variable = tf.variable(tf.tensor2d(fx.inputs.flat(), [nCols * B, fx.dim], 'float32'), true);
   const labels = fx.labels ? tf.tensor1d(fx.labels, 'float32') : undefined;
   const guide = loss.needsGuide && fx.guide ? fx.guide.map((g) => tf.tensor2d(g, undefined, 'float32')) : undefined;
   try {
