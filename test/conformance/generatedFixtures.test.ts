@@ -16,7 +16,6 @@ before(useCpu);
 type M = number[][];
 const B = 3;
 const D = 6;
-const DG = 5;
 
 function lcg(seed: number) {
   let s = seed >>> 0;
