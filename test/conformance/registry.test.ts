@@ -33,7 +33,7 @@ function rejects(config: unknown, path: string, detail: RegExp, embeddingDim = 1
 
 test('unknown loss type lists the valid ones', () => {
   rejects({ type: 'TripletLoss' }, 'loss.type', /unknown loss type "TripletLoss"; expected one of: .*MultipleNegativesRankingLoss.*CoSENTLoss.*MatryoshkaLoss/);
-  rejects({ scale: 20 }, 'loss.type', /unknown loss type nothing/);
+  rejects({ scale: 20 }, 'loss.type', /missing loss type; expected one of: MultipleNegativesRankingLoss/);
   rejects(matry({ type: 'MatryoshkaLoss' }, [8]), 'loss.loss.type', /expected one of: .*AnglELoss$/);
   rejects({ type: 'Nope' }, 'config.loss.type', /unknown loss type/, 16, 'config.loss');
 });

@@ -106,6 +106,7 @@ function boolean(obj: Json, key: string, path: string): boolean {
 
 function lossType(obj: Json, path: string, allowed: readonly string[]): string {
   const t = obj.type;
+  if (t === undefined) throw new LossConfigError(`${path}.type`, `missing loss type; expected one of: ${allowed.join(', ')}`);
   if (typeof t !== 'string' || !allowed.includes(t)) {
     throw new LossConfigError(`${path}.type`, `unknown loss type ${describe(t)}; expected one of: ${allowed.join(', ')}`);
   }
