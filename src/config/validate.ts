@@ -1,0 +1,297 @@
+/**
+ * Run config validation: ajv against schemas/run-config.schema.json (the same file VS Code uses for
+ * completion), defaults filled in, then the checks a schema cannot express (a Matryoshka dim wider than
+ * the model, a data file that does not exist, columns the loss cannot use).
+ *
+ * No vscode and no tfjs here: the extension host reuses this module for diagnostics before a launch, and
+ * the trainer runs it before doing anything. Errors carry a JSON pointer (`/training/batchSize`), so the
+ * host can map them to ranges; several errors are reported at once, not only the first.
+ */
+import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import schema from '../../schemas/run-config.schema.json';
+import type { BaseLossConfig, LossConfig, RunConfig, SingleLossConfig } from '../protocol/runConfig';
+import { applyDerivedDefaults, lossDims, lossNeedsLabels } from './defaults';
+
+export interface ConfigError {
+  /** JSON pointer of the offending value ("/training/batchSize"; for an unknown key, the key itself). */
+  path: string;
+  message: string;
+  /** The JSON Schema keyword that failed, or a name for semantic checks ("dimTooLarge", "missingFile"). */
+  keyword?: string;
+}
+
+export interface ValidationResult {
+  /** The resolved config (defaults filled in); absent when there is any error. */
+  config?: RunConfig;
+  errors: ConfigError[];
+}
+
+export interface ValidateOptions {
+  /** Folder that relative paths resolve against; default: the config file's folder. */
+  baseDir?: string;
+  /** Check that data files / model folders exist (default true). */
+  checkFiles?: boolean;
+}
+
+export const BUILTIN_SOURCES = ['builtin:wordnet'] as const;
+
+let compiled: ReturnType<Ajv2020['compile']> | undefined;
+function validator(): ReturnType<Ajv2020['compile']> {
+  // strictRequired off: `required: ["type"]` beside a discriminator names a property defined in the branches.
+  compiled ??= new Ajv2020({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: true, strictRequired: false }).compile(schema);
+  return compiled;
+}
+
+export function escapePointer(s: string | number): string {
+  return String(s).replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** `loss.matryoshkaDims[2]` (the loss registry's LossConfigError paths) → `/loss/matryoshkaDims/2`. */
+export function dottedToPointer(dotted: string): string {
+  const segs: string[] = [];
+  for (const m of dotted.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segs.push(m[1] ?? m[2]);
+  return segs.map((s) => '/' + escapePointer(s)).join('');
+}
+
+/** Edit distance, for "did you mean" on a misspelt key or loss type. */
+export function editDistance(a: string, b: string): number {
+  const al = a.toLowerCase();
+  const bl = b.toLowerCase();
+  let prev = Array.from({ length: bl.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= al.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= bl.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (al[i - 1] === bl[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[bl.length];
+}
+
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  // Only a plausible typo: a few edits, relative to the word's length.
+  return best !== undefined && bestD <= Math.max(2, Math.floor(Math.max(word.length, best.length) / 3)) ? best : undefined;
+}
+
+const BASE_LOSS_TYPES = (schema.$defs.baseLoss.oneOf as { $ref: string }[]).map((r) => r.$ref.split('/').pop()!);
+const ALL_LOSS_TYPES = ['MatryoshkaLoss', ...BASE_LOSS_TYPES];
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '…' : s;
+}
+
+function ajvToConfigError(e: ErrorObject): ConfigError | undefined {
+  const path = e.instancePath;
+  switch (e.keyword) {
+    case 'if':
+      return undefined; // the then/else branch's own errors say what is wrong
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+      const guess = nearest(key, allowed);
+      return {
+        path: `${path}/${escapePointer(key)}`,
+        keyword: e.keyword,
+        message: `unknown key "${key}"` + (guess ? `; did you mean "${guess}"?` : '.') + ` Allowed here: ${allowed.join(', ')}`,
+      };
+    }
+    case 'discriminator': {
+      const p = e.params as { tag: string; tagValue: unknown; error: string };
+      if (p.error === 'tag') return { path, keyword: e.keyword, message: `expected a "${p.tag}" string naming the loss` };
+      // Inside MatryoshkaLoss (…/loss/loss) only base losses are allowed.
+      const allowed = /\/loss\/loss$/.test(path) ? BASE_LOSS_TYPES : ALL_LOSS_TYPES;
+      const guess = typeof p.tagValue === 'string' ? nearest(p.tagValue, allowed) : undefined;
+      return {
+        path: `${path}/${p.tag}`,
+        keyword: e.keyword,
+        message:
+          (p.tagValue === 'MatryoshkaLoss' ? 'MatryoshkaLoss cannot wrap another MatryoshkaLoss.' : `unknown loss type ${describe(p.tagValue)}` + (guess ? `; did you mean "${guess}"?` : '.')) +
+          ` Expected one of: ${allowed.join(', ')}`,
+      };
+    }
+    case 'required': {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      return { path, keyword: e.keyword, message: `missing required key "${missing}"` };
+    }
+    case 'enum':
+      return { path, keyword: e.keyword, message: `expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => describe(v)).join(', ')}, got ${describe(e.data)}` };
+    case 'const':
+      return { path, keyword: e.keyword, message: `expected ${describe((e.params as { allowedValue: unknown }).allowedValue)}, got ${describe(e.data)}` };
+    case 'type':
+      return { path, keyword: e.keyword, message: `expected ${String((e.params as { type: string }).type).replace(',', ' or ')}, got ${describe(e.data)}` };
+    case 'minProperties':
+    case 'maxProperties':
+      if (path === '/model') return { path, keyword: e.keyword, message: 'expected exactly one of "scratch" or "pretrained"' };
+      break;
+  }
+  return { path, keyword: e.keyword, message: `${e.message ?? 'invalid'}` + (e.data !== undefined && typeof e.data !== 'object' ? `, got ${describe(e.data)}` : '') };
+}
+
+function pretrainedWidth(dir: string): number | undefined {
+  try {
+    const cfg = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as { hidden_size?: number; d_model?: number };
+    return cfg.hidden_size ?? cfg.d_model;
+  } catch {
+    return undefined;
+  }
+}
+
+function forEachSingleLoss(loss: LossConfig, base: string, f: (l: SingleLossConfig, path: string) => void): void {
+  if (Array.isArray(loss)) loss.forEach((t, i) => f(t.loss, `${base}/${i}/loss`));
+  else f(loss, base);
+}
+
+/** The checks the schema cannot express; `config` has passed the schema (defaults filled). */
+function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean, dimsGiven: boolean): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+
+  let width: number | undefined;
+  if ('scratch' in config.model) {
+    const s = config.model.scratch;
+    width = s.hiddenSize;
+    if (s.hiddenSize % s.numHeads !== 0) {
+      errors.push({ path: '/model/scratch/numHeads', keyword: 'divisor', message: `numHeads ${s.numHeads} must divide hiddenSize ${s.hiddenSize}` });
+    }
+  } else {
+    const dir = resolvePath(config.model.pretrained.path);
+    if (checkFiles) {
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+        errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `model folder not found: ${dir}` });
+      } else {
+        for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) {
+          if (!existsSync(resolve(dir, f))) errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `${dir} has no ${f} (a Hugging Face folder needs config.json, tokenizer.json, model.safetensors)` });
+        }
+        width = pretrainedWidth(dir);
+      }
+    }
+  }
+
+  forEachSingleLoss(config.loss, '/loss', (l, path) => {
+    const base = (l.type === 'MatryoshkaLoss' ? l.loss : l) as BaseLossConfig;
+    const basePath = l.type === 'MatryoshkaLoss' ? `${path}/loss` : path;
+    if (l.type === 'MatryoshkaLoss') {
+      if (width !== undefined) {
+        l.matryoshkaDims.forEach((d, i) => {
+          if (d > width!) errors.push({ path: `${path}/matryoshkaDims/${i}`, keyword: 'dimTooLarge', message: `dim ${d} is larger than the model's width ${width}` });
+        });
+      }
+      if (l.matryoshkaWeights && l.matryoshkaWeights.length !== l.matryoshkaDims.length) {
+        errors.push({ path: `${path}/matryoshkaWeights`, keyword: 'length', message: `expected ${l.matryoshkaDims.length} weights (one per dim in matryoshkaDims), got ${l.matryoshkaWeights.length}` });
+      }
+      if (base.type === 'AnglELoss') {
+        l.matryoshkaDims.forEach((d, i) => {
+          if (d % 2) errors.push({ path: `${path}/matryoshkaDims/${i}`, keyword: 'even', message: `AnglELoss needs even dims, got ${d}` });
+        });
+      }
+    }
+    if ((base.type === 'GISTEmbedLoss' || base.type === 'CachedGISTEmbedLoss') && base.guide !== 'self' && checkFiles) {
+      const g = resolvePath(base.guide);
+      if (!existsSync(resolve(g, 'config.json'))) errors.push({ path: `${basePath}/guide`, keyword: 'missingFile', message: `guide model folder not found (no config.json in ${g}); use "self" for a frozen copy of the initial model` });
+    }
+  });
+
+  const maxDim = Math.max(...lossDims(config.loss, width ?? Infinity));
+  const evalWidth = width ?? (Number.isFinite(maxDim) ? maxDim : undefined);
+  if (evalWidth !== undefined) {
+    // Derived eval dims (= the loss dims) already got their error on the loss.
+    if (dimsGiven) config.evaluation.dims.forEach((d, i) => {
+      if (d > evalWidth) errors.push({ path: `/evaluation/dims/${i}`, keyword: 'dimTooLarge', message: `dim ${d} is larger than the model's width ${evalWidth}` });
+    });
+    const f = config.evaluation.funnel;
+    if (f) {
+      for (const k of ['shortlistDim', 'rerankDim'] as const) {
+        if (f[k] > evalWidth) errors.push({ path: `/evaluation/funnel/${k}`, keyword: 'dimTooLarge', message: `dim ${f[k]} is larger than the model's width ${evalWidth}` });
+      }
+    }
+  }
+  const f = config.evaluation.funnel;
+  if (f && f.shortlistDim >= f.rerankDim) {
+    errors.push({ path: '/evaluation/funnel/shortlistDim', keyword: 'funnel', message: `the shortlist dim (${f.shortlistDim}) must be smaller than the re-rank dim (${f.rerankDim})` });
+  }
+  if (config.training.maxSteps === 0) {
+    errors.push({ path: '/training/maxSteps', keyword: 'minimum', message: 'expected -1 (run the epochs) or a number of steps ≥ 1, got 0' });
+  }
+
+  const needsLabels = lossNeedsLabels(config.loss);
+  for (const split of ['train', 'eval'] as const) {
+    const src = config.data[split];
+    if (!src) continue;
+    const at = `/data/${split}`;
+    if (src.source.startsWith('builtin:')) {
+      if (!(BUILTIN_SOURCES as readonly string[]).includes(src.source)) {
+        const guess = nearest(src.source, BUILTIN_SOURCES);
+        errors.push({ path: `${at}/source`, keyword: 'builtin', message: `unknown builtin data set ${describe(src.source)}` + (guess ? `; did you mean "${guess}"?` : '.') + ` Available: ${BUILTIN_SOURCES.join(', ')}` });
+      }
+    } else {
+      if (!/\.(jsonl|ndjson|csv|tsv|tab)$/i.test(src.source)) {
+        errors.push({ path: `${at}/source`, keyword: 'fileType', message: `expected a .jsonl, .csv or .tsv file, or "builtin:wordnet", got ${describe(src.source)}` });
+      } else if (checkFiles && !existsSync(resolvePath(src.source))) {
+        errors.push({ path: `${at}/source`, keyword: 'missingFile', message: `data file not found: ${resolvePath(src.source)}` });
+      }
+    }
+    const cols = src.columns ?? [];
+    if (needsLabels && cols.length !== 2) {
+      errors.push({ path: `${at}/columns`, keyword: 'columns', message: `CoSENTLoss / AnglELoss take exactly 2 text columns (a scored pair), got ${cols.length}` });
+    } else if (!needsLabels && cols.length < 2) {
+      errors.push({ path: `${at}/columns`, keyword: 'columns', message: `the ranking losses need at least 2 columns (anchor, positive, optional negatives), got ${cols.length}` });
+    }
+    if (needsLabels && !src.scoreColumn) {
+      errors.push({ path: `${at}/scoreColumn`, keyword: 'required', message: 'CoSENTLoss / AnglELoss need a score column' });
+    }
+  }
+  if (Array.isArray(config.loss)) {
+    const kinds = new Set(config.loss.map((t) => lossNeedsLabels(t.loss)));
+    if (kinds.size > 1) {
+      errors.push({ path: '/loss', keyword: 'mixedColumns', message: 'a weighted sum runs every term on the same batch: mixing scored-pair losses (CoSENT, AnglE) with ranking losses is not supported' });
+    }
+  }
+  return errors;
+}
+
+/**
+ * Validates a parsed run config against the schema (all errors, not only the first), fills defaults,
+ * then runs the semantic checks. `file` names the config in nothing but relative-path resolution
+ * (errors carry JSON pointers; the caller prefixes the file when printing, see formatConfigErrors).
+ */
+export function validateRunConfig(json: unknown, file: string, opts: ValidateOptions = {}): ValidationResult {
+  // ajv fills defaults in place: work on a copy so the caller's value is untouched.
+  const data: unknown = json === undefined ? undefined : structuredClone(json);
+  const validate = validator();
+  if (!validate(data)) {
+    const seen = new Set<string>();
+    const errors: ConfigError[] = [];
+    for (const e of validate.errors ?? []) {
+      const ce = ajvToConfigError(e);
+      if (!ce) continue;
+      const k = `${ce.path}\u0000${ce.message}`;
+      if (!seen.has(k)) {
+        seen.add(k);
+        errors.push(ce);
+      }
+    }
+    return { errors };
+  }
+  const dimsGiven = (data as RunConfig).evaluation.dims.length > 0;
+  const config = applyDerivedDefaults(data as RunConfig);
+  const errors = semanticErrors(config, opts.baseDir ?? dirname(resolve(file)), opts.checkFiles ?? true, dimsGiven);
+  return errors.length ? { errors } : { config, errors };
+}
+
+/** `file: /training/batchSize: expected integer, got "x"`, one line per error. */
+export function formatConfigErrors(file: string, errors: ConfigError[]): string {
+  return errors.map((e) => `${file}: ${e.path || '/'}: ${e.message}`).join('\n');
+}
