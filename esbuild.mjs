@@ -38,6 +38,9 @@ for (const t of targets) {
     format: t.platform === 'node' ? 'cjs' : 'iife',
     target: t.platform === 'node' ? 'node20' : 'chrome120',
     external: t.platform === 'node' ? nodeExternals : [],
+    // tfjs-backend-cpu's package.json leaves its Node entry out of its own "sideEffects" list, so
+    // esbuild would drop `import '@tensorflow/tfjs-backend-cpu'` (the backend registration) silently.
+    ignoreAnnotations: t.platform === 'node',
   });
 }
 
