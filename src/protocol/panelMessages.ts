@@ -53,7 +53,8 @@ export const METRICS_PANEL_VIEW_TYPE = 'matryoshkaLab.metricsPanel';
 export interface InitMessage {
   type: 'init';
   runs: PanelRun[];
-  /** Runs to overlay. Absent: keep what the webview's own state says (or show the latest run). */
+  /** Runs to overlay when the webview has no persisted state of its own (first open); absent: the latest
+   *  run. A restored panel keeps its own choice; to change it later send `showRuns`. */
   showRuns?: string[];
   /** Runs whose configs to diff (opens the table), as `configDiff` would. */
   configDiff?: string[];
