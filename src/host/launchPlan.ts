@@ -1,0 +1,73 @@
+// How to launch the trainer, as pure functions (no vscode import) so it is unit-tested.
+import * as path from 'node:path';
+
+export interface LaunchInput {
+  /** `matryoshkaLab.nodePath`; empty = the extension host's own executable. */
+  nodePath: string;
+  /** process.execPath of the extension host (Electron in desktop VS Code, Node in code-server/remote). */
+  execPath: string;
+  trainerJs: string;
+  env: NodeJS.ProcessEnv;
+  mode: { kind: 'start'; configFile: string; runDir: string; backend?: string } | { kind: 'resume'; runDir: string };
+}
+
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function launchPlan(i: LaunchInput): LaunchPlan {
+  const args = [i.trainerJs];
+  if (i.mode.kind === 'start') {
+    args.push('--config', i.mode.configFile, '--out', i.mode.runDir);
+    if (i.mode.backend) args.push('--backend', i.mode.backend);
+  } else args.push('--resume', i.mode.runDir);
+  const env: NodeJS.ProcessEnv = { ...i.env };
+  const own = !i.nodePath;
+  // The extension host's executable is Electron in desktop VS Code; this variable makes it a plain Node.
+  if (own) env.ELECTRON_RUN_AS_NODE = '1';
+  else delete env.ELECTRON_RUN_AS_NODE;
+  // Inherited from the extension host, these would make the trainer a debuggee or an IPC child.
+  delete env.NODE_OPTIONS;
+  delete env.VSCODE_IPC_HOOK;
+  delete env.VSCODE_PID;
+  const cwd = i.mode.kind === 'start' ? path.dirname(i.mode.configFile) : path.dirname(path.dirname(i.mode.runDir));
+  return { command: own ? i.execPath : i.nodePath, args, env, cwd };
+}
+
+/**
+ * `--backend` from the setting only when the config file does not choose one itself: the file is the
+ * experiment's record, the setting a machine default.
+ */
+export function backendFlag(config: unknown, defaultBackend: string): string | undefined {
+  const has = typeof config === 'object' && config !== null && 'backend' in config;
+  if (has || !defaultBackend || defaultBackend === 'auto') return undefined;
+  return defaultBackend;
+}
+
+/** FIFO of launches waiting for a free slot (max concurrent runs). */
+export class LaunchQueue<T> {
+  private items: T[] = [];
+  push(x: T): number {
+    this.items.push(x);
+    return this.items.length;
+  }
+  /** Items to start now, given how many runs are live. */
+  take(live: number, max: number): T[] {
+    const n = Math.max(0, max - live);
+    return this.items.splice(0, n);
+  }
+  remove(x: T): boolean {
+    const i = this.items.indexOf(x);
+    if (i >= 0) this.items.splice(i, 1);
+    return i >= 0;
+  }
+  position(x: T): number {
+    return this.items.indexOf(x);
+  }
+  get length(): number {
+    return this.items.length;
+  }
+}

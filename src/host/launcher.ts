@@ -1,0 +1,314 @@
+/**
+ * Launches and controls trainer processes. Trainers are spawned detached with their output going to a
+ * file (never a pipe), so they keep running when the window reloads or the extension host exits; after a
+ * reload the host finds them again through the runs folder (run.json pid) and tails their output file.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync } from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import * as vscode from 'vscode';
+import { newRunId, type RunState } from '../runs';
+import { backendFlag, LaunchQueue, launchPlan } from './launchPlan';
+import type { RunsModel } from './runsModel';
+import { settings } from './settings';
+import { hasCheckpoint } from './tree';
+import { liveText } from './treeModel';
+
+export interface ValidationOutcome {
+  ok: boolean;
+  /** Parsed config (for name and backend), when it parsed. */
+  config?: Record<string, unknown>;
+  problems: string[];
+}
+
+interface Pending {
+  runId: string;
+  runDir: string;
+  label: string;
+  spawnArgs: { kind: 'start'; configFile: string; backend?: string } | { kind: 'resume' };
+  started: boolean;
+  cancelled: boolean;
+  exited?: { code: number | null; signal: string | null };
+  wake: () => void;
+}
+
+/** `.logs/<runId>.log` beside the run folders: listRuns skips dot-folders, Delete Run removes it too. */
+export function outputLogFile(runsDir: string, runId: string): string {
+  return path.join(runsDir, '.logs', `${runId}.log`);
+}
+
+export class Launcher implements vscode.Disposable {
+  private queue = new LaunchQueue<Pending>();
+  /** Launched by us and not yet visible as running in the runs folder. */
+  private spawning = new Map<string, Pending>();
+  private tails = new Map<string, number>();
+  private timer: ReturnType<typeof setInterval>;
+  private disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionPath: string,
+    private readonly model: RunsModel,
+    readonly output: vscode.OutputChannel,
+    private readonly validate: (file: vscode.Uri) => Promise<ValidationOutcome>,
+    private readonly onLaunched: (runId: string) => void,
+  ) {
+    this.disposables.push(model.onDidChange(() => this.pump()));
+    // Trainer output → the output channel, for every live run whose output file we know (ours, also
+    // after a reload). Reads appended bytes only.
+    this.timer = setInterval(() => this.tailOutputs(), 700);
+  }
+
+  get trainerJs(): string {
+    return path.join(this.extensionPath, 'dist', 'trainer.js');
+  }
+
+  private refuseIfUntrusted(what: string): boolean {
+    if (vscode.workspace.isTrusted) return false;
+    void vscode.window.showWarningMessage(
+      `Matryoshka Lab: ${what} is disabled in Restricted Mode — training runs code and reads files named by the config. Trust this workspace to launch runs; browsing runs and configs works without it.`,
+      'Manage Workspace Trust',
+    ).then((c) => c && vscode.commands.executeCommand('workbench.trust.manage'));
+    return true;
+  }
+
+  /** Validate, then launch (or queue) a run of this config. Resolves with the run id, or undefined. */
+  async start(configFile: vscode.Uri): Promise<string | undefined> {
+    if (this.refuseIfUntrusted('Starting a run')) return undefined;
+    const dir = this.model.dir;
+    if (!dir) {
+      void vscode.window.showErrorMessage('Matryoshka Lab: open a folder first (runs are written to its runs folder).');
+      return undefined;
+    }
+    if (!existsSync(this.trainerJs)) {
+      void vscode.window.showErrorMessage(`Matryoshka Lab: the trainer is missing (${this.trainerJs}). Build it with "npm run build".`);
+      return undefined;
+    }
+    const v = await this.validate(configFile);
+    if (!v.ok) {
+      const first = v.problems.slice(0, 3).join('; ');
+      const more = v.problems.length > 3 ? ` (+${v.problems.length - 3} more)` : '';
+      void vscode.window
+        .showErrorMessage(`Matryoshka Lab: ${path.basename(configFile.fsPath)} is not valid, not launching: ${first}${more}`, 'Show Problems')
+        .then((c) => c && vscode.commands.executeCommand('workbench.actions.view.problems'));
+      return undefined;
+    }
+    const name = typeof v.config?.name === 'string' ? v.config.name : path.basename(configFile.fsPath).replace(/\.mrl\.json$/, '');
+    const runId = newRunId(name);
+    const backend = backendFlag(v.config, settings().defaultBackend);
+    this.enqueue({ runId, runDir: path.join(dir, runId), label: name, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend } });
+    return runId;
+  }
+
+  async resume(run: RunState): Promise<boolean> {
+    if (this.refuseIfUntrusted('Resuming a run')) return false;
+    if (run.status === 'running') {
+      void vscode.window.showInformationMessage(`Matryoshka Lab: ${run.info.name} is still running.`);
+      return false;
+    }
+    if (!hasCheckpoint(run.dir)) {
+      void vscode.window.showErrorMessage(`Matryoshka Lab: ${run.info.name} has no checkpoint to resume from.`);
+      return false;
+    }
+    this.enqueue({ runId: run.id, runDir: run.dir, label: run.info.name, spawnArgs: { kind: 'resume' } });
+    return true;
+  }
+
+  /** SIGTERM: the trainer checkpoints and writes status "stopped". Queued runs are just dropped. */
+  stop(runId: string): boolean {
+    for (const p of [...this.spawning.values()]) {
+      if (p.runId === runId && !p.started) {
+        p.cancelled = true;
+        this.queue.remove(p);
+        this.spawning.delete(runId);
+        p.wake();
+        return true;
+      }
+    }
+    const r = this.model.get(runId);
+    const pid = r?.info.pid ?? this.childPids.get(runId);
+    if (!pid || r?.status !== 'running') {
+      if (pid && this.childPids.has(runId)) {
+        try {
+          process.kill(pid, 'SIGTERM');
+          return true;
+        } catch {
+          /* gone */
+        }
+      }
+      return false;
+    }
+    try {
+      process.kill(pid, 'SIGTERM');
+      this.output.appendLine(`[${runId}] stop requested (SIGTERM to ${pid})`);
+      return true;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Matryoshka Lab: could not stop ${runId}: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  private childPids = new Map<string, number>();
+
+  private liveCount(): number {
+    const live = new Set(this.model.live().map((r) => r.id));
+    for (const p of this.spawning.values()) if (p.started && !p.exited) live.add(p.runId);
+    return live.size;
+  }
+
+  private enqueue(base: Omit<Pending, 'started' | 'cancelled' | 'wake'>): void {
+    const p: Pending = { ...base, started: false, cancelled: false, wake: () => {} };
+    this.spawning.set(p.runId, p);
+    const pos = this.queue.push(p);
+    void this.track(p, pos);
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const p of this.queue.take(this.liveCount(), settings().maxConcurrentRuns)) this.spawnNow(p);
+    // Once the folder shows the run (any status), the model tracks it; drop our bookkeeping.
+    for (const [id, p] of this.spawning) {
+      const r = this.model.get(id);
+      if (p.started && r && (r.status === 'running' || p.exited)) this.spawning.delete(id);
+    }
+  }
+
+  private spawnNow(p: Pending): void {
+    const dir = this.model.dir!;
+    const logFile = outputLogFile(dir, p.runId);
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    const s = settings();
+    const plan = launchPlan({
+      nodePath: s.nodePath,
+      execPath: process.execPath,
+      trainerJs: this.trainerJs,
+      env: process.env,
+      mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend } : { kind: 'resume', runDir: p.runDir },
+    });
+    const fd = openSync(logFile, 'a');
+    this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
+    try {
+      const child = spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+      p.started = true;
+      if (!this.tails.has(p.runId)) this.tails.set(p.runId, fstatSync(fd).size);
+      child.on('error', (e) => {
+        p.exited = { code: null, signal: null };
+        this.output.appendLine(`[${p.runId}] failed to start: ${e.message}`);
+        void vscode.window.showErrorMessage(`Matryoshka Lab: could not start the trainer (${plan.command}): ${e.message}. Set "matryoshkaLab.nodePath" to a Node.js ≥ 20.`);
+        p.wake();
+      });
+      child.on('exit', (code, signal) => {
+        p.exited = { code, signal };
+        this.childPids.delete(p.runId);
+        this.tailOutputs();
+        this.output.appendLine(`[${p.runId}] trainer exited (${signal ?? `code ${code}`})`);
+        this.model.refresh();
+        const r = this.model.get(p.runId);
+        if (code !== 0 && (!r || r.status === 'failed')) {
+          const tail = this.readTail(logFile, 600).trim().split('\n').slice(-3).join(' | ');
+          void vscode.window
+            .showErrorMessage(`Matryoshka Lab: run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : tail ? `: ${tail}` : ''}`, 'Show Log')
+            .then((c) => c && this.output.show(true));
+        }
+        p.wake();
+        this.pump();
+      });
+      if (child.pid) this.childPids.set(p.runId, child.pid);
+      child.unref();
+    } finally {
+      closeSync(fd);
+    }
+    this.onLaunched(p.runId);
+    p.wake();
+  }
+
+  private readTail(file: string, bytes: number): string {
+    try {
+      const b = readFileSync(file);
+      return b.subarray(Math.max(0, b.length - bytes)).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
+  private async track(p: Pending, pos: number): Promise<void> {
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Matryoshka Lab: ${p.label}`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => {
+          if (this.stop(p.runId)) progress.report({ message: 'stopping…' });
+        });
+        if (pos > 1 || !p.started) progress.report({ message: p.started ? 'starting…' : `queued (${settings().maxConcurrentRuns} run(s) at a time)` });
+        let lastStep = 0;
+        await new Promise<void>((resolve) => {
+          const check = () => {
+            if (p.cancelled) return resolve();
+            const r = this.model.get(p.runId);
+            if (r && r.status !== 'running' && (p.exited || !this.childPids.has(p.runId))) return resolve();
+            if (p.exited && (!r || r.status !== 'running')) return resolve();
+            if (r && r.status === 'running') {
+              const step = r.info.step ?? r.summary.lastStep ?? 0;
+              const total = r.info.totalSteps;
+              const inc = total && step > lastStep ? ((step - lastStep) / total) * 100 : undefined;
+              lastStep = Math.max(lastStep, step);
+              progress.report({ message: liveText(r.summary, r.info.step, total) || 'running…', increment: inc });
+            } else if (p.started) progress.report({ message: 'starting…' });
+          };
+          p.wake = check;
+          const sub = this.model.onDidChange(check);
+          const t = setInterval(check, 1000);
+          const done = resolve;
+          // Wrap resolve so listeners go away.
+          resolve = () => {
+            sub.dispose();
+            clearInterval(t);
+            done();
+          };
+          check();
+        });
+      },
+    );
+  }
+
+  /** Append new trainer output of live runs (ours or found after a reload) to the output channel. */
+  private tailOutputs(): void {
+    const dir = this.model.dir;
+    if (!dir) return;
+    const ids = new Set<string>([...this.tails.keys()]);
+    for (const r of this.model.live()) ids.add(r.id);
+    for (const id of ids) {
+      const f = outputLogFile(dir, id);
+      let fd: number;
+      try {
+        fd = openSync(f, 'r');
+      } catch {
+        continue;
+      }
+      try {
+        const size = fstatSync(fd).size;
+        // First sight after a reload: start from the end (the past is in log.txt).
+        const from = this.tails.get(id) ?? size;
+        if (size > from) {
+          const buf = Buffer.alloc(Math.min(size - from, 1 << 20));
+          const n = readSync(fd, buf, 0, buf.length, from);
+          const text = buf.subarray(0, n).toString('utf8');
+          const lastNl = text.lastIndexOf('\n');
+          if (lastNl >= 0) {
+            for (const line of text.slice(0, lastNl).split('\n')) this.output.appendLine(`[${id}] ${line}`);
+            this.tails.set(id, from + Buffer.byteLength(text.slice(0, lastNl + 1)));
+          } else this.tails.set(id, from);
+        } else this.tails.set(id, Math.min(from, size));
+      } finally {
+        closeSync(fd);
+      }
+      const r = this.model.get(id);
+      if (r && r.status !== 'running' && !this.childPids.has(id)) this.tails.delete(id);
+    }
+  }
+
+  dispose(): void {
+    // Trainers are NOT killed: they are separate processes writing to disk and are found again after reload.
+    clearInterval(this.timer);
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

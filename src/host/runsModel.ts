@@ -1,0 +1,94 @@
+/**
+ * The host's live view of the runs folder: a RunStore (src/runs, no vscode) refreshed on file-watcher
+ * events (debounced) and on a timer — the timer because watchers drop events (network drives, folders
+ * outside the workspace, remote file systems). A refresh only stats files and reads appended bytes.
+ */
+import * as vscode from 'vscode';
+import { RunStore, type RefreshResult, type RunState } from '../runs';
+import { runsDir } from './settings';
+
+export class RunsModel implements vscode.Disposable {
+  private store: RunStore | undefined;
+  private watcher: vscode.FileSystemWatcher | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private debounce: ReturnType<typeof setTimeout> | undefined;
+  private readonly emitter = new vscode.EventEmitter<RefreshResult>();
+  /** Fires after every refresh that changed something. */
+  readonly onDidChange = this.emitter.event;
+  private disposables: vscode.Disposable[] = [];
+
+  constructor() {
+    this.reset();
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('matryoshkaLab.runsFolder')) this.reset();
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.reset()),
+    );
+  }
+
+  get dir(): string | undefined {
+    return this.store?.runsDir;
+  }
+  list(): RunState[] {
+    return this.store?.list() ?? [];
+  }
+  get(id: string): RunState | undefined {
+    return this.store?.get(id);
+  }
+  live(): RunState[] {
+    return this.list().filter((r) => r.status === 'running');
+  }
+
+  private reset(): void {
+    this.watcher?.dispose();
+    if (this.timer) clearInterval(this.timer);
+    const dir = runsDir();
+    const had = this.store?.list().map((r) => r.id) ?? [];
+    this.store = dir ? new RunStore(dir) : undefined;
+    if (had.length) this.emitter.fire({ added: [], removed: had, changed: [], appended: new Map() });
+    if (!dir) return;
+    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '**/*'));
+    const poke = () => this.schedule();
+    this.watcher.onDidChange(poke);
+    this.watcher.onDidCreate(poke);
+    this.watcher.onDidDelete(poke);
+    // Fast while something runs (live charts), slow otherwise (to notice runs started from a terminal).
+    let tick = 0;
+    this.timer = setInterval(() => {
+      tick++;
+      if (this.live().length > 0 || tick % 5 === 0) this.refresh();
+    }, 1000);
+    this.refresh();
+  }
+
+  /** Coalesce bursts of watcher events (every metrics line is one). */
+  schedule(delayMs = 150): void {
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      this.refresh();
+    }, delayMs);
+  }
+
+  refresh(): RefreshResult | undefined {
+    if (!this.store) return undefined;
+    let r: RefreshResult;
+    try {
+      r = this.store.refresh();
+    } catch (e) {
+      console.error('[matryoshka-lab] refresh failed', e);
+      return undefined;
+    }
+    if (r.added.length || r.removed.length || r.changed.length || r.appended.size) this.emitter.fire(r);
+    return r;
+  }
+
+  dispose(): void {
+    this.watcher?.dispose();
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+    this.emitter.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

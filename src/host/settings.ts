@@ -1,0 +1,35 @@
+// Settings (contributes.configuration "matryoshkaLab.*"), resolved against the workspace.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+export const SECTION = 'matryoshkaLab';
+
+export interface Settings {
+  runsFolder: string;
+  nodePath: string;
+  defaultBackend: string;
+  maxConcurrentRuns: number;
+}
+
+export function settings(): Settings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  return {
+    runsFolder: c.get<string>('runsFolder', '.mrl/runs') || '.mrl/runs',
+    nodePath: c.get<string>('nodePath', '') ?? '',
+    defaultBackend: c.get<string>('defaultBackend', 'auto') || 'auto',
+    maxConcurrentRuns: Math.max(1, c.get<number>('maxConcurrentRuns', 1) ?? 1),
+  };
+}
+
+/** The workspace folder runs belong to: the first one (a multi-root workspace shares one runs folder). */
+export function workspaceRoot(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
+/** Absolute runs folder; undefined without a workspace and a relative setting. */
+export function runsDir(): string | undefined {
+  const s = settings().runsFolder;
+  if (path.isAbsolute(s)) return s;
+  const root = workspaceRoot();
+  return root ? path.join(root, s) : undefined;
+}

@@ -1,0 +1,60 @@
+// What the runs tree shows, as pure functions (no vscode import) so it is unit-tested.
+import type { RunStatus } from '../protocol/runFolder';
+import type { RunSummary } from '../runs';
+
+export const GROUP_ORDER: readonly RunStatus[] = ['running', 'completed', 'stopped', 'failed'];
+export const GROUP_LABEL: Record<RunStatus, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  stopped: 'Stopped',
+  failed: 'Failed',
+};
+
+export function formatAge(fromIso: string | undefined, now: number): string {
+  const t = fromIso ? Date.parse(fromIso) : NaN;
+  if (!Number.isFinite(t)) return '';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return `${s}s ago`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m ago`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h}h ago`;
+  return `${Math.round(h / 24)}d ago`;
+}
+
+/** 3 significant digits, no exponent for the usual loss/metric range. */
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  return String(Number(v.toPrecision(3)));
+}
+
+/** "loss 0.432 · ndcg@10@256 0.61 · 5m ago" */
+export function runDescription(summary: RunSummary, startedAt: string | undefined, now: number): string {
+  const parts: string[] = [];
+  if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
+  if (summary.best) parts.push(`${summary.best.metric}@${summary.best.dim} ${fmt(summary.best.value)}`);
+  const age = formatAge(startedAt, now);
+  if (age) parts.push(age);
+  return parts.join(' · ');
+}
+
+/** "step 120/500 · loss 0.43 · 85 samples/s" for the status bar. */
+export function liveText(summary: RunSummary, step: number | undefined, total: number | undefined): string {
+  const parts: string[] = [];
+  const s = step ?? summary.lastStep;
+  if (s !== null && s !== undefined) parts.push(total ? `step ${s}/${total}` : `step ${s}`);
+  if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
+  if (summary.samplesPerSec !== null) parts.push(`${fmt(summary.samplesPerSec)} samples/s`);
+  return parts.join(' · ');
+}
+
+/** contextValue of a run item: the menus' `when` clauses match on it. */
+export function runContextValue(status: RunStatus, hasCheckpoint: boolean): string {
+  return `mrlRun.${status}${hasCheckpoint && status !== 'running' && status !== 'completed' ? '.resumable' : ''}`;
+}
+
+export function groupRuns<T extends { status: RunStatus }>(runs: readonly T[]): { status: RunStatus; runs: T[] }[] {
+  return GROUP_ORDER.map((status) => ({ status, runs: runs.filter((r) => r.status === status) })).filter((g) => g.runs.length > 0);
+}
