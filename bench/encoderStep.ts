@@ -2,7 +2,7 @@
  * Micro-benchmark of one encoder training step on the reference model from PERF.md (vocab 8000, hidden
  * 128, 2 layers, 4 heads, FFN 512, 64 sequences of 32 tokens): forward + backward of sum(emb · R) via
  * tf.variableGrads. Prints the median over 5 steps after 2 warm-ups, and the kernels that dominate.
- *   npx tsx bench/encoderStep.ts [--backend wasm|cpu] [--steps 5] [--profile] [--dropout 0.1]
+ *   npx tsx bench/encoderStep.ts [--backend wasm|cpu] [--steps 5] [--profile] [--dropout 0.1] [--stock-identity]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/trainer/backend';
@@ -18,7 +18,13 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '5'));
   const pDrop = Number(arg('dropout', '0'));
   const profile = process.argv.includes('--profile');
+  // A/B switch for the shared-buffer Identity (src/trainer/kernels/wasmIdentity.ts).
+  const stockIdentity = backend === 'wasm' && process.argv.includes('--stock-identity') ? tf.getKernel('Identity', 'wasm') : undefined;
   const choice = await initBackend(backend);
+  if (stockIdentity) {
+    tf.unregisterKernel('Identity', 'wasm');
+    tf.registerKernel(stockIdentity);
+  }
   const N = 64;
   const L = 32;
   const spec: EncoderSpec = {

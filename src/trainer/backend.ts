@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { installFastGradients } from './kernels';
+import { installFastGradients, installWasmSharedIdentity } from './kernels';
 
 export type BackendRequest = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 
@@ -152,6 +152,7 @@ export async function initBackend(requested: BackendRequest): Promise<BackendCho
   // The overrides only change how gradients are computed (same values); tensorflow's native kernels do
   // not suffer from the traps they avoid, so it keeps the stock gradients.
   if (choice.name === 'wasm' || choice.name === 'cpu') installFastGradients();
+  if (choice.name === 'wasm') installWasmSharedIdentity();
   current = { request: requested, choice };
   return choice;
 }

@@ -223,3 +223,22 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('wasm Identity shares buffers', () => {
+  test('clone shares the buffer, survives disposal of the source, and frees it at the end', async () => {
+    await initBackend('wasm');
+    const bytes0 = tf.memory().numBytes;
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const y = tf.clone(x);
+    assert.equal(y.dataId, x.dataId);
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
+    // A variable built from it and then re-assigned leaves the clone's values alone.
+    const v = tf.variable(y);
+    v.assign(tf.tensor2d([[9, 9], [9, 9]]));
+    assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
+    y.dispose();
+    v.dispose();
+    assert.equal(tf.memory().numBytes, bytes0);
+  });
+});

@@ -7,6 +7,7 @@ import { registerBroadcastGradients } from './broadcastGrads';
 export { embeddingLookup } from './embeddingGrad';
 export { reduceToShape, broadcastReductionAxes } from './reduceToShape';
 export { swapLast2 } from './batchMatMulGrad';
+export { installWasmSharedIdentity } from './wasmIdentity';
 
 let installed = false;
 
