@@ -7,11 +7,40 @@ export type PreTokenizer = (text: string) => string[];
 
 const RE_ASCII = /^[\x00-\x7f]*$/;
 
-function splitWith(text: string, isSpace: (cp: number) => boolean, isIsolated: (cp: number) => boolean): string[] {
+const WORD = 0;
+const SPACE = 1;
+const ISOLATED = 2;
+
+/** Classes of the 128 ASCII code points, so the common case costs no function calls. */
+function asciiTable(isSpace: (cp: number) => boolean, isIsolated: (cp: number) => boolean): Uint8Array {
+  const t = new Uint8Array(128);
+  for (let cp = 0; cp < 128; cp++) t[cp] = isSpace(cp) ? SPACE : isIsolated(cp) ? ISOLATED : WORD;
+  return t;
+}
+
+function splitWith(
+  text: string,
+  isSpace: (cp: number) => boolean,
+  isIsolated: (cp: number) => boolean,
+  table: Uint8Array,
+): string[] {
   const words: string[] = [];
   let start = -1;
   // UTF-16 index loop: code points above U+FFFF are handled by stepping two units.
   for (let i = 0; i < text.length; ) {
+    const unit = text.charCodeAt(i);
+    if (unit < 128) {
+      const cls = table[unit];
+      if (cls === WORD) {
+        if (start < 0) start = i;
+      } else {
+        if (start >= 0) words.push(text.slice(start, i));
+        if (cls === ISOLATED) words.push(text[i]);
+        start = -1;
+      }
+      i++;
+      continue;
+    }
     const cp = text.codePointAt(i)!;
     const w = cp > 0xffff ? 2 : 1;
     if (isSpace(cp)) {
@@ -36,7 +65,8 @@ const RE_WORDS_UNICODE =
 
 const never = (): boolean => false;
 
-export const bertPreTokenize: PreTokenizer = (text) => splitWith(text, isWhitespace, isBertPunctuation);
+const BERT_TABLE = asciiTable(isWhitespace, isBertPunctuation);
+export const bertPreTokenize: PreTokenizer = (text) => splitWith(text, isWhitespace, isBertPunctuation, BERT_TABLE);
 
 function isDigit(cp: number): boolean {
   return RE_DIGIT.test(String.fromCodePoint(cp));
@@ -50,8 +80,10 @@ export function preTokenizerFromJson(json: unknown, where: string): PreTokenizer
   switch (o.type) {
     case 'BertPreTokenizer':
       return bertPreTokenize;
-    case 'WhitespaceSplit':
-      return (s) => splitWith(s, isWhitespace, never);
+    case 'WhitespaceSplit': {
+      const table = asciiTable(isWhitespace, never);
+      return (s) => splitWith(s, isWhitespace, never, table);
+    }
     case 'Whitespace':
       // HF's regex \w+|[^\w\s]+ : runs of word characters, and runs of everything else but spaces.
       return (s) => s.match(RE_ASCII.test(s) ? /\w+|[^\w\s]+/g : RE_WORDS_UNICODE) ?? [];
@@ -60,11 +92,13 @@ export function preTokenizerFromJson(json: unknown, where: string): PreTokenizer
       if (behavior !== 'Isolated') {
         throw new Error(`${where}.behavior: only "Isolated" is supported, got ${JSON.stringify(behavior)}`);
       }
-      return (s) => splitWith(s, never, isBertPunctuation);
+      const table = asciiTable(never, isBertPunctuation);
+      return (s) => splitWith(s, never, isBertPunctuation, table);
     }
     case 'Digits': {
       if (o.individual_digits !== true) return (s) => s.match(/\p{Nd}+|\P{Nd}+/gu) ?? [];
-      return (s) => splitWith(s, never, isDigit);
+      const table = asciiTable(never, isDigit);
+      return (s) => splitWith(s, never, isDigit, table);
     }
     case 'Sequence': {
       if (!Array.isArray(o.pretokenizers)) throw new Error(`${where}.pretokenizers: expected an array`);

@@ -17,8 +17,9 @@ export interface VocabBuilderOptions {
   minFrequency?: number;
 }
 
-// Symbol ids stay below 2^21 (checked), so a pair packs into one exact double.
-const PAIR_SHIFT = 2 ** 21;
+// A pair (a, b) of symbol ids (both < vocabSize) is the number a·vocabSize + b: exact below 2^53, and
+// a small integer (fast Map keys in V8) for vocabularies up to ~32k.
+const MAX_VOCAB = 2 ** 26;
 
 /** Max-heap on (count desc, key asc) over parallel arrays; stale entries are skipped by the caller. */
 class PairHeap {
@@ -85,7 +86,8 @@ export function buildWordPieceVocab(wordCounts: Map<string, number>, opts: Vocab
   if (!Number.isInteger(vocabSize) || vocabSize < SPECIAL_TOKENS.length) {
     throw new Error(`vocabSize must be an integer >= ${SPECIAL_TOKENS.length}, got ${vocabSize}`);
   }
-  if (vocabSize >= PAIR_SHIFT) throw new Error(`vocabSize must be < ${PAIR_SHIFT}, got ${vocabSize}`);
+  if (vocabSize > MAX_VOCAB) throw new Error(`vocabSize must be <= ${MAX_VOCAB}, got ${vocabSize}`);
+  const PAIR_SHIFT = vocabSize;
 
   // Sorted input makes every later step independent of the caller's insertion order.
   const words = [...wordCounts.entries()].filter(([w, c]) => w.length > 0 && c > 0);
@@ -140,10 +142,13 @@ export function buildWordPieceVocab(wordCounts: Map<string, number>, opts: Vocab
   const pairCount = new Map<number, number>();
   const pairWords = new Map<number, number[]>();
   const heap = new PairHeap();
-  const touched = new Set<number>();
+  // Count of each pair before the current merge touched it: rewriting a word subtracts and re-adds
+  // all its pairs, and only pairs whose count really changed need a new heap entry.
+  const touched = new Map<number, number>();
   const bump = (key: number, delta: number): void => {
-    pairCount.set(key, (pairCount.get(key) ?? 0) + delta);
-    touched.add(key);
+    const before = pairCount.get(key) ?? 0;
+    if (!touched.has(key)) touched.set(key, before);
+    pairCount.set(key, before + delta);
   };
   const addPairs = (wi: number, sign: 1 | -1): void => {
     const s = seqs[wi];
@@ -159,10 +164,10 @@ export function buildWordPieceVocab(wordCounts: Map<string, number>, opts: Vocab
     }
   };
   const flushTouched = (): void => {
-    for (const key of touched) {
+    for (const [key, before] of touched) {
       const c = pairCount.get(key)!;
       if (c <= 0) pairCount.delete(key);
-      else if (c >= minFrequency) heap.push(c, key);
+      else if (c !== before && c >= minFrequency) heap.push(c, key);
     }
     touched.clear();
   };
