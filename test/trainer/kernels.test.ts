@@ -235,10 +235,11 @@ describe('wasm Identity shares buffers', () => {
     assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
     // A variable built from it and then re-assigned leaves the clone's values alone.
     const v = tf.variable(y);
-    v.assign(tf.tensor2d([[9, 9], [9, 9]]));
+    const nines = tf.tensor2d([[9, 9], [9, 9]]);
+    v.assign(nines);
     assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
-    y.dispose();
-    v.dispose();
+    assert.deepEqual(Array.from(v.dataSync()), [9, 9, 9, 9]);
+    tf.dispose([y, v, nines]);
     assert.equal(tf.memory().numBytes, bytes0);
   });
 });
