@@ -140,7 +140,27 @@ async function main(): Promise<void> {
     };
   }
 
-  const result: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, trainStep, gradCache };
+  // The PyTorch peer on the same CPU, when Debian's python3-torch is installed (apt-get install
+  // python3-torch libopenblas0-pthread): the same model, loss and optimizer, OpenBLAS single-threaded
+  // per op (torch's own 2 threads on top would oversubscribe the 2 cores, PERF.md).
+  let peers: Record<string, unknown> | undefined;
+  if (!args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
+    log('torch peer …');
+    const blas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+    const r = spawnSync('/usr/bin/python3', [join('bench', 'torch_reference.py'), '--batch', '32', '--steps', String(steps)], {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ...(existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) },
+    });
+    try {
+      const torch = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { msPerStep: number; samplesPerSec: number; torch: string };
+      const wasm = trainStep.wasm as { msPerStep: number | null };
+      peers = { torch: { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torch.msPerStep : null } };
+    } catch {
+      peers = { torch: { skipped: (r.stderr || 'no output').trim().split('\n').pop() } };
+    }
+  }
+
+  const result: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, trainStep, gradCache, ...(peers ? { peers } : {}) };
   const panelBench = join(process.cwd(), 'bench', 'panelBench.ts');
   if (!args.includes('--no-panel') && existsSync(panelBench)) {
     log('panel …');
