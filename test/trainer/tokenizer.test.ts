@@ -234,3 +234,23 @@ test('fromVocab builds a BERT tokenizer from vocab.txt lines', () => {
   assert.deepEqual(t.encode('The quick FOXES', 10), [3, 5, 6, 7, 8, 4]);
   assert.equal(t.toVocabTxt(), VOCAB.join('\n') + '\n');
 });
+
+test('tokens named like Object.prototype members survive a round trip', () => {
+  const tokens = [...VOCAB, '__proto__', 'constructor', 'toString'];
+  const t = WordPieceTokenizer.fromVocab(tokens);
+  const json = JSON.parse(JSON.stringify(t.toTokenizerJson()));
+  assert.equal(json.model.vocab.__proto__, VOCAB.length);
+  const back = WordPieceTokenizer.fromTokenizerJson(json);
+  assert.equal(back.vocabSize, tokens.length);
+  assert.equal(back.tokenToId('__proto__'), VOCAB.length);
+  // The lowercasing normalizer turns "toString" into "tostring", which is not in the vocabulary.
+  assert.deepEqual(back.tokenize('constructor toString'), ['constructor', '[UNK]']);
+});
+
+test('a model section without a type tag is read as WordPiece when it has WordPiece fields', () => {
+  const j = bertTokenizerJson({ lowercase: true }) as Record<string, any>;
+  delete j.model.type;
+  assert.deepEqual(WordPieceTokenizer.fromTokenizerJson(j).encode('the fox', 8), [3, 5, 7, 4]);
+  delete j.model.continuing_subword_prefix;
+  assert.throws(() => WordPieceTokenizer.fromTokenizerJson(j), /model\.type: only WordPiece tokenizers are supported, got undefined/);
+});

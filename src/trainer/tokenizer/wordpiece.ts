@@ -119,10 +119,9 @@ function bertJson(vocab: string[], opts: { lowercase: boolean; stripAccents?: bo
     normalized: false,
     special: true,
   }));
-  const vocabObj: Record<string, number> = {};
-  vocab.forEach((t, i) => {
-    if (!(t in vocabObj)) vocabObj[t] = i;
-  });
+  // fromEntries defines own properties, so even a token named "__proto__" is kept. A repeated line
+  // keeps its last id, as transformers' vocab.txt loader does.
+  const vocabObj: Record<string, number> = Object.fromEntries(vocab.map((t, i) => [t, i]));
   const cls = idOf('[CLS]');
   const sep = idOf('[SEP]');
   return {
@@ -295,7 +294,9 @@ export class WordPieceTokenizer {
     if (!isObject(json)) fail(file, '$', 'expected a JSON object');
     const model = json.model;
     if (!isObject(model)) fail(file, 'model', 'missing or not an object');
-    if (model.type !== 'WordPiece') {
+    // Files from early `tokenizers` versions have no type tag; WordPiece is the model with these fields.
+    const untaggedWordPiece = model.type === undefined && 'continuing_subword_prefix' in model && 'max_input_chars_per_word' in model;
+    if (model.type !== 'WordPiece' && !untaggedWordPiece) {
       fail(file, 'model.type', `only WordPiece tokenizers are supported, got ${JSON.stringify(model.type)}`);
     }
     if (!isObject(model.vocab)) fail(file, 'model.vocab', 'missing or not an object of token -> id');
@@ -557,9 +558,7 @@ export class WordPieceTokenizer {
   }
 
   toTokenizerJson(): object {
-    const vocabObj: Record<string, number> = {};
-    const entries = [...this.vocab.entries()].sort((a, b) => a[1] - b[1]);
-    for (const [t, id] of entries) vocabObj[t] = id;
+    const vocabObj: Record<string, number> = Object.fromEntries([...this.vocab.entries()].sort((a, b) => a[1] - b[1]));
     return {
       version: '1.0',
       truncation: null,
