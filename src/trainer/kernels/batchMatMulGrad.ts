@@ -38,7 +38,25 @@ function batchMatMulGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: unknown): Rec
   const { transposeA = false, transposeB = false } = (attrs ?? {}) as MatMulAttrs;
   let da: () => tf.Tensor;
   let db: () => tf.Tensor;
-  if (!transposeA && !transposeB) {
+  const batch = dy.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  if (batch > 1) {
+    // wasm runs every matmul with a batch > 1 on its generic loop, transposed or not (PERF.md #7), so
+    // explicit Transposes would only add kernels: use the transposed-operand forms here.
+    const t = (x: tf.Tensor, y: tf.Tensor, ta: boolean, tb: boolean) => tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, ta, tb);
+    if (!transposeA && !transposeB) {
+      da = () => t(dy, b, false, true);
+      db = () => t(a, dy, true, false);
+    } else if (!transposeA && transposeB) {
+      da = () => t(dy, b, false, false);
+      db = () => t(dy, a, true, false);
+    } else if (transposeA && !transposeB) {
+      da = () => t(b, dy, false, true);
+      db = () => t(a, dy, false, false);
+    } else {
+      da = () => t(b, dy, true, true);
+      db = () => t(dy, a, true, true);
+    }
+  } else if (!transposeA && !transposeB) {
     da = () => mm(dy, swapLast2(b));
     db = () => mm(swapLast2(a), dy);
   } else if (!transposeA && transposeB) {
