@@ -306,6 +306,52 @@ test('corrupt weights files and unsupported configs give clear errors', () => {
   assert.throws(() => loadHfModel(bigVocab), /the tokenizer has 16 ids but config\.json's vocab_size is 10/);
 });
 
+/** A safetensors file with every tensor stored as BF16 (float32 bits truncated to the top 16). */
+function bf16File(state: Map<string, TensorToWrite>, override: Record<string, { dtype: string; bytes: Buffer; shape: number[] }> = {}): Buffer {
+  const header: Record<string, unknown> = {};
+  const chunks: Buffer[] = [];
+  let off = 0;
+  for (const [name, t] of state) {
+    let bytes: Buffer;
+    let dtype = 'BF16';
+    let shape = t.shape;
+    if (override[name]) {
+      ({ dtype, bytes, shape } = override[name]);
+    } else {
+      const bits = new Uint32Array(Float32Array.from(t.data).buffer);
+      bytes = Buffer.alloc(bits.length * 2);
+      bits.forEach((b, i) => bytes.writeUInt16LE(b >>> 16, i * 2));
+    }
+    header[name] = { dtype, shape, data_offsets: [off, off + bytes.length] };
+    chunks.push(bytes);
+    off += bytes.length;
+  }
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  return Buffer.concat([len, h, ...chunks]);
+}
+
+test('BF16 checkpoints load as float32; an integer tensor where a float parameter belongs is an error', () => {
+  const state = torchState();
+  const dir = newDir();
+  writeFolder(dir, { state, extraBytes: bf16File(state) });
+  const m = loadHfModel(dir);
+  try {
+    const got = m.encoder.params.get('encoder.layer.0.output.dense.weight')!.dataSync(); // encoder [I, H], torch [H, I]
+    const src = state.get('encoder.layer.0.output.dense.weight')!.data as Float32Array;
+    const bf = (x: number): number => new Float32Array(new Uint32Array([new Uint32Array(new Float32Array([x]).buffer)[0] & 0xffff0000]).buffer)[0];
+    assert.equal(got[3 * H + 5], bf(src[5 * I + 3]));
+    assert.notEqual(got[3 * H + 5], src[5 * I + 3]);
+  } finally {
+    m.encoder.dispose();
+  }
+  const bad = newDir();
+  const ints = Buffer.alloc(H * 8);
+  writeFolder(bad, { state, extraBytes: bf16File(state, { 'embeddings.LayerNorm.bias': { dtype: 'I64', bytes: ints, shape: [H] } }) });
+  assert.throws(() => loadHfModel(bad), /tensor "embeddings\.LayerNorm\.bias" in .*model\.safetensors has integer dtype I64, expected a float dtype/);
+});
+
 test('vocab.txt + tokenizer_config.json fallback, and sentence-transformers pooling / max_seq_length', () => {
   const dir = newDir();
   const state = writeFolder(dir);
