@@ -660,8 +660,10 @@ function renderMrl(): void {
 // ---------------------------------------------------------------- config diff table
 
 function diffRunIds(): string[] {
+  // In the order asked for (configDiff's order, else the order the runs were turned on): the first
+  // column is the reference the others are compared with.
   const ids = state.diffRunIds ?? state.shownRunIds;
-  return runs.filter((r) => ids.includes(r.id) && r.config).map((r) => r.id);
+  return ids.filter((id) => !!runById(id)?.config);
 }
 
 let lastDiffRows: ConfigDiffRow[] = [];
