@@ -215,6 +215,14 @@ test('loads a torch-layout checkpoint: Linear weights transposed, embeddings not
   } finally {
     encoder.dispose();
   }
+  // Without sentence_bert_config.json, tokenizer_config.json's model_max_length is the default
+  // (transformers' 1e30 "unknown" sentinel is ignored).
+  for (const [mml, expected] of [[12, 12], [1e30, P]]) {
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: mml }));
+    const m = loadHfModel(dir);
+    m.encoder.dispose();
+    assert.equal(m.maxSeqLength, expected);
+  }
 });
 
 test('"bert." prefix, gamma/beta names, and heads / pooler / position_ids are accepted or ignored', () => {

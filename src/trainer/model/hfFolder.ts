@@ -24,7 +24,10 @@ import { WordPieceTokenizer } from '../tokenizer/wordpiece';
 export interface LoadHfModelOptions {
   /** Overrides the folder's 1_Pooling/config.json (default there, else 'mean'). */
   pooling?: 'mean' | 'cls';
-  /** Overrides sentence_bert_config.json's max_seq_length (default there, else min(512, max_position_embeddings)). */
+  /**
+   * Overrides sentence_bert_config.json's max_seq_length. Default: that, else tokenizer_config.json's
+   * model_max_length, else 512; capped at max_position_embeddings.
+   */
   maxSeqLength?: number;
   /** Override config.json's hidden_dropout_prob / attention_probs_dropout_prob. */
   hiddenDropout?: number;
@@ -189,6 +192,17 @@ function readMaxSeq(file: string): number | undefined {
   return v as number;
 }
 
+/**
+ * tokenizer_config.json's model_max_length, which sentence-transformers falls back on without a
+ * sentence_bert_config.json. transformers writes a huge sentinel (1e30) when it is unknown.
+ */
+function tokenizerMaxLength(modelDir: string): number | undefined {
+  const tc = join(modelDir, 'tokenizer_config.json');
+  if (!existsSync(tc)) return undefined;
+  const v = readJson(tc).model_max_length;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 2 && v < 1e9 ? v : undefined;
+}
+
 function loadTokenizer(modelDir: string): WordPieceTokenizer {
   const tj = join(modelDir, 'tokenizer.json');
   if (existsSync(tj)) return WordPieceTokenizer.fromFile(tj);
@@ -281,7 +295,7 @@ export function loadHfModel(dir: string, opts: LoadHfModelOptions = {}): LoadedH
   const config = readJson(configPath);
   const base = hfConfigToSpec(config, configPath);
   const pooling = opts.pooling ?? st.pooling ?? 'mean';
-  const maxSeqLength = opts.maxSeqLength ?? st.maxSeqLength ?? Math.min(512, base.maxPositions);
+  const maxSeqLength = opts.maxSeqLength ?? st.maxSeqLength ?? Math.min(tokenizerMaxLength(st.modelDir) ?? 512, base.maxPositions);
   if (!Number.isInteger(maxSeqLength) || maxSeqLength < 2 || maxSeqLength > base.maxPositions) {
     throw new Error(`${dir}: maxSeqLength ${maxSeqLength} must be an integer in [2, max_position_embeddings = ${base.maxPositions}]`);
   }
