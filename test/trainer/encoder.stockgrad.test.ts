@@ -28,14 +28,15 @@ function gradients(s: EncoderSpec): Map<string, Float32Array> {
       mask[n * L + l] = 1;
     }
   }
-  const out = tf.tidy(() => {
+  let out = new Map<string, Float32Array>();
+  tf.tidy(() => {
     const batch = { inputIds: tf.tensor2d(ids, [N, L], 'int32'), attentionMask: tf.tensor2d(mask, [N, L]) };
     const r = tf.tensor2d(Float32Array.from({ length: N * 12 }, (_, i) => Math.cos(3 * i)), [N, 12]);
     const { grads } = tf.variableGrads(
       () => tf.sum(tf.mul(enc.encode(batch, { seed: 9, rowIds: Int32Array.from([0, 1, 2, 3]) }), r)) as tf.Scalar,
       enc.variables,
     );
-    return new Map([...enc.params].map(([name, v]) => [name, grads[v.name].dataSync().slice() as Float32Array]));
+    out = new Map([...enc.params].map(([name, v]) => [name, grads[v.name].dataSync().slice() as Float32Array]));
   });
   enc.dispose();
   return out;
