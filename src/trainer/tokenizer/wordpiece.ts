@@ -267,12 +267,11 @@ export class WordPieceTokenizer {
     for (const [t, id] of p.vocab) this.tokens[id] = t;
     for (const t of p.addedTokens) this.tokens[t.id] ??= t.content;
     this.vocabSize = maxId + 1;
-    // No piece is longer than the longest vocabulary entry, so the greedy search can start there.
+    // No piece is longer than the longest vocabulary entry, so the greedy search can start there. The
+    // full UTF-16 length over-estimates (prefix included, astral characters count 2), which is safe:
+    // a word-initial entry may itself begin with the prefix characters.
     let maxPiece = 1;
-    for (const t of p.vocab.keys()) {
-      const body = t.startsWith(p.prefix) ? t.length - p.prefix.length : t.length;
-      if (body > maxPiece) maxPiece = body;
-    }
+    for (const t of p.vocab.keys()) if (t.length > maxPiece) maxPiece = t.length;
     this.maxPieceChars = maxPiece;
     this.unkId = p.vocab.get(p.unkToken)!;
     this.padId = p.padId;
