@@ -14,6 +14,7 @@ const nodeExternals = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vs
 
 const targets = [
   { entry: 'src/trainer/cli.ts', out: 'trainer.js', platform: 'node' },
+  { entry: 'src/trainer/parallel/worker.ts', out: 'trainerWorker.js', platform: 'node' },
   { entry: 'src/trainer/conformanceCli.ts', out: 'conformance.js', platform: 'node' },
   { entry: 'bench/bench.ts', out: 'bench.js', platform: 'node' },
   { entry: 'src/extension.ts', out: 'extension.js', platform: 'node' },

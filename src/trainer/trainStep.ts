@@ -10,6 +10,7 @@ import type { AdamW } from './optimizer';
 import { disposeBatch, encoderRows, tokenize, type BatchTokenizer } from './textBatch';
 import { mixSeed } from './rng';
 import { assertPlainStepFits, type BlockShape } from './memoryBudget';
+import type { DataParallelPool } from './parallel/pool';
 
 export interface TrainBatch {
   /** Per loss column, B texts each. */
@@ -40,6 +41,8 @@ export interface StepRunnerOptions {
   seed: number;
   /** Rows per no-grad guide forward. */
   guideBatchSize?: number;
+  /** Worker threads sharing each step (data-parallel GradCache); absent = this thread alone. */
+  pool?: DataParallelPool;
 }
 
 export class StepRunner {
@@ -56,26 +59,34 @@ export class StepRunner {
       throw new Error(`${loss.name} needs one score per pair`);
     }
     const texts = batch.columns.flat();
-    const tokens = tokenize(tokenizer, texts, maxSeqLength);
+    const pool = this.o.pool;
     const extras: LossExtras = {};
+    const seed = mixSeed(this.o.seed, stepIndex);
+    // The pool takes host arrays (it copies them to shared memory); a single thread takes tensors.
+    const host = pool ? tokenizer.encodeBatch(texts, maxSeqLength) : null;
+    const tokens = host ? null : tokenize(tokenizer, texts, maxSeqLength);
     try {
       if (loss.needsLabels) extras.labels = tf.tensor1d(batch.labels!, 'float32');
       if (loss.needsGuide) extras.guide = this.guideColumns(batch.columns);
       const shape = (encoder as Partial<{ spec: BlockShape }>).spec;
+      const seqLen = host ? host.length : tokens!.inputIds.shape[1];
       if (loss.miniBatchSize === undefined && shape) {
-        assertPlainStepFits(shape, texts.length, tokens.inputIds.shape[1], tf.getBackend(), nColumns);
+        const perThread = Math.ceil(texts.length / (pool?.threads ?? 1));
+        assertPlainStepFits(shape, perThread, seqLen, tf.getBackend(), nColumns);
       }
-      const rows = encoderRows(encoder, tokens, mixSeed(this.o.seed, stepIndex));
-      const result = lossAndGrads(rows, nColumns, batchSize, loss, extras);
+      const result = host
+        ? pool!.lossAndGrads({ ids: host.ids, mask: host.mask, rows: texts.length, len: host.length }, nColumns, batchSize, loss, extras, seed)
+        : lossAndGrads(encoderRows(encoder, tokens!, seed), nColumns, batchSize, loss, extras);
       let gradNorm: number;
       try {
         gradNorm = optimizer.apply(result.grads);
       } finally {
         for (const g of result.grads.values()) g.dispose();
+        pool?.weightsChanged();
       }
       return { loss: result.loss, byDim: result.sideValues, gradNorm };
     } finally {
-      disposeBatch(tokens);
+      if (tokens) disposeBatch(tokens);
       extras.labels?.dispose();
       extras.guide?.forEach((t) => t.dispose());
     }

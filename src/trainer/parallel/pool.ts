@@ -1,0 +1,268 @@
+/**
+ * Data-parallel GradCache over worker threads: the wasm backend runs one thread per tfjs instance in
+ * Node (PERF.md), so every other core gets a worker with its own instance and a replica of the encoder.
+ * A step is GradCache with the rows split across the main thread and the workers:
+ *   1. every thread embeds its rows without the tape            → shared reps
+ *   2. the main thread computes the loss and ∂L/∂reps           (small: [rows, D])
+ *   3. every thread re-forwards its rows with the tape and pushes ∂L/∂reps through them
+ *   4. the main thread sums the parameter gradients; the optimizer runs once, on the main thread, and
+ *      the new weights reach the workers through shared memory before their next command.
+ * A plain loss runs the same way with one chunk per thread. The gradients are those of the
+ * single-thread step (dropout is keyed by row), so the parallel trainer learns the same model.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LossExtras, StepResult } from '../gradCache';
+import type { EmbeddingLoss, LossSink } from '../losses/types';
+import type { BertEncoder } from '../model/encoder';
+import { encoderRows } from '../textBatch';
+import { allocateBuffers, Cmd, ERROR_BYTES, Field, GEN, paramLayout, slot, STATUS_FAILED, type ParamLayout, type SharedBuffers, type WorkerInit } from './shared';
+
+export interface PoolOptions {
+  encoder: BertEncoder;
+  backend: string;
+  /** Worker threads besides the main thread (cores − 1 is the useful number). */
+  workers: number;
+  maxRows: number;
+  maxLen: number;
+}
+
+export interface HostTokens {
+  ids: Int32Array;
+  mask: Float32Array;
+  rows: number;
+  len: number;
+}
+
+function startWorker(workerData: WorkerInit): Worker {
+  const bundled = join(__dirname, 'trainerWorker.js');
+  if (existsSync(bundled)) return new Worker(bundled, { workerData });
+  // Running from sources (tests under tsx): the worker is TypeScript too, and loader flags do not
+  // reach worker threads, so the worker registers tsx's require hook itself.
+  const source = join(__dirname, 'worker.ts');
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData });
+}
+
+/** [start, end) of each participant (main thread first), as equal as the rows allow. */
+export function splitRows(rows: number, parts: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let s = 0;
+  for (let p = 0; p < parts; p++) {
+    const n = Math.floor(rows / parts) + (p < rows % parts ? 1 : 0);
+    out.push([s, s + n]);
+    s += n;
+  }
+  return out;
+}
+
+export class DataParallelPool {
+  private readonly ctl: Int32Array;
+  private readonly layout: ParamLayout;
+  private weightsVersion = 0;
+  private weightsDirty = true;
+  private closed = false;
+
+  private constructor(
+    private readonly o: PoolOptions,
+    private readonly buffers: SharedBuffers,
+    private readonly workers: Worker[],
+  ) {
+    this.ctl = new Int32Array(buffers.control);
+    this.layout = paramLayout(o.encoder.params);
+  }
+
+  static async start(o: PoolOptions): Promise<DataParallelPool> {
+    if (!Number.isInteger(o.workers) || o.workers < 1) throw new Error(`workers must be an integer ≥ 1, got ${o.workers}`);
+    const layout = paramLayout(o.encoder.params);
+    const buffers = allocateBuffers(o.workers, o.maxRows, o.maxLen, o.encoder.dim, layout.total);
+    const workers = Array.from({ length: o.workers }, (_, index) =>
+      startWorker({ index, backend: o.backend, spec: o.encoder.spec, layout, dim: o.encoder.dim, buffers }),
+    );
+    await Promise.all(
+      workers.map(
+        (w, i) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`trainer worker ${i} failed to start: ${m.error}`))));
+            w.once('error', reject);
+            w.once('exit', (code) => reject(new Error(`trainer worker ${i} exited with code ${code} while starting`)));
+          }),
+      ),
+    );
+    return new DataParallelPool(o, buffers, workers);
+  }
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Call after the optimizer changed the weights: they are copied to the workers before the next step. */
+  weightsChanged(): void {
+    this.weightsDirty = true;
+  }
+
+  lossAndGrads(tokens: HostTokens, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras, seed: number): StepResult {
+    if (this.closed) throw new Error('the data-parallel pool is closed');
+    const { rows, len } = tokens;
+    if (rows > this.o.maxRows || len > this.o.maxLen) {
+      throw new Error(`batch of ${rows}×${len} tokens exceeds the pool's ${this.o.maxRows}×${this.o.maxLen}`);
+    }
+    const dim = this.o.encoder.dim;
+    new Int32Array(this.buffers.ids).set(tokens.ids.subarray(0, rows * len));
+    new Float32Array(this.buffers.mask).set(tokens.mask.subarray(0, rows * len));
+    if (this.weightsDirty) this.publishWeights();
+
+    const ranges = splitRows(rows, this.threads);
+    const chunk = (range: [number, number]) => Math.max(1, Math.min(loss.miniBatchSize ?? Infinity, range[1] - range[0]));
+    const batch = {
+      inputIds: tf.tensor2d(tokens.ids.subarray(0, rows * len), [rows, len], 'int32'),
+      attentionMask: tf.tensor2d(tokens.mask.subarray(0, rows * len), [rows, len], 'float32'),
+    };
+    const embedder = encoderRows(this.o.encoder, batch, seed);
+    const reps = new Float32Array(this.buffers.reps);
+    const repGrads = new Float32Array(this.buffers.repGrads);
+    try {
+      // 1. No-tape embeddings, every thread on its rows.
+      this.post(Cmd.Embed, ranges, rows, len, seed, chunk);
+      const [s0, e0] = ranges[0];
+      for (let s = s0; s < e0; s += chunk(ranges[0])) {
+        const out = embedder.embed(s, Math.min(s + chunk(ranges[0]), e0), true);
+        reps.set(out.dataSync() as Float32Array, s * dim);
+        out.dispose();
+      }
+      this.wait();
+
+      // 2. The loss on all rows and its gradient w.r.t. them.
+      const kept = new Map<string, tf.Scalar>();
+      const sink: LossSink = {
+        record: (key, value) => {
+          kept.get(key)?.dispose();
+          kept.set(key, tf.keep(value.clone()));
+        },
+      };
+      const repTensor = tf.tensor2d(reps.subarray(0, rows * dim), [rows, dim]);
+      const { value, grad } = tf.valueAndGrad((r: tf.Tensor2D) =>
+        loss.compute({ columns: nColumns === 1 ? [r] : (tf.split(r, new Array(nColumns).fill(batchSize), 0) as tf.Tensor2D[]), ...extras }, sink),
+      )(repTensor);
+      repTensor.dispose();
+      const lossValue = value.dataSync()[0];
+      value.dispose();
+      repGrads.set(grad.dataSync() as Float32Array);
+      grad.dispose();
+      const sideValues: Record<string, number> = {};
+      for (const [k, v] of kept) {
+        sideValues[k] = v.dataSync()[0];
+        v.dispose();
+      }
+
+      // 3. Re-forward with the tape, every thread on its rows; the main thread's grads stay tensors.
+      this.post(Cmd.Backward, ranges, rows, len, seed, chunk);
+      const acc = new Map<tf.Variable, tf.Tensor>();
+      for (let s = s0; s < e0; s += chunk(ranges[0])) {
+        const e = Math.min(s + chunk(ranges[0]), e0);
+        const g = tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]);
+        const { value: surrogate, grads } = tf.variableGrads(() => tf.sum(tf.mul(embedder.embed(s, e, true), g)) as tf.Scalar, this.o.encoder.variables);
+        surrogate.dispose();
+        g.dispose();
+        for (const v of this.o.encoder.variables) {
+          const gv = grads[v.name];
+          if (!gv) continue;
+          const prev = acc.get(v);
+          acc.set(v, prev ? tf.add(prev, gv) : gv);
+          if (prev) {
+            prev.dispose();
+            gv.dispose();
+          }
+        }
+      }
+      this.wait();
+
+      // 4. Sum the workers' gradients into the main thread's.
+      const sums = new Float32Array(this.layout.total);
+      for (const buf of this.buffers.grads) {
+        const g = new Float32Array(buf);
+        for (let k = 0; k < sums.length; k++) sums[k] += g[k];
+      }
+      const out = new Map<tf.Variable, tf.Tensor>();
+      this.layout.names.forEach((name, i) => {
+        const v = this.o.encoder.params.get(name)!;
+        const n = this.layout.shapes[i].reduce((a, b) => a * b, 1);
+        const remote = tf.tensor(sums.subarray(this.layout.offsets[i], this.layout.offsets[i] + n), this.layout.shapes[i]);
+        const local = acc.get(v);
+        out.set(v, local ? tf.add(local, remote) : remote);
+        if (local) {
+          local.dispose();
+          remote.dispose();
+        }
+      });
+      return { loss: lossValue, grads: out, sideValues };
+    } finally {
+      batch.inputIds.dispose();
+      batch.attentionMask.dispose();
+    }
+  }
+
+  private publishWeights(): void {
+    const params = new Float32Array(this.buffers.params);
+    this.layout.names.forEach((name, i) => {
+      params.set(this.o.encoder.params.get(name)!.dataSync() as Float32Array, this.layout.offsets[i]);
+    });
+    this.weightsVersion += 1;
+    this.weightsDirty = false;
+  }
+
+  private post(cmd: Cmd, ranges: Array<[number, number]>, rows: number, len: number, seed: number, chunk: (r: [number, number]) => number): void {
+    this.workers.forEach((_, w) => {
+      const r = ranges[w + 1];
+      const set = (f: Field, v: number) => Atomics.store(this.ctl, slot(w, f), v);
+      set(Field.Cmd, cmd);
+      set(Field.Start, r[0]);
+      set(Field.End, r[1]);
+      set(Field.Rows, rows);
+      set(Field.Len, len);
+      set(Field.Seed, seed | 0);
+      set(Field.MiniBatch, chunk(r));
+      set(Field.WeightsVersion, this.weightsVersion);
+    });
+    Atomics.add(this.ctl, GEN, 1);
+    Atomics.notify(this.ctl, GEN);
+  }
+
+  /** Blocks until every worker finished the current command; rethrows a worker's error. */
+  private wait(): void {
+    const gen = Atomics.load(this.ctl, GEN);
+    this.workers.forEach((_, w) => {
+      const at = slot(w, Field.Done);
+      for (;;) {
+        const done = Atomics.load(this.ctl, at);
+        if (done === gen) break;
+        // A timeout keeps a dead worker from hanging the trainer forever.
+        if (Atomics.wait(this.ctl, at, done, 120_000) === 'timed-out' && Atomics.load(this.ctl, at) !== gen) {
+          throw new Error(`trainer worker ${w} did not answer within 120 s`);
+        }
+      }
+      if (Atomics.load(this.ctl, slot(w, Field.Status)) === STATUS_FAILED) {
+        const bytes = new Uint8Array(this.buffers.errors, w * ERROR_BYTES, ERROR_BYTES);
+        const end = bytes.indexOf(0);
+        throw new Error(`trainer worker ${w} failed: ${new TextDecoder().decode(bytes.slice(0, end < 0 ? undefined : end))}`);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.workers.forEach((_, w) => Atomics.store(this.ctl, slot(w, Field.Cmd), Cmd.Exit));
+    Atomics.add(this.ctl, GEN, 1);
+    Atomics.notify(this.ctl, GEN);
+    await Promise.all(
+      this.workers.map(async (w) => {
+        const exited = new Promise((r) => w.once('exit', r));
+        const timer = setTimeout(() => void w.terminate(), 5000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
