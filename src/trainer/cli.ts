@@ -1,0 +1,197 @@
+/**
+ * The trainer CLI (dist/trainer.js; `npm run train -- …`):
+ *   --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow]
+ *   --resume <runDir> [--backend …]
+ * Exit codes: 0 completed or stopped on request, 1 the run failed, 2 bad arguments / config / data
+ * (nothing is created on disk then).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadRunConfig } from '../config/loadConfig';
+import { dottedToPointer, formatConfigErrors, validateRunConfig } from '../config/validate';
+import type { BackendName } from '../protocol/runConfig';
+import { RUN_FILES, type RunInfo } from '../protocol/runFolder';
+import { latestCheckpoint } from './checkpoint';
+import { DataError } from './data/types';
+import { LossConfigError } from './losses/registry';
+import { Progress } from './progress';
+import { defaultRunsDir, makeRunId } from './runWriter';
+import { prepareRun, runTraining, type PreparedRun } from './train';
+
+export const USAGE = `usage:
+  npm run train -- --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow]
+  npm run train -- --resume <runDir> [--backend auto|wasm|cpu|tensorflow]
+
+  --config   the run config (JSONC); validated against schemas/run-config.schema.json
+  --out      the run folder to create (default: <workspace>/.mrl/runs/<yyyymmdd-hhmmss>-<name>-<hex>,
+             workspace = nearest folder upward with .mrl, else package.json or .git, else cwd)
+  --backend  overrides the config's backend
+  --resume   continues a stopped / killed run from its last checkpoint
+  --help     this text`;
+
+const BACKENDS: BackendName[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
+const FLAGS = ['--config', '--out', '--backend', '--resume'];
+
+export interface CliArgs {
+  config?: string;
+  out?: string;
+  backend?: BackendName;
+  resume?: string;
+  help?: boolean;
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: string[]): CliArgs {
+  const a: CliArgs = {};
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i];
+    let value: string | undefined;
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag === '--help' || flag === '-h') {
+      a.help = true;
+      continue;
+    }
+    if (!FLAGS.includes(flag)) throw new UsageError(`unknown ${flag.startsWith('-') ? 'option' : 'argument'} "${argv[i]}"`);
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    }
+    const key = flag.slice(2) as 'config' | 'out' | 'backend' | 'resume';
+    if (a[key] !== undefined) throw new UsageError(`${flag} given twice`);
+    if (key === 'backend') {
+      if (!BACKENDS.includes(value as BackendName)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${value}"`);
+      a.backend = value as BackendName;
+    } else a[key] = value;
+  }
+  if (a.help) return a;
+  if (!a.config && !a.resume) throw new UsageError('give --config <file> or --resume <runDir>');
+  if (a.config && a.resume) throw new UsageError('--config and --resume cannot be combined (a resumed run keeps its own config)');
+  if (a.resume && a.out) throw new UsageError('--out cannot be combined with --resume (the run continues in its own folder)');
+  return a;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Input problems found while preparing → the lines to print, or undefined for a real failure. */
+function inputError(e: unknown, configFile: string): string | undefined {
+  if (e instanceof DataError) return (e.configPath ? `${configFile}: ${e.configPath}: bad data:\n` : '') + e.message;
+  if (e instanceof LossConfigError) return `${configFile}: ${dottedToPointer(e.path)}: ${e.message.slice(e.path.length + 2)}`;
+  return undefined;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`error: ${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const progress = new Progress(process.stderr);
+  const log = (s: string) => progress.message(s);
+
+  let prepared: PreparedRun;
+  let runDir: string;
+  let resumeFrom: ReturnType<typeof latestCheckpoint>;
+  let infoExtra: Record<string, unknown> = {};
+  let configLabel: string;
+  try {
+    if (args.resume) {
+      runDir = resolve(args.resume);
+      configLabel = join(runDir, RUN_FILES.config);
+      if (!existsSync(join(runDir, RUN_FILES.info)) || !existsSync(configLabel)) {
+        process.stderr.write(`error: ${runDir} is not a run folder (no ${RUN_FILES.info} / ${RUN_FILES.config})\n`);
+        return 2;
+      }
+      const info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
+      if (info.status === 'completed') {
+        process.stderr.write(`error: run ${info.id} is already completed\n`);
+        return 2;
+      }
+      if (info.status === 'running' && info.pid && info.pid !== process.pid && isAlive(info.pid)) {
+        process.stderr.write(`error: run ${info.id} is still running (pid ${info.pid}); stop it first\n`);
+        return 2;
+      }
+      resumeFrom = latestCheckpoint(runDir);
+      if (!resumeFrom) {
+        process.stderr.write(`error: ${runDir} has no checkpoint to resume from\n`);
+        return 2;
+      }
+      const baseDir = typeof info.baseDir === 'string' ? info.baseDir : runDir;
+      const json = JSON.parse(readFileSync(configLabel, 'utf8')) as unknown;
+      const v = validateRunConfig(json, configLabel, { baseDir });
+      if (!v.config) {
+        process.stderr.write(formatConfigErrors(configLabel, v.errors) + '\n');
+        return 2;
+      }
+      log(`resuming ${info.id} from step ${resumeFrom.state.step}`);
+      prepared = await prepareRun(v.config, baseDir, { backend: args.backend, resumeFrom, log });
+    } else {
+      const file = resolve(args.config!);
+      configLabel = args.config!;
+      const loaded = loadRunConfig(file);
+      if (!loaded.config) {
+        process.stderr.write(formatConfigErrors(configLabel, loaded.errors) + '\n');
+        return 2;
+      }
+      const baseDir = dirname(file);
+      runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(loaded.config.name));
+      if (existsSync(join(runDir, RUN_FILES.info))) {
+        process.stderr.write(`error: ${runDir} already holds a run; choose another --out or --resume it\n`);
+        return 2;
+      }
+      infoExtra = { configFile: file, baseDir };
+      prepared = await prepareRun(loaded.config, baseDir, { backend: args.backend, log });
+    }
+  } catch (e) {
+    const msg = inputError(e, configLabel! ?? '');
+    process.stderr.write(`error: ${msg ?? (e as Error).message}\n`);
+    return msg ? 2 : 1;
+  }
+
+  const stop = { requested: false };
+  const onSignal = (sig: string) => {
+    if (stop.requested) {
+      process.stderr.write(`\n${sig} again: exiting now (the last checkpoint is kept)\n`);
+      process.exit(130);
+    }
+    stop.requested = true;
+    progress.message(`${sig}: finishing this step, then a checkpoint…`);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  log(`run folder: ${runDir}`);
+  const result = await runTraining(prepared, { runDir, resumeFrom, infoExtra, stop, progress });
+  if (result.status === 'failed') {
+    process.stderr.write(`error: the run failed at step ${result.step}: ${result.error?.message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`error: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,123 @@
+/**
+ * The eval split as retrieval and (for scored pairs) similarity tasks, and one evaluation of an encoder
+ * at every dim. Texts are embedded once at full width; each dim is a truncation of those embeddings.
+ *
+ * Retrieval: queries = the eval anchors (first column), corpus = every distinct positive (second column)
+ * of the eval rows used plus distractors (the negatives' texts; for scored pairs every second sentence),
+ * relevant = the query's own positive. For scored pairs only the rows with the top score are queries.
+ */
+import type { ByDim } from '../../protocol/runFolder';
+import type { FunnelConfig } from '../../protocol/runConfig';
+import { tableSize, type PairTable } from '../data/dataset';
+import { funnelRetrieval, pairCosines, retrievalMetrics, similarityMatrix, spearman, truncateNormalize } from './metrics';
+
+export interface EvalSet {
+  queries: string[];
+  corpus: string[];
+  relevant: Set<number>[];
+  /** Scored pairs for Spearman. */
+  pairs?: { a: string[]; b: string[]; scores: number[] };
+}
+
+export function buildEvalSet(t: PairTable, maxQueries: number): EvalSet {
+  const n = tableSize(t);
+  const corpus: string[] = [];
+  const corpusIndex = new Map<string, number>();
+  const idOf = (text: string) => {
+    let id = corpusIndex.get(text);
+    if (id === undefined) {
+      id = corpus.length;
+      corpus.push(text);
+      corpusIndex.set(text, id);
+    }
+    return id;
+  };
+  const queries: string[] = [];
+  const relevant: Set<number>[] = [];
+  const queryIndex = new Map<string, number>();
+  let rows = Array.from({ length: n }, (_, i) => i);
+  if (t.scores) {
+    const top = Math.max(...t.scores);
+    rows = rows.filter((i) => t.scores![i] === top);
+  }
+  for (const i of rows.slice(0, maxQueries)) {
+    const q = t.texts[0][i];
+    const doc = idOf(t.texts[1][i]);
+    // The same query text twice (e.g. one lemma list, two rows) is one query with both positives relevant.
+    const seen = queryIndex.get(q);
+    if (seen !== undefined) relevant[seen].add(doc);
+    else {
+      queryIndex.set(q, queries.length);
+      queries.push(q);
+      relevant.push(new Set([doc]));
+    }
+  }
+  const used = Array.from({ length: Math.min(n, maxQueries) }, (_, i) => i);
+  if (t.scores) for (const i of used) idOf(t.texts[1][i]);
+  else for (const i of rows.slice(0, maxQueries)) for (let c = 2; c < t.texts.length; c++) idOf(t.texts[c][i]);
+  const set: EvalSet = { queries, corpus, relevant };
+  if (t.scores) set.pairs = { a: used.map((i) => t.texts[0][i]), b: used.map((i) => t.texts[1][i]), scores: used.map((i) => t.scores![i]) };
+  return set;
+}
+
+export interface EvalOptions {
+  dims: number[];
+  metrics: string[];
+  funnel: FunnelConfig | null;
+}
+
+export interface EvalResult {
+  values: Record<string, number>;
+  byDim: ByDim;
+}
+
+/** Embeds texts → [n, width] row-major (the caller's encoder, no dropout). */
+export type Embedder = (texts: string[]) => Float32Array;
+
+export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOptions): EvalResult {
+  // One forward pass over every distinct text.
+  const texts: string[] = [];
+  const index = new Map<string, number>();
+  const add = (s: string) => {
+    if (!index.has(s)) {
+      index.set(s, texts.length);
+      texts.push(s);
+    }
+  };
+  set.queries.forEach(add);
+  set.corpus.forEach(add);
+  set.pairs?.a.forEach(add);
+  set.pairs?.b.forEach(add);
+  const all = embed(texts);
+  const gather = (list: string[]) => {
+    const out = new Float32Array(list.length * width);
+    list.forEach((s, i) => out.set(all.subarray(index.get(s)! * width, (index.get(s)! + 1) * width), i * width));
+    return out;
+  };
+  const q = gather(set.queries);
+  const c = gather(set.corpus);
+  const nq = set.queries.length;
+  const nc = set.corpus.length;
+  const wanted = new Set(o.metrics);
+  const byDim: ByDim = {};
+  for (const dim of o.dims) {
+    const m: Record<string, number> = {};
+    if (nq > 0) {
+      const scores = similarityMatrix(truncateNormalize(q, nq, width, dim), nq, truncateNormalize(c, nc, width, dim), nc, dim);
+      const r = retrievalMetrics(scores, nq, nc, set.relevant);
+      for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
+    }
+    if (set.pairs && wanted.has('spearman')) {
+      const n = set.pairs.scores.length;
+      const cos = pairCosines(truncateNormalize(gather(set.pairs.a), n, width, dim), truncateNormalize(gather(set.pairs.b), n, width, dim), n, dim);
+      m.spearman = spearman(cos, set.pairs.scores);
+    }
+    byDim[String(dim)] = m;
+  }
+  const values: Record<string, number> = {};
+  if (o.funnel && nq > 0) {
+    const f = funnelRetrieval(q, nq, c, nc, width, set.relevant, { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize });
+    for (const [k, v] of Object.entries(f)) if (k === 'macsSaved' || wanted.has(k)) values[`funnel.${k}`] = v;
+  }
+  return { values, byDim };
+}

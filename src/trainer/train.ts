@@ -1,0 +1,346 @@
+/**
+ * One training run, from a resolved config to a run folder (DESIGN.md): data, model, loss, AdamW with
+ * warmup + decay, evaluation at step 0 / every evalEvery steps / at the end (every dim), checkpoints,
+ * stop (finish the step, checkpoint, status "stopped"), crash (status "failed"), resume (continue the
+ * same curve from the last checkpoint), and the trained model as a Hugging Face folder.
+ *
+ * Everything that can be wrong with the inputs (data rows, loss vs model width, backend) is checked in
+ * prepareRun() before the run folder exists, so a bad config or data file creates nothing on disk.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { join, resolve } from 'node:path';
+import type { BackendName, RunConfig } from '../protocol/runConfig';
+import type { ByDim, RunInfo, RunStatus } from '../protocol/runFolder';
+import { initBackend, type BackendChoice } from './backend';
+import { latestCheckpoint, lossRngState, restoreCheckpoint, saveCheckpoint, setLossRngState, type LoadedCheckpoint, type LossWindow, type TrainerState } from './checkpoint';
+import { epochBatches } from './data/batches';
+import { prepareData, tableSize, type PairTable } from './data/dataset';
+import { embedTexts } from './embed';
+import { buildEvalSet, evaluate, type EvalResult, type EvalSet } from './eval/evaluator';
+import { createLoss } from './losses/registry';
+import type { EmbeddingLoss } from './losses/types';
+import { BertEncoder, type EncoderSpec } from './model/encoder';
+import { loadHfModel, saveHfModel } from './model/hfFolder';
+import { AdamW } from './optimizer';
+import { metricsTable, Progress } from './progress';
+import { RunWriter } from './runWriter';
+import { learningRateAt } from './schedule';
+import { WordPieceTokenizer } from './tokenizer/wordpiece';
+import { StepRunner, type GuideModel, type TrainBatch } from './trainStep';
+
+/** Texts the from-scratch vocabulary is learned from (enough for a stable vocabulary, bounded time). */
+const TOKENIZER_TEXTS = 60_000;
+const EVAL_BATCH = 128;
+
+export interface PreparedRun {
+  config: RunConfig;
+  baseDir: string;
+  backend: BackendChoice;
+  train: PairTable;
+  evalSet: EvalSet;
+  encoder: BertEncoder;
+  tokenizer: WordPieceTokenizer;
+  maxSeqLength: number;
+  loss: EmbeddingLoss;
+  guide?: GuideModel;
+  dims: number[];
+}
+
+function scratchSpec(config: RunConfig, vocabSize: number, width: number): EncoderSpec {
+  if (!('scratch' in config.model)) throw new Error('not a scratch model');
+  const s = config.model.scratch;
+  return {
+    vocabSize,
+    hiddenSize: s.hiddenSize,
+    numLayers: s.numLayers,
+    numHeads: s.numHeads,
+    intermediateSize: s.intermediateSize,
+    maxPositions: s.maxSeqLength,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    pooling: s.pooling,
+    layerNorm: s.layerNorm,
+    hiddenDropout: s.hiddenDropout,
+    attentionDropout: s.attentionDropout,
+    outputDim: width !== s.hiddenSize ? width : undefined,
+  };
+}
+
+/** The largest dim any loss term trains (the from-scratch output width), else the hidden size. */
+function outputWidth(config: RunConfig, hidden: number): number {
+  const terms = Array.isArray(config.loss) ? config.loss.map((t) => t.loss) : [config.loss];
+  const dims = terms.flatMap((l) => (l.type === 'MatryoshkaLoss' ? l.matryoshkaDims : [hidden]));
+  return Math.max(...dims);
+}
+
+/**
+ * Everything before the first step: backend, data, tokenizer, model, loss. Throws DataError /
+ * LossConfigError / Error; nothing is written to disk. `resumeFrom` reuses the checkpoint's tokenizer.
+ */
+export async function prepareRun(config: RunConfig, baseDir: string, o: { backend?: BackendName; resumeFrom?: LoadedCheckpoint; log?: (s: string) => void } = {}): Promise<PreparedRun> {
+  const log = o.log ?? (() => {});
+  const backend = await initBackend(o.backend ?? config.backend);
+  log(`backend: ${backend.name} (${backend.reason})`);
+  const data = prepareData(config, baseDir);
+  log(`data: ${tableSize(data.train)} train rows, ${tableSize(data.eval)} eval rows`);
+
+  let encoder: BertEncoder;
+  let tokenizer: WordPieceTokenizer;
+  let maxSeqLength: number;
+  let initial: () => { encoder: BertEncoder; tokenizer: WordPieceTokenizer };
+  if ('scratch' in config.model) {
+    const s = config.model.scratch;
+    if (o.resumeFrom) tokenizer = WordPieceTokenizer.fromFile(join(o.resumeFrom.dir, 'tokenizer.json'));
+    else {
+      const texts: string[] = [];
+      for (let i = 0; i < tableSize(data.train) && texts.length < TOKENIZER_TEXTS; i++) for (const col of data.train.texts) texts.push(col[i]);
+      tokenizer = WordPieceTokenizer.train(texts, { vocabSize: s.vocabSize });
+      log(`tokenizer: ${tokenizer.vocabSize} WordPiece ids learned from ${texts.length} training texts`);
+    }
+    const spec = scratchSpec(config, tokenizer.vocabSize, outputWidth(config, s.hiddenSize));
+    encoder = new BertEncoder(spec, { seed: config.seed });
+    maxSeqLength = s.maxSeqLength;
+    // The initial weights are a function of the seed: "self" guides are rebuilt, not stored.
+    initial = () => ({ encoder: new BertEncoder(spec, { seed: config.seed }), tokenizer });
+  } else {
+    const p = config.model.pretrained;
+    const dir = resolve(baseDir, p.path);
+    const load = () => loadHfModel(dir, { pooling: p.pooling, maxSeqLength: p.maxSeqLength, seed: config.seed });
+    const m = load();
+    encoder = m.encoder;
+    tokenizer = m.tokenizer;
+    maxSeqLength = m.maxSeqLength;
+    initial = () => {
+      const g = load();
+      return { encoder: g.encoder, tokenizer: g.tokenizer };
+    };
+  }
+  const loss = createLoss(config.loss, { embeddingDim: encoder.dim, seed: config.seed });
+
+  let guide: GuideModel | undefined;
+  if (loss.needsGuide) {
+    const terms = Array.isArray(config.loss) ? config.loss.map((t) => t.loss) : [config.loss];
+    const gist = terms.map((l) => (l.type === 'MatryoshkaLoss' ? l.loss : l)).find((l) => l.type === 'GISTEmbedLoss' || l.type === 'CachedGISTEmbedLoss');
+    const name = gist && 'guide' in gist ? gist.guide : 'self';
+    if (name === 'self') {
+      const g = initial();
+      guide = { encoder: g.encoder, tokenizer: g.tokenizer, maxSeqLength };
+    } else {
+      const g = loadHfModel(resolve(baseDir, name), { seed: config.seed });
+      guide = { encoder: g.encoder, tokenizer: g.tokenizer, maxSeqLength: g.maxSeqLength };
+    }
+  }
+  const dims = config.evaluation.dims.length ? config.evaluation.dims : [encoder.dim];
+  const evalSet = buildEvalSet(data.eval, config.evaluation.maxQueries);
+  log(`eval: ${evalSet.queries.length} queries, corpus of ${evalSet.corpus.length}${evalSet.pairs ? `, ${evalSet.pairs.scores.length} scored pairs` : ''}; dims ${dims.join(', ')}`);
+  return { config, baseDir, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims };
+}
+
+export interface TrainRunOptions {
+  runDir: string;
+  /** Continue the run in runDir from its last checkpoint (prepared with resumeFrom = that checkpoint). */
+  resumeFrom?: LoadedCheckpoint;
+  /** Extra fields for run.json (configFile, baseDir: what --resume needs). */
+  infoExtra?: Record<string, unknown>;
+  /** Set `requested` (e.g. from a signal handler): the run finishes its step, checkpoints, stops. */
+  stop?: { requested: boolean };
+  progress?: Progress | null;
+  /** Printed output (the final table); default: stdout. */
+  print?: (s: string) => void;
+}
+
+export interface TrainRunResult {
+  status: RunStatus;
+  step: number;
+  totalSteps: number;
+  initial?: EvalResult;
+  final?: EvalResult;
+  error?: Error;
+}
+
+function emptyWindow(): LossWindow {
+  return { sum: 0, count: 0, byDim: {}, byDimCount: {}, samples: 0 };
+}
+
+/** Runs (or resumes) training; the run folder is created here. Never throws for a failure inside the run: status "failed". */
+export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<TrainRunResult> {
+  const { config, encoder, tokenizer, loss, train } = p;
+  const t = config.training;
+  const print = o.print ?? ((s: string) => process.stdout.write(s + '\n'));
+  const progress = o.progress === undefined ? new Progress(process.stderr, t.logEvery) : o.progress;
+  const stop = o.stop ?? { requested: false };
+  const distinctTexts = !loss.needsLabels;
+  const batchOpts = { batchSize: t.batchSize, seed: config.seed, distinctTexts };
+  const epochCache = new Map<number, number[][]>();
+  const batchesOf = (e: number) => {
+    let b = epochCache.get(e);
+    if (!b) {
+      epochCache.clear();
+      b = epochBatches(train.texts, e, batchOpts);
+      epochCache.set(e, b);
+    }
+    return b;
+  };
+  const firstEpoch = batchesOf(0).length;
+  if (firstEpoch === 0) throw new Error(`the training data has ${tableSize(train)} rows: not enough for one batch of at least 2`);
+  let totalSteps = t.maxSteps > 0 ? t.maxSteps : 0;
+  if (totalSteps === 0) for (let e = 0; e < t.epochs; e++) totalSteps += e === 0 ? firstEpoch : epochBatches(train.texts, e, batchOpts).length;
+
+  const optimizer = new AdamW(encoder.params, { learningRate: t.learningRate, weightDecay: t.weightDecay, maxGradNorm: t.maxGradNorm });
+  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, elapsed: 0, lossRng: lossRngState(loss), window: emptyWindow(), optimizerStep: 0 };
+  let writer: RunWriter;
+  const now = new Date();
+  if (o.resumeFrom) {
+    restoreCheckpoint(o.resumeFrom, encoder.params, optimizer);
+    state = { ...o.resumeFrom.state, window: { ...emptyWindow(), ...o.resumeFrom.state.window } };
+    setLossRngState(loss, state.lossRng);
+    writer = RunWriter.open(o.runDir);
+    writer.append({ type: 'resume', fromStep: state.step, time: state.elapsed, wallTime: now.getTime() });
+    writer.update({ status: 'running', pid: process.pid, endedAt: null, error: undefined, backend: p.backend.name, backendReason: p.backend.reason, step: state.step, totalSteps, resumedAt: now.toISOString() });
+    writer.log(`resumed from step ${state.step} (${o.resumeFrom.dir})`);
+  } else {
+    const info: RunInfo = {
+      id: o.runDir.split(/[\\/]/).filter(Boolean).pop()!,
+      name: config.name,
+      status: 'running',
+      pid: process.pid,
+      startedAt: now.toISOString(),
+      endedAt: null,
+      backend: p.backend.name,
+      backendReason: p.backend.reason,
+      step: 0,
+      totalSteps,
+      ...o.infoExtra,
+    };
+    writer = RunWriter.create(o.runDir, info, config);
+    writer.log(`run ${info.id}: ${totalSteps} steps of ${t.batchSize} rows, backend ${p.backend.name} (${p.backend.reason})`);
+  }
+  const runner = new StepRunner({ encoder, tokenizer, maxSeqLength: p.maxSeqLength, loss, optimizer, guide: p.guide, seed: config.seed });
+  const startClock = performance.now();
+  const elapsed = () => state.elapsed + (performance.now() - startClock) / 1000;
+  const epochFloat = () => {
+    const n = batchesOf(state.epoch).length;
+    return state.epoch + state.batchInEpoch / Math.max(1, n);
+  };
+  const embed = (texts: string[]) => embedTexts(encoder, tokenizer, texts, { maxSeqLength: p.maxSeqLength, batchSize: EVAL_BATCH });
+  const runEval = (): EvalResult => {
+    const r = evaluate(p.evalSet, embed, encoder.dim, { dims: p.dims, metrics: config.evaluation.metrics, funnel: config.evaluation.funnel });
+    writer.append({ step: state.step, epoch: epochFloat(), time: elapsed(), wallTime: Date.now(), split: 'eval', values: r.values, byDim: r.byDim });
+    return r;
+  };
+  const checkpoint = () =>
+    saveCheckpoint(o.runDir, { params: encoder.params, optimizer, tokenizer, state: { ...state, elapsed: elapsed(), lossRng: lossRngState(loss), optimizerStep: optimizer.step } });
+
+  const result: TrainRunResult = { status: 'running', step: state.step, totalSteps };
+  const stepsAtStart = state.step;
+  let lastEvalStep = -1;
+  let lastCheckpointStep = o.resumeFrom ? state.step : -1;
+  try {
+    if (!o.resumeFrom) {
+      result.initial = runEval();
+      lastEvalStep = 0;
+      progress?.message(`step 0 (untrained): ${summary(result.initial.byDim)}`);
+    }
+    while (state.step < totalSteps) {
+      let batches = batchesOf(state.epoch);
+      if (state.batchInEpoch >= batches.length) {
+        state.epoch += 1;
+        state.batchInEpoch = 0;
+        batches = batchesOf(state.epoch);
+      }
+      const rows = batches[state.batchInEpoch];
+      const batch: TrainBatch = { columns: train.texts.map((col) => rows.map((i) => col[i])) };
+      if (loss.needsLabels) batch.labels = rows.map((i) => train.scores![i]);
+      optimizer.learningRate = learningRateAt(state.step, { learningRate: t.learningRate, warmupSteps: t.warmupSteps, totalSteps, scheduler: t.scheduler });
+      const out = runner.step(batch, state.step);
+      if (!Number.isFinite(out.loss)) throw new Error(`the loss is ${out.loss} at step ${state.step + 1}: lower the learning rate or check the data`);
+      state.step += 1;
+      state.batchInEpoch += 1;
+      const w = state.window;
+      w.sum += out.loss;
+      w.count += 1;
+      w.samples += rows.length;
+      for (const [d, v] of Object.entries(out.byDim)) {
+        w.byDim[d] = (w.byDim[d] ?? 0) + v;
+        w.byDimCount[d] = (w.byDimCount[d] ?? 0) + 1;
+      }
+      const secs = elapsed();
+      const rate = ((state.step - stepsAtStart) * t.batchSize) / Math.max(1e-9, (performance.now() - startClock) / 1000);
+      if (state.step % t.logEvery === 0 || state.step === totalSteps) {
+        const byDim: ByDim = {};
+        for (const d of Object.keys(w.byDim)) byDim[d] = { loss: w.byDim[d] / w.byDimCount[d] };
+        writer.append({
+          step: state.step,
+          epoch: epochFloat(),
+          time: secs,
+          wallTime: Date.now(),
+          split: 'train',
+          values: { loss: w.sum / w.count, lr: optimizer.learningRate, gradNorm: out.gradNorm },
+          byDim,
+        });
+        state.window = emptyWindow();
+        writer.update({ step: state.step });
+      }
+      progress?.update({ step: state.step, total: totalSteps, loss: out.loss, samplesPerSec: rate, etaSeconds: ((totalSteps - state.step) * t.batchSize) / Math.max(1e-9, rate) });
+      if (t.evalEvery > 0 && state.step % t.evalEvery === 0 && state.step < totalSteps) {
+        const r = runEval();
+        lastEvalStep = state.step;
+        progress?.message(`step ${state.step}: ${summary(r.byDim)}`);
+      }
+      if (t.checkpointEvery > 0 && state.step % t.checkpointEvery === 0 && state.step < totalSteps) {
+        checkpoint();
+        lastCheckpointStep = state.step;
+      }
+      // Let signal handlers run between steps (a step itself is synchronous).
+      await new Promise((r) => setImmediate(r));
+      if (stop.requested && state.step < totalSteps) break;
+    }
+    progress?.done();
+    if (lastCheckpointStep !== state.step) checkpoint();
+    result.step = state.step;
+    if (state.step < totalSteps) {
+      writer.log(`stopped at step ${state.step} (checkpoint written; --resume ${o.runDir} continues)`);
+      writer.update({ status: 'stopped', pid: null, endedAt: new Date().toISOString(), step: state.step });
+      result.status = 'stopped';
+      print(`stopped at step ${state.step}/${totalSteps}; resume with: npm run train -- --resume ${o.runDir}`);
+      return result;
+    }
+    result.final = lastEvalStep === state.step ? undefined : runEval();
+    saveHfModel(join(o.runDir, 'model'), encoder, tokenizer, { maxSeqLength: p.maxSeqLength });
+    writer.log(`completed ${state.step} steps; model saved to ${join(o.runDir, 'model')}`);
+    writer.update({ status: 'completed', pid: null, endedAt: new Date().toISOString(), step: state.step });
+    result.status = 'completed';
+    if (result.final) {
+      print(`\n${config.name}: ${state.step} steps, ${formatSeconds(elapsed())}, backend ${p.backend.name}\n`);
+      print(metricsTable(result.final.byDim, result.initial?.byDim));
+      for (const [k, v] of Object.entries(result.final.values)) print(`${k}: ${v.toFixed(4)}`);
+      print(`\nrun folder: ${o.runDir}`);
+    }
+    return result;
+  } catch (e) {
+    progress?.done();
+    const err = e as Error;
+    writer.log(`failed: ${err.stack ?? err.message}`);
+    writer.update({ status: 'failed', pid: null, endedAt: new Date().toISOString(), error: err.message, step: state.step });
+    result.status = 'failed';
+    result.error = err;
+    result.step = state.step;
+    return result;
+  } finally {
+    optimizer.dispose();
+    void tf;
+  }
+}
+
+function formatSeconds(s: number): string {
+  return s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+/** "ndcg@10 64: 0.123, 32: 0.101" for progress lines. */
+function summary(byDim: ByDim): string {
+  const dims = Object.keys(byDim).sort((a, b) => Number(b) - Number(a));
+  const key = dims.length && byDim[dims[0]]['ndcg@10'] !== undefined ? 'ndcg@10' : 'spearman';
+  return `${key} ` + dims.map((d) => `${d}: ${byDim[d][key]?.toFixed(4) ?? '-'}`).join(', ');
+}
+
+export { latestCheckpoint };
