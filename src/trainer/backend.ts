@@ -192,10 +192,30 @@ export async function collectKernelNames(fn: () => tf.TensorContainer | void): P
   return kernelNamesOf(info);
 }
 
+const KNOWN_BACKENDS = ['cpu', 'wasm', 'tensorflow', 'webgl', 'webgpu'];
+
 /**
- * Real kernel names in a tf.profile result. tf.customGrad wrappers show up as "unnamed scope" (not a
- * kernel: the kernels inside them are profiled on their own) and are dropped.
+ * Real kernel names in a tf.profile result. tf.customGrad ops are profiled under their enclosing
+ * scope's name ("unnamed scope", "forward", …): not kernels (the kernels inside them are profiled on
+ * their own), and registered for no backend, which is how they are told apart. Anything that really
+ * ran as a kernel is registered at least for the backend it ran on.
  */
 export function kernelNamesOf(info: { kernelNames: string[] }): string[] {
-  return [...new Set(info.kernelNames)].filter((n) => n !== 'unnamed scope').sort();
+  return [...new Set(info.kernelNames)]
+    .filter((n) => KNOWN_BACKENDS.some((b) => tf.getKernel(n, b) !== undefined))
+    .sort();
+}
+
+/**
+ * Preflight for the trainer: runs one representative step (e.g. a tiny forward + backward of the
+ * encoder and loss) under tf.profile and checks every kernel it used with checkKernels. Returns the
+ * kernel names (for the log).
+ */
+export async function preflightKernels(
+  step: () => tf.TensorContainer | void,
+  backend: string = tf.getBackend(),
+): Promise<string[]> {
+  const names = await collectKernelNames(step);
+  checkKernels(names, backend);
+  return names;
 }

@@ -8,6 +8,7 @@ import {
   collectKernelNames,
   findWasmDir,
   initBackend,
+  preflightKernels,
   TENSORFLOW_INSTALL_HINT,
 } from '../../src/trainer/backend';
 
@@ -87,4 +88,20 @@ test('collectKernelNames sees forward and backward kernels', async () => {
   // Exp's gradient multiplies dy by the saved output.
   assert.ok(names.includes('Multiply'), names.join(','));
   x.dispose();
+});
+
+test('preflightKernels passes a gather-with-scatter step and rejects the stock gather gradient on cpu', async () => {
+  await initBackend('cpu');
+  const table = tf.variable(tf.tensor2d([[1, 2], [3, 4], [5, 6]]));
+  const ids = tf.tensor1d([0, 2, 2], 'int32');
+  const { embeddingLookup } = await import('../../src/trainer/kernels');
+  const ok = await preflightKernels(() => tf.variableGrads(() => tf.sum(embeddingLookup(table, ids))).grads);
+  assert.ok(ok.includes('ScatterNd'));
+  // tf.gather's own gradient is UnsortedSegmentSum: the slow cpu loop of PERF.md #5.
+  await assert.rejects(
+    preflightKernels(() => tf.variableGrads(() => tf.sum(tf.gather(table, ids))).grads),
+    /forbidden.*UnsortedSegmentSum/,
+  );
+  tf.dispose([table, ids]);
+  await initBackend('wasm');
 });
