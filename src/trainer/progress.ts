@@ -30,7 +30,14 @@ export function progressText(p: ProgressLine, width = 24): string {
   return `${bar} step ${p.step}/${p.total}  loss ${p.loss.toFixed(4)}  ${p.samplesPerSec.toFixed(1)} samples/s  ETA ${formatDuration(p.etaSeconds)}`;
 }
 
-export class Progress {
+/** What the training loop reports to (a terminal Progress, or anything else that watches steps). */
+export interface ProgressSink {
+  update(p: ProgressLine): void;
+  message(text: string): void;
+  done(): void;
+}
+
+export class Progress implements ProgressSink {
   private lastPlain = 0;
   private drawn = false;
 

@@ -22,7 +22,7 @@ import type { EmbeddingLoss } from './losses/types';
 import { BertEncoder, type EncoderSpec } from './model/encoder';
 import { loadHfModel, saveHfModel } from './model/hfFolder';
 import { AdamW } from './optimizer';
-import { metricsTable, Progress } from './progress';
+import { metricsTable, Progress, type ProgressSink } from './progress';
 import { RunWriter } from './runWriter';
 import { learningRateAt } from './schedule';
 import { WordPieceTokenizer } from './tokenizer/wordpiece';
@@ -144,7 +144,8 @@ export interface TrainRunOptions {
   infoExtra?: Record<string, unknown>;
   /** Set `requested` (e.g. from a signal handler): the run finishes its step, checkpoints, stops. */
   stop?: { requested: boolean };
-  progress?: Progress | null;
+  /** Default: a terminal progress bar on stderr; null: silent. */
+  progress?: ProgressSink | null;
   /** Printed output (the final table); default: stdout. */
   print?: (s: string) => void;
 }
