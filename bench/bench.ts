@@ -22,6 +22,7 @@ import { encoderRows, disposeBatch } from '../src/trainer/textBatch';
 import { PlainBatchTooLargeError, assertPlainStepFits } from '../src/trainer/memoryBudget';
 import type { TokenBatch } from '../src/trainer/model/types';
 import { Rng } from '../src/trainer/rng';
+import { DataParallelPool } from '../src/trainer/parallel/pool';
 
 export const REFERENCE_SPEC: EncoderSpec = {
   vocabSize: 8000, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 512,
@@ -29,7 +30,7 @@ export const REFERENCE_SPEC: EncoderSpec = {
 };
 const SEQ_LEN = 32;
 
-interface Case { backend: BackendRequest; batch: number; miniBatchSize: number | null; warmup: number; steps: number }
+interface Case { backend: BackendRequest; batch: number; miniBatchSize: number | null; warmup: number; steps: number; workers?: number }
 interface CaseResult { msPerStep: number | null; samplesPerSec: number | null; peakMB: number | null; rssMB: number; error?: string; steps: number[] }
 
 function median(xs: number[]): number {
@@ -54,19 +55,26 @@ async function runCase(c: Case): Promise<CaseResult> {
   const loss = new MultipleNegativesRankingLoss({ scale: 20, miniBatchSize: c.miniBatchSize ?? undefined });
   const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
   const rng = new Rng(7);
+  const pool = c.workers ? await DataParallelPool.start({ encoder, backend: c.backend, workers: c.workers, maxRows: 2 * c.batch, maxLen: SEQ_LEN }) : null;
   const step = (i: number): void => {
     const tokens = randomTokens(rng, 2 * c.batch);
     try {
-      const result = lossAndGrads(encoderRows(encoder, tokens, i), 2, c.batch, loss);
+      const result = pool
+        ? pool.lossAndGrads(
+            { ids: tokens.inputIds.dataSync() as Int32Array, mask: tokens.attentionMask.dataSync() as Float32Array, rows: 2 * c.batch, len: SEQ_LEN },
+            2, c.batch, loss, {}, i,
+          )
+        : lossAndGrads(encoderRows(encoder, tokens, i), 2, c.batch, loss);
       optimizer.apply(result.grads);
       for (const g of result.grads.values()) g.dispose();
+      pool?.weightsChanged();
     } finally {
       disposeBatch(tokens);
     }
   };
   const times: number[] = [];
   try {
-    if (c.miniBatchSize === null) assertPlainStepFits(REFERENCE_SPEC, 2 * c.batch, SEQ_LEN, tf.getBackend());
+    if (c.miniBatchSize === null) assertPlainStepFits(REFERENCE_SPEC, Math.ceil((2 * c.batch) / (1 + (c.workers ?? 0))), SEQ_LEN, tf.getBackend());
     for (let i = 0; i < c.warmup + c.steps; i++) {
       const t0 = performance.now();
       step(i);
@@ -75,6 +83,7 @@ async function runCase(c: Case): Promise<CaseResult> {
     // Peak tensor bytes of one more step (profiling only records; it does not time kernels).
     const info = await tf.profile(() => step(c.warmup + c.steps));
     const ms = median(times);
+    await pool?.close();
     return { msPerStep: ms, samplesPerSec: (1000 * c.batch) / ms, peakMB: info.peakBytes / 2 ** 20, rssMB: process.memoryUsage().rss / 2 ** 20, steps: times };
   } catch (e) {
     if (e instanceof PlainBatchTooLargeError) {
@@ -113,11 +122,17 @@ async function main(): Promise<void> {
   const steps = quick ? 3 : 7;
 
   const trainStep: Record<string, unknown> = {};
-  for (const backend of ['wasm', 'cpu'] as const) {
-    const c: Case = { backend, batch: 32, miniBatchSize: null, warmup: backend === 'cpu' ? 1 : 2, steps: backend === 'cpu' ? (quick ? 1 : 3) : steps };
-    log(`trainStep ${backend} batch 32 …`);
+  const threads = Math.max(1, (await import('node:os')).cpus().length);
+  const stepCases: Array<[string, Case]> = [
+    ['wasm', { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps }],
+    ['cpu', { backend: 'cpu', batch: 32, miniBatchSize: null, warmup: 1, steps: quick ? 1 : 3 }],
+  ];
+  // Every core: the data-parallel trainer (worker threads, one wasm instance each).
+  if (threads > 1) stepCases.splice(1, 0, [`wasm-${threads}threads`, { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, workers: threads - 1 }]);
+  for (const [key, c] of stepCases) {
+    log(`trainStep ${key} batch 32 …`);
     const r = child(c);
-    trainStep[backend] = { msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB, ...(r.error ? { error: r.error } : {}) };
+    trainStep[key] = { msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB, ...(r.error ? { error: r.error } : {}) };
   }
 
   const gradCache: Record<string, unknown> = {};

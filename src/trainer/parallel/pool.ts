@@ -63,6 +63,8 @@ export class DataParallelPool {
   private weightsVersion = 0;
   private weightsDirty = true;
   private closed = false;
+  /** Milliseconds of each phase of the last step (for the bench and the log). */
+  lastTimings: Record<string, number> = {};
 
   private constructor(
     private readonly o: PoolOptions,
@@ -111,7 +113,6 @@ export class DataParallelPool {
     const dim = this.o.encoder.dim;
     new Int32Array(this.buffers.ids).set(tokens.ids.subarray(0, rows * len));
     new Float32Array(this.buffers.mask).set(tokens.mask.subarray(0, rows * len));
-    if (this.weightsDirty) this.publishWeights();
 
     const ranges = splitRows(rows, this.threads);
     const chunk = (range: [number, number]) => Math.max(1, Math.min(loss.miniBatchSize ?? Infinity, range[1] - range[0]));
@@ -122,7 +123,15 @@ export class DataParallelPool {
     const embedder = encoderRows(this.o.encoder, batch, seed);
     const reps = new Float32Array(this.buffers.reps);
     const repGrads = new Float32Array(this.buffers.repGrads);
+    const clock = { t: performance.now() };
+    const lap = (name: string) => {
+      const now = performance.now();
+      this.lastTimings[name] = now - clock.t;
+      clock.t = now;
+    };
     try {
+      if (this.weightsDirty) this.publishWeights();
+      lap('publish');
       // 1. No-tape embeddings, every thread on its rows.
       this.post(Cmd.Embed, ranges, rows, len, seed, chunk);
       const [s0, e0] = ranges[0];
@@ -131,7 +140,9 @@ export class DataParallelPool {
         reps.set(out.dataSync() as Float32Array, s * dim);
         out.dispose();
       }
+      lap('embedMain');
       this.wait();
+      lap('embedWait');
 
       // 2. The loss on all rows and its gradient w.r.t. them.
       const kept = new Map<string, tf.Scalar>();
@@ -156,6 +167,7 @@ export class DataParallelPool {
         v.dispose();
       }
 
+      lap('loss');
       // 3. Re-forward with the tape, every thread on its rows; the main thread's grads stay tensors.
       this.post(Cmd.Backward, ranges, rows, len, seed, chunk);
       const acc = new Map<tf.Variable, tf.Tensor>();
@@ -176,13 +188,18 @@ export class DataParallelPool {
           }
         }
       }
+      lap('backwardMain');
       this.wait();
+      lap('backwardWait');
 
       // 4. Sum the workers' gradients into the main thread's.
-      const sums = new Float32Array(this.layout.total);
-      for (const buf of this.buffers.grads) {
-        const g = new Float32Array(buf);
-        for (let k = 0; k < sums.length; k++) sums[k] += g[k];
+      let sums = new Float32Array(this.buffers.grads[0]);
+      if (this.buffers.grads.length > 1) {
+        sums = Float32Array.from(sums);
+        for (const buf of this.buffers.grads.slice(1)) {
+          const g = new Float32Array(buf);
+          for (let k = 0; k < sums.length; k++) sums[k] += g[k];
+        }
       }
       const out = new Map<tf.Variable, tf.Tensor>();
       this.layout.names.forEach((name, i) => {
@@ -196,6 +213,7 @@ export class DataParallelPool {
           remote.dispose();
         }
       });
+      lap('sum');
       return { loss: lossValue, grads: out, sideValues };
     } finally {
       batch.inputIds.dispose();
