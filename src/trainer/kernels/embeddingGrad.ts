@@ -11,19 +11,21 @@ import * as tf from '@tensorflow/tfjs-core';
 const lookup = tf.customGrad((...args: unknown[]) => {
   const [table, ids, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   const shape = table.shape as [number, number];
-  save([ids]);
+  const rows = tf.reshape(ids, [ids.shape[0], 1]);
+  save([rows]);
   return {
-    value: tf.gather(table, ids),
+    // GatherNd, not GatherV2: same result, but wasm's GatherV2 computes an index per element
+    // (9.5 ms for 2048 rows of [8000,128]) while GatherNd copies rows (0.6 ms).
+    value: tf.gatherND(table, rows) as tf.Tensor2D,
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const [savedIds] = saved;
-      const n = savedIds.shape[0];
-      const dTable = tf.scatterND(tf.reshape(savedIds, [n, 1]), dy as tf.Tensor2D, shape);
-      return [dTable, tf.zerosLike(savedIds)];
+      const [savedRows] = saved;
+      const dTable = tf.scatterND(savedRows, dy as tf.Tensor2D, shape);
+      return [dTable, tf.zeros([savedRows.shape[0]], 'int32')];
     },
   };
 });
 
-/** table [V, H] float32, ids [N] int32 → [N, H]. */
+/** table [V, H] float32, ids [N] int32 in [0, V) (not range-checked on wasm) → [N, H]. */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   return lookup(table, ids) as tf.Tensor2D;
 }
