@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       console.log(`  ${name.padEnd(16)} ${e.ms.toFixed(1).padStart(7)} ms  x${e.n}`);
     }
     console.log('top calls by kernel+shapes:');
-    for (const [key, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
+    for (const [key, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 45)) {
       console.log(`  ${e.ms.toFixed(1).padStart(7)} ms x${e.n} ${key}`);
     }
   }

@@ -10,7 +10,10 @@
  * - `auto`: tensorflow when resolvable, else wasm.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// A named import, not a bare one: the package marks its node entry side-effect free, so esbuild drops
+// `import '@tensorflow/tfjs-backend-cpu'` and the cpu backend would be missing from the bundle. The
+// version is used in initBackend's reason so that the import cannot be tree-shaken either.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -143,7 +146,7 @@ export async function initBackend(requested: BackendRequest): Promise<BackendCho
     }
     case 'cpu': {
       await activate('cpu');
-      choice = { name: 'cpu', reason: 'requested "cpu"' };
+      choice = { name: 'cpu', reason: `requested "cpu" (tfjs-backend-cpu ${version_cpu})` };
       break;
     }
     default:
