@@ -1,19 +1,19 @@
 /**
- * Config diagnostics without VS Code: validation errors (JSON pointer + message, from validate.ts) →
- * exact ranges in the *.mrl.json text, plus the checks a JSON Schema cannot express (a data file that
- * does not exist, a Matryoshka dim wider than the model). The host turns these into vscode.Diagnostic.
+ * Config diagnostics without VS Code: validation errors (JSON pointer + message + keyword, from
+ * src/config/validate.ts, which also runs the checks a schema cannot express) → exact ranges in the
+ * *.mrl.json text, plus JSON syntax errors. The host turns these into vscode.Diagnostic.
  */
 // The ESM build: esbuild cannot follow the UMD build's `require('./impl/…')` calls, and a bundle that
 // imports plain 'jsonc-parser' fails at run time with "Cannot find module './impl/format'".
 import { type Node, parseTree, type ParseError, printParseErrorCode } from 'jsonc-parser/lib/esm/main.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 
 /** What validate.ts reports (structural, so this module needs no import of it). */
 export interface ConfigError {
   /** JSON pointer ("/training/batchSize"; "" = the root). */
   path: string;
   message: string;
+  /** The schema keyword that failed, or the semantic check's name ("missingFile", "dimTooLarge"). */
+  keyword?: string;
 }
 
 export interface Position { line: number; character: number }
@@ -92,7 +92,7 @@ function keyOf(valueNode: Node): Node | undefined {
 
 /** Key named in an "additional property"/"unknown key" message: 'x', "x" or `x`. */
 function namedKey(message: string): string | undefined {
-  const m = /(?:additional|unknown|unexpected|not allowed)[^'"`]*['"`]([^'"`]+)['"`]/i.exec(message);
+  const m = /(?:additional propert(?:y|ies)|unknown key)[^'"`]*['"`]([^'"`]+)['"`]/i.exec(message);
   return m?.[1];
 }
 function requiredKey(message: string): string | undefined {
@@ -119,123 +119,50 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
     const segs = pointerToSegments(err.path);
     const { node, depth } = walk(root, segs);
     const reachedAll = depth === segs.length;
-    const unknown = namedKey(err.message);
-    const required = requiredKey(err.message);
-    if (unknown !== undefined && node.type === 'object') {
-      // ajv reports additionalProperties at the parent object; point at the key itself.
-      const prop = node.children?.find((p) => p.children?.[0]?.value === unknown);
-      const k = prop?.children?.[0];
+    const kw = err.keyword;
+    const named = namedKey(err.message);
+    const isUnknown = kw === 'additionalProperties' || (kw === undefined && named !== undefined);
+    if (isUnknown) {
+      // validate.ts points at the unknown key itself; raw ajv points at the parent object.
+      let k = reachedAll && segs.length ? keyOf(node) : undefined;
+      let keyPath = err.path;
+      let key = segs[segs.length - 1];
+      if ((!k || (named !== undefined && k.value !== named)) && node.type === 'object' && named !== undefined) {
+        const prop = node.children?.find((p) => p.children?.[0]?.value === named);
+        if (prop?.children?.[0]) {
+          k = prop.children[0];
+          keyPath = segmentsToPointer([...segs.slice(0, depth), named]);
+          key = named;
+        }
+      }
       if (k) {
-        out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: segmentsToPointer([...segs.slice(0, depth), unknown]), kind: 'unknownKey', key: unknown });
+        out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: keyPath, kind: 'unknownKey', key });
         continue;
       }
     }
-    if (reachedAll && segs.length && /additional propert|unknown key|not allowed/i.test(err.message) && unknown === undefined) {
-      // The pointer names the unknown key itself.
-      const k = keyOf(node);
-      if (k) {
-        out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: err.path, kind: 'unknownKey', key: segs[segs.length - 1] });
-        continue;
-      }
-    }
-    if (required !== undefined || !reachedAll) {
+    if (kw === 'required' || requiredKey(err.message) !== undefined || !reachedAll) {
       const k = keyOf(node);
       const r = k ? lines.range(k.offset, k.length) : lines.range(node.offset, 1);
       out.push({ range: r, message: err.message, severity: 'error', path: err.path, kind: 'required' });
       continue;
     }
-    const isEnum = /must be equal to one of|allowed values/i.test(err.message);
-    out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'error', path: err.path, kind: isEnum ? 'enum' : 'schema' });
+    const kind: ConfigDiagnosticKind =
+      kw === 'enum' || (kw === undefined && /must be equal to one of|allowed values|expected one of/i.test(err.message))
+        ? 'enum'
+        : kw === 'missingFile' || kw === 'dimTooLarge'
+          ? kw
+          : 'schema';
+    out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'error', path: err.path, kind });
   }
   return out;
 }
 
-// ---------------------------------------------------------------- checks the schema cannot express
-
-export interface SemanticCheckOptions {
-  /** Folder of the config file: data paths are relative to it. */
-  configDir: string;
-  exists?: (absPath: string) => boolean;
-  /** Hidden width of a pretrained model folder (its config.json `hidden_size`), or undefined. */
-  pretrainedWidth?: (absPath: string) => number | undefined;
-}
-
-function isObj(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function readHiddenSize(dir: string): number | undefined {
-  try {
-    const c = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8'));
-    return typeof c.hidden_size === 'number' ? c.hidden_size : typeof c.dim === 'number' ? c.dim : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every MatryoshkaLoss in the loss tree, with its pointer. */
-function matryoshkaLosses(loss: unknown, path: (string | number)[]): { path: (string | number)[]; dims: unknown }[] {
-  const out: { path: (string | number)[]; dims: unknown }[] = [];
-  if (Array.isArray(loss)) loss.forEach((t, i) => isObj(t) && out.push(...matryoshkaLosses(t.loss, [...path, i, 'loss'])));
-  else if (isObj(loss) && loss.type === 'MatryoshkaLoss') out.push({ path, dims: loss.matryoshkaDims });
-  return out;
-}
-
-/** Errors (pointer + message) the schema cannot find. Works on a parsed config, valid or not. */
-export function semanticChecks(config: unknown, opts: SemanticCheckOptions): ConfigError[] {
-  const exists = opts.exists ?? existsSync;
-  const width = opts.pretrainedWidth ?? readHiddenSize;
-  const errs: ConfigError[] = [];
-  if (!isObj(config)) return errs;
-  const data = config.data;
-  if (isObj(data)) {
-    for (const split of ['train', 'eval'] as const) {
-      const src = isObj(data[split]) ? (data[split] as Record<string, unknown>).source : undefined;
-      if (typeof src !== 'string' || src === '' || src.startsWith('builtin:')) continue;
-      const abs = isAbsolute(src) ? src : resolve(opts.configDir, src);
-      if (!exists(abs)) errs.push({ path: `/data/${split}/source`, message: `Data file not found: ${abs}` });
-    }
-  }
-  let modelWidth: number | undefined;
-  let widthFrom = '';
-  const model = config.model;
-  if (isObj(model) && isObj(model.scratch) && typeof model.scratch.hiddenSize === 'number') {
-    modelWidth = model.scratch.hiddenSize;
-    widthFrom = 'model.scratch.hiddenSize';
-  } else if (isObj(model) && isObj(model.pretrained) && typeof model.pretrained.path === 'string') {
-    const p = model.pretrained.path;
-    const abs = isAbsolute(p) ? p : resolve(opts.configDir, p);
-    if (!exists(abs)) errs.push({ path: '/model/pretrained/path', message: `Model folder not found: ${abs}` });
-    else {
-      modelWidth = width(abs);
-      widthFrom = `hidden_size of ${p}`;
-    }
-  }
-  if (modelWidth !== undefined) {
-    for (const m of matryoshkaLosses(config.loss, ['loss'])) {
-      if (!Array.isArray(m.dims)) continue;
-      m.dims.forEach((d, i) => {
-        if (typeof d === 'number' && d > modelWidth!)
-          errs.push({ path: segmentsToPointer([...m.path, 'matryoshkaDims', i]), message: `Matryoshka dim ${d} is larger than the model width ${modelWidth} (${widthFrom})` });
-      });
-    }
-  }
-  return errs;
-}
-
-/** Classify semantic errors for the host (missing files are the common case). */
-export function semanticKind(e: ConfigError): ConfigDiagnosticKind {
-  return /not found/i.test(e.message) ? 'missingFile' : /larger than the model width/.test(e.message) ? 'dimTooLarge' : 'schema';
-}
-
-/** Validation + semantic errors → diagnostics, de-duplicated (validate.ts may do some checks too). */
-export function configDiagnostics(text: string, schemaErrors: readonly ConfigError[], semantic: readonly ConfigError[]): ConfigDiagnostic[] {
+/** Validation errors → diagnostics, de-duplicated by place and message. */
+export function configDiagnostics(text: string, errors: readonly ConfigError[]): ConfigDiagnostic[] {
   const seen = new Set<string>();
   const out: ConfigDiagnostic[] = [];
-  const schemaLoc = locateErrors(text, schemaErrors);
-  const semLoc = locateErrors(text, semantic).filter((d) => d.kind !== 'syntax');
-  semLoc.forEach((d) => (d.kind = semanticKind(d)));
-  for (const d of [...semLoc, ...schemaLoc]) {
+  // Syntax errors come from our own parse (with ranges); validate's path-less copies would say it twice.
+  for (const d of locateErrors(text, errors.filter((e) => e.keyword !== 'syntax'))) {
     const key = `${d.range.start.line}:${d.range.start.character}:${d.message}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -5,6 +5,7 @@
  */
 import type { ConfigDiagnostic, Range } from './diagnostics';
 import { pointerToSegments } from './diagnostics';
+import { nearest } from './validate';
 
 type Schema = Record<string, unknown>;
 const isObj = (x: unknown): x is Schema => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -57,38 +58,6 @@ export function allowedValues(root: Schema, segs: readonly string[]): unknown[] 
     if ('const' in s) vals.push(s.const);
   }
   return [...new Set(vals)];
-}
-
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) {
-      const cost = a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1;
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-    }
-    prev = cur;
-  }
-  return prev[n];
-}
-
-/** The closest candidate, if it is close enough to be what was meant. */
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    if (c === word) continue;
-    const d = editDistance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  if (best === undefined) return undefined;
-  const limit = Math.max(2, Math.floor(Math.max(word.length, best.length) / 3));
-  return bestD <= limit ? best : undefined;
 }
 
 export interface QuickFix {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { type ConfigDiagnostic, configDiagnostics, semanticChecks } from '../config/diagnostics';
+import { type ConfigDiagnostic, configDiagnostics } from '../config/diagnostics';
 import { quickFixesFor } from '../config/quickFixes';
 import { validateText } from './validateAdapter';
 import type { ValidationOutcome } from './launcher';
@@ -62,8 +62,7 @@ export class ConfigValidation implements vscode.Disposable {
   /** Diagnostics for one text; returns them (also published). */
   diagnose(uri: vscode.Uri, text: string): { diags: ConfigDiagnostic[]; config?: Record<string, unknown> } {
     const v = validateText(text, uri.fsPath);
-    const sem = v.parsed !== undefined ? semanticChecks(v.parsed, { configDir: path.dirname(uri.fsPath) }) : [];
-    const diags = configDiagnostics(text, v.errors, sem);
+    const diags = configDiagnostics(text, v.errors);
     const vs = diags.map((d) => {
       const r = new vscode.Range(d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character);
       const diag = new vscode.Diagnostic(r, d.message, d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);

@@ -83,10 +83,11 @@ export class MetricsPanel implements vscode.Disposable {
   private awaiting = new Set<string>();
 
   /** Open (or reveal) the panel and overlay these runs. */
-  show(runIds: string[], opts: { compare?: boolean; diff?: string[]; preserveFocus?: boolean } = {}): void {
+  show(runIds: string[], opts: { compare?: boolean; diff?: string[]; preserveFocus?: boolean; beside?: boolean } = {}): void {
     for (const id of runIds) if (!this.model.get(id) && !id.startsWith('file:')) this.awaiting.add(id);
     if (!this.panel) {
-      const panel = vscode.window.createWebviewPanel(METRICS_PANEL_VIEW_TYPE, 'Matryoshka Lab — Metrics', { viewColumn: vscode.ViewColumn.Active, preserveFocus: opts.preserveFocus }, this.options());
+      const column = opts.beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+      const panel = vscode.window.createWebviewPanel(METRICS_PANEL_VIEW_TYPE, 'Matryoshka Lab — Metrics', { viewColumn: column, preserveFocus: opts.preserveFocus }, this.options());
       this.adopt(panel);
     } else this.panel.reveal(undefined, opts.preserveFocus);
     if (!this.ready) {
@@ -99,10 +100,12 @@ export class MetricsPanel implements vscode.Disposable {
   /** Show the changed-keys table for these runs (Diff Run Configs). */
   showDiff(runIds: string[], configs?: Record<string, Record<string, unknown> | null>): void {
     if (!this.panel || !this.ready) {
-      this.show(runIds, { diff: runIds, preserveFocus: true });
+      // Beside the diff editor, not over it.
+      this.show(runIds.filter((id) => !id.startsWith('file:')), { diff: runIds, preserveFocus: true, beside: true });
       if (configs) this.pendingConfigs = configs;
       return;
     }
+    if (!this.panel.visible) this.panel.reveal(vscode.ViewColumn.Beside, true);
     this.post({ type: 'configDiff', runIds, configs });
   }
   private pendingConfigs: Record<string, Record<string, unknown> | null> | undefined;

