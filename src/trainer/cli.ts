@@ -16,7 +16,7 @@ import { DataError } from './data/types';
 import { LossConfigError } from './losses/registry';
 import { Progress } from './progress';
 import { defaultRunsDir, makeRunId } from './runWriter';
-import { prepareRun, runTraining, type PreparedRun } from './train';
+import { prepareRun, RunInputError, runTraining, type PreparedRun } from './train';
 
 export const USAGE = `usage:
   npm run train -- --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow]
@@ -87,6 +87,7 @@ function isAlive(pid: number): boolean {
 /** Input problems found while preparing → the lines to print, or undefined for a real failure. */
 function inputError(e: unknown, configFile: string): string | undefined {
   if (e instanceof DataError) return (e.configPath ? `${configFile}: ${e.configPath}: bad data:\n` : '') + e.message;
+  if (e instanceof RunInputError) return `${configFile}: ${e.path}: ${e.message}`;
   if (e instanceof LossConfigError) return `${configFile}: ${dottedToPointer(e.path)}: ${e.message.slice(e.path.length + 2)}`;
   return undefined;
 }

@@ -32,6 +32,17 @@ import { StepRunner, type GuideModel, type TrainBatch } from './trainStep';
 const TOKENIZER_TEXTS = 60_000;
 const EVAL_BATCH = 128;
 
+/** An input problem found while preparing (not a crash): the CLI prints it with its JSON pointer, exit 2. */
+export class RunInputError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunInputError';
+  }
+}
+
 export interface PreparedRun {
   config: RunConfig;
   baseDir: string;
@@ -116,6 +127,13 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
     };
   }
   const loss = createLoss(config.loss, { embeddingDim: encoder.dim, seed: config.seed });
+  const [lo, hi] = loss.columnRange;
+  for (const split of ['train', 'eval'] as const) {
+    const cols = config.data[split]?.columns;
+    if (cols && (cols.length < lo || cols.length > hi)) {
+      throw new RunInputError(`/data/${split}/columns`, `${loss.name} takes ${hi === lo ? lo : hi === Infinity ? `${lo} or more` : `${lo} to ${hi}`} columns, got ${cols.length} (${cols.join(', ')})`);
+    }
+  }
 
   let guide: GuideModel | undefined;
   if (loss.needsGuide) {

@@ -1,0 +1,192 @@
+// Run config validation: the schema (defaults, descriptions), good configs (every example), many bad
+// ones (each error with its JSON pointer, several at once, did-you-mean), semantic checks, JSONC loading.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import schema from '../../schemas/run-config.schema.json';
+import { dottedToPointer, formatConfigErrors, nearest, validateRunConfig, type ConfigError } from '../../src/config/validate';
+import { loadRunConfig, parseConfigText } from '../../src/config/loadConfig';
+import { MNRL_DEFAULT_SCALE, CACHED_DEFAULT_MINI_BATCH_SIZE } from '../../src/trainer/losses/mnrl';
+import { GIST_DEFAULTS } from '../../src/trainer/losses/gist';
+import { COSENT_DEFAULT_SCALE } from '../../src/trainer/losses/cosent';
+
+const dir = mkdtempSync(join(tmpdir(), 'mrl-config-'));
+const FILE = join(dir, 'x.mrl.json');
+
+function errorsOf(json: unknown): ConfigError[] {
+  const r = validateRunConfig(json, FILE);
+  assert.equal(r.config, undefined, 'an invalid config yields no config');
+  assert.ok(r.errors.length > 0);
+  return r.errors;
+}
+
+function paths(json: unknown): string[] {
+  return errorsOf(json).map((e) => e.path);
+}
+
+test('every example config validates (JSONC with comments) and the quick start is the documented setup', () => {
+  const files = readdirSync('examples').filter((f) => f.endsWith('.mrl.json'));
+  assert.ok(files.length >= 5, files.join(', '));
+  for (const f of files) {
+    const r = loadRunConfig(join('examples', f));
+    assert.deepEqual(r.errors, [], f);
+    assert.ok(r.config);
+  }
+  const q = loadRunConfig('examples/quickstart.mrl.json').config!;
+  assert.equal(q.backend, 'wasm');
+  assert.equal(q.data.train.source, 'builtin:wordnet');
+  assert.ok(!Array.isArray(q.loss) && q.loss.type === 'MatryoshkaLoss' && q.loss.loss.type === 'CachedMultipleNegativesRankingLoss');
+  assert.ok('scratch' in q.model);
+});
+
+test('an empty config is valid: every default filled in, derived defaults too', () => {
+  const r = validateRunConfig({}, FILE);
+  assert.deepEqual(r.errors, []);
+  const c = r.config!;
+  assert.equal(c.seed, 42);
+  assert.equal(c.training.batchSize, 64);
+  assert.deepEqual(c.data.train.columns, ['anchor', 'positive']);
+  assert.ok(!Array.isArray(c.loss) && c.loss.type === 'MatryoshkaLoss');
+  assert.deepEqual(c.evaluation.dims, [128, 64, 32, 16], 'eval dims default to the Matryoshka dims');
+  assert.equal(c.evaluation.funnel, null);
+});
+
+test('scored-pair losses get sentence1/sentence2 + score columns by default', () => {
+  const c = validateRunConfig({ loss: { type: 'CoSENTLoss' } }, FILE).config!;
+  assert.deepEqual(c.data.train.columns, ['sentence1', 'sentence2']);
+  assert.equal(c.data.train.scoreColumn, 'score');
+  assert.deepEqual(c.evaluation.dims, [128], 'no Matryoshka: the full width');
+});
+
+test('the input object is not modified by validation', () => {
+  const input = { training: { batchSize: 8 } };
+  validateRunConfig(input, FILE);
+  assert.deepEqual(input, { training: { batchSize: 8 } });
+});
+
+test('schema defaults equal the loss implementations\' (sentence-transformers) defaults', () => {
+  const c = validateRunConfig({ loss: { type: 'CachedMultipleNegativesRankingLoss' } }, FILE).config!;
+  assert.ok(!Array.isArray(c.loss) && c.loss.type === 'CachedMultipleNegativesRankingLoss');
+  assert.equal(c.loss.scale, MNRL_DEFAULT_SCALE);
+  assert.equal(c.loss.miniBatchSize, CACHED_DEFAULT_MINI_BATCH_SIZE);
+  const g = validateRunConfig({ loss: { type: 'GISTEmbedLoss' } }, FILE).config!.loss;
+  assert.ok(!Array.isArray(g) && g.type === 'GISTEmbedLoss');
+  assert.equal(g.temperature, GIST_DEFAULTS.temperature);
+  assert.equal(g.marginStrategy, GIST_DEFAULTS.marginStrategy);
+  assert.equal(g.margin, GIST_DEFAULTS.margin);
+  assert.equal(g.contrastAnchors, GIST_DEFAULTS.contrastAnchors);
+  const s = validateRunConfig({ loss: { type: 'CoSENTLoss' } }, FILE).config!.loss;
+  assert.ok(!Array.isArray(s) && s.type === 'CoSENTLoss');
+  assert.equal(s.scale, COSENT_DEFAULT_SCALE);
+});
+
+test('every schema property has a description, and a default unless its absence means something', () => {
+  const optional = new Set(['$schema', 'eval', 'columns', 'scoreColumn', 'maxRows', 'type', 'loss', 'pretrained', 'scratch']);
+  const missing: string[] = [];
+  const walk = (node: unknown, at: string) => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    if (n.properties) {
+      for (const [k, v] of Object.entries(n.properties as Record<string, Record<string, unknown>>)) {
+        if (!v.description) missing.push(`${at}/${k}: description`);
+        if (!('default' in v) && !optional.has(k)) missing.push(`${at}/${k}: default`);
+        walk(v, `${at}/${k}`);
+      }
+    }
+    for (const [k, v] of Object.entries(n)) if (k !== 'properties' && typeof v === 'object') walk(v, `${at}/${k}`);
+  };
+  walk(schema, '');
+  assert.deepEqual(missing, []);
+});
+
+test('unknown keys are errors, with the nearest valid key suggested', () => {
+  const e = errorsOf({ trainig: {}, training: { batchSiz: 8, lerningRate: 1 }, loss: { type: 'MatryoshkaLoss', loss: { type: 'CoSENTLoss', scael: 1 }, matryoshkaDim: [8] } });
+  const byPath = Object.fromEntries(e.map((x) => [x.path, x.message]));
+  assert.match(byPath['/trainig'], /did you mean "training"/);
+  assert.match(byPath['/training/batchSiz'], /did you mean "batchSize"/);
+  assert.match(byPath['/training/lerningRate'], /did you mean "learningRate"/);
+  assert.match(byPath['/loss/loss/scael'], /did you mean "scale"/);
+  assert.match(byPath['/loss/matryoshkaDim'], /did you mean "matryoshkaDims"/);
+  assert.equal(e.length, 5, 'all errors at once, no noise from if/then/else');
+  assert.equal(nearest('zzzzzz', ['training', 'loss']), undefined, 'no wild guesses');
+});
+
+test('wrong types, ranges and enums name the JSON pointer and what was expected', () => {
+  const e = errorsOf({
+    seed: -1,
+    backend: 'gpu',
+    training: { batchSize: 'big', learningRate: 0, scheduler: 'step', epochs: 1.5 },
+    model: { scratch: { hiddenDropout: 1 } },
+    evaluation: { metrics: ['ndcg@5'] },
+  });
+  const byPath = Object.fromEntries(e.map((x) => [x.path, x.message]));
+  assert.match(byPath['/seed'], />= 0/);
+  assert.match(byPath['/backend'], /"auto", "wasm", "cpu", "tensorflow".*got "gpu"/);
+  assert.match(byPath['/training/batchSize'], /expected integer, got "big"/);
+  assert.match(byPath['/training/learningRate'], /> 0/);
+  assert.match(byPath['/training/scheduler'], /"constant", "linear", "cosine"/);
+  assert.match(byPath['/training/epochs'], /integer/);
+  assert.match(byPath['/model/scratch/hiddenDropout'], /< 1/);
+  assert.match(byPath['/evaluation/metrics/0'], /ndcg@10/);
+});
+
+test('unknown loss types: did-you-mean, and MatryoshkaLoss cannot wrap MatryoshkaLoss', () => {
+  const [a] = errorsOf({ loss: { type: 'CachedMultipleNegativesRankingLos' } });
+  assert.equal(a.path, '/loss/type');
+  assert.match(a.message, /did you mean "CachedMultipleNegativesRankingLoss"/);
+  const [b] = errorsOf({ loss: { type: 'MatryoshkaLoss', loss: { type: 'MatryoshkaLoss' } } });
+  assert.equal(b.path, '/loss/loss/type');
+  assert.match(b.message, /cannot wrap another MatryoshkaLoss/);
+  assert.deepEqual(paths({ loss: [{ weight: 1, loss: { type: 'Nope' } }, { weight: -1, loss: { type: 'CoSENTLoss' } }] }), ['/loss/0/loss/type', '/loss/1/weight']);
+  assert.deepEqual(paths({ loss: [] }), ['/loss']);
+});
+
+test('model: exactly one of scratch / pretrained', () => {
+  assert.deepEqual(paths({ model: {} }), ['/model']);
+  assert.deepEqual(paths({ model: { scratch: {}, pretrained: { path: 'x' } } }), ['/model']);
+});
+
+test('semantic checks: Matryoshka dim wider than the model, numHeads, funnel, weights, AnglE parity, missing files', () => {
+  const e = errorsOf({
+    model: { scratch: { hiddenSize: 48, numHeads: 5 } },
+    data: { train: { source: 'missing.jsonl' }, eval: { source: 'builtin:wordnett' } },
+    loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [64, 32], matryoshkaWeights: [1] },
+    evaluation: { dims: [96], funnel: { shortlistDim: 32, rerankDim: 16 } },
+  });
+  const byPath = Object.fromEntries(e.map((x) => [x.path, x.message]));
+  assert.match(byPath['/loss/matryoshkaDims/0'], /dim 64 is larger than the model's width 48/);
+  assert.match(byPath['/model/scratch/numHeads'], /must divide/);
+  assert.match(byPath['/data/train/source'], /data file not found: .*missing\.jsonl/);
+  assert.match(byPath['/data/eval/source'], /did you mean "builtin:wordnet"/);
+  assert.match(byPath['/loss/matryoshkaWeights'], /expected 2 weights/);
+  assert.match(byPath['/evaluation/dims/0'], /larger than the model's width/);
+  assert.match(byPath['/evaluation/funnel/shortlistDim'], /must be smaller than the re-rank dim/);
+  assert.match(errorsOf({ loss: { type: 'MatryoshkaLoss', loss: { type: 'AnglELoss' }, matryoshkaDims: [64, 33] } })[0].message, /even/);
+  assert.deepEqual(paths({ model: { pretrained: { path: 'no-such-model' } } }), ['/model/pretrained/path']);
+  assert.deepEqual(paths({ loss: { type: 'CoSENTLoss' }, data: { train: { source: 'builtin:wordnet', columns: ['a', 'b', 'c'] } } }), ['/data/train/columns']);
+});
+
+test('data paths resolve against the config file folder', () => {
+  mkdirSync(join(dir, 'd'), { recursive: true });
+  writeFileSync(join(dir, 'd', 'pairs.jsonl'), '{"anchor":"a","positive":"b"}\n');
+  assert.deepEqual(validateRunConfig({ data: { train: { source: 'd/pairs.jsonl' } } }, FILE).errors, []);
+  assert.equal(validateRunConfig({ data: { train: { source: 'd/pairs.jsonl' } } }, join(tmpdir(), 'elsewhere.mrl.json')).errors[0].path, '/data/train/source');
+});
+
+test('JSONC: comments and trailing commas are fine; syntax errors give line:column', () => {
+  assert.deepEqual(parseConfigText('// c\n{ "seed": 1, /* x */ }').errors, []);
+  const bad = parseConfigText('{\n  "seed": 1\n  "name": "x"\n}');
+  assert.match(bad.errors[0].message, /syntax error at 3:3/);
+  const f = join(dir, 'bad.mrl.json');
+  writeFileSync(f, '{ "training": { "batchSize": "x" } }');
+  const r = loadRunConfig(f);
+  assert.equal(formatConfigErrors('bad.mrl.json', r.errors), 'bad.mrl.json: /training/batchSize: expected integer, got "x"');
+  assert.equal(loadRunConfig(join(dir, 'none.mrl.json')).errors[0].keyword, 'missingFile');
+});
+
+test('loss registry paths map to JSON pointers', () => {
+  assert.equal(dottedToPointer('loss.matryoshkaDims[2]'), '/loss/matryoshkaDims/2');
+  assert.equal(dottedToPointer('loss[1].loss.scale'), '/loss/1/loss/scale');
+});
