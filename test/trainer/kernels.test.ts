@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { collectKernelNames, initBackend } from '../../src/trainer/backend';
-import { embeddingLookup } from '../../src/trainer/kernels';
+import { embeddingLookup, groupedMatMul } from '../../src/trainer/kernels';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -193,6 +193,38 @@ for (const backend of ['cpu', 'wasm'] as const) {
       });
       // d/dx sum(2x²) = 4x
       assert.deepEqual(Array.from(g), [4, 8, 12]);
+    });
+
+    test('groupedMatMul (depthwise-conv batched matmul): value and gradients vs matMul', async () => {
+      const [G, m, k, n] = [6, 3, 5, 4];
+      const A = rand([G, m, k], 31);
+      const B = rand([G, k, n], 32);
+      const R = rand([G, m, n], 33);
+      const want = matMulRef(A, [G, m, k], B, [G, k, n], false, false, R);
+      let names: string[] = [];
+      const out = tf.tidy(() => {
+        const a = tf.tensor3d(A, [G, m, k]);
+        const b = tf.tensor3d(B, [G, k, n]);
+        const r = tf.tensor3d(R, [G, m, n]);
+        // groupedMatMul's layouts: a [m,k,G], b [k,G,n] -> [m,G,n].
+        const f = (x: tf.Tensor, y: tf.Tensor) => {
+          const c = groupedMatMul(tf.transpose(x, [1, 2, 0]) as tf.Tensor3D, tf.transpose(y, [1, 0, 2]) as tf.Tensor3D);
+          return tf.transpose(c, [1, 0, 2]);
+        };
+        const value = f(a, b).dataSync().slice();
+        const ref = tf.matMul(a, b).dataSync().slice();
+        const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x, y), r)))([a, b]);
+        return { value, ref, ga: ga.dataSync().slice(), gb: gb.dataSync().slice() };
+      });
+      assert.ok(maxAbsDiff(out.value, out.ref) <= 1e-5, `value max diff ${maxAbsDiff(out.value, out.ref)}`);
+      assert.ok(maxAbsDiff(out.ga, want.ga) <= 1e-5, `dA max diff ${maxAbsDiff(out.ga, want.ga)}`);
+      assert.ok(maxAbsDiff(out.gb, want.gb) <= 1e-5, `dB max diff ${maxAbsDiff(out.gb, want.gb)}`);
+      const a = tf.randomNormal([3, 5, 6]) as tf.Tensor3D;
+      const b = tf.randomNormal([5, 6, 4]) as tf.Tensor3D;
+      names = await collectKernelNames(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(groupedMatMul(x as tf.Tensor3D, y as tf.Tensor3D)))([a, b]));
+      assert.ok(names.includes('DepthwiseConv2dNative'), names.join(','));
+      assert.ok(!names.includes('BatchMatMul'), names.join(','));
+      tf.dispose([a, b]);
     });
 
     test('embedding lookup: gather forward, scatter-add backward with repeated ids', async () => {

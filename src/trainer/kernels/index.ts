@@ -8,6 +8,7 @@ export { embeddingLookup } from './embeddingGrad';
 export { reduceToShape, broadcastReductionAxes } from './reduceToShape';
 export { swapLast2 } from './batchMatMulGrad';
 export { installWasmSharedIdentity } from './wasmIdentity';
+export { groupedMatMul } from './groupedMatMul';
 
 let installed = false;
 
