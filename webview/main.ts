@@ -300,8 +300,12 @@ $('openDiff').addEventListener('click', () => {
 
 // ---------------------------------------------------------------- frame scheduling
 
-interface Dirty { structural: boolean; view: boolean; mrl: boolean; runs: boolean; diff: boolean; metrics: Set<string> }
-const dirty: Dirty = { structural: false, view: false, mrl: false, runs: false, diff: false, metrics: new Set() };
+interface Dirty { structural: boolean; view: boolean; mrl: boolean; mrlData: boolean; runs: boolean; diff: boolean; metrics: Set<string> }
+const dirty: Dirty = { structural: false, view: false, mrl: false, mrlData: false, runs: false, diff: false, metrics: new Set() };
+/** New points move the MRL curve at most this often (it re-reads every dim; a user action is immediate). */
+const MRL_LIVE_INTERVAL_MS = 250;
+let lastMrlRender = -Infinity;
+let mrlTimer = 0;
 let frameRequested = false;
 let pendingSince = NaN;
 const settleWaiters: (() => void)[] = [];
@@ -333,15 +337,24 @@ function flush(): void {
       for (const c of charts.values()) {
         if (c.getCurves().some((cv) => dirty.metrics.has(metricId(cv.series.key.split, cv.series.key.metric)))) c.refresh();
       }
-      if (state.mrlMetric === null || dirty.metrics.has(state.mrlMetric) || [...dirty.metrics].some((m) => m.includes('funnel:'))) dirty.mrl = true;
+      const mm = currentMrlMetric();
+      if (mm === null || dirty.metrics.has(mm) || [...dirty.metrics].some((m) => m.includes('funnel:'))) dirty.mrlData = true;
     }
     if (dirty.mrl) renderMrl();
+    else if (dirty.mrlData) {
+      const wait = lastMrlRender + MRL_LIVE_INTERVAL_MS - performance.now();
+      if (wait <= 0) renderMrl();
+      else if (!mrlTimer) mrlTimer = window.setTimeout(() => {
+        mrlTimer = 0;
+        schedule({ mrl: true });
+      }, wait);
+    }
     if (dirty.diff || dirty.runs) renderDiff();
     renderEmpty();
   } catch (err) {
     log('error', `draw failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   }
-  dirty.structural = dirty.view = dirty.mrl = dirty.runs = dirty.diff = false;
+  dirty.structural = dirty.view = dirty.mrl = dirty.mrlData = dirty.runs = dirty.diff = false;
   dirty.metrics.clear();
   const t1 = performance.now();
   stats.frames++;
@@ -600,25 +613,38 @@ function currentMrlMetric(): string | null {
   return c.find((m) => m === 'eval/ndcg@10') ?? c[0] ?? null;
 }
 
-/** Steps at which the shown runs have the MRL metric (union, sorted). */
+/** Steps at which the shown runs have the MRL metric (union, sorted); cached until a series grows. */
+let mrlStepsCache: { key: string; steps: number[] } = { key: '', steps: [] };
 function mrlSteps(): number[] {
   const mid = currentMrlMetric();
   if (!mid) return [];
   const m = store.metrics.get(mid)!;
-  const set = new Set<number>();
+  const cols: { step: Float64Array; n: number }[] = [];
+  let key = mid;
   for (const r of shownRuns()) {
     for (const d of m.dims) {
       const s = store.series(r.id, m.split, m.metric, d);
       if (!s) continue;
-      for (let i = 0; i < s.n; i++) set.add(s.step[i]);
+      cols.push({ step: s.step, n: s.n });
+      key += `|${r.id}:${s.generation}:${s.n}`;
       break; // every dim is evaluated at the same steps; one is enough
     }
   }
-  return [...set].sort((a, b) => a - b);
+  if (key === mrlStepsCache.key) return mrlStepsCache.steps;
+  let steps: number[];
+  if (cols.length === 1) steps = Array.from(cols[0].step.subarray(0, cols[0].n));
+  else {
+    const set = new Set<number>();
+    for (const c of cols) for (let i = 0; i < c.n; i++) set.add(c.step[i]);
+    steps = [...set].sort((a, b) => a - b);
+  }
+  mrlStepsCache = { key, steps };
+  return steps;
 }
 
 let mrlOptionsSig = '';
 function renderMrl(): void {
+  lastMrlRender = performance.now();
   const mid = currentMrlMetric();
   mrlEl.hidden = !mid || shownRuns().length === 0;
   if (!mid || mrlEl.hidden) return;
@@ -923,6 +949,12 @@ const debug = {
   settle: () =>
     new Promise<void>((resolve) => {
       settleWaiters.push(resolve);
+      if (mrlTimer) {
+        // a live MRL update waiting for its interval: draw it now, "settled" means everything is on screen
+        clearTimeout(mrlTimer);
+        mrlTimer = 0;
+        dirty.mrl = true;
+      }
       if (!frameRequested) {
         frameRequested = true;
         requestAnimationFrame(flush);

@@ -32,7 +32,9 @@ export interface ViewOpts { smoothing: number; logY: boolean; xAxis: XAxisMode; 
 
 export interface DatasetInfo { curve: Curve; role: 'raw' | 'smoothed' | 'line' }
 
-type DS = ChartDataset<'line', ScatterDataPoint[]> & { _info?: DatasetInfo };
+/** Decimation cache of one dataset: what its `data` was computed from. */
+interface DecCache { gen: number; n: number; target: number; smoothing: number; axis: XAxisMode; appended: number; zoomed: boolean }
+type DS = ChartDataset<'line', ScatterDataPoint[]> & { _info?: DatasetInfo; _dec?: DecCache };
 
 export function xColumn(s: Series, mode: XAxisMode): Float64Array {
   if (mode === 'step') return s.step;
@@ -408,29 +410,47 @@ export class TimeChart {
     this.refresh();
   }
 
-  /** Re-decimate the visible range from the columns and redraw. Called once per animation frame at most. */
-  refresh(): void {
+  /**
+   * Redraw from the columns. Zoomed: LTTB over the visible window. Full range while a run streams: the
+   * decimated curve from the last full pass is kept and the few new raw points are appended to it; a
+   * full LTTB pass runs again once the appended tail reaches a quarter of the target, and such passes
+   * share a per-frame time budget (a pass that does not fit waits for a later frame, its curve still
+   * growing by appends), so no frame pays for 8 dims × 2 curves × 100k points at once.
+   */
+  refresh(budgetMs = 8): void {
     const t0 = performance.now();
     const mode = this.view.xAxis;
     const width = Math.max(200, (this.chart.chartArea?.right ?? 600) - (this.chart.chartArea?.left ?? 0));
-    const target = Math.round(width * 1.5);
-    const xmin = this.zoom?.min ?? -Infinity;
-    const xmax = this.zoom?.max ?? Infinity;
+    const target = Math.round(width);
+    const zoom = this.zoom;
     let raw = 0;
     let drawn = 0;
     for (const d of this.chart.data.datasets as DS[]) {
       const info = d._info!;
       const s = info.curve.series;
       const xs = xColumn(s, mode);
-      const [lo, hi] = visibleRange(xs, s.n, xmin, xmax);
-      const ys = info.role === 'smoothed' ? s.smoothed(this.view.smoothing) : s.y;
-      d.data = lttb(xs, ys, lo, hi, target);
-      if (info.role !== 'raw') raw += hi - lo;
+      const smoothing = info.role === 'smoothed' ? this.view.smoothing : 0;
+      const ys = info.role === 'smoothed' ? s.smoothed(smoothing) : s.y;
+      const c = d._dec;
+      const valid =
+        !zoom && c !== undefined && c.gen === s.generation && c.target === target && c.smoothing === smoothing && c.axis === mode && c.n <= s.n && !c.zoomed;
+      if (valid && c.n === s.n) {
+        // unchanged
+      } else if (valid && (s.n - c.n + c.appended <= target / 4 || performance.now() - t0 > budgetMs)) {
+        for (let i = c.n; i < s.n; i++) if (Number.isFinite(ys[i])) d.data.push({ x: xs[i], y: ys[i] });
+        c.appended += s.n - c.n;
+        c.n = s.n;
+      } else {
+        const [lo, hi] = zoom ? visibleRange(xs, s.n, zoom.min, zoom.max) : [0, s.n];
+        d.data = lttb(xs, ys, lo, hi, target);
+        d._dec = { gen: s.generation, n: s.n, target, smoothing, axis: mode, appended: 0, zoomed: !!zoom };
+      }
+      if (info.role !== 'raw') raw += zoom ? visibleRange(xs, s.n, zoom.min, zoom.max).reduce((a, b) => b - a) : s.n;
       drawn += d.data.length;
     }
     const xo = (this.chart.options.scales as any).x;
-    xo.min = this.zoom?.min;
-    xo.max = this.zoom?.max;
+    xo.min = zoom?.min;
+    xo.max = zoom?.max;
     this.chart.update('none');
     this.lastRawPoints = raw;
     this.lastDrawnPoints = drawn;

@@ -461,7 +461,7 @@ test('100k points per curve × 8 dims: decimated to about a point per pixel, ful
   assert.equal(c.legend.length, 8);
   const perDataset = c.datasets.map((d: any) => d.points);
   assert.ok(Math.max(...perDataset) <= 2000, `decimated: ${Math.max(...perDataset)}`);
-  assert.ok(Math.min(...perDataset) >= 500);
+  assert.ok(Math.min(...perDataset) >= 300, `enough detail: ${Math.min(...perDataset)}`);
   assert.equal(c.best.length, 8);
   await p.page.screenshot({ path: artifactPath('panel-100k.png') });
   await close(p);
