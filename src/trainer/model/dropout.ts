@@ -57,14 +57,49 @@ export function dropoutMultipliers(
       // Groups come in blocks (e.g. heads × query positions): the key uses (block, index in block)
       // so that it does not depend on the block size (the padded length L).
       const key = groupKey(ctx.seed, rowId, site, Math.floor(g / groupsPerBlock) * BLOCK_KEY_STRIDE + (g % groupsPerBlock));
-      for (let j = 0; j < len; j++) {
-        let h = (key + Math.imul(j, GOLDEN)) | 0;
-        h ^= h >>> 16;
-        h = Math.imul(h, 0x85ebca6b);
-        h ^= h >>> 13;
-        h = Math.imul(h, 0xc2b2ae35);
-        h ^= h >>> 16;
-        out[o++] = h >>> 0 >= threshold ? scale : 0;
+      fillMultipliers(out, o, key, len, threshold, scale);
+      o += len;
+    }
+  }
+  return out;
+}
+
+/** out[o + j] for j < len: the keep/drop multipliers of one group, hashed from (key, j). */
+function fillMultipliers(out: Float32Array, o: number, key: number, len: number, threshold: number, scale: number): void {
+  for (let j = 0; j < len; j++) {
+    let h = (key + Math.imul(j, GOLDEN)) | 0;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    out[o + j] = h >>> 0 >= threshold ? scale : 0;
+  }
+}
+
+/**
+ * Attention-probability multipliers in the layout the encoder's attention uses, [L(query), N, heads,
+ * L(key)], with exactly the values dropoutMultipliers(ctx, site, N, heads·L, L, p, L) gives in
+ * [N, heads, L, L] order: the key of (row, head, query) is the same, only the memory order differs.
+ */
+export function attentionDropoutMultipliers(
+  ctx: DropoutContext,
+  site: number,
+  n: number,
+  heads: number,
+  len: number,
+  p: number,
+): Float32Array {
+  if (ctx.rowIds.length < n) throw new Error(`dropout: ${n} rows but only ${ctx.rowIds.length} rowIds`);
+  const out = new Float32Array(len * n * heads * len);
+  const scale = 1 / (1 - p);
+  const threshold = Math.min(Math.floor(p * 4294967296), 4294967295);
+  for (let i = 0; i < len; i++) {
+    for (let r = 0; r < n; r++) {
+      const rowId = ctx.rowIds[r];
+      for (let h = 0; h < heads; h++) {
+        const key = groupKey(ctx.seed, rowId, site, h * BLOCK_KEY_STRIDE + i);
+        fillMultipliers(out, ((i * n + r) * heads + h) * len, key, len, threshold, scale);
       }
     }
   }
@@ -89,4 +124,19 @@ export function applyDropout(
   if (p >= 1) return tf.zerosLike(x);
   const m = dropoutMultipliers(ctx, site, rows, groups, len, p, groupsPerBlock);
   return tf.mul(x, tf.tensor(m, x.shape, 'float32'));
+}
+
+/** Attention-probs dropout for probs laid out [L, N, heads, L]; identity when p = 0 or ctx is undefined. */
+export function applyAttentionDropout(
+  probs: tf.Tensor,
+  ctx: DropoutContext | undefined,
+  site: number,
+  n: number,
+  heads: number,
+  len: number,
+  p: number,
+): tf.Tensor {
+  if (!ctx || p <= 0) return probs;
+  if (p >= 1) return tf.zerosLike(probs);
+  return tf.mul(probs, tf.tensor(attentionDropoutMultipliers(ctx, site, n, heads, len, p), probs.shape, 'float32'));
 }

@@ -35,7 +35,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext, Encoder, TokenBatch } from './types';
-import { applyDropout, layerSite, SITE_EMBEDDINGS } from './dropout';
+import { groupedMatMul } from '../kernels/groupedMatMul';
+import { applyAttentionDropout, applyDropout, layerSite, SITE_EMBEDDINGS } from './dropout';
 import { embeddingLookup } from './embeddingLookup';
 import { initValues, type InitKind } from './init';
 import { gelu, layerNorm, linear } from './layers';
@@ -185,21 +186,32 @@ export class BertEncoder implements Encoder {
       x = applyDropout(x, dropout, SITE_EMBEDDINGS, N, L, H, pHidden) as tf.Tensor2D;
 
       const mask = tf.cast(batch.attentionMask, 'float32');
-      // [N,1,1,L]: 0 for real keys, MASKED_SCORE for padding; no gradient flows into it.
-      const scoreBias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED_SCORE), [N, 1, 1, L]);
+      // [1,N,1,L] (scores are [query, N, heads, key]): 0 for real keys, MASKED_SCORE for padding; no
+      // gradient flows into it.
+      const scoreBias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED_SCORE), [1, N, 1, L]);
 
       for (let i = 0; i < spec.numLayers; i++) {
         const pre = `encoder.layer.${i}`;
         const attnIn = spec.layerNorm === 'pre' ? this.norm(x, `${pre}.attention.output.LayerNorm`) : x;
-        // Separate Q/K/V projections and rank-4 transposes only (rank-5 transposes are ~100x slower
-        // on wasm). K goes straight to [N,h,d,L] so scores are a plain matmul, no transposeB.
-        const q = tf.transpose(tf.reshape(this.linear(attnIn, `${pre}.attention.self.query`), [N, L, heads, d]), [0, 2, 1, 3]);
-        const kT = tf.transpose(tf.reshape(this.linear(attnIn, `${pre}.attention.self.key`), [N, L, heads, d]), [0, 2, 3, 1]);
-        const v = tf.transpose(tf.reshape(this.linear(attnIn, `${pre}.attention.self.value`), [N, L, heads, d]), [0, 2, 1, 3]);
-        const scores = tf.add(tf.mul(tf.matMul(q as tf.Tensor4D, kT as tf.Tensor4D), 1 / Math.sqrt(d)), scoreBias);
+        // Separate Q/K/V projections, rank-4 transposes only (rank 5 is ~100x slower on wasm), and the
+        // per-(sequence, head) matmuls as one XNNPACK depthwise convolution (groupedMatMul; wasm's
+        // batched BatchMatMul is a scalar loop). G = N·heads groups; layouts as groupedMatMul wants:
+        //   q  [L, d, G]   from [N, L, heads, d] by perm [1, 3, 0, 2]
+        //   kT [d, G, L]   from [N, L, heads, d] by perm [3, 0, 2, 1]
+        //   scores / probs [L(query), G, L(key)]
+        //   v  [L, G, d]   from [N, L, heads, d] by perm [1, 0, 2, 3]
+        const G = N * heads;
+        const split = (name: string) => tf.reshape(this.linear(attnIn, `${pre}.attention.self.${name}`), [N, L, heads, d]);
+        const q = tf.reshape(tf.transpose(split('query'), [1, 3, 0, 2]), [L, d, G]) as tf.Tensor3D;
+        const kT = tf.reshape(tf.transpose(split('key'), [3, 0, 2, 1]), [d, G, L]) as tf.Tensor3D;
+        const v = tf.reshape(tf.transpose(split('value'), [1, 0, 2, 3]), [L, G, d]) as tf.Tensor3D;
+        const scores = tf.add(tf.mul(tf.reshape(groupedMatMul(q, kT), [L, N, heads, L]), 1 / Math.sqrt(d)), scoreBias);
         let probs = tf.softmax(scores);
-        probs = applyDropout(probs, dropout, layerSite(i, 'attentionProbs'), N, heads * L, L, pAttn, L);
-        const ctx = tf.reshape(tf.transpose(tf.matMul(probs as tf.Tensor4D, v as tf.Tensor4D), [0, 2, 1, 3]), [T, H]) as tf.Tensor2D;
+        probs = applyAttentionDropout(probs, dropout, layerSite(i, 'attentionProbs'), N, heads, L, pAttn);
+        // probs as the left operand: [L(query), L(key), G].
+        const pA = tf.reshape(tf.transpose(probs, [0, 3, 1, 2]), [L, L, G]) as tf.Tensor3D;
+        const ctx4 = tf.reshape(groupedMatMul(pA, v), [L, N, heads, d]);
+        const ctx = tf.reshape(tf.transpose(ctx4, [1, 0, 2, 3]), [T, H]) as tf.Tensor2D;
         let attnOut = this.linear(ctx, `${pre}.attention.output.dense`);
         attnOut = applyDropout(attnOut, dropout, layerSite(i, 'attentionOutput'), N, L, H, pHidden) as tf.Tensor2D;
         if (spec.layerNorm === 'post') {
