@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkKernels, initBackend, kernelNamesOf } from '../../src/trainer/backend';
 import { BertEncoder } from '../../src/trainer/model/encoder';
+import { attentionDropoutMultipliers, dropoutMultipliers } from '../../src/trainer/model/dropout';
 import type { DropoutContext } from '../../src/trainer/model/types';
 import type { EncoderSpec } from '../../src/trainer/model/encoder';
 import type { TokenBatch } from '../../src/trainer/model/types';
@@ -204,6 +205,33 @@ for (const layerNorm of ['post', 'pre'] as const) {
     });
   }
 }
+
+describe('dropout masks', () => {
+  test('attention layout holds the same multipliers as the row-major layout', () => {
+    const [N, heads, L, p] = [3, 2, 5, 0.3];
+    const ctx = { seed: 77, rowIds: Int32Array.from([4, 9, 1]) };
+    const rowMajor = dropoutMultipliers(ctx, 2, N, heads * L, L, p, L); // [N, heads, L, L]
+    const attn = attentionDropoutMultipliers(ctx, 2, N, heads, L, p); // [L, N, heads, L]
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < heads; h++)
+        for (let i = 0; i < L; i++)
+          for (let j = 0; j < L; j++) {
+            assert.equal(attn[((i * N + n) * heads + h) * L + j], rowMajor[((n * heads + h) * L + i) * L + j]);
+          }
+  });
+
+  test('keep rate ≈ 1-p, kept values scaled by 1/(1-p), rows differ', () => {
+    const p = 0.25;
+    const m = dropoutMultipliers({ seed: 3, rowIds: Int32Array.from([0, 1]) }, 0, 2, 100, 100, p);
+    let kept = 0;
+    for (const v of m) {
+      assert.ok(v === 0 || Math.abs(v - 1 / (1 - p)) < 1e-6);
+      if (v !== 0) kept++;
+    }
+    assert.ok(Math.abs(kept / m.length - (1 - p)) < 0.01, `keep rate ${kept / m.length}`);
+    assert.ok(maxAbsDiff(m.subarray(0, 10000), m.subarray(10000)) > 0);
+  });
+});
 
 describe('BertEncoder training step', () => {
   before(async () => {
