@@ -60,7 +60,7 @@ export class ConfigValidation implements vscode.Disposable {
   }
 
   /** Diagnostics for one text; returns them (also published). */
-  diagnose(uri: vscode.Uri, text: string): { diags: ConfigDiagnostic[]; config?: Record<string, unknown> } {
+  diagnose(uri: vscode.Uri, text: string): { diags: ConfigDiagnostic[]; config?: Record<string, unknown>; raw?: unknown } {
     const v = validateText(text, uri.fsPath);
     const diags = configDiagnostics(text, v.errors);
     const vs = diags.map((d) => {
@@ -72,7 +72,7 @@ export class ConfigValidation implements vscode.Disposable {
       return diag;
     });
     this.collection.set(uri, vs);
-    return { diags, config: v.config ?? (v.parsed as Record<string, unknown> | undefined) };
+    return { diags, config: v.config ?? (v.parsed as Record<string, unknown> | undefined), raw: v.parsed };
   }
 
   check(doc: vscode.TextDocument): void {
@@ -90,11 +90,12 @@ export class ConfigValidation implements vscode.Disposable {
     } catch (e) {
       return { ok: false, problems: [`cannot read ${uri.fsPath}: ${(e as Error).message}`] };
     }
-    const { diags, config } = this.diagnose(uri, text);
+    const { diags, config, raw } = this.diagnose(uri, text);
     const errors = diags.filter((d) => d.severity === 'error');
     return {
       ok: errors.length === 0,
       config,
+      raw,
       problems: errors.map((d) => `${d.path || '(root)'} ${d.message} (line ${d.range.start.line + 1})`),
     };
   }

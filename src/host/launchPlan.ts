@@ -1,4 +1,6 @@
 // How to launch the trainer, as pure functions (no vscode import) so it is unit-tested.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface LaunchInput {
@@ -69,5 +71,22 @@ export class LaunchQueue<T> {
   }
   get length(): number {
     return this.items.length;
+  }
+}
+
+/**
+ * Spawn the trainer so that it outlives the extension host: its own process group (detached), output
+ * appended to a file rather than a pipe (a pipe would break — SIGPIPE — when the window reloads), and
+ * unref'd so the host never waits for it. Returns the child (for exit events while the host lives).
+ */
+export function spawnDetached(plan: LaunchPlan, outputFile: string): ChildProcess {
+  mkdirSync(path.dirname(outputFile), { recursive: true });
+  const fd = openSync(outputFile, 'a');
+  try {
+    const child = spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+    child.unref();
+    return child;
+  } finally {
+    closeSync(fd);
   }
 }

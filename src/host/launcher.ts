@@ -3,12 +3,11 @@
  * file (never a pipe), so they keep running when the window reloads or the extension host exits; after a
  * reload the host finds them again through the runs folder (run.json pid) and tails their output file.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import * as vscode from 'vscode';
 import { newRunId, type RunState } from '../runs';
-import { backendFlag, LaunchQueue, launchPlan } from './launchPlan';
+import { backendFlag, LaunchQueue, launchPlan, spawnDetached } from './launchPlan';
 import type { RunsModel } from './runsModel';
 import { settings } from './settings';
 import { hasCheckpoint } from './tree';
@@ -16,8 +15,10 @@ import { liveText } from './treeModel';
 
 export interface ValidationOutcome {
   ok: boolean;
-  /** Parsed config (for name and backend), when it parsed. */
+  /** The resolved config (defaults filled in), when valid. */
   config?: Record<string, unknown>;
+  /** The file as written (to tell whether it chooses a backend itself). */
+  raw?: unknown;
   problems: string[];
 }
 
@@ -94,7 +95,7 @@ export class Launcher implements vscode.Disposable {
     }
     const name = typeof v.config?.name === 'string' ? v.config.name : path.basename(configFile.fsPath).replace(/\.mrl\.json$/, '');
     const runId = newRunId(name);
-    const backend = backendFlag(v.config, settings().defaultBackend);
+    const backend = backendFlag(v.raw, settings().defaultBackend);
     this.enqueue({ runId, runDir: path.join(dir, runId), label: name, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend } });
     return runId;
   }
@@ -175,7 +176,6 @@ export class Launcher implements vscode.Disposable {
   private spawnNow(p: Pending): void {
     const dir = this.model.dir!;
     const logFile = outputLogFile(dir, p.runId);
-    mkdirSync(path.dirname(logFile), { recursive: true });
     const s = settings();
     const plan = launchPlan({
       nodePath: s.nodePath,
@@ -184,39 +184,39 @@ export class Launcher implements vscode.Disposable {
       env: process.env,
       mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend } : { kind: 'resume', runDir: p.runDir },
     });
-    const fd = openSync(logFile, 'a');
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
+    let size = 0;
     try {
-      const child = spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
-      p.started = true;
-      if (!this.tails.has(p.runId)) this.tails.set(p.runId, fstatSync(fd).size);
-      child.on('error', (e) => {
-        p.exited = { code: null, signal: null };
-        this.output.appendLine(`[${p.runId}] failed to start: ${e.message}`);
-        void vscode.window.showErrorMessage(`Matryoshka Lab: could not start the trainer (${plan.command}): ${e.message}. Set "matryoshkaLab.nodePath" to a Node.js ≥ 20.`);
-        p.wake();
-      });
-      child.on('exit', (code, signal) => {
-        p.exited = { code, signal };
-        this.childPids.delete(p.runId);
-        this.tailOutputs();
-        this.output.appendLine(`[${p.runId}] trainer exited (${signal ?? `code ${code}`})`);
-        this.model.refresh();
-        const r = this.model.get(p.runId);
-        if (code !== 0 && (!r || r.status === 'failed')) {
-          const tail = this.readTail(logFile, 600).trim().split('\n').slice(-3).join(' | ');
-          void vscode.window
-            .showErrorMessage(`Matryoshka Lab: run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : tail ? `: ${tail}` : ''}`, 'Show Log')
-            .then((c) => c && this.output.show(true));
-        }
-        p.wake();
-        this.pump();
-      });
-      if (child.pid) this.childPids.set(p.runId, child.pid);
-      child.unref();
-    } finally {
-      closeSync(fd);
+      size = statSync(logFile).size;
+    } catch {
+      /* new file */
     }
+    if (!this.tails.has(p.runId)) this.tails.set(p.runId, size);
+    const child = spawnDetached(plan, logFile);
+    p.started = true;
+    child.on('error', (e) => {
+      p.exited = { code: null, signal: null };
+      this.output.appendLine(`[${p.runId}] failed to start: ${e.message}`);
+      void vscode.window.showErrorMessage(`Matryoshka Lab: could not start the trainer (${plan.command}): ${e.message}. Set "matryoshkaLab.nodePath" to a Node.js ≥ 20.`);
+      p.wake();
+    });
+    child.on('exit', (code, signal) => {
+      p.exited = { code, signal };
+      this.childPids.delete(p.runId);
+      this.tailOutputs();
+      this.output.appendLine(`[${p.runId}] trainer exited (${signal ?? `code ${code}`})`);
+      this.model.refresh();
+      const r = this.model.get(p.runId);
+      if (code !== 0 && (!r || r.status === 'failed')) {
+        const tail = this.readTail(logFile, 600).trim().split('\n').slice(-3).join(' | ');
+        void vscode.window
+          .showErrorMessage(`Matryoshka Lab: run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : tail ? `: ${tail}` : ''}`, 'Show Log')
+          .then((c) => c && this.output.show(true));
+      }
+      p.wake();
+      this.pump();
+    });
+    if (child.pid) this.childPids.set(p.runId, child.pid);
     this.onLaunched(p.runId);
     p.wake();
   }
