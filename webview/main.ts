@@ -11,6 +11,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import {
   isHostToWebviewMessage,
   isPanelState,
+  parseMetricsJsonl,
   type HostToWebviewMessage,
   type PanelRun,
   type PanelState,
@@ -343,7 +344,7 @@ function flush(): void {
     if (dirty.mrl) renderMrl();
     else if (dirty.mrlData) {
       const wait = lastMrlRender + MRL_LIVE_INTERVAL_MS - performance.now();
-      if (wait <= 0) renderMrl();
+      if (wait <= 0 || settleWaiters.length) renderMrl(); // a settle() caller wants everything drawn
       else if (!mrlTimer) mrlTimer = window.setTimeout(() => {
         mrlTimer = 0;
         schedule({ mrl: true });
@@ -843,7 +844,13 @@ function handle(msg: HostToWebviewMessage): void {
     case 'metrics': {
       if (Number.isNaN(pendingSince)) pendingSince = performance.now();
       requested.delete(msg.runId);
-      const res = store.ingest(msg.runId, msg.lines, msg.reset);
+      let lines = msg.lines;
+      if (msg.jsonl !== undefined) {
+        const parsed = parseMetricsJsonl(msg.jsonl);
+        if (parsed.invalid) log('warn', `run ${msg.runId}: ${parsed.invalid} unreadable metrics line(s) skipped`);
+        lines = lines.length ? [...lines, ...parsed.lines] : parsed.lines;
+      }
+      const res = store.ingest(msg.runId, lines, msg.reset);
       if (res.dropped) log('warn', `run ${msg.runId}: ${res.dropped} byDim entries with a non-numeric dim ignored`);
       const shown = state.shownRunIds.includes(msg.runId);
       if (!shown) {

@@ -35,6 +35,8 @@ export function lowerIsBetter(metric: string): boolean {
 
 export class Series {
   readonly key: SeriesKey;
+  /** metricId(split, metric), precomputed: ingest marks it touched for every value. */
+  readonly mid: string;
   n = 0;
   private cStep = new Column();
   private cTime = new Column();
@@ -50,6 +52,7 @@ export class Series {
 
   constructor(key: SeriesKey) {
     this.key = key;
+    this.mid = metricId(key.split, key.metric);
     this.lower = lowerIsBetter(key.metric);
   }
 
@@ -158,6 +161,8 @@ export class Series {
 export interface RunData {
   runId: string;
   series: Map<string, Series>;
+  /** split → metric → dim key as written in byDim ('' = dimension-less): the ingest fast path. */
+  index: Map<string, Map<string, Map<string, Series>>>;
   /** Highest step seen, and all eval steps (for the MRL curve's step slider). */
   maxStep: number;
   evalSteps: number[];
@@ -189,7 +194,7 @@ export class MetricsStore {
   run(runId: string): RunData {
     let r = this.runs.get(runId);
     if (!r) {
-      r = { runId, series: new Map(), maxStep: -Infinity, evalSteps: [], funnel: new Map(), loaded: false, startedAtMs: NaN };
+      r = { runId, series: new Map(), index: new Map(), maxStep: -Infinity, evalSteps: [], funnel: new Map(), loaded: false, startedAtMs: NaN };
       this.runs.set(runId, r);
     }
     return r;
@@ -234,6 +239,17 @@ export class MetricsStore {
     return s;
   }
 
+  /** getSeries through the per-run index, keyed by the raw byDim key (no string building per value). */
+  private lookup(r: RunData, split: 'train' | 'eval', metric: string, dk: string, dim: number | null, res: IngestResult): Series {
+    let bySplit = r.index.get(split);
+    if (!bySplit) r.index.set(split, (bySplit = new Map()));
+    let byMetric = bySplit.get(metric);
+    if (!byMetric) bySplit.set(metric, (byMetric = new Map()));
+    let s = byMetric.get(dk);
+    if (!s) byMetric.set(dk, (s = this.getSeries(r, split, metric, dim, res)));
+    return s;
+  }
+
   series(runId: string, split: string, metric: string, dim: number | null): Series | undefined {
     return this.runs.get(runId)?.series.get(seriesKeyString(split, metric, dim));
   }
@@ -275,23 +291,28 @@ export class MetricsStore {
           const v = values[metric];
           const y = typeof v === 'number' ? v : NaN; // null (a NaN written as JSON) → gap
           if (metric.startsWith('funnel:')) (funnel ??= {})[metric.slice(7)] = y;
-          this.getSeries(r, split, metric, null, res).push(step, time, wall, y);
-          res.touched.add(metricId(split, metric));
+          const s = this.lookup(r, split, metric, '', null, res);
+          s.push(step, time, wall, y);
+          res.touched.add(s.mid);
         }
       }
       const byDim = ev.byDim;
       if (byDim) {
         for (const dk in byDim) {
-          const dim = Number(dk);
-          if (!Number.isFinite(dim) || dim <= 0) {
-            res.dropped++;
-            continue;
-          }
           const rec = byDim[dk];
           for (const metric in rec) {
             const v = rec[metric];
-            this.getSeries(r, split, metric, dim, res).push(step, time, wall, typeof v === 'number' ? v : NaN);
-            res.touched.add(metricId(split, metric));
+            let s = r.index.get(split)?.get(metric)?.get(dk);
+            if (!s) {
+              const dim = Number(dk);
+              if (!Number.isFinite(dim) || dim <= 0 || String(dim) !== dk.trim()) {
+                res.dropped++;
+                continue;
+              }
+              s = this.lookup(r, split, metric, dk, dim, res);
+            }
+            s.push(step, time, wall, typeof v === 'number' ? v : NaN);
+            res.touched.add(s.mid);
           }
         }
         if (split === 'eval' && r.evalSteps[r.evalSteps.length - 1] !== step) r.evalSteps.push(step);

@@ -63,7 +63,16 @@ export interface InitMessage {
 export interface RunsMessage { type: 'runs'; runs: PanelRun[] }
 /** Lines of one run's metrics.jsonl, in file order. `reset`: drop what the panel holds for the run first
  *  (full replay). Resume events are applied by the webview (drops earlier points with step > fromStep). */
-export interface MetricsMessage { type: 'metrics'; runId: string; lines: MetricsLine[]; reset?: boolean }
+export interface MetricsMessage {
+  type: 'metrics';
+  runId: string;
+  lines: MetricsLine[];
+  reset?: boolean;
+  /** Optional raw metrics.jsonl text, taken as further lines after `lines` (send `lines: []` with it).
+   *  Preferred for big replays: one string crosses postMessage as a block, where 100k line objects cost
+   *  seconds of structured cloning. The webview parses it, skips torn/invalid lines and logs a count. */
+  jsonl?: string;
+}
 /** One run changed (status, progress, error). Upsert: an unknown id is added to the list. */
 export interface RunInfoMessage { type: 'runInfo'; run: PanelRun }
 /** Which runs to overlay ("Compare Runs"). `compare: true` also opens the config diff table for them. */
@@ -148,6 +157,33 @@ export function isPanelRun(x: unknown): x is PanelRun {
   );
 }
 
+/**
+ * Parse metrics.jsonl text: every valid line, in order; blank lines ignored, a torn or invalid line
+ * skipped and counted (writers append, so a reader may see half a last line).
+ */
+export function parseMetricsJsonl(text: string): { lines: MetricsLine[]; invalid: number } {
+  const lines: MetricsLine[] = [];
+  let invalid = 0;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const raw = text.slice(start, end).trim();
+    start = end + 1;
+    if (!raw) continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      invalid++;
+      continue;
+    }
+    if (isMetricsLine(v)) lines.push(v);
+    else invalid++;
+  }
+  return { lines, invalid };
+}
+
 /** A metrics.jsonl line: a metrics event (unknown extra fields allowed) or a resume marker. */
 export function isMetricsLine(x: unknown): x is MetricsLine {
   if (!isObj(x)) return false;
@@ -188,7 +224,8 @@ export function isHostToWebviewMessage(x: unknown): x is HostToWebviewMessage {
         isStr(x.runId) &&
         Array.isArray(x.lines) &&
         x.lines.every(isMetricsLine) &&
-        optional(x.reset, (v) => typeof v === 'boolean')
+        optional(x.reset, (v) => typeof v === 'boolean') &&
+        optional(x.jsonl, isStr)
       );
     case 'runInfo':
       return isPanelRun(x.run);

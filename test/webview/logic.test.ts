@@ -1,7 +1,7 @@
 // The panel's pure pieces, in Node: protocol guards, the metrics store (resume, best, smoothing), LTTB.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isHostToWebviewMessage, isWebviewToHostMessage, isMetricsLine, toPanelRun } from '../../src/protocol/panelMessages';
+import { isHostToWebviewMessage, isWebviewToHostMessage, isMetricsLine, toPanelRun, parseMetricsJsonl } from '../../src/protocol/panelMessages';
 import { renderPanelHtml, panelCsp, createNonce } from '../../src/panel/html';
 import { MetricsStore } from '../../webview/store';
 import { lttb, visibleRange } from '../../webview/lttb';
@@ -148,4 +148,14 @@ test('dim colours run along a sequential scale, full width strongest in each the
     assert.ok(light[i] < light[i - 1], 'light theme: bigger dim darker');
     assert.ok(dark[i] > dark[i - 1], 'dark theme: bigger dim brighter');
   }
+});
+
+test('parseMetricsJsonl: valid lines in order, blank lines ignored, torn/invalid lines counted', () => {
+  const good = genMetrics({ steps: 3 });
+  const text = [JSON.stringify(good[0]), '', JSON.stringify({ type: 'resume', fromStep: 1 }), '{"step": 2, "split": "bogus", "time": 0}', JSON.stringify(good[1]), '{"step": 3, "ti'].join('\n');
+  const r = parseMetricsJsonl(text);
+  assert.equal(r.invalid, 2);
+  assert.deepEqual(r.lines, [good[0], { type: 'resume', fromStep: 1 }, good[1]]);
+  assert.equal(isHostToWebviewMessage({ type: 'metrics', runId: 'a', lines: [], jsonl: text }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'metrics', runId: 'a', lines: [], jsonl: 5 }), false);
 });

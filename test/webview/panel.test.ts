@@ -228,10 +228,15 @@ test('resume event: points after fromStep are dropped, then re-written', async (
   let c = await panel(p).chart('m:eval/ndcg@10');
   assert.equal(c.seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 4);
   assert.equal((await panel(p).mrl()).steps[B], 400);
-  await p.send({ type: 'metrics', runId: B, lines: genMetrics({ steps: 500, fromStep: 401, evalEvery: 100, seed: 2 }) });
+  // the resumed run's lines as raw metrics.jsonl text, with a torn last line (a writer mid-append)
+  const text = genMetrics({ steps: 500, fromStep: 401, evalEvery: 100, seed: 2 }).map((l) => JSON.stringify(l)).join('\n') + '\n{"step": 501, "ep';
+  await p.send({ type: 'metrics', runId: B, lines: [], jsonl: text });
   await p.settle();
   c = await panel(p).chart('m:eval/ndcg@10');
   assert.equal(c.seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 5);
+  assert.equal((await panel(p).chart('m:train/loss')).seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 500);
+  const warn = (await p.posted()).filter((m) => m.type === 'log').map((m) => m.message);
+  assert.deepEqual(warn, [`run ${B}: 1 unreadable metrics line(s) skipped`]);
   await close(p);
 });
 
