@@ -197,7 +197,8 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
   }
 }
 
-if (typeof require !== 'undefined' && require.main === module) {
+// Run alone (`npx tsx bench/panelBench.ts`), but not when bundled into dist/bench.js by the lead's runner.
+if (/panelBench\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   runPanelBench().then(
     (r) => console.log(JSON.stringify(r, null, 2)),
     (e) => {

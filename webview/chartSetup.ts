@@ -54,8 +54,9 @@ export function readTheme(): PanelTheme {
     fg,
     muted: v('--vscode-descriptionForeground', fg),
     bg: v('--vscode-editor-background', dark ? '#1e1e1e' : '#ffffff'),
-    grid: hc ? v('--vscode-contrastBorder', fg) : dark ? 'rgba(255,255,255,0.08)' : 'rgba(0,0,0,0.08)',
-    border: v('--vscode-panel-border', v('--vscode-widget-border', dark ? '#444' : '#ddd')),
+    // grid lines stay quiet even in high contrast (the data must win); the chart borders use contrastBorder
+    grid: hc ? (dark ? 'rgba(255,255,255,0.22)' : 'rgba(0,0,0,0.25)') : dark ? 'rgba(255,255,255,0.08)' : 'rgba(0,0,0,0.08)',
+    border: hc ? v('--vscode-contrastBorder', fg) : v('--vscode-panel-border', v('--vscode-widget-border', dark ? '#444' : '#ddd')),
     accent: v('--vscode-focusBorder', '#007fd4'),
     fontFamily: v('--vscode-font-family', 'system-ui, sans-serif'),
     fontSize: parseFloat(v('--vscode-font-size', '13')) || 13,

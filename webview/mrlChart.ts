@@ -50,7 +50,12 @@ export class MrlChart {
           type: 'linear',
           grid: { color: t.grid },
           border: { color: t.border },
-          ticks: { stepSize: 1, color: t.muted, callback: (v: number | string) => (Number.isInteger(Number(v)) ? String(2 ** Number(v)) : '') },
+          ticks: { color: t.muted, callback: (v: number | string) => String(Math.round(2 ** Number(v))) },
+          // one tick per dim actually shown (Chart.js would drop the end ticks next to fractional bounds)
+          afterBuildTicks: (sc: { ticks: { value: number }[] }) => {
+            const ds = [...new Set(this.points.map((p) => p.dim).concat(this.funnel.map((f) => f.rerankDim)))].sort((a, b) => a - b);
+            if (ds.length) sc.ticks = ds.map((d) => ({ value: Math.log2(d) }));
+          },
           title: { display: true, text: 'embedding dim (log₂)', color: t.muted },
         },
         y: { type: 'linear', grid: { color: t.grid }, border: { color: t.border }, ticks: { color: t.muted, callback: (v: number | string) => formatValue(Number(v)) } },

@@ -183,6 +183,17 @@ export class TimeChart {
         },
         y: {
           type: this.view.logY ? 'logarithmic' : 'linear',
+          // A flat curve (a constant, or an EMA of one with float noise) would get a 1e-16-tall axis
+          // with every tick labelled the same: give it a visible band around the value instead.
+          afterDataLimits: (sc: { min: number; max: number }) => {
+            if (!Number.isFinite(sc.min) || !Number.isFinite(sc.max)) return;
+            const mag = Math.max(Math.abs(sc.min), Math.abs(sc.max));
+            if (sc.max - sc.min <= 1e-9 * Math.max(mag, 1e-12)) {
+              const pad = mag > 0 ? mag * 0.05 : 1;
+              sc.min -= this.view.logY ? Math.min(pad, sc.min / 2) : pad;
+              sc.max += pad;
+            }
+          },
           grid: { color: t.grid },
           border: { color: t.border },
           ticks: { color: t.muted, callback: (v: number | string) => formatValue(Number(v)) },

@@ -427,6 +427,7 @@ test('theme: light, dark and high contrast read from --vscode-* and re-read on c
   assert.equal(light.kind, 'light');
   assert.equal(light.bg, '#ffffff');
   const lightColors = (await panel(p).chart('m:eval/ndcg@10')).datasets.map((d: any) => d.color);
+  await p.page.evaluate(() => window.scrollTo(0, 0));
   await p.page.screenshot({ path: artifactPath('panel-light.png'), fullPage: true });
   await p.page.evaluate(() => document.body.classList.replace('vscode-light', 'vscode-dark'));
   await p.settle();
