@@ -68,6 +68,13 @@ async function main(): Promise<void> {
     const r = step(i);
     times.push(r.ms);
     if (r.leaked !== 0) console.log(`step ${i}: numTensors changed by ${r.leaked}`);
+    if (i === 0 || i === steps - 1) {
+      // The wasm heap never shrinks: growth after the warm-ups would be a leak (e.g. cached XNNPACK
+      // operators of disposed tensors).
+      const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
+      console.log(`step ${i}: numTensors ${tf.memory().numTensors}, tf bytes ${(tf.memory().numBytes / 1e6).toFixed(1)} MB` +
+        (heap ? `, wasm heap ${(heap / 1e6).toFixed(1)} MB` : ''));
+    }
   }
   times.sort((a, b) => a - b);
   console.log(`backend ${choice.name}; steps ms: ${times.map((t) => t.toFixed(0)).join(' ')}`);
