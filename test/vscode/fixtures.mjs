@@ -47,6 +47,11 @@ export function setupWorkspace(ws) {
   fs.writeFileSync(path.join(ws, 'tiny.mrl.json'), JSON.stringify(TINY_CONFIG, null, 2) + '\n');
   // The file the diagnostics test edits: "seed" on line 3.
   fs.writeFileSync(path.join(ws, 'edit.mrl.json'), JSON.stringify({ name: 'edit-me', seed: 1, data: { train: { source: 'pairs.jsonl' } } }, null, 2) + '\n');
+  // Longer runs (a few hundred tiny steps, ~20 s) for stop / resume / reload.
+  for (const name of ['cli-long', 'reload-me']) {
+    const c = { ...TINY_CONFIG, name, training: { ...TINY_CONFIG.training, epochs: 100, maxSteps: 300, evalEvery: 50, checkpointEvery: 25 } };
+    fs.writeFileSync(path.join(ws, `${name}.mrl.json`), JSON.stringify(c, null, 2) + '\n');
+  }
   const runs = path.join(ws, '.mrl/runs');
   fakeRun(runs, '20260101-100000-alpha-0001', 'alpha', 0.001, 8, '2026-01-01T10:00:00Z');
   fakeRun(runs, '20260101-110000-beta-0002', 'beta', 0.003, 16, '2026-01-01T11:00:00Z');
