@@ -47,9 +47,9 @@ export function dropoutMultipliers(
     throw new Error(`dropout: ${rows} rows but only ${ctx.rowIds.length} rowIds`);
   }
   const out = new Float32Array(rows * groups * len);
-  const scale = 1 / (1 - p);
-  // Compare raw 32-bit hashes against p·2³² (no float division per element).
-  const threshold = Math.min(Math.floor(p * 4294967296), 4294967295);
+  const threshold = threshold16(p);
+  // Scale by the keep probability actually used (p rounded to 2^-16), so the expectation is exact.
+  const scale = 65536 / (65536 - threshold);
   let o = 0;
   for (let r = 0; r < rows; r++) {
     const rowId = ctx.rowIds[r];
@@ -64,17 +64,27 @@ export function dropoutMultipliers(
   return out;
 }
 
-/** out[o + j] for j < len: the keep/drop multipliers of one group, hashed from (key, j). */
-function fillMultipliers(out: Float32Array, o: number, key: number, len: number, threshold: number, scale: number): void {
-  for (let j = 0; j < len; j++) {
-    let h = (key + Math.imul(j, GOLDEN)) | 0;
+/**
+ * out[o + j] for j < len: the keep/drop multipliers of one group. Each 32-bit hash of (key, j >> 1)
+ * decides two elements (its low and high 16 bits), halving the hashing work; p is thereby rounded to a
+ * multiple of 2^-16 (0.1 → 0.100006).
+ */
+function fillMultipliers(out: Float32Array, o: number, key: number, len: number, t16: number, scale: number): void {
+  for (let j = 0; j < len; j += 2) {
+    let h = (key + Math.imul(j >>> 1, GOLDEN)) | 0;
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
-    out[o + j] = h >>> 0 >= threshold ? scale : 0;
+    out[o + j] = (h & 0xffff) >= t16 ? scale : 0;
+    if (j + 1 < len) out[o + j + 1] = h >>> 16 >= t16 ? scale : 0;
   }
+}
+
+/** p as a 16-bit threshold: an element is kept when its 16 hash bits are ≥ this. */
+function threshold16(p: number): number {
+  return Math.min(Math.round(p * 65536), 65536);
 }
 
 /**
@@ -92,8 +102,9 @@ export function attentionDropoutMultipliers(
 ): Float32Array {
   if (ctx.rowIds.length < n) throw new Error(`dropout: ${n} rows but only ${ctx.rowIds.length} rowIds`);
   const out = new Float32Array(len * n * heads * len);
-  const scale = 1 / (1 - p);
-  const threshold = Math.min(Math.floor(p * 4294967296), 4294967295);
+  const threshold = threshold16(p);
+  // Scale by the keep probability actually used (p rounded to 2^-16), so the expectation is exact.
+  const scale = 65536 / (65536 - threshold);
   for (let i = 0; i < len; i++) {
     for (let r = 0; r < n; r++) {
       const rowId = ctx.rowIds[r];

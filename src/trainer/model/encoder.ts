@@ -202,10 +202,17 @@ export class BertEncoder implements Encoder {
         //   v  [L, G, d]   from [N, L, heads, d] by perm [1, 0, 2, 3]
         const G = N * heads;
         const split = (name: string) => tf.reshape(this.linear(attnIn, `${pre}.attention.self.${name}`), [N, L, heads, d]);
-        const q = tf.reshape(tf.transpose(split('query'), [1, 3, 0, 2]), [L, d, G]) as tf.Tensor3D;
+        // 1/√d is folded into the query projection's (small) weights, not applied to the scores.
+        const scale = 1 / Math.sqrt(d);
+        const qLin = linear(
+          attnIn,
+          tf.mul(this.p(`${pre}.attention.self.query.weight`), scale) as tf.Tensor2D,
+          tf.mul(this.p(`${pre}.attention.self.query.bias`), scale) as tf.Tensor1D,
+        );
+        const q = tf.reshape(tf.transpose(tf.reshape(qLin, [N, L, heads, d]), [1, 3, 0, 2]), [L, d, G]) as tf.Tensor3D;
         const kT = tf.reshape(tf.transpose(split('key'), [3, 0, 2, 1]), [d, G, L]) as tf.Tensor3D;
         const v = tf.reshape(tf.transpose(split('value'), [1, 0, 2, 3]), [L, G, d]) as tf.Tensor3D;
-        const scores = tf.add(tf.mul(tf.reshape(groupedMatMul(q, kT), [L, N, heads, L]), 1 / Math.sqrt(d)), scoreBias);
+        const scores = tf.add(tf.reshape(groupedMatMul(q, kT), [L, N, heads, L]), scoreBias);
         let probs = tf.softmax(scores);
         probs = applyAttentionDropout(probs, dropout, layerSite(i, 'attentionProbs'), N, heads, L, pAttn);
         // probs as the left operand: [L(query), L(key), G].
