@@ -31,9 +31,11 @@ export interface BackendChoice {
 const TF_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 const WASM_SIMD_FILE = 'tfjs-backend-wasm-simd.wasm';
 
+// The same version as the bundled tfjs-core: tfjs-node brings its own tfjs-core copy, and both copies
+// share one process-global engine and kernel registry.
 export const TENSORFLOW_INSTALL_HINT =
-  'Install one next to the extension/trainer: `npm install @tensorflow/tfjs-node-gpu` (NVIDIA GPU, CUDA) ' +
-  'or `npm install @tensorflow/tfjs-node` (CPU), or choose backend "wasm".';
+  `Install one next to the extension/trainer: \`npm install @tensorflow/tfjs-node-gpu@${tf.version_core}\` ` +
+  `(NVIDIA GPU, CUDA) or \`npm install @tensorflow/tfjs-node@${tf.version_core}\` (CPU), or choose backend "wasm".`;
 
 let current: { request: BackendRequest; choice: BackendChoice } | undefined;
 let wasmPathsSet = false;
