@@ -56,7 +56,8 @@ export class RunSeries {
     this.events = [];
   }
 
-  summary(): RunSummary {
+  /** `batchSize` (config.json training.batchSize) lets throughput be derived when no event reports it. */
+  summary(batchSize?: number): RunSummary {
     const ev = this.events;
     let loss: number | null = null;
     let lastStep: number | null = null;
@@ -72,7 +73,26 @@ export class RunSeries {
       }
       if (loss !== null && sps !== null) break;
     }
+    if (sps === null && batchSize && batchSize > 0) sps = this.derivedSamplesPerSec(batchSize);
     return { lastStep, loss, best: this.best(), samplesPerSec: sps, events: ev.length };
+  }
+
+  /** Steps/s over the last ~10 train events (eval pauses in between are included: honest wall-clock). */
+  private derivedSamplesPerSec(batchSize: number): number | null {
+    let last: MetricsEvent | undefined;
+    let first: MetricsEvent | undefined;
+    let n = 0;
+    for (let i = this.events.length - 1; i >= 0 && n < 10; i--) {
+      const e = this.events[i];
+      if (e.split !== 'train') continue;
+      if (!last) last = e;
+      first = e;
+      n++;
+    }
+    if (!last || !first || last === first) return null;
+    const dt = last.time - first.time;
+    const ds = last.step - first.step;
+    return dt > 0 && ds > 0 ? (ds * batchSize) / dt : null;
   }
 
   private best(): RunSummary['best'] {

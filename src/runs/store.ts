@@ -153,7 +153,8 @@ export class RunStore {
     if (t.reset) r.series.clear();
     if (t.lines.length || t.reset) {
       r.series.push(t.lines);
-      r.summary = r.series.summary();
+      const bs = (r.config()?.training as { batchSize?: unknown } | undefined)?.batchSize;
+      r.summary = r.series.summary(typeof bs === 'number' ? bs : undefined);
       res.appended.set(r.id, { lines: t.lines, reset: t.reset });
     }
   }

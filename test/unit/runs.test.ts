@@ -132,6 +132,12 @@ describe('resume', () => {
     assert.equal(sum.samplesPerSec, 42);
     assert.deepEqual(sum.best, { metric: 'ndcg@10', dim: '128', value: 0.6, step: 2 });
   });
+  test('throughput derived from step times and the batch size when no event reports it', () => {
+    const s = new RunSeries();
+    s.push([1, 2, 3, 4, 5].map((st) => ({ step: st, epoch: 0, time: st * 0.5, split: 'train', values: { loss: 1 } }) as MetricsLine));
+    assert.equal(s.summary(32).samplesPerSec, 64);
+    assert.equal(s.summary().samplesPerSec, null);
+  });
 });
 
 describe('liveness', () => {
