@@ -158,6 +158,13 @@ export class TimeChart {
       normalized: true,
       responsive: true,
       maintainAspectRatio: false,
+      // decimation targets ~1 point per pixel: a new width needs a new pass (next frame, not inside resize)
+      onResize: () => {
+        if (!this.pendingPan) this.pendingPan = requestAnimationFrame(() => {
+          this.pendingPan = 0;
+          this.refresh();
+        });
+      },
       spanGaps: true,
       events: ['mousemove', 'mouseout', 'click'],
       interaction: { mode: 'nearest', axis: 'x', intersect: false },

@@ -472,3 +472,17 @@ test('100k points per curve × 8 dims: decimated to about a point per pixel, ful
   await p.page.screenshot({ path: artifactPath('panel-100k.png') });
   await close(p);
 });
+
+test('resizing the panel re-decimates to the new width', async () => {
+  const p = await openPanel(browser, srv, 'vscode-dark', { width: 900, height: 900 }); // one chart column
+  await p.send({ type: 'init', runs: [run('w', 'w', 'completed', '2026-11-23T18:00:00Z')], showRuns: ['w'] });
+  await p.send({ type: 'metrics', runId: 'w', reset: true, lines: genMetrics({ steps: 20000, logEvery: 2, dims: [64, 128] }) });
+  await p.settle();
+  const wide = Math.max(...(await panel(p).chart('m:train/loss')).datasets.map((d: any) => d.points));
+  await p.page.setViewportSize({ width: 500, height: 900 });
+  await p.page.waitForTimeout(200); // Chart.js resizes through a ResizeObserver
+  await p.settle();
+  const narrow = Math.max(...(await panel(p).chart('m:train/loss')).datasets.map((d: any) => d.points));
+  assert.ok(narrow < wide * 0.7, `narrow ${narrow} vs wide ${wide}`);
+  await close(p);
+});
