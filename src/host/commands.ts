@@ -1,5 +1,5 @@
 // The commands of the command palette, the tree's context menus and the editor title.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isSafeRunId, isStrictlyInside, type RunState } from '../runs';
@@ -131,12 +131,18 @@ export function registerCommands(d: Deps): void {
     // A relative "$schema" would point nowhere from the new location; contributes.jsonValidation
     // already maps *.mrl.json to the schema.
     text = text.replace(/^\s*"\$schema"\s*:\s*"(?!https?:)[^"]*",?\s*\n/m, '');
-    // Data paths in the examples are relative to examples/; point them at the shipped files.
-    text = text.replace(/("source"\s*:\s*")(?!builtin:)([^"]+)(")/g, (m, a: string, p: string, b: string) => {
-      const abs = path.resolve(examplesDir, p);
-      return existsSync(abs) && !existsSync(path.resolve(path.dirname(target), p)) ? `${a}${abs.replace(/\\/g, '/')}${b}` : m;
-    });
-    vscode.workspace.fs.createDirectory(vscode.Uri.file(path.dirname(target)));
+    // Data files the example names (relative to examples/) are copied beside the new config, so the
+    // config stays as written and the workspace owns its data.
+    for (const m of text.matchAll(/"source"\s*:\s*"(?!builtin:)([^"]+)"/g)) {
+      const rel = m[1];
+      const src = path.resolve(examplesDir, rel);
+      const dst = path.resolve(path.dirname(target), rel);
+      if (!path.isAbsolute(rel) && isStrictlyInside(examplesDir, src) && existsSync(src) && !existsSync(dst)) {
+        mkdirSync(path.dirname(dst), { recursive: true });
+        copyFileSync(src, dst);
+      }
+    }
+    mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, text);
     const uri = vscode.Uri.file(target);
     await vscode.window.showTextDocument(uri);

@@ -95,6 +95,32 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await page.keyboard.press('Control+S');
     }));
 
+  test('Start Run refuses an invalid config and says why', { skip: !!missing }, () =>
+    failShot('refuse-invalid', async () => {
+      const { page, workspace } = vs;
+      await runCommand(page, 'Matryoshka Lab: Start Run');
+      await pickQuick(page, 'edit.mrl.json');
+      await page.locator('.notifications-toasts', { hasText: /edit\.mrl\.json is not valid, not launching: \/seed expected integer/ }).first().waitFor();
+      await shot(page, '02c-refused');
+      assert.ok(!fs.readdirSync(path.join(workspace, '.mrl/runs')).some((d) => d.includes('edit-me')), 'no run folder for an invalid config');
+      await runCommand(page, 'Notifications: Clear All Notifications');
+    }));
+
+  test('New Run Config copies an example (and the data it names) into the workspace', { skip: !!missing }, () =>
+    failShot('new-config', async () => {
+      const { page, workspace } = vs;
+      await runCommand(page, 'Matryoshka Lab: New Run Config');
+      await pickQuick(page, 'angle');
+      const input = page.locator('.quick-input-widget input');
+      await page.waitForFunction(() => document.querySelector('.quick-input-widget input')?.value === 'angle.mrl.json');
+      await input.press('Enter');
+      await page.locator('.tab', { hasText: 'angle.mrl.json' }).first().waitFor();
+      assert.ok(fs.existsSync(path.join(workspace, 'angle.mrl.json')));
+      assert.ok(fs.existsSync(path.join(workspace, 'data/scored-pairs.tsv')), 'the data file the example names was copied');
+      assert.doesNotMatch(fs.readFileSync(path.join(workspace, 'angle.mrl.json'), 'utf8'), /"\$schema"/);
+      await shot(page, '02d-new-config');
+    }));
+
   test('Diff Run Configs opens VS Code’s diff editor and the changed-keys table', { skip: !!missing }, () =>
     failShot('diff', async () => {
       const { page } = vs;
@@ -191,5 +217,32 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       assert.equal(info.status, 'completed');
       assert.equal(info.step, 300);
       await shot(page, '10-after-reload-completed');
+    }));
+
+  test('Compare Runs overlays runs; Delete Run asks, then removes only that run folder', { skip: !!missing }, () =>
+    failShot('compare-delete', async () => {
+      const { page, workspace } = vs;
+      await runCommand(page, 'Matryoshka Lab: Compare Runs');
+      await pickQuick(page, 'alpha');
+      await pickQuick(page, 'beta');
+      await page.keyboard.press('Enter');
+      const frame = panelFrame(page);
+      await frame.locator('#diffTable').waitFor();
+      await shot(page, '11-compare');
+      await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
+      const before = fs.readdirSync(path.join(workspace, '.mrl/runs')).length;
+      await runCommand(page, 'Matryoshka Lab: Delete Run');
+      await pickQuick(page, 'alpha');
+      await page.keyboard.press('Enter');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor();
+      assert.match(await dialog.innerText(), /Delete run "alpha"/);
+      await shot(page, '12-delete-confirm');
+      await dialog.locator('.monaco-button', { hasText: 'Delete' }).first().click();
+      await treeRow(page, 'alpha').waitFor({ state: 'detached' });
+      const after = fs.readdirSync(path.join(workspace, '.mrl/runs'));
+      assert.equal(after.length, before - 1);
+      assert.ok(!after.some((d) => d.includes('alpha')));
+      assert.ok(after.some((d) => d.includes('beta')));
     }));
 });
