@@ -6,6 +6,7 @@
  * (nothing is created on disk then).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadRunConfig } from '../config/loadConfig';
 import { dottedToPointer, formatConfigErrors, validateRunConfig } from '../config/validate';
@@ -19,24 +20,28 @@ import { defaultRunsDir, makeRunId } from './runWriter';
 import { prepareRun, RunInputError, runTraining, type PreparedRun } from './train';
 
 export const USAGE = `usage:
-  npm run train -- --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow]
-  npm run train -- --resume <runDir> [--backend auto|wasm|cpu|tensorflow]
+  npm run train -- --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow] [--workers auto|<n>]
+  npm run train -- --resume <runDir> [--backend auto|wasm|cpu|tensorflow] [--workers auto|<n>]
 
   --config   the run config (JSONC); validated against schemas/run-config.schema.json
   --out      the run folder to create (default: <workspace>/.mrl/runs/<yyyymmdd-hhmmss>-<name>-<hex>,
              workspace = nearest folder upward with .mrl, else package.json or .git, else cwd)
   --backend  overrides the config's backend
+  --workers  extra threads sharing each step on wasm / cpu (default auto: one per core beyond the first,
+             at most 3; 0 = one thread). Results are reproducible for a given number of workers.
   --resume   continues a stopped / killed run from its last checkpoint
   --help     this text`;
 
 const BACKENDS: BackendName[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
-const FLAGS = ['--config', '--out', '--backend', '--resume'];
+const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers'];
 
 export interface CliArgs {
   config?: string;
   out?: string;
   backend?: BackendName;
   resume?: string;
+  /** undefined = auto */
+  workers?: number;
   help?: boolean;
 }
 
@@ -61,9 +66,14 @@ export function parseArgs(argv: string[]): CliArgs {
       value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     }
-    const key = flag.slice(2) as 'config' | 'out' | 'backend' | 'resume';
+    const key = flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers';
     if (a[key] !== undefined) throw new UsageError(`${flag} given twice`);
-    if (key === 'backend') {
+    if (key === 'workers') {
+      if (value === 'auto') continue;
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--workers must be "auto" or an integer from 0 to 64, got "${value}"`);
+      a.workers = n;
+    } else if (key === 'backend') {
       if (!BACKENDS.includes(value as BackendName)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${value}"`);
       a.backend = value as BackendName;
     } else a[key] = value;
@@ -178,8 +188,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-  log(`run folder: ${runDir}`);
-  const result = await runTraining(prepared, { runDir, resumeFrom, infoExtra, stop, progress });
+  // wasm and cpu run one thread per tfjs instance: other cores help only as workers. tfjs-node threads itself.
+  const workers = args.workers ?? (prepared.backend.name === 'tensorflow' ? 0 : Math.max(0, Math.min(3, availableParallelism() - 1)));
+  log(`run folder: ${runDir}${workers ? ` (${workers + 1} threads)` : ''}`);
+  const result = await runTraining(prepared, { runDir, resumeFrom, infoExtra: { ...infoExtra, workers }, stop, progress, workers });
   if (result.status === 'failed') {
     process.stderr.write(`error: the run failed at step ${result.step}: ${result.error?.message}\n`);
     return 1;

@@ -27,6 +27,7 @@ import { RunWriter } from './runWriter';
 import { learningRateAt } from './schedule';
 import { WordPieceTokenizer } from './tokenizer/wordpiece';
 import { StepRunner, type GuideModel, type TrainBatch } from './trainStep';
+import { DataParallelPool } from './parallel/pool';
 
 /** Texts the from-scratch vocabulary is learned from (enough for a stable vocabulary, bounded time). */
 const TOKENIZER_TEXTS = 60_000;
@@ -166,6 +167,12 @@ export interface TrainRunOptions {
   progress?: ProgressSink | null;
   /** Printed output (the final table); default: stdout. */
   print?: (s: string) => void;
+  /**
+   * Worker threads that share each step (data-parallel GradCache, see parallel/pool.ts); 0 = this
+   * thread alone. The gradients are the single-thread ones up to float summation order, so a run is
+   * reproducible for a given worker count.
+   */
+  workers?: number;
 }
 
 export interface TrainRunResult {
@@ -234,7 +241,13 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     writer = RunWriter.create(o.runDir, info, config);
     writer.log(`run ${info.id}: ${totalSteps} steps of ${t.batchSize} rows, backend ${p.backend.name} (${p.backend.reason})`);
   }
-  const runner = new StepRunner({ encoder, tokenizer, maxSeqLength: p.maxSeqLength, loss, optimizer, guide: p.guide, seed: config.seed });
+  let pool: DataParallelPool | undefined;
+  const workers = o.workers ?? 0;
+  if (workers > 0) {
+    pool = await DataParallelPool.start({ encoder, backend: p.backend.name, workers, maxRows: t.batchSize * train.texts.length, maxLen: p.maxSeqLength });
+    writer.log(`${workers} worker thread(s) share each step`);
+  }
+  const runner = new StepRunner({ encoder, tokenizer, maxSeqLength: p.maxSeqLength, loss, optimizer, guide: p.guide, seed: config.seed, pool });
   const startClock = performance.now();
   const elapsed = () => state.elapsed + (performance.now() - startClock) / 1000;
   const epochFloat = () => {
@@ -346,6 +359,7 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     result.step = state.step;
     return result;
   } finally {
+    await pool?.close();
     optimizer.dispose();
     void tf;
   }

@@ -82,7 +82,9 @@ export function selectColumns(loaded: LoadedRows, src: DataSourceConfig): PairTa
     values.forEach((v, c) => texts[c].push(v));
     scores?.push(score);
     origins.push(at);
-    groups.push(loaded.groups?.[i] ?? `${at.file}:${at.line}`);
+    // Rows of a file are grouped by their first text (an anchor never lands on both sides of the split);
+    // by content, not by path, so the split does not change when the folder moves.
+    groups.push(loaded.groups?.[i] ?? values[0]);
   });
   if (issues.length) throw new DataError(issues);
   if (origins.length === 0) throw new DataError([{ file: loaded.origins[0]?.file ?? src.source, line: 0, message: 'no rows' }]);
