@@ -67,7 +67,7 @@ function installExtension(extensionsDir) {
  * Start code-server on a workspace the caller fills (`setupWorkspace(dir)`), open it in Chromium.
  * Returns { page, workspace, log(), close() }.
  */
-export async function launch({ setupWorkspace, userSettings = {} } = {}) {
+export async function launch({ setupWorkspace, userSettings = {}, trusted = true } = {}) {
   const { chromium } = await import(path.join(HERE, 'node_modules/playwright-core/index.mjs'));
   const t0 = Date.now();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mrl-e2e-'));
@@ -88,7 +88,9 @@ export async function launch({ setupWorkspace, userSettings = {} } = {}) {
     JSON.stringify(
       {
         'workbench.startupEditor': 'none',
-        'security.workspace.trust.enabled': false,
+        // Untrusted: Restricted Mode without the startup prompt (a modal would block the page).
+        'security.workspace.trust.enabled': !trusted,
+        'security.workspace.trust.startupPrompt': 'never',
         'telemetry.telemetryLevel': 'off',
         'update.mode': 'none',
         'extensions.autoCheckUpdates': false,
@@ -124,7 +126,7 @@ export async function launch({ setupWorkspace, userSettings = {} } = {}) {
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(trusted ? ['--disable-workspace-trust'] : []),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       '--extensions-dir', extensions,
