@@ -100,7 +100,7 @@ function loadState(raw: unknown): UiState {
 
 const restored = vscode.getState();
 const state: UiState = loadState(restored);
-/** The host's init decides the shown runs only when we had no state of our own (first open). */
+/** Whether this load restored a state (a reload): then, without a host choice, we keep our own picks. */
 const hadState = isPanelState(restored);
 
 function saveState(): void {
@@ -815,11 +815,16 @@ function handle(msg: HostToWebviewMessage): void {
   switch (msg.type) {
     case 'init': {
       setRuns(msg.runs);
-      // Our own persisted choice wins over the host's default (a reload must not undo the user's picks);
-      // explicit host requests ("Compare Runs") come as `showRuns` messages instead.
-      if (hadState) state.shownRunIds = state.shownRunIds.filter((id) => ids().has(id));
-      else if (msg.showRuns) state.shownRunIds = msg.showRuns.filter((id) => ids().has(id));
-      if (state.shownRunIds.length === 0 && runs.length && !hadState) state.shownRunIds = [runs[0].id];
+      const known = ids();
+      // The host decides what to show (a command's runs, else the shownRunIds our `ready` carried, else the
+      // latest run) and replays those runs right after init, so we do not request them again.
+      if (msg.showRuns) {
+        state.shownRunIds = msg.showRuns.filter((id) => known.has(id));
+        for (const id of state.shownRunIds) if (!store.runs.get(id)?.loaded) requested.add(id);
+      } else {
+        state.shownRunIds = state.shownRunIds.filter((id) => known.has(id));
+        if (state.shownRunIds.length === 0 && runs.length && !hadState) state.shownRunIds = [runs[0].id];
+      }
       if (msg.configDiff) state.diffRunIds = msg.configDiff;
       saveState();
       requestMissing();

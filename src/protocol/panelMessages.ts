@@ -53,8 +53,9 @@ export const METRICS_PANEL_VIEW_TYPE = 'matryoshkaLab.metricsPanel';
 export interface InitMessage {
   type: 'init';
   runs: PanelRun[];
-  /** Runs to overlay when the webview has no persisted state of its own (first open); absent: the latest
-   *  run. A restored panel keeps its own choice; to change it later send `showRuns`. */
+  /** Runs to overlay, chosen by the host: a command's runs, else `ready.state.shownRunIds`, else the latest
+   *  run. The host replays exactly these right after `init` (the webview does not `requestRun` them).
+   *  Absent: the webview keeps its restored choice (first open: the latest run, which it requests). */
   showRuns?: string[];
   /** Runs whose configs to diff (opens the table), as `configDiff` would. */
   configDiff?: string[];

@@ -333,10 +333,11 @@ test('UI state survives a reload (getState/setState), and ready carries it to th
   const ready = (await p.posted())[0];
   assert.equal(ready.type, 'ready');
   assert.deepEqual(ready.state.shownRunIds, [B]);
-  // the host replays; its default showRuns must not override the restored choice
-  await p.send({ type: 'init', runs: RUNS, showRuns: [A] });
+  // the host answers from ready.state: init with those runs, then their replay (no requestRun needed)
+  await p.send({ type: 'init', runs: RUNS, showRuns: ready.state.shownRunIds });
   await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 600, evalEvery: 100, seed: 3 }) });
   await p.settle();
+  assert.deepEqual((await p.posted()).filter((m) => m.type === 'requestRun'), []);
   const st = await panel(p).state();
   assert.deepEqual(st.shownRunIds, [B]);
   assert.deepEqual(st.hiddenDims, [32]);
@@ -484,5 +485,18 @@ test('resizing the panel re-decimates to the new width', async () => {
   await p.settle();
   const narrow = Math.max(...(await panel(p).chart('m:train/loss')).datasets.map((d: any) => d.points));
   assert.ok(narrow < wide * 0.7, `narrow ${narrow} vs wide ${wide}`);
+  await close(p);
+});
+
+test('init without showRuns after a reload keeps the restored runs and requests their data', async () => {
+  const p = await loadedPanel();
+  await p.page.click(`.run-chip[data-run-id="${B}"]`); // hide B → shown: [A]
+  await p.settle();
+  await p.page.reload();
+  await p.page.waitForFunction(() => (window as any).__mrlPanel !== undefined);
+  await p.send({ type: 'init', runs: RUNS });
+  await p.settle();
+  assert.deepEqual((await panel(p).state()).shownRunIds, [A]);
+  assert.deepEqual((await p.posted()).filter((m) => m.type === 'requestRun'), [{ type: 'requestRun', runId: A }]);
   await close(p);
 });
