@@ -241,10 +241,14 @@ export class Launcher implements vscode.Disposable {
         if (pos > 1 || !p.started) progress.report({ message: p.started ? 'starting…' : `queued (${settings().maxConcurrentRuns} run(s) at a time)` });
         let lastStep = 0;
         await new Promise<void>((resolve) => {
+          // A resumed run is "stopped" in the folder until the trainer rewrites run.json: only a status
+          // seen after the launch counts.
+          let seenRunning = false;
           const check = () => {
             if (p.cancelled) return resolve();
             const r = this.model.get(p.runId);
-            if (r && r.status !== 'running' && (p.exited || !this.childPids.has(p.runId))) return resolve();
+            if (r?.status === 'running' && p.started) seenRunning = true;
+            if (seenRunning && r && r.status !== 'running') return resolve();
             if (p.exited && (!r || r.status !== 'running')) return resolve();
             if (r && r.status === 'running') {
               const step = r.info.step ?? r.summary.lastStep ?? 0;

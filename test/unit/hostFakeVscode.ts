@@ -1,0 +1,105 @@
+// A minimal stand-in for the `vscode` module: just what RunsModel and MetricsPanel touch, recording
+// what they do (posted messages, created panels). Used by fast unit tests only; the real thing is
+// exercised end to end in test/vscode/.
+import * as path from 'node:path';
+
+type Listener<T> = (e: T) => unknown;
+export class EventEmitter<T> {
+  private ls: Listener<T>[] = [];
+  event = (l: Listener<T>) => {
+    this.ls.push(l);
+    return { dispose: () => (this.ls = this.ls.filter((x) => x !== l)) };
+  };
+  fire(e: T) {
+    for (const l of [...this.ls]) l(e);
+  }
+  dispose() {
+    this.ls = [];
+  }
+}
+
+export class Uri {
+  constructor(readonly scheme: string, readonly fsPath: string) {}
+  get path() {
+    return this.fsPath;
+  }
+  static file(p: string) {
+    return new Uri('file', p);
+  }
+  static joinPath(u: Uri, ...parts: string[]) {
+    return new Uri(u.scheme, path.join(u.fsPath, ...parts));
+  }
+  toString() {
+    return `${this.scheme}://${this.fsPath}`;
+  }
+}
+
+export class RelativePattern {
+  constructor(readonly base: unknown, readonly pattern: string) {}
+}
+
+export const ViewColumn = { Active: -1, Beside: -2, One: 1 } as const;
+
+export const state = {
+  settings: {} as Record<string, unknown>,
+  workspaceFolders: [] as { uri: Uri }[],
+  panels: [] as FakePanel[],
+  serializers: new Map<string, unknown>(),
+};
+
+export class FakePanel {
+  posted: any[] = [];
+  visible = true;
+  private recv = new EventEmitter<unknown>();
+  private disposeEm = new EventEmitter<void>();
+  private viewState = new EventEmitter<void>();
+  iconPath: unknown;
+  webview = {
+    html: '',
+    options: {},
+    cspSource: 'vscode-webview://fake',
+    asWebviewUri: (u: Uri) => `https://fake${u.fsPath}`,
+    postMessage: async (m: unknown) => {
+      this.posted.push(JSON.parse(JSON.stringify(m)));
+      return true;
+    },
+    onDidReceiveMessage: this.recv.event,
+  };
+  constructor(readonly viewType: string) {}
+  onDidDispose = this.disposeEm.event;
+  onDidChangeViewState = this.viewState.event;
+  reveal() {}
+  dispose() {
+    this.disposeEm.fire();
+  }
+  /** The webview sends a message to the host. */
+  send(m: unknown) {
+    this.recv.fire(m);
+  }
+}
+
+const noop = () => ({ dispose() {} });
+export const window = {
+  createWebviewPanel: (viewType: string) => {
+    const p = new FakePanel(viewType);
+    state.panels.push(p);
+    return p;
+  },
+  registerWebviewPanelSerializer: (t: string, s: unknown) => {
+    state.serializers.set(t, s);
+    return { dispose() {} };
+  },
+  showSaveDialog: async () => undefined,
+  showInformationMessage: async () => undefined,
+};
+
+export const workspace = {
+  get workspaceFolders() {
+    return state.workspaceFolders;
+  },
+  getConfiguration: () => ({ get: (k: string, d: unknown) => (k in state.settings ? state.settings[k] : d) }),
+  onDidChangeConfiguration: noop,
+  onDidChangeWorkspaceFolders: noop,
+  createFileSystemWatcher: () => ({ onDidChange: noop, onDidCreate: noop, onDidDelete: noop, dispose() {} }),
+  fs: { writeFile: async () => undefined },
+};
