@@ -131,6 +131,7 @@ test('toggle: one chart per dim with all metrics', async () => {
   assert.equal(c.title, 'dim 64');
   assert.ok(c.legend.includes('ndcg@10 · eval') && c.legend.includes('loss · train'));
   assert.ok(c.datasets.every((d: any) => d.dim === 64));
+  await p.page.screenshot({ path: artifactPath('panel-per-dim-dark.png'), fullPage: true });
   await close(p);
 });
 
@@ -430,6 +431,7 @@ test('theme: light, dark and high contrast read from --vscode-* and re-read on c
   const lightColors = (await panel(p).chart('m:eval/ndcg@10')).datasets.map((d: any) => d.color);
   await p.page.evaluate(() => window.scrollTo(0, 0));
   await p.page.screenshot({ path: artifactPath('panel-light.png'), fullPage: true });
+  await p.page.locator('#diff').screenshot({ path: artifactPath('panel-diff-light.png') });
   await p.page.evaluate(() => document.body.classList.replace('vscode-light', 'vscode-dark'));
   await p.settle();
   const dark = await p.page.evaluate(() => (window as any).__mrlPanel.theme());
