@@ -575,7 +575,7 @@ function reconcileCharts(viewChanged: boolean): void {
   const v = viewOpts();
   specs.forEach((spec, i) => {
     let c = charts.get(spec.id);
-    const sig = JSON.stringify([spec.curves.map((cv) => [cv.id, cv.color, cv.dash, cv.label]), spec.legend]);
+    const sig = JSON.stringify([spec.curves.map((cv) => [cv.id, cv.series.uid, cv.color, cv.dash, cv.label]), spec.legend]);
     if (!c) {
       c = new TimeChart(chartsEl, spec.id, spec.title, v, { onLegendClick, onExportPng: (ch) => exportPng(ch.chart.canvas, ch.id), onExportCsv: exportCsv });
       charts.set(spec.id, c);

@@ -33,8 +33,12 @@ export function lowerIsBetter(metric: string): boolean {
   return /loss|error|perplexity|time|latency/i.test(metric) && !/saved/i.test(metric);
 }
 
+let nextSeriesUid = 1;
+
 export class Series {
   readonly key: SeriesKey;
+  /** Identity across replays: a reset creates new Series, and charts must notice they hold old ones. */
+  readonly uid = nextSeriesUid++;
   /** metricId(split, metric), precomputed: ingest marks it touched for every value. */
   readonly mid: string;
   n = 0;

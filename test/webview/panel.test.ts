@@ -222,6 +222,21 @@ test('live: appended points show up in the same Chart.js instance; status change
   await close(p);
 });
 
+test('a reset replay of a shown run replaces what the charts hold', async () => {
+  const p = await loadedPanel();
+  await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 300, evalEvery: 100, seed: 4 }) });
+  await p.settle();
+  const c = await panel(p).chart('m:train/loss');
+  assert.deepEqual(c.seriesLength.filter((s: any) => s.runId === B).map((s: any) => s.n), [300, 300, 300, 300, 300]);
+  const drawn = await p.page.evaluate((b) => {
+    const ch = (window as any).__mrlPanel.chartInstance('m:train/loss');
+    return ch.data.datasets.filter((d: any) => d._info.curve.runId === b && d._info.role === 'smoothed').map((d: any) => d.data[d.data.length - 1].x);
+  }, B);
+  assert.deepEqual(drawn, [300, 300, 300, 300, 300]);
+  assert.equal((await panel(p).mrl()).steps[B], 300);
+  await close(p);
+});
+
 test('resume event: points after fromStep are dropped, then re-written', async () => {
   const p = await loadedPanel();
   await p.send({ type: 'metrics', runId: B, lines: [{ type: 'resume', fromStep: 400 }] });
