@@ -435,11 +435,11 @@ export class TimeChart {
    * share a per-frame time budget (a pass that does not fit waits for a later frame, its curve still
    * growing by appends), so no frame pays for 8 dims × 2 curves × 100k points at once.
    */
-  refresh(budgetMs = 8): void {
+  refresh(budgetMs = 5): void {
     const t0 = performance.now();
     const mode = this.view.xAxis;
     const width = Math.max(200, (this.chart.chartArea?.right ?? 600) - (this.chart.chartArea?.left ?? 0));
-    const target = Math.round(width);
+    const fullTarget = Math.round(width);
     const zoom = this.zoom;
     let raw = 0;
     let drawn = 0;
@@ -448,6 +448,8 @@ export class TimeChart {
       const s = info.curve.series;
       const xs = xColumn(s, mode);
       const smoothing = info.role === 'smoothed' ? this.view.smoothing : 0;
+      // the faint raw curve under a smoothed one needs less detail (LTTB keeps its spikes either way)
+      const target = info.role === 'raw' ? Math.round(fullTarget / 2) : fullTarget;
       const ys = info.role === 'smoothed' ? s.smoothed(smoothing) : s.y;
       const c = d._dec;
       const valid =
