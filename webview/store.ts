@@ -175,6 +175,10 @@ export interface RunData {
   /** Whether any metrics message arrived (even an empty replay). */
   loaded: boolean;
   startedAtMs: number;
+  /** Relative time made monotonic: a resumed trainer may restart its clock at 0; later events are
+   *  shifted to continue from the last time seen, so the time axis never runs backwards. */
+  timeOffset: number;
+  lastTime: number;
 }
 
 function seriesKeyString(split: string, metric: string, dim: number | null): string {
@@ -198,7 +202,7 @@ export class MetricsStore {
   run(runId: string): RunData {
     let r = this.runs.get(runId);
     if (!r) {
-      r = { runId, series: new Map(), index: new Map(), maxStep: -Infinity, evalSteps: [], funnel: new Map(), loaded: false, startedAtMs: NaN };
+      r = { runId, series: new Map(), index: new Map(), maxStep: -Infinity, evalSteps: [], funnel: new Map(), loaded: false, startedAtMs: NaN, timeOffset: 0, lastTime: -Infinity };
       this.runs.set(runId, r);
     }
     return r;
@@ -280,12 +284,21 @@ export class MetricsStore {
         r.evalSteps = r.evalSteps.filter((st) => st <= from);
         for (const st of [...r.funnel.keys()]) if (st > from) r.funnel.delete(st);
         r.maxStep = Math.min(r.maxStep, from);
+        // the clock continues from the last kept event, not from the dropped ones
+        let last = -Infinity;
+        for (const s of r.series.values()) if (s.n > 0 && s.time[s.n - 1] > last) last = s.time[s.n - 1];
+        r.lastTime = last;
         continue;
       }
       const ev = line as MetricsEvent;
       const split = ev.split;
       const step = ev.step;
-      const time = ev.time;
+      let time = ev.time + r.timeOffset;
+      if (time < r.lastTime) {
+        r.timeOffset += r.lastTime - time;
+        time = r.lastTime;
+      }
+      r.lastTime = time;
       const wall = typeof ev.wallTime === 'number' ? ev.wallTime : r.startedAtMs + time * 1000;
       if (step > r.maxStep) r.maxStep = step;
       let funnel: Record<string, number> | null = null;

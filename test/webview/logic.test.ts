@@ -159,3 +159,14 @@ test('parseMetricsJsonl: valid lines in order, blank lines ignored, torn/invalid
   assert.equal(isHostToWebviewMessage({ type: 'metrics', runId: 'a', lines: [], jsonl: text }), true);
   assert.equal(isHostToWebviewMessage({ type: 'metrics', runId: 'a', lines: [], jsonl: 5 }), false);
 });
+
+test('store: a clock restarted by a resumed trainer keeps relative time monotonic', () => {
+  const s = new MetricsStore();
+  const line = (step: number, time: number) => ({ step, epoch: 0, time, split: 'train' as const, values: { loss: 1 } });
+  s.ingest('r', [line(1, 10), line(2, 20), line(3, 30), { type: 'resume', fromStep: 2 }, line(3, 0.5), line(4, 1.5)]);
+  const ser = s.series('r', 'train', 'loss', null)!;
+  assert.deepEqual([...ser.step.slice(0, ser.n)], [1, 2, 3, 4]);
+  const t = [...ser.time.slice(0, ser.n)];
+  for (let i = 1; i < t.length; i++) assert.ok(t[i] >= t[i - 1], `time runs backwards: ${t}`);
+  assert.deepEqual(t, [10, 20, 20, 21]); // resumed at step 2 (t=20): its clock restarts at 0.5 → shifted
+});
