@@ -456,10 +456,12 @@ test('theme: light, dark and high contrast read from --vscode-* and re-read on c
   assert.notDeepEqual(darkColors, lightColors);
   const tickColor = await p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10').options.scales.x.ticks.color);
   assert.equal(tickColor, '#9d9d9d');
+  await p.page.evaluate(() => window.scrollTo(0, 0));
   await p.page.screenshot({ path: artifactPath('panel-dark.png'), fullPage: true });
   await p.page.evaluate(() => document.body.classList.replace('vscode-dark', 'vscode-high-contrast'));
   await p.settle();
   assert.equal((await p.page.evaluate(() => (window as any).__mrlPanel.theme())).kind, 'high-contrast');
+  await p.page.evaluate(() => window.scrollTo(0, 0));
   await p.page.screenshot({ path: artifactPath('panel-high-contrast.png'), fullPage: true });
   assert.deepEqual(await panel(p).csp(), []);
   await close(p);
