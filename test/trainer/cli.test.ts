@@ -27,7 +27,7 @@ const LONG = {
   model: { scratch: { vocabSize: 300, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxSeqLength: 12 } },
   data: { train: { source: 'pairs.jsonl' }, evalFraction: 0.1 },
   loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [16, 8] },
-  training: { maxSteps: 400, batchSize: 16, learningRate: 0.002, logEvery: 1, evalEvery: 50, checkpointEvery: 5 },
+  training: { maxSteps: 150, batchSize: 16, learningRate: 0.002, logEvery: 1, evalEvery: 50, checkpointEvery: 5 },
   evaluation: { maxQueries: 30 },
 };
 
@@ -37,12 +37,14 @@ function writeConfig(name: string, json: unknown, text?: string): string {
   return p;
 }
 
+// cwd stays the repository: from sources, the data-parallel worker threads load tsx from there. The
+// run folder's default place depends on the config file's folder, not on cwd.
 function runCli(args: string[]) {
-  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
 }
 
 function startCli(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,7 +110,7 @@ test('bad rows in a data file: exit 2 with file:line, no run folder', () => {
 });
 
 test('unknown flags and missing values: error + usage, exit 2', () => {
-  const r = runCli(['--config', 'x.mrl.json', '--epochs', '3']);
+  const r = runCli(['--config', join(dir, 'x.mrl.json'), '--epochs', '3']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown option "--epochs"/);
   assert.match(r.stderr, /usage:/);
@@ -133,7 +135,7 @@ test('SIGINT: the run finishes its step, writes a checkpoint and ends "stopped";
   assert.equal(await exited, 0);
   const info = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo;
   assert.equal(info.status, 'stopped');
-  assert.ok(info.step! > 0 && info.step! < 400);
+  assert.ok(info.step! > 0 && info.step! < LONG.training.maxSteps);
   assert.ok(existsSync(join(runDir, 'checkpoints', `step-${info.step}`, 'state.json')), 'checkpoint at the stopped step');
 });
 
@@ -165,7 +167,7 @@ test('kill -9: the folder stays readable, run.json says running with a dead pid,
   const idx = events.indexOf(resumes[0]);
   const kept = [...events.slice(0, idx).filter((e) => (e.step as number) <= from), ...events.slice(idx + 1)];
   const steps = kept.filter((e) => e.split === 'train').map((e) => e.step as number);
-  assert.deepEqual(steps, Array.from({ length: 400 }, (_, i) => i + 1));
+  assert.deepEqual(steps, Array.from({ length: LONG.training.maxSteps }, (_, i) => i + 1));
   // The steps redone after the resume reproduce the lost ones exactly.
   const lost = events.slice(0, idx).filter((e) => e.split === 'train' && (e.step as number) > from);
   for (const e of lost) {
