@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { setupWorkspace } from './fixtures.mjs';
+import { LONG_STEPS, setupWorkspace } from './fixtures.mjs';
 import { launch, missingSetup, panelFrame, pickQuick, ROOT, runCommand, shot, treeRow } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
@@ -165,7 +165,7 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
         const chip = panelFrame(page).locator('#runs .run-chip', { hasText: 'cli-long' }).first();
         await chip.waitFor();
         await panelFrame(page).locator('#runs .run-chip', { hasText: /cli-long\s*running/ }).first().waitFor();
-        const stepOf = async () => Number(/(\d+)\s*\/\s*300/.exec(await chip.innerText())?.[1] ?? -1);
+        const stepOf = async () => Number(new RegExp(`(\\d+)\\s*/\\s*${LONG_STEPS}`).exec(await chip.innerText())?.[1] ?? -1);
         const s1 = await stepOf();
         await page.waitForTimeout(2500);
         const s2 = await stepOf();
@@ -184,7 +184,7 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
         await treeRow(page, 'Completed (4)').waitFor({ timeout: 180000 });
         const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
         assert.equal(info.status, 'completed');
-        assert.equal(info.step, 300);
+        assert.equal(info.step, LONG_STEPS);
         await shot(page, '08-resumed-completed');
       } finally {
         if (cli.exitCode === null) cli.kill('SIGKILL');
@@ -215,8 +215,36 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await treeRow(page, 'Completed (5)').waitFor({ timeout: 180000 });
       const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
       assert.equal(info.status, 'completed');
-      assert.equal(info.step, 300);
+      assert.equal(info.step, LONG_STEPS);
       await shot(page, '10-after-reload-completed');
+    }));
+
+  test('a trainer killed with SIGKILL shows as failed (process gone); Resume Run continues it from its checkpoint', { skip: !!missing || (!hasTrainer && 'dist/trainer.js not built yet') }, () =>
+    failShot('killed', async () => {
+      const { page, workspace } = vs;
+      const runsDir = path.join(workspace, '.mrl/runs');
+      const cli = spawn(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--config', 'killed.mrl.json'], { cwd: workspace, stdio: 'ignore' });
+      await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
+      const id = fs.readdirSync(runsDir).find((d) => d.includes('killed'));
+      // Wait for a checkpoint (every 25 steps), then kill -9: run.json keeps saying "running".
+      const ckpts = () => { try { return fs.readdirSync(path.join(runsDir, id, 'checkpoints')).filter((d) => d.startsWith('step-')); } catch { return []; } };
+      for (let i = 0; i < 1200 && ckpts().length === 0; i++) await page.waitForTimeout(100);
+      assert.ok(ckpts().length > 0, 'a checkpoint was written');
+      await page.waitForTimeout(1000); // let the checkpoint finish writing
+      cli.kill('SIGKILL');
+      await new Promise((r) => cli.once('exit', r));
+      assert.equal(JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).status, 'running');
+      await treeRow(page, 'Failed (1)').waitFor({ timeout: 30000 });
+      await treeRow(page, 'Failed (1)').click(); // failed group starts collapsed
+      await treeRow(page, 'killed').hover();
+      await page.locator('.monaco-hover, .workbench-hover', { hasText: 'process gone' }).first().waitFor();
+      await shot(page, '10b-killed-failed');
+      await runCommand(page, 'Matryoshka Lab: Resume Run');
+      await pickQuick(page, 'killed');
+      await treeRow(page, 'Completed (6)').waitFor({ timeout: 180000 });
+      const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
+      assert.equal(info.status, 'completed');
+      assert.equal(info.step, LONG_STEPS);
     }));
 
   test('Compare Runs overlays runs; Delete Run asks, then removes only that run folder', { skip: !!missing }, () =>
