@@ -172,8 +172,11 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
       if (!existsSync(dir) || !statSync(dir).isDirectory()) {
         errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `model folder not found: ${dir}` });
       } else {
-        for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) {
-          if (!existsSync(resolve(dir, f))) errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `${dir} has no ${f} (a Hugging Face folder needs config.json, tokenizer.json, model.safetensors)` });
+        // A sentence-transformers folder (modules.json) may keep the transformer in a sub-folder.
+        if (!existsSync(resolve(dir, 'modules.json'))) {
+          for (const f of ['config.json', 'model.safetensors']) {
+            if (!existsSync(resolve(dir, f))) errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `${dir} has no ${f} (a Hugging Face folder needs config.json, tokenizer.json, model.safetensors)` });
+          }
         }
         width = pretrainedWidth(dir);
       }
