@@ -22,11 +22,8 @@ export function activate(ctx: vscode.ExtensionContext): void {
   });
   panel = new MetricsPanel(ctx.extensionUri, model, output, (a, b) => void vscode.commands.executeCommand('matryoshkaLab.diffConfigs', a, b));
   const status = new LiveStatusBar(model);
-  const updateMessage = () => {
-    view.message = model.dir ? (model.list().length ? undefined : undefined) : 'Open a folder to see its runs.';
-  };
-  model.onDidChange(updateMessage);
-  updateMessage();
+  // Without a folder there is no runs folder; the welcome view covers the empty-folder case.
+  view.message = model.dir ? undefined : 'Open a folder to see its runs.';
   void vscode.commands.executeCommand('setContext', 'matryoshkaLab.active', true);
   ctx.subscriptions.push(output, model, validation, view, launcher, panel, status);
   registerCommands({ ctx, model, launcher, panel, validation, tree, view });

@@ -4,12 +4,12 @@
  * refresh (MetricsTail). The host calls it on file-watcher events and on a timer; this module knows
  * nothing about VS Code so it is unit-tested with plain folders.
  */
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsLine, RunInfo, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { isPidAlive, liveness } from './liveness';
-import { compareRuns, listRuns, readRunConfig, readRunEntry, type RunEntry } from './runDir';
+import { compareRuns, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';
 
@@ -42,6 +42,14 @@ interface Internal extends RunState {
   cfg?: Record<string, unknown> | null;
 }
 
+function mtimeOf(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
 export class RunStore {
   private runs = new Map<string, Internal>();
   constructor(
@@ -59,24 +67,43 @@ export class RunStore {
   refresh(): RefreshResult {
     const res: RefreshResult = { added: [], removed: [], changed: [], appended: new Map() };
     const seen = new Set<string>();
-    for (const e of listRuns(this.runsDir)) {
-      seen.add(e.id);
-      let r = this.runs.get(e.id);
-      if (!r) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.runsDir);
+    } catch {
+      /* no runs folder yet */
+    }
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      let r = this.runs.get(name);
+      if (r) {
+        // Known run: run.json is re-read only when its mtime changed (a stat per run per refresh).
+        const m = mtimeOf(join(r.dir, RUN_FILES.info));
+        if (m === -1 && !r.entry.infoMissing && !existsSync(r.dir)) continue; // deleted: dropped below
+        if (m !== r.entry.infoMtime || r.entry.infoMissing) {
+          const e = readRunEntry(r.dir);
+          if (!e) continue;
+          if (e.infoMtime !== r.entry.infoMtime || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status) {
+            r.entry = e;
+            r.info = e.info;
+            if (e.info.status === 'running') r.finalRead = false; // resumed
+            res.changed.push(name);
+          }
+        }
+      } else {
+        const dir = join(this.runsDir, name);
+        const e = readRunEntry(dir);
+        if (!e) continue;
         r = this.create(e);
-        this.runs.set(e.id, r);
-        res.added.push(e.id);
-      } else if (e.infoMtime !== r.entry.infoMtime || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status) {
-        r.entry = e;
-        r.info = e.info;
-        if (e.info.status === 'running') r.finalRead = false; // resumed
-        res.changed.push(e.id);
+        this.runs.set(name, r);
+        res.added.push(name);
       }
+      seen.add(name);
       const lv = liveness(r.info, this.alive);
       if (lv.status !== r.status || lv.died !== r.died) {
         r.status = lv.status;
         r.died = lv.died;
-        if (!res.changed.includes(e.id) && !res.added.includes(e.id)) res.changed.push(e.id);
+        if (!res.changed.includes(name) && !res.added.includes(name)) res.changed.push(name);
       }
       this.tailRun(r, res);
     }

@@ -1,5 +1,6 @@
 // The host's panel routing and runs model over a real runs folder, with a fake `vscode` module.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,10 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const line = (step: number, loss: number) => JSON.stringify({ step, epoch: 0, time: step, split: 'train', values: { loss } }) + '\n';
 
-test('panel: ready → init + replay; appended lines stream; requestRun replays; bad messages dropped', async () => {
+test('panel: ready → init + replay; appended lines stream; requestRun replays; bad messages dropped', async (t) => {
+  // A live "trainer" process for the running run (liveness checks the pid and its command line).
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'fake-trainer']);
+  t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const { MetricsPanel } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
@@ -27,7 +31,7 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
   const runs = join(root, '.mrl/runs');
   const mk = (id: string, status: string, startedAt: string, metrics: string) => {
     mkdirSync(join(runs, id), { recursive: true });
-    writeFileSync(join(runs, id, 'run.json'), JSON.stringify({ id, name: id, status, pid: status === 'running' ? process.pid : null, startedAt, endedAt: null, backend: 'cpu' }));
+    writeFileSync(join(runs, id, 'run.json'), JSON.stringify({ id, name: id, status, pid: status === 'running' ? trainer.pid : null, startedAt, endedAt: null, backend: 'cpu' }));
     writeFileSync(join(runs, id, 'config.json'), JSON.stringify({ name: id, training: { batchSize: 4 } }));
     writeFileSync(join(runs, id, 'metrics.jsonl'), metrics);
   };

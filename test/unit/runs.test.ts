@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,9 +148,16 @@ describe('liveness', () => {
     assert.deepEqual(liveness({ status: 'completed', pid: 123 }, () => false), { status: 'completed', died: false });
     assert.deepEqual(liveness({ status: 'running', pid: null }, () => false), { status: 'running', died: false });
   });
-  test('with the real process table: our own pid is alive, a reaped one is not', () => {
-    assert.equal(liveness({ status: 'running', pid: process.pid }).died, false);
+  test('with the real process table: a live trainer is alive, a reaped pid or an unrelated process is not', () => {
+    // This test process is not a trainer: a pid reused after a reboot must not keep a run "running".
+    assert.equal(liveness({ status: 'running', pid: process.pid }).died, process.platform === 'linux');
     assert.equal(liveness({ status: 'running', pid: 2 ** 22 + 12345 }).died, true);
+    const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', 'dist/trainer.js']);
+    try {
+      assert.equal(liveness({ status: 'running', pid: trainer.pid! }).died, false);
+    } finally {
+      trainer.kill('SIGKILL');
+    }
   });
 });
 
