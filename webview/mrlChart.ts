@@ -13,7 +13,7 @@ import { formatStep, formatValue } from './timeChart';
 export interface MrlRun { id: string; name: string; index: number; config?: Record<string, unknown> | null }
 
 export interface MrlPoint { runId: string; dim: number; y: number; step: number }
-export interface FunnelPoint { runId: string; shortlistDim: number; rerankDim: number; y: number; step: number; flopsSaved?: number }
+export interface FunnelPoint { runId: string; shortlistDim: number; rerankDim: number; y: number; step: number; macsSaved?: number }
 
 /** Where a run's funnel dims come from: values `funnel:shortlistDim`/`funnel:rerankDim`, else the config. */
 function funnelDims(rec: Record<string, number>, config: Record<string, unknown> | null | undefined): [number, number] | null {
@@ -152,9 +152,9 @@ export class MrlChart {
         const fd = funnelDims(rec, run.config);
         if (fd) {
           const fp: FunnelPoint = { runId: run.id, shortlistDim: fd[0], rerankDim: fd[1], y: rec[metric], step: at };
-          if (Number.isFinite(rec.flopsSaved)) fp.flopsSaved = rec.flopsSaved;
+          if (Number.isFinite(rec.macsSaved)) fp.macsSaved = rec.macsSaved;
           this.funnel.push(fp);
-          const saved = fp.flopsSaved !== undefined ? `, ${formatValue(fp.flopsSaved * (fp.flopsSaved <= 1 ? 100 : 1))}% FLOPs saved` : '';
+          const saved = fp.macsSaved !== undefined ? `, ${formatValue(fp.macsSaved * 100)}% multiply-adds saved` : '';
           datasets.push({
             type: 'scatter',
             label: `${run.name} funnel ${fd[0]}→${fd[1]}${saved}`,

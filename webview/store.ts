@@ -28,7 +28,7 @@ class Column {
   }
 }
 
-/** Lower is better for losses, higher for retrieval/correlation metrics and FLOPs saved. */
+/** Lower is better for losses, higher for retrieval/correlation metrics and multiply-adds saved. */
 export function lowerIsBetter(metric: string): boolean {
   return /loss|error|perplexity|time|latency/i.test(metric) && !/saved/i.test(metric);
 }

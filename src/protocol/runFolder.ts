@@ -45,6 +45,13 @@ export interface ResumeEvent { type: 'resume'; fromStep: number; time?: number; 
 
 export type MetricsLine = MetricsEvent | ResumeEvent;
 
+/**
+ * Funnel retrieval (MRL: shortlist with a small dim, re-rank with a larger one) rides in eval `values`
+ * under this prefix: `funnel:<metric>` (e.g. `funnel:ndcg@10`), `funnel:macsSaved` (share of the
+ * multiply-adds of full-dim retrieval saved, 0..1), `funnel:shortlistDim`, `funnel:rerankDim`.
+ */
+export const FUNNEL_PREFIX = 'funnel:';
+
 export const RUN_FILES = {
   config: 'config.json',
   info: 'run.json',

@@ -36,8 +36,8 @@ test('the quick-start config trains at a tiny size and improves on the untrained
   const table = lines.join('\n');
   for (const d of dims) assert.match(table, new RegExp(`^\\s*${d}\\s+0\\.\\d{4}`, 'm'));
   assert.match(table, /ndcg@10 \(step 0\)/);
-  assert.ok(r.final!.values['funnel.macsSaved'] > 0, 'the funnel saved multiply-adds');
-  assert.ok(r.final!.values['funnel.ndcg@10'] > 0);
+  assert.ok(r.final!.values['funnel:macsSaved'] > 0, 'the funnel saved multiply-adds');
+  assert.ok(r.final!.values['funnel:ndcg@10'] > 0);
   // The model folder is a usable Hugging Face folder: same embeddings as the trained encoder.
   const m = loadHfModel(join(runDir, 'model'));
   assert.equal(m.encoder.dim, 64);

@@ -91,7 +91,7 @@ test('two runs of the same config and seed give the same metrics, event for even
   for (const e of evals) {
     assert.deepEqual(Object.keys(e.byDim).sort(), ['16', '4', '8']);
     assert.ok(e.byDim['16']['ndcg@10'] > 0 && e.byDim['16']['ndcg@10'] <= 1);
-    assert.ok(e.values['funnel.macsSaved'] > 0);
+    assert.ok(e.values['funnel:macsSaved'] > 0);
   }
   const trains = la.filter((l) => 'split' in l && l.split === 'train') as { step: number; values: Record<string, number>; byDim: Record<string, Record<string, number>> }[];
   assert.deepEqual(trains.map((e) => e.step), [2, 4, 6, 8, 10, 12]);

@@ -6,7 +6,7 @@
  * of the eval rows used plus distractors (the negatives' texts; for scored pairs every second sentence),
  * relevant = the query's own positive. For scored pairs only the rows with the top score are queries.
  */
-import type { ByDim } from '../../protocol/runFolder';
+import { FUNNEL_PREFIX, type ByDim } from '../../protocol/runFolder';
 import type { FunnelConfig } from '../../protocol/runConfig';
 import { tableSize, type PairTable } from '../data/dataset';
 import { funnelRetrieval, pairCosines, retrievalMetrics, similarityMatrix, spearman, truncateNormalize } from './metrics';
@@ -117,7 +117,9 @@ export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOp
   const values: Record<string, number> = {};
   if (o.funnel && nq > 0) {
     const f = funnelRetrieval(q, nq, c, nc, width, set.relevant, { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize });
-    for (const [k, v] of Object.entries(f)) if (k === 'macsSaved' || wanted.has(k)) values[`funnel.${k}`] = v;
+    for (const [k, v] of Object.entries(f)) if (k === 'macsSaved' || wanted.has(k)) values[`${FUNNEL_PREFIX}${k}`] = v;
+    values[`${FUNNEL_PREFIX}shortlistDim`] = o.funnel.shortlistDim;
+    values[`${FUNNEL_PREFIX}rerankDim`] = o.funnel.rerankDim;
   }
   return { values, byDim };
 }
