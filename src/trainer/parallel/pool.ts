@@ -41,8 +41,10 @@ function startWorker(workerData: WorkerInit): Worker {
   if (existsSync(bundled)) return new Worker(bundled, { workerData });
   // Running from sources (tests under tsx): the worker is TypeScript too, and loader flags do not
   // reach worker threads, so the worker registers tsx's require hook itself.
+  // Resolved here, from this file, so that a trainer started from any working directory finds it.
   const source = join(__dirname, 'worker.ts');
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData });
+  const tsx = require.resolve('tsx/cjs');
+  return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});`, { eval: true, workerData });
 }
 
 /** [start, end) of each participant (main thread first), as equal as the rows allow. */
