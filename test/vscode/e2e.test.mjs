@@ -133,6 +133,14 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       const frame = panelFrame(page);
       await frame.locator('#diffTable tr.changed', { hasText: 'learningRate' }).first().waitFor();
       await shot(page, '03-diff');
+      // Two config files (not runs): the same diff editor.
+      await runCommand(page, 'Matryoshka Lab: Diff Run Configs');
+      await pickQuick(page, 'cli-long.mrl.json');
+      await pickQuick(page, 'tiny.mrl.json');
+      await page.keyboard.press('Enter');
+      await page.locator('.tab', { hasText: /cli-long\.mrl\.json ↔ tiny\.mrl\.json|tiny\.mrl\.json ↔ cli-long\.mrl\.json/ }).first().waitFor();
+      await page.locator('.monaco-diff-editor .view-lines', { hasText: 'cli-long' }).first().waitFor();
+      await shot(page, '03b-diff-files');
     }));
 
   test('Start Run: trainer launched, run appears in the tree, completes, metrics reach the panel', { skip: !!missing || (!hasTrainer && 'dist/trainer.js not built yet') }, () =>
