@@ -84,7 +84,7 @@ export class DataParallelPool {
     const workers = Array.from({ length: o.workers }, (_, index) =>
       startWorker({ index, backend: o.backend, spec: o.encoder.spec, layout, dim: o.encoder.dim, buffers }),
     );
-    await Promise.all(
+    const started = Promise.all(
       workers.map(
         (w, i) =>
           new Promise<void>((resolve, reject) => {
@@ -94,6 +94,13 @@ export class DataParallelPool {
           }),
       ),
     );
+    try {
+      await started;
+    } catch (e) {
+      // A worker that did start would otherwise wait on its Atomics forever and keep the process alive.
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
     return new DataParallelPool(o, buffers, workers);
   }
 
