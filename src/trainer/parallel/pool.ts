@@ -202,7 +202,7 @@ export class DataParallelPool {
       lap('backwardWait');
 
       // 4. Sum the workers' gradients into the main thread's.
-      let sums = new Float32Array(this.buffers.grads[0]);
+      let sums: Float32Array = new Float32Array(this.buffers.grads[0]);
       if (this.buffers.grads.length > 1) {
         sums = Float32Array.from(sums);
         for (const buf of this.buffers.grads.slice(1)) {
