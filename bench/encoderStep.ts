@@ -1,7 +1,8 @@
 /**
  * Micro-benchmark of one encoder training step on the reference model from PERF.md (vocab 8000, hidden
  * 128, 2 layers, 4 heads, FFN 512, 64 sequences of 32 tokens): forward + backward of sum(emb · R) via
- * tf.variableGrads. Prints the median over 5 steps after 2 warm-ups, and the kernels that dominate.
+ * tf.variableGrads. Prints the median over 5 steps after 2 warm-ups (wall time and this process's CPU
+ * time), numTensors / wasm heap, and with --profile the kernels that dominate.
  *   npx tsx bench/encoderStep.ts [--backend wasm|cpu] [--steps 5] [--profile] [--dropout 0.1] [--stock-identity]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
   const rowIds = Int32Array.from({ length: N }, (_, i) => i);
   const step = (k: number) => {
     const before = tf.memory().numTensors;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {
@@ -60,13 +62,18 @@ async function main(): Promise<void> {
       for (const g of Object.values(grads)) g.dataSync();
     });
     const ms = performance.now() - t0;
-    return { ms, leaked: tf.memory().numTensors - before };
+    const c = process.cpuUsage(c0);
+    // CPU time of this (single-threaded) process: on a shared, loaded machine it is a far steadier
+    // measure than wall time, which also counts the time other processes held the core.
+    return { ms, cpuMs: (c.user + c.system) / 1000, leaked: tf.memory().numTensors - before };
   };
   for (let i = 0; i < 2; i++) step(-1 - i);
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let i = 0; i < steps; i++) {
     const r = step(i);
     times.push(r.ms);
+    cpuTimes.push(r.cpuMs);
     if (r.leaked !== 0) console.log(`step ${i}: numTensors changed by ${r.leaked}`);
     if (i === 0 || i === steps - 1) {
       // The wasm heap never shrinks: growth after the warm-ups would be a leak (e.g. cached XNNPACK
@@ -79,6 +86,8 @@ async function main(): Promise<void> {
   times.sort((a, b) => a - b);
   console.log(`backend ${choice.name}; steps ms: ${times.map((t) => t.toFixed(0)).join(' ')}`);
   console.log(`median ${times[Math.floor(times.length / 2)].toFixed(1)} ms (min ${times[0].toFixed(1)})`);
+  cpuTimes.sort((a, b) => a - b);
+  console.log(`cpu time per step: median ${cpuTimes[Math.floor(cpuTimes.length / 2)].toFixed(1)} ms (min ${cpuTimes[0].toFixed(1)})`);
   if (profile) {
     const info = await tf.profile(() => {
       tf.tidy(() => {
