@@ -93,7 +93,8 @@ export class Launcher implements vscode.Disposable {
         .then((c) => c && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
-    const name = typeof v.config?.name === 'string' ? v.config.name : path.basename(configFile.fsPath).replace(/\.mrl\.json$/, '');
+    const rawName = (v.raw as { name?: unknown } | undefined)?.name;
+    const name = typeof v.config?.name === 'string' ? v.config.name : typeof rawName === 'string' ? rawName : path.basename(configFile.fsPath).replace(/\.mrl\.json$/, '');
     const runId = newRunId(name);
     const backend = backendFlag(v.raw, settings().defaultBackend);
     this.enqueue({ runId, runDir: path.join(dir, runId), label: name, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend } });
@@ -159,9 +160,9 @@ export class Launcher implements vscode.Disposable {
   private enqueue(base: Omit<Pending, 'started' | 'cancelled' | 'wake'>): void {
     const p: Pending = { ...base, started: false, cancelled: false, wake: () => {} };
     this.spawning.set(p.runId, p);
-    const pos = this.queue.push(p);
-    void this.track(p, pos);
+    this.queue.push(p);
     this.pump();
+    void this.track(p);
   }
 
   private pump(): void {
@@ -231,14 +232,15 @@ export class Launcher implements vscode.Disposable {
   }
 
   /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
-  private async track(p: Pending, pos: number): Promise<void> {
+  private async track(p: Pending): Promise<void> {
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Matryoshka Lab: ${p.label}`, cancellable: true },
       async (progress, token) => {
         token.onCancellationRequested(() => {
           if (this.stop(p.runId)) progress.report({ message: 'stopping…' });
         });
-        if (pos > 1 || !p.started) progress.report({ message: p.started ? 'starting…' : `queued (${settings().maxConcurrentRuns} run(s) at a time)` });
+        const max = settings().maxConcurrentRuns;
+        progress.report({ message: p.started ? 'starting…' : `queued (${max} run${max > 1 ? 's' : ''} at a time)` });
         let lastStep = 0;
         await new Promise<void>((resolve) => {
           // A resumed run is "stopped" in the folder until the trainer rewrites run.json: only a status

@@ -45,7 +45,12 @@ export const state = {
   workspaceFolders: [] as { uri: Uri }[],
   panels: [] as FakePanel[],
   serializers: new Map<string, unknown>(),
+  trusted: true,
+  messages: [] as { level: string; text: string }[],
+  progress: [] as { title: string; reports: string[]; cancel: () => void; done: boolean }[],
 };
+
+export const ProgressLocation = { Notification: 15 } as const;
 
 export class FakePanel {
   posted: any[] = [];
@@ -90,10 +95,25 @@ export const window = {
     return { dispose() {} };
   },
   showSaveDialog: async () => undefined,
-  showInformationMessage: async () => undefined,
+  showInformationMessage: async (text: string) => void state.messages.push({ level: 'info', text }),
+  showWarningMessage: async (text: string) => void state.messages.push({ level: 'warning', text }),
+  showErrorMessage: async (text: string) => void state.messages.push({ level: 'error', text }),
+  withProgress: async (opts: { title: string }, task: (p: unknown, t: unknown) => Promise<unknown>) => {
+    const cancel = new EventEmitter<void>();
+    const rec = { title: opts.title, reports: [] as string[], cancel: () => cancel.fire(), done: false };
+    state.progress.push(rec);
+    const r = await task({ report: (v: { message?: string }) => v.message && rec.reports.push(v.message) }, { onCancellationRequested: cancel.event, isCancellationRequested: false });
+    rec.done = true;
+    return r;
+  },
 };
 
+export const commands = { executeCommand: async () => undefined };
+
 export const workspace = {
+  get isTrusted() {
+    return state.trusted;
+  },
   get workspaceFolders() {
     return state.workspaceFolders;
   },
