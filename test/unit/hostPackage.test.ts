@@ -44,12 +44,13 @@ test('the .vsix holds only dist/, media/, schemas/, examples/, README, licence (
     const r = spawnSync(cmd, { shell: true, encoding: 'utf8', env: { ...process.env, PATH: `${join(process.cwd(), 'node_modules/.bin')}:${process.env.PATH}` } });
     assert.equal(r.status, 0, `vsce failed:\n${r.stdout}\n${r.stderr}`);
     const names = zipEntries(readFileSync(vsix));
-    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|LICENSE\.txt|changelog\.md|dist\/[^/]+\.(js|wasm)|media\/.+|schemas\/.+|examples\/.+))$/;
+    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|LICENSE\.txt|changelog\.md|dist\/[^/]+\.(js|wasm)|dist\/wordnet\/[^/]+|media\/.+|schemas\/.+|examples\/.+))$/;
     const stray = names.filter((n) => !allowed.test(n));
     assert.deepEqual(stray, [], `unexpected files in the vsix: ${stray.join(', ')}`);
     for (const must of ['extension/dist/extension.js', 'extension/dist/trainer.js', 'extension/dist/webview.js', 'extension/schemas/run-config.schema.json', 'extension/readme.md', 'extension/LICENSE.txt', 'extension/package.json'])
       assert.ok(names.includes(must), `missing ${must}`);
     assert.ok(names.some((n) => /^extension\/dist\/.*\.wasm$/.test(n)), 'no wasm binaries');
+    if (existsSync('dist/wordnet/data.noun')) assert.ok(names.includes('extension/dist/wordnet/data.noun'), 'builtin:wordnet data not shipped');
     assert.ok(!names.some((n) => /node_modules|\.map$|\/src\/|\/test\//.test(n)), 'sources, maps or node_modules leaked');
     const size = statSync(vsix).size;
     console.log(`# vsix: ${names.length} files, ${(size / 1024 / 1024).toFixed(2)} MB`);
