@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   if (profile) {
     const info = await tf.profile(() => {
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(enc.encode(batch), R)) as tf.Scalar, enc.variables);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(enc.encode(batch, pDrop > 0 ? { seed: 99, rowIds } : undefined), R)) as tf.Scalar, enc.variables);
         value.dataSync();
         for (const g of Object.values(grads)) g.dataSync();
       });
