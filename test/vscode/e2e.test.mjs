@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { LONG_STEPS, setupWorkspace } from './fixtures.mjs';
+import { LONG_STEPS, RELOAD_STEPS, setupWorkspace } from './fixtures.mjs';
 import { launch, missingSetup, panelFrame, pickQuick, ROOT, runCommand, shot, treeRow } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
@@ -214,16 +214,15 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await page.locator('.monaco-workbench').waitFor();
       await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
       const info0 = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
-      if (info0.status === 'running') {
-        assert.equal(info0.pid, pid);
-        process.kill(pid, 0); // still alive after the reload
-        await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
-        await shot(page, '09-after-reload-running');
-      }
-      await treeRow(page, 'Completed (5)').waitFor({ timeout: 180000 });
+      assert.equal(info0.status, 'running', `the run finished during the reload (step ${info0.step}): raise RELOAD_STEPS`);
+      assert.equal(info0.pid, pid);
+      process.kill(pid, 0); // the same trainer process, still alive after the reload
+      await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
+      await shot(page, '09-after-reload-running');
+      await treeRow(page, 'Completed (5)').waitFor({ timeout: 240000 });
       const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
       assert.equal(info.status, 'completed');
-      assert.equal(info.step, LONG_STEPS);
+      assert.equal(info.step, RELOAD_STEPS);
       await shot(page, '10-after-reload-completed');
     }));
 

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Steps of the longer runs (stop / resume / reload / kill): long enough to act while they run. */
-export const LONG_STEPS = 150;
+export const LONG_STEPS = 250;
+export const RELOAD_STEPS = 400;
 
 export const TINY_CONFIG = {
   name: 'e2e-tiny',
@@ -52,7 +53,9 @@ export function setupWorkspace(ws) {
   fs.writeFileSync(path.join(ws, 'edit.mrl.json'), JSON.stringify({ name: 'edit-me', seed: 1, data: { train: { source: 'pairs.jsonl' } } }, null, 2) + '\n');
   // Longer runs (a few hundred tiny steps, ~20 s) for stop / resume / reload.
   for (const name of ['cli-long', 'reload-me', 'killed']) {
-    const c = { ...TINY_CONFIG, name, training: { ...TINY_CONFIG.training, epochs: 100, maxSteps: LONG_STEPS, evalEvery: 50, checkpointEvery: 25 } };
+    // reload-me must outlast a window reload: RELOAD_STEPS.
+    const maxSteps = name === 'reload-me' ? RELOAD_STEPS : LONG_STEPS;
+    const c = { ...TINY_CONFIG, name, training: { ...TINY_CONFIG.training, epochs: 100, maxSteps, evalEvery: 50, checkpointEvery: 25 } };
     fs.writeFileSync(path.join(ws, `${name}.mrl.json`), JSON.stringify(c, null, 2) + '\n');
   }
   const runs = path.join(ws, '.mrl/runs');
