@@ -686,11 +686,20 @@ function renderMrl(): void {
 
 // ---------------------------------------------------------------- config diff table
 
+/** Configs the host sent for diffing that belong to no run (config files). */
+const diffOnlyConfigs = new Map<string, { name: string; config: Record<string, unknown> }>();
+
+function diffEntry(id: string): { name: string; config: Record<string, unknown> } | undefined {
+  const r = runById(id);
+  if (r?.config) return { name: r.name, config: r.config };
+  return diffOnlyConfigs.get(id);
+}
+
 function diffRunIds(): string[] {
   // In the order asked for (configDiff's order, else the order the runs were turned on): the first
   // column is the reference the others are compared with.
   const ids = state.diffRunIds ?? state.shownRunIds;
-  return ids.filter((id) => !!runById(id)?.config);
+  return ids.filter((id) => !!diffEntry(id));
 }
 
 let lastDiffRows: ConfigDiffRow[] = [];
@@ -702,7 +711,7 @@ function renderDiff(): void {
     lastDiffRows = [];
     return;
   }
-  const rs = ids.map((id) => runById(id)!);
+  const rs = ids.map((id) => ({ id, ...diffEntry(id)! }));
   lastDiffRows = diffConfigs(rs.map((r) => r.config), { all: !state.diffOnly });
   const table = $<HTMLTableElement>('diffTable');
   const head = document.createElement('tr');
@@ -878,7 +887,9 @@ function handle(msg: HostToWebviewMessage): void {
       if (msg.configs) {
         for (const [id, cfg] of Object.entries(msg.configs)) {
           const r = runById(id);
+          // Configs that are not runs (two config files, `file:<name>`) are diffed too, not dropped.
           if (r) r.config = cfg;
+          else if (cfg) diffOnlyConfigs.set(id, { name: id.replace(/^file:/, ''), config: cfg });
         }
       }
       state.diffRunIds = msg.runIds;

@@ -297,6 +297,20 @@ test('config diff table: changed keys only, dotted paths, side by side, highligh
   await close(p);
 });
 
+test('config diff of two config files (configs that belong to no run) fills the table', async () => {
+  const p = await loadedPanel();
+  await p.send({
+    type: 'configDiff',
+    runIds: ['file:a.mrl.json', 'file:b.mrl.json'],
+    configs: { 'file:a.mrl.json': baseConfig(), 'file:b.mrl.json': baseConfig({ seed: 9, 'training.batchSize': 128 }) },
+  });
+  await p.settle();
+  const rows = await panel(p).diffRows();
+  assert.deepEqual(rows.map((r: any) => r.path).sort(), ['seed', 'training.batchSize']);
+  assert.deepEqual(await p.page.$$eval('#diffTable thead th', (ths) => ths.map((t) => t.textContent)), ['key', 'a.mrl.json', 'b.mrl.json']);
+  await close(p);
+});
+
 test('malformed messages are logged and ignored; the panel keeps working', async () => {
   const p = await loadedPanel();
   const before = await panel(p).chart('m:train/loss');
