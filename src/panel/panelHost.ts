@@ -156,7 +156,8 @@ export class MetricsPanel implements vscode.Disposable {
     if (!s) return;
     this.streamed.add(id);
     // The series already has resume markers applied: a replay of its events is the file's meaning.
-    this.post({ type: 'metrics', runId: id, lines: s.series.events, reset: true });
+    // As jsonl text: one string crosses into the webview far faster than 100k line objects.
+    this.post({ type: 'metrics', runId: id, lines: [], jsonl: s.series.events.map((e) => JSON.stringify(e)).join('\n'), reset: true });
   }
 
   private sendShow(runIds: string[], compare?: boolean, diff?: string[]): void {

@@ -58,7 +58,8 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
     assert.equal(init.runs[1].config.training.batchSize, 4);
     const replay = p.posted.find((m) => m.type === 'metrics' && m.runId === 'old');
     assert.equal(replay.reset, true);
-    assert.equal(replay.lines.length, 2);
+    // Replays travel as jsonl text (one string instead of many objects); the panel parses it.
+    assert.equal(replay.jsonl.split('\n').length, 2);
 
     // Appends to a run the panel does not show are not sent; after requestRun they stream.
     p.posted.length = 0;
@@ -66,7 +67,9 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
     model.refresh();
     assert.equal(p.posted.filter((m) => m.type === 'metrics').length, 0);
     p.send({ type: 'requestRun', runId: 'live' });
-    assert.deepEqual(p.posted.at(-1), { type: 'metrics', runId: 'live', lines: [JSON.parse(line(1, 3)), JSON.parse(line(2, 2.5))], reset: true });
+    const replayed = p.posted.at(-1);
+    assert.deepEqual({ ...replayed, jsonl: undefined }, { type: 'metrics', runId: 'live', lines: [], jsonl: undefined, reset: true });
+    assert.deepEqual(replayed.jsonl.split('\n').map((l: string) => JSON.parse(l)), [JSON.parse(line(1, 3)), JSON.parse(line(2, 2.5))]);
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), line(3, 2) + '{"step":4,"ep');
     model.refresh();
     assert.deepEqual(p.posted.at(-1), { type: 'metrics', runId: 'live', lines: [JSON.parse(line(3, 2))] });
