@@ -181,7 +181,8 @@ async function main(): Promise<void> {
     log('panel …');
     const r = spawnSync(process.execPath, ['--import', 'tsx', panelBench], { encoding: 'utf8', maxBuffer: 1 << 24 });
     try {
-      result.panel = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+      // The panel bench prints one (pretty-printed) JSON object.
+      result.panel = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
     } catch {
       result.panel = { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
     }
