@@ -68,3 +68,23 @@ test('worker threads give the single-thread loss and gradients (wasm, dropout on
     encoder.dispose();
   }
 });
+
+test('a loss that throws mid-step releases the workers: the error surfaces and the pool keeps working', async () => {
+  await initBackend('wasm');
+  const encoder = new BertEncoder(SPEC, { seed: 4 });
+  const rows = 8, len = 6;
+  const ids = new Int32Array(rows * len).fill(7), mask = new Float32Array(rows * len).fill(1);
+  const pool = await DataParallelPool.start({ encoder, backend: 'wasm', workers: 1, maxRows: 8, maxLen: 8 });
+  try {
+    const broken = { name: 'Broken', needsGuide: false, needsLabels: false, columnRange: [2, 2] as const, compute: () => { throw new Error('loss exploded'); } };
+    for (const miniBatchSize of [undefined, 2]) {
+      assert.throws(() => pool.lossAndGrads({ ids, mask, rows, len }, 2, 4, { ...broken, miniBatchSize }, {}, 1), /loss exploded/);
+    }
+    const ok = pool.lossAndGrads({ ids, mask, rows, len }, 2, 4, createLoss({ type: 'MultipleNegativesRankingLoss', scale: 20 }, { embeddingDim: 16, seed: 1 }), {}, 2);
+    assert.ok(Number.isFinite(ok.loss));
+    for (const g of ok.grads.values()) g.dispose();
+  } finally {
+    await pool.close();
+    encoder.dispose();
+  }
+});

@@ -14,11 +14,11 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossExtras, StepResult } from '../gradCache';
+import type { LossExtras, RowEmbedder, StepResult } from '../gradCache';
 import type { EmbeddingLoss, LossSink } from '../losses/types';
 import type { BertEncoder } from '../model/encoder';
 import { encoderRows } from '../textBatch';
-import { allocateBuffers, Cmd, ERROR_BYTES, Field, GEN, paramLayout, slot, STATUS_FAILED, type ParamLayout, type SharedBuffers, type WorkerInit } from './shared';
+import { allocateBuffers, Cmd, ERROR_BYTES, Field, GEN, GRADS_READY, paramLayout, slot, STATUS_FAILED, type ParamLayout, type SharedBuffers, type WorkerInit } from './shared';
 
 export interface PoolOptions {
   encoder: BertEncoder;
@@ -57,6 +57,22 @@ export function splitRows(rows: number, parts: number): Array<[number, number]> 
     s += n;
   }
   return out;
+}
+
+/** acc[v] += grads[v.name], disposing what it replaces. */
+function accumulate(acc: Map<tf.Variable, tf.Tensor>, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
+  for (const v of variables) {
+    const g = grads[v.name];
+    if (!g) continue;
+    const prev = acc.get(v);
+    if (prev) {
+      acc.set(v, tf.add(prev, g));
+      prev.dispose();
+      g.dispose();
+    } else {
+      acc.set(v, g);
+    }
+  }
 }
 
 export class DataParallelPool {
@@ -141,93 +157,183 @@ export class DataParallelPool {
     try {
       if (this.weightsDirty) this.publishWeights();
       lap('publish');
-      // 1. No-tape embeddings, every thread on its rows.
-      this.post(Cmd.Embed, ranges, rows, len, seed, chunk);
       const [s0, e0] = ranges[0];
-      for (let s = s0; s < e0; s += chunk(ranges[0])) {
-        const out = embedder.embed(s, Math.min(s + chunk(ranges[0]), e0), true);
-        reps.set(out.dataSync() as Float32Array, s * dim);
-        out.dispose();
-      }
-      lap('embedMain');
-      this.wait();
-      lap('embedWait');
-
-      // 2. The loss on all rows and its gradient w.r.t. them.
-      const kept = new Map<string, tf.Scalar>();
-      const sink: LossSink = {
-        record: (key, value) => {
-          kept.get(key)?.dispose();
-          kept.set(key, tf.keep(value.clone()));
-        },
-      };
-      const repTensor = tf.tensor2d(reps.subarray(0, rows * dim), [rows, dim]);
-      const { value, grad } = tf.valueAndGrad((r: tf.Tensor2D) =>
-        loss.compute({ columns: nColumns === 1 ? [r] : (tf.split(r, new Array(nColumns).fill(batchSize), 0) as tf.Tensor2D[]), ...extras }, sink),
-      )(repTensor);
-      repTensor.dispose();
-      const lossValue = value.dataSync()[0];
-      value.dispose();
-      repGrads.set(grad.dataSync() as Float32Array);
-      grad.dispose();
-      const sideValues: Record<string, number> = {};
-      for (const [k, v] of kept) {
-        sideValues[k] = v.dataSync()[0];
-        v.dispose();
-      }
-
-      lap('loss');
-      // 3. Re-forward with the tape, every thread on its rows; the main thread's grads stay tensors.
-      this.post(Cmd.Backward, ranges, rows, len, seed, chunk);
-      const acc = new Map<tf.Variable, tf.Tensor>();
-      for (let s = s0; s < e0; s += chunk(ranges[0])) {
-        const e = Math.min(s + chunk(ranges[0]), e0);
-        const g = tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]);
-        const { value: surrogate, grads } = tf.variableGrads(() => tf.sum(tf.mul(embedder.embed(s, e, true), g)) as tf.Scalar, this.o.encoder.variables);
-        surrogate.dispose();
-        g.dispose();
-        for (const v of this.o.encoder.variables) {
-          const gv = grads[v.name];
-          if (!gv) continue;
-          const prev = acc.get(v);
-          acc.set(v, prev ? tf.add(prev, gv) : gv);
-          if (prev) {
-            prev.dispose();
-            gv.dispose();
-          }
+      const repLoss = () => this.repLoss(rows, nColumns, batchSize, loss, extras);
+      let result: { lossValue: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> };
+      if (loss.miniBatchSize === undefined) {
+        result = this.singlePass(embedder, ranges, rows, len, seed, repLoss, lap);
+      } else {
+        // 1. No-tape embeddings, every thread on its rows.
+        this.post(Cmd.Embed, ranges, rows, len, seed, chunk);
+        for (let s = s0; s < e0; s += chunk(ranges[0])) {
+          const out = embedder.embed(s, Math.min(s + chunk(ranges[0]), e0), true);
+          reps.set(out.dataSync() as Float32Array, s * dim);
+          out.dispose();
         }
+        lap('embedMain');
+        this.wait();
+        lap('embedWait');
+        // 2. The loss on all rows and its gradient w.r.t. them.
+        const { lossValue, sideValues, grad } = repLoss();
+        repGrads.set(grad.dataSync() as Float32Array);
+        grad.dispose();
+        lap('loss');
+        // 3. Re-forward with the tape, every thread on its rows; the main thread's grads stay tensors.
+        this.post(Cmd.Backward, ranges, rows, len, seed, chunk);
+        const acc = new Map<tf.Variable, tf.Tensor>();
+        for (let s = s0; s < e0; s += chunk(ranges[0])) {
+          const e = Math.min(s + chunk(ranges[0]), e0);
+          const g = tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]);
+          const { value: surrogate, grads } = tf.variableGrads(() => tf.sum(tf.mul(embedder.embed(s, e, true), g)) as tf.Scalar, this.o.encoder.variables);
+          surrogate.dispose();
+          g.dispose();
+          accumulate(acc, this.o.encoder.variables, grads);
+        }
+        lap('backwardMain');
+        this.wait();
+        lap('backwardWait');
+        result = { lossValue, sideValues, acc };
       }
-      lap('backwardMain');
-      this.wait();
-      lap('backwardWait');
-
       // 4. Sum the workers' gradients into the main thread's.
-      let sums: Float32Array = new Float32Array(this.buffers.grads[0]);
-      if (this.buffers.grads.length > 1) {
-        sums = Float32Array.from(sums);
-        for (const buf of this.buffers.grads.slice(1)) {
-          const g = new Float32Array(buf);
-          for (let k = 0; k < sums.length; k++) sums[k] += g[k];
-        }
-      }
-      const out = new Map<tf.Variable, tf.Tensor>();
-      this.layout.names.forEach((name, i) => {
-        const v = this.o.encoder.params.get(name)!;
-        const n = this.layout.shapes[i].reduce((a, b) => a * b, 1);
-        const remote = tf.tensor(sums.subarray(this.layout.offsets[i], this.layout.offsets[i] + n), this.layout.shapes[i]);
-        const local = acc.get(v);
-        out.set(v, local ? tf.add(local, remote) : remote);
-        if (local) {
-          local.dispose();
-          remote.dispose();
-        }
-      });
+      const grads = this.addWorkerGrads(result.acc);
       lap('sum');
-      return { loss: lossValue, grads: out, sideValues };
+      return { loss: result.lossValue, grads, sideValues: result.sideValues };
     } finally {
       batch.inputIds.dispose();
       batch.attentionMask.dispose();
     }
+  }
+
+  /**
+   * A plain loss: every thread embeds its rows once, with the tape, and keeps the tape open while the
+   * main thread computes ∂L/∂reps on all rows; then every thread back-propagates its share. The
+   * GradCache re-forward is not needed when each thread's rows fit in memory anyway.
+   */
+  private singlePass(
+    embedder: RowEmbedder,
+    ranges: Array<[number, number]>,
+    rows: number,
+    len: number,
+    seed: number,
+    repLoss: () => { lossValue: number; sideValues: Record<string, number>; grad: tf.Tensor2D },
+    lap: (name: string) => void,
+  ): { lossValue: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> } {
+    const dim = this.o.encoder.dim;
+    const reps = new Float32Array(this.buffers.reps);
+    const repGrads = new Float32Array(this.buffers.repGrads);
+    const [s0, e0] = ranges[0];
+    this.post(Cmd.Step, ranges, rows, len, seed, (r) => Math.max(1, r[1] - r[0]));
+    const gen = Atomics.load(this.ctl, GEN);
+    let lossValue = NaN;
+    let sideValues: Record<string, number> = {};
+    let released = false;
+    const release = () => {
+      released = true;
+      Atomics.store(this.ctl, GRADS_READY, gen);
+      Atomics.notify(this.ctl, GRADS_READY);
+    };
+    try {
+      const { value: surrogate, grads } = tf.variableGrads(() => {
+        const mine = embedder.embed(s0, e0, true);
+        reps.set(mine.dataSync() as Float32Array, s0 * dim);
+        lap('embedMain');
+        this.waitEmbedded(gen);
+        lap('embedWait');
+        const r = repLoss();
+        lossValue = r.lossValue;
+        sideValues = r.sideValues;
+        repGrads.set(r.grad.dataSync() as Float32Array);
+        release();
+        lap('loss');
+        const gMine = tf.slice(r.grad, [s0, 0], [e0 - s0, dim]);
+        return tf.sum(tf.mul(mine, gMine)) as tf.Scalar;
+      }, this.o.encoder.variables);
+      surrogate.dispose();
+      const acc = new Map<tf.Variable, tf.Tensor>();
+      accumulate(acc, this.o.encoder.variables, grads);
+      lap('backwardMain');
+      this.wait();
+      lap('backwardWait');
+      return { lossValue, sideValues, acc };
+    } finally {
+      // Workers block inside their tape until released: never leave them there (e.g. the loss threw).
+      if (!released) {
+        release();
+        try {
+          this.wait();
+        } catch {
+          // The original error is the one to report.
+        }
+      }
+    }
+  }
+
+  /** The loss on all rows (from shared memory) and its gradient w.r.t. them. */
+  private repLoss(rows: number, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras): { lossValue: number; sideValues: Record<string, number>; grad: tf.Tensor2D } {
+    const dim = this.o.encoder.dim;
+    const kept = new Map<string, tf.Scalar>();
+    const sink: LossSink = {
+      record: (key, value) => {
+        kept.get(key)?.dispose();
+        kept.set(key, tf.keep(value.clone()));
+      },
+    };
+    // A fresh tensor cuts any tape link: the gradient stops at the embeddings.
+    const repTensor = tf.tensor2d(new Float32Array(this.buffers.reps).subarray(0, rows * dim), [rows, dim]);
+    const { value, grad } = tf.valueAndGrad((r: tf.Tensor2D) =>
+      loss.compute({ columns: nColumns === 1 ? [r] : (tf.split(r, new Array(nColumns).fill(batchSize), 0) as tf.Tensor2D[]), ...extras }, sink),
+    )(repTensor);
+    repTensor.dispose();
+    const lossValue = value.dataSync()[0];
+    value.dispose();
+    const sideValues: Record<string, number> = {};
+    for (const [k, v] of kept) {
+      sideValues[k] = v.dataSync()[0];
+      v.dispose();
+    }
+    return { lossValue, sideValues, grad: grad as tf.Tensor2D };
+  }
+
+  /** The main thread's gradients plus every worker's (from shared memory), as tensors. */
+  private addWorkerGrads(acc: Map<tf.Variable, tf.Tensor>): Map<tf.Variable, tf.Tensor> {
+    let sums: Float32Array = new Float32Array(this.buffers.grads[0]);
+    if (this.buffers.grads.length > 1) {
+      sums = Float32Array.from(sums);
+      for (const buf of this.buffers.grads.slice(1)) {
+        const g = new Float32Array(buf);
+        for (let k = 0; k < sums.length; k++) sums[k] += g[k];
+      }
+    }
+    const out = new Map<tf.Variable, tf.Tensor>();
+    this.layout.names.forEach((name, i) => {
+      const v = this.o.encoder.params.get(name)!;
+      const n = this.layout.shapes[i].reduce((a, b) => a * b, 1);
+      const remote = tf.tensor(sums.subarray(this.layout.offsets[i], this.layout.offsets[i] + n), this.layout.shapes[i]);
+      const local = acc.get(v);
+      out.set(v, local ? tf.add(local, remote) : remote);
+      if (local) {
+        local.dispose();
+        remote.dispose();
+      }
+    });
+    return out;
+  }
+
+  /** Blocks until every worker has published its embeddings for command `gen`; rethrows a worker's error. */
+  private waitEmbedded(gen: number): void {
+    this.workers.forEach((_, w) => {
+      const at = slot(w, Field.Embedded);
+      const deadline = Date.now() + 120_000;
+      while (Atomics.load(this.ctl, at) !== gen) {
+        // Done before publishing its embeddings means it failed: report that worker's error.
+        if (Atomics.load(this.ctl, slot(w, Field.Done)) === gen) {
+          this.throwIfFailed(w);
+          throw new Error(`trainer worker ${w} ended its step without embeddings`);
+        }
+        if (Date.now() > deadline) throw new Error(`trainer worker ${w} did not answer within 120 s`);
+        Atomics.wait(this.ctl, at, Atomics.load(this.ctl, at), 1000);
+      }
+    });
   }
 
   private publishWeights(): void {
@@ -269,12 +375,15 @@ export class DataParallelPool {
           throw new Error(`trainer worker ${w} did not answer within 120 s`);
         }
       }
-      if (Atomics.load(this.ctl, slot(w, Field.Status)) === STATUS_FAILED) {
-        const bytes = new Uint8Array(this.buffers.errors, w * ERROR_BYTES, ERROR_BYTES);
-        const end = bytes.indexOf(0);
-        throw new Error(`trainer worker ${w} failed: ${new TextDecoder().decode(bytes.slice(0, end < 0 ? undefined : end))}`);
-      }
+      this.throwIfFailed(w);
     });
+  }
+
+  private throwIfFailed(w: number): void {
+    if (Atomics.load(this.ctl, slot(w, Field.Status)) !== STATUS_FAILED) return;
+    const bytes = new Uint8Array(this.buffers.errors, w * ERROR_BYTES, ERROR_BYTES);
+    const end = bytes.indexOf(0);
+    throw new Error(`trainer worker ${w} failed: ${new TextDecoder().decode(bytes.slice(0, end < 0 ? undefined : end))}`);
   }
 
   async close(): Promise<void> {

@@ -5,10 +5,12 @@
  *
  * Control words (Int32Array):
  *   GEN               bumped by the main thread for every command it posts
- *   per worker w:     [cmd, start, end, rows, len, seed, miniBatch, weightsVersion, done, status]
+ *   GRADS_READY       (Step only) set to GEN once the main thread has written ∂L/∂reps
+ *   per worker w:     [cmd, start, end, rows, len, seed, miniBatch, weightsVersion, done, status, embedded]
  */
 export const GEN = 0;
-export const SLOT = 10;
+export const GRADS_READY = 1;
+export const SLOT = 11;
 export const SLOT_BASE = 4;
 export const enum Field {
   Cmd = 0,
@@ -21,11 +23,18 @@ export const enum Field {
   WeightsVersion = 7,
   Done = 8,
   Status = 9,
+  /** (Step only) set to GEN once the worker's embeddings are in the shared reps. */
+  Embedded = 10,
 }
 export const enum Cmd {
   Embed = 1,
   Backward = 2,
   Exit = 3,
+  /**
+   * A plain loss in one pass: embed with the tape, publish the embeddings, wait (inside the tape) for
+   * the main thread's ∂L/∂reps, back-propagate. No second forward: the rows per thread fit anyway.
+   */
+  Step = 4,
 }
 /** Status values a worker leaves in its slot. */
 export const STATUS_OK = 0;

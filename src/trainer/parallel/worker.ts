@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../backend';
 import { BertEncoder, type EncoderSpec } from '../model/encoder';
 import { encoderRows } from '../textBatch';
-import { Cmd, ERROR_BYTES, Field, GEN, STATUS_FAILED, STATUS_OK, slot, type WorkerInit } from './shared';
+import { Cmd, ERROR_BYTES, Field, GEN, GRADS_READY, STATUS_FAILED, STATUS_OK, slot, type WorkerInit } from './shared';
 
 async function main(init: WorkerInit): Promise<void> {
   await initBackend(init.backend as BackendRequest);
@@ -61,6 +61,27 @@ async function main(init: WorkerInit): Promise<void> {
           reps.set(out.dataSync() as Float32Array, s * dim);
           out.dispose();
         }
+      } else if (cmd === Cmd.Step) {
+        grads.fill(0);
+        const { value, grads: named } = tf.variableGrads(() => {
+          const out = embedder.embed(start, end, true);
+          reps.set(out.dataSync() as Float32Array, start * dim);
+          Atomics.store(ctl, slot(index, Field.Embedded), seen);
+          Atomics.notify(ctl, slot(index, Field.Embedded));
+          // Blocking inside the tape keeps this thread's activations for the backward pass.
+          for (let ready = Atomics.load(ctl, GRADS_READY); ready !== seen; ready = Atomics.load(ctl, GRADS_READY)) {
+            Atomics.wait(ctl, GRADS_READY, ready, 1000);
+          }
+          const g = tf.tensor2d(repGrads.subarray(start * dim, end * dim), [end - start, dim]);
+          return tf.sum(tf.mul(out, g)) as tf.Scalar;
+        }, variables);
+        value.dispose();
+        variables.forEach((v, i) => {
+          const gv = named[v.name];
+          if (!gv) return;
+          grads.set(gv.dataSync() as Float32Array, layout.offsets[i]);
+          gv.dispose();
+        });
       } else if (cmd === Cmd.Backward) {
         grads.fill(0);
         for (let s = start; s < end; s += mb) {
