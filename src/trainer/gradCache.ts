@@ -37,7 +37,7 @@ export interface StepResult {
 }
 
 /** Collects recorded scalars across a tape; they are kept past the gradient's tidy and read once at the end. */
-class KeepingSink implements LossSink {
+export class KeepingSink implements LossSink {
   private readonly kept = new Map<string, tf.Scalar>();
   record(key: string, value: tf.Scalar): void {
     this.kept.get(key)?.dispose();
@@ -54,7 +54,7 @@ class KeepingSink implements LossSink {
   }
 }
 
-function splitColumns(rows: tf.Tensor2D, nColumns: number, batchSize: number): tf.Tensor2D[] {
+export function splitColumns(rows: tf.Tensor2D, nColumns: number, batchSize: number): tf.Tensor2D[] {
   return nColumns === 1 ? [rows] : tf.split(rows, new Array(nColumns).fill(batchSize), 0);
 }
 
@@ -134,21 +134,26 @@ export function lossAndGradsCached(
     );
     surrogate.dispose();
     gChunk.dispose();
-    for (const v of embedder.variables) {
-      const g = grads[v.name];
-      if (!g) continue;
-      const prev = acc.get(v);
-      if (prev) {
-        acc.set(v, tf.add(prev, g));
-        prev.dispose();
-        g.dispose();
-      } else {
-        acc.set(v, g);
-      }
-    }
+    accumulateGrads(acc, embedder.variables, grads);
   }
   repGrad.dispose();
   return { loss: lossValue, grads: acc, sideValues: sink.drain() };
+}
+
+/** acc[v] += grads[v.name] for every variable with a gradient, disposing what it replaces. */
+export function accumulateGrads(acc: Map<tf.Variable, tf.Tensor>, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
+  for (const v of variables) {
+    const g = grads[v.name];
+    if (!g) continue;
+    const prev = acc.get(v);
+    if (prev) {
+      acc.set(v, tf.add(prev, g));
+      prev.dispose();
+      g.dispose();
+    } else {
+      acc.set(v, g);
+    }
+  }
 }
 
 /** GradCache when the loss is a cached one (it has a miniBatchSize), plain otherwise. */

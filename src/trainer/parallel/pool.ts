@@ -14,8 +14,8 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossExtras, RowEmbedder, StepResult } from '../gradCache';
-import type { EmbeddingLoss, LossSink } from '../losses/types';
+import { accumulateGrads, KeepingSink, splitColumns, type LossExtras, type RowEmbedder, type StepResult } from '../gradCache';
+import type { EmbeddingLoss } from '../losses/types';
 import type { BertEncoder } from '../model/encoder';
 import { encoderRows } from '../textBatch';
 import { allocateBuffers, Cmd, ERROR_BYTES, Field, GEN, GRADS_READY, paramLayout, slot, STATUS_FAILED, type ParamLayout, type SharedBuffers, type WorkerInit } from './shared';
@@ -57,22 +57,6 @@ export function splitRows(rows: number, parts: number): Array<[number, number]> 
     s += n;
   }
   return out;
-}
-
-/** acc[v] += grads[v.name], disposing what it replaces. */
-function accumulate(acc: Map<tf.Variable, tf.Tensor>, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
-  for (const v of variables) {
-    const g = grads[v.name];
-    if (!g) continue;
-    const prev = acc.get(v);
-    if (prev) {
-      acc.set(v, tf.add(prev, g));
-      prev.dispose();
-      g.dispose();
-    } else {
-      acc.set(v, g);
-    }
-  }
 }
 
 export class DataParallelPool {
@@ -187,7 +171,7 @@ export class DataParallelPool {
           const { value: surrogate, grads } = tf.variableGrads(() => tf.sum(tf.mul(embedder.embed(s, e, true), g)) as tf.Scalar, this.o.encoder.variables);
           surrogate.dispose();
           g.dispose();
-          accumulate(acc, this.o.encoder.variables, grads);
+          accumulateGrads(acc, this.o.encoder.variables, grads);
         }
         lap('backwardMain');
         this.wait();
@@ -250,7 +234,7 @@ export class DataParallelPool {
       }, this.o.encoder.variables);
       surrogate.dispose();
       const acc = new Map<tf.Variable, tf.Tensor>();
-      accumulate(acc, this.o.encoder.variables, grads);
+      accumulateGrads(acc, this.o.encoder.variables, grads);
       lap('backwardMain');
       this.wait();
       lap('backwardWait');
@@ -271,27 +255,16 @@ export class DataParallelPool {
   /** The loss on all rows (from shared memory) and its gradient w.r.t. them. */
   private repLoss(rows: number, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras): { lossValue: number; sideValues: Record<string, number>; grad: tf.Tensor2D } {
     const dim = this.o.encoder.dim;
-    const kept = new Map<string, tf.Scalar>();
-    const sink: LossSink = {
-      record: (key, value) => {
-        kept.get(key)?.dispose();
-        kept.set(key, tf.keep(value.clone()));
-      },
-    };
+    const sink = new KeepingSink();
     // A fresh tensor cuts any tape link: the gradient stops at the embeddings.
     const repTensor = tf.tensor2d(new Float32Array(this.buffers.reps).subarray(0, rows * dim), [rows, dim]);
     const { value, grad } = tf.valueAndGrad((r: tf.Tensor2D) =>
-      loss.compute({ columns: nColumns === 1 ? [r] : (tf.split(r, new Array(nColumns).fill(batchSize), 0) as tf.Tensor2D[]), ...extras }, sink),
+      loss.compute({ columns: splitColumns(r, nColumns, batchSize), ...extras }, sink),
     )(repTensor);
     repTensor.dispose();
     const lossValue = value.dataSync()[0];
     value.dispose();
-    const sideValues: Record<string, number> = {};
-    for (const [k, v] of kept) {
-      sideValues[k] = v.dataSync()[0];
-      v.dispose();
-    }
-    return { lossValue, sideValues, grad: grad as tf.Tensor2D };
+    return { lossValue, sideValues: sink.drain(), grad: grad as tf.Tensor2D };
   }
 
   /** The main thread's gradients plus every worker's (from shared memory), as tensors. */
