@@ -220,6 +220,15 @@ export async function preflightKernels(
   step: () => tf.TensorContainer | void,
   backend: string = tf.getBackend(),
 ): Promise<string[]> {
+  // A plain run first: a kernel the backend lacks throws here, and tf.profile does not survive a
+  // throwing function cleanly (it leaves profiling on and rejects a timing promise later).
+  try {
+    tf.dispose(step() ?? []);
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    if (/not registered/i.test(msg)) throw new Error(`kernel check failed on backend "${backend}": ${msg}`);
+    throw e;
+  }
   const names = await collectKernelNames(step);
   checkKernels(names, backend);
   return names;

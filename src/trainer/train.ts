@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import type { BackendName, RunConfig } from '../protocol/runConfig';
 import type { ByDim, RunInfo, RunStatus } from '../protocol/runFolder';
-import { initBackend, type BackendChoice } from './backend';
+import { initBackend, preflightKernels, type BackendChoice } from './backend';
 import { latestCheckpoint, lossRngState, restoreCheckpoint, saveCheckpoint, setLossRngState, type LoadedCheckpoint, type LossWindow, type TrainerState } from './checkpoint';
 import { epochBatches } from './data/batches';
 import { prepareData, tableSize, type PairTable } from './data/dataset';
@@ -28,6 +28,8 @@ import { learningRateAt } from './schedule';
 import { WordPieceTokenizer } from './tokenizer/wordpiece';
 import { StepRunner, type GuideModel, type TrainBatch } from './trainStep';
 import { DataParallelPool } from './parallel/pool';
+import { lossAndGradsPlain } from './gradCache';
+import { disposeBatch, encoderRows, tokenize } from './textBatch';
 
 /** Texts the from-scratch vocabulary is learned from (enough for a stable vocabulary, bounded time). */
 const TOKENIZER_TEXTS = 60_000;
@@ -149,10 +151,51 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
       guide = { encoder: g.encoder, tokenizer: g.tokenizer, maxSeqLength: g.maxSeqLength };
     }
   }
+  const kernels = await checkTrainingKernels(config, data.train, encoder, tokenizer, maxSeqLength, guide);
+  log(`kernels: ${kernels.length} used by a training step, all registered on ${backend.name}`);
   const dims = config.evaluation.dims.length ? config.evaluation.dims : [encoder.dim];
   const evalSet = buildEvalSet(data.eval, config.evaluation.maxQueries);
   log(`eval: ${evalSet.queries.length} queries, corpus of ${evalSet.corpus.length}${evalSet.pairs ? `, ${evalSet.pairs.scores.length} scored pairs` : ''}; dims ${dims.join(', ')}`);
   return { config, baseDir, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims };
+}
+
+/**
+ * One tiny forward + backward of this run's encoder and loss under the profiler, before anything is
+ * written: a kernel the backend lacks (or one that marks a pathological fallback, PERF.md) is an error
+ * now, not a crash or a 25x slowdown mid-run. A fresh loss instance keeps the run's loss RNG untouched.
+ */
+async function checkTrainingKernels(
+  config: RunConfig,
+  train: PairTable,
+  encoder: BertEncoder,
+  tokenizer: WordPieceTokenizer,
+  maxSeqLength: number,
+  guide: GuideModel | undefined,
+): Promise<string[]> {
+  const loss = createLoss(config.loss, { embeddingDim: encoder.dim, seed: config.seed });
+  const rows = Math.min(2, tableSize(train));
+  if (rows === 0) return [];
+  const texts = train.texts.map((col) => col.slice(0, rows));
+  return preflightKernels(() => {
+    const tokens = tokenize(tokenizer, texts.flat(), maxSeqLength);
+    const labels = loss.needsLabels ? tf.tensor1d((train.scores ?? []).slice(0, rows).concat([0, 1]).slice(0, rows)) : undefined;
+    const guideReps = guide && loss.needsGuide
+      ? texts.map((col) => {
+          const t = tokenize(guide.tokenizer, col, guide.maxSeqLength);
+          const e = tf.tidy(() => guide.encoder.encode(t));
+          disposeBatch(t);
+          return e;
+        })
+      : undefined;
+    try {
+      const r = lossAndGradsPlain(encoderRows(encoder, tokens, 0), texts.length, rows, loss, { labels, guide: guideReps });
+      for (const g of r.grads.values()) g.dispose();
+    } finally {
+      disposeBatch(tokens);
+      labels?.dispose();
+      guideReps?.forEach((t) => t.dispose());
+    }
+  });
 }
 
 export interface TrainRunOptions {
