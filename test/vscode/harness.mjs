@@ -202,12 +202,14 @@ function trainerPids(workspace) {
 // ------------------------------------------------------------------ page helpers
 
 export async function runCommand(page, title, { attempts = 20 } = {}) {
-  const input = page.locator('.quick-input-widget input');
+  const input = page.locator('.quick-input-widget input').filter({ visible: true });
   for (let attempt = 1; ; attempt++) {
+    // A quick input left open (say, by a failed step) would swallow F1's palette.
+    if (await input.count()) await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     await input.waitFor({ state: 'visible' });
     await input.fill('>' + title);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).filter({ visible: true }).first();
     try {
       await row.waitFor({ state: 'visible', timeout: 3000 });
       await page.keyboard.press('Enter');
@@ -222,7 +224,8 @@ export async function runCommand(page, title, { attempts = 20 } = {}) {
 
 /** Pick a row of the open quick pick by its text. */
 export async function pickQuick(page, text) {
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  // Visible rows only: a closed quick pick can stay in the DOM, hidden, with rows that match too.
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).filter({ visible: true }).first();
   await row.waitFor({ state: 'visible' });
   await row.click();
 }
