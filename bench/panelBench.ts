@@ -9,15 +9,9 @@
  *   points               raw points held by the chart (100k × 8)
  * Runnable alone: `npx tsx bench/panelBench.ts` prints the JSON. Targets: ≤ 50 ms, no frame over 50 ms.
  *
- * playwright-core and esbuild are loaded with a runtime require so that bundling this file into
- * dist/bench.js (esbuild, node) does not try to inline them.
+ * It serves and opens the panel with the same harness as the browser tests (test/webview/harness.ts).
  */
-import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { renderPanelHtml } from '../src/panel/html';
+import { launchChromium, openPanel, startPanelServer } from '../test/webview/harness';
 
 export interface PanelBenchResult {
   messageToDrawnMs: number;
@@ -29,49 +23,6 @@ export interface PanelBenchResult {
   /** The panel's own main-thread work per drawn frame while streaming (ingest excluded): max and median. */
   maxDrawMsStreaming: number;
   medianDrawMsStreaming: number;
-}
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
-
-function findRoot(): string {
-  let d = resolve(typeof __dirname === 'string' ? __dirname : process.cwd());
-  for (let i = 0; i < 6; i++) {
-    const pj = join(d, 'package.json');
-    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).name === 'matryoshka-lab') return d;
-    d = dirname(d);
-  }
-  return process.cwd();
-}
-
-async function webviewBundle(root: string, req: NodeRequire): Promise<string> {
-  const built = join(root, 'dist/webview.js');
-  // Prefer building from source (what the tests check); fall back to dist/ when esbuild is unavailable.
-  try {
-    const esbuildName = 'esbuild';
-    const esbuild = req(esbuildName) as typeof import('esbuild');
-    const r = await esbuild.build({
-      entryPoints: [join(root, 'webview/main.ts')],
-      bundle: true,
-      format: 'iife',
-      platform: 'browser',
-      target: 'chrome120',
-      write: false,
-      minify: true,
-      logLevel: 'silent',
-    });
-    return r.outputFiles[0].text;
-  } catch (err) {
-    if (existsSync(built)) return readFileSync(built, 'utf8');
-    throw err;
-  }
 }
 
 function quantile(xs: number[], q: number): number {
@@ -86,41 +37,10 @@ function median(xs: number[]): number {
 }
 
 export async function runPanelBench(): Promise<PanelBenchResult> {
-  const root = findRoot();
-  const req = createRequire(join(root, 'package.json'));
-  const js = await webviewBundle(root, req);
-  const css = readFileSync(join(root, 'media/panel.css'), 'utf8');
-  let origin = '';
-  const server = createServer((rq, rs) => {
-    const p = new URL(rq.url ?? '/', 'http://x').pathname;
-    if (p === '/') {
-      rs.writeHead(200, { 'content-type': 'text/html' });
-      rs.end(renderPanelHtml({ cspSource: origin, nonce: 'benchNonce0123456789', scriptUri: `${origin}/webview.js`, styleUri: `${origin}/panel.css` }).replace('<body>', '<body class="vscode-dark">'));
-    } else if (p === '/webview.js') {
-      rs.writeHead(200, { 'content-type': 'text/javascript' });
-      rs.end(js);
-    } else if (p === '/panel.css') {
-      rs.writeHead(200, { 'content-type': 'text/css' });
-      rs.end(css);
-    } else {
-      rs.writeHead(404);
-      rs.end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pwName = 'playwright-core';
-  const { chromium } = req(pwName) as typeof import('playwright-core');
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  const srv = await startPanelServer();
+  const browser = await launchChromium();
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    // `__name`: under tsx (esbuild keepNames) functions serialized into the page call this helper.
-    await page.addInitScript(
-      'window.__name = (f) => f; window.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} });',
-    );
-    page.on('pageerror', (e) => console.error('pageerror', e.message));
-    await page.goto(origin + '/');
-    await page.waitForFunction(() => (window as any).__mrlPanel !== undefined);
+    const { page } = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
     // Load: one run, 100k train lines, 8 dims (built in the page: cheaper than shipping 100k lines over CDP).
     const points = await page.evaluate(async () => {
       const w = window as any;
@@ -206,11 +126,11 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
     };
   } finally {
     await browser.close();
-    await new Promise<void>((r) => server.close(() => r()));
+    await srv.close();
   }
 }
 
-// Run alone (`npx tsx bench/panelBench.ts`), but not when bundled into dist/bench.js by the lead's runner.
+// Run alone (`npx tsx bench/panelBench.ts`); `npm run bench` runs it this way too.
 if (/panelBench\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   runPanelBench().then(
     (r) => console.log(JSON.stringify(r, null, 2)),

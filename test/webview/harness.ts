@@ -98,6 +98,8 @@ export function launchChromium(): Promise<Browser> {
 
 /** Stand-in for VS Code's webview API + collectors, installed before any page script runs. */
 export const INIT_SCRIPT = `(() => {
+  // Functions that tsx (esbuild keepNames) serializes into the page call __name: make it a no-op.
+  window.__name = (f) => f;
   window.__posted = [];
   window.__csp = [];
   document.addEventListener('securitypolicyviolation', (e) => {
