@@ -1,7 +1,7 @@
 // Runs every test file under test/ (*.test.ts / *.test.mjs) on Node's built-in test runner, with tsx
 // for TypeScript. `npm test -- <substring>` runs only the files whose path contains it.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const filters = process.argv.slice(2);
@@ -18,6 +18,25 @@ const selected = filters.length ? files.filter((f) => filters.some((s) => f.incl
 if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
+}
+
+// A fresh clone must pass with `npm test` alone: build what the end-to-end tests load, and install the
+// browser + real VS Code they drive (test/vscode/setup.sh: Debian chromium, code-server on Node 24;
+// idempotent), unless told to skip them.
+const needs = (dir) => selected.some((f) => f.startsWith(join('test', dir)));
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+if (needs('vscode') && !process.env.MRL_SKIP_E2E && !existsSync('dist/extension.js')) {
+  console.log('# dist/ is missing: npm run build');
+  run('npm', ['run', 'build']);
+}
+const needE2e = needs('vscode') && !process.env.MRL_SKIP_E2E && !existsSync('test/vscode/node_modules/code-server/package.json');
+const needBrowser = (needs('webview') || needE2e) && !existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium');
+if (needE2e || needBrowser) {
+  console.log('# browser / code-server missing: bash test/vscode/setup.sh (once, about 4 minutes)');
+  run('bash', ['test/vscode/setup.sh']);
 }
 const r = spawnSync(
   process.execPath,
