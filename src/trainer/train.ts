@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import type { BackendName, RunConfig } from '../protocol/runConfig';
-import type { ByDim, RunInfo, RunStatus } from '../protocol/runFolder';
+import { FUNNEL_PREFIX, type ByDim, type RunInfo, type RunStatus } from '../protocol/runFolder';
 import { initBackend, preflightKernels, type BackendChoice } from './backend';
 import { latestCheckpoint, lossRngState, restoreCheckpoint, saveCheckpoint, setLossRngState, type LoadedCheckpoint, type LossWindow, type TrainerState } from './checkpoint';
 import { epochBatches } from './data/batches';
@@ -388,7 +388,17 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     if (result.final) {
       print(`\n${config.name}: ${state.step} steps, ${formatSeconds(elapsed())}, backend ${p.backend.name}\n`);
       print(metricsTable(result.final.byDim, result.initial?.byDim));
-      for (const [k, v] of Object.entries(result.final.values)) print(`${k}: ${v.toFixed(4)}`);
+      const v = result.final.values;
+      const f = config.evaluation.funnel;
+      if (f && v[`${FUNNEL_PREFIX}macsSaved`] !== undefined) {
+        const headline = Object.keys(v).find((k) => k.startsWith(FUNNEL_PREFIX) && !/(macsSaved|shortlistDim|rerankDim)$/.test(k));
+        const full = headline ? result.final.byDim[String(f.rerankDim)]?.[headline.slice(FUNNEL_PREFIX.length)] : undefined;
+        print(
+          `\nfunnel (shortlist ${f.shortlistSize} at dim ${f.shortlistDim}, re-rank at dim ${f.rerankDim}): ` +
+            (headline ? `${headline.slice(FUNNEL_PREFIX.length)} ${v[headline].toFixed(4)}${full !== undefined ? ` vs ${full.toFixed(4)} at full dim ${f.rerankDim}` : ''}, ` : '') +
+            `${(100 * v[`${FUNNEL_PREFIX}macsSaved`]).toFixed(1)}% fewer multiply-adds`,
+        );
+      }
       print(`\nrun folder: ${o.runDir}`);
     }
     return result;
