@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { LONG_STEPS, RELOAD_STEPS, setupWorkspace } from './fixtures.mjs';
-import { launch, missingSetup, panelFrame, pickQuick, ROOT, runCommand, shot, treeRow } from './harness.mjs';
+import { launch, missingSetup, panelFrame, pickOne, pickQuick, ROOT, runCommand, shot, treeRow } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
@@ -180,14 +180,14 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
         assert.ok(s2 > s1, `panel step did not advance (${s1} → ${s2})`);
         await shot(page, '06-cli-run-streaming');
         await runCommand(page, 'Matryoshka Lab: Stop Run');
-        await pickQuick(page, 'cli-long');
+        await pickOne(page, 'Stop Run', 'cli-long');
         await treeRow(page, 'Stopped (1)').waitFor({ timeout: 60000 });
         const runsDir = path.join(workspace, '.mrl/runs');
         const id = fs.readdirSync(runsDir).find((d) => d.includes('cli-long'));
         assert.equal(JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).status, 'stopped');
         await shot(page, '07-stopped');
         await runCommand(page, 'Matryoshka Lab: Resume Run');
-        await pickQuick(page, 'cli-long');
+        await pickOne(page, 'Resume Run', 'cli-long');
         await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
         await treeRow(page, 'Completed (4)').waitFor({ timeout: 180000 });
         const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
@@ -247,7 +247,7 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await page.locator('.monaco-hover, .workbench-hover', { hasText: 'process gone' }).first().waitFor();
       await shot(page, '10b-killed-failed');
       await runCommand(page, 'Matryoshka Lab: Resume Run');
-      await pickQuick(page, 'killed');
+      await pickOne(page, 'Resume Run', 'killed');
       await treeRow(page, 'Completed (6)').waitFor({ timeout: 180000 });
       const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
       assert.equal(info.status, 'completed');

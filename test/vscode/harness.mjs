@@ -230,6 +230,18 @@ export async function pickQuick(page, text) {
   await row.click();
 }
 
+/**
+ * Choose one item of the single-select quick pick titled `title` by typing `text` into its filter and
+ * accepting: no clicking, so rows that an earlier quick pick left in the DOM cannot be hit instead.
+ */
+export async function pickOne(page, title, text) {
+  await page.locator('.quick-input-title', { hasText: title }).filter({ visible: true }).first().waitFor({ timeout: 60000 });
+  const input = page.locator('.quick-input-widget input').filter({ visible: true }).first();
+  await input.fill(text);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).filter({ visible: true }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
 export async function shot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const p = path.join(ARTIFACTS, `${name}.png`);
