@@ -8,7 +8,7 @@
  * parsed — a crash may leave a complete last event without its '\n'.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { isMetricsLine } from '../protocol/panelMessages';
+import { parseMetricsJsonl } from '../protocol/panelMessages';
 import type { MetricsLine } from '../protocol/runFolder';
 
 export interface TailResult {
@@ -26,26 +26,6 @@ export interface TailResult {
 const NL = 0x0a;
 /** Cap one read so a huge backlog (a 100 MB file seen for the first time) is consumed in slices. */
 export const MAX_CHUNK = 8 * 1024 * 1024;
-
-/** Parse complete lines out of a buffer that starts at a line boundary. */
-export function parseLines(text: string): { lines: MetricsLine[]; skipped: number } {
-  const lines: MetricsLine[] = [];
-  let skipped = 0;
-  for (const raw of text.split('\n')) {
-    const s = raw.trim();
-    if (!s) continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(s);
-    } catch {
-      skipped++;
-      continue;
-    }
-    if (isMetricsLine(v)) lines.push(v);
-    else skipped++;
-  }
-  return { lines, skipped };
-}
 
 /**
  * Read the metrics appended to `file` since `offset`. A missing file reads as empty (a run that has not
@@ -89,7 +69,8 @@ export function readMetricsFrom(
       return { lines: [], offset: offset + got, reset, skipped: 1 };
     }
     if (consumed <= 0) return { lines: [], offset, reset, skipped: 0 };
-    const { lines, skipped } = parseLines(data.subarray(0, consumed).toString('utf8'));
+    // Complete lines only (the buffer starts and ends at line boundaries): the panel's parser.
+    const { lines, invalid: skipped } = parseMetricsJsonl(data.subarray(0, consumed).toString('utf8'));
     return { lines, offset: offset + consumed, reset, skipped };
   } finally {
     closeSync(fd);
