@@ -20,17 +20,19 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
-// A fresh clone must pass with `npm test` alone: build what the end-to-end tests load, and install the
-// browser + real VS Code they drive (test/vscode/setup.sh: Debian chromium, code-server on Node 24;
-// idempotent), unless told to skip them.
+// A fresh clone must pass with `npm test` alone: package the .vsix that the packaging and end-to-end
+// tests install (vscode:prepublish builds first), and install the browser + real VS Code they drive
+// (test/vscode/setup.sh: Debian chromium, code-server on Node 24; idempotent), unless told to skip them.
 const needs = (dir) => selected.some((f) => f.startsWith(join('test', dir)));
 const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
-if (needs('vscode') && !process.env.MRL_SKIP_E2E && !existsSync('dist/extension.js')) {
-  console.log('# dist/ is missing: npm run build');
-  run('npm', ['run', 'build']);
+const env = { ...process.env };
+if (needs('packaging') || (needs('vscode') && !process.env.MRL_SKIP_E2E)) {
+  console.log('# npm run package: the .vsix the packaging and VS Code tests install');
+  run('npm', ['run', 'package']);
+  env.MRL_VSIX_FRESH = '1';
 }
 const needE2e = needs('vscode') && !process.env.MRL_SKIP_E2E && !existsSync('test/vscode/node_modules/code-server/package.json');
 const needBrowser = (needs('webview') || needE2e) && !existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium');
@@ -41,6 +43,6 @@ if (needE2e || needBrowser) {
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...selected],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env },
 );
 process.exit(r.status ?? 1);

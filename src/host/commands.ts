@@ -34,7 +34,11 @@ interface Deps {
   view: vscode.TreeView<TreeNode>;
 }
 
-type RunArg = TreeNode | string | { id: string } | undefined;
+/**
+ * A command's target, as the tree, the explorer, a keybinding's `args` or another extension passes it:
+ * a tree node, a run id, `{id}`, or an array of those. Commands that get one skip their quick pick.
+ */
+type RunArg = TreeNode | string | { id: string } | Array<TreeNode | string | { id: string }> | undefined;
 
 function idOf(a: unknown): string | undefined {
   if (typeof a === 'string') return a;
@@ -47,6 +51,7 @@ function idOf(a: unknown): string | undefined {
 
 /** Run ids from a tree context menu call: (clicked, selection) — the selection wins when it has the click. */
 function idsOf(clicked: unknown, selection: unknown): string[] {
+  if (Array.isArray(clicked)) return clicked.map(idOf).filter((x): x is string => !!x);
   const sel = Array.isArray(selection) ? selection.map(idOf).filter((x): x is string => !!x) : [];
   const one = idOf(clicked);
   if (sel.length > 1 && (!one || sel.includes(one))) return sel;
@@ -149,8 +154,16 @@ export function registerCommands(d: Deps): void {
     return uri;
   }
 
-  reg(CMD.startRun, async (arg?: vscode.Uri) => {
-    let uri = arg instanceof vscode.Uri ? arg : undefined;
+  /** A config given as a Uri, an absolute path or a path relative to the first workspace folder. */
+  const configUri = (arg: unknown): vscode.Uri | undefined => {
+    if (arg instanceof vscode.Uri) return arg;
+    if (typeof arg !== 'string' || !arg) return undefined;
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    return vscode.Uri.file(path.isAbsolute(arg) || !root ? arg : path.join(root, arg));
+  };
+
+  reg(CMD.startRun, async (arg?: vscode.Uri | string) => {
+    let uri = configUri(arg);
     if (!uri && !arg) {
       const active = vscode.window.activeTextEditor?.document.uri;
       const configs = await findConfigs();
@@ -183,14 +196,25 @@ export function registerCommands(d: Deps): void {
   reg(CMD.stopRun, async (a?: RunArg, sel?: unknown) => {
     let ids = idsOf(a, sel);
     if (!ids.length) ids = await pickRuns(model, 'Stop Run', (r) => r.status === 'running', false);
-    for (const id of ids) if (!launcher.stop(id)) void vscode.window.showWarningMessage(`Matryoshka Lab: ${id} is not running.`);
+    const stopped: string[] = [];
+    for (const id of ids) {
+      if (launcher.stop(id)) stopped.push(id);
+      else void vscode.window.showWarningMessage(`Matryoshka Lab: ${id} is not running.`);
+    }
+    return stopped;
   });
 
   reg(CMD.resumeRun, async (a?: RunArg) => {
     let ids = idsOf(a, undefined);
     if (!ids.length) ids = await pickRuns(model, 'Resume Run (from its last checkpoint)', (r) => r.status !== 'running' && r.status !== 'completed', false);
     const r = ids[0] ? model.get(ids[0]) : undefined;
-    if (r && (await launcher.resume(r))) panel.show([r.id], { preserveFocus: true });
+    if (!r) {
+      if (ids[0]) void vscode.window.showWarningMessage(`Matryoshka Lab: no run ${ids[0]} in the runs folder.`);
+      return false;
+    }
+    if (!(await launcher.resume(r))) return false;
+    panel.show([r.id], { preserveFocus: true });
+    return true;
   });
 
   reg(CMD.deleteRun, async (a?: RunArg, sel?: unknown) => {

@@ -10,6 +10,8 @@ export interface LaunchInput {
   execPath: string;
   trainerJs: string;
   env: NodeJS.ProcessEnv;
+  /** `matryoshkaLab.workers`: "auto" (the trainer decides) or a count of extra threads. */
+  workers?: string;
   mode: { kind: 'start'; configFile: string; runDir: string; backend?: string } | { kind: 'resume'; runDir: string };
 }
 
@@ -26,6 +28,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     args.push('--config', i.mode.configFile, '--out', i.mode.runDir);
     if (i.mode.backend) args.push('--backend', i.mode.backend);
   } else args.push('--resume', i.mode.runDir);
+  if (i.workers && i.workers !== 'auto') args.push('--workers', i.workers);
   const env: NodeJS.ProcessEnv = { ...i.env };
   const own = !i.nodePath;
   // The extension host's executable is Electron in desktop VS Code; this variable makes it a plain Node.

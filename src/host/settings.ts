@@ -9,6 +9,8 @@ export interface Settings {
   nodePath: string;
   defaultBackend: string;
   maxConcurrentRuns: number;
+  /** Worker threads of launched trainers: "auto" or a count (the trainer's --workers). */
+  workers: string;
 }
 
 export function settings(): Settings {
@@ -18,7 +20,14 @@ export function settings(): Settings {
     nodePath: c.get<string>('nodePath', '') ?? '',
     defaultBackend: c.get<string>('defaultBackend', 'auto') || 'auto',
     maxConcurrentRuns: Math.max(1, c.get<number>('maxConcurrentRuns', 1) ?? 1),
+    workers: workersSetting(c.get<unknown>('workers', 'auto')),
   };
+}
+
+/** "auto" or a whole number of threads; anything else (a hand-edited settings.json) falls back to "auto". */
+export function workersSetting(v: unknown): string {
+  const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  return /^(auto|\d{1,2})$/.test(s) ? s : 'auto';
 }
 
 /** The workspace folder runs belong to: the first one (a multi-root workspace shares one runs folder). */

@@ -28,6 +28,12 @@ describe('launch plan', () => {
     const q = launchPlan({ ...base, nodePath: '', mode: { kind: 'start', configFile: '/a.mrl.json', runDir: '/r', backend: 'wasm' } });
     assert.deepEqual(q.args.slice(-2), ['--backend', 'wasm']);
   });
+  test('the workers setting becomes --workers unless it is auto', () => {
+    const start = { kind: 'start' as const, configFile: '/a.mrl.json', runDir: '/r' };
+    assert.deepEqual(launchPlan({ ...base, nodePath: '', mode: start, workers: '1' }).args.slice(-2), ['--workers', '1']);
+    assert.deepEqual(launchPlan({ ...base, nodePath: '', mode: { kind: 'resume', runDir: '/r' }, workers: '0' }).args.slice(-2), ['--workers', '0']);
+    assert.ok(!launchPlan({ ...base, nodePath: '', mode: start, workers: 'auto' }).args.includes('--workers'));
+  });
   test('the backend setting applies only to configs that do not choose one', () => {
     assert.equal(backendFlag({ name: 'x' }, 'cpu'), 'cpu');
     assert.equal(backendFlag({ backend: 'wasm' }, 'cpu'), undefined);

@@ -1,23 +1,26 @@
-// End-to-end: the built extension in a real VS Code (code-server) driven by Playwright in Chromium.
-// Needs `bash test/vscode/setup.sh` once (and `npm run build`); MRL_SKIP_E2E=1 skips.
-// Screenshots: test-artifacts/e2e/*.png.
+// End-to-end: the packaged .vsix installed in a real VS Code (code-server), driven by Playwright in Chromium.
+// Needs `bash test/vscode/setup.sh` once (npm test runs it); MRL_SKIP_E2E=1 skips.
+// Each quick pick is driven once, in its own test; every other step calls the commands with their target
+// as an argument (vs.exec, as a keybinding or another extension would), so no step depends on a quick
+// pick's timing. Screenshots: test-artifacts/e2e/*.png.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { LONG_STEPS, RELOAD_STEPS, setupWorkspace } from './fixtures.mjs';
-import { launch, missingSetup, panelFrame, pickOne, pickQuick, ROOT, runCommand, shot, treeRow } from './harness.mjs';
+import { launch, missingSetup, panelFrame, pickOne, pickQuick, runCommand, shot, treeRow } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
+/** Worker threads the launched trainers use (the `matryoshkaLab.workers` setting below). */
+const WORKERS = 1;
 const missing = skip ? null : missingSetup();
-const hasTrainer = fs.existsSync(path.join(ROOT, 'dist/trainer.js'));
 
-describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout: 600000 }, () => {
+describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout: 1800000 }, () => {
   let vs;
   before(async () => {
     if (missing) return;
-    vs = await launch({ setupWorkspace });
+    vs = await launch({ setupWorkspace, userSettings: { 'matryoshkaLab.workers': String(WORKERS) } });
     console.log(`# workbench up in ${vs.startedMs} ms`);
   });
   after(async () => {
@@ -98,8 +101,8 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
   test('Start Run refuses an invalid config and says why', { skip: !!missing }, () =>
     failShot('refuse-invalid', async () => {
       const { page, workspace } = vs;
-      await runCommand(page, 'Matryoshka Lab: Start Run');
-      await pickQuick(page, 'edit.mrl.json');
+      const id = await vs.exec('matryoshkaLab.startRun', { $uri: path.join(workspace, 'edit.mrl.json') });
+      assert.equal(id, null, 'no run id for an invalid config');
       await page.locator('.notifications-toasts', { hasText: /edit\.mrl\.json is not valid, not launching: \/seed expected integer/ }).first().waitFor();
       await shot(page, '02c-refused');
       assert.ok(!fs.readdirSync(path.join(workspace, '.mrl/runs')).some((d) => d.includes('edit-me')), 'no run folder for an invalid config');
@@ -133,35 +136,42 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       const frame = panelFrame(page);
       await frame.locator('#diffTable tr.changed', { hasText: 'learningRate' }).first().waitFor();
       await shot(page, '03-diff');
-      // Two config files (not runs): the same diff editor.
-      await runCommand(page, 'Matryoshka Lab: Diff Run Configs');
-      await pickQuick(page, 'cli-long.mrl.json');
-      await pickQuick(page, 'tiny.mrl.json');
-      await page.keyboard.press('Enter');
+      // Two config files (not runs), as the explorer's context menu passes them: the same diff editor.
+      const cliLong = { $uri: path.join(vs.workspace, 'cli-long.mrl.json') };
+      await vs.exec('matryoshkaLab.diffConfigs', cliLong, [cliLong, { $uri: path.join(vs.workspace, 'tiny.mrl.json') }]);
       await page.locator('.tab', { hasText: /cli-long\.mrl\.json ↔ tiny\.mrl\.json|tiny\.mrl\.json ↔ cli-long\.mrl\.json/ }).first().waitFor();
       await page.locator('.monaco-diff-editor .view-lines', { hasText: 'cli-long' }).first().waitFor();
       await shot(page, '03b-diff-files');
     }));
 
-  test('Start Run: trainer launched, run appears in the tree, completes, metrics reach the panel', { skip: !!missing || (!hasTrainer && 'dist/trainer.js not built yet') }, () =>
+  test('Start Run: trainer launched, run appears in the tree, completes, metrics reach the panel', { skip: !!missing }, () =>
     failShot('start-run', async () => {
-      const { page } = vs;
+      const { page, workspace } = vs;
       await runCommand(page, 'Matryoshka Lab: Start Run');
-      await pickQuick(page, 'tiny.mrl.json');
+      await pickOne(page, 'Matryoshka Lab: Start Run', 'tiny.mrl.json');
       await treeRow(page, 'e2e-tiny').waitFor({ timeout: 60000 });
       await shot(page, '04-run-started');
-      await treeRow(page, 'Completed (3)').waitFor({ timeout: 180000 });
+      await treeRow(page, 'Completed (3)').waitFor({ timeout: 300000 });
       const frame = panelFrame(page);
       await frame.locator('#runs .run-chip', { hasText: 'e2e-tiny' }).first().waitFor();
       await frame.locator('#charts canvas').first().waitFor();
       await shot(page, '05-run-completed');
+      // Trained by the installed extension's own trainer, sharing each step with a worker thread.
+      const runsDir = path.join(workspace, '.mrl/runs');
+      const id = fs.readdirSync(runsDir).find((d) => d.includes('e2e-tiny'));
+      const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
+      assert.equal(info.status, 'completed');
+      assert.equal(info.workers, WORKERS);
+      assert.match(fs.readFileSync(path.join(runsDir, id, 'log.txt'), 'utf8'), new RegExp(`${WORKERS} worker thread\\(s\\) share each step`));
+      const launched = fs.readFileSync(path.join(runsDir, '.logs', `${id}.log`), 'utf8');
+      assert.doesNotMatch(launched, /Cannot find module|tsx/);
     }));
 
-  test('a run started from a terminal streams in; Stop Run checkpoints it; Resume Run finishes it', { skip: !!missing || (!hasTrainer && 'dist/trainer.js not built yet') }, () =>
+  test('a run started from a terminal streams in; Stop Run checkpoints it; Resume Run finishes it', { skip: !!missing }, () =>
     failShot('cli-stop-resume', async () => {
       const { page, workspace } = vs;
       // The CLI, outside VS Code: default run folder <workspace>/.mrl/runs/<id>.
-      const cli = spawn(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--config', 'cli-long.mrl.json'], { cwd: workspace, stdio: 'ignore' });
+      const cli = spawn(process.execPath, [path.join(vs.installed, 'dist/trainer.js'), '--config', 'cli-long.mrl.json'], { cwd: workspace, stdio: 'ignore' });
       try {
         await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
         const row = treeRow(page, 'cli-long');
@@ -186,10 +196,9 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
         const id = fs.readdirSync(runsDir).find((d) => d.includes('cli-long'));
         assert.equal(JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).status, 'stopped');
         await shot(page, '07-stopped');
-        await runCommand(page, 'Matryoshka Lab: Resume Run');
-        await pickOne(page, 'Resume Run', 'cli-long');
+        assert.equal(await vs.exec('matryoshkaLab.resumeRun', id), true);
         await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
-        await treeRow(page, 'Completed (4)').waitFor({ timeout: 180000 });
+        await treeRow(page, 'Completed (4)').waitFor({ timeout: 300000 });
         const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
         assert.equal(info.status, 'completed');
         assert.equal(info.step, LONG_STEPS);
@@ -199,15 +208,14 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       }
     }));
 
-  test('a window reload leaves the trainer running; the run is picked up again and completes', { skip: !!missing || (!hasTrainer && 'dist/trainer.js not built yet') }, () =>
+  test('a window reload leaves the trainer running; the run is picked up again and completes', { skip: !!missing }, () =>
     failShot('reload', async () => {
       const { page, workspace } = vs;
-      await runCommand(page, 'Matryoshka Lab: Start Run');
-      await pickQuick(page, 'reload-me.mrl.json');
+      const id = await vs.exec('matryoshkaLab.startRun', { $uri: path.join(workspace, 'reload-me.mrl.json') });
+      assert.match(id, /reload-me/);
       await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
       await treeRow(page, 'reload-me').waitFor();
       const runsDir = path.join(workspace, '.mrl/runs');
-      const id = fs.readdirSync(runsDir).find((d) => d.includes('reload-me'));
       const pid = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).pid;
       await runCommand(page, 'Developer: Reload Window');
       await page.waitForTimeout(1500);
@@ -219,18 +227,18 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       process.kill(pid, 0); // the same trainer process, still alive after the reload
       await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
       await shot(page, '09-after-reload-running');
-      await treeRow(page, 'Completed (5)').waitFor({ timeout: 240000 });
+      await treeRow(page, 'Completed (5)').waitFor({ timeout: 300000 });
       const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
       assert.equal(info.status, 'completed');
       assert.equal(info.step, RELOAD_STEPS);
       await shot(page, '10-after-reload-completed');
     }));
 
-  test('a trainer killed with SIGKILL shows as failed (process gone); Resume Run continues it from its checkpoint', { skip: !!missing || (!hasTrainer && 'dist/trainer.js not built yet') }, () =>
+  test('a trainer killed with SIGKILL shows as failed (process gone); Resume Run continues it from its checkpoint', { skip: !!missing }, () =>
     failShot('killed', async () => {
       const { page, workspace } = vs;
       const runsDir = path.join(workspace, '.mrl/runs');
-      const cli = spawn(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--config', 'killed.mrl.json'], { cwd: workspace, stdio: 'ignore' });
+      const cli = spawn(process.execPath, [path.join(vs.installed, 'dist/trainer.js'), '--config', 'killed.mrl.json'], { cwd: workspace, stdio: 'ignore' });
       await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
       const id = fs.readdirSync(runsDir).find((d) => d.includes('killed'));
       // Wait for a checkpoint (every 25 steps), then kill -9: run.json keeps saying "running".
@@ -248,22 +256,29 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await shot(page, '10b-killed-failed');
       await runCommand(page, 'Matryoshka Lab: Resume Run');
       await pickOne(page, 'Resume Run', 'killed');
-      await treeRow(page, 'Completed (6)').waitFor({ timeout: 180000 });
+      await treeRow(page, 'Completed (6)').waitFor({ timeout: 300000 });
       const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
       assert.equal(info.status, 'completed');
       assert.equal(info.step, LONG_STEPS);
     }));
 
-  test('Compare Runs overlays runs; Delete Run asks, then removes only that run folder', { skip: !!missing }, () =>
-    failShot('compare-delete', async () => {
-      const { page, workspace } = vs;
+  test('Compare Runs (quick pick) overlays the chosen runs', { skip: !!missing }, () =>
+    failShot('compare', async () => {
+      const { page } = vs;
       await runCommand(page, 'Matryoshka Lab: Compare Runs');
       await pickQuick(page, 'alpha');
       await pickQuick(page, 'beta');
       await page.keyboard.press('Enter');
       const frame = panelFrame(page);
       await frame.locator('#diffTable').waitFor();
+      await frame.locator('#runs .run-chip', { hasText: 'alpha' }).first().waitFor();
+      await frame.locator('#runs .run-chip', { hasText: 'beta' }).first().waitFor();
       await shot(page, '11-compare');
+    }));
+
+  test('Delete Run (quick pick) asks, then removes only that run folder', { skip: !!missing }, () =>
+    failShot('delete', async () => {
+      const { page, workspace } = vs;
       await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
       const before = fs.readdirSync(path.join(workspace, '.mrl/runs')).length;
       await runCommand(page, 'Matryoshka Lab: Delete Run');

@@ -1,13 +1,14 @@
-// The end-to-end harness: a real VS Code (code-server from npm, on Node 24) with the built extension
-// installed the way a .vsix would lay it out, driven by playwright-core in Debian's Chromium.
+// The end-to-end harness: a real VS Code (code-server from npm, on Node 24) with the packaged .vsix
+// installed by code-server itself, driven by playwright-core in Debian's Chromium.
 // Offline; everything it writes goes under one temp dir (HOME, XDG_*, user data, extensions, workspace).
 // Recipe and measurements: ../../../shared/recipes/code-server/README.md.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureVsix } from '../packaging/vsix.mjs';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '../..');
@@ -21,7 +22,6 @@ export function missingSetup() {
   if (!fs.existsSync(CS_ENTRY) || !fs.existsSync(CS_NODE) || !fs.existsSync(path.join(HERE, 'node_modules/playwright-core')))
     return 'code-server is not installed for the end-to-end tests: run `bash test/vscode/setup.sh` (about 4 minutes, offline from the npm registry), or set MRL_SKIP_E2E=1 to skip them.';
   if (!fs.existsSync(CHROMIUM)) return `Chromium not found at ${CHROMIUM}: run \`bash test/vscode/setup.sh\` (installs Debian's chromium).`;
-  if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) return 'dist/extension.js is missing: run `npm run build` first.';
   return null;
 }
 
@@ -49,18 +49,26 @@ async function waitHttp(url, ms) {
   throw new Error(`timeout waiting for ${url}`);
 }
 
-/** Lay the extension out as the .vsix would (package.json + the shipped folders). */
-function installExtension(extensionsDir) {
+/**
+ * Install what users install: the packaged .vsix, through code-server's own `--install-extension`
+ * (test/run.mjs packages it first). Beside it, the tests' RPC extension (rpc-extension/), through which
+ * the tests call commands with arguments as another extension or a keybinding would.
+ */
+function installExtensions(extensionsDir, userData, env) {
+  const vsix = ensureVsix();
+  const r = spawnSync(CS_NODE, [CS_ENTRY, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userData], { encoding: 'utf8', env });
+  if (r.status !== 0 || !/successfully installed/.test(r.stdout + r.stderr)) throw new Error(`code-server --install-extension ${vsix} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const dest = path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
-  fs.mkdirSync(dest, { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dest, 'package.json'));
-  for (const d of ['dist', 'media', 'schemas', 'examples']) {
-    const src = path.join(ROOT, d);
-    if (fs.existsSync(src)) fs.cpSync(src, path.join(dest, d), { recursive: true, filter: (p) => !p.endsWith('.map') });
-  }
-  for (const f of ['README.md', 'LICENSE']) if (fs.existsSync(path.join(ROOT, f))) fs.copyFileSync(path.join(ROOT, f), path.join(dest, f));
-  return { dest, pkg };
+  const rpcPkg = JSON.parse(fs.readFileSync(path.join(HERE, 'rpc-extension/package.json'), 'utf8'));
+  const rpcDir = `${rpcPkg.publisher}.${rpcPkg.name}-${rpcPkg.version}`;
+  fs.cpSync(path.join(HERE, 'rpc-extension'), path.join(extensionsDir, rpcDir), { recursive: true });
+  // VS Code loads the extensions its extensions.json lists: add the RPC extension the way an install would.
+  const listFile = path.join(extensionsDir, 'extensions.json');
+  const list = JSON.parse(fs.readFileSync(listFile, 'utf8'));
+  const loc = path.join(extensionsDir, rpcDir);
+  list.push({ identifier: { id: `${rpcPkg.publisher}.${rpcPkg.name}` }, version: rpcPkg.version, location: { $mid: 1, fsPath: loc, external: `file://${loc}`, path: loc, scheme: 'file' }, relativeLocation: rpcDir, metadata: { installedTimestamp: Date.now(), source: 'resource' } });
+  fs.writeFileSync(listFile, JSON.stringify(list));
+  return { pkg, installed: path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`) };
 }
 
 /**
@@ -114,7 +122,8 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
     ),
   );
   if (setupWorkspace) await setupWorkspace(workspace);
-  const { pkg } = installExtension(extensions);
+  const rpcDir = path.join(tmp, 'rpc');
+  const { pkg, installed } = installExtensions(extensions, userData, { ...process.env, ...isolatedEnv });
   const port = await freePort();
   const csLogFile = path.join(tmp, 'code-server.log');
   const csLog = fs.createWriteStream(csLogFile);
@@ -134,7 +143,7 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
       '--config', path.join(tmp, 'config.yaml'),
       workspace,
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...isolatedEnv, EXTENSIONS_GALLERY: '{}' } },
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...isolatedEnv, EXTENSIONS_GALLERY: '{}', MRL_E2E_RPC_DIR: rpcDir } },
   );
   cs.stdout.pipe(csLog);
   cs.stderr.pipe(csLog);
@@ -177,7 +186,29 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
       try { walk(path.join(userData, 'logs')); } catch {}
       return out.join('\n');
     };
-    return { page, workspace, tmp, pkg, log, extHostLogs, close, startedMs: Date.now() - t0 };
+    let seq = 0;
+    /**
+     * `vscode.commands.executeCommand(command, ...args)` inside the window, through the RPC extension;
+     * `{ $uri: path }` in args is a vscode.Uri. Resolves with the command's result.
+     */
+    const exec = async (command, ...args) => {
+      const n = `${Date.now()}-${++seq}`;
+      const req = path.join(rpcDir, `${n}.req.json`);
+      fs.mkdirSync(rpcDir, { recursive: true });
+      fs.writeFileSync(req + '.tmp', JSON.stringify({ command, args }));
+      fs.renameSync(req + '.tmp', req);
+      const res = path.join(rpcDir, `${n}.res.json`);
+      for (const end = Date.now() + 120000; Date.now() < end; ) {
+        if (fs.existsSync(res)) {
+          const r = JSON.parse(fs.readFileSync(res, 'utf8'));
+          if (!r.ok) throw new Error(`${command} failed in the window: ${r.error}`);
+          return r.result;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no answer to ${command} within 120 s (is the RPC extension active? ${fs.existsSync(path.join(rpcDir, 'ready')) ? 'yes' : 'no'})`);
+    };
+    return { page, workspace, tmp, pkg, installed, log, extHostLogs, exec, close, startedMs: Date.now() - t0 };
   } catch (e) {
     await close();
     throw e;
