@@ -80,23 +80,38 @@ export function readMetricsFrom(
 /** Holds the offset for one file; `read()` returns only what is new. */
 export class MetricsTail {
   offset = 0;
+  /** True when the last `read()` stopped at its byte budget with more of the file left to read. */
+  pending = false;
   constructor(readonly file: string) {}
-  /** Everything appended since the previous call (drains a backlog larger than one chunk). */
-  read(final = false): TailResult {
+  /**
+   * What was appended since the previous call. Without `maxBytes` the whole backlog is drained (in
+   * chunks); with it, at most about `maxBytes` are consumed (at least one chunk of that size) and
+   * `pending` says whether more is left — the caller yields and calls again.
+   */
+  read(final = false, maxBytes = Infinity): TailResult {
     const out: TailResult = { lines: [], offset: this.offset, reset: false, skipped: 0 };
+    const chunk = Math.max(1, Math.min(MAX_CHUNK, maxBytes));
+    let budget = maxBytes;
+    this.pending = false;
     for (;;) {
-      const r = readMetricsFrom(this.file, this.offset, { final });
+      const r = readMetricsFrom(this.file, this.offset, { final, maxChunk: chunk });
       if (r.reset) {
         out.reset = true;
         out.lines = [];
         out.skipped = 0;
       }
-      out.lines.push(...r.lines);
+      // A loop, not push(...r.lines): spreading hundreds of thousands of lines overflows the call stack.
+      for (const l of r.lines) out.lines.push(l);
       out.skipped += r.skipped;
       const advanced = r.offset !== this.offset || r.reset;
+      budget -= r.reset ? r.offset : Math.max(0, r.offset - this.offset);
       this.offset = r.offset;
       out.offset = r.offset;
-      if (!advanced || r.lines.length === 0 && r.skipped === 0) break;
+      if (!advanced || (r.lines.length === 0 && r.skipped === 0)) break;
+      if (budget <= 0) {
+        this.pending = true;
+        break;
+      }
     }
     return out;
   }
