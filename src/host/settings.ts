@@ -9,6 +9,8 @@ export interface Settings {
   nodePath: string;
   defaultBackend: string;
   maxConcurrentRuns: number;
+  /** Seconds a trainer gets after SIGTERM before Stop Run sends SIGKILL. */
+  stopGraceSeconds: number;
 }
 
 export function settings(): Settings {
@@ -18,7 +20,13 @@ export function settings(): Settings {
     nodePath: c.get<string>('nodePath', '') ?? '',
     defaultBackend: c.get<string>('defaultBackend', 'auto') || 'auto',
     maxConcurrentRuns: Math.max(1, c.get<number>('maxConcurrentRuns', 1) ?? 1),
+    stopGraceSeconds: stopGrace(c.get<unknown>('stopGraceSeconds', 30)),
   };
+}
+
+/** A grace in seconds: a finite number ≥ 1 (anything else → the default, 30). */
+export function stopGrace(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 1 ? Math.min(v, 3600) : 30;
 }
 
 /** The workspace folder runs belong to: the first one (a multi-root workspace shares one runs folder). */
