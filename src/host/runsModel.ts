@@ -80,7 +80,10 @@ export class RunsModel implements vscode.Disposable {
       console.error('[matryoshka-lab] refresh failed', e);
       return undefined;
     }
-    if (r.added.length || r.removed.length || r.changed.length || r.appended.size) this.emitter.fire(r);
+    // Also fire when a backlog just finished (the panel then replays the run it held back).
+    const drained = this.hadPending && r.pending.length === 0;
+    this.hadPending = r.pending.length > 0;
+    if (r.added.length || r.removed.length || r.changed.length || r.appended.size || drained) this.emitter.fire(r);
     // A backlog (a large metrics.jsonl seen for the first time) is read a slice per refresh: yield to
     // the event loop between slices so the extension host stays responsive.
     if (r.pending.length && !this.backlog) {
@@ -92,6 +95,7 @@ export class RunsModel implements vscode.Disposable {
     return r;
   }
   private backlog: ReturnType<typeof setTimeout> | undefined;
+  private hadPending = false;
 
   dispose(): void {
     this.watcher?.dispose();

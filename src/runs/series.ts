@@ -37,7 +37,7 @@ export interface RunSummary {
 }
 
 /** Events a RunSeries keeps in memory; past it, older train events are thinned (see `decimate`). */
-export const MAX_SERIES_EVENTS = 100_000;
+export const MAX_SERIES_EVENTS = 50_000;
 
 interface Extremes {
   max: number;

@@ -27,6 +27,8 @@ export interface RunState {
   readError?: string;
   series: RunSeries;
   summary: RunSummary;
+  /** Bytes of metrics.jsonl read so far (a backlog is read a slice per refresh). */
+  bytesRead?: number;
   /** Lazily read; config.json never changes once written. */
   config(): Record<string, unknown> | null;
 }
@@ -63,7 +65,7 @@ function mtimeOf(file: string): number {
 /** A run folder with config.json but no valid run.json is "running" this long after its last write. */
 export const STALE_GRACE_MS = 30_000;
 /** Bytes of metrics.jsonl one refresh reads at most, over all runs (a synchronous slice of parsing). */
-export const REFRESH_BYTES = 1024 * 1024;
+export const REFRESH_BYTES = 256 * 1024;
 
 export interface RunStoreOptions {
   /** Clock (ms), injectable for tests. */
@@ -276,6 +278,7 @@ export class RunStore {
       died: false,
       series,
       summary: series.summary(),
+      bytesRead: 0,
       tail: new MetricsTail(join(e.dir, RUN_FILES.metrics)),
       finalRead: false,
       config: () => {
@@ -330,6 +333,7 @@ export class RunStore {
     const before = r.tail.offset;
     const t = r.tail.read(finished, budget);
     const used = t.reset ? t.offset : Math.max(0, t.offset - before);
+    r.bytesRead = r.tail.offset;
     if (r.tail.pending) res.pending.push(r.id);
     else if (finished) r.finalRead = true;
     if (t.reset) r.series.clear();
