@@ -64,6 +64,8 @@ function mtimeOf(file: string): number {
 
 /** A run folder with config.json but no valid run.json is "running" this long after its last write. */
 export const STALE_GRACE_MS = 30_000;
+/** A run.json "running" without a pid is running this long after the folder's last write. */
+export const NO_PID_GRACE_MS = 10 * 60_000;
 /** Bytes of metrics.jsonl one refresh reads at most, over all runs (a synchronous slice of parsing). */
 export const REFRESH_BYTES = 256 * 1024;
 
@@ -71,6 +73,7 @@ export interface RunStoreOptions {
   /** Clock (ms), injectable for tests. */
   now?: () => number;
   staleGraceMs?: number;
+  noPidGraceMs?: number;
   /** Byte budget of one refresh (see REFRESH_BYTES). */
   bytesPerRefresh?: number;
   /** Events each run's series keeps (see MAX_SERIES_EVENTS). */
@@ -85,6 +88,7 @@ export class RunStore {
   private runs = new Map<string, Internal>();
   private readonly now: () => number;
   private readonly staleGraceMs: number;
+  private readonly noPidGraceMs: number;
   private readonly bytesPerRefresh: number;
   private readonly readEntry: (dir: string) => RunEntry | null;
   private rr = 0;
@@ -95,6 +99,7 @@ export class RunStore {
   ) {
     this.now = opts.now ?? Date.now;
     this.staleGraceMs = opts.staleGraceMs ?? STALE_GRACE_MS;
+    this.noPidGraceMs = opts.noPidGraceMs ?? NO_PID_GRACE_MS;
     this.bytesPerRefresh = opts.bytesPerRefresh ?? REFRESH_BYTES;
     this.readEntry = opts.readEntry ?? readRunEntry;
   }
@@ -223,6 +228,13 @@ export class RunStore {
         return { status: 'failed', died: false, reason: `stale: no run.json (nothing written for ${Math.round(age / 1000)} s)` };
       }
       return { status: 'running', died: false };
+    }
+    if (r.info.status === 'running' && (r.info.pid === null || r.info.pid === undefined)) {
+      // "running" with no pid to check (not our trainer, which always writes its pid): alive while it
+      // writes something; a copy of such a folder (a clone) must not count as running for ever.
+      const last = Math.max(r.entry.infoMtime, mtimeOf(r.tail.file), mtimeOf(r.dir));
+      const age = this.now() - last;
+      if (age > this.noPidGraceMs) return { status: 'failed', died: false, reason: `stale: running without a pid (nothing written for ${Math.round(age / 1000)} s)` };
     }
     const lv = liveness(r.info, this.alive);
     return { ...lv, reason: lv.died ? 'the trainer process is gone (killed or crashed)' : undefined };

@@ -1,7 +1,7 @@
 // Issue 8, reader side: nothing in a runs folder (a huge metrics.jsonl, an unreadable folder, a folder
 // without run.json, a dead pid) wedges the store or hides the other runs.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -210,5 +210,37 @@ describe('stale runs', () => {
     assert.equal(r.status, 'failed');
     assert.ok(r.died);
     assert.match(r.reason!, /process is gone/);
+  });
+
+  test('a run.json "running" without a pid (a cloned folder) is failed once nothing was written for the no-pid grace', () => {
+    const runs = fresh();
+    const d = makeRun(runs, 'nopid', { status: 'running', pid: null }, '{"step":1,"time":1,"split":"train"}\n');
+    const last = Math.max(statSync(join(d, 'run.json')).mtimeMs, statSync(join(d, 'metrics.jsonl')).mtimeMs, statSync(d).mtimeMs);
+    let now = last + 60_000;
+    const store = new RunStore(runs, () => false, { now: () => now, noPidGraceMs: 120_000 });
+    store.refresh();
+    assert.equal(store.get('nopid')!.status, 'running');
+    now = last + 121_000;
+    store.refresh();
+    assert.equal(store.get('nopid')!.status, 'failed');
+    assert.match(store.get('nopid')!.reason!, /^stale: running without a pid/);
+  });
+
+  test('stale and dead runs are deletable, not stoppable, by the menus in package.json', async () => {
+    const { runContextValue } = await import('../../src/host/treeModel');
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
+    const items = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    const re = (cmd: string) => items.filter((i) => i.command === cmd).map((i) => new RegExp(/viewItem =~ \/(.*?)\/(?:\s|$)/.exec(i.when)![1]));
+    const runs = fresh();
+    makeRun(runs, 'dead', { status: 'running', pid: 999_999 });
+    makeRun(runs, 'half', null);
+    const store = new RunStore(runs, () => false, { now: () => Date.now() + 60_000 });
+    store.refresh();
+    for (const id of ['dead', 'half']) {
+      const r = store.get(id)!;
+      const cv = runContextValue(r.status, false);
+      assert.ok(re('matryoshkaLab.deleteRun').every((x) => x.test(cv)), `${id}: ${cv} deletable`);
+      assert.ok(re('matryoshkaLab.stopRun').every((x) => !x.test(cv)), `${id}: ${cv} not stoppable`);
+    }
   });
 });
