@@ -61,7 +61,9 @@ export class ConfigValidation implements vscode.Disposable {
 
   /** Diagnostics for one text; returns them (also published). */
   diagnose(uri: vscode.Uri, text: string): { diags: ConfigDiagnostic[]; config?: Record<string, unknown>; raw?: unknown } {
-    const v = validateText(text, uri.fsPath);
+    // Never read files a config names outside the workspace folders (no folder open: none are inside).
+    const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    const v = validateText(text, uri.fsPath, roots);
     const diags = configDiagnostics(text, v.errors);
     const vs = diags.map((d) => {
       const r = new vscode.Range(d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character);

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newRunId, type RunState } from '../runs';
+import { isOurTrainer, newRunId, readProcCmdline, type RunState, stopProcess } from '../runs';
 import { backendFlag, LaunchQueue, launchPlan, spawnDetached } from './launchPlan';
 import type { RunsModel } from './runsModel';
 import { settings } from './settings';
@@ -115,7 +115,12 @@ export class Launcher implements vscode.Disposable {
     return true;
   }
 
-  /** SIGTERM: the trainer checkpoints and writes status "stopped". Queued runs are just dropped. */
+  /**
+   * SIGTERM: the trainer checkpoints and writes status "stopped". If it is still alive after
+   * `matryoshkaLab.stopGraceSeconds`, SIGKILL, and run.json says so (status "stopped", stopSignal
+   * "SIGKILL"). Queued runs are just dropped. In Restricted Mode only a pid whose command line is our
+   * trainer is signalled (a cloned run.json may name any pid). Returns false when there is nothing to stop.
+   */
   stop(runId: string): boolean {
     for (const p of [...this.spawning.values()]) {
       if (p.runId === runId && !p.started) {
@@ -127,27 +132,55 @@ export class Launcher implements vscode.Disposable {
       }
     }
     const r = this.model.get(runId);
-    const pid = r?.info.pid ?? this.childPids.get(runId);
-    if (!pid || r?.status !== 'running') {
-      if (pid && this.childPids.has(runId)) {
-        try {
-          process.kill(pid, 'SIGTERM');
-          return true;
-        } catch {
-          /* gone */
-        }
-      }
-      return false;
-    }
-    try {
-      process.kill(pid, 'SIGTERM');
-      this.output.appendLine(`[${runId}] stop requested (SIGTERM to ${pid})`);
+    const child = this.childPids.get(runId);
+    // A run the folder shows running is stopped through its run.json pid; otherwise (a resume whose
+    // run.json still names the previous process, a launch not yet visible) only our own child.
+    const pid = r?.status === 'running' && r.info.pid ? r.info.pid : child;
+    if (!pid) return false;
+    if (this.stopping.has(runId)) {
+      this.output.appendLine(`[${runId}] already stopping (pid ${pid})`);
       return true;
-    } catch (e) {
-      void vscode.window.showErrorMessage(`Matryoshka Lab: could not stop ${runId}: ${(e as Error).message}`);
-      return false;
     }
+    if (!vscode.workspace.isTrusted && pid !== child) {
+      const ours = isOurTrainer(pid);
+      if (ours !== true) {
+        const why =
+          ours === undefined
+            ? `on ${process.platform} the extension cannot tell whether pid ${pid} (from ${runId}/run.json) is a Matryoshka Lab trainer`
+            : `pid ${pid} (from ${runId}/run.json) is not a Matryoshka Lab trainer`;
+        this.output.appendLine(`[${runId}] not stopped: ${why}`);
+        void vscode.window.showWarningMessage(`Matryoshka Lab: not stopping ${runId} in Restricted Mode: ${why}. Stop it from a terminal, or trust this workspace.`);
+        return true;
+      }
+    }
+    const graceS = settings().stopGraceSeconds;
+    const cmdline = readProcCmdline(pid);
+    const abort = new AbortController();
+    this.stopping.set(runId, abort);
+    const done = stopProcess({
+      pid,
+      runDir: r?.dir ?? this.spawning.get(runId)?.runDir,
+      graceMs: graceS * 1000,
+      // Pid reuse: only SIGKILL the process we sent SIGTERM to (same command line, where readable).
+      stillSame: (p) => cmdline === undefined || readProcCmdline(p) === cmdline,
+      abort: abort.signal,
+    });
+    this.output.appendLine(`[${runId}] stop requested (SIGTERM to ${pid}; SIGKILL after ${graceS} s)`);
+    void done.then((o) => {
+      this.stopping.delete(runId);
+      if (o.signal === null && !o.exited) {
+        void vscode.window.showErrorMessage(`Matryoshka Lab: could not stop ${runId}: ${o.message ?? 'unknown error'}`);
+      } else if (o.signal === 'SIGKILL') {
+        this.output.appendLine(`[${runId}] ${o.exited ? o.message : `pid ${pid}: ${o.message}`}`);
+        if (o.exited) void vscode.window.showWarningMessage(`Matryoshka Lab: ${r?.info.name ?? runId} ${o.message}.`);
+      } else if (!o.exited && o.message && o.message !== 'abandoned') this.output.appendLine(`[${runId}] ${o.message}`);
+      this.model.refresh();
+    });
+    return true;
   }
+
+  /** Escalating stops in progress (aborted on dispose: nothing is signalled after the window closes). */
+  private stopping = new Map<string, AbortController>();
 
   private childPids = new Map<string, number>();
 
@@ -316,6 +349,7 @@ export class Launcher implements vscode.Disposable {
   dispose(): void {
     // Trainers are NOT killed: they are separate processes writing to disk and are found again after reload.
     clearInterval(this.timer);
+    for (const a of this.stopping.values()) a.abort();
     this.disposables.forEach((d) => d.dispose());
   }
 }

@@ -46,7 +46,7 @@ export class RunsModel implements vscode.Disposable {
     const dir = runsDir();
     const had = this.store?.list().map((r) => r.id) ?? [];
     this.store = dir ? new RunStore(dir) : undefined;
-    if (had.length) this.emitter.fire({ added: [], removed: had, changed: [], appended: new Map() });
+    if (had.length) this.emitter.fire({ added: [], removed: had, changed: [], appended: new Map(), pending: [] });
     if (!dir) return;
     this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '**/*'));
     const poke = () => this.schedule();
@@ -80,14 +80,28 @@ export class RunsModel implements vscode.Disposable {
       console.error('[matryoshka-lab] refresh failed', e);
       return undefined;
     }
-    if (r.added.length || r.removed.length || r.changed.length || r.appended.size) this.emitter.fire(r);
+    // Also fire when a backlog just finished (the panel then replays the run it held back).
+    const drained = this.hadPending && r.pending.length === 0;
+    this.hadPending = r.pending.length > 0;
+    if (r.added.length || r.removed.length || r.changed.length || r.appended.size || drained) this.emitter.fire(r);
+    // A backlog (a large metrics.jsonl seen for the first time) is read a slice per refresh: yield to
+    // the event loop between slices so the extension host stays responsive.
+    if (r.pending.length && !this.backlog) {
+      this.backlog = setTimeout(() => {
+        this.backlog = undefined;
+        this.refresh();
+      }, 0);
+    }
     return r;
   }
+  private backlog: ReturnType<typeof setTimeout> | undefined;
+  private hadPending = false;
 
   dispose(): void {
     this.watcher?.dispose();
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);
+    if (this.backlog) clearTimeout(this.backlog);
     this.emitter.dispose();
     this.disposables.forEach((d) => d.dispose());
   }

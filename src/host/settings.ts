@@ -11,6 +11,8 @@ export interface Settings {
   maxConcurrentRuns: number;
   /** Worker threads of launched trainers: "auto" or a count (the trainer's --workers). */
   workers: string;
+  /** Seconds a trainer gets after SIGTERM before Stop Run sends SIGKILL. */
+  stopGraceSeconds: number;
 }
 
 export function settings(): Settings {
@@ -21,6 +23,7 @@ export function settings(): Settings {
     defaultBackend: c.get<string>('defaultBackend', 'auto') || 'auto',
     maxConcurrentRuns: Math.max(1, c.get<number>('maxConcurrentRuns', 1) ?? 1),
     workers: workersSetting(c.get<unknown>('workers', 'auto')),
+    stopGraceSeconds: stopGrace(c.get<unknown>('stopGraceSeconds', 30)),
   };
 }
 
@@ -28,6 +31,11 @@ export function settings(): Settings {
 export function workersSetting(v: unknown): string {
   const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
   return /^(auto|\d{1,2})$/.test(s) ? s : 'auto';
+}
+
+/** A grace in seconds: a finite number ≥ 1 (anything else → the default, 30). */
+export function stopGrace(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 1 ? Math.min(v, 3600) : 30;
 }
 
 /** The workspace folder runs belong to: the first one (a multi-root workspace shares one runs folder). */

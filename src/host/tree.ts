@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { RunStatus } from '../protocol/runFolder';
 import type { RunState } from '../runs';
 import type { RunsModel } from './runsModel';
-import { GROUP_LABEL, groupRuns, runContextValue, runDescription } from './treeModel';
+import { GROUP_LABEL, groupRuns, runContextValue, runDescription, runTooltipMarkdown } from './treeModel';
 
 export type TreeNode = { kind: 'group'; status: RunStatus } | { kind: 'run'; id: string };
 
@@ -88,14 +88,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     const item = new vscode.TreeItem(r.info.name || r.id, vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.id}`;
     item.iconPath = icon(r);
-    item.description = runDescription(r.summary, r.info.startedAt, Date.now());
+    item.description = runDescription(r.summary, r.info.startedAt, Date.now(), r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined);
     item.contextValue = runContextValue(r.status, hasCheckpoint(r.dir));
-    const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${r.info.name}** — ${r.status}${r.died ? ' (process gone: the trainer died without finishing)' : ''}\n\n`);
-    md.appendMarkdown(`\`${r.id}\`\n\n`);
-    if (r.info.backend) md.appendMarkdown(`backend: ${r.info.backend}${r.info.backendReason ? ` (${r.info.backendReason})` : ''}\n\n`);
-    if (typeof r.info.step === 'number') md.appendMarkdown(`step ${r.info.step}${r.info.totalSteps ? `/${r.info.totalSteps}` : ''}\n\n`);
-    if (r.info.error) md.appendMarkdown(`error: ${r.info.error}\n\n`);
+    // Everything in the tooltip that comes from the run folder is escaped (a cloned repo's run.json
+    // must not render links, commands or HTML); the MarkdownString is neither trusted nor HTML-enabled.
+    const md = new vscode.MarkdownString(runTooltipMarkdown(r));
+    md.isTrusted = false;
+    md.supportHtml = false;
+    md.supportThemeIcons = false;
     item.tooltip = md;
     item.command = { command: 'matryoshkaLab.openPanel', title: 'Open Metrics Panel', arguments: [el] };
     return item;

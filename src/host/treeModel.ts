@@ -31,8 +31,10 @@ export function fmt(v: number): string {
 }
 
 /** "loss 0.432 · ndcg@10@256 0.61 · 5m ago" */
-export function runDescription(summary: RunSummary, startedAt: string | undefined, now: number): string {
+export function runDescription(summary: RunSummary, startedAt: string | undefined, now: number, problem?: string): string {
   const parts: string[] = [];
+  // A description is plain text (never markdown): the problem is shown as written, shortened.
+  if (problem) parts.push(oneLine(problem, 60));
   if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
   if (summary.best) parts.push(`${summary.best.metric}@${summary.best.dim} ${fmt(summary.best.value)}`);
   const age = formatAge(startedAt, now);
@@ -57,4 +59,44 @@ export function runContextValue(status: RunStatus, hasCheckpoint: boolean): stri
 
 export function groupRuns<T extends { status: RunStatus }>(runs: readonly T[]): { status: RunStatus; runs: T[] }[] {
   return GROUP_ORDER.map((status) => ({ status, runs: runs.filter((r) => r.status === status) })).filter((g) => g.runs.length > 0);
+}
+
+function oneLine(s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+/**
+ * Escape text for a MarkdownString: every ASCII punctuation character is backslash-escaped (CommonMark
+ * allows it for all of them), so a run name, error or backend string from a cloned repo renders as the
+ * text it is — no links (`[x](command:…)`), no HTML (`<img>`), no emphasis, no `$(icon)` — and newlines
+ * cannot start a new block.
+ */
+export function escapeMarkdown(s: string): string {
+  return String(s)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[!-/:-@[-`{-~]/g, (c) => '\\' + c);
+}
+
+export interface TooltipRun {
+  id: string;
+  status: RunStatus;
+  died: boolean;
+  reason?: string;
+  readError?: string;
+  info: { name: string; backend?: string; backendReason?: unknown; step?: unknown; totalSteps?: unknown; error?: unknown };
+}
+
+/** The run item's tooltip, as markdown in which everything read from the run folder is escaped. */
+export function runTooltipMarkdown(r: TooltipRun): string {
+  const e = escapeMarkdown;
+  const out: string[] = [];
+  out.push(`**${e(r.info.name || r.id)}** — ${e(r.status)}${r.died ? ' (process gone: the trainer died without finishing)' : ''}`);
+  out.push(e(r.id));
+  if (r.reason && !r.died) out.push(e(r.reason));
+  if (r.readError) out.push(`could not read the run folder: ${e(r.readError)}`);
+  if (r.info.backend) out.push(`backend: ${e(r.info.backend)}${r.info.backendReason ? ` (${e(String(r.info.backendReason))})` : ''}`);
+  if (typeof r.info.step === 'number') out.push(`step ${r.info.step}${typeof r.info.totalSteps === 'number' && r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
+  if (r.info.error) out.push(`error: ${e(String(r.info.error))}`);
+  return out.join('\n\n') + '\n\n';
 }

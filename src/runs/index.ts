@@ -4,3 +4,4 @@ export * from './runDir';
 export * from './series';
 export * from './store';
 export * from './tail';
+export * from './stop';

@@ -16,6 +16,9 @@ export interface RunEntry {
   infoMissing: boolean;
   /** mtime of run.json (ms), to tell whether to read it again. */
   infoMtime: number;
+  /** When `infoMissing`: the latest mtime (ms) of config.json, run.json and the folder — the last sign
+   *  of life of a trainer that never wrote a valid run.json (readers call it stale after a grace). */
+  lastWrite?: number;
 }
 
 function readJson(file: string): unknown {
@@ -69,6 +72,7 @@ export function readRunEntry(dir: string): RunEntry | null {
   if (!existsSync(cfgFile) && !existsSync(join(dir, RUN_FILES.info))) return null;
   const cfg = readRunConfig(dir);
   const st = mtime(cfgFile) || mtime(dir);
+  const lastWrite = Math.max(mtime(cfgFile), mtime(join(dir, RUN_FILES.info)), mtime(dir));
   return {
     id,
     dir,
@@ -83,6 +87,7 @@ export function readRunEntry(dir: string): RunEntry | null {
     },
     infoMissing: true,
     infoMtime: 0,
+    lastWrite,
   };
 }
 

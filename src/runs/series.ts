@@ -36,8 +36,27 @@ export interface RunSummary {
   events: number;
 }
 
+/** Events a RunSeries keeps in memory; past it, older train events are thinned (see `decimate`). */
+export const MAX_SERIES_EVENTS = 50_000;
+
+interface Extremes {
+  max: number;
+  maxStep: number;
+  min: number;
+  minStep: number;
+}
+
 export class RunSeries {
   events: MetricsEvent[] = [];
+  /** Events pushed (after resume markers), including those thinned out of `events`. */
+  total = 0;
+  /** True once `events` no longer holds every event (older ones were thinned). */
+  decimated = false;
+  /** Best/worst of every eval metric per dim over every event pushed (exact, whatever was thinned). */
+  private evalStats = new Map<string, Map<string, Extremes>>();
+
+  /** `maxEvents`: memory bound; a 100 MB metrics.jsonl keeps about this many events, not millions. */
+  constructor(readonly maxEvents = MAX_SERIES_EVENTS) {}
 
   /** Add lines read from the file (in order). Returns true when a resume marker removed events. */
   push(lines: readonly MetricsLine[]): boolean {
@@ -46,14 +65,66 @@ export class RunSeries {
       if (isResumeEvent(l)) {
         const before = this.events.length;
         this.events = this.events.filter((e) => e.step <= l.fromStep);
-        dropped ||= this.events.length !== before;
-      } else this.events.push(l);
+        if (this.events.length !== before) {
+          dropped = true;
+          this.total -= before - this.events.length;
+          // Recount from what is held (exact unless the series was thinned before the resume).
+          this.evalStats.clear();
+          for (const e of this.events) this.track(e);
+        }
+      } else {
+        this.events.push(l);
+        this.total++;
+        this.track(l);
+        if (this.events.length > this.maxEvents) this.decimate();
+      }
     }
     return dropped;
   }
 
   clear(): void {
     this.events = [];
+    this.total = 0;
+    this.decimated = false;
+    this.evalStats.clear();
+  }
+
+  private track(e: MetricsEvent): void {
+    if (e.split !== 'eval' || !e.byDim) return;
+    for (const [dim, ms] of Object.entries(e.byDim)) {
+      let m = this.evalStats.get(dim);
+      if (!m) this.evalStats.set(dim, (m = new Map()));
+      if (!ms || typeof ms !== 'object') continue;
+      for (const [k, v] of Object.entries(ms)) {
+        let x = m.get(k);
+        if (!x) m.set(k, (x = { max: NaN, maxStep: 0, min: NaN, minStep: 0 }));
+        if (typeof v !== 'number' || Number.isNaN(v)) continue;
+        if (!(v <= x.max)) (x.max = v), (x.maxStep = e.step);
+        if (!(v >= x.min)) (x.min = v), (x.minStep = e.step);
+      }
+    }
+  }
+
+  /**
+   * Keep memory bounded: the newest quarter of `maxEvents` stays whole (live curves, throughput), the
+   * older events keep every eval event and every other train event (and, if evals alone are too many,
+   * every other eval event too) until they fit in half of `maxEvents`. O(n), and it runs once per
+   * maxEvents/4 pushes at most, so amortised O(1) per event. The panel decimates again (LTTB) to draw.
+   */
+  private decimate(): void {
+    const keepTail = Math.max(1, Math.floor(this.maxEvents / 4));
+    const tail = this.events.slice(-keepTail);
+    let older = this.events.slice(0, this.events.length - keepTail);
+    const room = Math.max(1, Math.floor(this.maxEvents / 2));
+    let thinEval = false;
+    while (older.length > room) {
+      let t = 0;
+      let v = 0;
+      older = older.filter((e) => (e.split === 'eval' && !thinEval ? true : e.split === 'eval' ? v++ % 2 === 0 : t++ % 2 === 0));
+      if (older.length > room) thinEval = true;
+    }
+    this.events = older.concat(tail);
+    this.decimated = true;
   }
 
   /** `batchSize` (config.json training.batchSize) lets throughput be derived when no event reports it. */
@@ -74,7 +145,7 @@ export class RunSeries {
       if (loss !== null && sps !== null) break;
     }
     if (sps === null && batchSize && batchSize > 0) sps = this.derivedSamplesPerSec(batchSize);
-    return { lastStep, loss, best: this.best(), samplesPerSec: sps, events: ev.length };
+    return { lastStep, loss, best: this.best(), samplesPerSec: sps, events: this.total };
   }
 
   /** Steps/s over the last ~10 train events (eval pauses in between are included: honest wall-clock). */
@@ -97,23 +168,16 @@ export class RunSeries {
 
   private best(): RunSummary['best'] {
     let dim: string | null = null;
-    for (const e of this.events) {
-      if (e.split !== 'eval' || !e.byDim) continue;
-      for (const d of Object.keys(e.byDim)) if (dim === null || Number(d) > Number(dim)) dim = d;
-    }
+    for (const d of this.evalStats.keys()) if (dim === null || Number(d) > Number(dim)) dim = d;
     if (dim === null) return null;
-    const names = new Set<string>();
-    for (const e of this.events) if (e.split === 'eval' && e.byDim?.[dim]) for (const k of Object.keys(e.byDim[dim])) names.add(k);
-    const metric =
-      PREFERRED.find((m) => names.has(m)) ?? [...names].find((m) => HIGHER_IS_BETTER.test(m)) ?? [...names][0];
+    const stats = this.evalStats.get(dim)!;
+    const names = [...stats.keys()];
+    const metric = PREFERRED.find((m) => stats.has(m)) ?? names.find((m) => HIGHER_IS_BETTER.test(m)) ?? names[0];
     if (!metric) return null;
+    const x = stats.get(metric)!;
     const higher = HIGHER_IS_BETTER.test(metric);
-    let best: RunSummary['best'] = null;
-    for (const e of this.events) {
-      const v = e.split === 'eval' ? e.byDim?.[dim]?.[metric] : undefined;
-      if (typeof v !== 'number' || Number.isNaN(v)) continue;
-      if (!best || (higher ? v > best.value : v < best.value)) best = { metric, dim, value: v, step: e.step };
-    }
-    return best;
+    const value = higher ? x.max : x.min;
+    if (Number.isNaN(value)) return null;
+    return { metric, dim, value, step: higher ? x.maxStep : x.minStep };
   }
 }

@@ -17,11 +17,18 @@ export interface RunState {
   id: string;
   dir: string;
   info: RunInfo;
-  /** Status to show (a dead "running" run shows as failed). */
+  /** Status to show (a dead "running" run shows as failed, so does a stale folder without run.json). */
   status: RunStatus;
   died: boolean;
+  /** Why `status` differs from run.json's (process gone, stale folder), for tooltips and the panel. */
+  reason?: string;
+  /** The last error reading this run's folder (metrics.jsonl a directory, permissions…); the other runs
+   *  are unaffected. Cleared by the next successful read. */
+  readError?: string;
   series: RunSeries;
   summary: RunSummary;
+  /** Bytes of metrics.jsonl read so far (a backlog is read a slice per refresh). */
+  bytesRead?: number;
   /** Lazily read; config.json never changes once written. */
   config(): Record<string, unknown> | null;
 }
@@ -33,6 +40,9 @@ export interface RefreshResult {
   changed: string[];
   /** New metrics lines per run; `reset`: the file was replaced, drop what you held. */
   appended: Map<string, { lines: MetricsLine[]; reset: boolean }>;
+  /** Runs whose metrics.jsonl has more to read than this refresh's byte budget: refresh again soon
+   *  (after yielding to the event loop). */
+  pending: string[];
 }
 
 interface Internal extends RunState {
@@ -40,6 +50,8 @@ interface Internal extends RunState {
   tail: MetricsTail;
   finalRead: boolean;
   cfg?: Record<string, unknown> | null;
+  /** A stand-in for a folder whose reading threw before its entry was known. */
+  placeholder?: boolean;
 }
 
 function mtimeOf(file: string): number {
@@ -50,12 +62,47 @@ function mtimeOf(file: string): number {
   }
 }
 
+/** A run folder with config.json but no valid run.json is "running" this long after its last write. */
+export const STALE_GRACE_MS = 30_000;
+/** A run.json "running" without a pid is running this long after the folder's last write. */
+export const NO_PID_GRACE_MS = 10 * 60_000;
+/** Bytes of metrics.jsonl one refresh reads at most, over all runs (a synchronous slice of parsing). */
+export const REFRESH_BYTES = 256 * 1024;
+
+export interface RunStoreOptions {
+  /** Clock (ms), injectable for tests. */
+  now?: () => number;
+  staleGraceMs?: number;
+  noPidGraceMs?: number;
+  /** Byte budget of one refresh (see REFRESH_BYTES). */
+  bytesPerRefresh?: number;
+  /** Events each run's series keeps (see MAX_SERIES_EVENTS). */
+  maxSeriesEvents?: number;
+  /** Reads one folder (tests inject a throwing one). */
+  readEntry?: (dir: string) => RunEntry | null;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 export class RunStore {
   private runs = new Map<string, Internal>();
+  private readonly now: () => number;
+  private readonly staleGraceMs: number;
+  private readonly noPidGraceMs: number;
+  private readonly bytesPerRefresh: number;
+  private readonly readEntry: (dir: string) => RunEntry | null;
+  private rr = 0;
   constructor(
     readonly runsDir: string,
     private alive: (pid: number) => boolean = isPidAlive,
-  ) {}
+    private readonly opts: RunStoreOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.staleGraceMs = opts.staleGraceMs ?? STALE_GRACE_MS;
+    this.noPidGraceMs = opts.noPidGraceMs ?? NO_PID_GRACE_MS;
+    this.bytesPerRefresh = opts.bytesPerRefresh ?? REFRESH_BYTES;
+    this.readEntry = opts.readEntry ?? readRunEntry;
+  }
 
   list(): RunState[] {
     return [...this.runs.values()].sort((a, b) => compareRuns(a.entry, b.entry));
@@ -64,8 +111,12 @@ export class RunStore {
     return this.runs.get(id);
   }
 
+  private emptyResult(): RefreshResult {
+    return { added: [], removed: [], changed: [], appended: new Map(), pending: [] };
+  }
+
   refresh(): RefreshResult {
-    const res: RefreshResult = { added: [], removed: [], changed: [], appended: new Map() };
+    const res = this.emptyResult();
     const seen = new Set<string>();
     let names: string[] = [];
     try {
@@ -73,39 +124,19 @@ export class RunStore {
     } catch {
       /* no runs folder yet */
     }
+    const toTail: Internal[] = [];
     for (const name of names) {
       if (name.startsWith('.')) continue;
-      let r = this.runs.get(name);
-      if (r) {
-        // Known run: run.json is re-read only when its mtime changed (a stat per run per refresh).
-        const m = mtimeOf(join(r.dir, RUN_FILES.info));
-        if (m === -1 && !r.entry.infoMissing && !existsSync(r.dir)) continue; // deleted: dropped below
-        if (m !== r.entry.infoMtime || r.entry.infoMissing) {
-          const e = readRunEntry(r.dir);
-          if (!e) continue;
-          if (e.infoMtime !== r.entry.infoMtime || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status) {
-            r.entry = e;
-            r.info = e.info;
-            if (e.info.status === 'running') r.finalRead = false; // resumed
-            res.changed.push(name);
-          }
-        }
-      } else {
-        const dir = join(this.runsDir, name);
-        const e = readRunEntry(dir);
-        if (!e) continue;
-        r = this.create(e);
-        this.runs.set(name, r);
-        res.added.push(name);
+      // One run's folder never hides the others: whatever throws is kept on that run.
+      try {
+        const r = this.updateEntry(name, res);
+        if (!r) continue;
+        seen.add(name);
+        toTail.push(r);
+      } catch (e) {
+        seen.add(name);
+        this.fail(name, e, res);
       }
-      seen.add(name);
-      const lv = liveness(r.info, this.alive);
-      if (lv.status !== r.status || lv.died !== r.died) {
-        r.status = lv.status;
-        r.died = lv.died;
-        if (!res.changed.includes(name) && !res.added.includes(name)) res.changed.push(name);
-      }
-      this.tailRun(r, res);
     }
     for (const id of [...this.runs.keys()]) {
       if (!seen.has(id)) {
@@ -113,76 +144,219 @@ export class RunStore {
         res.removed.push(id);
       }
     }
+    // Tail in rotating order, so a huge backlog in one run does not starve the others of the budget.
+    let budget = this.bytesPerRefresh;
+    const start = toTail.length ? this.rr++ % toTail.length : 0;
+    for (let i = 0; i < toTail.length; i++) {
+      const r = toTail[(start + i) % toTail.length];
+      budget -= this.safeTail(r, res, budget);
+    }
     return res;
   }
 
   /** Refresh one run only (a watcher event named its folder). */
   refreshRun(id: string): RefreshResult {
-    const res: RefreshResult = { added: [], removed: [], changed: [], appended: new Map() };
-    const r = this.runs.get(id);
-    if (!r) return this.refresh();
-    const e = readRunEntry(r.dir);
-    if (!e) {
+    const r0 = this.runs.get(id);
+    if (!r0) return this.refresh();
+    const res = this.emptyResult();
+    let r: Internal | undefined;
+    try {
+      r = this.updateEntry(id, res);
+    } catch (e) {
+      this.fail(id, e, res);
+      return res;
+    }
+    if (!r) {
       this.runs.delete(id);
       res.removed.push(id);
       return res;
     }
-    if (e.infoMtime !== r.entry.infoMtime || e.info.status !== r.entry.info.status) {
-      r.entry = e;
-      r.info = e.info;
-      if (e.info.status === 'running') r.finalRead = false;
-      res.changed.push(id);
-    }
-    const lv = liveness(r.info, this.alive);
-    if (lv.status !== r.status || lv.died !== r.died) {
-      r.status = lv.status;
-      r.died = lv.died;
-      if (!res.changed.includes(id)) res.changed.push(id);
-    }
-    this.tailRun(r, res);
+    this.safeTail(r, res, this.bytesPerRefresh);
     return res;
   }
 
+  /** (Re-)read a folder's run.json and status; undefined when it is not (any more) a run folder. */
+  private updateEntry(name: string, res: RefreshResult): Internal | undefined {
+    let r = this.runs.get(name);
+    if (r && !r.placeholder) {
+      // Known run: run.json is re-read only when its mtime changed (a stat per run per refresh).
+      const m = mtimeOf(join(r.dir, RUN_FILES.info));
+      if (m === -1 && !r.entry.infoMissing && !existsSync(r.dir)) return undefined; // deleted
+      if (m !== r.entry.infoMtime || r.entry.infoMissing) {
+        const e = this.readEntry(r.dir);
+        if (!e) return undefined;
+        if (e.infoMtime !== r.entry.infoMtime || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status || e.lastWrite !== r.entry.lastWrite) {
+          const statusChanged = e.infoMtime !== r.entry.infoMtime || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status;
+          r.entry = e;
+          r.info = e.info;
+          if (e.info.status === 'running') r.finalRead = false; // resumed
+          if (statusChanged) res.changed.push(name);
+        }
+      }
+    } else {
+      const dir = join(this.runsDir, name);
+      const e = this.readEntry(dir);
+      if (!e) {
+        if (r) {
+          this.runs.delete(name);
+          res.removed.push(name);
+        }
+        return undefined;
+      }
+      const fresh = this.create(e);
+      if (r) {
+        // The placeholder becomes the real run.
+        this.runs.set(name, fresh);
+        res.changed.push(name);
+      } else {
+        this.runs.set(name, fresh);
+        res.added.push(name);
+      }
+      r = fresh;
+    }
+    this.applyStatus(r, res);
+    return r;
+  }
+
+  /** Effective status: a dead pid → failed; a folder with no valid run.json past the grace → failed. */
+  private statusOf(r: Internal): { status: RunStatus; died: boolean; reason?: string } {
+    if (r.placeholder) return { status: 'failed', died: false, reason: r.readError ? `unreadable run folder: ${r.readError}` : 'unreadable run folder' };
+    if (r.entry.infoMissing) {
+      const last = r.entry.lastWrite ?? 0;
+      const age = this.now() - last;
+      if (age > this.staleGraceMs) {
+        return { status: 'failed', died: false, reason: `stale: no run.json (nothing written for ${Math.round(age / 1000)} s)` };
+      }
+      return { status: 'running', died: false };
+    }
+    if (r.info.status === 'running' && (r.info.pid === null || r.info.pid === undefined)) {
+      // "running" with no pid to check (not our trainer, which always writes its pid): alive while it
+      // writes something; a copy of such a folder (a clone) must not count as running for ever.
+      const last = Math.max(r.entry.infoMtime, mtimeOf(r.tail.file), mtimeOf(r.dir));
+      const age = this.now() - last;
+      if (age > this.noPidGraceMs) return { status: 'failed', died: false, reason: `stale: running without a pid (nothing written for ${Math.round(age / 1000)} s)` };
+    }
+    const lv = liveness(r.info, this.alive);
+    return { ...lv, reason: lv.died ? 'the trainer process is gone (killed or crashed)' : undefined };
+  }
+
+  private applyStatus(r: Internal, res: RefreshResult): void {
+    const s = this.statusOf(r);
+    // The age in a stale reason changes every refresh: compare its kind, not its text.
+    const kind = (x?: string) => x?.replace(/\(.*\)$/, '');
+    if (s.status !== r.status || s.died !== r.died || kind(s.reason) !== kind(r.reason)) {
+      r.status = s.status;
+      r.died = s.died;
+      r.reason = s.reason;
+      if (!res.changed.includes(r.id) && !res.added.includes(r.id)) res.changed.push(r.id);
+    } else r.reason = s.reason;
+  }
+
+  /** Keep an error on its run (a stand-in run when the folder could not be read at all). */
+  private fail(name: string, e: unknown, res: RefreshResult): void {
+    let r = this.runs.get(name);
+    const msg = message(e);
+    if (!r) {
+      const dir = join(this.runsDir, name);
+      r = this.create({
+        id: name,
+        dir,
+        info: { id: name, name, status: 'failed', pid: null, startedAt: '', endedAt: null, backend: '' },
+        infoMissing: true,
+        infoMtime: -2,
+      });
+      r.placeholder = true;
+      r.readError = msg;
+      this.runs.set(name, r);
+      res.added.push(name);
+      this.applyStatus(r, res);
+      return;
+    }
+    if (r.readError !== msg) {
+      r.readError = msg;
+      if (!res.changed.includes(name) && !res.added.includes(name)) res.changed.push(name);
+    }
+    if (r.placeholder) this.applyStatus(r, res);
+  }
+
   private create(e: RunEntry): Internal {
-    const lv = liveness(e.info, this.alive);
-    const series = new RunSeries();
+    const series = new RunSeries(this.opts.maxSeriesEvents);
     const r: Internal = {
       id: e.id,
       dir: e.dir,
       entry: e,
       info: e.info,
-      status: lv.status,
-      died: lv.died,
+      status: e.info.status,
+      died: false,
       series,
       summary: series.summary(),
+      bytesRead: 0,
       tail: new MetricsTail(join(e.dir, RUN_FILES.metrics)),
       finalRead: false,
       config: () => {
-        if (r.cfg === undefined || r.cfg === null) r.cfg = readRunConfig(e.dir);
+        if (r.cfg === undefined || r.cfg === null) {
+          try {
+            r.cfg = readRunConfig(e.dir);
+          } catch {
+            r.cfg = null;
+          }
+        }
         return r.cfg;
       },
     };
+    const s = this.statusOf(r);
+    r.status = s.status;
+    r.died = s.died;
+    r.reason = s.reason;
     return r;
   }
 
-  private tailRun(r: Internal, res: RefreshResult): void {
+  /** Tail one run within `budget` bytes; returns the bytes consumed. Errors stay on the run. */
+  private safeTail(r: Internal, res: RefreshResult, budget: number): number {
+    if (r.placeholder) return 0;
+    try {
+      const used = this.tailRun(r, res, budget);
+      if (r.readError !== undefined) {
+        r.readError = undefined;
+        if (!res.changed.includes(r.id) && !res.added.includes(r.id)) res.changed.push(r.id);
+      }
+      return used;
+    } catch (e) {
+      this.fail(r.id, e, res);
+      return 0;
+    }
+  }
+
+  private tailRun(r: Internal, res: RefreshResult, budget: number): number {
     const finished = r.status !== 'running';
-    if (finished && r.finalRead) return; // nothing will be written any more
+    if (finished && r.finalRead) return 0; // nothing will be written any more
     let size = -1;
     try {
       size = statSync(r.tail.file).size;
     } catch {
       /* not written yet */
     }
-    if (size === r.tail.offset && !(finished && !r.finalRead)) return;
-    const t = r.tail.read(finished);
-    if (finished) r.finalRead = true;
+    if (size === r.tail.offset && !(finished && !r.finalRead)) return 0;
+    if (budget <= 0) {
+      // Out of budget this time: more to read (or the final read is due) — next refresh.
+      res.pending.push(r.id);
+      return 0;
+    }
+    const before = r.tail.offset;
+    const t = r.tail.read(finished, budget);
+    const used = t.reset ? t.offset : Math.max(0, t.offset - before);
+    r.bytesRead = r.tail.offset;
+    if (r.tail.pending) res.pending.push(r.id);
+    else if (finished) r.finalRead = true;
     if (t.reset) r.series.clear();
     if (t.lines.length || t.reset) {
       r.series.push(t.lines);
       const bs = (r.config()?.training as { batchSize?: unknown } | undefined)?.batchSize;
       r.summary = r.series.summary(typeof bs === 'number' ? bs : undefined);
-      res.appended.set(r.id, { lines: t.lines, reset: t.reset });
+      const prev = res.appended.get(r.id);
+      if (prev && !t.reset) for (const l of t.lines) prev.lines.push(l);
+      else res.appended.set(r.id, { lines: t.lines, reset: t.reset });
     }
+    return used;
   }
 }

@@ -21,11 +21,15 @@ export interface TailResult {
   reset: boolean;
   /** Lines that failed to parse (not counting a torn last line). */
   skipped: number;
+  /** Bytes past this read's chunk remain in the file (read again to get them). */
+  more?: boolean;
 }
 
 const NL = 0x0a;
 /** Cap one read so a huge backlog (a 100 MB file seen for the first time) is consumed in slices. */
 export const MAX_CHUNK = 8 * 1024 * 1024;
+/** Smallest chunk of a budgeted read (a line longer than one chunk is skipped as unusable). */
+export const MIN_CHUNK = 64 * 1024;
 
 /**
  * Read the metrics appended to `file` since `offset`. A missing file reads as empty (a run that has not
@@ -66,12 +70,12 @@ export function readMetricsFrom(
     if (opts.final && reachedEnd) consumed = got;
     else if (lastNl < 0 && got === (opts.maxChunk ?? MAX_CHUNK)) {
       // One line longer than a whole chunk: not a metrics event a reader can use; skip it.
-      return { lines: [], offset: offset + got, reset, skipped: 1 };
+      return { lines: [], offset: offset + got, reset, skipped: 1, more: !reachedEnd };
     }
-    if (consumed <= 0) return { lines: [], offset, reset, skipped: 0 };
+    if (consumed <= 0) return { lines: [], offset, reset, skipped: 0, more: !reachedEnd };
     // Complete lines only (the buffer starts and ends at line boundaries): the panel's parser.
     const { lines, invalid: skipped } = parseMetricsJsonl(data.subarray(0, consumed).toString('utf8'));
-    return { lines, offset: offset + consumed, reset, skipped };
+    return { lines, offset: offset + consumed, reset, skipped, more: !reachedEnd };
   } finally {
     closeSync(fd);
   }
@@ -80,10 +84,25 @@ export function readMetricsFrom(
 /** Holds the offset for one file; `read()` returns only what is new. */
 export class MetricsTail {
   offset = 0;
+  /** True when the last `read()` stopped at its byte budget with more of the file left to read. */
+  pending = false;
   constructor(readonly file: string) {}
-  /** Everything appended since the previous call (drains a backlog larger than one chunk). */
-  read(final = false): TailResult {
+  /**
+   * What was appended since the previous call. Without `maxBytes` the whole backlog is drained (in
+   * chunks); with it, one chunk of about `maxBytes` (at least MIN_CHUNK) is read and
+   * `pending` says whether more is left — the caller yields and calls again.
+   */
+  read(final = false, maxBytes = Infinity): TailResult {
     const out: TailResult = { lines: [], offset: this.offset, reset: false, skipped: 0 };
+    this.pending = false;
+    if (Number.isFinite(maxBytes)) {
+      // Budgeted: one chunk of about `maxBytes`, so the caller's synchronous slice is bounded by construction.
+      const chunk = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.floor(maxBytes)));
+      const r = readMetricsFrom(this.file, this.offset, { final, maxChunk: chunk });
+      this.offset = r.offset;
+      this.pending = !!r.more;
+      return { ...r, more: undefined };
+    }
     for (;;) {
       const r = readMetricsFrom(this.file, this.offset, { final });
       if (r.reset) {
@@ -91,12 +110,13 @@ export class MetricsTail {
         out.lines = [];
         out.skipped = 0;
       }
-      out.lines.push(...r.lines);
+      // A loop, not push(...r.lines): spreading hundreds of thousands of lines overflows the call stack.
+      for (const l of r.lines) out.lines.push(l);
       out.skipped += r.skipped;
       const advanced = r.offset !== this.offset || r.reset;
       this.offset = r.offset;
       out.offset = r.offset;
-      if (!advanced || r.lines.length === 0 && r.skipped === 0) break;
+      if (!advanced || (r.lines.length === 0 && r.skipped === 0)) break;
     }
     return out;
   }

@@ -33,3 +33,30 @@ test('grouping by status in a fixed order; context values drive the menus', () =
   assert.equal(runContextValue('running', true), 'mrlRun.running');
   assert.equal(runContextValue('completed', true), 'mrlRun.completed');
 });
+
+test('tooltip: names, errors and backend text from a run folder render as text, never links or HTML', async () => {
+  const { escapeMarkdown, runTooltipMarkdown } = await import('../../src/host/treeModel');
+  const evil = '[x](command:workbench.action.terminal.new) <img src=x> **b** $(zap)';
+  const md = runTooltipMarkdown({
+    id: 'r1',
+    status: 'failed',
+    died: false,
+    reason: 'stale: no run.json',
+    readError: 'EISDIR <script>',
+    info: { name: evil, backend: '[b](https://x)', backendReason: '<b>why</b>', error: 'boom\n\n# heading [l](command:x)' },
+  });
+  // Every markdown/HTML-significant character is escaped: no link, image, tag, emphasis or icon remains.
+  assert.ok(!/(^|[^\\])\[/.test(md), md);
+  assert.ok(!/(^|[^\\])</.test(md), md);
+  assert.ok(!/(^|[^\\])\*\*b/.test(md), md);
+  assert.ok(!/(^|[^\\])\$\(/.test(md), md);
+  assert.ok(!/\n#/.test(md), 'a newline in an error cannot start a heading');
+  assert.ok(md.includes(escapeMarkdown(evil)));
+  assert.ok(md.startsWith('**\\[x\\]\\(command\\:workbench\\.action'), md);
+  assert.match(md, /stale\\: no run\\\.json/);
+  assert.match(md, /could not read the run folder: EISDIR \\<script\\>/);
+  // Unescaping gives the text back as written (newlines folded).
+  const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
+  assert.equal(unescape(escapeMarkdown(evil)), evil);
+  assert.equal(runDescription(new RunSeries().summary(), '', now, 'stale: no run.json'), 'stale: no run.json');
+});

@@ -1,0 +1,161 @@
+/**
+ * Stopping a trainer (no vscode): SIGTERM, and if the process is still alive after a grace period,
+ * SIGKILL. A trainer killed with SIGKILL cannot write its final status, so once its pid is confirmed
+ * dead the host rewrites run.json (atomically) as "stopped", saying it was killed and why.
+ *
+ * And telling whether a pid is one of our trainers at all, for Restricted Mode: a cloned repo's run.json
+ * names any pid it likes, and Stop must not signal an unrelated process of the user's.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUN_FILES } from '../protocol/runFolder';
+
+/** /proc/<pid>/cmdline (NUL-separated), or undefined when unreadable (no such process, not Linux). */
+export function readProcCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Is `pid` a Matryoshka Lab trainer? true / false where the command line can be read (Linux: one of its
+ * arguments is …/dist/trainer.js or …/src/trainer/cli.ts); undefined where this platform does not let us
+ * tell (macOS, Windows) — callers in Restricted Mode then refuse, with a message.
+ */
+export function isOurTrainer(
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+  readCmdline: (pid: number) => string | undefined = readProcCmdline,
+): boolean | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (platform !== 'linux') return undefined;
+  const cmd = readCmdline(pid);
+  if (cmd === undefined) return false; // no such process
+  return cmd
+    .split('\0')
+    .map((a) => a.replace(/\\/g, '/'))
+    .some((a) => /(^|\/)dist\/trainer\.js$/.test(a) || /(^|\/)src\/trainer\/cli\.ts$/.test(a));
+}
+
+/** Does a process with this pid exist (and is it not a zombie)? EPERM: it exists, someone else's. */
+export function pidExists(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (process.platform === 'linux') {
+    try {
+      // "pid (comm) S …": a zombie (Z) has exited; only its parent's wait() is missing.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') return false;
+    } catch {
+      /* raced with its exit, or no /proc: trust kill(0) */
+    }
+  }
+  return true;
+}
+
+export interface StopOptions {
+  pid: number;
+  /** The run folder whose run.json to rewrite after a SIGKILL (none: nothing is rewritten). */
+  runDir?: string;
+  /** How long the trainer gets after SIGTERM (checkpoint, final run.json) before SIGKILL. */
+  graceMs: number;
+  /** Checked before SIGKILL: is the pid still the process we sent SIGTERM to? (pid reuse) */
+  stillSame?: (pid: number) => boolean;
+  alive?: (pid: number) => boolean;
+  kill?: (pid: number, signal: NodeJS.Signals) => void;
+  pollMs?: number;
+  /** How long to wait for the process to vanish after SIGKILL. */
+  killWaitMs?: number;
+  now?: () => Date;
+  /** Abandon the wait (the extension is deactivating); nothing more is signalled. */
+  abort?: AbortSignal;
+}
+
+export interface StopOutcome {
+  /** The last signal sent; null when the process was already gone. */
+  signal: 'SIGTERM' | 'SIGKILL' | null;
+  /** The process is confirmed gone. */
+  exited: boolean;
+  /** run.json was rewritten by us (status "stopped", stopSignal "SIGKILL"). */
+  rewrote: boolean;
+  message?: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function secondsText(ms: number): string {
+  const s = ms / 1000;
+  return Number.isInteger(s) ? String(s) : s.toFixed(1).replace(/\.0$/, '');
+}
+
+export function killedMessage(graceMs: number): string {
+  return `did not stop within ${secondsText(graceMs)} s of SIGTERM; killed`;
+}
+
+async function waitGone(pid: number, ms: number, alive: (pid: number) => boolean, pollMs: number, abort?: AbortSignal): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (!alive(pid)) return true;
+    if (abort?.aborted || Date.now() >= end) return false;
+    await sleep(Math.max(1, Math.min(pollMs, end - Date.now())));
+  }
+}
+
+/** SIGTERM, grace, SIGKILL, confirm dead, rewrite run.json. Never throws. */
+export async function stopProcess(o: StopOptions): Promise<StopOutcome> {
+  const alive = o.alive ?? pidExists;
+  const kill = o.kill ?? ((pid, sig) => process.kill(pid, sig));
+  const pollMs = o.pollMs ?? 100;
+  try {
+    kill(o.pid, 'SIGTERM');
+  } catch (e) {
+    return { signal: null, exited: !alive(o.pid), rewrote: false, message: (e as Error).message };
+  }
+  if (await waitGone(o.pid, o.graceMs, alive, pollMs, o.abort)) return { signal: 'SIGTERM', exited: true, rewrote: false };
+  if (o.abort?.aborted) return { signal: 'SIGTERM', exited: false, rewrote: false, message: 'abandoned' };
+  if (o.stillSame && !o.stillSame(o.pid)) {
+    return { signal: 'SIGTERM', exited: false, rewrote: false, message: `pid ${o.pid} is no longer the process that was asked to stop; not killed` };
+  }
+  try {
+    kill(o.pid, 'SIGKILL');
+  } catch {
+    /* exited between the check and the kill */
+  }
+  const gone = await waitGone(o.pid, o.killWaitMs ?? 5000, alive, pollMs, o.abort);
+  if (!gone) return { signal: 'SIGKILL', exited: false, rewrote: false, message: `pid ${o.pid} survived SIGKILL` };
+  const message = killedMessage(o.graceMs);
+  const rewrote = o.runDir ? markKilled(o.runDir, message, (o.now ?? (() => new Date()))()) : false;
+  return { signal: 'SIGKILL', exited: true, rewrote, message };
+}
+
+/**
+ * After a confirmed SIGKILL: run.json → status "stopped", stopSignal "SIGKILL", error = why, written
+ * atomically (temp file + rename). A final status the trainer managed to write is left as it is.
+ */
+export function markKilled(runDir: string, message: string, now: Date): boolean {
+  const file = join(runDir, RUN_FILES.info);
+  let info: Record<string, unknown> = {};
+  try {
+    const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) info = v as Record<string, unknown>;
+  } catch {
+    /* missing or torn: write what we know */
+  }
+  if (info.status !== undefined && info.status !== 'running') return false;
+  const next = { ...info, status: 'stopped', endedAt: now.toISOString(), stopSignal: 'SIGKILL', error: message };
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(next, null, 2));
+    renameSync(tmp, file);
+    return true;
+  } catch {
+    return false;
+  }
+}

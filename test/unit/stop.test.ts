@@ -1,0 +1,165 @@
+// Stop Run escalation (SIGTERM → grace → SIGKILL → run.json rewritten) with real child processes, and
+// the Restricted Mode guard that only signals our own trainers.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { isOurTrainer, killedMessage, markKilled, pidExists, stopProcess } from '../../src/runs';
+
+const root = mkdtempSync(join(tmpdir(), 'mrl-stop-'));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
+});
+
+// A trainer stand-in: writes run.json (running, its pid), then either ignores SIGTERM or honours it.
+const SCRIPT = String.raw`
+const fs = require('fs'), path = require('path');
+const dir = process.argv[2], mode = process.argv[3];
+const write = (status) => { const t = path.join(dir, 'run.json.tmp'); fs.writeFileSync(t, JSON.stringify({ id: 'r', name: 'r', status, pid: process.pid, startedAt: new Date().toISOString(), endedAt: null, backend: 'fake', step: 3 })); fs.renameSync(t, path.join(dir, 'run.json')); };
+process.on('SIGTERM', () => { if (mode === 'polite') { write('stopped'); process.exit(0); } });
+write('running');
+console.log('ready');
+setInterval(() => {}, 1000);
+`;
+
+async function startChild(mode: 'stubborn' | 'polite'): Promise<{ child: ChildProcess; dir: string }> {
+  const dir = join(root, `${mode}-${children.length}`);
+  mkdirSync(dir, { recursive: true });
+  const script = join(root, 'fake-trainer.js');
+  writeFileSync(script, SCRIPT);
+  const child = spawn(process.execPath, [script, dir, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  // Wait until its SIGTERM handler is installed.
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+    child.on('exit', () => reject(new Error('child exited early')));
+  });
+  return { child, dir };
+}
+
+const runJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+
+describe('stop escalation', () => {
+  test('a trainer that ignores SIGTERM is SIGKILLed after the grace; run.json says stopped by SIGKILL', { timeout: 20000 }, async () => {
+    const { child, dir } = await startChild('stubborn');
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    const t0 = Date.now();
+    const o = await stopProcess({ pid: child.pid!, runDir: dir, graceMs: 400, pollMs: 20 });
+    const took = Date.now() - t0;
+    assert.equal(o.signal, 'SIGKILL');
+    assert.ok(o.exited);
+    assert.ok(o.rewrote);
+    assert.ok(took >= 400, `waited the grace (${took} ms)`);
+    assert.equal(await exited, 'SIGKILL');
+    assert.equal(pidExists(child.pid!), false);
+    const info = runJson(dir);
+    assert.equal(info.status, 'stopped');
+    assert.equal(info.stopSignal, 'SIGKILL');
+    assert.equal(info.error, 'did not stop within 0.4 s of SIGTERM; killed');
+    assert.equal(info.pid, child.pid, 'other fields kept');
+    assert.equal(info.step, 3);
+    assert.ok(Date.parse(info.endedAt) >= t0);
+    assert.equal(killedMessage(30_000), 'did not stop within 30 s of SIGTERM; killed');
+  });
+
+  test('a trainer that honours SIGTERM is not killed and its own run.json is left alone', { timeout: 20000 }, async () => {
+    const { child, dir } = await startChild('polite');
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    const o = await stopProcess({ pid: child.pid!, runDir: dir, graceMs: 5000, pollMs: 20 });
+    assert.deepEqual(o, { signal: 'SIGTERM', exited: true, rewrote: false });
+    assert.equal(await exited, null);
+    const info = runJson(dir);
+    assert.equal(info.status, 'stopped');
+    assert.equal(info.stopSignal, undefined);
+  });
+
+  test('no SIGKILL when the pid no longer is the process asked to stop (pid reuse)', { timeout: 20000 }, async () => {
+    const { child, dir } = await startChild('stubborn');
+    const o = await stopProcess({ pid: child.pid!, runDir: dir, graceMs: 100, pollMs: 20, stillSame: () => false });
+    assert.equal(o.signal, 'SIGTERM');
+    assert.equal(o.exited, false);
+    assert.match(o.message!, /not killed/);
+    assert.ok(pidExists(child.pid!));
+    assert.equal(runJson(dir).status, 'running');
+    child.kill('SIGKILL');
+  });
+
+  test('markKilled keeps a final status the trainer wrote; writes a missing run.json', () => {
+    const d = join(root, 'mk');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'run.json'), JSON.stringify({ status: 'completed' }));
+    assert.equal(markKilled(d, 'm', new Date()), false);
+    assert.equal(runJson(d).status, 'completed');
+    rmSync(join(d, 'run.json'));
+    assert.equal(markKilled(d, 'm', new Date(0)), true);
+    assert.deepEqual(runJson(d), { status: 'stopped', endedAt: '1970-01-01T00:00:00.000Z', stopSignal: 'SIGKILL', error: 'm' });
+  });
+});
+
+describe('isOurTrainer (Restricted Mode stop guard)', () => {
+  test('Linux: by command line; other platforms: cannot tell', () => {
+    const cmd = (...a: string[]) => () => a.join('\0') + '\0';
+    assert.equal(isOurTrainer(42, 'linux', cmd('/usr/bin/node', '/home/u/.vscode/extensions/m/dist/trainer.js', '--config', 'x')), true);
+    assert.equal(isOurTrainer(42, 'linux', cmd('node', '--import', 'tsx', 'src/trainer/cli.ts', '--resume', 'd')), true);
+    assert.equal(isOurTrainer(42, 'linux', cmd('C:\\ext\\dist\\trainer.js')), true);
+    assert.equal(isOurTrainer(42, 'linux', cmd('/usr/bin/code', '--type=renderer')), false);
+    assert.equal(isOurTrainer(42, 'linux', cmd('node', '/tmp/dist/trainer.js.evil')), false);
+    assert.equal(isOurTrainer(42, 'linux', cmd('python', '-c', 'print("dist/trainer.js")')), false);
+    assert.equal(isOurTrainer(42, 'linux', () => undefined), false, 'no such process');
+    assert.equal(isOurTrainer(0, 'linux', cmd('dist/trainer.js')), false);
+    assert.equal(isOurTrainer(-1, 'linux'), false);
+    assert.equal(isOurTrainer(42, 'darwin', cmd('dist/trainer.js')), undefined);
+    assert.equal(isOurTrainer(42, 'win32', cmd('dist/trainer.js')), undefined);
+    if (process.platform === 'linux') assert.equal(isOurTrainer(process.pid), false, 'the test runner is not a trainer');
+  });
+
+  test('Launcher.stop in Restricted Mode does not signal a pid that is not our trainer', { timeout: 20000 }, async () => {
+    const fake = join(__dirname, 'hostFakeVscode.ts');
+    const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
+    const orig = M._resolveFilename;
+    M._resolveFilename = function (req: string, ...a: unknown[]) {
+      return req === 'vscode' ? fake : orig.call(this, req, ...a);
+    };
+    const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
+    const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
+    const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
+    // A "cloned" run folder whose run.json names an unrelated live process (its cmdline has no trainer).
+    const victim = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    children.push(victim);
+    const ws = join(root, 'ws');
+    const runDir = join(ws, '.mrl/runs/cloned');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'config.json'), '{}');
+    writeFileSync(join(runDir, 'run.json'), JSON.stringify({ id: 'cloned', name: 'cloned', status: 'running', pid: victim.pid, startedAt: '', endedAt: null, backend: 'cpu' }));
+    vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
+    vs.state.settings = { stopGraceSeconds: 1 };
+    vs.state.trusted = false;
+    const model = new RunsModel();
+    const out = { appendLine() {}, show() {} } as unknown as import('vscode').OutputChannel;
+    const launcher = new Launcher(join(root, 'ext'), model, out, async () => ({ ok: false, problems: [] }), () => {});
+    try {
+      model.refresh();
+      // Our liveness check already shows it failed on Linux (not a trainer); the guard holds regardless.
+      const r = model.get('cloned')!;
+      (r as { status: string }).status = 'running';
+      const handled = launcher.stop('cloned');
+      assert.equal(handled, true);
+      const msg = vs.state.messages.at(-1)!;
+      assert.equal(msg.level, 'warning');
+      assert.match(msg.text, process.platform === 'linux' ? /is not a Matryoshka Lab trainer/ : /cannot tell/);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.ok(pidExists(victim.pid!), 'the unrelated process was not signalled');
+      assert.equal(victim.signalCode, null);
+    } finally {
+      vs.state.trusted = true;
+      launcher.dispose();
+      model.dispose();
+      M._resolveFilename = orig;
+    }
+  });
+});
