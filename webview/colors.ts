@@ -63,3 +63,19 @@ export function withAlpha(color: string, alpha: number): string {
   const v = parseInt(m[1], 16);
   return `rgba(${(v >> 16) & 255}, ${(v >> 8) & 255}, ${v & 255}, ${alpha})`;
 }
+
+/** Theme colours may come as rgb()/named; withAlpha needs #rrggbb, so normalise through a canvas. */
+const hexCache = new Map<string, string>();
+export function hexOf(color: string): string {
+  if (/^#[0-9a-f]{6}$/i.test(color)) return color;
+  let h = hexCache.get(color);
+  if (h) return h;
+  const ctx = document.createElement('canvas').getContext('2d');
+  if (!ctx) return '#808080';
+  ctx.fillStyle = '#808080';
+  ctx.fillStyle = color;
+  h = String(ctx.fillStyle);
+  if (!/^#[0-9a-f]{6}$/i.test(h)) h = '#808080';
+  hexCache.set(color, h);
+  return h;
+}

@@ -6,7 +6,7 @@
  */
 import type { ScatterDataPoint } from 'chart.js';
 import { Chart, type PanelTheme } from './chartSetup';
-import { dimColor, RUN_DASHES, RUN_MARKERS, withAlpha } from './colors';
+import { dimColor, hexOf, RUN_DASHES, RUN_MARKERS, withAlpha } from './colors';
 import type { MetricsStore } from './store';
 import { formatStep, formatValue } from './timeChart';
 
@@ -192,20 +192,4 @@ function latestFunnelAtOrBefore(m: Map<number, Record<string, number>>, step: nu
     rec = r;
   }
   return rec;
-}
-
-/** Theme colours may come as rgb()/named; withAlpha needs #rrggbb, so normalise through a canvas. */
-const hexCache = new Map<string, string>();
-export function hexOf(color: string): string {
-  if (/^#[0-9a-f]{6}$/i.test(color)) return color;
-  let h = hexCache.get(color);
-  if (h) return h;
-  const ctx = document.createElement('canvas').getContext('2d');
-  if (!ctx) return '#808080';
-  ctx.fillStyle = '#808080';
-  ctx.fillStyle = color;
-  h = String(ctx.fillStyle);
-  if (!/^#[0-9a-f]{6}$/i.test(h)) h = '#808080';
-  hexCache.set(color, h);
-  return h;
 }

@@ -151,7 +151,6 @@ export class TimeChart {
   private options(): any {
     const t = this.view.theme;
     const mode = this.view.xAxis;
-    const self = this;
     return {
       animation: false,
       parsing: false,
@@ -182,8 +181,7 @@ export class TimeChart {
             maxRotation: 0,
             autoSkipPadding: 12,
             callback(this: any, v: number | string) {
-              const sc = this;
-              return formatX(Number(v), mode, (sc.max ?? 0) - (sc.min ?? 0));
+              return formatX(Number(v), mode, (this.max ?? 0) - (this.min ?? 0));
             },
           },
           title: { display: true, text: mode === 'step' ? 'step' : mode === 'relative' ? 'time since start' : 'wall time', color: t.muted },
@@ -216,7 +214,7 @@ export class TimeChart {
             boxHeight: 2,
             padding: 8,
             generateLabels: (): LegendItem[] =>
-              self.legend.map((e, i) => ({
+              this.legend.map((e, i) => ({
                 text: e.text,
                 fillStyle: e.dash ? 'transparent' : e.color,
                 strokeStyle: e.color,
@@ -228,8 +226,8 @@ export class TimeChart {
               })),
           },
           onClick: (_e: unknown, item: LegendItem) => {
-            const e = self.legend[item.datasetIndex ?? -1];
-            if (e) self.cb.onLegendClick(e.key);
+            const e = this.legend[item.datasetIndex ?? -1];
+            if (e) this.cb.onLegendClick(e.key);
           },
         },
         tooltip: {

@@ -18,8 +18,6 @@ export interface PanelHtmlOptions {
   scriptUri: string;
   /** webview.asWebviewUri(media/panel.css) */
   styleUri: string;
-  /** webview.asWebviewUri(.../codicon.css), if the host ships codicons (used by vscode-icon). */
-  codiconsUri?: string;
   /** Document title (defaults to "Matryoshka Lab — Metrics"). */
   title?: string;
 }
@@ -55,11 +53,8 @@ export function createNonce(): string {
 }
 
 export function renderPanelHtml(opts: PanelHtmlOptions): string {
-  const { cspSource, nonce, scriptUri, styleUri, codiconsUri } = opts;
+  const { cspSource, nonce, scriptUri, styleUri } = opts;
   const title = opts.title ?? 'Matryoshka Lab — Metrics';
-  const codicons = codiconsUri
-    ? `\n  <link rel="stylesheet" href="${escapeAttr(codiconsUri)}" id="vscode-codicon-stylesheet">`
-    : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -67,7 +62,7 @@ export function renderPanelHtml(opts: PanelHtmlOptions): string {
   <meta http-equiv="Content-Security-Policy" content="${escapeAttr(panelCsp(cspSource, nonce))}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <title>${escapeAttr(title)}</title>
-  <link rel="stylesheet" href="${escapeAttr(styleUri)}">${codicons}
+  <link rel="stylesheet" href="${escapeAttr(styleUri)}">
 </head>
 <body>
   <div id="app" aria-busy="true">

@@ -201,7 +201,6 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const B = rand([G, k, n], 32);
       const R = rand([G, m, n], 33);
       const want = matMulRef(A, [G, m, k], B, [G, k, n], false, false, R);
-      let names: string[] = [];
       const out = tf.tidy(() => {
         const a = tf.tensor3d(A, [G, m, k]);
         const b = tf.tensor3d(B, [G, k, n]);
@@ -221,7 +220,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       assert.ok(maxAbsDiff(out.gb, want.gb) <= 1e-5, `dB max diff ${maxAbsDiff(out.gb, want.gb)}`);
       const a = tf.randomNormal([3, 5, 6]) as tf.Tensor3D;
       const b = tf.randomNormal([5, 6, 4]) as tf.Tensor3D;
-      names = await collectKernelNames(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(groupedMatMul(x as tf.Tensor3D, y as tf.Tensor3D)))([a, b]));
+      const names = await collectKernelNames(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(groupedMatMul(x as tf.Tensor3D, y as tf.Tensor3D)))([a, b]));
       assert.ok(names.includes('DepthwiseConv2dNative'), names.join(','));
       assert.ok(!names.includes('BatchMatMul'), names.join(','));
       tf.dispose([a, b]);

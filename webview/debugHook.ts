@@ -1,0 +1,80 @@
+/**
+ * `window.__mrlPanel`: a read-only view of the panel for the browser tests and the panel bench (state,
+ * stats, what each chart holds, the MRL curve, the diff rows, the CSV a chart would export) plus settle()
+ * and onDrawn() to wait for frames. Frozen, and it hands out copies.
+ */
+import type { PanelRun } from '../src/protocol/panelMessages';
+import type { ConfigDiffRow } from '../src/config/diff';
+import type { PanelTheme } from './chartSetup';
+import type { ChartGrid } from './chartGrid';
+import { diffRowsAsText } from './diffTable';
+import type { MrlView } from './mrlView';
+import type { FrameScheduler } from './scheduler';
+import { xColumn, type TimeChart } from './timeChart';
+import type { UiState } from './uiState';
+
+export interface DebugSources {
+  state: UiState;
+  runs(): PanelRun[];
+  theme(): PanelTheme;
+  counters: { received: number; rejected: number };
+  scheduler: FrameScheduler;
+  grid: ChartGrid;
+  mrl: MrlView;
+  mrlMetric(): string | null;
+  mrlSteps(): number[];
+  diffRows(): ConfigDiffRow[];
+  csv(chart: TimeChart): string;
+}
+
+export function installDebugHook(src: DebugSources): void {
+  const { state, grid, mrl, scheduler } = src;
+  const debug = {
+    state: () => structuredClone(state),
+    stats: () => ({ ...src.counters, ...scheduler.stats }),
+    runs: () => src.runs().map((r) => ({ id: r.id, name: r.name, status: r.status, error: r.error })),
+    theme: () => ({ ...src.theme() }),
+    chartIds: () => [...grid.charts.keys()],
+    /** The Chart.js instance behind a chart (read it, do not mutate it). */
+    chartInstance: (id: string) => (id === 'mrl' ? mrl.chart?.chart : grid.get(id)?.chart),
+    chart: (id: string) => {
+      const c = grid.get(id);
+      if (!c) return null;
+      const sc = c.chart.scales;
+      return {
+        id,
+        title: c.card.querySelector('h3')?.textContent ?? '',
+        legend: c.legendTexts(),
+        datasets: c.datasetInfos(),
+        rawPoints: c.lastRawPoints,
+        drawnPoints: c.lastDrawnPoints,
+        best: c.bestPoints(),
+        zoom: c.getZoom(),
+        x: { min: sc.x?.min, max: sc.x?.max, type: sc.x?.type },
+        y: { min: sc.y?.min, max: sc.y?.max, type: sc.y?.type },
+        seriesLength: c.getCurves().map((cv) => ({ runId: cv.runId, dim: cv.dim, n: cv.series.n, firstX: cv.series.n ? xColumn(cv.series, state.xAxis)[0] : null })),
+      };
+    },
+    mrl: () => {
+      const ch = mrl.chart;
+      if (!ch || !mrl.shown) return null;
+      return {
+        points: ch.points.map((p) => ({ ...p })),
+        funnel: ch.funnel.map((f) => ({ ...f })),
+        steps: Object.fromEntries(ch.shownSteps),
+        datasets: ch.chart.data.datasets.map((d) => ({ label: String(d.label), points: d.data.length })),
+        metric: src.mrlMetric(),
+        availableSteps: src.mrlSteps(),
+      };
+    },
+    diffRows: () => diffRowsAsText(src.diffRows()),
+    csv: (id: string) => {
+      const c = grid.get(id);
+      return c ? src.csv(c) : null;
+    },
+    /** Resolves after the next frame's draw (everything received so far is on screen). */
+    settle: () => scheduler.settle(),
+    onDrawn: (cb: (info: { messageToDrawnMs: number; flushMs: number }) => void) => scheduler.onDrawn(cb),
+  };
+  Object.defineProperty(window, '__mrlPanel', { value: Object.freeze(debug), writable: false, configurable: false });
+}

@@ -1,0 +1,53 @@
+/**
+ * CSV export of a chart: its curves' full-resolution points (not the decimated ones), long format, one
+ * row per point. Pure (no DOM).
+ *
+ * Run names and metric names come from run folders, which may come from a cloned repository: a cell
+ * that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR first) is neutralised with a
+ * leading single quote (OWASP's advice for CSV injection). Only text is touched: numbers, negative ones
+ * included, are written as numbers.
+ */
+import type { Curve } from './timeChart';
+
+export const CSV_HEADER = 'run_id,run_name,split,metric,dim,step,time_s,wall_time_ms,value,smoothed';
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** One CSV cell: text neutralised against formula injection, then quoted where CSV requires it. */
+export function csvCell(v: string | number): string {
+  if (typeof v === 'number') return String(v);
+  const s = FORMULA_START.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function num(v: number): string {
+  return Number.isFinite(v) ? String(v) : '';
+}
+
+/**
+ * The CSV of `curves`: every point each series holds, with the smoothed value at the given smoothing
+ * (0 = the raw value). `runName` names a run id (the id itself when it has none).
+ */
+export function buildCsv(curves: readonly Pick<Curve, 'runId' | 'series'>[], smoothing: number, runName: (runId: string) => string | undefined): string {
+  const lines = [CSV_HEADER];
+  for (const c of curves) {
+    const s = c.series;
+    const sm = smoothing > 0 ? s.smoothed(smoothing) : s.y;
+    const name = runName(c.runId) ?? c.runId;
+    const pre = `${csvCell(c.runId)},${csvCell(name)},${csvCell(s.key.split)},${csvCell(s.key.metric)},${s.key.dim ?? ''}`;
+    for (let i = 0; i < s.n; i++) {
+      lines.push(`${pre},${s.step[i]},${s.time[i]},${num(s.wall[i])},${num(s.y[i])},${num(sm[i])}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** A file name from a chart id or title: no path separators, no spaces, never empty. */
+export function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9@._-]+/g, '_').replace(/^_+|_+$/g, '') || 'chart';
+}
+
+/** `m:eval/ndcg@10` → `eval_ndcg@10.csv`. */
+export function csvFileName(chartId: string): string {
+  return `${safeName(chartId.replace(/^[md]:/, ''))}.csv`;
+}
