@@ -39,8 +39,8 @@ export default tseslint.config(
     rules: { 'no-control-regex': 'off' },
   },
   {
-    // The host tests load modules with require() after installing a fake `vscode` module.
-    files: ['test/unit/host*.test.ts'],
+    // Host-side unit tests load modules with require() after installing a fake `vscode` module.
+    files: ['test/unit/*.test.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -99,8 +99,15 @@ export class RunSeries {
         let x = m.get(k);
         if (!x) m.set(k, (x = { max: NaN, maxStep: 0, min: NaN, minStep: 0 }));
         if (typeof v !== 'number' || Number.isNaN(v)) continue;
-        if (!(v <= x.max)) (x.max = v), (x.maxStep = e.step);
-        if (!(v >= x.min)) (x.min = v), (x.minStep = e.step);
+        // `!(v <= max)` is also true while max is NaN (the first value).
+        if (!(v <= x.max)) {
+          x.max = v;
+          x.maxStep = e.step;
+        }
+        if (!(v >= x.min)) {
+          x.min = v;
+          x.minStep = e.step;
+        }
       }
     }
   }
