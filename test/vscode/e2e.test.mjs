@@ -52,6 +52,14 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await beta.waitFor();
       // Description: loss, best metric at the largest dim, age.
       assert.match(await beta.innerText(), /loss .*ndcg@10@16/s);
+      // A folder without run.json from a clone: failed (stale), not running — so it holds no launch slot
+      // (the Start Run test below launches at once with maxConcurrentRuns = 1).
+      await treeRow(page, 'Failed (1)').waitFor();
+      assert.equal(await treeRow(page, 'Running').count(), 0);
+      await treeRow(page, 'Failed (1)').click(); // the failed group starts collapsed
+      await treeRow(page, 'cloned-stale').hover();
+      await page.locator('.monaco-hover, .workbench-hover', { hasText: 'stale' }).first().waitFor();
+      await treeRow(page, 'Failed (1)').click();
       await shot(page, '01-runs-tree');
     }));
 
@@ -249,8 +257,8 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       cli.kill('SIGKILL');
       await new Promise((r) => cli.once('exit', r));
       assert.equal(JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).status, 'running');
-      await treeRow(page, 'Failed (1)').waitFor({ timeout: 30000 });
-      await treeRow(page, 'Failed (1)').click(); // failed group starts collapsed
+      await treeRow(page, 'Failed (2)').waitFor({ timeout: 30000 });
+      await treeRow(page, 'Failed (2)').click(); // expand the failed group (collapsed again by the tree test)
       await treeRow(page, 'killed').hover();
       await page.locator('.monaco-hover, .workbench-hover', { hasText: 'process gone' }).first().waitFor();
       await shot(page, '10b-killed-failed');

@@ -61,4 +61,12 @@ export function setupWorkspace(ws) {
   const runs = path.join(ws, '.mrl/runs');
   fakeRun(runs, '20260101-100000-alpha-0001', 'alpha', 0.001, 8, '2026-01-01T10:00:00Z');
   fakeRun(runs, '20260101-110000-beta-0002', 'beta', 0.003, 16, '2026-01-01T11:00:00Z');
+  // What a cloned repository (or a trainer killed between its first two writes) can leave: config.json
+  // and no run.json, written long ago. It must show as failed (stale), never hold the launch queue.
+  const stale = path.join(runs, '20251231-090000-cloned-stale-0003');
+  fs.mkdirSync(stale, { recursive: true });
+  fs.writeFileSync(path.join(stale, 'config.json'), JSON.stringify({ ...TINY_CONFIG, name: 'cloned-stale' }, null, 2));
+  const old = new Date('2025-12-31T09:00:00Z');
+  fs.utimesSync(path.join(stale, 'config.json'), old, old);
+  fs.utimesSync(stale, old, old);
 }
