@@ -20,6 +20,10 @@ import { loadWordnet } from '../../src/trainer/data/wordnet';
 import type { ProgressLine, ProgressSink } from '../../src/trainer/progress';
 import { acquireRunLock, liveLockHolder, releaseRunLock, RunLockedError, RunWriter } from '../../src/trainer/runWriter';
 import { prepareRun, RunInputError, runTraining } from '../../src/trainer/train';
+import { runAsync, WorkAbandoned } from '../../src/trainer/cooperative';
+import { embedTextsWork } from '../../src/trainer/embed';
+import { buildEvalSet, evaluateWork } from '../../src/trainer/eval/evaluator';
+import { topK } from '../../src/trainer/eval/metrics';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-robust-'));
 const rows = loadWordnet().rows.filter((_, i) => i % 300 === 0).slice(0, 400);
@@ -232,4 +236,36 @@ test('invalid UTF-8 in a data file: a DataError naming the file and line (JSONL,
       name,
     );
   }
+});
+
+test('topK keeps the full sort order (score desc, then index) with and without candidates', () => {
+  let seed = 1;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let t = 0; t < 200; t++) {
+    const n = 1 + Math.floor(rnd() * 300);
+    const s = new Float32Array(n).map(() => Math.round(rnd() * 10) / 10); // many ties
+    const k = Math.floor(rnd() * 120);
+    const all = Array.from({ length: n }, (_, j) => j);
+    const cand = all.filter(() => rnd() < 0.5);
+    const bySort = (pool: number[]) => pool.slice().sort((a, b) => s[b] - s[a] || a - b).slice(0, k);
+    assert.deepEqual(topK(s, 0, n, k), bySort(all));
+    assert.deepEqual(topK(s, 0, n, k, cand), bySort(cand));
+  }
+});
+
+test('an evaluation of tens of thousands of texts yields to the event loop and is abandoned within a fraction of a second', async () => {
+  const p = await prepareRun(config(), dir);
+  const wn = loadWordnet().rows.slice(0, 30000);
+  const set = buildEvalSet({ columns: ['anchor', 'positive'], texts: [wn.map((r) => r.anchor as string), wn.map((r) => r.positive as string)], origins: [], groups: [] }, 30000);
+  const stop = { requested: false };
+  const t0 = performance.now();
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 10);
+  setTimeout(() => (stop.requested = true), 300);
+  const embed = (texts: string[]) => embedTextsWork(p.encoder, p.tokenizer, texts, { maxSeqLength: 12, batchSize: 128 });
+  await assert.rejects(runAsync(evaluateWork(set, embed, p.encoder.dim, { dims: [16, 8], metrics: ['ndcg@10'], funnel: null }), { abort: () => stop.requested, what: 'the evaluation' }), WorkAbandoned);
+  clearInterval(ticker);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 1500, `abandoned after ${ms} ms`);
+  assert.ok(turns >= 2, `timers ran ${turns} times meanwhile`);
 });

@@ -10,7 +10,7 @@ import { FUNNEL_PREFIX, type ByDim } from '../../protocol/runFolder';
 import type { FunnelConfig } from '../../protocol/runConfig';
 import { runSync, type Work } from '../cooperative';
 import { tableSize, type PairTable } from '../data/dataset';
-import { funnelRetrieval, pairCosines, retrievalMetrics, similarityMatrix, spearman, truncateNormalize } from './metrics';
+import { funnelRetrievalWork, pairCosines, retrievalWork, spearman, truncateNormalize } from './metrics';
 
 export interface EvalSet {
   queries: string[];
@@ -121,8 +121,7 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
     yield;
     const m: Record<string, number> = {};
     if (nq > 0) {
-      const scores = similarityMatrix(truncateNormalize(q, nq, width, dim), nq, truncateNormalize(c, nc, width, dim), nc, dim);
-      const r = retrievalMetrics(scores, nq, nc, set.relevant);
+      const r = yield* retrievalWork(truncateNormalize(q, nq, width, dim), nq, truncateNormalize(c, nc, width, dim), nc, dim, set.relevant);
       for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
     }
     if (set.pairs && wanted.has('spearman')) {
@@ -136,7 +135,7 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
   const values: Record<string, number> = {};
   if (o.funnel && nq > 0) {
     yield;
-    const f = funnelRetrieval(q, nq, c, nc, width, set.relevant, { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize });
+    const f = yield* funnelRetrievalWork(q, nq, c, nc, width, set.relevant, { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize });
     for (const [k, v] of Object.entries(f)) if (k === 'macsSaved' || wanted.has(k)) values[`${FUNNEL_PREFIX}${k}`] = v;
     values[`${FUNNEL_PREFIX}shortlistDim`] = o.funnel.shortlistDim;
     values[`${FUNNEL_PREFIX}rerankDim`] = o.funnel.rerankDim;
