@@ -2,10 +2,11 @@
  * The trainer CLI (dist/trainer.js; `npm run train -- …`):
  *   --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow]
  *   --resume <runDir> [--backend …]
- * Exit codes: 0 completed or stopped on request, 1 the run failed, 2 bad arguments / config / data
- * (nothing is created on disk then).
+ * Exit codes: 0 completed or stopped on request, 1 the run failed, 2 bad arguments / config / data /
+ * a batch that cannot fit / a run another live trainer holds (nothing is created on disk then),
+ * 130 / 143 SIGINT / SIGTERM before the run folder existed (nothing written).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadRunConfig } from '../config/loadConfig';
@@ -192,6 +193,10 @@ export async function main(argv: string[]): Promise<number> {
       runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(loaded.config.name));
       if (existsSync(join(runDir, RUN_FILES.info))) {
         process.stderr.write(`error: ${runDir} already holds a run; choose another --out or --resume it\n`);
+        return 2;
+      }
+      if (existsSync(runDir) && (!statSync(runDir).isDirectory() || readdirSync(runDir).length > 0)) {
+        process.stderr.write(`error: ${runDir} exists and is not an empty folder; choose another --out\n`);
         return 2;
       }
       infoExtra = { configFile: file, baseDir };

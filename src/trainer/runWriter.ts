@@ -79,6 +79,7 @@ export class RunWriter {
     }
     const parent = dirname(dir);
     mkdirSync(parent, { recursive: true });
+    removeAbandonedCreations(parent);
     const tmp = join(parent, `.${basename(dir)}.creating-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     try {
@@ -126,6 +127,24 @@ export class RunWriter {
   log(message: string): void {
     appendFileSync(join(this.dir, RUN_FILES.log), `${new Date().toISOString()} ${message}\n`);
   }
+}
+
+/** Temp run folders (`.<id>.creating-<pid>`) whose trainer died before the rename: removed. */
+export function removeAbandonedCreations(runsDir: string): string[] {
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(runsDir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const m = /^\..+\.creating-(\d+)$/.exec(n);
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    rmSync(join(runsDir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
 }
 
 /** Appends '\n' to a non-empty file that does not end with one (a line torn by a kill -9). */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -140,4 +140,14 @@ test('worker bundle missing (MRL_TRAINER_WORKER → nothing): the run completes 
   assert.match(r.stderr, /warning: the 1 worker thread\(s\) did not start/);
   assert.match(readFileSync(join(runDir, 'log.txt'), 'utf8'), /warning: the 1 worker thread\(s\) did not start/);
   assert.equal((JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo).status, 'completed');
+});
+
+test('--out naming a folder that holds other files: exit 2, the folder untouched', () => {
+  const out = join(dir, 'occupied');
+  mkdirSync(out);
+  writeFileSync(join(out, 'mine.txt'), 'keep');
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', writeConfig('occ.mrl.json', SMALL), '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /exists and is not an empty folder/);
+  assert.deepEqual(readdirSync(out), ['mine.txt']);
 });

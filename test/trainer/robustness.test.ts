@@ -114,6 +114,9 @@ test('a failure after the run folder exists (a checkpoint of another model) ends
 test('run folder: built under a dot-name and renamed (whole or absent), with a lock; an occupied folder is refused', () => {
   const runs = join(dir, 'runs');
   const runDir = join(runs, 'r1');
+  // What a trainer killed while building its folder leaves (a dead pid): cleaned by the next creation.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  mkdirSync(join(runs, `.r0.creating-${dead}`, 'checkpoints'), { recursive: true });
   const w = RunWriter.create(runDir, { id: 'r1', name: 'x', status: 'running', pid: process.pid, startedAt: '', endedAt: null, backend: 'cpu', step: 0, totalSteps: 1 } as RunInfo, config());
   assert.deepEqual(readdirSync(runs), ['r1'], 'no temporary folder left beside it');
   assert.deepEqual(readdirSync(runDir).sort(), ['.lock', 'checkpoints', 'config.json', 'run.json']);
@@ -253,19 +256,31 @@ test('topK keeps the full sort order (score desc, then index) with and without c
   }
 });
 
-test('an evaluation of tens of thousands of texts yields to the event loop and is abandoned within a fraction of a second', async () => {
+test('an evaluation of tens of thousands of texts yields to the event loop and is abandoned midway when asked', async () => {
   const p = await prepareRun(config(), dir);
   const wn = loadWordnet().rows.slice(0, 30000);
   const set = buildEvalSet({ columns: ['anchor', 'positive'], texts: [wn.map((r) => r.anchor as string), wn.map((r) => r.positive as string)], origins: [], groups: [] }, 30000);
   const stop = { requested: false };
-  const t0 = performance.now();
-  let turns = 0;
-  const ticker = setInterval(() => turns++, 10);
-  setTimeout(() => (stop.requested = true), 300);
-  const embed = (texts: string[]) => embedTextsWork(p.encoder, p.tokenizer, texts, { maxSeqLength: 12, batchSize: 128 });
+  let requestedAt = 0;
+  setTimeout(() => {
+    stop.requested = true;
+    requestedAt = performance.now();
+  }, 300);
+  let batches = 0;
+  const embed = function* (texts: string[]) {
+    const w = embedTextsWork(p.encoder, p.tokenizer, texts, { maxSeqLength: 12, batchSize: 128 });
+    for (;;) {
+      const r = w.next();
+      if (r.done) return r.value;
+      batches++;
+      yield;
+    }
+  };
+  const total = Math.ceil((set.queries.length + set.corpus.length) / 128);
   await assert.rejects(runAsync(evaluateWork(set, embed, p.encoder.dim, { dims: [16, 8], metrics: ['ndcg@10'], funnel: null }), { abort: () => stop.requested, what: 'the evaluation' }), WorkAbandoned);
-  clearInterval(ticker);
-  const ms = performance.now() - t0;
-  assert.ok(ms < 1500, `abandoned after ${ms} ms`);
-  assert.ok(turns >= 2, `timers ran ${turns} times meanwhile`);
+  const latency = performance.now() - requestedAt;
+  assert.ok(requestedAt > 0, 'the timer ran while the evaluation was under way');
+  assert.ok(batches < total / 2, `abandoned after ${batches} of ~${total} embedding batches`);
+  // One slice of work (~100 ms) on a quiet machine; generous for a loaded one.
+  assert.ok(latency < 3000, `abandoned ${latency} ms after the request`);
 });
