@@ -387,66 +387,66 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
   let abandoned = false;
   try {
     try {
-    if (!o.resumeFrom) {
-      result.initial = await runEval();
-      lastEvalStep = 0;
-      progress?.message(`step 0 (untrained): ${summary(result.initial.byDim)}`);
-    }
-    while (state.step < totalSteps && !stop.requested) {
-      let batches = batchesOf(state.epoch);
-      if (state.batchInEpoch >= batches.length) {
-        state.epoch += 1;
-        state.batchInEpoch = 0;
-        batches = batchesOf(state.epoch);
+      if (!o.resumeFrom) {
+        result.initial = await runEval();
+        lastEvalStep = 0;
+        progress?.message(`step 0 (untrained): ${summary(result.initial.byDim)}`);
       }
-      const rows = batches[state.batchInEpoch];
-      const batch: TrainBatch = { columns: train.texts.map((col) => rows.map((i) => col[i])) };
-      if (loss.needsLabels) batch.labels = rows.map((i) => train.scores![i]);
-      optimizer.learningRate = learningRateAt(state.step, { learningRate: t.learningRate, warmupSteps: t.warmupSteps, totalSteps, scheduler: t.scheduler });
-      const out = runner.step(batch, state.step);
-      if (!Number.isFinite(out.loss)) throw new Error(`the loss is ${out.loss} at step ${state.step + 1}: lower the learning rate or check the data`);
-      state.step += 1;
-      state.batchInEpoch += 1;
-      const w = state.window;
-      w.sum += out.loss;
-      w.count += 1;
-      w.samples += rows.length;
-      for (const [d, v] of Object.entries(out.byDim)) {
-        w.byDim[d] = (w.byDim[d] ?? 0) + v;
-        w.byDimCount[d] = (w.byDimCount[d] ?? 0) + 1;
+      while (state.step < totalSteps && !stop.requested) {
+        let batches = batchesOf(state.epoch);
+        if (state.batchInEpoch >= batches.length) {
+          state.epoch += 1;
+          state.batchInEpoch = 0;
+          batches = batchesOf(state.epoch);
+        }
+        const rows = batches[state.batchInEpoch];
+        const batch: TrainBatch = { columns: train.texts.map((col) => rows.map((i) => col[i])) };
+        if (loss.needsLabels) batch.labels = rows.map((i) => train.scores![i]);
+        optimizer.learningRate = learningRateAt(state.step, { learningRate: t.learningRate, warmupSteps: t.warmupSteps, totalSteps, scheduler: t.scheduler });
+        const out = runner.step(batch, state.step);
+        if (!Number.isFinite(out.loss)) throw new Error(`the loss is ${out.loss} at step ${state.step + 1}: lower the learning rate or check the data`);
+        state.step += 1;
+        state.batchInEpoch += 1;
+        const w = state.window;
+        w.sum += out.loss;
+        w.count += 1;
+        w.samples += rows.length;
+        for (const [d, v] of Object.entries(out.byDim)) {
+          w.byDim[d] = (w.byDim[d] ?? 0) + v;
+          w.byDimCount[d] = (w.byDimCount[d] ?? 0) + 1;
+        }
+        const secs = elapsed();
+        const rate = ((state.step - stepsAtStart) * t.batchSize) / Math.max(1e-9, (performance.now() - startClock) / 1000);
+        if (state.step % t.logEvery === 0 || state.step === totalSteps) {
+          const byDim: ByDim = {};
+          for (const d of Object.keys(w.byDim)) byDim[d] = { loss: w.byDim[d] / w.byDimCount[d] };
+          writer.append({
+            step: state.step,
+            epoch: epochFloat(),
+            time: secs,
+            wallTime: Date.now(),
+            split: 'train',
+            values: { loss: w.sum / w.count, lr: optimizer.learningRate, gradNorm: out.gradNorm },
+            byDim,
+          });
+          state.window = emptyWindow();
+          writer.update({ step: state.step });
+        }
+        progress?.update({ step: state.step, total: totalSteps, loss: out.loss, samplesPerSec: rate, etaSeconds: ((totalSteps - state.step) * t.batchSize) / Math.max(1e-9, rate) });
+        if (t.evalEvery > 0 && state.step % t.evalEvery === 0 && state.step < totalSteps) {
+          const r = await runEval();
+          lastEvalStep = state.step;
+          progress?.message(`step ${state.step}: ${summary(r.byDim)}`);
+        }
+        if (t.checkpointEvery > 0 && state.step % t.checkpointEvery === 0 && state.step < totalSteps) {
+          checkpoint();
+          lastCheckpointStep = state.step;
+        }
+        // Let signal handlers run between steps (a step itself is synchronous).
+        await new Promise((r) => setImmediate(r));
+        if (stop.requested && state.step < totalSteps) break;
       }
-      const secs = elapsed();
-      const rate = ((state.step - stepsAtStart) * t.batchSize) / Math.max(1e-9, (performance.now() - startClock) / 1000);
-      if (state.step % t.logEvery === 0 || state.step === totalSteps) {
-        const byDim: ByDim = {};
-        for (const d of Object.keys(w.byDim)) byDim[d] = { loss: w.byDim[d] / w.byDimCount[d] };
-        writer.append({
-          step: state.step,
-          epoch: epochFloat(),
-          time: secs,
-          wallTime: Date.now(),
-          split: 'train',
-          values: { loss: w.sum / w.count, lr: optimizer.learningRate, gradNorm: out.gradNorm },
-          byDim,
-        });
-        state.window = emptyWindow();
-        writer.update({ step: state.step });
-      }
-      progress?.update({ step: state.step, total: totalSteps, loss: out.loss, samplesPerSec: rate, etaSeconds: ((totalSteps - state.step) * t.batchSize) / Math.max(1e-9, rate) });
-      if (t.evalEvery > 0 && state.step % t.evalEvery === 0 && state.step < totalSteps) {
-        const r = await runEval();
-        lastEvalStep = state.step;
-        progress?.message(`step ${state.step}: ${summary(r.byDim)}`);
-      }
-      if (t.checkpointEvery > 0 && state.step % t.checkpointEvery === 0 && state.step < totalSteps) {
-        checkpoint();
-        lastCheckpointStep = state.step;
-      }
-      // Let signal handlers run between steps (a step itself is synchronous).
-      await new Promise((r) => setImmediate(r));
-      if (stop.requested && state.step < totalSteps) break;
-    }
-    if (state.step >= totalSteps && !stop.requested && lastEvalStep !== state.step) result.final = await runEval();
+      if (state.step >= totalSteps && !stop.requested && lastEvalStep !== state.step) result.final = await runEval();
     } catch (e) {
       if (!(e instanceof WorkAbandoned)) throw e;
       abandoned = true;
