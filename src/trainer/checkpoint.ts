@@ -143,3 +143,35 @@ export function restoreCheckpoint(ckpt: LoadedCheckpoint, params: Map<string, tf
     for (const t of tensors.values()) t.dispose();
   }
 }
+
+/**
+ * The newest checkpoint that reads back whole (state.json parses, both safetensors files decode, the
+ * tokenizer parses): a checkpoint damaged after its rename (a full disk, a bad block, a hand edit) is
+ * skipped with a message, and resume continues from the one before it.
+ */
+export function latestReadableCheckpoint(runDir: string, log: (s: string) => void = () => {}): LoadedCheckpoint | undefined {
+  const steps = listCheckpoints(runDir);
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const dir = checkpointDir(runDir, steps[i]);
+    try {
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainerState;
+      if (!Number.isInteger(state?.step) || !Number.isInteger(state.epoch) || !Number.isInteger(state.batchInEpoch)) throw new Error('state.json lacks step / epoch / batchInEpoch');
+      readSafetensors(join(dir, 'model.safetensors'));
+      readSafetensors(join(dir, 'optimizer.safetensors'));
+      JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
+      return { dir, state };
+    } catch (e) {
+      log(`checkpoint ${dir} is unreadable (${(e as Error).message}); ${i > 0 ? `falling back to step ${steps[i - 1]}` : 'no earlier checkpoint'}`);
+    }
+  }
+  return undefined;
+}
+
+/** Removes the temp folders of checkpoints whose write was cut short (`step-<n>.tmp-<pid>`). */
+export function removeTempCheckpoints(runDir: string): string[] {
+  const root = join(runDir, RUN_FILES.checkpoints);
+  if (!existsSync(root)) return [];
+  const removed = readdirSync(root).filter((n) => n.includes('.tmp-'));
+  for (const n of removed) rmSync(join(root, n), { recursive: true, force: true });
+  return removed;
+}

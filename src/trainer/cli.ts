@@ -2,21 +2,22 @@
  * The trainer CLI (dist/trainer.js; `npm run train -- …`):
  *   --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow]
  *   --resume <runDir> [--backend …]
- * Exit codes: 0 completed or stopped on request, 1 the run failed, 2 bad arguments / config / data
- * (nothing is created on disk then).
+ * Exit codes: 0 completed or stopped on request, 1 the run failed, 2 bad arguments / config / data /
+ * a batch that cannot fit / a run another live trainer holds (nothing is created on disk then),
+ * 130 / 143 SIGINT / SIGTERM before the run folder existed (nothing written).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadRunConfig } from '../config/loadConfig';
 import { dottedToPointer, formatConfigErrors, validateRunConfig } from '../config/validate';
 import type { BackendName } from '../protocol/runConfig';
 import { RUN_FILES, type RunInfo } from '../protocol/runFolder';
-import { latestCheckpoint } from './checkpoint';
+import { latestReadableCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { DataError } from './data/types';
 import { LossConfigError } from './losses/registry';
 import { Progress } from './progress';
-import { defaultRunsDir, makeRunId } from './runWriter';
+import { defaultRunsDir, liveLockHolder, makeRunId, RunLockedError } from './runWriter';
 import { prepareRun, RunInputError, runTraining, type PreparedRun } from './train';
 
 export const USAGE = `usage:
@@ -120,9 +121,30 @@ export async function main(argv: string[]): Promise<number> {
 
   let prepared: PreparedRun;
   let runDir: string;
-  let resumeFrom: ReturnType<typeof latestCheckpoint>;
+  let resumeFrom: LoadedCheckpoint | undefined;
   let infoExtra: Record<string, unknown> = {};
   let configLabel: string;
+
+  // Signals are handled from the start: while preparing (nothing on disk yet) a signal exits at once,
+  // writing nothing; once the run folder exists it finishes the step (or abandons an evaluation),
+  // checkpoints and marks the run "stopped". The long phases yield to the event loop (cooperative.ts).
+  const stop = { requested: false };
+  let started = false;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    const code = sig === 'SIGINT' ? 130 : 143;
+    if (!started) {
+      process.stderr.write(`\n${sig}: stopped before the run started (nothing was written)\n`);
+      process.exit(code);
+    }
+    if (stop.requested) {
+      process.stderr.write(`\n${sig} again: exiting now (the last checkpoint is kept)\n`);
+      process.exit(code);
+    }
+    stop.requested = true;
+    progress.message(`${sig}: finishing this step, then a checkpoint…`);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   try {
     if (args.resume) {
       runDir = resolve(args.resume);
@@ -136,11 +158,16 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: run ${info.id} is already completed\n`);
         return 2;
       }
-      if (info.status === 'running' && info.pid && info.pid !== process.pid && isAlive(info.pid)) {
+      const holder = liveLockHolder(runDir);
+      if (holder !== undefined) {
+        process.stderr.write(`error: run ${info.id} is still running (pid ${holder} holds its lock); stop it first\n`);
+        return 2;
+      }
+      if (info.status === 'running' && info.pid && info.pid !== process.pid && isAlive(info.pid) && !existsSync(join(runDir, '.lock'))) {
         process.stderr.write(`error: run ${info.id} is still running (pid ${info.pid}); stop it first\n`);
         return 2;
       }
-      resumeFrom = latestCheckpoint(runDir);
+      resumeFrom = latestReadableCheckpoint(runDir, log);
       if (!resumeFrom) {
         process.stderr.write(`error: ${runDir} has no checkpoint to resume from\n`);
         return 2;
@@ -168,6 +195,10 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: ${runDir} already holds a run; choose another --out or --resume it\n`);
         return 2;
       }
+      if (existsSync(runDir) && (!statSync(runDir).isDirectory() || readdirSync(runDir).length > 0)) {
+        process.stderr.write(`error: ${runDir} exists and is not an empty folder; choose another --out\n`);
+        return 2;
+      }
       infoExtra = { configFile: file, baseDir };
       prepared = await prepareRun(loaded.config, baseDir, { backend: args.backend, log });
     }
@@ -177,21 +208,18 @@ export async function main(argv: string[]): Promise<number> {
     return msg ? 2 : 1;
   }
 
-  const stop = { requested: false };
-  const onSignal = (sig: string) => {
-    if (stop.requested) {
-      process.stderr.write(`\n${sig} again: exiting now (the last checkpoint is kept)\n`);
-      process.exit(130);
-    }
-    stop.requested = true;
-    progress.message(`${sig}: finishing this step, then a checkpoint…`);
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
   // wasm and cpu run one thread per tfjs instance: other cores help only as workers. tfjs-node threads itself.
   const workers = args.workers ?? (prepared.backend.name === 'tensorflow' ? 0 : Math.max(0, Math.min(3, availableParallelism() - 1)));
   log(`run folder: ${runDir}${workers ? ` (${workers + 1} threads)` : ''}`);
-  const result = await runTraining(prepared, { runDir, resumeFrom, infoExtra: { ...infoExtra, workers }, stop, progress, workers });
+  started = true;
+  let result;
+  try {
+    result = await runTraining(prepared, { runDir, resumeFrom, infoExtra: { ...infoExtra, workers }, stop, progress, workers });
+  } catch (e) {
+    if (!(e instanceof RunLockedError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
   if (result.status === 'failed') {
     process.stderr.write(`error: the run failed at step ${result.step}: ${result.error?.message}\n`);
     return 1;

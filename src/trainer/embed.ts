@@ -1,5 +1,6 @@
 /** Inference embeddings (no dropout, no tape) for evaluation and export. */
 import * as tf from '@tensorflow/tfjs-core';
+import { runSync, type Work } from './cooperative';
 import type { Encoder } from './model/types';
 import { disposeBatch, tokenize, type BatchTokenizer } from './textBatch';
 
@@ -13,6 +14,11 @@ export interface EmbedOptions {
  * each batch pads to little more than its own longest text (attention cost grows with the square).
  */
 export function embedTexts(encoder: Encoder, tokenizer: BatchTokenizer, texts: string[], o: EmbedOptions): Float32Array {
+  return runSync(embedTextsWork(encoder, tokenizer, texts, o));
+}
+
+/** embedTexts as cooperative work (./cooperative.ts): yields after every batch. */
+export function* embedTextsWork(encoder: Encoder, tokenizer: BatchTokenizer, texts: string[], o: EmbedOptions): Work<Float32Array> {
   const dim = encoder.dim;
   const out = new Float32Array(texts.length * dim);
   const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
@@ -25,6 +31,7 @@ export function embedTexts(encoder: Encoder, tokenizer: BatchTokenizer, texts: s
     const data = emb.dataSync() as Float32Array;
     emb.dispose();
     idx.forEach((row, k) => out.set(data.subarray(k * dim, (k + 1) * dim), row * dim));
+    yield;
   }
   return out;
 }

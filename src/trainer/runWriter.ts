@@ -5,10 +5,13 @@
  *   metrics.jsonl append-only, one event per line, each written with one append (flushed to the OS at
  *                 every event, so a kill -9 loses at most the line being written; readers skip a torn one)
  *   log.txt       human log
+ *   .lock         {pid, cmdline} of the trainer writing the run: two trainers never write one run folder
+ * A new run folder is built under a dot-name (`.<id>.creating-<pid>`, skipped by every reader) and
+ * renamed into place, so it appears complete (config.json, run.json, checkpoints/, .lock) or not at all.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { RUN_FILES, type MetricsLine, type RunInfo } from '../protocol/runFolder';
 import type { RunConfig } from '../protocol/runConfig';
 
@@ -66,21 +69,40 @@ export class RunWriter {
     this.info = info;
   }
 
-  /** A new run folder; fails if it exists (never mixes two runs). */
+  /** A new run folder, built under a temporary dot-name and renamed into place; fails if a run is there already. */
   static create(dir: string, info: RunInfo, config: RunConfig): RunWriter {
     if (existsSync(dir) && statSync(dir).isDirectory() && existsSync(join(dir, RUN_FILES.info))) {
       throw new Error(`run folder ${dir} already holds a run; use --resume to continue it`);
     }
-    mkdirSync(join(dir, RUN_FILES.checkpoints), { recursive: true });
-    writeFileAtomic(join(dir, RUN_FILES.config), JSON.stringify(config, null, 2) + '\n');
-    const w = new RunWriter(dir, info);
-    w.writeInfo();
-    return w;
+    if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
+      throw new Error(`${dir} exists and is not an empty folder; choose another --out`);
+    }
+    const parent = dirname(dir);
+    mkdirSync(parent, { recursive: true });
+    removeAbandonedCreations(parent);
+    const tmp = join(parent, `.${basename(dir)}.creating-${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
+    try {
+      mkdirSync(join(tmp, RUN_FILES.checkpoints), { recursive: true });
+      writeFileSync(join(tmp, LOCK_FILE), lockText(), { flag: 'wx' });
+      writeFileAtomic(join(tmp, RUN_FILES.config), JSON.stringify(config, null, 2) + '\n');
+      writeFileAtomic(join(tmp, RUN_FILES.info), JSON.stringify(info, null, 2) + '\n');
+      if (existsSync(dir)) rmdirSync(dir); // an empty --out folder: replaced by the complete one
+      renameSync(tmp, dir);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    return new RunWriter(dir, info);
   }
 
-  /** An existing run folder, to resume it. */
+  /**
+   * An existing run folder, to resume it. The caller holds its lock (acquireRunLock). A metrics file
+   * whose last line was torn by a kill -9 gets its line ended first, so the next event is a line of its own.
+   */
   static open(dir: string): RunWriter {
     const info = JSON.parse(readFileSync(join(dir, RUN_FILES.info), 'utf8')) as RunInfo;
+    endTornLine(join(dir, RUN_FILES.metrics));
     return new RunWriter(dir, info);
   }
 
@@ -104,5 +126,148 @@ export class RunWriter {
 
   log(message: string): void {
     appendFileSync(join(this.dir, RUN_FILES.log), `${new Date().toISOString()} ${message}\n`);
+  }
+}
+
+/** Temp run folders (`.<id>.creating-<pid>`) whose trainer died before the rename: removed. */
+export function removeAbandonedCreations(runsDir: string): string[] {
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(runsDir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const m = /^\..+\.creating-(\d+)$/.exec(n);
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    rmSync(join(runsDir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/** Appends '\n' to a non-empty file that does not end with one (a line torn by a kill -9). */
+export function endTornLine(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const fd = openSync(file, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return false;
+    writeSync(fd, '\n', size);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const LOCK_FILE = '.lock';
+
+interface LockHolder {
+  pid: number;
+  /** The holder's command line (argv joined by NUL), to tell a live trainer from a reused pid. */
+  cmdline: string;
+  since: string;
+}
+
+/** This process's command line as the OS shows it to others (/proc on Linux), else argv. */
+function ownCmdline(): string {
+  try {
+    return readFileSync(`/proc/${process.pid}/cmdline`, 'utf8').replace(/\0$/, '');
+  } catch {
+    return process.argv.join('\0');
+  }
+}
+
+function lockText(): string {
+  const h: LockHolder = { pid: process.pid, cmdline: ownCmdline(), since: new Date().toISOString() };
+  return JSON.stringify(h) + '\n';
+}
+
+/** A run folder that another live trainer holds. */
+export class RunLockedError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`run ${basename(dir)} is being written by another trainer (pid ${pid}); stop it first`);
+    this.name = 'RunLockedError';
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Is the lock's holder alive and still the same program (not a reused pid)? */
+function holderAlive(h: Partial<LockHolder>): boolean {
+  if (!Number.isInteger(h.pid) || h.pid! <= 0) return false;
+  if (h.pid === process.pid) return false;
+  if (!pidAlive(h.pid!)) return false;
+  try {
+    // Linux: the pid's command line must still be the trainer's (a pid reused by another program is stale).
+    const cmd = readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').replace(/\0$/, '');
+    return typeof h.cmdline !== 'string' || cmd === h.cmdline;
+  } catch {
+    return true; // no /proc: trust the pid
+  }
+}
+
+/** The live trainer holding the run folder's lock, if any (a stale lock or none: undefined). */
+export function liveLockHolder(dir: string): number | undefined {
+  try {
+    const h = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<LockHolder>;
+    return holderAlive(h) ? h.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Takes the run folder's lock (created with 'wx': of two trainers racing, one wins). A stale lock (its
+ * pid dead, or reused by another program) is taken over. Throws RunLockedError if a live trainer holds it.
+ */
+export function acquireRunLock(dir: string): void {
+  const file = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(file, lockText(), { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder: Partial<LockHolder> = {};
+    try {
+      holder = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+    } catch {
+      // an empty / torn lock (its writer died mid-write): stale
+    }
+    if (holder.pid === process.pid) return;
+    if (holderAlive(holder)) throw new RunLockedError(dir, holder.pid!);
+    try {
+      unlinkSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  throw new Error(`could not take the lock ${file}`);
+}
+
+/** Drops the lock if this process holds it. */
+export function releaseRunLock(dir: string): void {
+  const file = join(dir, LOCK_FILE);
+  try {
+    const h = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+    if (h.pid === process.pid) unlinkSync(file);
+  } catch {
+    // gone already
   }
 }

@@ -12,18 +12,21 @@ import { join, resolve } from 'node:path';
 import type { BackendName, RunConfig } from '../protocol/runConfig';
 import { FUNNEL_PREFIX, type ByDim, type RunInfo, type RunStatus } from '../protocol/runFolder';
 import { initBackend, preflightKernels, type BackendChoice } from './backend';
-import { latestCheckpoint, lossRngState, restoreCheckpoint, saveCheckpoint, setLossRngState, type LoadedCheckpoint, type LossWindow, type TrainerState } from './checkpoint';
-import { epochBatches } from './data/batches';
-import { prepareData, tableSize, type PairTable } from './data/dataset';
-import { embedTexts } from './embed';
-import { buildEvalSet, evaluate, type EvalResult, type EvalSet } from './eval/evaluator';
+import { totalmem } from 'node:os';
+import { latestCheckpoint, lossRngState, removeTempCheckpoints, restoreCheckpoint, saveCheckpoint, setLossRngState, type LoadedCheckpoint, type LossWindow, type TrainerState } from './checkpoint';
+import { runAsync, WorkAbandoned } from './cooperative';
+import { epochBatchCount, epochBatches } from './data/batches';
+import { prepareDataWork, tableSize, type PairTable } from './data/dataset';
+import { embedTextsWork } from './embed';
+import { buildEvalSet, evaluateWork, type EvalResult, type EvalSet } from './eval/evaluator';
+import { runDoesNotFit, type BlockShape } from './memoryBudget';
 import { createLoss } from './losses/registry';
 import type { EmbeddingLoss } from './losses/types';
 import { BertEncoder, type EncoderSpec } from './model/encoder';
 import { loadHfModel, saveHfModel } from './model/hfFolder';
 import { AdamW } from './optimizer';
 import { metricsTable, Progress, type ProgressSink } from './progress';
-import { RunWriter } from './runWriter';
+import { acquireRunLock, releaseRunLock, RunWriter } from './runWriter';
 import { learningRateAt } from './schedule';
 import { WordPieceTokenizer } from './tokenizer/wordpiece';
 import { StepRunner, type GuideModel, type TrainBatch } from './trainStep';
@@ -95,7 +98,13 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
   const log = o.log ?? (() => {});
   const backend = await initBackend(o.backend ?? config.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
-  const data = prepareData(config, baseDir);
+  if ('scratch' in config.model) {
+    // Before anything slow: a batch that cannot fit is refused within a second (vocabSize is the upper bound).
+    const s = config.model.scratch;
+    const width = outputWidth(config, s.hiddenSize);
+    checkRunMemory(config, backend.name, s, scratchParamCount(s, s.vocabSize, width), width, s.maxSeqLength);
+  }
+  const data = await runAsync(prepareDataWork(config, baseDir));
   log(`data: ${tableSize(data.train)} train rows, ${tableSize(data.eval)} eval rows`);
 
   let encoder: BertEncoder;
@@ -108,7 +117,7 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
     else {
       const texts: string[] = [];
       for (let i = 0; i < tableSize(data.train) && texts.length < TOKENIZER_TEXTS; i++) for (const col of data.train.texts) texts.push(col[i]);
-      tokenizer = WordPieceTokenizer.train(texts, { vocabSize: s.vocabSize });
+      tokenizer = await runAsync(WordPieceTokenizer.trainWork(texts, { vocabSize: s.vocabSize }));
       log(`tokenizer: ${tokenizer.vocabSize} WordPiece ids learned from ${texts.length} training texts`);
     }
     const spec = scratchSpec(config, tokenizer.vocabSize, outputWidth(config, s.hiddenSize));
@@ -128,6 +137,10 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
       const g = load();
       return { encoder: g.encoder, tokenizer: g.tokenizer };
     };
+  }
+  if (!('scratch' in config.model)) {
+    const params = [...encoder.params.values()].reduce((a, v) => a + v.size, 0);
+    checkRunMemory(config, backend.name, encoder.spec, params, encoder.dim, maxSeqLength, tableSize(data.train));
   }
   const loss = createLoss(config.loss, { embeddingDim: encoder.dim, seed: config.seed });
   const [lo, hi] = loss.columnRange;
@@ -157,6 +170,27 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
   const evalSet = buildEvalSet(data.eval, config.evaluation.maxQueries);
   log(`eval: ${evalSet.queries.length} queries, corpus of ${evalSet.corpus.length}${evalSet.pairs ? `, ${evalSet.pairs.scores.length} scored pairs` : ''}; dims ${dims.join(', ')}`);
   return { config, baseDir, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims };
+}
+
+/** Parameters of a from-scratch encoder (embeddings, blocks, output projection). */
+function scratchParamCount(s: BlockShape & { maxSeqLength: number }, vocab: number, width: number): number {
+  const h = s.hiddenSize;
+  const I = s.intermediateSize;
+  const embeddings = vocab * h + s.maxSeqLength * h + 2 * h + 2 * h;
+  const block = 4 * (h * h + h) + 2 * h * I + I + h + 4 * h;
+  return embeddings + s.numLayers * block + (width !== h ? h * width + width : 0);
+}
+
+/**
+ * Refuses (RunInputError at /training/batchSize, naming what fits) a step whose estimated memory — params
+ * and optimizer state, activations, embeddings cache, in-batch scores — does not fit the backend.
+ */
+function checkRunMemory(config: RunConfig, backend: string, block: BlockShape, params: number, dim: number, seqLen: number, rows = Infinity): void {
+  const loss = createLoss(config.loss, { embeddingDim: dim, seed: config.seed });
+  const nColumns = config.data.train.columns?.length ?? 2;
+  const batchRows = Math.min(config.training.batchSize, rows);
+  const why = runDoesNotFit({ block, params, batchRows, nColumns, seqLen, dim, miniBatchSize: loss.miniBatchSize }, backend, totalmem());
+  if (why) throw new RunInputError('/training/batchSize', why);
 }
 
 /**
@@ -216,6 +250,8 @@ export interface TrainRunOptions {
    * reproducible for a given worker count.
    */
   workers?: number;
+  /** The worker thread script (default: parallel/pool.ts resolveWorkerScript()). */
+  workerScript?: string;
 }
 
 export interface TrainRunResult {
@@ -250,137 +286,182 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     }
     return b;
   };
-  const firstEpoch = batchesOf(0).length;
-  if (firstEpoch === 0) throw new Error(`the training data has ${tableSize(train)} rows: not enough for one batch of at least 2`);
-  let totalSteps = t.maxSteps > 0 ? t.maxSteps : 0;
-  if (totalSteps === 0) for (let e = 0; e < t.epochs; e++) totalSteps += e === 0 ? firstEpoch : epochBatches(train.texts, e, batchOpts).length;
+  const rowsN = tableSize(train);
+  const perEpoch = epochBatchCount(rowsN, t.batchSize);
+  if (perEpoch === 0) throw new Error(`the training data has ${rowsN} rows: not enough for one batch of at least 2`);
+  // Arithmetic, not enumerated: `epochs` may be huge and nothing may block before the run folder exists.
+  const totalSteps = t.maxSteps > 0 ? t.maxSteps : perEpoch * t.epochs;
 
   const optimizer = new AdamW(encoder.params, { learningRate: t.learningRate, weightDecay: t.weightDecay, maxGradNorm: t.maxGradNorm });
   let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, elapsed: 0, lossRng: lossRngState(loss), window: emptyWindow(), optimizerStep: 0 };
   let writer: RunWriter;
   const now = new Date();
-  if (o.resumeFrom) {
-    restoreCheckpoint(o.resumeFrom, encoder.params, optimizer);
-    state = { ...o.resumeFrom.state, window: { ...emptyWindow(), ...o.resumeFrom.state.window } };
-    setLossRngState(loss, state.lossRng);
-    writer = RunWriter.open(o.runDir);
-    writer.append({ type: 'resume', fromStep: state.step, time: state.elapsed, wallTime: now.getTime() });
-    writer.update({ status: 'running', pid: process.pid, endedAt: null, error: undefined, backend: p.backend.name, backendReason: p.backend.reason, step: state.step, totalSteps, resumedAt: now.toISOString() });
-    writer.log(`resumed from step ${state.step} (${o.resumeFrom.dir})`);
-  } else {
-    const info: RunInfo = {
-      id: o.runDir.split(/[\\/]/).filter(Boolean).pop()!,
-      name: config.name,
-      status: 'running',
-      pid: process.pid,
-      startedAt: now.toISOString(),
-      endedAt: null,
-      backend: p.backend.name,
-      backendReason: p.backend.reason,
-      step: 0,
-      totalSteps,
-      ...o.infoExtra,
-    };
-    writer = RunWriter.create(o.runDir, info, config);
-    writer.log(`run ${info.id}: ${totalSteps} steps of ${t.batchSize} rows, backend ${p.backend.name} (${p.backend.reason})`);
+  const runId = o.runDir.split(/[\\/]/).filter(Boolean).pop()!;
+  try {
+    if (o.resumeFrom) {
+      // Throws RunLockedError (nothing written) if another live trainer writes this run.
+      acquireRunLock(o.runDir);
+      writer = RunWriter.open(o.runDir);
+    } else {
+      const info: RunInfo = {
+        id: runId,
+        name: config.name,
+        status: 'running',
+        pid: process.pid,
+        startedAt: now.toISOString(),
+        endedAt: null,
+        backend: p.backend.name,
+        backendReason: p.backend.reason,
+        step: 0,
+        totalSteps,
+        ...o.infoExtra,
+      };
+      // Appears complete (config.json, run.json, checkpoints/, .lock) or not at all.
+      writer = RunWriter.create(o.runDir, info, config);
+    }
+  } catch (e) {
+    optimizer.dispose();
+    throw e;
   }
+  // From here on the run folder exists: every failure ends as status "failed" with its error.
+  const result: TrainRunResult = { status: 'running', step: state.step, totalSteps };
   let pool: DataParallelPool | undefined;
-  const workers = o.workers ?? 0;
-  if (workers > 0) {
-    pool = await DataParallelPool.start({ encoder, backend: p.backend.name, workers, maxRows: t.batchSize * train.texts.length, maxLen: p.maxSeqLength });
-    writer.log(`${workers} worker thread(s) share each step`);
+  try {
+    if (o.resumeFrom) {
+      const removed = removeTempCheckpoints(o.runDir);
+      if (removed.length) writer.log(`removed ${removed.length} unfinished checkpoint folder(s): ${removed.join(', ')}`);
+      writer.update({ status: 'running', pid: process.pid, endedAt: null, error: undefined, backend: p.backend.name, backendReason: p.backend.reason, totalSteps, resumedAt: now.toISOString() });
+      restoreCheckpoint(o.resumeFrom, encoder.params, optimizer);
+      state = { ...o.resumeFrom.state, window: { ...emptyWindow(), ...o.resumeFrom.state.window } };
+      setLossRngState(loss, state.lossRng);
+      writer.append({ type: 'resume', fromStep: state.step, time: state.elapsed, wallTime: now.getTime() });
+      writer.update({ step: state.step });
+      writer.log(`resumed from step ${state.step} (${o.resumeFrom.dir})`);
+    } else {
+      writer.log(`run ${runId}: ${totalSteps} steps of ${t.batchSize} rows, backend ${p.backend.name} (${p.backend.reason})`);
+    }
+    result.step = state.step;
+    const workers = o.workers ?? 0;
+    if (workers > 0) {
+      try {
+        // Buffers for the largest batch there can be: min(batchSize, rows) rows of every column.
+        pool = await DataParallelPool.start({ encoder, backend: p.backend.name, workers, maxRows: Math.min(t.batchSize, rowsN) * train.texts.length, maxLen: p.maxSeqLength, workerScript: o.workerScript });
+        writer.log(`${workers} worker thread(s) share each step`);
+      } catch (e) {
+        const msg = `warning: the ${workers} worker thread(s) did not start (${(e as Error).message}); training on this thread alone`;
+        writer.log(msg);
+        if (progress) progress.message(msg);
+        else process.stderr.write(msg + '\n');
+        writer.update({ workers: 0 } as Partial<RunInfo>);
+      }
+    }
+  } catch (e) {
+    await pool?.close();
+    optimizer.dispose();
+    const err = e as Error;
+    writer.log(`failed: ${err.stack ?? err.message}`);
+    writer.update({ status: 'failed', pid: null, endedAt: new Date().toISOString(), error: err.message, step: state.step });
+    releaseRunLock(o.runDir);
+    return { ...result, status: 'failed', error: err, step: state.step };
   }
   const runner = new StepRunner({ encoder, tokenizer, maxSeqLength: p.maxSeqLength, loss, optimizer, guide: p.guide, seed: config.seed, pool });
   const startClock = performance.now();
   const elapsed = () => state.elapsed + (performance.now() - startClock) / 1000;
-  const epochFloat = () => {
-    const n = batchesOf(state.epoch).length;
-    return state.epoch + state.batchInEpoch / Math.max(1, n);
-  };
-  const embed = (texts: string[]) => embedTexts(encoder, tokenizer, texts, { maxSeqLength: p.maxSeqLength, batchSize: EVAL_BATCH });
-  const runEval = (): EvalResult => {
-    const r = evaluate(p.evalSet, embed, encoder.dim, { dims: p.dims, metrics: config.evaluation.metrics, funnel: config.evaluation.funnel });
+  const epochFloat = () => state.epoch + state.batchInEpoch / perEpoch;
+  // Evaluation yields to the event loop between batches; a stop request abandons it (WorkAbandoned).
+  const embed = (texts: string[]) => embedTextsWork(encoder, tokenizer, texts, { maxSeqLength: p.maxSeqLength, batchSize: EVAL_BATCH });
+  const runEval = async (): Promise<EvalResult> => {
+    const r = await runAsync(evaluateWork(p.evalSet, embed, encoder.dim, { dims: p.dims, metrics: config.evaluation.metrics, funnel: config.evaluation.funnel }), {
+      abort: () => stop.requested,
+      what: `the evaluation at step ${state.step}`,
+    });
     writer.append({ step: state.step, epoch: epochFloat(), time: elapsed(), wallTime: Date.now(), split: 'eval', values: r.values, byDim: r.byDim });
     return r;
   };
   const checkpoint = () =>
     saveCheckpoint(o.runDir, { params: encoder.params, optimizer, tokenizer, state: { ...state, elapsed: elapsed(), lossRng: lossRngState(loss), optimizerStep: optimizer.step } });
 
-  const result: TrainRunResult = { status: 'running', step: state.step, totalSteps };
   const stepsAtStart = state.step;
   let lastEvalStep = -1;
   let lastCheckpointStep = o.resumeFrom ? state.step : -1;
+  let abandoned = false;
   try {
-    if (!o.resumeFrom) {
-      result.initial = runEval();
-      lastEvalStep = 0;
-      progress?.message(`step 0 (untrained): ${summary(result.initial.byDim)}`);
-    }
-    while (state.step < totalSteps) {
-      let batches = batchesOf(state.epoch);
-      if (state.batchInEpoch >= batches.length) {
-        state.epoch += 1;
-        state.batchInEpoch = 0;
-        batches = batchesOf(state.epoch);
+    try {
+      if (!o.resumeFrom) {
+        result.initial = await runEval();
+        lastEvalStep = 0;
+        progress?.message(`step 0 (untrained): ${summary(result.initial.byDim)}`);
       }
-      const rows = batches[state.batchInEpoch];
-      const batch: TrainBatch = { columns: train.texts.map((col) => rows.map((i) => col[i])) };
-      if (loss.needsLabels) batch.labels = rows.map((i) => train.scores![i]);
-      optimizer.learningRate = learningRateAt(state.step, { learningRate: t.learningRate, warmupSteps: t.warmupSteps, totalSteps, scheduler: t.scheduler });
-      const out = runner.step(batch, state.step);
-      if (!Number.isFinite(out.loss)) throw new Error(`the loss is ${out.loss} at step ${state.step + 1}: lower the learning rate or check the data`);
-      state.step += 1;
-      state.batchInEpoch += 1;
-      const w = state.window;
-      w.sum += out.loss;
-      w.count += 1;
-      w.samples += rows.length;
-      for (const [d, v] of Object.entries(out.byDim)) {
-        w.byDim[d] = (w.byDim[d] ?? 0) + v;
-        w.byDimCount[d] = (w.byDimCount[d] ?? 0) + 1;
+      while (state.step < totalSteps && !stop.requested) {
+        let batches = batchesOf(state.epoch);
+        if (state.batchInEpoch >= batches.length) {
+          state.epoch += 1;
+          state.batchInEpoch = 0;
+          batches = batchesOf(state.epoch);
+        }
+        const rows = batches[state.batchInEpoch];
+        const batch: TrainBatch = { columns: train.texts.map((col) => rows.map((i) => col[i])) };
+        if (loss.needsLabels) batch.labels = rows.map((i) => train.scores![i]);
+        optimizer.learningRate = learningRateAt(state.step, { learningRate: t.learningRate, warmupSteps: t.warmupSteps, totalSteps, scheduler: t.scheduler });
+        const out = runner.step(batch, state.step);
+        if (!Number.isFinite(out.loss)) throw new Error(`the loss is ${out.loss} at step ${state.step + 1}: lower the learning rate or check the data`);
+        state.step += 1;
+        state.batchInEpoch += 1;
+        const w = state.window;
+        w.sum += out.loss;
+        w.count += 1;
+        w.samples += rows.length;
+        for (const [d, v] of Object.entries(out.byDim)) {
+          w.byDim[d] = (w.byDim[d] ?? 0) + v;
+          w.byDimCount[d] = (w.byDimCount[d] ?? 0) + 1;
+        }
+        const secs = elapsed();
+        const rate = ((state.step - stepsAtStart) * t.batchSize) / Math.max(1e-9, (performance.now() - startClock) / 1000);
+        if (state.step % t.logEvery === 0 || state.step === totalSteps) {
+          const byDim: ByDim = {};
+          for (const d of Object.keys(w.byDim)) byDim[d] = { loss: w.byDim[d] / w.byDimCount[d] };
+          writer.append({
+            step: state.step,
+            epoch: epochFloat(),
+            time: secs,
+            wallTime: Date.now(),
+            split: 'train',
+            values: { loss: w.sum / w.count, lr: optimizer.learningRate, gradNorm: out.gradNorm },
+            byDim,
+          });
+          state.window = emptyWindow();
+          writer.update({ step: state.step });
+        }
+        progress?.update({ step: state.step, total: totalSteps, loss: out.loss, samplesPerSec: rate, etaSeconds: ((totalSteps - state.step) * t.batchSize) / Math.max(1e-9, rate) });
+        if (t.evalEvery > 0 && state.step % t.evalEvery === 0 && state.step < totalSteps) {
+          const r = await runEval();
+          lastEvalStep = state.step;
+          progress?.message(`step ${state.step}: ${summary(r.byDim)}`);
+        }
+        if (t.checkpointEvery > 0 && state.step % t.checkpointEvery === 0 && state.step < totalSteps) {
+          checkpoint();
+          lastCheckpointStep = state.step;
+        }
+        // Let signal handlers run between steps (a step itself is synchronous).
+        await new Promise((r) => setImmediate(r));
+        if (stop.requested && state.step < totalSteps) break;
       }
-      const secs = elapsed();
-      const rate = ((state.step - stepsAtStart) * t.batchSize) / Math.max(1e-9, (performance.now() - startClock) / 1000);
-      if (state.step % t.logEvery === 0 || state.step === totalSteps) {
-        const byDim: ByDim = {};
-        for (const d of Object.keys(w.byDim)) byDim[d] = { loss: w.byDim[d] / w.byDimCount[d] };
-        writer.append({
-          step: state.step,
-          epoch: epochFloat(),
-          time: secs,
-          wallTime: Date.now(),
-          split: 'train',
-          values: { loss: w.sum / w.count, lr: optimizer.learningRate, gradNorm: out.gradNorm },
-          byDim,
-        });
-        state.window = emptyWindow();
-        writer.update({ step: state.step });
-      }
-      progress?.update({ step: state.step, total: totalSteps, loss: out.loss, samplesPerSec: rate, etaSeconds: ((totalSteps - state.step) * t.batchSize) / Math.max(1e-9, rate) });
-      if (t.evalEvery > 0 && state.step % t.evalEvery === 0 && state.step < totalSteps) {
-        const r = runEval();
-        lastEvalStep = state.step;
-        progress?.message(`step ${state.step}: ${summary(r.byDim)}`);
-      }
-      if (t.checkpointEvery > 0 && state.step % t.checkpointEvery === 0 && state.step < totalSteps) {
-        checkpoint();
-        lastCheckpointStep = state.step;
-      }
-      // Let signal handlers run between steps (a step itself is synchronous).
-      await new Promise((r) => setImmediate(r));
-      if (stop.requested && state.step < totalSteps) break;
+      if (state.step >= totalSteps && !stop.requested && lastEvalStep !== state.step) result.final = await runEval();
+    } catch (e) {
+      if (!(e instanceof WorkAbandoned)) throw e;
+      abandoned = true;
+      writer.log(`${e.message} (stop requested)`);
     }
     progress?.done();
     if (lastCheckpointStep !== state.step) checkpoint();
     result.step = state.step;
-    if (state.step < totalSteps) {
+    if (state.step < totalSteps || abandoned || (stop.requested && !result.final && lastEvalStep !== state.step)) {
       writer.log(`stopped at step ${state.step} (checkpoint written; --resume ${o.runDir} continues)`);
       writer.update({ status: 'stopped', pid: null, endedAt: new Date().toISOString(), step: state.step });
       result.status = 'stopped';
       print(`stopped at step ${state.step}/${totalSteps}; resume with: npm run train -- --resume ${o.runDir}`);
       return result;
     }
-    result.final = lastEvalStep === state.step ? undefined : runEval();
     saveHfModel(join(o.runDir, 'model'), encoder, tokenizer, { maxSeqLength: p.maxSeqLength });
     writer.log(`completed ${state.step} steps; model saved to ${join(o.runDir, 'model')}`);
     writer.update({ status: 'completed', pid: null, endedAt: new Date().toISOString(), step: state.step });
@@ -414,6 +495,7 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
   } finally {
     await pool?.close();
     optimizer.dispose();
+    releaseRunLock(o.runDir);
     void tf;
   }
 }

@@ -52,3 +52,12 @@ export function epochBatches(texts: string[][], epoch: number, o: BatchOptions):
   if (batches.length && batches[batches.length - 1].length < 2) batches.pop();
   return batches;
 }
+
+/**
+ * How many batches epochBatches() makes of n rows, without building them: every row is placed (deferred
+ * rows go in at the end), so all batches are full but the last, and a last batch of one row is dropped.
+ * Lets the total step count of `epochs` epochs be computed in O(1), whatever `epochs` is.
+ */
+export function epochBatchCount(n: number, batchSize: number): number {
+  return Math.floor(n / batchSize) + (n % batchSize >= 2 ? 1 : 0);
+}

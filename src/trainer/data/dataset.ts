@@ -6,9 +6,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { DataSourceConfig, RunConfig } from '../../protocol/runConfig';
 import { mixSeed, Rng } from '../rng';
-import { badTypes, loadFile } from './files';
+import { runSync, type Work } from '../cooperative';
+import { badTypes, loadFileWork } from './files';
 import { DataError, type DataIssue, type LoadedRows, type RowOrigin } from './types';
-import { loadWordnet, WORDNET_SOURCE } from './wordnet';
+import { loadWordnetWork, WORDNET_SOURCE } from './wordnet';
 
 /** Rows as columns: `texts[c][i]` is column c of row i. */
 export interface PairTable {
@@ -26,11 +27,15 @@ export function tableSize(t: PairTable): number {
 
 /** Loads a source's rows; relative paths resolve against `baseDir` (the config file's folder). */
 export function loadSource(src: DataSourceConfig, baseDir: string): LoadedRows {
-  if (src.source === WORDNET_SOURCE) return loadWordnet();
+  return runSync(loadSourceWork(src, baseDir));
+}
+
+export function* loadSourceWork(src: DataSourceConfig, baseDir: string): Work<LoadedRows> {
+  if (src.source === WORDNET_SOURCE) return yield* loadWordnetWork();
   if (src.source.startsWith('builtin:')) {
     throw new DataError([{ file: src.source, line: 0, message: `unknown builtin data set; available: ${WORDNET_SOURCE}` }]);
   }
-  return loadFile(isAbsolute(src.source) ? src.source : resolve(baseDir, src.source));
+  return yield* loadFileWork(isAbsolute(src.source) ? src.source : resolve(baseDir, src.source));
 }
 
 /** Picks and checks the configured columns of every row. Throws DataError listing every bad row. */
@@ -135,21 +140,29 @@ export interface PreparedData {
  * pointer of the source (`/data/train/source`).
  */
 export function prepareData(config: RunConfig, baseDir: string): PreparedData {
+  return runSync(prepareDataWork(config, baseDir));
+}
+
+/** prepareData as cooperative work (../cooperative.ts): loading and parsing yield to the event loop. */
+export function* prepareDataWork(config: RunConfig, baseDir: string): Work<PreparedData> {
   const { data, seed } = config;
-  const load = (src: DataSourceConfig, pointer: string): PairTable => {
+  const load = function* (src: DataSourceConfig, pointer: string): Work<PairTable> {
     try {
-      return selectColumns(loadSource(src, baseDir), src);
+      const loaded = yield* loadSourceWork(src, baseDir);
+      yield;
+      return selectColumns(loaded, src);
     } catch (e) {
       if (e instanceof DataError) throw new DataError(e.issues, pointer);
       throw e;
     }
   };
-  const full = load(data.train, '/data/train/source');
+  const full = yield* load(data.train, '/data/train/source');
+  yield;
   let train: PairTable;
   let evalTable: PairTable;
   if (data.eval) {
     train = full;
-    const ev = load(data.eval, '/data/eval/source');
+    const ev = yield* load(data.eval, '/data/eval/source');
     evalTable = subset(ev, shuffledCap(tableSize(ev), mixSeed(seed, 2), data.eval.maxRows));
   } else {
     const split = splitByGroup(full, data.evalFraction, seed);

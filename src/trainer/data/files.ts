@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { runSync, type Work } from '../cooperative';
 import { DataError, type DataIssue, type LoadedRows, type Row } from './types';
 
 export type FileFormat = 'jsonl' | 'csv' | 'tsv';
@@ -19,38 +20,81 @@ export function formatOf(file: string): FileFormat | undefined {
 }
 
 export function loadFile(file: string): LoadedRows {
+  return runSync(loadFileWork(file));
+}
+
+/**
+ * The file's text, strictly UTF-8: a byte sequence that is not UTF-8 (a Latin-1 or UTF-16 export) is a
+ * DataError naming the file and the first bad line, never text full of U+FFFD that trains silently.
+ */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const line = firstBadUtf8Line(bytes);
+    throw new DataError([{ file, line, message: 'invalid UTF-8: save the file as UTF-8 (this line holds bytes that are not UTF-8 text)' }]);
+  }
+}
+
+function firstBadUtf8Line(bytes: Uint8Array): number {
+  const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let start = 0;
+  for (let line = 1; ; line++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    try {
+      dec.decode(bytes.subarray(start, end));
+    } catch {
+      return line;
+    }
+    if (end >= bytes.length) return line;
+    start = end + 1;
+  }
+}
+
+/** loadFile as cooperative work (see ../cooperative.ts). */
+export function* loadFileWork(file: string): Work<LoadedRows> {
   const format = formatOf(file);
   if (!format) throw new DataError([{ file, line: 0, message: 'unknown file type: expected .jsonl, .csv or .tsv' }]);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     throw new DataError([{ file, line: 0, message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
+  yield;
+  let text = decodeUtf8(bytes, file);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (format === 'jsonl') return parseJsonl(text, file);
-  return parseDelimited(text, file, format === 'csv' ? ',' : '\t');
+  yield;
+  if (format === 'jsonl') return yield* parseJsonlWork(text, file);
+  return yield* parseDelimitedWork(text, file, format === 'csv' ? ',' : '\t');
 }
 
 export function parseJsonl(text: string, file: string): LoadedRows {
+  return runSync(parseJsonlWork(text, file));
+}
+
+export function* parseJsonlWork(text: string, file: string): Work<LoadedRows> {
   const rows: Row[] = [];
   const origins: LoadedRows['origins'] = [];
   const issues: DataIssue[] = [];
   const columns = new Set<string>();
   const lines = text.split(/\r?\n/);
-  lines.forEach((raw, i) => {
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i];
     const line = i + 1;
-    if (raw.trim() === '') return;
+    if ((i & 511) === 511) yield;
+    if (raw.trim() === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch (e) {
       issues.push({ file, line, message: `invalid JSON: ${(e as Error).message}` });
-      return;
+      continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       issues.push({ file, line, message: 'expected a JSON object with one key per column' });
-      return;
+      continue;
     }
     const row: Row = {};
     for (const [k, v] of Object.entries(value)) {
@@ -61,7 +105,7 @@ export function parseJsonl(text: string, file: string): LoadedRows {
     }
     rows.push(row);
     origins.push({ file, line });
-  });
+  }
   if (issues.length) throw new DataError(issues);
   return { rows, origins, columns: [...columns] };
 }
@@ -76,7 +120,7 @@ function describeType(v: unknown): string {
 }
 
 /** RFC 4180 records with the line each starts on. */
-function csvRecords(text: string, file: string, issues: DataIssue[]): { fields: string[]; line: number }[] {
+function* csvRecords(text: string, file: string, issues: DataIssue[]): Work<{ fields: string[]; line: number }[]> {
   const out: { fields: string[]; line: number }[] = [];
   let fields: string[] = [];
   let field = '';
@@ -85,6 +129,7 @@ function csvRecords(text: string, file: string, issues: DataIssue[]): { fields: 
   let startLine = 1;
   let quotedAt = 0;
   for (let i = 0; i < text.length; i++) {
+    if ((i & 0xffff) === 0xffff) yield;
     const c = text[i];
     if (inQuotes) {
       if (c === '"') {
@@ -123,10 +168,14 @@ function csvRecords(text: string, file: string, issues: DataIssue[]): { fields: 
 }
 
 export function parseDelimited(text: string, file: string, delimiter: ',' | '\t'): LoadedRows {
+  return runSync(parseDelimitedWork(text, file, delimiter));
+}
+
+export function* parseDelimitedWork(text: string, file: string, delimiter: ',' | '\t'): Work<LoadedRows> {
   const issues: DataIssue[] = [];
   const records =
     delimiter === ','
-      ? csvRecords(text, file, issues)
+      ? yield* csvRecords(text, file, issues)
       : text
           .split(/\r?\n/)
           .map((l, i) => ({ fields: l.split('\t'), line: i + 1 }))
@@ -139,7 +188,9 @@ export function parseDelimited(text: string, file: string, delimiter: ',' | '\t'
   });
   const rows: Row[] = [];
   const origins: LoadedRows['origins'] = [];
-  for (const rec of records.slice(1)) {
+  for (let r = 1; r < records.length; r++) {
+    const rec = records[r];
+    if ((r & 1023) === 0) yield;
     if (rec.fields.length !== header.length) {
       issues.push({ file, line: rec.line, message: `expected ${header.length} fields (${header.join(', ')}), got ${rec.fields.length}` });
       continue;

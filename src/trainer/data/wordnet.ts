@@ -19,6 +19,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { mixSeed } from '../rng';
+import { runSync, type Work } from '../cooperative';
 import { DataError, type LoadedRows, type Row } from './types';
 
 export const WORDNET_SOURCE = 'builtin:wordnet';
@@ -92,13 +93,21 @@ let cache: { dict: string; rows: LoadedRows } | undefined;
 
 /** Every WordNet row (about 165k), in database order. Cached per process: it is immutable. */
 export function loadWordnet(): LoadedRows {
+  return runSync(loadWordnetWork());
+}
+
+/** loadWordnet as cooperative work (../cooperative.ts). */
+export function* loadWordnetWork(): Work<LoadedRows> {
   const dict = findWordnetDict();
   if (cache?.dict === dict) return cache.rows;
   const synsets: Synset[] = [];
   const byKey = new Map<string, Synset>();
   for (const pos of POS_FILES) {
     const text = readFileSync(join(dict, `data.${pos}`), 'utf8');
+    yield;
+    let n = 0;
     for (const line of text.split('\n')) {
+      if ((++n & 1023) === 0) yield;
       if (line.startsWith('  ') || line.trim() === '') continue; // licence header lines start with two spaces
       const s = parseSynsetLine(line, pos);
       if (!s) continue;
@@ -109,7 +118,9 @@ export function loadWordnet(): LoadedRows {
   const rows: Row[] = [];
   const groups: string[] = [];
   const defOf = (key: string | undefined) => (key ? byKey.get(key)?.definition : undefined);
-  synsets.forEach((s, index) => {
+  for (let index = 0; index < synsets.length; index++) {
+    const s = synsets[index];
+    if ((index & 1023) === 1023) yield;
     const hypernym = s.hypernyms.find((k) => byKey.has(k));
     const siblings = hypernym ? byKey.get(hypernym)!.hyponyms.filter((k) => k !== s.key && byKey.has(k)) : [];
     const anchors: { text: string; kind: string }[] = [{ text: s.lemmas.join(', '), kind: 'lemmas' }];
@@ -136,7 +147,7 @@ export function loadWordnet(): LoadedRows {
       rows.push({ anchor: a.text, positive: s.definition, negative, sentence1: a.text, sentence2, score, kind: a.kind });
       groups.push(s.key);
     });
-  });
+  }
   const result: LoadedRows = {
     rows,
     origins: rows.map((_, i) => ({ file: WORDNET_SOURCE, line: i + 1 })),

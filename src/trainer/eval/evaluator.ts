@@ -8,8 +8,9 @@
  */
 import { FUNNEL_PREFIX, type ByDim } from '../../protocol/runFolder';
 import type { FunnelConfig } from '../../protocol/runConfig';
+import { runSync, type Work } from '../cooperative';
 import { tableSize, type PairTable } from '../data/dataset';
-import { funnelRetrieval, pairCosines, retrievalMetrics, similarityMatrix, spearman, truncateNormalize } from './metrics';
+import { funnelRetrievalWork, pairCosines, retrievalWork, spearman, truncateNormalize } from './metrics';
 
 export interface EvalSet {
   queries: string[];
@@ -73,8 +74,24 @@ export interface EvalResult {
 
 /** Embeds texts → [n, width] row-major (the caller's encoder, no dropout). */
 export type Embedder = (texts: string[]) => Float32Array;
+/** An Embedder as cooperative work (../cooperative.ts). */
+export type EmbedderWork = (texts: string[]) => Work<Float32Array>;
 
 export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOptions): EvalResult {
+  return runSync(
+    evaluateWork(
+      set,
+      function* (texts) {
+        return embed(texts);
+      },
+      width,
+      o,
+    ),
+  );
+}
+
+/** evaluate as cooperative work: yields between embedding batches and between dims. */
+export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, o: EvalOptions): Work<EvalResult> {
   // One forward pass over every distinct text.
   const texts: string[] = [];
   const index = new Map<string, number>();
@@ -88,7 +105,7 @@ export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOp
   set.corpus.forEach(add);
   set.pairs?.a.forEach(add);
   set.pairs?.b.forEach(add);
-  const all = embed(texts);
+  const all = yield* embed(texts);
   const gather = (list: string[]) => {
     const out = new Float32Array(list.length * width);
     list.forEach((s, i) => out.set(all.subarray(index.get(s)! * width, (index.get(s)! + 1) * width), i * width));
@@ -101,22 +118,24 @@ export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOp
   const wanted = new Set(o.metrics);
   const byDim: ByDim = {};
   for (const dim of o.dims) {
+    yield;
     const m: Record<string, number> = {};
     if (nq > 0) {
-      const scores = similarityMatrix(truncateNormalize(q, nq, width, dim), nq, truncateNormalize(c, nc, width, dim), nc, dim);
-      const r = retrievalMetrics(scores, nq, nc, set.relevant);
+      const r = yield* retrievalWork(truncateNormalize(q, nq, width, dim), nq, truncateNormalize(c, nc, width, dim), nc, dim, set.relevant);
       for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
     }
     if (set.pairs && wanted.has('spearman')) {
       const n = set.pairs.scores.length;
       const cos = pairCosines(truncateNormalize(gather(set.pairs.a), n, width, dim), truncateNormalize(gather(set.pairs.b), n, width, dim), n, dim);
-      m.spearman = spearman(cos, set.pairs.scores);
+      yield;
+    m.spearman = spearman(cos, set.pairs.scores);
     }
     byDim[String(dim)] = m;
   }
   const values: Record<string, number> = {};
   if (o.funnel && nq > 0) {
-    const f = funnelRetrieval(q, nq, c, nc, width, set.relevant, { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize });
+    yield;
+    const f = yield* funnelRetrievalWork(q, nq, c, nc, width, set.relevant, { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize });
     for (const [k, v] of Object.entries(f)) if (k === 'macsSaved' || wanted.has(k)) values[`${FUNNEL_PREFIX}${k}`] = v;
     values[`${FUNNEL_PREFIX}shortlistDim`] = o.funnel.shortlistDim;
     values[`${FUNNEL_PREFIX}rerankDim`] = o.funnel.rerankDim;

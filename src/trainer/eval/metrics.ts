@@ -1,3 +1,4 @@
+import { runSync, type Work } from '../cooperative';
 /**
  * Evaluation metrics as pure functions on Float32Arrays (no tfjs): cosine similarity after truncating
  * embeddings to a Matryoshka dim, retrieval metrics as sentence-transformers' InformationRetrievalEvaluator
@@ -37,6 +38,35 @@ export function similarityMatrix(q: Float32Array, nq: number, c: Float32Array, n
 
 /** Indices of the k largest values of row `row` (ties: lower index first), best first. */
 export function topK(scores: Float32Array, row: number, n: number, k: number, candidates?: number[]): number[] {
+  const base = row * n;
+  const count = candidates ? candidates.length : n;
+  if (k <= 0) return [];
+  // Bounded insertion: O(n log k) instead of sorting the whole row, same order (score desc, then index).
+  const out: number[] = [];
+  const better = (a: number, b: number) => {
+    const sa = scores[base + a];
+    const sb = scores[base + b];
+    return sa > sb || (sa === sb && a < b);
+  };
+  for (let t = 0; t < count; t++) {
+    const j = candidates ? candidates[t] : t;
+    const v = scores[base + j];
+    if (v !== v) return topKBySort(scores, row, n, k, candidates); // NaN: keep the sort's order
+    if (out.length === k && !better(j, out[k - 1])) continue;
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (better(out[m], j)) lo = m + 1;
+      else hi = m;
+    }
+    out.splice(lo, 0, j);
+    if (out.length > k) out.pop();
+  }
+  return out;
+}
+
+function topKBySort(scores: Float32Array, row: number, n: number, k: number, candidates?: number[]): number[] {
   const base = row * n;
   const pool = candidates ?? Array.from({ length: n }, (_, j) => j);
   return pool
@@ -83,6 +113,10 @@ export function queryMetrics(ranked: number[], relevant: ReadonlySet<number>): R
     'recall@10': hits10 / nRel,
     'map@100': apSum / Math.min(nRel, 100),
   };
+}
+
+export function meanRetrieval(list: RetrievalMetrics[]): RetrievalMetrics {
+  return mean(list);
 }
 
 function mean(list: RetrievalMetrics[]): RetrievalMetrics {
@@ -168,16 +202,39 @@ export function funnelRetrieval(
   relevant: ReadonlySet<number>[],
   o: { shortlistDim: number; rerankDim: number; shortlistSize: number },
 ): FunnelResult {
+  return runSync(funnelRetrievalWork(qFull, nq, cFull, nc, fullDim, relevant, o));
+}
+
+/** funnelRetrieval as cooperative work: shortlist scores a block of queries at a time, yielding between blocks. */
+export function* funnelRetrievalWork(
+  qFull: Float32Array,
+  nq: number,
+  cFull: Float32Array,
+  nc: number,
+  fullDim: number,
+  relevant: ReadonlySet<number>[],
+  o: { shortlistDim: number; rerankDim: number; shortlistSize: number },
+): Work<FunnelResult> {
   const s = o.shortlistDim;
   const r = o.rerankDim;
   const size = Math.min(o.shortlistSize, nc);
-  const short = similarityMatrix(truncateNormalize(qFull, nq, fullDim, s), nq, truncateNormalize(cFull, nc, fullDim, s), nc, s);
+  const qs = truncateNormalize(qFull, nq, fullDim, s);
+  const cs = truncateNormalize(cFull, nc, fullDim, s);
+  const block = queryBlock(nc);
+  let short: Float32Array = new Float32Array(0);
+  let shortFrom = 0;
   const qr = truncateNormalize(qFull, nq, fullDim, r);
   const cr = truncateNormalize(cFull, nc, fullDim, r);
   const list: RetrievalMetrics[] = [];
   const rerank = new Float32Array(nc);
   for (let i = 0; i < nq; i++) {
-    const cand = topK(short, i, nc, size);
+    if (i % block === 0) {
+      if (i > 0) yield;
+      const n = Math.min(block, nq - i);
+      short = similarityMatrix(qs.subarray(i * s, (i + n) * s), n, cs, nc, s);
+      shortFrom = i;
+    }
+    const cand = topK(short, i - shortFrom, nc, size);
     for (const j of cand) {
       let v = 0;
       for (let k = 0; k < r; k++) v += qr[i * r + k] * cr[j * r + k];
@@ -187,4 +244,22 @@ export function funnelRetrieval(
   }
   const macs = nq * nc * s + nq * size * r;
   return { ...mean(list), macsSaved: 1 - macs / (nq * nc * r) };
+}
+
+/** Queries scored at once so that a block of scores stays near 16 MB whatever the corpus size. */
+export function queryBlock(nc: number): number {
+  return Math.max(1, Math.floor(4_000_000 / Math.max(1, nc)));
+}
+
+/** Retrieval metrics at one dim (normalized embeddings), a block of queries at a time, yielding between blocks. */
+export function* retrievalWork(q: Float32Array, nq: number, c: Float32Array, nc: number, dim: number, relevant: ReadonlySet<number>[]): Work<RetrievalMetrics> {
+  const block = queryBlock(nc);
+  const list: RetrievalMetrics[] = [];
+  for (let s = 0; s < nq; s += block) {
+    const n = Math.min(block, nq - s);
+    const scores = similarityMatrix(q.subarray(s * dim, (s + n) * dim), n, c, nc, dim);
+    for (let i = 0; i < n; i++) list.push(queryMetrics(topK(scores, i, nc, 100), relevant[s + i]));
+    yield;
+  }
+  return mean(list);
 }

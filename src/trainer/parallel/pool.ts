@@ -27,6 +27,8 @@ export interface PoolOptions {
   workers: number;
   maxRows: number;
   maxLen: number;
+  /** The worker script (default: resolveWorkerScript()'s choice). */
+  workerScript?: string;
 }
 
 export interface HostTokens {
@@ -36,15 +38,34 @@ export interface HostTokens {
   len: number;
 }
 
-function startWorker(workerData: WorkerInit): Worker {
+/**
+ * How a worker thread is started: the bundle beside this file (dist/trainerWorker.js), or an explicit
+ * script (PoolOptions.workerScript, else the MRL_TRAINER_WORKER environment variable). From sources
+ * (tests under tsx) the worker is TypeScript too, and loader flags do not reach worker threads, so the
+ * worker registers tsx's require hook itself — dev only: tsx is not shipped. Throws, before any thread
+ * starts, when neither is there (a packaged extension missing its bundle): the caller trains without workers.
+ */
+export function resolveWorkerScript(explicit = process.env.MRL_TRAINER_WORKER): { file: string } | { code: string } {
+  if (explicit) {
+    if (!existsSync(explicit)) throw new Error(`the trainer worker script ${explicit} does not exist`);
+    return { file: explicit };
+  }
   const bundled = join(__dirname, 'trainerWorker.js');
-  if (existsSync(bundled)) return new Worker(bundled, { workerData });
-  // Running from sources (tests under tsx): the worker is TypeScript too, and loader flags do not
-  // reach worker threads, so the worker registers tsx's require hook itself.
-  // Resolved here, from this file, so that a trainer started from any working directory finds it.
+  if (existsSync(bundled)) return { file: bundled };
   const source = join(__dirname, 'worker.ts');
-  const tsx = require.resolve('tsx/cjs');
-  return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});`, { eval: true, workerData });
+  let tsx: string;
+  try {
+    if (!existsSync(source)) throw new Error('no worker source');
+    // Resolved here, from this file, so that a trainer started from any working directory finds it.
+    tsx = require.resolve('tsx/cjs');
+  } catch {
+    throw new Error(`the trainer worker bundle ${bundled} is missing (a broken install?)`);
+  }
+  return { code: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});` };
+}
+
+function startWorker(script: { file: string } | { code: string }, workerData: WorkerInit): Worker {
+  return 'file' in script ? new Worker(script.file, { workerData }) : new Worker(script.code, { eval: true, workerData });
 }
 
 /** [start, end) of each participant (main thread first), as equal as the rows allow. */
@@ -79,10 +100,11 @@ export class DataParallelPool {
 
   static async start(o: PoolOptions): Promise<DataParallelPool> {
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new Error(`workers must be an integer ≥ 1, got ${o.workers}`);
+    const script = resolveWorkerScript(o.workerScript);
     const layout = paramLayout(o.encoder.params);
     const buffers = allocateBuffers(o.workers, o.maxRows, o.maxLen, o.encoder.dim, layout.total);
     const workers = Array.from({ length: o.workers }, (_, index) =>
-      startWorker({ index, backend: o.backend, spec: o.encoder.spec, layout, dim: o.encoder.dim, buffers }),
+      startWorker(script, { index, backend: o.backend, spec: o.encoder.spec, layout, dim: o.encoder.dim, buffers }),
     );
     const started = Promise.all(
       workers.map(

@@ -21,6 +21,8 @@ export interface VocabBuilderOptions {
 // a small integer (fast Map keys in V8) for vocabularies up to ~32k.
 const MAX_VOCAB = 2 ** 26;
 
+import { runSync, type Work } from '../cooperative';
+
 /** Max-heap on (count desc, key asc) over parallel arrays; stale entries are skipped by the caller. */
 class PairHeap {
   private counts: number[] = [];
@@ -81,6 +83,11 @@ class PairHeap {
  * a word start `c` and as a continuation `##c` (most frequent first), then merged pieces in merge order.
  */
 export function buildWordPieceVocab(wordCounts: Map<string, number>, opts: VocabBuilderOptions): string[] {
+  return runSync(buildWordPieceVocabWork(wordCounts, opts));
+}
+
+/** buildWordPieceVocab as cooperative work (../cooperative.ts): yields between merges. */
+export function* buildWordPieceVocabWork(wordCounts: Map<string, number>, opts: VocabBuilderOptions): Work<string[]> {
   const vocabSize = opts.vocabSize;
   const minFrequency = Math.max(1, opts.minFrequency ?? 2);
   if (!Number.isInteger(vocabSize) || vocabSize < SPECIAL_TOKENS.length) {
@@ -171,8 +178,12 @@ export function buildWordPieceVocab(wordCounts: Map<string, number>, opts: Vocab
     }
     touched.clear();
   };
-  for (let wi = 0; wi < seqs.length; wi++) addPairs(wi, 1);
+  for (let wi = 0; wi < seqs.length; wi++) {
+    if ((wi & 4095) === 4095) yield;
+    addPairs(wi, 1);
+  }
   flushTouched();
+  yield;
 
   // Symbol text without its "##", used to spell merged pieces.
   const bare = (id: number): string => (vocab[id].startsWith(CONTINUATION) && id >= SPECIAL_TOKENS.length ? vocab[id].slice(2) : vocab[id]);
@@ -181,6 +192,7 @@ export function buildWordPieceVocab(wordCounts: Map<string, number>, opts: Vocab
   while (vocab.length < vocabSize && heap.size > 0) {
     const [count, key] = heap.pop();
     if (pairCount.get(key) !== count) continue; // stale: the pair's count changed after this push
+    yield;
     const a = Math.floor(key / PAIR_SHIFT);
     const b = key - a * PAIR_SHIFT;
     const merged = add(vocab[a] + bare(b));

@@ -7,7 +7,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { bertNormalizer, normalizerFromJson, type Normalizer } from './normalizer';
 import { bertPreTokenize, preTokenizerFromJson, type PreTokenizer } from './preTokenizer';
-import { buildWordPieceVocab, CONTINUATION, SPECIAL_TOKENS } from './vocabBuilder';
+import { runSync, type Work } from '../cooperative';
+import { buildWordPieceVocabWork, CONTINUATION, SPECIAL_TOKENS } from './vocabBuilder';
 
 interface AddedToken {
   id: number;
@@ -420,13 +421,20 @@ export class WordPieceTokenizer {
    * Ids: [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4, then characters (`c`, `##c`), then merged pieces.
    */
   static train(texts: Iterable<string>, opts: { vocabSize: number; lowercase?: boolean; minFrequency?: number }): WordPieceTokenizer {
+    return runSync(WordPieceTokenizer.trainWork(texts, opts));
+  }
+
+  /** train() as cooperative work (../cooperative.ts): counting and merging yield to the event loop. */
+  static *trainWork(texts: Iterable<string>, opts: { vocabSize: number; lowercase?: boolean; minFrequency?: number }): Work<WordPieceTokenizer> {
     const lowercase = opts.lowercase ?? true;
     const normalize = bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: null, lowercase });
     const counts = new Map<string, number>();
+    let n = 0;
     for (const text of texts) {
+      if ((++n & 255) === 0) yield;
       for (const w of bertPreTokenize(normalize(text))) counts.set(w, (counts.get(w) ?? 0) + 1);
     }
-    const vocab = buildWordPieceVocab(counts, { vocabSize: opts.vocabSize, minFrequency: opts.minFrequency });
+    const vocab = yield* buildWordPieceVocabWork(counts, { vocabSize: opts.vocabSize, minFrequency: opts.minFrequency });
     return WordPieceTokenizer.fromTokenizerJson(bertJson(vocab, { lowercase }), 'trained tokenizer');
   }
 
