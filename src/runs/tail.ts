@@ -8,8 +8,7 @@
  * parsed — a crash may leave a complete last event without its '\n'.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { parseMetricsJsonl } from '../protocol/panelMessages';
-import type { MetricsLine } from '../protocol/runFolder';
+import { type MetricsLine, parseMetricsJsonl } from '../protocol/runFolder';
 
 export interface TailResult {
   /** Parsed lines, in file order. Lines that are not JSON or not metrics lines are skipped. */
@@ -73,7 +72,7 @@ export function readMetricsFrom(
       return { lines: [], offset: offset + got, reset, skipped: 1, more: !reachedEnd };
     }
     if (consumed <= 0) return { lines: [], offset, reset, skipped: 0, more: !reachedEnd };
-    // Complete lines only (the buffer starts and ends at line boundaries): the panel's parser.
+    // Complete lines only (the buffer starts and ends at line boundaries): the run folder's line parser.
     const { lines, invalid: skipped } = parseMetricsJsonl(data.subarray(0, consumed).toString('utf8'));
     return { lines, offset: offset + consumed, reset, skipped, more: !reachedEnd };
   } finally {
