@@ -3,10 +3,10 @@
  * file (never a pipe), so they keep running when the window reloads or the extension host exits; after a
  * reload the host finds them again through the runs folder (run.json pid) and tails their output file.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isOurTrainer, newRunId, readProcCmdline, type RunState, stopProcess } from '../runs';
+import { fileSize, isOurTrainer, newRunId, readFileEnd, readProcCmdline, type RunState, stopProcess, TextTail } from '../runs';
 import { backendFlag, LaunchQueue, launchPlan, spawnDetached } from './launchPlan';
 import type { RunsModel } from './runsModel';
 import { settings } from './settings';
@@ -42,7 +42,8 @@ export class Launcher implements vscode.Disposable {
   private queue = new LaunchQueue<Pending>();
   /** Launched by us and not yet visible as running in the runs folder. */
   private spawning = new Map<string, Pending>();
-  private tails = new Map<string, number>();
+  /** Trainer output files being copied to the output channel, by run id. */
+  private tails = new Map<string, TextTail>();
   private timer: ReturnType<typeof setInterval>;
   private disposables: vscode.Disposable[] = [];
 
@@ -220,13 +221,7 @@ export class Launcher implements vscode.Disposable {
       mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend } : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
-    let size = 0;
-    try {
-      size = statSync(logFile).size;
-    } catch {
-      /* new file */
-    }
-    if (!this.tails.has(p.runId)) this.tails.set(p.runId, size);
+    if (!this.tails.has(p.runId)) this.tails.set(p.runId, new TextTail(logFile, fileSize(logFile) ?? 0));
     const child = spawnDetached(plan, logFile);
     p.started = true;
     child.on('error', (e) => {
@@ -243,7 +238,7 @@ export class Launcher implements vscode.Disposable {
       this.model.refresh();
       const r = this.model.get(p.runId);
       if (code !== 0 && (!r || r.status === 'failed')) {
-        const tail = this.readTail(logFile, 600).trim().split('\n').slice(-3).join(' | ');
+        const tail = readFileEnd(logFile, 600).trim().split('\n').slice(-3).join(' | ');
         void vscode.window
           .showErrorMessage(`Matryoshka Lab: run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : tail ? `: ${tail}` : ''}`, 'Show Log')
           .then((c) => c && this.output.show(true));
@@ -254,15 +249,6 @@ export class Launcher implements vscode.Disposable {
     if (child.pid) this.childPids.set(p.runId, child.pid);
     this.onLaunched(p.runId);
     p.wake();
-  }
-
-  private readTail(file: string, bytes: number): string {
-    try {
-      const b = readFileSync(file);
-      return b.subarray(Math.max(0, b.length - bytes)).toString('utf8');
-    } catch {
-      return '';
-    }
   }
 
   /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
@@ -317,30 +303,14 @@ export class Launcher implements vscode.Disposable {
     const ids = new Set<string>([...this.tails.keys()]);
     for (const r of this.model.live()) ids.add(r.id);
     for (const id of ids) {
-      const f = outputLogFile(dir, id);
-      let fd: number;
-      try {
-        fd = openSync(f, 'r');
-      } catch {
-        continue;
-      }
-      try {
-        const size = fstatSync(fd).size;
+      let tail = this.tails.get(id);
+      if (!tail) {
         // First sight after a reload: start from the end (the past is in log.txt).
-        const from = this.tails.get(id) ?? size;
-        if (size > from) {
-          const buf = Buffer.alloc(Math.min(size - from, 1 << 20));
-          const n = readSync(fd, buf, 0, buf.length, from);
-          const text = buf.subarray(0, n).toString('utf8');
-          const lastNl = text.lastIndexOf('\n');
-          if (lastNl >= 0) {
-            for (const line of text.slice(0, lastNl).split('\n')) this.output.appendLine(`[${id}] ${line}`);
-            this.tails.set(id, from + Buffer.byteLength(text.slice(0, lastNl + 1)));
-          } else this.tails.set(id, from);
-        } else this.tails.set(id, Math.min(from, size));
-      } finally {
-        closeSync(fd);
+        tail = TextTail.atEnd(outputLogFile(dir, id));
+        if (!tail) continue;
+        this.tails.set(id, tail);
       }
+      for (const line of tail.read()) this.output.appendLine(`[${id}] ${line}`);
       const r = this.model.get(id);
       if (r && r.status !== 'running' && !this.childPids.has(id)) this.tails.delete(id);
     }
