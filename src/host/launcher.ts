@@ -12,7 +12,7 @@ import type { RunsModel } from './runsModel';
 import { settings } from './settings';
 import { hasCheckpoint } from './tree';
 import { LaunchProgress } from './launchProgress';
-import { onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from './ui';
+import { isTrusted, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from './ui';
 
 export interface ValidationOutcome {
   ok: boolean;
@@ -137,7 +137,7 @@ export class Launcher implements vscode.Disposable {
       this.output.appendLine(`[${runId}] already stopping (pid ${pid})`);
       return true;
     }
-    if (!vscode.workspace.isTrusted && pid !== child) {
+    if (!isTrusted() && pid !== child) {
       const ours = isOurTrainer(pid);
       if (ours !== true) {
         const why =

@@ -28,12 +28,17 @@ export function onChoice(shown: Thenable<string | undefined>, action: string, th
   });
 }
 
+/** Is the workspace trusted (not in Restricted Mode)? */
+export function isTrusted(): boolean {
+  return vscode.workspace.isTrusted;
+}
+
 /**
  * Restricted Mode gate for anything that runs the trainer: false when the workspace is trusted;
  * otherwise a warning (with a way to manage trust) and true.
  */
 export function refuseIfUntrusted(what: string): boolean {
-  if (vscode.workspace.isTrusted) return false;
+  if (isTrusted()) return false;
   onChoice(
     showWarning(
       `${what} is disabled in Restricted Mode — training runs code and reads files named by the config. Trust this workspace to launch runs; browsing runs and configs works without it.`,
