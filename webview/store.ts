@@ -3,7 +3,12 @@
  * so that 100k points × 8 dims stay cheap to append, smooth, decimate and scan. Browser-only code, but
  * free of DOM use so the logic is easy to reason about.
  */
+import { droppedByResume, lowerIsBetter } from '../src/protocol/metricRules';
 import type { MetricsLine, MetricsEvent } from '../src/protocol/runFolder';
+import { isResumeEvent } from '../src/protocol/runFolder';
+
+/** Which way is better for a metric: one rule for host and webview (src/protocol/metricRules). */
+export { lowerIsBetter };
 
 /** dim = null for a dimension-less value (`values.loss`, `values["funnel:ndcg@10"]`). */
 export interface SeriesKey { runId: string; split: 'train' | 'eval'; metric: string; dim: number | null }
@@ -26,11 +31,6 @@ class Column {
     b.set(this.a);
     this.a = b;
   }
-}
-
-/** Lower is better for losses, higher for retrieval/correlation metrics and multiply-adds saved. */
-export function lowerIsBetter(metric: string): boolean {
-  return /loss|error|perplexity|time|latency/i.test(metric) && !/saved/i.test(metric);
 }
 
 let nextSeriesUid = 1;
@@ -83,10 +83,10 @@ export class Series {
     }
   }
 
-  /** Resume: drop points with step > fromStep (they will be re-written by the resumed run). */
+  /** Resume: drop the trailing points the resume rule drops (they will be re-written by the resumed run). */
   truncateAfterStep(fromStep: number): void {
     let n = this.n;
-    while (n > 0 && this.cStep.a[n - 1] > fromStep) n--;
+    while (n > 0 && droppedByResume(this.cStep.a[n - 1], fromStep)) n--;
     if (n === this.n) return;
     this.n = n;
     this.generation++;
@@ -271,8 +271,8 @@ export class MetricsStore {
     const r = this.run(runId);
     r.loaded = true;
     for (const line of lines) {
-      if ((line as { type?: string }).type === 'resume') {
-        const from = (line as { fromStep: number }).fromStep;
+      if (isResumeEvent(line)) {
+        const from = line.fromStep;
         for (const s of r.series.values()) {
           const before = s.generation;
           s.truncateAfterStep(from);
@@ -281,8 +281,8 @@ export class MetricsStore {
             res.touched.add(metricId(s.key.split, s.key.metric));
           }
         }
-        r.evalSteps = r.evalSteps.filter((st) => st <= from);
-        for (const st of [...r.funnel.keys()]) if (st > from) r.funnel.delete(st);
+        r.evalSteps = r.evalSteps.filter((st) => !droppedByResume(st, from));
+        for (const st of [...r.funnel.keys()]) if (droppedByResume(st, from)) r.funnel.delete(st);
         r.maxStep = Math.min(r.maxStep, from);
         // the clock continues from the last kept event, not from the dropped ones
         let last = -Infinity;

@@ -1,15 +1,19 @@
-// The commands of the command palette, the tree's context menus and the editor title.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The commands of the command palette, the tree's context menus and the editor title: one method per
+// command (Commands), registered by registerCommands. Messages, pickers and confirmation go through ./ui;
+// config templates through ./configTemplate; argument decoding through ./commandArgs.
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isSafeRunId, isStrictlyInside, type RunState } from '../runs';
 import { RUN_FILES } from '../protocol/runFolder';
 import type { MetricsPanel } from '../panel/panelHost';
+import { idsOf } from './commandArgs';
+import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfigName, instantiateTemplate } from './configTemplate';
 import { CONFIG_GLOB, type ConfigValidation } from './configValidation';
 import { type Launcher, outputLogFile } from './launcher';
 import type { RunsModel } from './runsModel';
 import type { RunsTreeProvider, TreeNode } from './tree';
-import { formatAge } from './treeModel';
+import { confirm, pickRun, pickRuns, runItem, showError, showWarning } from './ui';
 
 export const CMD = {
   startRun: 'matryoshkaLab.startRun',
@@ -40,47 +44,10 @@ interface Deps {
  */
 type RunArg = TreeNode | string | { id: string } | Array<TreeNode | string | { id: string }> | undefined;
 
-function idOf(a: unknown): string | undefined {
-  if (typeof a === 'string') return a;
-  if (a && typeof a === 'object' && 'id' in a && typeof (a as { id: unknown }).id === 'string') {
-    const n = a as { kind?: string; id: string };
-    return n.kind === undefined || n.kind === 'run' ? n.id : undefined;
-  }
-  return undefined;
-}
-
-/** Run ids from a tree context menu call: (clicked, selection) — the selection wins when it has the click. */
-function idsOf(clicked: unknown, selection: unknown): string[] {
-  if (Array.isArray(clicked)) return clicked.map(idOf).filter((x): x is string => !!x);
-  const sel = Array.isArray(selection) ? selection.map(idOf).filter((x): x is string => !!x) : [];
-  const one = idOf(clicked);
-  if (sel.length > 1 && (!one || sel.includes(one))) return sel;
-  return one ? [one] : sel;
-}
-
-const STATUS_ICON: Record<string, string> = { running: '$(sync~spin)', completed: '$(pass)', stopped: '$(debug-stop)', failed: '$(error)' };
-
-function runItem(r: RunState): vscode.QuickPickItem & { id: string } {
-  return {
-    id: r.id,
-    label: `${STATUS_ICON[r.status] ?? ''} ${r.info.name}`,
-    description: `${r.status} · ${formatAge(r.info.startedAt, Date.now())}`,
-    detail: r.id,
-  };
-}
-
-async function pickRuns(model: RunsModel, title: string, filter: (r: RunState) => boolean, many: boolean): Promise<string[]> {
-  const runs = model.list().filter(filter);
-  if (!runs.length) {
-    void vscode.window.showInformationMessage(`Matryoshka Lab: no runs to choose from (${title}).`);
-    return [];
-  }
-  if (many) {
-    const picked = await vscode.window.showQuickPick(runs.map(runItem), { title, canPickMany: true, matchOnDescription: true, matchOnDetail: true });
-    return picked?.map((p) => p.id) ?? [];
-  }
-  const p = await vscode.window.showQuickPick(runs.map(runItem), { title, matchOnDescription: true, matchOnDetail: true });
-  return p ? [p.id] : [];
+/** One side of a diff editor. */
+interface DiffSide {
+  uri: vscode.Uri;
+  label: string;
 }
 
 async function findConfigs(): Promise<vscode.Uri[]> {
@@ -88,237 +55,262 @@ async function findConfigs(): Promise<vscode.Uri[]> {
   return found.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
-export function registerCommands(d: Deps): void {
-  const { ctx, model, launcher, panel, validation } = d;
-  const reg = (id: string, fn: (...args: any[]) => unknown) => ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
+/** The first workspace folder's path, if any. */
+function rootPath(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
 
-  const examplesDir = path.join(ctx.extensionPath, 'examples');
+/** A config given as a Uri, an absolute path or a path relative to the first workspace folder. */
+function configUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg !== 'string' || !arg) return undefined;
+  const root = rootPath();
+  return vscode.Uri.file(path.isAbsolute(arg) || !root ? arg : path.join(root, arg));
+}
 
-  async function newConfig(): Promise<vscode.Uri | undefined> {
-    let examples: string[] = [];
-    try {
-      examples = readdirSync(examplesDir).filter((f) => f.endsWith('.mrl.json')).sort();
-    } catch {
-      /* none shipped */
-    }
-    if (!examples.length) {
-      void vscode.window.showErrorMessage('Matryoshka Lab: no example configs found in the extension.');
-      return undefined;
-    }
-    const items = examples.map((f) => {
-      let desc = '';
-      try {
-        const t = readFileSync(path.join(examplesDir, f), 'utf8');
-        desc = /"name"\s*:\s*"([^"]*)"/.exec(t)?.[1] ?? '';
-      } catch {
-        /* ignore */
-      }
-      return { label: f.replace(/\.mrl\.json$/, ''), description: desc, file: f };
-    });
-    const pick = await vscode.window.showQuickPick(items, { title: 'New Run Config from template' });
-    if (!pick) return undefined;
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (!root) {
-      void vscode.window.showErrorMessage('Matryoshka Lab: open a folder first.');
-      return undefined;
-    }
-    let name = pick.file;
-    for (let i = 2; existsSync(path.join(root.fsPath, name)); i++) name = pick.file.replace(/\.mrl\.json$/, `-${i}.mrl.json`);
-    const fileName = await vscode.window.showInputBox({
-      title: 'New run config',
-      prompt: 'File name (relative to the workspace folder)',
-      value: name,
-      validateInput: (v) => (!/\.mrl\.json$/.test(v) ? 'The name must end with .mrl.json' : existsSync(path.join(root.fsPath, v)) ? 'That file exists' : undefined),
-    });
-    if (!fileName) return undefined;
-    const target = path.join(root.fsPath, fileName);
-    let text = readFileSync(path.join(examplesDir, pick.file), 'utf8');
-    // A relative "$schema" would point nowhere from the new location; contributes.jsonValidation
-    // already maps *.mrl.json to the schema.
-    text = text.replace(/^\s*"\$schema"\s*:\s*"(?!https?:)[^"]*",?\s*\n/m, '');
-    // Data files the example names (relative to examples/) are copied beside the new config, so the
-    // config stays as written and the workspace owns its data.
-    for (const m of text.matchAll(/"source"\s*:\s*"(?!builtin:)([^"]+)"/g)) {
-      const rel = m[1];
-      const src = path.resolve(examplesDir, rel);
-      const dst = path.resolve(path.dirname(target), rel);
-      if (!path.isAbsolute(rel) && isStrictlyInside(examplesDir, src) && existsSync(src) && !existsSync(dst)) {
-        mkdirSync(path.dirname(dst), { recursive: true });
-        copyFileSync(src, dst);
-      }
-    }
-    mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, text);
-    const uri = vscode.Uri.file(target);
-    await vscode.window.showTextDocument(uri);
-    return uri;
+export class Commands {
+  private readonly examplesDir: string;
+
+  constructor(
+    private readonly model: RunsModel,
+    private readonly launcher: Launcher,
+    private readonly panel: MetricsPanel,
+    private readonly validation: ConfigValidation,
+    extensionPath: string,
+  ) {
+    this.examplesDir = path.join(extensionPath, 'examples');
   }
 
-  /** A config given as a Uri, an absolute path or a path relative to the first workspace folder. */
-  const configUri = (arg: unknown): vscode.Uri | undefined => {
-    if (arg instanceof vscode.Uri) return arg;
-    if (typeof arg !== 'string' || !arg) return undefined;
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    return vscode.Uri.file(path.isAbsolute(arg) || !root ? arg : path.join(root, arg));
-  };
-
-  reg(CMD.startRun, async (arg?: vscode.Uri | string) => {
+  /** Start a run of a config (Uri, absolute or workspace-relative path; else a pick). → run id. */
+  async startRun(arg?: vscode.Uri | string): Promise<string | undefined> {
     let uri = configUri(arg);
     if (!uri && !arg) {
-      const active = vscode.window.activeTextEditor?.document.uri;
-      const configs = await findConfigs();
-      const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
-      type Item = vscode.QuickPickItem & { uri?: vscode.Uri; template?: boolean };
-      const items: Item[] = configs.map((u) => ({
-        label: `$(json) ${path.basename(u.fsPath)}`,
-        description: path.relative(root, path.dirname(u.fsPath)) || undefined,
-        uri: u,
-        picked: active?.toString() === u.toString(),
-      }));
-      if (active && /\.mrl\.json$/.test(active.path)) {
-        const i = items.findIndex((x) => x.uri?.toString() === active.toString());
-        if (i > 0) items.unshift(...items.splice(i, 1));
-      }
-      items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: '$(add) New config from template…', template: true });
-      const pick = await vscode.window.showQuickPick(items, { title: 'Matryoshka Lab: Start Run', placeHolder: 'Choose a run config (*.mrl.json)' });
+      const pick = await this.pickConfigToStart();
       if (!pick) return undefined;
-      if (pick.template) {
+      if (pick === 'template') {
         // A fresh config is opened for editing; starting it is the user's next step (after a look).
-        await newConfig();
+        await this.newConfig();
         return undefined;
       }
-      uri = pick.uri;
+      uri = pick;
     }
     if (!uri) return undefined;
-    return launcher.start(uri);
-  });
+    return this.launcher.start(uri);
+  }
 
-  reg(CMD.stopRun, async (a?: RunArg, sel?: unknown) => {
+  /** The workspace's configs, the active editor's first; or "New config from template…". */
+  private async pickConfigToStart(): Promise<vscode.Uri | 'template' | undefined> {
+    const active = vscode.window.activeTextEditor?.document.uri;
+    const configs = await findConfigs();
+    const root = rootPath() ?? '';
+    type Item = vscode.QuickPickItem & { uri?: vscode.Uri; template?: boolean };
+    const items: Item[] = configs.map((u) => ({
+      label: `$(json) ${path.basename(u.fsPath)}`,
+      description: path.relative(root, path.dirname(u.fsPath)) || undefined,
+      uri: u,
+      picked: active?.toString() === u.toString(),
+    }));
+    if (active && CONFIG_SUFFIX.test(active.path)) {
+      const i = items.findIndex((x) => x.uri?.toString() === active.toString());
+      if (i > 0) items.unshift(...items.splice(i, 1));
+    }
+    items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: '$(add) New config from template…', template: true });
+    const pick = await vscode.window.showQuickPick(items, { title: 'Matryoshka Lab: Start Run', placeHolder: 'Choose a run config (*.mrl.json)' });
+    if (!pick) return undefined;
+    return pick.template ? 'template' : pick.uri;
+  }
+
+  /** Stop runs (the targets, else a pick of a running one). → the ids a stop was requested for. */
+  async stopRun(a?: RunArg, sel?: unknown): Promise<string[]> {
     let ids = idsOf(a, sel);
-    if (!ids.length) ids = await pickRuns(model, 'Stop Run', (r) => r.status === 'running', false);
+    if (!ids.length) ids = await pickRun(this.model.list().filter((r) => r.status === 'running'), 'Stop Run');
     const stopped: string[] = [];
     for (const id of ids) {
-      if (launcher.stop(id)) stopped.push(id);
-      else void vscode.window.showWarningMessage(`Matryoshka Lab: ${id} is not running.`);
+      if (this.launcher.stop(id)) stopped.push(id);
+      else void showWarning(`${id} is not running.`);
     }
     return stopped;
-  });
+  }
 
-  reg(CMD.resumeRun, async (a?: RunArg) => {
+  /** Resume a run from its last checkpoint (the target, else a pick). → whether it was launched. */
+  async resumeRun(a?: RunArg): Promise<boolean> {
     let ids = idsOf(a, undefined);
-    if (!ids.length) ids = await pickRuns(model, 'Resume Run (from its last checkpoint)', (r) => r.status !== 'running' && r.status !== 'completed', false);
-    const r = ids[0] ? model.get(ids[0]) : undefined;
+    if (!ids.length) ids = await pickRun(this.model.list().filter((r) => r.status !== 'running' && r.status !== 'completed'), 'Resume Run (from its last checkpoint)');
+    const r = ids[0] ? this.model.get(ids[0]) : undefined;
     if (!r) {
-      if (ids[0]) void vscode.window.showWarningMessage(`Matryoshka Lab: no run ${ids[0]} in the runs folder.`);
+      if (ids[0]) void showWarning(`no run ${ids[0]} in the runs folder.`);
       return false;
     }
-    if (!(await launcher.resume(r))) return false;
-    panel.show([r.id], { preserveFocus: true });
+    if (!(await this.launcher.resume(r))) return false;
+    this.panel.show([r.id], { preserveFocus: true });
     return true;
-  });
+  }
 
-  reg(CMD.deleteRun, async (a?: RunArg, sel?: unknown) => {
+  /** Delete run folders (and their output logs) after a modal confirmation; never a running run. */
+  async deleteRun(a?: RunArg, sel?: unknown): Promise<void> {
     let ids = idsOf(a, sel);
-    if (!ids.length) ids = await pickRuns(model, 'Delete Run', (r) => r.status !== 'running', true);
-    const runs = ids.map((id) => model.get(id)).filter((r): r is RunState => !!r);
+    if (!ids.length) ids = await pickRuns(this.model.list().filter((r) => r.status !== 'running'), 'Delete Run');
+    const runs = ids.map((id) => this.model.get(id)).filter((r): r is RunState => !!r);
     if (!runs.length) return;
     const live = runs.filter((r) => r.status === 'running');
     if (live.length) {
-      void vscode.window.showWarningMessage(`Matryoshka Lab: stop ${live.map((r) => r.info.name).join(', ')} before deleting.`);
+      void showWarning(`stop ${live.map((r) => r.info.name).join(', ')} before deleting.`);
       return;
     }
     const what = runs.length === 1 ? `run "${runs[0].info.name}" (${runs[0].id})` : `${runs.length} runs`;
-    const ok = await vscode.window.showWarningMessage(`Delete ${what}? Its folder, metrics and checkpoints are removed from disk.`, { modal: true }, 'Delete');
-    if (ok !== 'Delete') return;
-    const dir = model.dir!;
+    if (!(await confirm(`Delete ${what}? Its folder, metrics and checkpoints are removed from disk.`, 'Delete'))) return;
+    const dir = this.model.dir!;
     for (const r of runs) {
       // Never anything outside the runs folder, whatever the id or a symlink says.
       if (!isSafeRunId(r.id) || !isStrictlyInside(dir, r.dir) || path.dirname(path.resolve(r.dir)) !== path.resolve(dir)) {
-        void vscode.window.showErrorMessage(`Matryoshka Lab: refusing to delete ${r.dir}: not a run folder inside ${dir}.`);
+        void showError(`refusing to delete ${r.dir}: not a run folder inside ${dir}.`);
         continue;
       }
       rmSync(r.dir, { recursive: true, force: true });
       rmSync(outputLogFile(dir, r.id), { force: true });
     }
-    model.refresh();
-  });
+    this.model.refresh();
+  }
 
-  reg(CMD.openPanel, async (a?: RunArg, sel?: unknown) => {
+  /** Open the metrics panel on the targets; else the live runs; else the newest run. */
+  async openPanel(a?: RunArg, sel?: unknown): Promise<void> {
     let ids = idsOf(a, sel);
     if (!ids.length) {
-      const live = model.live();
-      ids = live.length ? live.map((r) => r.id) : model.list().slice(0, 1).map((r) => r.id);
+      const live = this.model.live();
+      ids = live.length ? live.map((r) => r.id) : this.model.list().slice(0, 1).map((r) => r.id);
     }
-    panel.show(ids, { compare: ids.length > 1 });
-  });
+    this.panel.show(ids, { compare: ids.length > 1 });
+  }
 
-  reg(CMD.compareRuns, async (a?: RunArg, sel?: unknown) => {
+  /** Compare two or more runs in the panel (the targets, else a pick). */
+  async compareRuns(a?: RunArg, sel?: unknown): Promise<void> {
     let ids = idsOf(a, sel);
-    if (ids.length < 2) ids = await pickRuns(model, 'Compare Runs (choose two or more)', () => true, true);
+    if (ids.length < 2) ids = await pickRuns(this.model.list(), 'Compare Runs (choose two or more)');
     if (ids.length < 1) return;
-    panel.show(ids, { compare: true });
-  });
-
-  async function openDiff(left: { uri: vscode.Uri; label: string }, right: { uri: vscode.Uri; label: string }) {
-    await vscode.commands.executeCommand('vscode.diff', left.uri, right.uri, `${left.label} ↔ ${right.label}`, { preview: false });
+    this.panel.show(ids, { compare: true });
   }
 
-  async function diffRuns(a: string, b: string) {
-    const ra = model.get(a);
-    const rb = model.get(b);
-    if (!ra || !rb) return;
-    const fa = vscode.Uri.file(path.join(ra.dir, RUN_FILES.config));
-    const fb = vscode.Uri.file(path.join(rb.dir, RUN_FILES.config));
-    await openDiff({ uri: fa, label: ra.info.name }, { uri: fb, label: rb.info.name });
-    panel.showDiff([a, b]);
-  }
-
-  reg(CMD.diffConfigs, async (a?: unknown, b?: unknown) => {
-    // Explorer: (clicked uri, selected uris). Tree: (clicked node, selected nodes). Panel: ids.
+  /**
+   * Diff two configs. Explorer: (clicked uri, selected uris). Tree: (clicked node, selected nodes).
+   * Panel: two ids. Palette: a pick of two of (runs ∪ config files).
+   */
+  async diffConfigs(a?: unknown, b?: unknown): Promise<void> {
     if (a instanceof vscode.Uri) {
       const uris = Array.isArray(b) ? (b as unknown[]).filter((x): x is vscode.Uri => x instanceof vscode.Uri) : [a];
-      if (uris.length === 2) return diffFiles(uris[0], uris[1]);
+      if (uris.length === 2) return this.diffFiles(uris[0], uris[1]);
     }
     let ids = idsOf(a, b);
     if (typeof a === 'string' && typeof b === 'string') ids = [a, b];
-    if (ids.length === 2) return diffRuns(ids[0], ids[1]);
-    // Palette: two of (runs ∪ config files).
+    if (ids.length === 2) return this.diffRuns(ids[0], ids[1]);
     type Item = vscode.QuickPickItem & { run?: string; uri?: vscode.Uri };
     const items: Item[] = [
-      ...model.list().map((r) => ({ ...runItem(r), run: r.id })),
+      ...this.model.list().map((r) => ({ ...runItem(r), run: r.id })),
       ...(await findConfigs()).map((u) => ({ label: `$(json) ${path.basename(u.fsPath)}`, description: vscode.workspace.asRelativePath(u), uri: u })),
     ];
     const picked = await vscode.window.showQuickPick(items, { title: 'Diff Run Configs: choose two runs or config files', canPickMany: true, matchOnDescription: true, matchOnDetail: true });
     if (!picked) return;
     if (picked.length !== 2) {
-      void vscode.window.showWarningMessage('Matryoshka Lab: choose exactly two runs or config files to diff.');
+      void showWarning('choose exactly two runs or config files to diff.');
       return;
     }
     const [p, q] = picked;
-    if (p.run && q.run) return diffRuns(p.run, q.run);
-    const side = (x: Item) => (x.run ? { uri: vscode.Uri.file(path.join(model.get(x.run)!.dir, RUN_FILES.config)), label: model.get(x.run)!.info.name } : { uri: x.uri!, label: path.basename(x.uri!.fsPath) });
-    return diffSides(side(p), side(q));
-  });
-
-  async function diffFiles(a: vscode.Uri, b: vscode.Uri) {
-    return diffSides({ uri: a, label: path.basename(a.fsPath) }, { uri: b, label: path.basename(b.fsPath) });
+    if (p.run && q.run) return this.diffRuns(p.run, q.run);
+    const side = (x: Item): DiffSide =>
+      x.run ? { uri: vscode.Uri.file(path.join(this.model.get(x.run)!.dir, RUN_FILES.config)), label: this.model.get(x.run)!.info.name } : { uri: x.uri!, label: path.basename(x.uri!.fsPath) };
+    return this.diffSides(side(p), side(q));
   }
 
-  async function diffSides(l: { uri: vscode.Uri; label: string }, r: { uri: vscode.Uri; label: string }) {
+  /** A new config from one of the shipped examples, opened for editing. → its Uri. */
+  async newConfig(): Promise<vscode.Uri | undefined> {
+    const examplesDir = this.examplesDir;
+    const examples = exampleConfigs(examplesDir);
+    if (!examples.length) {
+      void showError('no example configs found in the extension.');
+      return undefined;
+    }
+    const items = examples.map((f) => ({ label: f.replace(CONFIG_SUFFIX, ''), description: this.exampleName(f), file: f }));
+    const pick = await vscode.window.showQuickPick(items, { title: 'New Run Config from template' });
+    if (!pick) return undefined;
+    const root = rootPath();
+    if (!root) {
+      void showError('open a folder first.');
+      return undefined;
+    }
+    const fileName = await vscode.window.showInputBox({
+      title: 'New run config',
+      prompt: 'File name (relative to the workspace folder)',
+      value: freeConfigName(root, pick.file),
+      validateInput: (v) => configNameProblem(root, v),
+    });
+    if (!fileName) return undefined;
+    const target = path.join(root, fileName);
+    instantiateTemplate(examplesDir, pick.file, target);
+    const uri = vscode.Uri.file(target);
+    await vscode.window.showTextDocument(uri);
+    return uri;
+  }
+
+  refresh(): unknown {
+    return this.model.refresh();
+  }
+
+  showLog(): void {
+    this.launcher.output.show(true);
+  }
+
+  /** An example's "name" for the template pick ('' when unreadable). */
+  private exampleName(file: string): string {
+    try {
+      return configName(readFileSync(path.join(this.examplesDir, file), 'utf8'));
+    } catch {
+      return '';
+    }
+  }
+
+  private async diffRuns(a: string, b: string): Promise<void> {
+    const ra = this.model.get(a);
+    const rb = this.model.get(b);
+    if (!ra || !rb) return;
+    const fa = vscode.Uri.file(path.join(ra.dir, RUN_FILES.config));
+    const fb = vscode.Uri.file(path.join(rb.dir, RUN_FILES.config));
+    await openDiff({ uri: fa, label: ra.info.name }, { uri: fb, label: rb.info.name });
+    this.panel.showDiff([a, b]);
+  }
+
+  private async diffFiles(a: vscode.Uri, b: vscode.Uri): Promise<void> {
+    return this.diffSides({ uri: a, label: path.basename(a.fsPath) }, { uri: b, label: path.basename(b.fsPath) });
+  }
+
+  private async diffSides(l: DiffSide, r: DiffSide): Promise<void> {
     await openDiff(l, r);
     // The panel's changed-keys table for files: keyed by label (they are not runs).
     const read = async (u: vscode.Uri) => {
-      const v = validation.diagnose(u, Buffer.from(await vscode.workspace.fs.readFile(u)).toString('utf8'));
+      const v = this.validation.diagnose(u, Buffer.from(await vscode.workspace.fs.readFile(u)).toString('utf8'));
       return (v.config ?? null) as Record<string, unknown> | null;
     };
     const ka = `file:${l.label}`;
     const kb = l.label === r.label ? `file:${r.label} (2)` : `file:${r.label}`;
-    panel.showDiff([ka, kb], { [ka]: await read(l.uri), [kb]: await read(r.uri) });
+    this.panel.showDiff([ka, kb], { [ka]: await read(l.uri), [kb]: await read(r.uri) });
   }
+}
 
-  reg(CMD.newConfig, () => newConfig());
-  reg(CMD.refresh, () => model.refresh());
-  reg(CMD.showLog, () => launcher.output.show(true));
+async function openDiff(left: DiffSide, right: DiffSide): Promise<void> {
+  await vscode.commands.executeCommand('vscode.diff', left.uri, right.uri, `${left.label} ↔ ${right.label}`, { preview: false });
+}
+
+export function registerCommands(d: Deps): void {
+  const c = new Commands(d.model, d.launcher, d.panel, d.validation, d.ctx.extensionPath);
+  const reg = (id: string, fn: (...args: any[]) => unknown) => d.ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  reg(CMD.startRun, (arg?: vscode.Uri | string) => c.startRun(arg));
+  reg(CMD.stopRun, (a?: RunArg, sel?: unknown) => c.stopRun(a, sel));
+  reg(CMD.resumeRun, (a?: RunArg) => c.resumeRun(a));
+  reg(CMD.deleteRun, (a?: RunArg, sel?: unknown) => c.deleteRun(a, sel));
+  reg(CMD.openPanel, (a?: RunArg, sel?: unknown) => c.openPanel(a, sel));
+  reg(CMD.compareRuns, (a?: RunArg, sel?: unknown) => c.compareRuns(a, sel));
+  reg(CMD.diffConfigs, (a?: unknown, b?: unknown) => c.diffConfigs(a, b));
+  reg(CMD.newConfig, () => c.newConfig());
+  reg(CMD.refresh, () => c.refresh());
+  reg(CMD.showLog, () => c.showLog());
   void d.tree;
   void d.view;
 }

@@ -3,15 +3,16 @@
  * file (never a pipe), so they keep running when the window reloads or the extension host exits; after a
  * reload the host finds them again through the runs folder (run.json pid) and tails their output file.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isOurTrainer, newRunId, readProcCmdline, type RunState, stopProcess } from '../runs';
+import { fileSize, isOurTrainer, newRunId, readFileEnd, readProcCmdline, type RunState, stopProcess, TextTail } from '../runs';
 import { backendFlag, LaunchQueue, launchPlan, spawnDetached } from './launchPlan';
 import type { RunsModel } from './runsModel';
 import { settings } from './settings';
 import { hasCheckpoint } from './tree';
-import { liveText } from './treeModel';
+import { LaunchProgress } from './launchProgress';
+import { isTrusted, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from './ui';
 
 export interface ValidationOutcome {
   ok: boolean;
@@ -42,9 +43,12 @@ export class Launcher implements vscode.Disposable {
   private queue = new LaunchQueue<Pending>();
   /** Launched by us and not yet visible as running in the runs folder. */
   private spawning = new Map<string, Pending>();
-  private tails = new Map<string, number>();
+  /** Trainer output files being copied to the output channel, by run id. */
+  private tails = new Map<string, TextTail>();
   private timer: ReturnType<typeof setInterval>;
   private disposables: vscode.Disposable[] = [];
+  /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
+  private readonly progress: LaunchProgress;
 
   constructor(
     private readonly extensionPath: string,
@@ -53,6 +57,7 @@ export class Launcher implements vscode.Disposable {
     private readonly validate: (file: vscode.Uri) => Promise<ValidationOutcome>,
     private readonly onLaunched: (runId: string) => void,
   ) {
+    this.progress = new LaunchProgress(model, (id) => this.stop(id));
     this.disposables.push(model.onDidChange(() => this.pump()));
     // Trainer output → the output channel, for every live run whose output file we know (ours, also
     // after a reload). Reads appended bytes only.
@@ -63,34 +68,25 @@ export class Launcher implements vscode.Disposable {
     return path.join(this.extensionPath, 'dist', 'trainer.js');
   }
 
-  private refuseIfUntrusted(what: string): boolean {
-    if (vscode.workspace.isTrusted) return false;
-    void vscode.window.showWarningMessage(
-      `Matryoshka Lab: ${what} is disabled in Restricted Mode — training runs code and reads files named by the config. Trust this workspace to launch runs; browsing runs and configs works without it.`,
-      'Manage Workspace Trust',
-    ).then((c) => c && vscode.commands.executeCommand('workbench.trust.manage'));
-    return true;
-  }
-
   /** Validate, then launch (or queue) a run of this config. Resolves with the run id, or undefined. */
   async start(configFile: vscode.Uri): Promise<string | undefined> {
-    if (this.refuseIfUntrusted('Starting a run')) return undefined;
+    if (refuseIfUntrusted('Starting a run')) return undefined;
     const dir = this.model.dir;
     if (!dir) {
-      void vscode.window.showErrorMessage('Matryoshka Lab: open a folder first (runs are written to its runs folder).');
+      void showError('open a folder first (runs are written to its runs folder).');
       return undefined;
     }
     if (!existsSync(this.trainerJs)) {
-      void vscode.window.showErrorMessage(`Matryoshka Lab: the trainer is missing (${this.trainerJs}). Build it with "npm run build".`);
+      void showError(`the trainer is missing (${this.trainerJs}). Build it with "npm run build".`);
       return undefined;
     }
     const v = await this.validate(configFile);
     if (!v.ok) {
       const first = v.problems.slice(0, 3).join('; ');
       const more = v.problems.length > 3 ? ` (+${v.problems.length - 3} more)` : '';
-      void vscode.window
-        .showErrorMessage(`Matryoshka Lab: ${path.basename(configFile.fsPath)} is not valid, not launching: ${first}${more}`, 'Show Problems')
-        .then((c) => c && vscode.commands.executeCommand('workbench.actions.view.problems'));
+      onChoice(showError(`${path.basename(configFile.fsPath)} is not valid, not launching: ${first}${more}`, 'Show Problems'), 'Show Problems', () =>
+        vscode.commands.executeCommand('workbench.actions.view.problems'),
+      );
       return undefined;
     }
     const rawName = (v.raw as { name?: unknown } | undefined)?.name;
@@ -102,13 +98,13 @@ export class Launcher implements vscode.Disposable {
   }
 
   async resume(run: RunState): Promise<boolean> {
-    if (this.refuseIfUntrusted('Resuming a run')) return false;
+    if (refuseIfUntrusted('Resuming a run')) return false;
     if (run.status === 'running') {
-      void vscode.window.showInformationMessage(`Matryoshka Lab: ${run.info.name} is still running.`);
+      void showInfo(`${run.info.name} is still running.`);
       return false;
     }
     if (!hasCheckpoint(run.dir)) {
-      void vscode.window.showErrorMessage(`Matryoshka Lab: ${run.info.name} has no checkpoint to resume from.`);
+      void showError(`${run.info.name} has no checkpoint to resume from.`);
       return false;
     }
     this.enqueue({ runId: run.id, runDir: run.dir, label: run.info.name, spawnArgs: { kind: 'resume' } });
@@ -141,7 +137,7 @@ export class Launcher implements vscode.Disposable {
       this.output.appendLine(`[${runId}] already stopping (pid ${pid})`);
       return true;
     }
-    if (!vscode.workspace.isTrusted && pid !== child) {
+    if (!isTrusted() && pid !== child) {
       const ours = isOurTrainer(pid);
       if (ours !== true) {
         const why =
@@ -149,7 +145,7 @@ export class Launcher implements vscode.Disposable {
             ? `on ${process.platform} the extension cannot tell whether pid ${pid} (from ${runId}/run.json) is a Matryoshka Lab trainer`
             : `pid ${pid} (from ${runId}/run.json) is not a Matryoshka Lab trainer`;
         this.output.appendLine(`[${runId}] not stopped: ${why}`);
-        void vscode.window.showWarningMessage(`Matryoshka Lab: not stopping ${runId} in Restricted Mode: ${why}. Stop it from a terminal, or trust this workspace.`);
+        void showWarning(`not stopping ${runId} in Restricted Mode: ${why}. Stop it from a terminal, or trust this workspace.`);
         return true;
       }
     }
@@ -169,10 +165,10 @@ export class Launcher implements vscode.Disposable {
     void done.then((o) => {
       this.stopping.delete(runId);
       if (o.signal === null && !o.exited) {
-        void vscode.window.showErrorMessage(`Matryoshka Lab: could not stop ${runId}: ${o.message ?? 'unknown error'}`);
+        void showError(`could not stop ${runId}: ${o.message ?? 'unknown error'}`);
       } else if (o.signal === 'SIGKILL') {
         this.output.appendLine(`[${runId}] ${o.exited ? o.message : `pid ${pid}: ${o.message}`}`);
-        if (o.exited) void vscode.window.showWarningMessage(`Matryoshka Lab: ${r?.info.name ?? runId} ${o.message}.`);
+        if (o.exited) void showWarning(`${r?.info.name ?? runId} ${o.message}.`);
       } else if (!o.exited && o.message && o.message !== 'abandoned') this.output.appendLine(`[${runId}] ${o.message}`);
       this.model.refresh();
     });
@@ -195,7 +191,7 @@ export class Launcher implements vscode.Disposable {
     this.spawning.set(p.runId, p);
     this.queue.push(p);
     this.pump();
-    void this.track(p);
+    void this.progress.track(p);
   }
 
   private pump(): void {
@@ -220,19 +216,13 @@ export class Launcher implements vscode.Disposable {
       mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend } : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
-    let size = 0;
-    try {
-      size = statSync(logFile).size;
-    } catch {
-      /* new file */
-    }
-    if (!this.tails.has(p.runId)) this.tails.set(p.runId, size);
+    if (!this.tails.has(p.runId)) this.tails.set(p.runId, new TextTail(logFile, fileSize(logFile) ?? 0));
     const child = spawnDetached(plan, logFile);
     p.started = true;
     child.on('error', (e) => {
       p.exited = { code: null, signal: null };
       this.output.appendLine(`[${p.runId}] failed to start: ${e.message}`);
-      void vscode.window.showErrorMessage(`Matryoshka Lab: could not start the trainer (${plan.command}): ${e.message}. Set "matryoshkaLab.nodePath" to a Node.js ≥ 20.`);
+      void showError(`could not start the trainer (${plan.command}): ${e.message}. Set "matryoshkaLab.nodePath" to a Node.js ≥ 20.`);
       p.wake();
     });
     child.on('exit', (code, signal) => {
@@ -243,10 +233,8 @@ export class Launcher implements vscode.Disposable {
       this.model.refresh();
       const r = this.model.get(p.runId);
       if (code !== 0 && (!r || r.status === 'failed')) {
-        const tail = this.readTail(logFile, 600).trim().split('\n').slice(-3).join(' | ');
-        void vscode.window
-          .showErrorMessage(`Matryoshka Lab: run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : tail ? `: ${tail}` : ''}`, 'Show Log')
-          .then((c) => c && this.output.show(true));
+        const tail = readFileEnd(logFile, 600).trim().split('\n').slice(-3).join(' | ');
+        onChoice(showError(`run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : tail ? `: ${tail}` : ''}`, 'Show Log'), 'Show Log', () => this.output.show(true));
       }
       p.wake();
       this.pump();
@@ -256,60 +244,6 @@ export class Launcher implements vscode.Disposable {
     p.wake();
   }
 
-  private readTail(file: string, bytes: number): string {
-    try {
-      const b = readFileSync(file);
-      return b.subarray(Math.max(0, b.length - bytes)).toString('utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
-  private async track(p: Pending): Promise<void> {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Matryoshka Lab: ${p.label}`, cancellable: true },
-      async (progress, token) => {
-        token.onCancellationRequested(() => {
-          if (this.stop(p.runId)) progress.report({ message: 'stopping…' });
-        });
-        const max = settings().maxConcurrentRuns;
-        progress.report({ message: p.started ? 'starting…' : `queued (${max} run${max > 1 ? 's' : ''} at a time)` });
-        let lastStep = 0;
-        await new Promise<void>((resolve) => {
-          // A resumed run is "stopped" in the folder until the trainer rewrites run.json: only a status
-          // seen after the launch counts.
-          let seenRunning = false;
-          const check = () => {
-            if (p.cancelled) return resolve();
-            const r = this.model.get(p.runId);
-            if (r?.status === 'running' && p.started) seenRunning = true;
-            if (seenRunning && r && r.status !== 'running') return resolve();
-            if (p.exited && (!r || r.status !== 'running')) return resolve();
-            if (r && r.status === 'running') {
-              const step = r.info.step ?? r.summary.lastStep ?? 0;
-              const total = r.info.totalSteps;
-              const inc = total && step > lastStep ? ((step - lastStep) / total) * 100 : undefined;
-              lastStep = Math.max(lastStep, step);
-              progress.report({ message: liveText(r.summary, r.info.step, total) || 'running…', increment: inc });
-            } else if (p.started) progress.report({ message: 'starting…' });
-          };
-          p.wake = check;
-          const sub = this.model.onDidChange(check);
-          const t = setInterval(check, 1000);
-          const done = resolve;
-          // Wrap resolve so listeners go away.
-          resolve = () => {
-            sub.dispose();
-            clearInterval(t);
-            done();
-          };
-          check();
-        });
-      },
-    );
-  }
-
   /** Append new trainer output of live runs (ours or found after a reload) to the output channel. */
   private tailOutputs(): void {
     const dir = this.model.dir;
@@ -317,30 +251,14 @@ export class Launcher implements vscode.Disposable {
     const ids = new Set<string>([...this.tails.keys()]);
     for (const r of this.model.live()) ids.add(r.id);
     for (const id of ids) {
-      const f = outputLogFile(dir, id);
-      let fd: number;
-      try {
-        fd = openSync(f, 'r');
-      } catch {
-        continue;
-      }
-      try {
-        const size = fstatSync(fd).size;
+      let tail = this.tails.get(id);
+      if (!tail) {
         // First sight after a reload: start from the end (the past is in log.txt).
-        const from = this.tails.get(id) ?? size;
-        if (size > from) {
-          const buf = Buffer.alloc(Math.min(size - from, 1 << 20));
-          const n = readSync(fd, buf, 0, buf.length, from);
-          const text = buf.subarray(0, n).toString('utf8');
-          const lastNl = text.lastIndexOf('\n');
-          if (lastNl >= 0) {
-            for (const line of text.slice(0, lastNl).split('\n')) this.output.appendLine(`[${id}] ${line}`);
-            this.tails.set(id, from + Buffer.byteLength(text.slice(0, lastNl + 1)));
-          } else this.tails.set(id, from);
-        } else this.tails.set(id, Math.min(from, size));
-      } finally {
-        closeSync(fd);
+        tail = TextTail.atEnd(outputLogFile(dir, id));
+        if (!tail) continue;
+        this.tails.set(id, tail);
       }
+      for (const line of tail.read()) this.output.appendLine(`[${id}] ${line}`);
       const r = this.model.get(id);
       if (r && r.status !== 'running' && !this.childPids.has(id)) this.tails.delete(id);
     }

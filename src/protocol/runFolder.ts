@@ -63,3 +63,61 @@ export const RUN_FILES = {
 export function isResumeEvent(line: MetricsLine): line is ResumeEvent {
   return (line as ResumeEvent).type === 'resume';
 }
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Metric values: numbers; null is accepted too (JSON has no NaN, a writer may emit null for it). */
+function isValueRecord(x: unknown): boolean {
+  if (!isObj(x)) return false;
+  for (const k in x) {
+    const v = x[k];
+    if (typeof v !== 'number' && v !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * Parse metrics.jsonl text: every valid line, in order; blank lines ignored, a torn or invalid line
+ * skipped and counted (writers append, so a reader may see half a last line).
+ */
+export function parseMetricsJsonl(text: string): { lines: MetricsLine[]; invalid: number } {
+  const lines: MetricsLine[] = [];
+  let invalid = 0;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const raw = text.slice(start, end).trim();
+    start = end + 1;
+    if (!raw) continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      invalid++;
+      continue;
+    }
+    if (isMetricsLine(v)) lines.push(v);
+    else invalid++;
+  }
+  return { lines, invalid };
+}
+
+/** A metrics.jsonl line: a metrics event (unknown extra fields allowed) or a resume marker. */
+export function isMetricsLine(x: unknown): x is MetricsLine {
+  if (!isObj(x)) return false;
+  if (x.type === 'resume') return typeof x.fromStep === 'number';
+  if (x.type !== undefined && x.type !== 'metrics') return false;
+  if (typeof x.step !== 'number' || typeof x.time !== 'number') return false;
+  if (x.epoch !== undefined && typeof x.epoch !== 'number') return false;
+  if (x.split !== 'train' && x.split !== 'eval') return false;
+  if (x.values !== undefined && !isValueRecord(x.values)) return false;
+  if (x.wallTime !== undefined && typeof x.wallTime !== 'number') return false;
+  if (x.byDim !== undefined) {
+    if (!isObj(x.byDim)) return false;
+    for (const d in x.byDim) if (!isValueRecord(x.byDim[d])) return false;
+  }
+  return true;
+}

@@ -2,31 +2,8 @@
  * Telling that a run died: run.json says "running" but the process that wrote it is gone (killed with
  * SIGKILL, machine rebooted, out of memory) — nobody will ever set the final status, so readers must.
  */
-import { readFileSync } from 'node:fs';
 import type { RunInfo, RunStatus } from '../protocol/runFolder';
-
-/** Is a process with this pid alive? EPERM means it exists but belongs to someone else: alive. */
-export function isPidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  // After a reboot the pid may belong to an unrelated process. Where the command line is readable
-  // (Linux /proc), a live trainer's names its script (dist/trainer.js, src/trainer/cli.ts).
-  const cmd = readCmdline(pid);
-  return cmd === undefined || /trainer/i.test(cmd);
-}
-
-function readCmdline(pid: number): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return undefined;
-  }
-}
+import { isPidAlive } from './process';
 
 export interface Liveness {
   /** The status to show: "failed" for a run that died while running. */

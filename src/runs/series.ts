@@ -3,25 +3,13 @@
  * DESIGN.md applied: `{"type":"resume","fromStep":N}` drops the events before it with step > N (the
  * resumed run writes those steps again from its checkpoint).
  */
+import { higherIsBetter, isRetrievalMetric, truncateForResume } from '../protocol/metricRules';
 import type { MetricsEvent, MetricsLine } from '../protocol/runFolder';
 import { isResumeEvent } from '../protocol/runFolder';
 
-/** Events of a whole file, with resume markers applied. */
-export function applyResume(lines: readonly MetricsLine[]): MetricsEvent[] {
-  const out: MetricsEvent[] = [];
-  for (const l of lines) {
-    if (isResumeEvent(l)) {
-      const n = l.fromStep;
-      let w = 0;
-      for (let r = 0; r < out.length; r++) if (out[r].step <= n) out[w++] = out[r];
-      out.length = w;
-    } else out.push(l);
-  }
-  return out;
-}
+/** Events of a whole file, with resume markers applied (the rule lives in src/protocol/metricRules). */
+export { applyResume } from '../protocol/metricRules';
 
-/** Metrics where a higher value is better; anything else (loss…) is lower-is-better. */
-const HIGHER_IS_BETTER = /^(ndcg|mrr|map|recall|precision|accuracy|spearman|pearson|acc)/i;
 /** Which eval metric the tree shows as "best", in order of preference. */
 const PREFERRED = ['ndcg@10', 'spearman', 'mrr@10', 'map@100', 'recall@10'];
 
@@ -63,11 +51,10 @@ export class RunSeries {
     let dropped = false;
     for (const l of lines) {
       if (isResumeEvent(l)) {
-        const before = this.events.length;
-        this.events = this.events.filter((e) => e.step <= l.fromStep);
-        if (this.events.length !== before) {
+        const n = truncateForResume(this.events, l);
+        if (n > 0) {
           dropped = true;
-          this.total -= before - this.events.length;
+          this.total -= n;
           // Recount from what is held (exact unless the series was thinned before the resume).
           this.evalStats.clear();
           for (const e of this.events) this.track(e);
@@ -179,10 +166,10 @@ export class RunSeries {
     if (dim === null) return null;
     const stats = this.evalStats.get(dim)!;
     const names = [...stats.keys()];
-    const metric = PREFERRED.find((m) => stats.has(m)) ?? names.find((m) => HIGHER_IS_BETTER.test(m)) ?? names[0];
+    const metric = PREFERRED.find((m) => stats.has(m)) ?? names.find(isRetrievalMetric) ?? names[0];
     if (!metric) return null;
     const x = stats.get(metric)!;
-    const higher = HIGHER_IS_BETTER.test(metric);
+    const higher = higherIsBetter(metric);
     const value = higher ? x.max : x.min;
     if (Number.isNaN(value)) return null;
     return { metric, dim, value, step: higher ? x.maxStep : x.minStep };

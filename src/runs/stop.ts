@@ -3,62 +3,12 @@
  * SIGKILL. A trainer killed with SIGKILL cannot write its final status, so once its pid is confirmed
  * dead the host rewrites run.json (atomically) as "stopped", saying it was killed and why.
  *
- * And telling whether a pid is one of our trainers at all, for Restricted Mode: a cloned repo's run.json
- * names any pid it likes, and Stop must not signal an unrelated process of the user's.
+ * Whether a pid exists / is one of our trainers at all (Restricted Mode) is asked in ./process.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_FILES } from '../protocol/runFolder';
-
-/** /proc/<pid>/cmdline (NUL-separated), or undefined when unreadable (no such process, not Linux). */
-export function readProcCmdline(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Is `pid` a Matryoshka Lab trainer? true / false where the command line can be read (Linux: one of its
- * arguments is …/dist/trainer.js or …/src/trainer/cli.ts); undefined where this platform does not let us
- * tell (macOS, Windows) — callers in Restricted Mode then refuse, with a message.
- */
-export function isOurTrainer(
-  pid: number,
-  platform: NodeJS.Platform = process.platform,
-  readCmdline: (pid: number) => string | undefined = readProcCmdline,
-): boolean | undefined {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (platform !== 'linux') return undefined;
-  const cmd = readCmdline(pid);
-  if (cmd === undefined) return false; // no such process
-  return cmd
-    .split('\0')
-    .map((a) => a.replace(/\\/g, '/'))
-    .some((a) => /(^|\/)dist\/trainer\.js$/.test(a) || /(^|\/)src\/trainer\/cli\.ts$/.test(a));
-}
-
-/** Does a process with this pid exist (and is it not a zombie)? EPERM: it exists, someone else's. */
-export function pidExists(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (process.platform === 'linux') {
-    try {
-      // "pid (comm) S …": a zombie (Z) has exited; only its parent's wait() is missing.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 'Z' || state === 'X') return false;
-    } catch {
-      /* raced with its exit, or no /proc: trust kill(0) */
-    }
-  }
-  return true;
-}
+import { pidExists } from './process';
 
 export interface StopOptions {
   pid: number;

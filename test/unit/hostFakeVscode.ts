@@ -48,7 +48,14 @@ export const state = {
   trusted: true,
   messages: [] as { level: string; text: string }[],
   progress: [] as { title: string; reports: string[]; cancel: () => void; done: boolean }[],
+  /** Answers for the next quick picks / modal messages (FIFO); none left: dismissed (undefined). */
+  pickAnswers: [] as ((items: any[]) => unknown)[],
+  modalAnswers: [] as (string | undefined)[],
+  picks: [] as { title?: string; labels: string[] }[],
+  executed: [] as { command: string; args: unknown[] }[],
 };
+
+export const QuickPickItemKind = { Separator: -1, Default: 0 } as const;
 
 export const ProgressLocation = { Notification: 15 } as const;
 
@@ -96,7 +103,17 @@ export const window = {
   },
   showSaveDialog: async () => undefined,
   showInformationMessage: async (text: string) => void state.messages.push({ level: 'info', text }),
-  showWarningMessage: async (text: string) => void state.messages.push({ level: 'warning', text }),
+  showWarningMessage: async (text: string, ...rest: unknown[]) => {
+    state.messages.push({ level: 'warning', text });
+    const o = rest[0] as { modal?: boolean } | undefined;
+    return o && typeof o === 'object' && o.modal ? state.modalAnswers.shift() : undefined;
+  },
+  showQuickPick: async (items: any[], opts?: { title?: string }) => {
+    state.picks.push({ title: opts?.title, labels: items.map((i) => i.label) });
+    const answer = state.pickAnswers.shift();
+    return answer ? answer(items) : undefined;
+  },
+  activeTextEditor: undefined as unknown,
   showErrorMessage: async (text: string) => void state.messages.push({ level: 'error', text }),
   withProgress: async (opts: { title: string }, task: (p: unknown, t: unknown) => Promise<unknown>) => {
     const cancel = new EventEmitter<void>();
@@ -108,7 +125,12 @@ export const window = {
   },
 };
 
-export const commands = { executeCommand: async () => undefined };
+export const commands = {
+  executeCommand: async (command: string, ...args: unknown[]) => {
+    state.executed.push({ command, args });
+    return undefined;
+  },
+};
 
 export const workspace = {
   get isTrusted() {

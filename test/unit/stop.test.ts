@@ -7,7 +7,7 @@ import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { isOurTrainer, killedMessage, markKilled, pidExists, stopProcess } from '../../src/runs';
+import { isOurTrainer, isPidAlive, isTrainerCommandLine, killedMessage, markKilled, mayBeTrainerCommandLine, pidExists, readProcCmdline, stopProcess } from '../../src/runs';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-stop-'));
 const children: ChildProcess[] = [];
@@ -161,5 +161,23 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
       model.dispose();
       M._resolveFilename = orig;
     }
+  });
+});
+
+describe('one module asks about pids (src/runs/process)', () => {
+  test('the exact trainer test (signals) and the loose one (liveness) on command lines', () => {
+    const c = (...a: string[]) => a.join('\0');
+    assert.equal(isTrainerCommandLine(c('node', '/x/dist/trainer.js')), true);
+    assert.equal(isTrainerCommandLine(c('node', '/tmp/fake-trainer.js')), false);
+    assert.equal(mayBeTrainerCommandLine(c('node', '/tmp/fake-trainer.js')), true);
+    assert.equal(mayBeTrainerCommandLine(c('node', '/x/dist/trainer.js')), true);
+    assert.equal(mayBeTrainerCommandLine(c('/usr/bin/code', '--type=renderer')), false);
+  });
+  test('isPidAlive: no such pid, a live non-trainer (Linux: not alive for a run), unknown platforms trust kill(0)', () => {
+    assert.equal(isPidAlive(0), false);
+    assert.equal(isPidAlive(-3), false);
+    assert.equal(isPidAlive(999_999_999), false);
+    if (process.platform === 'linux') assert.equal(isPidAlive(process.pid, 'linux'), /trainer/i.test(readProcCmdline(process.pid) ?? ''));
+    assert.equal(isPidAlive(process.pid, 'darwin'), true);
   });
 });

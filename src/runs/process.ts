@@ -1,0 +1,90 @@
+/**
+ * The one place that asks the OS about a trainer's pid (no vscode): does it exist, is it (or may it be)
+ * our trainer. Readers use `isPidAlive` to tell a run that died while "running"; Stop uses `pidExists`
+ * and `isOurTrainer` (Restricted Mode: a cloned run.json names any pid it likes).
+ */
+import { readFileSync } from 'node:fs';
+
+/** /proc/<pid>/cmdline (NUL-separated), or undefined when unreadable (no such process, not Linux). */
+export function readProcCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Can this pid be signalled? EPERM means it exists but belongs to someone else: yes. */
+function signalable(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return true;
+}
+
+/**
+ * A command line names our trainer exactly: one of its arguments is …/dist/trainer.js or
+ * …/src/trainer/cli.ts (Windows separators allowed). What Restricted Mode requires before a signal.
+ */
+export function isTrainerCommandLine(cmdline: string): boolean {
+  return cmdline
+    .split('\0')
+    .map((a) => a.replace(/\\/g, '/'))
+    .some((a) => /(^|\/)dist\/trainer\.js$/.test(a) || /(^|\/)src\/trainer\/cli\.ts$/.test(a));
+}
+
+/**
+ * A command line may be a trainer: it mentions "trainer" anywhere (a trainer started through a wrapper
+ * or a renamed script). The looser test is enough to tell a run that died from one still running; it
+ * is never used to decide whether to signal a pid.
+ */
+export function mayBeTrainerCommandLine(cmdline: string): boolean {
+  return /trainer/i.test(cmdline);
+}
+
+/**
+ * Is `pid` a Matryoshka Lab trainer? true / false where the command line can be read (Linux); undefined
+ * where this platform does not let us tell (macOS, Windows) — callers in Restricted Mode then refuse,
+ * with a message.
+ */
+export function isOurTrainer(
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+  readCmdline: (pid: number) => string | undefined = readProcCmdline,
+): boolean | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (platform !== 'linux') return undefined;
+  const cmd = readCmdline(pid);
+  if (cmd === undefined) return false; // no such process
+  return isTrainerCommandLine(cmd);
+}
+
+/** Does a process with this pid exist (and is it not a zombie)? EPERM: it exists, someone else's. */
+export function pidExists(pid: number): boolean {
+  if (!signalable(pid)) return false;
+  if (process.platform === 'linux') {
+    try {
+      // "pid (comm) S …": a zombie (Z) has exited; only its parent's wait() is missing.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') return false;
+    } catch {
+      /* raced with its exit, or no /proc: trust kill(0) */
+    }
+  }
+  return true;
+}
+
+/**
+ * Is the process that wrote a "running" run.json still alive? After a reboot the pid may belong to an
+ * unrelated process: where the command line is readable (Linux /proc), a live trainer's may be a
+ * trainer (`mayBeTrainerCommandLine`); elsewhere a live pid is taken for alive.
+ */
+export function isPidAlive(pid: number, platform: NodeJS.Platform = process.platform): boolean {
+  if (!signalable(pid)) return false;
+  const cmd = platform === 'linux' ? readProcCmdline(pid) : undefined;
+  return cmd === undefined || mayBeTrainerCommandLine(cmd);
+}
