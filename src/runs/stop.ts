@@ -8,7 +8,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_FILES } from '../protocol/runFolder';
-import { pidExists } from './process';
+import { pidExists } from '../protocol/trainerProcess';
 
 export interface StopOptions {
   pid: number;

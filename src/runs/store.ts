@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { MetricsLine, RunInfo, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
-import { isPidAlive } from './process';
+import { isPidAlive } from '../protocol/trainerProcess';
 import { compareRuns, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';

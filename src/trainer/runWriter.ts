@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { pidExists, readProcCmdline } from '../protocol/trainerProcess';
 import { RUN_FILES, type MetricsLine, type RunInfo } from '../protocol/runFolder';
 import type { RunConfig } from '../protocol/runConfig';
 
@@ -132,7 +133,7 @@ export class RunWriter {
 /** Temp run folders (`.<id>.creating-<pid>`) whose trainer died before the rename: removed. */
 export function removeAbandonedCreations(runsDir: string): string[] {
   const removed: string[] = [];
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(runsDir);
   } catch {
@@ -140,7 +141,7 @@ export function removeAbandonedCreations(runsDir: string): string[] {
   }
   for (const n of names) {
     const m = /^\..+\.creating-(\d+)$/.exec(n);
-    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || pidExists(Number(m[1]))) continue;
     rmSync(join(runsDir, n), { recursive: true, force: true });
     removed.push(n);
   }
@@ -175,11 +176,7 @@ interface LockHolder {
 
 /** This process's command line as the OS shows it to others (/proc on Linux), else argv. */
 function ownCmdline(): string {
-  try {
-    return readFileSync(`/proc/${process.pid}/cmdline`, 'utf8').replace(/\0$/, '');
-  } catch {
-    return process.argv.join('\0');
-  }
+  return readProcCmdline(process.pid)?.replace(/\0$/, '') ?? process.argv.join('\0');
 }
 
 function lockText(): string {
@@ -198,27 +195,15 @@ export class RunLockedError extends Error {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Is the lock's holder alive and still the same program (not a reused pid)? */
 function holderAlive(h: Partial<LockHolder>): boolean {
   if (!Number.isInteger(h.pid) || h.pid! <= 0) return false;
   if (h.pid === process.pid) return false;
-  if (!pidAlive(h.pid!)) return false;
-  try {
-    // Linux: the pid's command line must still be the trainer's (a pid reused by another program is stale).
-    const cmd = readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').replace(/\0$/, '');
-    return typeof h.cmdline !== 'string' || cmd === h.cmdline;
-  } catch {
-    return true; // no /proc: trust the pid
-  }
+  if (!pidExists(h.pid!)) return false;
+  // Linux: the pid's command line must still be the trainer's (a pid reused by another program is stale).
+  const cmd = readProcCmdline(h.pid!)?.replace(/\0$/, '');
+  if (cmd === undefined) return true; // no /proc: trust the pid
+  return typeof h.cmdline !== 'string' || cmd === h.cmdline;
 }
 
 /** The live trainer holding the run folder's lock, if any (a stale lock or none: undefined). */

@@ -81,6 +81,7 @@ export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOp
   return runSync(
     evaluateWork(
       set,
+      // eslint-disable-next-line require-yield -- a synchronous embedder is work that never pauses
       function* (texts) {
         return embed(texts);
       },
