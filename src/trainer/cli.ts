@@ -13,11 +13,12 @@ import { loadRunConfig } from '../config/loadConfig';
 import { dottedToPointer, formatConfigErrors, validateRunConfig } from '../config/validate';
 import type { BackendName } from '../protocol/runConfig';
 import { RUN_FILES, type RunInfo } from '../protocol/runFolder';
+import { pidExists } from '../protocol/trainerProcess';
 import { latestReadableCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { DataError } from './data/types';
 import { LossConfigError } from './losses/registry';
 import { Progress } from './progress';
-import { defaultRunsDir, liveLockHolder, makeRunId, RunLockedError } from './runWriter';
+import { defaultRunsDir, liveLockHolder, LOCK_FILE, makeRunId, RunLockedError } from './runWriter';
 import { prepareRun, RunInputError, runTraining, type PreparedRun } from './train';
 
 export const USAGE = `usage:
@@ -84,15 +85,6 @@ export function parseArgs(argv: string[]): CliArgs {
   if (a.config && a.resume) throw new UsageError('--config and --resume cannot be combined (a resumed run keeps its own config)');
   if (a.resume && a.out) throw new UsageError('--out cannot be combined with --resume (the run continues in its own folder)');
   return a;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Input problems found while preparing → the lines to print, or undefined for a real failure. */
@@ -163,7 +155,8 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: run ${info.id} is still running (pid ${holder} holds its lock); stop it first\n`);
         return 2;
       }
-      if (info.status === 'running' && info.pid && info.pid !== process.pid && isAlive(info.pid) && !existsSync(join(runDir, '.lock'))) {
+      // A run folder from before run locks: its run.json's pid is all there is to go by.
+      if (info.status === 'running' && info.pid && info.pid !== process.pid && pidExists(info.pid) && !existsSync(join(runDir, LOCK_FILE))) {
         process.stderr.write(`error: run ${info.id} is still running (pid ${info.pid}); stop it first\n`);
         return 2;
       }
