@@ -17,12 +17,12 @@ import type {
   WeightedLossTerm,
 } from '../../protocol/runConfig';
 import type { EmbeddingLoss } from './types';
-import { AnglELoss } from './angle';
-import { COSENT_DEFAULT_SCALE, CoSENTLoss } from './cosent';
-import { GIST_DEFAULTS, GISTEmbedLoss } from './gist';
-import { MatryoshkaLoss } from './matryoshka';
-import { CACHED_DEFAULT_MINI_BATCH_SIZE, MNRL_DEFAULT_SCALE, MultipleNegativesRankingLoss } from './mnrl';
-import { MultipleNegativesSymmetricRankingLoss } from './mnsrl';
+import { AnglELoss } from './AnglELoss';
+import { COSENT_DEFAULT_SCALE, CoSENTLoss } from './CoSENTLoss';
+import { GIST_DEFAULTS, GISTEmbedLoss } from './GISTEmbedLoss';
+import { MatryoshkaLoss } from './MatryoshkaLoss';
+import { CACHED_DEFAULT_MINI_BATCH_SIZE, MNRL_DEFAULT_SCALE, MultipleNegativesRankingLoss } from './MultipleNegativesRankingLoss';
+import { MultipleNegativesSymmetricRankingLoss } from './MultipleNegativesSymmetricRankingLoss';
 import { WeightedSumLoss } from './weightedSum';
 
 /** A config error at a JSON path such as `loss.matryoshkaDims[2]`. */
