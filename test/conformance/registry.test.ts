@@ -2,7 +2,8 @@
 // adapter fills sentence-transformers defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LossConfigError, createLoss, lossConfigFromFixture } from '../../src/trainer/losses/registry';
+import { LossConfigError, createLoss } from '../../src/trainer/losses/registry';
+import { lossConfigFromFixture } from '../../src/trainer/conformance';
 import type { MatryoshkaLoss } from '../../src/trainer/losses/MatryoshkaLoss';
 import type { GISTEmbedLoss } from '../../src/trainer/losses/GISTEmbedLoss';
 import type { LossConfig } from '../../src/protocol/runConfig';
