@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../src/trainer/backend';
 import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
-import { MultipleNegativesRankingLoss } from '../src/trainer/losses/mnrl';
+import { MultipleNegativesRankingLoss } from '../src/trainer/losses/MultipleNegativesRankingLoss';
 import { AdamW } from '../src/trainer/optimizer';
 import { lossAndGrads } from '../src/trainer/gradCache';
 import { encoderRows, disposeBatch } from '../src/trainer/textBatch';

@@ -11,8 +11,9 @@ import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import schema from '../../schemas/run-config.schema.json';
-import type { BaseLossConfig, LossConfig, RunConfig, SingleLossConfig } from '../protocol/runConfig';
-import { applyDerivedDefaults, lossDims, lossNeedsLabels } from './defaults';
+import type { RunConfig } from '../protocol/runConfig';
+import { applyDerivedDefaults } from './defaults';
+import { BASE_LOSS_TYPES, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
 
 export interface ConfigError {
   /** JSON pointer of the offending value ("/training/batchSize"; for an unknown key, the key itself). */
@@ -84,7 +85,6 @@ export function nearest(word: string, candidates: readonly string[]): string | u
   return best !== undefined && bestD <= Math.max(2, Math.floor(Math.max(word.length, best.length) / 3)) ? best : undefined;
 }
 
-const BASE_LOSS_TYPES = (schema.$defs.baseLoss.oneOf as { $ref: string }[]).map((r) => r.$ref.split('/').pop()!);
 const ALL_LOSS_TYPES = ['MatryoshkaLoss', ...BASE_LOSS_TYPES];
 
 function describe(v: unknown): string {
@@ -149,11 +149,6 @@ function pretrainedWidth(dir: string): number | undefined {
   }
 }
 
-function forEachSingleLoss(loss: LossConfig, base: string, f: (l: SingleLossConfig, path: string) => void): void {
-  if (Array.isArray(loss)) loss.forEach((t, i) => f(t.loss, `${base}/${i}/loss`));
-  else f(loss, base);
-}
-
 /** The checks the schema cannot express; `config` has passed the schema (defaults filled). */
 function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean, dimsGiven: boolean): ConfigError[] {
   const errors: ConfigError[] = [];
@@ -183,29 +178,16 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
     }
   }
 
-  forEachSingleLoss(config.loss, '/loss', (l, path) => {
-    const base = (l.type === 'MatryoshkaLoss' ? l.loss : l) as BaseLossConfig;
-    const basePath = l.type === 'MatryoshkaLoss' ? `${path}/loss` : path;
-    if (l.type === 'MatryoshkaLoss') {
-      if (width !== undefined) {
-        l.matryoshkaDims.forEach((d, i) => {
-          if (d > width!) errors.push({ path: `${path}/matryoshkaDims/${i}`, keyword: 'dimTooLarge', message: `dim ${d} is larger than the model's width ${width}` });
-        });
-      }
-      if (l.matryoshkaWeights && l.matryoshkaWeights.length !== l.matryoshkaDims.length) {
-        errors.push({ path: `${path}/matryoshkaWeights`, keyword: 'length', message: `expected ${l.matryoshkaDims.length} weights (one per dim in matryoshkaDims), got ${l.matryoshkaWeights.length}` });
-      }
-      if (base.type === 'AnglELoss') {
-        l.matryoshkaDims.forEach((d, i) => {
-          if (d % 2) errors.push({ path: `${path}/matryoshkaDims/${i}`, keyword: 'even', message: `AnglELoss needs even dims, got ${d}` });
-        });
-      }
-    }
+  // The loss tree's own checks (dims against the model's width, weights per dim, AnglE's even dims).
+  for (const p of lossConfigProblems(config.loss, { maxDim: width, maxDimName: 'width', embeddingDim: modelWidth(config, width) })) {
+    errors.push({ path: pointerPath('/loss', p.path), keyword: p.keyword, message: p.message });
+  }
+  for (const { base, basePath } of lossTerms(config.loss)) {
     if ((base.type === 'GISTEmbedLoss' || base.type === 'CachedGISTEmbedLoss') && base.guide !== 'self' && checkFiles) {
       const g = resolvePath(base.guide);
-      if (!existsSync(resolve(g, 'config.json'))) errors.push({ path: `${basePath}/guide`, keyword: 'missingFile', message: `guide model folder not found (no config.json in ${g}); use "self" for a frozen copy of the initial model` });
+      if (!existsSync(resolve(g, 'config.json'))) errors.push({ path: pointerPath('/loss', [...basePath, 'guide']), keyword: 'missingFile', message: `guide model folder not found (no config.json in ${g}); use "self" for a frozen copy of the initial model` });
     }
-  });
+  }
 
   const maxDim = Math.max(...lossDims(config.loss, width ?? Infinity));
   const evalWidth = width ?? (Number.isFinite(maxDim) ? maxDim : undefined);

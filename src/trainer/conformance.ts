@@ -1,8 +1,8 @@
 /**
  * Loss conformance against sentence-transformers reference fixtures (format: shared/fixtures/README.md).
  *
- * For each `*.json` fixture in a directory: build the loss through the registry (from the fixture's ST
- * arguments), run it through the trainer's real gradient path (gradCache.ts `lossAndGrads`: GradCache for
+ * For each `*.json` fixture in a directory: turn the fixture's ST arguments into a run-config loss
+ * (lossConfigFromFixture, below), build it through the registry, run it through the trainer's real gradient path (gradCache.ts `lossAndGrads`: GradCache for
  * Cached* losses, plain otherwise) with an identity encoder — one variable holding the stacked input
  * columns, so d loss / d variable split back into columns is d loss / d embeddings — in float32, and
  * compare with `expected`:
@@ -16,8 +16,12 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { lossAndGrads, type RowEmbedder } from './gradCache';
-import { LossConfigError, createLoss, fixturePath, lossConfigFromFixture } from './losses/registry';
-import type { SingleLossConfig } from '../protocol/runConfig';
+import { createLoss } from './losses/registry';
+import { COSENT_DEFAULT_SCALE } from './losses/CoSENTLoss';
+import { GIST_DEFAULTS } from './losses/GISTEmbedLoss';
+import { CACHED_DEFAULT_MINI_BATCH_SIZE, MNRL_DEFAULT_SCALE } from './losses/MultipleNegativesRankingLoss';
+import { BASE_LOSS_TYPES, LossConfigError, describeValue, dottedPath, lossTypeProblem } from '../config/lossConfig';
+import type { BaseLossConfig, GistParams, SingleLossConfig } from '../protocol/runConfig';
 
 export const TOLERANCES = {
   loss: { rtol: 1e-4, atol: 1e-5 },
@@ -121,6 +125,115 @@ export function parseFixture(json: unknown, fallbackName: string): Fixture {
   const grad = columnNames.map((k) => matrix(expGrad[k], `expected.grad.${k}`, batchSize, dim));
 
   return { name, config, columnNames, batchSize, dim, inputs, guide, labels, expected: { loss: exp.loss, grad } };
+}
+
+// ------------------------------------------------------------------ fixture loss arguments (sentence-transformers) → LossConfig
+
+/** The guide name a fixture-built GIST config carries: fixtures supply the guide embeddings directly. */
+export const FIXTURE_GUIDE = 'fixture';
+
+/**
+ * A fixture's `loss` (ST class name + snake_case ST constructor arguments; absent = ST default) and
+ * `matryoshka` ({dims, weights, n_dims_per_step} or null) as a LossConfig. Throws LossConfigError with
+ * paths inside the fixture (`loss.mini_batch_size`, `matryoshka.dims`).
+ */
+export function lossConfigFromFixture(loss: unknown, matryoshka: unknown): SingleLossConfig {
+  if (!isObject(loss)) throw new LossConfigError('loss', `expected an object with a "type", got ${describeValue(loss)}`);
+  const typeProblem = lossTypeProblem(loss, BASE_LOSS_TYPES);
+  if (typeProblem) throw new LossConfigError(dottedPath('loss', typeProblem.path), typeProblem.message);
+  const type = loss.type as BaseLossConfig['type'];
+  // As ST's constructors do, an argument the class does not take is an error (not silently ignored).
+  const accepted = ST_ARGUMENTS_BY_TYPE[type];
+  for (const key of Object.keys(loss)) {
+    if (key === 'type' || accepted.includes(key) || IGNORED_ST_ARGUMENTS.includes(key)) continue;
+    throw new LossConfigError(`loss.${key}`, `not an argument of ${type}; expected some of: ${accepted.join(', ')}`);
+  }
+  if (loss.gather_across_devices !== undefined && loss.gather_across_devices !== false) {
+    throw new LossConfigError('loss.gather_across_devices', `only false is supported (one device), got ${describeValue(loss.gather_across_devices)}`);
+  }
+  const arg = <T>(key: keyof typeof ST_ARGUMENTS, fallback: T): T => (loss[key] === undefined ? fallback : (loss[key] as T));
+  const miniBatchSize = arg('mini_batch_size', CACHED_DEFAULT_MINI_BATCH_SIZE);
+  const gist: GistParams = {
+    guide: FIXTURE_GUIDE,
+    temperature: arg('temperature', GIST_DEFAULTS.temperature),
+    marginStrategy: arg('margin_strategy', GIST_DEFAULTS.marginStrategy),
+    margin: arg('margin', GIST_DEFAULTS.margin),
+    contrastAnchors: arg('contrast_anchors', GIST_DEFAULTS.contrastAnchors),
+    contrastPositives: arg('contrast_positives', GIST_DEFAULTS.contrastPositives),
+  };
+  let base: BaseLossConfig;
+  switch (type) {
+    case 'MultipleNegativesRankingLoss':
+    case 'MultipleNegativesSymmetricRankingLoss':
+      base = { type, scale: arg('scale', MNRL_DEFAULT_SCALE) };
+      break;
+    case 'CachedMultipleNegativesRankingLoss':
+    case 'CachedMultipleNegativesSymmetricRankingLoss':
+      base = { type, scale: arg('scale', MNRL_DEFAULT_SCALE), miniBatchSize };
+      break;
+    case 'GISTEmbedLoss':
+      base = { type, ...gist };
+      break;
+    case 'CachedGISTEmbedLoss':
+      base = { type, ...gist, miniBatchSize };
+      break;
+    case 'CoSENTLoss':
+    case 'AnglELoss':
+      base = { type, scale: arg('scale', COSENT_DEFAULT_SCALE) };
+      break;
+  }
+  if (matryoshka === null || matryoshka === undefined) return base;
+  if (!isObject(matryoshka)) {
+    throw new LossConfigError('matryoshka', `expected null or {dims, weights, n_dims_per_step}, got ${describeValue(matryoshka)}`);
+  }
+  return {
+    type: 'MatryoshkaLoss',
+    loss: base,
+    matryoshkaDims: matryoshka.dims as number[],
+    matryoshkaWeights: (matryoshka.weights ?? null) as number[] | null,
+    nDimsPerStep: (matryoshka.n_dims_per_step ?? -1) as number,
+  };
+}
+
+const MNRL_ARGS = ['scale'];
+const GIST_ARGS = ['temperature', 'margin_strategy', 'margin', 'contrast_anchors', 'contrast_positives'];
+/** The ST constructor arguments each class takes (beyond model / guide / similarity_fct). */
+const ST_ARGUMENTS_BY_TYPE: Record<BaseLossConfig['type'], string[]> = {
+  MultipleNegativesRankingLoss: MNRL_ARGS,
+  CachedMultipleNegativesRankingLoss: [...MNRL_ARGS, 'mini_batch_size'],
+  MultipleNegativesSymmetricRankingLoss: MNRL_ARGS,
+  CachedMultipleNegativesSymmetricRankingLoss: [...MNRL_ARGS, 'mini_batch_size'],
+  GISTEmbedLoss: GIST_ARGS,
+  CachedGISTEmbedLoss: [...GIST_ARGS, 'mini_batch_size'],
+  CoSENTLoss: ['scale'],
+  AnglELoss: ['scale'],
+};
+/** Arguments with no effect here: the progress bar, and gathering (checked to be false: one device). */
+const IGNORED_ST_ARGUMENTS = ['show_progress_bar', 'gather_across_devices'];
+
+/** ST constructor argument names the fixtures may carry, and their config names (for the path in errors). */
+const ST_ARGUMENTS = {
+  scale: 'scale',
+  mini_batch_size: 'miniBatchSize',
+  temperature: 'temperature',
+  margin_strategy: 'marginStrategy',
+  margin: 'margin',
+  contrast_anchors: 'contrastAnchors',
+  contrast_positives: 'contrastPositives',
+} as const;
+
+/**
+ * Rewrites a LossConfigError from createLoss on a fixture-built config to the fixture's own JSON path
+ * (`loss.miniBatchSize` → `loss.mini_batch_size`, `loss.matryoshkaDims[1]` → `matryoshka.dims[1]`).
+ */
+export function fixturePath(configPath: string): string {
+  const inv: Record<string, string> = Object.fromEntries(Object.entries(ST_ARGUMENTS).map(([st, ours]) => [ours, st]));
+  return configPath
+    .replace(/^loss\.loss\./, 'loss.')
+    .replace(/^loss\.matryoshkaDims/, 'matryoshka.dims')
+    .replace(/^loss\.matryoshkaWeights/, 'matryoshka.weights')
+    .replace(/^loss\.nDimsPerStep/, 'matryoshka.n_dims_per_step')
+    .replace(/^loss\.(\w+)/, (m, key: string) => (inv[key] ? `loss.${inv[key]}` : m));
 }
 
 // ------------------------------------------------------------------ running

@@ -4,15 +4,21 @@
  *
  * The loss is a function of the embeddings only (EmbeddingLoss), so one mechanism serves every loss:
  *   plain:  g = ∂/∂θ L(f_θ(x))                       one forward of all rows under the tape
- *   cached: 1. r = f_θ(x) chunk by chunk, no tape     (memory: one chunk's activations)
- *           2. G = ∂L/∂r on the full-width r          (MatryoshkaLoss truncates inside L, so G already
- *                                                      holds the weighted sum over dims)
- *           3. g = Σ_chunks ∂/∂θ ⟨f_θ(x_chunk), G_chunk⟩   re-forward with the tape, one chunk at a time
+ *   cached: 1. r = f_θ(x) chunk by chunk, no tape     (memory: one chunk's activations)   embedWithoutTape
+ *           2. G = ∂L/∂r on the full-width r          (MatryoshkaLoss truncates inside L,   lossAndRepGrads
+ *                                                      so G already holds the weighted sum over dims)
+ *           3. g = Σ_chunks ∂/∂θ ⟨f_θ(x_chunk), G_chunk⟩   re-forward with the tape,          backpropCachedGrads
+ *                                                      one chunk at a time (`surrogate`)
  * Step 3 is the vector-Jacobian product of G through the encoder, so g equals the plain gradient as long
  * as the re-forward reproduces r exactly — which is why dropout masks are keyed by row, not by chunk
  * (see DropoutContext). The encoder runs exactly twice per step, whatever the number of dims.
  *
  * Rows are the column-major concatenation of the loss columns: row c·B + i is column c, example i.
+ *
+ * This module is the only place that implements the three steps: lossAndGradsCached runs them on one
+ * thread; the data-parallel pool (parallel/pool.ts, parallel/worker.ts) runs the same functions on each
+ * thread's rows, with shared memory between the steps. The Cached* losses (losses/Cached*.ts) are the
+ * un-cached loss functions with a miniBatchSize, which is what routes them here.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossSink } from './losses/types';
@@ -94,6 +100,82 @@ export function lossAndGradsPlain(
   return { loss: lossValue, grads: namedGradsToMap(embedder.variables, grads), sideValues: sink.drain() };
 }
 
+/** [s, e) chunks of at most `miniBatchSize` rows covering rows [start, end), in order. */
+export function chunkBounds(start: number, end: number, miniBatchSize: number): Array<[number, number]> {
+  if (!Number.isInteger(miniBatchSize) || miniBatchSize < 1) {
+    throw new Error(`miniBatchSize must be a positive integer, got ${miniBatchSize}`);
+  }
+  const bounds: Array<[number, number]> = [];
+  for (let s = start; s < end; s += miniBatchSize) bounds.push([s, Math.min(s + miniBatchSize, end)]);
+  return bounds;
+}
+
+/**
+ * GradCache step 1: the embeddings of rows [start, end), [end - start, D], computed chunk by chunk without
+ * the tape (one tidy per chunk, so only the chunk's output outlives it). The caller owns the result.
+ */
+export function embedWithoutTape(embedder: RowEmbedder, start: number, end: number, miniBatchSize: number): tf.Tensor2D {
+  const chunkReps = chunkBounds(start, end, miniBatchSize).map(([s, e]) => tf.tidy(() => embedder.embed(s, e, true)));
+  if (chunkReps.length === 1) return chunkReps[0];
+  const reps = tf.concat(chunkReps, 0) as tf.Tensor2D;
+  chunkReps.forEach((t) => t.dispose());
+  return reps;
+}
+
+export interface RepLossResult {
+  loss: number;
+  /** ∂L/∂reps, the same shape as the reps; the caller owns (and disposes) it. */
+  repGrads: tf.Tensor2D;
+  sideValues: Record<string, number>;
+}
+
+/**
+ * GradCache step 2: the loss on the (full-width) embeddings of all rows and its gradient w.r.t. them — the
+ * cache. `reps` must not be on a tape (a fresh or tape-less tensor): the gradient stops at the embeddings.
+ * MatryoshkaLoss truncates inside `loss.compute`, so the gradient already holds the weighted sum over dims.
+ */
+export function lossAndRepGrads(reps: tf.Tensor2D, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras = {}): RepLossResult {
+  const sink = new KeepingSink();
+  const { value, grad } = tf.valueAndGrad((r: tf.Tensor2D) =>
+    loss.compute({ columns: splitColumns(r, nColumns, batchSize), ...extras }, sink),
+  )(reps);
+  const lossValue = value.dataSync()[0];
+  value.dispose();
+  return { loss: lossValue, repGrads: grad as tf.Tensor2D, sideValues: sink.drain() };
+}
+
+/**
+ * The GradCache surrogate ⟨emb, g⟩ = sum(emb ∘ g): its parameter gradient is the vector-Jacobian product
+ * of the cached gradient g through the encoder.
+ */
+export function surrogate(emb: tf.Tensor2D, g: tf.Tensor2D): tf.Scalar {
+  return tf.sum(tf.mul(emb, g)) as tf.Scalar;
+}
+
+/**
+ * GradCache step 3: re-embeds rows [start, end) chunk by chunk with the tape and back-propagates the
+ * cached gradient of each chunk (`gradOf(s, e)`, [e - s, D], disposed here) through it; the parameter
+ * gradients are summed into `acc` (returned; a new map when absent).
+ */
+export function backpropCachedGrads(
+  embedder: RowEmbedder,
+  start: number,
+  end: number,
+  miniBatchSize: number,
+  gradOf: (s: number, e: number) => tf.Tensor2D,
+  acc: Map<tf.Variable, tf.Tensor> = new Map(),
+): Map<tf.Variable, tf.Tensor> {
+  for (const [s, e] of chunkBounds(start, end, miniBatchSize)) {
+    const gChunk = gradOf(s, e);
+    const { value, grads } = tf.variableGrads(() => surrogate(embedder.embed(s, e, true), gChunk), embedder.variables);
+    value.dispose();
+    gChunk.dispose();
+    accumulateGrads(acc, embedder.variables, grads);
+  }
+  return acc;
+}
+
+/** GradCache (steps 1-3) on one thread; the parallel pool (parallel/pool.ts) composes the same steps across threads. */
 export function lossAndGradsCached(
   embedder: RowEmbedder,
   nColumns: number,
@@ -103,41 +185,13 @@ export function lossAndGradsCached(
   miniBatchSize: number = loss.miniBatchSize ?? 32,
 ): StepResult {
   checkShape(nColumns, batchSize, loss);
-  if (!Number.isInteger(miniBatchSize) || miniBatchSize < 1) {
-    throw new Error(`miniBatchSize must be a positive integer, got ${miniBatchSize}`);
-  }
   const total = nColumns * batchSize;
-  const bounds: Array<[number, number]> = [];
-  for (let s = 0; s < total; s += miniBatchSize) bounds.push([s, Math.min(s + miniBatchSize, total)]);
-
-  // 1. No-tape forward, one tidy per chunk so only the chunk's output outlives it.
-  const chunkReps = bounds.map(([s, e]) => tf.tidy(() => embedder.embed(s, e, true)));
-  const reps = tf.concat(chunkReps, 0) as tf.Tensor2D;
-  chunkReps.forEach((t) => t.dispose());
-
-  // 2. Loss on the full-width embeddings and its gradient w.r.t. them: the cache.
-  const sink = new KeepingSink();
-  const { value, grad: repGrad } = tf.valueAndGrad((r: tf.Tensor2D) =>
-    loss.compute({ columns: splitColumns(r, nColumns, batchSize), ...extras }, sink),
-  )(reps);
+  const reps = embedWithoutTape(embedder, 0, total, miniBatchSize);
+  const { loss: lossValue, repGrads, sideValues } = lossAndRepGrads(reps, nColumns, batchSize, loss, extras);
   reps.dispose();
-  const lossValue = value.dataSync()[0];
-  value.dispose();
-
-  // 3. Re-forward each chunk with the tape and push the cached gradient through it.
-  const acc = new Map<tf.Variable, tf.Tensor>();
-  for (const [s, e] of bounds) {
-    const gChunk = tf.slice(repGrad, [s, 0], [e - s, repGrad.shape[1]]);
-    const { value: surrogate, grads } = tf.variableGrads(
-      () => tf.sum(tf.mul(embedder.embed(s, e, true), gChunk)) as tf.Scalar,
-      embedder.variables,
-    );
-    surrogate.dispose();
-    gChunk.dispose();
-    accumulateGrads(acc, embedder.variables, grads);
-  }
-  repGrad.dispose();
-  return { loss: lossValue, grads: acc, sideValues: sink.drain() };
+  const grads = backpropCachedGrads(embedder, 0, total, miniBatchSize, (s, e) => tf.slice(repGrads, [s, 0], [e - s, repGrads.shape[1]]));
+  repGrads.dispose();
+  return { loss: lossValue, grads, sideValues };
 }
 
 /** acc[v] += grads[v.name] for every variable with a gradient, disposing what it replaces. */

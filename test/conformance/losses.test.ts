@@ -4,10 +4,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { MultipleNegativesRankingLoss } from '../../src/trainer/losses/mnrl';
-import { CoSENTLoss } from '../../src/trainer/losses/cosent';
-import { AnglELoss } from '../../src/trainer/losses/angle';
-import { GISTEmbedLoss } from '../../src/trainer/losses/gist';
+import { MultipleNegativesRankingLoss } from '../../src/trainer/losses/MultipleNegativesRankingLoss';
+import { CoSENTLoss } from '../../src/trainer/losses/CoSENTLoss';
+import { AnglELoss } from '../../src/trainer/losses/AnglELoss';
+import { GISTEmbedLoss } from '../../src/trainer/losses/GISTEmbedLoss';
 import { WeightedSumLoss } from '../../src/trainer/losses/weightedSum';
 import { pairwiseAngleSim } from '../../src/trainer/losses/similarity';
 import type { EmbeddingLoss, LossSink } from '../../src/trainer/losses/types';

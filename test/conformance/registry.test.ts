@@ -2,9 +2,10 @@
 // adapter fills sentence-transformers defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LossConfigError, createLoss, lossConfigFromFixture } from '../../src/trainer/losses/registry';
-import type { MatryoshkaLoss } from '../../src/trainer/losses/matryoshka';
-import type { GISTEmbedLoss } from '../../src/trainer/losses/gist';
+import { LossConfigError, createLoss } from '../../src/trainer/losses/registry';
+import { lossConfigFromFixture } from '../../src/trainer/conformance';
+import type { MatryoshkaLoss } from '../../src/trainer/losses/MatryoshkaLoss';
+import type { GISTEmbedLoss } from '../../src/trainer/losses/GISTEmbedLoss';
 import type { LossConfig } from '../../src/protocol/runConfig';
 
 const mnrl = { type: 'MultipleNegativesRankingLoss', scale: 20 };

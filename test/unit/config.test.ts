@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import schema from '../../schemas/run-config.schema.json';
 import { dottedToPointer, formatConfigErrors, nearest, validateRunConfig, type ConfigError } from '../../src/config/validate';
 import { loadRunConfig, parseConfigText } from '../../src/config/loadConfig';
-import { MNRL_DEFAULT_SCALE, CACHED_DEFAULT_MINI_BATCH_SIZE } from '../../src/trainer/losses/mnrl';
-import { GIST_DEFAULTS } from '../../src/trainer/losses/gist';
-import { COSENT_DEFAULT_SCALE } from '../../src/trainer/losses/cosent';
+import { MNRL_DEFAULT_SCALE, CACHED_DEFAULT_MINI_BATCH_SIZE } from '../../src/trainer/losses/MultipleNegativesRankingLoss';
+import { GIST_DEFAULTS } from '../../src/trainer/losses/GISTEmbedLoss';
+import { COSENT_DEFAULT_SCALE } from '../../src/trainer/losses/CoSENTLoss';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-config-'));
 const FILE = join(dir, 'x.mrl.json');

@@ -1,10 +1,11 @@
 /**
  * Data-parallel GradCache over worker threads: the wasm backend runs one thread per tfjs instance in
  * Node (PERF.md), so every other core gets a worker with its own instance and a replica of the encoder.
- * A step is GradCache with the rows split across the main thread and the workers:
- *   1. every thread embeds its rows without the tape            → shared reps
- *   2. the main thread computes the loss and ∂L/∂reps           (small: [rows, D])
- *   3. every thread re-forwards its rows with the tape and pushes ∂L/∂reps through them
+ * A step is GradCache (../gradCache.ts: the steps are its functions, composed here) with the rows split
+ * across the main thread and the workers:
+ *   1. every thread embeds its rows without the tape            → shared reps   embedWithoutTape
+ *   2. the main thread computes the loss and ∂L/∂reps           (small: [rows, D])   lossAndRepGrads
+ *   3. every thread re-forwards its rows with the tape and pushes ∂L/∂reps through them   backpropCachedGrads
  *   4. the main thread sums the parameter gradients; the optimizer runs once, on the main thread, and
  *      the new weights reach the workers through shared memory before their next command.
  * A plain loss runs the same way with one chunk per thread. The gradients are those of the
@@ -14,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { accumulateGrads, KeepingSink, splitColumns, type LossExtras, type RowEmbedder, type StepResult } from '../gradCache';
+import { accumulateGrads, backpropCachedGrads, embedWithoutTape, lossAndRepGrads, surrogate, type LossExtras, type RepLossResult, type RowEmbedder, type StepResult } from '../gradCache';
 import type { EmbeddingLoss } from '../losses/types';
 import type { BertEncoder } from '../model/encoder';
 import { encoderRows } from '../textBatch';
@@ -165,45 +166,38 @@ export class DataParallelPool {
       lap('publish');
       const [s0, e0] = ranges[0];
       const repLoss = () => this.repLoss(rows, nColumns, batchSize, loss, extras);
-      let result: { lossValue: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> };
+      let result: { loss: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> };
       if (loss.miniBatchSize === undefined) {
         result = this.singlePass(embedder, ranges, rows, len, seed, repLoss, lap);
       } else {
+        const mbMain = chunk(ranges[0]);
         // 1. No-tape embeddings, every thread on its rows.
         this.post(Cmd.Embed, ranges, rows, len, seed, chunk);
-        for (let s = s0; s < e0; s += chunk(ranges[0])) {
-          const out = embedder.embed(s, Math.min(s + chunk(ranges[0]), e0), true);
-          reps.set(out.dataSync() as Float32Array, s * dim);
-          out.dispose();
+        if (e0 > s0) {
+          const mine = embedWithoutTape(embedder, s0, e0, mbMain);
+          reps.set(mine.dataSync() as Float32Array, s0 * dim);
+          mine.dispose();
         }
         lap('embedMain');
         this.wait();
         lap('embedWait');
         // 2. The loss on all rows and its gradient w.r.t. them.
-        const { lossValue, sideValues, grad } = repLoss();
+        const { loss: lossValue, sideValues, repGrads: grad } = repLoss();
         repGrads.set(grad.dataSync() as Float32Array);
         grad.dispose();
         lap('loss');
         // 3. Re-forward with the tape, every thread on its rows; the main thread's grads stay tensors.
         this.post(Cmd.Backward, ranges, rows, len, seed, chunk);
-        const acc = new Map<tf.Variable, tf.Tensor>();
-        for (let s = s0; s < e0; s += chunk(ranges[0])) {
-          const e = Math.min(s + chunk(ranges[0]), e0);
-          const g = tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]);
-          const { value: surrogate, grads } = tf.variableGrads(() => tf.sum(tf.mul(embedder.embed(s, e, true), g)) as tf.Scalar, this.o.encoder.variables);
-          surrogate.dispose();
-          g.dispose();
-          accumulateGrads(acc, this.o.encoder.variables, grads);
-        }
+        const acc = backpropCachedGrads(embedder, s0, e0, mbMain, (s, e) => tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]));
         lap('backwardMain');
         this.wait();
         lap('backwardWait');
-        result = { lossValue, sideValues, acc };
+        result = { loss: lossValue, sideValues, acc };
       }
       // 4. Sum the workers' gradients into the main thread's.
       const grads = this.addWorkerGrads(result.acc);
       lap('sum');
-      return { loss: result.lossValue, grads, sideValues: result.sideValues };
+      return { loss: result.loss, grads, sideValues: result.sideValues };
     } finally {
       batch.inputIds.dispose();
       batch.attentionMask.dispose();
@@ -221,9 +215,9 @@ export class DataParallelPool {
     rows: number,
     len: number,
     seed: number,
-    repLoss: () => { lossValue: number; sideValues: Record<string, number>; grad: tf.Tensor2D },
+    repLoss: () => RepLossResult,
     lap: (name: string) => void,
-  ): { lossValue: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> } {
+  ): { loss: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> } {
     const dim = this.o.encoder.dim;
     const reps = new Float32Array(this.buffers.reps);
     const repGrads = new Float32Array(this.buffers.repGrads);
@@ -239,28 +233,28 @@ export class DataParallelPool {
       Atomics.notify(this.ctl, GRADS_READY);
     };
     try {
-      const { value: surrogate, grads } = tf.variableGrads(() => {
+      const { value, grads } = tf.variableGrads(() => {
         const mine = embedder.embed(s0, e0, true);
         reps.set(mine.dataSync() as Float32Array, s0 * dim);
         lap('embedMain');
         this.waitEmbedded(gen);
         lap('embedWait');
         const r = repLoss();
-        lossValue = r.lossValue;
+        lossValue = r.loss;
         sideValues = r.sideValues;
-        repGrads.set(r.grad.dataSync() as Float32Array);
+        repGrads.set(r.repGrads.dataSync() as Float32Array);
         release();
         lap('loss');
-        const gMine = tf.slice(r.grad, [s0, 0], [e0 - s0, dim]);
-        return tf.sum(tf.mul(mine, gMine)) as tf.Scalar;
+        const gMine = tf.slice(r.repGrads, [s0, 0], [e0 - s0, dim]);
+        return surrogate(mine, gMine);
       }, this.o.encoder.variables);
-      surrogate.dispose();
+      value.dispose();
       const acc = new Map<tf.Variable, tf.Tensor>();
       accumulateGrads(acc, this.o.encoder.variables, grads);
       lap('backwardMain');
       this.wait();
       lap('backwardWait');
-      return { lossValue, sideValues, acc };
+      return { loss: lossValue, sideValues, acc };
     } finally {
       // Workers block inside their tape until released: never leave them there (e.g. the loss threw).
       if (!released) {
@@ -274,19 +268,16 @@ export class DataParallelPool {
     }
   }
 
-  /** The loss on all rows (from shared memory) and its gradient w.r.t. them. */
-  private repLoss(rows: number, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras): { lossValue: number; sideValues: Record<string, number>; grad: tf.Tensor2D } {
+  /** GradCache step 2 on all rows (from shared memory): the loss and its gradient w.r.t. them. */
+  private repLoss(rows: number, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras): RepLossResult {
     const dim = this.o.encoder.dim;
-    const sink = new KeepingSink();
     // A fresh tensor cuts any tape link: the gradient stops at the embeddings.
     const repTensor = tf.tensor2d(new Float32Array(this.buffers.reps).subarray(0, rows * dim), [rows, dim]);
-    const { value, grad } = tf.valueAndGrad((r: tf.Tensor2D) =>
-      loss.compute({ columns: splitColumns(r, nColumns, batchSize), ...extras }, sink),
-    )(repTensor);
-    repTensor.dispose();
-    const lossValue = value.dataSync()[0];
-    value.dispose();
-    return { lossValue, sideValues: sink.drain(), grad: grad as tf.Tensor2D };
+    try {
+      return lossAndRepGrads(repTensor, nColumns, batchSize, loss, extras);
+    } finally {
+      repTensor.dispose();
+    }
   }
 
   /** The main thread's gradients plus every worker's (from shared memory), as tensors. */

@@ -1,14 +1,17 @@
 /**
  * A data-parallel training worker: its own tfjs instance (wasm runs one thread per instance in Node,
  * PERF.md), a replica of the encoder whose weights it copies from shared memory whenever the main
- * thread bumps the weights version, and two commands on a range of rows:
- *   Embed     no-tape embeddings of the rows, chunk by chunk → shared reps        (GradCache step 1)
- *   Backward  re-forward with the tape, ⟨emb, cached grad⟩ → summed parameter grads (GradCache step 3)
+ * thread bumps the weights version, and commands on a range of rows (the GradCache steps are the
+ * functions of ../gradCache.ts; this file only moves their inputs and outputs through shared memory):
+ *   Embed     no-tape embeddings of the rows, chunk by chunk → shared reps       (step 1, embedWithoutTape)
+ *   Backward  re-forward with the tape, ⟨emb, cached grad⟩ → summed parameter grads (step 3, backpropCachedGrads)
+ *   Step      a plain loss in one pass (see Cmd.Step)
  * Dropout is keyed by the global row index, so a row draws the same masks on any thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../backend';
+import { backpropCachedGrads, embedWithoutTape, surrogate } from '../gradCache';
 import { BertEncoder, type EncoderSpec } from '../model/encoder';
 import { encoderRows } from '../textBatch';
 import { Cmd, ERROR_BYTES, Field, GEN, GRADS_READY, STATUS_FAILED, STATUS_OK, slot, type WorkerInit } from './shared';
@@ -55,10 +58,9 @@ async function main(init: WorkerInit): Promise<void> {
       };
       const embedder = encoderRows(encoder, batch, seed >>> 0);
       if (cmd === Cmd.Embed) {
-        for (let s = start; s < end; s += mb) {
-          const e = Math.min(s + mb, end);
-          const out = embedder.embed(s, e, true);
-          reps.set(out.dataSync() as Float32Array, s * dim);
+        if (end > start) {
+          const out = embedWithoutTape(embedder, start, end, mb);
+          reps.set(out.dataSync() as Float32Array, start * dim);
           out.dispose();
         }
       } else if (cmd === Cmd.Step) {
@@ -73,7 +75,7 @@ async function main(init: WorkerInit): Promise<void> {
             Atomics.wait(ctl, GRADS_READY, ready, 1000);
           }
           const g = tf.tensor2d(repGrads.subarray(start * dim, end * dim), [end - start, dim]);
-          return tf.sum(tf.mul(out, g)) as tf.Scalar;
+          return surrogate(out, g);
         }, variables);
         value.dispose();
         variables.forEach((v, i) => {
@@ -84,21 +86,13 @@ async function main(init: WorkerInit): Promise<void> {
         });
       } else if (cmd === Cmd.Backward) {
         grads.fill(0);
-        for (let s = start; s < end; s += mb) {
-          const e = Math.min(s + mb, end);
-          const g = tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]);
-          const { value, grads: named } = tf.variableGrads(() => tf.sum(tf.mul(embedder.embed(s, e, true), g)) as tf.Scalar, variables);
-          value.dispose();
-          g.dispose();
-          variables.forEach((v, i) => {
-            const gv = named[v.name];
-            if (!gv) return;
-            const data = gv.dataSync() as Float32Array;
-            const off = layout.offsets[i];
-            for (let k = 0; k < data.length; k++) grads[off + k] += data[k];
-            gv.dispose();
-          });
-        }
+        const acc = backpropCachedGrads(embedder, start, end, mb, (s, e) => tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]));
+        variables.forEach((v, i) => {
+          const gv = acc.get(v);
+          if (!gv) return;
+          grads.set(gv.dataSync() as Float32Array, layout.offsets[i]);
+          gv.dispose();
+        });
       }
       batch.inputIds.dispose();
       batch.attentionMask.dispose();

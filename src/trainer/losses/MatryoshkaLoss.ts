@@ -1,5 +1,6 @@
 /**
- * MatryoshkaLoss: any EmbeddingLoss (cached ones included) applied to truncated embeddings.
+ * MatryoshkaLoss — Kusupati et al. 2022, "Matryoshka Representation Learning": any EmbeddingLoss
+ * (cached ones included) applied to truncated embeddings.
  *
  * Inputs: whatever the inner loss takes; only the model's columns are truncated (the GIST guide is not,
  * labels pass through unchanged).
@@ -12,9 +13,12 @@
  * otherwise every dim is used. Unlike sentence-transformers, the sampling is honoured for cached inner
  * losses too.
  *
- * Caching: MatryoshkaLoss inherits the inner loss's miniBatchSize. Since compute() is a differentiable
- * function of the full-width embeddings, GradCache gets dL/d(full embeddings) = Σ_d w_d · (chain rule
- * through shrink) in one call, so the encoder still runs at most twice per step whatever the number of dims.
+ * Caching — where MatryoshkaLoss meets a Cached* loss (e.g. CachedMultipleNegativesRankingLoss.ts):
+ * MatryoshkaLoss inherits the inner loss's miniBatchSize, so the trainer runs it through GradCache
+ * (../gradCache.ts). There compute() is called once, in step 2 (`lossAndRepGrads`), on the full-width
+ * cached embeddings; being a differentiable function of them, it gives dL/d(full embeddings) = Σ_d w_d ·
+ * (chain rule through shrink) in one call, so the encoder still runs at most twice per step whatever the
+ * number of dims.
  *
  * Side values: sink.record(String(d), unweighted inner loss at d) for each selected dim.
  */

@@ -1,6 +1,8 @@
 /**
- * MultipleNegativesSymmetricRankingLoss (and CachedMultipleNegativesSymmetricRankingLoss: the same
- * function with a GradCache mini-batch size).
+ * MultipleNegativesSymmetricRankingLoss — MultipleNegativesRankingLoss (Henderson et al. 2017,
+ * "Efficient Natural Language Response Suggestion for Smart Reply") in both directions.
+ * The cached variant, CachedMultipleNegativesSymmetricRankingLoss, is this class with a miniBatchSize:
+ * see CachedMultipleNegativesSymmetricRankingLoss.ts.
  *
  * Inputs: columns [a, p, n_1..n_k] (any k ≥ 0), each [B, D]; labels and guide are ignored.
  *
@@ -14,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossInputs } from './types';
 import { arange, crossEntropyMean } from './similarity';
-import { MNRL_DEFAULT_SCALE, anchorCandidateScores, type MnrlOptions } from './mnrl';
+import { MNRL_DEFAULT_SCALE, anchorCandidateScores, type MnrlOptions } from './MultipleNegativesRankingLoss';
 
 export class MultipleNegativesSymmetricRankingLoss implements EmbeddingLoss {
   readonly name: string;

@@ -1,6 +1,8 @@
 /**
- * MultipleNegativesRankingLoss (and CachedMultipleNegativesRankingLoss: the same function with a
- * GradCache mini-batch size).
+ * MultipleNegativesRankingLoss — Henderson et al. 2017, "Efficient Natural Language Response Suggestion
+ * for Smart Reply" (in-batch negatives with a softmax over the batch).
+ * The cached variant, CachedMultipleNegativesRankingLoss, is this class with a miniBatchSize: see
+ * CachedMultipleNegativesRankingLoss.ts.
  *
  * Inputs: columns [a, p, n_1..n_k] (any k ≥ 0), each [B, D]; labels and guide are ignored.
  *

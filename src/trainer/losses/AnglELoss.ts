@@ -1,5 +1,5 @@
 /**
- * AnglELoss: CoSENTLoss with the angle similarity (sentence-transformers' AnglELoss is only the angle
+ * AnglELoss — Li & Li 2023, "AnglE-optimized Text Embeddings": CoSENTLoss with the angle similarity (sentence-transformers' AnglELoss is only the angle
  * term, not the paper's combined cosine + in-batch + angle objective).
  *
  * Inputs: columns [a, p], each [B, D] with D EVEN (each vector is split in two halves); labels y [B].
@@ -10,7 +10,7 @@
  *
  * Not symmetric in (a, p). The |·| has gradient 0 at 0, as torch's. Default: scale 20.
  */
-import { CoSENTLoss, type CosentOptions, type PairSimilarity } from './cosent';
+import { CoSENTLoss, type CosentOptions, type PairSimilarity } from './CoSENTLoss';
 import { pairwiseAngleSim } from './similarity';
 
 export class AnglELoss extends CoSENTLoss {

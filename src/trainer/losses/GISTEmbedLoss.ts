@@ -1,5 +1,7 @@
 /**
- * GISTEmbedLoss (and CachedGISTEmbedLoss: the same function with a GradCache mini-batch size).
+ * GISTEmbedLoss — Solatorio 2024, "GISTEmbed: Guided In-sample Selection of Training Negatives for Text
+ * Embedding Fine-tuning". The cached variant, CachedGISTEmbedLoss, is this class with a miniBatchSize:
+ * see CachedGISTEmbedLoss.ts.
  *
  * Inputs: columns [a, p, n_1..n_k] of the trained model, each [B, D]; guide [ga, gp, gn_1..gn_k] from the
  * frozen guide model, each [B, Dg] (Dg may differ from D; never truncated, never differentiated).

@@ -1,5 +1,6 @@
 /**
- * CoSENTLoss: a ranking loss over pairs with a float score each.
+ * CoSENTLoss — Su 2022, "CoSENT: A more efficient sentence vector scheme than Sentence-BERT": a ranking
+ * loss over pairs with a float score each.
  *
  * Inputs: columns [a, p], each [B, D]; labels y [B] (the pair scores; only their order matters).
  *
