@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
+import { guideOf, modelWidth } from '../config/lossConfig';
 import type { BackendName, RunConfig } from '../protocol/runConfig';
 import { FUNNEL_PREFIX, type ByDim, type RunInfo, type RunStatus } from '../protocol/runFolder';
 import { initBackend, preflightKernels, type BackendChoice } from './backend';
@@ -83,12 +84,6 @@ function scratchSpec(config: RunConfig, vocabSize: number, width: number): Encod
   };
 }
 
-/** The largest dim any loss term trains (the from-scratch output width), else the hidden size. */
-function outputWidth(config: RunConfig, hidden: number): number {
-  const terms = Array.isArray(config.loss) ? config.loss.map((t) => t.loss) : [config.loss];
-  const dims = terms.flatMap((l) => (l.type === 'MatryoshkaLoss' ? l.matryoshkaDims : [hidden]));
-  return Math.max(...dims);
-}
 
 /**
  * Everything before the first step: backend, data, tokenizer, model, loss. Throws DataError /
@@ -101,7 +96,7 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
   if ('scratch' in config.model) {
     // Before anything slow: a batch that cannot fit is refused within a second (vocabSize is the upper bound).
     const s = config.model.scratch;
-    const width = outputWidth(config, s.hiddenSize);
+    const width = modelWidth(config, s.hiddenSize);
     checkRunMemory(config, backend.name, s, scratchParamCount(s, s.vocabSize, width), width, s.maxSeqLength);
   }
   const data = await runAsync(prepareDataWork(config, baseDir));
@@ -120,7 +115,7 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
       tokenizer = await runAsync(WordPieceTokenizer.trainWork(texts, { vocabSize: s.vocabSize }));
       log(`tokenizer: ${tokenizer.vocabSize} WordPiece ids learned from ${texts.length} training texts`);
     }
-    const spec = scratchSpec(config, tokenizer.vocabSize, outputWidth(config, s.hiddenSize));
+    const spec = scratchSpec(config, tokenizer.vocabSize, modelWidth(config, s.hiddenSize));
     encoder = new BertEncoder(spec, { seed: config.seed });
     maxSeqLength = s.maxSeqLength;
     // The initial weights are a function of the seed: "self" guides are rebuilt, not stored.
@@ -153,9 +148,7 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
 
   let guide: GuideModel | undefined;
   if (loss.needsGuide) {
-    const terms = Array.isArray(config.loss) ? config.loss.map((t) => t.loss) : [config.loss];
-    const gist = terms.map((l) => (l.type === 'MatryoshkaLoss' ? l.loss : l)).find((l) => l.type === 'GISTEmbedLoss' || l.type === 'CachedGISTEmbedLoss');
-    const name = gist && 'guide' in gist ? gist.guide : 'self';
+    const name = guideOf(config.loss) ?? 'self';
     if (name === 'self') {
       const g = initial();
       guide = { encoder: g.encoder, tokenizer: g.tokenizer, maxSeqLength };
