@@ -28,7 +28,8 @@ export interface BackendChoice {
   reason: string;
 }
 
-const TF_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+/** The optional native backends, GPU first; require() resolves them at run time (never bundled). */
+type TfNodePackage = '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
 const WASM_SIMD_FILE = 'tfjs-backend-wasm-simd.wasm';
 
 // The same version as the bundled tfjs-core: tfjs-node brings its own tfjs-core copy, and both copies
@@ -44,7 +45,7 @@ let wasmPathsSet = false;
  * The tfjs-node package that require() can resolve, if any. The literal require.resolve calls matter:
  * esbuild keeps them as run-time lookups of the externals.
  */
-function resolveTfNode(): (typeof TF_NODE_PACKAGES)[number] | undefined {
+function resolveTfNode(): TfNodePackage | undefined {
   const tryResolve = (f: () => string): boolean => {
     try {
       f();
@@ -58,7 +59,7 @@ function resolveTfNode(): (typeof TF_NODE_PACKAGES)[number] | undefined {
   return undefined;
 }
 
-function loadTfNode(pkg: (typeof TF_NODE_PACKAGES)[number]): void {
+function loadTfNode(pkg: TfNodePackage): void {
   if (pkg === '@tensorflow/tfjs-node-gpu') require('@tensorflow/tfjs-node-gpu');
   else require('@tensorflow/tfjs-node');
 }
@@ -226,7 +227,7 @@ export async function preflightKernels(
     tf.dispose(step() ?? []);
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
-    if (/not registered/i.test(msg)) throw new Error(`kernel check failed on backend "${backend}": ${msg}`);
+    if (/not registered/i.test(msg)) throw new Error(`kernel check failed on backend "${backend}": ${msg}`, { cause: e });
     throw e;
   }
   const names = await collectKernelNames(step);
