@@ -4,7 +4,8 @@
  *   --resume <runDir> [--backend …]
  * Exit codes: 0 completed or stopped on request, 1 the run failed, 2 bad arguments / config / data /
  * a batch that cannot fit / a run another live trainer holds (nothing is created on disk then),
- * 130 / 143 SIGINT / SIGTERM before the run folder existed (nothing written).
+ * 130 / 143 SIGINT / SIGTERM before the run folder existed (nothing written); 129 SIGHUP, or 130 / 143 for a
+ * second signal, once it exists: the run is marked stopped at its last checkpoint.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -18,7 +19,7 @@ import { latestReadableCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { DataError } from './data/types';
 import { LossConfigError } from './losses/registry';
 import { Progress } from './progress';
-import { defaultRunsDir, liveLockHolder, LOCK_FILE, makeRunId, RunLockedError } from './runWriter';
+import { defaultRunsDir, liveLockHolder, LOCK_FILE, makeRunId, markExitingNow, RunLockedError } from './runWriter';
 import { prepareRun, RunInputError, runTraining, type PreparedRun } from './train';
 
 export const USAGE = `usage:
@@ -122,14 +123,18 @@ export async function main(argv: string[]): Promise<number> {
   // checkpoints and marks the run "stopped". The long phases yield to the event loop (cooperative.ts).
   const stop = { requested: false };
   let started = false;
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
-    const code = sig === 'SIGINT' ? 130 : 143;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM' | 'SIGHUP') => {
+    const code = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 }[sig];
     if (!started) {
       process.stderr.write(`\n${sig}: stopped before the run started (nothing was written)\n`);
       process.exit(code);
     }
-    if (stop.requested) {
-      process.stderr.write(`\n${sig} again: exiting now (the last checkpoint is kept)\n`);
+    // A second signal, or the terminal gone (SIGHUP: nothing can be printed any more): exit now, with
+    // the run marked stopped at its last checkpoint rather than left "running".
+    if (stop.requested || sig === 'SIGHUP') {
+      const why = sig === 'SIGHUP' ? 'SIGHUP (terminal closed): exited at once; --resume continues from the last checkpoint' : `${sig} again: exited at once; --resume continues from the last checkpoint`;
+      markExitingNow(runDir, why);
+      if (sig !== 'SIGHUP') process.stderr.write(`\n${why}\n`);
       process.exit(code);
     }
     stop.requested = true;
@@ -137,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGHUP', () => onSignal('SIGHUP'));
   try {
     if (args.resume) {
       runDir = resolve(args.resume);

@@ -247,6 +247,25 @@ export function acquireRunLock(dir: string): void {
 }
 
 /** Drops the lock if this process holds it. */
+/**
+ * The trainer is exiting at once (a second SIGINT/SIGTERM, SIGHUP): no checkpoint now, the last one is
+ * kept. If this process still owns the run (run.json says running with our pid), mark it stopped and
+ * release the lock, so that nothing is left saying "running".
+ */
+export function markExitingNow(dir: string, why: string): void {
+  try {
+    const file = join(dir, RUN_FILES.info);
+    const info = JSON.parse(readFileSync(file, 'utf8')) as RunInfo;
+    if (info.status === 'running' && info.pid === process.pid) {
+      writeFileAtomic(file, JSON.stringify({ ...info, status: 'stopped', pid: null, endedAt: new Date().toISOString(), error: why }, null, 2) + '\n');
+      appendFileSync(join(dir, RUN_FILES.log), `${new Date().toISOString()} ${why}\n`);
+    }
+  } catch {
+    // no run.json yet (still being created under its temporary name): nothing claims to be running
+  }
+  releaseRunLock(dir);
+}
+
 export function releaseRunLock(dir: string): void {
   const file = join(dir, LOCK_FILE);
   try {

@@ -151,3 +151,23 @@ test('--out naming a folder that holds other files: exit 2, the folder untouched
   assert.match(r.stderr, /exists and is not an empty folder/);
   assert.deepEqual(readdirSync(out), ['mine.txt']);
 });
+
+test('SIGHUP (the terminal closed) or a second SIGTERM mid-run: exits at once, the run is marked stopped, never left running', async () => {
+  const f = writeConfig('hup.mrl.json', { ...SMALL, training: { ...SMALL.training, maxSteps: 100000, checkpointEvery: 5 } });
+  for (const signals of [['SIGHUP'], ['SIGTERM', 'SIGTERM']] as const) {
+    const runDir = join(dir, `hup-run-${signals.length}`);
+    const run = startCli(['--config', f, '--out', runDir, '--workers', '0']);
+    try {
+      await waitFor(() => existsSync(join(runDir, 'checkpoints', 'step-5')), 'the first checkpoint');
+      for (const s of signals) run.child.kill(s);
+      const { code } = await run.exit;
+      assert.ok(signals.length === 1 ? code === 129 : code === 143 || code === 0, `exit ${code}: ${run.stderr()}`);
+      const info = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo;
+      assert.equal(info.status, 'stopped');
+      assert.equal(info.pid, null);
+      assert.equal(existsSync(join(runDir, '.lock')), false, 'the lock is released');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  }
+});

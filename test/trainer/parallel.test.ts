@@ -88,3 +88,18 @@ test('a loss that throws mid-step releases the workers: the error surfaces and t
     encoder.dispose();
   }
 });
+
+test('close() returns when a worker already died mid-run (it does not wait for an exit that happened before)', async () => {
+  await initBackend('wasm');
+  const encoder = new BertEncoder(SPEC, { seed: 5 });
+  const pool = await DataParallelPool.start({ encoder, backend: 'wasm', workers: 1, maxRows: 8, maxLen: 8 });
+  try {
+    // A worker lost to an out-of-memory abort or a native crash: gone before anyone closes the pool.
+    const worker = (pool as unknown as { workers: import('node:worker_threads').Worker[] }).workers[0];
+    await worker.terminate();
+    const closed = await Promise.race([pool.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('hung'), 10000))]);
+    assert.equal(closed, 'closed');
+  } finally {
+    encoder.dispose();
+  }
+});

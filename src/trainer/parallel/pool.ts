@@ -97,7 +97,12 @@ export class DataParallelPool {
   ) {
     this.ctl = new Int32Array(buffers.control);
     this.layout = paramLayout(o.encoder.params);
+    // Recorded from the start: a worker that dies mid-run (out of memory, an abort) emits 'exit' once,
+    // long before close() would listen for it.
+    this.exits = workers.map((w) => new Promise<void>((r) => w.once('exit', () => r())));
   }
+
+  private readonly exits: Promise<void>[];
 
   static async start(o: PoolOptions): Promise<DataParallelPool> {
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new Error(`workers must be an integer ≥ 1, got ${o.workers}`);
@@ -379,10 +384,9 @@ export class DataParallelPool {
     Atomics.add(this.ctl, GEN, 1);
     Atomics.notify(this.ctl, GEN);
     await Promise.all(
-      this.workers.map(async (w) => {
-        const exited = new Promise((r) => w.once('exit', r));
+      this.workers.map(async (w, i) => {
         const timer = setTimeout(() => void w.terminate(), 5000);
-        await exited;
+        await this.exits[i];
         clearTimeout(timer);
       }),
     );
