@@ -133,17 +133,19 @@ export class Commands {
   }
 
   /** Resume a run from its last checkpoint (the target, else a pick). → whether it was launched. */
-  async resumeRun(a?: RunArg): Promise<boolean> {
-    let ids = idsOf(a, undefined);
+  /** Resumes the run(s) (an array resumes each); true when every one was launched or queued. */
+  async resumeRun(a?: RunArg, sel?: unknown): Promise<boolean> {
+    let ids = idsOf(a, sel);
     if (!ids.length) ids = await pickRun(this.model.list().filter((r) => r.status !== 'running' && r.status !== 'completed'), 'Resume Run (from its last checkpoint)');
-    const r = ids[0] ? this.model.get(ids[0]) : undefined;
-    if (!r) {
-      if (ids[0]) void showWarning(`no run ${ids[0]} in the runs folder.`);
-      return false;
+    if (!ids.length) return false;
+    const resumed: string[] = [];
+    for (const id of ids) {
+      const r = this.model.get(id);
+      if (!r) void showWarning(`no run ${id} in the runs folder.`);
+      else if (await this.launcher.resume(r)) resumed.push(r.id);
     }
-    if (!(await this.launcher.resume(r))) return false;
-    this.panel.show([r.id], { preserveFocus: true });
-    return true;
+    if (resumed.length) this.panel.show(resumed, resumed.length > 1 ? { preserveFocus: true, compare: true } : { preserveFocus: true });
+    return resumed.length === ids.length;
   }
 
   /** Delete run folders (and their output logs) after a modal confirmation; never a running run. */
@@ -195,10 +197,9 @@ export class Commands {
    * Panel: two ids. Palette: a pick of two of (runs ∪ config files).
    */
   async diffConfigs(a?: unknown, b?: unknown): Promise<void> {
-    if (a instanceof vscode.Uri) {
-      const uris = Array.isArray(b) ? (b as unknown[]).filter((x): x is vscode.Uri => x instanceof vscode.Uri) : [a];
-      if (uris.length === 2) return this.diffFiles(uris[0], uris[1]);
-    }
+    // Two config files: the explorer's (clicked, selection), (uri, uri) from a caller, or [uri, uri].
+    const uris = (Array.isArray(b) ? b : Array.isArray(a) ? a : [a, b]).filter((x): x is vscode.Uri => x instanceof vscode.Uri);
+    if (uris.length === 2) return this.diffFiles(uris[0], uris[1]);
     let ids = idsOf(a, b);
     if (typeof a === 'string' && typeof b === 'string') ids = [a, b];
     if (ids.length === 2) return this.diffRuns(ids[0], ids[1]);

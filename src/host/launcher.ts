@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { fileSize, isOurTrainer, newRunId, readFileEnd, readProcCmdline, type RunState, stopProcess, TextTail } from '../runs';
+import { fileSize, isOurTrainer, liveLockHolder, LOCK_FILE, newRunId, readFileEnd, readProcCmdline, type RunState, stopProcess, TextTail } from '../runs';
 import { backendFlag, LaunchQueue, launchPlan, spawnDetached } from './launchPlan';
 import type { RunsModel } from './runsModel';
 import { settings } from './settings';
@@ -99,8 +99,12 @@ export class Launcher implements vscode.Disposable {
 
   async resume(run: RunState): Promise<boolean> {
     if (refuseIfUntrusted('Resuming a run')) return false;
-    if (run.status === 'running') {
-      void showInfo(`${run.info.name} is still running.`);
+    if (run.status === 'running' || this.spawning.has(run.id)) {
+      void showInfo(`${run.info.name} is still running${this.spawning.has(run.id) ? ' (or waiting to start)' : ''}.`);
+      return false;
+    }
+    if (run.status === 'completed') {
+      void showInfo(`${run.info.name} is already completed.`);
       return false;
     }
     if (!hasCheckpoint(run.dir)) {
@@ -133,6 +137,13 @@ export class Launcher implements vscode.Disposable {
     // run.json still names the previous process, a launch not yet visible) only our own child.
     const pid = r?.status === 'running' && r.info.pid ? r.info.pid : child;
     if (!pid) return false;
+    // A run folder with a lock names the trainer writing it: a run.json pid that the lock does not name
+    // (a trainer killed with -9 whose pid now belongs to another run's trainer) is not signalled.
+    if (pid !== child && r && existsSync(path.join(r.dir, LOCK_FILE)) && liveLockHolder(r.dir) !== pid) {
+      this.output.appendLine(`[${runId}] not stopped: pid ${pid} from run.json does not hold the run's lock`);
+      void showWarning(`${runId} is not running any more: pid ${pid} from its run.json does not hold the run's lock. Refresh Runs to update its status.`);
+      return true;
+    }
     if (this.stopping.has(runId)) {
       this.output.appendLine(`[${runId}] already stopping (pid ${pid})`);
       return true;
@@ -149,6 +160,7 @@ export class Launcher implements vscode.Disposable {
         return true;
       }
     }
+    this.stopRequested.add(runId);
     const graceS = settings().stopGraceSeconds;
     const cmdline = readProcCmdline(pid);
     const abort = new AbortController();
@@ -177,6 +189,8 @@ export class Launcher implements vscode.Disposable {
 
   /** Escalating stops in progress (aborted on dispose: nothing is signalled after the window closes). */
   private stopping = new Map<string, AbortController>();
+  /** Runs Stop was asked for: their SIGTERM exit is a stop, not a failure to report. */
+  private readonly stopRequested = new Set<string>();
 
   private childPids = new Map<string, number>();
 
@@ -232,9 +246,16 @@ export class Launcher implements vscode.Disposable {
       this.output.appendLine(`[${p.runId}] trainer exited (${signal ?? `code ${code}`})`);
       this.model.refresh();
       const r = this.model.get(p.runId);
-      if (code !== 0 && (!r || r.status === 'failed')) {
-        const tail = readFileEnd(logFile, 600).trim().split('\n').slice(-3).join(' | ');
-        onChoice(showError(`run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : tail ? `: ${tail}` : ''}`, 'Show Log'), 'Show Log', () => this.output.show(true));
+      const tail = () => readFileEnd(logFile, 600).trim().split('\n').slice(-3).join(' | ');
+      // Exit 2: the trainer refused (bad config or data, a batch that cannot fit, a run another trainer
+      // holds, nothing to resume): nothing was written, whatever the folder still says. 130/143 after
+      // our own Stop: a stop before the run started.
+      const stoppedByUs = this.stopRequested.delete(p.runId) && (signal === 'SIGTERM' || signal === 'SIGKILL' || code === 143 || code === 130);
+      if (code === 2) {
+        onChoice(showError(`${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${tail() || 'the trainer refused (exit 2)'}`, 'Show Log'), 'Show Log', () => this.output.show(true));
+      } else if (code !== 0 && !stoppedByUs && (!r || r.status === 'failed')) {
+        const t = tail();
+        onChoice(showError(`run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : t ? `: ${t}` : ''}`, 'Show Log'), 'Show Log', () => this.output.show(true));
       }
       p.wake();
       this.pump();

@@ -224,8 +224,11 @@ export class MetricsPanel implements vscode.Disposable {
     const m: WebviewToHostMessage = raw;
     switch (m.type) {
       case 'ready': {
+        // A (re)loaded page holds nothing: replays in flight to the old one are abandoned with it.
         this.ready = true;
         this.streamed.clear();
+        this.replaying.clear();
+        this.backfill.clear();
         const runs = this.model.list();
         const want = this.pendingShow;
         this.pendingShow = undefined;

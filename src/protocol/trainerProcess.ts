@@ -4,6 +4,7 @@
  * and `isOurTrainer` (Restricted Mode: a cloned run.json names any pid it likes).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** /proc/<pid>/cmdline (NUL-separated), or undefined when unreadable (no such process, not Linux). */
 export function readProcCmdline(pid: number): string | undefined {
@@ -87,4 +88,35 @@ export function isPidAlive(pid: number, platform: NodeJS.Platform = process.plat
   if (!signalable(pid)) return false;
   const cmd = platform === 'linux' ? readProcCmdline(pid) : undefined;
   return cmd === undefined || mayBeTrainerCommandLine(cmd);
+}
+
+/** A trainer's lock in its run folder (`.lock`, created exclusively): who writes the run now. */
+export const LOCK_FILE = '.lock';
+
+export interface RunLock {
+  pid: number;
+  /** The holder's command line (argv joined by NUL), to tell a live trainer from a reused pid. */
+  cmdline: string;
+  since: string;
+}
+
+/** Is the lock's holder alive and still the same program (not a reused pid), and not this process? */
+export function lockHolderAlive(h: Partial<RunLock>): boolean {
+  if (!Number.isInteger(h.pid) || h.pid! <= 0) return false;
+  if (h.pid === process.pid) return false;
+  if (!pidExists(h.pid!)) return false;
+  // Linux: the pid's command line must still be the trainer's (a pid reused by another program is stale).
+  const cmd = readProcCmdline(h.pid!)?.replace(/\0$/, '');
+  if (cmd === undefined) return true; // no /proc: trust the pid
+  return typeof h.cmdline !== 'string' || cmd === h.cmdline;
+}
+
+/** The live trainer holding the run folder's lock, if any (a stale lock or none: undefined). */
+export function liveLockHolder(dir: string): number | undefined {
+  try {
+    const h = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<RunLock>;
+    return lockHolderAlive(h) ? h.pid : undefined;
+  } catch {
+    return undefined;
+  }
 }

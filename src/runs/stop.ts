@@ -81,15 +81,16 @@ export async function stopProcess(o: StopOptions): Promise<StopOutcome> {
   const gone = await waitGone(o.pid, o.killWaitMs ?? 5000, alive, pollMs, o.abort);
   if (!gone) return { signal: 'SIGKILL', exited: false, rewrote: false, message: `pid ${o.pid} survived SIGKILL` };
   const message = killedMessage(o.graceMs);
-  const rewrote = o.runDir ? markKilled(o.runDir, message, (o.now ?? (() => new Date()))()) : false;
+  const rewrote = o.runDir ? markKilled(o.runDir, message, (o.now ?? (() => new Date()))(), o.pid) : false;
   return { signal: 'SIGKILL', exited: true, rewrote, message };
 }
 
 /**
  * After a confirmed SIGKILL: run.json → status "stopped", stopSignal "SIGKILL", error = why, written
- * atomically (temp file + rename). A final status the trainer managed to write is left as it is.
+ * atomically (temp file + rename). A final status the trainer managed to write is left as it is, and so
+ * is a run.json that names another pid (another trainer resumed the run meanwhile).
  */
-export function markKilled(runDir: string, message: string, now: Date): boolean {
+export function markKilled(runDir: string, message: string, now: Date, killedPid?: number): boolean {
   const file = join(runDir, RUN_FILES.info);
   let info: Record<string, unknown> = {};
   try {
@@ -99,6 +100,7 @@ export function markKilled(runDir: string, message: string, now: Date): boolean 
     /* missing or torn: write what we know */
   }
   if (info.status !== undefined && info.status !== 'running') return false;
+  if (killedPid !== undefined && typeof info.pid === 'number' && info.pid !== killedPid) return false;
   const next = { ...info, status: 'stopped', endedAt: now.toISOString(), stopSignal: 'SIGKILL', error: message };
   const tmp = `${file}.${process.pid}.tmp`;
   try {

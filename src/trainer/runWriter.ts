@@ -12,7 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pidExists, readProcCmdline } from '../protocol/trainerProcess';
+import { LOCK_FILE, liveLockHolder, lockHolderAlive, pidExists, readProcCmdline, type RunLock } from '../protocol/trainerProcess';
+
+export { LOCK_FILE, liveLockHolder };
 import { RUN_FILES, type MetricsLine, type RunInfo } from '../protocol/runFolder';
 import type { RunConfig } from '../protocol/runConfig';
 
@@ -165,22 +167,13 @@ export function endTornLine(file: string): boolean {
   }
 }
 
-export const LOCK_FILE = '.lock';
-
-interface LockHolder {
-  pid: number;
-  /** The holder's command line (argv joined by NUL), to tell a live trainer from a reused pid. */
-  cmdline: string;
-  since: string;
-}
-
 /** This process's command line as the OS shows it to others (/proc on Linux), else argv. */
 function ownCmdline(): string {
   return readProcCmdline(process.pid)?.replace(/\0$/, '') ?? process.argv.join('\0');
 }
 
 function lockText(): string {
-  const h: LockHolder = { pid: process.pid, cmdline: ownCmdline(), since: new Date().toISOString() };
+  const h: RunLock = { pid: process.pid, cmdline: ownCmdline(), since: new Date().toISOString() };
   return JSON.stringify(h) + '\n';
 }
 
@@ -192,27 +185,6 @@ export class RunLockedError extends Error {
   ) {
     super(`run ${basename(dir)} is being written by another trainer (pid ${pid}); stop it first`);
     this.name = 'RunLockedError';
-  }
-}
-
-/** Is the lock's holder alive and still the same program (not a reused pid)? */
-function holderAlive(h: Partial<LockHolder>): boolean {
-  if (!Number.isInteger(h.pid) || h.pid! <= 0) return false;
-  if (h.pid === process.pid) return false;
-  if (!pidExists(h.pid!)) return false;
-  // Linux: the pid's command line must still be the trainer's (a pid reused by another program is stale).
-  const cmd = readProcCmdline(h.pid!)?.replace(/\0$/, '');
-  if (cmd === undefined) return true; // no /proc: trust the pid
-  return typeof h.cmdline !== 'string' || cmd === h.cmdline;
-}
-
-/** The live trainer holding the run folder's lock, if any (a stale lock or none: undefined). */
-export function liveLockHolder(dir: string): number | undefined {
-  try {
-    const h = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<LockHolder>;
-    return holderAlive(h) ? h.pid : undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -229,14 +201,14 @@ export function acquireRunLock(dir: string): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let holder: Partial<LockHolder> = {};
+    let holder: Partial<RunLock> = {};
     try {
-      holder = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+      holder = JSON.parse(readFileSync(file, 'utf8')) as Partial<RunLock>;
     } catch {
       // an empty / torn lock (its writer died mid-write): stale
     }
     if (holder.pid === process.pid) return;
-    if (holderAlive(holder)) throw new RunLockedError(dir, holder.pid!);
+    if (lockHolderAlive(holder)) throw new RunLockedError(dir, holder.pid!);
     try {
       unlinkSync(file);
     } catch (e) {
@@ -269,7 +241,7 @@ export function markExitingNow(dir: string, why: string): void {
 export function releaseRunLock(dir: string): void {
   const file = join(dir, LOCK_FILE);
   try {
-    const h = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+    const h = JSON.parse(readFileSync(file, 'utf8')) as Partial<RunLock>;
     if (h.pid === process.pid) unlinkSync(file);
   } catch {
     // gone already

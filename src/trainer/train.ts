@@ -314,6 +314,8 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     }
   } catch (e) {
     optimizer.dispose();
+    // A resume whose run.json cannot be read: the lock just taken (ours only) must not outlive this attempt.
+    if (o.resumeFrom) releaseRunLock(o.runDir);
     throw e;
   }
   // From here on the run folder exists: every failure ends as status "failed" with its error.

@@ -105,6 +105,32 @@ test('resumeRun: → true and the panel shows the run; an unknown id → false w
   assert.equal(await commands.resumeRun(), false, 'pick dismissed');
 });
 
+test('resumeRun with an array resumes each run; true only when all were launched', async () => {
+  runs.push(run('d', 'failed'));
+  assert.equal(await commands.resumeRun(['b', 'd']), true);
+  assert.deepEqual(calls, ['resume b', 'resume d', 'show b,d {"preserveFocus":true,"compare":true}']);
+  calls = [];
+  assert.equal(await commands.resumeRun(['b', 'zzz']), false);
+  assert.deepEqual(calls, ['resume b', 'show b {"preserveFocus":true}']);
+});
+
+test('diffConfigs: two config Uris as (uri, uri), as [uri, uri] or as the explorer’s (clicked, selection) open the diff without a pick', async () => {
+  const validation = { diagnose: (_u: unknown, text: string) => ({ config: JSON.parse(text) }) };
+  const withFiles = new Commands(model as never, launcher as never, panel as never, validation as never, '/ext');
+  const [x, y] = [vs.Uri.file('/ws/x.mrl.json'), vs.Uri.file('/ws/y.mrl.json')];
+  vs.state.executed = [];
+  await withFiles.diffConfigs(x, y);
+  await withFiles.diffConfigs([x, y]);
+  await withFiles.diffConfigs(x, [x, y]);
+  assert.deepEqual(vs.state.executed.map((e) => [e.command, (e.args[0] as { fsPath: string }).fsPath, (e.args[1] as { fsPath: string }).fsPath]), [
+    ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
+    ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
+    ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
+  ]);
+  assert.deepEqual(calls, ['diff file:x.mrl.json,file:y.mrl.json', 'diff file:x.mrl.json,file:y.mrl.json', 'diff file:x.mrl.json,file:y.mrl.json']);
+  assert.equal(vs.state.picks.length, 0);
+});
+
 test('deleteRun: a running run is refused; a dismissed confirmation deletes nothing', async () => {
   await commands.deleteRun(['a', 'b']);
   assert.deepEqual(vs.state.messages.at(-1), { level: 'warning', text: 'Matryoshka Lab: stop name-a before deleting.' });

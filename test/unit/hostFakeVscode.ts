@@ -143,5 +143,5 @@ export const workspace = {
   onDidChangeConfiguration: noop,
   onDidChangeWorkspaceFolders: noop,
   createFileSystemWatcher: () => ({ onDidChange: noop, onDidCreate: noop, onDidDelete: noop, dispose() {} }),
-  fs: { writeFile: async () => undefined },
+  fs: { writeFile: async () => undefined, readFile: async (u: Uri) => new TextEncoder().encode(`{"name": "${u.fsPath}"}`) },
 };

@@ -164,6 +164,60 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
   });
 });
 
+describe('Stop follows the run lock (pid reuse across runs)', () => {
+  test('a run.json pid that the run\'s .lock does not name is never signalled, even in a trusted workspace', { timeout: 20000 }, async () => {
+    const fake = join(__dirname, 'hostFakeVscode.ts');
+    const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
+    const orig = M._resolveFilename;
+    M._resolveFilename = function (req: string, ...a: unknown[]) {
+      return req === 'vscode' ? fake : orig.call(this, req, ...a);
+    };
+    const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
+    const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
+    const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
+    // Run X was killed with -9; its pid now belongs to another run's trainer (a "trainer" command line).
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'other-trainer'], { stdio: 'ignore' });
+    children.push(other);
+    const ws = join(root, 'ws-lock');
+    const runDir = join(ws, '.mrl/runs/x');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'config.json'), '{}');
+    writeFileSync(join(runDir, 'run.json'), JSON.stringify({ id: 'x', name: 'x', status: 'running', pid: other.pid, startedAt: '', endedAt: null, backend: 'cpu' }));
+    // X's own lock, left by its dead trainer: it names a pid that is gone.
+    writeFileSync(join(runDir, '.lock'), JSON.stringify({ pid: 999_999_998, cmdline: 'node\0/x/dist/trainer.js', since: '' }));
+    vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
+    vs.state.settings = { stopGraceSeconds: 1 };
+    vs.state.trusted = true;
+    const model = new RunsModel();
+    const out = { appendLine() {}, show() {} } as unknown as import('vscode').OutputChannel;
+    const launcher = new Launcher(join(root, 'ext'), model, out, async () => ({ ok: false, problems: [] }), () => {});
+    try {
+      model.refresh();
+      const r = model.get('x')!;
+      (r as { status: string }).status = 'running';
+      assert.equal(launcher.stop('x'), true);
+      assert.match(vs.state.messages.at(-1)!.text, /does not hold the run's lock/);
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.ok(pidExists(other.pid!), 'the other run\'s trainer was not signalled');
+      assert.equal(other.signalCode, null);
+    } finally {
+      launcher.dispose();
+      model.dispose();
+      M._resolveFilename = orig;
+    }
+  });
+
+  test('markKilled leaves a run.json that names another pid (the run was resumed meanwhile)', () => {
+    const dir = join(root, 'mk-other');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ id: 'r', status: 'running', pid: 222 }));
+    assert.equal(markKilled(dir, 'killed', new Date(), 111), false);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status, 'running');
+    assert.equal(markKilled(dir, 'killed', new Date(), 222), true);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status, 'stopped');
+  });
+});
+
 describe('one module asks about pids (src/runs/process)', () => {
   test('the exact trainer test (signals) and the loose one (liveness) on command lines', () => {
     const c = (...a: string[]) => a.join('\0');
