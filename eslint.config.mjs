@@ -34,6 +34,14 @@ export default tseslint.config(
     },
   },
   {
+    // Bundled code (esbuild): jsonc-parser's package "main" is a UMD build whose require('./impl/…') calls
+    // esbuild cannot follow, so the bundled extension would fail to activate. Its ESM build bundles.
+    files: ['src/**/*.ts', 'webview/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'jsonc-parser', message: "Import 'jsonc-parser/lib/esm/main.js' (the UMD main breaks the esbuild bundle)." }] }],
+    },
+  },
+  {
     // The tokenizer's normaliser and pre-tokenizer strip control characters on purpose (BERT's clean_text).
     files: ['src/trainer/tokenizer/**/*.ts'],
     rules: { 'no-control-regex': 'off' },
