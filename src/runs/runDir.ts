@@ -14,8 +14,11 @@ export interface RunEntry {
   /** run.json, or a stand-in when it is missing/unreadable (then `infoMissing` is true). */
   info: RunInfo;
   infoMissing: boolean;
-  /** mtime of run.json (ms), to tell whether to read it again. */
+  /** mtime of run.json (ms): its age. */
   infoMtime: number;
+  /** run.json's mtime, inode and size: whether to read it again. An atomic rewrite (rename) is a new
+   *  inode, so two writes within one mtime tick (a last step, then "completed") are still told apart. */
+  infoStamp?: string;
   /** When `infoMissing`: the latest mtime (ms) of config.json, run.json and the folder — the last sign
    *  of life of a trainer that never wrote a valid run.json (readers call it stale after a grace). */
   lastWrite?: number;
@@ -62,11 +65,21 @@ function mtime(file: string): number {
   }
 }
 
+/** `mtime:inode:size` of a file, or '' when it cannot be read. */
+export function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.mtimeMs}:${st.ino}:${st.size}`;
+  } catch {
+    return '';
+  }
+}
+
 /** One folder → RunEntry, or null when it is not a run folder (no run.json and no config.json). */
 export function readRunEntry(dir: string): RunEntry | null {
   const id = basename(dir);
   const info = readRunInfo(dir);
-  if (info) return { id, dir, info: { ...info, id }, infoMissing: false, infoMtime: mtime(join(dir, RUN_FILES.info)) };
+  if (info) return { id, dir, info: { ...info, id }, infoMissing: false, infoMtime: mtime(join(dir, RUN_FILES.info)), infoStamp: fileStamp(join(dir, RUN_FILES.info)) };
   // A folder the trainer is still setting up (config.json first), or whose run.json is torn.
   const cfgFile = join(dir, RUN_FILES.config);
   if (!existsSync(cfgFile) && !existsSync(join(dir, RUN_FILES.info))) return null;

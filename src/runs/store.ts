@@ -10,7 +10,7 @@ import type { MetricsLine, RunInfo, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
 import { isPidAlive } from '../protocol/trainerProcess';
-import { compareRuns, readRunConfig, readRunEntry, type RunEntry } from './runDir';
+import { compareRuns, fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';
 
@@ -180,14 +180,14 @@ export class RunStore {
   private updateEntry(name: string, res: RefreshResult): Internal | undefined {
     let r = this.runs.get(name);
     if (r && !r.placeholder) {
-      // Known run: run.json is re-read only when its mtime changed (a stat per run per refresh).
-      const m = mtimeOf(join(r.dir, RUN_FILES.info));
-      if (m === -1 && !r.entry.infoMissing && !existsSync(r.dir)) return undefined; // deleted
-      if (m !== r.entry.infoMtime || r.entry.infoMissing) {
+      // Known run: run.json is re-read only when its stamp (mtime, inode, size) changed: a stat per run per refresh.
+      const stamp = fileStamp(join(r.dir, RUN_FILES.info));
+      if (stamp === '' && !r.entry.infoMissing && !existsSync(r.dir)) return undefined; // deleted
+      if (stamp !== r.entry.infoStamp || r.entry.infoMissing) {
         const e = this.readEntry(r.dir);
         if (!e) return undefined;
-        if (e.infoMtime !== r.entry.infoMtime || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status || e.lastWrite !== r.entry.lastWrite) {
-          const statusChanged = e.infoMtime !== r.entry.infoMtime || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status;
+        if (e.infoStamp !== r.entry.infoStamp || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status || e.lastWrite !== r.entry.lastWrite) {
+          const statusChanged = e.infoStamp !== r.entry.infoStamp || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status;
           r.entry = e;
           r.info = e.info;
           if (e.info.status === 'running') r.finalRead = false; // resumed

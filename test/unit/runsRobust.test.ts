@@ -1,7 +1,7 @@
 // Issue 8, reader side: nothing in a runs folder (a huge metrics.jsonl, an unreadable folder, a folder
 // without run.json, a dead pid) wedges the store or hides the other runs.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -242,5 +242,26 @@ describe('stale runs', () => {
       assert.ok(re('matryoshkaLab.deleteRun').every((x) => x.test(cv)), `${id}: ${cv} deletable`);
       assert.ok(re('matryoshkaLab.stopRun').every((x) => !x.test(cv)), `${id}: ${cv} not stoppable`);
     }
+  });
+});
+
+describe('run.json rewritten twice within one mtime tick', () => {
+  test('the second write (running → completed) is still read: the atomic rename is a new inode', () => {
+    const runs = fresh();
+    const d = makeRun(runs, 'quick', { status: 'running', pid: process.pid, step: 9 });
+    const file = join(d, 'run.json');
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
+    utimesSync(file, mtime, mtime);
+    const store = new RunStore(runs, () => true);
+    store.refresh();
+    assert.equal(store.get('quick')!.status, 'running');
+    // The trainer's last step and its final status, written as it writes them (temp file + rename),
+    // land with the same mtime.
+    writeFileSync(`${file}.tmp`, JSON.stringify({ id: 'quick', name: 'quick', status: 'completed', pid: null, startedAt: '2026-01-01T00:00:00Z', endedAt: '2026-01-01T00:01:00Z', backend: 'cpu', step: 10 }));
+    utimesSync(`${file}.tmp`, mtime, mtime);
+    renameSync(`${file}.tmp`, file);
+    assert.equal(statSync(file).mtimeMs, mtime.getTime());
+    store.refresh();
+    assert.equal(store.get('quick')!.status, 'completed');
   });
 });
