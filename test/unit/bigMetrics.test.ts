@@ -3,11 +3,11 @@
 // (the issue's size); the default ~16 MB keeps `npm test` quick — the bounds are the same by construction.
 import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { MAX_SERIES_EVENTS, REFRESH_BYTES, RunStore } from '../../src/runs';
+import { useFakeVscode } from './fakeVscode';
 
 const MB = Number(process.env.MRL_BIG_METRICS === '1' ? 100 : 16);
 const root = mkdtempSync(join(tmpdir(), 'mrl-big-'));
@@ -86,12 +86,7 @@ test(`a ~${MB} MB metrics.jsonl is read in slices of at most REFRESH_BYTES; memo
 });
 
 test('the host model reads a backlog a slice per event-loop turn (the extension host stays responsive)', { timeout: 600_000 }, async () => {
-  const fake = join(__dirname, 'hostFakeVscode.ts');
-  const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
-  const orig = M._resolveFilename;
-  M._resolveFilename = function (req: string, ...a: unknown[]) {
-    return req === 'vscode' ? fake : orig.call(this, req, ...a);
-  };
+  const restoreVscode = useFakeVscode();
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const ws = join(root, 'ws');
@@ -128,6 +123,6 @@ test('the host model reads a backlog a slice per event-loop turn (the extension 
   } finally {
     stop = true;
     model.dispose();
-    M._resolveFilename = orig;
+    restoreVscode();
   }
 });

@@ -2,18 +2,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { useFakeVscode } from './fakeVscode';
 
 // Resolve `vscode` to the fake for everything loaded below (the host modules are CommonJS under tsx).
-const fake = join(__dirname, 'hostFakeVscode.ts');
-const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
-const orig = M._resolveFilename;
-M._resolveFilename = function (req: string, ...a: unknown[]) {
-  return req === 'vscode' ? fake : orig.call(this, req, ...a);
-};
+useFakeVscode(); // for the whole file
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-host-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -2,16 +2,11 @@
 // targets given as arguments skip the pick, and the return values stay what callers rely on
 // (startRun → run id, stopRun → stopped ids, resumeRun → boolean).
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { join } from 'node:path';
 import { beforeEach, test } from 'node:test';
+import { useFakeVscode } from './fakeVscode';
 
-const fake = join(__dirname, 'hostFakeVscode.ts');
-const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
-const orig = M._resolveFilename;
-M._resolveFilename = function (req: string, ...a: unknown[]) {
-  return req === 'vscode' ? fake : orig.call(this, req, ...a);
-};
+useFakeVscode(); // for the whole file
 
 const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
 const { Commands } = require('../../src/host/commands') as typeof import('../../src/host/commands');

@@ -2,17 +2,12 @@
 // max concurrent runs queue, stop, progress, Restricted Mode — with a fake `vscode` module.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { useFakeVscode } from './fakeVscode';
 
-const fake = join(__dirname, 'hostFakeVscode.ts');
-const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
-const orig = M._resolveFilename;
-M._resolveFilename = function (req: string, ...a: unknown[]) {
-  return req === 'vscode' ? fake : orig.call(this, req, ...a);
-};
+useFakeVscode(); // for the whole file
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-launcher-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -69,7 +64,8 @@ test('queue (max 1 concurrent), stop, progress; Restricted Mode refuses', { time
     const b = (await launcher.start(vs.Uri.file(join(ws, 'b.mrl.json')) as never))!;
     assert.match(a, /^\d{8}-\d{6}-a-[0-9a-f]{4}$/);
     assert.deepEqual(launched, [a], 'B waits: one run at a time');
-    await until('A running', () => model.get(a)?.status === 'running');
+    // Running per its own run.json (a folder with config.json alone also reads as running, for a grace).
+    await until('A running', () => model.get(a)?.status === 'running' && typeof model.get(a)?.info.pid === 'number');
     assert.deepEqual(vs.state.progress.find((p) => p.title.endsWith(': B'))?.reports, ['queued (1 run at a time)'], JSON.stringify(vs.state.progress));
     assert.ok(!vs.state.progress.find((p) => p.title.endsWith(': A'))?.reports.some((r) => /queued/.test(r)));
     // The backend setting is passed because the config does not choose one.

@@ -3,20 +3,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { useFakeVscode } from './fakeVscode';
 
-const fake = join(__dirname, 'hostFakeVscode.ts');
-const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
-const orig = M._resolveFilename;
-M._resolveFilename = function (req: string, ...a: unknown[]) {
-  return req === 'vscode' ? fake : orig.call(this, req, ...a);
-};
+const restoreVscode = useFakeVscode();
 const root = mkdtempSync(join(tmpdir(), 'mrl-replay-'));
 after(() => {
-  M._resolveFilename = orig;
+  restoreVscode();
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isOurTrainer, isPidAlive, isTrainerCommandLine, killedMessage, markKilled, mayBeTrainerCommandLine, pidExists, readProcCmdline, stopProcess } from '../../src/runs';
+import { useFakeVscode } from './fakeVscode';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-stop-'));
 const children: ChildProcess[] = [];
@@ -119,12 +119,7 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
   });
 
   test('Launcher.stop in Restricted Mode does not signal a pid that is not our trainer', { timeout: 20000 }, async () => {
-    const fake = join(__dirname, 'hostFakeVscode.ts');
-    const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
-    const orig = M._resolveFilename;
-    M._resolveFilename = function (req: string, ...a: unknown[]) {
-      return req === 'vscode' ? fake : orig.call(this, req, ...a);
-    };
+    const restoreVscode = useFakeVscode();
     const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
     const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
     const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
@@ -159,19 +154,14 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
       vs.state.trusted = true;
       launcher.dispose();
       model.dispose();
-      M._resolveFilename = orig;
+      restoreVscode();
     }
   });
 });
 
 describe('Stop follows the run lock (pid reuse across runs)', () => {
   test('a run.json pid that the run\'s .lock does not name is never signalled, even in a trusted workspace', { timeout: 20000 }, async () => {
-    const fake = join(__dirname, 'hostFakeVscode.ts');
-    const M = Module as unknown as { _resolveFilename: (req: string, ...a: unknown[]) => string };
-    const orig = M._resolveFilename;
-    M._resolveFilename = function (req: string, ...a: unknown[]) {
-      return req === 'vscode' ? fake : orig.call(this, req, ...a);
-    };
+    const restoreVscode = useFakeVscode();
     const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
     const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
     const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
@@ -203,7 +193,7 @@ describe('Stop follows the run lock (pid reuse across runs)', () => {
     } finally {
       launcher.dispose();
       model.dispose();
-      M._resolveFilename = orig;
+      restoreVscode();
     }
   });
 
