@@ -152,6 +152,8 @@ export class Commands {
   async deleteRun(a?: RunArg, sel?: unknown): Promise<void> {
     let ids = idsOf(a, sel);
     if (!ids.length) ids = await pickRuns(this.model.list().filter((r) => r.status !== 'running'), 'Delete Run');
+    const unknown = ids.filter((id) => !this.model.get(id));
+    if (unknown.length) void showWarning(`no run ${unknown.join(', ')} in the runs folder.`);
     const runs = ids.map((id) => this.model.get(id)).filter((r): r is RunState => !!r);
     if (!runs.length) return;
     const live = runs.filter((r) => r.status === 'running');
@@ -271,7 +273,10 @@ export class Commands {
   private async diffRuns(a: string, b: string): Promise<void> {
     const ra = this.model.get(a);
     const rb = this.model.get(b);
-    if (!ra || !rb) return;
+    if (!ra || !rb) {
+      void showWarning(`no run ${[ra ? undefined : a, rb ? undefined : b].filter(Boolean).join(' or ')} in the runs folder.`);
+      return;
+    }
     const fa = vscode.Uri.file(path.join(ra.dir, RUN_FILES.config));
     const fb = vscode.Uri.file(path.join(rb.dir, RUN_FILES.config));
     await openDiff({ uri: fa, label: ra.info.name }, { uri: fb, label: rb.info.name });

@@ -101,6 +101,10 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
   }
   const data = await runAsync(prepareDataWork(config, baseDir));
   log(`data: ${tableSize(data.train)} train rows, ${tableSize(data.eval)} eval rows`);
+  // Input, not a crash: refused (exit 2) before the run folder exists.
+  if (epochBatchCount(tableSize(data.train), config.training.batchSize) === 0) {
+    throw new RunInputError('/data/train', `${tableSize(data.train)} training row(s): not enough for one batch of at least 2 (add rows, or hold fewer out with data.evalFraction)`);
+  }
 
   let encoder: BertEncoder;
   let tokenizer: WordPieceTokenizer;

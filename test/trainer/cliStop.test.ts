@@ -171,3 +171,12 @@ test('SIGHUP (the terminal closed) or a second SIGTERM mid-run: exits at once, t
     }
   }
 });
+
+test('training data too small for one batch: exit 2 naming /data/train, no run folder', () => {
+  writeFileSync(join(dir, 'one.jsonl'), JSON.stringify({ anchor: 'a cat', positive: 'a feline' }) + '\n');
+  const f = writeConfig('one.mrl.json', { ...SMALL, data: { train: { source: 'one.jsonl' }, eval: { source: 'pairs.jsonl' } } });
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', f, '--out', join(dir, 'one-run')], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /one\.mrl\.json: \/data\/train: 1 training row\(s\): not enough for one batch/);
+  assert.equal(existsSync(join(dir, 'one-run')), false);
+});

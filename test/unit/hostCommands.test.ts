@@ -126,6 +126,14 @@ test('diffConfigs: two config Uris as (uri, uri), as [uri, uri] or as the explor
   assert.equal(vs.state.picks.length, 0);
 });
 
+test('deleteRun / diffConfigs with ids that are not runs say so', async () => {
+  await commands.deleteRun('nope');
+  assert.deepEqual(vs.state.messages.at(-1), { level: 'warning', text: 'Matryoshka Lab: no run nope in the runs folder.' });
+  await commands.diffConfigs('b', 'nope');
+  assert.deepEqual(vs.state.messages.at(-1), { level: 'warning', text: 'Matryoshka Lab: no run nope in the runs folder.' });
+  assert.deepEqual(calls, []);
+});
+
 test('deleteRun: a running run is refused; a dismissed confirmation deletes nothing', async () => {
   await commands.deleteRun(['a', 'b']);
   assert.deepEqual(vs.state.messages.at(-1), { level: 'warning', text: 'Matryoshka Lab: stop name-a before deleting.' });
