@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { LONG_STEPS, RELOAD_STEPS, setupWorkspace } from './fixtures.mjs';
-import { launch, missingSetup, panelFrame, pickOne, pickQuick, runCommand, shot, treeRow } from './harness.mjs';
+import { launch, missingSetup, panelFrame, pickMany, pickOne, pickQuick, runCommand, shot, treeRow } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 /** Worker threads the launched trainers use (the `matryoshkaLab.workers` setting below). */
@@ -136,9 +136,7 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
     failShot('diff', async () => {
       const { page } = vs;
       await runCommand(page, 'Matryoshka Lab: Diff Run Configs');
-      await pickQuick(page, 'alpha');
-      await pickQuick(page, 'beta');
-      await page.keyboard.press('Enter');
+      await pickMany(page, 'Diff Run Configs', ['alpha', 'beta']);
       await page.locator('.monaco-diff-editor').first().waitFor();
       await page.locator('.tab', { hasText: '↔' }).first().waitFor();
       const frame = panelFrame(page);
@@ -274,9 +272,7 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
     failShot('compare', async () => {
       const { page } = vs;
       await runCommand(page, 'Matryoshka Lab: Compare Runs');
-      await pickQuick(page, 'alpha');
-      await pickQuick(page, 'beta');
-      await page.keyboard.press('Enter');
+      await pickMany(page, 'Compare Runs', ['alpha', 'beta']);
       const frame = panelFrame(page);
       await frame.locator('#diffTable').waitFor();
       await frame.locator('#runs .run-chip', { hasText: 'alpha' }).first().waitFor();
@@ -290,8 +286,7 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
       const before = fs.readdirSync(path.join(workspace, '.mrl/runs')).length;
       await runCommand(page, 'Matryoshka Lab: Delete Run');
-      await pickQuick(page, 'alpha');
-      await page.keyboard.press('Enter');
+      await pickMany(page, 'Delete Run', ['alpha']);
       const dialog = page.locator('.monaco-dialog-box');
       await dialog.waitFor();
       assert.match(await dialog.innerText(), /Delete run "alpha"/);

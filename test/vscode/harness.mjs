@@ -262,6 +262,26 @@ export async function pickQuick(page, text) {
 }
 
 /**
+ * Check the items matching `texts` in the multi-select quick pick titled `title`, then accept. Each item
+ * is found by typing it into the filter (the list then holds fresh rows of this quick pick only, never
+ * rows the command palette left behind) and checked with a click; checked items stay checked when the
+ * filter changes, and Enter accepts them all.
+ */
+export async function pickMany(page, title, texts) {
+  await page.locator('.quick-input-title', { hasText: title }).filter({ visible: true }).first().waitFor({ timeout: 60000 });
+  const input = page.locator('.quick-input-widget input').filter({ visible: true }).first();
+  for (const text of texts) {
+    await input.fill(text);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).filter({ visible: true }).first();
+    await row.waitFor();
+    await row.click();
+    await page.locator('.quick-input-list .monaco-list-row[aria-checked="true"]', { hasText: text }).filter({ visible: true }).first().waitFor();
+  }
+  await input.fill('');
+  await page.keyboard.press('Enter');
+}
+
+/**
  * Choose one item of the single-select quick pick titled `title` by typing `text` into its filter and
  * accepting: no clicking, so rows that an earlier quick pick left in the DOM cannot be hit instead.
  */
