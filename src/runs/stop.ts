@@ -5,7 +5,8 @@
  *
  * Whether a pid exists / is one of our trainers at all (Restricted Mode) is asked in ./process.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../protocol/atomicFile';
 import { join } from 'node:path';
 import { RUN_FILES } from '../protocol/runFolder';
 import { pidExists } from '../protocol/trainerProcess';
@@ -102,10 +103,8 @@ export function markKilled(runDir: string, message: string, now: Date, killedPid
   if (info.status !== undefined && info.status !== 'running') return false;
   if (killedPid !== undefined && typeof info.pid === 'number' && info.pid !== killedPid) return false;
   const next = { ...info, status: 'stopped', endedAt: now.toISOString(), stopSignal: 'SIGKILL', error: message };
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(next, null, 2));
-    renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(next, null, 2));
     return true;
   } catch {
     return false;

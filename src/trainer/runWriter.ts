@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../protocol/atomicFile';
 import { LOCK_FILE, liveLockHolder, lockHolderAlive, pidExists, readProcCmdline, type RunLock } from '../protocol/trainerProcess';
 
 export { LOCK_FILE, liveLockHolder };
@@ -55,12 +56,7 @@ export function defaultRunsDir(configFile: string): string {
   return join(findWorkspaceRoot(configFile), '.mrl', 'runs');
 }
 
-/** Writes `data` to `file` atomically: a temp file in the same folder, then rename over the target. */
-export function writeFileAtomic(file: string, data: string): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
+export { writeFileAtomic };
 
 export class RunWriter {
   private info: RunInfo;
