@@ -74,3 +74,12 @@ const RETRIEVAL_METRIC = /^(ndcg|mrr|map|recall|precision|accuracy|spearman|pear
 export function isRetrievalMetric(metric: string): boolean {
   return RETRIEVAL_METRIC.test(metric);
 }
+
+/** Which eval metric is the headline (tree, table, dim advisor), in order of preference. */
+export const HEADLINE_METRICS: readonly string[] = ['ndcg@10', 'spearman', 'mrr@10', 'map@100', 'recall@10'];
+
+/** The headline metric among these names: a preferred one, else a retrieval score, else the first. */
+export function headlineMetric(names: Iterable<string>): string | undefined {
+  const all = [...names];
+  return HEADLINE_METRICS.find((m) => all.includes(m)) ?? all.find(isRetrievalMetric) ?? all[0];
+}

@@ -14,7 +14,7 @@
  *
  * Keep this module free of vscode and Node imports: the webview bundles it for the browser.
  */
-import { isMetricsLine, type MetricsLine, type RunInfo, type RunStatus } from './runFolder';
+import { isMetricsLine, type ByDim, type MetricsLine, type RunInfo, type RunNotes, type RunStatus, type SweepRef } from './runFolder';
 
 // The run-folder line parser lives with the run folder's types; re-exported for the webview and tests.
 export { isMetricsLine, parseMetricsJsonl } from './runFolder';
@@ -36,6 +36,41 @@ export interface PanelRun {
   /** The resolved RunConfig, or null when config.json is missing/unreadable. Typed loosely on purpose:
    *  the panel diffs whatever the file holds. */
   config?: Record<string, unknown> | null;
+  /** "bundled" when absent. */
+  engine?: string;
+  /** run.json `sweep`: the sweep this run is one combination of. */
+  sweep?: SweepRef;
+  /** notes.json (display name, tags, note), when the user wrote any. */
+  notes?: RunNotes;
+  /** What the runs table shows of the metrics; absent until the host has read them (read lazily). */
+  summary?: PanelRunSummary;
+}
+
+/**
+ * A run's metrics digest for the runs table and the dim advisor, computed by the host from the whole
+ * metrics.jsonl (resume markers applied), so the table needs no replay of every run.
+ */
+export interface PanelRunSummary {
+  /** Step of the latest eval event, null when there is none. */
+  evalStep: number | null;
+  /** The latest eval event's per-dim values: last["64"]["ndcg@10"]. */
+  last: ByDim;
+  /** Best value per dim and metric over every eval event (max, or min for lower-is-better metrics). */
+  best: ByDim;
+  /** The latest eval event's dimension-less values (`funnel:ndcg@10`, `funnel:macsSaved`, …). */
+  lastValues: Record<string, number>;
+  /** Latest training loss. */
+  loss: number | null;
+  /** Training pairs (samples) per second, as the tree's status line computes it. */
+  pairsPerSec: number | null;
+  /** Last step written. */
+  lastStep: number | null;
+}
+
+/** Settings of the extension the panel uses (sent in `init` and again when they change). */
+export interface PanelSettings {
+  /** The dim advisor's target: smallest dim reaching this % of the full-dim metric (default 95). */
+  advisorPercent: number;
 }
 
 /**
@@ -62,7 +97,10 @@ export interface InitMessage {
   showRuns?: string[];
   /** Runs whose configs to diff (opens the table), as `configDiff` would. */
   configDiff?: string[];
+  settings?: PanelSettings;
 }
+/** The settings changed. */
+export interface SettingsMessage { type: 'settings'; settings: PanelSettings }
 /** The whole run list (a run was added or deleted). Runs no longer listed disappear from the panel. */
 export interface RunsMessage { type: 'runs'; runs: PanelRun[] }
 /** Lines of one run's metrics.jsonl, in file order. `reset`: drop what the panel holds for the run first
@@ -95,7 +133,8 @@ export type HostToWebviewMessage =
   | MetricsMessage
   | RunInfoMessage
   | ShowRunsMessage
-  | ConfigDiffMessage;
+  | ConfigDiffMessage
+  | SettingsMessage;
 
 // ---------------------------------------------------------------- webview → host
 
@@ -109,6 +148,11 @@ export interface ExportPngMessage { type: 'exportPng'; suggestedName: string; da
 /** Open VS Code's diff editor on two runs' config.json. */
 export interface OpenConfigDiffMessage { type: 'openConfigDiff'; runIds: [string, string] }
 export interface LogMessage { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+/** What the runs table asks the host to do with the selected runs (the host runs the same commands as
+ *  the palette, with their confirmations). */
+export type RunAction = 'plot' | 'diff' | 'stop' | 'resume' | 'delete' | 'editNotes' | 'stopSweep';
+export const RUN_ACTIONS: readonly RunAction[] = ['plot', 'diff', 'stop', 'resume', 'delete', 'editNotes', 'stopSweep'];
+export interface RunActionMessage { type: 'runAction'; action: RunAction; runIds: string[] }
 
 export type WebviewToHostMessage =
   | ReadyMessage
@@ -116,7 +160,8 @@ export type WebviewToHostMessage =
   | ExportCsvMessage
   | ExportPngMessage
   | OpenConfigDiffMessage
-  | LogMessage;
+  | LogMessage
+  | RunActionMessage;
 
 // ---------------------------------------------------------------- runtime guards
 
@@ -147,8 +192,21 @@ export function isPanelRun(x: unknown): x is PanelRun {
     optional(x.step, (v) => typeof v === 'number') &&
     optional(x.totalSteps, (v) => typeof v === 'number') &&
     optional(x.backend, isStr) &&
-    optional(x.config, (v) => v === null || isObj(v))
+    optional(x.config, (v) => v === null || isObj(v)) &&
+    optional(x.engine, isStr) &&
+    optional(x.sweep, isSweepRef) &&
+    optional(x.notes, isRunNotes) &&
+    optional(x.summary, isObj)
   );
+}
+export function isSweepRef(x: unknown): x is SweepRef {
+  return isObj(x) && isStr(x.id) && typeof x.index === 'number' && isObj(x.params);
+}
+export function isRunNotes(x: unknown): x is RunNotes {
+  return isObj(x) && isStrArray(x.tags) && isStr(x.note) && optional(x.displayName, isStr);
+}
+export function isPanelSettings(x: unknown): x is PanelSettings {
+  return isObj(x) && typeof x.advisorPercent === 'number';
 }
 
 function isConfigRecord(x: unknown): boolean {
@@ -165,8 +223,11 @@ export function isHostToWebviewMessage(x: unknown): x is HostToWebviewMessage {
         Array.isArray(x.runs) &&
         x.runs.every(isPanelRun) &&
         optional(x.showRuns, isStrArray) &&
-        optional(x.configDiff, isStrArray)
+        optional(x.configDiff, isStrArray) &&
+        optional(x.settings, isPanelSettings)
       );
+    case 'settings':
+      return isPanelSettings(x.settings);
     case 'runs':
       return Array.isArray(x.runs) && x.runs.every(isPanelRun);
     case 'metrics':
@@ -207,6 +268,8 @@ export function isWebviewToHostMessage(x: unknown): x is WebviewToHostMessage {
       return isStrArray(x.runIds) && x.runIds.length === 2;
     case 'log':
       return (x.level === 'info' || x.level === 'warn' || x.level === 'error') && isStr(x.message);
+    case 'runAction':
+      return isStr(x.action) && (RUN_ACTIONS as readonly string[]).includes(x.action) && isStrArray(x.runIds);
     default:
       return false;
   }
@@ -221,6 +284,8 @@ export function toPanelRun(info: RunInfo, config?: Record<string, unknown> | nul
   if (typeof info.step === 'number') run.step = info.step;
   if (typeof info.totalSteps === 'number') run.totalSteps = info.totalSteps;
   if (info.backend !== undefined) run.backend = info.backend;
+  if (typeof info.engine === 'string') run.engine = info.engine;
+  if (isSweepRef(info.sweep)) run.sweep = info.sweep;
   if (config !== undefined) run.config = config;
   return run;
 }

@@ -119,8 +119,23 @@ export interface EvaluationConfig {
   maxQueries: number;
 }
 
+/**
+ * A sweep: the config expands into one ordinary run per combination (DESIGN.md). `parameters` maps a
+ * dotted JSON path of this config (`training.learningRate`, `loss.loss.miniBatchSize`) to the values to
+ * try. grid = every combination (in order, first path slowest), capped at `maxRuns`; random = `maxRuns`
+ * combinations drawn with `seed`.
+ */
+export interface SweepConfig {
+  method: 'grid' | 'random';
+  parameters: Record<string, unknown[]>;
+  maxRuns?: number;
+  seed?: number;
+}
+
 export interface RunConfig {
   $schema?: string;
+  /** Only in a config file: a run's config.json holds the concrete values, never `sweep`. */
+  sweep?: SweepConfig;
   name: string;
   seed: number;
   backend: BackendName;

@@ -3,6 +3,7 @@
  *   .mrl/runs/<runId>/config.json    resolved RunConfig, written before the first step, never edited
  *   .mrl/runs/<runId>/run.json       RunInfo, replaced atomically
  *   .mrl/runs/<runId>/metrics.jsonl  MetricsLine, one per line, append-only
+ *   .mrl/runs/<runId>/notes.json     RunNotes, owned by the host (the trainer never touches it)
  *   .mrl/runs/<runId>/log.txt        human log
  *   .mrl/runs/<runId>/checkpoints/step-<n>/
  */
@@ -23,7 +24,26 @@ export interface RunInfo {
   /** Progress, updated as the run goes (so a reader needs not parse metrics for a status line). */
   step?: number;
   totalSteps?: number;
+  /** "bundled" (absent) or "sentence-transformers". */
+  engine?: string;
+  /** Set when the run is one combination of a config's `sweep`. */
+  sweep?: SweepRef;
   [extra: string]: unknown;
+}
+
+/** run.json `sweep`: which sweep a run belongs to, its index in the expansion, and its concrete values
+ *  (dotted JSON path of the config → value). */
+export interface SweepRef {
+  id: string;
+  index: number;
+  params: Record<string, unknown>;
+}
+
+/** notes.json: what the user says about a run (display name, tags, free text). Owned by the host. */
+export interface RunNotes {
+  displayName?: string;
+  tags: string[];
+  note: string;
 }
 
 /** Per-dimension values: keys are the Matryoshka dims as decimal strings ("64"). */
@@ -57,6 +77,7 @@ export const RUN_FILES = {
   info: 'run.json',
   metrics: 'metrics.jsonl',
   log: 'log.txt',
+  notes: 'notes.json',
   checkpoints: 'checkpoints',
 } as const;
 

@@ -3,15 +3,12 @@
  * DESIGN.md applied: `{"type":"resume","fromStep":N}` drops the events before it with step > N (the
  * resumed run writes those steps again from its checkpoint).
  */
-import { higherIsBetter, isRetrievalMetric, truncateForResume } from '../protocol/metricRules';
+import { headlineMetric, higherIsBetter, truncateForResume } from '../protocol/metricRules';
 import type { MetricsEvent, MetricsLine } from '../protocol/runFolder';
 import { isResumeEvent } from '../protocol/runFolder';
 
 /** Events of a whole file, with resume markers applied (the rule lives in src/protocol/metricRules). */
 export { applyResume } from '../protocol/metricRules';
-
-/** Which eval metric the tree shows as "best", in order of preference. */
-const PREFERRED = ['ndcg@10', 'spearman', 'mrr@10', 'map@100', 'recall@10'];
 
 export interface RunSummary {
   lastStep: number | null;
@@ -165,8 +162,7 @@ export class RunSeries {
     for (const d of this.evalStats.keys()) if (dim === null || Number(d) > Number(dim)) dim = d;
     if (dim === null) return null;
     const stats = this.evalStats.get(dim)!;
-    const names = [...stats.keys()];
-    const metric = PREFERRED.find((m) => stats.has(m)) ?? names.find(isRetrievalMetric) ?? names[0];
+    const metric = headlineMetric(stats.keys());
     if (!metric) return null;
     const x = stats.get(metric)!;
     const higher = higherIsBetter(metric);
