@@ -146,6 +146,12 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
       out.push({ range: r, message: err.message, severity: 'error', path: err.path, kind: 'required' });
       continue;
     }
+    if (kw === 'sweepPath' && keyOf(node)) {
+      // A swept path that names no field: the path (the key) is what is wrong, not its values.
+      const k = keyOf(node)!;
+      out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: err.path, kind: 'schema' });
+      continue;
+    }
     if (kw === 'outsideWorkspace') {
       // A note, not an error: the path was not checked (it lies outside the workspace folders).
       out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'warning', path: err.path, kind: 'outsideWorkspace' });

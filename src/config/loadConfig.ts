@@ -6,13 +6,15 @@
 import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import { readFileSync } from 'node:fs';
 import type { RunConfig } from '../protocol/runConfig';
-import { validateRunConfig, type ConfigError, type ValidateOptions } from './validate';
+import { validateRunConfig, type ConfigError, type SweepRun, type ValidateOptions } from './validate';
 
 export interface LoadedConfig {
   file: string;
   /** The file's text (absent when it could not be read). */
   text?: string;
   config?: RunConfig;
+  /** A sweep config: the runs it expands to (validate.ts). */
+  sweepRuns?: SweepRun[];
   errors: ConfigError[];
 }
 
@@ -51,5 +53,5 @@ export function loadRunConfig(file: string, opts: ValidateOptions = {}): LoadedC
   const parsed = parseConfigText(text);
   if (parsed.errors.length) return { file, text, errors: parsed.errors };
   const r = validateRunConfig(parsed.json, file, opts);
-  return { file, text, config: r.config, errors: r.errors };
+  return { file, text, config: r.config, sweepRuns: r.sweepRuns, errors: r.errors };
 }

@@ -11,8 +11,9 @@ import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import schema from '../../schemas/run-config.schema.json';
-import type { RunConfig } from '../protocol/runConfig';
+import type { RunConfig, SweepConfig } from '../protocol/runConfig';
 import { applyDerivedDefaults } from './defaults';
+import { validateSweep, type SweepRun } from './sweepValidation';
 import { BASE_LOSS_TYPES, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
 
 export interface ConfigError {
@@ -24,10 +25,15 @@ export interface ConfigError {
 }
 
 export interface ValidationResult {
-  /** The resolved config (defaults filled in); absent when there is any error. */
+  /** The resolved config (defaults filled in); absent when there is any error. A sweep config: the
+   *  config without its sweep, resolved, with `sweep` (defaults filled) added back. */
   config?: RunConfig;
+  /** A sweep config: every run it expands to, in order, each config resolved (and without `sweep`). */
+  sweepRuns?: SweepRun[];
   errors: ConfigError[];
 }
+
+export type { SweepRun };
 
 export interface ValidateOptions {
   /** Folder that relative paths resolve against; default: the config file's folder. */
@@ -269,6 +275,11 @@ export function validateRunConfig(json: unknown, file: string, opts: ValidateOpt
       }
     }
     return { errors };
+  }
+  const sweep = (data as RunConfig).sweep;
+  if (sweep) {
+    const s = validateSweep(json, data as RunConfig & { sweep: SweepConfig }, { validate: (one) => validateRunConfig(one, file, opts), suggest: nearest });
+    return s.base ? { config: { ...s.base, sweep }, sweepRuns: s.runs, errors: [] } : { errors: s.errors };
   }
   const dimsGiven = (data as RunConfig).evaluation.dims.length > 0;
   const config = applyDerivedDefaults(data as RunConfig);

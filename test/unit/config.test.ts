@@ -83,7 +83,8 @@ test('schema defaults equal the loss implementations\' (sentence-transformers) d
 });
 
 test('every schema property has a description, and a default unless its absence means something', () => {
-  const optional = new Set(['$schema', 'eval', 'columns', 'scoreColumn', 'maxRows', 'type', 'loss', 'pretrained', 'scratch']);
+  // No sweep, no cap on its runs: absences that mean something too. (`sweep.parameters` is required.)
+  const optional = new Set(['$schema', 'eval', 'columns', 'scoreColumn', 'maxRows', 'type', 'loss', 'pretrained', 'scratch', 'sweep', 'parameters', 'maxRuns']);
   const missing: string[] = [];
   const walk = (node: unknown, at: string) => {
     if (!node || typeof node !== 'object') return;
@@ -95,7 +96,8 @@ test('every schema property has a description, and a default unless its absence 
         walk(v, `${at}/${k}`);
       }
     }
-    for (const [k, v] of Object.entries(n)) if (k !== 'properties' && typeof v === 'object') walk(v, `${at}/${k}`);
+    // An `if` is a condition on properties described elsewhere, not properties of its own.
+    for (const [k, v] of Object.entries(n)) if (k !== 'properties' && k !== 'if' && typeof v === 'object') walk(v, `${at}/${k}`);
   };
   walk(schema, '');
   assert.deepEqual(missing, []);

@@ -1,0 +1,189 @@
+/**
+ * A config's `sweep` (DESIGN.md: it expands into ordinary runs that share a sweep id): which combinations
+ * of values it stands for, in which order, and where a dotted path puts a value in a config. Pure (no
+ * vscode, no tfjs, no file system): the trainer CLI, the host's launch queue and the validator share it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SweepConfig } from '../protocol/runConfig';
+import { segmentsToPointer } from './diagnostics';
+
+/** More runs than this from one config is a typo (or a sweep that never ends). */
+export const MAX_SWEEP_RUNS = 1000;
+
+export interface SweepCombination {
+  /** Position in the expansion (0-based): run.json `sweep.index`. */
+  index: number;
+  /** Dotted path → the value of this combination (run.json `sweep.params`). */
+  params: Record<string, unknown>;
+  /** For each parameter (declared order), the index of its value in the parameter's list. */
+  valueIndex: number[];
+}
+
+/** `training.learningRate` → ["training", "learningRate"]; `loss.1.weight` and `loss[1].weight` → ["loss", "1", "weight"]. */
+export function pathSegments(dotted: string): string[] {
+  const segs: string[] = [];
+  for (const m of dotted.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segs.push(m[1] ?? m[2]);
+  return segs;
+}
+
+/** The JSON pointer of a swept field in a concrete config: `training.learningRate` → `/training/learningRate`. */
+export function fieldPointer(dotted: string): string {
+  return segmentsToPointer(pathSegments(dotted));
+}
+
+/** The pointer of a parameter (or of one of its values) inside the sweep: `/sweep/parameters/training.learningRate/1`. */
+export function parameterPointer(dotted: string, valueIndex?: number): string {
+  return segmentsToPointer(valueIndex === undefined ? ['sweep', 'parameters', dotted] : ['sweep', 'parameters', dotted, valueIndex]);
+}
+
+/** How many combinations the parameters make (the full grid). */
+export function gridSize(sweep: Pick<SweepConfig, 'parameters'>): number {
+  return Object.values(sweep.parameters).reduce((n, vs) => n * vs.length, 1);
+}
+
+/** How many runs the sweep expands to: the grid, capped by maxRuns. */
+export function sweepRunCount(sweep: SweepConfig): number {
+  const total = gridSize(sweep);
+  return sweep.maxRuns === undefined ? total : Math.min(total, sweep.maxRuns);
+}
+
+/** Grid position `n` (mixed radix, the last parameter fastest) → one value index per parameter. */
+function decode(n: number, sizes: number[]): number[] {
+  const out = new Array<number>(sizes.length);
+  for (let k = sizes.length - 1; k >= 0; k--) {
+    out[k] = n % sizes[k];
+    n = Math.floor(n / sizes[k]);
+  }
+  return out;
+}
+
+/** mulberry32: a small seeded generator, so that a random sweep draws the same runs on every machine. */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The combinations, in run order. grid: the cartesian product in declared order (first parameter slowest),
+ * the first maxRuns of it. random: maxRuns distinct grid positions drawn with `seed` (a partial
+ * Fisher–Yates over the grid, kept sparse so a huge grid costs nothing), in the order drawn.
+ */
+export function expandSweep(sweep: SweepConfig): SweepCombination[] {
+  const paths = Object.keys(sweep.parameters);
+  const sizes = paths.map((p) => sweep.parameters[p].length);
+  const total = gridSize(sweep);
+  const n = sweepRunCount(sweep);
+  const positions: number[] = [];
+  if (sweep.method === 'random') {
+    const rand = generator(sweep.seed ?? 0);
+    const swapped = new Map<number, number>();
+    const at = (i: number) => swapped.get(i) ?? i;
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(rand() * (total - i));
+      const pick = at(j);
+      swapped.set(j, at(i));
+      positions.push(pick);
+    }
+  } else for (let i = 0; i < n; i++) positions.push(i);
+  return positions.map((pos, index) => {
+    const valueIndex = decode(pos, sizes);
+    const params: Record<string, unknown> = {};
+    paths.forEach((p, k) => (params[p] = sweep.parameters[p][valueIndex[k]]));
+    return { index, params, valueIndex };
+  });
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** The container at `segs` in `root` (an object, or an array and a numeric segment), or why there is none. */
+function step(node: unknown, seg: string): { ok: true; value: unknown; has: boolean } | { ok: false } {
+  if (isObj(node)) return { ok: true, value: node[seg], has: Object.prototype.hasOwnProperty.call(node, seg) };
+  if (Array.isArray(node) && /^\d+$/.test(seg)) return { ok: true, value: node[Number(seg)], has: Number(seg) < node.length };
+  return { ok: false };
+}
+
+/**
+ * Where a dotted path lands in `resolved` (a config with its defaults filled in): the parent must be there
+ * (an object, or an array indexed by number); the last key may be absent (an optional field: the schema
+ * decides). Returns undefined when it lands, else what is missing ("training has no field \"lr\"").
+ */
+export function pathProblem(resolved: unknown, segs: readonly string[], suggest: (word: string, keys: string[]) => string | undefined): string | undefined {
+  if (segs.length === 0) return 'an empty path';
+  if (segs[0] === 'sweep') return 'a sweep cannot sweep itself';
+  if (segs[0] === '$schema') return '"$schema" is for editors, not a run setting';
+  let node: unknown = resolved;
+  for (let i = 0; i < segs.length - 1; i++) {
+    const s = step(node, segs[i]);
+    const where = i === 0 ? 'the config' : `"${segs.slice(0, i).join('.')}"`;
+    if (!s.ok) return `${where} is ${node === null ? 'null' : Array.isArray(node) ? 'a list (index it by number)' : `a ${typeof node}`}, not an object with fields`;
+    if (!s.has || s.value === undefined) {
+      const keys = isObj(node) ? Object.keys(node) : [];
+      const guess = suggest(segs[i], keys);
+      return `${where} has no field "${segs[i]}"` + (guess ? `; did you mean "${guess}"?` : '');
+    }
+    node = s.value;
+  }
+  const last = step(node, segs[segs.length - 1]);
+  const where = segs.length === 1 ? 'the config' : `"${segs.slice(0, -1).join('.')}"`;
+  if (!last.ok) return `${where} is ${node === null ? 'null' : Array.isArray(node) ? 'a list (index it by number)' : `a ${typeof node}`}, not an object with fields`;
+  if (Array.isArray(node) && !last.has) return `${where} has ${node.length} item(s), no index ${segs[segs.length - 1]}`;
+  return undefined;
+}
+
+/**
+ * Sets `value` at `segs` in `target` (a config as written, edited in place). A container the file leaves
+ * out is copied from the first of `sources` that has it (the same config with its defaults filled), so
+ * that sweeping `loss.loss.miniBatchSize` in a file without a `loss` key sweeps the default loss, not a
+ * bare object.
+ */
+export function setAtPath(target: Record<string, unknown>, segs: readonly string[], value: unknown, sources: readonly unknown[]): void {
+  let node: Record<string, unknown> = target;
+  let res = [...sources];
+  for (let i = 0; i < segs.length - 1; i++) {
+    const key = segs[i];
+    res = res.map((r) => (r === undefined ? undefined : (step(r, key) as { value?: unknown }).value));
+    const cur = node[key];
+    if (cur === undefined || cur === null || typeof cur !== 'object') node[key] = structuredClone(res.find((r) => r !== undefined));
+    node = node[key] as Record<string, unknown>;
+  }
+  node[segs[segs.length - 1]] = structuredClone(value);
+}
+
+/** A path that is another's prefix (`loss.loss` and `loss.loss.scale`): which value wins would depend on order. */
+export function overlappingPath(paths: readonly string[], i: number): string | undefined {
+  const a = pathSegments(paths[i]);
+  for (let j = 0; j < i; j++) {
+    const b = pathSegments(paths[j]);
+    const n = Math.min(a.length, b.length);
+    if (a.slice(0, n).every((s, k) => s === b[k])) return paths[j];
+  }
+  return undefined;
+}
+
+/** `<yyyymmdd-hhmmss>-<slug>-sweep-<4 hex>` (UTC), the shape of a run id (DESIGN.md) marked as a sweep. */
+export function newSweepId(name: string, date = new Date(), hex = randomBytes(2).toString('hex')): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+  const slug =
+    name
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 34)
+      .replace(/-+$/, '') || 'run';
+  return `${stamp}-${slug}-sweep-${hex}`;
+}
+
+/** "training.learningRate=0.001, loss.loss.miniBatchSize=16": a combination in a line. */
+export function describeParams(params: Record<string, unknown>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ');
+}

@@ -1,0 +1,137 @@
+/**
+ * Validation of a config's `sweep`, before anything starts: the config without its sweep must be valid;
+ * every path must name a field of that config; and every combination's concrete config must pass the
+ * same validation as a config written by hand. A problem inside a combination is reported on the value
+ * that caused it (`/sweep/parameters/training.learningRate/1`), so the editor underlines that value.
+ * validate.ts calls this with its own single-config validator (passed in: no import cycle).
+ */
+import type { RunConfig, SweepConfig } from '../protocol/runConfig';
+import { expandSweep, fieldPointer, gridSize, MAX_SWEEP_RUNS, overlappingPath, parameterPointer, pathProblem, pathSegments, setAtPath } from './sweep';
+
+/** The shapes of validate.ts (structural: this module imports nothing of it at run time). */
+interface Problem {
+  path: string;
+  message: string;
+  keyword?: string;
+}
+interface SingleResult {
+  config?: RunConfig;
+  errors: Problem[];
+}
+
+/** One run of a sweep: its place, its values and its resolved config (no `sweep` key). */
+export interface SweepRun {
+  index: number;
+  params: Record<string, unknown>;
+  config: RunConfig;
+}
+
+export interface SweepContext {
+  /** Validates one concrete config (no sweep) as validateRunConfig does. */
+  validate: (json: unknown) => SingleResult;
+  /** Did-you-mean among keys. */
+  suggest: (word: string, keys: string[]) => string | undefined;
+}
+
+/** Beyond this many problems the rest of the combinations are not reported (the first ones say enough). */
+const MAX_PROBLEMS = 50;
+
+function describe(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 37) + '…' : s;
+}
+
+function withoutSweep(x: unknown): Record<string, unknown> {
+  const o = { ...(x as Record<string, unknown>) };
+  delete o.sweep;
+  return o;
+}
+
+/** Segments shared by two pointers: which swept field a problem elsewhere most likely comes from. */
+function sharedDepth(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  let n = 0;
+  while (n < x.length && n < y.length && x[n] === y[n]) n++;
+  return n;
+}
+
+/** A last key the config does not hold (an optional field, or a typo): what the schema says of it, if it refuses it. */
+function unknownLeaf(raw: unknown, p: string, value: unknown, sources: unknown[], ctx: SweepContext): string | undefined {
+  const segs = pathSegments(p);
+  let node: unknown = sources[1];
+  for (const s of segs.slice(0, -1)) node = (node as Record<string, unknown>)[s];
+  if (typeof node === 'object' && node !== null && segs[segs.length - 1] in node) return undefined;
+  const one = withoutSweep(structuredClone(raw));
+  setAtPath(one, segs, value, sources);
+  const ptr = fieldPointer(p);
+  return ctx.validate(one).errors.find((e) => e.keyword === 'additionalProperties' && e.path === ptr)?.message;
+}
+
+/**
+ * `raw`: the config as written (with `sweep`); `filled`: the same after the schema pass (defaults filled,
+ * `sweep` valid by the schema). Returns the runs, or the problems.
+ */
+export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepConfig }, ctx: SweepContext): { base?: RunConfig; runs?: SweepRun[]; errors: Problem[] } {
+  const base = ctx.validate(withoutSweep(raw));
+  if (!base.config) return { errors: base.errors };
+  const sweep = filled.sweep;
+  const defaults = withoutSweep(filled);
+  const paths = Object.keys(sweep.parameters);
+  const errors: Problem[] = [];
+  paths.forEach((p, i) => {
+    const segs = pathSegments(p);
+    const why = pathProblem(base.config, segs, ctx.suggest) ?? unknownLeaf(raw, p, sweep.parameters[p][0], [defaults, base.config!], ctx);
+    const other = overlappingPath(paths, i);
+    if (why) errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${why}` });
+    else if (other) errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" overlaps "${other}": sweep one or the other` });
+  });
+  if (errors.length) return { errors };
+  const total = gridSize(sweep);
+  if (sweep.maxRuns === undefined && total > MAX_SWEEP_RUNS) {
+    return { errors: [{ path: '/sweep/parameters', keyword: 'sweepSize', message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})` }] };
+  }
+
+  const pointers = paths.map(fieldPointer);
+  const seen = new Set<string>();
+  const runs: SweepRun[] = [];
+  const add = (e: Problem, key: string) => {
+    if (seen.has(key) || errors.length >= MAX_PROBLEMS) return;
+    seen.add(key);
+    errors.push(e);
+  };
+  for (const c of expandSweep(sweep)) {
+    const concrete = withoutSweep(structuredClone(raw));
+    paths.forEach((p) => setAtPath(concrete, pathSegments(p), c.params[p], [defaults, base.config]));
+    const r = ctx.validate(concrete);
+    if (r.config) {
+      runs.push({ index: c.index, params: c.params, config: r.config });
+      continue;
+    }
+    for (const e of r.errors) {
+      const k = pointers.findIndex((ptr) => e.path === ptr || e.path.startsWith(ptr + '/'));
+      if (k >= 0) {
+        const p = paths[k];
+        if (e.keyword === 'additionalProperties' && e.path === pointers[k]) {
+          // The schema has no such field: every value would say so, the parameter's key says it once.
+          add({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${e.message}` }, `path:${p}`);
+        } else {
+          const inner = e.path.slice(pointers[k].length);
+          const at = parameterPointer(p, c.valueIndex[k]);
+          add({ path: at, keyword: 'sweepValue', message: `${p} = ${describe(c.params[p])}: ${inner ? `${inner}: ` : ''}${e.message}` }, `${at}\u0000${e.message}`);
+        }
+      } else {
+        // A problem outside the swept fields comes from a combination of values (a width and a dim):
+        // placed on the value of the swept field nearest to it, naming the whole combination.
+        let best = 0;
+        pointers.forEach((ptr, j) => {
+          if (sharedDepth(ptr, e.path) > sharedDepth(pointers[best], e.path)) best = j;
+        });
+        const at = parameterPointer(paths[best], c.valueIndex[best]);
+        const combo = paths.map((p) => `${p} = ${describe(c.params[p])}`).join(', ');
+        add({ path: at, keyword: 'sweepCombination', message: `run ${c.index} of the sweep (${combo}): ${e.path || '/'}: ${e.message}` }, `${at}\u0000${e.path}\u0000${e.message}`);
+      }
+    }
+  }
+  return errors.length ? { errors } : { base: base.config, runs, errors };
+}
