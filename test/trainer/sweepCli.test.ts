@@ -1,0 +1,159 @@
+// A sweep from a terminal (the trainer CLI as a child process): every combination one after another, each
+// an ordinary completed run folder sharing one sweep id; one combination by --sweep-index (what the host's
+// queue launches); a bad value refused before anything exists; SIGINT stops the current run and starts
+// no further one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'jsonc-parser/lib/esm/main.js';
+import type { RunConfig } from '../../src/protocol/runConfig';
+import type { RunInfo } from '../../src/protocol/runFolder';
+
+const CLI = resolve('src/trainer/cli.ts');
+const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+const root = mkdtempSync(join(tmpdir(), 'mrl-sweep-cli-'));
+
+/** The quick start, shrunk (tiny model, 300 WordNet rows, 3 steps) so four runs take seconds; its sweep added. */
+function quickStartSweep(): Record<string, unknown> {
+  const q = parse(readFileSync('examples/quickstart.mrl.json', 'utf8')) as RunConfig;
+  delete q.$schema;
+  if (!('scratch' in q.model) || Array.isArray(q.loss) || q.loss.type !== 'MatryoshkaLoss') throw new Error('the quick start changed: update this test');
+  q.model.scratch = { ...q.model.scratch, vocabSize: 300, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxSeqLength: 12 };
+  q.loss.matryoshkaDims = [16, 8];
+  q.evaluation = { ...q.evaluation, funnel: { shortlistDim: 8, rerankDim: 16, shortlistSize: 10 }, maxQueries: 30 };
+  q.data.train.maxRows = 300;
+  q.training = { ...q.training, maxSteps: 3, batchSize: 16, warmupSteps: 0, logEvery: 1, evalEvery: 0, checkpointEvery: 0 };
+  return { ...q, sweep: { method: 'grid', parameters: { 'training.learningRate': [0.001, 0.002], 'loss.loss.miniBatchSize': [4, 8] } } };
+}
+
+function workspace(name: string): string {
+  const ws = join(root, name);
+  mkdirSync(ws, { recursive: true });
+  writeFileSync(join(ws, 'package.json'), '{}');
+  return ws;
+}
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, ['--import', TSX, CLI, '--workers', '0', ...args], { encoding: 'utf8', timeout: 300_000 });
+}
+
+const runFolders = (ws: string) => (existsSync(join(ws, '.mrl/runs')) ? readdirSync(join(ws, '.mrl/runs')).filter((d) => !d.startsWith('.')).sort() : []);
+const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
+
+test('a 2 × 2 grid over the quick start: four completed run folders, one sweep id, each with its own values', { timeout: 300_000 }, () => {
+  const ws = workspace('grid');
+  const file = join(ws, 'sweep.mrl.json');
+  writeFileSync(file, JSON.stringify(quickStartSweep(), null, 2));
+  const r = runCli(['--config', file]);
+  assert.equal(r.status, 0, r.stderr);
+  const ids = runFolders(ws);
+  assert.equal(ids.length, 4, ids.join(', '));
+  const runs = ids.map((id) => ({ info: readJson(join(ws, '.mrl/runs', id, 'run.json')) as RunInfo, config: readJson(join(ws, '.mrl/runs', id, 'config.json')) as unknown as RunConfig }));
+  runs.sort((a, b) => a.info.sweep!.index - b.info.sweep!.index);
+  const sweepIds = new Set(runs.map((x) => x.info.sweep?.id));
+  assert.equal(sweepIds.size, 1);
+  assert.match([...sweepIds][0]!, /^\d{8}-\d{6}-quickstart-sweep-[0-9a-f]{4}$/);
+  const expected = [[0.001, 4], [0.001, 8], [0.002, 4], [0.002, 8]];
+  runs.forEach((x, i) => {
+    assert.equal(x.info.status, 'completed');
+    assert.equal(x.info.step, 3);
+    assert.equal(x.info.sweep!.index, i);
+    assert.deepEqual(x.info.sweep!.params, { 'training.learningRate': expected[i][0], 'loss.loss.miniBatchSize': expected[i][1] });
+    assert.equal(x.config.training.learningRate, expected[i][0]);
+    assert.equal((x.config.loss as { loss: { miniBatchSize: number } }).loss.miniBatchSize, expected[i][1]);
+    assert.equal('sweep' in x.config, false, 'config.json holds concrete values, no sweep');
+    assert.equal(x.config.data.train.source, 'builtin:wordnet');
+    assert.equal(x.info.configFile, file);
+  });
+  // One after another: each started after the previous ended.
+  for (let i = 1; i < runs.length; i++) assert.ok(Date.parse(runs[i].info.startedAt) >= Date.parse(runs[i - 1].info.endedAt!));
+  assert.match(r.stderr, /run 4 of 4 \(training\.learningRate=0\.002, loss\.loss\.miniBatchSize=8\)/);
+});
+
+// A small pairs file: the runs below need no WordNet.
+const PAIRS_WS = workspace('pairs');
+writeFileSync(
+  join(PAIRS_WS, 'pairs.jsonl'),
+  Array.from({ length: 200 }, (_, i) => JSON.stringify({ anchor: `the ${['cat', 'dog', 'sun', 'moon', 'tree'][i % 5]} number ${i}`, positive: `a thing called ${i} ${['feline', 'canine', 'star', 'satellite', 'plant'][i % 5]}` })).join('\n') + '\n',
+);
+const SMALL = {
+  name: 'small sweep',
+  seed: 3,
+  backend: 'wasm',
+  model: { scratch: { vocabSize: 200, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxSeqLength: 12 } },
+  data: { train: { source: 'pairs.jsonl' }, evalFraction: 0.1 },
+  loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [16, 8] },
+  training: { maxSteps: 4, batchSize: 8, learningRate: 0.002, logEvery: 1, evalEvery: 0, checkpointEvery: 2 },
+  evaluation: { maxQueries: 10 },
+  sweep: { method: 'grid', parameters: { seed: [1, 2, 3], 'training.learningRate': [0.001, 0.01] } },
+};
+
+test('refused before anything exists (exit 2): a bad value, --out for a whole sweep, an index past the end, sweep flags without a sweep', () => {
+  const bad = join(PAIRS_WS, 'bad.mrl.json');
+  writeFileSync(bad, JSON.stringify({ ...SMALL, sweep: { method: 'grid', parameters: { 'training.learningRate': [0.001, 0] } } }));
+  const r = runCli(['--config', bad]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /bad\.mrl\.json: \/sweep\/parameters\/training\.learningRate\/1: training\.learningRate = 0: must be > 0/);
+  const good = join(PAIRS_WS, 'good.mrl.json');
+  writeFileSync(good, JSON.stringify(SMALL));
+  const out = runCli(['--config', good, '--out', join(PAIRS_WS, 'one')]);
+  assert.equal(out.status, 2);
+  assert.match(out.stderr, /a sweep of 6 runs, each in its own folder: --out goes with --sweep-index/);
+  const past = runCli(['--config', good, '--sweep-index', '6']);
+  assert.equal(past.status, 2);
+  assert.match(past.stderr, /--sweep-index 6 is past the sweep's last run \(it has 6: 0 to 5\)/);
+  const plain = join(PAIRS_WS, 'plain.mrl.json');
+  writeFileSync(plain, JSON.stringify({ ...SMALL, sweep: undefined }));
+  assert.equal(runCli(['--config', plain, '--sweep-index', '0']).status, 2);
+  assert.match(runCli(['--config', good, '--sweep-id', '../x']).stderr, /--sweep-id must be letters/);
+  assert.deepEqual(runFolders(PAIRS_WS), []);
+  assert.equal(existsSync(join(PAIRS_WS, 'one')), false);
+});
+
+test('--sweep-id and --sweep-index: one combination, in --out, carrying the given sweep id', { timeout: 120_000 }, () => {
+  const good = join(PAIRS_WS, 'good.mrl.json');
+  writeFileSync(good, JSON.stringify(SMALL));
+  const dir = join(PAIRS_WS, 'picked');
+  const r = runCli(['--config', good, '--sweep-id', '20260101-000000-small-sweep-sweep-abcd', '--sweep-index', '3', '--out', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const info = readJson(join(dir, 'run.json')) as RunInfo;
+  assert.equal(info.status, 'completed');
+  assert.deepEqual(info.sweep, { id: '20260101-000000-small-sweep-sweep-abcd', index: 3, params: { seed: 2, 'training.learningRate': 0.01 } });
+  const config = readJson(join(dir, 'config.json')) as unknown as RunConfig;
+  assert.equal(config.seed, 2);
+  assert.equal(config.training.learningRate, 0.01);
+  assert.equal('sweep' in config, false);
+  assert.deepEqual(runFolders(PAIRS_WS), [], 'no other run');
+});
+
+test('SIGINT during a sweep: the current run stops at a checkpoint, no further run starts, exit 0', { timeout: 120_000 }, async () => {
+  const ws = workspace('stop');
+  writeFileSync(join(ws, 'pairs.jsonl'), readFileSync(join(PAIRS_WS, 'pairs.jsonl')));
+  const file = join(ws, 'long.mrl.json');
+  writeFileSync(file, JSON.stringify({ ...SMALL, training: { ...SMALL.training, maxSteps: 400, epochs: 100 } }));
+  const child = spawn(process.execPath, ['--import', TSX, CLI, '--workers', '0', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const metrics = () => {
+    const [id] = runFolders(ws);
+    const f = id && join(ws, '.mrl/runs', id, 'metrics.jsonl');
+    return f && existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0;
+  };
+  for (const end = Date.now() + 90_000; metrics() < 3; ) {
+    if (Date.now() > end) throw new Error(`no steps within 90 s:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, stderr);
+  const ids = runFolders(ws);
+  assert.equal(ids.length, 1, `no run after the stopped one: ${ids.join(', ')}`);
+  const info = readJson(join(ws, '.mrl/runs', ids[0], 'run.json')) as RunInfo;
+  assert.equal(info.status, 'stopped');
+  assert.equal(info.sweep?.index, 0);
+  assert.match(stderr, /stopped; no further run started/);
+});
