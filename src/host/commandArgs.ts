@@ -23,3 +23,18 @@ export function idsOf(clicked: unknown, selection: unknown): string[] {
   if (sel.length > 1 && (!one || sel.includes(one))) return sel;
   return one ? [one] : sel;
 }
+
+/**
+ * Stop Sweep's target from one argument: a sweep node `{kind: 'sweep', sweepId}` → {sweepId}; a run node
+ * `{kind: 'run', id}` or `{id}` → {runId}; a string → {id} (a sweep id or a run id: the caller looks it up).
+ */
+export function sweepTargetOf(a: unknown): { sweepId: string } | { runId: string } | { id: string } | undefined {
+  if (typeof a === 'string') return a ? { id: a } : undefined;
+  if (a && typeof a === 'object' && !Array.isArray(a)) {
+    const n = a as { kind?: unknown; sweepId?: unknown; id?: unknown };
+    if (n.kind === 'sweep') return typeof n.sweepId === 'string' ? { sweepId: n.sweepId } : undefined;
+    const id = idOf(a);
+    if (id) return { runId: id };
+  }
+  return undefined;
+}

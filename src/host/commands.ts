@@ -7,13 +7,13 @@ import * as vscode from 'vscode';
 import { isSafeRunId, isStrictlyInside, type RunState } from '../runs';
 import { RUN_FILES } from '../protocol/runFolder';
 import type { MetricsPanel } from '../panel/panelHost';
-import { idsOf } from './commandArgs';
+import { idsOf, sweepTargetOf } from './commandArgs';
 import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfigName, instantiateTemplate } from './configTemplate';
 import { CONFIG_GLOB, type ConfigValidation } from './configValidation';
-import { type Launcher, outputLogFile } from './launcher';
+import { type Launcher, outputLogFile, type SweepLaunch } from './launcher';
 import type { RunsModel } from './runsModel';
 import type { RunsTreeProvider, TreeNode } from './tree';
-import { confirm, pickRun, pickRuns, runItem, showError, showWarning } from './ui';
+import { confirm, pickRun, pickRuns, runItem, showError, showInfo, showWarning } from './ui';
 
 export const CMD = {
   startRun: 'matryoshkaLab.startRun',
@@ -26,7 +26,13 @@ export const CMD = {
   newConfig: 'matryoshkaLab.newConfig',
   refresh: 'matryoshkaLab.refreshRuns',
   showLog: 'matryoshkaLab.showLog',
+  stopSweep: 'matryoshkaLab.stopSweep',
 } as const;
+
+/** Options of Start Run for callers (tests, keybindings): `confirm: true` answers a sweep's question. */
+export interface StartRunOptions {
+  confirm?: boolean;
+}
 
 interface Deps {
   ctx: vscode.ExtensionContext;
@@ -81,8 +87,11 @@ export class Commands {
     this.examplesDir = path.join(extensionPath, 'examples');
   }
 
-  /** Start a run of a config (Uri, absolute or workspace-relative path; else a pick). → run id. */
-  async startRun(arg?: vscode.Uri | string): Promise<string | undefined> {
+  /**
+   * Start a run of a config (Uri, absolute or workspace-relative path; else a pick). → run id. A sweep
+   * config asks once before queuing its runs (`{confirm: true}` answers yes) → {sweepId, runIds}.
+   */
+  async startRun(arg?: vscode.Uri | string, opts?: StartRunOptions): Promise<string | SweepLaunch | undefined> {
     let uri = configUri(arg);
     if (!uri && !arg) {
       const pick = await this.pickConfigToStart();
@@ -95,7 +104,44 @@ export class Commands {
       uri = pick;
     }
     if (!uri) return undefined;
-    return this.launcher.start(uri);
+    // The explorer passes (clicked, selection): only a plain options object counts.
+    const confirmed = !!opts && typeof opts === 'object' && !Array.isArray(opts) && opts.confirm === true;
+    return this.launcher.start(uri, { confirmed });
+  }
+
+  /**
+   * Stop Sweep: the sweep's running runs stop (checkpoint) and its queued runs are dropped. Target: a
+   * sweep id, a run id of the sweep, a sweep node `{kind: 'sweep', sweepId}` or a run node; else a pick
+   * of the sweeps with a run running or queued. → what was done, or undefined.
+   */
+  async stopSweep(a?: unknown): Promise<{ sweepId: string; stopped: string[]; dropped: string[] } | undefined> {
+    let sweepId: string | undefined;
+    const active = this.launcher.activeSweeps();
+    const t = sweepTargetOf(Array.isArray(a) ? a[0] : a);
+    if (t && 'sweepId' in t) sweepId = t.sweepId;
+    else if (t) {
+      const id = 'id' in t ? t.id : t.runId;
+      // A string names a sweep when a sweep has that id, else a run of one.
+      sweepId = 'id' in t && (active.some((s) => s.sweepId === id) || this.model.list().some((r) => r.info.sweep?.id === id)) ? id : this.launcher.sweepOfRun(id);
+      if (!sweepId) {
+        void showWarning(this.model.get(id) ? `run ${id} is not part of a sweep.` : `no sweep or run ${id}.`);
+        return undefined;
+      }
+    } else if (a === undefined) {
+      if (!active.length) {
+        void showInfo('no sweep has a run running or queued (Stop Sweep).');
+        return undefined;
+      }
+      const pick = await vscode.window.showQuickPick(
+        active.map((s) => ({ label: `$(debug-stop) ${s.name}`, description: `${s.running.length} running · ${s.queued.length} queued`, detail: s.sweepId, sweepId: s.sweepId })),
+        { title: 'Stop Sweep', placeHolder: 'Stop the running runs of a sweep and drop its queued ones', matchOnDescription: true, matchOnDetail: true },
+      );
+      if (!pick) return undefined;
+      sweepId = pick.sweepId;
+    } else return undefined;
+    const r = this.launcher.stopSweep(sweepId);
+    if (!r.stopped.length && !r.dropped.length) void showWarning(`sweep ${sweepId} has no run running or queued.`);
+    return { sweepId, ...r };
   }
 
   /** The workspace's configs, the active editor's first; or "New config from template…". */
@@ -307,7 +353,8 @@ async function openDiff(left: DiffSide, right: DiffSide): Promise<void> {
 export function registerCommands(d: Deps): void {
   const c = new Commands(d.model, d.launcher, d.panel, d.validation, d.ctx.extensionPath);
   const reg = (id: string, fn: (...args: any[]) => unknown) => d.ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
-  reg(CMD.startRun, (arg?: vscode.Uri | string) => c.startRun(arg));
+  reg(CMD.startRun, (arg?: vscode.Uri | string, opts?: StartRunOptions) => c.startRun(arg, opts));
+  reg(CMD.stopSweep, (a?: unknown) => c.stopSweep(a));
   reg(CMD.stopRun, (a?: RunArg, sel?: unknown) => c.stopRun(a, sel));
   reg(CMD.resumeRun, (a?: RunArg) => c.resumeRun(a));
   reg(CMD.deleteRun, (a?: RunArg, sel?: unknown) => c.deleteRun(a, sel));

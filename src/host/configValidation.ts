@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { type ConfigDiagnostic, configDiagnostics } from '../config/diagnostics';
 import { quickFixesFor } from '../config/quickFixes';
-import { validateText } from './validateAdapter';
+import { type SweepRunRef, validateText } from './validateAdapter';
 import type { ValidationOutcome } from './launcher';
 
 export const CONFIG_GLOB = '**/*.mrl.json';
@@ -60,7 +60,7 @@ export class ConfigValidation implements vscode.Disposable {
   }
 
   /** Diagnostics for one text; returns them (also published). */
-  diagnose(uri: vscode.Uri, text: string): { diags: ConfigDiagnostic[]; config?: Record<string, unknown>; raw?: unknown } {
+  diagnose(uri: vscode.Uri, text: string): { diags: ConfigDiagnostic[]; config?: Record<string, unknown>; raw?: unknown; sweepRuns?: SweepRunRef[] } {
     // Never read files a config names outside the workspace folders (no folder open: none are inside).
     const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     const v = validateText(text, uri.fsPath, roots);
@@ -74,7 +74,7 @@ export class ConfigValidation implements vscode.Disposable {
       return diag;
     });
     this.collection.set(uri, vs);
-    return { diags, config: v.config ?? (v.parsed as Record<string, unknown> | undefined), raw: v.parsed };
+    return { diags, config: v.config ?? (v.parsed as Record<string, unknown> | undefined), raw: v.parsed, sweepRuns: v.sweepRuns };
   }
 
   check(doc: vscode.TextDocument): void {
@@ -92,12 +92,13 @@ export class ConfigValidation implements vscode.Disposable {
     } catch (e) {
       return { ok: false, problems: [`cannot read ${uri.fsPath}: ${(e as Error).message}`] };
     }
-    const { diags, config, raw } = this.diagnose(uri, text);
+    const { diags, config, raw, sweepRuns } = this.diagnose(uri, text);
     const errors = diags.filter((d) => d.severity === 'error');
     return {
       ok: errors.length === 0,
       config,
       raw,
+      sweepRuns: errors.length === 0 ? sweepRuns : undefined,
       problems: errors.map((d) => `${d.path || '(root)'} ${d.message} (line ${d.range.start.line + 1})`),
     };
   }

@@ -12,7 +12,13 @@ export interface LaunchInput {
   env: NodeJS.ProcessEnv;
   /** `matryoshkaLab.workers`: "auto" (the trainer decides) or a count of extra threads. */
   workers?: string;
-  mode: { kind: 'start'; configFile: string; runDir: string; backend?: string } | { kind: 'resume'; runDir: string };
+  mode: { kind: 'start'; configFile: string; runDir: string; backend?: string; sweep?: SweepSlot } | { kind: 'resume'; runDir: string };
+}
+
+/** One run of a sweep config: the sweep id its runs share and the combination's index. */
+export interface SweepSlot {
+  id: string;
+  index: number;
 }
 
 export interface LaunchPlan {
@@ -27,6 +33,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
   if (i.mode.kind === 'start') {
     args.push('--config', i.mode.configFile, '--out', i.mode.runDir);
     if (i.mode.backend) args.push('--backend', i.mode.backend);
+    if (i.mode.sweep) args.push('--sweep-id', i.mode.sweep.id, '--sweep-index', String(i.mode.sweep.index));
   } else args.push('--resume', i.mode.runDir);
   if (i.workers && i.workers !== 'auto') args.push('--workers', i.workers);
   const env: NodeJS.ProcessEnv = { ...i.env };

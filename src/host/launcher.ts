@@ -6,13 +6,15 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { newSweepId } from '../config/sweep';
 import { fileSize, isOurTrainer, liveLockHolder, LOCK_FILE, newRunId, readFileEnd, readProcCmdline, type RunState, stopProcess, TextTail } from '../runs';
-import { backendFlag, LaunchQueue, launchPlan, spawnDetached } from './launchPlan';
+import { backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
 import type { RunsModel } from './runsModel';
 import { settings } from './settings';
 import { hasCheckpoint } from './tree';
 import { LaunchProgress } from './launchProgress';
-import { isTrusted, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from './ui';
+import { confirm, isTrusted, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from './ui';
+import type { SweepRunRef } from './validateAdapter';
 
 export interface ValidationOutcome {
   ok: boolean;
@@ -20,14 +22,32 @@ export interface ValidationOutcome {
   config?: Record<string, unknown>;
   /** The file as written (to tell whether it chooses a backend itself). */
   raw?: unknown;
+  /** A valid sweep config: the runs it expands to. */
+  sweepRuns?: SweepRunRef[];
   problems: string[];
+}
+
+/** What Start Run on a sweep config queued: the sweep id its runs share, and their run ids in order. */
+export interface SweepLaunch {
+  sweepId: string;
+  runIds: string[];
+}
+
+/** A sweep with something left to stop: runs running (in the folder or just spawned) and runs queued. */
+export interface ActiveSweep {
+  sweepId: string;
+  name: string;
+  running: string[];
+  queued: string[];
 }
 
 interface Pending {
   runId: string;
   runDir: string;
   label: string;
-  spawnArgs: { kind: 'start'; configFile: string; backend?: string } | { kind: 'resume' };
+  spawnArgs: { kind: 'start'; configFile: string; backend?: string; sweep?: SweepSlot } | { kind: 'resume' };
+  /** The sweep the run belongs to (a sweep's run resumed keeps it: Stop Sweep stops it too). */
+  sweepId?: string;
   started: boolean;
   cancelled: boolean;
   exited?: { code: number | null; signal: string | null };
@@ -68,8 +88,11 @@ export class Launcher implements vscode.Disposable {
     return path.join(this.extensionPath, 'dist', 'trainer.js');
   }
 
-  /** Validate, then launch (or queue) a run of this config. Resolves with the run id, or undefined. */
-  async start(configFile: vscode.Uri): Promise<string | undefined> {
+  /**
+   * Validate, then launch (or queue) a run of this config. Resolves with the run id, or undefined. A sweep
+   * config: asks once (modal, unless `confirmed`), then queues one run per combination → their ids.
+   */
+  async start(configFile: vscode.Uri, opts: { confirmed?: boolean } = {}): Promise<string | SweepLaunch | undefined> {
     if (refuseIfUntrusted('Starting a run')) return undefined;
     const dir = this.model.dir;
     if (!dir) {
@@ -91,10 +114,82 @@ export class Launcher implements vscode.Disposable {
     }
     const rawName = (v.raw as { name?: unknown } | undefined)?.name;
     const name = typeof v.config?.name === 'string' ? v.config.name : typeof rawName === 'string' ? rawName : path.basename(configFile.fsPath).replace(/\.mrl\.json$/, '');
-    const runId = newRunId(name);
     const backend = backendFlag(v.raw, settings().defaultBackend);
+    if (v.sweepRuns) return this.startSweep(configFile, name, v, backend, opts.confirmed === true);
+    const runId = this.freshRunId(name);
     this.enqueue({ runId, runDir: path.join(dir, runId), label: name, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend } });
     return runId;
+  }
+
+  /** A run id not used by a run folder or a launch (a sweep queues several within one second). */
+  private freshRunId(name: string): string {
+    for (;;) {
+      const id = newRunId(name);
+      if (!this.spawning.has(id) && !this.model.get(id) && !existsSync(path.join(this.model.dir!, id))) return id;
+    }
+  }
+
+  private async startSweep(configFile: vscode.Uri, name: string, v: ValidationOutcome, backend: string | undefined, confirmed: boolean): Promise<SweepLaunch | undefined> {
+    const runs = v.sweepRuns!;
+    const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown> };
+    const max = settings().maxConcurrentRuns;
+    const n = runs.length;
+    const what = `${sweep.method ?? 'grid'} over ${Object.keys(sweep.parameters ?? {}).join(', ')}`;
+    if (!confirmed) {
+      const ok = await confirm(`Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).`, `Queue ${n} Run${n === 1 ? '' : 's'}`);
+      if (!ok) return undefined;
+    }
+    const sweepId = newSweepId(name);
+    const runIds: string[] = [];
+    for (const r of runs) {
+      const runId = this.freshRunId(r.name);
+      const label = `${r.name} (sweep run ${r.index + 1} of ${n})`;
+      this.enqueue({ runId, runDir: path.join(this.model.dir!, runId), label, sweepId, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } } });
+      runIds.push(runId);
+    }
+    this.output.appendLine(`[sweep ${sweepId}] ${n} run(s) queued (${what}): ${runIds.join(', ')}`);
+    return { sweepId, runIds };
+  }
+
+  /** Sweeps with a run running or queued (launched here, or a terminal's sweep seen in the folder). */
+  activeSweeps(): ActiveSweep[] {
+    const by = new Map<string, ActiveSweep>();
+    const of = (id: string, name: string) => {
+      let s = by.get(id);
+      if (!s) by.set(id, (s = { sweepId: id, name, running: [], queued: [] }));
+      return s;
+    };
+    for (const r of this.model.live()) if (r.info.sweep?.id) of(r.info.sweep.id, r.info.name).running.push(r.id);
+    for (const p of this.spawning.values()) {
+      if (!p.sweepId || p.exited) continue;
+      const s = of(p.sweepId, p.label.replace(/ \(sweep run .*\)$/, ''));
+      const list = p.started ? s.running : s.queued;
+      if (!s.running.includes(p.runId) && !s.queued.includes(p.runId)) list.push(p.runId);
+    }
+    return [...by.values()];
+  }
+
+  /** The sweep a run belongs to: its run.json, else its launch. */
+  sweepOfRun(runId: string): string | undefined {
+    return this.model.get(runId)?.info.sweep?.id ?? this.spawning.get(runId)?.sweepId;
+  }
+
+  /**
+   * Stop Sweep: its queued runs are dropped first (so that no stop frees a slot for one of them), then
+   * its running runs are stopped (checkpoint, "stopped"). → what was stopped and dropped.
+   */
+  stopSweep(sweepId: string): { stopped: string[]; dropped: string[] } {
+    const dropped: string[] = [];
+    for (const p of [...this.spawning.values()]) {
+      if (p.sweepId === sweepId && !p.started && this.stop(p.runId)) dropped.push(p.runId);
+    }
+    const stopped: string[] = [];
+    const live = new Set<string>();
+    for (const r of this.model.live()) if (r.info.sweep?.id === sweepId) live.add(r.id);
+    for (const p of this.spawning.values()) if (p.sweepId === sweepId && p.started && !p.exited) live.add(p.runId);
+    for (const id of live) if (this.stop(id)) stopped.push(id);
+    this.output.appendLine(`[sweep ${sweepId}] Stop Sweep: ${stopped.length} run(s) stopped, ${dropped.length} queued run(s) dropped`);
+    return { stopped, dropped };
   }
 
   async resume(run: RunState): Promise<boolean> {
@@ -111,7 +206,7 @@ export class Launcher implements vscode.Disposable {
       void showError(`${run.info.name} has no checkpoint to resume from.`);
       return false;
     }
-    this.enqueue({ runId: run.id, runDir: run.dir, label: run.info.name, spawnArgs: { kind: 'resume' } });
+    this.enqueue({ runId: run.id, runDir: run.dir, label: run.info.name, sweepId: run.info.sweep?.id, spawnArgs: { kind: 'resume' } });
     return true;
   }
 
@@ -227,7 +322,7 @@ export class Launcher implements vscode.Disposable {
       trainerJs: this.trainerJs,
       env: process.env,
       workers: s.workers,
-      mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend } : { kind: 'resume', runDir: p.runDir },
+      mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend, sweep: p.spawnArgs.sweep } : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
     if (!this.tails.has(p.runId)) this.tails.set(p.runId, new TextTail(logFile, fileSize(logFile) ?? 0));

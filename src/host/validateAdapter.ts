@@ -13,7 +13,16 @@ export interface TextValidation {
   parsed?: unknown;
   /** The resolved config (defaults filled in) when valid. */
   config?: Record<string, unknown>;
+  /** A valid sweep config: its runs, in order (what Start Run queues). */
+  sweepRuns?: SweepRunRef[];
   errors: ConfigError[];
+}
+
+/** One run of a sweep, as the host needs it: its place, its values and its name. */
+export interface SweepRunRef {
+  index: number;
+  params: Record<string, unknown>;
+  name: string;
 }
 
 /** Keyword of the note placed on a path that was not checked because it lies outside the workspace. */
@@ -77,5 +86,6 @@ export function validateText(text: string, file: string, roots?: readonly string
     }
   }
   const r = validateRunConfig(parsed, file, { checkFiles });
-  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, errors: [...r.errors, ...notes] };
+  const sweepRuns = r.sweepRuns?.map((s) => ({ index: s.index, params: s.params, name: s.config.name }));
+  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, sweepRuns, errors: [...r.errors, ...notes] };
 }

@@ -78,8 +78,12 @@ export function fileStamp(file: string): string {
 /** One folder → RunEntry, or null when it is not a run folder (no run.json and no config.json). */
 export function readRunEntry(dir: string): RunEntry | null {
   const id = basename(dir);
+  // The stamp before the content: a run.json replaced in between is then re-read at the next refresh.
+  // (Content first could pair the last "running" with the final file's stamp, and never read the final status.)
+  const infoMtime = mtime(join(dir, RUN_FILES.info));
+  const infoStamp = fileStamp(join(dir, RUN_FILES.info));
   const info = readRunInfo(dir);
-  if (info) return { id, dir, info: { ...info, id }, infoMissing: false, infoMtime: mtime(join(dir, RUN_FILES.info)), infoStamp: fileStamp(join(dir, RUN_FILES.info)) };
+  if (info) return { id, dir, info: { ...info, id }, infoMissing: false, infoMtime, infoStamp };
   // A folder the trainer is still setting up (config.json first), or whose run.json is torn.
   const cfgFile = join(dir, RUN_FILES.config);
   if (!existsSync(cfgFile) && !existsSync(join(dir, RUN_FILES.info))) return null;

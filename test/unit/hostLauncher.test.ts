@@ -60,8 +60,8 @@ test('queue (max 1 concurrent), stop, progress; Restricted Mode refuses', { time
   const runsDir = join(ws, '.mrl/runs');
   const info = (id: string) => JSON.parse(readFileSync(join(runsDir, id, 'run.json'), 'utf8'));
   try {
-    const a = (await launcher.start(vs.Uri.file(join(ws, 'a.mrl.json')) as never))!;
-    const b = (await launcher.start(vs.Uri.file(join(ws, 'b.mrl.json')) as never))!;
+    const a = (await launcher.start(vs.Uri.file(join(ws, 'a.mrl.json')) as never)) as string;
+    const b = (await launcher.start(vs.Uri.file(join(ws, 'b.mrl.json')) as never)) as string;
     assert.match(a, /^\d{8}-\d{6}-a-[0-9a-f]{4}$/);
     assert.deepEqual(launched, [a], 'B waits: one run at a time');
     // Running per its own run.json (a folder with config.json alone also reads as running, for a grace).

@@ -1,0 +1,173 @@
+// Sweeps in the host, over a fake trainer (the CLI's flags and run-folder contract, honours SIGTERM) and
+// the fake `vscode`: Start Run asks once and queues one launch per combination through the launch queue
+// (maxConcurrentRuns), each with the shared sweep id and its index; Stop Sweep stops the running one and
+// drops the queued rest; its target may be a sweep id, a run id, a sweep node or nothing (a pick).
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, beforeEach, test } from 'node:test';
+import { useFakeVscode } from './fakeVscode';
+
+useFakeVscode(); // for the whole file
+
+const root = mkdtempSync(join(tmpdir(), 'mrl-host-sweep-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+// `--config <f> --out <dir> [--sweep-id S --sweep-index i]`: `steps` steps of 50 ms, run.json with the sweep.
+const FAKE_TRAINER = String.raw`
+const fs = require('fs'), path = require('path');
+const a = process.argv.slice(2); const arg = (k) => a[a.indexOf(k) + 1];
+const dir = arg('--out');
+fs.mkdirSync(dir, { recursive: true });
+const cfg = JSON.parse(fs.readFileSync(arg('--config'), 'utf8'));
+const sweep = a.includes('--sweep-id') ? { id: arg('--sweep-id'), index: Number(arg('--sweep-index')), params: { seed: cfg.sweep.parameters.seed[Number(arg('--sweep-index'))] } } : undefined;
+const startedAt = new Date().toISOString();
+const info = (status, step) => { const t = path.join(dir, 'run.json.tmp'); fs.writeFileSync(t, JSON.stringify({ id: path.basename(dir), name: cfg.name, status, pid: process.pid, startedAt, endedAt: status === 'running' ? null : new Date().toISOString(), backend: 'fake', step, totalSteps: cfg.steps, sweep, argv: a })); fs.renameSync(t, path.join(dir, 'run.json')); };
+let step = 0;
+process.on('SIGTERM', () => { info('stopped', step); process.exit(0); });
+info('running', 0);
+const timer = setInterval(() => { step++; info('running', step); if (step >= cfg.steps) { clearInterval(timer); info('completed', step); } }, 50);
+`;
+
+const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
+const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
+const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
+const { Commands } = require('../../src/host/commands') as typeof import('../../src/host/commands');
+type SweepLaunch = import('../../src/host/launcher').SweepLaunch;
+
+const ws = join(root, 'ws');
+const ext = join(root, 'ext');
+mkdirSync(join(ext, 'dist'), { recursive: true });
+writeFileSync(join(ext, 'dist', 'trainer.js'), FAKE_TRAINER);
+mkdirSync(ws, { recursive: true });
+const runsDir = join(ws, '.mrl/runs');
+
+/** A sweep config for the fake trainer, and what the validator reports of it (one run per seed). */
+function sweepConfig(file: string, name: string, steps: number, seeds: number[]) {
+  writeFileSync(join(ws, file), JSON.stringify({ name, steps, sweep: { method: 'grid', parameters: { seed: seeds } } }));
+}
+const validate = async (u: { fsPath: string }) => {
+  const raw = JSON.parse(readFileSync(u.fsPath, 'utf8'));
+  const seeds: number[] = raw.sweep?.parameters.seed ?? [];
+  return { ok: true, raw, config: raw, problems: [], sweepRuns: raw.sweep ? seeds.map((seed, index) => ({ index, params: { seed }, name: raw.name })) : undefined };
+};
+
+let model: InstanceType<typeof RunsModel>;
+let launcher: InstanceType<typeof Launcher>;
+let launched: string[];
+const until = async (what: string, f: () => boolean, ms = 20000) => {
+  const end = Date.now() + ms;
+  // No file watcher in the fake: refresh the model as its watcher events would.
+  while ((void model.refresh(), !f())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${model.list().map((r) => `${r.id} ${r.status} ${(r as { reason?: string }).reason} ${readFileSync(join(runsDir, r.id, "run.json"), "utf8")}`).join(", ")} launched ${launched.join(", ")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+const info = (id: string) => JSON.parse(readFileSync(join(runsDir, id, 'run.json'), 'utf8'));
+const folders = () => readdirSync(runsDir).filter((d) => !d.startsWith('.'));
+
+beforeEach(() => {
+  vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
+  vs.state.settings = { maxConcurrentRuns: 2 };
+  vs.state.messages = [];
+  vs.state.modalAnswers = [];
+  vs.state.pickAnswers = [];
+  vs.state.picks = [];
+  rmSync(runsDir, { recursive: true, force: true });
+  model?.dispose();
+  launcher?.dispose();
+  model = new RunsModel();
+  launched = [];
+  const out = { appendLine() {}, show() {} } as unknown as import('vscode').OutputChannel;
+  launcher = new Launcher(ext, model, out, validate as never, (id) => launched.push(id));
+});
+after(() => {
+  launcher.dispose();
+  model.dispose();
+});
+
+test('Start Run on a sweep: asks once how many runs it queues, then runs them all through the queue with one sweep id', { timeout: 60000 }, async () => {
+  sweepConfig('four.mrl.json', 'four', 6, [1, 2, 3, 4]);
+  const uri = vs.Uri.file(join(ws, 'four.mrl.json')) as never;
+  // Dismissed: nothing is queued.
+  assert.equal(await launcher.start(uri), undefined);
+  assert.match(vs.state.messages.at(-1)!.text, /Start the sweep "four"\? It queues 4 runs \(grid over seed\), 2 at a time/);
+  assert.deepEqual(launched, []);
+  vs.state.modalAnswers = ['Queue 4 Runs'];
+  const r = (await launcher.start(uri)) as SweepLaunch;
+  assert.equal(vs.state.modalAnswers.length, 0, 'asked once');
+  assert.match(r.sweepId, /^\d{8}-\d{6}-four-sweep-[0-9a-f]{4}$/);
+  assert.equal(r.runIds.length, 4);
+  assert.equal(new Set(r.runIds).size, 4, 'distinct run ids');
+  assert.deepEqual(launched, r.runIds.slice(0, 2), 'two at a time (maxConcurrentRuns)');
+  // Never more than two running at once, as the queue starts the others.
+  let most = 0;
+  await until('all four completed', () => {
+    most = Math.max(most, model.live().length);
+    return r.runIds.every((id) => model.get(id)?.status === 'completed');
+  });
+  assert.ok(most <= 2, `at most 2 live, saw ${most}`);
+  assert.deepEqual(launched, r.runIds);
+  r.runIds.forEach((id, i) => {
+    const x = info(id);
+    assert.deepEqual(x.sweep, { id: r.sweepId, index: i, params: { seed: i + 1 } });
+    assert.deepEqual(x.argv.slice(-4), ['--sweep-id', r.sweepId, '--sweep-index', String(i)]);
+  });
+  // {confirmed: true}: no question.
+  const before = vs.state.messages.length;
+  const again = (await launcher.start(uri, { confirmed: true })) as SweepLaunch;
+  assert.equal(again.runIds.length, 4);
+  assert.notEqual(again.sweepId, r.sweepId);
+  assert.ok(!vs.state.messages.slice(before).some((m) => /Start the sweep/.test(m.text)));
+  await until('the second sweep completed', () => again.runIds.every((id) => model.get(id)?.status === 'completed'));
+});
+
+test('Stop Sweep (by run id, sweep id or sweep node): the running run stops, the queued rest never starts', { timeout: 60000 }, async () => {
+  vs.state.settings = { maxConcurrentRuns: 1 };
+  sweepConfig('long.mrl.json', 'long', 2000, [1, 2, 3]);
+  sweepConfig('other.mrl.json', 'other', 2000, [5, 6]);
+  const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
+  const r = (await commands.startRun(join(ws, 'long.mrl.json'), { confirm: true })) as SweepLaunch;
+  assert.equal(r.runIds.length, 3);
+  await until('the first run running', () => model.get(r.runIds[0])?.status === 'running');
+  assert.deepEqual(launcher.activeSweeps().map((s) => [s.sweepId, s.running, s.queued]), [[r.sweepId, [r.runIds[0]], r.runIds.slice(1)]]);
+  // A run id of the sweep names the sweep.
+  const done = await commands.stopSweep(r.runIds[0]);
+  assert.deepEqual(done, { sweepId: r.sweepId, stopped: [r.runIds[0]], dropped: r.runIds.slice(1) });
+  await until('the first run stopped', () => model.get(r.runIds[0])?.status === 'stopped');
+  assert.deepEqual(folders(), [r.runIds[0]], 'no other run of the sweep started');
+  assert.deepEqual(launched, [r.runIds[0]]);
+  assert.deepEqual(launcher.activeSweeps(), []);
+
+  // Another sweep, stopped through its tree node; then through its id, with nothing left: a warning.
+  const o = (await commands.startRun(join(ws, 'other.mrl.json'), { confirm: true })) as SweepLaunch;
+  await until('its first run running', () => model.get(o.runIds[0])?.status === 'running');
+  assert.deepEqual(await commands.stopSweep({ kind: 'sweep', sweepId: o.sweepId }), { sweepId: o.sweepId, stopped: [o.runIds[0]], dropped: [o.runIds[1]] });
+  await until('stopped', () => model.get(o.runIds[0])?.status === 'stopped');
+  assert.deepEqual(await commands.stopSweep(o.sweepId), { sweepId: o.sweepId, stopped: [], dropped: [] });
+  assert.match(vs.state.messages.at(-1)!.text, /has no run running or queued/);
+  assert.equal(folders().length, 2);
+});
+
+test('Stop Sweep without a target: a pick of the sweeps with runs running or queued; none: says so', { timeout: 60000 }, async () => {
+  vs.state.settings = { maxConcurrentRuns: 1 };
+  const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
+  assert.equal(await commands.stopSweep(), undefined);
+  assert.match(vs.state.messages.at(-1)!.text, /no sweep has a run running or queued/);
+  sweepConfig('picked.mrl.json', 'picked', 2000, [1, 2]);
+  const r = (await commands.startRun(join(ws, 'picked.mrl.json'), { confirm: true })) as SweepLaunch;
+  await until('running', () => model.get(r.runIds[0])?.status === 'running');
+  vs.state.pickAnswers = [(items) => items.find((i: { sweepId: string }) => i.sweepId === r.sweepId)];
+  const done = await commands.stopSweep();
+  assert.equal(vs.state.picks.at(-1)?.title, 'Stop Sweep');
+  assert.deepEqual(vs.state.picks.at(-1)?.labels, ['$(debug-stop) picked']);
+  assert.deepEqual(done, { sweepId: r.sweepId, stopped: [r.runIds[0]], dropped: [r.runIds[1]] });
+  await until('stopped', () => model.get(r.runIds[0])?.status === 'stopped');
+  // A run that is not part of a sweep: said so, nothing stopped.
+  writeFileSync(join(ws, 'single.mrl.json'), JSON.stringify({ name: 'single', steps: 3 }));
+  const single = (await commands.startRun(join(ws, 'single.mrl.json'))) as string;
+  await until('single done', () => model.get(single)?.status === 'completed');
+  assert.equal(await commands.stopSweep({ kind: 'run', id: single }), undefined);
+  assert.match(vs.state.messages.at(-1)!.text, /is not part of a sweep/);
+});
