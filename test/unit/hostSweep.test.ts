@@ -171,3 +171,12 @@ test('Stop Sweep without a target: a pick of the sweeps with runs running or que
   assert.equal(await commands.stopSweep({ kind: 'run', id: single }), undefined);
   assert.match(vs.state.messages.at(-1)!.text, /is not part of a sweep/);
 });
+
+test("Stop Sweep's argument: a sweep node, a run node, a string (sweep or run id); anything else: none", () => {
+  const { sweepTargetOf } = require('../../src/host/commandArgs') as typeof import('../../src/host/commandArgs');
+  assert.deepEqual(sweepTargetOf({ kind: 'sweep', sweepId: 's1' }), { sweepId: 's1' });
+  assert.deepEqual(sweepTargetOf({ kind: 'run', id: 'r1' }), { runId: 'r1' });
+  assert.deepEqual(sweepTargetOf({ id: 'r2' }), { runId: 'r2' });
+  assert.deepEqual(sweepTargetOf('x'), { id: 'x' });
+  for (const junk of [undefined, '', 42, { kind: 'sweep' }, { kind: 'group', id: 'Running' }, null]) assert.equal(sweepTargetOf(junk), undefined, JSON.stringify(junk));
+});
