@@ -86,13 +86,18 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
     if (why) errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${why}` });
     else if (other) errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" overlaps "${other}": sweep one or the other` });
   });
-  if (errors.length) return { errors };
   const total = gridSize(sweep);
-  if (sweep.maxRuns === undefined && total > MAX_SWEEP_RUNS) {
+  if (!errors.length && sweep.maxRuns === undefined && total > MAX_SWEEP_RUNS) {
     return { errors: [{ path: '/sweep/parameters', keyword: 'sweepSize', message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})` }] };
   }
+  // The values of the good paths are checked even when another path is bad: every problem at once.
+  const good = paths.filter((p) => !errors.some((e) => e.path === parameterPointer(p)));
+  if (!good.length) return { errors };
+  const checked: SweepConfig = errors.length
+    ? { ...sweep, parameters: Object.fromEntries(good.map((p) => [p, sweep.parameters[p]])), maxRuns: Math.min(sweep.maxRuns ?? MAX_SWEEP_RUNS, MAX_SWEEP_RUNS) }
+    : sweep;
 
-  const pointers = paths.map(fieldPointer);
+  const pointers = good.map(fieldPointer);
   const seen = new Set<string>();
   const runs: SweepRun[] = [];
   const add = (e: Problem, key: string) => {
@@ -100,9 +105,9 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
     seen.add(key);
     errors.push(e);
   };
-  for (const c of expandSweep(sweep)) {
+  for (const c of expandSweep(checked)) {
     const concrete = withoutSweep(structuredClone(raw));
-    paths.forEach((p) => setAtPath(concrete, pathSegments(p), c.params[p], [defaults, base.config]));
+    good.forEach((p) => setAtPath(concrete, pathSegments(p), c.params[p], [defaults, base.config]));
     const r = ctx.validate(concrete);
     if (r.config) {
       runs.push({ index: c.index, params: c.params, config: r.config });
@@ -111,7 +116,7 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
     for (const e of r.errors) {
       const k = pointers.findIndex((ptr) => e.path === ptr || e.path.startsWith(ptr + '/'));
       if (k >= 0) {
-        const p = paths[k];
+        const p = good[k];
         if (e.keyword === 'additionalProperties' && e.path === pointers[k]) {
           // The schema has no such field: every value would say so, the parameter's key says it once.
           add({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${e.message}` }, `path:${p}`);
@@ -127,8 +132,8 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
         pointers.forEach((ptr, j) => {
           if (sharedDepth(ptr, e.path) > sharedDepth(pointers[best], e.path)) best = j;
         });
-        const at = parameterPointer(paths[best], c.valueIndex[best]);
-        const combo = paths.map((p) => `${p} = ${describe(c.params[p])}`).join(', ');
+        const at = parameterPointer(good[best], c.valueIndex[best]);
+        const combo = good.map((p) => `${p} = ${describe(c.params[p])}`).join(', ');
         add({ path: at, keyword: 'sweepCombination', message: `run ${c.index} of the sweep (${combo}): ${e.path || '/'}: ${e.message}` }, `${at}\u0000${e.path}\u0000${e.message}`);
       }
     }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setupWorkspace, TINY_CONFIG } from './fixtures.mjs';
-import { launch, missingSetup, pickOne, runCommand, shot } from './harness.mjs';
+import { launch, missingSetup, pickOne, pickQuick, runCommand, shot } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
@@ -23,8 +23,25 @@ const SWEEP_LONG = {
   sweep: { method: 'grid', parameters: { seed: [1, 2, 3, 4] } },
 };
 
+// A sweep with a value that does not fit its field (line 7) and a path that names no field (line 8).
+const BAD_SWEEP = [
+  '{',
+  '  "name": "bad-sweep",',
+  '  "data": { "train": { "source": "pairs.jsonl" } },',
+  '  "sweep": {',
+  '    "method": "grid",',
+  '    "parameters": {',
+  '      "training.learningRate": [0.001, -2],',
+  '      "training.lr": [1]',
+  '    }',
+  '  }',
+  '}',
+  '',
+].join('\n');
+
 function setup(ws) {
   setupWorkspace(ws);
+  fs.writeFileSync(path.join(ws, 'bad-sweep.mrl.json'), BAD_SWEEP);
   fs.writeFileSync(path.join(ws, 'sweep4.mrl.json'), JSON.stringify(SWEEP4, null, 2) + '\n');
   fs.writeFileSync(path.join(ws, 'sweep-long.mrl.json'), JSON.stringify(SWEEP_LONG, null, 2) + '\n');
 }
@@ -92,6 +109,34 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
   test('setup is present', () => {
     assert.equal(missing, null, missing ?? '');
   });
+
+  test('an invalid sweep: both problems on their exact ranges in Problems; Start Run refuses it', { skip: !!missing }, () =>
+    failShot('invalid', async () => {
+      const { page, workspace } = vs;
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill('bad-sweep.mrl.json');
+      await pickQuick(page, 'bad-sweep.mrl.json');
+      await page.locator('.editor-instance .monaco-editor').first().waitFor();
+      await page.locator('.squiggly-error').first().waitFor();
+      await runCommand(page, 'View: Focus Problems');
+      const ours = page.locator('.markers-panel .monaco-list-row', { hasText: 'Matryoshka Lab' });
+      await ours.filter({ hasText: /training\.learningRate = -2/ }).first().waitFor();
+      await ours.filter({ hasText: /"training\.lr" does not name a field/ }).first().waitFor();
+      const text = await page.locator('.markers-panel').innerText();
+      const lines = BAD_SWEEP.split('\n');
+      const at = (line, s) => `[Ln ${line + 1}, Col ${lines[line].indexOf(s) + 1}]`;
+      assert.ok(text.includes(at(6, '-2')), `the value -2 ${at(6, '-2')}:\n${text}`);
+      assert.match(text, /training\.learningRate = -2: must be > 0/);
+      assert.ok(text.includes(at(7, '"training.lr"')), `the key "training.lr" ${at(7, '"training.lr"')}:\n${text}`);
+      assert.match(text, /unknown key "lr"/);
+      await shot(page, 'sweep-00-diagnostics');
+      const id = await vs.exec('matryoshkaLab.startRun', { $uri: path.join(workspace, 'bad-sweep.mrl.json') }, { confirm: true });
+      assert.equal(id, null, 'nothing started');
+      await page.locator('.notifications-toasts', { hasText: /bad-sweep\.mrl\.json is not valid, not launching/ }).first().waitFor();
+      assert.deepEqual(sweepRuns(workspace, 'bad-sweep'), []);
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await runCommand(page, 'View: Close All Editors');
+    }));
 
   test('Start Run on a 4-run sweep: asked once, then four runs with one sweep id complete, at most 2 at a time', { skip: !!missing }, () =>
     failShot('start', async () => {
