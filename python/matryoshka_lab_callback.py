@@ -211,6 +211,8 @@ class MatryoshkaLabCallback(_CallbackBase):
         self._error: str | None = None
         self._handlers_installed = False
         self._previous_excepthook = None
+        # The step of the last evaluation (None: none yet), so a script can evaluate at the end only when needed.
+        self.last_eval_step: int | None = None
 
     # ------------------------------------------------------------------ the run folder
 
@@ -272,12 +274,17 @@ class MatryoshkaLabCallback(_CallbackBase):
             except OSError:
                 pass
         if isinstance(existing, dict) and existing.get("id"):
-            self.info = {**existing, **base, "resumedAt": _now_iso()}
+            # A folder Matryoshka Lab's trainer prepared (config.json, run.json), or a run resumed from a checkpoint.
+            self.info = {**existing, **base}
             self.info.pop("error", None)
+            if step > 0:
+                self.info["resumedAt"] = _now_iso()
             self._write_info()
             if step > 0:
                 self._append({"type": "resume", "fromStep": step, "time": self._elapsed(), "wallTime": int(time.time() * 1000)})
-            self.log(f"resumed at step {step}")
+                self.log(f"resumed at step {step}")
+            else:
+                self.log(f"training started ({self.info['backend']}), {total} steps")
         else:
             self.info = {"id": os.path.basename(self.run_dir), "name": self.name, "startedAt": _now_iso(), **base}
             self._write_info()
@@ -418,6 +425,7 @@ class MatryoshkaLabCallback(_CallbackBase):
         return control
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.last_eval_step = int(getattr(state, "global_step", 0) or 0)
         if not self._is_main or self.info is None or not metrics:
             return control
         values, by_dim = split_metrics(metrics, "eval_")

@@ -19,7 +19,7 @@ export interface ConfigError {
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
 
-export type ConfigDiagnosticKind = 'schema' | 'syntax' | 'unknownKey' | 'enum' | 'missingFile' | 'dimTooLarge' | 'required' | 'outsideWorkspace';
+export type ConfigDiagnosticKind = 'schema' | 'syntax' | 'unknownKey' | 'enum' | 'missingFile' | 'dimTooLarge' | 'required' | 'outsideWorkspace' | 'engineNote';
 
 export interface ConfigDiagnostic {
   range: Range;
@@ -144,6 +144,11 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
       const k = keyOf(node);
       const r = k ? lines.range(k.offset, k.length) : lines.range(node.offset, 1);
       out.push({ range: r, message: err.message, severity: 'error', path: err.path, kind: 'required' });
+      continue;
+    }
+    if (kw === 'engineNote') {
+      // What the chosen engine does differently with this field (src/config/engineChecks.ts): a warning.
+      out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'warning', path: err.path, kind: 'engineNote' });
       continue;
     }
     if (kw === 'outsideWorkspace') {

@@ -13,6 +13,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import schema from '../../schemas/run-config.schema.json';
 import type { RunConfig } from '../protocol/runConfig';
 import { applyDerivedDefaults } from './defaults';
+import { engineProblems, pretrainedLocation } from './engineChecks';
 import { BASE_LOSS_TYPES, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
 
 export interface ConfigError {
@@ -27,6 +28,8 @@ export interface ValidationResult {
   /** The resolved config (defaults filled in); absent when there is any error. */
   config?: RunConfig;
   errors: ConfigError[];
+  /** What holds but means something else on the chosen engine (keyword ENGINE_NOTE); never blocks a run. */
+  warnings: ConfigError[];
 }
 
 export interface ValidateOptions {
@@ -162,8 +165,10 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
       errors.push({ path: '/model/scratch/numHeads', keyword: 'divisor', message: `numHeads ${s.numHeads} must divide hiddenSize ${s.hiddenSize}` });
     }
   } else {
-    const dir = resolvePath(config.model.pretrained.path);
-    if (checkFiles) {
+    // sentence-transformers also takes a Hugging Face Hub id (downloaded by the script): nothing to check here.
+    const loc = config.engine === 'sentence-transformers' ? pretrainedLocation(config.model.pretrained.path, baseDir) : { kind: 'folder' as const, dir: resolvePath(config.model.pretrained.path) };
+    const dir = loc.kind === 'folder' ? loc.dir : '';
+    if (checkFiles && loc.kind === 'folder') {
       if (!existsSync(dir) || !statSync(dir).isDirectory()) {
         errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `model folder not found: ${dir}` });
       } else {
@@ -268,12 +273,15 @@ export function validateRunConfig(json: unknown, file: string, opts: ValidateOpt
         errors.push(ce);
       }
     }
-    return { errors };
+    return { errors, warnings: [] };
   }
   const dimsGiven = (data as RunConfig).evaluation.dims.length > 0;
   const config = applyDerivedDefaults(data as RunConfig);
-  const errors = semanticErrors(config, opts.baseDir ?? dirname(resolve(file)), opts.checkFiles ?? true, dimsGiven);
-  return errors.length ? { errors } : { config, errors };
+  const baseDir = opts.baseDir ?? dirname(resolve(file));
+  const errors = semanticErrors(config, baseDir, opts.checkFiles ?? true, dimsGiven);
+  const engine = engineProblems(config, json, baseDir, opts.checkFiles ?? true);
+  errors.push(...engine.errors);
+  return errors.length ? { errors, warnings: engine.warnings } : { config, errors, warnings: engine.warnings };
 }
 
 /** `file: /training/batchSize: expected integer, got "x"`, one line per error. */

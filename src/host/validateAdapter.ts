@@ -77,5 +77,5 @@ export function validateText(text: string, file: string, roots?: readonly string
     }
   }
   const r = validateRunConfig(parsed, file, { checkFiles });
-  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, errors: [...r.errors, ...notes] };
+  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, errors: [...r.errors, ...notes, ...r.warnings] };
 }

@@ -17,6 +17,7 @@ import { RUN_FILES, type RunInfo } from '../protocol/runFolder';
 import { pidExists } from '../protocol/trainerProcess';
 import { latestReadableCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { DataError } from './data/types';
+import { sentenceTransformersMain } from './engines/sentenceTransformers/launch';
 import { LossConfigError } from './losses/registry';
 import { Progress } from './progress';
 import { defaultRunsDir, liveLockHolder, LOCK_FILE, makeRunId, markExitingNow, RunLockedError } from './runWriter';
@@ -33,10 +34,11 @@ export const USAGE = `usage:
   --workers  extra threads sharing each step on wasm / cpu (default auto: one per core beyond the first,
              at most 3; 0 = one thread). Results are reproducible for a given number of workers.
   --resume   continues a stopped / killed run from its last checkpoint
+  --python   the Python of "engine": "sentence-transformers" configs (default: $MRL_PYTHON, else python3)
   --help     this text`;
 
 const BACKENDS: BackendName[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
-const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers'];
+const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers', '--python'];
 
 export interface CliArgs {
   config?: string;
@@ -45,6 +47,8 @@ export interface CliArgs {
   resume?: string;
   /** undefined = auto */
   workers?: number;
+  /** The interpreter for engine sentence-transformers. */
+  python?: string;
   help?: boolean;
 }
 
@@ -69,7 +73,7 @@ export function parseArgs(argv: string[]): CliArgs {
       value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     }
-    const key = flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers';
+    const key = flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers' | 'python';
     if (a[key] !== undefined) throw new UsageError(`${flag} given twice`);
     if (key === 'workers') {
       if (value === 'auto') continue;
@@ -109,6 +113,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
+  // "engine": "sentence-transformers": a generated train.py on the user's PyTorch (its own module).
+  const engineExit = await sentenceTransformersMain(args);
+  if (engineExit !== undefined) return engineExit;
   const progress = new Progress(process.stderr);
   const log = (s: string) => progress.message(s);
 

@@ -166,6 +166,9 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
   const dims = config.evaluation.dims.length ? config.evaluation.dims : [encoder.dim];
   const evalSet = buildEvalSet(data.eval, config.evaluation.maxQueries);
   log(`eval: ${evalSet.queries.length} queries, corpus of ${evalSet.corpus.length}${evalSet.pairs ? `, ${evalSet.pairs.scores.length} scored pairs` : ''}; dims ${dims.join(', ')}`);
+  // A pretrained model's pooling / maxSeqLength default to the folder's own (1_Pooling/config.json,
+  // sentence_bert_config.json), as sentence-transformers reads them; the run's config.json records what was used.
+  if ('pretrained' in config.model) config = { ...config, model: { pretrained: { ...config.model.pretrained, pooling: encoder.spec.pooling, maxSeqLength } } };
   return { config, baseDir, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims };
 }
 
