@@ -19,7 +19,8 @@ export interface ScratchModelConfig {
   pooling: 'mean' | 'cls';
   hiddenDropout: number;
   attentionDropout: number;
-  /** BERT places LayerNorm after each residual add ("post"); "pre" trains more stably from scratch. */
+  /** BERT places LayerNorm after each residual add ("post", the default: the saved model loads in
+   *  transformers); "pre" trains more stably from scratch, but its saved model loads only here. */
   layerNorm: 'post' | 'pre';
 }
 

@@ -466,6 +466,11 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     }
     saveHfModel(join(o.runDir, 'model'), encoder, tokenizer, { maxSeqLength: p.maxSeqLength });
     writer.log(`completed ${state.step} steps; model saved to ${join(o.runDir, 'model')}`);
+    if (encoder.spec.layerNorm === 'pre') {
+      const why = 'the model is pre-LN (layerNorm "pre"): it loads in Matryoshka Lab, while transformers / sentence-transformers refuse it (they have no such BERT); train with layerNorm "post" to use it there';
+      writer.log(why);
+      print(`note: ${why}`);
+    }
     writer.update({ status: 'completed', pid: null, endedAt: new Date().toISOString(), step: state.step });
     result.status = 'completed';
     if (result.final) {

@@ -20,7 +20,8 @@ import { datasetColumns } from '../../src/trainer/engines/sentenceTransformers/d
 import { loadWordnet } from '../../src/trainer/data/wordnet';
 import { initBackend } from '../../src/trainer/backend';
 import { BertEncoder } from '../../src/trainer/model/encoder';
-import { saveHfModel } from '../../src/trainer/model/hfFolder';
+import { loadHfModel, PRE_LN_MODEL_TYPE, saveHfModel } from '../../src/trainer/model/hfFolder';
+import { embedTexts } from '../../src/trainer/embed';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
 
 const PY = process.env.MRL_TEST_PYTHON ?? 'python3';
@@ -179,6 +180,14 @@ describe('engine checks in the validator', () => {
     assert.deepEqual(bundled.errors.map((e) => e.keyword), ['missingFile']);
   });
 
+  test('a pre-LN folder (layerNorm "pre", saved here) is refused for sentence-transformers, a post-LN one is not', () => {
+    const pre = validateRunConfig({ ...TINY_ST, model: { pretrained: { path: 'tiny-bert-pre' } } }, join(root, 'x.mrl.json'));
+    assert.deepEqual(pre.errors.map((e) => e.path), ['/model/pretrained/path']);
+    assert.match(pre.errors[0].message, /pre-LayerNorm encoder .* Train it with the bundled engine, or train a post-LN model/);
+    assert.deepEqual(validateRunConfig(TINY_ST, join(root, 'x.mrl.json')).errors, []);
+    assert.deepEqual(validateRunConfig({ ...TINY_ST, engine: 'bundled', model: { pretrained: { path: 'tiny-bert-pre' } } }, join(root, 'x.mrl.json')).errors, [], 'the bundled engine trains it');
+  });
+
   test('devices: only for sentence-transformers, and batchSize must split evenly', () => {
     const bundled = validateRunConfig({ ...example('quickstart.mrl.json'), devices: 2 }, file);
     assert.deepEqual(bundled.errors.map((e) => e.path), ['/devices']);
@@ -246,6 +255,10 @@ before(async () => {
   const tokenizer = WordPieceTokenizer.train(rows.flatMap((r) => [String(r.anchor), String(r.positive)]), { vocabSize: 200, minFrequency: 1 });
   const enc = new BertEncoder({ vocabSize: tokenizer.vocabSize, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 32, typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.1, attentionDropout: 0.1 }, { seed: 1 });
   saveHfModel(join(root, 'tiny-bert'), enc, tokenizer, { maxSeqLength: 24 });
+  const pre = new BertEncoder({ ...enc.spec, layerNorm: 'pre' }, { seed: 2 });
+  saveHfModel(join(root, 'tiny-bert-pre'), pre, tokenizer, { maxSeqLength: 24 });
+  enc.dispose();
+  pre.dispose();
 });
 
 describe('the CLI on engine sentence-transformers: error paths', { skip: noPython }, () => {
@@ -343,5 +356,27 @@ describe('the CLI on engine sentence-transformers: a real run', { skip: hasST ? 
     assert.ok(train.every((e) => Number.isFinite(e.values.loss)));
     assert.ok(existsSync(join(out, 'model', 'modules.json')));
     assert.ok(readdirSync(join(out, 'checkpoints')).includes('checkpoint-6'));
+  });
+
+  test('models cross over: a post-LN folder saved here embeds the same in SentenceTransformer; a pre-LN one is refused', () => {
+    const texts = rows.slice(0, 12).map((r) => String(r.positive));
+    const m = loadHfModel(join(root, 'tiny-bert'));
+    let ours: Float32Array;
+    try {
+      ours = embedTexts(m.encoder, m.tokenizer, texts, { maxSeqLength: m.maxSeqLength, batchSize: 4 });
+    } finally {
+      m.encoder.dispose();
+    }
+    const code = 'import json, sys\nfrom sentence_transformers import SentenceTransformer\nm = SentenceTransformer(sys.argv[1], device="cpu")\nprint(json.dumps(m.encode(json.loads(sys.argv[2])).tolist()))';
+    const r = spawnSync(PY, ['-c', code, join(root, 'tiny-bert'), JSON.stringify(texts)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const theirs = (JSON.parse(r.stdout.trim().split('\n').pop()!) as number[][]).flat();
+    assert.equal(theirs.length, ours.length);
+    let maxDiff = 0;
+    theirs.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - ours[i]))));
+    assert.ok(maxDiff < 1e-4, `max |difference| ${maxDiff}`);
+    const refused = spawnSync(PY, ['-c', code, join(root, 'tiny-bert-pre'), JSON.stringify(texts)], { encoding: 'utf8' });
+    assert.notEqual(refused.status, 0, 'a pre-LN folder must not load as a (post-LN) BERT');
+    assert.match(refused.stderr, new RegExp(PRE_LN_MODEL_TYPE));
   });
 });
