@@ -400,7 +400,24 @@ class MatryoshkaLabCallback(_CallbackBase):
             self._open(args, state)
         return control
 
+    def _owner_gone(self) -> bool:
+        """Launched by Matryoshka Lab's trainer, which has been killed (the host's SIGKILL after its stop
+        grace): nobody can stop this process any more, and the host has written the final status."""
+        owner = os.environ.get(ENV_OWNER_PID)
+        if not owner or not owner.isdigit() or int(owner) == os.getpid():
+            return False
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+
     def on_step_end(self, args, state, control, **kwargs):
+        if self._owner_gone():
+            print("Matryoshka Lab's trainer process is gone: exiting (the last checkpoint stays)", file=sys.stderr, flush=True)
+            os._exit(137)
         if self._stop_agreed():
             control.should_training_stop = True
             control.should_save = True

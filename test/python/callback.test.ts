@@ -19,8 +19,8 @@ const root = mkdtempSync(join(tmpdir(), 'mrl-stcb-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const runsDir = join(root, 'runs');
 
-function drive(scenario: string, runDir: string, cwd = root, name?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(python, [driver, scenario, runDir, ...(name ? [name] : [])], { cwd, encoding: 'utf8', env: { ...process.env, MRL_RUN_DIR: '', MRL_OWNER_PID: '' } });
+function drive(scenario: string, runDir: string, cwd = root, name?: string, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(python, [driver, scenario, runDir, ...(name ? [name] : [])], { cwd, encoding: 'utf8', env: { ...process.env, MRL_RUN_DIR: '', MRL_OWNER_PID: '', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -127,6 +127,25 @@ describe('sentence-transformers callback → run folder', { skip: hasPython ? fa
     assert.equal(ids.length, 1);
     assert.match(ids[0], /^\d{8}-\d{6}-my-st-run-[0-9a-f]{4}$/);
     assert.equal(r.stdout.trim(), join(ws, '.mrl', 'runs', ids[0]));
+  });
+
+  test('launched by our trainer (MRL_OWNER_PID): run.json names the trainer; once it is gone the script exits at the next step', () => {
+    const owned = join(root, 'owned', 'run');
+    const r = drive('completed', owned, root, undefined, { MRL_OWNER_PID: String(process.pid) });
+    assert.equal(r.status, 0, r.stderr);
+    const info = readRunInfo(owned);
+    assert.equal(info?.status, 'completed');
+    assert.equal(info?.cmdline, undefined, 'the trainer is recognised by its own command line');
+    // A trainer killed with SIGKILL: its pid is gone (a process that has exited and been reaped).
+    const dead = spawnSync(python, ['-c', 'pass']).pid!;
+    const orphan = join(root, 'owned', 'orphan');
+    const o = drive('completed', orphan, root, undefined, { MRL_OWNER_PID: String(dead) });
+    assert.equal(o.status, 137, o.stderr);
+    assert.match(o.stderr, /trainer process is gone: exiting/);
+    const left = readRunInfo(orphan);
+    assert.equal(left?.pid, dead, 'the final status is the host\'s to write (it killed the trainer)');
+    assert.equal(left?.status, 'running');
+    assert.equal(metrics(orphan).events.filter((e) => e.split === 'train').length, 0, 'not one step more');
   });
 
   test('RunStore lists the folders with their statuses, series and panel view', () => {

@@ -331,6 +331,65 @@ describe('the CLI on engine sentence-transformers: error paths', { skip: noPytho
     assert.ok(ev.queries.every((q) => !trainAnchors.has(q)));
     assert.match(readFileSync(join(out, 'train.py'), 'utf8'), new RegExp(`^MODEL = "${join(root, 'tiny-bert').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"$`, 'm'));
     assert.equal(pyCompile(readFileSync(join(out, 'train.py'), 'utf8')).status, 0);
+
+    // Resume: needs a transformers checkpoint; with one, train.py runs again with --resume.
+    const noCkpt = runCli(['--resume', out, '--python', PY], { PYTHONPATH: fake });
+    assert.equal(noCkpt.status, 2, noCkpt.stderr);
+    assert.match(noCkpt.stderr, /has no checkpoint to resume from \(no checkpoints\/checkpoint-<step>\/\)/);
+    mkdirSync(join(out, 'checkpoints', 'checkpoint-3'));
+    const resumed = runCli(['--resume', out, '--python', PY], { PYTHONPATH: fake });
+    assert.equal(resumed.status, 1, resumed.stderr);
+    assert.match(resumed.stderr, /resuming dies from checkpoint-3/);
+    assert.equal(readRunInfo(out)?.status, 'failed');
+    assert.equal(readRunInfo(out)?.pid, null);
+  });
+});
+
+describe('the CLI on engine sentence-transformers: stop', { skip: noPython }, () => {
+  test('SIGTERM to the trainer reaches an (edited) train.py once: it ends the step and the run is stopped', async () => {
+    const fake = fakeModules({ sentence_transformers: '5.1.0', torch: '2.5.0', transformers: '4.57.0', datasets: '3.0.0', accelerate: '1.0.0' });
+    const out = join(root, 'runs', 'edited');
+    assert.equal(runCli(['--config', stConfig('f.mrl.json', TINY_ST), '--out', out, '--python', PY], { PYTHONPATH: fake }).status, 1);
+    mkdirSync(join(out, 'checkpoints', 'checkpoint-2'));
+    // The user's own train.py: the callback around a loop of steps, as the Trainer calls it.
+    writeFileSync(join(out, 'train.py'), [
+      'import os, sys, time, types',
+      'sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))',
+      'from matryoshka_lab_callback import MatryoshkaLabCallback',
+      'cb = MatryoshkaLabCallback(name="edited")',
+      'state = types.SimpleNamespace(global_step=2, max_steps=10**6, epoch=0.0, is_world_process_zero=True)',
+      'control = types.SimpleNamespace(should_training_stop=False, should_save=False)',
+      'cb.on_train_begin(None, state, control)',
+      'while not control.should_training_stop:',
+      '    time.sleep(0.02)  # one training step',
+      '    state.global_step += 1',
+      '    cb.on_step_end(None, state, control)',
+      '    if state.global_step == 3:',
+      '        print("training", flush=True)',
+      'cb.on_train_end(None, state, control)',
+      'print("saved:", control.should_save, flush=True)',
+    ].join('\n'));
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', TSX, CLI, '--resume', out, '--python', PY], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MRL_PYTHON: '', PYTHONPATH: fake } });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((res) => child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), stdout.includes('training') && res())));
+    const running = readRunInfo(out);
+    assert.equal(running?.status, 'running');
+    assert.equal(running?.pid, child.pid, "run.json names the trainer (what the host stops), not Python");
+    const code = await new Promise<number | null>((res) => {
+      child.on('exit', (c) => res(c));
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /saved: True/);
+    assert.equal((stderr.match(/SIGTERM: finishing this step/g) ?? []).length, 1, stderr);
+    assert.doesNotMatch(stderr, /again/);
+    const info = readRunInfo(out);
+    assert.equal(info?.status, 'stopped');
+    assert.equal(info?.pid, null);
+    assert.ok((info?.step ?? 0) >= 3);
   });
 });
 

@@ -8,7 +8,9 @@
  *
  * Stop: SIGTERM / SIGINT are passed on once; the callback ends the step, checkpoints (transformers'
  * checkpoints/checkpoint-<step>/) and marks the run stopped. A second signal is passed on too: Python
- * exits at once. Resume: `train.py --resume` (resume_from_checkpoint=True).
+ * exits at once. Under torchrun, workers that do not finish within torchrun's own grace (30 s) are
+ * killed by it. If this process is killed (SIGKILL after the host's stop grace), the callback sees its
+ * owner gone at the next step and exits. Resume: `train.py --resume` (resume_from_checkpoint=True).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -284,9 +286,12 @@ function runScript(runDir: string, config: RunConfig, interp: Interpreter, resum
   const script = join(runDir, SCRIPT_FILE);
   const argv = config.devices > 1 ? ['-m', 'torch.distributed.run', '--nproc_per_node', String(config.devices), script] : [script];
   if (resume) argv.push('--resume');
+  // Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once
+  // (in our group, Python would get it twice: from the terminal and from us, and exit at once).
   const child = spawn(interp.python, argv, {
     cwd: runDir,
     stdio: 'inherit',
+    detached: true,
     env: { ...process.env, MRL_RUN_DIR: runDir, MRL_OWNER_PID: String(process.pid), PYTHONUNBUFFERED: '1' },
   });
   let signals = 0;

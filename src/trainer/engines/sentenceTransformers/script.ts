@@ -264,7 +264,7 @@ export function generateScript(input: ScriptInput): string {
     '    if POOLING is not None:',
     '        for i, module in enumerate(model):',
     '            if isinstance(module, models.Pooling):',
-    '                model[i] = models.Pooling(module.get_sentence_embedding_dimension(), pooling_mode=POOLING)',
+    '                model[i] = models.Pooling(module.word_embedding_dimension, pooling_mode=POOLING)',
     '    return model',
     '',
     '',
