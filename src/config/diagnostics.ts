@@ -19,7 +19,7 @@ export interface ConfigError {
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
 
-export type ConfigDiagnosticKind = 'schema' | 'syntax' | 'unknownKey' | 'enum' | 'missingFile' | 'dimTooLarge' | 'required' | 'outsideWorkspace';
+export type ConfigDiagnosticKind = 'schema' | 'syntax' | 'unknownKey' | 'enum' | 'missingFile' | 'dimTooLarge' | 'required' | 'outsideWorkspace' | 'engineNote';
 
 export interface ConfigDiagnostic {
   range: Range;
@@ -150,6 +150,11 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
       // A swept path that names no field: the path (the key) is what is wrong, not its values.
       const k = keyOf(node)!;
       out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: err.path, kind: 'schema' });
+      continue;
+    }
+    if (kw === 'engineNote') {
+      // What the chosen engine does differently with this field (src/config/engineChecks.ts): a warning.
+      out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'warning', path: err.path, kind: 'engineNote' });
       continue;
     }
     if (kw === 'outsideWorkspace') {

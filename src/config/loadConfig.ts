@@ -16,6 +16,8 @@ export interface LoadedConfig {
   /** A sweep config: the runs it expands to (validate.ts). */
   sweepRuns?: SweepRun[];
   errors: ConfigError[];
+  /** What the chosen engine does differently (validate.ts `warnings`). */
+  warnings: ConfigError[];
 }
 
 /** Line and column (1-based) of an offset, for syntax errors. */
@@ -48,10 +50,10 @@ export function loadRunConfig(file: string, opts: ValidateOptions = {}): LoadedC
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    return { file, errors: [{ path: '', keyword: 'missingFile', message: `cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }] };
+    return { file, errors: [{ path: '', keyword: 'missingFile', message: `cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }], warnings: [] };
   }
   const parsed = parseConfigText(text);
-  if (parsed.errors.length) return { file, text, errors: parsed.errors };
+  if (parsed.errors.length) return { file, text, errors: parsed.errors, warnings: [] };
   const r = validateRunConfig(parsed.json, file, opts);
-  return { file, text, config: r.config, sweepRuns: r.sweepRuns, errors: r.errors };
+  return { file, text, config: r.config, sweepRuns: r.sweepRuns, errors: r.errors, warnings: r.warnings };
 }

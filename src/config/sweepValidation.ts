@@ -17,6 +17,8 @@ interface Problem {
 interface SingleResult {
   config?: RunConfig;
   errors: Problem[];
+  /** What the chosen engine does differently (src/config/engineChecks.ts): notes, not errors. */
+  warnings?: Problem[];
 }
 
 /** One run of a sweep: its place, its values and its resolved config (no `sweep` key). */
@@ -72,9 +74,9 @@ function unknownLeaf(raw: unknown, p: string, value: unknown, sources: unknown[]
  * `raw`: the config as written (with `sweep`); `filled`: the same after the schema pass (defaults filled,
  * `sweep` valid by the schema). Returns the runs, or the problems.
  */
-export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepConfig }, ctx: SweepContext): { base?: RunConfig; runs?: SweepRun[]; errors: Problem[] } {
+export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepConfig }, ctx: SweepContext): { base?: RunConfig; runs?: SweepRun[]; errors: Problem[]; warnings?: Problem[] } {
   const base = ctx.validate(withoutSweep(raw));
-  if (!base.config) return { errors: base.errors };
+  if (!base.config) return { errors: base.errors, warnings: base.warnings };
   const sweep = filled.sweep;
   const defaults = withoutSweep(filled);
   const paths = Object.keys(sweep.parameters);
@@ -88,11 +90,11 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
   });
   const total = gridSize(sweep);
   if (!errors.length && sweep.maxRuns === undefined && total > MAX_SWEEP_RUNS) {
-    return { errors: [{ path: '/sweep/parameters', keyword: 'sweepSize', message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})` }] };
+    return { warnings: base.warnings, errors: [{ path: '/sweep/parameters', keyword: 'sweepSize', message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})` }] };
   }
   // The values of the good paths are checked even when another path is bad: every problem at once.
   const good = paths.filter((p) => !errors.some((e) => e.path === parameterPointer(p)));
-  if (!good.length) return { errors };
+  if (!good.length) return { errors, warnings: base.warnings };
   const checked: SweepConfig = errors.length
     ? { ...sweep, parameters: Object.fromEntries(good.map((p) => [p, sweep.parameters[p]])), maxRuns: Math.min(sweep.maxRuns ?? MAX_SWEEP_RUNS, MAX_SWEEP_RUNS) }
     : sweep;
@@ -138,5 +140,5 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
       }
     }
   }
-  return errors.length ? { errors } : { base: base.config, runs, errors };
+  return errors.length ? { errors, warnings: base.warnings } : { base: base.config, runs, errors, warnings: base.warnings };
 }

@@ -14,6 +14,7 @@ import schema from '../../schemas/run-config.schema.json';
 import type { RunConfig, SweepConfig } from '../protocol/runConfig';
 import { applyDerivedDefaults } from './defaults';
 import { validateSweep, type SweepRun } from './sweepValidation';
+import { engineProblems, pretrainedLocation } from './engineChecks';
 import { BASE_LOSS_TYPES, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
 
 export interface ConfigError {
@@ -31,6 +32,8 @@ export interface ValidationResult {
   /** A sweep config: every run it expands to, in order, each config resolved (and without `sweep`). */
   sweepRuns?: SweepRun[];
   errors: ConfigError[];
+  /** What holds but means something else on the chosen engine (keyword ENGINE_NOTE); never blocks a run. */
+  warnings: ConfigError[];
 }
 
 export type { SweepRun };
@@ -168,8 +171,10 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
       errors.push({ path: '/model/scratch/numHeads', keyword: 'divisor', message: `numHeads ${s.numHeads} must divide hiddenSize ${s.hiddenSize}` });
     }
   } else {
-    const dir = resolvePath(config.model.pretrained.path);
-    if (checkFiles) {
+    // sentence-transformers also takes a Hugging Face Hub id (downloaded by the script): nothing to check here.
+    const loc = config.engine === 'sentence-transformers' ? pretrainedLocation(config.model.pretrained.path, baseDir) : { kind: 'folder' as const, dir: resolvePath(config.model.pretrained.path) };
+    const dir = loc.kind === 'folder' ? loc.dir : '';
+    if (checkFiles && loc.kind === 'folder') {
       if (!existsSync(dir) || !statSync(dir).isDirectory()) {
         errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `model folder not found: ${dir}` });
       } else {
@@ -274,17 +279,26 @@ export function validateRunConfig(json: unknown, file: string, opts: ValidateOpt
         errors.push(ce);
       }
     }
-    return { errors };
+    return { errors, warnings: [] };
   }
   const sweep = (data as RunConfig).sweep;
+  if (sweep && (data as RunConfig).engine === 'sentence-transformers') {
+    // The sweep queue launches the bundled trainer per combination; the Python engine has no such path yet.
+    return { errors: [{ path: '/sweep', keyword: 'engine', message: 'a sweep runs on the bundled engine only: with "engine": "sentence-transformers", write one config per combination (or drop "sweep")' }], warnings: [] };
+  }
   if (sweep) {
     const s = validateSweep(json, data as RunConfig & { sweep: SweepConfig }, { validate: (one) => validateRunConfig(one, file, opts), suggest: nearest });
-    return s.base ? { config: { ...s.base, sweep }, sweepRuns: s.runs, errors: [] } : { errors: s.errors };
+    // The engine's notes are those of the config without its sweep.
+    const warnings = s.warnings ?? [];
+    return s.base ? { config: { ...s.base, sweep }, sweepRuns: s.runs, errors: [], warnings } : { errors: s.errors, warnings };
   }
   const dimsGiven = (data as RunConfig).evaluation.dims.length > 0;
   const config = applyDerivedDefaults(data as RunConfig);
-  const errors = semanticErrors(config, opts.baseDir ?? dirname(resolve(file)), opts.checkFiles ?? true, dimsGiven);
-  return errors.length ? { errors } : { config, errors };
+  const baseDir = opts.baseDir ?? dirname(resolve(file));
+  const errors = semanticErrors(config, baseDir, opts.checkFiles ?? true, dimsGiven);
+  const engine = engineProblems(config, json, baseDir, opts.checkFiles ?? true);
+  errors.push(...engine.errors);
+  return errors.length ? { errors, warnings: engine.warnings } : { config, errors, warnings: engine.warnings };
 }
 
 /** `file: /training/batchSize: expected integer, got "x"`, one line per error. */

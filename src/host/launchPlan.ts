@@ -12,6 +12,8 @@ export interface LaunchInput {
   env: NodeJS.ProcessEnv;
   /** `matryoshkaLab.workers`: "auto" (the trainer decides) or a count of extra threads. */
   workers?: string;
+  /** `matryoshkaLab.pythonPath`: the interpreter of engine sentence-transformers configs (MRL_PYTHON). */
+  pythonPath?: string;
   mode: { kind: 'start'; configFile: string; runDir: string; backend?: string; sweep?: SweepSlot } | { kind: 'resume'; runDir: string };
 }
 
@@ -37,6 +39,8 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
   } else args.push('--resume', i.mode.runDir);
   if (i.workers && i.workers !== 'auto') args.push('--workers', i.workers);
   const env: NodeJS.ProcessEnv = { ...i.env };
+  // Read by the trainer only for "engine": "sentence-transformers" (src/trainer/engines/sentenceTransformers).
+  if (i.pythonPath) env.MRL_PYTHON = i.pythonPath;
   const own = !i.nodePath;
   // The extension host's executable is Electron in desktop VS Code; this variable makes it a plain Node.
   if (own) env.ELECTRON_RUN_AS_NODE = '1';

@@ -322,6 +322,7 @@ export class Launcher implements vscode.Disposable {
       trainerJs: this.trainerJs,
       env: process.env,
       workers: s.workers,
+      pythonPath: s.pythonPath,
       mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend, sweep: p.spawnArgs.sweep } : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);

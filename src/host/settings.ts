@@ -7,6 +7,8 @@ export const SECTION = 'matryoshkaLab';
 export interface Settings {
   runsFolder: string;
   nodePath: string;
+  /** The Python of engine sentence-transformers runs; empty = the trainer's default (python3). */
+  pythonPath: string;
   defaultBackend: string;
   maxConcurrentRuns: number;
   /** Worker threads of launched trainers: "auto" or a count (the trainer's --workers). */
@@ -20,6 +22,7 @@ export function settings(): Settings {
   return {
     runsFolder: c.get<string>('runsFolder', '.mrl/runs') || '.mrl/runs',
     nodePath: c.get<string>('nodePath', '') ?? '',
+    pythonPath: (c.get<string>('pythonPath', '') ?? '').trim(),
     defaultBackend: c.get<string>('defaultBackend', 'auto') || 'auto',
     maxConcurrentRuns: Math.max(1, c.get<number>('maxConcurrentRuns', 1) ?? 1),
     workers: workersSetting(c.get<unknown>('workers', 'auto')),

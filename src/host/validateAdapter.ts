@@ -87,5 +87,5 @@ export function validateText(text: string, file: string, roots?: readonly string
   }
   const r = validateRunConfig(parsed, file, { checkFiles });
   const sweepRuns = r.sweepRuns?.map((s) => ({ index: s.index, params: s.params, name: s.config.name }));
-  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, sweepRuns, errors: [...r.errors, ...notes] };
+  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, sweepRuns, errors: [...r.errors, ...notes, ...r.warnings] };
 }

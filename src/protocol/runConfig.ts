@@ -19,15 +19,19 @@ export interface ScratchModelConfig {
   pooling: 'mean' | 'cls';
   hiddenDropout: number;
   attentionDropout: number;
-  /** BERT places LayerNorm after each residual add ("post"); "pre" trains more stably from scratch. */
+  /** BERT places LayerNorm after each residual add ("post", the default: the saved model loads in
+   *  transformers); "pre" trains more stably from scratch, but its saved model loads only here. */
   layerNorm: 'post' | 'pre';
 }
 
-/** A local Hugging Face BERT-family folder: config.json + tokenizer.json + model.safetensors. */
+/** A local Hugging Face BERT-family folder: config.json + tokenizer.json + model.safetensors (engine
+ *  sentence-transformers: also a Hugging Face Hub id). */
 export interface PretrainedModelConfig {
   path: string;
-  pooling: 'mean' | 'cls';
-  maxSeqLength: number;
+  /** Absent: the folder's own (1_Pooling/config.json), else mean. A run's config.json holds the value used. */
+  pooling?: 'mean' | 'cls';
+  /** Absent: the folder's own (sentence_bert_config.json, tokenizer_config.json). */
+  maxSeqLength?: number;
 }
 
 export type ModelConfig = { scratch: ScratchModelConfig } | { pretrained: PretrainedModelConfig };
@@ -132,6 +136,9 @@ export interface SweepConfig {
   seed?: number;
 }
 
+/** What trains a config: this extension's trainer, or a generated sentence-transformers script. */
+export type EngineName = 'bundled' | 'sentence-transformers';
+
 export interface RunConfig {
   $schema?: string;
   /** Only in a config file: a run's config.json holds the concrete values, never `sweep`. */
@@ -139,6 +146,9 @@ export interface RunConfig {
   name: string;
   seed: number;
   backend: BackendName;
+  engine: EngineName;
+  /** Processes training together (engine sentence-transformers: torchrun when > 1). */
+  devices: number;
   model: ModelConfig;
   data: DataConfig;
   loss: LossConfig;

@@ -90,6 +90,17 @@ export function isPidAlive(pid: number, platform: NodeJS.Platform = process.plat
   return cmd === undefined || mayBeTrainerCommandLine(cmd);
 }
 
+/**
+ * Is the process that wrote a "running" run.json with its command line (`cmdline` in run.json: a
+ * sentence-transformers script tracked by python/matryoshka_lab_callback.py, which is no trainer of
+ * ours by name) still that process? Where /proc is readable its command line must be the same.
+ */
+export function isPidAliveAs(pid: number, cmdline: string, platform: NodeJS.Platform = process.platform): boolean {
+  if (!signalable(pid)) return false;
+  const cmd = platform === 'linux' ? readProcCmdline(pid) : undefined;
+  return cmd === undefined || cmd.replace(/\0$/, '') === cmdline;
+}
+
 /** A trainer's lock in its run folder (`.lock`, created exclusively): who writes the run now. */
 export const LOCK_FILE = '.lock';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { MetricsLine, RunInfo, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
-import { isPidAlive } from '../protocol/trainerProcess';
+import { isPidAlive, isPidAliveAs } from '../protocol/trainerProcess';
 import { compareRuns, fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';
@@ -237,7 +237,11 @@ export class RunStore {
       const age = this.now() - last;
       if (age > this.noPidGraceMs) return { status: 'failed', died: false, reason: `stale: running without a pid (nothing written for ${Math.round(age / 1000)} s)` };
     }
-    const lv = liveness(r.info, this.alive);
+    // A script tracked by the sentence-transformers callback records its command line (its name need not
+    // say "trainer"); with the default check, that is what tells it from a reused pid.
+    const cmdline = r.info.cmdline;
+    const alive = typeof cmdline === 'string' && this.alive === isPidAlive ? (pid: number) => isPidAliveAs(pid, cmdline) : this.alive;
+    const lv = liveness(r.info, alive);
     return { ...lv, reason: lv.died ? 'the trainer process is gone (killed or crashed)' : undefined };
   }
 

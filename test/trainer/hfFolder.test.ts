@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/backend';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
-import { loadHfModel, saveHfModel } from '../../src/trainer/model/hfFolder';
+import { loadHfModel, PRE_LN_MODEL_TYPE, saveHfModel } from '../../src/trainer/model/hfFolder';
 import { encodeSafetensors, readSafetensors, type TensorToWrite } from '../../src/trainer/model/safetensors';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
 
@@ -420,8 +420,9 @@ for (const variant of [
         assert.ok(existsSync(join(dir, f)), f);
       }
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-      assert.equal(config.model_type, 'bert');
-      assert.deepEqual(config.architectures, ['BertModel']);
+      // Post-LN is BertModel; pre-LN gets a model_type transformers refuses rather than misreads.
+      assert.equal(config.model_type, variant.spec.layerNorm === 'pre' ? PRE_LN_MODEL_TYPE : 'bert');
+      assert.deepEqual(config.architectures, [variant.spec.layerNorm === 'pre' ? 'MatryoshkaLabPreLnBertModel' : 'BertModel']);
       assert.equal(config.intermediate_size, I);
       const weights = readSafetensors(join(dir, 'model.safetensors'));
       // torch layout on disk, no projection in the BertModel file.
@@ -461,6 +462,29 @@ for (const variant of [
     }
   });
 }
+
+test('pre-LN folders: the old form (model_type "bert" + mrl_layer_norm) still loads; the new model_type needs mrl_layer_norm "pre"', () => {
+  const tokenizer = WordPieceTokenizer.train(['the cat sat on the mat', 'the dog ran'], { vocabSize: 20, minFrequency: 1 });
+  const enc = new BertEncoder(spec({ layerNorm: 'pre' }), { seed: 3 });
+  const dir = join(newDir(), 'pre');
+  try {
+    saveHfModel(dir, enc, tokenizer, { maxSeqLength: 12 });
+    const cfgFile = join(dir, 'config.json');
+    const cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, model_type: 'bert', architectures: ['BertModel'] }));
+    const old = loadHfModel(dir);
+    try {
+      assert.equal(old.encoder.spec.layerNorm, 'pre');
+      assert.deepEqual(paramValues(old.encoder), paramValues(enc));
+    } finally {
+      old.encoder.dispose();
+    }
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, mrl_layer_norm: undefined }));
+    assert.throws(() => loadHfModel(dir), new RegExp(`model_type "${PRE_LN_MODEL_TYPE}" needs "mrl_layer_norm": "pre"`));
+  } finally {
+    enc.dispose();
+  }
+});
 
 test('saveHfModel refuses a tokenizer larger than the embedding table', () => {
   const tokenizer = WordPieceTokenizer.fromVocab(TOKENS);

@@ -85,6 +85,8 @@ test('schema defaults equal the loss implementations\' (sentence-transformers) d
 test('every schema property has a description, and a default unless its absence means something', () => {
   // No sweep, no cap on its runs: absences that mean something too. (`sweep.parameters` is required.)
   const optional = new Set(['$schema', 'eval', 'columns', 'scoreColumn', 'maxRows', 'type', 'loss', 'pretrained', 'scratch', 'sweep', 'parameters', 'maxRuns']);
+  // A pretrained model's pooling and length: absent = the folder's own (as sentence-transformers reads them).
+  const optionalAt = new Set(['/model/pretrained/pooling', '/model/pretrained/maxSeqLength']);
   const missing: string[] = [];
   const walk = (node: unknown, at: string) => {
     if (!node || typeof node !== 'object') return;
@@ -92,7 +94,7 @@ test('every schema property has a description, and a default unless its absence 
     if (n.properties) {
       for (const [k, v] of Object.entries(n.properties as Record<string, Record<string, unknown>>)) {
         if (!v.description) missing.push(`${at}/${k}: description`);
-        if (!('default' in v) && !optional.has(k)) missing.push(`${at}/${k}: default`);
+        if (!('default' in v) && !optional.has(k) && !optionalAt.has(`${at}/${k}`)) missing.push(`${at}/${k}: default`);
         walk(v, `${at}/${k}`);
       }
     }

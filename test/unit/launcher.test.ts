@@ -34,6 +34,11 @@ describe('launch plan', () => {
     assert.deepEqual(launchPlan({ ...base, nodePath: '', mode: { kind: 'resume', runDir: '/r' }, workers: '0' }).args.slice(-2), ['--workers', '0']);
     assert.ok(!launchPlan({ ...base, nodePath: '', mode: start, workers: 'auto' }).args.includes('--workers'));
   });
+  test('the pythonPath setting reaches the trainer as MRL_PYTHON (engine sentence-transformers); empty leaves the default', () => {
+    const start = { kind: 'start' as const, configFile: '/a.mrl.json', runDir: '/r' };
+    assert.equal(launchPlan({ ...base, nodePath: '', mode: start, pythonPath: '/venv/bin/python' }).env.MRL_PYTHON, '/venv/bin/python');
+    assert.equal(launchPlan({ ...base, env: {}, nodePath: '', mode: start, pythonPath: '' }).env.MRL_PYTHON, undefined);
+  });
   test('the backend setting applies only to configs that do not choose one', () => {
     assert.equal(backendFlag({ name: 'x' }, 'cpu'), 'cpu');
     assert.equal(backendFlag({ backend: 'wasm' }, 'cpu'), undefined);

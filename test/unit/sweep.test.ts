@@ -163,3 +163,10 @@ test('in the editor: a bad value is underlined where it is written, a bad path o
   assert.deepEqual([v[0].range.start, v[0].range.end], [{ line: 4, character: col }, { line: 4, character: col + 2 }], 'the value -2');
   assert.equal(v[0].severity, 'error');
 });
+
+test('a sweep on the sentence-transformers engine is refused before anything starts, on /sweep', () => {
+  const r = validateRunConfig({ ...quick(), engine: 'sentence-transformers', model: { pretrained: { path: 'org/model' } }, sweep: { method: 'grid', parameters: { 'training.learningRate': [0.001, 0.002] } } }, FILE);
+  assert.equal(r.config, undefined);
+  assert.equal(r.errors[0].path, '/sweep');
+  assert.match(r.errors[0].message, /bundled engine only/);
+});

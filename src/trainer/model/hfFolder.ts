@@ -7,8 +7,11 @@
 // (as the projection) are honoured as well.
 //
 // Layout written by saveHfModel:
-//   config.json                  BertModel config (plus "mrl_layer_norm": "pre" for pre-LN encoders,
-//                                which transformers ignores: such a model only loads correctly here)
+//   config.json                  BertModel config. A pre-LN encoder is saved with model_type
+//                                PRE_LN_MODEL_TYPE (and "mrl_layer_norm": "pre"), which transformers does
+//                                not know: BertModel would run it as post-LN and silently compute other
+//                                embeddings, so transformers / SentenceTransformer refuse it instead.
+//                                Folders from before (model_type "bert" + "mrl_layer_norm") still load here.
 //   model.safetensors            BertModel state dict without "bert." prefix, torch layout (Linear [out, in])
 //   tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json
 //   modules.json, sentence_bert_config.json, config_sentence_transformers.json, 1_Pooling/config.json
@@ -54,6 +57,11 @@ export interface SaveHfModelExtra {
 
 /** model_type values whose checkpoints have exactly BertModel's parameters and forward. */
 const BERT_MODEL_TYPES = new Set(['bert']);
+/**
+ * model_type of a pre-LN encoder saved here: BertModel's parameter names, a pre-LN forward. transformers
+ * has no BERT-style pre-LN architecture with these weights, so the name is deliberately unknown to it.
+ */
+export const PRE_LN_MODEL_TYPE = 'matryoshka_lab_pre_ln_bert';
 const EXACT_GELU = new Set(['gelu', 'gelu_python']);
 const ST_DENSE = 'sentence_transformers.models.Dense';
 const ST_POOLING = 'sentence_transformers.models.Pooling';
@@ -258,8 +266,11 @@ function loadWeights(modelDir: string): { tensors: Map<string, SafeTensor>; sour
 export function hfConfigToSpec(config: Record<string, unknown>, file: string): Omit<EncoderSpec, 'pooling' | 'outputDim'> {
   const mt = config.model_type;
   if (typeof mt !== 'string') throw new Error(`${file}: missing "model_type" (expected "bert")`);
-  if (!BERT_MODEL_TYPES.has(mt)) {
+  if (!BERT_MODEL_TYPES.has(mt) && mt !== PRE_LN_MODEL_TYPE) {
     throw new Error(`${file}: model_type "${mt}" is not supported; only BERT models (model_type "bert") can be loaded`);
+  }
+  if (mt === PRE_LN_MODEL_TYPE && config.mrl_layer_norm !== 'pre') {
+    throw new Error(`${file}: model_type "${PRE_LN_MODEL_TYPE}" needs "mrl_layer_norm": "pre", got ${JSON.stringify(config.mrl_layer_norm)}`);
   }
   const act = config.hidden_act ?? 'gelu';
   if (typeof act !== 'string' || !EXACT_GELU.has(act)) {
@@ -414,9 +425,10 @@ export function saveHfModel(dir: string, encoder: BertEncoder, tokenizer: WordPi
   // transformers refuses safetensors files without format metadata.
   writeSafetensors(join(dir, 'model.safetensors'), main, { format: 'pt' });
 
+  const preLn = spec.layerNorm === 'pre';
   const config: Record<string, unknown> = {
-    architectures: ['BertModel'],
-    model_type: 'bert',
+    architectures: [preLn ? 'MatryoshkaLabPreLnBertModel' : 'BertModel'],
+    model_type: preLn ? PRE_LN_MODEL_TYPE : 'bert',
     vocab_size: spec.vocabSize,
     hidden_size: spec.hiddenSize,
     num_hidden_layers: spec.numLayers,
@@ -435,9 +447,9 @@ export function saveHfModel(dir: string, encoder: BertEncoder, tokenizer: WordPi
     use_cache: true,
     torch_dtype: 'float32',
   };
-  if (spec.layerNorm === 'pre') {
+  if (preLn) {
     config.mrl_layer_norm = 'pre';
-    config.mrl_note = 'pre-LayerNorm encoder (Matryoshka Lab): transformers BertModel would run it as post-LN; load it with Matryoshka Lab';
+    config.mrl_note = 'pre-LayerNorm encoder (Matryoshka Lab layerNorm "pre"): BertModel would run it as post-LN and compute other embeddings, so model_type is one transformers refuses. It loads in Matryoshka Lab; train with layerNorm "post" for a model that transformers and sentence-transformers load.';
   }
   writeJson(join(dir, 'config.json'), config);
 
