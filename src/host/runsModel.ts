@@ -2,6 +2,9 @@
  * The host's live view of the runs folder: a RunStore (src/runs, no vscode) refreshed on file-watcher
  * events (debounced) and on a timer — the timer because watchers drop events (network drives, folders
  * outside the workspace, remote file systems). A refresh only stats files and reads appended bytes.
+ * Metrics not read yet (a workspace opened with hundreds of finished runs) are read in the background, a
+ * byte budget per event-loop turn (`drain`), after every run is listed: the tree is complete at once and
+ * its descriptions fill in.
  */
 import * as vscode from 'vscode';
 import { RunStore, type RefreshResult, type RunState } from '../runs';
@@ -39,6 +42,16 @@ export class RunsModel implements vscode.Disposable {
   live(): RunState[] {
     return this.list().filter((r) => r.status === 'running');
   }
+  /** Read these runs' metrics before the rest of the backlog (and start reading now). */
+  prioritize(ids: readonly string[]): void {
+    if (!this.store) return;
+    this.store.prioritize(ids);
+    if (ids.some((id) => !this.store!.isRead(id))) this.scheduleDrain();
+  }
+  /** Whether the run's metrics written so far are all read. */
+  isRead(id: string): boolean {
+    return this.store?.isRead(id) ?? false;
+  }
 
   private reset(): void {
     this.watcher?.dispose();
@@ -72,10 +85,19 @@ export class RunsModel implements vscode.Disposable {
   }
 
   refresh(): RefreshResult | undefined {
+    return this.run(() => this.store!.refresh());
+  }
+
+  /** One more budget of the metrics backlog (no listing). */
+  private drain(): RefreshResult | undefined {
+    return this.run(() => this.store!.drain());
+  }
+
+  private run(pass: () => RefreshResult): RefreshResult | undefined {
     if (!this.store) return undefined;
     let r: RefreshResult;
     try {
-      r = this.store.refresh();
+      r = pass();
     } catch (e) {
       console.error('[matryoshka-lab] refresh failed', e);
       return undefined;
@@ -84,15 +106,18 @@ export class RunsModel implements vscode.Disposable {
     const drained = this.hadPending && r.pending.length === 0;
     this.hadPending = r.pending.length > 0;
     if (r.added.length || r.removed.length || r.changed.length || r.appended.size || drained) this.emitter.fire(r);
-    // A backlog (a large metrics.jsonl seen for the first time) is read a slice per refresh: yield to
-    // the event loop between slices so the extension host stays responsive.
-    if (r.pending.length && !this.backlog) {
-      this.backlog = setTimeout(() => {
-        this.backlog = undefined;
-        this.refresh();
-      }, 0);
-    }
+    // A backlog (a large metrics.jsonl, or many runs seen for the first time) is read a slice per pass:
+    // yield to the event loop between slices so the extension host stays responsive.
+    if (r.pending.length) this.scheduleDrain();
     return r;
+  }
+
+  private scheduleDrain(): void {
+    if (this.backlog) return;
+    this.backlog = setTimeout(() => {
+      this.backlog = undefined;
+      this.drain();
+    }, 0);
   }
   private backlog: ReturnType<typeof setTimeout> | undefined;
   private hadPending = false;
