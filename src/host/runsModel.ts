@@ -10,6 +10,12 @@ import * as vscode from 'vscode';
 import { RunStore, type RefreshResult, type RunState } from '../runs';
 import { runsDir } from './settings';
 
+/** Metrics bytes read at activation, with the listing: all of a few small runs, a few ms at most. */
+export const FIRST_PASS_BYTES = 64 * 1024;
+/** Pause between two background passes over the metrics backlog (no one waiting for those runs): the
+ *  extension host stays free for the tree's requests and other extensions starting up. */
+export const BACKGROUND_PAUSE_MS = 50;
+
 export class RunsModel implements vscode.Disposable {
   private store: RunStore | undefined;
   private watcher: vscode.FileSystemWatcher | undefined;
@@ -42,12 +48,21 @@ export class RunsModel implements vscode.Disposable {
   live(): RunState[] {
     return this.list().filter((r) => r.status === 'running');
   }
-  /** Read these runs' metrics before the rest of the backlog (and start reading now). */
-  prioritize(ids: readonly string[]): void {
-    if (!this.store) return;
-    this.store.prioritize(ids);
-    if (ids.some((id) => !this.store!.isRead(id))) this.scheduleDrain();
+  /**
+   * Read these runs' metrics before the rest of the backlog. `urgent` (the panel is waiting to draw them):
+   * pass after pass at once; else (rows the tree shows) at the background pace.
+   */
+  prioritize(ids: readonly string[], urgent = true): void {
+    const store = this.store;
+    if (!store) return;
+    const unread = ids.filter((id) => !store.isRead(id));
+    if (!unread.length) return;
+    store.prioritize(unread, !urgent);
+    if (urgent) for (const id of unread) this.urgent.add(id);
+    this.scheduleDrain(urgent);
   }
+  /** Runs someone waits for (the panel): the backlog is read without pauses until they are read. */
+  private urgent = new Set<string>();
   /** Whether the run's metrics written so far are all read. */
   isRead(id: string): boolean {
     return this.store?.isRead(id) ?? false;
@@ -72,7 +87,9 @@ export class RunsModel implements vscode.Disposable {
       tick++;
       if (this.live().length > 0 || tick % 5 === 0) this.refresh();
     }, 1000);
-    this.refresh();
+    // At activation: list every run (run.json) so the tree is complete at once, with a small slice of
+    // metrics (a small workspace is read whole); the rest is read right after, in the background.
+    this.run(() => this.store!.refresh(FIRST_PASS_BYTES));
   }
 
   /** Coalesce bursts of watcher events (every metrics line is one). */
@@ -108,18 +125,27 @@ export class RunsModel implements vscode.Disposable {
     if (r.added.length || r.removed.length || r.changed.length || r.appended.size || drained) this.emitter.fire(r);
     // A backlog (a large metrics.jsonl, or many runs seen for the first time) is read a slice per pass:
     // yield to the event loop between slices so the extension host stays responsive.
-    if (r.pending.length) this.scheduleDrain();
+    for (const id of this.urgent) if (this.store!.isRead(id) || !this.store!.get(id)) this.urgent.delete(id);
+    if (r.pending.length) this.scheduleDrain(this.urgent.size > 0);
     return r;
   }
 
-  private scheduleDrain(): void {
-    if (this.backlog) return;
-    this.backlog = setTimeout(() => {
-      this.backlog = undefined;
-      this.drain();
-    }, 0);
+  /** The next pass over the backlog: at once when someone waits for it (`urgent`: the panel), else after
+   *  a pause, so the extension host (tree requests, other extensions starting) is never starved by it. */
+  private scheduleDrain(urgent = false): void {
+    if (this.backlog && (!urgent || this.backlogUrgent)) return;
+    if (this.backlog) clearTimeout(this.backlog);
+    this.backlogUrgent = urgent;
+    this.backlog = setTimeout(
+      () => {
+        this.backlog = undefined;
+        this.drain();
+      },
+      urgent ? 0 : BACKGROUND_PAUSE_MS,
+    );
   }
   private backlog: ReturnType<typeof setTimeout> | undefined;
+  private backlogUrgent = false;
   private hadPending = false;
 
   dispose(): void {

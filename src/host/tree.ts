@@ -193,6 +193,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     }
     const r = this.model.get(el.id);
     if (!r) return new vscode.TreeItem(el.id);
+    // A row on screen whose metrics are not read yet: read it before the rest of the backlog.
+    if (!this.model.isRead(r.id)) this.model.prioritize([r.id], false);
     const item = new vscode.TreeItem(r.info.name || r.id, vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.id}`;
     item.iconPath = icon(r);

@@ -135,7 +135,9 @@ export class RunStore {
     return { added: [], removed: [], changed: [], appended: new Map(), pending: [] };
   }
 
-  refresh(): RefreshResult {
+  /** List the folder, re-read changed run.json files, then read metrics within `budget` bytes (0: list
+   *  only; what is left is `pending`, for `drain()`). */
+  refresh(budget = this.bytesPerRefresh): RefreshResult {
     const res = this.emptyResult();
     const seen = new Set<string>();
     let names: string[] = [];
@@ -163,21 +165,22 @@ export class RunStore {
         res.removed.push(id);
       }
     }
-    this.tailPass(res);
+    this.tailPass(res, budget);
     return res;
   }
 
   /** Read more of the metrics backlog (one byte budget), without listing the folder or re-reading run.json. */
   drain(): RefreshResult {
     const res = this.emptyResult();
-    this.tailPass(res);
+    this.tailPass(res, this.bytesPerRefresh);
     return res;
   }
 
-  /** Read these runs' metrics before the rest of the backlog (the panel is about to draw them). */
-  prioritize(ids: readonly string[]): void {
+  /** Read these runs' metrics before the rest of the backlog: before the runs asked for earlier, or after
+   *  them (`after`: rows a view shows, while the panel's runs go first). */
+  prioritize(ids: readonly string[], after = false): void {
     const want = ids.filter((id) => this.runs.has(id));
-    this.wanted = [...new Set([...want, ...this.wanted])];
+    this.wanted = [...new Set(after ? [...this.wanted, ...want] : [...want, ...this.wanted])];
   }
 
   /** Whether every metrics byte of this run written so far has been read (a finished run: read to its end). */
@@ -191,8 +194,7 @@ export class RunStore {
    * others), then the runs asked for, then the finished runs not read yet, most recent first. Runs fully
    * read and finished cost nothing (not even a stat); whatever the budget did not reach is `pending`.
    */
-  private tailPass(res: RefreshResult): void {
-    let budget = this.bytesPerRefresh;
+  private tailPass(res: RefreshResult, budget: number): void {
     const live: Internal[] = [];
     const backlog: Internal[] = [];
     for (const r of this.ordered()) {
@@ -203,9 +205,9 @@ export class RunStore {
     const start = live.length ? this.rr++ % live.length : 0;
     for (let i = 0; i < live.length; i++) budget -= this.safeTail(live[(start + i) % live.length], res, budget);
     if (this.wanted.length) {
-      const first = new Set(this.wanted.filter((id) => backlog.some((r) => r.id === id)));
-      this.wanted = [...first];
-      backlog.sort((a, b) => Number(first.has(b.id)) - Number(first.has(a.id)));
+      // The runs asked for first, in the order asked; the rest newest first (a stable sort keeps it).
+      const rank = new Map(this.wanted.map((id, i) => [id, i]));
+      backlog.sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity) || 0);
     }
     for (const r of backlog) {
       if (budget <= 0) {
