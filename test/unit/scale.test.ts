@@ -136,6 +136,14 @@ describe('runs tree grouping', () => {
     const fired: (Node | Node[] | undefined)[] = [];
     tree.onDidChangeTreeData((e) => void fired.push(e));
     try {
+      // A row on screen is read before the rest of the backlog (here the oldest run, read last otherwise).
+      const oldest = g.runs.at(-1)!.id;
+      assert.ok(!model.isRead(oldest));
+      tree.getTreeItem(tree.nodeFor(oldest));
+      while (!model.isRead(oldest)) await new Promise((r) => setTimeout(r, 5));
+      const unread = g.runs.filter((r) => !model.isRead(r.id)).length;
+      assert.ok(unread > g.runs.length / 2, `${unread} runs still unread when the row's run was read`);
+
       const top = tree.getChildren();
       const labels = top.map((n) => tree.getTreeItem(n).label);
       const completedLoose = g.runs.filter((r) => r.status === 'completed' && !r.sweep);

@@ -12,6 +12,8 @@ const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
 /** From activation to the groups on screen; the target is 2 s, this leaves room for a loaded machine. */
 const POPULATED_WITHIN_MS = 5000;
+/** Rows a tree list shows before "Show more…" (PAGE_SIZE in src/host/treeModel.ts). */
+const PAGE = 50;
 
 /** When the extension host activated our extension (its log line), as epoch ms; null if not logged yet. */
 function activationTime(tmp) {
@@ -89,7 +91,13 @@ describe('VS Code end to end: 500 runs', { skip: skip ? 'MRL_SKIP_E2E=1' : false
       await group.click(); // collapse + expand: focus is on the group row
       await page.keyboard.press('End');
       await more.waitFor();
+      // The group's rows say how many siblings they have (aria-setsize): 50 runs + "Show more…".
+      const rowsOfSize = (n) => page.locator(`.part.sidebar .monaco-list-row[aria-level="2"][aria-setsize="${n}"]`).first();
+      await rowsOfSize(PAGE + 1).waitFor();
       await more.click();
+      await rowsOfSize(2 * PAGE + 1).waitFor();
+      // The list grew: its new last row ("Show more…" again) is below the fold; End scrolls to it.
+      await page.keyboard.press('End');
       await treeRow(page, `Show more… (100 of ${completed})`).waitFor();
       await shot(page, '31-scale-show-more');
     } catch (e) {
