@@ -12,6 +12,8 @@ import { runsDir } from './settings';
 
 /** Metrics bytes read at activation, with the listing: all of a few small runs, a few ms at most. */
 export const FIRST_PASS_BYTES = 64 * 1024;
+/** Bytes one pass reads when the panel waits for runs: 50 typical runs (~1.4 MB) in one go, tens of ms. */
+export const URGENT_PASS_BYTES = 4 * 1024 * 1024;
 /** Pause between two background passes over the metrics backlog (no one waiting for those runs): the
  *  extension host stays free for the tree's requests and other extensions starting up. */
 export const BACKGROUND_PAUSE_MS = 50;
@@ -107,7 +109,9 @@ export class RunsModel implements vscode.Disposable {
 
   /** One more budget of the metrics backlog (no listing). */
   private drain(): RefreshResult | undefined {
-    return this.run(() => this.store!.drain());
+    // Runs the panel waits for are read in one pass (up to URGENT_PASS_BYTES), so their replays reach
+    // the panel together and it draws the overlay once, not once per slice.
+    return this.run(() => (this.urgent.size ? this.store!.drain(URGENT_PASS_BYTES, true) : this.store!.drain()));
   }
 
   private run(pass: () => RefreshResult): RefreshResult | undefined {

@@ -169,10 +169,11 @@ export class RunStore {
     return res;
   }
 
-  /** Read more of the metrics backlog (one byte budget), without listing the folder or re-reading run.json. */
-  drain(): RefreshResult {
+  /** Read more of the metrics backlog (one byte budget, REFRESH_BYTES by default; `wantedOnly`: only the
+   *  runs asked for, the rest stay pending), without listing the folder or re-reading run.json. */
+  drain(budget = this.bytesPerRefresh, wantedOnly = false): RefreshResult {
     const res = this.emptyResult();
-    this.tailPass(res, this.bytesPerRefresh);
+    this.tailPass(res, budget, wantedOnly);
     return res;
   }
 
@@ -194,7 +195,7 @@ export class RunStore {
    * others), then the runs asked for, then the finished runs not read yet, most recent first. Runs fully
    * read and finished cost nothing (not even a stat); whatever the budget did not reach is `pending`.
    */
-  private tailPass(res: RefreshResult, budget: number): void {
+  private tailPass(res: RefreshResult, budget: number, wantedOnly = false): void {
     const live: Internal[] = [];
     const backlog: Internal[] = [];
     for (const r of this.ordered()) {
@@ -204,13 +205,11 @@ export class RunStore {
     }
     const start = live.length ? this.rr++ % live.length : 0;
     for (let i = 0; i < live.length; i++) budget -= this.safeTail(live[(start + i) % live.length], res, budget);
-    if (this.wanted.length) {
-      // The runs asked for first, in the order asked; the rest newest first (a stable sort keeps it).
-      const rank = new Map(this.wanted.map((id, i) => [id, i]));
-      backlog.sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity) || 0);
-    }
+    const rank = new Map(this.wanted.map((id, i) => [id, i]));
+    // The runs asked for first, in the order asked; the rest newest first (a stable sort keeps it).
+    if (rank.size) backlog.sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity) || 0);
     for (const r of backlog) {
-      if (budget <= 0) {
+      if (budget <= 0 || (wantedOnly && !rank.has(r.id))) {
         // Out of budget this time: the rest is read by the next pass.
         if (!res.pending.includes(r.id)) res.pending.push(r.id);
         continue;

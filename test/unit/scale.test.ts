@@ -207,3 +207,33 @@ describe('runs tree grouping', () => {
   });
 });
 
+
+test('Compare Runs right after activation on 50 unread runs: read on demand, each replayed once and whole', async () => {
+  const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
+  vs.state.workspaceFolders = [{ uri: vs.Uri.file(join(root, 'big')) }];
+  vs.state.panels.length = 0;
+  const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
+  const { MetricsPanel } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
+  const model = new RunsModel();
+  const out = { appendLine() {} } as unknown as import('vscode').OutputChannel;
+  const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, out, () => {});
+  try {
+    const ids = big.runs.slice(-50).map((r) => r.id);
+    assert.ok(ids.every((id) => !model.isRead(id)), 'the oldest runs are not read at activation');
+    panel.show(ids, { compare: true });
+    const p = vs.state.panels[0];
+    p.send({ type: 'ready', state: null });
+    const replays = () => p.posted.filter((m) => m.type === 'metrics' && m.reset);
+    const t0 = Date.now();
+    while (replays().length < ids.length && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 1));
+    const got = replays();
+    assert.deepEqual(got.map((m) => m.runId).sort(), [...ids].sort(), 'one replay per run');
+    for (const m of got) assert.equal(m.jsonl.length + 1, big.runs.find((r) => r.id === m.runId)!.metricsBytes, `${m.runId}: the whole file`);
+    // Read in one pass: no replay waited for the background pace.
+    assert.ok(Date.now() - t0 < 5000);
+    assert.ok(big.runs.slice(50, 400).some((r) => !model.isRead(r.id)), 'the rest is still read in the background');
+  } finally {
+    panel.dispose();
+    model.dispose();
+  }
+});
