@@ -6,8 +6,9 @@
  * Prints and writes JSON:
  *   {"trainStep": {"<backend>": {"msPerStep", "samplesPerSec"}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "cachedPeakMB", "plainPeakMB"|null, "rssMB", ...}},
- *    "panel": {...}}
- * A sample is one training pair.
+ *    "panel": {...},
+ *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
+ * A sample is one training pair. `--no-panel` / `--no-workspace` skip those parts.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
@@ -185,6 +186,16 @@ async function main(): Promise<void> {
       result.panel = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
     } catch {
       result.panel = { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
+    }
+  }
+  const workspaceBench = join(process.cwd(), 'bench', 'workspaceBench.ts');
+  if (!args.includes('--no-workspace') && existsSync(workspaceBench)) {
+    log('workspace (500 runs) …');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', workspaceBench], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    try {
+      result.workspace = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+    } catch {
+      result.workspace = { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
     }
   }
   const json = JSON.stringify(result, null, 2);

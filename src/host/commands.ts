@@ -12,7 +12,7 @@ import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfi
 import { CONFIG_GLOB, type ConfigValidation } from './configValidation';
 import { type Launcher, outputLogFile, type SweepLaunch } from './launcher';
 import type { RunsModel } from './runsModel';
-import type { RunsTreeProvider, TreeNode } from './tree';
+import { SHOW_MORE_COMMAND, type RunsTreeProvider, type TreeNode } from './tree';
 import { confirm, pickRun, pickRuns, runItem, showError, showInfo, showWarning } from './ui';
 
 export const CMD = {
@@ -364,6 +364,6 @@ export function registerCommands(d: Deps): void {
   reg(CMD.newConfig, () => c.newConfig());
   reg(CMD.refresh, () => c.refresh());
   reg(CMD.showLog, () => c.showLog());
-  void d.tree;
+  reg(SHOW_MORE_COMMAND, (n?: TreeNode) => n && d.tree.showMore(n));
   void d.view;
 }

@@ -2,10 +2,21 @@
  * The host's live view of the runs folder: a RunStore (src/runs, no vscode) refreshed on file-watcher
  * events (debounced) and on a timer — the timer because watchers drop events (network drives, folders
  * outside the workspace, remote file systems). A refresh only stats files and reads appended bytes.
+ * Metrics not read yet (a workspace opened with hundreds of finished runs) are read in the background, a
+ * byte budget per event-loop turn (`drain`), after every run is listed: the tree is complete at once and
+ * its descriptions fill in.
  */
 import * as vscode from 'vscode';
 import { RunStore, type RefreshResult, type RunState } from '../runs';
 import { runsDir } from './settings';
+
+/** Metrics bytes read at activation, with the listing: all of a few small runs, a few ms at most. */
+export const FIRST_PASS_BYTES = 64 * 1024;
+/** Bytes one pass reads when the panel waits for runs: 50 typical runs (~1.4 MB) in one go, tens of ms. */
+export const URGENT_PASS_BYTES = 4 * 1024 * 1024;
+/** Pause between two background passes over the metrics backlog (no one waiting for those runs): the
+ *  extension host stays free for the tree's requests and other extensions starting up. */
+export const BACKGROUND_PAUSE_MS = 50;
 
 export class RunsModel implements vscode.Disposable {
   private store: RunStore | undefined;
@@ -39,6 +50,25 @@ export class RunsModel implements vscode.Disposable {
   live(): RunState[] {
     return this.list().filter((r) => r.status === 'running');
   }
+  /**
+   * Read these runs' metrics before the rest of the backlog. `urgent` (the panel is waiting to draw them):
+   * pass after pass at once; else (rows the tree shows) at the background pace.
+   */
+  prioritize(ids: readonly string[], urgent = true): void {
+    const store = this.store;
+    if (!store) return;
+    const unread = ids.filter((id) => !store.isRead(id));
+    if (!unread.length) return;
+    store.prioritize(unread, !urgent);
+    if (urgent) for (const id of unread) this.urgent.add(id);
+    this.scheduleDrain(urgent);
+  }
+  /** Runs someone waits for (the panel): the backlog is read without pauses until they are read. */
+  private urgent = new Set<string>();
+  /** Whether the run's metrics written so far are all read. */
+  isRead(id: string): boolean {
+    return this.store?.isRead(id) ?? false;
+  }
 
   private reset(): void {
     this.watcher?.dispose();
@@ -59,7 +89,9 @@ export class RunsModel implements vscode.Disposable {
       tick++;
       if (this.live().length > 0 || tick % 5 === 0) this.refresh();
     }, 1000);
-    this.refresh();
+    // At activation: list every run (run.json) so the tree is complete at once, with a small slice of
+    // metrics (a small workspace is read whole); the rest is read right after, in the background.
+    this.run(() => this.store!.refresh(FIRST_PASS_BYTES));
   }
 
   /** Coalesce bursts of watcher events (every metrics line is one). */
@@ -72,10 +104,21 @@ export class RunsModel implements vscode.Disposable {
   }
 
   refresh(): RefreshResult | undefined {
+    return this.run(() => this.store!.refresh());
+  }
+
+  /** One more budget of the metrics backlog (no listing). */
+  private drain(): RefreshResult | undefined {
+    // Runs the panel waits for are read in one pass (up to URGENT_PASS_BYTES), so their replays reach
+    // the panel together and it draws the overlay once, not once per slice.
+    return this.run(() => (this.urgent.size ? this.store!.drain(URGENT_PASS_BYTES, true) : this.store!.drain()));
+  }
+
+  private run(pass: () => RefreshResult): RefreshResult | undefined {
     if (!this.store) return undefined;
     let r: RefreshResult;
     try {
-      r = this.store.refresh();
+      r = pass();
     } catch (e) {
       console.error('[matryoshka-lab] refresh failed', e);
       return undefined;
@@ -84,17 +127,29 @@ export class RunsModel implements vscode.Disposable {
     const drained = this.hadPending && r.pending.length === 0;
     this.hadPending = r.pending.length > 0;
     if (r.added.length || r.removed.length || r.changed.length || r.appended.size || drained) this.emitter.fire(r);
-    // A backlog (a large metrics.jsonl seen for the first time) is read a slice per refresh: yield to
-    // the event loop between slices so the extension host stays responsive.
-    if (r.pending.length && !this.backlog) {
-      this.backlog = setTimeout(() => {
-        this.backlog = undefined;
-        this.refresh();
-      }, 0);
-    }
+    // A backlog (a large metrics.jsonl, or many runs seen for the first time) is read a slice per pass:
+    // yield to the event loop between slices so the extension host stays responsive.
+    for (const id of this.urgent) if (this.store!.isRead(id) || !this.store!.get(id)) this.urgent.delete(id);
+    if (r.pending.length) this.scheduleDrain(this.urgent.size > 0);
     return r;
   }
+
+  /** The next pass over the backlog: at once when someone waits for it (`urgent`: the panel), else after
+   *  a pause, so the extension host (tree requests, other extensions starting) is never starved by it. */
+  private scheduleDrain(urgent = false): void {
+    if (this.backlog && (!urgent || this.backlogUrgent)) return;
+    if (this.backlog) clearTimeout(this.backlog);
+    this.backlogUrgent = urgent;
+    this.backlog = setTimeout(
+      () => {
+        this.backlog = undefined;
+        this.drain();
+      },
+      urgent ? 0 : BACKGROUND_PAUSE_MS,
+    );
+  }
   private backlog: ReturnType<typeof setTimeout> | undefined;
+  private backlogUrgent = false;
   private hadPending = false;
 
   dispose(): void {

@@ -58,7 +58,71 @@ export function runContextValue(status: RunStatus, hasCheckpoint: boolean): stri
 }
 
 export function groupRuns<T extends { status: RunStatus }>(runs: readonly T[]): { status: RunStatus; runs: T[] }[] {
-  return GROUP_ORDER.map((status) => ({ status, runs: runs.filter((r) => r.status === status) })).filter((g) => g.runs.length > 0);
+  const by = new Map<RunStatus, T[]>(GROUP_ORDER.map((s) => [s, []]));
+  for (const r of runs) by.get(r.status)?.push(r);
+  return GROUP_ORDER.map((status) => ({ status, runs: by.get(status)! })).filter((g) => g.runs.length > 0);
+}
+
+/** Rows a list of the tree shows before its "Show more…" item; each click shows this many more. */
+export const PAGE_SIZE = 50;
+
+export interface SweepGroup<T> {
+  id: string;
+  /** The config name its runs share (run.json `name`). */
+  name: string;
+  /** Newest first. */
+  runs: T[];
+  counts: Partial<Record<RunStatus, number>>;
+}
+
+export interface TreeLayout<T> {
+  /** Status groups in GROUP_ORDER (runs not in a sweep), newest first within each. */
+  groups: { status: RunStatus; runs: T[] }[];
+  /** Sweeps with a running run first, then by their newest run. */
+  sweeps: SweepGroup<T>[];
+}
+
+type LayoutRun = { id: string; status: RunStatus; info: { name: string; sweep?: { id?: unknown } } };
+
+/**
+ * The runs tree at any scale: the runs of a sweep (run.json `sweep.id`) under one node per sweep, the
+ * others by status. `runs` come newest first (RunStore.list()) and keep that order. O(n).
+ */
+export function layoutRuns<T extends LayoutRun>(runs: readonly T[]): TreeLayout<T> {
+  const sweeps = new Map<string, SweepGroup<T>>();
+  const loose: T[] = [];
+  for (const r of runs) {
+    const sid = r.info.sweep?.id;
+    if (typeof sid !== 'string' || !sid) {
+      loose.push(r);
+      continue;
+    }
+    let g = sweeps.get(sid);
+    if (!g) sweeps.set(sid, (g = { id: sid, name: r.info.name, runs: [], counts: {} }));
+    g.runs.push(r);
+    g.counts[r.status] = (g.counts[r.status] ?? 0) + 1;
+  }
+  // Map order is first-seen order, i.e. by newest run; a sweep still running comes first.
+  const ordered = [...sweeps.values()];
+  const live = ordered.filter((g) => g.counts.running);
+  return { groups: groupRuns(loose), sweeps: [...live, ...ordered.filter((g) => !g.counts.running)] };
+}
+
+/** "sweep lr-grid · 4 runs (3 completed, 1 running)" */
+export function sweepLabel(g: Pick<SweepGroup<unknown>, 'name' | 'runs' | 'counts'>): string {
+  const n = g.runs.length;
+  const parts = (['completed', 'running', 'stopped', 'failed'] as const).filter((s) => g.counts[s]).map((s) => `${g.counts[s]} ${s}`);
+  return `sweep ${g.name} · ${n} run${n === 1 ? '' : 's'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** A sweep node's tooltip: its name and id (escaped: they come from run folders) and counts. */
+export function sweepTooltip(g: Pick<SweepGroup<unknown>, 'id' | 'name' | 'runs' | 'counts'>): string {
+  return `**${escapeMarkdown(g.name)}** — sweep ${escapeMarkdown(g.id)}\n\n${escapeMarkdown(sweepLabel(g))}\n\n`;
+}
+
+/** The label of a list's last item when it shows only `shown` of `total` rows. */
+export function moreLabel(shown: number, total: number): string {
+  return `Show more… (${shown} of ${total})`;
 }
 
 function oneLine(s: string, max: number): string {

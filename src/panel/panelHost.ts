@@ -182,6 +182,13 @@ export class MetricsPanel implements vscode.Disposable {
     const s = this.model.get(id);
     if (!s) return;
     this.streamed.add(id);
+    if (!this.model.isRead(id)) {
+      // Metrics not read yet (a workspace of many runs is read in the background): read this run next,
+      // and replay it once read, rather than a part now and the rest line by line.
+      this.backfill.add(id);
+      this.model.prioritize([id]);
+      return;
+    }
     this.backfill.delete(id);
     // The series already has resume markers applied and is bounded (RunSeries thins old events past
     // MAX_SERIES_EVENTS): a replay of its events is the file's meaning, at a size the panel can draw.
@@ -208,6 +215,7 @@ export class MetricsPanel implements vscode.Disposable {
 
   private sendShow(runIds: string[], compare?: boolean, diff?: string[]): void {
     const ids = runIds.filter((id) => this.model.get(id));
+    this.model.prioritize(ids);
     for (const id of ids) if (!this.streamed.has(id)) this.replay(id);
     this.post({ type: 'showRuns', runIds: ids, compare });
     if (diff && diff.length >= 2) {
@@ -236,6 +244,7 @@ export class MetricsPanel implements vscode.Disposable {
         const wanted = [...new Set(want?.runIds ?? [])].filter((id) => this.model.get(id));
         const show = wanted.length ? wanted : fromState.length ? fromState : runs[0] ? [runs[0].id] : [];
         this.post({ type: 'init', runs: runs.map(panelRunOf), showRuns: show, configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined });
+        this.model.prioritize(show);
         for (const id of show) this.replay(id);
         if (want?.compare) this.post({ type: 'showRuns', runIds: show, compare: true });
         if (want?.diff && this.pendingConfigs) {

@@ -3,6 +3,12 @@
  * run.json only when its mtime changed, and reads only the bytes appended to metrics.jsonl since the last
  * refresh (MetricsTail). The host calls it on file-watcher events and on a timer; this module knows
  * nothing about VS Code so it is unit-tested with plain folders.
+ *
+ * At scale (hundreds of finished runs, megabytes of metrics) the listing comes first: one refresh reads
+ * every run.json (a stat per known run afterwards), so the runs and their statuses are all known at once;
+ * metrics are read behind it, a byte budget per pass: live runs first, then the runs asked for
+ * (`prioritize`, e.g. the panel's), then the rest most recent first. `drain()` continues that reading
+ * without listing the folder again.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +16,7 @@ import type { MetricsLine, RunInfo, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
 import { isPidAlive, isPidAliveAs } from '../protocol/trainerProcess';
-import { compareRuns, fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
+import { fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';
 
@@ -41,13 +47,15 @@ export interface RefreshResult {
   changed: string[];
   /** New metrics lines per run; `reset`: the file was replaced, drop what you held. */
   appended: Map<string, { lines: MetricsLine[]; reset: boolean }>;
-  /** Runs whose metrics.jsonl has more to read than this refresh's byte budget: refresh again soon
-   *  (after yielding to the event loop). */
+  /** Runs whose metrics.jsonl still has bytes to read (a backlog, or more than this pass's byte budget):
+   *  `drain()` again soon (after yielding to the event loop). */
   pending: string[];
 }
 
 interface Internal extends RunState {
   entry: RunEntry;
+  /** startedAt as ms (0 when unparsable): the list's sort key, parsed once per run.json read. */
+  startMs: number;
   tail: MetricsTail;
   finalRead: boolean;
   cfg?: Record<string, unknown> | null;
@@ -83,6 +91,8 @@ export interface RunStoreOptions {
   readEntry?: (dir: string) => RunEntry | null;
 }
 
+const startMsOf = (e: RunEntry): number => Date.parse(e.info.startedAt) || 0;
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class RunStore {
@@ -93,6 +103,10 @@ export class RunStore {
   private readonly bytesPerRefresh: number;
   private readonly readEntry: (dir: string) => RunEntry | null;
   private rr = 0;
+  /** list() order, cached: rebuilt only when a run is added, removed or its run.json re-read. */
+  private sorted: Internal[] | null = null;
+  /** Runs asked for first (the panel's), read before the rest of the backlog. */
+  private wanted: string[] = [];
   constructor(
     readonly runsDir: string,
     private alive: (pid: number) => boolean = isPidAlive,
@@ -105,8 +119,13 @@ export class RunStore {
     this.readEntry = opts.readEntry ?? readRunEntry;
   }
 
+  /** Every run, newest first (by startedAt, then id). */
   list(): RunState[] {
-    return [...this.runs.values()].sort((a, b) => compareRuns(a.entry, b.entry));
+    return this.ordered().slice();
+  }
+  private ordered(): Internal[] {
+    this.sorted ??= [...this.runs.values()].sort((a, b) => b.startMs - a.startMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return this.sorted;
   }
   get(id: string): RunState | undefined {
     return this.runs.get(id);
@@ -116,7 +135,9 @@ export class RunStore {
     return { added: [], removed: [], changed: [], appended: new Map(), pending: [] };
   }
 
-  refresh(): RefreshResult {
+  /** List the folder, re-read changed run.json files, then read metrics within `budget` bytes (0: list
+   *  only; what is left is `pending`, for `drain()`). */
+  refresh(budget = this.bytesPerRefresh): RefreshResult {
     const res = this.emptyResult();
     const seen = new Set<string>();
     let names: string[] = [];
@@ -125,7 +146,6 @@ export class RunStore {
     } catch {
       /* no runs folder yet */
     }
-    const toTail: Internal[] = [];
     for (const name of names) {
       if (name.startsWith('.')) continue;
       // One run's folder never hides the others: whatever throws is kept on that run.
@@ -133,7 +153,6 @@ export class RunStore {
         const r = this.updateEntry(name, res);
         if (!r) continue;
         seen.add(name);
-        toTail.push(r);
       } catch (e) {
         seen.add(name);
         this.fail(name, e, res);
@@ -142,17 +161,62 @@ export class RunStore {
     for (const id of [...this.runs.keys()]) {
       if (!seen.has(id)) {
         this.runs.delete(id);
+        this.sorted = null;
         res.removed.push(id);
       }
     }
-    // Tail in rotating order, so a huge backlog in one run does not starve the others of the budget.
-    let budget = this.bytesPerRefresh;
-    const start = toTail.length ? this.rr++ % toTail.length : 0;
-    for (let i = 0; i < toTail.length; i++) {
-      const r = toTail[(start + i) % toTail.length];
+    this.tailPass(res, budget);
+    return res;
+  }
+
+  /** Read more of the metrics backlog (one byte budget, REFRESH_BYTES by default; `wantedOnly`: only the
+   *  runs asked for, the rest stay pending), without listing the folder or re-reading run.json. */
+  drain(budget = this.bytesPerRefresh, wantedOnly = false): RefreshResult {
+    const res = this.emptyResult();
+    this.tailPass(res, budget, wantedOnly);
+    return res;
+  }
+
+  /** Read these runs' metrics before the rest of the backlog: before the runs asked for earlier, or after
+   *  them (`after`: rows a view shows, while the panel's runs go first). */
+  prioritize(ids: readonly string[], after = false): void {
+    const want = ids.filter((id) => this.runs.has(id));
+    this.wanted = [...new Set(after ? [...this.wanted, ...want] : [...want, ...this.wanted])];
+  }
+
+  /** Whether every metrics byte of this run written so far has been read (a finished run: read to its end). */
+  isRead(id: string): boolean {
+    const r = this.runs.get(id);
+    return !!r && (r.placeholder || (r.status !== 'running' ? r.finalRead : !r.tail.pending));
+  }
+
+  /**
+   * One byte budget of metrics reading: live runs first (rotating, so one huge backlog does not starve the
+   * others), then the runs asked for, then the finished runs not read yet, most recent first. Runs fully
+   * read and finished cost nothing (not even a stat); whatever the budget did not reach is `pending`.
+   */
+  private tailPass(res: RefreshResult, budget: number, wantedOnly = false): void {
+    const live: Internal[] = [];
+    const backlog: Internal[] = [];
+    for (const r of this.ordered()) {
+      if (r.placeholder) continue;
+      if (r.status === 'running') live.push(r);
+      else if (!r.finalRead) backlog.push(r);
+    }
+    const start = live.length ? this.rr++ % live.length : 0;
+    for (let i = 0; i < live.length; i++) budget -= this.safeTail(live[(start + i) % live.length], res, budget);
+    const rank = new Map(this.wanted.map((id, i) => [id, i]));
+    // The runs asked for first, in the order asked; the rest newest first (a stable sort keeps it).
+    if (rank.size) backlog.sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity) || 0);
+    for (const r of backlog) {
+      if (budget <= 0 || (wantedOnly && !rank.has(r.id))) {
+        // Out of budget this time: the rest is read by the next pass.
+        if (!res.pending.includes(r.id)) res.pending.push(r.id);
+        continue;
+      }
       budget -= this.safeTail(r, res, budget);
     }
-    return res;
+    if (this.wanted.length) this.wanted = this.wanted.filter((id) => !this.isRead(id));
   }
 
   /** Refresh one run only (a watcher event named its folder). */
@@ -169,6 +233,7 @@ export class RunStore {
     }
     if (!r) {
       this.runs.delete(id);
+      this.sorted = null;
       res.removed.push(id);
       return res;
     }
@@ -190,6 +255,8 @@ export class RunStore {
           const statusChanged = e.infoStamp !== r.entry.infoStamp || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status;
           r.entry = e;
           r.info = e.info;
+          r.startMs = startMsOf(e);
+          this.sorted = null;
           if (e.info.status === 'running') r.finalRead = false; // resumed
           if (statusChanged) res.changed.push(name);
         }
@@ -200,11 +267,13 @@ export class RunStore {
       if (!e) {
         if (r) {
           this.runs.delete(name);
+          this.sorted = null;
           res.removed.push(name);
         }
         return undefined;
       }
       const fresh = this.create(e);
+      this.sorted = null;
       if (r) {
         // The placeholder becomes the real run.
         this.runs.set(name, fresh);
@@ -273,6 +342,7 @@ export class RunStore {
       r.placeholder = true;
       r.readError = msg;
       this.runs.set(name, r);
+      this.sorted = null;
       res.added.push(name);
       this.applyStatus(r, res);
       return;
@@ -290,6 +360,7 @@ export class RunStore {
       id: e.id,
       dir: e.dir,
       entry: e,
+      startMs: startMsOf(e),
       info: e.info,
       status: e.info.status,
       died: false,

@@ -145,3 +145,33 @@ export const workspace = {
   createFileSystemWatcher: () => ({ onDidChange: noop, onDidCreate: noop, onDidDelete: noop, dispose() {} }),
   fs: { writeFile: async () => undefined, readFile: async (u: Uri) => new TextEncoder().encode(`{"name": "${u.fsPath}"}`) },
 };
+
+// Tree view types (the runs tree provider, its tests and the workspace bench).
+export const TreeItemCollapsibleState = { None: 0, Collapsed: 1, Expanded: 2 } as const;
+export class TreeItem {
+  id?: string;
+  description?: string;
+  tooltip?: unknown;
+  iconPath?: unknown;
+  contextValue?: string;
+  command?: { command: string; title: string; arguments?: unknown[] };
+  constructor(
+    public label: string,
+    public collapsibleState: number = TreeItemCollapsibleState.None,
+  ) {}
+}
+export class ThemeColor {
+  constructor(readonly id: string) {}
+}
+export class ThemeIcon {
+  constructor(
+    readonly id: string,
+    readonly color?: ThemeColor,
+  ) {}
+}
+export class MarkdownString {
+  isTrusted = false;
+  supportHtml = false;
+  supportThemeIcons = false;
+  constructor(public value = '') {}
+}
