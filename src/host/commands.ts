@@ -8,6 +8,7 @@ import { isSafeRunId, isStrictlyInside, type RunState } from '../runs';
 import { RUN_FILES } from '../protocol/runFolder';
 import type { MetricsPanel } from '../panel/panelHost';
 import { idsOf } from './commandArgs';
+import { registerNotesCommands } from './notesCommands';
 import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfigName, instantiateTemplate } from './configTemplate';
 import { CONFIG_GLOB, type ConfigValidation } from './configValidation';
 import { type Launcher, outputLogFile } from './launcher';
@@ -317,6 +318,7 @@ export function registerCommands(d: Deps): void {
   reg(CMD.newConfig, () => c.newConfig());
   reg(CMD.refresh, () => c.refresh());
   reg(CMD.showLog, () => c.showLog());
+  registerNotesCommands(d.ctx, d.model);
   void d.tree;
   void d.view;
 }

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { RunStatus } from '../protocol/runFolder';
 import type { RunState } from '../runs';
 import type { RunsModel } from './runsModel';
-import { GROUP_LABEL, groupRuns, runContextValue, runDescription, runTooltipMarkdown } from './treeModel';
+import { GROUP_LABEL, groupRuns, runContextValue, runDescription, runLabel, runTooltipMarkdown } from './treeModel';
 
 export type TreeNode = { kind: 'group'; status: RunStatus } | { kind: 'run'; id: string };
 
@@ -85,10 +85,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     }
     const r = this.model.get(el.id);
     if (!r) return new vscode.TreeItem(el.id);
-    const item = new vscode.TreeItem(r.info.name || r.id, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(runLabel(r), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.id}`;
     item.iconPath = icon(r);
-    item.description = runDescription(r.summary, r.info.startedAt, Date.now(), r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined);
+    item.description = runDescription(r.summary, r.info.startedAt, Date.now(), r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined, r.notes);
     item.contextValue = runContextValue(r.status, hasCheckpoint(r.dir));
     // Everything in the tooltip that comes from the run folder is escaped (a cloned repo's run.json
     // must not render links, commands or HTML); the MarkdownString is neither trusted nor HTML-enabled.
