@@ -9,7 +9,7 @@
 import type { PanelRun } from '../src/protocol/panelMessages';
 import type { PanelTheme } from './chartSetup';
 import { dimColor, hexOf, metricColor, RUN_DASHES, RUN_MARKERS } from './colors';
-import { allDimsSorted, compareMetricIds, isPlottedMetric, prettyMetric, shownRuns, type ViewModel } from './model';
+import { allDimsSorted, compareMetricIds, isPlottedMetric, prettyMetric, runLabel, shownRuns, type ViewModel } from './model';
 import type { MetricsStore } from './store';
 import type { Curve, LegendEntry } from './timeChart';
 
@@ -23,12 +23,24 @@ export function buildSpecs(m: ViewModel, theme: SpecTheme): ChartSpec[] {
   const shown = shownRuns(m).filter((r) => store.runs.has(r.id));
   const dims = allDimsSorted(store);
   const hidden = new Set(state.hiddenDims);
-  const runLegend: LegendEntry[] = shown.length > 1
-    ? shown.map((r, i) => ({ key: `run:${r.id}`, text: r.name, color: hexOf(theme.fg), dash: RUN_DASHES[i % RUN_DASHES.length].length ? RUN_DASHES[i % RUN_DASHES.length] : [1, 0], hidden: false }))
-    : [];
+  const runLegend = runLegendEntries(shown, hexOf(theme.fg));
   const metricIds = [...store.metrics.keys()].filter((mid) => isPlottedMetric(store, mid)).sort((a, b) => compareMetricIds(store, a, b));
   const ctx: SpecContext = { store, shown, dims, hidden, metricIds, theme, runLegend };
   return state.viewMode === 'metric' ? perMetricSpecs(ctx) : perDimSpecs(ctx);
+}
+
+/** Run entries a chart's legend lists at most; the rest are one "+ N more runs" entry. Chart.js draws a
+ *  legend inside the chart's fixed-height box: 500 run entries would leave no room for the plot. */
+export const RUN_LEGEND_MAX = 8;
+
+/** The run part of a chart legend: one entry (display name, dash) per shown run, bounded. */
+export function runLegendEntries(shown: readonly PanelRun[], color: string): LegendEntry[] {
+  if (shown.length < 2) return [];
+  const dashOf = (i: number) => (RUN_DASHES[i % RUN_DASHES.length].length ? RUN_DASHES[i % RUN_DASHES.length] : [1, 0]);
+  const out: LegendEntry[] = shown.slice(0, RUN_LEGEND_MAX).map((r, i) => ({ key: `run:${r.id}`, text: runLabel(r), color, dash: dashOf(i), hidden: false }));
+  const more = shown.length - RUN_LEGEND_MAX;
+  if (more > 0) out.push({ key: 'more', text: `+ ${more} more runs`, color, hidden: false });
+  return out;
 }
 
 interface SpecContext {
@@ -43,7 +55,7 @@ interface SpecContext {
 
 /** Dash, marker and label prefix of the i-th shown run. */
 function runStyle(r: PanelRun, i: number, multi: boolean): { dash: number[]; marker: string; prefix: string } {
-  return { dash: RUN_DASHES[i % RUN_DASHES.length], marker: RUN_MARKERS[i % RUN_MARKERS.length], prefix: multi ? `${r.name} · ` : '' };
+  return { dash: RUN_DASHES[i % RUN_DASHES.length], marker: RUN_MARKERS[i % RUN_MARKERS.length], prefix: multi ? `${runLabel(r)} · ` : '' };
 }
 
 function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme, runLegend }: SpecContext): ChartSpec[] {

@@ -45,6 +45,7 @@ export function installDebugHook(src: DebugSources): void {
         id,
         title: c.card.querySelector('h3')?.textContent ?? '',
         legend: c.legendTexts(),
+        xTicks: c.xTickLabels(),
         datasets: c.datasetInfos(),
         rawPoints: c.lastRawPoints,
         drawnPoints: c.lastDrawnPoints,
@@ -64,6 +65,10 @@ export function installDebugHook(src: DebugSources): void {
         steps: Object.fromEntries(ch.shownSteps),
         datasets: ch.chart.data.datasets.map((d) => ({ label: String(d.label), points: d.data.length })),
         metric: src.mrlMetric(),
+        advice: ch.advice.map((a) => ({ runId: a.runId, name: a.name, step: a.step, advice: a.advice ? { ...a.advice, funnel: a.advice.funnel ? { ...a.advice.funnel } : null } : null })),
+        advisorMarks: ch.advisorMarks.map((k) => ({ ...k })),
+        adviceText: [...mrl.adviceLines],
+        legend: (ch.chart.legend?.legendItems ?? []).map((i) => i.text),
         availableSteps: src.mrlSteps(),
       };
     },

@@ -7,9 +7,12 @@
  * leading single quote (OWASP's advice for CSV injection). Only text is touched: numbers, negative ones
  * included, are written as numbers.
  */
+import { curveSmoothing } from './smoothingRule';
 import type { Curve } from './timeChart';
 
-export const CSV_HEADER = 'run_id,run_name,split,metric,dim,step,time_s,wall_time_ms,value,smoothed';
+/** `smoothed` is the value as the chart drew it; `smoothing` the EMA weight behind it (0: raw — eval
+ *  curves are never smoothed, see smoothingRule.ts), so a reader of the file knows which it got. */
+export const CSV_HEADER = 'run_id,run_name,split,metric,dim,step,time_s,wall_time_ms,value,smoothed,smoothing';
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -25,18 +28,20 @@ function num(v: number): string {
 }
 
 /**
- * The CSV of `curves`: every point each series holds, with the smoothed value at the given smoothing
- * (0 = the raw value). `runName` names a run id (the id itself when it has none).
+ * The CSV of `curves`: every point each series holds, with the smoothed value as the chart draws it at the
+ * slider's `smoothing` (train curves smoothed, eval curves raw; 0 = raw everywhere) and the weight used.
+ * `runName` names a run id (the id itself when it has none).
  */
 export function buildCsv(curves: readonly Pick<Curve, 'runId' | 'series'>[], smoothing: number, runName: (runId: string) => string | undefined): string {
   const lines = [CSV_HEADER];
   for (const c of curves) {
     const s = c.series;
-    const sm = smoothing > 0 ? s.smoothed(smoothing) : s.y;
+    const w = curveSmoothing(s.key, smoothing);
+    const sm = w > 0 ? s.smoothed(w) : s.y;
     const name = runName(c.runId) ?? c.runId;
     const pre = `${csvCell(c.runId)},${csvCell(name)},${csvCell(s.key.split)},${csvCell(s.key.metric)},${s.key.dim ?? ''}`;
     for (let i = 0; i < s.n; i++) {
-      lines.push(`${pre},${s.step[i]},${s.time[i]},${num(s.wall[i])},${num(s.y[i])},${num(sm[i])}`);
+      lines.push(`${pre},${s.step[i]},${s.time[i]},${num(s.wall[i])},${num(s.y[i])},${num(sm[i])},${w}`);
     }
   }
   return lines.join('\n') + '\n';

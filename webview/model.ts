@@ -67,10 +67,18 @@ export function compareMetricIds(store: MetricsStore, a: string, b: string): num
   return ra[0] - rb[0] || ra[1] - rb[1] || ra[2].localeCompare(rb[2]);
 }
 
-/** Funnel settings ride along as values (`funnel:shortlistDim` …) but are parameters, not curves. */
-const FUNNEL_PARAMS = /^funnel:(shortlistDim|rerankDim|shortlistSize|shortlist|rerank)$/;
+/** Funnel settings and costs ride along as values (`funnel:shortlistDim`, `funnel:macsSaved` …) but are
+ *  constants of a run, not curves: a chart of them is a flat line that pushes the useful charts down. They
+ *  show in the metric-vs-dim chart (funnel marker, advisor line) and the runs table instead. */
+const FUNNEL_PARAMS = /^funnel:(shortlistDim|rerankDim|shortlistSize|shortlist|rerank|macsSaved)$/;
 export function isPlottedMetric(store: MetricsStore, mid: string): boolean {
   return !FUNNEL_PARAMS.test(store.metrics.get(mid)!.metric);
+}
+
+/** What the panel calls a run: the user's display name (notes.json) if set, else the run's name. */
+export function runLabel(r: Pick<PanelRun, 'name' | 'notes'>): string {
+  const d = r.notes?.displayName?.trim();
+  return d ? d : r.name;
 }
 
 export function prettyMetric(split: string, metric: string): string {

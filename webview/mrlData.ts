@@ -2,6 +2,8 @@
  * Data choices behind the MRL curve (metric vs dim at one step): which metrics qualify, which one is
  * shown, the eval steps the slider walks, and where the slider stands. Pure (no DOM, no Chart.js).
  */
+import { compareAdvice, DEFAULT_ADVISOR_PERCENT, describeAdvice, type DimAdvice } from '../src/protocol/dimAdvisor';
+import { RUN_LEGEND_MAX } from './chartSpecs';
 import { compareMetricIds, shownRuns, type ViewModel } from './model';
 import type { MetricsStore } from './store';
 import type { UiState } from './uiState';
@@ -82,4 +84,49 @@ export function pickMrlStep(steps: readonly number[], chosen: number | null): Mr
 /** The chosen step for slider position i: the last position means "follow the latest" (null). */
 export function mrlStepAtSlider(steps: readonly number[], i: number): number | null {
   return i >= steps.length - 1 ? null : steps[i] ?? null;
+}
+
+/**
+ * The advisor's target percentage: `model.settings.advisorPercent` (the `matryoshkaLab.advisorPercent`
+ * setting the host sends in `init` / `settings`) when it is a usable number, else the default (95).
+ * Read defensively: a model without settings (an older host, a test) gets the default.
+ */
+export function advisorPercent(m: object): number {
+  const p = (m as { settings?: { advisorPercent?: unknown } | null }).settings?.advisorPercent;
+  return typeof p === 'number' && p > 0 && p <= 100 ? p : DEFAULT_ADVISOR_PERCENT;
+}
+
+/** Runs named one by one in the advisor text (as many as the legend names); the rest are counted. */
+export const ADVICE_RUNS_MAX = RUN_LEGEND_MAX;
+
+/** What the advisor text says of one funnel: "funnel 16→64: 97 % of full at the cost of dim 21". */
+export function describeFunnel(a: DimAdvice): string | null {
+  const f = a.funnel;
+  if (!f) return null;
+  const dims = f.shortlistDim !== undefined && f.rerankDim !== undefined ? ` ${f.shortlistDim}→${f.rerankDim}` : '';
+  const verdict = f.reachesTarget ? `reaches ${a.percent} %` : `below ${a.percent} %`;
+  return `funnel${dims}: ${Math.round(f.ratio * 100)} % of full at the cost of dim ${Math.round(f.equivalentDim)} (${verdict})`;
+}
+
+/**
+ * The text lines under the metric-vs-dim chart. One run: describeAdvice, then its funnel. Several:
+ * compareAdvice ("A reaches 95 % at dim 16, B needs 32", the first ADVICE_RUNS_MAX runs, "+ N more"),
+ * then each named run's funnel. No run: nothing.
+ */
+export function advisorLines(runs: readonly { name: string; step: number; advice: DimAdvice | null }[]): string[] {
+  if (!runs.length) return [];
+  if (runs.length === 1) {
+    const r = runs[0];
+    if (!r.advice) return [`${r.name}: no advice at step ${r.step} (the metric needs a positive value at two dims or more)`];
+    const f = describeFunnel(r.advice);
+    return [`${r.name} ${describeAdvice(r.advice)} (step ${r.step})`, ...(f ? [f] : [])];
+  }
+  const named = runs.slice(0, ADVICE_RUNS_MAX);
+  const more = runs.length - named.length;
+  const lines = [compareAdvice(named.map((r) => ({ name: r.name, advice: r.advice }))) + (more > 0 ? `, + ${more} more runs` : '')];
+  for (const r of named) {
+    const f = r.advice && describeFunnel(r.advice);
+    if (f) lines.push(`${r.name} ${f}`);
+  }
+  return lines;
 }

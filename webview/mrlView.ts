@@ -3,9 +3,9 @@
  * model. The data choices are in mrlData.ts; this is their DOM side.
  */
 import type { PanelTheme } from './chartSetup';
-import { allDimsSorted, prettyMetric, shownRuns, type ViewModel } from './model';
+import { allDimsSorted, prettyMetric, runLabel, shownRuns, type ViewModel } from './model';
 import { MrlChart } from './mrlChart';
-import { currentMrlMetric, mrlCandidates, MrlSteps, pickMrlStep } from './mrlData';
+import { advisorLines, advisorPercent, currentMrlMetric, mrlCandidates, MrlSteps, pickMrlStep } from './mrlData';
 
 export interface MrlElements {
   section: HTMLElement;
@@ -20,7 +20,18 @@ export class MrlView {
   private readonly stepsCache = new MrlSteps();
   private optionsSig = '';
 
-  constructor(private readonly el: MrlElements) {}
+  /** The dim advisor's text under the chart (made here, so the page skeleton needs no change). */
+  readonly advice: HTMLElement;
+  /** The advisor lines last shown (debug hook). */
+  adviceLines: string[] = [];
+
+  constructor(private readonly el: MrlElements) {
+    this.advice = document.createElement('div');
+    this.advice.className = 'mrl-advice';
+    this.advice.id = 'mrlAdvice';
+    this.advice.setAttribute('aria-live', 'polite');
+    el.section.append(this.advice);
+  }
 
   steps(m: ViewModel): number[] {
     return this.stepsCache.get(m);
@@ -67,6 +78,18 @@ export class MrlView {
     this.chart ??= new MrlChart(el.canvas, theme);
     const metric = store.metrics.get(mid)!;
     const dims = allDimsSorted(store).filter((d) => !state.hiddenDims.includes(d));
-    this.chart.update(store, shown.map((r, index) => ({ id: r.id, name: r.name, index, config: r.config })), metric.split, metric.metric, pick.step, dims, allDimsSorted(store));
+    this.chart.update(store, shown.map((r, index) => ({ id: r.id, name: runLabel(r), index, config: r.config })), metric.split, metric.metric, pick.step, dims, allDimsSorted(store), advisorPercent(m));
+    this.renderAdvice(advisorLines(this.chart.advice));
+  }
+
+  private renderAdvice(lines: string[]): void {
+    if (lines.join('\n') === this.adviceLines.join('\n')) return;
+    this.adviceLines = lines;
+    this.advice.replaceChildren(...lines.map((l) => {
+      const d = document.createElement('div');
+      d.textContent = l;
+      return d;
+    }));
+    this.advice.hidden = lines.length === 0;
   }
 }

@@ -82,10 +82,12 @@ export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): v
     }
     case 'runInfo': {
       const i = m.runs.findIndex((r) => r.id === msg.run.id);
+      // A new display name (notes.json) is in every legend, not only in the chips.
+      const renamed = i >= 0 && m.runs[i].notes?.displayName !== msg.run.notes?.displayName;
       if (i >= 0) m.runs[i] = { ...msg.run, config: msg.run.config !== undefined ? msg.run.config : m.runs[i].config };
       else m.runs = sortRuns([...m.runs, msg.run]);
       store.setStartedAt(msg.run.id, msg.run.startedAt);
-      fx.schedule({ runs: true, diff: true });
+      fx.schedule(renamed ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
       break;
     }
     case 'metrics': {

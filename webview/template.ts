@@ -2,6 +2,7 @@
  * The panel's DOM skeleton (toolbar, run/dim bars, MRL card, chart list, config diff card) and typed
  * handles on its elements. Static markup only: every dynamic text goes in through textContent.
  */
+import { SMOOTHING_TITLE } from './smoothingRule';
 
 export const PANEL_HTML = `
 <header class="toolbar" role="toolbar" aria-label="Chart options">
@@ -18,8 +19,8 @@ export const PANEL_HTML = `
       <vscode-option value="wall">Wall time</vscode-option>
     </vscode-single-select>
   </label>
-  <label class="field smoothing"><span>Smoothing</span>
-    <input id="smoothing" type="range" min="0" max="0.99" step="0.01" aria-label="Smoothing (time-weighted EMA)">
+  <label class="field smoothing" title="${SMOOTHING_TITLE}"><span>Smoothing</span>
+    <input id="smoothing" type="range" min="0" max="0.99" step="0.01" aria-label="${SMOOTHING_TITLE}">
     <output id="smoothingValue" for="smoothing"></output>
   </label>
   <vscode-checkbox id="logY" label="Log y"></vscode-checkbox>

@@ -10,6 +10,7 @@ import { Chart, type PanelTheme } from './chartSetup';
 import { lttb, visibleRange } from './lttb';
 import type { Series } from './store';
 import { withAlpha } from './colors';
+import { curveSmoothing } from './smoothingRule';
 
 export type XAxisMode = 'step' | 'relative' | 'wall';
 
@@ -64,6 +65,12 @@ export function formatStep(v: number): string {
   if (a >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
   if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
   return String(Math.round(v));
+}
+
+/** Whole-number ticks only (for a step axis), at most one per integer. */
+export function integerTicks<T extends { value: number }>(ticks: readonly T[]): T[] {
+  const seen = new Set<number>();
+  return ticks.filter((t) => Number.isInteger(t.value) && !seen.has(t.value) && seen.add(t.value));
 }
 
 export function formatValue(v: number): string {
@@ -180,9 +187,17 @@ export class TimeChart {
             color: t.muted,
             maxRotation: 0,
             autoSkipPadding: 12,
+            // Steps are whole numbers: a step size below 1 (a short run) must not give ticks 1, 1.5, 2
+            // labelled "1 2 2" (precision 0 rounds the step size up to 1).
+            precision: mode === 'step' ? 0 : undefined,
             callback(this: any, v: number | string) {
               return formatX(Number(v), mode, (this.max ?? 0) - (this.min ?? 0));
             },
+          },
+          // A zoom window's fractional bounds are ticks too (Chart.js includes the bounds): on the step axis
+          // keep whole steps only.
+          afterBuildTicks: (sc: { ticks: { value: number }[] }) => {
+            if (mode === 'step') sc.ticks = integerTicks(sc.ticks);
           },
           title: { display: true, text: mode === 'step' ? 'step' : mode === 'relative' ? 'time since start' : 'wall time', color: t.muted },
         },
@@ -404,10 +419,11 @@ export class TimeChart {
   }
 
   private rebuildDatasets(): void {
-    const smooth = this.view.smoothing > 0;
     const hc = this.view.theme.kind.startsWith('high-contrast');
     const ds: DS[] = [];
     for (const c of this.curves) {
+      // Per curve: eval curves are drawn raw whatever the slider (smoothingRule.ts).
+      const smooth = curveSmoothing(c.series.key, this.view.smoothing) > 0;
       const base = {
         data: [] as ScatterDataPoint[],
         borderDash: c.dash,
@@ -445,10 +461,10 @@ export class TimeChart {
       const info = d._info!;
       const s = info.curve.series;
       const xs = xColumn(s, mode);
-      const smoothing = info.role === 'smoothed' ? this.view.smoothing : 0;
+      const smoothing = info.role === 'smoothed' ? curveSmoothing(s.key, this.view.smoothing) : 0;
       // the faint raw curve under a smoothed one needs less detail (LTTB keeps its spikes either way)
       const target = info.role === 'raw' ? Math.round(fullTarget / 2) : fullTarget;
-      const ys = info.role === 'smoothed' ? s.smoothed(smoothing) : s.y;
+      const ys = smoothing > 0 ? s.smoothed(smoothing) : s.y;
       const c = d._dec;
       const valid =
         !zoom && c !== undefined && c.gen === s.generation && c.target === target && c.smoothing === smoothing && c.axis === mode && c.n <= s.n && !c.zoomed;
@@ -485,6 +501,11 @@ export class TimeChart {
       color: d._info!.curve.color,
       dash: d._info!.curve.dash,
     }));
+  }
+
+  /** The x axis' tick labels as drawn (tests: integer steps only). */
+  xTickLabels(): string[] {
+    return (this.chart.scales.x?.ticks ?? []).map((t) => String(t.label ?? ''));
   }
 
   legendTexts(): string[] {

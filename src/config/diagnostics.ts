@@ -14,6 +14,8 @@ export interface ConfigError {
   message: string;
   /** The schema keyword that failed, or the semantic check's name ("missingFile", "dimTooLarge"). */
   keyword?: string;
+  /** Found by the JSON Schema itself, not by a semantic check (validate.ts sets it). */
+  fromSchema?: boolean;
 }
 
 export interface Position { line: number; character: number }
@@ -30,6 +32,8 @@ export interface ConfigDiagnostic {
   kind: ConfigDiagnosticKind;
   /** For unknownKey: the key as written. */
   key?: string;
+  /** The JSON Schema keyword behind it, when the schema itself found it (see editorDiagnostics). */
+  schemaKeyword?: string;
 }
 
 export function pointerToSegments(pointer: string): string[] {
@@ -116,6 +120,14 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
   }));
   if (!root) return out;
   for (const err of errors) {
+    const before = out.length;
+    locateOne(err);
+    if (err.fromSchema && err.keyword) for (let i = before; i < out.length; i++) out[i].schemaKeyword = err.keyword;
+  }
+  return out;
+
+  function locateOne(err: ConfigError): void {
+    if (!root) return;
     const segs = pointerToSegments(err.path);
     const { node, depth } = walk(root, segs);
     const reachedAll = depth === segs.length;
@@ -137,30 +149,30 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
       }
       if (k) {
         out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: keyPath, kind: 'unknownKey', key });
-        continue;
+        return;
       }
     }
     if (kw === 'required' || requiredKey(err.message) !== undefined || !reachedAll) {
       const k = keyOf(node);
       const r = k ? lines.range(k.offset, k.length) : lines.range(node.offset, 1);
       out.push({ range: r, message: err.message, severity: 'error', path: err.path, kind: 'required' });
-      continue;
+      return;
     }
     if (kw === 'sweepPath' && keyOf(node)) {
       // A swept path that names no field: the path (the key) is what is wrong, not its values.
       const k = keyOf(node)!;
       out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: err.path, kind: 'schema' });
-      continue;
+      return;
     }
     if (kw === 'engineNote') {
       // What the chosen engine does differently with this field (src/config/engineChecks.ts): a warning.
       out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'warning', path: err.path, kind: 'engineNote' });
-      continue;
+      return;
     }
     if (kw === 'outsideWorkspace') {
       // A note, not an error: the path was not checked (it lies outside the workspace folders).
       out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'warning', path: err.path, kind: 'outsideWorkspace' });
-      continue;
+      return;
     }
     const kind: ConfigDiagnosticKind =
       kw === 'enum' || (kw === undefined && /must be equal to one of|allowed values|expected one of/i.test(err.message))
@@ -170,7 +182,6 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
           : 'schema';
     out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'error', path: err.path, kind });
   }
-  return out;
 }
 
 /** Validation errors → diagnostics, de-duplicated by place and message. */
@@ -185,4 +196,44 @@ export function configDiagnostics(text: string, errors: readonly ConfigError[]):
     out.push(d);
   }
   return out;
+}
+
+/**
+ * JSON Schema keywords that VS Code's JSON language service checks on its own for a file that
+ * `contributes.jsonValidation` gives our schema (`*.mrl.json`): it reports them in Problems as well
+ * ("Incorrect type. Expected "integer"."), so the same mistake would show twice. `discriminator` is not
+ * here: it is ajv's, the language service does not know it, and our message names the loss types.
+ */
+export const SCHEMA_SERVICE_KEYWORDS: ReadonlySet<string> = new Set([
+  'type', 'enum', 'const', 'required', 'additionalProperties', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
+  'multipleOf', 'minLength', 'maxLength', 'pattern', 'format', 'minItems', 'maxItems', 'uniqueItems', 'contains',
+  'minContains', 'maxContains', 'minProperties', 'maxProperties', 'propertyNames', 'dependentRequired', 'dependencies',
+  'not', 'oneOf', 'anyOf', 'allOf', 'false schema', 'items', 'additionalItems', 'prefixItems', 'unevaluatedProperties',
+  'unevaluatedItems',
+]);
+
+/** Whether VS Code's JSON language service already reports this diagnostic (see SCHEMA_SERVICE_KEYWORDS). */
+export function reportedBySchemaService(d: Pick<ConfigDiagnostic, 'schemaKeyword'>): boolean {
+  return d.schemaKeyword !== undefined && SCHEMA_SERVICE_KEYWORDS.has(d.schemaKeyword);
+}
+
+/**
+ * The diagnostics to publish for a config open in the editor, where VS Code's JSON language service
+ * validates the same schema: each problem once. Ours are dropped where the language service reports the
+ * same schema error at the same place; the checks a schema cannot express (a dim wider than the model, a
+ * missing data file, the funnel's order, the loss type via the discriminator …) stay; JSON syntax errors
+ * go too (the language service reports them).
+ * Not for launch-time validation, and not for a file no editor shows (the language service validates open
+ * documents only): there every error is ours to report. The hidden ones still carry our quick fixes
+ * (ConfigValidation offers them on the language service's diagnostic at the same range).
+ */
+export function editorDiagnostics(diags: readonly ConfigDiagnostic[], schemaServiceValidates: boolean): ConfigDiagnostic[] {
+  // The language service reports JSON syntax errors of an open document too.
+  return schemaServiceValidates ? diags.filter((d) => !reportedBySchemaService(d) && d.kind !== 'syntax') : [...diags];
+}
+
+/** Whether two ranges overlap or touch (a code action request's range against a diagnostic's). */
+export function rangesMeet(a: Range, b: Range): boolean {
+  const before = (p: Position, q: Position) => p.line < q.line || (p.line === q.line && p.character < q.character);
+  return !before(a.end, b.start) && !before(b.end, a.start);
 }

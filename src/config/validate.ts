@@ -23,6 +23,8 @@ export interface ConfigError {
   message: string;
   /** The JSON Schema keyword that failed, or a name for semantic checks ("dimTooLarge", "missingFile"). */
   keyword?: string;
+  /** Found by the JSON Schema (ajv) — what any schema validator finds too — not by a semantic check. */
+  fromSchema?: boolean;
 }
 
 export interface ValidationResult {
@@ -273,6 +275,7 @@ export function validateRunConfig(json: unknown, file: string, opts: ValidateOpt
     for (const e of validate.errors ?? []) {
       const ce = ajvToConfigError(e);
       if (!ce) continue;
+      ce.fromSchema = true;
       const k = `${ce.path}\u0000${ce.message}`;
       if (!seen.has(k)) {
         seen.add(k);

@@ -8,6 +8,7 @@ import { isSafeRunId, isStrictlyInside, type RunState } from '../runs';
 import { RUN_FILES } from '../protocol/runFolder';
 import type { MetricsPanel } from '../panel/panelHost';
 import { idsOf, sweepTargetOf } from './commandArgs';
+import { registerNotesCommands } from './notesCommands';
 import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfigName, instantiateTemplate } from './configTemplate';
 import { CONFIG_GLOB, type ConfigValidation } from './configValidation';
 import { type Launcher, outputLogFile, type SweepLaunch } from './launcher';
@@ -365,5 +366,6 @@ export function registerCommands(d: Deps): void {
   reg(CMD.refresh, () => c.refresh());
   reg(CMD.showLog, () => c.showLog());
   reg(SHOW_MORE_COMMAND, (n?: TreeNode) => n && d.tree.showMore(n));
+  registerNotesCommands(d.ctx, d.model);
   void d.view;
 }

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { RunStatus } from '../protocol/runFolder';
 import type { RefreshResult, RunState } from '../runs';
 import type { RunsModel } from './runsModel';
-import { GROUP_LABEL, layoutRuns, moreLabel, PAGE_SIZE, runContextValue, runDescription, runTooltipMarkdown, sweepLabel, sweepTooltip, type TreeLayout } from './treeModel';
+import { GROUP_LABEL, layoutRuns, moreLabel, PAGE_SIZE, runContextValue, runDescription, runLabel, runTooltipMarkdown, sweepLabel, sweepTooltip, type TreeLayout } from './treeModel';
 
 /** A list of the tree that pages: a status group, a sweep's runs, or the sweeps themselves. */
 export type ListKey = RunStatus | `sweep:${string}` | 'sweeps';
@@ -195,10 +195,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (!r) return new vscode.TreeItem(el.id);
     // A row on screen whose metrics are not read yet: read it before the rest of the backlog.
     if (!this.model.isRead(r.id)) this.model.prioritize([r.id], false);
-    const item = new vscode.TreeItem(r.info.name || r.id, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(runLabel(r), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.id}`;
     item.iconPath = icon(r);
-    item.description = runDescription(r.summary, r.info.startedAt, Date.now(), r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined);
+    item.description = runDescription(r.summary, r.info.startedAt, Date.now(), r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined, r.notes);
     item.contextValue = runContextValue(r.status, this.resumable(r));
     // Everything in the tooltip that comes from the run folder is escaped (a cloned repo's run.json
     // must not render links, commands or HTML); the MarkdownString is neither trusted nor HTML-enabled.

@@ -1,5 +1,5 @@
 // What the runs tree shows, as pure functions (no vscode import) so it is unit-tested.
-import type { RunStatus } from '../protocol/runFolder';
+import type { RunNotes, RunStatus } from '../protocol/runFolder';
 import type { RunSummary } from '../runs';
 
 export const GROUP_ORDER: readonly RunStatus[] = ['running', 'completed', 'stopped', 'failed'];
@@ -31,10 +31,12 @@ export function fmt(v: number): string {
 }
 
 /** "loss 0.432 · ndcg@10@256 0.61 · 5m ago" */
-export function runDescription(summary: RunSummary, startedAt: string | undefined, now: number, problem?: string): string {
+export function runDescription(summary: RunSummary, startedAt: string | undefined, now: number, problem?: string, notes?: RunNotes): string {
   const parts: string[] = [];
   // A description is plain text (never markdown): the problem is shown as written, shortened.
   if (problem) parts.push(oneLine(problem, 60));
+  const tags = tagsText(notes);
+  if (tags) parts.push(tags);
   if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
   if (summary.best) parts.push(`${summary.best.metric}@${summary.best.dim} ${fmt(summary.best.value)}`);
   const age = formatAge(startedAt, now);
@@ -149,14 +151,33 @@ export interface TooltipRun {
   reason?: string;
   readError?: string;
   info: { name: string; backend?: string; backendReason?: unknown; step?: unknown; totalSteps?: unknown; error?: unknown };
+  notes?: RunNotes;
+  notesProblem?: string;
+}
+
+/** The run item's label: the display name from notes.json if set, else the run's name (else its id). */
+export function runLabel(r: { id: string; info: { name: string }; notes?: RunNotes }): string {
+  return r.notes?.displayName?.trim() || r.info.name || r.id;
+}
+
+/** Tags for a description: "#baseline #lr" (plain text, shortened). */
+export function tagsText(notes: RunNotes | undefined): string {
+  return notes?.tags.length ? oneLine(notes.tags.map((t) => `#${t}`).join(' '), 40) : '';
 }
 
 /** The run item's tooltip, as markdown in which everything read from the run folder is escaped. */
 export function runTooltipMarkdown(r: TooltipRun): string {
   const e = escapeMarkdown;
   const out: string[] = [];
-  out.push(`**${e(r.info.name || r.id)}** — ${e(r.status)}${r.died ? ' (process gone: the trainer died without finishing)' : ''}`);
+  const label = runLabel(r);
+  out.push(`**${e(label)}** — ${e(r.status)}${r.died ? ' (process gone: the trainer died without finishing)' : ''}`);
+  // With a display name, the run's own name (run.json) stays visible here.
+  if (label !== (r.info.name || r.id)) out.push(`run name: ${e(r.info.name || r.id)}`);
   out.push(e(r.id));
+  if (r.notes?.tags.length) out.push(`tags: ${r.notes.tags.map(e).join(', ')}`);
+  // The note keeps its line breaks (each line escaped on its own; a blank line stays a paragraph break).
+  if (r.notes?.note.trim()) out.push(r.notes.note.trim().split(/\r?\n/).map((l) => (l.trim() ? e(l) : '')).join('  \n'));
+  if (r.notesProblem) out.push(`notes ignored: ${e(r.notesProblem)}`);
   if (r.reason && !r.died) out.push(e(r.reason));
   if (r.readError) out.push(`could not read the run folder: ${e(r.readError)}`);
   if (r.info.backend) out.push(`backend: ${e(r.info.backend)}${r.info.backendReason ? ` (${e(String(r.info.backendReason))})` : ''}`);

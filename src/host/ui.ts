@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { RunState } from '../runs';
-import { formatAge } from './treeModel';
+import { formatAge, runLabel } from './treeModel';
 
 export const MESSAGE_PREFIX = 'Matryoshka Lab: ';
 
@@ -61,7 +61,7 @@ const STATUS_ICON: Record<string, string> = { running: '$(sync~spin)', completed
 export function runItem(r: RunState, now = Date.now()): vscode.QuickPickItem & { id: string } {
   return {
     id: r.id,
-    label: `${STATUS_ICON[r.status] ?? ''} ${r.info.name}`,
+    label: `${STATUS_ICON[r.status] ?? ''} ${runLabel(r)}`,
     description: `${r.status} · ${formatAge(r.info.startedAt, now)}`,
     detail: r.id,
   };

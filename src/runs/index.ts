@@ -6,3 +6,4 @@ export * from './series';
 export * from './store';
 export * from './tail';
 export * from './stop';
+export * from './notes';

@@ -12,13 +12,14 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricsLine, RunInfo, RunStatus } from '../protocol/runFolder';
+import type { MetricsLine, RunInfo, RunNotes, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
 import { isPidAlive, isPidAliveAs } from '../protocol/trainerProcess';
 import { fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';
+import { notesFile, readRunNotes } from './notes';
 
 export interface RunState {
   id: string;
@@ -38,6 +39,10 @@ export interface RunState {
   bytesRead?: number;
   /** Lazily read; config.json never changes once written. */
   config(): Record<string, unknown> | null;
+  /** notes.json (display name, tags, note), re-read when its stamp changes; undefined when none. */
+  notes?: RunNotes;
+  /** Why notes.json was ignored (not JSON, wrong shape). */
+  notesProblem?: string;
 }
 
 export interface RefreshResult {
@@ -61,6 +66,8 @@ interface Internal extends RunState {
   cfg?: Record<string, unknown> | null;
   /** A stand-in for a folder whose reading threw before its entry was known. */
   placeholder?: boolean;
+  /** notes.json's stamp when last read ('' = none). */
+  notesStamp?: string;
 }
 
 function mtimeOf(file: string): number {
@@ -285,7 +292,20 @@ export class RunStore {
       r = fresh;
     }
     this.applyStatus(r, res);
+    this.updateNotes(r, res);
     return r;
+  }
+
+  /** Re-read notes.json when its stamp changed (one stat per run per refresh, like run.json). */
+  private updateNotes(r: Internal, res: RefreshResult): void {
+    const stamp = fileStamp(notesFile(r.dir));
+    if (stamp === r.notesStamp) return;
+    const first = r.notesStamp === undefined;
+    r.notesStamp = stamp;
+    const n = stamp ? readRunNotes(r.dir) : { notes: null };
+    r.notes = n.notes ?? undefined;
+    r.notesProblem = n.problem;
+    if (!first && !res.changed.includes(r.id) && !res.added.includes(r.id)) res.changed.push(r.id);
   }
 
   /** Effective status: a dead pid → failed; a folder with no valid run.json past the grace → failed. */

@@ -51,6 +51,9 @@ export const state = {
   /** Answers for the next quick picks / modal messages (FIFO); none left: dismissed (undefined). */
   pickAnswers: [] as ((items: any[]) => unknown)[],
   modalAnswers: [] as (string | undefined)[],
+  /** Answers for the next input boxes (FIFO; none left: dismissed), and what each box was opened with. */
+  inputAnswers: [] as ((opts: any) => string | undefined)[],
+  inputs: [] as { title?: string; value?: string; prompt?: string }[],
   picks: [] as { title?: string; labels: string[] }[],
   executed: [] as { command: string; args: unknown[] }[],
 };
@@ -112,6 +115,11 @@ export const window = {
     state.picks.push({ title: opts?.title, labels: items.map((i) => i.label) });
     const answer = state.pickAnswers.shift();
     return answer ? answer(items) : undefined;
+  },
+  showInputBox: async (opts: { title?: string; value?: string; prompt?: string } = {}) => {
+    state.inputs.push({ title: opts.title, value: opts.value, prompt: opts.prompt });
+    const answer = state.inputAnswers.shift();
+    return answer ? answer(opts) : undefined;
   },
   activeTextEditor: undefined as unknown,
   showErrorMessage: async (text: string) => void state.messages.push({ level: 'error', text }),

@@ -1,7 +1,7 @@
 // What the charts show (webview/chartSpecs.ts, webview/model.ts) as plain data, in Node: no browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSpecs, specSignature, type SpecTheme } from '../../webview/chartSpecs';
+import { buildSpecs, RUN_LEGEND_MAX, runLegendEntries, specSignature, type SpecTheme } from '../../webview/chartSpecs';
 import { compareMetricIds, createModel, shownRuns, sortRuns } from '../../webview/model';
 import { dimColor, metricColor, RUN_DASHES } from '../../webview/colors';
 import type { PanelRun } from '../../src/protocol/panelMessages';
@@ -27,15 +27,19 @@ test('runs: newest first; shown runs keep run-list order, whatever order they we
   assert.deepEqual(sortRuns([{ ...runA, startedAt: undefined }, { ...runB, name: 'aaa', startedAt: undefined }]).map((r) => r.name), ['aaa', 'run-a']);
 });
 
-test('chart per metric: train before eval, known metrics in order, funnel figures last, funnel parameters never plotted', () => {
+test('chart per metric: train before eval, known metrics in order, funnel quality last, funnel constants never plotted', () => {
   const m = model(['a']);
   const ids = buildSpecs(m, theme).map((s) => s.id);
   assert.deepEqual(ids, [
     'm:train/loss',
     'm:eval/loss', 'm:eval/ndcg@10', 'm:eval/mrr@10', 'm:eval/recall@1', 'm:eval/recall@10', 'm:eval/map@100', 'm:eval/spearman',
-    'm:eval/funnel:macsSaved', 'm:eval/funnel:ndcg@10',
+    'm:eval/funnel:ndcg@10',
   ]);
-  assert.ok(!ids.some((id) => /shortlistDim|rerankDim/.test(id)));
+  // constant per run (the funnel's settings and cost): no flat-line charts of their own
+  assert.ok(!ids.some((id) => /shortlistDim|rerankDim|macsSaved/.test(id)));
+  m.state.viewMode = 'dim';
+  const none = buildSpecs(m, theme).find((s) => s.id === 'd:none')!;
+  assert.deepEqual(none.legend.map((l) => l.text).filter((t) => t.includes('funnel')), ['funnel:ndcg@10 · eval']);
   assert.ok(compareMetricIds(m.store, 'train/loss', 'eval/loss') < 0);
 });
 
@@ -90,7 +94,8 @@ test('chart per dim: one chart per visible dim with every metric, plus one for d
   assert.deepEqual(d64.curves.map((c) => c.label).slice(0, 3), ['loss · train', 'loss · eval', 'ndcg@10 · eval']);
   assert.equal(d64.curves[0].color, metricColor(0));
   assert.ok(d64.curves.every((c) => c.dim === 64));
-  assert.deepEqual(specs[3].curves.map((c) => c.label), ['loss · train', 'funnel:macsSaved · eval', 'funnel:ndcg@10 · eval']);
+  // funnel:macsSaved is a constant of the run: no curve
+  assert.deepEqual(specs[3].curves.map((c) => c.label), ['loss · train', 'funnel:ndcg@10 · eval']);
 });
 
 test('nothing shown, nothing drawn', () => {
@@ -109,4 +114,22 @@ test('spec signature: same curves same signature; a reset (new Series) or a rest
   assert.equal(sig(m), before);
   m.store.ingest('a', genMetrics({ steps: 5 }), true);
   assert.notEqual(sig(m), before, 'a reset replay creates new series');
+});
+
+test('run legend: display names, bounded at RUN_LEGEND_MAX entries plus "+ N more runs"', () => {
+  const runs: PanelRun[] = Array.from({ length: 30 }, (_, i) => ({ id: `r${i}`, name: `run-${i}`, status: 'completed', startedAt: `2026-11-01T00:${String(i).padStart(2, '0')}:00Z` }));
+  runs[29].notes = { displayName: 'my best run', tags: [], note: '' };
+  const m = createModel();
+  m.runs = sortRuns(runs);
+  m.state.shownRunIds = runs.map((r) => r.id);
+  for (const r of runs) m.store.ingest(r.id, genMetrics({ steps: 5 }));
+  const loss = buildSpecs(m, theme).find((s) => s.id === 'm:train/loss')!;
+  const runEntries = loss.legend.filter((l) => l.key.startsWith('run:') || l.key === 'more');
+  assert.equal(runEntries.length, RUN_LEGEND_MAX + 1);
+  assert.equal(runEntries[0].text, 'my best run'); // newest first, shown by its display name
+  assert.equal(runEntries[RUN_LEGEND_MAX].text, `+ ${30 - RUN_LEGEND_MAX} more runs`);
+  // every run is still drawn
+  assert.equal(new Set(loss.curves.map((c) => c.runId)).size, 30);
+  assert.ok(loss.curves.some((c) => c.label.startsWith('my best run · ')));
+  assert.deepEqual(runLegendEntries(runs.slice(0, 1), '#fff'), []);
 });

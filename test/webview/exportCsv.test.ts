@@ -76,25 +76,34 @@ test('buildCsv: every point at full resolution, long format, smoothed column, ho
   assert.equal(rows.length, 1 + 3 + 3);
   // every text cell a spreadsheet could evaluate starts with the quote
   assert.deepEqual(rows[1].slice(0, 5), ["'=run", `'+evil, "quoted" name`, 'train', "'=cmd|calc", '']);
-  assert.deepEqual(rows[1].slice(5), ['1', '0.5', '1700000000001', '0.5', '0.5']);
+  assert.deepEqual(rows[1].slice(5), ['1', '0.5', '1700000000001', '0.5', '0.5', '0']);
   // a missing value (NaN: a gap) is an empty cell, not "NaN"
-  assert.deepEqual(rows[2].slice(8), ['', '']);
+  assert.deepEqual(rows[2].slice(8), ['', '', '0']);
   // values are plain numbers, negative ones too (dim 64 holds -v)
-  assert.deepEqual(rows[4].slice(4), ['64', '1', '0.5', '1700000000001', '-0.5', '-0.5']);
+  assert.deepEqual(rows[4].slice(4), ['64', '1', '0.5', '1700000000001', '-0.5', '-0.5', '0']);
   assert.equal(rows[6][8], '-0.25');
-  for (const r of rows.slice(1)) assert.equal(r.length, 10);
+  for (const r of rows.slice(1)) assert.equal(r.length, 11);
 });
 
-test('buildCsv: smoothing fills the smoothed column; unknown runs are named by their id', () => {
+test('buildCsv: smoothing fills the smoothed column of train curves and says so; unknown runs are named by their id', () => {
   const store = new MetricsStore();
-  store.ingest('r1', [1, 2, 3, 4].map((step) => ({ step, epoch: 0, time: step, split: 'eval' as const, values: { acc: step % 2 } })));
-  const s = store.series('r1', 'eval', 'acc', null)!;
+  store.ingest('r1', [1, 2, 3, 4].map((step) => ({ step, epoch: 0, time: step, split: 'train' as const, values: { acc: step % 2 } })));
+  const s = store.series('r1', 'train', 'acc', null)!;
   const rows = parseCsv(buildCsv([{ runId: 'r1', series: s }], 0.9, () => undefined));
   assert.equal(rows.length, 5);
   assert.equal(rows[1][1], 'r1');
   const sm = s.smoothed(0.9);
   rows.slice(1).forEach((r, i) => assert.equal(Number(r[9]), sm[i]));
   assert.notEqual(rows[2][9], rows[2][8]);
+  assert.ok(rows.slice(1).every((r) => r[10] === '0.9'));
+});
+
+test('buildCsv: eval curves are exported raw (as drawn) whatever the slider, and the smoothing column says 0', () => {
+  const store = new MetricsStore();
+  store.ingest('r1', [100, 200, 300].map((step, i) => ({ step, epoch: 0, time: step, split: 'eval' as const, values: {}, byDim: { '64': { 'ndcg@10': [0.1, 0.2, 0.27][i] } } })));
+  const s = store.series('r1', 'eval', 'ndcg@10', 64)!;
+  const rows = parseCsv(buildCsv([{ runId: 'r1', series: s }], 0.6, () => 'run'));
+  assert.deepEqual(rows.slice(1).map((r) => [r[8], r[9], r[10]]), [['0.1', '0.1', '0'], ['0.2', '0.2', '0'], ['0.27', '0.27', '0']]);
 });
 
 test('file names: chart ids become safe file names', () => {

@@ -1,7 +1,8 @@
 // The MRL curve's data choices (webview/mrlData.ts) in Node: candidate metrics, default pick, slider steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentMrlMetric, mrlCandidates, mrlStepAtSlider, MrlSteps, pickMrlStep } from '../../webview/mrlData';
+import { adviseDim, DEFAULT_ADVISOR_PERCENT } from '../../src/protocol/dimAdvisor';
+import { ADVICE_RUNS_MAX, advisorLines, advisorPercent, currentMrlMetric, describeFunnel, mrlCandidates, mrlStepAtSlider, MrlSteps, pickMrlStep } from '../../webview/mrlData';
 import { createModel, sortRuns } from '../../webview/model';
 import { genMetrics } from './fixtures/metrics';
 
@@ -54,4 +55,35 @@ test('slider: the last position follows the latest step; a chosen step shows the
   assert.equal(mrlStepAtSlider(steps, 1), 20);
   assert.equal(mrlStepAtSlider(steps, 2), null);
   assert.equal(mrlStepAtSlider([], 0), null);
+});
+
+test('advisor percent: the model settings when usable, else the default 95', () => {
+  assert.equal(advisorPercent(createModel()), DEFAULT_ADVISOR_PERCENT);
+  assert.equal(advisorPercent({ settings: { advisorPercent: 90 } }), 90);
+  assert.equal(advisorPercent({ settings: { advisorPercent: 0 } }), DEFAULT_ADVISOR_PERCENT);
+  assert.equal(advisorPercent({ settings: { advisorPercent: 120 } }), DEFAULT_ADVISOR_PERCENT);
+  assert.equal(advisorPercent({ settings: { advisorPercent: '90' } }), DEFAULT_ADVISOR_PERCENT);
+  assert.equal(advisorPercent({ settings: null }), DEFAULT_ADVISOR_PERCENT);
+});
+
+test('advisor text: one run describes its advice and funnel; several compare; at most ADVICE_RUNS_MAX named', () => {
+  // full 0.40 at 256: 95 % = 0.38 → dim 64 (0.385) is the first to reach it
+  const byDim = { '32': { 'ndcg@10': 0.3 }, '64': { 'ndcg@10': 0.385 }, '128': { 'ndcg@10': 0.395 }, '256': { 'ndcg@10': 0.4 } };
+  const values = { 'funnel:ndcg@10': 0.388, 'funnel:macsSaved': 0.75, 'funnel:shortlistDim': 32, 'funnel:rerankDim': 256 };
+  const a = adviseDim(byDim, { values })!;
+  const one = advisorLines([{ name: 'run A', step: 300, advice: a }]);
+  assert.equal(one.length, 2);
+  assert.match(one[0], /^run A reaches 95 % of ndcg@10 at dim 64 \(0\.385 of 0\.4 at 256\): 75 % fewer index bytes \(256 B float32 \/ 64 B int8 per vector\).*\(step 300\)$/);
+  assert.equal(one[1], 'funnel 32→256: 97 % of full at the cost of dim 64 (reaches 95 %)');
+  const b = adviseDim({ '32': { 'ndcg@10': 0.2 }, '64': { 'ndcg@10': 0.3 }, '128': { 'ndcg@10': 0.39 }, '256': { 'ndcg@10': 0.4 } })!;
+  const two = advisorLines([{ name: 'A', step: 1, advice: a }, { name: 'B', step: 1, advice: b }, { name: 'C', step: 1, advice: null }]);
+  assert.equal(two[0], 'A reaches 95 % at dim 64, B needs 128, C: no per-dim eval yet');
+  assert.equal(two[1], 'A funnel 32→256: 97 % of full at the cost of dim 64 (reaches 95 %)');
+  assert.equal(two.length, 2);
+  const many = advisorLines(Array.from({ length: ADVICE_RUNS_MAX + 4 }, (_, i) => ({ name: `r${i}`, step: 1, advice: b })));
+  assert.ok(many[0].endsWith(`r${ADVICE_RUNS_MAX - 1} needs 128, + 4 more runs`), many[0]);
+  assert.ok(!many[0].includes(`r${ADVICE_RUNS_MAX},`));
+  assert.deepEqual(advisorLines([]), []);
+  assert.match(advisorLines([{ name: 'X', step: 7, advice: null }])[0], /^X: no advice at step 7/);
+  assert.equal(describeFunnel({ ...b, funnel: null }), null);
 });

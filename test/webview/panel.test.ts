@@ -90,14 +90,14 @@ test('per-dim curves: one line per dim with a legend that says the dim, coloured
   assert.ok(!ids.includes('m:eval/funnel:rerankDim'), 'funnel parameters are not curves');
   const nd = await panel(p).chart('m:eval/ndcg@10');
   assert.deepEqual(nd.legend, ['dim 32', 'dim 64', 'dim 128', 'dim 256', 'cached-lr1e-3', 'mnrl-baseline']);
-  // smoothing on by default: raw (faint) + smoothed per curve; 2 runs × 4 dims
-  const smoothed = nd.datasets.filter((d: any) => d.role === 'smoothed');
+  // smoothing on by default, but an eval curve is drawn raw: one line per curve; 2 runs × 4 dims
+  const smoothed = nd.datasets.filter((d: any) => d.role === 'line');
   assert.equal(smoothed.length, 8);
-  assert.equal(nd.datasets.filter((d: any) => d.role === 'raw').length, 8);
+  assert.equal(nd.datasets.length, 8);
   // points counted from the Chart.js instance: run A evals at 100..1000 = 10, run B 100..600 = 6
   const chartPoints = await p.page.evaluate(() => {
     const c = (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10');
-    return c.data.datasets.filter((d: any) => d._info.role === 'smoothed').map((d: any) => [d._info.curve.runId, d._info.curve.dim, d.data.length]);
+    return c.data.datasets.filter((d: any) => d._info.role === 'line').map((d: any) => [d._info.curve.runId, d._info.curve.dim, d.data.length]);
   });
   for (const [rid, , n] of chartPoints) assert.equal(n, rid === A ? 10 : 6);
   // same dim → same colour across runs; different dims → different colours; runs differ by dash
@@ -141,7 +141,7 @@ test('show/hide dims and runs; hidden dims stay in the legend, struck', async ()
   await p.settle();
   let nd = await panel(p).chart('m:eval/ndcg@10');
   assert.ok(nd.datasets.every((d: any) => d.dim !== 64));
-  assert.equal(nd.datasets.filter((d: any) => d.role === 'smoothed').length, 6);
+  assert.equal(nd.datasets.filter((d: any) => d.role === 'line').length, 6);
   const hidden = await p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10').legend.legendItems.filter((i: any) => i.hidden).map((i: any) => i.text));
   assert.deepEqual(hidden, ['dim 64']);
   assert.deepEqual((await panel(p).mrl()).points.filter((pt: any) => pt.dim === 64), []);
@@ -441,7 +441,7 @@ test('export: CSV at full resolution and PNG go to the host', async () => {
   const csv = posted.find((m) => m.type === 'exportCsv');
   assert.equal(csv.suggestedName, 'eval_ndcg@10.csv');
   const lines = csv.csv.trim().split('\n');
-  assert.equal(lines[0], 'run_id,run_name,split,metric,dim,step,time_s,wall_time_ms,value,smoothed');
+  assert.equal(lines[0], 'run_id,run_name,split,metric,dim,step,time_s,wall_time_ms,value,smoothed,smoothing');
   assert.equal(lines.length - 1, 4 * 10 + 4 * 6);
   assert.ok(lines.some((l: string) => l.startsWith(`${A},mnrl-baseline,eval,ndcg@10,256,1000,`)));
   const png = posted.find((m) => m.type === 'exportPng');

@@ -114,6 +114,10 @@ test('runs: a new list drops vanished runs (data, requests, shown ids); runInfo 
   assert.deepEqual(fx.dirty(), { runs: true, diff: true });
   send(m, { type: 'runInfo', run: run('newest', '2026-12-01') });
   assert.equal(m.runs[0].id, 'newest');
+  // a new display name (notes.json) redraws the legends too, not only the chips
+  const renamed = send(m, { type: 'runInfo', run: { ...m.runs[0], notes: { displayName: 'Newest!', tags: [], note: '' } } });
+  assert.deepEqual(renamed.dirty(), { runs: true, diff: true, structural: true });
+  assert.equal(m.runs[0].notes?.displayName, 'Newest!');
 });
 
 test('showRuns and compare: shown as asked, compare also diffs them; missing data requested once', () => {
