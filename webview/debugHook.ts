@@ -93,6 +93,7 @@ export function installDebugHook(src: DebugSources): void {
         filterError: v.filterError,
         total: v.total,
         lastRenderMs: src.table.lastRenderMs,
+        lastBuildMs: src.table.lastBuildMs,
       };
     },
     tableCsv: () => src.table.csv(),

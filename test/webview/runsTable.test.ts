@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startPanelServer, launchChromium, openPanel, artifactPath, type PanelServer, type OpenedPanel } from './harness';
 import { genMetrics } from './fixtures/metrics';
-import { tableRun } from './fixtures/tableRuns';
+import { manyRuns, tableRun } from './fixtures/tableRuns';
 
 let srv: PanelServer;
 let browser: Browser;
@@ -312,5 +312,52 @@ test('tabs are keyboard reachable: arrows move between Charts and Runs', async (
   assert.equal(await p.page.isVisible('#runsTable'), true);
   await p.page.keyboard.press('ArrowLeft');
   assert.equal(await p.page.isVisible('#chartsPane'), true);
+  await p.page.context().close();
+});
+
+test('500 runs: only the rows and columns in view are drawn; scrolling and End reach the last run', async () => {
+  const p = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
+  const runs = manyRuns(500);
+  await p.send({ type: 'init', runs, showRuns: [] });
+  await p.settle();
+  await p.page.click('#tabRuns');
+  const drawn = () => p.page.evaluate(() => document.querySelectorAll('#runsTable tbody tr.run-row').length);
+  const t = await hook(p).table();
+  assert.equal(t.rows.length, 500);
+  const n = await drawn();
+  assert.ok(n > 20 && n < 120, `a window of rows is drawn, not all 500: ${n}`);
+  const cells = await p.page.evaluate(() => document.querySelectorAll('#runsTable tbody tr.run-row:first-of-type td:not(.blank)').length);
+  assert.ok(cells < t.columns.length, `columns far out of view are not drawn: ${cells} of ${t.columns.length}`);
+  // scroll to the bottom: the oldest run's row is drawn
+  await p.page.evaluate(() => {
+    const w = document.querySelector('.runs-table-wrap')!;
+    w.scrollTop = w.scrollHeight;
+  });
+  await p.page.waitForSelector('tr[data-id="run-0000"]');
+  // keyboard: Home goes back to the newest run, End to the oldest, focus follows
+  await p.page.click('tr[data-id="run-0000"] td:nth-child(3)');
+  await p.page.keyboard.press('Home');
+  await p.page.waitForFunction(() => (document.activeElement as HTMLElement)?.dataset?.id === 'run-0499');
+  await p.page.keyboard.press('End');
+  await p.page.waitForFunction(() => (document.activeElement as HTMLElement)?.dataset?.id === 'run-0000');
+  // scroll right: the advisor's columns are drawn with values
+  await p.page.evaluate(() => {
+    const w = document.querySelector('.runs-table-wrap')!;
+    w.scrollLeft = w.scrollWidth;
+  });
+  await p.page.waitForFunction(() => {
+    const keys = [...document.querySelectorAll<HTMLElement>('#runsTable thead th[data-key]')].map((th) => th.dataset.key);
+    const i = keys.indexOf('advisor:dim');
+    const cell = document.querySelector<HTMLTableRowElement>('#runsTable tbody tr.run-row');
+    if (!cell) return false;
+    // cells before it: the select cell, a blank spanning the skipped columns, then the drawn ones
+    let col = 0;
+    for (const td of cell.cells) {
+      if (col - 1 === i) return /^\d+$/.test(td.textContent ?? '');
+      col += td.colSpan;
+    }
+    return false;
+  });
+  assert.deepEqual(pageErrors(p), []);
   await p.page.context().close();
 });

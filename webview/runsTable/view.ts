@@ -29,6 +29,15 @@ const ACTIONS: { action: RunAction; label: string; title: string }[] = [
 
 const GROUP_LABEL: Record<ColumnGroup, string> = { run: 'Run', param: 'Params', metric: 'Metrics', funnel: 'Funnel', advisor: 'Dim advisor' };
 
+/** Typical widths (ch) of the run's own columns; others follow their header. */
+const RUN_WIDTHS: Record<string, number> = { status: 12, name: 20, tags: 14, started: 17, duration: 10, pairsPerSec: 9, backend: 9, step: 7, loss: 8 };
+
+export function columnWidthCh(c: Column): number {
+  const fixed = RUN_WIDTHS[c.key];
+  if (fixed !== undefined && c.group === 'run') return fixed;
+  return Math.min(30, Math.max(c.kind === 'text' ? 10 : 8, c.label.length + 3));
+}
+
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -52,8 +61,14 @@ export class RunsTableView {
   private settings: PanelSettings = { advisorPercent: 95 };
   /** Time of the last render: durations of running runs and filters on them read the same clock. */
   private now = Date.now();
-  /** The last render time, for the bench. */
+  /** The last render's time, and the part of it spent deriving the rows and columns (the bench). */
   lastRenderMs = NaN;
+  lastBuildMs = NaN;
+  /** The scroll window's geometry, read before the DOM is touched. */
+  private viewport = { top: 0, height: 0, left: 0, width: 0 };
+  /** Left and right edge (px) of each visible column, measured on the header when the columns change. */
+  private colEdges: [number, number][] = [];
+  private colKeys = '';
 
   constructor(
     root: HTMLElement,
@@ -138,6 +153,7 @@ export class RunsTableView {
     const body = this.table.tBodies[0];
     body.addEventListener('click', (e) => this.onRowClick(e));
     body.addEventListener('keydown', (e) => this.onRowKey(e));
+    this.wrap.addEventListener('scroll', () => this.onScroll(), { passive: true });
   }
 
   /** New data (run list, settings): redraw. */
@@ -168,8 +184,11 @@ export class RunsTableView {
   render(): void {
     const t0 = performance.now();
     this.now = Date.now();
+    // Geometry first: reading it after the DOM changed would force an extra layout.
+    this.viewport = this.readViewport();
     const v = buildTableView(this.runs, this.settings, this.ui, this.now);
     this.view = v;
+    this.lastBuildMs = performance.now() - t0;
     pruneSelection(this.sel, new Set(v.rows.map((r) => r.run.id)));
     this.filterError.hidden = !v.filterError;
     this.filterError.textContent = v.filterError ? `Filter not applied: ${v.filterError}` : '';
@@ -181,7 +200,32 @@ export class RunsTableView {
     this.lastRenderMs = performance.now() - t0;
   }
 
+  /**
+   * Fixed column widths (table-layout: fixed): the browser then lays out the table without measuring every
+   * cell's text, which with ~70 columns cost far more than drawing the rows did. Widths in ch of the
+   * table's monospace font, from the header label and what the column holds; a longer value is cut with an
+   * ellipsis (its cell's text is in the CSV and the filter all the same).
+   */
+  private renderColgroup(cols: Column[]): void {
+    const cg = h('colgroup');
+    const sel = h('col');
+    sel.style.width = '28px';
+    cg.append(sel);
+    let total = 0;
+    for (const c of cols) {
+      const w = columnWidthCh(c);
+      total += w;
+      const col = h('col');
+      col.style.width = `${w}ch`;
+      cg.append(col);
+    }
+    this.table.querySelector('colgroup')?.remove();
+    this.table.prepend(cg);
+    this.table.style.width = `calc(${total}ch + 28px)`;
+  }
+
   private renderHead(cols: Column[]): void {
+    this.renderColgroup(cols);
     const tr = h('tr');
     const all = h('th', 'select-col');
     all.scope = 'col';
@@ -209,12 +253,98 @@ export class RunsTableView {
       tr.append(th);
     }
     this.table.tHead!.replaceChildren(tr);
+    const keys = cols.map((c) => c.key).join('\n');
+    if (keys !== this.colKeys || this.colEdges.length !== cols.length) {
+      this.colKeys = keys;
+      // Measured with the body empty, so this layout is of the header row alone.
+      this.table.tBodies[0].replaceChildren();
+      const ths = [...tr.cells].slice(1);
+      this.colEdges = ths.map((th) => [th.offsetLeft, th.offsetLeft + th.offsetWidth]);
+      if (this.colEdges.length && this.colEdges[this.colEdges.length - 1][1] === 0) this.colEdges = [];
+    }
   }
 
+  /**
+   * Only the rows in view (plus OVERSCAN either side) are in the DOM; spacer rows above and below keep the
+   * scroll height. Measured: drawing all 500 rows × ~70 columns took seconds of script and layout.
+   */
   private renderBody(v: TableView): void {
+    this.count.textContent = v.rows.length === v.total ? `${v.total} runs` : `${v.rows.length} of ${v.total} runs`;
+    this.drawnRange = null;
+    this.renderWindow();
+  }
+
+  private static readonly OVERSCAN = 12;
+  /** Row height in px, measured on the first row drawn (all rows are one line: white-space nowrap). */
+  private rowHeight = 0;
+  /** Rows [from, to) and columns [c0, c1) drawn. */
+  private drawnRange: [number, number, number, number] | null = null;
+  private scrollPending = false;
+
+  private onScroll(): void {
+    if (this.scrollPending) return;
+    this.scrollPending = true;
+    requestAnimationFrame(() => {
+      this.scrollPending = false;
+      this.viewport = this.readViewport();
+      this.renderWindow();
+    });
+  }
+
+  private readViewport(): { top: number; height: number; left: number; width: number } {
+    const w = this.wrap;
+    return { top: w.scrollTop, height: w.clientHeight, left: w.scrollLeft, width: w.clientWidth };
+  }
+
+  /** The columns in view (plus a screen either side), as [first, end) indices into view.columns. */
+  private visibleCols(n: number): [number, number] {
+    const edges = this.colEdges;
+    if (edges.length !== n || !this.viewport.width) return [0, n];
+    const lo = this.viewport.left - this.viewport.width;
+    const hi = this.viewport.left + 2 * this.viewport.width;
+    let a = 0;
+    while (a < n && edges[a][1] < lo) a++;
+    let b = a;
+    while (b < n && edges[b][0] <= hi) b++;
+    return [a, Math.max(b, Math.min(n, a + 1))];
+  }
+
+  private visibleRange(n: number): [number, number] {
+    const h = this.rowHeight || 22;
+    const o = RunsTableView.OVERSCAN;
+    const viewH = this.viewport.height || 800;
+    const first = Math.max(0, Math.floor(this.viewport.top / h) - o);
+    return [first, Math.min(n, first + Math.ceil(viewH / h) + 2 * o)];
+  }
+
+  /** Draw the rows of the current scroll window (no-op when it is the one drawn). */
+  private renderWindow(): void {
+    const v = this.view;
+    if (!v) return;
+    const [from, to] = this.visibleRange(v.items.length);
+    const [c0, c1] = this.visibleCols(v.columns.length);
+    const d = this.drawnRange;
+    if (d && d[0] === from && d[1] === to && d[2] === c0 && d[3] === c1) return;
+    this.drawnRange = [from, to, c0, c1];
+    const ncols = v.columns.length;
+    const cols = v.columns.slice(c0, c1);
     const body = this.table.tBodies[0];
     const frag = document.createDocumentFragment();
     const ncol = v.columns.length + 1;
+    const spacer = (rows: number) => {
+      const tr = h('tr', 'spacer');
+      tr.setAttribute('aria-hidden', 'true');
+      const td = h('td');
+      td.colSpan = ncol;
+      td.style.height = `${rows * (this.rowHeight || 22)}px`; // CSSOM (the CSP forbids style attributes)
+      tr.append(td);
+      return tr;
+    };
+    const blank = (span: number) => {
+      const td = h('td', 'blank');
+      td.colSpan = span;
+      return td;
+    };
     if (v.items.length === 0) {
       const tr = h('tr');
       const td = h('td', 'muted', v.total === 0 ? 'No runs yet.' : 'No run matches the filter.');
@@ -222,8 +352,10 @@ export class RunsTableView {
       tr.append(td);
       frag.append(tr);
     }
+    if (from > 0) frag.append(spacer(from));
     const now = this.now;
-    for (const it of v.items) {
+    for (let i = from; i < to; i++) {
+      const it = v.items[i];
       if (it.kind === 'group') {
         const tr = h('tr', 'group-row');
         tr.dataset.sweep = it.sweepId ?? '';
@@ -237,7 +369,7 @@ export class RunsTableView {
       const tr = h('tr', `run-row status-${r.run.status}`);
       tr.dataset.id = r.run.id;
       tr.tabIndex = -1;
-      tr.setAttribute('aria-selected', 'false');
+      tr.setAttribute('aria-rowindex', String(i + 2));
       const sc = h('td', 'select-col');
       const cb = h('input');
       cb.type = 'checkbox';
@@ -245,7 +377,9 @@ export class RunsTableView {
       cb.setAttribute('aria-label', `Select ${r.name}`);
       sc.append(cb);
       tr.append(sc);
-      for (const c of v.columns) {
+      // Columns scrolled far out of view are one empty cell each side (the colgroup keeps the widths).
+      if (c0 > 0) tr.append(blank(c0));
+      for (const c of cols) {
         const val = c.value(r, now);
         const td = h('td');
         if (c.kind !== 'text') td.className = 'num';
@@ -258,24 +392,44 @@ export class RunsTableView {
         if (tip) td.title = tip;
         tr.append(td);
       }
+      if (c1 < ncols) tr.append(blank(ncols - c1));
       frag.append(tr);
     }
+    if (to < v.items.length) frag.append(spacer(v.items.length - to));
+    const hadFocus = this.table.tBodies[0].contains(document.activeElement);
     body.replaceChildren(frag);
-    this.count.textContent = v.rows.length === v.total ? `${v.total} runs` : `${v.rows.length} of ${v.total} runs`;
+    this.table.setAttribute('aria-rowcount', String(v.items.length + 1));
+    if (!this.rowHeight) {
+      const first = body.querySelector<HTMLElement>('tr.run-row');
+      if (first && first.offsetHeight > 0) {
+        this.rowHeight = first.offsetHeight;
+        // The spacers were sized with a guess: redraw once with the real height.
+        this.drawnRange = null;
+        this.renderWindow();
+        return;
+      }
+    }
+    this.syncSelection();
+    if (hadFocus) this.focusRow(this.sel.focus, false);
   }
 
   /** Selection and focus onto the rows drawn (no redraw), and the buttons that apply to the selection. */
   private syncSelection(): void {
     const body = this.table.tBodies[0];
     const focusId = this.sel.focus ?? this.order()[0] ?? null;
-    for (const tr of body.querySelectorAll<HTMLTableRowElement>('tr.run-row')) {
+    const drawn = body.querySelectorAll<HTMLTableRowElement>('tr.run-row');
+    let tabStop = false;
+    for (const tr of drawn) {
       const id = tr.dataset.id!;
       const on = this.sel.selected.has(id);
       tr.setAttribute('aria-selected', String(on));
       tr.classList.toggle('selected', on);
       (tr.cells[0].firstChild as HTMLInputElement).checked = on;
       tr.tabIndex = id === focusId ? 0 : -1;
+      tabStop ||= id === focusId;
     }
+    // The focused row may be scrolled out of the drawn window: keep the table reachable by Tab.
+    if (!tabStop && drawn.length) drawn[0].tabIndex = 0;
     const order = this.order();
     const n = order.filter((id) => this.sel.selected.has(id)).length;
     const all = this.table.querySelector<HTMLInputElement>('#selectAllRuns');
@@ -283,7 +437,7 @@ export class RunsTableView {
       all.checked = n > 0 && n === order.length;
       all.indeterminate = n > 0 && n < order.length;
     }
-    const runs = this.selectedIds().map((id) => this.view!.rows.find((r) => r.run.id === id)!.run);
+    const runs = this.view ? this.view.rows.filter((r) => this.sel.selected.has(r.run.id)).map((r) => r.run) : [];
     const enable: Record<RunAction, boolean> = {
       plot: n >= 1,
       diff: n >= 2,
@@ -296,11 +450,23 @@ export class RunsTableView {
     for (const [a, b] of this.buttons) b.disabled = !enable[a];
   }
 
-  private focusRow(id: string | null): void {
-    if (id === null) return;
+  /** Focus a row, scrolling it into the drawn window first when it is outside. */
+  private focusRow(id: string | null, scroll = true): void {
+    if (id === null || !this.view) return;
+    if (scroll) {
+      const i = this.view.items.findIndex((it) => it.kind === 'row' && it.row.run.id === id);
+      const h = this.rowHeight || 22;
+      const head = this.table.tHead!.offsetHeight;
+      const top = i * h;
+      const wrap = this.wrap;
+      if (i >= 0 && (top < wrap.scrollTop || top + h + head > wrap.scrollTop + wrap.clientHeight)) {
+        wrap.scrollTop = top < wrap.scrollTop ? top : top + h + head - wrap.clientHeight;
+        this.viewport = this.readViewport();
+        this.renderWindow();
+      }
+    }
     const tr = this.table.tBodies[0].querySelector<HTMLElement>(`tr.run-row[data-id="${CSS.escape(id)}"]`);
-    tr?.focus();
-    tr?.scrollIntoView({ block: 'nearest' });
+    tr?.focus({ preventScroll: !scroll });
   }
 
   private onRowClick(e: MouseEvent): void {
