@@ -73,7 +73,10 @@ function runColumns(): Column[] {
   ];
 }
 
-/** Every config path any row has, in first-appearance order; `differing`: not the same in all `shown`. */
+/**
+ * Every config path any row has, in first-appearance order; `differing`: not the same in all `shown` that
+ * have a config (a key absent from one of them counts as a value of its own).
+ */
 export function paramPaths(all: readonly TableRow[], shown: readonly TableRow[]): { paths: string[]; differing: Set<string> } {
   const paths: string[] = [];
   const seen = new Set<string>();
@@ -86,6 +89,8 @@ export function paramPaths(all: readonly TableRow[], shown: readonly TableRow[])
     }
   }
   const differing = new Set<string>();
+  // A run whose config.json is missing or unreadable has no params: it would "differ" on every path.
+  shown = shown.filter((r) => r.params.size > 0);
   if (shown.length > 1) {
     for (const p of paths) {
       const first = shown[0].params.get(p);
