@@ -199,12 +199,15 @@ export class MetricsPanel implements vscode.Disposable {
   private infoSentAt = new Map<string, number>();
   private summaryTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  private postRunInfo(s: RunState): void {
+  /** `withConfig: false` for a metrics-only update: the webview keeps the config it holds (it never changes). */
+  private postRunInfo(s: RunState, withConfig = true): void {
     const t = this.summaryTimers.get(s.id);
     if (t) clearTimeout(t);
     this.summaryTimers.delete(s.id);
     this.infoSentAt.set(s.id, Date.now());
-    this.post({ type: 'runInfo', run: panelRunOf(s) });
+    const run = panelRunOf(s);
+    if (!withConfig) delete run.config;
+    this.post({ type: 'runInfo', run });
   }
 
   /** A run's metrics grew: send its row again, at most once per SUMMARY_INTERVAL_MS. */
@@ -214,7 +217,7 @@ export class MetricsPanel implements vscode.Disposable {
     const send = () => {
       this.summaryTimers.delete(id);
       const s = this.model.get(id);
-      if (s && this.panel && this.ready) this.postRunInfo(s);
+      if (s && this.panel && this.ready) this.postRunInfo(s, false);
     };
     if (wait <= 0) send();
     else this.summaryTimers.set(id, setTimeout(send, wait));

@@ -110,6 +110,7 @@ test('panel host: init carries settings and run summaries; streaming runs send r
     model.refresh();
     assert.equal(infos().length, 1, 'the first change goes out at once');
     assert.equal(infos()[0].run.summary.evalStep, 3);
+    assert.equal(infos()[0].run.config, undefined, 'a metrics-only update leaves the config out (the webview keeps its copy)');
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), JSON.stringify(trainLine(4)) + '\n');
     model.refresh();
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), JSON.stringify(trainLine(5)) + '\n');

@@ -358,6 +358,8 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
     }
     return false;
   });
+  await p.page.click('tr.run-row:nth-child(3) td:nth-child(1)');
+  await p.page.screenshot({ path: artifactPath('runs-table-500-advisor-dark.png') });
   assert.deepEqual(pageErrors(p), []);
   await p.page.context().close();
 });

@@ -74,12 +74,22 @@ function grouped(rows: readonly TableRow[]): { rows: TableRow[]; items: TableIte
   return { rows: out, items };
 }
 
+/** filterableColumns of the last row set: rows are cached per run object, so the same rows → the same columns. */
+let lastFilterable: { rows: TableRow[]; percent: number; cols: Column[] } | null = null;
+function filterColumnsOf(all: TableRow[], settings: PanelSettings): Column[] {
+  const l = lastFilterable;
+  if (l && l.percent === settings.advisorPercent && l.rows.length === all.length && l.rows.every((r, i) => r === all[i])) return l.cols;
+  const cols = filterableColumns(all, settings);
+  lastFilterable = { rows: all, percent: settings.advisorPercent, cols };
+  return cols;
+}
+
 export function buildTableView(runs: readonly PanelRun[], settings: PanelSettings, ui: TableUiState, now: number): TableView {
   const all = tableRows(runs, settings);
   let shown = all;
   let filterError: string | null = null;
   if (ui.filter.trim()) {
-    const f = parseFilter(ui.filter, filterableColumns(all, settings));
+    const f = parseFilter(ui.filter, filterColumnsOf(all, settings));
     if (f.ok) shown = applyFilter(all, f.test, now);
     else filterError = f.error;
   }

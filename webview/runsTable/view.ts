@@ -154,6 +154,13 @@ export class RunsTableView {
     body.addEventListener('click', (e) => this.onRowClick(e));
     body.addEventListener('keydown', (e) => this.onRowKey(e));
     this.wrap.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    // The scroll window's size, kept by an observer: reading it while rendering (after the filter box
+    // changed, say) would force a layout of the old table first.
+    new ResizeObserver(() => {
+      const before = this.viewport;
+      this.viewport = this.readViewport();
+      if (before.height !== this.viewport.height || before.width !== this.viewport.width) this.renderWindow();
+    }).observe(this.wrap);
   }
 
   /** New data (run list, settings): redraw. */
@@ -184,8 +191,6 @@ export class RunsTableView {
   render(): void {
     const t0 = performance.now();
     this.now = Date.now();
-    // Geometry first: reading it after the DOM changed would force an extra layout.
-    this.viewport = this.readViewport();
     const v = buildTableView(this.runs, this.settings, this.ui, this.now);
     this.view = v;
     this.lastBuildMs = performance.now() - t0;
@@ -274,7 +279,9 @@ export class RunsTableView {
     this.renderWindow();
   }
 
-  private static readonly OVERSCAN = 12;
+  /** Rows drawn beyond the view above and below, and px of columns beyond it left and right. */
+  private static readonly OVERSCAN = 6;
+  private static readonly OVERSCAN_PX = 240;
   /** Row height in px, measured on the first row drawn (all rows are one line: white-space nowrap). */
   private rowHeight = 0;
   /** Rows [from, to) and columns [c0, c1) drawn. */
@@ -296,12 +303,12 @@ export class RunsTableView {
     return { top: w.scrollTop, height: w.clientHeight, left: w.scrollLeft, width: w.clientWidth };
   }
 
-  /** The columns in view (plus a screen either side), as [first, end) indices into view.columns. */
+  /** The columns in view (plus OVERSCAN_PX either side), as [first, end) indices into view.columns. */
   private visibleCols(n: number): [number, number] {
     const edges = this.colEdges;
     if (edges.length !== n || !this.viewport.width) return [0, n];
-    const lo = this.viewport.left - this.viewport.width;
-    const hi = this.viewport.left + 2 * this.viewport.width;
+    const lo = this.viewport.left - RunsTableView.OVERSCAN_PX;
+    const hi = this.viewport.left + this.viewport.width + RunsTableView.OVERSCAN_PX;
     let a = 0;
     while (a < n && edges[a][1] < lo) a++;
     let b = a;
@@ -313,8 +320,10 @@ export class RunsTableView {
     const h = this.rowHeight || 22;
     const o = RunsTableView.OVERSCAN;
     const viewH = this.viewport.height || 800;
-    const first = Math.max(0, Math.floor(this.viewport.top / h) - o);
-    return [first, Math.min(n, first + Math.ceil(viewH / h) + 2 * o)];
+    const rows = Math.ceil(viewH / h);
+    // Fewer rows than before (a filter): the browser clamps the scroll position, and so do we.
+    const first = Math.max(0, Math.min(Math.floor(this.viewport.top / h), n - rows) - o);
+    return [first, Math.min(n, first + rows + 2 * o)];
   }
 
   /** Draw the rows of the current scroll window (no-op when it is the one drawn). */
