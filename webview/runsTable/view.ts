@@ -30,12 +30,12 @@ const ACTIONS: { action: RunAction; label: string; title: string }[] = [
 const GROUP_LABEL: Record<ColumnGroup, string> = { run: 'Run', param: 'Params', metric: 'Metrics', funnel: 'Funnel', advisor: 'Dim advisor' };
 
 /** Typical widths (ch) of the run's own columns; others follow their header. */
-const RUN_WIDTHS: Record<string, number> = { status: 12, name: 20, tags: 14, started: 17, duration: 10, pairsPerSec: 9, backend: 9, step: 7, loss: 8 };
+const RUN_WIDTHS: Record<string, number> = { status: 13, name: 22, tags: 16, started: 19, duration: 11, pairsPerSec: 10, backend: 10, step: 8, loss: 9 };
 
 export function columnWidthCh(c: Column): number {
   const fixed = RUN_WIDTHS[c.key];
   if (fixed !== undefined && c.group === 'run') return fixed;
-  return Math.min(30, Math.max(c.kind === 'text' ? 10 : 8, c.label.length + 3));
+  return Math.min(32, Math.max(c.kind === 'text' ? 10 : 8, c.label.length + 4));
 }
 
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -167,6 +167,9 @@ export class RunsTableView {
   update(runs: PanelRun[], settings: PanelSettings): void {
     this.runs = runs;
     this.settings = settings;
+    // First draw since the tab opened: the observer has not reported the size yet. Reading it now costs a
+    // layout of a table not drawn yet, and spares drawing every column once.
+    if (!this.viewport.width) this.viewport = this.readViewport();
     this.render();
   }
 
@@ -261,12 +264,23 @@ export class RunsTableView {
     const keys = cols.map((c) => c.key).join('\n');
     if (keys !== this.colKeys || this.colEdges.length !== cols.length) {
       this.colKeys = keys;
-      // Measured with the body empty, so this layout is of the header row alone.
-      this.table.tBodies[0].replaceChildren();
-      const ths = [...tr.cells].slice(1);
-      this.colEdges = ths.map((th) => [th.offsetLeft, th.offsetLeft + th.offsetWidth]);
-      if (this.colEdges.length && this.colEdges[this.colEdges.length - 1][1] === 0) this.colEdges = [];
+      // From the fixed widths (no layout needed): the width of one ch of the table's font, measured once.
+      const ch = this.chPx();
+      let x = 28;
+      this.colEdges = ch > 0 ? cols.map((c) => [x, (x += columnWidthCh(c) * ch)]) : [];
     }
+  }
+
+  private chWidth = 0;
+  /** Pixels per ch in the table's font (0 while the table is not laid out: hidden tab). */
+  private chPx(): number {
+    if (this.chWidth > 0) return this.chWidth;
+    const probe = h('span', 'ch-probe', '0'.repeat(100));
+    this.table.tHead!.rows[0]?.cells[0]?.append(probe);
+    const w = probe.getBoundingClientRect().width / 100;
+    probe.remove();
+    if (w > 0) this.chWidth = w;
+    return w;
   }
 
   /**
@@ -485,7 +499,8 @@ export class RunsTableView {
     clickRow(this.sel, tr.dataset.id!, { toggle: onBox || e.ctrlKey || e.metaKey, range: e.shiftKey }, this.order());
     if (e.shiftKey) window.getSelection()?.removeAllRanges();
     this.syncSelection();
-    tr.focus();
+    // No scroll: the row is where it was clicked (focus would pull a scrolled-right table back left).
+    tr.focus({ preventScroll: true });
   }
 
   private onRowKey(e: KeyboardEvent): void {
