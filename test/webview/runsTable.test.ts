@@ -340,7 +340,8 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
   await p.page.waitForFunction(() => (document.activeElement as HTMLElement)?.dataset?.id === 'run-0499');
   await p.page.keyboard.press('End');
   await p.page.waitForFunction(() => (document.activeElement as HTMLElement)?.dataset?.id === 'run-0000');
-  // scroll right: the advisor's columns are drawn with values
+  // scroll right: the advisor's columns are drawn with values (a selected row, for the screenshot)
+  await p.page.click('tr.run-row:nth-child(4) td:nth-child(3)');
   await p.page.evaluate(() => {
     const w = document.querySelector('.runs-table-wrap')!;
     w.scrollLeft = w.scrollWidth;
@@ -358,7 +359,23 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
     }
     return false;
   });
-  await p.page.click('tr.run-row:nth-child(3) td:nth-child(1)');
+  // every header in view has its cells drawn (the column window matches the real column positions)
+  const undrawn = await p.page.evaluate(() => {
+    const wrap = document.querySelector('.runs-table-wrap')!.getBoundingClientRect();
+    const ths = [...document.querySelectorAll<HTMLElement>('#runsTable thead th[data-key]')];
+    const row = document.querySelector<HTMLTableRowElement>('#runsTable tbody tr.run-row')!;
+    const drawnKeys = new Set<string>();
+    let col = 0;
+    for (const td of row.cells) {
+      if (col > 0 && !td.classList.contains('blank')) drawnKeys.add(ths[col - 1].dataset.key!);
+      col += td.colSpan;
+    }
+    return ths.filter((th) => {
+      const r = th.getBoundingClientRect();
+      return r.right > wrap.left && r.left < wrap.right && !drawnKeys.has(th.dataset.key!);
+    }).map((th) => th.dataset.key);
+  });
+  assert.deepEqual(undrawn, []);
   await p.page.screenshot({ path: artifactPath('runs-table-500-advisor-dark.png') });
   assert.deepEqual(pageErrors(p), []);
   await p.page.context().close();
