@@ -232,7 +232,22 @@ export class RunsTableView {
     this.table.style.width = `calc(${total}ch + 28px)`;
   }
 
+  /** The header drawn: its columns (key and label) — a re-render with the same ones only updates the sort marks. */
+  private headSig = '';
+
   private renderHead(cols: Column[]): void {
+    const sig = cols.map((c) => `${c.key}\t${c.label}`).join('\n');
+    if (sig === this.headSig && this.table.tHead!.rows.length) {
+      const sort = this.ui.sort;
+      for (const th of this.table.tHead!.querySelectorAll<HTMLElement>('th[data-key]')) {
+        const dir = sort && sort.key === th.dataset.key ? sort.dir : null;
+        th.setAttribute('aria-sort', dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : 'none');
+        th.classList.toggle('sorted-asc', dir === 'asc');
+        th.classList.toggle('sorted-desc', dir === 'desc');
+      }
+      return;
+    }
+    this.headSig = sig;
     this.renderColgroup(cols);
     const tr = h('tr');
     const all = h('th', 'select-col');
