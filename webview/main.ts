@@ -58,7 +58,11 @@ const fx: Effects = {
   post: (msg) => host.post(msg),
   log: (level, message) => host.log(level, message),
   schedule: (d) => sched.schedule(d),
-  revealDiff: () => requestAnimationFrame(() => el.diff.scrollIntoView({ block: 'nearest' })),
+  revealDiff: () => {
+    // The diff card is on the Charts tab (the runs table's Diff configs of three or more runs lands here).
+    showTab('charts');
+    requestAnimationFrame(() => el.diff.scrollIntoView({ block: 'nearest' }));
+  },
 };
 let theme: PanelTheme = trackTheme((next) => {
   theme = next;

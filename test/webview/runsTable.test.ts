@@ -215,6 +215,11 @@ test('Stop, Delete, Diff, Edit notes, Stop sweep post runAction with the selecte
   await p.page.click('button[data-action="editNotes"]');
   await p.page.click('button[data-action="resume"]');
   const acts = (await p.posted()).filter((m) => m.type === 'runAction');
+  // the host answers Diff configs of three or more runs with the changed-keys table: on the Charts tab
+  await p.send({ type: 'configDiff', runIds: ['r1-base', 'r2-lr', 'r4-mb'] });
+  await p.settle();
+  assert.equal(await p.page.isVisible('#diff'), true, 'the diff table is shown, its tab opened');
+  assert.equal((await hook(p).state()).tab, 'charts');
   assert.deepEqual(acts, [
     { type: 'runAction', action: 'stop', runIds: ['r4-mb', 'r3-lr', 'r2-lr', 'r1-base'] },
     { type: 'runAction', action: 'diff', runIds: ['r4-mb', 'r3-lr', 'r2-lr', 'r1-base'] },
