@@ -7,11 +7,22 @@
  *                        requestAnimationFrame intervals while a run streams into that chart
  *                        (a 10-line message every 16 ms for ~3 s)
  *   points               raw points held by the chart (100k × 8)
- * Runnable alone: `npx tsx bench/panelBench.ts` prints the JSON. Targets: ≤ 50 ms, no frame over 50 ms.
+ *   tableRenderMs        the runs table (Runs tab) with 500 runs with summaries: median over repeats of a full
+ *                        render (a header click: rows derived, sorted, every row drawn) through layout
+ *   tableFirstRenderMs   opening the Runs tab on those 500 runs (the first render, columns derived)
+ *   tableFilterMs        median of applying a filter (typed into the filter box) through layout, over
+ *                        numeric / status / tag / free-text filters
+ *   tableCalibrationMs   a plain 60 × 20 table laid out in the same page: on a loaded shared machine the
+ *                        table figures scale with it (with tableLoadAverage1m, the load when measured)
+ * Runnable alone: `npx tsx bench/panelBench.ts` prints the JSON. Targets: ≤ 50 ms, no frame over 50 ms;
+ * the table: 500 rows render ≤ 100 ms, a filter applies ≤ 50 ms.
  *
  * It serves and opens the panel with the same harness as the browser tests (test/webview/harness.ts).
  */
-import { launchChromium, openPanel, startPanelServer } from '../test/webview/harness';
+import { loadavg } from 'node:os';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openPanel, startPanelServer, type PanelServer } from '../test/webview/harness';
+import { manyRuns } from '../test/webview/fixtures/tableRuns';
 
 export interface PanelBenchResult {
   messageToDrawnMs: number;
@@ -23,6 +34,121 @@ export interface PanelBenchResult {
   /** The panel's own main-thread work per drawn frame while streaming (ingest excluded): max and median. */
   maxDrawMsStreaming: number;
   medianDrawMsStreaming: number;
+  tableRuns: number;
+  /** Rows in the DOM (the table draws only those in view). */
+  tableRowsDrawn: number;
+  tableColumns: number;
+  tableFirstRenderMs: number;
+  tableRenderMs: number;
+  /** Of tableRenderMs: the script (rows and columns derived, DOM built), and the derivation alone. */
+  tableRenderScriptMs: number;
+  tableRenderBuildMs: number;
+  tableFilterMs: number;
+  /** Of tableFilterMs: the script (parse, filter, columns, rows drawn); the rest is style and layout. */
+  tableFilterScriptMs: number;
+  /** A plain 60 × 20 table built and laid out in the same page (what the machine's load does to layout). */
+  tableCalibrationMs: number;
+  /** 1-minute load average of the machine when the table bench started (os.loadavg). */
+  tableLoadAverage1m: number;
+  /** Each filter's median, with the rows it leaves. */
+  tableFilters: Record<string, { ms: number; rows: number }>;
+}
+
+const TABLE_RUNS = 500;
+const TABLE_FILTERS = ['ndcg@10@64 > 0.47', 'status:completed', 'tag:baseline', 'run 4', 'training.learningRate <= 0.0003 status:running'];
+
+/** The runs table on 500 generated runs (summaries as the host computes them), in a page of its own. */
+async function runTableBench(browser: Browser, srv: PanelServer): Promise<Pick<PanelBenchResult, 'tableRuns' | 'tableRowsDrawn' | 'tableColumns' | 'tableFirstRenderMs' | 'tableRenderMs' | 'tableRenderScriptMs' | 'tableRenderBuildMs' | 'tableFilterMs' | 'tableFilterScriptMs' | 'tableFilters' | 'tableLoadAverage1m' | 'tableCalibrationMs'>> {
+  const { page } = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
+  const runs = manyRuns(TABLE_RUNS);
+  const loadAverage1m = Math.round(loadavg()[0] * 10) / 10;
+  await page.evaluate(async (rs) => {
+    window.postMessage({ type: 'init', runs: rs, showRuns: [], settings: { advisorPercent: 95 } }, '*');
+    await new Promise((r) => setTimeout(r, 0));
+    await (window as any).__mrlPanel.settle();
+  }, runs);
+  const r = await page.evaluate(
+    async ({ filters, repeats }) => {
+      const layout = () => document.querySelector('#runsTable tbody tr:last-child')!.getBoundingClientRect().height;
+      const idle = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      const med = (xs: number[]) => {
+        const s = [...xs].sort((a, b) => a - b);
+        const m = s.length >> 1;
+        return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+      };
+      let t0 = performance.now();
+      (document.getElementById('tabRuns') as HTMLElement).click();
+      layout();
+      const first = performance.now() - t0;
+      const rows = (window as any).__mrlPanel.table().rows.length as number;
+      const drawn = document.querySelectorAll('#runsTable tbody tr.run-row').length;
+      const cols = document.querySelectorAll('#runsTable thead th[data-key]').length;
+      const renders: number[] = [];
+      const scriptMs: number[] = [];
+      const buildMs: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        await idle();
+        const th = document.querySelector<HTMLElement>(`#runsTable th[data-key="${i % 2 ? 'ndcg@10@64' : 'name'}"]`)!;
+        t0 = performance.now();
+        th.click();
+        layout();
+        renders.push(performance.now() - t0);
+        const t = (window as any).__mrlPanel.table();
+        scriptMs.push(t.lastRenderMs);
+        buildMs.push(t.lastBuildMs);
+      }
+      const input = document.getElementById('tableFilter') as HTMLInputElement;
+      const type = (v: string) => {
+        input.value = v;
+        input.dispatchEvent(new Event('input'));
+      };
+      const per: Record<string, { ms: number; rows: number }> = {};
+      const all: number[] = [];
+      const filterScript: number[] = [];
+      for (const f of filters) {
+        const xs: number[] = [];
+        let n = 0;
+        for (let i = 0; i < repeats; i++) {
+          type('');
+          await idle();
+          t0 = performance.now();
+          type(f);
+          layout();
+          xs.push(performance.now() - t0);
+          const t = (window as any).__mrlPanel.table();
+          n = t.rows.length;
+          filterScript.push(t.lastRenderMs);
+        }
+        per[f] = { ms: Math.round(med(xs) * 10) / 10, rows: n };
+        all.push(...xs);
+      }
+      type('');
+      // Calibration: a plain 60 × 20 table of short texts built and laid out in the same page. On a shared,
+      // loaded machine every layout figure above scales with this one.
+      const cal: number[] = [];
+      for (let k = 0; k < 5; k++) {
+        await idle();
+        const host = document.createElement('div');
+        document.body.append(host);
+        t0 = performance.now();
+        const t = document.createElement('table');
+        for (let i = 0; i < 60; i++) {
+          const tr = t.insertRow();
+          for (let j = 0; j < 20; j++) tr.insertCell().textContent = String(i * j);
+        }
+        host.append(t);
+        t.getBoundingClientRect();
+        cal.push(performance.now() - t0);
+        host.remove();
+      }
+      const round = (x: number) => Math.round(x * 10) / 10;
+      return { tableRuns: rows, tableRowsDrawn: drawn, tableColumns: cols, tableFirstRenderMs: round(first), tableRenderMs: round(med(renders)), tableRenderScriptMs: round(med(scriptMs)), tableRenderBuildMs: round(med(buildMs)), tableFilterMs: round(med(all)), tableFilterScriptMs: round(med(filterScript)), tableFilters: per, tableCalibrationMs: round(med(cal)) };
+    },
+    { filters: TABLE_FILTERS, repeats: 9 },
+  );
+  await page.context().close();
+  // The machine's load when the table was measured: layout times scale with it on a shared box.
+  return { ...r, tableLoadAverage1m: loadAverage1m };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -40,6 +166,8 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
   const srv = await startPanelServer();
   const browser = await launchChromium();
   try {
+    // PANEL_BENCH_ONLY=table: just the runs table (quick while working on it).
+    if (process.env.PANEL_BENCH_ONLY === 'table') return (await runTableBench(browser, srv)) as PanelBenchResult;
     const { page } = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
     // Load: one run, 100k train lines, 8 dims (built in the page: cheaper than shipping 100k lines over CDP).
     const points = await page.evaluate(async () => {
@@ -115,6 +243,7 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
       console.error('frame ms', JSON.stringify(frames.map(Math.round)));
     }
     const round = (x: number) => Math.round(x * 10) / 10;
+    const table = await runTableBench(browser, srv);
     return {
       messageToDrawnMs: round(median(m2d)),
       maxFrameMsStreaming: round(Math.max(...frames)),
@@ -123,6 +252,7 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
       p95FrameMsStreaming: round(quantile(frames, 0.95)),
       maxDrawMsStreaming: round(Math.max(...stream.flushes)),
       medianDrawMsStreaming: round(median(stream.flushes)),
+      ...table,
     };
   } finally {
     await browser.close();

@@ -12,6 +12,9 @@ import type { MrlView } from './mrlView';
 import type { FrameScheduler } from './scheduler';
 import { xColumn, type TimeChart } from './timeChart';
 import type { UiState } from './uiState';
+import type { PanelSettings } from '../src/protocol/panelMessages';
+import { formatCell } from './runsTable/columns';
+import type { RunsTableView } from './runsTable/view';
 
 export interface DebugSources {
   state: UiState;
@@ -25,6 +28,8 @@ export interface DebugSources {
   mrlSteps(): number[];
   diffRows(): ConfigDiffRow[];
   csv(chart: TimeChart): string;
+  table: RunsTableView;
+  settings(): PanelSettings;
 }
 
 export function installDebugHook(src: DebugSources): void {
@@ -77,6 +82,26 @@ export function installDebugHook(src: DebugSources): void {
       const c = grid.get(id);
       return c ? src.csv(c) : null;
     },
+    settings: () => ({ ...src.settings() }),
+    /** The runs table as last drawn: columns, rows (cells as shown), groups, selection, filter error. */
+    table: () => {
+      const v = src.table.view;
+      if (!v) return null;
+      const now = Date.now();
+      return {
+        columns: v.columns.map((c) => ({ key: c.key, label: c.label, group: c.group })),
+        allColumnKeys: v.allColumns.map((c) => c.key),
+        rows: v.rows.map((r) => ({ id: r.run.id, cells: Object.fromEntries(v.columns.map((c) => [c.key, formatCell(c, c.value(r, now))])) })),
+        groups: v.items.filter((i) => i.kind === 'group').map((i) => (i.kind === 'group' ? { sweepId: i.sweepId, count: i.count } : null)),
+        selected: src.table.selectedIds(),
+        focus: src.table.sel.focus,
+        filterError: v.filterError,
+        total: v.total,
+        lastRenderMs: src.table.lastRenderMs,
+        lastBuildMs: src.table.lastBuildMs,
+      };
+    },
+    tableCsv: () => src.table.csv(),
     /** Resolves after the next frame's draw (everything received so far is on screen). */
     settle: () => scheduler.settle(),
     onDrawn: (cb: (info: { messageToDrawnMs: number; flushMs: number }) => void) => scheduler.onDrawn(cb),

@@ -25,12 +25,13 @@ import { pngMessage } from './exportPng';
 import { createModel, runById, shownRuns } from './model';
 import { currentMrlMetric, mrlStepAtSlider } from './mrlData';
 import { MrlView } from './mrlView';
-import { reduce, toggleDim, toggleRun, type Effects } from './reducer';
+import { plotRuns, reduce, toggleDim, toggleRun, type Effects } from './reducer';
+import { RunsTableView } from './runsTable/view';
 import { FrameScheduler, type Dirty, type DirtyRequest } from './scheduler';
 import { mountPanel, selectOption } from './template';
 import { trackTheme } from './theme';
 import type { TimeChart } from './timeChart';
-import { loadState } from './uiState';
+import { loadState, type PanelTab } from './uiState';
 
 // ---------------------------------------------------------------- host bridge, state, model
 
@@ -57,7 +58,11 @@ const fx: Effects = {
   post: (msg) => host.post(msg),
   log: (level, message) => host.log(level, message),
   schedule: (d) => sched.schedule(d),
-  revealDiff: () => requestAnimationFrame(() => el.diff.scrollIntoView({ block: 'nearest' })),
+  revealDiff: () => {
+    // The diff card is on the Charts tab (the runs table's Diff configs of three or more runs lands here).
+    showTab('charts');
+    requestAnimationFrame(() => el.diff.scrollIntoView({ block: 'nearest' }));
+  },
 };
 let theme: PanelTheme = trackTheme((next) => {
   theme = next;
@@ -127,6 +132,52 @@ el.openDiff.addEventListener('click', () => {
   if (ids.length === 2) host.post({ type: 'openConfigDiff', runIds: [ids[0], ids[1]] });
 });
 
+// ---------------------------------------------------------------- tabs and the runs table
+
+const table = new RunsTableView(el.runsPane, state.table, {
+  save: () => fx.save(),
+  action: (action, runIds) => {
+    if (action === 'plot') {
+      plotRuns(model, runIds, fx);
+      showTab('charts');
+    } else host.post({ type: 'runAction', action, runIds });
+  },
+  exportCsv: (suggestedName, csv) => host.post({ type: 'exportCsv', suggestedName, csv }),
+});
+/** The table is drawn only while its tab is open; changes meanwhile draw it when it opens. */
+let tableStale = true;
+
+function showTab(tab: PanelTab, focus = false): void {
+  const changedTab = state.tab !== tab;
+  state.tab = tab;
+  const runs = tab === 'runs';
+  el.chartsPane.hidden = runs;
+  el.runsPane.hidden = !runs;
+  for (const [b, on] of [[el.tabCharts, !runs], [el.tabRuns, runs]] as const) {
+    b.setAttribute('aria-selected', String(on));
+    b.tabIndex = on ? 0 : -1;
+  }
+  if (focus) (runs ? el.tabRuns : el.tabCharts).focus();
+  if (changedTab) fx.save();
+  if (runs && tableStale) {
+    tableStale = false;
+    table.update(model.runs, model.settings);
+  }
+  // Charts hidden meanwhile were laid out at zero size: redraw them at their size.
+  if (!runs && changedTab) sched.schedule({ view: true, structural: true });
+}
+el.tabCharts.addEventListener('click', () => showTab('charts'));
+el.tabRuns.addEventListener('click', () => showTab('runs'));
+for (const b of [el.tabCharts, el.tabRuns]) {
+  b.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      showTab(state.tab === 'runs' ? 'charts' : 'runs', true);
+    }
+  });
+}
+showTab(state.tab);
+
 function onLegendClick(key: string): void {
   if (key.startsWith('dim:')) toggleDim(model, Number(key.slice(4)), fx);
   else if (key.startsWith('run:')) toggleRun(model, key.slice(4), fx);
@@ -150,6 +201,13 @@ function draw(d: Dirty): void {
     mrl.render(model, theme);
   }
   if (d.diff || d.runs) renderDiff();
+  if (d.runs) {
+    tableStale = true;
+    if (state.tab === 'runs') {
+      tableStale = false;
+      table.update(model.runs, model.settings);
+    }
+  }
   renderEmpty();
 }
 
@@ -215,6 +273,8 @@ installDebugHook({
   mrlSteps: () => mrl.steps(model),
   diffRows: () => lastDiffRows,
   csv: chartCsv,
+  table,
+  settings: () => model.settings,
 });
 
 sched.schedule({ structural: true, runs: true, diff: true });

@@ -2,7 +2,8 @@
  * The panel's model: the metrics store, the UI state and the run list, plus the read-only views of them
  * that every part of the panel shares (which runs are shown, metric order, dims). Pure: no DOM.
  */
-import type { PanelRun } from '../src/protocol/panelMessages';
+import { DEFAULT_ADVISOR_PERCENT } from '../src/protocol/dimAdvisor';
+import type { PanelRun, PanelSettings } from '../src/protocol/panelMessages';
 import { MetricsStore } from './store';
 import { defaultState, type UiState } from './uiState';
 
@@ -19,10 +20,12 @@ export interface PanelModel {
   readonly diffOnlyConfigs: Map<string, DiffOnlyConfig>;
   /** Whether this load restored a state (a reload): then, without a host choice, we keep our own picks. */
   readonly hadState: boolean;
+  /** The extension's settings the panel uses (init.settings, then `settings` messages). */
+  settings: PanelSettings;
 }
 
 export function createModel(state: UiState = defaultState(), hadState = false): PanelModel {
-  return { store: new MetricsStore(), state, runs: [], requested: new Set(), diffOnlyConfigs: new Map(), hadState };
+  return { store: new MetricsStore(), state, runs: [], requested: new Set(), diffOnlyConfigs: new Map(), hadState, settings: { advisorPercent: DEFAULT_ADVISOR_PERCENT } };
 }
 
 /** The parts of the model that what is drawn depends on. */

@@ -44,6 +44,17 @@ export function toggleRun(m: PanelModel, id: string, fx: Effects): void {
   fx.schedule({ structural: true, runs: true, diff: true });
 }
 
+/** The runs table's Plot: overlay exactly these runs (the host is told too, so it streams them). */
+export function plotRuns(m: PanelModel, ids: readonly string[], fx: Effects): void {
+  const known = runIds(m.runs);
+  m.state.shownRunIds = ids.filter((id) => known.has(id));
+  m.state.tab = 'charts';
+  fx.save();
+  requestMissing(m, fx);
+  fx.post({ type: 'runAction', action: 'plot', runIds: [...m.state.shownRunIds] });
+  fx.schedule({ structural: true, runs: true, diff: true });
+}
+
 export function toggleDim(m: PanelModel, d: number, fx: Effects): void {
   const { state } = m;
   state.hiddenDims = state.hiddenDims.includes(d) ? state.hiddenDims.filter((x) => x !== d) : [...state.hiddenDims, d];
@@ -67,6 +78,7 @@ export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): v
         if (state.shownRunIds.length === 0 && m.runs.length && !m.hadState) state.shownRunIds = [m.runs[0].id];
       }
       if (msg.configDiff) state.diffRunIds = msg.configDiff;
+      if (msg.settings) m.settings = { ...msg.settings };
       fx.save();
       requestMissing(m, fx);
       fx.schedule({ structural: true, runs: true, diff: true });
@@ -114,6 +126,12 @@ export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): v
       fx.save();
       requestMissing(m, fx);
       fx.schedule({ structural: true, runs: true, diff: true });
+      break;
+    }
+    case 'settings': {
+      m.settings = { ...msg.settings };
+      // The dim advisor's target moves the advisor line (metric-vs-dim chart) and the table's columns.
+      fx.schedule({ runs: true, mrl: true });
       break;
     }
     case 'configDiff': {

@@ -5,6 +5,12 @@
 import { SMOOTHING_TITLE } from './smoothingRule';
 
 export const PANEL_HTML = `
+<nav class="tabs" role="tablist" aria-label="Panel views">
+  <button type="button" role="tab" id="tabCharts" class="tab" aria-controls="chartsPane" aria-selected="true">Charts</button>
+  <button type="button" role="tab" id="tabRuns" class="tab" aria-controls="runsPane" aria-selected="false" tabindex="-1">Runs</button>
+</nav>
+<section id="runsPane" class="tab-pane runs-pane" role="tabpanel" aria-labelledby="tabRuns" hidden></section>
+<div id="chartsPane" class="tab-pane" role="tabpanel" aria-labelledby="tabCharts">
 <header class="toolbar" role="toolbar" aria-label="Chart options">
   <label class="field"><span>View</span>
     <vscode-single-select id="viewMode" aria-label="Chart layout">
@@ -51,7 +57,8 @@ export const PANEL_HTML = `
     <button type="button" class="icon-btn" id="openDiff" title="Open the two config.json files in VS Code's diff editor">Open diff editor</button>
   </header>
   <div class="table-wrap"><table id="diffTable"><thead></thead><tbody></tbody></table></div>
-</section>`;
+</section>
+</div>`;
 
 type Valued = HTMLElement & { value: string };
 type Checked = HTMLElement & { checked: boolean };
@@ -79,6 +86,10 @@ export const ELEMENT_IDS = {
   diffOnly: 'diffOnly',
   openDiff: 'openDiff',
   diffTable: 'diffTable',
+  tabCharts: 'tabCharts',
+  tabRuns: 'tabRuns',
+  chartsPane: 'chartsPane',
+  runsPane: 'runsPane',
 } as const;
 
 export interface PanelElements {
@@ -103,6 +114,10 @@ export interface PanelElements {
   diffOnly: Checked;
   openDiff: HTMLButtonElement;
   diffTable: HTMLTableElement;
+  tabCharts: HTMLButtonElement;
+  tabRuns: HTMLButtonElement;
+  chartsPane: HTMLElement;
+  runsPane: HTMLElement;
 }
 
 /** Puts the skeleton into #app (made if missing) and returns its elements. */

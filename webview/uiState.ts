@@ -5,6 +5,9 @@
  */
 import { isPanelState, type PanelState } from '../src/protocol/panelMessages';
 import type { XAxisMode } from './timeChart';
+import { defaultTableState, loadTableState, type TableUiState } from './runsTable/tableModel';
+
+export type PanelTab = 'charts' | 'runs';
 
 export interface UiState extends PanelState {
   hiddenDims: number[];
@@ -18,6 +21,9 @@ export interface UiState extends PanelState {
   mrlStep: number | null;
   diffOnly: boolean;
   diffRunIds: string[] | null;
+  /** Which tab is open, and the runs table's sort, filter, grouping and columns. */
+  tab: PanelTab;
+  table: TableUiState;
 }
 
 export function defaultState(): UiState {
@@ -33,6 +39,8 @@ export function defaultState(): UiState {
     mrlStep: null,
     diffOnly: true,
     diffRunIds: null,
+    tab: 'charts',
+    table: defaultTableState(),
   };
 }
 
@@ -51,5 +59,7 @@ export function loadState(raw: unknown): UiState {
   if (typeof r.mrlStep === 'number') s.mrlStep = r.mrlStep;
   if (typeof r.diffOnly === 'boolean') s.diffOnly = r.diffOnly;
   if (Array.isArray(r.diffRunIds) && r.diffRunIds.every((x) => typeof x === 'string')) s.diffRunIds = r.diffRunIds as string[];
+  if (r.tab === 'charts' || r.tab === 'runs') s.tab = r.tab;
+  s.table = loadTableState(r.table);
   return s;
 }

@@ -1,6 +1,7 @@
 // Settings (contributes.configuration "matryoshkaLab.*"), resolved against the workspace.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { DEFAULT_ADVISOR_PERCENT } from '../protocol/dimAdvisor';
 
 export const SECTION = 'matryoshkaLab';
 
@@ -15,6 +16,8 @@ export interface Settings {
   workers: string;
   /** Seconds a trainer gets after SIGTERM before Stop Run sends SIGKILL. */
   stopGraceSeconds: number;
+  /** The dim advisor's target, percent of the full-dim metric (50–100). */
+  advisorPercent: number;
 }
 
 export function settings(): Settings {
@@ -27,6 +30,7 @@ export function settings(): Settings {
     maxConcurrentRuns: Math.max(1, c.get<number>('maxConcurrentRuns', 1) ?? 1),
     workers: workersSetting(c.get<unknown>('workers', 'auto')),
     stopGraceSeconds: stopGrace(c.get<unknown>('stopGraceSeconds', 30)),
+    advisorPercent: advisorPercent(c.get<unknown>('advisorPercent', DEFAULT_ADVISOR_PERCENT)),
   };
 }
 
@@ -39,6 +43,11 @@ export function workersSetting(v: unknown): string {
 /** A grace in seconds: a finite number ≥ 1 (anything else → the default, 30). */
 export function stopGrace(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 1 ? Math.min(v, 3600) : 30;
+}
+
+/** A percentage in [50, 100]; anything else (a hand-edited settings.json) → the default, 95. */
+export function advisorPercent(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 50 && v <= 100 ? v : DEFAULT_ADVISOR_PERCENT;
 }
 
 /** The workspace folder runs belong to: the first one (a multi-root workspace shares one runs folder). */

@@ -10,8 +10,11 @@ import {
   isWebviewToHostMessage,
   METRICS_PANEL_VIEW_TYPE,
   type PanelRun,
+  type PanelRunSummary,
+  type PanelSettings,
   type PanelState,
   toPanelRun,
+  type RunActionMessage,
   type WebviewToHostMessage,
 } from '../protocol/panelMessages';
 import type { MetricsLine } from '../protocol/runFolder';
@@ -20,7 +23,25 @@ import type { RunState } from '../runs';
 /** Events per replay message (one per tick): 1000 events serialise in ~5-30 ms (measured, loaded 2-core box). */
 export const REPLAY_SLICE = 1000;
 import type { RunsModel } from '../host/runsModel';
+import { settings, SECTION } from '../host/settings';
 import { createNonce, renderPanelHtml } from './html';
+import { planRunAction, RUN_ACTION_COMMANDS, type RunActionCommands } from './runActions';
+
+/** A streaming run's summary goes to the panel at most this often (runs table rows; the charts get lines). */
+export const SUMMARY_INTERVAL_MS = 1000;
+
+/** The metrics digest of a run for the runs table; undefined while none of its metrics has been read. */
+export function panelSummaryOf(r: RunState): PanelRunSummary | undefined {
+  if (r.series.total === 0) return undefined;
+  const d = r.series.evalDigest();
+  return { ...d, loss: r.summary.loss, pairsPerSec: r.summary.samplesPerSec, lastStep: r.summary.lastStep };
+}
+
+/** How the panel carries out runs-table actions: the commands to run, and how to execute one. */
+export interface PanelActions {
+  commands: RunActionCommands;
+  execute(command: string, ...args: unknown[]): Thenable<unknown>;
+}
 
 export function panelRunOf(r: RunState): PanelRun {
   // The status shown is the effective one (a dead "running" run is failed), with the reason.
@@ -28,7 +49,13 @@ export function panelRunOf(r: RunState): PanelRun {
   const run = toPanelRun({ ...r.info, status: r.status, error: r.died ? r.info.error ?? r.reason ?? 'the trainer process is gone (killed or crashed)' : why ?? r.info.error }, r.config());
   if (run.step === undefined && r.summary.lastStep !== null) run.step = r.summary.lastStep;
   if (r.notes) run.notes = r.notes;
+  const summary = panelSummaryOf(r);
+  if (summary) run.summary = summary;
   return run;
+}
+
+export function panelSettings(): PanelSettings {
+  return { advisorPercent: settings().advisorPercent };
 }
 
 export class MetricsPanel implements vscode.Disposable {
@@ -45,8 +72,12 @@ export class MetricsPanel implements vscode.Disposable {
     private readonly model: RunsModel,
     private readonly log: vscode.OutputChannel,
     private readonly openConfigDiff: (a: string, b: string) => void,
+    private readonly actions: PanelActions = { commands: RUN_ACTION_COMMANDS, execute: (c, ...a) => vscode.commands.executeCommand(c, ...a) },
   ) {
     this.subs.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(`${SECTION}.advisorPercent`) && this.panel && this.ready) this.post({ type: 'settings', settings: panelSettings() });
+      }),
       model.onDidChange((r) => {
         if (!this.panel || !this.ready) {
           // Not loaded yet: `ready` will send everything, including runs that appeared meanwhile.
@@ -57,8 +88,10 @@ export class MetricsPanel implements vscode.Disposable {
         for (const id of r.removed) this.streamed.delete(id);
         for (const id of r.changed) {
           const s = this.model.get(id);
-          if (s && !r.added.includes(id)) this.post({ type: 'runInfo', run: panelRunOf(s) });
+          if (s && !r.added.includes(id)) this.postRunInfo(s);
         }
+        // New metrics move the runs table's figures: a summary update per run, throttled.
+        for (const id of r.appended.keys()) if (!r.changed.includes(id) && !r.added.includes(id)) this.summaryChanged(id);
         for (const [id, a] of r.appended) {
           if (!this.streamed.has(id)) continue;
           if (r.pending.includes(id)) {
@@ -158,8 +191,43 @@ export class MetricsPanel implements vscode.Disposable {
         this.streamed.clear();
         this.replaying.clear();
         this.backfill.clear();
+        this.clearSummaryTimers();
       }
     });
+  }
+
+  /** When each run's runInfo was last sent, and the runs waiting for their next summary slot. */
+  private infoSentAt = new Map<string, number>();
+  private summaryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /** `withConfig: false` for a metrics-only update: the webview keeps the config it holds (it never changes). */
+  private postRunInfo(s: RunState, withConfig = true): void {
+    const t = this.summaryTimers.get(s.id);
+    if (t) clearTimeout(t);
+    this.summaryTimers.delete(s.id);
+    this.infoSentAt.set(s.id, Date.now());
+    const run = panelRunOf(s);
+    if (!withConfig) delete run.config;
+    this.post({ type: 'runInfo', run });
+  }
+
+  /** A run's metrics grew: send its row again, at most once per SUMMARY_INTERVAL_MS. */
+  private summaryChanged(id: string): void {
+    if (this.summaryTimers.has(id)) return;
+    const wait = (this.infoSentAt.get(id) ?? -Infinity) + SUMMARY_INTERVAL_MS - Date.now();
+    const send = () => {
+      this.summaryTimers.delete(id);
+      const s = this.model.get(id);
+      if (s && this.panel && this.ready) this.postRunInfo(s, false);
+    };
+    if (wait <= 0) send();
+    else this.summaryTimers.set(id, setTimeout(send, wait));
+  }
+
+  private clearSummaryTimers(): void {
+    for (const t of this.summaryTimers.values()) clearTimeout(t);
+    this.summaryTimers.clear();
+    this.infoSentAt.clear();
   }
 
   private post(m: HostToWebviewMessage): void {
@@ -244,7 +312,7 @@ export class MetricsPanel implements vscode.Disposable {
         const fromState = m.state?.shownRunIds?.filter((id) => this.model.get(id)) ?? [];
         const wanted = [...new Set(want?.runIds ?? [])].filter((id) => this.model.get(id));
         const show = wanted.length ? wanted : fromState.length ? fromState : runs[0] ? [runs[0].id] : [];
-        this.post({ type: 'init', runs: runs.map(panelRunOf), showRuns: show, configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined });
+        this.post({ type: 'init', runs: runs.map(panelRunOf), showRuns: show, configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined, settings: panelSettings() });
         this.model.prioritize(show);
         for (const id of show) this.replay(id);
         if (want?.compare) this.post({ type: 'showRuns', runIds: show, compare: true });
@@ -267,6 +335,24 @@ export class MetricsPanel implements vscode.Disposable {
       case 'log':
         this.log.appendLine(`[panel:${m.level}] ${m.message}`);
         break;
+      case 'runAction':
+        this.runAction(m.action, m.runIds);
+        break;
+    }
+  }
+
+  /** The runs table's buttons: the same commands as the palette (with their confirmations). */
+  private runAction(action: RunActionMessage['action'], runIds: string[]): void {
+    const steps = planRunAction(action, runIds, (id) => !!this.model.get(id), (id) => this.model.get(id)?.info.sweep?.id, this.actions.commands);
+    for (const st of steps) {
+      if (st.kind === 'show') this.show(st.runIds, { preserveFocus: true });
+      else if (st.kind === 'diffTable') this.showDiff(st.runIds);
+      else if (st.kind === 'none') this.log.appendLine(`[panel] ${action}: ${st.reason}`);
+      else {
+        void Promise.resolve(this.actions.execute(st.command, ...st.args)).catch((e: unknown) => {
+          this.log.appendLine(`[panel] ${st.command} failed: ${e instanceof Error ? e.message : String(e)}`);
+        });
+      }
     }
   }
 
@@ -284,6 +370,7 @@ export class MetricsPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.clearSummaryTimers();
     this.subs.forEach((s) => s.dispose());
     this.panel?.dispose();
   }

@@ -4,7 +4,7 @@
  * resumed run writes those steps again from its checkpoint).
  */
 import { headlineMetric, higherIsBetter, truncateForResume } from '../protocol/metricRules';
-import type { MetricsEvent, MetricsLine } from '../protocol/runFolder';
+import type { ByDim, MetricsEvent, MetricsLine } from '../protocol/runFolder';
 import { isResumeEvent } from '../protocol/runFolder';
 
 /** Events of a whole file, with resume markers applied (the rule lives in src/protocol/metricRules). */
@@ -116,6 +116,33 @@ export class RunSeries {
     }
     this.events = older.concat(tail);
     this.decimated = true;
+  }
+
+  /**
+   * The latest eval event (per-dim and dimension-less values) and the best value per dim and metric over
+   * every eval event pushed (max, or min for lower-is-better metrics): what the runs table shows.
+   */
+  evalDigest(): { evalStep: number | null; last: ByDim; lastValues: Record<string, number>; best: ByDim } {
+    let latest: MetricsEvent | undefined;
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i];
+      if (e.split === 'eval') {
+        latest = e;
+        break;
+      }
+    }
+    const best: ByDim = {};
+    for (const [dim, stats] of this.evalStats) {
+      const rec: Record<string, number> = {};
+      for (const [metric, x] of stats) {
+        const v = higherIsBetter(metric) ? x.max : x.min;
+        if (!Number.isNaN(v)) rec[metric] = v;
+      }
+      best[dim] = rec;
+    }
+    const lastValues: Record<string, number> = {};
+    for (const [k, v] of Object.entries(latest?.values ?? {})) if (typeof v === 'number' && Number.isFinite(v)) lastValues[k] = v;
+    return { evalStep: latest ? latest.step : null, last: latest?.byDim ? structuredClone(latest.byDim) : {}, lastValues, best };
   }
 
   /** `batchSize` (config.json training.batchSize) lets throughput be derived when no event reports it. */

@@ -1,0 +1,267 @@
+/**
+ * The runs table's columns: the run's own fields, its params (config values, flattened to dotted paths:
+ * by default those that differ among the rows shown), its metrics (per eval metric and dim, last and best),
+ * the funnel figures and the dim advisor's answer. A column's `key` is what the filter and the sort name
+ * (`ndcg@10@64`, `best:ndcg@10@64`, `training.learningRate`, `funnel:ndcg@10`, `advisor:dim`). Pure: no DOM.
+ */
+import { formatConfigValue, leafEqual } from '../../src/config/diff';
+import { describeAdvice } from '../../src/protocol/dimAdvisor';
+import type { PanelSettings } from '../../src/protocol/panelMessages';
+import type { TableRow } from './rows';
+
+export type ColumnGroup = 'run' | 'param' | 'metric' | 'funnel' | 'advisor';
+/** How a value is shown (and written to CSV). */
+export type ColumnKind = 'text' | 'number' | 'int' | 'date' | 'duration' | 'share';
+
+export type CellValue = string | number | undefined;
+
+export interface Column {
+  key: string;
+  label: string;
+  /** Header tooltip: what the column is, and its key for filters. */
+  title: string;
+  group: ColumnGroup;
+  kind: ColumnKind;
+  /** Shown unless the user hides it (the column chooser). */
+  defaultShown: boolean;
+  value(row: TableRow, now: number): CellValue;
+  /** A cell's tooltip, where the value needs explaining. */
+  cellTitle?(row: TableRow): string | undefined;
+}
+
+/** What the user changed in the column chooser, on top of the defaults. */
+export interface ColumnPrefs {
+  shown: readonly string[];
+  hidden: readonly string[];
+}
+
+/** Config paths not shown by default even when they differ: the run's name is the name column. */
+const PARAMS_NOT_BY_DEFAULT = new Set(['name']);
+/** Metrics in this order first (then by name); the eval loss per dim is there to add, not shown by default. */
+const METRIC_ORDER = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100', 'spearman'];
+const METRICS_NOT_BY_DEFAULT = new Set(['loss']);
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function runColumns(): Column[] {
+  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value'], cellTitle?: Column['cellTitle']): Column => ({
+    key,
+    label,
+    title: `${title} (key: ${key})`,
+    group: 'run',
+    kind,
+    defaultShown: true,
+    value,
+    cellTitle,
+  });
+  return [
+    col('status', 'status', 'text', 'Run status', (r) => r.run.status, (r) => r.run.error),
+    col('name', 'name', 'text', 'Display name (notes), else the run name', (r) => r.name, (r) => `${r.run.name} (${r.run.id})${r.run.notes?.note ? `\n${r.run.notes.note}` : ''}`),
+    col('tags', 'tags', 'text', 'Tags (notes)', (r) => (r.tags.length ? r.tags.join(', ') : undefined)),
+    col('started', 'started', 'date', 'Start time', (r) => r.startedMs),
+    col('duration', 'duration', 'duration', 'Seconds from start to end (to now while running)', (r, now) => {
+      if (r.startedMs === undefined) return undefined;
+      const end = r.endedMs ?? (r.run.status === 'running' ? now : undefined);
+      return end === undefined ? undefined : Math.max(0, (end - r.startedMs) / 1000);
+    }),
+    col('pairsPerSec', 'pairs/s', 'number', 'Training pairs per second', (r) => num(r.run.summary?.pairsPerSec)),
+    col('backend', 'backend', 'text', 'Compute backend', (r) => r.run.backend),
+    col('step', 'step', 'int', 'Last step written', (r) => num(r.run.summary?.lastStep) ?? num(r.run.step)),
+    col('loss', 'loss', 'number', 'Latest training loss', (r) => num(r.run.summary?.loss)),
+  ];
+}
+
+/**
+ * Every config path any row has, in first-appearance order; `differing`: not the same in all `shown` that
+ * have a config (a key absent from one of them counts as a value of its own).
+ */
+export function paramPaths(all: readonly TableRow[], shown: readonly TableRow[]): { paths: string[]; differing: Set<string> } {
+  const paths: string[] = [];
+  const seen = new Set<string>();
+  for (const r of all) {
+    for (const p of r.params.keys()) {
+      if (!seen.has(p)) {
+        seen.add(p);
+        paths.push(p);
+      }
+    }
+  }
+  const differing = new Set<string>();
+  // A run whose config.json is missing or unreadable has no params: it would "differ" on every path.
+  shown = shown.filter((r) => r.params.size > 0);
+  if (shown.length > 1) {
+    for (const p of paths) {
+      const first = shown[0].params.get(p);
+      for (let i = 1; i < shown.length; i++) {
+        if (!leafEqual(shown[i].params.get(p), first)) {
+          differing.add(p);
+          break;
+        }
+      }
+    }
+  }
+  return { paths, differing };
+}
+
+function paramColumn(path: string, defaultShown: boolean): Column {
+  return {
+    key: path,
+    label: path,
+    title: `Config value ${path}`,
+    group: 'param',
+    kind: 'text',
+    defaultShown,
+    value: (r) => {
+      if (!r.params.has(path)) return undefined;
+      const v = r.params.get(path);
+      return typeof v === 'number' ? v : formatConfigValue(v);
+    },
+  };
+}
+
+function metricRank(m: string): number {
+  const i = METRIC_ORDER.indexOf(m);
+  return i < 0 ? METRIC_ORDER.length : i;
+}
+
+/** Eval metric names and dims over every row's summary (last and best). */
+function metricsAndDims(rows: readonly TableRow[]): { metrics: string[]; dims: number[] } {
+  const metrics = new Set<string>();
+  const dims = new Set<number>();
+  for (const r of rows) {
+    const s = r.run.summary;
+    if (!s) continue;
+    for (const byDim of [s.last, s.best]) {
+      for (const d in byDim) {
+        const n = Number(d);
+        if (!Number.isInteger(n) || n <= 0) continue;
+        dims.add(n);
+        for (const m in byDim[d]) metrics.add(m);
+      }
+    }
+  }
+  return {
+    metrics: [...metrics].sort((a, b) => metricRank(a) - metricRank(b) || a.localeCompare(b)),
+    dims: [...dims].sort((a, b) => a - b),
+  };
+}
+
+function metricColumns(rows: readonly TableRow[]): Column[] {
+  const { metrics, dims } = metricsAndDims(rows);
+  const out: Column[] = [];
+  for (const m of metrics) {
+    const shown = !METRICS_NOT_BY_DEFAULT.has(m);
+    for (const d of dims) {
+      out.push({ key: `${m}@${d}`, label: `${m} @${d}`, title: `${m} at dim ${d}, latest eval (key: ${m}@${d})`, group: 'metric', kind: 'number', defaultShown: shown, value: (r) => num(r.run.summary?.last[d]?.[m]) });
+    }
+    for (const d of dims) {
+      out.push({ key: `best:${m}@${d}`, label: `best ${m} @${d}`, title: `${m} at dim ${d}, best over every eval (key: best:${m}@${d})`, group: 'metric', kind: 'number', defaultShown: shown, value: (r) => num(r.run.summary?.best[d]?.[m]) });
+    }
+  }
+  return out;
+}
+
+/** funnel:<metric> first, then the funnel's settings and savings. */
+function funnelColumns(rows: readonly TableRow[]): Column[] {
+  const keys = new Set<string>();
+  for (const r of rows) for (const k in r.run.summary?.lastValues ?? {}) if (k.startsWith('funnel:')) keys.add(k);
+  const rank = (k: string) => (/Dim$|shortlist|rerank|macsSaved/i.test(k) ? 1 : 0);
+  return [...keys]
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .map((k) => ({
+      key: k,
+      label: k === 'funnel:macsSaved' ? 'funnel MACs saved' : k,
+      title: `${k === 'funnel:macsSaved' ? 'Share of full-dim multiply-adds the funnel saves' : `Funnel retrieval ${k.slice(7)}`}, latest eval (key: ${k})`,
+      group: 'funnel' as const,
+      kind: k === 'funnel:macsSaved' ? ('share' as const) : /Dim$|Size$/.test(k) ? ('int' as const) : ('number' as const),
+      defaultShown: true,
+      value: (r: TableRow) => num(r.run.summary?.lastValues[k]),
+    }));
+}
+
+function advisorColumns(settings: PanelSettings): Column[] {
+  const p = settings.advisorPercent;
+  const why = (r: TableRow) => (r.advice ? describeAdvice(r.advice) : undefined);
+  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value']): Column => ({ key, label, title: `${title} (key: ${key})`, group: 'advisor', kind, defaultShown: true, value, cellTitle: why });
+  return [
+    col('advisor:dim', `dim for ${p} %`, 'int', `Smallest dim whose headline eval metric reaches ${p} % of the full-dim value (latest eval)`, (r) => r.advice?.dim),
+    col('advisor:float32', 'float32 B/vec', 'int', 'Index bytes per vector at that dim, float32', (r) => r.advice?.bytes.float32),
+    col('advisor:int8', 'int8 B/vec', 'int', 'Index bytes per vector at that dim, int8 (scalar quantisation)', (r) => r.advice?.bytes.int8),
+    col('advisor:macsSaved', 'MACs saved', 'share', 'Share of multiply-adds per query saved against the full dim', (r) => r.advice?.macsSaving),
+  ];
+}
+
+export interface DerivedColumns {
+  /** Every column there is (the chooser lists them; the filter resolves keys against them). */
+  all: Column[];
+  /** The ones shown, in order. */
+  visible: Column[];
+}
+
+/**
+ * The columns for these rows. `all`: every row the host lists (params and metrics any of them has);
+ * `shown`: the rows that pass the filter (which params differ among them decides the default params).
+ */
+export function deriveColumns(all: readonly TableRow[], shown: readonly TableRow[], prefs: ColumnPrefs, settings: PanelSettings): DerivedColumns {
+  const { paths, differing } = paramPaths(all, shown);
+  const params = paths.map((p) => paramColumn(p, differing.has(p) && !PARAMS_NOT_BY_DEFAULT.has(p)));
+  const cols = [...runColumns(), ...params, ...metricColumns(all), ...funnelColumns(all), ...advisorColumns(settings)];
+  const hidden = new Set(prefs.hidden);
+  const added = new Set(prefs.shown);
+  return { all: cols, visible: cols.filter((c) => !hidden.has(c.key) && (added.has(c.key) || c.defaultShown)) };
+}
+
+/** The columns the filter may name, before the rows are filtered (params: all, none by default). */
+export function filterableColumns(all: readonly TableRow[], settings: PanelSettings): Column[] {
+  return deriveColumns(all, [], { shown: [], hidden: [] }, settings).all;
+}
+
+// ---------------------------------------------------------------- formatting
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+export function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+export function formatDuration(sec: number): string {
+  const s = Math.round(sec);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${pad2(s % 60)}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h ${pad2(m % 60)}m`;
+}
+
+export function formatDate(msSinceEpoch: number): string {
+  const d = new Date(msSinceEpoch);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+/** A value as the table shows it ('' when missing). */
+export function formatCell(col: Pick<Column, 'kind'>, v: CellValue): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string') return v;
+  switch (col.kind) {
+    case 'date':
+      return formatDate(v);
+    case 'duration':
+      return formatDuration(v);
+    case 'share':
+      return `${Math.round(v * 1000) / 10} %`;
+    case 'int':
+      return String(Math.round(v));
+    case 'text':
+      // A config number as written (0.0001, not 1.00e-4).
+      return String(v);
+    default:
+      return formatNumber(v);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The runs table's rows: one per run, with what every column reads precomputed once per run object (the
+ * flattened config, the dim advice). A runInfo replaces a run's object, so a WeakMap keyed on it recomputes
+ * exactly the rows that changed. Pure: no DOM.
+ */
+import { flattenConfig, type FlatConfig } from '../../src/config/diff';
+import { adviseDim, type DimAdvice } from '../../src/protocol/dimAdvisor';
+import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
+
+export interface TableRow {
+  run: PanelRun;
+  /** notes.displayName, else the run name. */
+  name: string;
+  tags: string[];
+  /** config.json flattened to dotted paths (src/config/diff.ts). */
+  params: FlatConfig;
+  /** The dim advisor on the latest eval (null: no per-dim eval at two dims yet). */
+  advice: DimAdvice | null;
+  startedMs: number | undefined;
+  endedMs: number | undefined;
+  /** Lower-cased text the free-text filter searches: name, display name, tags, id, note. */
+  haystack: string;
+}
+
+const cache = new WeakMap<PanelRun, { percent: number; row: TableRow }>();
+
+function ms(iso: string | null | undefined): number | undefined {
+  if (!iso) return undefined;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+export function tableRow(run: PanelRun, settings: PanelSettings): TableRow {
+  const hit = cache.get(run);
+  if (hit && hit.percent === settings.advisorPercent) return hit.row;
+  const s = run.summary;
+  const advice = s ? adviseDim(s.last, { percent: settings.advisorPercent, values: s.lastValues }) : null;
+  const tags = run.notes?.tags ?? [];
+  const name = run.notes?.displayName || run.name;
+  const row: TableRow = {
+    run,
+    name,
+    tags,
+    params: run.config ? flattenConfig(run.config) : new Map(),
+    advice,
+    startedMs: ms(run.startedAt),
+    endedMs: ms(run.endedAt),
+    haystack: [name, run.name, run.id, ...tags, run.notes?.note ?? ''].join('\n').toLowerCase(),
+  };
+  cache.set(run, { percent: settings.advisorPercent, row });
+  return row;
+}
+
+export function tableRows(runs: readonly PanelRun[], settings: PanelSettings): TableRow[] {
+  return runs.map((r) => tableRow(r, settings));
+}
