@@ -3,6 +3,7 @@
  * that every part of the panel shares (which runs are shown, metric order, dims). Pure: no DOM.
  */
 import { DEFAULT_ADVISOR_PERCENT } from '../src/protocol/dimAdvisor';
+import { runDisplayName } from '../src/protocol/runLabel';
 import type { PanelRun, PanelSettings } from '../src/protocol/panelMessages';
 import { MetricsStore } from './store';
 import { defaultState, type UiState } from './uiState';
@@ -79,9 +80,8 @@ export function isPlottedMetric(store: MetricsStore, mid: string): boolean {
 }
 
 /** What the panel calls a run: the user's display name (notes.json) if set, else the run's name. */
-export function runLabel(r: Pick<PanelRun, 'name' | 'notes'>): string {
-  const d = r.notes?.displayName?.trim();
-  return d ? d : r.name;
+export function runLabel(r: Pick<PanelRun, 'name' | 'notes' | 'sweep'>): string {
+  return runDisplayName(r);
 }
 
 export function prettyMetric(split: string, metric: string): string {

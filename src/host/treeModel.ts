@@ -1,5 +1,6 @@
 // What the runs tree shows, as pure functions (no vscode import) so it is unit-tested.
 import type { RunNotes, RunStatus } from '../protocol/runFolder';
+import { runDisplayName } from '../protocol/runLabel';
 import type { RunSummary } from '../runs';
 
 export const GROUP_ORDER: readonly RunStatus[] = ['running', 'completed', 'stopped', 'failed'];
@@ -156,8 +157,8 @@ export interface TooltipRun {
 }
 
 /** The run item's label: the display name from notes.json if set, else the run's name (else its id). */
-export function runLabel(r: { id: string; info: { name: string }; notes?: RunNotes }): string {
-  return r.notes?.displayName?.trim() || r.info.name || r.id;
+export function runLabel(r: { id: string; info: { name: string; sweep?: unknown }; notes?: RunNotes }): string {
+  return runDisplayName({ id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep });
 }
 
 /** Tags for a description: "#baseline #lr" (plain text, shortened). */

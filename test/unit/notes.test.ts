@@ -128,6 +128,10 @@ test('tree: the label is the display name, tags in the description, name, tags a
   const r = { ...base, notes };
   assert.equal(runLabel(r), 'My [best](command:evil) run', 'a label is plain text');
   assert.equal(runLabel({ ...base, notes: { displayName: '  ', tags: [], note: '' } }), 'orig-name');
+  // A sweep's runs share a name: the swept values tell them apart (a display name still wins).
+  const swept = { ...base, info: { name: 'lr-grid', sweep: { id: 's1', index: 1, params: { 'training.learningRate': 0.001, 'loss.loss.miniBatchSize': 16 } } } };
+  assert.equal(runLabel(swept), 'lr-grid · learningRate=0.001 miniBatchSize=16');
+  assert.equal(runLabel({ ...swept, notes: { displayName: 'best', tags: [], note: '' } }), 'best');
   const md = runTooltipMarkdown(r);
   assert.match(md, /^\*\*My \\\[best\\\]\\\(command\\:evil\\\) run\*\* — completed/);
   assert.match(md, /run name: orig\\-name/, 'the run name stays in the tooltip');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setupWorkspace, TINY_CONFIG } from './fixtures.mjs';
-import { launch, missingSetup, pickOne, pickQuick, runCommand, shot } from './harness.mjs';
+import { launch, missingSetup, panelFrame, pickOne, pickQuick, runCommand, shot, treeRow } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
@@ -173,6 +173,35 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
         assert.equal(x.config.seed, expected[i][1]);
         assert.equal('sweep' in x.config, false);
       });
+    }));
+
+  test('the sweep shows as one group in the runs view and as four table rows whose differing params are the columns', { skip: !!missing }, () =>
+    failShot('views', async () => {
+      const { page, workspace } = vs;
+      const runs = sweepRuns(workspace, 'e2e-sweep');
+      const sweepId = runs[0].info.sweep.id;
+      await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
+      const group = treeRow(page, 'sweep e2e-sweep · 4 runs (4 completed)');
+      await group.waitFor();
+      // Its runs sit under it, not in the Completed group (which holds only the workspace's own two runs).
+      await treeRow(page, 'Completed (2)').waitFor();
+      await shot(page, 'sweep-04-tree');
+      await vs.exec('matryoshkaLab.openPanel', [runs[0].id]);
+      const frame = panelFrame(page);
+      await frame.locator('#tabRuns').click();
+      await frame.locator('#tableFilter').fill(`sweep:${sweepId}`);
+      await frame.locator('#tableCount', { hasText: /^4 of \d+ runs$/ }).waitFor({ timeout: 60000 });
+      const ids = await frame.locator('#runsTable tr.run-row').evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
+      assert.deepEqual([...ids].sort(), runs.map((x) => x.id).sort());
+      // Among the sweep's rows only the swept values differ: they are the param columns, nothing else.
+      const params = await frame.locator('#runsTable thead th.col-param').evaluateAll((ths) => ths.map((th) => th.dataset.key));
+      assert.deepEqual([...params].sort(), ['seed', 'training.learningRate']);
+      await frame.locator('#groupBySweep').check();
+      await frame.locator(`#runsTable tr.group-row[data-sweep="${sweepId}"]`, { hasText: '4 runs' }).waitFor();
+      await shot(page, 'sweep-05-table');
+      await frame.locator('#groupBySweep').uncheck();
+      await frame.locator('#tableFilter').fill('');
+      await runCommand(page, 'View: Close All Editors');
     }));
 
   test('Stop Sweep (palette) on a longer sweep: its running runs stop, none of the queued rest starts', { skip: !!missing }, () =>
