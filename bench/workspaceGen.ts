@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsEvent, RunInfo, RunStatus, SweepRef } from '../src/protocol/runFolder';
+import { mulberry32 } from '../src/trainer/rng';
 
 export interface WorkspaceSpec {
   /** Runs in all (default 500). */
@@ -45,16 +46,6 @@ export interface GeneratedWorkspace {
 export const DIMS = [64, 32, 16, 8];
 const METRICS = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@10', 'map@100'];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The quick start's config as the trainer resolves it into config.json. */
 function config(name: string, lr: number, miniBatchSize: number, steps: number): Record<string, unknown> {
@@ -119,7 +110,7 @@ export function generateWorkspace(root: string, spec: WorkspaceSpec = {}): Gener
   const steps = spec.steps ?? 600;
   const sweepSize = spec.sweepSize ?? 12;
   const nSweeps = Math.min(spec.sweeps ?? 0, Math.floor(n / sweepSize));
-  const rand = rng(spec.seed ?? 1);
+  const rand = mulberry32(spec.seed ?? 1);
   const newest = spec.newest ?? Date.parse('2026-11-01T12:00:00Z');
   const runsDir = join(root, '.mrl', 'runs');
   mkdirSync(runsDir, { recursive: true });

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SweepConfig } from '../protocol/runConfig';
 import { segmentsToPointer } from './diagnostics';
+import { mulberry32 } from '../trainer/rng';
 
 /** More runs than this from one config is a typo (or a sweep that never ends). */
 export const MAX_SWEEP_RUNS = 1000;
@@ -57,17 +58,6 @@ function decode(n: number, sizes: number[]): number[] {
   return out;
 }
 
-/** mulberry32: a small seeded generator, so that a random sweep draws the same runs on every machine. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The combinations, in run order. grid: the cartesian product in declared order (first parameter slowest),
@@ -81,7 +71,7 @@ export function expandSweep(sweep: SweepConfig): SweepCombination[] {
   const n = sweepRunCount(sweep);
   const positions: number[] = [];
   if (sweep.method === 'random') {
-    const rand = generator(sweep.seed ?? 0);
+    const rand = mulberry32(sweep.seed ?? 0); // the same runs on every machine
     const swapped = new Map<number, number>();
     const at = (i: number) => swapped.get(i) ?? i;
     for (let i = 0; i < n; i++) {

@@ -3,6 +3,7 @@
  * ones for LayerNorm gains), generated in JS so the values are identical on every backend and depend
  * only on (seed, parameter name): adding a layer does not change the init of the others.
  */
+import { mulberry32 } from '../rng';
 
 /** 32-bit FNV-1a of a string, for turning parameter names into seeds. */
 export function hashString(s: string): number {
@@ -24,17 +25,6 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small sequential PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Normal(0, std) truncated to ±2 std (resampled, like torch.nn.init.trunc_normal_ / tf's
