@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsEvent, RunInfo, RunStatus, SweepRef } from '../src/protocol/runFolder';
-import { mulberry32 } from '../src/trainer/rng';
+import { mulberry32 } from '../src/config/mulberry32';
 
 export interface WorkspaceSpec {
   /** Runs in all (default 500). */

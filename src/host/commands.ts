@@ -16,19 +16,8 @@ import type { RunsModel } from './runsModel';
 import { SHOW_MORE_COMMAND, type RunsTreeProvider, type TreeNode } from './tree';
 import { confirm, pickRun, pickRuns, runItem, showError, showInfo, showWarning } from './ui';
 
-export const CMD = {
-  startRun: 'matryoshkaLab.startRun',
-  stopRun: 'matryoshkaLab.stopRun',
-  resumeRun: 'matryoshkaLab.resumeRun',
-  deleteRun: 'matryoshkaLab.deleteRun',
-  openPanel: 'matryoshkaLab.openPanel',
-  compareRuns: 'matryoshkaLab.compareRuns',
-  diffConfigs: 'matryoshkaLab.diffConfigs',
-  newConfig: 'matryoshkaLab.newConfig',
-  refresh: 'matryoshkaLab.refreshRuns',
-  showLog: 'matryoshkaLab.showLog',
-  stopSweep: 'matryoshkaLab.stopSweep',
-} as const;
+export { CMD } from './commandIds';
+import { CMD } from './commandIds';
 
 /** Options of Start Run for callers (tests, keybindings): `confirm: true` answers a sweep's question. */
 export interface StartRunOptions {

@@ -3,7 +3,8 @@
  * file (never a pipe), so they keep running when the window reloads or the extension host exits; after a
  * reload the host finds them again through the runs folder (run.json pid) and tails their output file.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSweepId } from '../config/sweep';
@@ -48,6 +49,10 @@ interface Pending {
   spawnArgs: { kind: 'start'; configFile: string; backend?: string; sweep?: SweepSlot } | { kind: 'resume' };
   /** The sweep the run belongs to (a sweep's run resumed keeps it: Stop Sweep stops it too). */
   sweepId?: string;
+  sweepName?: string;
+  /** A queued sweep run: the config file's hash when the sweep was queued. Each run reads the file when it
+   *  starts, so a file edited meanwhile would give run i other values than the ones the user queued. */
+  configHash?: string;
   started: boolean;
   cancelled: boolean;
   exited?: { code: number | null; signal: string | null };
@@ -140,15 +145,30 @@ export class Launcher implements vscode.Disposable {
       if (!ok) return undefined;
     }
     const sweepId = newSweepId(name);
+    const configHash = fileHash(configFile.fsPath);
     const runIds: string[] = [];
     for (const r of runs) {
       const runId = this.freshRunId(r.name);
       const label = `${r.name} (sweep run ${r.index + 1} of ${n})`;
-      this.enqueue({ runId, runDir: path.join(this.model.dir!, runId), label, sweepId, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } } });
+      this.enqueue({ runId, runDir: path.join(this.model.dir!, runId), label, sweepId, sweepName: name, configHash, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } } });
       runIds.push(runId);
     }
     this.output.appendLine(`[sweep ${sweepId}] ${n} run(s) queued (${what}): ${runIds.join(', ')}`);
     return { sweepId, runIds };
+  }
+
+  /** A sweep whose config file changed while its runs waited: this run and the rest of its queue are
+   *  dropped (never run with values the user did not queue), and the user is told why. */
+  private dropChangedSweep(p: Pending, configFile: string): void {
+    p.cancelled = true;
+    this.spawning.delete(p.runId);
+    p.wake();
+    const rest = p.sweepId ? this.stopSweep(p.sweepId).dropped : [];
+    const n = rest.length + 1;
+    this.output.appendLine(`[sweep ${p.sweepId}] ${configFile} changed since the sweep was queued: ${n} queued run(s) not started (${[p.runId, ...rest].join(', ')})`);
+    void showError(`${path.basename(configFile)} changed since the sweep "${p.sweepName ?? p.label}" was queued: its ${n} queued run${n === 1 ? ' was' : 's were'} not started. Start Run again to sweep what the file says now.`);
+    // The slot this run would have taken is free for whatever else waits (after this pump returns).
+    setTimeout(() => this.pump(), 0);
   }
 
   /** Sweeps with a run running or queued (launched here, or a terminal's sweep seen in the folder). */
@@ -162,7 +182,7 @@ export class Launcher implements vscode.Disposable {
     for (const r of this.model.live()) if (r.info.sweep?.id) of(r.info.sweep.id, r.info.name).running.push(r.id);
     for (const p of this.spawning.values()) {
       if (!p.sweepId || p.exited) continue;
-      const s = of(p.sweepId, p.label.replace(/ \(sweep run .*\)$/, ''));
+      const s = of(p.sweepId, p.sweepName ?? p.label);
       const list = p.started ? s.running : s.queued;
       if (!s.running.includes(p.runId) && !s.queued.includes(p.runId)) list.push(p.runId);
     }
@@ -313,6 +333,10 @@ export class Launcher implements vscode.Disposable {
   }
 
   private spawnNow(p: Pending): void {
+    if (p.configHash !== undefined && p.spawnArgs.kind === 'start' && fileHash(p.spawnArgs.configFile) !== p.configHash) {
+      this.dropChangedSweep(p, p.spawnArgs.configFile);
+      return;
+    }
     const dir = this.model.dir!;
     const logFile = outputLogFile(dir, p.runId);
     const s = settings();
@@ -386,5 +410,14 @@ export class Launcher implements vscode.Disposable {
     clearInterval(this.timer);
     for (const a of this.stopping.values()) a.abort();
     this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+/** sha256 of a file's bytes ('' when it cannot be read: then any later read differs or fails alike). */
+function fileHash(file: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return '';
   }
 }

@@ -12,12 +12,8 @@ import type { RunsModel } from './runsModel';
 import { runLabel } from './treeModel';
 import { pickRun, showError, showWarning } from './ui';
 
-export const NOTES_CMD = {
-  renameRun: 'matryoshkaLab.renameRun',
-  editTags: 'matryoshkaLab.editTags',
-  editNote: 'matryoshkaLab.editNote',
-  editNotes: 'matryoshkaLab.editNotes',
-} as const;
+export { NOTES_CMD } from './commandIds';
+import { NOTES_CMD } from './commandIds';
 
 type Field = 'displayName' | 'tags' | 'note';
 

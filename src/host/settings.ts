@@ -25,7 +25,7 @@ export function settings(): Settings {
   return {
     runsFolder: c.get<string>('runsFolder', '.mrl/runs') || '.mrl/runs',
     nodePath: c.get<string>('nodePath', '') ?? '',
-    pythonPath: (c.get<string>('pythonPath', '') ?? '').trim(),
+    pythonPath: toolPath((c.get<string>('pythonPath', '') ?? '').trim()),
     defaultBackend: c.get<string>('defaultBackend', 'auto') || 'auto',
     maxConcurrentRuns: Math.max(1, c.get<number>('maxConcurrentRuns', 1) ?? 1),
     workers: workersSetting(c.get<unknown>('workers', 'auto')),
@@ -48,6 +48,14 @@ export function stopGrace(v: unknown): number {
 /** A percentage in [50, 100]; anything else (a hand-edited settings.json) → the default, 95. */
 export function advisorPercent(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 50 && v <= 100 ? v : DEFAULT_ADVISOR_PERCENT;
+}
+
+/** A relative path to a program (`.venv/bin/python`) is the workspace's; a bare name (`python3`) stays
+ *  a name looked up on PATH. The trainer starts in other folders, so it must get an absolute path. */
+function toolPath(p: string): string {
+  if (!p || path.isAbsolute(p) || !/[\\/]/.test(p)) return p;
+  const root = workspaceRoot();
+  return root ? path.join(root, p) : p;
 }
 
 /** The workspace folder runs belong to: the first one (a multi-root workspace shares one runs folder). */

@@ -1,11 +1,12 @@
 /**
  * What the host does for a runs-table `runAction` (webview → host): pure, so that the panel host only
  * carries the steps out (show runs, post a diff table, execute a command) and holds no command logic.
- * The commands are the palette's, with their confirmations; their ids come in from the caller.
+ * The commands are the palette's, with their confirmations (ids from src/host/commandIds.ts).
  */
 import type { RunAction } from '../protocol/panelMessages';
+import { CMD, NOTES_CMD } from '../host/commandIds';
 
-/** The command ids the actions run (extension.ts passes the registered ones). */
+/** The command ids the actions run (the registered ones by default: RUN_ACTION_COMMANDS; tests pass others). */
 export interface RunActionCommands {
   diffConfigs: string;
   stopRun: string;
@@ -16,12 +17,12 @@ export interface RunActionCommands {
 }
 
 export const RUN_ACTION_COMMANDS: RunActionCommands = {
-  diffConfigs: 'matryoshkaLab.diffConfigs',
-  stopRun: 'matryoshkaLab.stopRun',
-  resumeRun: 'matryoshkaLab.resumeRun',
-  deleteRun: 'matryoshkaLab.deleteRun',
-  editNotes: 'matryoshkaLab.editNotes',
-  stopSweep: 'matryoshkaLab.stopSweep',
+  diffConfigs: CMD.diffConfigs,
+  stopRun: CMD.stopRun,
+  resumeRun: CMD.resumeRun,
+  deleteRun: CMD.deleteRun,
+  editNotes: NOTES_CMD.editNotes,
+  stopSweep: CMD.stopSweep,
 };
 
 export type RunActionStep =

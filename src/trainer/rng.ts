@@ -11,12 +11,6 @@ export function mixSeed(a: number, b: number): number {
   return h >>> 0;
 }
 
-/** mulberry32 as a function: a small seeded generator, uniform in [0, 1), the same on every machine. */
-export function mulberry32(seed: number): () => number {
-  const r = new Rng(seed);
-  return () => r.next();
-}
-
 /** mulberry32: a fast 32-bit generator; its whole state is one number, so it checkpoints trivially. */
 export class Rng {
   constructor(public state: number) {

@@ -24,3 +24,11 @@ test('idsOf: arrays, (clicked, selection) with the selection winning when it hol
   assert.deepEqual(idsOf(undefined, ['a']), ['a']);
   assert.deepEqual(idsOf(undefined, undefined), []);
 });
+
+test('every command id the code registers or runs (src/host/commandIds.ts) is declared in package.json', async () => {
+  const { CMD, NOTES_CMD } = await import('../../src/host/commandIds');
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { commands: { command: string }[] } };
+  const declared = new Set(pkg.contributes.commands.map((c) => c.command));
+  for (const id of [...Object.values(CMD), ...Object.values(NOTES_CMD)]) assert.ok(declared.has(id), `${id} declared`);
+});

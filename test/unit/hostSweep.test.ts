@@ -172,6 +172,21 @@ test('Stop Sweep without a target: a pick of the sweeps with runs running or que
   assert.match(vs.state.messages.at(-1)!.text, /is not part of a sweep/);
 });
 
+test('a sweep config edited while its runs wait: the queued rest never starts with values nobody queued; said so', { timeout: 60000 }, async () => {
+  vs.state.settings = { maxConcurrentRuns: 1 };
+  sweepConfig('edited.mrl.json', 'edited', 8, [1, 2, 3]);
+  const r = (await launcher.start(vs.Uri.file(join(ws, 'edited.mrl.json')) as never, { confirmed: true })) as SweepLaunch;
+  await until('the first run running', () => model.get(r.runIds[0])?.status === 'running');
+  // The user changes the swept values while run 0 trains: runs 1 and 2 would read the new file.
+  sweepConfig('edited.mrl.json', 'edited', 8, [7, 8, 9]);
+  await until('the first run completed', () => model.get(r.runIds[0])?.status === 'completed');
+  await until('the rest dropped', () => launcher.activeSweeps().length === 0);
+  assert.deepEqual(launched, [r.runIds[0]], 'only the run that started before the edit');
+  assert.deepEqual(folders(), [r.runIds[0]]);
+  assert.deepEqual(info(r.runIds[0]).sweep.params, { seed: 1 });
+  assert.match(vs.state.messages.at(-1)!.text, /edited\.mrl\.json changed since the sweep "edited" was queued: its 2 queued runs were not started/);
+});
+
 test("Stop Sweep's argument: a sweep node, a run node, a string (sweep or run id); anything else: none", () => {
   const { sweepTargetOf } = require('../../src/host/commandArgs') as typeof import('../../src/host/commandArgs');
   assert.deepEqual(sweepTargetOf({ kind: 'sweep', sweepId: 's1' }), { sweepId: 's1' });
@@ -179,4 +194,16 @@ test("Stop Sweep's argument: a sweep node, a run node, a string (sweep or run id
   assert.deepEqual(sweepTargetOf({ id: 'r2' }), { runId: 'r2' });
   assert.deepEqual(sweepTargetOf('x'), { id: 'x' });
   for (const junk of [undefined, '', 42, { kind: 'sweep' }, { kind: 'group', id: 'Running' }, null]) assert.equal(sweepTargetOf(junk), undefined, JSON.stringify(junk));
+});
+
+test('matryoshkaLab.pythonPath: a relative path is the workspace folder\'s (the trainer starts elsewhere); a bare name stays for PATH', () => {
+  const { settings } = require('../../src/host/settings') as typeof import('../../src/host/settings');
+  vs.state.settings = { pythonPath: '.venv/bin/python' };
+  assert.equal(settings().pythonPath, join(ws, '.venv/bin/python'));
+  vs.state.settings = { pythonPath: ' python3.11 ' };
+  assert.equal(settings().pythonPath, 'python3.11');
+  vs.state.settings = { pythonPath: '/opt/py/bin/python' };
+  assert.equal(settings().pythonPath, '/opt/py/bin/python');
+  vs.state.settings = {};
+  assert.equal(settings().pythonPath, '');
 });

@@ -170,3 +170,11 @@ test('a sweep on the sentence-transformers engine is refused before anything sta
   assert.equal(r.errors[0].path, '/sweep');
   assert.match(r.errors[0].message, /bundled engine only/);
 });
+
+test('mulberry32 (random sweeps, parameter init) steps like the trainer\'s checkpointable Rng', async () => {
+  const { mulberry32 } = await import('../../src/config/mulberry32');
+  const { Rng } = await import('../../src/trainer/rng');
+  const f = mulberry32(1234);
+  const r = new Rng(1234);
+  for (let i = 0; i < 100; i++) assert.equal(f(), r.next());
+});

@@ -235,10 +235,19 @@ function startRun(args: EngineArgs, file: string, config: RunConfig, interp: Int
   };
   if (config.training.maxSteps > 0) info.totalSteps = config.training.maxSteps;
   const writer = RunWriter.create(runDir, info, config);
-  const exported = exportData(runDir, data.train, data.eval, config.evaluation.maxQueries);
-  writeFileSync(join(runDir, 'train.py'), generateScript({ config, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }));
-  copyFileSync(callbackSource(), join(runDir, CALLBACK_FILE));
-  writer.log(`sentence-transformers: ${info.backendReason}; ${exported.trainRows} train rows, ${exported.queries} eval queries over ${exported.corpus} texts`);
+  try {
+    const exported = exportData(runDir, data.train, data.eval, config.evaluation.maxQueries);
+    writeFileSync(join(runDir, 'train.py'), generateScript({ config, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }));
+    copyFileSync(callbackSource(), join(runDir, CALLBACK_FILE));
+    writer.log(`sentence-transformers: ${info.backendReason}; ${exported.trainRows} train rows, ${exported.queries} eval queries over ${exported.corpus} texts`);
+  } catch (e) {
+    // The folder exists and says "running": it must end "failed" with the reason, and free its lock.
+    const error = `preparing the sentence-transformers run failed: ${e instanceof Error ? e.message : String(e)}`;
+    writer.update({ status: 'failed', error, endedAt: new Date().toISOString(), pid: null });
+    releaseRunLock(runDir);
+    err(error);
+    return 1;
+  }
   process.stderr.write(`run folder: ${runDir}\n`);
   return runScript(runDir, config, interp, false);
 }
@@ -288,7 +297,9 @@ function runScript(runDir: string, config: RunConfig, interp: Interpreter, resum
   if (resume) argv.push('--resume');
   // Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once
   // (in our group, Python would get it twice: from the terminal and from us, and exit at once).
-  const child = spawn(interp.python, argv, {
+  // The interpreter the probe ran, by its absolute path: a relative --python names a file from the
+  // trainer's folder, and this process starts in the run folder.
+  const child = spawn(interp.executable || interp.python, argv, {
     cwd: runDir,
     stdio: 'inherit',
     detached: true,
