@@ -69,7 +69,7 @@ function stamp(t: number): string {
 
 /** One run's metrics.jsonl text: what src/trainer/train.ts appends (train: loss, lr, gradNorm + per-dim
  *  loss; eval: per-dim metrics + funnel values), with curves shaped by the learning rate. */
-function metricsText(rand: () => number, lr: number, steps: number, lastStep: number, t0: number): string {
+export function metricsText(rand: () => number, lr: number, steps: number, lastStep: number, t0: number): string {
   const out: string[] = [];
   const quality = 0.5 + 0.3 * Math.tanh(lr * 300) + 0.05 * rand();
   const evalAt = (step: number, time: number) => {

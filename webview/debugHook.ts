@@ -36,19 +36,22 @@ export function installDebugHook(src: DebugSources): void {
   const { state, grid, mrl, scheduler } = src;
   const debug = {
     state: () => structuredClone(state),
-    stats: () => ({ ...src.counters, ...scheduler.stats }),
+    stats: () => ({ ...src.counters, ...scheduler.stats, chartPasses: grid.stats.passes, chartPassTimes: [...grid.stats.passTimes] }),
     runs: () => src.runs().map((r) => ({ id: r.id, name: r.name, status: r.status, error: r.error })),
     theme: () => ({ ...src.theme() }),
     chartIds: () => [...grid.charts.keys()],
-    /** The Chart.js instance behind a chart (read it, do not mutate it). */
-    chartInstance: (id: string) => (id === 'mrl' ? mrl.chart?.chart : grid.get(id)?.chart),
+    /** The Chart.js instance behind a chart (read it, do not mutate it); none before its first draw. */
+    chartInstance: (id: string) => (id === 'mrl' ? mrl.chart?.chart : grid.get(id)?.created),
     chart: (id: string) => {
       const c = grid.get(id);
       if (!c) return null;
-      const sc = c.chart.scales;
+      const sc = c.created?.scales ?? {};
       return {
         id,
         title: c.card.querySelector('h3')?.textContent ?? '',
+        /** False while changes wait for the chart to come near the viewport. */
+        drawn: !c.dirty,
+        draws: c.draws,
         legend: c.legendTexts(),
         xTicks: c.xTickLabels(),
         datasets: c.datasetInfos(),

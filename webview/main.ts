@@ -22,12 +22,12 @@ import { installDebugHook } from './debugHook';
 import { diffRunIds, diffTableModel, renderDiffTable } from './diffTable';
 import { buildCsv, csvFileName } from './exportCsv';
 import { pngMessage } from './exportPng';
-import { createModel, runById, shownRuns } from './model';
+import { awaitingReplays, createModel, runById, shownRuns } from './model';
 import { currentMrlMetric, mrlStepAtSlider } from './mrlData';
 import { MrlView } from './mrlView';
 import { plotRuns, reduce, toggleDim, toggleRun, type Effects } from './reducer';
 import { RunsTableView } from './runsTable/view';
-import { FrameScheduler, type Dirty, type DirtyRequest } from './scheduler';
+import { browserFrameEnv, FrameScheduler, type Dirty, type DirtyRequest } from './scheduler';
 import { mountPanel, selectOption } from './template';
 import { trackTheme } from './theme';
 import type { TimeChart } from './timeChart';
@@ -44,15 +44,28 @@ const counters = { received: 0, rejected: 0 };
 // ---------------------------------------------------------------- DOM
 
 const el = mountPanel();
-const grid = new ChartGrid(el.charts, {
-  onLegendClick,
-  onExportPng: (ch) => exportPng(ch.chart.canvas, ch.id),
-  onExportCsv: (ch) => host.post({ type: 'exportCsv', suggestedName: csvFileName(ch.id), csv: chartCsv(ch) }),
-});
+const grid = new ChartGrid(
+  el.charts,
+  {
+    onLegendClick,
+    onExportPng: (ch) => {
+      ch.flush();
+      exportPng(ch.chart.canvas, ch.id);
+    },
+    onExportCsv: (ch) => host.post({ type: 'exportCsv', suggestedName: csvFileName(ch.id), csv: chartCsv(ch) }),
+  },
+  // a chart with changes scrolled near the viewport: draw it in the next frame (draw() → drawPending)
+  () => sched.schedule({}),
+);
 const mrl = new MrlView({ section: el.mrl, metric: el.mrlMetric, step: el.mrlStep, stepValue: el.mrlStepValue, canvas: el.mrlCanvas });
 let lastDiffRows: ConfigDiffRow[] = [];
 
-const sched = new FrameScheduler(draw, (err) => host.log('error', `draw failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+const sched = new FrameScheduler(
+  draw,
+  (err) => host.log('error', `draw failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+  browserFrameEnv(),
+  () => awaitingReplays(model),
+);
 const fx: Effects = {
   save: () => host.setState(state),
   post: (msg) => host.post(msg),
@@ -196,6 +209,7 @@ function draw(d: Dirty): void {
     const mm = currentMrlMetric(store, state);
     if (mm === null || d.metrics.has(mm) || [...d.metrics].some((m) => m.includes('funnel:'))) d.mrlData = true;
   }
+  grid.drawPending();
   if (d.mrl || (d.mrlData && sched.mrlLiveDue())) {
     sched.noteMrlDrawn();
     mrl.render(model, theme);

@@ -87,3 +87,8 @@ export function runLabel(r: Pick<PanelRun, 'name' | 'notes' | 'sweep'>): string 
 export function prettyMetric(split: string, metric: string): string {
   return `${metric} · ${split}`;
 }
+
+/** Whether shown runs we asked the host for have not arrived yet (a burst of replays is under way). */
+export function awaitingReplays(m: Pick<PanelModel, 'state' | 'requested'>): boolean {
+  return m.requested.size > 0 && m.state.shownRunIds.some((id) => m.requested.has(id));
+}

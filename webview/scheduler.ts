@@ -4,6 +4,13 @@
  * a user action redraws it at once. settle() resolves after the frame that draws everything received so
  * far (tests, bench). The browser's clock and frame/timer functions come in through FrameEnv, so the
  * scheduler runs in Node with fakes.
+ *
+ * Bursts: while runs the panel asked for are still arriving (Compare Runs on 50 replays 50 runs, one message
+ * each), every frame would redraw every chart with one more run — each such pass costs as much as the
+ * final one. So while `inBurst()` says so, the charts (structural, view, new points, the MRL curve) are
+ * drawn at most once per BURST_DRAW_INTERVAL_MS (or per the last pass's duration, if longer) after the
+ * last chart pass ended, and at once when the burst ends; the rest of the frame
+ * (chips, diff, table) is drawn as usual. A settle() caller gets everything at once.
  */
 
 export interface Dirty { structural: boolean; view: boolean; mrl: boolean; mrlData: boolean; runs: boolean; diff: boolean; metrics: Set<string> }
@@ -13,7 +20,16 @@ export type DirtyRequest = Partial<Omit<Dirty, 'metrics' | 'mrlData'>> & { metri
 
 export interface DrawnInfo { messageToDrawnMs: number; flushMs: number }
 
-export interface FrameStats { frames: number; lastMessageToDrawnMs: number; lastFlushMs: number }
+export interface FrameStats {
+  frames: number;
+  lastMessageToDrawnMs: number;
+  lastFlushMs: number;
+  /** Frames whose chart part waited for the burst interval. */
+  heldFrames: number;
+  /** Frames that drew charts; and when (env.now()) those drawn while a burst was under way began. */
+  chartFrames: number;
+  burstChartFrameTimes: number[];
+}
 
 export interface FrameEnv {
   requestFrame(cb: () => void): void;
@@ -23,6 +39,8 @@ export interface FrameEnv {
 }
 
 export const MRL_LIVE_INTERVAL_MS = 250;
+/** During a burst of replays, chart passes at most this often (the burst's end draws at once). */
+export const BURST_DRAW_INTERVAL_MS = 250;
 
 export function browserFrameEnv(): FrameEnv {
   return {
@@ -34,12 +52,16 @@ export function browserFrameEnv(): FrameEnv {
 }
 
 export class FrameScheduler {
-  readonly stats: FrameStats = { frames: 0, lastMessageToDrawnMs: NaN, lastFlushMs: NaN };
+  readonly stats: FrameStats = { frames: 0, lastMessageToDrawnMs: NaN, lastFlushMs: NaN, heldFrames: 0, chartFrames: 0, burstChartFrameTimes: [] };
   private readonly dirty: Dirty = { structural: false, view: false, mrl: false, mrlData: false, runs: false, diff: false, metrics: new Set() };
   private frameRequested = false;
   private pendingSince = NaN;
   private lastMrlRender = -Infinity;
   private mrlTimer = 0;
+  private lastChartPassEnd = -Infinity;
+  private burstSince = NaN;
+  private lastChartPassMs = 0;
+  private burstTimer = 0;
   private readonly settleWaiters: (() => void)[] = [];
   private readonly drawnListeners: ((info: DrawnInfo) => void)[] = [];
 
@@ -47,6 +69,8 @@ export class FrameScheduler {
     private readonly draw: (dirty: Dirty) => void,
     private readonly onError: (err: unknown) => void,
     private readonly env: FrameEnv = browserFrameEnv(),
+    /** True while runs the panel expects are still arriving (see Bursts above). */
+    private readonly inBurst: () => boolean = () => false,
   ) {}
 
   schedule(p: DirtyRequest): void {
@@ -114,20 +138,68 @@ export class FrameScheduler {
     this.env.requestFrame(() => this.flush());
   }
 
+  /** The chart part of the dirty set waits for the burst interval: true if it must wait now. */
+  private holdCharts(d: Dirty, now: number): boolean {
+    if (!this.inBurst()) {
+      this.burstSince = NaN;
+      return false;
+    }
+    if (Number.isNaN(this.burstSince)) this.burstSince = now;
+    if (!(d.structural || d.view || d.mrl || d.metrics.size) || this.settleWaiters.length) return false;
+    // Counted from the burst's start or the end of the last chart pass, and never shorter than that pass
+    // took: a burst shorter than the interval is drawn once, at its end; on a slow machine (a pass of 50
+    // runs can take longer than the interval) at most half the burst goes to intermediate passes.
+    const wait = Math.max(this.burstSince, this.lastChartPassEnd) + Math.max(BURST_DRAW_INTERVAL_MS, this.lastChartPassMs) - now;
+    if (wait <= 0) return false;
+    if (!this.burstTimer) {
+      this.burstTimer = this.env.setTimer(() => {
+        this.burstTimer = 0;
+        this.requestFrame();
+      }, wait);
+    }
+    return true;
+  }
+
   private flush(): void {
     this.frameRequested = false;
     const d = this.dirty;
     const t0 = this.env.now();
+    const hold = this.holdCharts(d, t0);
+    // Held: this frame draws the rest with a copy that has no chart work; the chart flags stay set.
+    const drawn: Dirty = hold ? { structural: false, view: false, mrl: false, mrlData: false, runs: d.runs, diff: d.diff, metrics: new Set() } : d;
+    const chartPass = !hold && (d.structural || d.view || d.mrl || d.metrics.size);
+    if (hold) this.stats.heldFrames++;
+    else if (chartPass) {
+      this.stats.chartFrames++;
+      if (this.inBurst()) {
+        const times = this.stats.burstChartFrameTimes;
+        times.push(t0);
+        if (times.length > 64) times.shift();
+      }
+    }
+    if (!hold && this.burstTimer) {
+      this.env.clearTimer(this.burstTimer);
+      this.burstTimer = 0;
+    }
     try {
-      this.draw(d);
+      if (hold ? drawn.runs || drawn.diff : true) this.draw(drawn);
     } catch (err) {
       this.onError(err);
     }
-    d.structural = d.view = d.mrl = d.mrlData = d.runs = d.diff = false;
-    d.metrics.clear();
+    if (!hold) {
+      d.structural = d.view = d.mrl = d.mrlData = false;
+      d.metrics.clear();
+    }
+    d.runs = d.diff = false;
     const t1 = this.env.now();
+    if (chartPass) {
+      this.lastChartPassEnd = t1;
+      this.lastChartPassMs = t1 - t0;
+    }
     this.stats.frames++;
     this.stats.lastFlushMs = t1 - t0;
+    // A held frame did not draw the data: its message→drawn time runs on to the frame that does.
+    if (hold) return;
     const m2d = t1 - this.pendingSince;
     if (Number.isFinite(this.pendingSince)) this.stats.lastMessageToDrawnMs = m2d;
     this.pendingSince = NaN;

@@ -1,7 +1,7 @@
 /**
  * One metric-over-time chart (Chart.js line chart) fed from Series columns: LTTB-decimated to about one
  * point per pixel of the visible x range, smoothed curve on top of the faint raw curve, the best value of
- * each curve ringed, x zoom (drag a box, Ctrl/Alt+wheel), pan (Shift+drag) and reset (double-click).
+ * each curve ringed (more than RAW_UNDERLAY_MAX_RUNS runs: the smoothed curves only), x zoom (drag a box, Ctrl/Alt+wheel), pan (Shift+drag) and reset (double-click).
  * The Chart instance lives as long as the chart's curves keep their identity; new points only replace
  * dataset arrays and call update('none') (no re-creation, no animation).
  */
@@ -13,6 +13,9 @@ import { withAlpha } from './colors';
 import { curveSmoothing } from './smoothingRule';
 
 export type XAxisMode = 'step' | 'relative' | 'wall';
+
+/** Runs shown up to which a smoothed curve keeps its faint raw curve underneath. */
+export const RAW_UNDERLAY_MAX_RUNS = 8;
 
 export interface Curve {
   id: string;
@@ -88,8 +91,11 @@ interface DragState { mode: 'box' | 'pan'; startPx: number; curPx: number; start
 
 export class TimeChart {
   readonly id: string;
-  readonly chart: Chart<'line', ScatterDataPoint[]>;
   readonly card: HTMLElement;
+  private readonly canvas: HTMLCanvasElement;
+  /** Created at the first draw: a chart that never comes near the viewport costs no Chart.js instance. */
+  private instance: Chart<'line', ScatterDataPoint[]> | null = null;
+  private datasets: DS[] = [];
   private curves: Curve[] = [];
   private legend: LegendEntry[] = [];
   private view: ViewOpts;
@@ -100,6 +106,12 @@ export class TimeChart {
   lastRawPoints = 0;
   lastDrawnPoints = 0;
   lastRefreshMs = 0;
+  /** Passes that reached Chart.js (decimation + update). */
+  draws = 0;
+  /** Data or view changed while the chart was out of view: it is drawn when it comes near the viewport. */
+  dirty = false;
+  /** Whether a refresh may draw now (the chart grid: in or near the viewport); drawNow() ignores it. */
+  drawable: () => boolean = () => true;
 
   constructor(
     parent: HTMLElement,
@@ -134,13 +146,26 @@ export class TimeChart {
     this.card.append(head, box);
     parent.append(this.card);
 
-    this.chart = new Chart(canvas, {
-      type: 'line',
-      data: { datasets: [] },
-      options: this.options(),
-      plugins: [this.overlayPlugin()],
-    });
+    this.canvas = canvas;
     this.attachZoom(canvas);
+  }
+
+  /** The Chart.js instance (created, and drawn with the current datasets, on first use). */
+  get chart(): Chart<'line', ScatterDataPoint[]> {
+    if (!this.instance) {
+      this.instance = new Chart<'line', ScatterDataPoint[]>(this.canvas, {
+        type: 'line',
+        data: { datasets: this.datasets },
+        options: this.options(),
+        plugins: [this.overlayPlugin()],
+      });
+    }
+    return this.instance;
+  }
+
+  /** The instance if one was created (reading it does not create one). */
+  get created(): Chart<'line', ScatterDataPoint[]> | null {
+    return this.instance;
   }
 
   private button(title: string, text: string, role: string, onClick: () => void): HTMLButtonElement {
@@ -404,7 +429,7 @@ export class TimeChart {
       this.zoom = null;
       this.card.classList.remove('zoomed');
     }
-    this.chart.options = this.options();
+    if (this.instance) this.instance.options = this.options();
     this.rebuildDatasets();
   }
 
@@ -421,6 +446,9 @@ export class TimeChart {
   private rebuildDatasets(): void {
     const hc = this.view.theme.kind.startsWith('high-contrast');
     const ds: DS[] = [];
+    // Many runs overlaid: the smoothed curves only. Fifty faint raw curves under fifty smoothed ones read
+    // as noise, and each is a Chart.js dataset (its options resolved, its points laid out, every pass).
+    const underlay = new Set(this.curves.map((c) => c.runId)).size <= RAW_UNDERLAY_MAX_RUNS;
     for (const c of this.curves) {
       // Per curve: eval curves are drawn raw whatever the slider (smoothingRule.ts).
       const smooth = curveSmoothing(c.series.key, this.view.smoothing) > 0;
@@ -432,13 +460,14 @@ export class TimeChart {
         spanGaps: true,
       };
       if (smooth) {
-        ds.push({ ...base, label: `${c.label} (raw)`, borderColor: withAlpha(c.color, hc ? 0.45 : 0.28), borderWidth: 1, _info: { curve: c, role: 'raw' } });
+        if (underlay) ds.push({ ...base, label: `${c.label} (raw)`, borderColor: withAlpha(c.color, hc ? 0.45 : 0.28), borderWidth: 1, _info: { curve: c, role: 'raw' } });
         ds.push({ ...base, label: c.label, borderColor: c.color, backgroundColor: c.color, borderWidth: hc ? 2.5 : 1.75, _info: { curve: c, role: 'smoothed' } });
       } else {
         ds.push({ ...base, label: c.label, borderColor: c.color, backgroundColor: c.color, borderWidth: hc ? 2.5 : 1.5, _info: { curve: c, role: 'line' } });
       }
     }
-    this.chart.data.datasets = ds;
+    this.datasets = ds;
+    if (this.instance) this.instance.data.datasets = ds;
     this.refresh();
   }
 
@@ -450,14 +479,31 @@ export class TimeChart {
    * growing by appends), so no frame pays for 8 dims × 2 curves × 100k points at once.
    */
   refresh(budgetMs = 5): void {
+    if (!this.drawable()) {
+      this.dirty = true;
+      return;
+    }
+    this.drawNow(budgetMs);
+  }
+
+  /** Draw if a change is pending (export, or the chart came into view). */
+  flush(): void {
+    if (this.dirty) this.drawNow();
+  }
+
+  private drawNow(budgetMs = 5): void {
+    this.dirty = false;
+    this.draws++;
     const t0 = performance.now();
     const mode = this.view.xAxis;
-    const width = Math.max(200, (this.chart.chartArea?.right ?? 600) - (this.chart.chartArea?.left ?? 0));
+    // Before the instance exists: the box's width less the y axis' (a first guess; a resize decimates anew).
+    const area = this.instance?.chartArea;
+    const width = Math.max(200, area ? area.right - area.left : this.canvas.parentElement!.clientWidth - 70);
     const fullTarget = Math.round(width);
     const zoom = this.zoom;
     let raw = 0;
     let drawn = 0;
-    for (const d of this.chart.data.datasets as DS[]) {
+    for (const d of this.datasets) {
       const info = d._info!;
       const s = info.curve.series;
       const xs = xColumn(s, mode);
@@ -482,17 +528,21 @@ export class TimeChart {
       if (info.role !== 'raw') raw += zoom ? visibleRange(xs, s.n, zoom.min, zoom.max).reduce((a, b) => b - a) : s.n;
       drawn += d.data.length;
     }
-    const xo = (this.chart.options.scales as any).x;
-    xo.min = zoom?.min;
-    xo.max = zoom?.max;
-    this.chart.update('none');
+    if (this.instance) {
+      const xo = (this.instance.options.scales as any).x;
+      xo.min = zoom?.min;
+      xo.max = zoom?.max;
+      this.instance.update('none');
+    } else {
+      void this.chart; // created with the datasets and options just computed: drawn once, by its constructor
+    }
     this.lastRawPoints = raw;
     this.lastDrawnPoints = drawn;
     this.lastRefreshMs = performance.now() - t0;
   }
 
   datasetInfos(): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
-    return (this.chart.data.datasets as DS[]).map((d) => ({
+    return this.datasets.map((d) => ({
       label: String(d.label),
       role: d._info!.role,
       runId: d._info!.curve.runId,
@@ -505,16 +555,16 @@ export class TimeChart {
 
   /** The x axis' tick labels as drawn (tests: integer steps only). */
   xTickLabels(): string[] {
-    return (this.chart.scales.x?.ticks ?? []).map((t) => String(t.label ?? ''));
+    return (this.instance?.scales.x?.ticks ?? []).map((t) => String(t.label ?? ''));
   }
 
   legendTexts(): string[] {
-    return (this.chart.legend?.legendItems ?? []).map((i) => i.text);
+    return (this.instance?.legend?.legendItems ?? []).map((i) => i.text);
   }
 
   destroy(): void {
     if (this.pendingPan) cancelAnimationFrame(this.pendingPan);
-    this.chart.destroy();
+    this.instance?.destroy();
     this.card.remove();
   }
 }

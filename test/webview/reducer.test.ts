@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reduce, requestMissing, toggleDim, toggleRun, type Effects } from '../../webview/reducer';
-import { createModel, type PanelModel } from '../../webview/model';
+import { awaitingReplays, createModel, type PanelModel } from '../../webview/model';
 import { loadState } from '../../webview/uiState';
 import type { DirtyRequest } from '../../webview/scheduler';
 import type { HostToWebviewMessage, PanelRun } from '../../src/protocol/panelMessages';
@@ -159,4 +159,26 @@ test('user picks: toggling a run shows/hides it and requests its data; toggling 
   toggleDim(m, 64, fx);
   assert.deepEqual(m.state.hiddenDims, [128]);
   assert.deepEqual(fx.dirty(), { structural: true });
+});
+
+test('a burst of replays: awaited from the host choice (init showRuns) or our requests until each run\'s first metrics arrive', () => {
+  const m = createModel();
+  assert.equal(awaitingReplays(m), false);
+  send(m, { type: 'init', runs: RUNS, showRuns: ['new', 'old'] });
+  assert.equal(awaitingReplays(m), true, 'the host replays the runs it chose');
+  send(m, { type: 'metrics', runId: 'new', reset: true, lines: genMetrics({ steps: 20 }) });
+  assert.equal(awaitingReplays(m), true, 'one of two arrived');
+  // a run not shown arriving does not end it
+  send(m, { type: 'metrics', runId: 'mid', reset: true, lines: genMetrics({ steps: 20 }) });
+  assert.equal(awaitingReplays(m), true);
+  send(m, { type: 'metrics', runId: 'old', reset: true, lines: [] });
+  assert.equal(awaitingReplays(m), false, 'every shown run arrived (even with no lines)');
+  // a user pick of a run with no data asks for it: awaited again until it arrives
+  const m2 = createModel();
+  send(m2, { type: 'init', runs: RUNS, showRuns: [] });
+  toggleRun(m2, 'mid', recorder());
+  assert.equal(awaitingReplays(m2), true);
+  // hidden again before it came: nothing shown is awaited
+  toggleRun(m2, 'mid', recorder());
+  assert.equal(awaitingReplays(m2), false);
 });

@@ -331,7 +331,7 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
   assert.equal(t.rows.length, 500);
   const n = await drawn();
   assert.ok(n > 20 && n < 120, `a window of rows is drawn, not all 500: ${n}`);
-  const cells = await p.page.evaluate(() => document.querySelectorAll('#runsTable tbody tr.run-row:first-of-type td:not(.blank)').length);
+  const cells = await p.page.evaluate(() => document.querySelector('#runsTable tbody tr.run-row')!.querySelectorAll('td:not(.blank)').length);
   assert.ok(cells < t.columns.length, `columns far out of view are not drawn: ${cells} of ${t.columns.length}`);
   // scroll to the bottom: the oldest run's row is drawn
   await p.page.evaluate(() => {
@@ -382,6 +382,45 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
   });
   assert.deepEqual(undrawn, []);
   await p.page.screenshot({ path: artifactPath('runs-table-500-advisor-dark.png') });
+  assert.deepEqual(pageErrors(p), []);
+  await p.page.context().close();
+});
+
+test('500 runs: a new sort or filter refills the drawn rows in place (no rows rebuilt), with the right runs and cells', async () => {
+  const p = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
+  await p.send({ type: 'init', runs: manyRuns(500), showRuns: [] });
+  await p.settle();
+  await p.page.click('#tabRuns');
+  // tag every drawn row element, then sort by another column
+  const before = await p.page.evaluate(() => {
+    const rows = [...document.querySelectorAll<HTMLElement>('#runsTable tbody tr.run-row')];
+    rows.forEach((tr, i) => ((tr as any).__tag = i + 1));
+    return rows.map((tr) => tr.dataset.id);
+  });
+  await p.page.click('#runsTable th[data-key="name"]');
+  const dom = () => p.page.evaluate(() => [...document.querySelectorAll<HTMLTableRowElement>('#runsTable tbody tr.run-row')].map((tr) => ({
+    id: tr.dataset.id!,
+    tagged: !!(tr as any).__tag,
+    cells: [...tr.cells].filter((td) => !td.classList.contains('blank') && !td.classList.contains('select-col')).map((td) => td.textContent!.trim()),
+  })));
+  const check = async (what: string) => {
+    const t = await hook(p).table();
+    const drawn = await dom();
+    assert.ok(drawn.length > 20, `${what}: a window of rows drawn (${drawn.length})`);
+    assert.deepEqual(drawn.map((r) => r.id), t.rows.slice(0, drawn.length).map((r: { id: string }) => r.id), `${what}: the rows drawn are the first rows in order`);
+    for (const [i, r] of drawn.entries()) {
+      const want = t.columns.slice(0, r.cells.length).map((c: { key: string }) => String(t.rows[i].cells[c.key]).trim());
+      assert.deepEqual(r.cells, want, `${what}: row ${r.id} shows its own cells`);
+    }
+    return drawn;
+  };
+  const sorted = await check('sorted by name');
+  assert.notDeepEqual(sorted.map((r) => r.id), before, 'the order changed');
+  assert.ok(sorted.every((r) => r.tagged), 'the same row elements, refilled');
+  await filter(p, 'status:completed');
+  const filtered = await check('filtered');
+  assert.ok((await hook(p).table()).rows.length < 500);
+  assert.ok(filtered.every((r) => r.tagged) || filtered.every((r) => !r.tagged), 'rows are refilled, or all rebuilt when the columns change');
   assert.deepEqual(pageErrors(p), []);
   await p.page.context().close();
 });

@@ -1,7 +1,7 @@
 // The frame scheduler (webview/scheduler.ts) in Node, on a fake clock and fake animation frames.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameScheduler, MRL_LIVE_INTERVAL_MS, type Dirty, type FrameEnv } from '../../webview/scheduler';
+import { BURST_DRAW_INTERVAL_MS, FrameScheduler, MRL_LIVE_INTERVAL_MS, type Dirty, type FrameEnv } from '../../webview/scheduler';
 
 function fakeEnv() {
   let now = 1000;
@@ -162,4 +162,52 @@ test('settle() with nothing to draw still resolves after a frame', async () => {
   await p;
   assert.ok(done);
   assert.equal(draws.length, 1);
+});
+
+test('during a burst of replays charts are drawn at most every BURST_DRAW_INTERVAL_MS, the rest every frame; the burst end and settle() draw at once', async () => {
+  const f = fakeEnv();
+  const { draws, draw } = recordingDraw();
+  let burst = true;
+  const s = new FrameScheduler(draw, () => assert.fail('no error expected'), f.env, () => burst);
+  // the burst starts (init asked for runs): its chips are drawn, its charts wait
+  s.schedule({ structural: true, runs: true });
+  f.frame();
+  assert.deepEqual(draws, [{ structural: false, view: false, mrl: false, runs: true, diff: false, metrics: [] }]);
+  assert.equal(s.stats.heldFrames, 1);
+  // replays meanwhile: nothing more is drawn until the interval has passed
+  f.advance(100);
+  s.schedule({ structural: true, metrics: ['train/loss'] });
+  f.frame();
+  assert.equal(draws.length, 1, 'a held frame with no other work draws nothing');
+  f.advance(BURST_DRAW_INTERVAL_MS - 100);
+  assert.equal(f.pendingFrames(), 1, 'the interval timer asks for a frame');
+  f.frame();
+  assert.deepEqual(draws[1], { structural: true, view: false, mrl: false, runs: false, diff: false, metrics: ['train/loss'] });
+  assert.deepEqual(s.stats.burstChartFrameTimes, [1000 + BURST_DRAW_INTERVAL_MS]);
+  // the next replay, 20 ms after that pass: held again, for an interval after the pass
+  f.advance(20);
+  s.schedule({ metrics: ['eval/ndcg@10'], runs: true });
+  f.frame();
+  assert.deepEqual(draws[2], { structural: false, view: false, mrl: false, runs: true, diff: false, metrics: [] });
+  // the last replay arrives: the burst is over, the charts are drawn in the very next frame
+  f.advance(10);
+  burst = false;
+  s.schedule({ structural: true });
+  f.frame();
+  assert.deepEqual(draws[3], { structural: true, view: false, mrl: false, runs: false, diff: false, metrics: ['eval/ndcg@10'] });
+  // outside a burst every frame draws its charts
+  s.schedule({ metrics: ['train/loss'] });
+  f.frame();
+  assert.deepEqual(draws[4].metrics, ['train/loss']);
+  // a settle() caller gets everything at once, burst or not
+  burst = true;
+  s.schedule({ metrics: ['train/loss'] });
+  f.frame();
+  assert.equal(draws.length, 5, 'a new burst holds its first chart pass');
+  const settled = s.settle();
+  f.frame();
+  await settled;
+  assert.deepEqual(draws[5].metrics, ['train/loss']);
+  assert.equal(s.stats.chartFrames, 4);
+  assert.equal(s.stats.heldFrames, 4);
 });

@@ -6,10 +6,11 @@
 import { flattenConfig, type FlatConfig } from '../../src/config/diff';
 import { adviseDim, type DimAdvice } from '../../src/protocol/dimAdvisor';
 import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
+import { runDisplayName } from '../../src/protocol/runLabel';
 
 export interface TableRow {
   run: PanelRun;
-  /** notes.displayName, else the run name. */
+  /** What the tree and the legends call the run (src/protocol/runLabel.ts). */
   name: string;
   tags: string[];
   /** config.json flattened to dotted paths (src/config/diff.ts). */
@@ -36,7 +37,7 @@ export function tableRow(run: PanelRun, settings: PanelSettings): TableRow {
   const s = run.summary;
   const advice = s ? adviseDim(s.last, { percent: settings.advisorPercent, values: s.lastValues }) : null;
   const tags = run.notes?.tags ?? [];
-  const name = run.notes?.displayName || run.name;
+  const name = runDisplayName(run);
   const row: TableRow = {
     run,
     name,

@@ -45,6 +45,17 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: s
   return e;
 }
 
+function blankCell(span: number): HTMLTableCellElement {
+  const td = h('td', 'blank');
+  td.colSpan = span;
+  return td;
+}
+
+/** Set a cell's (or text node's) text only when it differs: an unchanged text costs no layout. */
+function setText(n: Node, text: string): void {
+  if (n.textContent !== text) n.textContent = text;
+}
+
 export class RunsTableView {
   readonly sel: Selection = emptySelection();
   view: TableView | null = null;
@@ -355,6 +366,25 @@ export class RunsTableView {
     return [first, Math.min(n, first + rows + 2 * o)];
   }
 
+  /**
+   * The rows drawn, kept between draws: a new filter, sort or scroll position fills the same <tr>/<td>
+   * elements with other runs (text and attributes set where they differ) instead of building new ones, so
+   * the browser restyles almost nothing (building ~50 rows × ~20 cells anew cost more in style and layout
+   * than all the filter's script). Dropped when the columns drawn change.
+   */
+  private slots: HTMLTableRowElement[] = [];
+  private slotCols = '';
+  private readonly topSpacer = this.spacerRow();
+  private readonly bottomSpacer = this.spacerRow();
+  private readonly emptyRow = h('tr');
+
+  private spacerRow(): HTMLTableRowElement {
+    const tr = h('tr', 'spacer');
+    tr.setAttribute('aria-hidden', 'true');
+    tr.append(h('td'));
+    return tr;
+  }
+
   /** Draw the rows of the current scroll window (no-op when it is the one drawn). */
   private renderWindow(): void {
     const v = this.view;
@@ -367,75 +397,64 @@ export class RunsTableView {
     const ncols = v.columns.length;
     const cols = v.columns.slice(c0, c1);
     const body = this.table.tBodies[0];
-    const frag = document.createDocumentFragment();
     const ncol = v.columns.length + 1;
-    const spacer = (rows: number) => {
-      const tr = h('tr', 'spacer');
-      tr.setAttribute('aria-hidden', 'true');
-      const td = h('td');
-      td.colSpan = ncol;
-      td.style.height = `${rows * (this.rowHeight || 22)}px`; // CSSOM (the CSP forbids style attributes)
-      tr.append(td);
-      return tr;
+    const hadFocus = body.contains(document.activeElement);
+    const colSig = `${c0}\t${c1}\t${ncols}\n${cols.map((c) => c.key).join('\n')}`;
+    if (colSig !== this.slotCols || body.firstChild !== this.topSpacer) {
+      this.slotCols = colSig;
+      this.slots = [];
+      body.replaceChildren(this.topSpacer, this.emptyRow, this.bottomSpacer);
+    }
+    const spacer = (tr: HTMLTableRowElement, rows: number) => {
+      tr.hidden = rows === 0;
+      const td = tr.cells[0];
+      if (td.colSpan !== ncol) td.colSpan = ncol;
+      const height = `${rows * (this.rowHeight || 22)}px`;
+      if (td.style.height !== height) td.style.height = height; // CSSOM (the CSP forbids style attributes)
     };
-    const blank = (span: number) => {
-      const td = h('td', 'blank');
-      td.colSpan = span;
-      return td;
-    };
+    spacer(this.topSpacer, from);
+    spacer(this.bottomSpacer, Math.max(0, v.items.length - to));
+    this.emptyRow.hidden = v.items.length > 0;
     if (v.items.length === 0) {
-      const tr = h('tr');
       const td = h('td', 'muted', v.total === 0 ? 'No runs yet.' : 'No run matches the filter.');
       td.colSpan = ncol;
-      tr.append(td);
-      frag.append(tr);
+      this.emptyRow.replaceChildren(td);
     }
-    if (from > 0) frag.append(spacer(from));
     const now = this.now;
-    for (let i = from; i < to; i++) {
+    let k = 0;
+    for (let i = from; i < to; i++, k++) {
       const it = v.items[i];
+      let tr = this.slots[k];
+      const isGroup = it.kind === 'group';
+      if (!tr || tr.classList.contains('group-row') !== isGroup) {
+        const fresh = isGroup ? this.groupRow(ncol) : this.runRow(c0, c1, ncols, cols.length);
+        if (tr) tr.replaceWith(fresh);
+        else body.insertBefore(fresh, this.bottomSpacer);
+        this.slots[k] = tr = fresh;
+      }
       if (it.kind === 'group') {
-        const tr = h('tr', 'group-row');
         tr.dataset.sweep = it.sweepId ?? '';
-        const td = h('td', undefined, `${it.sweepId === null ? 'Not in a sweep' : `Sweep ${it.sweepId}`} · ${it.count} run${it.count === 1 ? '' : 's'}`);
-        td.colSpan = ncol;
-        tr.append(td);
-        frag.append(tr);
+        setText(tr.cells[0], `${it.sweepId === null ? 'Not in a sweep' : `Sweep ${it.sweepId}`} · ${it.count} run${it.count === 1 ? '' : 's'}`);
         continue;
       }
       const r = it.row;
-      const tr = h('tr', `run-row status-${r.run.status}`);
+      const cls = `run-row status-${r.run.status}`;
+      if (!tr.classList.contains(`status-${r.run.status}`)) tr.className = cls;
       tr.dataset.id = r.run.id;
-      tr.tabIndex = -1;
       tr.setAttribute('aria-rowindex', String(i + 2));
-      const sc = h('td', 'select-col');
-      const cb = h('input');
-      cb.type = 'checkbox';
-      cb.tabIndex = -1;
+      const cb = tr.cells[0].firstChild as HTMLInputElement;
       cb.setAttribute('aria-label', `Select ${r.name}`);
-      sc.append(cb);
-      tr.append(sc);
-      // Columns scrolled far out of view are one empty cell each side (the colgroup keeps the widths).
-      if (c0 > 0) tr.append(blank(c0));
+      let ci = c0 > 0 ? 2 : 1;
       for (const c of cols) {
+        const td = tr.cells[ci++];
         const val = c.value(r, now);
-        const td = h('td');
-        if (c.kind !== 'text') td.className = 'num';
-        if (c.key === 'status') {
-          const dot = h('span', 'status-dot');
-          dot.setAttribute('aria-hidden', 'true');
-          td.append(dot, document.createTextNode(` ${formatCell(c, val)}`));
-        } else td.textContent = formatCell(c, val);
-        const tip = c.cellTitle?.(r);
-        if (tip) td.title = tip;
-        tr.append(td);
+        if (c.key === 'status') setText(td.lastChild as Text, ` ${formatCell(c, val)}`);
+        else setText(td, formatCell(c, val));
+        const tip = c.cellTitle?.(r) ?? '';
+        if (td.title !== tip) td.title = tip;
       }
-      if (c1 < ncols) tr.append(blank(ncols - c1));
-      frag.append(tr);
     }
-    if (to < v.items.length) frag.append(spacer(v.items.length - to));
-    const hadFocus = this.table.tBodies[0].contains(document.activeElement);
-    body.replaceChildren(frag);
+    for (const tr of this.slots.splice(k)) tr.remove();
     this.table.setAttribute('aria-rowcount', String(v.items.length + 1));
     if (!this.rowHeight) {
       const first = body.querySelector<HTMLElement>('tr.run-row');
@@ -449,6 +468,42 @@ export class RunsTableView {
     }
     this.syncSelection();
     if (hadFocus) this.focusRow(this.sel.focus, false);
+  }
+
+  private groupRow(ncol: number): HTMLTableRowElement {
+    const tr = h('tr', 'group-row');
+    const td = h('td');
+    td.colSpan = ncol;
+    tr.append(td);
+    return tr;
+  }
+
+  /** An empty run row for the columns [c0, c1) of ncols: checkbox, blank cells for the columns out of view. */
+  private runRow(c0: number, c1: number, ncols: number, n: number): HTMLTableRowElement {
+    const cols = this.view!.columns;
+    const tr = h('tr', 'run-row');
+    tr.tabIndex = -1;
+    const sc = h('td', 'select-col');
+    const cb = h('input');
+    cb.type = 'checkbox';
+    cb.tabIndex = -1;
+    sc.append(cb);
+    tr.append(sc);
+    // Columns scrolled far out of view are one empty cell each side (the colgroup keeps the widths).
+    if (c0 > 0) tr.append(blankCell(c0));
+    for (let j = 0; j < n; j++) {
+      const c = cols[c0 + j];
+      const td = h('td');
+      if (c.kind !== 'text') td.className = 'num';
+      if (c.key === 'status') {
+        const dot = h('span', 'status-dot');
+        dot.setAttribute('aria-hidden', 'true');
+        td.append(dot, document.createTextNode(''));
+      }
+      tr.append(td);
+    }
+    if (c1 < ncols) tr.append(blankCell(ncols - c1));
+    return tr;
   }
 
   /** Selection and focus onto the rows drawn (no redraw), and the buttons that apply to the selection. */
