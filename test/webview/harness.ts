@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { after, before } from 'node:test';
 import { renderPanelHtml } from '../../src/panel/html';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -149,4 +150,25 @@ export async function openPanel(browser: Browser, srv: PanelServer, theme: Theme
 export function artifactPath(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
+}
+
+/** One panel server and one Chromium for a test file, started before its tests and closed after them;
+ *  `open` is openPanel on them. */
+export function usePanelBrowser(): { readonly srv: PanelServer; open: (theme?: ThemeClass, viewport?: { width: number; height: number }) => Promise<OpenedPanel> } {
+  let srv: PanelServer | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    srv = await startPanelServer();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await srv?.close();
+  });
+  return {
+    get srv() {
+      return srv!;
+    },
+    open: (theme, viewport) => openPanel(browser!, srv!, theme, viewport),
+  };
 }

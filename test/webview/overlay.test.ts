@@ -3,27 +3,16 @@
 // (bench/workspaceGen.ts). What must hold whatever the machine's speed: while replays are still arriving the
 // charts are redrawn at most once per BURST_DRAW_INTERVAL_MS (not once per frame), charts far below the
 // viewport are not drawn until scrolled near, and at the end every chart holds every run's curves.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startPanelServer, launchChromium, openPanel, type PanelServer } from './harness';
+import { usePanelBrowser } from './harness';
 import { run } from './fixtures/metrics';
 import { metricsText, DIMS } from '../../bench/workspaceGen';
 import { mulberry32 } from '../../src/config/mulberry32';
 import { BURST_DRAW_INTERVAL_MS } from '../../webview/scheduler';
 import { NEAR_VIEWPORT_PX } from '../../webview/chartGrid';
 
-let srv: PanelServer;
-let browser: Browser;
-
-before(async () => {
-  srv = await startPanelServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const panels = usePanelBrowser();
 
 const N = 50;
 const T0 = Date.parse('2026-11-20T08:00:00Z');
@@ -34,7 +23,7 @@ const STEPS = 600;
 const JSONL = RUNS.map((r, i) => metricsText(rand, [1e-4, 3e-4, 1e-3][i % 3], STEPS, STEPS, T0 + i * 60_000));
 
 test('an overlay of 50 runs: charts redrawn at most once per burst interval while replays arrive, off-screen charts drawn when scrolled near, every curve there at the end', async () => {
-  const p = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
+  const p = await panels.open('vscode-dark', { width: 1280, height: 900 });
   try {
     await p.settle();
     // What the host posts on `ready` for Compare Runs on 50: init with showRuns, then one replay per run.

@@ -1,22 +1,11 @@
 // The metrics panel in real Debian Chromium (playwright-core), served with the real HTML and CSP from
 // src/panel/html.ts. Assertions read the Chart.js instances through the read-only `window.__mrlPanel` hook.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startPanelServer, launchChromium, openPanel, artifactPath, type PanelServer, type OpenedPanel } from './harness';
+import { usePanelBrowser, artifactPath, type OpenedPanel, type ThemeClass } from './harness';
 import { genMetrics, baseConfig, run, DIMS } from './fixtures/metrics';
 
-let srv: PanelServer;
-let browser: Browser;
-
-before(async () => {
-  srv = await startPanelServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const panels = usePanelBrowser();
 
 const RUNS = [
   run('20261123-180000-base-aaaa', 'mnrl-baseline', 'completed', '2026-11-23T18:00:00Z', baseConfig()),
@@ -25,8 +14,8 @@ const RUNS = [
 const [A, B] = RUNS.map((r) => r.id);
 
 /** The panel with both runs loaded (B with funnel points), both shown. */
-async function loadedPanel(theme: Parameters<typeof openPanel>[2] = 'vscode-dark'): Promise<OpenedPanel> {
-  const p = await openPanel(browser, srv, theme);
+async function loadedPanel(theme: ThemeClass = 'vscode-dark'): Promise<OpenedPanel> {
+  const p = await panels.open(theme);
   await p.send({ type: 'init', runs: RUNS, showRuns: [A] });
   await p.send({ type: 'metrics', runId: A, reset: true, lines: genMetrics({ steps: 1000, evalEvery: 100, seed: 5 }) });
   await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 600, evalEvery: 100, seed: 3, funnel: true, boost: 0.05 }) });
@@ -50,13 +39,13 @@ async function close(p: OpenedPanel): Promise<void> {
 }
 
 test('loads under the real CSP with no violations, says ready, draws nothing before data', async () => {
-  const p = await openPanel(browser, srv, 'vscode-dark');
+  const p = await panels.open('vscode-dark');
   await p.settle();
   const posted = await p.posted();
   assert.deepEqual(posted[0], { type: 'ready', state: null });
   const meta = await p.page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
   assert.match(meta!, /default-src 'none'/);
-  assert.match(meta!, new RegExp(`script-src 'nonce-${srv.lastNonce}'`));
+  assert.match(meta!, new RegExp(`script-src 'nonce-${panels.srv.lastNonce}'`));
   // the elements upgraded (custom elements defined, shadow roots rendered)
   assert.equal(await p.page.evaluate(() => !!customElements.get('vscode-single-select') && !!document.querySelector('vscode-checkbox')!.shadowRoot), true);
   assert.match(await p.page.textContent('#empty') ?? '', /No runs yet/);
@@ -69,7 +58,7 @@ test('loads under the real CSP with no violations, says ready, draws nothing bef
 });
 
 test('a first open shows the latest run and asks the host for runs it has no data for', async () => {
-  const p = await openPanel(browser, srv);
+  const p = await panels.open();
   await p.send({ type: 'init', runs: RUNS });
   await p.settle();
   // newest run first; the host has sent nothing yet, so the webview asks for it
@@ -482,7 +471,7 @@ test('theme: light, dark and high contrast read from --vscode-* and re-read on c
 });
 
 test('100k points per curve × 8 dims: decimated to about a point per pixel, full data kept', async () => {
-  const p = await openPanel(browser, srv);
+  const p = await panels.open();
   const dims = [8, 16, 32, 64, 128, 256, 512, 1024];
   await p.send({ type: 'init', runs: [run('big', 'big', 'running', '2026-11-23T18:00:00Z')], showRuns: ['big'] });
   // build the 100k lines in the page (cheaper than shipping them over CDP)
@@ -512,7 +501,7 @@ test('100k points per curve × 8 dims: decimated to about a point per pixel, ful
 });
 
 test('resizing the panel re-decimates to the new width', async () => {
-  const p = await openPanel(browser, srv, 'vscode-dark', { width: 900, height: 900 }); // one chart column
+  const p = await panels.open('vscode-dark', { width: 900, height: 900 }); // one chart column
   await p.send({ type: 'init', runs: [run('w', 'w', 'completed', '2026-11-23T18:00:00Z')], showRuns: ['w'] });
   await p.send({ type: 'metrics', runId: 'w', reset: true, lines: genMetrics({ steps: 20000, logEvery: 2, dims: [64, 128] }) });
   await p.settle();

@@ -1,24 +1,13 @@
 // The panel at issue 10 in real Chromium: the dim advisor on the metric-vs-dim chart, eval curves drawn
 // raw, no charts for the funnel's constants, whole-step ticks on a short run, and a compact run legend
 // that keeps the charts on screen with 200 runs. Read through the read-only `window.__mrlPanel` hook.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
 import type { MetricsLine } from '../../src/protocol/runFolder';
-import { startPanelServer, launchChromium, openPanel, artifactPath, type PanelServer, type OpenedPanel } from './harness';
+import { usePanelBrowser, artifactPath, type OpenedPanel } from './harness';
 import { baseConfig, run } from './fixtures/metrics';
 
-let srv: PanelServer;
-let browser: Browser;
-
-before(async () => {
-  srv = await startPanelServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const panels = usePanelBrowser();
 
 const hook = <T = any>(p: OpenedPanel, fn: string, arg?: unknown): Promise<T> =>
   p.page.evaluate(([f, a]) => (a === undefined ? (window as any).__mrlPanel[f as string]() : (window as any).__mrlPanel[f as string](a)), [fn, arg] as const);
@@ -44,7 +33,7 @@ const B_EVALS = [{ '16': 0.1, '32': 0.12, '64': 0.2 }, { '16': 0.15, '32': 0.2, 
 const FUNNEL = { 'funnel:macsSaved': 0.67, 'funnel:shortlistDim': 16, 'funnel:rerankDim': 64 };
 
 async function knownPanel(): Promise<OpenedPanel> {
-  const p = await openPanel(browser, srv);
+  const p = await panels.open();
   await p.send({ type: 'init', runs: [RA, RB], showRuns: [RA.id, RB.id] });
   await p.send({ type: 'metrics', runId: RA.id, reset: true, lines: knownRun(A_EVALS, FUNNEL) });
   await p.send({ type: 'metrics', runId: RB.id, reset: true, lines: knownRun(B_EVALS) });
@@ -143,7 +132,7 @@ test('the step axis of a short run has whole-step ticks only', async () => {
 
 test('200 runs: the runs bar and legends stay compact, the charts stay in the viewport', async () => {
   const viewport = { width: 1280, height: 800 };
-  const p = await openPanel(browser, srv, 'vscode-dark', viewport);
+  const p = await panels.open('vscode-dark', viewport);
   const runs = Array.from({ length: 200 }, (_, i) => run(`r${String(i).padStart(3, '0')}`, `run-${i}`, 'completed', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString()));
   await p.send({ type: 'init', runs, showRuns: runs.map((r) => r.id) });
   await p.settle();

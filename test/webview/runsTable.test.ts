@@ -1,23 +1,12 @@
 // The runs table (Runs tab of the metrics panel) in real Chromium: sort by header, filter expressions,
 // multi-select → Plot overlays in the charts, runAction messages, CSV, grouping, the dim advisor columns.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startPanelServer, launchChromium, openPanel, artifactPath, type PanelServer, type OpenedPanel } from './harness';
+import { usePanelBrowser, artifactPath, type OpenedPanel, type ThemeClass } from './harness';
 import { genMetrics } from './fixtures/metrics';
 import { manyRuns, tableRun } from './fixtures/tableRuns';
 
-let srv: PanelServer;
-let browser: Browser;
-
-before(async () => {
-  srv = await startPanelServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const panels = usePanelBrowser();
 
 // Four runs: a 2-run sweep over the learning rate and two lone runs with another mini-batch size.
 const RUNS = [
@@ -34,8 +23,8 @@ const hook = (p: OpenedPanel) => ({
   csv: (): Promise<string> => p.page.evaluate(() => (window as any).__mrlPanel.tableCsv()),
 });
 
-async function tablePanel(theme: Parameters<typeof openPanel>[2] = 'vscode-dark'): Promise<OpenedPanel> {
-  const p = await openPanel(browser, srv, theme);
+async function tablePanel(theme: ThemeClass = 'vscode-dark'): Promise<OpenedPanel> {
+  const p = await panels.open(theme);
   await p.send({ type: 'init', runs: RUNS, showRuns: [], settings: { advisorPercent: 95 } });
   await p.settle();
   await p.page.click('#tabRuns');
@@ -307,7 +296,7 @@ test('group by sweep, column chooser, live rows (runInfo/runs), advisor setting;
 });
 
 test('tabs are keyboard reachable: arrows move between Charts and Runs', async () => {
-  const p = await openPanel(browser, srv);
+  const p = await panels.open();
   await p.send({ type: 'init', runs: RUNS, showRuns: [] });
   await p.settle();
   await p.page.focus('#tabCharts');
@@ -321,7 +310,7 @@ test('tabs are keyboard reachable: arrows move between Charts and Runs', async (
 });
 
 test('500 runs: only the rows and columns in view are drawn; scrolling and End reach the last run', async () => {
-  const p = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
+  const p = await panels.open('vscode-dark', { width: 1280, height: 900 });
   const runs = manyRuns(500);
   await p.send({ type: 'init', runs, showRuns: [] });
   await p.settle();
@@ -387,7 +376,7 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
 });
 
 test('500 runs: a new sort or filter refills the drawn rows in place (no rows rebuilt), with the right runs and cells', async () => {
-  const p = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
+  const p = await panels.open('vscode-dark', { width: 1280, height: 900 });
   await p.send({ type: 'init', runs: manyRuns(500), showRuns: [] });
   await p.settle();
   await p.page.click('#tabRuns');
