@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { LONG_STEPS, RELOAD_STEPS, setupWorkspace } from './fixtures.mjs';
-import { launch, missingSetup, panelFrame, pickMany, pickOne, pickQuick, runCommand, shot, treeRow } from './harness.mjs';
+import { launch, missingSetup, panelFrame, pickMany, pickOne, pickQuick, runCommand, shot, treeRow, withFailureShot } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 /** Worker threads the launched trainers use (the `matryoshkaLab.workers` setting below). */
@@ -26,17 +26,7 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
   after(async () => {
     if (vs) await vs.close();
   });
-  const failShot = async (name, fn) => {
-    try {
-      await fn();
-    } catch (e) {
-      if (vs) {
-        await shot(vs.page, `${name}-failure`).catch(() => {});
-        console.error(vs.extHostLogs().slice(-3000));
-      }
-      throw e;
-    }
-  };
+  const failShot = (name, fn) => withFailureShot(vs, `${name}`, fn);
 
   test('setup is present', () => {
     assert.equal(missing, null, missing ?? '');

@@ -309,3 +309,16 @@ export function treeRow(page, text) {
 export function panelFrame(page) {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
+
+/** Runs one test's steps; on failure, a screenshot `<name>-failure` and the extension host's last log lines. */
+export async function withFailureShot(vs, name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    if (vs) {
+      await shot(vs.page, `${name}-failure`).catch(() => {});
+      console.error(vs.extHostLogs().slice(-3000));
+    }
+    throw e;
+  }
+}

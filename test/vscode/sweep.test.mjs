@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setupWorkspace, TINY_CONFIG } from './fixtures.mjs';
-import { launch, missingSetup, panelFrame, pickOne, pickQuick, runCommand, shot, treeRow } from './harness.mjs';
+import { launch, missingSetup, panelFrame, pickOne, pickQuick, runCommand, shot, treeRow, withFailureShot } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
@@ -94,17 +94,7 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
   after(async () => {
     if (vs) await vs.close();
   });
-  const failShot = async (name, fn) => {
-    try {
-      await fn();
-    } catch (e) {
-      if (vs) {
-        await shot(vs.page, `sweep-${name}-failure`).catch(() => {});
-        console.error(vs.extHostLogs().slice(-3000));
-      }
-      throw e;
-    }
-  };
+  const failShot = (name, fn) => withFailureShot(vs, `sweep-${name}`, fn);
 
   test('setup is present', () => {
     assert.equal(missing, null, missing ?? '');
