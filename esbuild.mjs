@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import asc from 'assemblyscript/asc';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -44,6 +45,20 @@ for (const t of targets) {
     // esbuild would drop `import '@tensorflow/tfjs-backend-cpu'` (the backend registration) silently.
     ignoreAnnotations: t.platform === 'node',
   });
+}
+
+// Our GEMM (src/trainer/kernels/assembly/gemm.ts) compiled from source, with and without relaxed SIMD;
+// the trainer picks one at run time (src/trainer/kernels/wasmGemm.ts).
+const gemmBuilds = [
+  ['matryoshka-gemm-simd.wasm', ['--enable', 'simd']],
+  ['matryoshka-gemm-relaxed-simd.wasm', ['--enable', 'simd', '--enable', 'relaxed-simd']],
+];
+for (const [file, features] of gemmBuilds) {
+  const { error, stderr } = await asc.main([
+    'src/trainer/kernels/assembly/gemm.ts', '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--use', 'abort=',
+    ...features, '-o', join(dist, file),
+  ]);
+  if (error) throw new Error(`AssemblyScript build of ${file} failed: ${error.message}\n${stderr.toString()}`);
 }
 
 // The wasm backend loads its .wasm binaries from beside the bundle (see src/trainer/backend.ts).

@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode/node_modules/**', 'test/vscode/.node24/**', 'test-artifacts/**', '.mrl/**'],
+    ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode/node_modules/**', 'test/vscode/.node24/**', 'test-artifacts/**', '.mrl/**', 'src/trainer/kernels/assembly/**'],
   },
   {
     files: ['src/**/*.ts', 'webview/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'test/**/*.mjs', '*.mjs'],

@@ -18,6 +18,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { installFastGradients, installWasmSharedIdentity } from './kernels';
+import { installWasmGemm } from './kernels/wasmGemm';
 
 export type BackendRequest = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 
@@ -96,7 +97,8 @@ async function activateWasm(): Promise<string> {
   }
   await activate('wasm');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return simd ? `SIMD, binaries from ${dir}` : `no SIMD (slow), binaries from ${dir}`;
+  const matmul = installWasmGemm(dir);
+  return simd ? `SIMD, ${matmul}, binaries from ${dir}` : `no SIMD (slow), ${matmul}, binaries from ${dir}`;
 }
 
 /** Selects and initialises a backend and installs the fast gradients. Idempotent per request. */

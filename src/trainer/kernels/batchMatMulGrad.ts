@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { reduceToShape } from './reduceToShape';
+import { transposedMatMulIsFast } from './wasmGemm';
 
 /** Swaps the last two axes with an explicit Transpose (any rank ≥ 2). */
 export function swapLast2(x: tf.Tensor): tf.Tensor {
@@ -39,9 +40,10 @@ function batchMatMulGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: unknown): Rec
   let da: () => tf.Tensor;
   let db: () => tf.Tensor;
   const batch = dy.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-  if (batch > 1) {
-    // wasm runs every matmul with a batch > 1 on its generic loop, transposed or not (PERF.md #7), so
-    // explicit Transposes would only add kernels: use the transposed-operand forms here.
+  if (batch > 1 || transposedMatMulIsFast()) {
+    // Our wasm GEMM reads transposed operands in place; and stock wasm runs every matmul with a batch > 1
+    // on its generic loop, transposed or not (PERF.md #7). Either way explicit Transposes would only add
+    // kernels: use the transposed-operand forms.
     const t = (x: tf.Tensor, y: tf.Tensor, ta: boolean, tb: boolean) => tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, ta, tb);
     if (!transposeA && !transposeB) {
       da = () => t(dy, b, false, true);

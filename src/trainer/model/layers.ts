@@ -4,25 +4,32 @@
  * primitive ops whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { transposedMatMulIsFast } from '../kernels/wasmGemm';
 
 /**
  * x [T, in] @ W [in, out] + b [out], with a custom backward:
- *   dx = dy · Wᵀ                 (explicit transpose: plain matmuls stay on XNNPACK)
- *   [dW; db] = [xᵀ; 1ᵀ] · dy     (one matmul yields both)
- * On wasm a matmul whose right operand is a fresh tensor pays for packing it, and dy [T, out] is the
- * big one: computing dW and db from a single product packs dy once instead of twice (autodiff would
- * do xᵀ·dy and then ones·dy for the bias).
+ *   dx = dy · Wᵀ,  dW = xᵀ · dy,  db = 1ᵀ · dy
+ * With our wasm GEMM (kernels/wasmGemm.ts) the transposed operands are read in place and the bias is
+ * added inside the forward matmul. Stock wasm leaves XNNPACK for transposed operands (PERF.md #1), so
+ * there the transposes are explicit and one matmul yields dW and db: [xᵀ; 1ᵀ] · dy packs dy, the big
+ * fresh operand, once instead of twice.
  */
 const linearOp = tf.customGrad((...args: unknown[]) => {
   const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([x, w]);
   return {
-    value: tf.add(tf.matMul(x, w), b),
+    value: transposedMatMulIsFast() ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.add(tf.matMul(x, w), b),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor2D;
       const [sx, sw] = saved as tf.Tensor2D[];
       const [T, inDim] = sx.shape;
       const outDim = sw.shape[1];
+      if (transposedMatMulIsFast()) {
+        const dx = tf.matMul(g, sw, false, true);
+        const dW = tf.matMul(sx, g, true, false);
+        const db = tf.reshape(tf.matMul(tf.ones([1, T]), g), [outDim]);
+        return [dx, dW, db];
+      }
       const dx = tf.matMul(g, tf.transpose(sw));
       const xtOnes = tf.concat([tf.transpose(sx), tf.ones([1, T])], 0);
       const dWb = tf.matMul(xtOnes, g);

@@ -1,0 +1,226 @@
+/**
+ * Our own GEMM (assembly/gemm.ts, compiled to WebAssembly at build time) as wasm's BatchMatMul and
+ * _FusedMatMul kernels.
+ *
+ * The module imports the tfjs-wasm heap as its memory, so it reads the operands and writes the result
+ * where tfjs keeps them: no copies. It is built twice; relaxed SIMD (a fused multiply-add) is used when
+ * the engine validates it — V8 ships it from Node 22 / Electron 25 on, and Node 20 has it behind a flag
+ * that is turned on here before compiling. Shapes the GEMM does not cover (non-float32, general batch
+ * broadcasting, fused activations) go to the stock kernels.
+ *
+ * `MATRYOSHKA_LAB_GEMM=stock|simd|relaxed-simd` pins the choice (benchmarks compare them in one run).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+
+export type GemmVariant = 'relaxed-simd' | 'simd';
+export const GEMM_FILES: Record<GemmVariant, string> = {
+  'relaxed-simd': 'matryoshka-gemm-relaxed-simd.wasm',
+  simd: 'matryoshka-gemm-simd.wasm',
+};
+
+interface GemmExports {
+  gemm(
+    a: number, b: number, c: number, bias: number,
+    M: number, N: number, K: number,
+    lda: number, ldb: number, ldc: number,
+    transA: boolean, transB: boolean,
+    work: number,
+  ): void;
+  workBytes(): number;
+}
+
+/** The parts of tfjs-wasm's backend object this module uses (not in its public typings). */
+interface WasmBackend {
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+export interface WasmGemm {
+  variant: GemmVariant;
+  /** C = op(A)·op(B) (+ bias) on heap offsets; see assembly/gemm.ts. */
+  run(args: {
+    a: number; b: number; c: number; bias?: number;
+    M: number; N: number; K: number;
+    lda: number; ldb: number; ldc: number;
+    transA: boolean; transB: boolean;
+  }): void;
+}
+
+let installedFor: object | undefined;
+let active: WasmGemm | undefined;
+
+/** The GEMM serving wasm's matmuls now, if any (undefined: the stock kernels). */
+export function activeWasmGemm(): WasmGemm | undefined {
+  return active;
+}
+
+/**
+ * Whether matmuls with transposeA / transposeB run as fast as plain ones on the active backend: with our
+ * GEMM on wasm they do (it reads the operand where it lies); stock wasm leaves XNNPACK for them (PERF.md #1).
+ */
+export function transposedMatMulIsFast(): boolean {
+  return active !== undefined && tf.getBackend() === 'wasm';
+}
+
+function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
+  return WebAssembly.validate(bytes);
+}
+
+/**
+ * Folders that may hold the GEMM builds: beside tfjs' binaries (the bundle's dist/), beside this module
+ * when bundled, and the repository's dist/ when running from sources (tests, tsx).
+ */
+function gemmDirs(wasmDir: string): string[] {
+  return [wasmDir, __dirname, resolve(__dirname, '..', '..', '..', 'dist'), resolve(process.cwd(), 'dist')];
+}
+
+/** Which build this engine runs: relaxed SIMD where it validates (after enabling V8's flag), else SIMD. */
+function pickVariant(dirs: string[], wanted: string | undefined): { variant: GemmVariant; bytes: Uint8Array<ArrayBuffer> } | undefined {
+  const read = (v: GemmVariant) => {
+    const dir = dirs.find((d) => existsSync(join(d, GEMM_FILES[v])));
+    return dir ? new Uint8Array(readFileSync(join(dir, GEMM_FILES[v]))) as Uint8Array<ArrayBuffer> : undefined;
+  };
+  if (wanted !== 'simd') {
+    const relaxed = read('relaxed-simd');
+    if (relaxed) {
+      if (!validates(relaxed)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+      if (validates(relaxed)) return { variant: 'relaxed-simd', bytes: relaxed };
+    }
+    if (wanted === 'relaxed-simd') return undefined;
+  }
+  const simd = read('simd');
+  return simd && validates(simd) ? { variant: 'simd', bytes: simd } : undefined;
+}
+
+function makeGemm(backend: WasmBackend, variant: GemmVariant, bytes: Uint8Array<ArrayBuffer>): WasmGemm {
+  const module = new WebAssembly.Module(bytes);
+  const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
+  const ex = instance.exports as unknown as GemmExports;
+  const work = backend.wasm._malloc(ex.workBytes());
+  return {
+    variant,
+    run: (o) => ex.gemm(o.a, o.b, o.c, o.bias ?? 0, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.transA, o.transB, work),
+  };
+}
+
+/**
+ * A GEMM of the given build on the active wasm backend's heap, without registering any kernel (tests and
+ * benchmarks compare the builds). Undefined where that build is missing or does not validate here.
+ */
+export function createWasmGemm(variant: GemmVariant): WasmGemm | undefined {
+  const backend = tf.findBackend('wasm') as unknown as WasmBackend | null;
+  if (!backend) throw new Error('createWasmGemm: the wasm backend is not initialised');
+  const picked = pickVariant(gemmDirs(__dirname), variant);
+  return picked && picked.variant === variant ? makeGemm(backend, variant, picked.bytes) : undefined;
+}
+
+/** Byte offset of a wasm tensor's data in the heap the GEMM addresses. */
+export function heapOffset(t: tf.TensorInfo): number {
+  return offsetOf(tf.findBackend('wasm') as unknown as WasmBackend, t);
+}
+
+function offsetOf(backend: WasmBackend, t: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (!data) throw new Error('wasm GEMM: tensor data not found');
+  return data.memoryOffset;
+}
+
+/**
+ * a [..., M, K] (or [..., K, M] transposed) · b [..., K, N] (or [..., N, K]) with optional bias [N]; batch
+ * dims equal, or one side's all 1 (broadcast). Returns undefined where the stock kernel must serve.
+ */
+function matMul(
+  gemm: WasmGemm, backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean, bias?: tf.TensorInfo,
+): tf.TensorInfo | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const M = transA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const Kb = transB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const N = transB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (K !== Kb) return undefined; // the stock kernel raises tfjs' own message
+  if (bias && !(bias.shape.length === 1 && bias.shape[0] === N)) return undefined;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = tf.util.sizeFromShape(outerA);
+  const batchB = tf.util.sizeFromShape(outerB);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return undefined;
+  }
+  const batch = Math.max(batchA, batchB);
+  if (tf.util.sizeFromShape(outer) !== batch) return undefined;
+  const out = backend.makeOutput([...outer, M, N], 'float32');
+  if (M * N === 0) return out;
+  const pa = offsetOf(backend, a);
+  const pb = offsetOf(backend, b);
+  const pc = offsetOf(backend, out);
+  const pbias = bias ? offsetOf(backend, bias) : 0;
+  for (let i = 0; i < batch; i++) {
+    gemm.run({
+      a: pa + (batchA > 1 ? i * M * K * 4 : 0),
+      b: pb + (batchB > 1 ? i * K * N * 4 : 0),
+      c: pc + i * M * N * 4,
+      bias: pbias,
+      M, N, K,
+      lda: transA ? M : K,
+      ldb: transB ? K : N,
+      ldc: N,
+      transA, transB,
+    });
+  }
+  return out;
+}
+
+/**
+ * Replaces wasm's BatchMatMul and _FusedMatMul (bias, no activation) by the GEMM, once per wasm backend
+ * instance (worker threads each have theirs). Returns what serves the matmuls, for the backend's reason.
+ */
+export function installWasmGemm(dir: string): string {
+  const backend = tf.findBackend('wasm') as unknown as WasmBackend | null;
+  if (!backend) return 'matmul: stock (no wasm backend)';
+  if (installedFor === backend) return active ? `matmul: own GEMM (${active.variant})` : 'matmul: stock';
+  installedFor = backend;
+  const wanted = process.env.MATRYOSHKA_LAB_GEMM;
+  if (wanted === 'stock') return 'matmul: stock (MATRYOSHKA_LAB_GEMM=stock)';
+  const dirs = gemmDirs(dir);
+  const picked = pickVariant(dirs, wanted);
+  if (!picked) return `matmul: stock (no usable ${GEMM_FILES.simd} in ${dirs.join(', ')})`;
+  const gemm = makeGemm(backend, picked.variant, picked.bytes);
+  const stockBmm = tf.getKernel(tf.BatchMatMul, 'wasm');
+  const stockFused = tf.getKernel(tf._FusedMatMul, 'wasm');
+  if (!stockBmm || !stockFused) return 'matmul: stock (kernels not registered)';
+  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.BatchMatMul,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+      return matMul(gemm, args.backend as unknown as WasmBackend, a, b, transposeA, transposeB) ?? stockBmm.kernelFunc(args);
+    },
+  });
+  tf.unregisterKernel(tf._FusedMatMul, 'wasm');
+  tf.registerKernel({
+    kernelName: tf._FusedMatMul,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+      const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+      const plain = (activation === undefined || activation === 'linear') && !preluActivationWeights;
+      const out = plain ? matMul(gemm, args.backend as unknown as WasmBackend, a!, b!, transposeA, transposeB, bias) : undefined;
+      return out ?? stockFused.kernelFunc(args);
+    },
+  });
+  active = gemm;
+  return `matmul: own GEMM (${gemm.variant})`;
+}

@@ -1,0 +1,136 @@
+/**
+ * Our wasm GEMM (src/trainer/kernels/assembly/gemm.ts), both builds, against a float64 reference: every
+ * transpose combination, edge tiles (M, N not multiples of 4 / 8), K across the 256-wide blocks, bias,
+ * and strided blocks inside larger arrays (lda / ldb / ldc larger than the row). Then the kernels it
+ * serves: tf.matMul and tf.fused.matMul on wasm equal the cpu backend's.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/trainer/backend';
+import { activeWasmGemm, createWasmGemm, heapOffset, type GemmVariant } from '../../src/trainer/kernels/wasmGemm';
+
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+interface Case { M: number; N: number; K: number; transA: boolean; transB: boolean; bias: boolean; pad: number }
+
+/** op(A)·op(B) (+ bias) in float64; A stored [M, lda] or [K, lda], B [K, ldb] or [N, ldb]. */
+function reference(c: Case, A: Float32Array, lda: number, B: Float32Array, ldb: number, bias: Float32Array | null): Float64Array {
+  const out = new Float64Array(c.M * c.N);
+  for (let i = 0; i < c.M; i++) {
+    for (let j = 0; j < c.N; j++) {
+      let acc = bias ? bias[j] : 0;
+      for (let p = 0; p < c.K; p++) {
+        const a = c.transA ? A[p * lda + i] : A[i * lda + p];
+        const b = c.transB ? B[j * ldb + p] : B[p * ldb + j];
+        acc += a * b;
+      }
+      out[i * c.N + j] = acc;
+    }
+  }
+  return out;
+}
+
+const cases: Case[] = [];
+for (const [M, N, K] of [[1, 1, 1], [4, 8, 16], [5, 9, 3], [3, 7, 300], [64, 64, 256], [65, 17, 257], [130, 24, 513], [2, 600, 40], [37, 8, 0]]) {
+  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    cases.push({ M, N, K, transA, transB, bias: (M + N + K) % 2 === 0, pad: (M + K) % 3 });
+  }
+}
+
+describe('wasm GEMM (AssemblyScript)', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  test('the trainer runs its own GEMM on wasm', () => {
+    // A build missing from dist/ would silently fall back to the stock kernels: fail loudly instead.
+    assert.ok(activeWasmGemm(), 'no GEMM build found: run `npm run build`');
+  });
+
+  for (const variant of ['simd', 'relaxed-simd'] as GemmVariant[]) {
+    test(`${variant}: equals the float64 reference (${cases.length} shapes, transposes, bias, strides)`, () => {
+      const gemm = createWasmGemm(variant);
+      assert.ok(gemm, `${variant} build unavailable`);
+      for (const [n, c] of cases.entries()) {
+        // Strided storage: each row is `pad` floats longer than it needs; the result goes into a block
+        // of a wider C whose other columns must stay untouched.
+        const aRows = c.transA ? c.K : c.M;
+        const aCols = (c.transA ? c.M : c.K) + c.pad;
+        const bRows = c.transB ? c.N : c.K;
+        const bCols = (c.transB ? c.K : c.N) + c.pad;
+        const ldc = c.N + c.pad;
+        const A = rand(Math.max(1, aRows * aCols), 10 + n);
+        const B = rand(Math.max(1, bRows * bCols), 20 + n);
+        const bias = c.bias ? rand(c.N, 30 + n) : null;
+        const C0 = rand(c.M * ldc, 40 + n);
+        const ta = tf.tensor1d(A);
+        const tb = tf.tensor1d(B);
+        const tbias = bias ? tf.tensor1d(bias) : null;
+        const tc = tf.tensor1d(C0);
+        gemm.run({
+          a: heapOffset(ta), b: heapOffset(tb), c: heapOffset(tc), bias: tbias ? heapOffset(tbias) : 0,
+          M: c.M, N: c.N, K: c.K, lda: aCols, ldb: bCols, ldc, transA: c.transA, transB: c.transB,
+        });
+        // The GEMM wrote into tc's buffer behind tfjs' back: read it straight from the heap.
+        const got = tc.dataSync();
+        const want = reference(c, A, aCols, B, bCols, bias);
+        let worst = 0;
+        for (let i = 0; i < c.M; i++) {
+          for (let j = 0; j < ldc; j++) {
+            const v = got[i * ldc + j];
+            if (j >= c.N) assert.equal(v, C0[i * ldc + j], `${JSON.stringify(c)}: column ${j} past N was written`);
+            else worst = Math.max(worst, Math.abs(v - want[i * c.N + j]) / (1 + Math.abs(want[i * c.N + j])));
+          }
+        }
+        assert.ok(worst < 1e-5 * Math.max(1, Math.sqrt(c.K)), `${JSON.stringify(c)}: max rel error ${worst}`);
+        tf.dispose([ta, tb, tc, ...(tbias ? [tbias] : [])]);
+      }
+    });
+  }
+
+  test('tf.matMul / tf.fused.matMul on wasm equal the cpu backend (batched, broadcast, transposed)', async () => {
+    const shapes: Array<[number[], number[], boolean, boolean]> = [
+      [[70, 33], [33, 130], false, false],
+      [[33, 70], [130, 33], true, true],
+      [[3, 9, 17], [3, 17, 5], false, false],
+      [[3, 17, 9], [17, 5], true, false],
+      [[9, 17], [4, 5, 17], false, true],
+    ];
+    const run = (backend: 'cpu' | 'wasm') => {
+      tf.setBackend(backend);
+      return shapes.map(([sa, sb, ta, tb], i) => {
+        const a = tf.tensor(rand(tf.util.sizeFromShape(sa), 50 + i), sa);
+        const b = tf.tensor(rand(tf.util.sizeFromShape(sb), 60 + i), sb);
+        const n = tb ? sb[sb.length - 2] : sb[sb.length - 1];
+        const bias = tf.tensor1d(rand(n, 70 + i));
+        const p = tf.matMul(a, b, ta, tb);
+        const f = sa.length === 2 && sb.length === 2 ? tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias }) : null;
+        const out = { plain: p.dataSync() as Float32Array, fused: f ? (f.dataSync() as Float32Array) : null };
+        tf.dispose([a, b, bias, p, ...(f ? [f] : [])]);
+        return out;
+      });
+    };
+    const onCpu = run('cpu');
+    const onWasm = run('wasm');
+    for (let i = 0; i < shapes.length; i++) {
+      for (const k of ['plain', 'fused'] as const) {
+        const x = onWasm[i][k];
+        const y = onCpu[i][k];
+        if (!x || !y) continue;
+        assert.equal(x.length, y.length);
+        let worst = 0;
+        for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs(x[j] - y[j]));
+        assert.ok(worst < 1e-4, `${k} ${JSON.stringify(shapes[i])}: max diff ${worst}`);
+      }
+    }
+  });
+});
