@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/backend';
 import { activeWasmGemm, createWasmGemm, heapOffset, type GemmVariant } from '../../src/trainer/kernels/wasmGemm';
+import { headMatMul, type HeadLayout, type HeadMatMulAttrs } from '../../src/trainer/kernels/headMatMul';
 
 function rand(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -131,6 +132,44 @@ describe('wasm GEMM (AssemblyScript)', () => {
         for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs(x[j] - y[j]));
         assert.ok(worst < 1e-4, `${k} ${JSON.stringify(shapes[i])}: max diff ${worst}`);
       }
+    }
+  });
+
+  test('headMatMul: the in-place wasm kernel equals the transpose + batched matMul reference (cpu)', () => {
+    // The four products of the attention and its gradients, on odd sizes: N = 3 sequences, 2 heads,
+    // L = 5 tokens, 3 dims per head.
+    const n = 3;
+    const heads = 2;
+    const L = 5;
+    const d = 3;
+    const shapeOf = (layout: HeadLayout, r: number, c: number) => (layout === 'blocks' ? [n, heads, r, c] : [n * r, heads * c]);
+    const combos: Array<[boolean, boolean, HeadLayout, [number, number], HeadLayout, [number, number], HeadLayout]> = [
+      [false, true, 'heads', [L, d], 'heads', [L, d], 'blocks'], // scores = Q·Kᵀ
+      [false, false, 'blocks', [L, L], 'heads', [L, d], 'heads'], // context = P·V, dQ = dS·K
+      [true, false, 'blocks', [L, L], 'heads', [L, d], 'heads'], // dV = Pᵀ·dC, dK = dSᵀ·Q
+      [false, true, 'heads', [L, d], 'heads', [L, d], 'blocks'], // dP = dC·Vᵀ
+    ];
+    for (const [i, [transA, transB, aLayout, [ar, ac], bLayout, [br, bc], outLayout]] of combos.entries()) {
+      const sa = shapeOf(aLayout, ar, ac);
+      const sb = shapeOf(bLayout, br, bc);
+      const A = rand(tf.util.sizeFromShape(sa), 80 + i);
+      const B = rand(tf.util.sizeFromShape(sb), 90 + i);
+      const at: HeadMatMulAttrs = { n, heads, transA, transB, aLayout, bLayout, outLayout };
+      const run = (backend: 'cpu' | 'wasm') => {
+        tf.setBackend(backend);
+        const a = tf.tensor(A, sa);
+        const b = tf.tensor(B, sb);
+        const c = headMatMul(a, b, at);
+        const out = { shape: c.shape, values: c.dataSync() as Float32Array };
+        tf.dispose([a, b, c]);
+        return out;
+      };
+      const ref = run('cpu');
+      const got = run('wasm');
+      assert.deepEqual(got.shape, ref.shape);
+      let worst = 0;
+      for (let j = 0; j < ref.values.length; j++) worst = Math.max(worst, Math.abs(got.values[j] - ref.values[j]));
+      assert.ok(worst < 1e-5, `${JSON.stringify(at)}: max diff ${worst}`);
     }
   });
 });

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { registerHeadMatMulKernel } from './headMatMul';
 
 export type GemmVariant = 'relaxed-simd' | 'simd';
 export const GEMM_FILES: Record<GemmVariant, string> = {
@@ -221,6 +222,7 @@ export function installWasmGemm(dir: string): string {
       return out ?? stockFused.kernelFunc(args);
     },
   });
+  registerHeadMatMulKernel(gemm);
   active = gemm;
   return `matmul: own GEMM (${gemm.variant})`;
 }

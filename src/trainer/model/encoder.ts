@@ -36,6 +36,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext, Encoder, TokenBatch } from './types';
 import { groupedMatMul } from '../kernels/groupedMatMul';
+import { attentionContext, attentionScores } from '../kernels/headMatMul';
+import { transposedMatMulIsFast } from '../kernels/wasmGemm';
 import { applyAttentionDropout, applyDropout, layerSite, SITE_EMBEDDINGS } from './dropout';
 import { embeddingLookup } from './embeddingLookup';
 import { initValues, type InitKind } from './init';
@@ -157,6 +159,66 @@ export class BertEncoder implements Encoder {
     return layerNorm(x, this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D, this.spec.layerNormEps);
   }
 
+  /**
+   * Self-attention with the per-(sequence, head) matmuls on our wasm GEMM, addressed in place on the
+   * [T, H] projections (kernels/headMatMul.ts): no transposes. Scores and probs are [N, heads, L, L].
+   */
+  private attentionInPlace(
+    attnIn: tf.Tensor2D, pre: string, scoreBias: tf.Tensor, dropout: DropoutContext | undefined, layer: number, N: number, L: number, pAttn: number,
+  ): tf.Tensor2D {
+    const heads = this.spec.numHeads;
+    const scale = 1 / Math.sqrt(this.spec.hiddenSize / heads);
+    // 1/√d is folded into the query projection's (small) weights, not applied to the scores.
+    const q = linear(
+      attnIn,
+      tf.mul(this.p(`${pre}.attention.self.query.weight`), scale) as tf.Tensor2D,
+      tf.mul(this.p(`${pre}.attention.self.query.bias`), scale) as tf.Tensor1D,
+    );
+    const k = this.linear(attnIn, `${pre}.attention.self.key`);
+    const v = this.linear(attnIn, `${pre}.attention.self.value`);
+    const scores = tf.add(attentionScores(q, k, N, heads), scoreBias);
+    let probs = tf.softmax(scores) as tf.Tensor4D;
+    probs = applyDropout(probs, dropout, layerSite(layer, 'attentionProbs'), N, heads * L, L, pAttn, L) as tf.Tensor4D;
+    return attentionContext(probs, v);
+  }
+
+  /**
+   * Self-attention where our GEMM is not in use (cpu, tensorflow, or wasm without it). Separate Q/K/V
+   * projections, rank-4 transposes only (rank 5 is ~100x slower on wasm), and the per-(sequence, head)
+   * matmuls as one XNNPACK depthwise convolution (groupedMatMul; stock wasm's batched BatchMatMul is a
+   * scalar loop). G = N·heads groups; layouts as groupedMatMul wants:
+   *   q  [L, d, G]   from [N, L, heads, d] by perm [1, 3, 0, 2]
+   *   kT [d, G, L]   from [N, L, heads, d] by perm [3, 0, 2, 1]
+   *   scores / probs [L(query), G, L(key)]
+   *   v  [L, G, d]   from [N, L, heads, d] by perm [1, 0, 2, 3]
+   */
+  private attentionGrouped(
+    attnIn: tf.Tensor2D, pre: string, scoreBias: tf.Tensor, dropout: DropoutContext | undefined, layer: number, N: number, L: number, pAttn: number,
+  ): tf.Tensor2D {
+    const H = this.spec.hiddenSize;
+    const heads = this.spec.numHeads;
+    const d = H / heads;
+    const T = N * L;
+    const G = N * heads;
+    const split = (name: string) => tf.reshape(this.linear(attnIn, `${pre}.attention.self.${name}`), [N, L, heads, d]);
+    const scale = 1 / Math.sqrt(d);
+    const qLin = linear(
+      attnIn,
+      tf.mul(this.p(`${pre}.attention.self.query.weight`), scale) as tf.Tensor2D,
+      tf.mul(this.p(`${pre}.attention.self.query.bias`), scale) as tf.Tensor1D,
+    );
+    const q = tf.reshape(tf.transpose(tf.reshape(qLin, [N, L, heads, d]), [1, 3, 0, 2]), [L, d, G]) as tf.Tensor3D;
+    const kT = tf.reshape(tf.transpose(split('key'), [3, 0, 2, 1]), [d, G, L]) as tf.Tensor3D;
+    const v = tf.reshape(tf.transpose(split('value'), [1, 0, 2, 3]), [L, G, d]) as tf.Tensor3D;
+    const scores = tf.add(tf.reshape(groupedMatMul(q, kT), [L, N, heads, L]), scoreBias);
+    let probs = tf.softmax(scores);
+    probs = applyAttentionDropout(probs, dropout, layerSite(layer, 'attentionProbs'), N, heads, L, pAttn);
+    // probs as the left operand: [L(query), L(key), G].
+    const pA = tf.reshape(tf.transpose(probs, [0, 3, 1, 2]), [L, L, G]) as tf.Tensor3D;
+    const ctx4 = tf.reshape(groupedMatMul(pA, v), [L, N, heads, d]);
+    return tf.reshape(tf.transpose(ctx4, [1, 0, 2, 3]), [T, H]) as tf.Tensor2D;
+  }
+
   encode(batch: TokenBatch, dropout?: DropoutContext): tf.Tensor2D {
     const [N, L] = batch.inputIds.shape;
     if (L > this.spec.maxPositions) {
@@ -168,8 +230,6 @@ export class BertEncoder implements Encoder {
     return tf.tidy(() => {
       const spec = this.spec;
       const H = spec.hiddenSize;
-      const heads = spec.numHeads;
-      const d = H / heads;
       const T = N * L;
       const pHidden = dropout ? spec.hiddenDropout : 0;
       const pAttn = dropout ? spec.attentionDropout : 0;
@@ -189,36 +249,15 @@ export class BertEncoder implements Encoder {
       // [1,N,1,L] (scores are [query, N, heads, key]): 0 for real keys, MASKED_SCORE for padding; no
       // gradient flows into it.
       const scoreBias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED_SCORE), [1, N, 1, L]);
+      // The same bias for scores laid out [N, heads, L(query), L(key)] (the in-place attention).
+      const scoreBias4 = tf.reshape(scoreBias, [N, 1, 1, L]);
 
       for (let i = 0; i < spec.numLayers; i++) {
         const pre = `encoder.layer.${i}`;
         const attnIn = spec.layerNorm === 'pre' ? this.norm(x, `${pre}.attention.output.LayerNorm`) : x;
-        // Separate Q/K/V projections, rank-4 transposes only (rank 5 is ~100x slower on wasm), and the
-        // per-(sequence, head) matmuls as one XNNPACK depthwise convolution (groupedMatMul; wasm's
-        // batched BatchMatMul is a scalar loop). G = N·heads groups; layouts as groupedMatMul wants:
-        //   q  [L, d, G]   from [N, L, heads, d] by perm [1, 3, 0, 2]
-        //   kT [d, G, L]   from [N, L, heads, d] by perm [3, 0, 2, 1]
-        //   scores / probs [L(query), G, L(key)]
-        //   v  [L, G, d]   from [N, L, heads, d] by perm [1, 0, 2, 3]
-        const G = N * heads;
-        const split = (name: string) => tf.reshape(this.linear(attnIn, `${pre}.attention.self.${name}`), [N, L, heads, d]);
-        // 1/√d is folded into the query projection's (small) weights, not applied to the scores.
-        const scale = 1 / Math.sqrt(d);
-        const qLin = linear(
-          attnIn,
-          tf.mul(this.p(`${pre}.attention.self.query.weight`), scale) as tf.Tensor2D,
-          tf.mul(this.p(`${pre}.attention.self.query.bias`), scale) as tf.Tensor1D,
-        );
-        const q = tf.reshape(tf.transpose(tf.reshape(qLin, [N, L, heads, d]), [1, 3, 0, 2]), [L, d, G]) as tf.Tensor3D;
-        const kT = tf.reshape(tf.transpose(split('key'), [3, 0, 2, 1]), [d, G, L]) as tf.Tensor3D;
-        const v = tf.reshape(tf.transpose(split('value'), [1, 0, 2, 3]), [L, G, d]) as tf.Tensor3D;
-        const scores = tf.add(tf.reshape(groupedMatMul(q, kT), [L, N, heads, L]), scoreBias);
-        let probs = tf.softmax(scores);
-        probs = applyAttentionDropout(probs, dropout, layerSite(i, 'attentionProbs'), N, heads, L, pAttn);
-        // probs as the left operand: [L(query), L(key), G].
-        const pA = tf.reshape(tf.transpose(probs, [0, 3, 1, 2]), [L, L, G]) as tf.Tensor3D;
-        const ctx4 = tf.reshape(groupedMatMul(pA, v), [L, N, heads, d]);
-        const ctx = tf.reshape(tf.transpose(ctx4, [1, 0, 2, 3]), [T, H]) as tf.Tensor2D;
+        const ctx = transposedMatMulIsFast()
+          ? this.attentionInPlace(attnIn, pre, scoreBias4, dropout, i, N, L, pAttn)
+          : this.attentionGrouped(attnIn, pre, scoreBias, dropout, i, N, L, pAttn);
         let attnOut = this.linear(ctx, `${pre}.attention.output.dense`);
         attnOut = applyDropout(attnOut, dropout, layerSite(i, 'attentionOutput'), N, L, H, pHidden) as tf.Tensor2D;
         if (spec.layerNorm === 'post') {
