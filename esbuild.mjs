@@ -47,16 +47,16 @@ for (const t of targets) {
   });
 }
 
-// Our GEMM (src/trainer/kernels/assembly/gemm.ts) compiled from source, with and without relaxed SIMD;
-// the trainer picks one at run time (src/trainer/kernels/wasmGemm.ts).
-const gemmBuilds = [
-  ['matryoshka-gemm-simd.wasm', ['--enable', 'simd']],
-  ['matryoshka-gemm-relaxed-simd.wasm', ['--enable', 'simd', '--enable', 'relaxed-simd']],
+// Our own wasm kernels (src/trainer/kernels/assembly/: GEMM, GELU) compiled from source, with and
+// without relaxed SIMD; the trainer picks one at run time (src/trainer/kernels/wasmKernels.ts).
+const kernelBuilds = [
+  ['matryoshka-kernels-simd.wasm', ['--enable', 'simd']],
+  ['matryoshka-kernels-relaxed-simd.wasm', ['--enable', 'simd', '--enable', 'relaxed-simd']],
 ];
-for (const [file, features] of gemmBuilds) {
+for (const [file, features] of kernelBuilds) {
   const { error, stderr } = await asc.main([
-    'src/trainer/kernels/assembly/gemm.ts', '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--use', 'abort=',
-    ...features, '-o', join(dist, file),
+    'src/trainer/kernels/assembly/index.ts', '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--use', 'abort=',
+    '--enable', 'bulk-memory', ...features, '-o', join(dist, file),
   ]);
   if (error) throw new Error(`AssemblyScript build of ${file} failed: ${error.message}\n${stderr.toString()}`);
 }

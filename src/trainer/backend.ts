@@ -18,7 +18,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { installFastGradients, installWasmSharedIdentity } from './kernels';
-import { installWasmGemm } from './kernels/wasmGemm';
+import { installWasmGemm } from './kernels/wasmKernels';
 
 export type BackendRequest = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 

@@ -7,7 +7,7 @@ import { attentionDropoutMultipliers, dropoutMultipliers } from '../../src/train
 import type { DropoutContext } from '../../src/trainer/model/types';
 import type { EncoderSpec } from '../../src/trainer/model/encoder';
 import type { TokenBatch } from '../../src/trainer/model/types';
-import { transposedMatMulIsFast } from '../../src/trainer/kernels/wasmGemm';
+import { transposedMatMulIsFast } from '../../src/trainer/kernels/wasmKernels';
 
 function tinySpec(over: Partial<EncoderSpec> = {}): EncoderSpec {
   return {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { collectKernelNames, initBackend } from '../../src/trainer/backend';
 import { embeddingLookup, groupedMatMul } from '../../src/trainer/kernels';
-import { transposedMatMulIsFast } from '../../src/trainer/kernels/wasmGemm';
+import { transposedMatMulIsFast } from '../../src/trainer/kernels/wasmKernels';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { reduceToShape } from './reduceToShape';
-import { transposedMatMulIsFast } from './wasmGemm';
+import { transposedMatMulIsFast } from './wasmKernels';
 
 /** Swaps the last two axes with an explicit Transpose (any rank ≥ 2). */
 export function swapLast2(x: tf.Tensor): tf.Tensor {

@@ -6,7 +6,7 @@
  *              is rows n·L … n·L+L−1, columns h·c … h·c+c−1: how Q, K, V and the context come out of and
  *              go into the linear layers;
  *   'blocks' — a [N, heads, r, c] tensor, one contiguous r × c matrix per (n, h): scores and probabilities.
- * On wasm with our GEMM (wasmGemm.ts) each of the N·heads products is one GEMM call that addresses its
+ * On wasm with our GEMM (wasmKernels.ts) each of the N·heads products is one GEMM call that addresses its
  * blocks in place through leading dimensions, so the attention needs no transposes at all (the stock path
  * needed six rank-3/4 transposes per layer forward and more backward). Elsewhere (cpu, tensorflow, or wasm
  * without the GEMM) the same op is reshapes, transposes and a batched tf.matMul: the reference.
@@ -16,7 +16,7 @@
  * with their gradients written with the same op (dQ = dS·K, dK = dSᵀ·Q, dP = dC·Vᵀ, dV = Pᵀ·dC).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { WasmGemm } from './wasmGemm';
+import type { WasmGemm } from './wasmKernels';
 
 export type HeadLayout = 'heads' | 'blocks';
 

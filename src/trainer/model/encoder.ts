@@ -37,7 +37,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext, Encoder, TokenBatch } from './types';
 import { groupedMatMul } from '../kernels/groupedMatMul';
 import { attentionContext, attentionScores } from '../kernels/headMatMul';
-import { transposedMatMulIsFast } from '../kernels/wasmGemm';
+import { transposedMatMulIsFast } from '../kernels/wasmKernels';
 import { applyAttentionDropout, applyDropout, layerSite, SITE_EMBEDDINGS } from './dropout';
 import { embeddingLookup } from './embeddingLookup';
 import { initValues, type InitKind } from './init';

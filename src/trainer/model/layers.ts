@@ -4,12 +4,12 @@
  * primitive ops whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { transposedMatMulIsFast } from '../kernels/wasmGemm';
+import { GELU, GELU_GRAD, transposedMatMulIsFast, wasmGeluActive } from '../kernels/wasmKernels';
 
 /**
  * x [T, in] @ W [in, out] + b [out], with a custom backward:
  *   dx = dy · Wᵀ,  dW = xᵀ · dy,  db = 1ᵀ · dy
- * With our wasm GEMM (kernels/wasmGemm.ts) the transposed operands are read in place and the bias is
+ * With our wasm GEMM (kernels/wasmKernels.ts) the transposed operands are read in place and the bias is
  * added inside the forward matmul. Stock wasm leaves XNNPACK for transposed operands (PERF.md #1), so
  * there the transposes are explicit and one matmul yields dW and db: [xᵀ; 1ᵀ] · dy packs dy, the big
  * fresh operand, once instead of twice.
@@ -122,6 +122,15 @@ export function geluReference(x: tf.Tensor): tf.Tensor {
 
 export const gelu = tf.customGrad((...args: unknown[]) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  if (wasmGeluActive()) {
+    // One SIMD pass each way (kernels/assembly/gelu.ts): wasm's Erf and Exp are scalar loops.
+    const [y, cdf] = tf.engine().runKernel(GELU, { x }) as tf.Tensor[];
+    save([x, cdf]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [tf.engine().runKernel(GELU_GRAD, { x: saved[0], cdf: saved[1], dy: dy as tf.Tensor }) as tf.Tensor],
+    };
+  }
   const cdf = tf.tidy(() => tf.mul(tf.add(tf.erf(tf.mul(x, INV_SQRT2)), 1), 0.5));
   save([x, cdf]);
   return {

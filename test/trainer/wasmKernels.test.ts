@@ -8,8 +8,9 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/backend';
-import { activeWasmGemm, createWasmGemm, heapOffset, type GemmVariant } from '../../src/trainer/kernels/wasmGemm';
+import { activeWasmGemm, createWasmGemm, heapOffset, type GemmVariant } from '../../src/trainer/kernels/wasmKernels';
 import { headMatMul, type HeadLayout, type HeadMatMulAttrs } from '../../src/trainer/kernels/headMatMul';
+import { gelu, geluReference } from '../../src/trainer/model/layers';
 
 function rand(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -170,6 +171,40 @@ describe('wasm GEMM (AssemblyScript)', () => {
       let worst = 0;
       for (let j = 0; j < ref.values.length; j++) worst = Math.max(worst, Math.abs(got.values[j] - ref.values[j]));
       assert.ok(worst < 1e-5, `${JSON.stringify(at)}: max diff ${worst}`);
+    }
+  });
+
+  test('GELU kernel: known Φ values (positive in the far negative tail) and gradients equal the reference', () => {
+    tf.setBackend('wasm');
+    // Φ(x) = GELU(x) / x, from tables of the normal distribution.
+    const known: Array<[number, number]> = [
+      [-8, 6.22096057427178e-16], [-4, 3.16712418331199e-5], [-1, 0.158655253931457],
+      [0.5, 0.691462461274013], [3, 0.99865010196837],
+    ];
+    const y = tf.tidy(() => gelu(tf.tensor1d(known.map(([x]) => x))).dataSync().slice());
+    for (const [i, [x, phi]] of known.entries()) {
+      const got = y[i] / x;
+      // A&S 7.1.26 bounds the absolute error (1.5e-7 on erf; y = x·Φ is float32); in its erfc form Φ stays positive.
+      assert.ok(Math.abs(got - phi) <= 2e-7 * Math.max(1, Math.abs(x)) && got > 0, `Φ(${x}) = ${got}, want ${phi}`);
+    }
+    // 1003 values over [-12, 12] (not a multiple of 4: the tail path too): value and gradient against the
+    // erf/exp formulation, on cpu.
+    const xs = Float32Array.from({ length: 1003 }, (_, i) => -12 + (24 * i) / 1002);
+    const dy = rand(xs.length, 7);
+    const run = (backend: 'cpu' | 'wasm', f: (x: tf.Tensor) => tf.Tensor) => {
+      tf.setBackend(backend);
+      const x = tf.tensor1d(xs);
+      const g = tf.tensor1d(dy);
+      const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => tf.sum(tf.mul(f(t), g)))(x);
+      const out = { grad: grad.dataSync() as Float32Array, y: f(x).dataSync() as Float32Array };
+      tf.dispose([x, g, value, grad]);
+      return out;
+    };
+    const want = run('cpu', geluReference);
+    const got = run('wasm', gelu);
+    for (let i = 0; i < xs.length; i++) {
+      assert.ok(Math.abs(got.y[i] - want.y[i]) <= 1e-6 * (1 + Math.abs(xs[i])), `GELU(${xs[i]}): ${got.y[i]} vs ${want.y[i]}`);
+      assert.ok(Math.abs(got.grad[i] - want.grad[i]) <= 1e-6 * (1 + Math.abs(xs[i])), `GELU'(${xs[i]}): ${got.grad[i]} vs ${want.grad[i]}`);
     }
   });
 });

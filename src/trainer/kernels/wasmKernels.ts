@@ -1,6 +1,6 @@
 /**
- * Our own GEMM (assembly/gemm.ts, compiled to WebAssembly at build time) as wasm's BatchMatMul and
- * _FusedMatMul kernels.
+ * Our own wasm kernels (assembly/, compiled to WebAssembly at build time): the GEMM as wasm's BatchMatMul
+ * and _FusedMatMul and as the attention's headMatMul, and the exact GELU with its gradient.
  *
  * The module imports the tfjs-wasm heap as its memory, so it reads the operands and writes the result
  * where tfjs keeps them: no copies. It is built twice; relaxed SIMD (a fused multiply-add) is used when
@@ -17,12 +17,12 @@ import { setFlagsFromString } from 'node:v8';
 import { registerHeadMatMulKernel } from './headMatMul';
 
 export type GemmVariant = 'relaxed-simd' | 'simd';
-export const GEMM_FILES: Record<GemmVariant, string> = {
-  'relaxed-simd': 'matryoshka-gemm-relaxed-simd.wasm',
-  simd: 'matryoshka-gemm-simd.wasm',
+export const KERNEL_FILES: Record<GemmVariant, string> = {
+  'relaxed-simd': 'matryoshka-kernels-relaxed-simd.wasm',
+  simd: 'matryoshka-kernels-simd.wasm',
 };
 
-interface GemmExports {
+interface KernelExports {
   gemm(
     a: number, b: number, c: number, bias: number,
     M: number, N: number, K: number,
@@ -31,6 +31,8 @@ interface GemmExports {
     work: number,
   ): void;
   workBytes(): number;
+  geluForward(x: number, y: number, cdf: number, n: number, work: number): void;
+  geluBackward(x: number, cdf: number, dy: number, dx: number, n: number, work: number): void;
 }
 
 /** The parts of tfjs-wasm's backend object this module uses (not in its public typings). */
@@ -49,6 +51,9 @@ export interface WasmGemm {
     lda: number; ldb: number; ldc: number;
     transA: boolean; transB: boolean;
   }): void;
+  /** y = x·Φ(x), cdf = Φ(x); and dx = dy·(Φ(x) + x·φ(x)). Heap offsets, n floats. */
+  geluForward(x: number, y: number, cdf: number, n: number): void;
+  geluBackward(x: number, cdf: number, dy: number, dx: number, n: number): void;
 }
 
 let installedFor: object | undefined;
@@ -82,8 +87,8 @@ function gemmDirs(wasmDir: string): string[] {
 /** Which build this engine runs: relaxed SIMD where it validates (after enabling V8's flag), else SIMD. */
 function pickVariant(dirs: string[], wanted: string | undefined): { variant: GemmVariant; bytes: Uint8Array<ArrayBuffer> } | undefined {
   const read = (v: GemmVariant) => {
-    const dir = dirs.find((d) => existsSync(join(d, GEMM_FILES[v])));
-    return dir ? new Uint8Array(readFileSync(join(dir, GEMM_FILES[v]))) as Uint8Array<ArrayBuffer> : undefined;
+    const dir = dirs.find((d) => existsSync(join(d, KERNEL_FILES[v])));
+    return dir ? new Uint8Array(readFileSync(join(dir, KERNEL_FILES[v]))) as Uint8Array<ArrayBuffer> : undefined;
   };
   if (wanted !== 'simd') {
     const relaxed = read('relaxed-simd');
@@ -100,12 +105,57 @@ function pickVariant(dirs: string[], wanted: string | undefined): { variant: Gem
 function makeGemm(backend: WasmBackend, variant: GemmVariant, bytes: Uint8Array<ArrayBuffer>): WasmGemm {
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
-  const ex = instance.exports as unknown as GemmExports;
+  const ex = instance.exports as unknown as KernelExports;
   const work = backend.wasm._malloc(ex.workBytes());
   return {
     variant,
     run: (o) => ex.gemm(o.a, o.b, o.c, o.bias ?? 0, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.transA, o.transB, work),
+    geluForward: (x, y, cdf, n) => ex.geluForward(x, y, cdf, n, work),
+    geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
   };
+}
+
+export const GELU = 'MatryoshkaGelu';
+export const GELU_GRAD = 'MatryoshkaGeluGrad';
+
+/** GELU on wasm: `MatryoshkaGelu` x → [y, Φ(x)], `MatryoshkaGeluGrad` (x, Φ(x), dy) → dx. */
+function registerGeluKernels(k: WasmGemm): void {
+  const float32 = (t: tf.TensorInfo) => {
+    if (t.dtype !== 'float32') throw new Error(`GELU takes float32, got ${t.dtype}`);
+  };
+  for (const name of [GELU, GELU_GRAD]) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: GELU,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      float32(x);
+      const be = backend as unknown as WasmBackend;
+      const y = be.makeOutput(x.shape, 'float32');
+      const cdf = be.makeOutput(x.shape, 'float32');
+      const n = tf.util.sizeFromShape(x.shape);
+      if (n > 0) k.geluForward(offsetOf(be, x), offsetOf(be, y), offsetOf(be, cdf), n);
+      return [y, cdf];
+    },
+  });
+  tf.registerKernel({
+    kernelName: GELU_GRAD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, cdf, dy } = inputs as { x: tf.TensorInfo; cdf: tf.TensorInfo; dy: tf.TensorInfo };
+      for (const t of [x, cdf, dy]) float32(t);
+      const be = backend as unknown as WasmBackend;
+      const dx = be.makeOutput(x.shape, 'float32');
+      const n = tf.util.sizeFromShape(x.shape);
+      if (n > 0) k.geluBackward(offsetOf(be, x), offsetOf(be, cdf), offsetOf(be, dy), offsetOf(be, dx), n);
+      return dx;
+    },
+  });
+}
+
+/** Whether GELU runs as our wasm kernel on the active backend. */
+export function wasmGeluActive(): boolean {
+  return active !== undefined && tf.getBackend() === 'wasm';
 }
 
 /**
@@ -195,7 +245,7 @@ export function installWasmGemm(dir: string): string {
   if (wanted === 'stock') return 'matmul: stock (MATRYOSHKA_LAB_GEMM=stock)';
   const dirs = gemmDirs(dir);
   const picked = pickVariant(dirs, wanted);
-  if (!picked) return `matmul: stock (no usable ${GEMM_FILES.simd} in ${dirs.join(', ')})`;
+  if (!picked) return `matmul: stock (no usable ${KERNEL_FILES.simd} in ${dirs.join(', ')})`;
   const gemm = makeGemm(backend, picked.variant, picked.bytes);
   const stockBmm = tf.getKernel(tf.BatchMatMul, 'wasm');
   const stockFused = tf.getKernel(tf._FusedMatMul, 'wasm');
@@ -223,6 +273,7 @@ export function installWasmGemm(dir: string): string {
     },
   });
   registerHeadMatMulKernel(gemm);
+  registerGeluKernels(gemm);
   active = gemm;
   return `matmul: own GEMM (${gemm.variant})`;
 }
