@@ -9,6 +9,7 @@
  * trainers. State is named by parameter so a checkpoint can be restored into a fresh model.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAMW, wasmAdamWActive, wasmSumSquares, type AdamWKernelAttrs } from './kernels/wasmKernels';
 
 export interface AdamWOptions {
   learningRate: number;
@@ -63,12 +64,7 @@ export class AdamW {
 
   /** Applies one update; returns the global gradient norm before clipping. Disposes nothing of `grads`. */
   apply(grads: Map<tf.Variable, tf.Tensor>): number {
-    const norm = tf.tidy(() => {
-      const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-      return tf.sqrt(tf.addN(squares));
-    });
-    const gradNorm = norm.dataSync()[0];
-    norm.dispose();
+    const gradNorm = this.gradientNorm(grads);
     if (!Number.isFinite(gradNorm)) {
       throw new Error(`gradient norm is ${gradNorm}: the loss diverged (lower the learning rate or check the data)`);
     }
@@ -81,11 +77,23 @@ export class AdamW {
     // Folding the bias corrections into one step size saves two full passes over every tensor.
     const stepSize = (lr * Math.sqrt(bc2)) / bc1;
     const epsHat = this.epsilon * Math.sqrt(bc2);
+    const fused = wasmAdamWActive();
     for (const [variable, rawGrad] of grads) {
       const name = this.names.get(variable);
       if (name === undefined) throw new Error(`AdamW: gradient for a variable it does not own (${variable.name})`);
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
+      if (fused) {
+        // One pass over θ, g, m, v (kernels/assembly/adamw.ts) instead of a dozen tfjs kernels.
+        const decay = this.weightDecay > 0 && decays(name) ? 1 - lr * this.weightDecay : 1;
+        const attrs: AdamWKernelAttrs = { clip, beta1: this.beta1, beta2: this.beta2, stepSize, epsHat, decay };
+        const [theta2, m2, v2] = tf.engine().runKernel(ADAMW, { theta: variable, grad: rawGrad, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        variable.assign(theta2);
+        m.assign(m2);
+        v.assign(v2);
+        tf.dispose([theta2, m2, v2]);
+        continue;
+      }
       tf.tidy(() => {
         const g = clip === 1 ? rawGrad : tf.mul(rawGrad, clip);
         const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
@@ -98,6 +106,16 @@ export class AdamW {
       });
     }
     return gradNorm;
+  }
+
+  /** ‖g‖₂ over every gradient, as one number. */
+  private gradientNorm(grads: Map<tf.Variable, tf.Tensor>): number {
+    const fast = wasmSumSquares(grads.values());
+    if (fast !== undefined) return Math.sqrt(fast);
+    const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+    const value = norm.dataSync()[0];
+    norm.dispose();
+    return value;
   }
 
   getState(): AdamWState {

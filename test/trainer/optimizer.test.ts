@@ -78,3 +78,35 @@ test('no decay on biases and LayerNorm parameters', () => {
   assert.equal(decays('embeddings.LayerNorm.weight'), false);
   assert.equal(decays('encoder.final_layer_norm.weight'), false);
 });
+
+test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on cpu', async () => {
+  const { initBackend } = await import('../../src/trainer/backend');
+  const { wasmAdamWActive } = await import('../../src/trainer/kernels/wasmKernels');
+  // Sizes with and without a 4-float tail; a decayed weight and an undecayed bias; clipping active.
+  const shapes: Record<string, number[]> = { 'layer.0.dense.weight': [7, 9], 'layer.0.dense.bias': [9], 'layer.0.LayerNorm.weight': [8] };
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
+  const run = async (backend: 'cpu' | 'wasm') => {
+    await initBackend(backend);
+    const params = new Map(Object.entries(shapes).map(([name, shape], k) => [name, tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), k + 1), shape))]));
+    const opt = new AdamW(params, { learningRate: 0.01, weightDecay: 0.1, maxGradNorm: 0.5 });
+    const norms: number[] = [];
+    for (let step = 0; step < 4; step++) {
+      const grads = new Map([...params.values()].map((v, k) => [v, tf.tensor(values(v.size, 10 * step + k + 5), v.shape)] as const));
+      norms.push(opt.apply(grads));
+      for (const g of grads.values()) g.dispose();
+    }
+    const out = { norms, params: [...params.values()].map((v) => v.dataSync().slice()), fused: backend === 'wasm' && wasmAdamWActive() };
+    opt.dispose();
+    for (const v of params.values()) v.dispose();
+    return out;
+  };
+  const cpu = await run('cpu');
+  const wasm = await run('wasm');
+  assert.ok(wasm.fused, 'the fused AdamW kernel is active on wasm');
+  for (let i = 0; i < cpu.norms.length; i++) assert.ok(Math.abs(cpu.norms[i] - wasm.norms[i]) <= 1e-5 * cpu.norms[i], `norm ${i}`);
+  for (let k = 0; k < cpu.params.length; k++) {
+    for (let i = 0; i < cpu.params[k].length; i++) {
+      assert.ok(Math.abs(cpu.params[k][i] - wasm.params[k][i]) <= 1e-6, `param ${k}[${i}]: ${cpu.params[k][i]} vs ${wasm.params[k][i]}`);
+    }
+  }
+});

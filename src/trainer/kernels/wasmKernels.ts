@@ -33,6 +33,11 @@ interface KernelExports {
   workBytes(): number;
   geluForward(x: number, y: number, cdf: number, n: number, work: number): void;
   geluBackward(x: number, cdf: number, dy: number, dx: number, n: number, work: number): void;
+  sumSquares(x: number, n: number): number;
+  adamw(
+    theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
+    clip: number, beta1: number, beta2: number, stepSize: number, epsHat: number, decay: number,
+  ): void;
 }
 
 /** The parts of tfjs-wasm's backend object this module uses (not in its public typings). */
@@ -54,6 +59,11 @@ export interface WasmGemm {
   /** y = x·Φ(x), cdf = Φ(x); and dx = dy·(Φ(x) + x·φ(x)). Heap offsets, n floats. */
   geluForward(x: number, y: number, cdf: number, n: number): void;
   geluBackward(x: number, cdf: number, dy: number, dx: number, n: number): void;
+  sumSquares(x: number, n: number): number;
+  adamw(
+    theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
+    clip: number, beta1: number, beta2: number, stepSize: number, epsHat: number, decay: number,
+  ): void;
 }
 
 let installedFor: object | undefined;
@@ -112,6 +122,8 @@ function makeGemm(backend: WasmBackend, variant: GemmVariant, bytes: Uint8Array<
     run: (o) => ex.gemm(o.a, o.b, o.c, o.bias ?? 0, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.transA, o.transB, work),
     geluForward: (x, y, cdf, n) => ex.geluForward(x, y, cdf, n, work),
     geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
+    sumSquares: (x, n) => ex.sumSquares(x, n),
+    adamw: (...args) => ex.adamw(...args),
   };
 }
 
@@ -151,6 +163,63 @@ function registerGeluKernels(k: WasmGemm): void {
       return dx;
     },
   });
+}
+
+export const ADAMW = 'MatryoshkaAdamW';
+
+export interface AdamWKernelAttrs {
+  clip: number;
+  beta1: number;
+  beta2: number;
+  stepSize: number;
+  epsHat: number;
+  decay: number;
+}
+
+/** `MatryoshkaAdamW` (theta, grad, m, v) → [theta', m', v'] (assembly/adamw.ts). */
+function registerAdamWKernel(k: WasmGemm): void {
+  if (tf.getKernel(ADAMW, 'wasm')) tf.unregisterKernel(ADAMW, 'wasm');
+  tf.registerKernel({
+    kernelName: ADAMW,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { theta, grad, m, v } = inputs as Record<'theta' | 'grad' | 'm' | 'v', tf.TensorInfo>;
+      const a = attrs as unknown as AdamWKernelAttrs;
+      const be = backend as unknown as WasmBackend;
+      const n = tf.util.sizeFromShape(theta.shape);
+      for (const t of [grad, m, v]) {
+        if (tf.util.sizeFromShape(t.shape) !== n || t.dtype !== 'float32') throw new Error(`AdamW: operand shape ${t.shape} ≠ parameter shape ${theta.shape}`);
+      }
+      const outs = [theta, m, v].map((t) => be.makeOutput(t.shape, 'float32'));
+      if (n > 0) {
+        k.adamw(
+          offsetOf(be, theta), offsetOf(be, grad), offsetOf(be, m), offsetOf(be, v),
+          offsetOf(be, outs[0]), offsetOf(be, outs[1]), offsetOf(be, outs[2]), n,
+          a.clip, a.beta1, a.beta2, a.stepSize, a.epsHat, a.decay,
+        );
+      }
+      return outs;
+    },
+  });
+}
+
+/** Whether AdamW's update runs as our wasm kernel on the active backend. */
+export function wasmAdamWActive(): boolean {
+  return active !== undefined && tf.getBackend() === 'wasm';
+}
+
+/** Σ of every element squared over `tensors` (float32 wasm tensors), or undefined off our kernels. */
+export function wasmSumSquares(tensors: Iterable<tf.Tensor>): number | undefined {
+  if (!active || tf.getBackend() !== 'wasm') return undefined;
+  const be = tf.backend() as unknown as WasmBackend;
+  let total = 0;
+  for (const t of tensors) {
+    // A tensor whose data lives on another backend (created before a switch) takes the tfjs path.
+    const data = be.dataIdMap.get(t.dataId);
+    if (t.dtype !== 'float32' || !data) return undefined;
+    total += active.sumSquares(data.memoryOffset, t.size);
+  }
+  return total;
 }
 
 /** Whether GELU runs as our wasm kernel on the active backend. */
@@ -274,6 +343,7 @@ export function installWasmGemm(dir: string): string {
   });
   registerHeadMatMulKernel(gemm);
   registerGeluKernels(gemm);
+  registerAdamWKernel(gemm);
   active = gemm;
   return `matmul: own GEMM (${gemm.variant})`;
 }

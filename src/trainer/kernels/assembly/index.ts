@@ -1,3 +1,4 @@
 /** The trainer's own wasm kernels (one module, built by esbuild.mjs): see each file. */
 export { gemm, workBytes } from './gemm';
 export { geluForward, geluBackward } from './gelu';
+export { adamw, sumSquares } from './adamw';
