@@ -13,8 +13,9 @@
  *                                                   (`surrogate`)
  * Step 3 is the vector-Jacobian product of G through the encoder, so g equals the plain gradient as long
  * as the re-forward reproduces r exactly — which is why dropout masks are keyed by row, not by chunk
- * (see DropoutContext). The last chunk is forwarded once, the others twice: the encoder runs 2 − 1/k
- * times per step, whatever the number of dims; with one chunk the step is the plain one.
+ * (see DropoutContext). The last chunk is forwarded once, the others twice: 2k − 1 chunk forwards per
+ * step, whatever the number of dims; with one chunk the step is the plain one. Memory stays one chunk's
+ * activations: in step 2 they share the tape with the loss's graph on all rows ([rows, D] inputs).
  *
  * Rows are the column-major concatenation of the loss columns: row c·B + i is column c, example i.
  *
