@@ -8,7 +8,8 @@
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "cachedPeakMB", "plainPeakMB"|null, "rssMB", ...}},
  *    "panel": {...},
  *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
- * A sample is one training pair. `--no-panel` / `--no-workspace` skip those parts.
+ * A sample is one training pair. `--no-panel` / `--no-workspace` skip those parts; `--only <part>`
+ * (trainStep, gradCache, peers, panel, workspace) runs that part alone.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
   const out = outArg >= 0 ? args[outArg + 1] : null;
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const steps = quick ? 3 : 7;
+  const onlyArg = args.indexOf('--only');
+  const runs = (part: string) => onlyArg < 0 || args[onlyArg + 1] === part;
 
   const trainStep: Record<string, unknown> = {};
   const threads = Math.max(1, (await import('node:os')).cpus().length);
@@ -130,14 +133,14 @@ async function main(): Promise<void> {
   ];
   // Every core: the data-parallel trainer (worker threads, one wasm instance each).
   if (threads > 1) stepCases.splice(1, 0, [`wasm-${threads}threads`, { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, workers: threads - 1 }]);
-  for (const [key, c] of stepCases) {
+  for (const [key, c] of runs('trainStep') ? stepCases : []) {
     log(`trainStep ${key} batch 32 …`);
     const r = child(c);
     trainStep[key] = { msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB, ...(r.error ? { error: r.error } : {}) };
   }
 
   const gradCache: Record<string, unknown> = {};
-  for (const batch of [32, 128, 512]) {
+  for (const batch of runs('gradCache') ? [32, 128, 512] : []) {
     const n = batch >= 512 ? Math.max(2, steps - 4) : steps;
     log(`gradCache batch ${batch}: cached …`);
     const cached = child({ backend: 'wasm', batch, miniBatchSize: 32, warmup: 1, steps: n });
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
   // python3-torch libopenblas0-pthread): the same model, loss and optimizer, OpenBLAS single-threaded
   // per op (torch's own 2 threads on top would oversubscribe the 2 cores, PERF.md).
   let peers: Record<string, unknown> | undefined;
-  if (!args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
+  if (runs('peers') && !args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
     log('torch peer …');
     const blas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
     const r = spawnSync('/usr/bin/python3', [join('bench', 'torch_reference.py'), '--batch', '32', '--steps', String(steps)], {
@@ -169,8 +172,8 @@ async function main(): Promise<void> {
     });
     try {
       const torch = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { msPerStep: number; samplesPerSec: number; torch: string };
-      const wasm = trainStep.wasm as { msPerStep: number | null };
-      peers = { torch: { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torch.msPerStep : null } };
+      const wasm = trainStep.wasm as { msPerStep: number | null } | undefined;
+      peers = { torch: { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm?.msPerStep ? wasm.msPerStep / torch.msPerStep : null } };
     } catch {
       peers = { torch: { skipped: (r.stderr || 'no output').trim().split('\n').pop() } };
     }
@@ -178,7 +181,7 @@ async function main(): Promise<void> {
 
   const result: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, trainStep, gradCache, ...(peers ? { peers } : {}) };
   const panelBench = join(process.cwd(), 'bench', 'panelBench.ts');
-  if (!args.includes('--no-panel') && existsSync(panelBench)) {
+  if (runs('panel') && !args.includes('--no-panel') && existsSync(panelBench)) {
     log('panel …');
     const r = spawnSync(process.execPath, ['--import', 'tsx', panelBench], { encoding: 'utf8', maxBuffer: 1 << 24 });
     try {
@@ -189,7 +192,7 @@ async function main(): Promise<void> {
     }
   }
   const workspaceBench = join(process.cwd(), 'bench', 'workspaceBench.ts');
-  if (!args.includes('--no-workspace') && existsSync(workspaceBench)) {
+  if (runs('workspace') && !args.includes('--no-workspace') && existsSync(workspaceBench)) {
     log('workspace (500 runs) …');
     const r = spawnSync(process.execPath, ['--import', 'tsx', workspaceBench], { encoding: 'utf8', maxBuffer: 1 << 24 });
     try {

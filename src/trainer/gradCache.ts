@@ -4,21 +4,27 @@
  *
  * The loss is a function of the embeddings only (EmbeddingLoss), so one mechanism serves every loss:
  *   plain:  g = ∂/∂θ L(f_θ(x))                       one forward of all rows under the tape
- *   cached: 1. r = f_θ(x) chunk by chunk, no tape     (memory: one chunk's activations)   embedWithoutTape
- *           2. G = ∂L/∂r on the full-width r          (MatryoshkaLoss truncates inside L,   lossAndRepGrads
- *                                                      so G already holds the weighted sum over dims)
- *           3. g = Σ_chunks ∂/∂θ ⟨f_θ(x_chunk), G_chunk⟩   re-forward with the tape,          backpropCachedGrads
- *                                                      one chunk at a time (`surrogate`)
+ *   cached: the rows in chunks x_1..x_k of at most miniBatchSize rows (memory: one chunk's activations)
+ *           1. r_i = f_θ(x_i) for i < k, no tape                                               embedWithoutTape
+ *           2. one tape: r_k = f_θ(x_k) and L(r_1..r_k); its backward gives both the last chunk's
+ *              parameter gradient and G = ∂L/∂r_{<k}, the cache (MatryoshkaLoss truncates     lossAndGradsLastChunkOnTape
+ *              inside L, so G already holds the weighted sum over dims)
+ *           3. g += Σ_{i<k} ∂/∂θ ⟨f_θ(x_i), G_i⟩   re-forward with the tape, one chunk at a time   backpropCachedGrads
+ *                                                   (`surrogate`)
  * Step 3 is the vector-Jacobian product of G through the encoder, so g equals the plain gradient as long
  * as the re-forward reproduces r exactly — which is why dropout masks are keyed by row, not by chunk
- * (see DropoutContext). The encoder runs exactly twice per step, whatever the number of dims.
+ * (see DropoutContext). The last chunk is forwarded once, the others twice: 2k − 1 chunk forwards per
+ * step, whatever the number of dims; with one chunk the step is the plain one. Memory stays one chunk's
+ * activations: in step 2 they share the tape with the loss's graph on all rows ([rows, D] inputs).
  *
  * Rows are the column-major concatenation of the loss columns: row c·B + i is column c, example i.
  *
- * This module is the only place that implements the three steps: lossAndGradsCached runs them on one
- * thread; the data-parallel pool (parallel/pool.ts, parallel/worker.ts) runs the same functions on each
- * thread's rows, with shared memory between the steps. The Cached* losses (losses/Cached*.ts) are the
- * un-cached loss functions with a miniBatchSize, which is what routes them here.
+ * This module is the only place that implements the steps: lossAndGradsCached runs them on one thread;
+ * the data-parallel pool (parallel/pool.ts, parallel/worker.ts) runs them on each thread's rows with
+ * the loss on the main thread (lossAndRepGrads) and shared memory between the steps: there every thread
+ * holds its last chunk on the tape while the main thread computes G (backpropHoldingLastChunk). The
+ * Cached* losses (losses/Cached*.ts) are the un-cached loss functions with a miniBatchSize, which is
+ * what routes them here.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossSink } from './losses/types';
@@ -130,9 +136,10 @@ export interface RepLossResult {
 }
 
 /**
- * GradCache step 2: the loss on the (full-width) embeddings of all rows and its gradient w.r.t. them — the
- * cache. `reps` must not be on a tape (a fresh or tape-less tensor): the gradient stops at the embeddings.
- * MatryoshkaLoss truncates inside `loss.compute`, so the gradient already holds the weighted sum over dims.
+ * GradCache step 2 when the loss runs apart from the encoder (the data-parallel pool): the loss on the
+ * (full-width) embeddings of all rows and its gradient w.r.t. them — the cache. `reps` must not be on a
+ * tape (a fresh or tape-less tensor): the gradient stops at the embeddings. MatryoshkaLoss truncates
+ * inside `loss.compute`, so the gradient already holds the weighted sum over dims.
  */
 export function lossAndRepGrads(reps: tf.Tensor2D, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras = {}): RepLossResult {
   const sink = new KeepingSink();
@@ -175,6 +182,49 @@ export function backpropCachedGrads(
   return acc;
 }
 
+export interface LastChunkResult extends RepLossResult {
+  /** Parameter gradients through the last chunk's rows; the caller owns (and disposes) them. */
+  grads: Map<tf.Variable, tf.Tensor>;
+}
+
+/**
+ * GradCache step 2 on one thread: under one tape, embeds rows [lastStart, total) — the last chunk — and
+ * evaluates the loss on [`reps` (rows [0, lastStart), off the tape), that embedding]. One backward gives
+ * the last chunk's parameter gradients and ∂L/∂reps (the cache for step 3) from the same evaluation, so
+ * the sink records each side value once.
+ */
+export function lossAndGradsLastChunkOnTape(
+  embedder: RowEmbedder,
+  reps: tf.Tensor2D,
+  total: number,
+  nColumns: number,
+  batchSize: number,
+  loss: EmbeddingLoss,
+  extras: LossExtras = {},
+): LastChunkResult {
+  const lastStart = reps.shape[0];
+  const sink = new KeepingSink();
+  const xs: tf.Tensor[] = [...embedder.variables, reps];
+  const { value, grads } = tf.engine().gradients(
+    () => {
+      const rows = tf.concat([reps, embedder.embed(lastStart, total, true)], 0) as tf.Tensor2D;
+      return loss.compute({ columns: splitColumns(rows, nColumns, batchSize), ...extras }, sink);
+    },
+    xs,
+    undefined,
+    true,
+  );
+  const lossValue = value.dataSync()[0];
+  value.dispose();
+  const paramGrads = new Map<tf.Variable, tf.Tensor>();
+  embedder.variables.forEach((v, i) => {
+    if (grads[i]) paramGrads.set(v, grads[i]);
+  });
+  // A loss that ignores the earlier rows leaves them no gradient: step 3 then back-propagates zeros.
+  const repGrads = (grads[xs.length - 1] as tf.Tensor2D | undefined) ?? tf.zerosLike(reps);
+  return { loss: lossValue, grads: paramGrads, repGrads, sideValues: sink.drain() };
+}
+
 /** GradCache (steps 1-3) on one thread; the parallel pool (parallel/pool.ts) composes the same steps across threads. */
 export function lossAndGradsCached(
   embedder: RowEmbedder,
@@ -186,12 +236,65 @@ export function lossAndGradsCached(
 ): StepResult {
   checkShape(nColumns, batchSize, loss);
   const total = nColumns * batchSize;
-  const reps = embedWithoutTape(embedder, 0, total, miniBatchSize);
-  const { loss: lossValue, repGrads, sideValues } = lossAndRepGrads(reps, nColumns, batchSize, loss, extras);
-  reps.dispose();
-  const grads = backpropCachedGrads(embedder, 0, total, miniBatchSize, (s, e) => tf.slice(repGrads, [s, 0], [e - s, repGrads.shape[1]]));
+  const bounds = chunkBounds(0, total, miniBatchSize);
+  if (bounds.length === 1) return lossAndGradsPlain(embedder, nColumns, batchSize, loss, extras);
+  const lastStart = bounds[bounds.length - 1][0];
+  const reps = embedWithoutTape(embedder, 0, lastStart, miniBatchSize);
+  let step: LastChunkResult;
+  try {
+    step = lossAndGradsLastChunkOnTape(embedder, reps, total, nColumns, batchSize, loss, extras);
+  } finally {
+    reps.dispose();
+  }
+  const { repGrads } = step;
+  const grads = backpropCachedGrads(embedder, 0, lastStart, miniBatchSize, (s, e) => tf.slice(repGrads, [s, 0], [e - s, repGrads.shape[1]]), step.grads);
   repGrads.dispose();
-  return { loss: lossValue, grads, sideValues };
+  return { loss: step.loss, grads, sideValues: step.sideValues };
+}
+
+/**
+ * GradCache on rows [start, end) of one thread when the loss runs elsewhere (the data-parallel pool):
+ * step 1 on every chunk but the last (`publish`ed), then the last chunk embedded under a tape that stays
+ * open while `awaitRepGrads` blocks (the caller publishes that embedding too and waits for, or computes,
+ * ∂L/∂reps of all rows), its share of the cache back-propagated through that same tape, and step 3 on
+ * the other chunks. `gradOf(s, e)` gives the cache of rows [s, e) once `awaitRepGrads` returned (it is
+ * disposed here). Returns the summed parameter gradients (the caller owns them). `awaitRepGrads` runs
+ * exactly once, also when the range is empty.
+ */
+export function backpropHoldingLastChunk(
+  embedder: RowEmbedder,
+  start: number,
+  end: number,
+  miniBatchSize: number,
+  publish: (start: number, reps: tf.Tensor2D) => void,
+  awaitRepGrads: () => void,
+  gradOf: (s: number, e: number) => tf.Tensor2D,
+): Map<tf.Variable, tf.Tensor> {
+  const acc = new Map<tf.Variable, tf.Tensor>();
+  const bounds = chunkBounds(start, end, miniBatchSize);
+  if (bounds.length === 0) {
+    awaitRepGrads();
+    return acc;
+  }
+  const [lastStart] = bounds[bounds.length - 1];
+  if (lastStart > start) {
+    const reps = embedWithoutTape(embedder, start, lastStart, miniBatchSize);
+    try {
+      publish(start, reps);
+    } finally {
+      reps.dispose();
+    }
+  }
+  const { value, grads } = tf.variableGrads(() => {
+    const last = embedder.embed(lastStart, end, true);
+    publish(lastStart, last);
+    // Blocking inside the tape keeps the last chunk's activations for its backward pass.
+    awaitRepGrads();
+    return surrogate(last, gradOf(lastStart, end));
+  }, embedder.variables);
+  value.dispose();
+  accumulateGrads(acc, embedder.variables, grads);
+  return backpropCachedGrads(embedder, start, lastStart, miniBatchSize, gradOf, acc);
 }
 
 /** acc[v] += grads[v.name] for every variable with a gradient, disposing what it replaces. */

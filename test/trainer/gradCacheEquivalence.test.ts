@@ -8,7 +8,8 @@ import { initBackend } from '../../src/trainer/backend';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
 import { createLoss } from '../../src/trainer/losses/registry';
 import type { LossConfig } from '../../src/protocol/runConfig';
-import { lossAndGradsCached, lossAndGradsPlain, type LossExtras } from '../../src/trainer/gradCache';
+import { lossAndGradsCached, lossAndGradsPlain, type LossExtras, type RowEmbedder } from '../../src/trainer/gradCache';
+import type { EmbeddingLoss } from '../../src/trainer/losses/types';
 import { encoderRows, disposeBatch } from '../../src/trainer/textBatch';
 import type { TokenBatch } from '../../src/trainer/model/types';
 import { Rng } from '../../src/trainer/rng';
@@ -105,6 +106,56 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks across plain and cached steps');
     encoder.dispose();
     guideEncoder.dispose();
+  });
+}
+
+// The last chunk is embedded once, under the same tape as the loss, and the cache for the other chunks
+// comes out of that same loss evaluation: one, two (even and uneven, down to a one-row last chunk) and
+// three chunks must all give the plain loss, per-dim losses and gradients, with the loss computed once.
+for (const backend of ['cpu', 'wasm'] as const) {
+  test(`the last chunk's single forward gives the plain step for 1, 2 and 3 chunks (${backend})`, async () => {
+    await initBackend(backend);
+    const encoder = new BertEncoder(SPEC, { seed: 21 });
+    const batch = tokens(2 * B, 10, 77);
+    const config = matry({ type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 }, [1, 0.5, 0.25]);
+    const before = tf.memory().numTensors;
+    // rows = 12: mb 12 → one chunk; 6 → 6 + 6; 7 → 7 + 5; 11 → 11 + 1; 5 → 5 + 5 + 2; 4 → 4 + 4 + 4.
+    for (const mbs of [12, 6, 7, 11, 5, 4]) {
+      const plain = lossAndGradsPlain(encoderRows(encoder, batch, 99), 2, B, createLoss(config, { embeddingDim: 16, seed: 3 }));
+      const inner = createLoss(config, { embeddingDim: 16, seed: 3 });
+      let computed = 0;
+      const counted: EmbeddingLoss = {
+        name: inner.name, miniBatchSize: inner.miniBatchSize, needsGuide: inner.needsGuide, needsLabels: inner.needsLabels, columnRange: inner.columnRange,
+        compute: (inputs, sink) => (computed++, inner.compute(inputs, sink)),
+      };
+      const rows = encoderRows(encoder, batch, 99);
+      let embedded = 0;
+      const counting: RowEmbedder = { variables: rows.variables, embed: (s, e, training) => ((embedded += e - s), rows.embed(s, e, training)) };
+      const cached = lossAndGradsCached(counting, 2, B, counted, {}, mbs);
+      const last = 2 * B - Math.floor((2 * B - 1) / mbs) * mbs;
+      assert.equal(computed, 1, `mb=${mbs}: the loss is evaluated once per step`);
+      assert.equal(embedded, 2 * (2 * B) - last, `mb=${mbs}: every chunk but the last is embedded twice, the last (${last} rows) once`);
+      assert.ok(Math.abs(plain.loss - cached.loss) <= 1e-5 * Math.max(1, Math.abs(plain.loss)), `mb=${mbs}: loss ${plain.loss} vs ${cached.loss}`);
+      assert.deepEqual(Object.keys(cached.sideValues).sort(), ['16', '4', '8']);
+      for (const k of Object.keys(plain.sideValues)) {
+        assert.ok(Math.abs(plain.sideValues[k] - cached.sideValues[k]) <= 1e-5, `mb=${mbs}: per-dim loss ${k}: ${plain.sideValues[k]} vs ${cached.sideValues[k]}`);
+      }
+      assert.equal(cached.grads.size, plain.grads.size);
+      let worst = 0;
+      let largest = 0;
+      for (const [v, g] of plain.grads) {
+        const h = cached.grads.get(v);
+        assert.ok(h, `mb=${mbs}: no gradient for ${v.name}`);
+        worst = Math.max(worst, tf.tidy(() => tf.max(tf.abs(tf.sub(g, h))).dataSync()[0]));
+        largest = Math.max(largest, tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]));
+      }
+      assert.ok(largest > 1e-3, 'gradients are not trivially zero');
+      assert.ok(worst <= 1e-5 * Math.max(1, largest), `mb=${mbs} (${backend}): max |Δgrad| = ${worst}, max |grad| = ${largest}`);
+      for (const g of [...plain.grads.values(), ...cached.grads.values()]) g.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+    disposeBatch(batch);
+    encoder.dispose();
   });
 }
 

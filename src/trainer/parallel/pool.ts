@@ -2,20 +2,23 @@
  * Data-parallel GradCache over worker threads: the wasm backend runs one thread per tfjs instance in
  * Node (PERF.md), so every other core gets a worker with its own instance and a replica of the encoder.
  * A step is GradCache (../gradCache.ts: the steps are its functions, composed here) with the rows split
- * across the main thread and the workers:
- *   1. every thread embeds its rows without the tape            → shared reps   embedWithoutTape
- *   2. the main thread computes the loss and ∂L/∂reps           (small: [rows, D])   lossAndRepGrads
- *   3. every thread re-forwards its rows with the tape and pushes ∂L/∂reps through them   backpropCachedGrads
+ * across the main thread and the workers, each thread's rows cut into chunks (backpropHoldingLastChunk):
+ *   1. every thread embeds its chunks, all but the last without the tape, the last under a tape it keeps
+ *      open                                                         → shared reps
+ *   2. the main thread computes the loss and ∂L/∂reps on all rows   (small: [rows, D])   lossAndRepGrads
+ *   3. every thread back-propagates ∂L/∂reps through its held last chunk, then re-forwards its other
+ *      chunks with the tape and pushes ∂L/∂reps through them                          backpropCachedGrads
  *   4. the main thread sums the parameter gradients; the optimizer runs once, on the main thread, and
  *      the new weights reach the workers through shared memory before their next command.
- * A plain loss runs the same way with one chunk per thread. The gradients are those of the
- * single-thread step (dropout is keyed by row), so the parallel trainer learns the same model.
+ * A plain loss runs the same way with one chunk per thread (so no second forward at all). The gradients
+ * are those of the single-thread step (dropout is keyed by row), so the parallel trainer learns the same
+ * model.
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { accumulateGrads, backpropCachedGrads, embedWithoutTape, lossAndRepGrads, surrogate, type LossExtras, type RepLossResult, type RowEmbedder, type StepResult } from '../gradCache';
+import { backpropHoldingLastChunk, lossAndRepGrads, type LossExtras, type RepLossResult, type StepResult } from '../gradCache';
 import type { EmbeddingLoss } from '../losses/types';
 import type { BertEncoder } from '../model/encoder';
 import { encoderRows } from '../textBatch';
@@ -152,6 +155,7 @@ export class DataParallelPool {
     new Float32Array(this.buffers.mask).set(tokens.mask.subarray(0, rows * len));
 
     const ranges = splitRows(rows, this.threads);
+    // A plain loss is GradCache with one chunk per thread: its last chunk is all its rows.
     const chunk = (range: [number, number]) => Math.max(1, Math.min(loss.miniBatchSize ?? Infinity, range[1] - range[0]));
     const batch = {
       inputIds: tf.tensor2d(tokens.ids.subarray(0, rows * len), [rows, len], 'int32'),
@@ -166,110 +170,61 @@ export class DataParallelPool {
       this.lastTimings[name] = now - clock.t;
       clock.t = now;
     };
-    try {
-      if (this.weightsDirty) this.publishWeights();
-      lap('publish');
-      const [s0, e0] = ranges[0];
-      const repLoss = () => this.repLoss(rows, nColumns, batchSize, loss, extras);
-      let result: { loss: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> };
-      if (loss.miniBatchSize === undefined) {
-        result = this.singlePass(embedder, ranges, rows, len, seed, repLoss, lap);
-      } else {
-        const mbMain = chunk(ranges[0]);
-        // 1. No-tape embeddings, every thread on its rows.
-        this.post(Cmd.Embed, ranges, rows, len, seed, chunk);
-        if (e0 > s0) {
-          const mine = embedWithoutTape(embedder, s0, e0, mbMain);
-          reps.set(mine.dataSync() as Float32Array, s0 * dim);
-          mine.dispose();
-        }
-        lap('embedMain');
-        this.wait();
-        lap('embedWait');
-        // 2. The loss on all rows and its gradient w.r.t. them.
-        const { loss: lossValue, sideValues, repGrads: grad } = repLoss();
-        repGrads.set(grad.dataSync() as Float32Array);
-        grad.dispose();
-        lap('loss');
-        // 3. Re-forward with the tape, every thread on its rows; the main thread's grads stay tensors.
-        this.post(Cmd.Backward, ranges, rows, len, seed, chunk);
-        const acc = backpropCachedGrads(embedder, s0, e0, mbMain, (s, e) => tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]));
-        lap('backwardMain');
-        this.wait();
-        lap('backwardWait');
-        result = { loss: lossValue, sideValues, acc };
-      }
-      // 4. Sum the workers' gradients into the main thread's.
-      const grads = this.addWorkerGrads(result.acc);
-      lap('sum');
-      return { loss: result.loss, grads, sideValues: result.sideValues };
-    } finally {
-      batch.inputIds.dispose();
-      batch.attentionMask.dispose();
-    }
-  }
-
-  /**
-   * A plain loss: every thread embeds its rows once, with the tape, and keeps the tape open while the
-   * main thread computes ∂L/∂reps on all rows; then every thread back-propagates its share. The
-   * GradCache re-forward is not needed when each thread's rows fit in memory anyway.
-   */
-  private singlePass(
-    embedder: RowEmbedder,
-    ranges: Array<[number, number]>,
-    rows: number,
-    len: number,
-    seed: number,
-    repLoss: () => RepLossResult,
-    lap: (name: string) => void,
-  ): { loss: number; sideValues: Record<string, number>; acc: Map<tf.Variable, tf.Tensor> } {
-    const dim = this.o.encoder.dim;
-    const reps = new Float32Array(this.buffers.reps);
-    const repGrads = new Float32Array(this.buffers.repGrads);
-    const [s0, e0] = ranges[0];
-    this.post(Cmd.Step, ranges, rows, len, seed, (r) => Math.max(1, r[1] - r[0]));
-    const gen = Atomics.load(this.ctl, GEN);
-    let lossValue = NaN;
-    let sideValues: Record<string, number> = {};
     let released = false;
-    const release = () => {
+    const release = (gen: number) => {
       released = true;
       Atomics.store(this.ctl, GRADS_READY, gen);
       Atomics.notify(this.ctl, GRADS_READY);
     };
     try {
-      const { value, grads } = tf.variableGrads(() => {
-        const mine = embedder.embed(s0, e0, true);
-        reps.set(mine.dataSync() as Float32Array, s0 * dim);
-        lap('embedMain');
-        this.waitEmbedded(gen);
-        lap('embedWait');
-        const r = repLoss();
-        lossValue = r.loss;
-        sideValues = r.sideValues;
-        repGrads.set(r.repGrads.dataSync() as Float32Array);
-        release();
-        lap('loss');
-        const gMine = tf.slice(r.repGrads, [s0, 0], [e0 - s0, dim]);
-        return surrogate(mine, gMine);
-      }, this.o.encoder.variables);
-      value.dispose();
-      const acc = new Map<tf.Variable, tf.Tensor>();
-      accumulateGrads(acc, this.o.encoder.variables, grads);
+      if (this.weightsDirty) this.publishWeights();
+      lap('publish');
+      const [s0, e0] = ranges[0];
+      this.post(Cmd.Step, ranges, rows, len, seed, chunk);
+      const gen = Atomics.load(this.ctl, GEN);
+      let lossValue = NaN;
+      let sideValues: Record<string, number> = {};
+      // Steps 1-3 on the main thread's rows; step 2 (the loss on all rows) runs while its own last
+      // chunk and every worker's are held on their tapes.
+      const acc = backpropHoldingLastChunk(
+        embedder,
+        s0,
+        e0,
+        chunk(ranges[0]),
+        (s, r) => reps.set(r.dataSync() as Float32Array, s * dim),
+        () => {
+          lap('embedMain');
+          this.waitEmbedded(gen);
+          lap('embedWait');
+          const r = this.repLoss(rows, nColumns, batchSize, loss, extras);
+          lossValue = r.loss;
+          sideValues = r.sideValues;
+          repGrads.set(r.repGrads.dataSync() as Float32Array);
+          r.repGrads.dispose();
+          release(gen);
+          lap('loss');
+        },
+        (s, e) => tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]),
+      );
       lap('backwardMain');
       this.wait();
       lap('backwardWait');
-      return { loss: lossValue, sideValues, acc };
+      // 4. Sum the workers' gradients into the main thread's.
+      const grads = this.addWorkerGrads(acc);
+      lap('sum');
+      return { loss: lossValue, grads, sideValues };
     } finally {
       // Workers block inside their tape until released: never leave them there (e.g. the loss threw).
       if (!released) {
-        release();
+        release(Atomics.load(this.ctl, GEN));
         try {
           this.wait();
         } catch {
           // The original error is the one to report.
         }
       }
+      batch.inputIds.dispose();
+      batch.attentionMask.dispose();
     }
   }
 

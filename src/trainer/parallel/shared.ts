@@ -5,7 +5,7 @@
  *
  * Control words (Int32Array):
  *   GEN               bumped by the main thread for every command it posts
- *   GRADS_READY       (Step only) set to GEN once the main thread has written ∂L/∂reps
+ *   GRADS_READY       set to GEN once the main thread has written ∂L/∂reps
  *   per worker w:     [cmd, start, end, rows, len, seed, miniBatch, weightsVersion, done, status, embedded]
  */
 export const GEN = 0;
@@ -23,16 +23,15 @@ export const enum Field {
   WeightsVersion = 7,
   Done = 8,
   Status = 9,
-  /** (Step only) set to GEN once the worker's embeddings are in the shared reps. */
+  /** Set to GEN once the worker's embeddings are in the shared reps. */
   Embedded = 10,
 }
 export const enum Cmd {
-  Embed = 1,
-  Backward = 2,
   Exit = 3,
   /**
-   * A plain loss in one pass: embed with the tape, publish the embeddings, wait (inside the tape) for
-   * the main thread's ∂L/∂reps, back-propagate. No second forward: the rows per thread fit anyway.
+   * GradCache on the worker's rows (backpropHoldingLastChunk): embed its chunks, the last one under a
+   * tape, publish the embeddings, wait (inside that tape) for the main thread's ∂L/∂reps, back-propagate
+   * through the last chunk, then re-forward the others. A plain loss is one chunk: no second forward.
    */
   Step = 4,
 }

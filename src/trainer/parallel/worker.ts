@@ -1,17 +1,16 @@
 /**
  * A data-parallel training worker: its own tfjs instance (wasm runs one thread per instance in Node,
  * PERF.md), a replica of the encoder whose weights it copies from shared memory whenever the main
- * thread bumps the weights version, and commands on a range of rows (the GradCache steps are the
- * functions of ../gradCache.ts; this file only moves their inputs and outputs through shared memory):
- *   Embed     no-tape embeddings of the rows, chunk by chunk → shared reps       (step 1, embedWithoutTape)
- *   Backward  re-forward with the tape, ⟨emb, cached grad⟩ → summed parameter grads (step 3, backpropCachedGrads)
- *   Step      a plain loss in one pass (see Cmd.Step)
+ * thread bumps the weights version, and one command on a range of rows, Step: GradCache on them
+ * (backpropHoldingLastChunk in ../gradCache.ts; this file only moves its inputs and outputs through
+ * shared memory): embeddings → shared reps, wait inside the last chunk's tape for the main thread's
+ * ∂L/∂reps, back-propagate → summed parameter grads in this worker's shared gradient buffer.
  * Dropout is keyed by the global row index, so a row draws the same masks on any thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../backend';
-import { backpropCachedGrads, embedWithoutTape, surrogate } from '../gradCache';
+import { backpropHoldingLastChunk } from '../gradCache';
 import { BertEncoder, type EncoderSpec } from '../model/encoder';
 import { encoderRows } from '../textBatch';
 import { Cmd, ERROR_BYTES, Field, GEN, GRADS_READY, STATUS_FAILED, STATUS_OK, slot, type WorkerInit } from './shared';
@@ -57,36 +56,23 @@ async function main(init: WorkerInit): Promise<void> {
         attentionMask: tf.tensor2d(maskAll.subarray(0, rows * len), [rows, len], 'float32'),
       };
       const embedder = encoderRows(encoder, batch, seed >>> 0);
-      if (cmd === Cmd.Embed) {
-        if (end > start) {
-          const out = embedWithoutTape(embedder, start, end, mb);
-          reps.set(out.dataSync() as Float32Array, start * dim);
-          out.dispose();
-        }
-      } else if (cmd === Cmd.Step) {
+      if (cmd === Cmd.Step) {
         grads.fill(0);
-        const { value, grads: named } = tf.variableGrads(() => {
-          const out = embedder.embed(start, end, true);
-          reps.set(out.dataSync() as Float32Array, start * dim);
-          Atomics.store(ctl, slot(index, Field.Embedded), seen);
-          Atomics.notify(ctl, slot(index, Field.Embedded));
-          // Blocking inside the tape keeps this thread's activations for the backward pass.
-          for (let ready = Atomics.load(ctl, GRADS_READY); ready !== seen; ready = Atomics.load(ctl, GRADS_READY)) {
-            Atomics.wait(ctl, GRADS_READY, ready, 1000);
-          }
-          const g = tf.tensor2d(repGrads.subarray(start * dim, end * dim), [end - start, dim]);
-          return surrogate(out, g);
-        }, variables);
-        value.dispose();
-        variables.forEach((v, i) => {
-          const gv = named[v.name];
-          if (!gv) return;
-          grads.set(gv.dataSync() as Float32Array, layout.offsets[i]);
-          gv.dispose();
-        });
-      } else if (cmd === Cmd.Backward) {
-        grads.fill(0);
-        const acc = backpropCachedGrads(embedder, start, end, mb, (s, e) => tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]));
+        const acc = backpropHoldingLastChunk(
+          embedder,
+          start,
+          end,
+          mb,
+          (s, r) => reps.set(r.dataSync() as Float32Array, s * dim),
+          () => {
+            Atomics.store(ctl, slot(index, Field.Embedded), seen);
+            Atomics.notify(ctl, slot(index, Field.Embedded));
+            for (let ready = Atomics.load(ctl, GRADS_READY); ready !== seen; ready = Atomics.load(ctl, GRADS_READY)) {
+              Atomics.wait(ctl, GRADS_READY, ready, 1000);
+            }
+          },
+          (s, e) => tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]),
+        );
         variables.forEach((v, i) => {
           const gv = acc.get(v);
           if (!gv) return;
