@@ -4,6 +4,9 @@ import { runSync, type Work } from './cooperative';
 import type { Encoder } from './model/types';
 import { disposeBatch, tokenize, type BatchTokenizer } from './textBatch';
 
+/** Texts per forward pass when the trainer embeds its eval set. */
+export const EVAL_BATCH = 128;
+
 export interface EmbedOptions {
   maxSeqLength: number;
   batchSize: number;
