@@ -10,7 +10,7 @@ import { FUNNEL_PREFIX, type ByDim } from '../../protocol/runFolder';
 import type { FunnelConfig } from '../../protocol/runConfig';
 import { runSync, type Work } from '../cooperative';
 import { tableSize, type PairTable } from '../data/dataset';
-import { funnelRetrievalWork, pairCosines, retrievalWork, spearman, truncateNormalize } from './metrics';
+import { funnelRetrievalWork, pairCosines, retrievalByDimWork, spearman, truncateNormalize } from './metrics';
 
 export interface EvalSet {
   queries: string[];
@@ -135,13 +135,13 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
   const nc = set.corpus.length;
   const wanted = new Set(o.metrics);
   const byDim: ByDim = {};
+  // Every dim in one pass over the scores (dims are prefixes of the full-width embeddings).
+  const retrieval = nq > 0 ? yield* retrievalByDimWork(q, nq, c, nc, width, o.dims, set.relevant) : undefined;
   for (const dim of o.dims) {
     yield;
     const m: Record<string, number> = {};
-    if (nq > 0) {
-      const r = yield* retrievalWork(truncateNormalize(q, nq, width, dim), nq, truncateNormalize(c, nc, width, dim), nc, dim, set.relevant);
-      for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
-    }
+    const r = retrieval?.get(dim);
+    if (r) for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
     if (set.pairs && wanted.has('spearman')) {
       const n = set.pairs.scores.length;
       const cos = pairCosines(truncateNormalize(gather(set.pairs.a), n, width, dim), truncateNormalize(gather(set.pairs.b), n, width, dim), n, dim);
