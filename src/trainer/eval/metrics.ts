@@ -124,11 +124,14 @@ export function prefixCosines(
   }
 }
 
-/** Queries scored at once: about 32M multiply-adds per block (a slice of cooperative work), ≤ 16 MB of scores. */
+/**
+ * Queries scored at once: about 32M multiply-adds per block, counting each pair's own overhead as 16 (a
+ * slice of cooperative work), and at most 16 MB of scores.
+ */
 export function scoreBlock(nc: number, dims: readonly number[]): number {
-  const widest = Math.max(1, ...dims);
+  const widest = Math.max(0, ...dims);
   const cols = Math.max(1, nc);
-  return Math.max(1, Math.min(Math.floor(32_000_000 / (cols * widest)), Math.floor(4_000_000 / (cols * Math.max(1, dims.length)))));
+  return Math.max(1, Math.min(Math.floor(32_000_000 / (cols * (widest + 16))), Math.floor(4_000_000 / (cols * Math.max(1, dims.length)))));
 }
 
 function checkDims(dims: readonly number[], width: number): void {
@@ -141,27 +144,12 @@ export function topK(scores: Float32Array, row: number, n: number, k: number, ca
   const count = candidates ? candidates.length : n;
   if (k <= 0) return [];
   // A heap of the best k so far with the worst on top: O(n log k), and most entries of a long row cost one
-  // comparison with the top. Order as a full sort's: score desc, then index asc.
+  // comparison with the top. Order as a full sort's: score desc, then index asc. (Comparisons written out:
+  // this loop is most of the ranking time.)
   const cap = Math.min(k, count);
   const hv = new Float64Array(cap);
   const hj = new Int32Array(cap);
   let size = 0;
-  // Whether (va, ja) ranks below (vb, jb).
-  const below = (va: number, ja: number, vb: number, jb: number) => va < vb || (va === vb && ja > jb);
-  const siftDown = (v: number, j: number) => {
-    let m = 0;
-    for (;;) {
-      let child = 2 * m + 1;
-      if (child >= size) break;
-      if (child + 1 < size && below(hv[child + 1], hj[child + 1], hv[child], hj[child])) child++;
-      if (!below(hv[child], hj[child], v, j)) break;
-      hv[m] = hv[child];
-      hj[m] = hj[child];
-      m = child;
-    }
-    hv[m] = v;
-    hj[m] = j;
-  };
   for (let t = 0; t < count; t++) {
     const j = candidates ? candidates[t] : t;
     const v = scores[base + j];
@@ -169,24 +157,54 @@ export function topK(scores: Float32Array, row: number, n: number, k: number, ca
     if (size < cap) {
       let m = size++;
       while (m > 0) {
-        const parent = (m - 1) >> 1;
-        if (!below(v, j, hv[parent], hj[parent])) break;
-        hv[m] = hv[parent];
-        hj[m] = hj[parent];
-        m = parent;
+        const p = (m - 1) >> 1;
+        const pv = hv[p];
+        // Stop once the parent ranks below (v, j).
+        if (pv < v || (pv === v && hj[p] > j)) break;
+        hv[m] = pv;
+        hj[m] = hj[p];
+        m = p;
       }
       hv[m] = v;
       hj[m] = j;
-    } else if (below(hv[0], hj[0], v, j)) siftDown(v, j);
+      continue;
+    }
+    const top = hv[0];
+    if (v < top || (v === top && j > hj[0])) continue;
+    siftDown(hv, hj, size, v, j);
   }
   // Popping the worst each time fills the list from its end.
   const out = new Array<number>(size);
   while (size > 0) {
     out[size - 1] = hj[0];
     size--;
-    if (size > 0) siftDown(hv[size], hj[size]);
+    if (size > 0) siftDown(hv, hj, size, hv[size], hj[size]);
   }
   return out;
+}
+
+/** Puts (v, j) at the top of the heap hv/hj of `size` entries (worst on top) and sinks it to its place. */
+function siftDown(hv: Float64Array, hj: Int32Array, size: number, v: number, j: number): void {
+  let m = 0;
+  for (;;) {
+    let c = 2 * m + 1;
+    if (c >= size) break;
+    let cv = hv[c];
+    if (c + 1 < size) {
+      const dv = hv[c + 1];
+      if (dv < cv || (dv === cv && hj[c + 1] > hj[c])) {
+        c++;
+        cv = dv;
+      }
+    }
+    // Stop once the worse child still ranks above (v, j).
+    if (!(cv < v || (cv === v && hj[c] > j))) break;
+    hv[m] = cv;
+    hj[m] = hj[c];
+    m = c;
+  }
+  hv[m] = v;
+  hj[m] = j;
 }
 
 function topKBySort(scores: Float32Array, row: number, n: number, k: number, candidates?: number[]): number[] {
