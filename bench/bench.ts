@@ -6,10 +6,14 @@
  * Prints and writes JSON:
  *   {"trainStep": {"<backend>": {"msPerStep", "samplesPerSec"}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "cachedPeakMB", "plainPeakMB"|null, "rssMB", ...}},
+ *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
+ *             "queries", "corpus", "texts", "dims", "funnel", ...},   (bench/evalBench.ts: the trainer's
+ *             evaluation, 1,000 queries, every dim + funnel; the ratio is over trainStep.wasm.msPerStep, target ≤ 1)
  *    "panel": {...},
  *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
- * A sample is one training pair. `--no-panel` / `--no-workspace` skip those parts; `--only <part>`
- * (trainStep, gradCache, peers, panel, workspace) runs that part alone.
+ * A sample is one training pair. `--no-panel` / `--no-workspace` / `--no-torch` skip those parts;
+ * `--only eval,gradCache,...` runs only the sections named (trainStep, gradCache, torch, eval, panel,
+ * workspace), plus the wasm training step that `eval` and `torch` are compared with.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
@@ -25,6 +29,7 @@ import { PlainBatchTooLargeError, assertPlainStepFits } from '../src/trainer/mem
 import type { TokenBatch } from '../src/trainer/model/types';
 import { Rng } from '../src/trainer/rng';
 import { DataParallelPool } from '../src/trainer/parallel/pool';
+import { runEvalBench, type EvalBenchResult } from './evalBench';
 
 export const REFERENCE_SPEC: EncoderSpec = {
   vocabSize: 8000, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 512,
@@ -95,19 +100,24 @@ async function runCase(c: Case): Promise<CaseResult> {
   }
 }
 
-function child(c: Case): CaseResult {
-  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--case', JSON.stringify(c)], {
+/** Runs this script again with `flag json` and parses the last line it prints; undefined plus why on a crash. */
+function spawnChild<T>(flag: string, arg: unknown): { value?: T; error?: string } {
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], flag, JSON.stringify(arg)], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line) as CaseResult;
+    return { value: JSON.parse(line) as T };
   } catch {
     // A crash of the child (e.g. the wasm heap) is a figure too: never take the whole bench down.
-    const why = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
-    return { msPerStep: null, samplesPerSec: null, peakMB: null, rssMB: 0, error: `child failed (${r.status}): ${why}`, steps: [] };
+    return { error: `child failed (${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
   }
+}
+
+function child(c: Case): CaseResult {
+  const r = spawnChild<CaseResult>('--case', c);
+  return r.value ?? { msPerStep: null, samplesPerSec: null, peakMB: null, rssMB: 0, error: r.error, steps: [] };
 }
 
 async function main(): Promise<void> {
@@ -117,13 +127,19 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await runCase(JSON.parse(args[caseArg + 1]) as Case)));
     return;
   }
+  const evalArg = args.indexOf('--eval-case');
+  if (evalArg >= 0) {
+    console.log(JSON.stringify(await runEvalBench(REFERENCE_SPEC, SEQ_LEN, JSON.parse(args[evalArg + 1]) as { runs: number; warmup: number })));
+    return;
+  }
   const quick = args.includes('--quick');
   const outArg = args.indexOf('--out');
   const out = outArg >= 0 ? args[outArg + 1] : null;
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const steps = quick ? 3 : 7;
   const onlyArg = args.indexOf('--only');
-  const runs = (part: string) => onlyArg < 0 || args[onlyArg + 1] === part;
+  const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : null;
+  const runs = (section: string) => !only || only.has(section);
 
   const trainStep: Record<string, unknown> = {};
   const threads = Math.max(1, (await import('node:os')).cpus().length);
@@ -133,7 +149,9 @@ async function main(): Promise<void> {
   ];
   // Every core: the data-parallel trainer (worker threads, one wasm instance each).
   if (threads > 1) stepCases.splice(1, 0, [`wasm-${threads}threads`, { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, workers: threads - 1 }]);
-  for (const [key, c] of runs('trainStep') ? stepCases : []) {
+  for (const [key, c] of stepCases) {
+    // The wasm step is what the eval and the torch peer are measured against: it runs whenever they do.
+    if (!runs('trainStep') && !(key === 'wasm' && (runs('eval') || runs('torch')))) continue;
     log(`trainStep ${key} batch 32 …`);
     const r = child(c);
     trainStep[key] = { msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB, ...(r.error ? { error: r.error } : {}) };
@@ -163,7 +181,7 @@ async function main(): Promise<void> {
   // python3-torch libopenblas0-pthread): the same model, loss and optimizer, OpenBLAS single-threaded
   // per op (torch's own 2 threads on top would oversubscribe the 2 cores, PERF.md).
   let peers: Record<string, unknown> | undefined;
-  if (runs('peers') && !args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
+  if (runs('torch') && !args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
     log('torch peer …');
     const blas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
     const r = spawnSync('/usr/bin/python3', [join('bench', 'torch_reference.py'), '--batch', '32', '--steps', String(steps)], {
@@ -172,14 +190,30 @@ async function main(): Promise<void> {
     });
     try {
       const torch = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { msPerStep: number; samplesPerSec: number; torch: string };
-      const wasm = trainStep.wasm as { msPerStep: number | null } | undefined;
-      peers = { torch: { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm?.msPerStep ? wasm.msPerStep / torch.msPerStep : null } };
+      const wasm = trainStep.wasm as { msPerStep: number | null };
+      peers = { torch: { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torch.msPerStep : null } };
     } catch {
       peers = { torch: { skipped: (r.stderr || 'no output').trim().split('\n').pop() } };
     }
   }
 
-  const result: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, trainStep, gradCache, ...(peers ? { peers } : {}) };
+  let evaluation: Record<string, unknown> | undefined;
+  if (runs('eval')) {
+    log(`eval (1,000 queries, every dim, funnel) …`);
+    const r = spawnChild<EvalBenchResult>('--eval-case', { runs: quick ? 1 : 3, warmup: 1 });
+    const step = (trainStep.wasm as { msPerStep: number | null } | undefined)?.msPerStep;
+    evaluation = r.value
+      ? { ...r.value, trainStepMs: step ?? null, per100QueriesOverTrainStep: step ? r.value.msPer100Queries / step : null }
+      : { error: r.error };
+  }
+
+  const result: Record<string, unknown> = {
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    trainStep,
+    ...(runs('gradCache') ? { gradCache } : {}),
+    ...(peers ? { peers } : {}),
+    ...(evaluation ? { eval: evaluation } : {}),
+  };
   const panelBench = join(process.cwd(), 'bench', 'panelBench.ts');
   if (runs('panel') && !args.includes('--no-panel') && existsSync(panelBench)) {
     log('panel …');

@@ -18,7 +18,7 @@ import { latestCheckpoint, lossRngState, removeTempCheckpoints, restoreCheckpoin
 import { runAsync, WorkAbandoned } from './cooperative';
 import { epochBatchCount, epochBatches } from './data/batches';
 import { prepareDataWork, tableSize, type PairTable } from './data/dataset';
-import { embedTextsWork } from './embed';
+import { EVAL_BATCH, embedTextsWork } from './embed';
 import { buildEvalSet, evaluateWork, type EvalResult, type EvalSet } from './eval/evaluator';
 import { runDoesNotFit, type BlockShape } from './memoryBudget';
 import { createLoss } from './losses/registry';
@@ -37,7 +37,6 @@ import { disposeBatch, encoderRows, tokenize } from './textBatch';
 
 /** Texts the from-scratch vocabulary is learned from (enough for a stable vocabulary, bounded time). */
 const TOKENIZER_TEXTS = 60_000;
-const EVAL_BATCH = 128;
 
 /** An input problem found while preparing (not a crash): the CLI prints it with its JSON pointer, exit 2. */
 export class RunInputError extends Error {

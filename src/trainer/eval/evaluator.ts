@@ -10,7 +10,7 @@ import { FUNNEL_PREFIX, type ByDim } from '../../protocol/runFolder';
 import type { FunnelConfig } from '../../protocol/runConfig';
 import { runSync, type Work } from '../cooperative';
 import { tableSize, type PairTable } from '../data/dataset';
-import { funnelRetrievalWork, pairCosines, retrievalWork, spearman, truncateNormalize } from './metrics';
+import { funnelRetrievalWork, pairCosines, retrievalByDimWork, spearman, truncateNormalize } from './metrics';
 
 export interface EvalSet {
   queries: string[];
@@ -91,8 +91,24 @@ export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOp
   );
 }
 
+/** Where an evaluation's time went, in ms (bench/evalBench.ts); the evaluation adds to these. */
+export interface EvalTimings {
+  /** The forward passes over every distinct text. */
+  embedMs: number;
+  /** Truncation, normalisation, scores, ranking and metrics at every dim. */
+  dimsMs: number;
+  /** Funnel retrieval. */
+  funnelMs: number;
+}
+
 /** evaluate as cooperative work: yields between embedding batches and between dims. */
-export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, o: EvalOptions): Work<EvalResult> {
+export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, o: EvalOptions, timings?: EvalTimings): Work<EvalResult> {
+  let t0 = performance.now();
+  const lap = (key: keyof EvalTimings) => {
+    const t = performance.now();
+    if (timings) timings[key] += t - t0;
+    t0 = t;
+  };
   // One forward pass over every distinct text.
   const texts: string[] = [];
   const index = new Map<string, number>();
@@ -107,6 +123,7 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
   set.pairs?.a.forEach(add);
   set.pairs?.b.forEach(add);
   const all = yield* embed(texts);
+  lap('embedMs');
   const gather = (list: string[]) => {
     const out = new Float32Array(list.length * width);
     list.forEach((s, i) => out.set(all.subarray(index.get(s)! * width, (index.get(s)! + 1) * width), i * width));
@@ -118,13 +135,13 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
   const nc = set.corpus.length;
   const wanted = new Set(o.metrics);
   const byDim: ByDim = {};
+  // Every dim in one pass over the scores (dims are prefixes of the full-width embeddings).
+  const retrieval = nq > 0 ? yield* retrievalByDimWork(q, nq, c, nc, width, o.dims, set.relevant) : undefined;
   for (const dim of o.dims) {
     yield;
     const m: Record<string, number> = {};
-    if (nq > 0) {
-      const r = yield* retrievalWork(truncateNormalize(q, nq, width, dim), nq, truncateNormalize(c, nc, width, dim), nc, dim, set.relevant);
-      for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
-    }
+    const r = retrieval?.get(dim);
+    if (r) for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
     if (set.pairs && wanted.has('spearman')) {
       const n = set.pairs.scores.length;
       const cos = pairCosines(truncateNormalize(gather(set.pairs.a), n, width, dim), truncateNormalize(gather(set.pairs.b), n, width, dim), n, dim);
@@ -133,6 +150,7 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
     }
     byDim[String(dim)] = m;
   }
+  lap('dimsMs');
   const values: Record<string, number> = {};
   if (o.funnel && nq > 0) {
     yield;
@@ -141,5 +159,6 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
     values[`${FUNNEL_PREFIX}shortlistDim`] = o.funnel.shortlistDim;
     values[`${FUNNEL_PREFIX}rerankDim`] = o.funnel.rerankDim;
   }
+  lap('funnelMs');
   return { values, byDim };
 }

@@ -36,34 +36,175 @@ export function similarityMatrix(q: Float32Array, nq: number, c: Float32Array, n
   return out;
 }
 
+/**
+ * 1/‖row prefix‖ of every row of emb [n, width] at each dim of `dims` (ascending, ≤ width): inv[t][i],
+ * 0 for a zero prefix. The squares are summed in truncateNormalize's order, so the factors are its own.
+ */
+export function prefixInverseNorms(emb: Float32Array, n: number, width: number, dims: readonly number[]): Float64Array[] {
+  const inv = dims.map(() => new Float64Array(n));
+  for (let i = 0; i < n; i++) {
+    const o = i * width;
+    let ss = 0;
+    let k = 0;
+    for (let t = 0; t < dims.length; t++) {
+      for (const end = dims[t]; k < end; k++) {
+        const v = emb[o + k];
+        ss += v * v;
+      }
+      inv[t][i] = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    }
+  }
+  return inv;
+}
+
+/**
+ * Cosine similarities of the queries [from, from + rows) of q [nq, width] with every row of c [nc, width]
+ * at each dim of `dims` (ascending prefixes; rows not normalised, inverse norms from prefixInverseNorms):
+ * out[t][(i − from)·nc + j]. Dims are prefixes, so one pass over the widest dim serves them all: the dot
+ * product at dims[t + 1] goes on from the one at dims[t]. Four queries share each read of a corpus row.
+ * Same values as similarityMatrix of truncateNormalize'd rows up to float rounding (the dot product is
+ * scaled once instead of every component).
+ */
+export function prefixCosines(
+  q: Float32Array,
+  qInv: readonly Float64Array[],
+  from: number,
+  rows: number,
+  c: Float32Array,
+  cInv: readonly Float64Array[],
+  nc: number,
+  width: number,
+  dims: readonly number[],
+  out: Float32Array[],
+): void {
+  const nd = dims.length;
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const a0 = (from + i) * width;
+    const a1 = a0 + width;
+    const a2 = a1 + width;
+    const a3 = a2 + width;
+    for (let j = 0; j < nc; j++) {
+      const co = j * width;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let k = 0;
+      for (let t = 0; t < nd; t++) {
+        for (const end = dims[t]; k < end; k++) {
+          const x = c[co + k];
+          s0 += q[a0 + k] * x;
+          s1 += q[a1 + k] * x;
+          s2 += q[a2 + k] * x;
+          s3 += q[a3 + k] * x;
+        }
+        const qi = qInv[t];
+        const ci = cInv[t][j];
+        const o = out[t];
+        const r = i * nc + j;
+        o[r] = s0 * qi[from + i] * ci;
+        o[r + nc] = s1 * qi[from + i + 1] * ci;
+        o[r + 2 * nc] = s2 * qi[from + i + 2] * ci;
+        o[r + 3 * nc] = s3 * qi[from + i + 3] * ci;
+      }
+    }
+  }
+  for (; i < rows; i++) {
+    const a = (from + i) * width;
+    for (let j = 0; j < nc; j++) {
+      const co = j * width;
+      let s = 0;
+      let k = 0;
+      for (let t = 0; t < nd; t++) {
+        for (const end = dims[t]; k < end; k++) s += q[a + k] * c[co + k];
+        out[t][i * nc + j] = s * qInv[t][from + i] * cInv[t][j];
+      }
+    }
+  }
+}
+
+/**
+ * Queries scored at once: about 32M multiply-adds per block, counting each pair's own overhead as 16 (a
+ * slice of cooperative work), and at most 16 MB of scores.
+ */
+export function scoreBlock(nc: number, dims: readonly number[]): number {
+  const widest = Math.max(0, ...dims);
+  const cols = Math.max(1, nc);
+  return Math.max(1, Math.min(Math.floor(32_000_000 / (cols * (widest + 16))), Math.floor(4_000_000 / (cols * Math.max(1, dims.length)))));
+}
+
+function checkDims(dims: readonly number[], width: number): void {
+  for (const d of dims) if (d > width) throw new Error(`dim ${d} > embedding width ${width}`);
+}
+
 /** Indices of the k largest values of row `row` (ties: lower index first), best first. */
 export function topK(scores: Float32Array, row: number, n: number, k: number, candidates?: number[]): number[] {
   const base = row * n;
   const count = candidates ? candidates.length : n;
   if (k <= 0) return [];
-  // Bounded insertion: O(n log k) instead of sorting the whole row, same order (score desc, then index).
-  const out: number[] = [];
-  const better = (a: number, b: number) => {
-    const sa = scores[base + a];
-    const sb = scores[base + b];
-    return sa > sb || (sa === sb && a < b);
-  };
+  // A heap of the best k so far with the worst on top: O(n log k), and most entries of a long row cost one
+  // comparison with the top. Order as a full sort's: score desc, then index asc. (Comparisons written out:
+  // this loop is most of the ranking time.)
+  const cap = Math.min(k, count);
+  const hv = new Float64Array(cap);
+  const hj = new Int32Array(cap);
+  let size = 0;
   for (let t = 0; t < count; t++) {
     const j = candidates ? candidates[t] : t;
     const v = scores[base + j];
     if (v !== v) return topKBySort(scores, row, n, k, candidates); // NaN: keep the sort's order
-    if (out.length === k && !better(j, out[k - 1])) continue;
-    let lo = 0;
-    let hi = out.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (better(out[m], j)) lo = m + 1;
-      else hi = m;
+    if (size < cap) {
+      let m = size++;
+      while (m > 0) {
+        const p = (m - 1) >> 1;
+        const pv = hv[p];
+        // Stop once the parent ranks below (v, j).
+        if (pv < v || (pv === v && hj[p] > j)) break;
+        hv[m] = pv;
+        hj[m] = hj[p];
+        m = p;
+      }
+      hv[m] = v;
+      hj[m] = j;
+      continue;
     }
-    out.splice(lo, 0, j);
-    if (out.length > k) out.pop();
+    const top = hv[0];
+    if (v < top || (v === top && j > hj[0])) continue;
+    siftDown(hv, hj, size, v, j);
+  }
+  // Popping the worst each time fills the list from its end.
+  const out = new Array<number>(size);
+  while (size > 0) {
+    out[size - 1] = hj[0];
+    size--;
+    if (size > 0) siftDown(hv, hj, size, hv[size], hj[size]);
   }
   return out;
+}
+
+/** Puts (v, j) at the top of the heap hv/hj of `size` entries (worst on top) and sinks it to its place. */
+function siftDown(hv: Float64Array, hj: Int32Array, size: number, v: number, j: number): void {
+  let m = 0;
+  for (;;) {
+    let c = 2 * m + 1;
+    if (c >= size) break;
+    let cv = hv[c];
+    if (c + 1 < size) {
+      const dv = hv[c + 1];
+      if (dv < cv || (dv === cv && hj[c + 1] > hj[c])) {
+        c++;
+        cv = dv;
+      }
+    }
+    // Stop once the worse child still ranks above (v, j).
+    if (!(cv < v || (cv === v && hj[c] > j))) break;
+    hv[m] = cv;
+    hj[m] = hj[c];
+    m = c;
+  }
+  hv[m] = v;
+  hj[m] = j;
 }
 
 function topKBySort(scores: Float32Array, row: number, n: number, k: number, candidates?: number[]): number[] {
@@ -214,31 +355,34 @@ export function* funnelRetrievalWork(
   fullDim: number,
   relevant: ReadonlySet<number>[],
   o: { shortlistDim: number; rerankDim: number; shortlistSize: number },
+  blockRows = scoreBlock(nc, [o.shortlistDim]),
 ): Work<FunnelResult> {
   const s = o.shortlistDim;
   const r = o.rerankDim;
+  checkDims([s, r], fullDim);
   const size = Math.min(o.shortlistSize, nc);
-  const qs = truncateNormalize(qFull, nq, fullDim, s);
-  const cs = truncateNormalize(cFull, nc, fullDim, s);
-  const block = queryBlock(nc);
-  let short: Float32Array = new Float32Array(0);
+  const qs = prefixInverseNorms(qFull, nq, fullDim, [s]);
+  const cs = prefixInverseNorms(cFull, nc, fullDim, [s]);
+  const [qr] = prefixInverseNorms(qFull, nq, fullDim, [r]);
+  const [cr] = prefixInverseNorms(cFull, nc, fullDim, [r]);
+  const block = Math.max(1, blockRows);
+  const short = [new Float32Array(Math.min(block, nq) * nc)];
   let shortFrom = 0;
-  const qr = truncateNormalize(qFull, nq, fullDim, r);
-  const cr = truncateNormalize(cFull, nc, fullDim, r);
   const list: RetrievalMetrics[] = [];
   const rerank = new Float32Array(nc);
   for (let i = 0; i < nq; i++) {
     if (i % block === 0) {
       if (i > 0) yield;
-      const n = Math.min(block, nq - i);
-      short = similarityMatrix(qs.subarray(i * s, (i + n) * s), n, cs, nc, s);
+      prefixCosines(qFull, qs, i, Math.min(block, nq - i), cFull, cs, nc, fullDim, [s], short);
       shortFrom = i;
     }
-    const cand = topK(short, i - shortFrom, nc, size);
+    const cand = topK(short[0], i - shortFrom, nc, size);
+    const qo = i * fullDim;
     for (const j of cand) {
+      const co = j * fullDim;
       let v = 0;
-      for (let k = 0; k < r; k++) v += qr[i * r + k] * cr[j * r + k];
-      rerank[j] = v;
+      for (let k = 0; k < r; k++) v += qFull[qo + k] * cFull[co + k];
+      rerank[j] = v * qr[i] * cr[j];
     }
     list.push(queryMetrics(topK(rerank, 0, nc, 100, cand), relevant[i]));
   }
@@ -246,20 +390,33 @@ export function* funnelRetrievalWork(
   return { ...mean(list), macsSaved: 1 - macs / (nq * nc * r) };
 }
 
-/** Queries scored at once so that a block of scores stays near 16 MB whatever the corpus size. */
-export function queryBlock(nc: number): number {
-  return Math.max(1, Math.floor(4_000_000 / Math.max(1, nc)));
-}
-
-/** Retrieval metrics at one dim (normalized embeddings), a block of queries at a time, yielding between blocks. */
-export function* retrievalWork(q: Float32Array, nq: number, c: Float32Array, nc: number, dim: number, relevant: ReadonlySet<number>[]): Work<RetrievalMetrics> {
-  const block = queryBlock(nc);
-  const list: RetrievalMetrics[] = [];
+/**
+ * Retrieval metrics at every dim of `dims` from full-width rows (q [nq, width], c [nc, width], not
+ * normalised): a block of queries at a time (scoreBlock unless `blockRows` is given), every dim in one
+ * pass (prefixCosines), yielding between blocks.
+ */
+export function* retrievalByDimWork(
+  q: Float32Array,
+  nq: number,
+  c: Float32Array,
+  nc: number,
+  width: number,
+  dims: readonly number[],
+  relevant: ReadonlySet<number>[],
+  blockRows?: number,
+): Work<Map<number, RetrievalMetrics>> {
+  checkDims(dims, width);
+  const asc = [...new Set(dims)].sort((a, b) => a - b);
+  const qInv = prefixInverseNorms(q, nq, width, asc);
+  const cInv = prefixInverseNorms(c, nc, width, asc);
+  const block = Math.max(1, blockRows ?? scoreBlock(nc, asc));
+  const scores = asc.map(() => new Float32Array(Math.min(block, nq) * nc));
+  const lists = asc.map((): RetrievalMetrics[] => []);
   for (let s = 0; s < nq; s += block) {
     const n = Math.min(block, nq - s);
-    const scores = similarityMatrix(q.subarray(s * dim, (s + n) * dim), n, c, nc, dim);
-    for (let i = 0; i < n; i++) list.push(queryMetrics(topK(scores, i, nc, 100), relevant[s + i]));
+    prefixCosines(q, qInv, s, n, c, cInv, nc, width, asc, scores);
+    for (let t = 0; t < asc.length; t++) for (let i = 0; i < n; i++) lists[t].push(queryMetrics(topK(scores[t], i, nc, 100), relevant[s + i]));
     yield;
   }
-  return mean(list);
+  return new Map(asc.map((d, t) => [d, mean(lists[t])]));
 }

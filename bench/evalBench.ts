@@ -1,0 +1,104 @@
+/**
+ * The `eval` case of bench.ts: one evaluation as the trainer runs it (src/trainer/train.ts: evaluateWork
+ * over embedTextsWork, EVAL_BATCH texts per forward pass, under runAsync) on the reference model.
+ *
+ * Data: builtin:wordnet with the quick start's split (examples/quickstart.mrl.json: seed, evalFraction),
+ * read as anchor / positive / negative so that buildEvalSet takes the hard negatives (a sibling synset's
+ * definition) as distractors: 1,000 queries (lemma lists and example sentences), their definitions plus
+ * the distractors as corpus. The WordPiece vocabulary is learned from the training split as a
+ * from-scratch run does (capped at the reference model's 8000 ids). Dims: the quick start's Matryoshka
+ * dims plus the reference model's full width; its funnel. The model is untrained: evaluation costs the
+ * same whatever the weights.
+ */
+import { join } from 'node:path';
+import { loadRunConfig } from '../src/config/loadConfig';
+import { initBackend } from '../src/trainer/backend';
+import { runAsync } from '../src/trainer/cooperative';
+import { prepareData, tableSize } from '../src/trainer/data/dataset';
+import { EVAL_BATCH, embedTextsWork } from '../src/trainer/embed';
+import { buildEvalSet, evaluateWork, type EvalTimings } from '../src/trainer/eval/evaluator';
+import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
+import { WordPieceTokenizer } from '../src/trainer/tokenizer/wordpiece';
+
+export const EVAL_QUERIES = 1000;
+const QUICKSTART = join('examples', 'quickstart.mrl.json');
+const TOKENIZER_TEXTS = 60_000;
+
+export interface EvalBenchResult {
+  /** Median wall time of one evaluation, ms. */
+  totalMs: number;
+  /** The same run's split (ms, medians per phase): forward passes, every dim, funnel. */
+  embedMs: number;
+  dimsMs: number;
+  funnelMs: number;
+  msPer100Queries: number;
+  queries: number;
+  corpus: number;
+  /** Distinct texts embedded (queries + corpus). */
+  texts: number;
+  dims: number[];
+  funnel: { shortlistDim: number; rerankDim: number; shortlistSize: number } | null;
+  data: string;
+  runs: number[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The eval set, tokenizer, model and options of the case (not timed). */
+export async function prepareEvalCase(spec: EncoderSpec) {
+  await initBackend('wasm');
+  const loaded = loadRunConfig(QUICKSTART);
+  if (!loaded.config) throw new Error(`${QUICKSTART}: ${loaded.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+  const quick = loaded.config;
+  const config = {
+    ...quick,
+    data: { ...quick.data, train: { ...quick.data.train, columns: ['anchor', 'positive', 'negative'] } },
+  };
+  const data = prepareData(config, 'examples');
+  const texts: string[] = [];
+  for (let i = 0; i < tableSize(data.train) && texts.length < TOKENIZER_TEXTS; i++) for (const col of data.train.texts) texts.push(col[i]);
+  const tokenizer = WordPieceTokenizer.train(texts, { vocabSize: spec.vocabSize });
+  const set = buildEvalSet(data.eval, EVAL_QUERIES);
+  const encoder = new BertEncoder(spec, { seed: 1 });
+  const dims = [...new Set([encoder.dim, ...quick.evaluation.dims])].sort((a, b) => b - a);
+  const options = { dims, metrics: quick.evaluation.metrics, funnel: quick.evaluation.funnel };
+  return { quick, set, tokenizer, encoder, options };
+}
+
+export async function runEvalBench(spec: EncoderSpec, seqLen: number, o: { runs: number; warmup: number }): Promise<EvalBenchResult> {
+  const { quick, set, tokenizer, encoder, options } = await prepareEvalCase(spec);
+  const { dims, funnel } = options;
+  const embed = (t: string[]) => embedTextsWork(encoder, tokenizer, t, { maxSeqLength: seqLen, batchSize: EVAL_BATCH });
+  const runs: number[] = [];
+  const phases: EvalTimings[] = [];
+  for (let i = 0; i < o.warmup + o.runs; i++) {
+    const timings: EvalTimings = { embedMs: 0, dimsMs: 0, funnelMs: 0 };
+    const t0 = performance.now();
+    await runAsync(evaluateWork(set, embed, encoder.dim, options, timings));
+    if (i >= o.warmup) {
+      runs.push(performance.now() - t0);
+      phases.push(timings);
+    }
+  }
+  encoder.dispose();
+  const distinct = new Set([...set.queries, ...set.corpus]).size;
+  const totalMs = median(runs);
+  return {
+    totalMs,
+    embedMs: median(phases.map((p) => p.embedMs)),
+    dimsMs: median(phases.map((p) => p.dimsMs)),
+    funnelMs: median(phases.map((p) => p.funnelMs)),
+    msPer100Queries: (100 * totalMs) / set.queries.length,
+    queries: set.queries.length,
+    corpus: set.corpus.length,
+    texts: distinct,
+    dims,
+    funnel,
+    data: `builtin:wordnet eval split of ${QUICKSTART} (seed ${quick.seed}, evalFraction ${quick.data.evalFraction}): queries = anchors, corpus = their positives + hard negatives as distractors`,
+    runs,
+  };
+}
