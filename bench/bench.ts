@@ -2,10 +2,14 @@
  * `npm run bench -- [--out bench.json] [--quick]`: training speed and GradCache memory on the reference
  * model of PERF.md (vocab 8000, hidden 128, 2 layers, 4 heads, FFN 512, seq len 32, mean pooling,
  * MNRL scale 20, AdamW), plus the panel's render timings. Every case runs in its own child process,
- * because the wasm heap never shrinks: RSS and peaks stay the figures of that case alone.
+ * because the wasm heap never shrinks: RSS and peaks stay the figures of that case alone (GradCache and
+ * its plain step share one, alternating, so that their ratio is measured under the same load).
  * Prints and writes JSON:
- *   {"trainStep": {"<backend>": {"msPerStep", "samplesPerSec"}},
- *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "cachedPeakMB", "plainPeakMB"|null, "rssMB", ...}},
+ *   {"summary": {bestWasm, torchSamplesPerSec, bestWasmOverTorch, ownKernelsSpeedup, gradCacheOverhead32, gradCacheOverhead128,
+ *                cachedPeak512Over32, evalPer100QueriesOverTrainStep},   (the targets of issue 11, from this run)
+ *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
+ *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "cachedPeakMB", "plainPeakMB"|null, "rssMB", "overhead"}},
+ *    "peers": {"torch": {"msPerStep", "samplesPerSec", ...}},
  *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
  *             "queries", "corpus", "texts", "dims", "funnel", ...},   (bench/evalBench.ts: the trainer's
  *             evaluation, 1,000 queries, every dim + funnel; the ratio is over trainStep.wasm.msPerStep, target ≤ 1)
@@ -37,7 +41,11 @@ export const REFERENCE_SPEC: EncoderSpec = {
 };
 const SEQ_LEN = 32;
 
-interface Case { backend: BackendRequest; batch: number; miniBatchSize: number | null; warmup: number; steps: number; workers?: number }
+interface Case {
+  backend: BackendRequest; batch: number; miniBatchSize: number | null; warmup: number; steps: number; workers?: number;
+  /** Extra environment of the child (MATRYOSHKA_LAB_GEMM=stock: tfjs' own wasm kernels, the baseline). */
+  env?: Record<string, string>;
+}
 interface CaseResult { msPerStep: number | null; samplesPerSec: number | null; peakMB: number | null; rssMB: number; error?: string; steps: number[] }
 
 function median(xs: number[]): number {
@@ -100,11 +108,82 @@ async function runCase(c: Case): Promise<CaseResult> {
   }
 }
 
+interface PairResult {
+  cachedMsPerStep: number;
+  plainMsPerStep: number | null;
+  cachedPeakMB: number;
+  plainPeakMB: number | null;
+  /** The process after the cached steps alone (before any plain step grew the wasm heap). */
+  rssMB: number;
+  overhead: number | null;
+  plainSkipped?: string;
+}
+
+/**
+ * GradCache (mini-batch 32) against the plain step at one batch size, in one process with the steps
+ * alternating (cached, plain, plain, cached, …): on a shared machine, load that comes and goes then
+ * weighs on both alike, so their ratio holds even when the absolute times do not. Peaks are each
+ * mode's own (tf.profile of one step); RSS is taken before the first plain step.
+ */
+async function runGradCachePair(batch: number, steps: number): Promise<PairResult> {
+  await initBackend('wasm');
+  const encoder = new BertEncoder(REFERENCE_SPEC, { seed: 1 });
+  const cachedLoss = new MultipleNegativesRankingLoss({ scale: 20, miniBatchSize: 32 });
+  const plainLoss = new MultipleNegativesRankingLoss({ scale: 20 });
+  const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
+  const rng = new Rng(7);
+  const step = (loss: MultipleNegativesRankingLoss, i: number): number => {
+    const tokens = randomTokens(rng, 2 * batch);
+    const t0 = performance.now();
+    try {
+      const result = lossAndGrads(encoderRows(encoder, tokens, i), 2, batch, loss);
+      optimizer.apply(result.grads);
+      for (const g of result.grads.values()) g.dispose();
+    } finally {
+      disposeBatch(tokens);
+    }
+    return performance.now() - t0;
+  };
+  step(cachedLoss, 0);
+  const cachedPeak = (await tf.profile(() => step(cachedLoss, 1))).peakBytes;
+  const rssMB = process.memoryUsage().rss / 2 ** 20;
+  let plainSkipped: string | undefined;
+  try {
+    assertPlainStepFits(REFERENCE_SPEC, 2 * batch, SEQ_LEN, tf.getBackend());
+  } catch (e) {
+    if (!(e instanceof PlainBatchTooLargeError)) throw e;
+    plainSkipped = e.message;
+  }
+  let plainPeak: number | null = null;
+  if (!plainSkipped) {
+    step(plainLoss, 2);
+    plainPeak = (await tf.profile(() => step(plainLoss, 3))).peakBytes;
+  }
+  const cached: number[] = [];
+  const plain: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const order = plainSkipped ? [cachedLoss] : i % 2 ? [plainLoss, cachedLoss] : [cachedLoss, plainLoss];
+    for (const loss of order) (loss === cachedLoss ? cached : plain).push(step(loss, 4 + 2 * i + (loss === cachedLoss ? 0 : 1)));
+  }
+  const cachedMs = median(cached);
+  const plainMs = plain.length ? median(plain) : null;
+  return {
+    cachedMsPerStep: cachedMs,
+    plainMsPerStep: plainMs,
+    cachedPeakMB: cachedPeak / 2 ** 20,
+    plainPeakMB: plainPeak === null ? null : plainPeak / 2 ** 20,
+    rssMB,
+    overhead: plainMs ? cachedMs / plainMs - 1 : null,
+    ...(plainSkipped ? { plainSkipped } : {}),
+  };
+}
+
 /** Runs this script again with `flag json` and parses the last line it prints; undefined plus why on a crash. */
-function spawnChild<T>(flag: string, arg: unknown): { value?: T; error?: string } {
+function spawnChild<T>(flag: string, arg: unknown, env: Record<string, string> = {}): { value?: T; error?: string } {
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], flag, JSON.stringify(arg)], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
+    env: { ...process.env, ...env },
   });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -116,8 +195,36 @@ function spawnChild<T>(flag: string, arg: unknown): { value?: T; error?: string 
 }
 
 function child(c: Case): CaseResult {
-  const r = spawnChild<CaseResult>('--case', c);
+  const r = spawnChild<CaseResult>('--case', c, c.env);
   return r.value ?? { msPerStep: null, samplesPerSec: null, peakMB: null, rssMB: 0, error: r.error, steps: [] };
+}
+
+/**
+ * The figures the speed targets are stated in (issue 11), from this run alone: the best wasm setup's
+ * pairs/s over PyTorch's, GradCache's overhead at 32 and 128, the cached peak at 512 over that at 32, and
+ * the evaluation's cost per 100 queries in training steps.
+ */
+function summarize(
+  trainStep: Record<string, unknown>, gradCache: Record<string, unknown>, peers: Record<string, unknown> | undefined, evaluation: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const wasm = Object.entries(trainStep)
+    .filter(([key, r]) => key.startsWith('wasm') && key !== 'wasm-stockKernels' && (r as CaseResult).samplesPerSec)
+    .sort((a, b) => (b[1] as CaseResult).samplesPerSec! - (a[1] as CaseResult).samplesPerSec!);
+  const best = wasm[0] as [string, CaseResult] | undefined;
+  const torch = (peers?.torch as { samplesPerSec?: number } | undefined)?.samplesPerSec;
+  const pair = (b: string) => gradCache[b] as PairResult | undefined;
+  const stock = trainStep['wasm-stockKernels'] as CaseResult | undefined;
+  const one = trainStep.wasm as CaseResult | undefined;
+  return {
+    bestWasm: best ? { setup: best[0], samplesPerSec: best[1].samplesPerSec } : null,
+    torchSamplesPerSec: torch ?? null,
+    bestWasmOverTorch: best && torch ? best[1].samplesPerSec! / torch : null,
+    ownKernelsSpeedup: one?.msPerStep && stock?.msPerStep ? stock.msPerStep / one.msPerStep : null,
+    gradCacheOverhead32: pair('32')?.overhead ?? null,
+    gradCacheOverhead128: pair('128')?.overhead ?? null,
+    cachedPeak512Over32: pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
+    evalPer100QueriesOverTrainStep: (evaluation?.per100QueriesOverTrainStep as number | undefined) ?? null,
+  };
 }
 
 async function main(): Promise<void> {
@@ -130,6 +237,12 @@ async function main(): Promise<void> {
   const evalArg = args.indexOf('--eval-case');
   if (evalArg >= 0) {
     console.log(JSON.stringify(await runEvalBench(REFERENCE_SPEC, SEQ_LEN, JSON.parse(args[evalArg + 1]) as { runs: number; warmup: number })));
+    return;
+  }
+  const pairArg = args.indexOf('--pair');
+  if (pairArg >= 0) {
+    const { batch, steps } = JSON.parse(args[pairArg + 1]) as { batch: number; steps: number };
+    console.log(JSON.stringify(await runGradCachePair(batch, steps)));
     return;
   }
   const quick = args.includes('--quick');
@@ -149,32 +262,14 @@ async function main(): Promise<void> {
   ];
   // Every core: the data-parallel trainer (worker threads, one wasm instance each).
   if (threads > 1) stepCases.splice(1, 0, [`wasm-${threads}threads`, { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, workers: threads - 1 }]);
+  // The baseline in the same run: tfjs-wasm's own kernels (XNNPACK matmul, scalar Erf/Exp, op-by-op AdamW).
+  stepCases.push(['wasm-stockKernels', { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, env: { MATRYOSHKA_LAB_GEMM: 'stock' } }]);
   for (const [key, c] of stepCases) {
     // The wasm step is what the eval and the torch peer are measured against: it runs whenever they do.
     if (!runs('trainStep') && !(key === 'wasm' && (runs('eval') || runs('torch')))) continue;
     log(`trainStep ${key} batch 32 …`);
     const r = child(c);
     trainStep[key] = { msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB, ...(r.error ? { error: r.error } : {}) };
-  }
-
-  const gradCache: Record<string, unknown> = {};
-  for (const batch of runs('gradCache') ? [32, 128, 512] : []) {
-    const n = batch >= 512 ? Math.max(2, steps - 4) : steps;
-    log(`gradCache batch ${batch}: cached …`);
-    const cached = child({ backend: 'wasm', batch, miniBatchSize: 32, warmup: 1, steps: n });
-    log(`gradCache batch ${batch}: plain …`);
-    const plain = child({ backend: 'wasm', batch, miniBatchSize: null, warmup: 1, steps: n });
-    gradCache[String(batch)] = {
-      cachedMsPerStep: cached.msPerStep,
-      plainMsPerStep: plain.msPerStep,
-      cachedPeakMB: cached.peakMB,
-      plainPeakMB: plain.peakMB,
-      rssMB: cached.rssMB,
-      plainRssMB: plain.msPerStep === null ? null : plain.rssMB,
-      overhead: cached.msPerStep && plain.msPerStep ? cached.msPerStep / plain.msPerStep - 1 : null,
-      ...(plain.error ? { plainSkipped: plain.error } : {}),
-      ...(cached.error ? { cachedError: cached.error } : {}),
-    };
   }
 
   // The PyTorch peer on the same CPU, when Debian's python3-torch is installed (apt-get install
@@ -197,6 +292,14 @@ async function main(): Promise<void> {
     }
   }
 
+  const gradCache: Record<string, unknown> = {};
+  for (const batch of runs('gradCache') ? [32, 128, 512] : []) {
+    const n = batch >= 512 ? Math.max(2, steps - 4) : steps;
+    log(`gradCache batch ${batch}: cached and plain, alternating …`);
+    const r = spawnChild<PairResult>('--pair', { batch, steps: n });
+    gradCache[String(batch)] = r.value ?? { error: r.error };
+  }
+
   let evaluation: Record<string, unknown> | undefined;
   if (runs('eval')) {
     log(`eval (1,000 queries, every dim, funnel) …`);
@@ -209,6 +312,7 @@ async function main(): Promise<void> {
 
   const result: Record<string, unknown> = {
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    summary: summarize(trainStep, gradCache, peers, evaluation),
     trainStep,
     ...(runs('gradCache') ? { gradCache } : {}),
     ...(peers ? { peers } : {}),
