@@ -46,7 +46,11 @@ interface Case {
   /** Extra environment of the child (MATRYOSHKA_LAB_GEMM=stock: tfjs' own wasm kernels, the baseline). */
   env?: Record<string, string>;
 }
-interface CaseResult { msPerStep: number | null; samplesPerSec: number | null; peakMB: number | null; rssMB: number; error?: string; steps: number[] }
+interface CaseResult {
+  msPerStep: number | null; samplesPerSec: number | null; peakMB: number | null; rssMB: number; error?: string; steps: number[];
+  /** Data-parallel steps: median ms of each phase of the pool's step (pool.lastTimings), plus the optimizer. */
+  phases?: Record<string, number>;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -71,6 +75,7 @@ async function runCase(c: Case): Promise<CaseResult> {
   const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
   const rng = new Rng(7);
   const pool = c.workers ? await DataParallelPool.start({ encoder, backend: c.backend, workers: c.workers, maxRows: 2 * c.batch, maxLen: SEQ_LEN }) : null;
+  const phaseTimes: Record<string, number[]> = {};
   const step = (i: number): void => {
     const tokens = randomTokens(rng, 2 * c.batch);
     try {
@@ -80,9 +85,13 @@ async function runCase(c: Case): Promise<CaseResult> {
             2, c.batch, loss, {}, i,
           )
         : lossAndGrads(encoderRows(encoder, tokens, i), 2, c.batch, loss);
+      const t0 = performance.now();
       optimizer.apply(result.grads);
       for (const g of result.grads.values()) g.dispose();
       pool?.weightsChanged();
+      if (pool && i >= c.warmup) {
+        for (const [k, v] of Object.entries({ ...pool.lastTimings, optimizer: performance.now() - t0 })) (phaseTimes[k] ??= []).push(v);
+      }
     } finally {
       disposeBatch(tokens);
     }
@@ -99,7 +108,8 @@ async function runCase(c: Case): Promise<CaseResult> {
     const info = await tf.profile(() => step(c.warmup + c.steps));
     const ms = median(times);
     await pool?.close();
-    return { msPerStep: ms, samplesPerSec: (1000 * c.batch) / ms, peakMB: info.peakBytes / 2 ** 20, rssMB: process.memoryUsage().rss / 2 ** 20, steps: times };
+    const phases = pool ? Object.fromEntries(Object.entries(phaseTimes).map(([k, v]) => [k, median(v)])) : undefined;
+    return { msPerStep: ms, samplesPerSec: (1000 * c.batch) / ms, peakMB: info.peakBytes / 2 ** 20, rssMB: process.memoryUsage().rss / 2 ** 20, steps: times, ...(phases ? { phases } : {}) };
   } catch (e) {
     if (e instanceof PlainBatchTooLargeError) {
       return { msPerStep: null, samplesPerSec: null, peakMB: null, rssMB: process.memoryUsage().rss / 2 ** 20, error: e.message, steps: [] };
@@ -269,7 +279,10 @@ async function main(): Promise<void> {
     if (!runs('trainStep') && !(key === 'wasm' && (runs('eval') || runs('torch')))) continue;
     log(`trainStep ${key} batch 32 …`);
     const r = child(c);
-    trainStep[key] = { msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB, ...(r.error ? { error: r.error } : {}) };
+    trainStep[key] = {
+      msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB,
+      ...(r.phases ? { phases: r.phases } : {}), ...(r.error ? { error: r.error } : {}),
+    };
   }
 
   // The PyTorch peer on the same CPU, when Debian's python3-torch is installed (apt-get install

@@ -9,7 +9,7 @@
  * trainers. State is named by parameter so a checkpoint can be restored into a fresh model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAMW, wasmAdamWActive, wasmSumSquares, type AdamWKernelAttrs } from './kernels/wasmKernels';
+import { ADAMW, ownWasmKernelsActive, wasmSumSquares, type AdamWKernelAttrs } from './kernels/wasmKernels';
 
 export interface AdamWOptions {
   learningRate: number;
@@ -77,7 +77,7 @@ export class AdamW {
     // Folding the bias corrections into one step size saves two full passes over every tensor.
     const stepSize = (lr * Math.sqrt(bc2)) / bc1;
     const epsHat = this.epsilon * Math.sqrt(bc2);
-    const fused = wasmAdamWActive();
+    const fused = ownWasmKernelsActive();
     for (const [variable, rawGrad] of grads) {
       const name = this.names.get(variable);
       if (name === undefined) throw new Error(`AdamW: gradient for a variable it does not own (${variable.name})`);

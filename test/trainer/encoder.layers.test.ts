@@ -61,6 +61,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
           (x, g, b) => layerNormReference(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, eps), inputs, 1e-5);
       }
       tf.dispose(inputs);
+      // A width that is not a multiple of 4: the wasm kernel's scalar tail.
+      const odd = [values([5, 7], 14, 3), tf.add(values([7], 15, 0.5), 1), values([7], 16)];
+      compare((x, g, b) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
+        (x, g, b) => layerNormReference(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), odd, 1e-5);
+      tf.dispose(odd);
     });
     test('gelu (exact erf form)', () => {
       const inputs = [values([4, 9], 7, 4)];

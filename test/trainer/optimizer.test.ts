@@ -81,7 +81,7 @@ test('no decay on biases and LayerNorm parameters', () => {
 
 test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on cpu', async () => {
   const { initBackend } = await import('../../src/trainer/backend');
-  const { wasmAdamWActive } = await import('../../src/trainer/kernels/wasmKernels');
+  const { ownWasmKernelsActive } = await import('../../src/trainer/kernels/wasmKernels');
   // Sizes with and without a 4-float tail; a decayed weight and an undecayed bias; clipping active.
   const shapes: Record<string, number[]> = { 'layer.0.dense.weight': [7, 9], 'layer.0.dense.bias': [9], 'layer.0.LayerNorm.weight': [8] };
   const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
@@ -95,7 +95,7 @@ test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on 
       norms.push(opt.apply(grads));
       for (const g of grads.values()) g.dispose();
     }
-    const out = { norms, params: [...params.values()].map((v) => v.dataSync().slice()), fused: backend === 'wasm' && wasmAdamWActive() };
+    const out = { norms, params: [...params.values()].map((v) => v.dataSync().slice()), fused: backend === 'wasm' && ownWasmKernelsActive() };
     opt.dispose();
     for (const v of params.values()) v.dispose();
     return out;

@@ -11,6 +11,7 @@ import { initBackend } from '../../src/trainer/backend';
 import { activeWasmGemm, createWasmGemm, heapOffset, type GemmVariant } from '../../src/trainer/kernels/wasmKernels';
 import { headMatMul, type HeadLayout, type HeadMatMulAttrs } from '../../src/trainer/kernels/headMatMul';
 import { gelu, geluReference } from '../../src/trainer/model/layers';
+import { applyDropout, dropoutMultipliers } from '../../src/trainer/model/dropout';
 
 function rand(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -205,6 +206,23 @@ describe('wasm GEMM (AssemblyScript)', () => {
     for (let i = 0; i < xs.length; i++) {
       assert.ok(Math.abs(got.y[i] - want.y[i]) <= 1e-6 * (1 + Math.abs(xs[i])), `GELU(${xs[i]}): ${got.y[i]} vs ${want.y[i]}`);
       assert.ok(Math.abs(got.grad[i] - want.grad[i]) <= 1e-6 * (1 + Math.abs(xs[i])), `GELU'(${xs[i]}): ${got.grad[i]} vs ${want.grad[i]}`);
+    }
+  });
+
+  test('dropout masks from the wasm kernel equal the JS hashing bit for bit', () => {
+    tf.setBackend('wasm');
+    const ctx = { seed: 12345, rowIds: Int32Array.from([7, 3, 99, 0, 41]) };
+    // Lengths with and without the 8-wide SIMD body, odd ones for the scalar tail; blocked groups too.
+    for (const [rows, groups, len, p, perBlock] of [[5, 3, 128, 0.1, 3], [4, 6, 32, 0.5, 2], [2, 3, 13, 0.1, 3], [3, 2, 7, 0.9, 1], [5, 1, 1, 0.3, 1]]) {
+      const want = dropoutMultipliers(ctx, 4, rows, groups, len, p, perBlock);
+      const x = tf.ones([rows, groups, len]);
+      const got = applyDropout(x, ctx, 4, rows, groups, len, p, perBlock);
+      const values = got.dataSync();
+      for (let i = 0; i < want.length; i++) assert.equal(values[i], want[i], `[${rows},${groups},${len}] p=${p}: element ${i}`);
+      let kept = 0;
+      for (const v of values) if (v !== 0) kept++;
+      assert.ok(kept > 0 && kept < values.length || values.length < 8, `[${rows},${groups},${len}]: some kept, some dropped`);
+      tf.dispose([x, got]);
     }
   });
 });

@@ -34,6 +34,9 @@ interface KernelExports {
   geluForward(x: number, y: number, cdf: number, n: number, work: number): void;
   geluBackward(x: number, cdf: number, dy: number, dx: number, n: number, work: number): void;
   sumSquares(x: number, n: number): number;
+  dropoutMask(keys: number, groups: number, len: number, threshold: number, scale: number, out: number): void;
+  layerNormForward(x: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
+  layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
   adamw(
     theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
     clip: number, beta1: number, beta2: number, stepSize: number, epsHat: number, decay: number,
@@ -60,6 +63,9 @@ export interface WasmGemm {
   geluForward(x: number, y: number, cdf: number, n: number): void;
   geluBackward(x: number, cdf: number, dy: number, dx: number, n: number): void;
   sumSquares(x: number, n: number): number;
+  dropoutMask(keys: number, groups: number, len: number, threshold: number, scale: number, out: number): void;
+  layerNormForward(x: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
+  layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
   adamw(
     theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
     clip: number, beta1: number, beta2: number, stepSize: number, epsHat: number, decay: number,
@@ -79,6 +85,11 @@ export function activeWasmGemm(): WasmGemm | undefined {
  * GEMM on wasm they do (it reads the operand where it lies); stock wasm leaves XNNPACK for them (PERF.md #1).
  */
 export function transposedMatMulIsFast(): boolean {
+  return ownWasmKernelsActive();
+}
+
+/** Whether our wasm kernels (GEMM, GELU, dropout masks, AdamW) serve the active backend. */
+export function ownWasmKernelsActive(): boolean {
   return active !== undefined && tf.getBackend() === 'wasm';
 }
 
@@ -123,6 +134,9 @@ function makeGemm(backend: WasmBackend, variant: GemmVariant, bytes: Uint8Array<
     geluForward: (x, y, cdf, n) => ex.geluForward(x, y, cdf, n, work),
     geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
     sumSquares: (x, n) => ex.sumSquares(x, n),
+    dropoutMask: (...args) => ex.dropoutMask(...args),
+    layerNormForward: (...args) => ex.layerNormForward(...args),
+    layerNormBackward: (...args) => ex.layerNormBackward(...args),
     adamw: (...args) => ex.adamw(...args),
   };
 }
@@ -203,9 +217,71 @@ function registerAdamWKernel(k: WasmGemm): void {
   });
 }
 
-/** Whether AdamW's update runs as our wasm kernel on the active backend. */
-export function wasmAdamWActive(): boolean {
-  return active !== undefined && tf.getBackend() === 'wasm';
+export const DROPOUT_MASK = 'MatryoshkaDropoutMask';
+
+/** `MatryoshkaDropoutMask` keys [groups] (int32) → multipliers [groups, len] (assembly/dropout.ts). */
+function registerDropoutKernel(k: WasmGemm): void {
+  if (tf.getKernel(DROPOUT_MASK, 'wasm')) tf.unregisterKernel(DROPOUT_MASK, 'wasm');
+  tf.registerKernel({
+    kernelName: DROPOUT_MASK,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { keys } = inputs as { keys: tf.TensorInfo };
+      const { len, threshold, scale } = attrs as unknown as { len: number; threshold: number; scale: number };
+      if (keys.dtype !== 'int32') throw new Error(`dropout keys must be int32, got ${keys.dtype}`);
+      const be = backend as unknown as WasmBackend;
+      const groups = tf.util.sizeFromShape(keys.shape);
+      const out = be.makeOutput([groups, len], 'float32');
+      if (groups * len > 0) k.dropoutMask(offsetOf(be, keys), groups, len, threshold, scale, offsetOf(be, out));
+      return out;
+    },
+  });
+}
+
+export const LAYER_NORM = 'MatryoshkaLayerNorm';
+export const LAYER_NORM_GRAD = 'MatryoshkaLayerNormGrad';
+
+/**
+ * `MatryoshkaLayerNorm` (x [T, H], γ, β; eps) → [y, x̂, rstd [T]] and `MatryoshkaLayerNormGrad`
+ * (dy, x̂, rstd, γ) → [dx, dγ, dβ] (assembly/layerNorm.ts).
+ */
+function registerLayerNormKernels(k: WasmGemm): void {
+  for (const name of [LAYER_NORM, LAYER_NORM_GRAD]) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  const rowsOf = (x: tf.TensorInfo) => {
+    const H = x.shape[x.shape.length - 1];
+    return { T: H ? tf.util.sizeFromShape(x.shape) / H : 0, H };
+  };
+  tf.registerKernel({
+    kernelName: LAYER_NORM,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
+      const { eps } = attrs as unknown as { eps: number };
+      const be = backend as unknown as WasmBackend;
+      const { T, H } = rowsOf(x);
+      const y = be.makeOutput(x.shape, 'float32');
+      const xhat = be.makeOutput(x.shape, 'float32');
+      const rstd = be.makeOutput([T], 'float32');
+      if (T * H > 0) k.layerNormForward(offsetOf(be, x), offsetOf(be, gamma), offsetOf(be, beta), offsetOf(be, y), offsetOf(be, xhat), offsetOf(be, rstd), T, H, eps);
+      return [y, xhat, rstd];
+    },
+  });
+  tf.registerKernel({
+    kernelName: LAYER_NORM_GRAD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, xhat, rstd, gamma } = inputs as Record<'dy' | 'xhat' | 'rstd' | 'gamma', tf.TensorInfo>;
+      const be = backend as unknown as WasmBackend;
+      const { T, H } = rowsOf(xhat);
+      const dx = be.makeOutput(xhat.shape, 'float32');
+      const dgamma = be.makeOutput([H], 'float32');
+      const dbeta = be.makeOutput([H], 'float32');
+      if (H > 0) {
+        k.layerNormBackward(offsetOf(be, dy), offsetOf(be, xhat), offsetOf(be, rstd), offsetOf(be, gamma), offsetOf(be, dx), offsetOf(be, dgamma), offsetOf(be, dbeta), T, H);
+      }
+      return [dx, dgamma, dbeta];
+    },
+  });
 }
 
 /** Σ of every element squared over `tensors` (float32 wasm tensors), or undefined off our kernels. */
@@ -220,11 +296,6 @@ export function wasmSumSquares(tensors: Iterable<tf.Tensor>): number | undefined
     total += active.sumSquares(data.memoryOffset, t.size);
   }
   return total;
-}
-
-/** Whether GELU runs as our wasm kernel on the active backend. */
-export function wasmGeluActive(): boolean {
-  return active !== undefined && tf.getBackend() === 'wasm';
 }
 
 /**
@@ -344,6 +415,8 @@ export function installWasmGemm(dir: string): string {
   registerHeadMatMulKernel(gemm);
   registerGeluKernels(gemm);
   registerAdamWKernel(gemm);
+  registerDropoutKernel(gemm);
+  registerLayerNormKernels(gemm);
   active = gemm;
   return `matmul: own GEMM (${gemm.variant})`;
 }

@@ -1,5 +1,6 @@
 /**
- * Chunking-invariant dropout masks, built in JS.
+ * Chunking-invariant dropout masks: one hash key per (row, group) built here, the per-element hashing
+ * in JS, or on wasm in our SIMD kernel (kernels/assembly/dropout.ts, bit for bit the same).
  *
  * Every keep/drop decision is a pure function of (ctx.seed, rowId, site, group, index): a counter-based
  * hash, no sequential state. So a row gets the same mask whether it is encoded alone, in a chunk, or in
@@ -9,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext } from './types';
 import { fmix32 } from './init';
+import { DROPOUT_MASK, ownWasmKernelsActive } from '../kernels/wasmKernels';
 
 /** Dropout sites in order of the forward pass; then 3 per layer. */
 export const SITE_EMBEDDINGS = 0;
@@ -43,25 +45,37 @@ export function dropoutMultipliers(
   p: number,
   groupsPerBlock = groups,
 ): Float32Array {
+  const keys = dropoutKeys(ctx, site, rows, groups, groupsPerBlock);
+  const out = new Float32Array(rows * groups * len);
+  const threshold = threshold16(p);
+  const scale = keepScale(threshold);
+  for (let k = 0; k < keys.length; k++) fillMultipliers(out, k * len, keys[k], len, threshold, scale);
+  return out;
+}
+
+/**
+ * The hash key of every (row, group), in [rows, groups] order; row r uses ctx.rowIds[r]. Groups come in
+ * blocks (e.g. heads × query positions): the key uses (block, index in block) so that it does not depend
+ * on the block size (the padded length L).
+ */
+export function dropoutKeys(ctx: DropoutContext, site: number, rows: number, groups: number, groupsPerBlock = groups): Int32Array {
   if (ctx.rowIds.length < rows) {
     throw new Error(`dropout: ${rows} rows but only ${ctx.rowIds.length} rowIds`);
   }
-  const out = new Float32Array(rows * groups * len);
-  const threshold = threshold16(p);
-  // Scale by the keep probability actually used (p rounded to 2^-16), so the expectation is exact.
-  const scale = 65536 / (65536 - threshold);
-  let o = 0;
+  const keys = new Int32Array(rows * groups);
+  let k = 0;
   for (let r = 0; r < rows; r++) {
     const rowId = ctx.rowIds[r];
     for (let g = 0; g < groups; g++) {
-      // Groups come in blocks (e.g. heads × query positions): the key uses (block, index in block)
-      // so that it does not depend on the block size (the padded length L).
-      const key = groupKey(ctx.seed, rowId, site, Math.floor(g / groupsPerBlock) * BLOCK_KEY_STRIDE + (g % groupsPerBlock));
-      fillMultipliers(out, o, key, len, threshold, scale);
-      o += len;
+      keys[k++] = groupKey(ctx.seed, rowId, site, Math.floor(g / groupsPerBlock) * BLOCK_KEY_STRIDE + (g % groupsPerBlock));
     }
   }
-  return out;
+  return keys;
+}
+
+/** Scale by the keep probability actually used (p rounded to 2^-16), so the expectation is exact. */
+function keepScale(threshold: number): number {
+  return 65536 / (65536 - threshold);
 }
 
 /**
@@ -103,8 +117,7 @@ export function attentionDropoutMultipliers(
   if (ctx.rowIds.length < n) throw new Error(`dropout: ${n} rows but only ${ctx.rowIds.length} rowIds`);
   const out = new Float32Array(len * n * heads * len);
   const threshold = threshold16(p);
-  // Scale by the keep probability actually used (p rounded to 2^-16), so the expectation is exact.
-  const scale = 65536 / (65536 - threshold);
+  const scale = keepScale(threshold);
   for (let i = 0; i < len; i++) {
     for (let r = 0; r < n; r++) {
       const rowId = ctx.rowIds[r];
@@ -133,6 +146,14 @@ export function applyDropout(
 ): tf.Tensor {
   if (!ctx || p <= 0) return x;
   if (p >= 1) return tf.zerosLike(x);
+  if (ownWasmKernelsActive()) {
+    // The per-element hashing on our wasm kernel (kernels/assembly/dropout.ts), the keys from here.
+    const keys = tf.tensor1d(dropoutKeys(ctx, site, rows, groups, groupsPerBlock), 'int32');
+    const threshold = threshold16(p);
+    const mask = tf.engine().runKernel(DROPOUT_MASK, { keys }, { len, threshold, scale: keepScale(threshold) }) as tf.Tensor;
+    keys.dispose();
+    return tf.mul(x, tf.reshape(mask, x.shape));
+  }
   const m = dropoutMultipliers(ctx, site, rows, groups, len, p, groupsPerBlock);
   return tf.mul(x, tf.tensor(m, x.shape, 'float32'));
 }

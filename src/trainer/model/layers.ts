@@ -4,7 +4,7 @@
  * primitive ops whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GELU, GELU_GRAD, transposedMatMulIsFast, wasmGeluActive } from '../kernels/wasmKernels';
+import { GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, ownWasmKernelsActive, transposedMatMulIsFast } from '../kernels/wasmKernels';
 
 /**
  * x [T, in] @ W [in, out] + b [out], with a custom backward:
@@ -61,12 +61,25 @@ export function layerNormReference(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.
 /**
  * LayerNorm over the last axis of x [T, H] (biased variance, like torch), with the closed-form
  * backward  dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)),  ĝ = dy · γ.
- * Autodiff through the primitives runs ~25 kernels (and a pow for rsqrt); this runs ~12. The gain and
- * bias gradients come from one matmul: [1ᵀ 0; 0 1ᵀ] · [dy·x̂; dy] packs one operand instead of two.
+ * Autodiff through the primitives runs ~25 kernels (and a pow for rsqrt); this runs ~12, and on wasm
+ * with our kernels one each way. Elsewhere the gain and bias gradients come from one matmul:
+ * [1ᵀ 0; 0 1ᵀ] · [dy·x̂; dy] packs one operand instead of two.
  */
 function makeLayerNorm(eps: number) {
   return tf.customGrad((...args: unknown[]) => {
     const [x, gamma, beta, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    if (ownWasmKernelsActive()) {
+      // Forward and backward each one pass, row by row (kernels/assembly/layerNorm.ts).
+      const [y, sxhat, srstd] = tf.engine().runKernel(LAYER_NORM, { x, gamma, beta }, { eps }) as tf.Tensor[];
+      save([sxhat, srstd, gamma]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+          const [xhat, rstd, g] = saved;
+          return tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, xhat, rstd, gamma: g }) as tf.Tensor[];
+        },
+      };
+    }
     const [xhat, rstd] = tf.tidy(() => {
       const centred = tf.sub(x, tf.mean(x, -1, true));
       const r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
@@ -122,7 +135,7 @@ export function geluReference(x: tf.Tensor): tf.Tensor {
 
 export const gelu = tf.customGrad((...args: unknown[]) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  if (wasmGeluActive()) {
+  if (ownWasmKernelsActive()) {
     // One SIMD pass each way (kernels/assembly/gelu.ts): wasm's Erf and Exp are scalar loops.
     const [y, cdf] = tf.engine().runKernel(GELU, { x }) as tf.Tensor[];
     save([x, cdf]);
