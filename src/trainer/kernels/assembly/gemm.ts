@@ -14,10 +14,11 @@
  * offsets into the tfjs-wasm heap, which this module imports as its memory; `work` is scratch space of
  * at least workBytes() that the caller owns.
  *
- * Blocking (Goto's scheme): B is packed by KC × NR panels so the inner loop streams it contiguously from
- * L1; A is read in place (row-major: consecutive floats; transposed: rows of four lie side by side), four
- * rows at a time; a 4 × 8 tile of C lives in eight v128 registers for the whole KC loop. Partial tiles at
- * the edges go through a small zero-padded tile so that nothing reads or writes past a tensor.
+ * Blocking (Goto's scheme): B is packed by KC × NR panels and A by MC × KC blocks of MR-row panels, so
+ * the inner loop streams both contiguously (transposed operands are packed through 4 × 4 register
+ * transposes, so they cost what plain ones do); a 4 × 8 tile of C lives in eight v128 registers for the
+ * whole KC loop. Packing zero-pads partial panels, and partial tiles of C go through a small tile, so
+ * nothing reads or writes past a tensor.
  */
 
 const MR: i32 = 4;
@@ -26,10 +27,10 @@ const KC: i32 = 256;
 const MC: i32 = 64;
 const NC: i32 = 512;
 
-// Scratch layout (floats): packed B [KC·NC] | padded A rows [MR·KC] | C tile [MR·NR] | bias tile [NR].
+// Scratch layout (floats): packed B [KC·NC] | packed A [MC·KC] | C tile [MR·NR] | bias tile [NR].
 const PACKED_B: usize = 0;
-const PADDED_A: usize = PACKED_B + (<usize>(KC * NC) << 2);
-const C_TILE: usize = PADDED_A + (<usize>(MR * KC) << 2);
+const PACKED_A: usize = PACKED_B + (<usize>(KC * NC) << 2);
+const C_TILE: usize = PACKED_A + (<usize>(MC * KC) << 2);
 const BIAS_TILE: usize = C_TILE + (<usize>(MR * NR) << 2);
 const WORK_BYTES: usize = BIAS_TILE + (<usize>NR << 2);
 
@@ -44,9 +45,80 @@ export function workBytes(): usize {
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
+// @ts-ignore: decorator
+@inline function transpose4(dst: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + step, i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, i32x4.shuffle(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, i32x4.shuffle(t2, t3, 2, 3, 6, 7));
+}
+
+/** Packs op(A)[i0 .. i0+mc, p0 .. p0+kc) as MR-row panels, each kc steps of MR floats, zero-padded. */
+function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    const i = i0 + ir;
+    if (rows == MR && transA) {
+      let src = a + ((<usize>p0 * lda + i) << 2);
+      const step = <usize>lda << 2;
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, v128.load(src));
+        src += step;
+        dst += 16;
+      }
+      continue;
+    }
+    if (rows == MR) {
+      const r0 = a + ((<usize>i * lda + p0) << 2);
+      const rs = <usize>lda << 2;
+      const k4 = kc & ~3;
+      for (let p = 0; p < k4; p += 4) {
+        const o = <usize>p << 2;
+        transpose4(dst, 16, v128.load(r0 + o), v128.load(r0 + rs + o), v128.load(r0 + 2 * rs + o), v128.load(r0 + 3 * rs + o));
+        dst += 64;
+      }
+      for (let p = k4; p < kc; p++) {
+        for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), load<f32>(r0 + <usize>r * rs + (<usize>p << 2)));
+        dst += 16;
+      }
+      continue;
+    }
+    for (let p = 0; p < kc; p++) {
+      for (let r = 0; r < MR; r++) {
+        let v: f32 = 0;
+        if (r < rows) v = transA ? load<f32>(a + ((<usize>(p0 + p) * lda + i + r) << 2)) : load<f32>(a + ((<usize>(i + r) * lda + p0 + p) << 2));
+        store<f32>(dst, v);
+        dst += 4;
+      }
+    }
+  }
+}
+
 /** Packs op(B)[p0 .. p0+kc, j0 .. j0+nc) as NR-column panels, each kc rows of NR floats, zero-padded. */
 function packB(b: usize, ldb: i32, transB: bool, j0: i32, nc: i32, p0: i32, kc: i32, dst: usize): void {
   for (let jr = 0; jr < nc; jr += NR) {
+    if (transB && jr + NR <= nc) {
+      // Bᵀ: rows j .. j+7 of the stored [N, K] array, four steps of p at a time through 4×4 transposes.
+      const rs = <usize>ldb << 2;
+      const r0 = b + ((<usize>(j0 + jr) * ldb + p0) << 2);
+      const r4 = r0 + 4 * rs;
+      const k4 = kc & ~3;
+      for (let p = 0; p < k4; p += 4) {
+        const o = <usize>p << 2;
+        transpose4(dst, 32, v128.load(r0 + o), v128.load(r0 + rs + o), v128.load(r0 + 2 * rs + o), v128.load(r0 + 3 * rs + o));
+        transpose4(dst + 16, 32, v128.load(r4 + o), v128.load(r4 + rs + o), v128.load(r4 + 2 * rs + o), v128.load(r4 + 3 * rs + o));
+        dst += 128;
+      }
+      for (let p = k4; p < kc; p++) {
+        for (let q = 0; q < NR; q++) store<f32>(dst + (<usize>q << 2), load<f32>(r0 + <usize>q * rs + (<usize>p << 2)));
+        dst += 32;
+      }
+      continue;
+    }
     if (!transB && jr + NR <= nc) {
       let src = b + ((<usize>p0 * ldb + j0 + jr) << 2);
       const step = <usize>ldb << 2;
@@ -73,10 +145,10 @@ function packB(b: usize, ldb: i32, transB: bool, j0: i32, nc: i32, p0: i32, kc: 
 }
 
 /**
- * One MR × NR tile over kc: A's element (r, p) at a + p·sP + r·sR (bytes), B a packed panel. C starts
+ * One MR × NR tile over kc: A and B packed panels (MR and NR floats per step of p). C starts
  * from the bias row (or zero) when `init`, else from what C holds (the previous KC block's sum).
  */
-function tile4x8(kc: i32, a: usize, sP: usize, sR: usize, pb: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
+function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
   const row = <usize>ldc << 2;
   if (init) {
@@ -94,24 +166,19 @@ function tile4x8(kc: i32, a: usize, sP: usize, sR: usize, pb: usize, c: usize, l
     c20 = v128.load(c + 2 * row); c21 = v128.load(c + 2 * row, 16);
     c30 = v128.load(c + 3 * row); c31 = v128.load(c + 3 * row, 16);
   }
-  const a0 = a;
-  const a1 = a + sR;
-  const a2 = a + 2 * sR;
-  const a3 = a + 3 * sR;
   const end = pb + (<usize>kc << 5);
-  let off: usize = 0;
   while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    let x = v128.load32_splat(a0 + off);
+    let x = v128.load32_splat(pa);
     c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
-    x = v128.load32_splat(a1 + off);
+    x = v128.load32_splat(pa, 4);
     c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
-    x = v128.load32_splat(a2 + off);
+    x = v128.load32_splat(pa, 8);
     c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
-    x = v128.load32_splat(a3 + off);
+    x = v128.load32_splat(pa, 12);
     c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
-    off += sP;
+    pa += 16;
     pb += 32;
   }
   v128.store(c, c00); v128.store(c, c01, 16);
@@ -131,10 +198,8 @@ export function gemm(
   transA: bool, transB: bool,
   work: usize,
 ): void {
-  const sP: usize = transA ? <usize>lda << 2 : 4;
-  const sR: usize = transA ? 4 : <usize>lda << 2;
   const packedB = work + PACKED_B;
-  const paddedA = work + PADDED_A;
+  const packedA = work + PACKED_A;
   const cTile = work + C_TILE;
   const biasTile = work + BIAS_TILE;
   if (K == 0) {
@@ -152,15 +217,7 @@ export function gemm(
       packB(b, ldb, transB, j0, nc, p0, kc, packedB);
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = min(MC, M - i0);
-        const tailRows = mc % MR;
-        if (tailRows) {
-          // The block's last, partial row tile: a zero-padded copy (sP = 4, sR = kc floats), made once
-          // for all its column panels.
-          const ap = a + <usize>p0 * sP + <usize>(i0 + mc - tailRows) * sR;
-          for (let r = 0; r < MR; r++) for (let p = 0; p < kc; p++) {
-            store<f32>(paddedA + (<usize>(r * kc + p) << 2), r < tailRows ? load<f32>(ap + <usize>p * sP + <usize>r * sR) : 0);
-          }
-        }
+        packA(a, lda, transA, i0, mc, p0, kc, packedA);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
           let biasRow: usize = 0;
@@ -178,9 +235,9 @@ export function gemm(
             const mr = min(MR, mc - ir);
             const i = i0 + ir;
             const cp = c + ((<usize>i * ldc + j0 + jr) << 2);
-            const ap = a + <usize>p0 * sP + <usize>i * sR;
+            const ap = packedA + (<usize>(ir * kc) << 2);
             if (mr == MR && nr == NR) {
-              tile4x8(kc, ap, sP, sR, panel, cp, ldc, init, biasRow);
+              tile4x8(kc, ap, panel, cp, ldc, init, biasRow);
               continue;
             }
             if (!init) {
@@ -188,11 +245,7 @@ export function gemm(
                 store<f32>(cTile + (<usize>(r * NR + q) << 2), load<f32>(cp + ((<usize>r * ldc + q) << 2)));
               }
             }
-            if (mr == MR) {
-              tile4x8(kc, ap, sP, sR, panel, cTile, NR, init, biasRow);
-            } else {
-              tile4x8(kc, paddedA, 4, <usize>kc << 2, panel, cTile, NR, init, biasRow);
-            }
+            tile4x8(kc, ap, panel, cTile, NR, init, biasRow);
             for (let r = 0; r < mr; r++) for (let q = 0; q < nr; q++) {
               store<f32>(cp + ((<usize>r * ldc + q) << 2), load<f32>(cTile + (<usize>(r * NR + q) << 2)));
             }
