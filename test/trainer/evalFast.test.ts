@@ -207,3 +207,37 @@ test('embedTexts batches by token count (at most batchSize·maxSeqLength padded 
   encoder.dispose();
   assert.equal(tf.memory().numTensors, 0, 'no tensor left behind');
 });
+
+test('the wasm GEMM scorer: same cosines as the JS prefix pass (float tolerance), same metrics at every dim and in the funnel', async () => {
+  await initBackend('wasm');
+  const { wasmPrefixScorer, ownWasmKernelsActive } = await import('../../src/trainer/kernels/wasmKernels');
+  assert.ok(ownWasmKernelsActive(), 'our wasm kernels are serving');
+  const asc = [...DIMS].sort((a, b) => a - b);
+  const qInv = prefixInverseNorms(Q, NQ, WIDTH, asc);
+  const cInv = prefixInverseNorms(C, NC, WIDTH, asc);
+  const before = tf.memory().numTensors;
+  const scorer = wasmPrefixScorer(C, NC, WIDTH);
+  assert.ok(scorer);
+  for (const [from, n] of [[0, NQ], [3, 9]]) {
+    const js = asc.map(() => new Float32Array(n * NC));
+    const gemm = asc.map(() => new Float32Array(n * NC));
+    prefixCosines(Q, qInv, from, n, C, cInv, NC, WIDTH, asc, js);
+    prefixCosines(Q, qInv, from, n, C, cInv, NC, WIDTH, asc, gemm, scorer);
+    asc.forEach((dim, t) => {
+      let worst = 0;
+      for (let r = 0; r < js[t].length; r++) worst = Math.max(worst, Math.abs(js[t][r] - gemm[t][r]));
+      assert.ok(worst < 1e-5, `dim ${dim}: max |difference| ${worst}`);
+    });
+  }
+  scorer.dispose();
+  const byJs = runSync(retrievalByDimWork(Q, NQ, C, NC, WIDTH, DIMS, relevant));
+  const byGemm = runSync(retrievalByDimWork(Q, NQ, C, NC, WIDTH, DIMS, relevant, 5, wasmPrefixScorer));
+  for (const dim of DIMS) {
+    for (const [k, v] of Object.entries(byJs.get(dim)!)) assert.ok(Math.abs(v - byGemm.get(dim)![k as keyof RetrievalMetrics]) < 1e-9, `dim ${dim} ${k}`);
+  }
+  const o = { shortlistDim: 6, rerankDim: 24, shortlistSize: 10 };
+  const fJs = funnelRetrieval(Q, NQ, C, NC, WIDTH, relevant, o);
+  const fGemm = runSync(funnelRetrievalWork(Q, NQ, C, NC, WIDTH, relevant, o, 7, wasmPrefixScorer));
+  for (const [k, v] of Object.entries(fJs)) assert.ok(Math.abs(v - fGemm[k as keyof typeof fGemm]) < 1e-9, `funnel ${k}`);
+  assert.equal(tf.memory().numTensors, before, 'the scorer frees its tensors');
+});

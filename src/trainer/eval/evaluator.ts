@@ -11,6 +11,7 @@ import type { FunnelConfig } from '../../protocol/runConfig';
 import { runSync, type Work } from '../cooperative';
 import { tableSize, type PairTable } from '../data/dataset';
 import { funnelRetrievalWork, pairCosines, retrievalByDimWork, spearman, truncateNormalize } from './metrics';
+import { wasmPrefixScorer } from '../kernels/wasmKernels';
 
 export interface EvalSet {
   queries: string[];
@@ -136,7 +137,7 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
   const wanted = new Set(o.metrics);
   const byDim: ByDim = {};
   // Every dim in one pass over the scores (dims are prefixes of the full-width embeddings).
-  const retrieval = nq > 0 ? yield* retrievalByDimWork(q, nq, c, nc, width, o.dims, set.relevant) : undefined;
+  const retrieval = nq > 0 ? yield* retrievalByDimWork(q, nq, c, nc, width, o.dims, set.relevant, undefined, wasmPrefixScorer) : undefined;
   for (const dim of o.dims) {
     yield;
     const m: Record<string, number> = {};
@@ -154,7 +155,11 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
   const values: Record<string, number> = {};
   if (o.funnel && nq > 0) {
     yield;
-    const f = yield* funnelRetrievalWork(q, nq, c, nc, width, set.relevant, { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize });
+    const f = yield* funnelRetrievalWork(
+      q, nq, c, nc, width, set.relevant,
+      { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize },
+      undefined, wasmPrefixScorer,
+    );
     for (const [k, v] of Object.entries(f)) if (k === 'macsSaved' || wanted.has(k)) values[`${FUNNEL_PREFIX}${k}`] = v;
     values[`${FUNNEL_PREFIX}shortlistDim`] = o.funnel.shortlistDim;
     values[`${FUNNEL_PREFIX}rerankDim`] = o.funnel.rerankDim;

@@ -58,6 +58,20 @@ export function prefixInverseNorms(emb: Float32Array, n: number, width: number, 
 }
 
 /**
+ * Raw prefix dot products on faster hardware than a JS loop (the trainer's wasm GEMM): for a corpus c
+ * [nc, width] fixed at creation, `dots` writes out[t][(i − from)·nc + j] = Σ_{k < dims[t]} q[from + i, k]·c[j, k]
+ * for the queries [from, from + rows) of q [·, width]. Sums in float32 rather than the JS loop's float64:
+ * cosines agree to ~1e-6, so rankings may differ only between near-ties.
+ */
+export interface PrefixScorer {
+  dots(q: Float32Array, from: number, rows: number, dims: readonly number[], out: Float32Array[]): void;
+  dispose(): void;
+}
+
+/** Makes a PrefixScorer for a corpus, or undefined to score in JS. */
+export type PrefixScorerFactory = (c: Float32Array, nc: number, width: number) => PrefixScorer | undefined;
+
+/**
  * Cosine similarities of the queries [from, from + rows) of q [nq, width] with every row of c [nc, width]
  * at each dim of `dims` (ascending prefixes; rows not normalised, inverse norms from prefixInverseNorms):
  * out[t][(i − from)·nc + j]. Dims are prefixes, so one pass over the widest dim serves them all: the dot
@@ -76,8 +90,23 @@ export function prefixCosines(
   width: number,
   dims: readonly number[],
   out: Float32Array[],
+  scorer?: PrefixScorer,
 ): void {
   const nd = dims.length;
+  if (scorer) {
+    scorer.dots(q, from, rows, dims, out);
+    for (let t = 0; t < nd; t++) {
+      const o = out[t];
+      const qi = qInv[t];
+      const ci = cInv[t];
+      for (let i = 0; i < rows; i++) {
+        const s = qi[from + i];
+        const base = i * nc;
+        for (let j = 0; j < nc; j++) o[base + j] *= s * ci[j];
+      }
+    }
+    return;
+  }
   let i = 0;
   for (; i + 4 <= rows; i += 4) {
     const a0 = (from + i) * width;
@@ -356,6 +385,7 @@ export function* funnelRetrievalWork(
   relevant: ReadonlySet<number>[],
   o: { shortlistDim: number; rerankDim: number; shortlistSize: number },
   blockRows = scoreBlock(nc, [o.shortlistDim]),
+  scorerFactory?: PrefixScorerFactory,
 ): Work<FunnelResult> {
   const s = o.shortlistDim;
   const r = o.rerankDim;
@@ -370,21 +400,26 @@ export function* funnelRetrievalWork(
   let shortFrom = 0;
   const list: RetrievalMetrics[] = [];
   const rerank = new Float32Array(nc);
-  for (let i = 0; i < nq; i++) {
-    if (i % block === 0) {
-      if (i > 0) yield;
-      prefixCosines(qFull, qs, i, Math.min(block, nq - i), cFull, cs, nc, fullDim, [s], short);
-      shortFrom = i;
+  const scorer = scorerFactory?.(cFull, nc, fullDim);
+  try {
+    for (let i = 0; i < nq; i++) {
+      if (i % block === 0) {
+        if (i > 0) yield;
+        prefixCosines(qFull, qs, i, Math.min(block, nq - i), cFull, cs, nc, fullDim, [s], short, scorer);
+        shortFrom = i;
+      }
+      const cand = topK(short[0], i - shortFrom, nc, size);
+      const qo = i * fullDim;
+      for (const j of cand) {
+        const co = j * fullDim;
+        let v = 0;
+        for (let k = 0; k < r; k++) v += qFull[qo + k] * cFull[co + k];
+        rerank[j] = v * qr[i] * cr[j];
+      }
+      list.push(queryMetrics(topK(rerank, 0, nc, 100, cand), relevant[i]));
     }
-    const cand = topK(short[0], i - shortFrom, nc, size);
-    const qo = i * fullDim;
-    for (const j of cand) {
-      const co = j * fullDim;
-      let v = 0;
-      for (let k = 0; k < r; k++) v += qFull[qo + k] * cFull[co + k];
-      rerank[j] = v * qr[i] * cr[j];
-    }
-    list.push(queryMetrics(topK(rerank, 0, nc, 100, cand), relevant[i]));
+  } finally {
+    scorer?.dispose();
   }
   const macs = nq * nc * s + nq * size * r;
   return { ...mean(list), macsSaved: 1 - macs / (nq * nc * r) };
@@ -404,6 +439,7 @@ export function* retrievalByDimWork(
   dims: readonly number[],
   relevant: ReadonlySet<number>[],
   blockRows?: number,
+  scorerFactory?: PrefixScorerFactory,
 ): Work<Map<number, RetrievalMetrics>> {
   checkDims(dims, width);
   const asc = [...new Set(dims)].sort((a, b) => a - b);
@@ -412,11 +448,16 @@ export function* retrievalByDimWork(
   const block = Math.max(1, blockRows ?? scoreBlock(nc, asc));
   const scores = asc.map(() => new Float32Array(Math.min(block, nq) * nc));
   const lists = asc.map((): RetrievalMetrics[] => []);
-  for (let s = 0; s < nq; s += block) {
-    const n = Math.min(block, nq - s);
-    prefixCosines(q, qInv, s, n, c, cInv, nc, width, asc, scores);
-    for (let t = 0; t < asc.length; t++) for (let i = 0; i < n; i++) lists[t].push(queryMetrics(topK(scores[t], i, nc, 100), relevant[s + i]));
-    yield;
+  const scorer = scorerFactory?.(c, nc, width);
+  try {
+    for (let s = 0; s < nq; s += block) {
+      const n = Math.min(block, nq - s);
+      prefixCosines(q, qInv, s, n, c, cInv, nc, width, asc, scores, scorer);
+      for (let t = 0; t < asc.length; t++) for (let i = 0; i < n; i++) lists[t].push(queryMetrics(topK(scores[t], i, nc, 100), relevant[s + i]));
+      yield;
+    }
+  } finally {
+    scorer?.dispose();
   }
   return new Map(asc.map((d, t) => [d, mean(lists[t])]));
 }

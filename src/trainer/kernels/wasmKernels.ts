@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { registerHeadMatMulKernel } from './headMatMul';
+import type { PrefixScorer } from '../eval/metrics';
 
 export type GemmVariant = 'relaxed-simd' | 'simd';
 export const KERNEL_FILES: Record<GemmVariant, string> = {
@@ -28,6 +29,7 @@ interface KernelExports {
     M: number, N: number, K: number,
     lda: number, ldb: number, ldc: number,
     transA: boolean, transB: boolean,
+    accumulate: boolean,
     work: number,
   ): void;
   workBytes(): number;
@@ -45,7 +47,7 @@ interface KernelExports {
 
 /** The parts of tfjs-wasm's backend object this module uses (not in its public typings). */
 interface WasmBackend {
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number };
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; HEAPF32: Float32Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
@@ -58,6 +60,8 @@ export interface WasmGemm {
     M: number; N: number; K: number;
     lda: number; ldb: number; ldc: number;
     transA: boolean; transB: boolean;
+    /** C += op(A)·op(B) instead of C = op(A)·op(B) (+ bias). */
+    accumulate?: boolean;
   }): void;
   /** y = x·Φ(x), cdf = Φ(x); and dx = dy·(Φ(x) + x·φ(x)). Heap offsets, n floats. */
   geluForward(x: number, y: number, cdf: number, n: number): void;
@@ -130,7 +134,7 @@ function makeGemm(backend: WasmBackend, variant: GemmVariant, bytes: Uint8Array<
   const work = backend.wasm._malloc(ex.workBytes());
   return {
     variant,
-    run: (o) => ex.gemm(o.a, o.b, o.c, o.bias ?? 0, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.transA, o.transB, work),
+    run: (o) => ex.gemm(o.a, o.b, o.c, o.bias ?? 0, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.transA, o.transB, o.accumulate ?? false, work),
     geluForward: (x, y, cdf, n) => ex.geluForward(x, y, cdf, n, work),
     geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
     sumSquares: (x, n) => ex.sumSquares(x, n),
@@ -282,6 +286,37 @@ function registerLayerNormKernels(k: WasmGemm): void {
       return [dx, dgamma, dbeta];
     },
   });
+}
+
+/**
+ * Raw prefix dot products for the evaluation (eval/metrics.ts's PrefixScorer) on the GEMM: the corpus
+ * [nc, width] goes into the wasm heap once; each block of queries is one GEMM per dim step, accumulating
+ * (the dot product at dims[t + 1] goes on from the one at dims[t]), read out after each. Undefined when
+ * our kernels are not serving (the evaluation then scores in JS).
+ */
+export function wasmPrefixScorer(c: Float32Array, nc: number, width: number): PrefixScorer | undefined {
+  if (!ownWasmKernelsActive() || !active) return undefined;
+  const gemm = active;
+  const corpus = tf.tensor2d(c.subarray(0, nc * width), [nc, width]);
+  return {
+    dots: (q, from, rows, dims, out) => {
+      const block = tf.tensor2d(q.subarray(from * width, (from + rows) * width), [rows, width]);
+      const scores = tf.zeros([rows, nc]);
+      try {
+        const be = tf.backend() as unknown as WasmBackend;
+        const [pq, pc, ps] = [block, corpus, scores].map((t) => offsetOf(be, t));
+        let prev = 0;
+        dims.forEach((d, t) => {
+          gemm.run({ a: pq + prev * 4, b: pc + prev * 4, c: ps, M: rows, N: nc, K: d - prev, lda: width, ldb: width, ldc: nc, transA: false, transB: true, accumulate: true });
+          out[t].set(be.wasm.HEAPF32.subarray(ps / 4, ps / 4 + rows * nc));
+          prev = d;
+        });
+      } finally {
+        tf.dispose([block, scores]);
+      }
+    },
+    dispose: () => corpus.dispose(),
+  };
 }
 
 /** Σ of every element squared over `tensors` (float32 wasm tensors), or undefined off our kernels. */

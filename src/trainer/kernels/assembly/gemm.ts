@@ -188,14 +188,16 @@ function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
 }
 
 /**
- * C = op(A) · op(B) (+ bias). a, b, c, bias, work: byte offsets (bias 0 = none). lda / ldb / ldc: row
- * strides in floats of the arrays as stored (A is [M, K] or, transposed, [K, M]; B is [K, N] or [N, K]).
+ * C = op(A) · op(B) (+ bias), or C += op(A) · op(B) when `accumulate` (bias ignored). a, b, c, bias, work:
+ * byte offsets (bias 0 = none). lda / ldb / ldc: row strides in floats of the arrays as stored (A is
+ * [M, K] or, transposed, [K, M]; B is [K, N] or [N, K]).
  */
 export function gemm(
   a: usize, b: usize, c: usize, bias: usize,
   M: i32, N: i32, K: i32,
   lda: i32, ldb: i32, ldc: i32,
   transA: bool, transB: bool,
+  accumulate: bool,
   work: usize,
 ): void {
   const packedB = work + PACKED_B;
@@ -203,6 +205,7 @@ export function gemm(
   const cTile = work + C_TILE;
   const biasTile = work + BIAS_TILE;
   if (K == 0) {
+    if (accumulate) return;
     // An empty sum: C is the bias (or zero).
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
       store<f32>(c + ((<usize>i * ldc + j) << 2), bias ? load<f32>(bias + (<usize>j << 2)) : 0);
@@ -213,7 +216,7 @@ export function gemm(
     const nc = min(NC, N - j0);
     for (let p0 = 0; p0 < K; p0 += KC) {
       const kc = min(KC, K - p0);
-      const init = p0 == 0;
+      const init = p0 == 0 && !accumulate;
       packB(b, ldb, transB, j0, nc, p0, kc, packedB);
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = min(MC, M - i0);
