@@ -79,6 +79,7 @@ async function runCase(c: Case): Promise<CaseResult> {
   const step = (i: number): void => {
     const tokens = randomTokens(rng, 2 * c.batch);
     try {
+      const tStep = performance.now();
       const result = pool
         ? pool.lossAndGrads(
             { ids: tokens.inputIds.dataSync() as Int32Array, mask: tokens.attentionMask.dataSync() as Float32Array, rows: 2 * c.batch, len: SEQ_LEN },
@@ -90,7 +91,7 @@ async function runCase(c: Case): Promise<CaseResult> {
       for (const g of result.grads.values()) g.dispose();
       pool?.weightsChanged();
       if (pool && i >= c.warmup) {
-        for (const [k, v] of Object.entries({ ...pool.lastTimings, optimizer: performance.now() - t0 })) (phaseTimes[k] ??= []).push(v);
+        for (const [k, v] of Object.entries({ ...pool.lastTimings, lossAndGrads: t0 - tStep, optimizer: performance.now() - t0 })) (phaseTimes[k] ??= []).push(v);
       }
     } finally {
       disposeBatch(tokens);
