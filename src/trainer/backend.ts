@@ -18,7 +18,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { installFastGradients, installWasmSharedIdentity } from './kernels';
-import { installWasmGemm } from './kernels/wasmKernels';
+import { installWasmKernels } from './kernels/wasmKernels';
 
 export type BackendRequest = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 
@@ -97,7 +97,7 @@ async function activateWasm(): Promise<string> {
   }
   await activate('wasm');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const matmul = installWasmGemm(dir);
+  const matmul = installWasmKernels(dir);
   return simd ? `SIMD, ${matmul}, binaries from ${dir}` : `no SIMD (slow), ${matmul}, binaries from ${dir}`;
 }
 

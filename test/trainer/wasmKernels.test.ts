@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/backend';
-import { activeWasmGemm, createWasmGemm, heapOffset, type GemmVariant } from '../../src/trainer/kernels/wasmKernels';
+import { activeWasmKernels, createWasmKernels, heapOffset, type KernelVariant } from '../../src/trainer/kernels/wasmKernels';
 import { headMatMul, type HeadLayout, type HeadMatMulAttrs } from '../../src/trainer/kernels/headMatMul';
 import { gelu, geluReference } from '../../src/trainer/model/layers';
 import { applyDropout, dropoutMultipliers } from '../../src/trainer/model/dropout';
@@ -56,12 +56,12 @@ describe('wasm GEMM (AssemblyScript)', () => {
 
   test('the trainer runs its own GEMM on wasm', () => {
     // A build missing from dist/ would silently fall back to the stock kernels: fail loudly instead.
-    assert.ok(activeWasmGemm(), 'no GEMM build found: run `npm run build`');
+    assert.ok(activeWasmKernels(), 'no GEMM build found: run `npm run build`');
   });
 
-  for (const variant of ['simd', 'relaxed-simd'] as GemmVariant[]) {
+  for (const variant of ['simd', 'relaxed-simd'] as KernelVariant[]) {
     test(`${variant}: equals the float64 reference (${cases.length} shapes, transposes, bias, strides)`, () => {
-      const gemm = createWasmGemm(variant);
+      const gemm = createWasmKernels(variant);
       assert.ok(gemm, `${variant} build unavailable`);
       for (const [n, c] of cases.entries()) {
         // Strided storage: each row is `pad` floats longer than it needs; the result goes into a block

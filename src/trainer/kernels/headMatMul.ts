@@ -16,7 +16,7 @@
  * with their gradients written with the same op (dQ = dS·K, dK = dSᵀ·Q, dP = dC·Vᵀ, dV = Pᵀ·dC).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { WasmGemm } from './wasmKernels';
+import type { WasmKernels } from './wasmKernels';
 
 export type HeadLayout = 'heads' | 'blocks';
 
@@ -75,8 +75,8 @@ interface WasmBackendLike {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
-/** Registers the wasm kernel of headMatMul on top of `gemm` (called by installWasmGemm). */
-export function registerHeadMatMulKernel(gemm: WasmGemm): void {
+/** Registers the wasm kernel of headMatMul on top of `gemm` (called by installWasmKernels). */
+export function registerHeadMatMulKernel(gemm: WasmKernels): void {
   if (tf.getKernel(HEAD_MAT_MUL, 'wasm')) tf.unregisterKernel(HEAD_MAT_MUL, 'wasm');
   tf.registerKernel({
     kernelName: HEAD_MAT_MUL,

@@ -17,8 +17,8 @@ import { setFlagsFromString } from 'node:v8';
 import { registerHeadMatMulKernel } from './headMatMul';
 import type { PrefixScorer } from '../eval/metrics';
 
-export type GemmVariant = 'relaxed-simd' | 'simd';
-export const KERNEL_FILES: Record<GemmVariant, string> = {
+export type KernelVariant = 'relaxed-simd' | 'simd';
+export const KERNEL_FILES: Record<KernelVariant, string> = {
   'relaxed-simd': 'matryoshka-kernels-relaxed-simd.wasm',
   simd: 'matryoshka-kernels-simd.wasm',
 };
@@ -52,8 +52,12 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-export interface WasmGemm {
-  variant: GemmVariant;
+/** The kernels that need no scratch are called as exported (heap offsets, element counts; see assembly/). */
+type DirectKernels = Pick<KernelExports, 'sumSquares' | 'dropoutMask' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
+
+/** One instance of our kernel module on a wasm backend's heap, with its scratch space bound. */
+export interface WasmKernels extends DirectKernels {
+  variant: KernelVariant;
   /** C = op(A)·op(B) (+ bias) on heap offsets; see assembly/gemm.ts. */
   run(args: {
     a: number; b: number; c: number; bias?: number;
@@ -66,21 +70,13 @@ export interface WasmGemm {
   /** y = x·Φ(x), cdf = Φ(x); and dx = dy·(Φ(x) + x·φ(x)). Heap offsets, n floats. */
   geluForward(x: number, y: number, cdf: number, n: number): void;
   geluBackward(x: number, cdf: number, dy: number, dx: number, n: number): void;
-  sumSquares(x: number, n: number): number;
-  dropoutMask(keys: number, groups: number, len: number, threshold: number, scale: number, out: number): void;
-  layerNormForward(x: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
-  layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
-  adamw(
-    theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
-    clip: number, beta1: number, beta2: number, stepSize: number, epsHat: number, decay: number,
-  ): void;
 }
 
 let installedFor: object | undefined;
-let active: WasmGemm | undefined;
+let active: WasmKernels | undefined;
 
-/** The GEMM serving wasm's matmuls now, if any (undefined: the stock kernels). */
-export function activeWasmGemm(): WasmGemm | undefined {
+/** Our kernels serving the wasm backend now, if any (undefined: the stock kernels). */
+export function activeWasmKernels(): WasmKernels | undefined {
   return active;
 }
 
@@ -110,8 +106,8 @@ function gemmDirs(wasmDir: string): string[] {
 }
 
 /** Which build this engine runs: relaxed SIMD where it validates (after enabling V8's flag), else SIMD. */
-function pickVariant(dirs: string[], wanted: string | undefined): { variant: GemmVariant; bytes: Uint8Array<ArrayBuffer> } | undefined {
-  const read = (v: GemmVariant) => {
+function pickVariant(dirs: string[], wanted: string | undefined): { variant: KernelVariant; bytes: Uint8Array<ArrayBuffer> } | undefined {
+  const read = (v: KernelVariant) => {
     const dir = dirs.find((d) => existsSync(join(d, KERNEL_FILES[v])));
     return dir ? new Uint8Array(readFileSync(join(dir, KERNEL_FILES[v]))) as Uint8Array<ArrayBuffer> : undefined;
   };
@@ -127,7 +123,7 @@ function pickVariant(dirs: string[], wanted: string | undefined): { variant: Gem
   return simd && validates(simd) ? { variant: 'simd', bytes: simd } : undefined;
 }
 
-function makeGemm(backend: WasmBackend, variant: GemmVariant, bytes: Uint8Array<ArrayBuffer>): WasmGemm {
+function makeGemm(backend: WasmBackend, variant: KernelVariant, bytes: Uint8Array<ArrayBuffer>): WasmKernels {
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
   const ex = instance.exports as unknown as KernelExports;
@@ -137,11 +133,11 @@ function makeGemm(backend: WasmBackend, variant: GemmVariant, bytes: Uint8Array<
     run: (o) => ex.gemm(o.a, o.b, o.c, o.bias ?? 0, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.transA, o.transB, o.accumulate ?? false, work),
     geluForward: (x, y, cdf, n) => ex.geluForward(x, y, cdf, n, work),
     geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
-    sumSquares: (x, n) => ex.sumSquares(x, n),
-    dropoutMask: (...args) => ex.dropoutMask(...args),
-    layerNormForward: (...args) => ex.layerNormForward(...args),
-    layerNormBackward: (...args) => ex.layerNormBackward(...args),
-    adamw: (...args) => ex.adamw(...args),
+    sumSquares: ex.sumSquares,
+    dropoutMask: ex.dropoutMask,
+    layerNormForward: ex.layerNormForward,
+    layerNormBackward: ex.layerNormBackward,
+    adamw: ex.adamw,
   };
 }
 
@@ -149,7 +145,7 @@ export const GELU = 'MatryoshkaGelu';
 export const GELU_GRAD = 'MatryoshkaGeluGrad';
 
 /** GELU on wasm: `MatryoshkaGelu` x → [y, Φ(x)], `MatryoshkaGeluGrad` (x, Φ(x), dy) → dx. */
-function registerGeluKernels(k: WasmGemm): void {
+function registerGeluKernels(k: WasmKernels): void {
   const float32 = (t: tf.TensorInfo) => {
     if (t.dtype !== 'float32') throw new Error(`GELU takes float32, got ${t.dtype}`);
   };
@@ -195,7 +191,7 @@ export interface AdamWKernelAttrs {
 }
 
 /** `MatryoshkaAdamW` (theta, grad, m, v) → [theta', m', v'] (assembly/adamw.ts). */
-function registerAdamWKernel(k: WasmGemm): void {
+function registerAdamWKernel(k: WasmKernels): void {
   if (tf.getKernel(ADAMW, 'wasm')) tf.unregisterKernel(ADAMW, 'wasm');
   tf.registerKernel({
     kernelName: ADAMW,
@@ -224,7 +220,7 @@ function registerAdamWKernel(k: WasmGemm): void {
 export const DROPOUT_MASK = 'MatryoshkaDropoutMask';
 
 /** `MatryoshkaDropoutMask` keys [groups] (int32) → multipliers [groups, len] (assembly/dropout.ts). */
-function registerDropoutKernel(k: WasmGemm): void {
+function registerDropoutKernel(k: WasmKernels): void {
   if (tf.getKernel(DROPOUT_MASK, 'wasm')) tf.unregisterKernel(DROPOUT_MASK, 'wasm');
   tf.registerKernel({
     kernelName: DROPOUT_MASK,
@@ -249,7 +245,7 @@ export const LAYER_NORM_GRAD = 'MatryoshkaLayerNormGrad';
  * `MatryoshkaLayerNorm` (x [T, H], γ, β; eps) → [y, x̂, rstd [T]] and `MatryoshkaLayerNormGrad`
  * (dy, x̂, rstd, γ) → [dx, dγ, dβ] (assembly/layerNorm.ts).
  */
-function registerLayerNormKernels(k: WasmGemm): void {
+function registerLayerNormKernels(k: WasmKernels): void {
   for (const name of [LAYER_NORM, LAYER_NORM_GRAD]) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
   const rowsOf = (x: tf.TensorInfo) => {
     const H = x.shape[x.shape.length - 1];
@@ -337,9 +333,9 @@ export function wasmSumSquares(tensors: Iterable<tf.Tensor>): number | undefined
  * A GEMM of the given build on the active wasm backend's heap, without registering any kernel (tests and
  * benchmarks compare the builds). Undefined where that build is missing or does not validate here.
  */
-export function createWasmGemm(variant: GemmVariant): WasmGemm | undefined {
+export function createWasmKernels(variant: KernelVariant): WasmKernels | undefined {
   const backend = tf.findBackend('wasm') as unknown as WasmBackend | null;
-  if (!backend) throw new Error('createWasmGemm: the wasm backend is not initialised');
+  if (!backend) throw new Error('createWasmKernels: the wasm backend is not initialised');
   const picked = pickVariant(gemmDirs(__dirname), variant);
   return picked && picked.variant === variant ? makeGemm(backend, variant, picked.bytes) : undefined;
 }
@@ -360,7 +356,7 @@ function offsetOf(backend: WasmBackend, t: tf.TensorInfo): number {
  * dims equal, or one side's all 1 (broadcast). Returns undefined where the stock kernel must serve.
  */
 function matMul(
-  gemm: WasmGemm, backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean, bias?: tf.TensorInfo,
+  gemm: WasmKernels, backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean, bias?: tf.TensorInfo,
 ): tf.TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
   const ra = a.shape.length;
@@ -411,7 +407,7 @@ function matMul(
  * Replaces wasm's BatchMatMul and _FusedMatMul (bias, no activation) by the GEMM, once per wasm backend
  * instance (worker threads each have theirs). Returns what serves the matmuls, for the backend's reason.
  */
-export function installWasmGemm(dir: string): string {
+export function installWasmKernels(dir: string): string {
   const backend = tf.findBackend('wasm') as unknown as WasmBackend | null;
   if (!backend) return 'matmul: stock (no wasm backend)';
   if (installedFor === backend) return active ? `matmul: own GEMM (${active.variant})` : 'matmul: stock';
