@@ -125,8 +125,10 @@ test('SIGINT: the run finishes its step, writes a checkpoint and ends "stopped";
   const f = writeConfig('long.mrl.json', LONG);
   const child = startCli(['--config', f]);
   const runs = join(dir, '.mrl', 'runs');
-  await waitFor(() => existsSync(runs) && readdirSync(runs).length === 1, 'the run folder');
-  const [id] = readdirSync(runs);
+  // Only finished folders: a run folder is built under a dot-named temporary name, then renamed.
+  const runFolders = () => (existsSync(runs) ? readdirSync(runs).filter((n) => !n.startsWith('.')) : []);
+  await waitFor(() => runFolders().length === 1, 'the run folder');
+  const [id] = runFolders();
   assert.match(id, /^\d{8}-\d{6}-cli-run-[0-9a-f]{4}$/);
   const runDir = join(runs, id);
   await waitFor(() => existsSync(join(runDir, 'metrics.jsonl')) && trainSteps(runDir).length >= 3, 'a few steps');
