@@ -16,6 +16,7 @@
  * with their gradients written with the same op (dQ = dS·K, dK = dSᵀ·Q, dP = dC·Vᵀ, dV = Pᵀ·dC).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmKernel } from './registerWasmKernel';
 import type { WasmKernels } from './wasmKernels';
 
 export type HeadLayout = 'heads' | 'blocks';
@@ -77,40 +78,35 @@ interface WasmBackendLike {
 
 /** Registers the wasm kernel of headMatMul on top of `gemm` (called by installWasmKernels). */
 export function registerHeadMatMulKernel(gemm: WasmKernels): void {
-  if (tf.getKernel(HEAD_MAT_MUL, 'wasm')) tf.unregisterKernel(HEAD_MAT_MUL, 'wasm');
-  tf.registerKernel({
-    kernelName: HEAD_MAT_MUL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const at = attrs as unknown as HeadMatMulAttrs;
-      const be = backend as unknown as WasmBackendLike;
-      const { M, K, N, outShape } = plan(a, b, at);
-      const out = be.makeOutput(outShape, 'float32');
-      const base = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
-      // Byte offset and leading dimension of block (n, h) of a tensor stored r × c per block.
-      const locate = (t: tf.TensorInfo, layout: HeadLayout, r: number, c: number) => {
-        const p = base(t);
-        return layout === 'blocks'
-          ? { ld: c, at: (s: number, h: number) => p + (s * at.heads + h) * r * c * 4 }
-          : { ld: at.heads * c, at: (s: number, h: number) => p + (s * r * at.heads * c + h * c) * 4 };
-      };
-      const [ar, ac] = blockShape(a, at.aLayout, at.n, at.heads);
-      const [br, bc] = blockShape(b, at.bLayout, at.n, at.heads);
-      const A = locate(a, at.aLayout, ar, ac);
-      const B = locate(b, at.bLayout, br, bc);
-      const C = locate(out, at.outLayout, M, N);
-      for (let s = 0; s < at.n; s++) {
-        for (let h = 0; h < at.heads; h++) {
-          gemm.run({
-            a: A.at(s, h), b: B.at(s, h), c: C.at(s, h),
-            M, N, K, lda: A.ld, ldb: B.ld, ldc: C.ld,
-            transA: at.transA, transB: at.transB,
-          });
-        }
+  registerWasmKernel(HEAD_MAT_MUL, ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const at = attrs as unknown as HeadMatMulAttrs;
+    const be = backend as unknown as WasmBackendLike;
+    const { M, K, N, outShape } = plan(a, b, at);
+    const out = be.makeOutput(outShape, 'float32');
+    const base = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+    // Byte offset and leading dimension of block (n, h) of a tensor stored r × c per block.
+    const locate = (t: tf.TensorInfo, layout: HeadLayout, r: number, c: number) => {
+      const p = base(t);
+      return layout === 'blocks'
+        ? { ld: c, at: (s: number, h: number) => p + (s * at.heads + h) * r * c * 4 }
+        : { ld: at.heads * c, at: (s: number, h: number) => p + (s * r * at.heads * c + h * c) * 4 };
+    };
+    const [ar, ac] = blockShape(a, at.aLayout, at.n, at.heads);
+    const [br, bc] = blockShape(b, at.bLayout, at.n, at.heads);
+    const A = locate(a, at.aLayout, ar, ac);
+    const B = locate(b, at.bLayout, br, bc);
+    const C = locate(out, at.outLayout, M, N);
+    for (let s = 0; s < at.n; s++) {
+      for (let h = 0; h < at.heads; h++) {
+        gemm.run({
+          a: A.at(s, h), b: B.at(s, h), c: C.at(s, h),
+          M, N, K, lda: A.ld, ldb: B.ld, ldc: C.ld,
+          transA: at.transA, transB: at.transB,
+        });
       }
-      return out;
-    },
+    }
+    return out;
   });
 }
 

@@ -1,6 +1,7 @@
 /**
- * Our own wasm kernels (assembly/, compiled to WebAssembly at build time): the GEMM as wasm's BatchMatMul
- * and _FusedMatMul and as the attention's headMatMul, and the exact GELU with its gradient.
+ * Our own wasm kernels (assembly/, compiled to WebAssembly at build time), registered as tfjs kernels of
+ * the wasm backend: the GEMM as BatchMatMul and _FusedMatMul and as the attention's headMatMul; GELU,
+ * LayerNorm (each with its gradient), dropout masks and AdamW; and the evaluation's prefix scorer.
  *
  * The module imports the tfjs-wasm heap as its memory, so it reads the operands and writes the result
  * where tfjs keeps them: no copies. It is built twice; relaxed SIMD (a fused multiply-add) is used when
@@ -15,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { registerHeadMatMulKernel } from './headMatMul';
+import { registerWasmKernel } from './registerWasmKernel';
 import type { PrefixScorer } from '../eval/metrics';
 
 export type KernelVariant = 'relaxed-simd' | 'simd';
@@ -98,10 +100,10 @@ function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
 }
 
 /**
- * Folders that may hold the GEMM builds: beside tfjs' binaries (the bundle's dist/), beside this module
+ * Folders that may hold the kernel builds: beside tfjs' binaries (the bundle's dist/), beside this module
  * when bundled, and the repository's dist/ when running from sources (tests, tsx).
  */
-function gemmDirs(wasmDir: string): string[] {
+function kernelDirs(wasmDir: string): string[] {
   return [wasmDir, __dirname, resolve(__dirname, '..', '..', '..', 'dist'), resolve(process.cwd(), 'dist')];
 }
 
@@ -123,7 +125,7 @@ function pickVariant(dirs: string[], wanted: string | undefined): { variant: Ker
   return simd && validates(simd) ? { variant: 'simd', bytes: simd } : undefined;
 }
 
-function makeGemm(backend: WasmBackend, variant: KernelVariant, bytes: Uint8Array<ArrayBuffer>): WasmKernels {
+function instantiateKernels(backend: WasmBackend, variant: KernelVariant, bytes: Uint8Array<ArrayBuffer>): WasmKernels {
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
   const ex = instance.exports as unknown as KernelExports;
@@ -149,33 +151,24 @@ function registerGeluKernels(k: WasmKernels): void {
   const float32 = (t: tf.TensorInfo) => {
     if (t.dtype !== 'float32') throw new Error(`GELU takes float32, got ${t.dtype}`);
   };
-  for (const name of [GELU, GELU_GRAD]) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({
-    kernelName: GELU,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const { x } = inputs as { x: tf.TensorInfo };
-      float32(x);
-      const be = backend as unknown as WasmBackend;
-      const y = be.makeOutput(x.shape, 'float32');
-      const cdf = be.makeOutput(x.shape, 'float32');
-      const n = tf.util.sizeFromShape(x.shape);
-      if (n > 0) k.geluForward(offsetOf(be, x), offsetOf(be, y), offsetOf(be, cdf), n);
-      return [y, cdf];
-    },
+  registerWasmKernel(GELU, ({ inputs, backend }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    float32(x);
+    const be = backend as unknown as WasmBackend;
+    const y = be.makeOutput(x.shape, 'float32');
+    const cdf = be.makeOutput(x.shape, 'float32');
+    const n = tf.util.sizeFromShape(x.shape);
+    if (n > 0) k.geluForward(offsetOf(be, x), offsetOf(be, y), offsetOf(be, cdf), n);
+    return [y, cdf];
   });
-  tf.registerKernel({
-    kernelName: GELU_GRAD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const { x, cdf, dy } = inputs as { x: tf.TensorInfo; cdf: tf.TensorInfo; dy: tf.TensorInfo };
-      for (const t of [x, cdf, dy]) float32(t);
-      const be = backend as unknown as WasmBackend;
-      const dx = be.makeOutput(x.shape, 'float32');
-      const n = tf.util.sizeFromShape(x.shape);
-      if (n > 0) k.geluBackward(offsetOf(be, x), offsetOf(be, cdf), offsetOf(be, dy), offsetOf(be, dx), n);
-      return dx;
-    },
+  registerWasmKernel(GELU_GRAD, ({ inputs, backend }) => {
+    const { x, cdf, dy } = inputs as { x: tf.TensorInfo; cdf: tf.TensorInfo; dy: tf.TensorInfo };
+    for (const t of [x, cdf, dy]) float32(t);
+    const be = backend as unknown as WasmBackend;
+    const dx = be.makeOutput(x.shape, 'float32');
+    const n = tf.util.sizeFromShape(x.shape);
+    if (n > 0) k.geluBackward(offsetOf(be, x), offsetOf(be, cdf), offsetOf(be, dy), offsetOf(be, dx), n);
+    return dx;
   });
 }
 
@@ -192,28 +185,23 @@ export interface AdamWKernelAttrs {
 
 /** `MatryoshkaAdamW` (theta, grad, m, v) → [theta', m', v'] (assembly/adamw.ts). */
 function registerAdamWKernel(k: WasmKernels): void {
-  if (tf.getKernel(ADAMW, 'wasm')) tf.unregisterKernel(ADAMW, 'wasm');
-  tf.registerKernel({
-    kernelName: ADAMW,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { theta, grad, m, v } = inputs as Record<'theta' | 'grad' | 'm' | 'v', tf.TensorInfo>;
-      const a = attrs as unknown as AdamWKernelAttrs;
-      const be = backend as unknown as WasmBackend;
-      const n = tf.util.sizeFromShape(theta.shape);
-      for (const t of [grad, m, v]) {
-        if (tf.util.sizeFromShape(t.shape) !== n || t.dtype !== 'float32') throw new Error(`AdamW: operand shape ${t.shape} ≠ parameter shape ${theta.shape}`);
-      }
-      const outs = [theta, m, v].map((t) => be.makeOutput(t.shape, 'float32'));
-      if (n > 0) {
-        k.adamw(
-          offsetOf(be, theta), offsetOf(be, grad), offsetOf(be, m), offsetOf(be, v),
-          offsetOf(be, outs[0]), offsetOf(be, outs[1]), offsetOf(be, outs[2]), n,
-          a.clip, a.beta1, a.beta2, a.stepSize, a.epsHat, a.decay,
-        );
-      }
-      return outs;
-    },
+  registerWasmKernel(ADAMW, ({ inputs, backend, attrs }) => {
+    const { theta, grad, m, v } = inputs as Record<'theta' | 'grad' | 'm' | 'v', tf.TensorInfo>;
+    const a = attrs as unknown as AdamWKernelAttrs;
+    const be = backend as unknown as WasmBackend;
+    const n = tf.util.sizeFromShape(theta.shape);
+    for (const t of [grad, m, v]) {
+      if (tf.util.sizeFromShape(t.shape) !== n || t.dtype !== 'float32') throw new Error(`AdamW: operand shape ${t.shape} ≠ parameter shape ${theta.shape}`);
+    }
+    const outs = [theta, m, v].map((t) => be.makeOutput(t.shape, 'float32'));
+    if (n > 0) {
+      k.adamw(
+        offsetOf(be, theta), offsetOf(be, grad), offsetOf(be, m), offsetOf(be, v),
+        offsetOf(be, outs[0]), offsetOf(be, outs[1]), offsetOf(be, outs[2]), n,
+        a.clip, a.beta1, a.beta2, a.stepSize, a.epsHat, a.decay,
+      );
+    }
+    return outs;
   });
 }
 
@@ -221,20 +209,15 @@ export const DROPOUT_MASK = 'MatryoshkaDropoutMask';
 
 /** `MatryoshkaDropoutMask` keys [groups] (int32) → multipliers [groups, len] (assembly/dropout.ts). */
 function registerDropoutKernel(k: WasmKernels): void {
-  if (tf.getKernel(DROPOUT_MASK, 'wasm')) tf.unregisterKernel(DROPOUT_MASK, 'wasm');
-  tf.registerKernel({
-    kernelName: DROPOUT_MASK,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { keys } = inputs as { keys: tf.TensorInfo };
-      const { len, threshold, scale } = attrs as unknown as { len: number; threshold: number; scale: number };
-      if (keys.dtype !== 'int32') throw new Error(`dropout keys must be int32, got ${keys.dtype}`);
-      const be = backend as unknown as WasmBackend;
-      const groups = tf.util.sizeFromShape(keys.shape);
-      const out = be.makeOutput([groups, len], 'float32');
-      if (groups * len > 0) k.dropoutMask(offsetOf(be, keys), groups, len, threshold, scale, offsetOf(be, out));
-      return out;
-    },
+  registerWasmKernel(DROPOUT_MASK, ({ inputs, backend, attrs }) => {
+    const { keys } = inputs as { keys: tf.TensorInfo };
+    const { len, threshold, scale } = attrs as unknown as { len: number; threshold: number; scale: number };
+    if (keys.dtype !== 'int32') throw new Error(`dropout keys must be int32, got ${keys.dtype}`);
+    const be = backend as unknown as WasmBackend;
+    const groups = tf.util.sizeFromShape(keys.shape);
+    const out = be.makeOutput([groups, len], 'float32');
+    if (groups * len > 0) k.dropoutMask(offsetOf(be, keys), groups, len, threshold, scale, offsetOf(be, out));
+    return out;
   });
 }
 
@@ -246,41 +229,32 @@ export const LAYER_NORM_GRAD = 'MatryoshkaLayerNormGrad';
  * (dy, x̂, rstd, γ) → [dx, dγ, dβ] (assembly/layerNorm.ts).
  */
 function registerLayerNormKernels(k: WasmKernels): void {
-  for (const name of [LAYER_NORM, LAYER_NORM_GRAD]) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
   const rowsOf = (x: tf.TensorInfo) => {
     const H = x.shape[x.shape.length - 1];
     return { T: H ? tf.util.sizeFromShape(x.shape) / H : 0, H };
   };
-  tf.registerKernel({
-    kernelName: LAYER_NORM,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
-      const { eps } = attrs as unknown as { eps: number };
-      const be = backend as unknown as WasmBackend;
-      const { T, H } = rowsOf(x);
-      const y = be.makeOutput(x.shape, 'float32');
-      const xhat = be.makeOutput(x.shape, 'float32');
-      const rstd = be.makeOutput([T], 'float32');
-      if (T * H > 0) k.layerNormForward(offsetOf(be, x), offsetOf(be, gamma), offsetOf(be, beta), offsetOf(be, y), offsetOf(be, xhat), offsetOf(be, rstd), T, H, eps);
-      return [y, xhat, rstd];
-    },
+  registerWasmKernel(LAYER_NORM, ({ inputs, backend, attrs }) => {
+    const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
+    const { eps } = attrs as unknown as { eps: number };
+    const be = backend as unknown as WasmBackend;
+    const { T, H } = rowsOf(x);
+    const y = be.makeOutput(x.shape, 'float32');
+    const xhat = be.makeOutput(x.shape, 'float32');
+    const rstd = be.makeOutput([T], 'float32');
+    if (T * H > 0) k.layerNormForward(offsetOf(be, x), offsetOf(be, gamma), offsetOf(be, beta), offsetOf(be, y), offsetOf(be, xhat), offsetOf(be, rstd), T, H, eps);
+    return [y, xhat, rstd];
   });
-  tf.registerKernel({
-    kernelName: LAYER_NORM_GRAD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const { dy, xhat, rstd, gamma } = inputs as Record<'dy' | 'xhat' | 'rstd' | 'gamma', tf.TensorInfo>;
-      const be = backend as unknown as WasmBackend;
-      const { T, H } = rowsOf(xhat);
-      const dx = be.makeOutput(xhat.shape, 'float32');
-      const dgamma = be.makeOutput([H], 'float32');
-      const dbeta = be.makeOutput([H], 'float32');
-      if (H > 0) {
-        k.layerNormBackward(offsetOf(be, dy), offsetOf(be, xhat), offsetOf(be, rstd), offsetOf(be, gamma), offsetOf(be, dx), offsetOf(be, dgamma), offsetOf(be, dbeta), T, H);
-      }
-      return [dx, dgamma, dbeta];
-    },
+  registerWasmKernel(LAYER_NORM_GRAD, ({ inputs, backend }) => {
+    const { dy, xhat, rstd, gamma } = inputs as Record<'dy' | 'xhat' | 'rstd' | 'gamma', tf.TensorInfo>;
+    const be = backend as unknown as WasmBackend;
+    const { T, H } = rowsOf(xhat);
+    const dx = be.makeOutput(xhat.shape, 'float32');
+    const dgamma = be.makeOutput([H], 'float32');
+    const dbeta = be.makeOutput([H], 'float32');
+    if (H > 0) {
+      k.layerNormBackward(offsetOf(be, dy), offsetOf(be, xhat), offsetOf(be, rstd), offsetOf(be, gamma), offsetOf(be, dx), offsetOf(be, dgamma), offsetOf(be, dbeta), T, H);
+    }
+    return [dx, dgamma, dbeta];
   });
 }
 
@@ -336,8 +310,8 @@ export function wasmSumSquares(tensors: Iterable<tf.Tensor>): number | undefined
 export function createWasmKernels(variant: KernelVariant): WasmKernels | undefined {
   const backend = tf.findBackend('wasm') as unknown as WasmBackend | null;
   if (!backend) throw new Error('createWasmKernels: the wasm backend is not initialised');
-  const picked = pickVariant(gemmDirs(__dirname), variant);
-  return picked && picked.variant === variant ? makeGemm(backend, variant, picked.bytes) : undefined;
+  const picked = pickVariant(kernelDirs(__dirname), variant);
+  return picked && picked.variant === variant ? instantiateKernels(backend, variant, picked.bytes) : undefined;
 }
 
 /** Byte offset of a wasm tensor's data in the heap the GEMM addresses. */
@@ -404,44 +378,35 @@ function matMul(
 }
 
 /**
- * Replaces wasm's BatchMatMul and _FusedMatMul (bias, no activation) by the GEMM, once per wasm backend
- * instance (worker threads each have theirs). Returns what serves the matmuls, for the backend's reason.
+ * Registers our kernels on the wasm backend (BatchMatMul and _FusedMatMul fall back to tfjs' own for what
+ * the GEMM does not cover), once per backend instance (worker threads each have theirs). Returns which
+ * kernels serve, for the backend's reason in run.json.
  */
 export function installWasmKernels(dir: string): string {
   const backend = tf.findBackend('wasm') as unknown as WasmBackend | null;
-  if (!backend) return 'matmul: stock (no wasm backend)';
-  if (installedFor === backend) return active ? `matmul: own GEMM (${active.variant})` : 'matmul: stock';
+  if (!backend) return "tfjs' own wasm kernels (no wasm backend)";
+  if (installedFor === backend) return active ? `own wasm kernels (${active.variant})` : "tfjs' own wasm kernels";
   installedFor = backend;
   const wanted = process.env.MATRYOSHKA_LAB_GEMM;
-  if (wanted === 'stock') return 'matmul: stock (MATRYOSHKA_LAB_GEMM=stock)';
-  const dirs = gemmDirs(dir);
+  if (wanted === 'stock') return "tfjs' own wasm kernels (MATRYOSHKA_LAB_GEMM=stock)";
+  const dirs = kernelDirs(dir);
   const picked = pickVariant(dirs, wanted);
-  if (!picked) return `matmul: stock (no usable ${KERNEL_FILES.simd} in ${dirs.join(', ')})`;
-  const gemm = makeGemm(backend, picked.variant, picked.bytes);
+  if (!picked) return `tfjs' own wasm kernels (no usable ${KERNEL_FILES.simd} in ${dirs.join(', ')})`;
+  const gemm = instantiateKernels(backend, picked.variant, picked.bytes);
   const stockBmm = tf.getKernel(tf.BatchMatMul, 'wasm');
   const stockFused = tf.getKernel(tf._FusedMatMul, 'wasm');
-  if (!stockBmm || !stockFused) return 'matmul: stock (kernels not registered)';
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.BatchMatMul,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
-      return matMul(gemm, args.backend as unknown as WasmBackend, a, b, transposeA, transposeB) ?? stockBmm.kernelFunc(args);
-    },
+  if (!stockBmm || !stockFused) return "tfjs' own wasm kernels (BatchMatMul not registered)";
+  registerWasmKernel(tf.BatchMatMul, (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    return matMul(gemm, args.backend as unknown as WasmBackend, a, b, transposeA, transposeB) ?? stockBmm.kernelFunc(args);
   });
-  tf.unregisterKernel(tf._FusedMatMul, 'wasm');
-  tf.registerKernel({
-    kernelName: tf._FusedMatMul,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-      const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
-      const plain = (activation === undefined || activation === 'linear') && !preluActivationWeights;
-      const out = plain ? matMul(gemm, args.backend as unknown as WasmBackend, a!, b!, transposeA, transposeB, bias) : undefined;
-      return out ?? stockFused.kernelFunc(args);
-    },
+  registerWasmKernel(tf._FusedMatMul, (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const plain = (activation === undefined || activation === 'linear') && !preluActivationWeights;
+    const out = plain ? matMul(gemm, args.backend as unknown as WasmBackend, a!, b!, transposeA, transposeB, bias) : undefined;
+    return out ?? stockFused.kernelFunc(args);
   });
   registerHeadMatMulKernel(gemm);
   registerGeluKernels(gemm);
@@ -449,5 +414,5 @@ export function installWasmKernels(dir: string): string {
   registerDropoutKernel(gemm);
   registerLayerNormKernels(gemm);
   active = gemm;
-  return `matmul: own GEMM (${gemm.variant})`;
+  return `own wasm kernels (${gemm.variant})`;
 }
