@@ -1,7 +1,10 @@
 /**
- * Building blocks of the encoder's forward, written for wasm speed (PERF.md): plain matMul + add (never
- * tf.fused.matMul or transposed matmuls in training), exact erf GELU without pow, LayerNorm from
- * primitive ops whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
+ * Building blocks of the encoder's forward, each with a closed-form backward, written for wasm speed
+ * (PERF.md). On wasm with our kernels (../kernels/wasmKernels.ts) each is one or two of them: the GEMM
+ * with the bias fused and transposed operands read in place, one pass for GELU, one for LayerNorm. On
+ * other backends (or stock wasm) they are tfjs ops chosen to stay on the fast paths: plain matMul + add
+ * (never tf.fused.matMul, whose gradient transposes), exact erf GELU without pow, LayerNorm from
+ * primitives whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, ownWasmKernelsActive, transposedMatMulIsFast } from '../kernels/wasmKernels';
