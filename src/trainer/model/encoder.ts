@@ -159,6 +159,16 @@ export class BertEncoder implements Encoder {
     return layerNorm(x, this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D, this.spec.layerNormEps);
   }
 
+  /** The query projection with 1/√d folded into its (small) weights, rather than applied to the scores. */
+  private scaledQuery(attnIn: tf.Tensor2D, pre: string): tf.Tensor2D {
+    const scale = 1 / Math.sqrt(this.spec.hiddenSize / this.spec.numHeads);
+    return linear(
+      attnIn,
+      tf.mul(this.p(`${pre}.attention.self.query.weight`), scale) as tf.Tensor2D,
+      tf.mul(this.p(`${pre}.attention.self.query.bias`), scale) as tf.Tensor1D,
+    );
+  }
+
   /**
    * Self-attention with the per-(sequence, head) matmuls on our wasm GEMM, addressed in place on the
    * [T, H] projections (kernels/headMatMul.ts): no transposes. Scores and probs are [N, heads, L, L].
@@ -167,13 +177,7 @@ export class BertEncoder implements Encoder {
     attnIn: tf.Tensor2D, pre: string, scoreBias: tf.Tensor, dropout: DropoutContext | undefined, layer: number, N: number, L: number, pAttn: number,
   ): tf.Tensor2D {
     const heads = this.spec.numHeads;
-    const scale = 1 / Math.sqrt(this.spec.hiddenSize / heads);
-    // 1/√d is folded into the query projection's (small) weights, not applied to the scores.
-    const q = linear(
-      attnIn,
-      tf.mul(this.p(`${pre}.attention.self.query.weight`), scale) as tf.Tensor2D,
-      tf.mul(this.p(`${pre}.attention.self.query.bias`), scale) as tf.Tensor1D,
-    );
+    const q = this.scaledQuery(attnIn, pre);
     const k = this.linear(attnIn, `${pre}.attention.self.key`);
     const v = this.linear(attnIn, `${pre}.attention.self.value`);
     const scores = tf.add(attentionScores(q, k, N, heads), scoreBias);
@@ -201,13 +205,7 @@ export class BertEncoder implements Encoder {
     const T = N * L;
     const G = N * heads;
     const split = (name: string) => tf.reshape(this.linear(attnIn, `${pre}.attention.self.${name}`), [N, L, heads, d]);
-    const scale = 1 / Math.sqrt(d);
-    const qLin = linear(
-      attnIn,
-      tf.mul(this.p(`${pre}.attention.self.query.weight`), scale) as tf.Tensor2D,
-      tf.mul(this.p(`${pre}.attention.self.query.bias`), scale) as tf.Tensor1D,
-    );
-    const q = tf.reshape(tf.transpose(tf.reshape(qLin, [N, L, heads, d]), [1, 3, 0, 2]), [L, d, G]) as tf.Tensor3D;
+    const q = tf.reshape(tf.transpose(tf.reshape(this.scaledQuery(attnIn, pre), [N, L, heads, d]), [1, 3, 0, 2]), [L, d, G]) as tf.Tensor3D;
     const kT = tf.reshape(tf.transpose(split('key'), [3, 0, 2, 1]), [d, G, L]) as tf.Tensor3D;
     const v = tf.reshape(tf.transpose(split('value'), [1, 0, 2, 3]), [L, G, d]) as tf.Tensor3D;
     const scores = tf.add(tf.reshape(groupedMatMul(q, kT), [L, N, heads, L]), scoreBias);
