@@ -16,7 +16,7 @@
  * with their gradients written with the same op (dQ = dS·K, dK = dSᵀ·Q, dP = dC·Vᵀ, dV = Pᵀ·dC).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerWasmKernel } from './registerWasmKernel';
+import { offsetOf, registerWasmKernel, type WasmBackend } from './wasmBackend';
 import type { WasmKernels } from './wasmKernels';
 
 export type HeadLayout = 'heads' | 'blocks';
@@ -71,23 +71,17 @@ function reference(a: tf.Tensor, b: tf.Tensor, at: HeadMatMulAttrs): tf.Tensor {
   return tf.reshape(tf.transpose(tf.reshape(c, [at.n, at.heads, M, N]), [0, 2, 1, 3]), outShape);
 }
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-}
-
 /** Registers the wasm kernel of headMatMul on top of `gemm` (called by installWasmKernels). */
 export function registerHeadMatMulKernel(gemm: WasmKernels): void {
   registerWasmKernel(HEAD_MAT_MUL, ({ inputs, backend, attrs }) => {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const at = attrs as unknown as HeadMatMulAttrs;
-    const be = backend as unknown as WasmBackendLike;
+    const be = backend as unknown as WasmBackend;
     const { M, K, N, outShape } = plan(a, b, at);
     const out = be.makeOutput(outShape, 'float32');
-    const base = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
     // Byte offset and leading dimension of block (n, h) of a tensor stored r × c per block.
     const locate = (t: tf.TensorInfo, layout: HeadLayout, r: number, c: number) => {
-      const p = base(t);
+      const p = offsetOf(be, t);
       return layout === 'blocks'
         ? { ld: c, at: (s: number, h: number) => p + (s * at.heads + h) * r * c * 4 }
         : { ld: at.heads * c, at: (s: number, h: number) => p + (s * r * at.heads * c + h * c) * 4 };

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { registerHeadMatMulKernel } from './headMatMul';
-import { registerWasmKernel } from './registerWasmKernel';
+import { offsetOf, registerWasmKernel, type WasmBackend } from './wasmBackend';
 import type { PrefixScorer } from '../eval/metrics';
 
 export type KernelVariant = 'relaxed-simd' | 'simd';
@@ -45,13 +45,6 @@ interface KernelExports {
     theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
     clip: number, beta1: number, beta2: number, stepSize: number, epsHat: number, decay: number,
   ): void;
-}
-
-/** The parts of tfjs-wasm's backend object this module uses (not in its public typings). */
-interface WasmBackend {
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; HEAPF32: Float32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /** The kernels that need no scratch are called as exported (heap offsets, element counts; see assembly/). */
@@ -291,7 +284,7 @@ export function wasmPrefixScorer(c: Float32Array, nc: number, width: number): Pr
 
 /** Σ of every element squared over `tensors` (float32 wasm tensors), or undefined off our kernels. */
 export function wasmSumSquares(tensors: Iterable<tf.Tensor>): number | undefined {
-  if (!active || tf.getBackend() !== 'wasm') return undefined;
+  if (!ownWasmKernelsActive() || !active) return undefined;
   const be = tf.backend() as unknown as WasmBackend;
   let total = 0;
   for (const t of tensors) {
@@ -317,12 +310,6 @@ export function createWasmKernels(variant: KernelVariant): WasmKernels | undefin
 /** Byte offset of a wasm tensor's data in the heap the GEMM addresses. */
 export function heapOffset(t: tf.TensorInfo): number {
   return offsetOf(tf.findBackend('wasm') as unknown as WasmBackend, t);
-}
-
-function offsetOf(backend: WasmBackend, t: tf.TensorInfo): number {
-  const data = backend.dataIdMap.get(t.dataId);
-  if (!data) throw new Error('wasm GEMM: tensor data not found');
-  return data.memoryOffset;
 }
 
 /**
