@@ -2,8 +2,10 @@
  * Micro-benchmark of one encoder training step on the reference model from PERF.md (vocab 8000, hidden
  * 128, 2 layers, 4 heads, FFN 512, 64 sequences of 32 tokens): forward + backward of sum(emb · R) via
  * tf.variableGrads. Prints the median over 5 steps after 2 warm-ups (wall time and this process's CPU
- * time), numTensors / wasm heap, and with --profile the kernels that dominate.
- *   npx tsx bench/encoderStep.ts [--backend wasm|cpu] [--steps 5] [--profile] [--dropout 0.1] [--stock-identity]
+ * time), numTensors / wasm heap, and with --profile the kernels that dominate. --rows sets the number of
+ * sequences (32 is a GradCache chunk); --forward-only times the tape-free forward (GradCache's step 1).
+ *   npx tsx bench/encoderStep.ts [--backend wasm|cpu] [--steps 5] [--rows 64] [--forward-only] [--profile]
+ *                                [--dropout 0.1] [--stock-identity]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/trainer/backend';
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '5'));
   const pDrop = Number(arg('dropout', '0'));
   const profile = process.argv.includes('--profile');
+  const forwardOnly = process.argv.includes('--forward-only');
   // A/B switch for the shared-buffer Identity (src/trainer/kernels/wasmIdentity.ts).
   const stockIdentity = backend === 'wasm' && process.argv.includes('--stock-identity') ? tf.getKernel('Identity', 'wasm') : undefined;
   const choice = await initBackend(backend);
@@ -26,7 +29,7 @@ async function main(): Promise<void> {
     tf.unregisterKernel('Identity', 'wasm');
     tf.registerKernel(stockIdentity);
   }
-  const N = 64;
+  const N = Number(arg('rows', '64'));
   const L = 32;
   const spec: EncoderSpec = {
     vocabSize: 8000, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 64,
@@ -48,19 +51,22 @@ async function main(): Promise<void> {
   const batch = { inputIds: tf.tensor2d(ids, [N, L], 'int32'), attentionMask: tf.tensor2d(maskV, [N, L]) };
   const R = tf.randomNormal([N, enc.dim], 0, 1, 'float32', 7);
   const rowIds = Int32Array.from({ length: N }, (_, i) => i);
+  const runOnce = (k: number) => tf.tidy(() => {
+    const dropout = pDrop > 0 ? { seed: k, rowIds } : undefined;
+    if (forwardOnly) {
+      enc.encode(batch, dropout).dataSync();
+      return;
+    }
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(enc.encode(batch, dropout), R)) as tf.Scalar, enc.variables);
+    // Force completion so the timing covers the work, not just its scheduling.
+    value.dataSync();
+    for (const g of Object.values(grads)) g.dataSync();
+  });
   const step = (k: number) => {
     const before = tf.memory().numTensors;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const emb = enc.encode(batch, pDrop > 0 ? { seed: k, rowIds } : undefined);
-        return tf.sum(tf.mul(emb, R)) as tf.Scalar;
-      }, enc.variables);
-      // Force completion so the timing covers the work, not just its scheduling.
-      value.dataSync();
-      for (const g of Object.values(grads)) g.dataSync();
-    });
+    runOnce(k);
     const ms = performance.now() - t0;
     const c = process.cpuUsage(c0);
     // CPU time of this (single-threaded) process: on a shared, loaded machine it is a far steadier
@@ -89,13 +95,7 @@ async function main(): Promise<void> {
   cpuTimes.sort((a, b) => a - b);
   console.log(`cpu time per step: median ${cpuTimes[Math.floor(cpuTimes.length / 2)].toFixed(1)} ms (min ${cpuTimes[0].toFixed(1)})`);
   if (profile) {
-    const info = await tf.profile(() => {
-      tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(enc.encode(batch, pDrop > 0 ? { seed: 99, rowIds } : undefined), R)) as tf.Scalar, enc.variables);
-        value.dataSync();
-        for (const g of Object.values(grads)) g.dataSync();
-      });
-    });
+    const info = await tf.profile(() => runOnce(99));
     const byKernel = new Map<string, { ms: number; n: number }>();
     const byShape = new Map<string, { ms: number; n: number }>();
     for (const k of info.kernels) {
