@@ -28,6 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossSink } from './losses/types';
+import { wasmAddInPlace } from './kernels/wasmKernels';
 
 export interface RowEmbedder {
   readonly variables: tf.Variable[];
@@ -297,19 +298,24 @@ export function backpropHoldingLastChunk(
   return backpropCachedGrads(embedder, start, lastStart, miniBatchSize, gradOf, acc);
 }
 
-/** acc[v] += grads[v.name] for every variable with a gradient, disposing what it replaces. */
+/**
+ * acc[v] += grads[v.name] for every variable with a gradient, disposing what it replaces. On wasm with our
+ * kernels the sum is written into the accumulator's own buffer (it holds the only reference to it).
+ */
 export function accumulateGrads(acc: Map<tf.Variable, tf.Tensor>, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
   for (const v of variables) {
     const g = grads[v.name];
     if (!g) continue;
     const prev = acc.get(v);
-    if (prev) {
+    if (!prev) {
+      acc.set(v, g);
+      continue;
+    }
+    if (!wasmAddInPlace(prev, g)) {
       acc.set(v, tf.add(prev, g));
       prev.dispose();
-      g.dispose();
-    } else {
-      acc.set(v, g);
     }
+    g.dispose();
   }
 }
 

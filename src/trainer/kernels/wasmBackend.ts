@@ -6,6 +6,8 @@ export interface WasmBackend {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; HEAPF32: Float32Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** How many tensors share this buffer (clones and reshapes share rather than copy). */
+  refCount(dataId: object): number;
 }
 
 /** Byte offset of a wasm tensor's data in the heap. */

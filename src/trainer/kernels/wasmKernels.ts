@@ -38,6 +38,7 @@ interface KernelExports {
   geluForward(x: number, y: number, cdf: number, n: number, work: number): void;
   geluBackward(x: number, cdf: number, dy: number, dx: number, n: number, work: number): void;
   sumSquares(x: number, n: number): number;
+  addInto(dst: number, src: number, n: number): void;
   dropoutMask(keys: number, groups: number, len: number, threshold: number, scale: number, out: number): void;
   layerNormForward(x: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
   layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
@@ -48,7 +49,7 @@ interface KernelExports {
 }
 
 /** The kernels that need no scratch are called as exported (heap offsets, element counts; see assembly/). */
-type DirectKernels = Pick<KernelExports, 'sumSquares' | 'dropoutMask' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
+type DirectKernels = Pick<KernelExports, 'sumSquares' | 'addInto' | 'dropoutMask' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
 
 /** One instance of our kernel module on a wasm backend's heap, with its scratch space bound. */
 export interface WasmKernels extends DirectKernels {
@@ -129,6 +130,7 @@ function instantiateKernels(backend: WasmBackend, variant: KernelVariant, bytes:
     geluForward: (x, y, cdf, n) => ex.geluForward(x, y, cdf, n, work),
     geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
     sumSquares: ex.sumSquares,
+    addInto: ex.addInto,
     dropoutMask: ex.dropoutMask,
     layerNormForward: ex.layerNormForward,
     layerNormBackward: ex.layerNormBackward,
@@ -294,6 +296,23 @@ export function wasmSumSquares(tensors: Iterable<tf.Tensor>): number | undefined
     total += active.sumSquares(data.memoryOffset, t.size);
   }
   return total;
+}
+
+/**
+ * acc += g, written into acc's buffer, when our kernels serve and nothing else holds that buffer (the
+ * backend counts one reference: no clone, reshape or variable shares it). Returns false where it did
+ * nothing; the caller then adds with tfjs. tfjs tensors are otherwise immutable, so only the owner of a
+ * sum it alone holds (GradCache's gradient accumulator) may call this.
+ */
+export function wasmAddInPlace(acc: tf.Tensor, g: tf.Tensor): boolean {
+  if (!ownWasmKernelsActive() || !active) return false;
+  if (acc.dtype !== 'float32' || g.dtype !== 'float32' || acc.size !== g.size || acc.isDisposed || g.isDisposed) return false;
+  const be = tf.backend() as unknown as WasmBackend;
+  const dst = be.dataIdMap.get(acc.dataId);
+  const src = be.dataIdMap.get(g.dataId);
+  if (!dst || !src || be.refCount(acc.dataId) !== 1) return false;
+  if (acc.size > 0) active.addInto(dst.memoryOffset, src.memoryOffset, acc.size);
+  return true;
 }
 
 /**

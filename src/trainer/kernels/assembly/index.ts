@@ -4,3 +4,4 @@ export { geluForward, geluBackward } from './gelu';
 export { adamw, sumSquares } from './adamw';
 export { layerNormForward, layerNormBackward } from './layerNorm';
 export { dropoutMask } from './dropout';
+export { addInto } from './addInto';
