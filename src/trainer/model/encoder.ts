@@ -217,6 +217,31 @@ export class BertEncoder implements Encoder {
     return tf.reshape(tf.transpose(ctx4, [1, 0, 2, 3]), [T, H]) as tf.Tensor2D;
   }
 
+  /**
+   * One transformer block on x [T, H]. The caller runs it in its own tidy: without a tape only the block's
+   * output outlives it, so a tape-free forward holds one block's activations at a time, not every
+   * block's (a tape keeps what the backward needs either way).
+   */
+  private layer(
+    x: tf.Tensor2D, i: number, scoreBias: tf.Tensor, scoreBias4: tf.Tensor, dropout: DropoutContext | undefined,
+    N: number, L: number, pHidden: number, pAttn: number,
+  ): tf.Tensor2D {
+    const { layerNorm: placement, hiddenSize: H } = this.spec;
+    const pre = `encoder.layer.${i}`;
+    const attnIn = placement === 'pre' ? this.norm(x, `${pre}.attention.output.LayerNorm`) : x;
+    const ctx = transposedMatMulIsFast()
+      ? this.attentionInPlace(attnIn, pre, scoreBias4, dropout, i, N, L, pAttn)
+      : this.attentionGrouped(attnIn, pre, scoreBias, dropout, i, N, L, pAttn);
+    let attnOut = this.linear(ctx, `${pre}.attention.output.dense`);
+    attnOut = applyDropout(attnOut, dropout, layerSite(i, 'attentionOutput'), N, L, H, pHidden) as tf.Tensor2D;
+    x = placement === 'post' ? this.norm(tf.add(attnOut, x), `${pre}.attention.output.LayerNorm`) : tf.add(x, attnOut);
+    const ffnIn = placement === 'pre' ? this.norm(x, `${pre}.output.LayerNorm`) : x;
+    const inter = gelu(this.linear(ffnIn, `${pre}.intermediate.dense`)) as tf.Tensor2D;
+    let ffnOut = this.linear(inter, `${pre}.output.dense`);
+    ffnOut = applyDropout(ffnOut, dropout, layerSite(i, 'ffnOutput'), N, L, H, pHidden) as tf.Tensor2D;
+    return placement === 'post' ? this.norm(tf.add(ffnOut, x), `${pre}.output.LayerNorm`) : tf.add(x, ffnOut);
+  }
+
   encode(batch: TokenBatch, dropout?: DropoutContext): tf.Tensor2D {
     const [N, L] = batch.inputIds.shape;
     if (L > this.spec.maxPositions) {
@@ -250,29 +275,7 @@ export class BertEncoder implements Encoder {
       // The same bias for scores laid out [N, heads, L(query), L(key)] (the in-place attention).
       const scoreBias4 = tf.reshape(scoreBias, [N, 1, 1, L]);
 
-      for (let i = 0; i < spec.numLayers; i++) {
-        const pre = `encoder.layer.${i}`;
-        const attnIn = spec.layerNorm === 'pre' ? this.norm(x, `${pre}.attention.output.LayerNorm`) : x;
-        const ctx = transposedMatMulIsFast()
-          ? this.attentionInPlace(attnIn, pre, scoreBias4, dropout, i, N, L, pAttn)
-          : this.attentionGrouped(attnIn, pre, scoreBias, dropout, i, N, L, pAttn);
-        let attnOut = this.linear(ctx, `${pre}.attention.output.dense`);
-        attnOut = applyDropout(attnOut, dropout, layerSite(i, 'attentionOutput'), N, L, H, pHidden) as tf.Tensor2D;
-        if (spec.layerNorm === 'post') {
-          x = this.norm(tf.add(attnOut, x), `${pre}.attention.output.LayerNorm`);
-        } else {
-          x = tf.add(x, attnOut);
-        }
-        const ffnIn = spec.layerNorm === 'pre' ? this.norm(x, `${pre}.output.LayerNorm`) : x;
-        const inter = gelu(this.linear(ffnIn, `${pre}.intermediate.dense`)) as tf.Tensor2D;
-        let ffnOut = this.linear(inter, `${pre}.output.dense`);
-        ffnOut = applyDropout(ffnOut, dropout, layerSite(i, 'ffnOutput'), N, L, H, pHidden) as tf.Tensor2D;
-        if (spec.layerNorm === 'post') {
-          x = this.norm(tf.add(ffnOut, x), `${pre}.output.LayerNorm`);
-        } else {
-          x = tf.add(x, ffnOut);
-        }
-      }
+      for (let i = 0; i < spec.numLayers; i++) x = tf.tidy(() => this.layer(x, i, scoreBias, scoreBias4, dropout, N, L, pHidden, pAttn));
       if (spec.layerNorm === 'pre') x = this.norm(x, 'encoder.final_layer_norm');
 
       let pooled: tf.Tensor2D;
