@@ -21,7 +21,11 @@ const linearOp = tf.customGrad((...args: unknown[]) => {
   const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([x, w]);
   return {
-    value: transposedMatMulIsFast() ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.add(tf.matMul(x, w), b),
+    // The kernel itself, not tf.fused.matMul: that op reshapes its operands to rank 3 and back and wraps
+    // them in a gradient scope of its own, five kernels of bookkeeping per linear that ours does not need.
+    value: transposedMatMulIsFast()
+      ? tf.engine().runKernel(tf._FusedMatMul, { a: x, b: w, bias: b }, { transposeA: false, transposeB: false, activation: 'linear' }) as tf.Tensor2D
+      : tf.add(tf.matMul(x, w), b),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor2D;
       const [sx, sw] = saved as tf.Tensor2D[];
