@@ -4,7 +4,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/backend';
-import { gelu, geluReference, layerNorm, layerNormReference, linear, linearReference } from '../../src/trainer/model/layers';
+import { gelu, geluReference, layerNorm, layerNormReference, linear, linearReference, residualLayerNorm } from '../../src/trainer/model/layers';
 
 function values(shape: number[], seed: number, scale = 1): tf.Tensor {
   let s = seed >>> 0;
@@ -66,6 +66,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       compare((x, g, b) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
         (x, g, b) => layerNormReference(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), odd, 1e-5);
       tf.dispose(odd);
+    });
+    test('residualLayerNorm = layerNorm(x + residual), gradients into both terms', () => {
+      for (const H of [8, 7]) {
+        const inputs = [values([6, H], 20 + H, 3), values([6, H], 30 + H, 2), tf.add(values([H], 5, 0.5), 1), values([H], 6)];
+        compare((x, r, g, b) => residualLayerNorm(x as tf.Tensor2D, r as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
+          (x, r, g, b) => layerNormReference(tf.add(x, r) as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), inputs, 1e-5);
+        tf.dispose(inputs);
+      }
     });
     test('gelu (exact erf form)', () => {
       const inputs = [values([4, 9], 7, 4)];

@@ -40,7 +40,7 @@ interface KernelExports {
   sumSquares(x: number, n: number): number;
   addInto(dst: number, src: number, n: number): void;
   dropoutMask(keys: number, groups: number, len: number, threshold: number, scale: number, out: number): void;
-  layerNormForward(x: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
+  layerNormForward(x: number, res: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
   layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
   adamw(
     theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
@@ -220,7 +220,7 @@ export const LAYER_NORM = 'MatryoshkaLayerNorm';
 export const LAYER_NORM_GRAD = 'MatryoshkaLayerNormGrad';
 
 /**
- * `MatryoshkaLayerNorm` (x [T, H], γ, β; eps) → [y, x̂, rstd [T]] and `MatryoshkaLayerNormGrad`
+ * `MatryoshkaLayerNorm` (x [T, H], optional residual [T, H] added to x, γ, β; eps) → [y, x̂, rstd [T]] and `MatryoshkaLayerNormGrad`
  * (dy, x̂, rstd, γ) → [dx, dγ, dβ] (assembly/layerNorm.ts).
  */
 function registerLayerNormKernels(k: WasmKernels): void {
@@ -229,14 +229,17 @@ function registerLayerNormKernels(k: WasmKernels): void {
     return { T: H ? tf.util.sizeFromShape(x.shape) / H : 0, H };
   };
   registerWasmKernel(LAYER_NORM, ({ inputs, backend, attrs }) => {
-    const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
+    const { x, residual, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo> & { residual?: tf.TensorInfo };
+    if (residual && tf.util.sizeFromShape(residual.shape) !== tf.util.sizeFromShape(x.shape)) {
+      throw new Error(`LayerNorm: residual shape ${residual.shape} ≠ input shape ${x.shape}`);
+    }
     const { eps } = attrs as unknown as { eps: number };
     const be = backend as unknown as WasmBackend;
     const { T, H } = rowsOf(x);
     const y = be.makeOutput(x.shape, 'float32');
     const xhat = be.makeOutput(x.shape, 'float32');
     const rstd = be.makeOutput([T], 'float32');
-    if (T * H > 0) k.layerNormForward(offsetOf(be, x), offsetOf(be, gamma), offsetOf(be, beta), offsetOf(be, y), offsetOf(be, xhat), offsetOf(be, rstd), T, H, eps);
+    if (T * H > 0) k.layerNormForward(offsetOf(be, x), residual ? offsetOf(be, residual) : 0, offsetOf(be, gamma), offsetOf(be, beta), offsetOf(be, y), offsetOf(be, xhat), offsetOf(be, rstd), T, H, eps);
     return [y, xhat, rstd];
   });
   registerWasmKernel(LAYER_NORM_GRAD, ({ inputs, backend }) => {

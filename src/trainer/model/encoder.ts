@@ -41,7 +41,7 @@ import { transposedMatMulIsFast } from '../kernels/wasmKernels';
 import { applyAttentionDropout, applyDropout, layerSite, SITE_EMBEDDINGS } from './dropout';
 import { embeddingLookup } from './embeddingLookup';
 import { initValues, type InitKind } from './init';
-import { gelu, layerNorm, linear } from './layers';
+import { gelu, layerNorm, linear, residualLayerNorm } from './layers';
 
 export interface EncoderSpec {
   vocabSize: number;
@@ -159,6 +159,11 @@ export class BertEncoder implements Encoder {
     return layerNorm(x, this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D, this.spec.layerNormEps);
   }
 
+  /** LayerNorm(x + residual): post-LN's residual connection. */
+  private addNorm(x: tf.Tensor2D, residual: tf.Tensor2D, prefix: string): tf.Tensor2D {
+    return residualLayerNorm(x, residual, this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D, this.spec.layerNormEps);
+  }
+
   /** The query projection with 1/√d folded into its (small) weights, rather than applied to the scores. */
   private scaledQuery(attnIn: tf.Tensor2D, pre: string): tf.Tensor2D {
     const scale = 1 / Math.sqrt(this.spec.hiddenSize / this.spec.numHeads);
@@ -234,12 +239,12 @@ export class BertEncoder implements Encoder {
       : this.attentionGrouped(attnIn, pre, scoreBias, dropout, i, N, L, pAttn);
     let attnOut = this.linear(ctx, `${pre}.attention.output.dense`);
     attnOut = applyDropout(attnOut, dropout, layerSite(i, 'attentionOutput'), N, L, H, pHidden) as tf.Tensor2D;
-    x = placement === 'post' ? this.norm(tf.add(attnOut, x), `${pre}.attention.output.LayerNorm`) : tf.add(x, attnOut);
+    x = placement === 'post' ? this.addNorm(attnOut, x, `${pre}.attention.output.LayerNorm`) : tf.add(x, attnOut);
     const ffnIn = placement === 'pre' ? this.norm(x, `${pre}.output.LayerNorm`) : x;
     const inter = gelu(this.linear(ffnIn, `${pre}.intermediate.dense`)) as tf.Tensor2D;
     let ffnOut = this.linear(inter, `${pre}.output.dense`);
     ffnOut = applyDropout(ffnOut, dropout, layerSite(i, 'ffnOutput'), N, L, H, pHidden) as tf.Tensor2D;
-    return placement === 'post' ? this.norm(tf.add(ffnOut, x), `${pre}.output.LayerNorm`) : tf.add(x, ffnOut);
+    return placement === 'post' ? this.addNorm(ffnOut, x, `${pre}.output.LayerNorm`) : tf.add(x, ffnOut);
   }
 
   encode(batch: TokenBatch, dropout?: DropoutContext): tf.Tensor2D {

@@ -115,7 +115,40 @@ function makeLayerNorm(eps: number) {
   });
 }
 
+/**
+ * LayerNorm(x + residual) on our wasm kernel, the sum formed as the kernel reads its operands (post-LN's
+ * residual connection), so it never goes to memory; the gradient of the sum is dx for both terms.
+ */
+function makeResidualLayerNorm(eps: number) {
+  return tf.customGrad((...args: unknown[]) => {
+    const [x, residual, gamma, beta, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, sxhat, srstd] = tf.engine().runKernel(LAYER_NORM, { x, residual, gamma, beta }, { eps }) as tf.Tensor[];
+    save([sxhat, srstd, gamma]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xhat, rstd, g] = saved;
+        const [dx, dGamma, dBeta] = tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, xhat, rstd, gamma: g }) as tf.Tensor[];
+        // Two tensors, not one twice: the tape disposes each input's gradient on its own.
+        return [dx, tf.clone(dx), dGamma, dBeta];
+      },
+    };
+  });
+}
+
 const layerNormByEps = new Map<number, ReturnType<typeof makeLayerNorm>>();
+const residualLayerNormByEps = new Map<number, ReturnType<typeof makeResidualLayerNorm>>();
+
+/** LayerNorm(x + residual) over the last axis (post-LN's residual connection). */
+export function residualLayerNorm(x: tf.Tensor2D, residual: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  if (!ownWasmKernelsActive()) return layerNorm(tf.add(x, residual), gamma, beta, eps);
+  let op = residualLayerNormByEps.get(eps);
+  if (!op) {
+    op = makeResidualLayerNorm(eps);
+    residualLayerNormByEps.set(eps, op);
+  }
+  return op(x, residual, gamma, beta) as tf.Tensor2D;
+}
 
 /** LayerNorm over the last axis of x [T, H] (biased variance, like torch). */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {

@@ -3,6 +3,8 @@
  * time with the row in L1, instead of ~8 tfjs kernels forward and ~12 backward, each a pass over memory.
  *
  *   forward   μ = mean(x),  r = 1/√(mean((x − μ)²) + ε),  x̂ = (x − μ)·r,  y = x̂·γ + β     (keeps x̂ and r)
+ *             where x may be a sum a + b read on the fly (post-LN's LayerNorm(h + sublayer(h)): the
+ *             residual sum never goes to memory, and its gradient is dx for both terms)
  *   backward  ĝ = dy·γ,  dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),  dγ = Σ_rows dy·x̂,  dβ = Σ_rows dy
  * Rows are processed four floats at a time with a scalar tail when H is not a multiple of 4.
  */
@@ -12,27 +14,41 @@
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
+/** x[o..o+4) (+ res[o..o+4) when res ≠ 0). */
+// @ts-ignore: decorator
+@inline function input4(x: usize, res: usize, o: usize): v128 {
+  const v = v128.load(x + o);
+  return res ? f32x4.add(v, v128.load(res + o)) : v;
+}
+
+// @ts-ignore: decorator
+@inline function input1(x: usize, res: usize, o: usize): f32 {
+  const v = load<f32>(x + o);
+  return res ? v + load<f32>(res + o) : v;
+}
+
+/** LayerNorm of x (+ res, when res ≠ 0: the residual sum, computed as it is read). */
 export function layerNormForward(
-  x: usize, gamma: usize, beta: usize, y: usize, xhat: usize, rstd: usize, T: i32, H: i32, eps: f32,
+  x: usize, res: usize, gamma: usize, beta: usize, y: usize, xhat: usize, rstd: usize, T: i32, H: i32, eps: f32,
 ): void {
   const full = H & ~3;
   const invH: f32 = 1 / <f32>H;
   for (let t = 0; t < T; t++) {
     const row = <usize>t * H << 2;
     let acc = f32x4.splat(0);
-    for (let j = 0; j < full; j += 4) acc = f32x4.add(acc, v128.load(x + row + (<usize>j << 2)));
+    for (let j = 0; j < full; j += 4) acc = f32x4.add(acc, input4(x, res, row + (<usize>j << 2)));
     let s = hsum(acc);
-    for (let j = full; j < H; j++) s += load<f32>(x + row + (<usize>j << 2));
+    for (let j = full; j < H; j++) s += input1(x, res, row + (<usize>j << 2));
     const mean = s * invH;
     const mv = f32x4.splat(mean);
     acc = f32x4.splat(0);
     for (let j = 0; j < full; j += 4) {
-      const c = f32x4.sub(v128.load(x + row + (<usize>j << 2)), mv);
+      const c = f32x4.sub(input4(x, res, row + (<usize>j << 2)), mv);
       acc = f32x4.add(acc, f32x4.mul(c, c));
     }
     let ss = hsum(acc);
     for (let j = full; j < H; j++) {
-      const c = load<f32>(x + row + (<usize>j << 2)) - mean;
+      const c = input1(x, res, row + (<usize>j << 2)) - mean;
       ss += c * c;
     }
     const r: f32 = 1 / Mathf.sqrt(ss * invH + eps);
@@ -40,13 +56,13 @@ export function layerNormForward(
     const rv = f32x4.splat(r);
     for (let j = 0; j < full; j += 4) {
       const o = row + (<usize>j << 2);
-      const xh = f32x4.mul(f32x4.sub(v128.load(x + o), mv), rv);
+      const xh = f32x4.mul(f32x4.sub(input4(x, res, o), mv), rv);
       v128.store(xhat + o, xh);
       v128.store(y + o, f32x4.add(f32x4.mul(xh, v128.load(gamma + (<usize>j << 2))), v128.load(beta + (<usize>j << 2))));
     }
     for (let j = full; j < H; j++) {
       const o = row + (<usize>j << 2);
-      const xh = (load<f32>(x + o) - mean) * r;
+      const xh = (input1(x, res, o) - mean) * r;
       store<f32>(xhat + o, xh);
       store<f32>(y + o, xh * load<f32>(gamma + (<usize>j << 2)) + load<f32>(beta + (<usize>j << 2)));
     }
