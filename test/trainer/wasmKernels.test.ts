@@ -209,20 +209,29 @@ describe('wasm GEMM (AssemblyScript)', () => {
     }
   });
 
-  test('dropout masks from the wasm kernel equal the JS hashing bit for bit', () => {
+  test('dropout on the wasm kernel: x ⊙ the JS-hashed multipliers bit for bit, and its gradient dy ⊙ the same', () => {
     tf.setBackend('wasm');
     const ctx = { seed: 12345, rowIds: Int32Array.from([7, 3, 99, 0, 41]) };
     // Lengths with and without the 8-wide SIMD body, odd ones for the scalar tail; blocked groups too.
     for (const [rows, groups, len, p, perBlock] of [[5, 3, 128, 0.1, 3], [4, 6, 32, 0.5, 2], [2, 3, 13, 0.1, 3], [3, 2, 7, 0.9, 1], [5, 1, 1, 0.3, 1]]) {
-      const want = dropoutMultipliers(ctx, 4, rows, groups, len, p, perBlock);
-      const x = tf.ones([rows, groups, len]);
-      const got = applyDropout(x, ctx, 4, rows, groups, len, p, perBlock);
-      const values = got.dataSync();
-      for (let i = 0; i < want.length; i++) assert.equal(values[i], want[i], `[${rows},${groups},${len}] p=${p}: element ${i}`);
+      const m = dropoutMultipliers(ctx, 4, rows, groups, len, p, perBlock);
+      const xs = rand(m.length, 17 + len);
+      const dys = rand(m.length, 29 + len);
+      const x = tf.tensor3d(xs, [rows, groups, len]);
+      const dy = tf.tensor3d(dys, [rows, groups, len]);
+      const [values, grad] = tf.tidy(() => {
+        const y = applyDropout(x, ctx, 4, rows, groups, len, p, perBlock);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(applyDropout(t, ctx, 4, rows, groups, len, p, perBlock), dy)))(x);
+        return [y.dataSync(), g.dataSync()];
+      });
+      for (let i = 0; i < m.length; i++) {
+        assert.equal(values[i], Math.fround(xs[i] * m[i]), `[${rows},${groups},${len}] p=${p}: element ${i}`);
+        assert.equal(grad[i], Math.fround(dys[i] * m[i]), `[${rows},${groups},${len}] p=${p}: gradient ${i}`);
+      }
       let kept = 0;
-      for (const v of values) if (v !== 0) kept++;
-      assert.ok(kept > 0 && kept < values.length || values.length < 8, `[${rows},${groups},${len}]: some kept, some dropped`);
-      tf.dispose([x, got]);
+      for (const v of m) if (v !== 0) kept++;
+      assert.ok(kept > 0 && kept < m.length || m.length < 8, `[${rows},${groups},${len}]: some kept, some dropped`);
+      tf.dispose([x, dy]);
     }
   });
 });

@@ -39,7 +39,7 @@ interface KernelExports {
   geluBackward(x: number, cdf: number, dy: number, dx: number, n: number, work: number): void;
   sumSquares(x: number, n: number): number;
   addInto(dst: number, src: number, n: number): void;
-  dropoutMask(keys: number, groups: number, len: number, threshold: number, scale: number, out: number): void;
+  dropout(keys: number, groups: number, len: number, threshold: number, scale: number, x: number, out: number): void;
   layerNormForward(x: number, res: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
   layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
   adamw(
@@ -49,7 +49,7 @@ interface KernelExports {
 }
 
 /** The kernels that need no scratch are called as exported (heap offsets, element counts; see assembly/). */
-type DirectKernels = Pick<KernelExports, 'sumSquares' | 'addInto' | 'dropoutMask' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
+type DirectKernels = Pick<KernelExports, 'sumSquares' | 'addInto' | 'dropout' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
 
 /** One instance of our kernel module on a wasm backend's heap, with its scratch space bound. */
 export interface WasmKernels extends DirectKernels {
@@ -131,7 +131,7 @@ function instantiateKernels(backend: WasmBackend, variant: KernelVariant, bytes:
     geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
     sumSquares: ex.sumSquares,
     addInto: ex.addInto,
-    dropoutMask: ex.dropoutMask,
+    dropout: ex.dropout,
     layerNormForward: ex.layerNormForward,
     layerNormBackward: ex.layerNormBackward,
     adamw: ex.adamw,
@@ -200,18 +200,23 @@ function registerAdamWKernel(k: WasmKernels): void {
   });
 }
 
-export const DROPOUT_MASK = 'MatryoshkaDropoutMask';
+export const DROPOUT = 'MatryoshkaDropout';
 
-/** `MatryoshkaDropoutMask` keys [groups] (int32) → multipliers [groups, len] (assembly/dropout.ts). */
+/**
+ * `MatryoshkaDropout` (keys [groups] int32, x [groups·len] float32; len, threshold, scale) → x ⊙ m, the
+ * multipliers hashed from the keys as the product is formed (assembly/dropout.ts).
+ */
 function registerDropoutKernel(k: WasmKernels): void {
-  registerWasmKernel(DROPOUT_MASK, ({ inputs, backend, attrs }) => {
-    const { keys } = inputs as { keys: tf.TensorInfo };
+  registerWasmKernel(DROPOUT, ({ inputs, backend, attrs }) => {
+    const { keys, x } = inputs as { keys: tf.TensorInfo; x: tf.TensorInfo };
     const { len, threshold, scale } = attrs as unknown as { len: number; threshold: number; scale: number };
     if (keys.dtype !== 'int32') throw new Error(`dropout keys must be int32, got ${keys.dtype}`);
-    const be = backend as unknown as WasmBackend;
+    if (x.dtype !== 'float32') throw new Error(`dropout takes float32, got ${x.dtype}`);
     const groups = tf.util.sizeFromShape(keys.shape);
-    const out = be.makeOutput([groups, len], 'float32');
-    if (groups * len > 0) k.dropoutMask(offsetOf(be, keys), groups, len, threshold, scale, offsetOf(be, out));
+    if (tf.util.sizeFromShape(x.shape) !== groups * len) throw new Error(`dropout: ${x.shape} is not ${groups} groups of ${len}`);
+    const be = backend as unknown as WasmBackend;
+    const out = be.makeOutput(x.shape, 'float32');
+    if (groups * len > 0) k.dropout(offsetOf(be, keys), groups, len, threshold, scale, offsetOf(be, x), offsetOf(be, out));
     return out;
   });
 }

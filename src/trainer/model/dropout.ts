@@ -1,6 +1,7 @@
 /**
  * Chunking-invariant dropout masks: one hash key per (row, group) built here, the per-element hashing
- * in JS, or on wasm in our SIMD kernel (kernels/assembly/dropout.ts, bit for bit the same).
+ * in JS, or on wasm in our SIMD kernel (kernels/assembly/dropout.ts, bit for bit the same, fused with
+ * the product).
  *
  * Every keep/drop decision is a pure function of (ctx.seed, rowId, site, group, index): a counter-based
  * hash, no sequential state. So a row gets the same mask whether it is encoded alone, in a chunk, or in
@@ -10,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext } from './types';
 import { fmix32 } from './init';
-import { DROPOUT_MASK, ownWasmKernelsActive } from '../kernels/wasmKernels';
+import { DROPOUT, ownWasmKernelsActive } from '../kernels/wasmKernels';
 
 /** Dropout sites in order of the forward pass; then 3 per layer. */
 export const SITE_EMBEDDINGS = 0;
@@ -131,6 +132,23 @@ export function attentionDropoutMultipliers(
 }
 
 /**
+ * x ⊙ m on our wasm kernel (kernels/assembly/dropout.ts): the per-element hashing and the product in one
+ * pass, each way. The keys (a few per row) are all the backward keeps; it hashes the same multipliers
+ * again for dx = dy ⊙ m, so no mask tensor is ever stored.
+ */
+function hashedDropout(attrs: { len: number; threshold: number; scale: number }): (x: tf.Tensor, keys: tf.Tensor) => tf.Tensor {
+  const apply = (t: tf.Tensor, keys: tf.Tensor) => tf.engine().runKernel(DROPOUT, { keys, x: t }, attrs) as tf.Tensor;
+  return tf.customGrad((...args: unknown[]) => {
+    const [x, keys, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([keys]);
+    return {
+      value: apply(x, keys),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [apply(dy as tf.Tensor, saved[0]), tf.zerosLike(saved[0])],
+    };
+  }) as (x: tf.Tensor, keys: tf.Tensor) => tf.Tensor;
+}
+
+/**
  * x * mask for x of shape [rows, groups, len] (any shape whose size matches; the mask takes x's shape).
  * Identity when p = 0 or ctx is undefined.
  */
@@ -147,12 +165,11 @@ export function applyDropout(
   if (!ctx || p <= 0) return x;
   if (p >= 1) return tf.zerosLike(x);
   if (ownWasmKernelsActive()) {
-    // The per-element hashing on our wasm kernel (kernels/assembly/dropout.ts), the keys from here.
-    const keys = tf.tensor1d(dropoutKeys(ctx, site, rows, groups, groupsPerBlock), 'int32');
     const threshold = threshold16(p);
-    const mask = tf.engine().runKernel(DROPOUT_MASK, { keys }, { len, threshold, scale: keepScale(threshold) }) as tf.Tensor;
+    const keys = tf.tensor1d(dropoutKeys(ctx, site, rows, groups, groupsPerBlock), 'int32');
+    const y = hashedDropout({ len, threshold, scale: keepScale(threshold) })(x, keys);
     keys.dispose();
-    return tf.mul(x, tf.reshape(mask, x.shape));
+    return y;
   }
   const m = dropoutMultipliers(ctx, site, rows, groups, len, p, groupsPerBlock);
   return tf.mul(x, tf.tensor(m, x.shape, 'float32'));

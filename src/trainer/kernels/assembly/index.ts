@@ -3,5 +3,5 @@ export { gemm, workBytes } from './gemm';
 export { geluForward, geluBackward } from './gelu';
 export { adamw, sumSquares } from './adamw';
 export { layerNormForward, layerNormBackward } from './layerNorm';
-export { dropoutMask } from './dropout';
+export { dropout } from './dropout';
 export { addInto } from './addInto';
