@@ -21,21 +21,32 @@
  * nothing reads or writes past a tensor.
  */
 
-const MR: i32 = 4;
+const MR: i32 = 6;
+const MR4: i32 = 4;
 const NR: i32 = 8;
-const KC: i32 = 256;
-const MC: i32 = 64;
+const KC: i32 = 512;
+const MC: i32 = 96;
 const NC: i32 = 512;
 
-// Scratch layout (floats): packed B [KC·NC] | packed A [MC·KC] | C tile [MR·NR] | bias tile [NR].
+// Scratch layout (floats): packed B [KC·NC] | packed A [(MC + MR)·KC] | C tile [MR·NR] | bias tile [NR].
 const PACKED_B: usize = 0;
 const PACKED_A: usize = PACKED_B + (<usize>(KC * NC) << 2);
-const C_TILE: usize = PACKED_A + (<usize>(MC * KC) << 2);
+const C_TILE: usize = PACKED_A + (<usize>((MC + MR) * KC) << 2);
 const BIAS_TILE: usize = C_TILE + (<usize>(MR * NR) << 2);
 const WORK_BYTES: usize = BIAS_TILE + (<usize>NR << 2);
 
 export function workBytes(): usize {
   return WORK_BYTES;
+}
+
+/**
+ * Width of the A panel at `rem` rows from the end of a block: MR (6) while that leaves no remainder
+ * the 4-row tile cannot take; 4 for the last 4 or 8 rows and for a remainder of 1 to 3 rows; a
+ * remainder of 5 rows is a zero-padded 6-row panel.
+ */
+// @ts-ignore: decorator
+@inline function panelWidth(rem: i32): i32 {
+  return (rem >= MR && rem != 2 * MR4) || rem == 5 ? MR : MR4;
 }
 
 /** a·b + c: one rounding with relaxed SIMD's fused multiply-add, two without. */
@@ -57,38 +68,59 @@ export function workBytes(): usize {
   v128.store(dst + 3 * step, i32x4.shuffle(t2, t3, 2, 3, 6, 7));
 }
 
-/** Packs op(A)[i0 .. i0+mc, p0 .. p0+kc) as MR-row panels, each kc steps of MR floats, zero-padded. */
+/**
+ * Packs op(A)[i0 .. i0+mc, p0 .. p0+kc) as panels of panelWidth rows, each kc steps of that many floats
+ * (zero-padded); the panel at row ir starts at float ir·kc.
+ */
 function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
-  for (let ir = 0; ir < mc; ir += MR) {
-    const rows = min(MR, mc - ir);
+  for (let ir = 0; ir < mc; ) {
+    const w = panelWidth(mc - ir);
+    const rows = min(w, mc - ir);
     const i = i0 + ir;
-    if (rows == MR && transA) {
+    const step = <usize>w << 2;
+    ir += w;
+    if (rows == w && transA) {
+      // Aᵀ: the panel's rows lie side by side in each stored row.
       let src = a + ((<usize>p0 * lda + i) << 2);
-      const step = <usize>lda << 2;
+      const rs = <usize>lda << 2;
       for (let p = 0; p < kc; p++) {
         v128.store(dst, v128.load(src));
-        src += step;
-        dst += 16;
+        if (w == MR) store<u64>(dst, load<u64>(src, 16), 16);
+        src += rs;
+        dst += step;
       }
       continue;
     }
-    if (rows == MR) {
+    if (rows == w) {
+      // Rows 0-3 through 4 × 4 transposes, rows 4-5 (of a 6-row panel) interleaved in pairs, four
+      // steps of p at a time.
       const r0 = a + ((<usize>i * lda + p0) << 2);
       const rs = <usize>lda << 2;
+      const r4 = r0 + 4 * rs;
       const k4 = kc & ~3;
       for (let p = 0; p < k4; p += 4) {
         const o = <usize>p << 2;
-        transpose4(dst, 16, v128.load(r0 + o), v128.load(r0 + rs + o), v128.load(r0 + 2 * rs + o), v128.load(r0 + 3 * rs + o));
-        dst += 64;
+        transpose4(dst, step, v128.load(r0 + o), v128.load(r0 + rs + o), v128.load(r0 + 2 * rs + o), v128.load(r0 + 3 * rs + o));
+        if (w == MR) {
+          const x4 = v128.load(r4 + o);
+          const x5 = v128.load(r4 + rs + o);
+          const lo = i32x4.shuffle(x4, x5, 0, 4, 1, 5);
+          const hi = i32x4.shuffle(x4, x5, 2, 6, 3, 7);
+          v128.store64_lane(dst + 16, lo, 0);
+          v128.store64_lane(dst + 16 + step, lo, 1);
+          v128.store64_lane(dst + 16 + 2 * step, hi, 0);
+          v128.store64_lane(dst + 16 + 3 * step, hi, 1);
+        }
+        dst += 4 * step;
       }
       for (let p = k4; p < kc; p++) {
-        for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), load<f32>(r0 + <usize>r * rs + (<usize>p << 2)));
-        dst += 16;
+        for (let r = 0; r < w; r++) store<f32>(dst + (<usize>r << 2), load<f32>(r0 + <usize>r * rs + (<usize>p << 2)));
+        dst += step;
       }
       continue;
     }
     for (let p = 0; p < kc; p++) {
-      for (let r = 0; r < MR; r++) {
+      for (let r = 0; r < w; r++) {
         let v: f32 = 0;
         if (r < rows) v = transA ? load<f32>(a + ((<usize>(p0 + p) * lda + i + r) << 2)) : load<f32>(a + ((<usize>(i + r) * lda + p0 + p) << 2));
         store<f32>(dst, v);
@@ -145,7 +177,7 @@ function packB(b: usize, ldb: i32, transB: bool, j0: i32, nc: i32, p0: i32, kc: 
 }
 
 /**
- * One MR × NR tile over kc: A and B packed panels (MR and NR floats per step of p). C starts
+ * One 4 × NR tile over kc: A and B packed panels (4 and NR floats per step of p). C starts
  * from the bias row (or zero) when `init`, else from what C holds (the previous KC block's sum).
  */
 function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
@@ -185,6 +217,56 @@ function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
   v128.store(c + row, c10); v128.store(c + row, c11, 16);
   v128.store(c + 2 * row, c20); v128.store(c + 2 * row, c21, 16);
   v128.store(c + 3 * row, c30); v128.store(c + 3 * row, c31, 16);
+}
+
+/** The same for a 6 × NR tile (A panels of 6 floats per step of p). */
+function tile6x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  let c40: v128, c41: v128, c50: v128, c51: v128;
+  const row = <usize>ldc << 2;
+  if (init) {
+    if (bias) {
+      c00 = v128.load(bias);
+      c01 = v128.load(bias, 16);
+    } else {
+      c00 = f32x4.splat(0);
+      c01 = c00;
+    }
+    c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
+    c40 = c00; c41 = c01; c50 = c00; c51 = c01;
+  } else {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + row); c11 = v128.load(c + row, 16);
+    c20 = v128.load(c + 2 * row); c21 = v128.load(c + 2 * row, 16);
+    c30 = v128.load(c + 3 * row); c31 = v128.load(c + 3 * row, 16);
+    c40 = v128.load(c + 4 * row); c41 = v128.load(c + 4 * row, 16);
+    c50 = v128.load(c + 5 * row); c51 = v128.load(c + 5 * row, 16);
+  }
+  const end = pb + (<usize>kc << 5);
+  while (pb < end) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(pa);
+    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+    x = v128.load32_splat(pa, 4);
+    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+    x = v128.load32_splat(pa, 8);
+    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+    x = v128.load32_splat(pa, 12);
+    c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
+    x = v128.load32_splat(pa, 16);
+    c40 = madd(x, b0, c40); c41 = madd(x, b1, c41);
+    x = v128.load32_splat(pa, 20);
+    c50 = madd(x, b0, c50); c51 = madd(x, b1, c51);
+    pa += 24;
+    pb += 32;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + row, c10); v128.store(c + row, c11, 16);
+  v128.store(c + 2 * row, c20); v128.store(c + 2 * row, c21, 16);
+  v128.store(c + 3 * row, c30); v128.store(c + 3 * row, c31, 16);
+  v128.store(c + 4 * row, c40); v128.store(c + 4 * row, c41, 16);
+  v128.store(c + 5 * row, c50); v128.store(c + 5 * row, c51, 16);
 }
 
 /**
@@ -234,21 +316,25 @@ export function gemm(
             }
           }
           const panel = packedB + (<usize>(jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const i = i0 + ir;
-            const cp = c + ((<usize>i * ldc + j0 + jr) << 2);
+          for (let ir = 0; ir < mc; ) {
+            const w = panelWidth(mc - ir);
+            const mr = min(w, mc - ir);
+            const cp = c + ((<usize>(i0 + ir) * ldc + j0 + jr) << 2);
             const ap = packedA + (<usize>(ir * kc) << 2);
-            if (mr == MR && nr == NR) {
-              tile4x8(kc, ap, panel, cp, ldc, init, biasRow);
+            ir += w;
+            if (mr == w && nr == NR) {
+              if (w == MR) tile6x8(kc, ap, panel, cp, ldc, init, biasRow);
+              else tile4x8(kc, ap, panel, cp, ldc, init, biasRow);
               continue;
             }
+            // A partial tile: through the C tile, so that nothing outside C is read or written.
             if (!init) {
               for (let r = 0; r < mr; r++) for (let q = 0; q < nr; q++) {
                 store<f32>(cTile + (<usize>(r * NR + q) << 2), load<f32>(cp + ((<usize>r * ldc + q) << 2)));
               }
             }
-            tile4x8(kc, ap, panel, cTile, NR, init, biasRow);
+            if (w == MR) tile6x8(kc, ap, panel, cTile, NR, init, biasRow);
+            else tile4x8(kc, ap, panel, cTile, NR, init, biasRow);
             for (let r = 0; r < mr; r++) for (let q = 0; q < nr; q++) {
               store<f32>(cp + ((<usize>r * ldc + q) << 2), load<f32>(cTile + (<usize>(r * NR + q) << 2)));
             }
