@@ -60,6 +60,8 @@ function shapes(T: number): Shape[] {
     { name: 'att QKT x128', M: 32, N: 32, K: 32, transA: false, transB: true, heads: [true, true, false], calls: 128 },
     { name: 'att PV x128', M: 32, N: 32, K: 32, transA: false, transB: false, heads: [false, true, true], calls: 128 },
     { name: 'att PTdC x128', M: 32, N: 32, K: 32, transA: true, transB: false, heads: [false, true, true], calls: 128 },
+    // Bias gradients as ones · dy (a single row).
+    { name: `bias [1,${T}]x[${T},128]`, M: 1, N: 128, K: T, transA: false, transB: false },
     { name: 'eval [256,64]x[5000,64]T acc', M: 256, N: 5000, K: 64, transA: false, transB: true, accumulate: true },
   ];
 }

@@ -47,10 +47,11 @@ function reference(c: Case, A: Float32Array, lda: number, B: Float32Array, ldb: 
 
 const cases: Case[] = [];
 // Row counts cover each way a block splits into 6- and 4-row panels (32 = 6·4 + 4 + 4, 13 = 6 + 6 + 1,
-// 65 = 6·10 + 5, 200 = 96 + 96 + 4 + 4) and K both KC blocks (513 = 512 + 1).
+// 65 = 6·10 + 5, 200 = 96 + 96 + 4 + 4), K both KC blocks (513 = 512 + 1), and a single row times a
+// plain B through 32-, 4- and 1-column steps (45 = 32 + 4·3 + 1).
 for (const [M, N, K] of [
   [1, 1, 1], [4, 8, 16], [5, 9, 3], [3, 7, 300], [64, 64, 256], [65, 17, 257], [130, 24, 513], [2, 600, 40], [37, 8, 0],
-  [32, 16, 33], [13, 9, 7], [200, 8, 20],
+  [32, 16, 33], [13, 9, 7], [200, 8, 20], [1, 45, 70],
 ]) {
   for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     cases.push({ M, N, K, transA, transB, bias: (M + N + K) % 2 === 0, pad: (M + K) % 3, accumulate: (M + N + K + (transA ? 1 : 0)) % 3 === 0 });

@@ -180,7 +180,7 @@ function packB(b: usize, ldb: i32, transB: bool, j0: i32, nc: i32, p0: i32, kc: 
  * One 4 × NR tile over kc: A and B packed panels (4 and NR floats per step of p). C starts
  * from the bias row (or zero) when `init`, else from what C holds (the previous KC block's sum).
  */
-function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
+function tile4x8(kc: i32, pa: usize, pb: usize, bs: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
   const row = <usize>ldc << 2;
   if (init) {
@@ -198,7 +198,7 @@ function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
     c20 = v128.load(c + 2 * row); c21 = v128.load(c + 2 * row, 16);
     c30 = v128.load(c + 3 * row); c31 = v128.load(c + 3 * row, 16);
   }
-  const end = pb + (<usize>kc << 5);
+  const end = pb + <usize>kc * bs;
   while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -211,7 +211,7 @@ function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
     x = v128.load32_splat(pa, 12);
     c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
     pa += 16;
-    pb += 32;
+    pb += bs;
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + row, c10); v128.store(c + row, c11, 16);
@@ -220,7 +220,7 @@ function tile4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
 }
 
 /** The same for a 6 × NR tile (A panels of 6 floats per step of p). */
-function tile6x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
+function tile6x8(kc: i32, pa: usize, pb: usize, bs: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
   let c40: v128, c41: v128, c50: v128, c51: v128;
   const row = <usize>ldc << 2;
@@ -242,7 +242,7 @@ function tile6x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
     c40 = v128.load(c + 4 * row); c41 = v128.load(c + 4 * row, 16);
     c50 = v128.load(c + 5 * row); c51 = v128.load(c + 5 * row, 16);
   }
-  const end = pb + (<usize>kc << 5);
+  const end = pb + <usize>kc * bs;
   while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -259,7 +259,7 @@ function tile6x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
     x = v128.load32_splat(pa, 20);
     c50 = madd(x, b0, c50); c51 = madd(x, b1, c51);
     pa += 24;
-    pb += 32;
+    pb += bs;
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + row, c10); v128.store(c + row, c11, 16);
@@ -267,6 +267,64 @@ function tile6x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, init: bool, 
   v128.store(c + 3 * row, c30); v128.store(c + 3 * row, c31, 16);
   v128.store(c + 4 * row, c40); v128.store(c + 4 * row, c41, 16);
   v128.store(c + 5 * row, c50); v128.store(c + 5 * row, c51, 16);
+}
+
+// @ts-ignore: decorator
+@inline function start(from: usize, j: i32): v128 {
+  return from ? v128.load(from + (<usize>j << 2)) : f32x4.splat(0);
+}
+
+/**
+ * One row of C: c[j] = (bias[j] or c[j] or 0) + Σ_p a[p·aStep]·B[p, j] for a plain B. A row times a
+ * matrix (a bias gradient as ones · dy) gains nothing from packing, which would copy all of B to
+ * use it once: B's rows stream through 8, then 1 vector accumulators.
+ */
+function rowTimesB(a: usize, aStep: usize, b: usize, ldb: i32, c: usize, bias: usize, N: i32, K: i32, accumulate: bool): void {
+  const rs = <usize>ldb << 2;
+  const as = aStep << 2;
+  // Where the sums start: C itself, the bias row, or zero (0).
+  const from: usize = accumulate ? c : bias;
+  let j = 0;
+  for (; j + 32 <= N; j += 32) {
+    let s0 = start(from, j), s1 = start(from, j + 4), s2 = start(from, j + 8), s3 = start(from, j + 12);
+    let s4 = start(from, j + 16), s5 = start(from, j + 20), s6 = start(from, j + 24), s7 = start(from, j + 28);
+    let pa = a;
+    let pb = b + (<usize>j << 2);
+    for (let p = 0; p < K; p++) {
+      const x = v128.load32_splat(pa);
+      s0 = madd(x, v128.load(pb), s0); s1 = madd(x, v128.load(pb, 16), s1);
+      s2 = madd(x, v128.load(pb, 32), s2); s3 = madd(x, v128.load(pb, 48), s3);
+      s4 = madd(x, v128.load(pb, 64), s4); s5 = madd(x, v128.load(pb, 80), s5);
+      s6 = madd(x, v128.load(pb, 96), s6); s7 = madd(x, v128.load(pb, 112), s7);
+      pa += as;
+      pb += rs;
+    }
+    const o = c + (<usize>j << 2);
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+    v128.store(o, s4, 64); v128.store(o, s5, 80); v128.store(o, s6, 96); v128.store(o, s7, 112);
+  }
+  for (; j + 4 <= N; j += 4) {
+    let s0 = start(from, j);
+    let pa = a;
+    let pb = b + (<usize>j << 2);
+    for (let p = 0; p < K; p++) {
+      s0 = madd(v128.load32_splat(pa), v128.load(pb), s0);
+      pa += as;
+      pb += rs;
+    }
+    v128.store(c + (<usize>j << 2), s0);
+  }
+  for (; j < N; j++) {
+    let s: f32 = from ? load<f32>(from + (<usize>j << 2)) : 0;
+    let pa = a;
+    let pb = b + (<usize>j << 2);
+    for (let p = 0; p < K; p++) {
+      s = f32x4.extract_lane(madd(f32x4.splat(load<f32>(pa)), f32x4.splat(load<f32>(pb)), f32x4.splat(s)), 0);
+      pa += as;
+      pb += rs;
+    }
+    store<f32>(c + (<usize>j << 2), s);
+  }
 }
 
 /**
@@ -294,12 +352,18 @@ export function gemm(
     }
     return;
   }
+  if (M == 1 && !transB) {
+    rowTimesB(a, transA ? <usize>lda : 1, b, ldb, c, bias, N, K, accumulate);
+    return;
+  }
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = min(NC, N - j0);
     for (let p0 = 0; p0 < K; p0 += KC) {
       const kc = min(KC, K - p0);
       const init = p0 == 0 && !accumulate;
-      packB(b, ldb, transB, j0, nc, p0, kc, packedB);
+      // A small plain B is read where it lies: packing it would cost more than its few reuses gain.
+      const direct = !transB && M <= MC;
+      if (!direct) packB(b, ldb, transB, j0, nc, p0, kc, packedB);
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = min(MC, M - i0);
         packA(a, lda, transA, i0, mc, p0, kc, packedA);
@@ -315,7 +379,17 @@ export function gemm(
               biasRow = biasTile;
             }
           }
-          const panel = packedB + (<usize>(jr * kc) << 2);
+          let panel = packedB + (<usize>(jr * kc) << 2);
+          let bs: usize = NR << 2;
+          if (direct) {
+            if (nr == NR) {
+              panel = b + ((<usize>p0 * ldb + j0 + jr) << 2);
+              bs = <usize>ldb << 2;
+            } else {
+              packB(b, ldb, transB, j0 + jr, nr, p0, kc, packedB);
+              panel = packedB;
+            }
+          }
           for (let ir = 0; ir < mc; ) {
             const w = panelWidth(mc - ir);
             const mr = min(w, mc - ir);
@@ -323,8 +397,8 @@ export function gemm(
             const ap = packedA + (<usize>(ir * kc) << 2);
             ir += w;
             if (mr == w && nr == NR) {
-              if (w == MR) tile6x8(kc, ap, panel, cp, ldc, init, biasRow);
-              else tile4x8(kc, ap, panel, cp, ldc, init, biasRow);
+              if (w == MR) tile6x8(kc, ap, panel, bs, cp, ldc, init, biasRow);
+              else tile4x8(kc, ap, panel, bs, cp, ldc, init, biasRow);
               continue;
             }
             // A partial tile: through the C tile, so that nothing outside C is read or written.
@@ -333,8 +407,8 @@ export function gemm(
                 store<f32>(cTile + (<usize>(r * NR + q) << 2), load<f32>(cp + ((<usize>r * ldc + q) << 2)));
               }
             }
-            if (w == MR) tile6x8(kc, ap, panel, cTile, NR, init, biasRow);
-            else tile4x8(kc, ap, panel, cTile, NR, init, biasRow);
+            if (w == MR) tile6x8(kc, ap, panel, bs, cTile, NR, init, biasRow);
+            else tile4x8(kc, ap, panel, bs, cTile, NR, init, biasRow);
             for (let r = 0; r < mr; r++) for (let q = 0; q < nr; q++) {
               store<f32>(cp + ((<usize>r * ldc + q) << 2), load<f32>(cTile + (<usize>(r * NR + q) << 2)));
             }
