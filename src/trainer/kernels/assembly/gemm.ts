@@ -7,18 +7,33 @@
  *
  * Why our own: tfjs-wasm's matmul (XNNPACK, SIMD without FMA) reaches ~20 GFLOP/s on the reference step's
  * shapes and falls to ~1 GFLOP/s as soon as an operand is transposed, which every backward pass wants
- * (PERF.md #1). This kernel reads transposed operands where they lie, and with FMA reaches ~35 GFLOP/s.
+ * (PERF.md #1). This kernel reads transposed operands where they lie, and with FMA reaches ~40 GFLOP/s.
  *
  * Layout: row-major with leading dimensions (lda, ldb, ldc, in elements), so a caller can address a
  * block inside a larger tensor (one head of the attention) without copying it. All pointers are byte
  * offsets into the tfjs-wasm heap, which this module imports as its memory; `work` is scratch space of
  * at least workBytes() that the caller owns.
  *
- * Blocking (Goto's scheme): B is packed by KC × NR panels and A by MC × KC blocks of MR-row panels, so
- * the inner loop streams both contiguously (transposed operands are packed through 4 × 4 register
- * transposes, so they cost what plain ones do); a 4 × 8 tile of C lives in eight v128 registers for the
- * whole KC loop. Packing zero-pads partial panels, and partial tiles of C go through a small tile, so
- * nothing reads or writes past a tensor.
+ * Blocking (Goto's scheme): B is packed by KC × NR panels and A by MC × KC blocks of row panels, so the
+ * inner loop streams both contiguously (transposed operands are packed through 4 × 4 register
+ * transposes, so they cost what plain ones do). Packing zero-pads partial panels, and partial tiles of C
+ * go through a small tile, so nothing reads or writes past a tensor.
+ *
+ * Register tile: 6 × 8 in the relaxed-SIMD build. V8 lowers wasm SIMD to 128-bit xmm registers (16 on
+ * x86, one kept as scratch): 12 accumulators + 2 B vectors + 1 broadcast A fill the other 15, and keep 12
+ * FMA chains in flight (the 4 × 8 tile had 8, below FMA latency × 2 pipes) with 8 loads per 12 FMAs
+ * instead of 6 per 8. A block's last rows take 4-row panels where that wastes nothing (panelWidth: 32
+ * rows = 6·4 + 4 + 4, the attention's head size). The SIMD build (multiply, then add) needs a register
+ * per product, so its 6-row tile would spill: it keeps 4 × 8. KC 512 makes K = 512 one pass over C;
+ * MC 96 (a 192 KB A block, in L2) and NC 512 measured flat from 48 to 192 and 256 to 1024.
+ * On a 2-vCPU AMD EPYC (Node 20, relaxed SIMD; bench/gemmBench.ts, medians of ratios within rounds) this
+ * gained 7-11% over 4 × 8 / KC 256 / MC 64 on the training step's shapes (T = 2048), whose best samples
+ * went from 39-43 to 42-46 GFLOP/s, about what the two FMA pipes allow at 128 bits (medians are lower
+ * on a shared machine), and 4-14% on the attention's 32 × 32 blocks; the SIMD build is unchanged.
+ *
+ * Small problems: with M ≤ MC a plain B is read where it lies (its few reuses do not repay a copy), and
+ * a single row times a plain B (bias gradients as ones · dy) streams B with no packing at all (~4× on
+ * [1, 2048] × [2048, 128]).
  */
 
 const MR: i32 = 6;
@@ -46,6 +61,9 @@ export function workBytes(): usize {
  */
 // @ts-ignore: decorator
 @inline function panelWidth(rem: i32): i32 {
+  // Without a fused multiply-add each product needs a register of its own, and the 6-row tile's 12
+  // accumulators + 2 B + 1 A + 1 product would spill (x86 has 16, V8 keeps one): 4 rows only.
+  if (!ASC_FEATURE_RELAXED_SIMD) return MR4;
   return (rem >= MR && rem != 2 * MR4) || rem == 5 ? MR : MR4;
 }
 
