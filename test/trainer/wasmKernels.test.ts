@@ -23,14 +23,17 @@ function rand(n: number, seed: number): Float32Array {
   return out;
 }
 
-interface Case { M: number; N: number; K: number; transA: boolean; transB: boolean; bias: boolean; pad: number }
+interface Case { M: number; N: number; K: number; transA: boolean; transB: boolean; bias: boolean; pad: number; accumulate: boolean }
 
-/** op(A)·op(B) (+ bias) in float64; A stored [M, lda] or [K, lda], B [K, ldb] or [N, ldb]. */
-function reference(c: Case, A: Float32Array, lda: number, B: Float32Array, ldb: number, bias: Float32Array | null): Float64Array {
+/**
+ * op(A)·op(B) (+ bias), or C0 + op(A)·op(B) when accumulating, in float64; A stored [M, lda] or [K, lda],
+ * B [K, ldb] or [N, ldb], C0 [M, ldc].
+ */
+function reference(c: Case, A: Float32Array, lda: number, B: Float32Array, ldb: number, bias: Float32Array | null, C0: Float32Array, ldc: number): Float64Array {
   const out = new Float64Array(c.M * c.N);
   for (let i = 0; i < c.M; i++) {
     for (let j = 0; j < c.N; j++) {
-      let acc = bias ? bias[j] : 0;
+      let acc = c.accumulate ? C0[i * ldc + j] : bias ? bias[j] : 0;
       for (let p = 0; p < c.K; p++) {
         const a = c.transA ? A[p * lda + i] : A[i * lda + p];
         const b = c.transB ? B[j * ldb + p] : B[p * ldb + j];
@@ -43,9 +46,15 @@ function reference(c: Case, A: Float32Array, lda: number, B: Float32Array, ldb: 
 }
 
 const cases: Case[] = [];
-for (const [M, N, K] of [[1, 1, 1], [4, 8, 16], [5, 9, 3], [3, 7, 300], [64, 64, 256], [65, 17, 257], [130, 24, 513], [2, 600, 40], [37, 8, 0]]) {
+// Row counts cover each way a block splits into 6- and 4-row panels (32 = 6·4 + 4 + 4, 13 = 6 + 6 + 1,
+// 65 = 6·10 + 5, 200 = 96 + 96 + 4 + 4), K both KC blocks (513 = 512 + 1), and a single row times a
+// plain B through 32-, 4- and 1-column steps (45 = 32 + 4·3 + 1).
+for (const [M, N, K] of [
+  [1, 1, 1], [4, 8, 16], [5, 9, 3], [3, 7, 300], [64, 64, 256], [65, 17, 257], [130, 24, 513], [2, 600, 40], [37, 8, 0],
+  [32, 16, 33], [13, 9, 7], [200, 8, 20], [1, 45, 70],
+]) {
   for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
-    cases.push({ M, N, K, transA, transB, bias: (M + N + K) % 2 === 0, pad: (M + K) % 3 });
+    cases.push({ M, N, K, transA, transB, bias: (M + N + K) % 2 === 0, pad: (M + K) % 3, accumulate: (M + N + K + (transA ? 1 : 0)) % 3 === 0 });
   }
 }
 
@@ -60,7 +69,7 @@ describe('wasm GEMM (AssemblyScript)', () => {
   });
 
   for (const variant of ['simd', 'relaxed-simd'] as KernelVariant[]) {
-    test(`${variant}: equals the float64 reference (${cases.length} shapes, transposes, bias, strides)`, () => {
+    test(`${variant}: equals the float64 reference (${cases.length} shapes, transposes, bias, strides, accumulate)`, () => {
       const gemm = createWasmKernels(variant);
       assert.ok(gemm, `${variant} build unavailable`);
       for (const [n, c] of cases.entries()) {
@@ -81,11 +90,11 @@ describe('wasm GEMM (AssemblyScript)', () => {
         const tc = tf.tensor1d(C0);
         gemm.run({
           a: heapOffset(ta), b: heapOffset(tb), c: heapOffset(tc), bias: tbias ? heapOffset(tbias) : 0,
-          M: c.M, N: c.N, K: c.K, lda: aCols, ldb: bCols, ldc, transA: c.transA, transB: c.transB,
+          M: c.M, N: c.N, K: c.K, lda: aCols, ldb: bCols, ldc, transA: c.transA, transB: c.transB, accumulate: c.accumulate,
         });
         // The GEMM wrote into tc's buffer behind tfjs' back: read it straight from the heap.
         const got = tc.dataSync();
-        const want = reference(c, A, aCols, B, bCols, bias);
+        const want = reference(c, A, aCols, B, bCols, bias, C0, ldc);
         let worst = 0;
         for (let i = 0; i < c.M; i++) {
           for (let j = 0; j < ldc; j++) {
