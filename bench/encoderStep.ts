@@ -5,7 +5,7 @@
  * time), numTensors / wasm heap, and with --profile the kernels that dominate. --rows sets the number of
  * sequences (32 is a GradCache chunk); --forward-only times the tape-free forward (GradCache's step 1).
  *   npx tsx bench/encoderStep.ts [--backend wasm|cpu] [--steps 5] [--rows 64] [--forward-only] [--profile]
- *                                [--dropout 0.1] [--stock-identity]
+ *                                [--top 15] [--dropout 0.1] [--stock-identity]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/trainer/backend';
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     }
     const total = [...byKernel.values()].reduce((a, b) => a + b.ms, 0);
     console.log(`profiled: ${info.kernels.length} kernels, ${total.toFixed(0)} ms kernel time`);
-    for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) {
+    for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(arg('top', '15')))) {
       console.log(`  ${name.padEnd(16)} ${e.ms.toFixed(1).padStart(7)} ms  x${e.n}`);
     }
     console.log('top calls by kernel+shapes:');
