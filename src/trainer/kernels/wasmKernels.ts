@@ -35,10 +35,10 @@ interface KernelExports {
     work: number,
   ): void;
   workBytes(): number;
-  geluForward(x: number, y: number, cdf: number, n: number, work: number): void;
-  geluBackward(x: number, cdf: number, dy: number, dx: number, n: number, work: number): void;
+  geluForward(x: number, y: number, slope: number, n: number, work: number): void;
   sumSquares(x: number, n: number): number;
   addInto(dst: number, src: number, n: number): void;
+  columnSums(src: number, rows: number, cols: number, out: number): void;
   dropout(keys: number, groups: number, len: number, threshold: number, scale: number, x: number, out: number): void;
   layerNormForward(x: number, res: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
   layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
@@ -49,7 +49,7 @@ interface KernelExports {
 }
 
 /** The kernels that need no scratch are called as exported (heap offsets, element counts; see assembly/). */
-type DirectKernels = Pick<KernelExports, 'sumSquares' | 'addInto' | 'dropout' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
+type DirectKernels = Pick<KernelExports, 'sumSquares' | 'addInto' | 'columnSums' | 'dropout' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
 
 /** One instance of our kernel module on a wasm backend's heap, with its scratch space bound. */
 export interface WasmKernels extends DirectKernels {
@@ -63,9 +63,8 @@ export interface WasmKernels extends DirectKernels {
     /** C += op(A)·op(B) instead of C = op(A)·op(B) (+ bias). */
     accumulate?: boolean;
   }): void;
-  /** y = x·Φ(x), cdf = Φ(x); and dx = dy·(Φ(x) + x·φ(x)). Heap offsets, n floats. */
-  geluForward(x: number, y: number, cdf: number, n: number): void;
-  geluBackward(x: number, cdf: number, dy: number, dx: number, n: number): void;
+  /** y = x·Φ(x), and slope = Φ(x) + x·φ(x) unless slope is 0. Heap offsets, n floats. */
+  geluForward(x: number, y: number, slope: number, n: number): void;
 }
 
 let installedFor: object | undefined;
@@ -119,18 +118,26 @@ function pickVariant(dirs: string[], wanted: string | undefined): { variant: Ker
   return simd && validates(simd) ? { variant: 'simd', bytes: simd } : undefined;
 }
 
+const CACHE_LINE = 64;
+
+function alignUp(offset: number, to: number): number {
+  return Math.ceil(offset / to) * to;
+}
+
 function instantiateKernels(backend: WasmBackend, variant: KernelVariant, bytes: Uint8Array<ArrayBuffer>): WasmKernels {
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
   const ex = instance.exports as unknown as KernelExports;
-  const work = backend.wasm._malloc(ex.workBytes());
+  // tfjs-wasm's malloc aligns to 8 bytes only; the GEMM streams its packed panels from here with 16-byte
+  // loads, so start them on a cache line.
+  const work = alignUp(backend.wasm._malloc(ex.workBytes() + CACHE_LINE), CACHE_LINE);
   return {
     variant,
     run: (o) => ex.gemm(o.a, o.b, o.c, o.bias ?? 0, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.transA, o.transB, o.accumulate ?? false, work),
-    geluForward: (x, y, cdf, n) => ex.geluForward(x, y, cdf, n, work),
-    geluBackward: (x, cdf, dy, dx, n) => ex.geluBackward(x, cdf, dy, dx, n, work),
+    geluForward: (x, y, slope, n) => ex.geluForward(x, y, slope, n, work),
     sumSquares: ex.sumSquares,
     addInto: ex.addInto,
+    columnSums: ex.columnSums,
     dropout: ex.dropout,
     layerNormForward: ex.layerNormForward,
     layerNormBackward: ex.layerNormBackward,
@@ -138,32 +145,47 @@ function instantiateKernels(backend: WasmBackend, variant: KernelVariant, bytes:
   };
 }
 
-export const GELU = 'MatryoshkaGelu';
-export const GELU_GRAD = 'MatryoshkaGeluGrad';
+export const LINEAR_GRAD = 'MatryoshkaLinearGrad';
 
-/** GELU on wasm: `MatryoshkaGelu` x → [y, Φ(x)], `MatryoshkaGeluGrad` (x, Φ(x), dy) → dx. */
-function registerGeluKernels(k: WasmKernels): void {
-  const float32 = (t: tf.TensorInfo) => {
-    if (t.dtype !== 'float32') throw new Error(`GELU takes float32, got ${t.dtype}`);
-  };
-  registerWasmKernel(GELU, ({ inputs, backend }) => {
+/**
+ * `MatryoshkaLinearGrad` (dy [T, out], x [T, in], w [in, out]) → [dx = dy·wᵀ, dW = xᵀ·dy, db = 1ᵀ·dy]: the
+ * whole backward of x·W + b in one kernel, the transposed operands read where they lie. Three tfjs
+ * kernels and a ones vector would each pay tfjs' per-kernel bookkeeping, which is a fair part of a
+ * small GradCache chunk's backward.
+ */
+function registerLinearGradKernel(k: WasmKernels): void {
+  registerWasmKernel(LINEAR_GRAD, ({ inputs, backend }) => {
+    const { dy, x, w } = inputs as Record<'dy' | 'x' | 'w', tf.TensorInfo>;
+    const [T, inDim] = x.shape;
+    const outDim = w.shape[1];
+    const ok = [dy, x, w].every((t) => t.dtype === 'float32' && t.shape.length === 2) && w.shape[0] === inDim && dy.shape[0] === T && dy.shape[1] === outDim;
+    if (!ok) throw new Error(`linear gradient: dy ${dy.shape}, x ${x.shape}, w ${w.shape} do not fit x·w`);
+    const be = backend as unknown as WasmBackend;
+    const dx = be.makeOutput([T, inDim], 'float32');
+    const dW = be.makeOutput([inDim, outDim], 'float32');
+    const db = be.makeOutput([outDim], 'float32');
+    const [pdy, px, pw] = [dy, x, w].map((t) => offsetOf(be, t));
+    if (T * inDim > 0) k.run({ a: pdy, b: pw, c: offsetOf(be, dx), M: T, N: inDim, K: outDim, lda: outDim, ldb: outDim, ldc: inDim, transA: false, transB: true });
+    if (inDim * outDim > 0) k.run({ a: px, b: pdy, c: offsetOf(be, dW), M: inDim, N: outDim, K: T, lda: inDim, ldb: outDim, ldc: outDim, transA: true, transB: false });
+    if (outDim > 0) k.columnSums(pdy, T, outDim, offsetOf(be, db));
+    return [dx, dW, db];
+  });
+}
+
+export const GELU = 'MatryoshkaGelu';
+
+/** GELU on wasm: `MatryoshkaGelu` x; { slope } → [y] or, with slope, [y, Φ(x) + x·φ(x)] for the backward. */
+function registerGeluKernel(k: WasmKernels): void {
+  registerWasmKernel(GELU, ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
-    float32(x);
+    const { slope } = attrs as unknown as { slope: boolean };
+    if (x.dtype !== 'float32') throw new Error(`GELU takes float32, got ${x.dtype}`);
     const be = backend as unknown as WasmBackend;
     const y = be.makeOutput(x.shape, 'float32');
-    const cdf = be.makeOutput(x.shape, 'float32');
+    const s = slope ? be.makeOutput(x.shape, 'float32') : undefined;
     const n = tf.util.sizeFromShape(x.shape);
-    if (n > 0) k.geluForward(offsetOf(be, x), offsetOf(be, y), offsetOf(be, cdf), n);
-    return [y, cdf];
-  });
-  registerWasmKernel(GELU_GRAD, ({ inputs, backend }) => {
-    const { x, cdf, dy } = inputs as { x: tf.TensorInfo; cdf: tf.TensorInfo; dy: tf.TensorInfo };
-    for (const t of [x, cdf, dy]) float32(t);
-    const be = backend as unknown as WasmBackend;
-    const dx = be.makeOutput(x.shape, 'float32');
-    const n = tf.util.sizeFromShape(x.shape);
-    if (n > 0) k.geluBackward(offsetOf(be, x), offsetOf(be, cdf), offsetOf(be, dy), offsetOf(be, dx), n);
-    return dx;
+    if (n > 0) k.geluForward(offsetOf(be, x), offsetOf(be, y), s ? offsetOf(be, s) : 0, n);
+    return s ? [y, s] : [y];
   });
 }
 
@@ -423,7 +445,8 @@ export function installWasmKernels(dir: string): string {
     return out ?? stockFused.kernelFunc(args);
   });
   registerHeadMatMulKernel(gemm);
-  registerGeluKernels(gemm);
+  registerLinearGradKernel(gemm);
+  registerGeluKernel(gemm);
   registerAdamWKernel(gemm);
   registerDropoutKernel(gemm);
   registerLayerNormKernels(gemm);

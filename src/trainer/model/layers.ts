@@ -7,13 +7,13 @@
  * primitives whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, ownWasmKernelsActive, transposedMatMulIsFast } from '../kernels/wasmKernels';
+import { GELU, LAYER_NORM, LINEAR_GRAD, LAYER_NORM_GRAD, ownWasmKernelsActive, transposedMatMulIsFast } from '../kernels/wasmKernels';
 
 /**
  * x [T, in] @ W [in, out] + b [out], with a custom backward:
  *   dx = dy · Wᵀ,  dW = xᵀ · dy,  db = 1ᵀ · dy
- * With our wasm GEMM (kernels/wasmKernels.ts) the transposed operands are read in place and the bias is
- * added inside the forward matmul. Stock wasm leaves XNNPACK for transposed operands (PERF.md #1), so
+ * With our wasm GEMM (kernels/wasmKernels.ts) the transposed operands are read in place, the bias is
+ * added inside the forward matmul, and the backward is one kernel (MatryoshkaLinearGrad). Stock wasm leaves XNNPACK for transposed operands (PERF.md #1), so
  * there the transposes are explicit and one matmul yields dW and db: [xᵀ; 1ᵀ] · dy packs dy, the big
  * fresh operand, once instead of twice.
  */
@@ -29,14 +29,9 @@ const linearOp = tf.customGrad((...args: unknown[]) => {
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor2D;
       const [sx, sw] = saved as tf.Tensor2D[];
+      if (transposedMatMulIsFast()) return tf.engine().runKernel(LINEAR_GRAD, { dy: g, x: sx, w: sw }) as tf.Tensor[];
       const [T, inDim] = sx.shape;
       const outDim = sw.shape[1];
-      if (transposedMatMulIsFast()) {
-        const dx = tf.matMul(g, sw, false, true);
-        const dW = tf.matMul(sx, g, true, false);
-        const db = tf.reshape(tf.matMul(tf.ones([1, T]), g), [outDim]);
-        return [dx, dW, db];
-      }
       const dx = tf.matMul(g, tf.transpose(sw));
       const xtOnes = tf.concat([tf.transpose(sx), tf.ones([1, T])], 0);
       const dWb = tf.matMul(xtOnes, g);
@@ -160,28 +155,40 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
   return op(x, gamma, beta) as tf.Tensor2D;
 }
 
+/**
+ * Whether a gradient tape is recording (tf.grad, variableGrads): only then is anything saved for a
+ * backward pass. tfjs does not expose this; its engine counts open gradient scopes. Where that count is
+ * missing (another tfjs), assume a tape, which only costs the backward-only outputs.
+ */
+function tapeIsRecording(): boolean {
+  const depth = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth;
+  return typeof depth !== 'number' || depth > 0;
+}
+
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** 0.5·x·(1 + erf(x/√2)) through autodiff; the reference for `gelu`'s custom backward. */
+export function geluReference(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, INV_SQRT2)), 1));
+}
 
 /**
  * Exact GELU 0.5·x·(1 + erf(x/√2)), as in BERT checkpoints. A custom gradient
  * Φ(x) + x·φ(x) reuses the forward's erf and costs one exp, fewer kernels than autodiff through
  * erf (whose stock gradient rebuilds x/√2, squares and scales it again).
  */
-/** 0.5·x·(1 + erf(x/√2)) through autodiff; the reference for `gelu`'s custom backward. */
-export function geluReference(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, INV_SQRT2)), 1));
-}
-
 export const gelu = tf.customGrad((...args: unknown[]) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   if (ownWasmKernelsActive()) {
-    // One SIMD pass each way (kernels/assembly/gelu.ts): wasm's Erf and Exp are scalar loops.
-    const [y, cdf] = tf.engine().runKernel(GELU, { x }) as tf.Tensor[];
-    save([x, cdf]);
+    // One SIMD pass (kernels/assembly/gelu.ts; wasm's Erf and Exp are scalar loops). Under a tape it also
+    // writes the slope Φ(x) + x·φ(x), so the backward is one product and keeps one tensor.
+    const recording = tapeIsRecording();
+    const [y, slope] = tf.engine().runKernel(GELU, { x }, { slope: recording }) as tf.Tensor[];
+    if (recording) save([slope]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [tf.engine().runKernel(GELU_GRAD, { x: saved[0], cdf: saved[1], dy: dy as tf.Tensor }) as tf.Tensor],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [tf.mul(dy as tf.Tensor, saved[0])],
     };
   }
   const cdf = tf.tidy(() => tf.mul(tf.add(tf.erf(tf.mul(x, INV_SQRT2)), 1), 0.5));

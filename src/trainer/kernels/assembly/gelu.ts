@@ -1,5 +1,7 @@
 /**
- * Exact GELU, y = x·Φ(x), and its gradient Φ(x) + x·φ(x), four lanes at a time.
+ * Exact GELU, y = x·Φ(x), and (when a backward will need it) its slope Φ(x) + x·φ(x), four lanes at a
+ * time. The slope comes from the forward's own Φ and e^(−x²/2), so the backward is one product dy·slope
+ * and keeps one tensor, not x and Φ.
  *
  * Why: tfjs-wasm's Erf and Exp are scalar loops (~15–20 ns an element, PERF.md #6); on the FFN's
  * [tokens, 4·hidden] activations they cost more than the FFN's matmuls after those moved to our GEMM.
@@ -93,42 +95,24 @@ const INV_SQRT_2PI: f32 = 0.39894228040143268;
   memory.copy(dst, scratch, <usize>count << 2);
 }
 
-/** y = x·Φ(x) and cdf = Φ(x) for n floats (the backward reuses cdf). work: 16 bytes of scratch. */
-export function geluForward(x: usize, y: usize, cdfOut: usize, n: i32, work: usize): void {
+/** y = x·Φ(x), and slope = Φ(x) + x·φ(x) unless slope is 0 (no backward). work: 16 bytes of scratch. */
+export function geluForward(x: usize, y: usize, slope: usize, n: i32, work: usize): void {
   const full = n & ~3;
   for (let i = 0; i < full; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
-    const c = cdf(v, gaussOf(v));
-    v128.store(cdfOut + o, c);
+    const g = gaussOf(v);
+    const c = cdf(v, g);
     v128.store(y + o, f32x4.mul(v, c));
+    if (slope) v128.store(slope + o, madd(f32x4.mul(v, g), splat(INV_SQRT_2PI), c));
   }
   const rest = n - full;
   if (rest) {
     const o = <usize>full << 2;
     const v = tailLoad(x + o, rest, work);
-    const c = cdf(v, gaussOf(v));
-    tailStore(cdfOut + o, c, rest, work);
+    const g = gaussOf(v);
+    const c = cdf(v, g);
     tailStore(y + o, f32x4.mul(v, c), rest, work);
-  }
-}
-
-/** dx = dy·(Φ(x) + x·φ(x)) for n floats, Φ from the forward. work: 16 bytes of scratch. */
-export function geluBackward(x: usize, cdfIn: usize, dy: usize, dx: usize, n: i32, work: usize): void {
-  const full = n & ~3;
-  for (let i = 0; i < full; i += 4) {
-    const o = <usize>i << 2;
-    const v = v128.load(x + o);
-    const slope = madd(f32x4.mul(v, gaussOf(v)), splat(INV_SQRT_2PI), v128.load(cdfIn + o));
-    v128.store(dx + o, f32x4.mul(v128.load(dy + o), slope));
-  }
-  const rest = n - full;
-  if (rest) {
-    const o = <usize>full << 2;
-    const v = tailLoad(x + o, rest, work);
-    const c = tailLoad(cdfIn + o, rest, work);
-    const g = tailLoad(dy + o, rest, work);
-    const slope = madd(f32x4.mul(v, gaussOf(v)), splat(INV_SQRT_2PI), c);
-    tailStore(dx + o, f32x4.mul(g, slope), rest, work);
+    if (slope) tailStore(slope + o, madd(f32x4.mul(v, g), splat(INV_SQRT_2PI), c), rest, work);
   }
 }
