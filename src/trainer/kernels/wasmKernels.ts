@@ -1,7 +1,8 @@
 /**
  * Our own wasm kernels (assembly/, compiled to WebAssembly at build time), registered as tfjs kernels of
- * the wasm backend: the GEMM as BatchMatMul and _FusedMatMul and as the attention's headMatMul; GELU,
- * LayerNorm (each with its gradient), dropout masks and AdamW; and the evaluation's prefix scorer.
+ * the wasm backend: the GEMM as BatchMatMul and _FusedMatMul, a linear layer's backward and the
+ * attention's headMatMul; GELU, LayerNorm (with its gradient), dropout and AdamW; GradCache's in-place
+ * gradient sums; and the evaluation's prefix scorer.
  *
  * The module imports the tfjs-wasm heap as its memory, so it reads the operands and writes the result
  * where tfjs keeps them: no copies. It is built twice; relaxed SIMD (a fused multiply-add) is used when
@@ -83,7 +84,7 @@ export function transposedMatMulIsFast(): boolean {
   return ownWasmKernelsActive();
 }
 
-/** Whether our wasm kernels (GEMM, GELU, dropout masks, AdamW) serve the active backend. */
+/** Whether our wasm kernels (GEMM, GELU, LayerNorm, dropout, AdamW) serve the active backend. */
 export function ownWasmKernelsActive(): boolean {
   return active !== undefined && tf.getBackend() === 'wasm';
 }
