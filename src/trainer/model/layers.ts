@@ -13,9 +13,9 @@ import { GELU, LAYER_NORM, LINEAR_GRAD, LAYER_NORM_GRAD, ownWasmKernelsActive, t
  * x [T, in] @ W [in, out] + b [out], with a custom backward:
  *   dx = dy · Wᵀ,  dW = xᵀ · dy,  db = 1ᵀ · dy
  * With our wasm GEMM (kernels/wasmKernels.ts) the transposed operands are read in place, the bias is
- * added inside the forward matmul, and the backward is one kernel (MatryoshkaLinearGrad). Stock wasm leaves XNNPACK for transposed operands (PERF.md #1), so
- * there the transposes are explicit and one matmul yields dW and db: [xᵀ; 1ᵀ] · dy packs dy, the big
- * fresh operand, once instead of twice.
+ * added inside the forward matmul, and the backward is one kernel (MatryoshkaLinearGrad). Stock wasm
+ * leaves XNNPACK for transposed operands (PERF.md #1), so there the transposes are explicit and one
+ * matmul yields dW and db: [xᵀ; 1ᵀ] · dy packs dy, the big fresh operand, once instead of twice.
  */
 const linearOp = tf.customGrad((...args: unknown[]) => {
   const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
@@ -67,21 +67,25 @@ export function layerNormReference(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.
  * with our kernels one each way. Elsewhere the gain and bias gradients come from one matmul:
  * [1ᵀ 0; 0 1ᵀ] · [dy·x̂; dy] packs one operand instead of two.
  */
+/**
+ * LayerNorm on our wasm kernels (kernels/assembly/layerNorm.ts), forward and backward each one pass, row
+ * by row; `residual`, when given, is added to x as the kernel reads it. The gradient is [dx, dγ, dβ].
+ */
+function wasmLayerNorm(
+  inputs: { x: tf.Tensor; residual?: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor }, eps: number, save: tf.GradSaveFunc,
+): { value: tf.Tensor; gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.Tensor[] } {
+  const [y, xhat, rstd] = tf.engine().runKernel(LAYER_NORM, inputs as tf.NamedTensorMap, { eps }) as tf.Tensor[];
+  save([xhat, rstd, inputs.gamma]);
+  return {
+    value: y,
+    gradFunc: (dy, [sxhat, srstd, sgamma]) => tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, xhat: sxhat, rstd: srstd, gamma: sgamma }) as tf.Tensor[],
+  };
+}
+
 function makeLayerNorm(eps: number) {
   return tf.customGrad((...args: unknown[]) => {
     const [x, gamma, beta, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    if (ownWasmKernelsActive()) {
-      // Forward and backward each one pass, row by row (kernels/assembly/layerNorm.ts).
-      const [y, sxhat, srstd] = tf.engine().runKernel(LAYER_NORM, { x, gamma, beta }, { eps }) as tf.Tensor[];
-      save([sxhat, srstd, gamma]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const [xhat, rstd, g] = saved;
-          return tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, xhat, rstd, gamma: g }) as tf.Tensor[];
-        },
-      };
-    }
+    if (ownWasmKernelsActive()) return wasmLayerNorm({ x, gamma, beta }, eps, save);
     const [xhat, rstd] = tf.tidy(() => {
       const centred = tf.sub(x, tf.mean(x, -1, true));
       const r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
@@ -117,13 +121,11 @@ function makeLayerNorm(eps: number) {
 function makeResidualLayerNorm(eps: number) {
   return tf.customGrad((...args: unknown[]) => {
     const [x, residual, gamma, beta, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const [y, sxhat, srstd] = tf.engine().runKernel(LAYER_NORM, { x, residual, gamma, beta }, { eps }) as tf.Tensor[];
-    save([sxhat, srstd, gamma]);
+    const { value, gradFunc } = wasmLayerNorm({ x, residual, gamma, beta }, eps, save);
     return {
-      value: y,
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xhat, rstd, g] = saved;
-        const [dx, dGamma, dBeta] = tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, xhat, rstd, gamma: g }) as tf.Tensor[];
+        const [dx, dGamma, dBeta] = gradFunc(dy, saved);
         // Two tensors, not one twice: the tape disposes each input's gradient on its own.
         return [dx, tf.clone(dx), dGamma, dBeta];
       },
