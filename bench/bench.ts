@@ -6,9 +6,11 @@
  * its plain step share one, alternating, so that their ratio is measured under the same load).
  * Prints and writes JSON:
  *   {"summary": {bestWasm, torchSamplesPerSec, bestWasmOverTorch, ownKernelsSpeedup, gradCacheOverhead32, gradCacheOverhead128,
+ *                gradCacheReforwardFloor32, gradCacheReforwardFloor128,   (step 1's forward over the plain step)
  *                cachedPeak512Over32, evalPer100QueriesOverTrainStep},   (the targets of issue 11, from this run)
  *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
- *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "cachedPeakMB", "plainPeakMB"|null, "rssMB", "overhead"}},
+ *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "reforwardMsPerStep", "cachedPeakMB", "plainPeakMB"|null,
+ *                              "rssMB", "overhead", "overheadFloor"}},
  *    "peers": {"torch": {"msPerStep", "samplesPerSec", ...}},
  *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
  *             "queries", "corpus", "texts", "dims", "funnel", ...},   (bench/evalBench.ts: the trainer's
@@ -27,7 +29,7 @@ import { initBackend, type BackendRequest } from '../src/trainer/backend';
 import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
 import { MultipleNegativesRankingLoss } from '../src/trainer/losses/MultipleNegativesRankingLoss';
 import { AdamW } from '../src/trainer/optimizer';
-import { lossAndGrads } from '../src/trainer/gradCache';
+import { chunkBounds, embedWithoutTape, lossAndGrads } from '../src/trainer/gradCache';
 import { encoderRows, disposeBatch } from '../src/trainer/textBatch';
 import { PlainBatchTooLargeError, assertPlainStepFits } from '../src/trainer/memoryBudget';
 import type { TokenBatch } from '../src/trainer/model/types';
@@ -40,6 +42,8 @@ export const REFERENCE_SPEC: EncoderSpec = {
   typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.1, attentionDropout: 0.1,
 };
 const SEQ_LEN = 32;
+/** GradCache's mini-batch in the gradCache section. */
+const MINI_BATCH = 32;
 
 interface Case {
   backend: BackendRequest; batch: number; miniBatchSize: number | null; warmup: number; steps: number; workers?: number;
@@ -122,6 +126,13 @@ async function runCase(c: Case): Promise<CaseResult> {
 interface PairResult {
   cachedMsPerStep: number;
   plainMsPerStep: number | null;
+  /**
+   * GradCache step 1 alone: the tape-free forward of every chunk but the last, timed in the same
+   * alternation. Over the plain step it is the overhead's floor: what re-forwarding costs before any
+   * per-pass bookkeeping of the smaller passes.
+   */
+  reforwardMsPerStep: number;
+  overheadFloor: number | null;
   cachedPeakMB: number;
   plainPeakMB: number | null;
   /** The process after the cached steps alone (before any plain step grew the wasm heap). */
@@ -133,13 +144,15 @@ interface PairResult {
 /**
  * GradCache (mini-batch 32) against the plain step at one batch size, in one process with the steps
  * alternating (cached, plain, plain, cached, …): on a shared machine, load that comes and goes then
- * weighs on both alike, so their ratio holds even when the absolute times do not. Peaks are each
- * mode's own (tf.profile of one step); RSS is taken before the first plain step.
+ * weighs on both alike, so their ratio holds even when the absolute times do not. Each alternation also
+ * times GradCache's step 1 alone (the re-forwarded chunks, no tape): over the plain step, the floor of
+ * the overhead. Peaks are each mode's own (tf.profile of one step); RSS is taken before the first plain
+ * step.
  */
 async function runGradCachePair(batch: number, steps: number): Promise<PairResult> {
   await initBackend('wasm');
   const encoder = new BertEncoder(REFERENCE_SPEC, { seed: 1 });
-  const cachedLoss = new MultipleNegativesRankingLoss({ scale: 20, miniBatchSize: 32 });
+  const cachedLoss = new MultipleNegativesRankingLoss({ scale: 20, miniBatchSize: MINI_BATCH });
   const plainLoss = new MultipleNegativesRankingLoss({ scale: 20 });
   const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
   const rng = new Rng(7);
@@ -170,17 +183,33 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
     step(plainLoss, 2);
     plainPeak = (await tf.profile(() => step(plainLoss, 3))).peakBytes;
   }
+  const reforward = (i: number): number => {
+    const tokens = randomTokens(rng, 2 * batch);
+    const lastStart = chunkBounds(0, 2 * batch, MINI_BATCH).at(-1)![0];
+    const t0 = performance.now();
+    try {
+      if (lastStart > 0) embedWithoutTape(encoderRows(encoder, tokens, i), 0, lastStart, MINI_BATCH).dispose();
+    } finally {
+      disposeBatch(tokens);
+    }
+    return performance.now() - t0;
+  };
   const cached: number[] = [];
   const plain: number[] = [];
+  const forward: number[] = [];
   for (let i = 0; i < steps; i++) {
     const order = plainSkipped ? [cachedLoss] : i % 2 ? [plainLoss, cachedLoss] : [cachedLoss, plainLoss];
     for (const loss of order) (loss === cachedLoss ? cached : plain).push(step(loss, 4 + 2 * i + (loss === cachedLoss ? 0 : 1)));
+    forward.push(reforward(4 + 2 * i));
   }
   const cachedMs = median(cached);
   const plainMs = plain.length ? median(plain) : null;
+  const forwardMs = median(forward);
   return {
     cachedMsPerStep: cachedMs,
     plainMsPerStep: plainMs,
+    reforwardMsPerStep: forwardMs,
+    overheadFloor: plainMs ? forwardMs / plainMs : null,
     cachedPeakMB: cachedPeak / 2 ** 20,
     plainPeakMB: plainPeak === null ? null : plainPeak / 2 ** 20,
     rssMB,
@@ -233,6 +262,8 @@ function summarize(
     ownKernelsSpeedup: one?.msPerStep && stock?.msPerStep ? stock.msPerStep / one.msPerStep : null,
     gradCacheOverhead32: pair('32')?.overhead ?? null,
     gradCacheOverhead128: pair('128')?.overhead ?? null,
+    gradCacheReforwardFloor32: pair('32')?.overheadFloor ?? null,
+    gradCacheReforwardFloor128: pair('128')?.overheadFloor ?? null,
     cachedPeak512Over32: pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
     evalPer100QueriesOverTrainStep: (evaluation?.per100QueriesOverTrainStep as number | undefined) ?? null,
   };
