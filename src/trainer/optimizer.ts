@@ -9,7 +9,8 @@
  * trainers. State is named by parameter so a checkpoint can be restored into a fresh model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAMW, ownWasmKernelsActive, wasmSumSquares, type AdamWKernelAttrs } from './kernels/wasmKernels';
+import { ownWasmKernelsActive, wasmSumSquares } from './kernels/wasmKernels';
+import { ADAMW, type AdamWKernelAttrs } from './kernels/wasmKernelOps';
 
 export interface AdamWOptions {
   learningRate: number;

@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext } from './types';
 import { fmix32 } from './init';
-import { DROPOUT, ownWasmKernelsActive } from '../kernels/wasmKernels';
+import { ownWasmKernelsActive } from '../kernels/wasmKernels';
+import { DROPOUT } from '../kernels/wasmKernelOps';
 
 /** Dropout sites in order of the forward pass; then 3 per layer. */
 export const SITE_EMBEDDINGS = 0;

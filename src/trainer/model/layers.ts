@@ -7,7 +7,8 @@
  * primitives whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GELU, LAYER_NORM, LINEAR_GRAD, LAYER_NORM_GRAD, ownWasmKernelsActive, transposedMatMulIsFast } from '../kernels/wasmKernels';
+import { ownWasmKernelsActive, transposedMatMulIsFast } from '../kernels/wasmKernels';
+import { GELU, LAYER_NORM, LAYER_NORM_GRAD, LINEAR_GRAD } from '../kernels/wasmKernelOps';
 
 /**
  * x [T, in] @ W [in, out] + b [out], with a custom backward:
