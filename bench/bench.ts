@@ -138,6 +138,13 @@ interface PairResult {
   /** The process after the cached steps alone (before any plain step grew the wasm heap). */
   rssMB: number;
   overhead: number | null;
+  /**
+   * The same ratio from this process's CPU time per step: on a VM whose hypervisor steals a share of
+   * the core (a third of it at times here), wall time counts the stolen time and CPU time does not.
+   */
+  cachedCpuMsPerStep: number;
+  plainCpuMsPerStep: number | null;
+  overheadCpu: number | null;
   plainSkipped?: string;
 }
 
@@ -156,8 +163,10 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
   const plainLoss = new MultipleNegativesRankingLoss({ scale: 20 });
   const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
   const rng = new Rng(7);
+  let lastCpuMs = 0;
   const step = (loss: MultipleNegativesRankingLoss, i: number): number => {
     const tokens = randomTokens(rng, 2 * batch);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     try {
       const result = lossAndGrads(encoderRows(encoder, tokens, i), 2, batch, loss);
@@ -166,6 +175,8 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
     } finally {
       disposeBatch(tokens);
     }
+    const c = process.cpuUsage(c0);
+    lastCpuMs = (c.user + c.system) / 1000;
     return performance.now() - t0;
   };
   step(cachedLoss, 0);
@@ -196,14 +207,22 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
   };
   const cached: number[] = [];
   const plain: number[] = [];
+  const cachedCpu: number[] = [];
+  const plainCpu: number[] = [];
   const forward: number[] = [];
   for (let i = 0; i < steps; i++) {
     const order = plainSkipped ? [cachedLoss] : i % 2 ? [plainLoss, cachedLoss] : [cachedLoss, plainLoss];
-    for (const loss of order) (loss === cachedLoss ? cached : plain).push(step(loss, 4 + 2 * i + (loss === cachedLoss ? 0 : 1)));
+    for (const loss of order) {
+      const isCached = loss === cachedLoss;
+      (isCached ? cached : plain).push(step(loss, 4 + 2 * i + (isCached ? 0 : 1)));
+      (isCached ? cachedCpu : plainCpu).push(lastCpuMs);
+    }
     forward.push(reforward(4 + 2 * i));
   }
   const cachedMs = median(cached);
   const plainMs = plain.length ? median(plain) : null;
+  const cachedCpuMs = median(cachedCpu);
+  const plainCpuMs = plainCpu.length ? median(plainCpu) : null;
   const forwardMs = median(forward);
   return {
     cachedMsPerStep: cachedMs,
@@ -214,6 +233,9 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
     plainPeakMB: plainPeak === null ? null : plainPeak / 2 ** 20,
     rssMB,
     overhead: plainMs ? cachedMs / plainMs - 1 : null,
+    cachedCpuMsPerStep: cachedCpuMs,
+    plainCpuMsPerStep: plainCpuMs,
+    overheadCpu: plainCpuMs ? cachedCpuMs / plainCpuMs - 1 : null,
     ...(plainSkipped ? { plainSkipped } : {}),
   };
 }
@@ -262,6 +284,8 @@ function summarize(
     ownKernelsSpeedup: one?.msPerStep && stock?.msPerStep ? stock.msPerStep / one.msPerStep : null,
     gradCacheOverhead32: pair('32')?.overhead ?? null,
     gradCacheOverhead128: pair('128')?.overhead ?? null,
+    gradCacheOverheadCpu32: pair('32')?.overheadCpu ?? null,
+    gradCacheOverheadCpu128: pair('128')?.overheadCpu ?? null,
     gradCacheReforwardFloor32: pair('32')?.overheadFloor ?? null,
     gradCacheReforwardFloor128: pair('128')?.overheadFloor ?? null,
     cachedPeak512Over32: pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
