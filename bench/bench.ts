@@ -14,7 +14,8 @@
  *    "peers": {"torch": {"msPerStep", "samplesPerSec", ...}},
  *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
  *             "queries", "corpus", "texts", "dims", "funnel", ...},   (bench/evalBench.ts: the trainer's
- *             evaluation, 1,000 queries, every dim + funnel; the ratio is over trainStep.wasm.msPerStep, target ≤ 1)
+ *             evaluation, 1,000 queries, every dim + funnel; the ratio is over "trainStepMs", the wasm case's
+ *             training step timed between the evaluations in the same process, target ≤ 1)
  *    "panel": {...},
  *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
  * A sample is one training pair. `--no-panel` / `--no-workspace` / `--no-torch` skip those parts;
@@ -123,6 +124,22 @@ async function runCase(c: Case): Promise<CaseResult> {
   }
 }
 
+/** One single-threaded training step on fresh random tokens (dropout seed i): wall and CPU ms. */
+function timedStep(encoder: BertEncoder, optimizer: AdamW, loss: MultipleNegativesRankingLoss, rng: Rng, batch: number, i: number): { ms: number; cpuMs: number } {
+  const tokens = randomTokens(rng, 2 * batch);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    const result = lossAndGrads(encoderRows(encoder, tokens, i), 2, batch, loss);
+    optimizer.apply(result.grads);
+    for (const g of result.grads.values()) g.dispose();
+  } finally {
+    disposeBatch(tokens);
+  }
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+}
+
 interface PairResult {
   cachedMsPerStep: number;
   plainMsPerStep: number | null;
@@ -165,19 +182,9 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
   const rng = new Rng(7);
   let lastCpuMs = 0;
   const step = (loss: MultipleNegativesRankingLoss, i: number): number => {
-    const tokens = randomTokens(rng, 2 * batch);
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    try {
-      const result = lossAndGrads(encoderRows(encoder, tokens, i), 2, batch, loss);
-      optimizer.apply(result.grads);
-      for (const g of result.grads.values()) g.dispose();
-    } finally {
-      disposeBatch(tokens);
-    }
-    const c = process.cpuUsage(c0);
-    lastCpuMs = (c.user + c.system) / 1000;
-    return performance.now() - t0;
+    const t = timedStep(encoder, optimizer, loss, rng, batch, i);
+    lastCpuMs = t.cpuMs;
+    return t.ms;
   };
   step(cachedLoss, 0);
   const cachedPeak = (await tf.profile(() => step(cachedLoss, 1))).peakBytes;
@@ -238,6 +245,34 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
     overheadCpu: plainCpuMs ? cachedCpuMs / plainCpuMs - 1 : null,
     ...(plainSkipped ? { plainSkipped } : {}),
   };
+}
+
+interface EvalCaseResult extends EvalBenchResult {
+  /** Median of the training steps (trainStep.wasm's setup) run between the evaluations. */
+  trainStepMs: number;
+  per100QueriesOverTrainStep: number;
+}
+
+/**
+ * The evaluation (bench/evalBench.ts) alternating with training steps of the `wasm` case (one thread,
+ * batch 32, plain MNRL + AdamW) in one process: the ratio of the two then holds on a machine whose speed
+ * drifts between the bench's sections (by a quarter within minutes here).
+ */
+async function runEvalCase(o: { runs: number; warmup: number }): Promise<EvalCaseResult> {
+  await initBackend('wasm');
+  const encoder = new BertEncoder(REFERENCE_SPEC, { seed: 1 });
+  const loss = new MultipleNegativesRankingLoss({ scale: 20 });
+  const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
+  const rng = new Rng(7);
+  let i = 0;
+  const trainSteps = (): number[] => Array.from({ length: 3 }, () => timedStep(encoder, optimizer, loss, rng, 32, i++).ms);
+  try {
+    const { between, ...r } = await runEvalBench(REFERENCE_SPEC, SEQ_LEN, o, trainSteps);
+    const stepMs = median(between);
+    return { ...r, trainStepMs: stepMs, per100QueriesOverTrainStep: r.msPer100Queries / stepMs };
+  } finally {
+    encoder.dispose();
+  }
 }
 
 /** Runs this script again with `flag json` and parses the last line it prints; undefined plus why on a crash. */
@@ -302,7 +337,7 @@ async function main(): Promise<void> {
   }
   const evalArg = args.indexOf('--eval-case');
   if (evalArg >= 0) {
-    console.log(JSON.stringify(await runEvalBench(REFERENCE_SPEC, SEQ_LEN, JSON.parse(args[evalArg + 1]) as { runs: number; warmup: number })));
+    console.log(JSON.stringify(await runEvalCase(JSON.parse(args[evalArg + 1]) as { runs: number; warmup: number })));
     return;
   }
   const pairArg = args.indexOf('--pair');
@@ -373,11 +408,8 @@ async function main(): Promise<void> {
   let evaluation: Record<string, unknown> | undefined;
   if (runs('eval')) {
     log(`eval (1,000 queries, every dim, funnel) …`);
-    const r = spawnChild<EvalBenchResult>('--eval-case', { runs: quick ? 1 : 3, warmup: 1 });
-    const step = (trainStep.wasm as { msPerStep: number | null } | undefined)?.msPerStep;
-    evaluation = r.value
-      ? { ...r.value, trainStepMs: step ?? null, per100QueriesOverTrainStep: step ? r.value.msPer100Queries / step : null }
-      : { error: r.error };
+    const r = spawnChild<EvalCaseResult>('--eval-case', { runs: quick ? 1 : 5, warmup: 1 });
+    evaluation = r.value ? { ...r.value } : { error: r.error };
   }
 
   const result: Record<string, unknown> = {

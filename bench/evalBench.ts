@@ -69,12 +69,20 @@ export async function prepareEvalCase(spec: EncoderSpec) {
   return { quick, set, tokenizer, encoder, options };
 }
 
-export async function runEvalBench(spec: EncoderSpec, seqLen: number, o: { runs: number; warmup: number }): Promise<EvalBenchResult> {
+/**
+ * `between`, when given, runs after each evaluation (warm-ups included) and returns the ms of whatever
+ * it timed: the caller's training steps, so that the evaluation and the step it is compared with
+ * alternate in one process and weather the same load (bench.ts).
+ */
+export async function runEvalBench(
+  spec: EncoderSpec, seqLen: number, o: { runs: number; warmup: number }, between?: () => number[],
+): Promise<EvalBenchResult & { between: number[] }> {
   const { quick, set, tokenizer, encoder, options } = await prepareEvalCase(spec);
   const { dims, funnel } = options;
   const embed = (t: string[]) => embedTextsWork(encoder, tokenizer, t, { maxSeqLength: seqLen, batchSize: EVAL_BATCH });
   const runs: number[] = [];
   const phases: EvalTimings[] = [];
+  const betweenMs: number[] = [];
   for (let i = 0; i < o.warmup + o.runs; i++) {
     const timings: EvalTimings = { embedMs: 0, dimsMs: 0, funnelMs: 0 };
     const t0 = performance.now();
@@ -83,6 +91,8 @@ export async function runEvalBench(spec: EncoderSpec, seqLen: number, o: { runs:
       runs.push(performance.now() - t0);
       phases.push(timings);
     }
+    const timed = between?.() ?? [];
+    if (i >= o.warmup) betweenMs.push(...timed);
   }
   encoder.dispose();
   const distinct = new Set([...set.queries, ...set.corpus]).size;
@@ -100,5 +110,6 @@ export async function runEvalBench(spec: EncoderSpec, seqLen: number, o: { runs:
     funnel,
     data: `builtin:wordnet eval split of ${QUICKSTART} (seed ${quick.seed}, evalFraction ${quick.data.evalFraction}): queries = anchors, corpus = their positives + hard negatives as distractors`,
     runs,
+    between: betweenMs,
   };
 }
