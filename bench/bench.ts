@@ -20,7 +20,7 @@
  *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
  * A sample is one training pair. `--no-panel` / `--no-workspace` / `--no-torch` skip those parts;
  * `--only eval,gradCache,...` runs only the sections named (trainStep, gradCache, torch, eval, panel,
- * workspace), plus the wasm training step that `eval` and `torch` are compared with.
+ * workspace), plus the wasm training step that `torch` is compared with.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
@@ -180,12 +180,7 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
   const plainLoss = new MultipleNegativesRankingLoss({ scale: 20 });
   const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
   const rng = new Rng(7);
-  let lastCpuMs = 0;
-  const step = (loss: MultipleNegativesRankingLoss, i: number): number => {
-    const t = timedStep(encoder, optimizer, loss, rng, batch, i);
-    lastCpuMs = t.cpuMs;
-    return t.ms;
-  };
+  const step = (loss: MultipleNegativesRankingLoss, i: number) => timedStep(encoder, optimizer, loss, rng, batch, i);
   step(cachedLoss, 0);
   const cachedPeak = (await tf.profile(() => step(cachedLoss, 1))).peakBytes;
   const rssMB = process.memoryUsage().rss / 2 ** 20;
@@ -221,8 +216,9 @@ async function runGradCachePair(batch: number, steps: number): Promise<PairResul
     const order = plainSkipped ? [cachedLoss] : i % 2 ? [plainLoss, cachedLoss] : [cachedLoss, plainLoss];
     for (const loss of order) {
       const isCached = loss === cachedLoss;
-      (isCached ? cached : plain).push(step(loss, 4 + 2 * i + (isCached ? 0 : 1)));
-      (isCached ? cachedCpu : plainCpu).push(lastCpuMs);
+      const t = step(loss, 4 + 2 * i + (isCached ? 0 : 1));
+      (isCached ? cached : plain).push(t.ms);
+      (isCached ? cachedCpu : plainCpu).push(t.cpuMs);
     }
     forward.push(reforward(4 + 2 * i));
   }
@@ -366,8 +362,8 @@ async function main(): Promise<void> {
   // The baseline in the same run: tfjs-wasm's own kernels (XNNPACK matmul, scalar Erf/Exp, op-by-op AdamW).
   stepCases.push(['wasm-stockKernels', { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, env: { MATRYOSHKA_LAB_GEMM: 'stock' } }]);
   for (const [key, c] of stepCases) {
-    // The wasm step is what the eval and the torch peer are measured against: it runs whenever they do.
-    if (!runs('trainStep') && !(key === 'wasm' && (runs('eval') || runs('torch')))) continue;
+    // The wasm step is what the torch peer is measured against: it runs whenever the peer does.
+    if (!runs('trainStep') && !(key === 'wasm' && runs('torch'))) continue;
     log(`trainStep ${key} batch 32 …`);
     const r = child(c);
     trainStep[key] = {
