@@ -6,12 +6,14 @@
  * its plain step share one, alternating, so that their ratio is measured under the same load).
  * Prints and writes JSON:
  *   {"summary": {bestWasm, torchSamplesPerSec, bestWasmOverTorch, ownKernelsSpeedup, gradCacheOverhead32, gradCacheOverhead128,
+ *                gradCacheOverheadCpu32/128, torchGradCacheOverhead32/128,   (CPU-time ratio; PyTorch's own)
  *                gradCacheReforwardFloor32, gradCacheReforwardFloor128,   (step 1's forward over the plain step)
  *                cachedPeak512Over32, evalPer100QueriesOverTrainStep},   (the targets of issue 11, from this run)
  *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "reforwardMsPerStep", "cachedPeakMB", "plainPeakMB"|null,
  *                              "rssMB", "overhead", "overheadFloor"}},
- *    "peers": {"torch": {"msPerStep", "samplesPerSec", ...}},
+ *    "peers": {"torch": {"msPerStep", "samplesPerSec", ...},
+ *              "torchGradCache": {"32" | "128": {"cachedMsPerStep", "plainMsPerStep", "overhead"}}},   (with gradCache)
  *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
  *             "queries", "corpus", "texts", "dims", "funnel", ...},   (bench/evalBench.ts: the trainer's
  *             evaluation, 1,000 queries, every dim + funnel; the ratio is over "trainStepMs", the wasm case's
@@ -306,6 +308,7 @@ function summarize(
   const best = wasm[0] as [string, CaseResult] | undefined;
   const torch = (peers?.torch as { samplesPerSec?: number } | undefined)?.samplesPerSec;
   const pair = (b: string) => gradCache[b] as PairResult | undefined;
+  const torchPair = (b: string) => ((peers?.torchGradCache as Record<string, { overhead?: number }> | undefined)?.[b]?.overhead) ?? null;
   const stock = trainStep['wasm-stockKernels'] as CaseResult | undefined;
   const one = trainStep.wasm as CaseResult | undefined;
   return {
@@ -317,6 +320,8 @@ function summarize(
     gradCacheOverhead128: pair('128')?.overhead ?? null,
     gradCacheOverheadCpu32: pair('32')?.overheadCpu ?? null,
     gradCacheOverheadCpu128: pair('128')?.overheadCpu ?? null,
+    torchGradCacheOverhead32: torchPair('32'),
+    torchGradCacheOverhead128: torchPair('128'),
     gradCacheReforwardFloor32: pair('32')?.overheadFloor ?? null,
     gradCacheReforwardFloor128: pair('128')?.overheadFloor ?? null,
     cachedPeak512Over32: pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
@@ -379,16 +384,27 @@ async function main(): Promise<void> {
   if (runs('torch') && !args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
     log('torch peer …');
     const blas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
-    const r = spawnSync('/usr/bin/python3', [join('bench', 'torch_reference.py'), '--batch', '32', '--steps', String(steps)], {
-      encoding: 'utf8',
-      env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ...(existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) },
-    });
-    try {
-      const torch = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { msPerStep: number; samplesPerSec: number; torch: string };
-      const wasm = trainStep.wasm as { msPerStep: number | null };
-      peers = { torch: { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torch.msPerStep : null } };
-    } catch {
-      peers = { torch: { skipped: (r.stderr || 'no output').trim().split('\n').pop() } };
+    const torchRun = (...flags: string[]) => {
+      const r = spawnSync('/usr/bin/python3', [join('bench', 'torch_reference.py'), ...flags], {
+        encoding: 'utf8',
+        env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ...(existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) },
+      });
+      try {
+        return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+      } catch {
+        return { skipped: (r.stderr || 'no output').trim().split('\n').pop() };
+      }
+    };
+    const torch = torchRun('--batch', '32', '--steps', String(steps));
+    const wasm = trainStep.wasm as { msPerStep: number | null };
+    const torchMs = torch.msPerStep as number | undefined;
+    peers = { torch: torchMs ? { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torchMs : null } : torch };
+    if (runs('gradCache')) {
+      // sentence-transformers' GradCache (every mini-batch re-forwarded) on the same CPU, one thread like
+      // the gradCache pair below: what the reference implementation's overhead is here.
+      log('torch GradCache peer …');
+      peers.torchGradCache = Object.fromEntries([32, 128].map((b) => [String(b),
+        torchRun('--batch', String(b), '--threads', '1', '--gradcache', String(MINI_BATCH), '--steps', String(quick ? steps : b === 32 ? 21 : 11))]));
     }
   }
 

@@ -3,8 +3,12 @@
 Same reference model (vocab 8000, hidden 128, 2 post-LN BERT layers, 4 heads, FFN 512, seq len 32,
 mean pooling), MNRL with scale 20 on cosine similarities, AdamW, batch 32 pairs = 64 sequences.
 Run with Debian's torch:  OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \
-    /usr/bin/python3 bench/torch_reference.py [--batch 32] [--threads 2]
-Prints one JSON line: {"msPerStep", "samplesPerSec", "steps"}.
+    /usr/bin/python3 bench/torch_reference.py [--batch 32] [--threads 2] [--gradcache 32]
+Prints one JSON line: {"msPerStep", "samplesPerSec", "steps"}. With --gradcache MB, the peer of bench.ts's
+gradCache pair: GradCache as sentence-transformers' CachedMultipleNegativesRankingLoss runs it (no-grad
+forward of every mini-batch with its RNG state kept, the loss on the detached embeddings, then each
+mini-batch again with the same dropout and the cached gradient), alternating with the plain step in one
+process: {"cachedMsPerStep", "plainMsPerStep", "overhead"}.
 """
 import argparse, json, statistics, time
 import torch
@@ -48,30 +52,62 @@ class Encoder(nn.Module):
         return (x * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
+def mnrl(emb, batch):
+    emb = F.normalize(emb, dim=-1)
+    return F.cross_entropy(20 * emb[:batch] @ emb[batch:].T, torch.arange(batch))
+
+
+def cached_backward(model, ids, mask, batch, mb):
+    """GradCache's three steps; leaves the parameter gradients in .grad, as loss.backward() would."""
+    bounds = [(s, min(s + mb, ids.shape[0])) for s in range(0, ids.shape[0], mb)]
+    states, reps = [], []
+    with torch.no_grad():
+        for s, e in bounds:
+            states.append(torch.get_rng_state())
+            reps.append(model(ids[s:e], mask[s:e]))
+    reps = torch.cat(reps).requires_grad_()
+    mnrl(reps, batch).backward()
+    for (s, e), state in zip(bounds, states):
+        torch.set_rng_state(state)  # the same dropout masks as in the no-grad pass
+        model(ids[s:e], mask[s:e]).backward(reps.grad[s:e])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=7)
+    ap.add_argument("--gradcache", type=int, default=0, help="mini-batch size: time GradCache against the plain step")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = Encoder()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
-    times = []
-    for i in range(2 + a.steps):
+
+    def step(cached):
         ids = torch.randint(5, 8000, (2 * a.batch, 32))
         mask = torch.ones(2 * a.batch, 32)
         t0 = time.perf_counter()
-        emb = F.normalize(model(ids, mask), dim=-1)
-        anchors, positives = emb[: a.batch], emb[a.batch:]
-        loss = F.cross_entropy(20 * anchors @ positives.T, torch.arange(a.batch))
         opt.zero_grad()
-        loss.backward()
+        if cached:
+            cached_backward(model, ids, mask, a.batch, a.gradcache)
+        else:
+            mnrl(model(ids, mask), a.batch).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        if i >= 2:
-            times.append((time.perf_counter() - t0) * 1000)
+        return (time.perf_counter() - t0) * 1000
+
+    if a.gradcache:
+        cached, plain = [], []
+        for i in range(2 + a.steps):
+            for c in ((True, False) if i % 2 == 0 else (False, True)):
+                ms = step(c)
+                if i >= 2:
+                    (cached if c else plain).append(ms)
+        c, p = statistics.median(cached), statistics.median(plain)
+        print(json.dumps({"cachedMsPerStep": c, "plainMsPerStep": p, "overhead": c / p - 1, "miniBatchSize": a.gradcache, "threads": a.threads}))
+        return
+    times = [step(False) for _ in range(2 + a.steps)][2:]
     ms = statistics.median(times)
     print(json.dumps({"msPerStep": ms, "samplesPerSec": 1000 * a.batch / ms, "steps": times, "torch": torch.__version__}))
 
