@@ -237,7 +237,11 @@ function tile4x8(kc: i32, pa: usize, pb: usize, bs: usize, c: usize, ldc: i32, i
   v128.store(c + 3 * row, c30); v128.store(c + 3 * row, c31, 16);
 }
 
-/** The same for a 6 × NR tile (A panels of 6 floats per step of p). */
+/**
+ * The same for a 6 × NR tile (A panels of 6 floats per step of p). A twin of tile4x8 on purpose: the
+ * accumulators stay in registers only as named locals (an array of them, or a loop over rows, goes
+ * through memory), and the build without FMA needs the 4-row body (the 6-row one spills there).
+ */
 function tile6x8(kc: i32, pa: usize, pb: usize, bs: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
   let c40: v128, c41: v128, c50: v128, c51: v128;
@@ -285,6 +289,13 @@ function tile6x8(kc: i32, pa: usize, pb: usize, bs: usize, c: usize, ldc: i32, i
   v128.store(c + 3 * row, c30); v128.store(c + 3 * row, c31, 16);
   v128.store(c + 4 * row, c40); v128.store(c + 4 * row, c41, 16);
   v128.store(c + 5 * row, c50); v128.store(c + 5 * row, c51, 16);
+}
+
+/** The tile of `rows` (MR or 4) rows that panelWidth chose. */
+// @ts-ignore: decorator
+@inline function tile(rows: i32, kc: i32, pa: usize, pb: usize, bs: usize, c: usize, ldc: i32, init: bool, bias: usize): void {
+  if (rows == MR) tile6x8(kc, pa, pb, bs, c, ldc, init, bias);
+  else tile4x8(kc, pa, pb, bs, c, ldc, init, bias);
 }
 
 // @ts-ignore: decorator
@@ -415,8 +426,7 @@ export function gemm(
             const ap = packedA + (<usize>(ir * kc) << 2);
             ir += w;
             if (mr == w && nr == NR) {
-              if (w == MR) tile6x8(kc, ap, panel, bs, cp, ldc, init, biasRow);
-              else tile4x8(kc, ap, panel, bs, cp, ldc, init, biasRow);
+              tile(w, kc, ap, panel, bs, cp, ldc, init, biasRow);
               continue;
             }
             // A partial tile: through the C tile, so that nothing outside C is read or written.
@@ -425,8 +435,7 @@ export function gemm(
                 store<f32>(cTile + (<usize>(r * NR + q) << 2), load<f32>(cp + ((<usize>r * ldc + q) << 2)));
               }
             }
-            if (w == MR) tile6x8(kc, ap, panel, bs, cTile, NR, init, biasRow);
-            else tile4x8(kc, ap, panel, bs, cTile, NR, init, biasRow);
+            tile(w, kc, ap, panel, bs, cTile, NR, init, biasRow);
             for (let r = 0; r < mr; r++) for (let q = 0; q < nr; q++) {
               store<f32>(cp + ((<usize>r * ldc + q) << 2), load<f32>(cTile + (<usize>(r * NR + q) << 2)));
             }
