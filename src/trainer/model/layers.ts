@@ -62,13 +62,6 @@ export function layerNormReference(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.
 }
 
 /**
- * LayerNorm over the last axis of x [T, H] (biased variance, like torch), with the closed-form
- * backward  dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)),  ĝ = dy · γ.
- * Autodiff through the primitives runs ~25 kernels (and a pow for rsqrt); this runs ~12, and on wasm
- * with our kernels one each way. Elsewhere the gain and bias gradients come from one matmul:
- * [1ᵀ 0; 0 1ᵀ] · [dy·x̂; dy] packs one operand instead of two.
- */
-/**
  * LayerNorm on our wasm kernels (kernels/assembly/layerNorm.ts), forward and backward each one pass, row
  * by row; `residual`, when given, is added to x as the kernel reads it. The gradient is [dx, dγ, dβ].
  */
@@ -83,6 +76,13 @@ function wasmLayerNorm(
   };
 }
 
+/**
+ * LayerNorm over the last axis of x [T, H] (biased variance, like torch), with the closed-form
+ * backward  dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)),  ĝ = dy · γ.
+ * Autodiff through the primitives runs ~25 kernels (and a pow for rsqrt); this runs ~12, and on wasm
+ * with our kernels one each way. Elsewhere the gain and bias gradients come from one matmul:
+ * [1ᵀ 0; 0 1ᵀ] · [dy·x̂; dy] packs one operand instead of two.
+ */
 function makeLayerNorm(eps: number) {
   return tf.customGrad((...args: unknown[]) => {
     const [x, gamma, beta, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
@@ -134,28 +134,31 @@ function makeResidualLayerNorm(eps: number) {
   });
 }
 
-const layerNormByEps = new Map<number, ReturnType<typeof makeLayerNorm>>();
-const residualLayerNormByEps = new Map<number, ReturnType<typeof makeResidualLayerNorm>>();
+/** One op per eps (a model has one): make(eps) on first use, then the same op. */
+function perEps<Op>(make: (eps: number) => Op): (eps: number) => Op {
+  const ops = new Map<number, Op>();
+  return (eps) => {
+    let op = ops.get(eps);
+    if (!op) {
+      op = make(eps);
+      ops.set(eps, op);
+    }
+    return op;
+  };
+}
+
+const layerNormOp = perEps(makeLayerNorm);
+const residualLayerNormOp = perEps(makeResidualLayerNorm);
 
 /** LayerNorm(x + residual) over the last axis (post-LN's residual connection). */
 export function residualLayerNorm(x: tf.Tensor2D, residual: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
   if (!ownWasmKernelsActive()) return layerNorm(tf.add(x, residual), gamma, beta, eps);
-  let op = residualLayerNormByEps.get(eps);
-  if (!op) {
-    op = makeResidualLayerNorm(eps);
-    residualLayerNormByEps.set(eps, op);
-  }
-  return op(x, residual, gamma, beta) as tf.Tensor2D;
+  return residualLayerNormOp(eps)(x, residual, gamma, beta) as tf.Tensor2D;
 }
 
 /** LayerNorm over the last axis of x [T, H] (biased variance, like torch). */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
-  let op = layerNormByEps.get(eps);
-  if (!op) {
-    op = makeLayerNorm(eps);
-    layerNormByEps.set(eps, op);
-  }
-  return op(x, gamma, beta) as tf.Tensor2D;
+  return layerNormOp(eps)(x, gamma, beta) as tf.Tensor2D;
 }
 
 /**
