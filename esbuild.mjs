@@ -11,15 +11,15 @@ const dist = 'dist';
 mkdirSync(dist, { recursive: true });
 
 // tfjs-node(-gpu) is an optional run-time backend: never bundled, resolved with require() when present.
-// tsx is only for running from sources (the worker-thread loader in src/trainer/parallel/pool.ts).
+// tsx is only for running from sources (the worker-thread loader in src/trainer/runtime/parallel/pool.ts).
 const nodeExternals = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vscode', 'tsx/cjs'];
 
 const targets = [
-  { entry: 'src/trainer/cli.ts', out: 'trainer.js', platform: 'node' },
-  { entry: 'src/trainer/parallel/worker.ts', out: 'trainerWorker.js', platform: 'node' },
-  { entry: 'src/trainer/conformanceCli.ts', out: 'conformance.js', platform: 'node' },
+  { entry: 'src/trainer/cli/main.ts', out: 'trainer.js', platform: 'node' },
+  { entry: 'src/trainer/runtime/parallel/worker.ts', out: 'trainerWorker.js', platform: 'node' },
+  { entry: 'src/trainer/conformance/cli.ts', out: 'conformance.js', platform: 'node' },
   { entry: 'bench/bench.ts', out: 'bench.js', platform: 'node' },
-  { entry: 'src/extension.ts', out: 'extension.js', platform: 'node' },
+  { entry: 'src/host/extension.ts', out: 'extension.js', platform: 'node' },
   { entry: 'webview/main.ts', out: 'webview.js', platform: 'browser' },
 ];
 
@@ -47,21 +47,21 @@ for (const t of targets) {
   });
 }
 
-// Our own wasm kernels (src/trainer/kernels/assembly/: GEMM, GELU) compiled from source, with and
-// without relaxed SIMD; the trainer picks one at run time (src/trainer/kernels/wasmKernels.ts).
+// Our own wasm kernels (src/trainer/runtime/kernels/assembly/: GEMM, GELU) compiled from source, with and
+// without relaxed SIMD; the trainer picks one at run time (src/trainer/runtime/kernels/wasmKernels.ts).
 const kernelBuilds = [
   ['matryoshka-kernels-simd.wasm', ['--enable', 'simd']],
   ['matryoshka-kernels-relaxed-simd.wasm', ['--enable', 'simd', '--enable', 'relaxed-simd']],
 ];
 for (const [file, features] of kernelBuilds) {
   const { error, stderr } = await asc.main([
-    'src/trainer/kernels/assembly/index.ts', '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--use', 'abort=',
+    'src/trainer/runtime/kernels/assembly/index.ts', '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--use', 'abort=',
     '--enable', 'bulk-memory', ...features, '-o', join(dist, file),
   ]);
   if (error) throw new Error(`AssemblyScript build of ${file} failed: ${error.message}\n${stderr.toString()}`);
 }
 
-// The wasm backend loads its .wasm binaries from beside the bundle (see src/trainer/backend.ts).
+// The wasm backend loads its .wasm binaries from beside the bundle (see src/trainer/runtime/backend.ts).
 const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
 for (const f of readdirSync(wasmDir)) {
   if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join(dist, f));

@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode/node_modules/**', 'test/vscode/.node24/**', 'test-artifacts/**', '.mrl/**', 'src/trainer/kernels/assembly/**'],
+    ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode/node_modules/**', 'test/vscode/.node24/**', 'test-artifacts/**', '.mrl/**', 'src/trainer/runtime/kernels/assembly/**'],
   },
   {
     files: ['src/**/*.ts', 'webview/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'test/**/*.mjs', '*.mjs'],
@@ -25,9 +25,9 @@ export default tseslint.config(
       // Off: `any` is the honest type of page.evaluate() round trips in the browser tests and of Chart.js's
       // scriptable options (100+ places); typing them is not a mechanical change.
       '@typescript-eslint/no-explicit-any': 'off',
-      // `let x; … closure reading x …; x = …` (src/extension.ts) cannot be const.
+      // `let x; … closure reading x …; x = …` (src/host/extension.ts) cannot be const.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      // `cond ? a() : b()` as a statement is used deliberately (src/trainer/data/batches.ts).
+      // `cond ? a() : b()` as a statement is used deliberately (src/data/batches.ts).
       '@typescript-eslint/no-unused-expressions': ['error', { allowTernary: true }],
       // Best-effort cleanup (`try { … } catch {}`) in the e2e harness is deliberate.
       'no-empty': ['error', { allowEmptyCatch: true }],
@@ -53,7 +53,7 @@ export default tseslint.config(
   },
   {
     // require(): tfjs-node(-gpu) is an optional run-time backend, never bundled (esbuild.mjs).
-    files: ['src/trainer/backend.ts'],
+    files: ['src/trainer/runtime/backend.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

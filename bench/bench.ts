@@ -28,16 +28,16 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendRequest } from '../src/trainer/backend';
+import { initBackend, type BackendRequest } from '../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
 import { MultipleNegativesRankingLoss } from '../src/trainer/losses/MultipleNegativesRankingLoss';
-import { AdamW } from '../src/trainer/optimizer';
-import { chunkBounds, embedWithoutTape, lossAndGrads } from '../src/trainer/gradCache';
-import { encoderRows, disposeBatch } from '../src/trainer/textBatch';
-import { PlainBatchTooLargeError, assertPlainStepFits } from '../src/trainer/memoryBudget';
+import { AdamW } from '../src/trainer/loop/optimizer';
+import { chunkBounds, embedWithoutTape, lossAndGrads } from '../src/trainer/loop/gradCache';
+import { encoderRows, disposeBatch } from '../src/trainer/loop/textBatch';
+import { PlainBatchTooLargeError, assertPlainStepFits } from '../src/trainer/runtime/memoryBudget';
 import type { TokenBatch } from '../src/trainer/model/types';
-import { Rng } from '../src/trainer/rng';
-import { DataParallelPool } from '../src/trainer/parallel/pool';
+import { Rng } from '../src/common/random';
+import { DataParallelPool } from '../src/trainer/runtime/parallel/pool';
 import { runEvalBench, type EvalBenchResult } from './evalBench';
 
 export const REFERENCE_SPEC: EncoderSpec = {

@@ -8,7 +8,7 @@
  *                                [--top 15] [--dropout 0.1] [--stock-identity]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/trainer/backend';
+import { initBackend } from '../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
 
 function arg(name: string, def: string): string {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const pDrop = Number(arg('dropout', '0'));
   const profile = process.argv.includes('--profile');
   const forwardOnly = process.argv.includes('--forward-only');
-  // A/B switch for the shared-buffer Identity (src/trainer/kernels/wasmIdentity.ts).
+  // A/B switch for the shared-buffer Identity (src/trainer/runtime/kernels/wasmIdentity.ts).
   const stockIdentity = backend === 'wasm' && process.argv.includes('--stock-identity') ? tf.getKernel('Identity', 'wasm') : undefined;
   const choice = await initBackend(backend);
   if (stockIdentity) {

@@ -1,5 +1,5 @@
 /**
- * The `eval` case of bench.ts: one evaluation as the trainer runs it (src/trainer/train.ts: evaluateWork
+ * The `eval` case of bench.ts: one evaluation as the trainer runs it (src/trainer/loop/train.ts: evaluateWork
  * over embedTextsWork, EVAL_BATCH texts per forward pass, under runAsync) on the reference model.
  *
  * Data: builtin:wordnet with the quick start's split (examples/quickstart.mrl.json: seed, evalFraction),
@@ -12,11 +12,12 @@
  */
 import { join } from 'node:path';
 import { loadRunConfig } from '../src/config/loadConfig';
-import { initBackend } from '../src/trainer/backend';
-import { runAsync } from '../src/trainer/cooperative';
-import { prepareData, tableSize } from '../src/trainer/data/dataset';
-import { EVAL_BATCH, embedTextsWork } from '../src/trainer/embed';
-import { buildEvalSet, evaluateWork, type EvalTimings } from '../src/trainer/eval/evaluator';
+import { initBackend } from '../src/trainer/runtime/backend';
+import { runAsync } from '../src/common/cooperative';
+import { prepareData, tableSize } from '../src/data/dataset';
+import { EVAL_BATCH, embedTextsWork } from '../src/trainer/eval/embed';
+import { evaluateWork, type EvalTimings } from '../src/trainer/eval/evaluator';
+import { buildEvalSet } from '../src/data/evalSet';
 import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
 import { WordPieceTokenizer } from '../src/trainer/tokenizer/wordpiece';
 

@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of our wasm GEMM (src/trainer/kernels/assembly/gemm.ts) on the training step's shapes
+ * Micro-benchmark of our wasm GEMM (src/trainer/runtime/kernels/assembly/gemm.ts) on the training step's shapes
  * (T = 2048 tokens: a 64-sequence step; hidden 128, FFN 512, 4 heads of 32), the attention's per-head
  * blocks and the evaluation's scoring. Each build given is instantiated on one shared memory, the
  * builds run interleaved in one process (round r times every build on every shape before round r + 1),

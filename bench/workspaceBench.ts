@@ -144,7 +144,7 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
     const vs = require('../test/unit/hostFakeVscode') as typeof import('../test/unit/hostFakeVscode');
     vs.state.workspaceFolders = [{ uri: vs.Uri.file(join(root, 'ws')) }];
     const { RunsModel } = require('../src/host/runsModel') as typeof import('../src/host/runsModel');
-    const { RunsTreeProvider } = require('../src/host/tree') as typeof import('../src/host/tree');
+    const { RunsTreeProvider } = require('../src/host/runsView/tree') as typeof import('../src/host/runsView/tree');
     {
       const h = monitorEventLoopDelay({ resolution: 5 });
       h.enable();
@@ -182,7 +182,7 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
     }
 
     // ---- the panel: init with every run; Compare Runs on 50
-    const { MetricsPanel } = require('../src/panel/panelHost') as typeof import('../src/panel/panelHost');
+    const { MetricsPanel } = require('../src/host/panel/panelHost') as typeof import('../src/host/panel/panelHost');
     {
       const model = new RunsModel();
       while (!allRead(ws, (id) => model.get(id))) await tick();

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsEvent, RunInfo, RunStatus, SweepRef } from '../src/protocol/runFolder';
-import { mulberry32 } from '../src/config/mulberry32';
+import { mulberry32 } from '../src/common/random';
 
 export interface WorkspaceSpec {
   /** Runs in all (default 500). */
@@ -67,7 +67,7 @@ function stamp(t: number): string {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
-/** One run's metrics.jsonl text: what src/trainer/train.ts appends (train: loss, lr, gradNorm + per-dim
+/** One run's metrics.jsonl text: what src/trainer/loop/train.ts appends (train: loss, lr, gradNorm + per-dim
  *  loss; eval: per-dim metrics + funnel values), with curves shaped by the learning rate. */
 export function metricsText(rand: () => number, lr: number, steps: number, lastStep: number, t0: number): string {
   const out: string[] = [];

@@ -5,13 +5,13 @@
  */
 import type { PanelRun } from '../src/protocol/panelMessages';
 import type { ConfigDiffRow } from '../src/config/diff';
-import type { PanelTheme } from './chartSetup';
-import type { ChartGrid } from './chartGrid';
-import { diffRowsAsText } from './diffTable';
-import type { MrlView } from './mrlView';
-import type { FrameScheduler } from './scheduler';
-import { xColumn, type TimeChart } from './timeChart';
-import type { UiState } from './uiState';
+import type { PanelTheme } from './charts/chartSetup';
+import type { ChartGrid } from './charts/chartGrid';
+import { diffRowsAsText } from './diff/diffTable';
+import type { MrlView } from './mrl/mrlView';
+import type { FrameScheduler } from './app/scheduler';
+import { xColumn, type TimeChart } from './charts/timeChart';
+import type { UiState } from './app/uiState';
 import type { PanelSettings } from '../src/protocol/panelMessages';
 import { formatCell } from './runsTable/columns';
 import type { RunsTableView } from './runsTable/view';

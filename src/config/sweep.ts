@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SweepConfig } from '../protocol/runConfig';
 import { segmentsToPointer } from './diagnostics';
-import { mulberry32 } from './mulberry32';
+import { mulberry32 } from '../common/random';
 
 /** More runs than this from one config is a typo (or a sweep that never ends). */
 export const MAX_SWEEP_RUNS = 1000;

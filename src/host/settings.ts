@@ -1,7 +1,7 @@
 // Settings (contributes.configuration "matryoshkaLab.*"), resolved against the workspace.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_ADVISOR_PERCENT } from '../protocol/dimAdvisor';
+import { DEFAULT_ADVISOR_PERCENT } from '../insights/dimAdvisor';
 
 export const SECTION = 'matryoshkaLab';
 

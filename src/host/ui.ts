@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { RunState } from '../runs';
-import { formatAge, runLabel } from './treeModel';
+import { formatAge, runLabel } from './runsView/treeModel';
 
 export const MESSAGE_PREFIX = 'Matryoshka Lab: ';
 

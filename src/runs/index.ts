@@ -1,6 +1,6 @@
 // The run-folder reader library (no vscode import): what the host and tests use.
 export * from './liveness';
-export * from '../protocol/trainerProcess';
+export * from './trainerProcess';
 export * from './runDir';
 export * from './series';
 export * from './store';

@@ -3,7 +3,7 @@
  * SIGKILL, machine rebooted, out of memory) — nobody will ever set the final status, so readers must.
  */
 import type { RunInfo, RunStatus } from '../protocol/runFolder';
-import { isPidAlive } from '../protocol/trainerProcess';
+import { isPidAlive } from './trainerProcess';
 
 export interface Liveness {
   /** The status to show: "failed" for a run that died while running. */

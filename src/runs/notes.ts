@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../protocol/atomicFile';
+import { writeFileAtomic } from './atomicFile';
 import { RUN_FILES, type RunNotes } from '../protocol/runFolder';
 
 export interface NotesRead {

@@ -3,12 +3,12 @@
  * DESIGN.md applied: `{"type":"resume","fromStep":N}` drops the events before it with step > N (the
  * resumed run writes those steps again from its checkpoint).
  */
-import { headlineMetric, higherIsBetter, truncateForResume } from '../protocol/metricRules';
+import { headlineMetric, higherIsBetter, truncateForResume } from '../insights/metricRules';
 import type { ByDim, MetricsEvent, MetricsLine } from '../protocol/runFolder';
 import { isResumeEvent } from '../protocol/runFolder';
 
-/** Events of a whole file, with resume markers applied (the rule lives in src/protocol/metricRules). */
-export { applyResume } from '../protocol/metricRules';
+/** Events of a whole file, with resume markers applied (the rule lives in src/insights/metricRules). */
+export { applyResume } from '../insights/metricRules';
 
 export interface RunSummary {
   lastStep: number | null;

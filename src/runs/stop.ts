@@ -6,10 +6,10 @@
  * Whether a pid exists / is one of our trainers at all (Restricted Mode) is asked in ./process.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../protocol/atomicFile';
+import { writeFileAtomic } from './atomicFile';
 import { join } from 'node:path';
 import { RUN_FILES } from '../protocol/runFolder';
-import { pidExists } from '../protocol/trainerProcess';
+import { pidExists } from './trainerProcess';
 
 export interface StopOptions {
   pid: number;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { MetricsLine, RunInfo, RunNotes, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
-import { isPidAlive, isPidAliveAs } from '../protocol/trainerProcess';
+import { isPidAlive, isPidAliveAs } from './trainerProcess';
 import { fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const CLI = resolve(process.cwd(), 'src/trainer/conformanceCli.ts');
+const CLI = resolve(process.cwd(), 'src/trainer/conformance/cli.ts');
 const FIXTURE = resolve(process.cwd(), '../shared/fixtures/losses/cmnrl_triplets_mb2.json');
 
 function runCli(dir: string, ...extra: string[]) {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runConformance } from '../../src/trainer/conformance';
+import { runConformance } from '../../src/trainer/conformance/conformance';
 import { useCpu } from './cpuBackend';
 
 const FIXTURES = resolve(process.cwd(), '../shared/fixtures/losses');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runConformance } from '../../src/trainer/conformance';
+import { runConformance } from '../../src/trainer/conformance/conformance';
 import { useCpu } from './cpuBackend';
 
 before(useCpu);

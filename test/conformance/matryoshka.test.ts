@@ -5,7 +5,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { lossAndGrads, lossAndGradsPlain, type RowEmbedder } from '../../src/trainer/gradCache';
+import { lossAndGrads, lossAndGradsPlain, type RowEmbedder } from '../../src/trainer/loop/gradCache';
 import { createLoss } from '../../src/trainer/losses/registry';
 import { MatryoshkaLoss, shrink } from '../../src/trainer/losses/MatryoshkaLoss';
 import { MultipleNegativesRankingLoss } from '../../src/trainer/losses/MultipleNegativesRankingLoss';

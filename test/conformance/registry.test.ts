@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LossConfigError, createLoss } from '../../src/trainer/losses/registry';
-import { lossConfigFromFixture } from '../../src/trainer/conformance';
+import { lossConfigFromFixture } from '../../src/trainer/conformance/conformance';
 import type { MatryoshkaLoss } from '../../src/trainer/losses/MatryoshkaLoss';
 import type { GISTEmbedLoss } from '../../src/trainer/losses/GISTEmbedLoss';
 import type { LossConfig } from '../../src/protocol/runConfig';

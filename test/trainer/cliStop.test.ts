@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { RunInfo } from '../../src/protocol/runFolder';
-import { loadWordnet } from '../../src/trainer/data/wordnet';
+import { loadWordnet } from '../../src/data/wordnet';
 
-const CLI = resolve('src/trainer/cli.ts');
+const CLI = resolve('src/trainer/cli/main.ts');
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 const dir = mkdtempSync(join(tmpdir(), 'mrl-clistop-'));
 writeFileSync(join(dir, 'package.json'), '{}');

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFile } from '../../src/trainer/data/files';
-import { loadSource, prepareData, selectColumns, splitByGroup, tableSize } from '../../src/trainer/data/dataset';
-import { epochBatches } from '../../src/trainer/data/batches';
-import { DataError } from '../../src/trainer/data/types';
-import { loadWordnet, WORDNET_SCORE_LEVELS } from '../../src/trainer/data/wordnet';
+import { loadFile } from '../../src/data/files';
+import { loadSource, prepareData, selectColumns, splitByGroup, tableSize } from '../../src/data/dataset';
+import { epochBatches } from '../../src/data/batches';
+import { DataError } from '../../src/data/types';
+import { loadWordnet, WORDNET_SCORE_LEVELS } from '../../src/data/wordnet';
 import { validateRunConfig } from '../../src/config/validate';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-data-'));

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadRunConfig } from '../../src/config/loadConfig';
 import { validateRunConfig } from '../../src/config/validate';
-import { embedTexts } from '../../src/trainer/embed';
+import { embedTexts } from '../../src/trainer/eval/embed';
 import { loadHfModel } from '../../src/trainer/model/hfFolder';
-import { prepareRun, runTraining } from '../../src/trainer/train';
+import { prepareRun, runTraining } from '../../src/trainer/loop/train';
 
 test('the quick-start config trains at a tiny size and improves on the untrained model', async () => {
   const file = resolve('examples/quickstart.mrl.json');

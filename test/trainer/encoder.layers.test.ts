@@ -3,7 +3,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
+import { initBackend } from '../../src/trainer/runtime/backend';
 import { gelu, geluReference, layerNorm, layerNormReference, linear, linearReference, residualLayerNorm } from '../../src/trainer/model/layers';
 
 function values(shape: number[], seed: number, scale = 1): tf.Tensor {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { fastGradientsInstalled, installFastGradients } from '../../src/trainer/kernels';
+import { fastGradientsInstalled, installFastGradients } from '../../src/trainer/runtime/kernels';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
 
 const spec = (layerNorm: 'post' | 'pre', pooling: 'mean' | 'cls'): EncoderSpec => ({

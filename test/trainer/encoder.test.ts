@@ -1,13 +1,13 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKernels, initBackend, kernelNamesOf } from '../../src/trainer/backend';
+import { checkKernels, initBackend, kernelNamesOf } from '../../src/trainer/runtime/backend';
 import { BertEncoder } from '../../src/trainer/model/encoder';
 import { attentionDropoutMultipliers, dropoutMultipliers } from '../../src/trainer/model/dropout';
 import type { DropoutContext } from '../../src/trainer/model/types';
 import type { EncoderSpec } from '../../src/trainer/model/encoder';
 import type { TokenBatch } from '../../src/trainer/model/types';
-import { transposedMatMulIsFast } from '../../src/trainer/kernels/wasmKernels';
+import { transposedMatMulIsFast } from '../../src/trainer/runtime/kernels/wasmKernels';
 
 function tinySpec(over: Partial<EncoderSpec> = {}): EncoderSpec {
   return {

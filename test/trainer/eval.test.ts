@@ -11,8 +11,9 @@ import {
   topK,
   truncateNormalize,
 } from '../../src/trainer/eval/metrics';
-import { buildEvalSet, evaluate } from '../../src/trainer/eval/evaluator';
-import type { PairTable } from '../../src/trainer/data/dataset';
+import { evaluate } from '../../src/trainer/eval/evaluator';
+import { buildEvalSet } from '../../src/data/evalSet';
+import type { PairTable } from '../../src/data/dataset';
 
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 

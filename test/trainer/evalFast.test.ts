@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
-import { runSync } from '../../src/trainer/cooperative';
-import { embedTexts } from '../../src/trainer/embed';
+import { initBackend } from '../../src/trainer/runtime/backend';
+import { runSync } from '../../src/common/cooperative';
+import { embedTexts } from '../../src/trainer/eval/embed';
 import {
   funnelRetrieval,
   funnelRetrievalWork,
@@ -22,7 +22,7 @@ import {
 } from '../../src/trainer/eval/metrics';
 import { BertEncoder } from '../../src/trainer/model/encoder';
 import type { TokenBatch } from '../../src/trainer/model/types';
-import { Rng } from '../../src/trainer/rng';
+import { Rng } from '../../src/common/random';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
 
 const WIDTH = 24;
@@ -210,7 +210,7 @@ test('embedTexts batches by token count (at most batchSize·maxSeqLength padded 
 
 test('the wasm GEMM scorer: same cosines as the JS prefix pass (float tolerance), same metrics at every dim and in the funnel', async () => {
   await initBackend('wasm');
-  const { wasmPrefixScorer, ownWasmKernelsActive } = await import('../../src/trainer/kernels/wasmKernels');
+  const { wasmPrefixScorer, ownWasmKernelsActive } = await import('../../src/trainer/runtime/kernels/wasmKernels');
   assert.ok(ownWasmKernelsActive(), 'our wasm kernels are serving');
   const asc = [...DIMS].sort((a, b) => a - b);
   const qInv = prefixInverseNorms(Q, NQ, WIDTH, asc);

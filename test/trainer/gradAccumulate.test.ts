@@ -5,9 +5,9 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
-import { accumulateGrads } from '../../src/trainer/gradCache';
-import { ownWasmKernelsActive, wasmAddInPlace } from '../../src/trainer/kernels/wasmKernels';
+import { initBackend } from '../../src/trainer/runtime/backend';
+import { accumulateGrads } from '../../src/trainer/loop/gradCache';
+import { ownWasmKernelsActive, wasmAddInPlace } from '../../src/trainer/runtime/kernels/wasmKernels';
 
 describe('gradient accumulation', () => {
   before(async () => {

@@ -4,15 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
+import { initBackend } from '../../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
 import { createLoss } from '../../src/trainer/losses/registry';
 import type { LossConfig } from '../../src/protocol/runConfig';
-import { lossAndGradsCached, lossAndGradsPlain, type LossExtras, type RowEmbedder } from '../../src/trainer/gradCache';
+import { lossAndGradsCached, lossAndGradsPlain, type LossExtras, type RowEmbedder } from '../../src/trainer/loop/gradCache';
 import type { EmbeddingLoss } from '../../src/trainer/losses/types';
-import { encoderRows, disposeBatch } from '../../src/trainer/textBatch';
+import { encoderRows, disposeBatch } from '../../src/trainer/loop/textBatch';
 import type { TokenBatch } from '../../src/trainer/model/types';
-import { Rng } from '../../src/trainer/rng';
+import { Rng } from '../../src/common/random';
 
 const SPEC: EncoderSpec = {
   vocabSize: 40, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16,

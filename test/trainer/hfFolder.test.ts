@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
+import { initBackend } from '../../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
 import { loadHfModel, PRE_LN_MODEL_TYPE, saveHfModel } from '../../src/trainer/model/hfFolder';
 import { encodeSafetensors, readSafetensors, type TensorToWrite } from '../../src/trainer/model/safetensors';

@@ -4,9 +4,9 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { collectKernelNames, initBackend } from '../../src/trainer/backend';
-import { embeddingLookup, groupedMatMul } from '../../src/trainer/kernels';
-import { transposedMatMulIsFast } from '../../src/trainer/kernels/wasmKernels';
+import { collectKernelNames, initBackend } from '../../src/trainer/runtime/backend';
+import { embeddingLookup, groupedMatMul } from '../../src/trainer/runtime/kernels';
+import { transposedMatMulIsFast } from '../../src/trainer/runtime/kernels/wasmKernels';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

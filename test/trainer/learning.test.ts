@@ -5,14 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
+import { initBackend } from '../../src/trainer/runtime/backend';
 import { BertEncoder } from '../../src/trainer/model/encoder';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
 import { createLoss } from '../../src/trainer/losses/registry';
-import { AdamW } from '../../src/trainer/optimizer';
-import { StepRunner } from '../../src/trainer/trainStep';
-import { embedTexts } from '../../src/trainer/embed';
-import { Rng } from '../../src/trainer/rng';
+import { AdamW } from '../../src/trainer/loop/optimizer';
+import { StepRunner } from '../../src/trainer/loop/trainStep';
+import { embedTexts } from '../../src/trainer/eval/embed';
+import { Rng } from '../../src/common/random';
 import type { LossConfig } from '../../src/protocol/runConfig';
 
 const WORDS = 24;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { AdamW, decays } from '../../src/trainer/optimizer';
+import { AdamW, decays } from '../../src/trainer/loop/optimizer';
 
 /** torch.optim.AdamW's update written out in scalars, for one parameter vector. */
 function referenceAdamW(p: number[], grads: number[][], lr: number, wd: number, maxNorm: number, decay: boolean) {
@@ -80,8 +80,8 @@ test('no decay on biases and LayerNorm parameters', () => {
 });
 
 test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on cpu', async () => {
-  const { initBackend } = await import('../../src/trainer/backend');
-  const { ownWasmKernelsActive } = await import('../../src/trainer/kernels/wasmKernels');
+  const { initBackend } = await import('../../src/trainer/runtime/backend');
+  const { ownWasmKernelsActive } = await import('../../src/trainer/runtime/kernels/wasmKernels');
   // Sizes with and without a 4-float tail; a decayed weight and an undecayed bias; clipping active.
   const shapes: Record<string, number[]> = { 'layer.0.dense.weight': [7, 9], 'layer.0.dense.bias': [9], 'layer.0.LayerNorm.weight': [8] };
   const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));

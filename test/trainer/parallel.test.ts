@@ -3,13 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
+import { initBackend } from '../../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
 import { createLoss } from '../../src/trainer/losses/registry';
-import { lossAndGrads } from '../../src/trainer/gradCache';
-import { encoderRows } from '../../src/trainer/textBatch';
-import { DataParallelPool, splitRows } from '../../src/trainer/parallel/pool';
-import { Rng } from '../../src/trainer/rng';
+import { lossAndGrads } from '../../src/trainer/loop/gradCache';
+import { encoderRows } from '../../src/trainer/loop/textBatch';
+import { DataParallelPool, splitRows } from '../../src/trainer/runtime/parallel/pool';
+import { Rng } from '../../src/common/random';
 import type { LossConfig } from '../../src/protocol/runConfig';
 
 const SPEC: EncoderSpec = {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { validateRunConfig } from '../../src/config/validate';
-import { prepareRun } from '../../src/trainer/train';
+import { prepareRun } from '../../src/trainer/loop/train';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-preflight-'));
 writeFileSync(

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { validateRunConfig } from '../../src/config/validate';
 import type { RunConfig } from '../../src/protocol/runConfig';
-import { initBackend } from '../../src/trainer/backend';
-import { loadWordnet } from '../../src/trainer/data/wordnet';
+import { initBackend } from '../../src/trainer/runtime/backend';
+import { loadWordnet } from '../../src/data/wordnet';
 import { BertEncoder } from '../../src/trainer/model/encoder';
 import { saveHfModel } from '../../src/trainer/model/hfFolder';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
-import { prepareRun, runTraining } from '../../src/trainer/train';
+import { prepareRun, runTraining } from '../../src/trainer/loop/train';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-pretrained-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findWorkspaceRoot, makeRunId, RunWriter, slugify } from '../../src/trainer/runWriter';
-import { learningRateAt } from '../../src/trainer/schedule';
-import { formatDuration, metricsTable, progressText } from '../../src/trainer/progress';
+import { findWorkspaceRoot, makeRunId, RunWriter, slugify } from '../../src/runs/runWriter';
+import { learningRateAt } from '../../src/trainer/loop/schedule';
+import { formatDuration, metricsTable, progressText } from '../../src/trainer/cli/progress';
 import type { RunConfig } from '../../src/protocol/runConfig';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-writer-'));

@@ -13,7 +13,7 @@ import { parse } from 'jsonc-parser/lib/esm/main.js';
 import type { RunConfig } from '../../src/protocol/runConfig';
 import type { RunInfo } from '../../src/protocol/runFolder';
 
-const CLI = resolve('src/trainer/cli.ts');
+const CLI = resolve('src/trainer/cli/main.ts');
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 const root = mkdtempSync(join(tmpdir(), 'mrl-sweep-cli-'));
 

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { validateRunConfig } from '../../src/config/validate';
 import type { RunConfig } from '../../src/protocol/runConfig';
 import type { MetricsLine, RunInfo } from '../../src/protocol/runFolder';
-import { latestCheckpoint, listCheckpoints } from '../../src/trainer/checkpoint';
-import type { ProgressLine, ProgressSink } from '../../src/trainer/progress';
-import { prepareRun, runTraining } from '../../src/trainer/train';
-import { loadWordnet } from '../../src/trainer/data/wordnet';
+import { latestCheckpoint, listCheckpoints } from '../../src/trainer/loop/checkpoint';
+import type { ProgressLine, ProgressSink } from '../../src/trainer/cli/progress';
+import { prepareRun, runTraining } from '../../src/trainer/loop/train';
+import { loadWordnet } from '../../src/data/wordnet';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-train-'));
 // A small real data file (WordNet pairs) so the runs are quick and independent of the builtin's size.

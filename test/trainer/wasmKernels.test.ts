@@ -1,5 +1,5 @@
 /**
- * Our wasm GEMM (src/trainer/kernels/assembly/gemm.ts), both builds, against a float64 reference: every
+ * Our wasm GEMM (src/trainer/runtime/kernels/assembly/gemm.ts), both builds, against a float64 reference: every
  * transpose combination, edge tiles (M, N not multiples of 4 / 8), K across the 256-wide blocks, bias,
  * and strided blocks inside larger arrays (lda / ldb / ldc larger than the row). Then the kernels it
  * serves: tf.matMul and tf.fused.matMul on wasm equal the cpu backend's.
@@ -7,9 +7,9 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/trainer/backend';
-import { activeWasmKernels, createWasmKernels, heapOffset, type KernelVariant } from '../../src/trainer/kernels/wasmKernels';
-import { headMatMul, type HeadLayout, type HeadMatMulAttrs } from '../../src/trainer/kernels/headMatMul';
+import { initBackend } from '../../src/trainer/runtime/backend';
+import { activeWasmKernels, createWasmKernels, heapOffset, type KernelVariant } from '../../src/trainer/runtime/kernels/wasmKernels';
+import { headMatMul, type HeadLayout, type HeadMatMulAttrs } from '../../src/trainer/runtime/kernels/headMatMul';
 import { gelu, geluReference } from '../../src/trainer/model/layers';
 import { applyDropout, dropoutMultipliers } from '../../src/trainer/model/dropout';
 

@@ -1,7 +1,7 @@
 // Commands take their target as an argument (README): what counts as a run id.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { idOf, idsOf } from '../../src/host/commandArgs';
+import { idOf, idsOf } from '../../src/host/commands/commandArgs';
 
 test('idOf: a string, {id}, a run node; not other nodes or junk', () => {
   assert.equal(idOf('r1'), 'r1');
@@ -25,8 +25,8 @@ test('idsOf: arrays, (clicked, selection) with the selection winning when it hol
   assert.deepEqual(idsOf(undefined, undefined), []);
 });
 
-test('every command id the code registers or runs (src/host/commandIds.ts) is declared in package.json', async () => {
-  const { CMD, NOTES_CMD } = await import('../../src/host/commandIds');
+test('every command id the code registers or runs (src/host/commands/commandIds.ts) is declared in package.json', async () => {
+  const { CMD, NOTES_CMD } = await import('../../src/host/commands/commandIds');
   const { readFileSync } = await import('node:fs');
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { commands: { command: string }[] } };
   const declared = new Set(pkg.contributes.commands.map((c) => c.command));

@@ -13,7 +13,7 @@ import {
   freeConfigName,
   instantiateTemplate,
   withoutRelativeSchema,
-} from '../../src/host/configTemplate';
+} from '../../src/host/commands/configTemplate';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mrl-template-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

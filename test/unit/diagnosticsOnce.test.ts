@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { configDiagnostics, editorDiagnostics, rangesMeet, reportedBySchemaService } from '../../src/config/diagnostics';
-import { validateText } from '../../src/host/validateAdapter';
+import { validateText } from '../../src/host/configEditor/validateAdapter';
 import { quickFixesFor } from '../../src/config/quickFixes';
 import realSchema from '../../schemas/run-config.schema.json';
 

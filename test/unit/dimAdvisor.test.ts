@@ -1,8 +1,8 @@
-// The dim advisor (src/protocol/dimAdvisor): the smallest dim reaching p % of the full-dim metric, its
+// The dim advisor (src/insights/dimAdvisor): the smallest dim reaching p % of the full-dim metric, its
 // savings, and the funnel on the same scale — on known metrics.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adviseDim, advisorMetric, compareAdvice, describeAdvice, vectorBytes } from '../../src/protocol/dimAdvisor';
+import { adviseDim, advisorMetric, compareAdvice, describeAdvice, vectorBytes } from '../../src/insights/dimAdvisor';
 
 const byDim = {
   '8': { 'ndcg@10': 0.12, loss: 2.0 },

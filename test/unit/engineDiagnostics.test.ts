@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { configDiagnostics } from '../../src/config/diagnostics';
-import { validateText } from '../../src/host/validateAdapter';
+import { validateText } from '../../src/host/configEditor/validateAdapter';
 
 const ws = mkdtempSync(join(tmpdir(), 'mrl-engdiag-'));
 after(() => rmSync(ws, { recursive: true, force: true }));

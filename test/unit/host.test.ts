@@ -21,7 +21,7 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
   t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { MetricsPanel } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
+  const { MetricsPanel } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(root) }];
   const runs = join(root, '.mrl/runs');
   const mk = (id: string, status: string, startedAt: string, metrics: string) => {
@@ -96,7 +96,7 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
 });
 
 test('status shown for a run whose trainer died: failed, with the reason', () => {
-  const { panelRunOf } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
+  const { panelRunOf } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
   const { RunSeries } = require('../../src/runs') as typeof import('../../src/runs');
   const s = new RunSeries();
   const r = panelRunOf({

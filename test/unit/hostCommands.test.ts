@@ -9,9 +9,9 @@ import { useFakeVscode } from './fakeVscode';
 useFakeVscode(); // for the whole file
 
 const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
-const { Commands } = require('../../src/host/commands') as typeof import('../../src/host/commands');
+const { Commands } = require('../../src/host/commands/commands') as typeof import('../../src/host/commands/commands');
 const ui = require('../../src/host/ui') as typeof import('../../src/host/ui');
-const { LaunchProgress } = require('../../src/host/launchProgress') as typeof import('../../src/host/launchProgress');
+const { LaunchProgress } = require('../../src/host/launch/launchProgress') as typeof import('../../src/host/launch/launchProgress');
 
 type Status = 'running' | 'completed' | 'failed' | 'stopped';
 const run = (id: string, status: Status, extra: Record<string, unknown> = {}) => ({

@@ -40,7 +40,7 @@ const until = async (what: string, f: () => boolean, ms = 15000) => {
 test('queue (max 1 concurrent), stop, progress; Restricted Mode refuses', { timeout: 60000 }, async () => {
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
+  const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
   const ws = join(root, 'ws');
   const ext = join(root, 'ext');
   mkdirSync(join(ext, 'dist'), { recursive: true });

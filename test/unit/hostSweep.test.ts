@@ -32,9 +32,9 @@ const timer = setInterval(() => { step++; info('running', step); if (step >= cfg
 
 const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
 const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
-const { Commands } = require('../../src/host/commands') as typeof import('../../src/host/commands');
-type SweepLaunch = import('../../src/host/launcher').SweepLaunch;
+const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
+const { Commands } = require('../../src/host/commands/commands') as typeof import('../../src/host/commands/commands');
+type SweepLaunch = import('../../src/host/launch/launcher').SweepLaunch;
 
 const ws = join(root, 'ws');
 const ext = join(root, 'ext');
@@ -188,7 +188,7 @@ test('a sweep config edited while its runs wait: the queued rest never starts wi
 });
 
 test("Stop Sweep's argument: a sweep node, a run node, a string (sweep or run id); anything else: none", () => {
-  const { sweepTargetOf } = require('../../src/host/commandArgs') as typeof import('../../src/host/commandArgs');
+  const { sweepTargetOf } = require('../../src/host/commands/commandArgs') as typeof import('../../src/host/commands/commandArgs');
   assert.deepEqual(sweepTargetOf({ kind: 'sweep', sweepId: 's1' }), { sweepId: 's1' });
   assert.deepEqual(sweepTargetOf({ kind: 'run', id: 'r1' }), { runId: 'r1' });
   assert.deepEqual(sweepTargetOf({ id: 'r2' }), { runId: 'r2' });

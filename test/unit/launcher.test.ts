@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { backendFlag, LaunchQueue, launchPlan } from '../../src/host/launchPlan';
+import { backendFlag, LaunchQueue, launchPlan } from '../../src/host/launch/launchPlan';
 import { isPidAlive } from '../../src/runs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mrl-launch-'));
@@ -66,7 +66,7 @@ describe('detached trainer', () => {
     const host = join(tmp, 'host.ts');
     writeFileSync(
       host,
-      `import { spawnDetached } from ${JSON.stringify(join(process.cwd(), 'src/host/launchPlan.ts'))};
+      `import { spawnDetached } from ${JSON.stringify(join(process.cwd(), 'src/host/launch/launchPlan.ts'))};
        const c = spawnDetached({ command: process.execPath, args: [${JSON.stringify(fake)}], env: process.env, cwd: ${JSON.stringify(tmp)} }, ${JSON.stringify(out)});
        console.log(c.pid);`,
     );

@@ -26,7 +26,7 @@ fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ id: path.basename(
 test('a stale folder (config.json, no run.json) and a dead-pid run do not hold the launch queue', { timeout: 30000 }, async () => {
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
+  const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
   const ws = join(root, 'ws');
   const ext = join(root, 'ext');
   mkdirSync(join(ext, 'dist'), { recursive: true });

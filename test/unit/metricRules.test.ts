@@ -1,11 +1,11 @@
-// One rule, one place: the resume rule and "which way is better" (src/protocol/metricRules), used by the
+// One rule, one place: the resume rule and "which way is better" (src/insights/metricRules), used by the
 // host (RunSeries) and the webview (MetricsStore) alike.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyResume, droppedByResume, higherIsBetter, isRetrievalMetric, lowerIsBetter, truncateForResume } from '../../src/protocol/metricRules';
+import { applyResume, droppedByResume, higherIsBetter, isRetrievalMetric, lowerIsBetter, truncateForResume } from '../../src/insights/metricRules';
 import type { MetricsEvent, MetricsLine } from '../../src/protocol/runFolder';
 import { RunSeries } from '../../src/runs';
-import { MetricsStore } from '../../webview/store';
+import { MetricsStore } from '../../webview/app/store';
 
 const ev = (step: number, split: 'train' | 'eval' = 'train', values: Record<string, number> = { loss: 1 / step }): MetricsEvent => ({
   step,

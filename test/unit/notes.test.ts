@@ -1,6 +1,6 @@
 // notes.json (src/runs/notes.ts): round trip, tolerant reading (a bad file is ignored with a reason, never
 // a crash), atomic writes under a concurrent reader, the RunStore re-reading it when it changes, and what
-// the runs tree shows of it (src/host/treeModel.ts: label, tags in the description, escaped tooltip).
+// the runs tree shows of it (src/host/runsView/treeModel.ts: label, tags in the description, escaped tooltip).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { isEmptyNotes, notesFile, parseTags, readRunNotes, RunSeries, RunStore, updateRunNotes, writeRunNotes } from '../../src/runs';
-import { runDescription, runLabel, runTooltipMarkdown } from '../../src/host/treeModel';
+import { runDescription, runLabel, runTooltipMarkdown } from '../../src/host/runsView/treeModel';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-notes-'));
 after(() => rmSync(root, { recursive: true, force: true }));

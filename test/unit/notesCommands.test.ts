@@ -1,4 +1,4 @@
-// Rename Run / Edit Run Tags / Edit Run Note / Edit Run Notes (src/host/notesCommands.ts) over the fake
+// Rename Run / Edit Run Tags / Edit Run Note / Edit Run Notes (src/host/commands/notesCommands.ts) over the fake
 // `vscode`, on real run folders: the value as a second argument skips the input box; a tree node or a
 // context menu's (clicked, selection) names the run; dismissing changes nothing; Restricted Mode is no bar.
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { useFakeVscode } from './fakeVscode';
 useFakeVscode(); // for the whole file
 
 const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
-const { NotesCommands } = require('../../src/host/notesCommands') as typeof import('../../src/host/notesCommands');
+const { NotesCommands } = require('../../src/host/commands/notesCommands') as typeof import('../../src/host/commands/notesCommands');
 const { readRunNotes, RunStore } = require('../../src/runs') as typeof import('../../src/runs');
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-notes-cmd-'));

@@ -32,7 +32,7 @@ test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile 
   t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { MetricsPanel, REPLAY_SLICE } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
+  const { MetricsPanel, REPLAY_SLICE } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
   const ws = join(root, 'a');
   const dir = join(ws, '.mrl/runs/live');
   mkdirSync(dir, { recursive: true });
@@ -71,7 +71,7 @@ test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile 
 test('a backlog being read is not streamed slice by slice: one replay once it is read', async () => {
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { MetricsPanel } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
+  const { MetricsPanel } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
   const { REFRESH_BYTES } = require('../../src/runs') as typeof import('../../src/runs');
   const ws = join(root, 'b');
   const dir = join(ws, '.mrl/runs/big');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { useFakeVscode } from './fakeVscode';
 import { RunSeries } from '../../src/runs/series';
-import { planRunAction, RUN_ACTION_COMMANDS } from '../../src/panel/runActions';
+import { planRunAction, RUN_ACTION_COMMANDS } from '../../src/host/panel/runActions';
 
 const restoreVscode = useFakeVscode();
 const root = mkdtempSync(join(tmpdir(), 'mrl-table-'));
@@ -73,7 +73,7 @@ test('panel host: init carries settings and run summaries; streaming runs send r
   t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { MetricsPanel, SUMMARY_INTERVAL_MS } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
+  const { MetricsPanel, SUMMARY_INTERVAL_MS } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(root) }];
   vs.state.settings.advisorPercent = 90;
   vs.state.panels.length = 0;

@@ -227,7 +227,7 @@ describe('stale runs', () => {
   });
 
   test('stale and dead runs are deletable, not stoppable, by the menus in package.json', async () => {
-    const { runContextValue } = await import('../../src/host/treeModel');
+    const { runContextValue } = await import('../../src/host/runsView/treeModel');
     const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
     const items = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
     const re = (cmd: string) => items.filter((i) => i.command === cmd).map((i) => new RegExp(/viewItem =~ \/(.*?)\/(?:\s|$)/.exec(i.when)![1]));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateWorkspace } from '../../bench/workspaceGen';
-import { layoutRuns, moreLabel, PAGE_SIZE, sweepLabel } from '../../src/host/treeModel';
+import { layoutRuns, moreLabel, PAGE_SIZE, sweepLabel } from '../../src/host/runsView/treeModel';
 import { MIN_CHUNK, REFRESH_BYTES, RunStore } from '../../src/runs';
 import { useFakeVscode } from './fakeVscode';
 
@@ -138,8 +138,8 @@ describe('runs tree grouping', () => {
     const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
     vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
     const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-    const { RunsTreeProvider, SHOW_MORE_COMMAND } = require('../../src/host/tree') as typeof import('../../src/host/tree');
-    type Node = import('../../src/host/tree').TreeNode;
+    const { RunsTreeProvider, SHOW_MORE_COMMAND } = require('../../src/host/runsView/tree') as typeof import('../../src/host/runsView/tree');
+    type Node = import('../../src/host/runsView/tree').TreeNode;
     const model = new RunsModel();
     const tree = new RunsTreeProvider(model);
     const fired: (Node | Node[] | undefined)[] = [];
@@ -222,7 +222,7 @@ test('Compare Runs right after activation on 50 unread runs: read on demand, eac
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(join(root, 'big')) }];
   vs.state.panels.length = 0;
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { MetricsPanel } = require('../../src/panel/panelHost') as typeof import('../../src/panel/panelHost');
+  const { MetricsPanel } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
   const model = new RunsModel();
   const out = { appendLine() {} } as unknown as import('vscode').OutputChannel;
   const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, out, () => {});

@@ -105,7 +105,7 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
   test('Linux: by command line; other platforms: cannot tell', () => {
     const cmd = (...a: string[]) => () => a.join('\0') + '\0';
     assert.equal(isOurTrainer(42, 'linux', cmd('/usr/bin/node', '/home/u/.vscode/extensions/m/dist/trainer.js', '--config', 'x')), true);
-    assert.equal(isOurTrainer(42, 'linux', cmd('node', '--import', 'tsx', 'src/trainer/cli.ts', '--resume', 'd')), true);
+    assert.equal(isOurTrainer(42, 'linux', cmd('node', '--import', 'tsx', 'src/trainer/cli/main.ts', '--resume', 'd')), true);
     assert.equal(isOurTrainer(42, 'linux', cmd('C:\\ext\\dist\\trainer.js')), true);
     assert.equal(isOurTrainer(42, 'linux', cmd('/usr/bin/code', '--type=renderer')), false);
     assert.equal(isOurTrainer(42, 'linux', cmd('node', '/tmp/dist/trainer.js.evil')), false);
@@ -122,7 +122,7 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
     const restoreVscode = useFakeVscode();
     const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
     const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-    const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
+    const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
     // A "cloned" run folder whose run.json names an unrelated live process (its cmdline has no trainer).
     const victim = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     children.push(victim);
@@ -164,7 +164,7 @@ describe('Stop follows the run lock (pid reuse across runs)', () => {
     const restoreVscode = useFakeVscode();
     const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
     const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-    const { Launcher } = require('../../src/host/launcher') as typeof import('../../src/host/launcher');
+    const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
     // Run X was killed with -9; its pid now belongs to another run's trainer (a "trainer" command line).
     const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'other-trainer'], { stdio: 'ignore' });
     children.push(other);

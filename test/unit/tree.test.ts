@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fmt, formatAge, groupRuns, liveText, runContextValue, runDescription } from '../../src/host/treeModel';
+import { fmt, formatAge, groupRuns, liveText, runContextValue, runDescription } from '../../src/host/runsView/treeModel';
 import { RunSeries } from '../../src/runs';
 
 const now = Date.parse('2026-01-01T12:00:00Z');
@@ -35,7 +35,7 @@ test('grouping by status in a fixed order; context values drive the menus', () =
 });
 
 test('tooltip: names, errors and backend text from a run folder render as text, never links or HTML', async () => {
-  const { escapeMarkdown, runTooltipMarkdown } = await import('../../src/host/treeModel');
+  const { escapeMarkdown, runTooltipMarkdown } = await import('../../src/host/runsView/treeModel');
   const evil = '[x](command:workbench.action.terminal.new) <img src=x> **b** $(zap)';
   const md = runTooltipMarkdown({
     id: 'r1',

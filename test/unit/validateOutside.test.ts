@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { configDiagnostics } from '../../src/config/diagnostics';
-import { insideWorkspace, namedPaths, validateText } from '../../src/host/validateAdapter';
+import { insideWorkspace, namedPaths, validateText } from '../../src/host/configEditor/validateAdapter';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-outside-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -12,7 +12,7 @@ import { launch, missingSetup, runCommand, shot, treeRow } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
-/** Rows a tree list shows before "Show more…" (PAGE_SIZE in src/host/treeModel.ts). */
+/** Rows a tree list shows before "Show more…" (PAGE_SIZE in src/host/runsView/treeModel.ts). */
 const PAGE = 50;
 
 /** When the extension host activated our extension (its log line), as epoch ms; null if not logged yet. */

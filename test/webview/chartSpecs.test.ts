@@ -1,9 +1,9 @@
-// What the charts show (webview/chartSpecs.ts, webview/model.ts) as plain data, in Node: no browser.
+// What the charts show (webview/charts/chartSpecs.ts, webview/app/model.ts) as plain data, in Node: no browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSpecs, RUN_LEGEND_MAX, runLegendEntries, specSignature, type SpecTheme } from '../../webview/chartSpecs';
-import { compareMetricIds, createModel, shownRuns, sortRuns } from '../../webview/model';
-import { dimColor, metricColor, RUN_DASHES } from '../../webview/colors';
+import { buildSpecs, RUN_LEGEND_MAX, runLegendEntries, specSignature, type SpecTheme } from '../../webview/charts/chartSpecs';
+import { compareMetricIds, createModel, shownRuns, sortRuns } from '../../webview/app/model';
+import { dimColor, metricColor, RUN_DASHES } from '../../webview/charts/colors';
 import type { PanelRun } from '../../src/protocol/panelMessages';
 import { genMetrics } from './fixtures/metrics';
 

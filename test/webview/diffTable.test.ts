@@ -1,8 +1,8 @@
-// The config diff table's model (webview/diffTable.ts) in Node: which configs, in which order, which rows.
+// The config diff table's model (webview/diff/diffTable.ts) in Node: which configs, in which order, which rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cellDiffers, diffRowsAsText, diffRunIds, diffTableModel } from '../../webview/diffTable';
-import { createModel, sortRuns } from '../../webview/model';
+import { cellDiffers, diffRowsAsText, diffRunIds, diffTableModel } from '../../webview/diff/diffTable';
+import { createModel, sortRuns } from '../../webview/app/model';
 
 function model() {
   const m = createModel();

@@ -1,8 +1,8 @@
-// CSV export (webview/exportCsv.ts) in Node: full-resolution rows, CSV quoting, and neutralised formula cells.
+// CSV export (webview/charts/exportCsv.ts) in Node: full-resolution rows, CSV quoting, and neutralised formula cells.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCsv, csvCell, csvFileName, CSV_HEADER, safeName } from '../../webview/exportCsv';
-import { MetricsStore } from '../../webview/store';
+import { buildCsv, csvCell, csvFileName, CSV_HEADER, safeName } from '../../webview/charts/exportCsv';
+import { MetricsStore } from '../../webview/app/store';
 
 /** A minimal RFC 4180 reader: enough to check that what we write parses back to the intended cells. */
 function parseCsv(text: string): string[][] {

@@ -1,6 +1,6 @@
 /**
  * Browser harness for the panel tests and the panel bench: builds the webview bundle in memory with
- * esbuild, serves it on 127.0.0.1 inside the real panel HTML (src/panel/html.ts, real CSP), and opens it
+ * esbuild, serves it on 127.0.0.1 inside the real panel HTML (src/host/panel/html.ts, real CSP), and opens it
  * in Debian Chromium through playwright-core with a stand-in `acquireVsCodeApi()` (state kept in
  * sessionStorage so it survives a reload, like VS Code's) and the theme variables VS Code would inject.
  */
@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { after, before } from 'node:test';
-import { renderPanelHtml } from '../../src/panel/html';
+import { renderPanelHtml } from '../../src/host/panel/html';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');

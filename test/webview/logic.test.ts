@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isHostToWebviewMessage, isWebviewToHostMessage, isMetricsLine, toPanelRun, parseMetricsJsonl } from '../../src/protocol/panelMessages';
-import { renderPanelHtml, panelCsp, createNonce } from '../../src/panel/html';
-import { MetricsStore } from '../../webview/store';
-import { lttb, visibleRange } from '../../webview/lttb';
-import { dimColor } from '../../webview/colors';
+import { renderPanelHtml, panelCsp, createNonce } from '../../src/host/panel/html';
+import { MetricsStore } from '../../webview/app/store';
+import { lttb, visibleRange } from '../../webview/charts/lttb';
+import { dimColor } from '../../webview/charts/colors';
 import { genMetrics } from './fixtures/metrics';
 
 test('guards accept every host message shape and reject malformed ones', () => {

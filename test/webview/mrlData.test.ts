@@ -1,9 +1,9 @@
-// The MRL curve's data choices (webview/mrlData.ts) in Node: candidate metrics, default pick, slider steps.
+// The MRL curve's data choices (webview/mrl/mrlData.ts) in Node: candidate metrics, default pick, slider steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adviseDim, DEFAULT_ADVISOR_PERCENT } from '../../src/protocol/dimAdvisor';
-import { ADVICE_RUNS_MAX, advisorLines, advisorPercent, currentMrlMetric, describeFunnel, mrlCandidates, mrlStepAtSlider, MrlSteps, pickMrlStep } from '../../webview/mrlData';
-import { createModel, sortRuns } from '../../webview/model';
+import { adviseDim, DEFAULT_ADVISOR_PERCENT } from '../../src/insights/dimAdvisor';
+import { ADVICE_RUNS_MAX, advisorLines, advisorPercent, currentMrlMetric, describeFunnel, mrlCandidates, mrlStepAtSlider, MrlSteps, pickMrlStep } from '../../webview/mrl/mrlData';
+import { createModel, sortRuns } from '../../webview/app/model';
 import { genMetrics } from './fixtures/metrics';
 
 function model() {

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { usePanelBrowser } from './harness';
 import { run } from './fixtures/metrics';
 import { metricsText, DIMS } from '../../bench/workspaceGen';
-import { mulberry32 } from '../../src/config/mulberry32';
-import { BURST_DRAW_INTERVAL_MS } from '../../webview/scheduler';
-import { NEAR_VIEWPORT_PX } from '../../webview/chartGrid';
+import { mulberry32 } from '../../src/common/random';
+import { BURST_DRAW_INTERVAL_MS } from '../../webview/app/scheduler';
+import { NEAR_VIEWPORT_PX } from '../../webview/charts/chartGrid';
 
 const panels = usePanelBrowser();
 

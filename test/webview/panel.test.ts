@@ -1,5 +1,5 @@
 // The metrics panel in real Debian Chromium (playwright-core), served with the real HTML and CSP from
-// src/panel/html.ts. Assertions read the Chart.js instances through the read-only `window.__mrlPanel` hook.
+// src/host/panel/html.ts. Assertions read the Chart.js instances through the read-only `window.__mrlPanel` hook.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { usePanelBrowser, artifactPath, type OpenedPanel, type ThemeClass } from './harness';

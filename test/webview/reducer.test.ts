@@ -1,11 +1,11 @@
-// The message reducer (webview/reducer.ts) in Node: host messages and user picks applied to the model,
+// The message reducer (webview/app/reducer.ts) in Node: host messages and user picks applied to the model,
 // with the side effects recorded in the order they happen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reduce, requestMissing, toggleDim, toggleRun, type Effects } from '../../webview/reducer';
-import { awaitingReplays, createModel, type PanelModel } from '../../webview/model';
-import { loadState } from '../../webview/uiState';
-import type { DirtyRequest } from '../../webview/scheduler';
+import { reduce, requestMissing, toggleDim, toggleRun, type Effects } from '../../webview/app/reducer';
+import { awaitingReplays, createModel, type PanelModel } from '../../webview/app/model';
+import { loadState } from '../../webview/app/uiState';
+import type { DirtyRequest } from '../../webview/app/scheduler';
 import type { HostToWebviewMessage, PanelRun } from '../../src/protocol/panelMessages';
 import { genMetrics } from './fixtures/metrics';
 

@@ -10,7 +10,7 @@ import { tableRows, type TableRow } from '../../webview/runsTable/rows';
 import { clickRow, emptySelection, moveFocus, toggleAll, toggleFocused } from '../../webview/runsTable/selection';
 import { nextSort, sortRows } from '../../webview/runsTable/sort';
 import { buildTableView, defaultTableState, loadTableState } from '../../webview/runsTable/tableModel';
-import { loadState } from '../../webview/uiState';
+import { loadState } from '../../webview/app/uiState';
 import { baseConfig, run } from './fixtures/metrics';
 
 const S = { advisorPercent: 95 };

@@ -1,7 +1,7 @@
-// The frame scheduler (webview/scheduler.ts) in Node, on a fake clock and fake animation frames.
+// The frame scheduler (webview/app/scheduler.ts) in Node, on a fake clock and fake animation frames.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BURST_DRAW_INTERVAL_MS, FrameScheduler, MRL_LIVE_INTERVAL_MS, type Dirty, type FrameEnv } from '../../webview/scheduler';
+import { BURST_DRAW_INTERVAL_MS, FrameScheduler, MRL_LIVE_INTERVAL_MS, type Dirty, type FrameEnv } from '../../webview/app/scheduler';
 
 function fakeEnv() {
   let now = 1000;

@@ -1,8 +1,8 @@
-// Persisted UI state (webview/uiState.ts) and the DOM skeleton's ids (webview/template.ts), in Node.
+// Persisted UI state (webview/app/uiState.ts) and the DOM skeleton's ids (webview/app/template.ts), in Node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultState, loadState } from '../../webview/uiState';
-import { ELEMENT_IDS, PANEL_HTML } from '../../webview/template';
+import { defaultState, loadState } from '../../webview/app/uiState';
+import { ELEMENT_IDS, PANEL_HTML } from '../../webview/app/template';
 
 test('loadState: defaults for no or foreign state; each field of the wrong type falls back alone', () => {
   assert.deepEqual(loadState(undefined), defaultState());

@@ -5,7 +5,7 @@
  * (`ndcg@10@64`, `best:ndcg@10@64`, `training.learningRate`, `funnel:ndcg@10`, `advisor:dim`). Pure: no DOM.
  */
 import { formatConfigValue, leafEqual } from '../../src/config/diff';
-import { describeAdvice } from '../../src/protocol/dimAdvisor';
+import { describeAdvice } from '../../src/insights/dimAdvisor';
 import type { PanelSettings } from '../../src/protocol/panelMessages';
 import type { TableRow } from './rows';
 

@@ -4,7 +4,7 @@
  * dates as ISO 8601, durations in seconds; text goes through exportCsv's cell rule (quoting, and formula
  * injection neutralised). Pure: no DOM.
  */
-import { csvCell } from '../exportCsv';
+import { csvCell } from '../charts/exportCsv';
 import type { CellValue, Column } from './columns';
 import type { TableRow } from './rows';
 

@@ -4,13 +4,13 @@
  * exactly the rows that changed. Pure: no DOM.
  */
 import { flattenConfig, type FlatConfig } from '../../src/config/diff';
-import { adviseDim, type DimAdvice } from '../../src/protocol/dimAdvisor';
+import { adviseDim, type DimAdvice } from '../../src/insights/dimAdvisor';
 import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
-import { runDisplayName } from '../../src/protocol/runLabel';
+import { runDisplayName } from '../../src/insights/runLabel';
 
 export interface TableRow {
   run: PanelRun;
-  /** What the tree and the legends call the run (src/protocol/runLabel.ts). */
+  /** What the tree and the legends call the run (src/insights/runLabel.ts). */
   name: string;
   tags: string[];
   /** config.json flattened to dotted paths (src/config/diff.ts). */

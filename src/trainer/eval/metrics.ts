@@ -1,4 +1,4 @@
-import { runSync, type Work } from '../cooperative';
+import { runSync, type Work } from '../../common/cooperative';
 /**
  * Evaluation metrics as pure functions on Float32Arrays (no tfjs): cosine similarity after truncating
  * embeddings to a Matryoshka dim, retrieval metrics as sentence-transformers' InformationRetrievalEvaluator

@@ -3,7 +3,7 @@
  * seed mix so that nearby seeds (0, 1, 2…) do not start on correlated streams, and a 32-bit state that a
  * checkpoint saves and restores.
  */
-import { Rng } from '../rng';
+import { Rng } from '../../common/random';
 
 export class SeededRandom extends Rng {
   constructor(seed: number) {

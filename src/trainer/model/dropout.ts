@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext } from './types';
 import { fmix32 } from './init';
-import { ownWasmKernelsActive } from '../kernels/wasmKernels';
-import { DROPOUT } from '../kernels/wasmKernelOps';
+import { ownWasmKernelsActive } from '../runtime/kernels/wasmKernels';
+import { DROPOUT } from '../runtime/kernels/wasmKernelOps';
 
 /** Dropout sites in order of the forward pass; then 3 per layer. */
 export const SITE_EMBEDDINGS = 0;

@@ -35,9 +35,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutContext, Encoder, TokenBatch } from './types';
-import { groupedMatMul } from '../kernels/groupedMatMul';
-import { attentionContext, attentionScores } from '../kernels/headMatMul';
-import { transposedMatMulIsFast } from '../kernels/wasmKernels';
+import { groupedMatMul } from '../runtime/kernels/groupedMatMul';
+import { attentionContext, attentionScores } from '../runtime/kernels/headMatMul';
+import { transposedMatMulIsFast } from '../runtime/kernels/wasmKernels';
 import { applyAttentionDropout, applyDropout, layerSite, SITE_EMBEDDINGS } from './dropout';
 import { embeddingLookup } from './embeddingLookup';
 import { initValues, type InitKind } from './init';

@@ -3,7 +3,7 @@
  * ones for LayerNorm gains), generated in JS so the values are identical on every backend and depend
  * only on (seed, parameter name): adding a layer does not change the init of the others.
  */
-import { mulberry32 } from '../../config/mulberry32';
+import { mulberry32 } from '../../common/random';
 
 /** 32-bit FNV-1a of a string, for turning parameter names into seeds. */
 export function hashString(s: string): number {

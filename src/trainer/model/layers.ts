@@ -7,8 +7,8 @@
  * primitives whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ownWasmKernelsActive, transposedMatMulIsFast } from '../kernels/wasmKernels';
-import { GELU, LAYER_NORM, LAYER_NORM_GRAD, LINEAR_GRAD } from '../kernels/wasmKernelOps';
+import { ownWasmKernelsActive, transposedMatMulIsFast } from '../runtime/kernels/wasmKernels';
+import { GELU, LAYER_NORM, LAYER_NORM_GRAD, LINEAR_GRAD } from '../runtime/kernels/wasmKernelOps';
 
 /**
  * x [T, in] @ W [in, out] + b [out], with a custom backward:

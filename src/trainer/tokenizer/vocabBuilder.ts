@@ -21,7 +21,7 @@ export interface VocabBuilderOptions {
 // a small integer (fast Map keys in V8) for vocabularies up to ~32k.
 const MAX_VOCAB = 2 ** 26;
 
-import { runSync, type Work } from '../cooperative';
+import { runSync, type Work } from '../../common/cooperative';
 
 /** Max-heap on (count desc, key asc) over parallel arrays; stale entries are skipped by the caller. */
 class PairHeap {

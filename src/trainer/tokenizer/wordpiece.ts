@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { bertNormalizer, normalizerFromJson, type Normalizer } from './normalizer';
 import { bertPreTokenize, preTokenizerFromJson, type PreTokenizer } from './preTokenizer';
-import { runSync, type Work } from '../cooperative';
+import { runSync, type Work } from '../../common/cooperative';
 import { bertJson, fail, isObject, parsePostProcessor } from './tokenizerJson';
 import { buildWordPieceVocabWork, CONTINUATION } from './vocabBuilder';
 

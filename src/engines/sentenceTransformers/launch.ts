@@ -1,0 +1,343 @@
+/**
+ * engine "sentence-transformers" in the trainer CLI: check the interpreter (before anything is written),
+ * prepare the run folder (config.json, run.json, data/, train.py, the callback beside it), run train.py
+ * with the configured Python — `python -m torch.distributed.run --nproc_per_node N` (torchrun) when
+ * devices > 1 — and hand signals to it. This process stays the run's owner: run.json's pid is ours (the
+ * host stops a trainer it recognises), the callback in train.py writes the progress, and if Python dies
+ * without a final status we write one.
+ *
+ * Stop: SIGTERM / SIGINT are passed on once; the callback ends the step, checkpoints (transformers'
+ * checkpoints/checkpoint-<step>/) and marks the run stopped. A second signal is passed on too: Python
+ * exits at once. Under torchrun, workers that do not finish within torchrun's own grace (30 s) are
+ * killed by it. If this process is killed (SIGKILL after the host's stop grace), the callback sees its
+ * owner gone at the next step and exits. Resume: `train.py --resume` (resume_from_checkpoint=True).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadRunConfig } from '../../config/loadConfig';
+import { formatConfigErrors } from '../../config/validate';
+import { pretrainedLocation } from '../../config/engineChecks';
+import { lossTerms } from '../../config/lossConfig';
+import { writeFileAtomic } from '../../runs/atomicFile';
+import type { RunConfig } from '../../protocol/runConfig';
+import { RUN_FILES, type RunInfo } from '../../protocol/runFolder';
+import { prepareData } from '../../data/dataset';
+import { DataError } from '../../data/types';
+import { acquireRunLock, defaultRunsDir, liveLockHolder, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
+import { exportData } from './data';
+import { generateScript, requiredVersion, versionAtLeast } from './script';
+
+export const ENGINE = 'sentence-transformers';
+export const SCRIPT_FILE = 'train.py';
+export const CALLBACK_FILE = 'matryoshka_lab_callback.py';
+/** The interpreter when neither --python nor MRL_PYTHON (the host's matryoshkaLab.pythonPath) says. */
+export const DEFAULT_PYTHON = 'python3';
+
+/** python/matryoshka_lab_callback.py: beside dist/ in the extension, or in the source tree. */
+export function callbackSource(): string {
+  const candidates = [join(__dirname, '..', 'python', CALLBACK_FILE), resolve(__dirname, '..', '..', '..', 'python', CALLBACK_FILE)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`${CALLBACK_FILE} not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+// Imports sentence-transformers first (its version is what matters), then what its trainer needs.
+const PROBE = `
+import json, sys
+out = {"python": sys.version.split()[0], "executable": sys.executable}
+try:
+    import sentence_transformers
+    out["sentence_transformers"] = getattr(sentence_transformers, "__version__", "0")
+except Exception as e:
+    out["error"] = f"{type(e).__name__}: {e}"
+else:
+    missing = []
+    for name in ("torch", "transformers", "datasets", "accelerate"):
+        try:
+            out[name] = getattr(__import__(name), "__version__", "?")
+        except Exception as e:
+            missing.append(f"{name} ({type(e).__name__}: {e})")
+    out["missing"] = missing
+    try:
+        import torch
+        out["cuda"] = torch.cuda.device_count()
+    except Exception:
+        pass
+print(json.dumps(out))
+`;
+
+export interface Interpreter {
+  python: string;
+  executable: string;
+  pythonVersion: string;
+  versions: Record<string, string>;
+  cuda?: number;
+}
+
+export class EngineError extends Error {}
+
+/**
+ * Is `python` an interpreter with a recent enough sentence-transformers (and torch, transformers,
+ * datasets, accelerate)? Throws EngineError naming the interpreter and what it found.
+ */
+export function checkInterpreter(python: string, need: { version: string; why: string }): Interpreter {
+  const r = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+  const install = `${python} -m pip install "sentence-transformers[train]>=${need.version}"`;
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    throw new EngineError(
+      code === 'ENOENT'
+        ? `the Python interpreter "${python}" was not found. Set matryoshkaLab.pythonPath (or --python) to a Python with sentence-transformers ≥ ${need.version}`
+        : `could not run the Python interpreter "${python}": ${r.error.message}`,
+    );
+  }
+  let probe: Record<string, unknown>;
+  try {
+    probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+  } catch {
+    throw new EngineError(`"${python}" is not a working Python 3 (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  const who = `${python} (Python ${String(probe.python)})`;
+  if (typeof probe.error === 'string') {
+    throw new EngineError(`${who} has no sentence-transformers (${probe.error}); this config needs sentence-transformers ≥ ${need.version}: ${install}`);
+  }
+  const st = String(probe.sentence_transformers);
+  if (!versionAtLeast(st, need.version)) {
+    throw new EngineError(`${who} has sentence-transformers ${st}; this config needs ≥ ${need.version} (${need.why}): ${install}`);
+  }
+  const missing = (probe.missing as string[] | undefined) ?? [];
+  if (missing.length) throw new EngineError(`${who} has sentence-transformers ${st} but not ${missing.join(', ')}: ${install}`);
+  const versions: Record<string, string> = {};
+  for (const k of ['sentence_transformers', 'torch', 'transformers', 'datasets', 'accelerate']) if (typeof probe[k] === 'string') versions[k.replace('_', '-')] = probe[k];
+  return { python, executable: String(probe.executable), pythonVersion: String(probe.python), versions, cuda: typeof probe.cuda === 'number' ? probe.cuda : undefined };
+}
+
+/** transformers' checkpoints (checkpoint-<step>/) in the run's checkpoints/ folder. */
+export function latestHfCheckpoint(runDir: string): number | undefined {
+  let best: number | undefined;
+  try {
+    for (const n of readdirSync(join(runDir, RUN_FILES.checkpoints))) {
+      const m = /^checkpoint-(\d+)$/.exec(n);
+      if (m && statSync(join(runDir, RUN_FILES.checkpoints, n)).isDirectory()) best = Math.max(best ?? 0, Number(m[1]));
+    }
+  } catch {
+    // no checkpoints folder
+  }
+  return best;
+}
+
+export interface EngineArgs {
+  config?: string;
+  out?: string;
+  resume?: string;
+  python?: string;
+}
+
+const err = (s: string) => process.stderr.write(`error: ${s}\n`);
+
+/** The engine of a config file / run folder, without reporting anything (the caller's path does). */
+function engineOf(args: EngineArgs): { config: RunConfig; file: string; warnings: string[] } | 'other' | undefined {
+  if (args.config) {
+    const file = resolve(args.config);
+    const loaded = loadRunConfig(file);
+    if (!loaded.config) {
+      // Invalid: report here only when the file asks for this engine (the bundled path reports the rest).
+      return /"engine"\s*:\s*"sentence-transformers"/.test(loaded.text ?? '') ? undefined : 'other';
+    }
+    if (loaded.config.engine !== ENGINE) return 'other';
+    return { config: loaded.config, file, warnings: loaded.warnings.map((w) => `${args.config}: ${w.path}: ${w.message}`) };
+  }
+  if (args.resume) {
+    try {
+      const cfg = JSON.parse(readFileSync(join(resolve(args.resume), RUN_FILES.config), 'utf8')) as RunConfig;
+      return cfg.engine === ENGINE ? { config: cfg, file: join(resolve(args.resume), RUN_FILES.config), warnings: [] } : 'other';
+    } catch {
+      return 'other';
+    }
+  }
+  return 'other';
+}
+
+/**
+ * The CLI's entry for this engine: undefined when the config / run is not for it (the bundled trainer
+ * goes on), else the exit code (0 completed or stopped, 1 failed, 2 bad input: nothing written).
+ */
+export async function sentenceTransformersMain(args: EngineArgs): Promise<number | undefined> {
+  const which = engineOf(args);
+  if (which === 'other') return undefined;
+  if (which === undefined) {
+    const loaded = loadRunConfig(resolve(args.config!));
+    process.stderr.write(formatConfigErrors(args.config!, loaded.errors) + '\n');
+    return 2;
+  }
+  const python = args.python || process.env.MRL_PYTHON || DEFAULT_PYTHON;
+  const { config } = which;
+  for (const w of which.warnings) process.stderr.write(`warning: ${w}\n`);
+  let interp: Interpreter;
+  try {
+    interp = checkInterpreter(python, requiredVersion(config));
+  } catch (e) {
+    if (!(e instanceof EngineError)) throw e;
+    err(e.message);
+    return 2;
+  }
+  if (config.devices > 1 && (interp.cuda ?? 0) < config.devices) {
+    process.stderr.write(`warning: devices ${config.devices}, but torch sees ${interp.cuda ?? 0} CUDA device(s): the processes will share what there is (gloo on the CPU when none)\n`);
+  }
+  return args.resume ? resumeRun(resolve(args.resume), config, interp) : startRun(args, which.file, config, interp);
+}
+
+function startRun(args: EngineArgs, file: string, config: RunConfig, interp: Interpreter): Promise<number> | number {
+  const baseDir = dirname(file);
+  const runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(config.name));
+  if (existsSync(join(runDir, RUN_FILES.info))) {
+    err(`${runDir} already holds a run; choose another --out or --resume it`);
+    return 2;
+  }
+  if (existsSync(runDir) && (!statSync(runDir).isDirectory() || readdirSync(runDir).length > 0)) {
+    err(`${runDir} exists and is not an empty folder; choose another --out`);
+    return 2;
+  }
+  let data;
+  try {
+    data = prepareData(config, baseDir);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    err((e.configPath ? `${args.config}: ${e.configPath}: bad data:\n` : '') + e.message);
+    return 2;
+  }
+  const pre = 'pretrained' in config.model ? config.model.pretrained : undefined;
+  if (!pre) throw new Error('unreachable: validated sentence-transformers configs are pretrained');
+  const loc = pretrainedLocation(pre.path, baseDir);
+  const guides: Record<string, string> = {};
+  for (const { base } of lossTerms(config.loss)) {
+    if ((base.type === 'GISTEmbedLoss' || base.type === 'CachedGISTEmbedLoss') && base.guide !== 'self') {
+      const g = pretrainedLocation(base.guide, baseDir);
+      guides[base.guide] = g.kind === 'folder' ? g.dir : g.id;
+    }
+  }
+  const now = new Date();
+  const info: RunInfo = {
+    id: runDir.split(/[\\/]/).pop()!,
+    name: config.name,
+    status: 'running',
+    pid: process.pid,
+    startedAt: now.toISOString(),
+    endedAt: null,
+    backend: 'pytorch',
+    backendReason: `${interp.executable} (Python ${interp.pythonVersion}), ${Object.entries(interp.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    engine: ENGINE,
+    step: 0,
+    configFile: file,
+    baseDir,
+    devices: config.devices,
+  };
+  if (config.training.maxSteps > 0) info.totalSteps = config.training.maxSteps;
+  const writer = RunWriter.create(runDir, info, config);
+  try {
+    const exported = exportData(runDir, data.train, data.eval, config.evaluation.maxQueries);
+    writeFileSync(join(runDir, 'train.py'), generateScript({ config, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }));
+    copyFileSync(callbackSource(), join(runDir, CALLBACK_FILE));
+    writer.log(`sentence-transformers: ${info.backendReason}; ${exported.trainRows} train rows, ${exported.queries} eval queries over ${exported.corpus} texts`);
+  } catch (e) {
+    // The folder exists and says "running": it must end "failed" with the reason, and free its lock.
+    const error = `preparing the sentence-transformers run failed: ${e instanceof Error ? e.message : String(e)}`;
+    writer.update({ status: 'failed', error, endedAt: new Date().toISOString(), pid: null });
+    releaseRunLock(runDir);
+    err(error);
+    return 1;
+  }
+  process.stderr.write(`run folder: ${runDir}\n`);
+  return runScript(runDir, config, interp, false);
+}
+
+function resumeRun(runDir: string, config: RunConfig, interp: Interpreter): Promise<number> | number {
+  let info: RunInfo;
+  try {
+    info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
+  } catch {
+    err(`${runDir} is not a run folder (no readable ${RUN_FILES.info})`);
+    return 2;
+  }
+  if (info.status === 'completed') {
+    err(`run ${info.id} is already completed`);
+    return 2;
+  }
+  const holder = liveLockHolder(runDir);
+  if (holder !== undefined) {
+    err(`run ${info.id} is still running (pid ${holder} holds its lock); stop it first`);
+    return 2;
+  }
+  const step = latestHfCheckpoint(runDir);
+  if (step === undefined) {
+    err(`${runDir} has no checkpoint to resume from (no ${RUN_FILES.checkpoints}/checkpoint-<step>/)`);
+    return 2;
+  }
+  if (!existsSync(join(runDir, SCRIPT_FILE))) {
+    err(`${runDir} has no ${SCRIPT_FILE} to resume with`);
+    return 2;
+  }
+  try {
+    acquireRunLock(runDir);
+  } catch (e) {
+    if (!(e instanceof RunLockedError)) throw e;
+    err(e.message);
+    return 2;
+  }
+  writeFileAtomic(join(runDir, RUN_FILES.info), JSON.stringify({ ...info, status: 'running', pid: process.pid, endedAt: null, error: undefined }, null, 2) + '\n');
+  process.stderr.write(`resuming ${info.id} from checkpoint-${step}\n`);
+  return runScript(runDir, config, interp, true);
+}
+
+/** Runs train.py to its end; returns the exit code (0 completed / stopped, 1 otherwise). */
+function runScript(runDir: string, config: RunConfig, interp: Interpreter, resume: boolean): Promise<number> {
+  const script = join(runDir, SCRIPT_FILE);
+  const argv = config.devices > 1 ? ['-m', 'torch.distributed.run', '--nproc_per_node', String(config.devices), script] : [script];
+  if (resume) argv.push('--resume');
+  // Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once
+  // (in our group, Python would get it twice: from the terminal and from us, and exit at once).
+  // The interpreter the probe ran, by its absolute path: a relative --python names a file from the
+  // trainer's folder, and this process starts in the run folder.
+  const child = spawn(interp.executable || interp.python, argv, {
+    cwd: runDir,
+    stdio: 'inherit',
+    detached: true,
+    env: { ...process.env, MRL_RUN_DIR: runDir, MRL_OWNER_PID: String(process.pid), PYTHONUNBUFFERED: '1' },
+  });
+  let signals = 0;
+  const forward = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) process.stderr.write(`\n${sig}: passed to sentence-transformers, which finishes this step, then checkpoints…\n`);
+    child.kill(sig === 'SIGHUP' ? 'SIGTERM' : sig);
+  };
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, () => forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  return new Promise<number>((done) => {
+    let ended = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+      if (ended) return;
+      ended = true;
+      for (const [s, h] of handlers) process.off(s, h);
+      const file = join(runDir, RUN_FILES.info);
+      let info: RunInfo | undefined;
+      try {
+        info = JSON.parse(readFileSync(file, 'utf8')) as RunInfo;
+      } catch {
+        info = undefined;
+      }
+      if (info && info.status === 'running') {
+        // Python ended without a final status (killed, or it failed before the callback was attached).
+        const why = spawnError ? `could not start ${interp.python}: ${spawnError.message}` : signal ? `the sentence-transformers process was killed (${signal})` : `the sentence-transformers process exited with code ${code} before training ended`;
+        const status = signals > 0 ? 'stopped' : 'failed';
+        info = { ...info, status, pid: null, endedAt: new Date().toISOString(), error: why };
+        writeFileAtomic(file, JSON.stringify(info, null, 2) + '\n');
+      }
+      releaseRunLock(runDir);
+      if (info?.status === 'failed') process.stderr.write(`error: the run failed: ${info.error ?? `exit ${code}`}\n`);
+      done(info?.status === 'completed' || info?.status === 'stopped' ? 0 : 1);
+    };
+    child.on('error', (e) => finish(null, null, e));
+    child.on('exit', (code, signal) => finish(code, signal));
+  });
+}

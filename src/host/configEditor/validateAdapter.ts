@@ -1,0 +1,91 @@
+/**
+ * The one place the host calls the config validator (src/config/validate.ts: ajv with the schema, then
+ * the checks a schema cannot express — the trainer runs the same function before it starts).
+ */
+import { parse, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { ConfigError } from '../../config/diagnostics';
+import { escapePointer, validateRunConfig } from '../../config/validate';
+import { isStrictlyInside } from '../../runs';
+
+export interface TextValidation {
+  /** The text as parsed (may be invalid). */
+  parsed?: unknown;
+  /** The resolved config (defaults filled in) when valid. */
+  config?: Record<string, unknown>;
+  /** A valid sweep config: its runs, in order (what Start Run queues). */
+  sweepRuns?: SweepRunRef[];
+  errors: ConfigError[];
+}
+
+/** One run of a sweep, as the host needs it: its place, its values and its name. */
+export interface SweepRunRef {
+  index: number;
+  params: Record<string, unknown>;
+  name: string;
+}
+
+/** Keyword of the note placed on a path that was not checked because it lies outside the workspace. */
+export const OUTSIDE_WORKSPACE = 'outsideWorkspace';
+
+/** The files and folders a config names (model folder, guide models, data files), with their pointers. */
+export function namedPaths(parsed: unknown): { pointer: string; value: string }[] {
+  const out: { pointer: string; value: string }[] = [];
+  const obj = (x: unknown): Record<string, unknown> | undefined => (typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined);
+  const root = obj(parsed);
+  if (!root) return out;
+  const pre = obj(obj(root.model)?.pretrained);
+  if (typeof pre?.path === 'string') out.push({ pointer: '/model/pretrained/path', value: pre.path });
+  const lossAt = (l: unknown, at: string) => {
+    const o = obj(l);
+    if (!o) return;
+    if (typeof o.guide === 'string' && o.guide !== 'self') out.push({ pointer: `${at}/guide`, value: o.guide });
+    if (o.type === 'MatryoshkaLoss') lossAt(o.loss, `${at}/loss`);
+  };
+  if (Array.isArray(root.loss)) root.loss.forEach((t, i) => lossAt(obj(t)?.loss, `/loss/${i}/loss`));
+  else lossAt(root.loss, '/loss');
+  const data = obj(root.data);
+  for (const split of Object.keys(data ?? {})) {
+    const src = obj(data![split])?.source;
+    if (typeof src === 'string' && !src.startsWith('builtin:')) out.push({ pointer: `/data/${escapePointer(split)}/source`, value: src });
+  }
+  return out;
+}
+
+/** Is `p` (absolute) one of the roots or inside one — lexically, and after resolving symlinks? */
+export function insideWorkspace(roots: readonly string[], p: string): boolean {
+  return roots.some((root) => {
+    const rel = relative(resolve(root), resolve(p));
+    const lexical = rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith('..' + sep));
+    // Only a path that is lexically inside is resolved (realpath), so nothing outside is touched to
+    // catch a symlink inside the workspace that points out of it.
+    return lexical && (rel === '' || isStrictlyInside(root, p));
+  });
+}
+
+/**
+ * Validate a config's text. With `roots` (the workspace folders), no file outside them is read or
+ * stat'ed: if the config names any path outside, the file checks (existence, the model's width) are
+ * skipped and each such path gets an `outsideWorkspace` note (a warning, not an error). A cloned repo's
+ * config must not make the editor probe the user's home directory.
+ */
+export function validateText(text: string, file: string, roots?: readonly string[]): TextValidation {
+  const perr: ParseError[] = [];
+  const parsed: unknown = parse(text, perr, { allowTrailingComma: true, disallowComments: false });
+  // Syntax errors are placed by configDiagnostics' own parse; validating half-parsed JSON adds noise.
+  if (perr.length) return { errors: [] };
+  let checkFiles = true;
+  const notes: ConfigError[] = [];
+  if (roots) {
+    const base = dirname(resolve(file));
+    for (const { pointer, value } of namedPaths(parsed)) {
+      const abs = isAbsolute(value) ? value : resolve(base, value);
+      if (insideWorkspace(roots, abs)) continue;
+      checkFiles = false;
+      notes.push({ path: pointer, keyword: OUTSIDE_WORKSPACE, message: `not checked: ${abs} is outside the workspace folders (the editor reads no files outside them; the trainer checks it at launch)` });
+    }
+  }
+  const r = validateRunConfig(parsed, file, { checkFiles });
+  const sweepRuns = r.sweepRuns?.map((s) => ({ index: s.index, params: s.params, name: s.config.name }));
+  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, sweepRuns, errors: [...r.errors, ...notes, ...r.warnings] };
+}

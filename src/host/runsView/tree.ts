@@ -1,0 +1,221 @@
+// The Runs tree view: running runs first, one node per sweep, then the other runs by status, newest first;
+// each list shows PAGE_SIZE rows and a "Show more…" item. Spinning icon while running, menus by status.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { RunStatus } from '../../protocol/runFolder';
+import type { RefreshResult, RunState } from '../../runs';
+import type { RunsModel } from '../runsModel';
+import { GROUP_LABEL, layoutRuns, moreLabel, PAGE_SIZE, runContextValue, runDescription, runLabel, runTooltipMarkdown, sweepLabel, sweepTooltip, type TreeLayout } from './treeModel';
+
+/** A list of the tree that pages: a status group, a sweep's runs, or the sweeps themselves. */
+export type ListKey = RunStatus | `sweep:${string}` | 'sweeps';
+
+export type TreeNode =
+  | { kind: 'group'; status: RunStatus }
+  | { kind: 'sweep'; sweepId: string }
+  | { kind: 'run'; id: string }
+  | { kind: 'more'; list: ListKey };
+
+export const SHOW_MORE_COMMAND = 'matryoshkaLab.showMoreRuns';
+
+export function hasCheckpoint(dir: string): boolean {
+  const c = join(dir, 'checkpoints');
+  try {
+    return existsSync(c) && readdirSync(c).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function icon(r: RunState): vscode.ThemeIcon {
+  switch (r.status) {
+    case 'running':
+      return new vscode.ThemeIcon('loading~spin');
+    case 'completed':
+      return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+    case 'stopped':
+      return new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('charts.yellow'));
+    case 'failed':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+  }
+}
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
+  private readonly emitter = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  // Stable node objects, so TreeView.reveal and selection survive refreshes.
+  private groups = new Map<RunStatus, TreeNode>();
+  private sweepNodes = new Map<string, TreeNode>();
+  private nodes = new Map<string, TreeNode>();
+  private moreNodes = new Map<ListKey, TreeNode>();
+  /** Rows shown per list (PAGE_SIZE until "Show more…" raises it). */
+  private limits = new Map<ListKey, number>();
+  /** The grouping, rebuilt only when runs are added, removed or change status (not on metrics). */
+  private cached: TreeLayout<RunState> | undefined;
+  private parents = new Map<string, TreeNode>();
+  /** hasCheckpoint per run (a readdir), asked only for runs a menu can resume; forgotten on change. */
+  private checkpoints = new Map<string, boolean>();
+
+  constructor(private readonly model: RunsModel) {
+    model.onDidChange((r) => this.onModelChange(r));
+  }
+
+  private onModelChange(r: RefreshResult): void {
+    for (const id of r.changed) this.checkpoints.delete(id);
+    for (const id of r.removed) {
+      this.checkpoints.delete(id);
+      this.nodes.delete(id);
+    }
+    if (r.added.length || r.removed.length || r.changed.length) {
+      this.cached = undefined;
+      this.emitter.fire(undefined);
+      return;
+    }
+    // Only metrics were read: refresh the rows whose description changed (rows never shown are skipped).
+    const rows = [...r.appended.keys()].map((id) => this.nodes.get(id)).filter((n): n is TreeNode => !!n);
+    if (rows.length) this.emitter.fire(rows);
+  }
+
+  refresh(): void {
+    this.cached = undefined;
+    this.checkpoints.clear();
+    this.emitter.fire(undefined);
+  }
+
+  private layout(): TreeLayout<RunState> {
+    if (this.cached) return this.cached;
+    const l = layoutRuns(this.model.list());
+    this.parents.clear();
+    for (const g of l.groups) for (const r of g.runs) this.parents.set(r.id, this.groupNode(g.status));
+    for (const s of l.sweeps) for (const r of s.runs) this.parents.set(r.id, this.sweepNode(s.id));
+    return (this.cached = l);
+  }
+
+  private limit(list: ListKey): number {
+    return this.limits.get(list) ?? PAGE_SIZE;
+  }
+
+  /** The first `limit` of `items`, then the list's "Show more…" item when some are left out. */
+  private page<T>(list: ListKey, items: readonly T[], node: (x: T) => TreeNode): TreeNode[] {
+    const n = this.limit(list);
+    const out = items.slice(0, n).map(node);
+    if (items.length > n) out.push(this.moreNode(list));
+    return out;
+  }
+
+  getChildren(el?: TreeNode): TreeNode[] {
+    const l = this.layout();
+    if (!el) {
+      const running = l.groups.filter((g) => g.status === 'running').map((g) => this.groupNode(g.status));
+      const rest = l.groups.filter((g) => g.status !== 'running').map((g) => this.groupNode(g.status));
+      return [...running, ...this.page('sweeps', l.sweeps, (s) => this.sweepNode(s.id)), ...rest];
+    }
+    if (el.kind === 'group') return this.page(el.status, l.groups.find((g) => g.status === el.status)?.runs ?? [], (r) => this.nodeFor(r.id));
+    if (el.kind === 'sweep') return this.page(`sweep:${el.sweepId}`, l.sweeps.find((s) => s.id === el.sweepId)?.runs ?? [], (r) => this.nodeFor(r.id));
+    return [];
+  }
+
+  nodeFor(id: string): TreeNode {
+    let n = this.nodes.get(id);
+    if (!n) this.nodes.set(id, (n = { kind: 'run', id }));
+    return n;
+  }
+  private groupNode(status: RunStatus): TreeNode {
+    let n = this.groups.get(status);
+    if (!n) this.groups.set(status, (n = { kind: 'group', status }));
+    return n;
+  }
+  private sweepNode(sweepId: string): TreeNode {
+    let n = this.sweepNodes.get(sweepId);
+    if (!n) this.sweepNodes.set(sweepId, (n = { kind: 'sweep', sweepId }));
+    return n;
+  }
+  private moreNode(list: ListKey): TreeNode {
+    let n = this.moreNodes.get(list);
+    if (!n) this.moreNodes.set(list, (n = { kind: 'more', list }));
+    return n;
+  }
+
+  getParent(el: TreeNode): TreeNode | undefined {
+    switch (el.kind) {
+      case 'group':
+      case 'sweep':
+        return undefined;
+      case 'more':
+        if (el.list === 'sweeps') return undefined;
+        return el.list.startsWith('sweep:') ? this.sweepNode(el.list.slice('sweep:'.length)) : this.groupNode(el.list as RunStatus);
+      case 'run':
+        this.layout();
+        return this.parents.get(el.id);
+    }
+  }
+
+  /** "Show more…": the list shows PAGE_SIZE more rows. */
+  showMore(node: TreeNode): void {
+    if (node.kind !== 'more') return;
+    this.limits.set(node.list, this.limit(node.list) + PAGE_SIZE);
+    const parent = this.getParent(node);
+    this.emitter.fire(parent);
+  }
+
+  getTreeItem(el: TreeNode): vscode.TreeItem {
+    const l = this.layout();
+    if (el.kind === 'group') {
+      const n = l.groups.find((g) => g.status === el.status)?.runs.length ?? 0;
+      const item = new vscode.TreeItem(`${GROUP_LABEL[el.status]} (${n})`, el.status === 'failed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `group:${el.status}`;
+      item.contextValue = 'mrlGroup';
+      return item;
+    }
+    if (el.kind === 'sweep') {
+      const s = l.sweeps.find((x) => x.id === el.sweepId);
+      if (!s) return new vscode.TreeItem(`sweep ${el.sweepId}`);
+      const item = new vscode.TreeItem(sweepLabel(s), s.counts.running ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = `sweep:${s.id}`;
+      item.iconPath = new vscode.ThemeIcon(s.counts.running ? 'loading~spin' : 'layers');
+      item.contextValue = 'mrlSweep';
+      const md = new vscode.MarkdownString(sweepTooltip(s));
+      md.isTrusted = false;
+      md.supportHtml = false;
+      md.supportThemeIcons = false;
+      item.tooltip = md;
+      return item;
+    }
+    if (el.kind === 'more') {
+      const total = el.list === 'sweeps' ? l.sweeps.length : el.list.startsWith('sweep:') ? l.sweeps.find((s) => `sweep:${s.id}` === el.list)?.runs.length ?? 0 : l.groups.find((g) => g.status === el.list)?.runs.length ?? 0;
+      const item = new vscode.TreeItem(moreLabel(Math.min(this.limit(el.list), total), total), vscode.TreeItemCollapsibleState.None);
+      item.id = `more:${el.list}`;
+      item.iconPath = new vscode.ThemeIcon('ellipsis');
+      item.contextValue = 'mrlMore';
+      item.command = { command: SHOW_MORE_COMMAND, title: 'Show More Runs', arguments: [el] };
+      return item;
+    }
+    const r = this.model.get(el.id);
+    if (!r) return new vscode.TreeItem(el.id);
+    // A row on screen whose metrics are not read yet: read it before the rest of the backlog.
+    if (!this.model.isRead(r.id)) this.model.prioritize([r.id], false);
+    const item = new vscode.TreeItem(runLabel(r), vscode.TreeItemCollapsibleState.None);
+    item.id = `run:${r.id}`;
+    item.iconPath = icon(r);
+    item.description = runDescription(r.summary, r.info.startedAt, Date.now(), r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined, r.notes);
+    item.contextValue = runContextValue(r.status, this.resumable(r));
+    // Everything in the tooltip that comes from the run folder is escaped (a cloned repo's run.json
+    // must not render links, commands or HTML); the MarkdownString is neither trusted nor HTML-enabled.
+    const md = new vscode.MarkdownString(runTooltipMarkdown(r));
+    md.isTrusted = false;
+    md.supportHtml = false;
+    md.supportThemeIcons = false;
+    item.tooltip = md;
+    item.command = { command: 'matryoshkaLab.openPanel', title: 'Open Metrics Panel', arguments: [el] };
+    return item;
+  }
+
+  /** Whether the run has a checkpoint to resume from; only asked where a menu offers Resume. */
+  private resumable(r: RunState): boolean {
+    if (r.status === 'running' || r.status === 'completed') return false;
+    let has = this.checkpoints.get(r.id);
+    if (has === undefined) this.checkpoints.set(r.id, (has = hasCheckpoint(r.dir)));
+    return has;
+  }
+}

@@ -1,0 +1,188 @@
+// What the runs tree shows, as pure functions (no vscode import) so it is unit-tested.
+import type { RunNotes, RunStatus } from '../../protocol/runFolder';
+import { runDisplayName } from '../../insights/runLabel';
+import type { RunSummary } from '../../runs';
+
+export const GROUP_ORDER: readonly RunStatus[] = ['running', 'completed', 'stopped', 'failed'];
+export const GROUP_LABEL: Record<RunStatus, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  stopped: 'Stopped',
+  failed: 'Failed',
+};
+
+export function formatAge(fromIso: string | undefined, now: number): string {
+  const t = fromIso ? Date.parse(fromIso) : NaN;
+  if (!Number.isFinite(t)) return '';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return `${s}s ago`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m ago`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h}h ago`;
+  return `${Math.round(h / 24)}d ago`;
+}
+
+/** 3 significant digits, no exponent for the usual loss/metric range. */
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  return String(Number(v.toPrecision(3)));
+}
+
+/** "loss 0.432 · ndcg@10@256 0.61 · 5m ago" */
+export function runDescription(summary: RunSummary, startedAt: string | undefined, now: number, problem?: string, notes?: RunNotes): string {
+  const parts: string[] = [];
+  // A description is plain text (never markdown): the problem is shown as written, shortened.
+  if (problem) parts.push(oneLine(problem, 60));
+  const tags = tagsText(notes);
+  if (tags) parts.push(tags);
+  if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
+  if (summary.best) parts.push(`${summary.best.metric}@${summary.best.dim} ${fmt(summary.best.value)}`);
+  const age = formatAge(startedAt, now);
+  if (age) parts.push(age);
+  return parts.join(' · ');
+}
+
+/** "step 120/500 · loss 0.43 · 85 samples/s" for the status bar. */
+export function liveText(summary: RunSummary, step: number | undefined, total: number | undefined): string {
+  const parts: string[] = [];
+  const s = step ?? summary.lastStep;
+  if (s !== null && s !== undefined) parts.push(total ? `step ${s}/${total}` : `step ${s}`);
+  if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
+  if (summary.samplesPerSec !== null) parts.push(`${fmt(summary.samplesPerSec)} samples/s`);
+  return parts.join(' · ');
+}
+
+/** contextValue of a run item: the menus' `when` clauses match on it. */
+export function runContextValue(status: RunStatus, hasCheckpoint: boolean): string {
+  return `mrlRun.${status}${hasCheckpoint && status !== 'running' && status !== 'completed' ? '.resumable' : ''}`;
+}
+
+export function groupRuns<T extends { status: RunStatus }>(runs: readonly T[]): { status: RunStatus; runs: T[] }[] {
+  const by = new Map<RunStatus, T[]>(GROUP_ORDER.map((s) => [s, []]));
+  for (const r of runs) by.get(r.status)?.push(r);
+  return GROUP_ORDER.map((status) => ({ status, runs: by.get(status)! })).filter((g) => g.runs.length > 0);
+}
+
+/** Rows a list of the tree shows before its "Show more…" item; each click shows this many more. */
+export const PAGE_SIZE = 50;
+
+export interface SweepGroup<T> {
+  id: string;
+  /** The config name its runs share (run.json `name`). */
+  name: string;
+  /** Newest first. */
+  runs: T[];
+  counts: Partial<Record<RunStatus, number>>;
+}
+
+export interface TreeLayout<T> {
+  /** Status groups in GROUP_ORDER (runs not in a sweep), newest first within each. */
+  groups: { status: RunStatus; runs: T[] }[];
+  /** Sweeps with a running run first, then by their newest run. */
+  sweeps: SweepGroup<T>[];
+}
+
+type LayoutRun = { id: string; status: RunStatus; info: { name: string; sweep?: { id?: unknown } } };
+
+/**
+ * The runs tree at any scale: the runs of a sweep (run.json `sweep.id`) under one node per sweep, the
+ * others by status. `runs` come newest first (RunStore.list()) and keep that order. O(n).
+ */
+export function layoutRuns<T extends LayoutRun>(runs: readonly T[]): TreeLayout<T> {
+  const sweeps = new Map<string, SweepGroup<T>>();
+  const loose: T[] = [];
+  for (const r of runs) {
+    const sid = r.info.sweep?.id;
+    if (typeof sid !== 'string' || !sid) {
+      loose.push(r);
+      continue;
+    }
+    let g = sweeps.get(sid);
+    if (!g) sweeps.set(sid, (g = { id: sid, name: r.info.name, runs: [], counts: {} }));
+    g.runs.push(r);
+    g.counts[r.status] = (g.counts[r.status] ?? 0) + 1;
+  }
+  // Map order is first-seen order, i.e. by newest run; a sweep still running comes first.
+  const ordered = [...sweeps.values()];
+  const live = ordered.filter((g) => g.counts.running);
+  return { groups: groupRuns(loose), sweeps: [...live, ...ordered.filter((g) => !g.counts.running)] };
+}
+
+/** "sweep lr-grid · 4 runs (3 completed, 1 running)" */
+export function sweepLabel(g: Pick<SweepGroup<unknown>, 'name' | 'runs' | 'counts'>): string {
+  const n = g.runs.length;
+  const parts = (['completed', 'running', 'stopped', 'failed'] as const).filter((s) => g.counts[s]).map((s) => `${g.counts[s]} ${s}`);
+  return `sweep ${g.name} · ${n} run${n === 1 ? '' : 's'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** A sweep node's tooltip: its name and id (escaped: they come from run folders) and counts. */
+export function sweepTooltip(g: Pick<SweepGroup<unknown>, 'id' | 'name' | 'runs' | 'counts'>): string {
+  return `**${escapeMarkdown(g.name)}** — sweep ${escapeMarkdown(g.id)}\n\n${escapeMarkdown(sweepLabel(g))}\n\n`;
+}
+
+/** The label of a list's last item when it shows only `shown` of `total` rows. */
+export function moreLabel(shown: number, total: number): string {
+  return `Show more… (${shown} of ${total})`;
+}
+
+function oneLine(s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+/**
+ * Escape text for a MarkdownString: every ASCII punctuation character is backslash-escaped (CommonMark
+ * allows it for all of them), so a run name, error or backend string from a cloned repo renders as the
+ * text it is — no links (`[x](command:…)`), no HTML (`<img>`), no emphasis, no `$(icon)` — and newlines
+ * cannot start a new block.
+ */
+export function escapeMarkdown(s: string): string {
+  return String(s)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[!-/:-@[-`{-~]/g, (c) => '\\' + c);
+}
+
+export interface TooltipRun {
+  id: string;
+  status: RunStatus;
+  died: boolean;
+  reason?: string;
+  readError?: string;
+  info: { name: string; backend?: string; backendReason?: unknown; step?: unknown; totalSteps?: unknown; error?: unknown };
+  notes?: RunNotes;
+  notesProblem?: string;
+}
+
+/** The run item's label: the display name from notes.json if set, else the run's name (else its id). */
+export function runLabel(r: { id: string; info: { name: string; sweep?: unknown }; notes?: RunNotes }): string {
+  return runDisplayName({ id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep });
+}
+
+/** Tags for a description: "#baseline #lr" (plain text, shortened). */
+export function tagsText(notes: RunNotes | undefined): string {
+  return notes?.tags.length ? oneLine(notes.tags.map((t) => `#${t}`).join(' '), 40) : '';
+}
+
+/** The run item's tooltip, as markdown in which everything read from the run folder is escaped. */
+export function runTooltipMarkdown(r: TooltipRun): string {
+  const e = escapeMarkdown;
+  const out: string[] = [];
+  const label = runLabel(r);
+  out.push(`**${e(label)}** — ${e(r.status)}${r.died ? ' (process gone: the trainer died without finishing)' : ''}`);
+  // With a display name, the run's own name (run.json) stays visible here.
+  if (label !== (r.info.name || r.id)) out.push(`run name: ${e(r.info.name || r.id)}`);
+  out.push(e(r.id));
+  if (r.notes?.tags.length) out.push(`tags: ${r.notes.tags.map(e).join(', ')}`);
+  // The note keeps its line breaks (each line escaped on its own; a blank line stays a paragraph break).
+  if (r.notes?.note.trim()) out.push(r.notes.note.trim().split(/\r?\n/).map((l) => (l.trim() ? e(l) : '')).join('  \n'));
+  if (r.notesProblem) out.push(`notes ignored: ${e(r.notesProblem)}`);
+  if (r.reason && !r.died) out.push(e(r.reason));
+  if (r.readError) out.push(`could not read the run folder: ${e(r.readError)}`);
+  if (r.info.backend) out.push(`backend: ${e(r.info.backend)}${r.info.backendReason ? ` (${e(String(r.info.backendReason))})` : ''}`);
+  if (typeof r.info.step === 'number') out.push(`step ${r.info.step}${typeof r.info.totalSteps === 'number' && r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
+  if (r.info.error) out.push(`error: ${e(String(r.info.error))}`);
+  return out.join('\n\n') + '\n\n';
+}

@@ -1,0 +1,133 @@
+/**
+ * The one place that asks the OS about a trainer's pid (no vscode): does it exist, is it (or may it be)
+ * our trainer. Readers use `isPidAlive` to tell a run that died while "running"; Stop uses `pidExists`
+ * and `isOurTrainer` (Restricted Mode: a cloned run.json names any pid it likes).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** /proc/<pid>/cmdline (NUL-separated), or undefined when unreadable (no such process, not Linux). */
+export function readProcCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Can this pid be signalled? EPERM means it exists but belongs to someone else: yes. */
+function signalable(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return true;
+}
+
+/**
+ * A command line names our trainer exactly: one of its arguments is …/dist/trainer.js or
+ * …/src/trainer/cli/main.ts (Windows separators allowed). What Restricted Mode requires before a signal.
+ */
+export function isTrainerCommandLine(cmdline: string): boolean {
+  return cmdline
+    .split('\0')
+    .map((a) => a.replace(/\\/g, '/'))
+    .some((a) => /(^|\/)dist\/trainer\.js$/.test(a) || /(^|\/)src\/trainer\/cli\/main\.ts$/.test(a));
+}
+
+/**
+ * A command line may be a trainer: it mentions "trainer" anywhere (a trainer started through a wrapper
+ * or a renamed script). The looser test is enough to tell a run that died from one still running; it
+ * is never used to decide whether to signal a pid.
+ */
+export function mayBeTrainerCommandLine(cmdline: string): boolean {
+  return /trainer/i.test(cmdline);
+}
+
+/**
+ * Is `pid` a Matryoshka Lab trainer? true / false where the command line can be read (Linux); undefined
+ * where this platform does not let us tell (macOS, Windows) — callers in Restricted Mode then refuse,
+ * with a message.
+ */
+export function isOurTrainer(
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+  readCmdline: (pid: number) => string | undefined = readProcCmdline,
+): boolean | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (platform !== 'linux') return undefined;
+  const cmd = readCmdline(pid);
+  if (cmd === undefined) return false; // no such process
+  return isTrainerCommandLine(cmd);
+}
+
+/** Does a process with this pid exist (and is it not a zombie)? EPERM: it exists, someone else's. */
+export function pidExists(pid: number): boolean {
+  if (!signalable(pid)) return false;
+  if (process.platform === 'linux') {
+    try {
+      // "pid (comm) S …": a zombie (Z) has exited; only its parent's wait() is missing.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') return false;
+    } catch {
+      /* raced with its exit, or no /proc: trust kill(0) */
+    }
+  }
+  return true;
+}
+
+/**
+ * Is the process that wrote a "running" run.json still alive? After a reboot the pid may belong to an
+ * unrelated process: where the command line is readable (Linux /proc), a live trainer's may be a
+ * trainer (`mayBeTrainerCommandLine`); elsewhere a live pid is taken for alive.
+ */
+export function isPidAlive(pid: number, platform: NodeJS.Platform = process.platform): boolean {
+  if (!signalable(pid)) return false;
+  const cmd = platform === 'linux' ? readProcCmdline(pid) : undefined;
+  return cmd === undefined || mayBeTrainerCommandLine(cmd);
+}
+
+/**
+ * Is the process that wrote a "running" run.json with its command line (`cmdline` in run.json: a
+ * sentence-transformers script tracked by python/matryoshka_lab_callback.py, which is no trainer of
+ * ours by name) still that process? Where /proc is readable its command line must be the same.
+ */
+export function isPidAliveAs(pid: number, cmdline: string, platform: NodeJS.Platform = process.platform): boolean {
+  if (!signalable(pid)) return false;
+  const cmd = platform === 'linux' ? readProcCmdline(pid) : undefined;
+  return cmd === undefined || cmd.replace(/\0$/, '') === cmdline;
+}
+
+/** A trainer's lock in its run folder (`.lock`, created exclusively): who writes the run now. */
+export const LOCK_FILE = '.lock';
+
+export interface RunLock {
+  pid: number;
+  /** The holder's command line (argv joined by NUL), to tell a live trainer from a reused pid. */
+  cmdline: string;
+  since: string;
+}
+
+/** Is the lock's holder alive and still the same program (not a reused pid), and not this process? */
+export function lockHolderAlive(h: Partial<RunLock>): boolean {
+  if (!Number.isInteger(h.pid) || h.pid! <= 0) return false;
+  if (h.pid === process.pid) return false;
+  if (!pidExists(h.pid!)) return false;
+  // Linux: the pid's command line must still be the trainer's (a pid reused by another program is stale).
+  const cmd = readProcCmdline(h.pid!)?.replace(/\0$/, '');
+  if (cmd === undefined) return true; // no /proc: trust the pid
+  return typeof h.cmdline !== 'string' || cmd === h.cmdline;
+}
+
+/** The live trainer holding the run folder's lock, if any (a stale lock or none: undefined). */
+export function liveLockHolder(dir: string): number | undefined {
+  try {
+    const h = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<RunLock>;
+    return lockHolderAlive(h) ? h.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

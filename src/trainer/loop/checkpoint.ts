@@ -1,0 +1,177 @@
+/**
+ * Checkpoints: everything `--resume` needs to continue the same curve.
+ *   checkpoints/step-<n>/model.safetensors      encoder parameters (the encoder's own names and layout)
+ *   checkpoints/step-<n>/optimizer.safetensors  AdamW moments (`m:<param>`, `v:<param>`)
+ *   checkpoints/step-<n>/tokenizer.json         the tokenizer (a from-scratch one is not rebuilt on resume)
+ *   checkpoints/step-<n>/state.json             step, data position, RNG states, the loss window, time
+ * A checkpoint is written into a temp folder and renamed into place, so a folder named step-<n> is
+ * always complete (a kill -9 mid-write leaves only a temp folder, ignored and cleaned up later).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUN_FILES } from '../../protocol/runFolder';
+import type { EmbeddingLoss } from '../losses/types';
+import type { AdamW } from './optimizer';
+import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors';
+import type { WordPieceTokenizer } from '../tokenizer/wordpiece';
+
+export interface LossWindow {
+  sum: number;
+  count: number;
+  byDim: Record<string, number>;
+  /** Steps that recorded each dim (with nDimsPerStep not every step sees every dim). */
+  byDimCount: Record<string, number>;
+  samples: number;
+}
+
+export interface TrainerState {
+  /** Optimizer updates done. */
+  step: number;
+  /** Data position: the next batch is batch `batchInEpoch` of epoch `epoch`. */
+  epoch: number;
+  batchInEpoch: number;
+  /** Seconds of training before this checkpoint (the `time` axis continues from it on resume). */
+  elapsed: number;
+  /** RNG states of the loss (MatryoshkaLoss' nDimsPerStep sampling), in loss-tree order. */
+  lossRng: number[];
+  /** The training-loss average being accumulated since the last train event. */
+  window: LossWindow;
+  optimizerStep: number;
+}
+
+const KEEP = 2;
+
+interface RngHolder {
+  getRngState(): number;
+  setRngState(s: number): void;
+}
+
+/** Every part of a loss tree that has an RNG, in a fixed order. */
+function rngHolders(loss: EmbeddingLoss): RngHolder[] {
+  const out: RngHolder[] = [];
+  const walk = (l: unknown) => {
+    const x = l as Partial<RngHolder> & { terms?: readonly { loss: unknown }[] };
+    if (typeof x.getRngState === 'function' && typeof x.setRngState === 'function') out.push(x as RngHolder);
+    if (Array.isArray(x.terms)) x.terms.forEach((t) => walk(t.loss));
+  };
+  walk(loss);
+  return out;
+}
+
+export function lossRngState(loss: EmbeddingLoss): number[] {
+  return rngHolders(loss).map((h) => h.getRngState());
+}
+
+export function setLossRngState(loss: EmbeddingLoss, states: number[]): void {
+  const holders = rngHolders(loss);
+  if (holders.length !== states.length) throw new Error(`checkpoint has ${states.length} loss RNG states, the loss has ${holders.length}`);
+  holders.forEach((h, i) => h.setRngState(states[i]));
+}
+
+function toWrite(tensors: Map<string, tf.Tensor>): Map<string, TensorToWrite> {
+  const out = new Map<string, TensorToWrite>();
+  for (const [name, t] of tensors) out.set(name, { shape: t.shape, data: t.dataSync() as Float32Array });
+  return out;
+}
+
+export function checkpointDir(runDir: string, step: number): string {
+  return join(runDir, RUN_FILES.checkpoints, `step-${step}`);
+}
+
+export function saveCheckpoint(
+  runDir: string,
+  o: { params: Map<string, tf.Variable>; optimizer: AdamW; tokenizer: WordPieceTokenizer; state: TrainerState },
+): string {
+  const root = join(runDir, RUN_FILES.checkpoints);
+  mkdirSync(root, { recursive: true });
+  const final = checkpointDir(runDir, o.state.step);
+  const tmp = `${final}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  writeSafetensors(join(tmp, 'model.safetensors'), toWrite(o.params));
+  writeSafetensors(join(tmp, 'optimizer.safetensors'), toWrite(o.optimizer.getState().tensors));
+  o.tokenizer.save(join(tmp, 'tokenizer.json'));
+  writeFileSync(join(tmp, 'state.json'), JSON.stringify(o.state, null, 2) + '\n');
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  // Older checkpoints are pruned: resume needs only the last one, one more guards a bad disk write.
+  const steps = listCheckpoints(runDir);
+  for (const s of steps.slice(0, Math.max(0, steps.length - KEEP))) rmSync(checkpointDir(runDir, s), { recursive: true, force: true });
+  for (const name of readdirSync(root)) if (name.includes('.tmp-') && !name.endsWith(`.tmp-${process.pid}`)) rmSync(join(root, name), { recursive: true, force: true });
+  return final;
+}
+
+/** Steps of the complete checkpoints, ascending. */
+export function listCheckpoints(runDir: string): number[] {
+  const root = join(runDir, RUN_FILES.checkpoints);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((n) => /^step-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(root, m[0], 'state.json')))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  state: TrainerState;
+}
+
+export function latestCheckpoint(runDir: string): LoadedCheckpoint | undefined {
+  const steps = listCheckpoints(runDir);
+  if (!steps.length) return undefined;
+  const dir = checkpointDir(runDir, steps[steps.length - 1]);
+  return { dir, state: JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainerState };
+}
+
+/** Loads parameters and optimizer moments into a freshly built encoder / optimizer (names and shapes must match). */
+export function restoreCheckpoint(ckpt: LoadedCheckpoint, params: Map<string, tf.Variable>, optimizer: AdamW): void {
+  const model = readSafetensors(join(ckpt.dir, 'model.safetensors'));
+  for (const [name, v] of params) {
+    const t = model.get(name);
+    if (!t) throw new Error(`checkpoint ${ckpt.dir} has no parameter ${name}`);
+    if (t.shape.join(',') !== v.shape.join(',')) throw new Error(`checkpoint parameter ${name} has shape [${t.shape}], the model [${v.shape}]`);
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+  }
+  const opt = readSafetensors(join(ckpt.dir, 'optimizer.safetensors'));
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [name, t] of opt) tensors.set(name, tf.tensor(t.data, t.shape, 'float32'));
+  try {
+    optimizer.setState({ step: ckpt.state.optimizerStep, tensors });
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+/**
+ * The newest checkpoint that reads back whole (state.json parses, both safetensors files decode, the
+ * tokenizer parses): a checkpoint damaged after its rename (a full disk, a bad block, a hand edit) is
+ * skipped with a message, and resume continues from the one before it.
+ */
+export function latestReadableCheckpoint(runDir: string, log: (s: string) => void = () => {}): LoadedCheckpoint | undefined {
+  const steps = listCheckpoints(runDir);
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const dir = checkpointDir(runDir, steps[i]);
+    try {
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainerState;
+      if (!Number.isInteger(state?.step) || !Number.isInteger(state.epoch) || !Number.isInteger(state.batchInEpoch)) throw new Error('state.json lacks step / epoch / batchInEpoch');
+      readSafetensors(join(dir, 'model.safetensors'));
+      readSafetensors(join(dir, 'optimizer.safetensors'));
+      JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
+      return { dir, state };
+    } catch (e) {
+      log(`checkpoint ${dir} is unreadable (${(e as Error).message}); ${i > 0 ? `falling back to step ${steps[i - 1]}` : 'no earlier checkpoint'}`);
+    }
+  }
+  return undefined;
+}
+
+/** Removes the temp folders of checkpoints whose write was cut short (`step-<n>.tmp-<pid>`). */
+export function removeTempCheckpoints(runDir: string): string[] {
+  const root = join(runDir, RUN_FILES.checkpoints);
+  if (!existsSync(root)) return [];
+  const removed = readdirSync(root).filter((n) => n.includes('.tmp-'));
+  for (const n of removed) rmSync(join(root, n), { recursive: true, force: true });
+  return removed;
+}

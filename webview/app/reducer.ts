@@ -1,0 +1,153 @@
+/**
+ * Host messages and user picks applied to the model (store, state, run list). Side effects — persisting
+ * the state, asking the host for a run's metrics, logging, redrawing — go through `Effects`, in the order
+ * they happen, so the reducer runs in Node with a recording fake.
+ */
+import { parseMetricsJsonl, type HostToWebviewMessage, type PanelRun, type WebviewToHostMessage } from '../../src/protocol/panelMessages';
+import { runById, runIds, sortRuns, type PanelModel } from './model';
+import type { DirtyRequest } from './scheduler';
+
+export interface Effects {
+  /** Persist model.state (getState/setState). */
+  save(): void;
+  post(msg: WebviewToHostMessage): void;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  schedule(d: DirtyRequest): void;
+  /** Bring the config diff table into view (after the next frame). */
+  revealDiff(): void;
+}
+
+/** Replace the run list; forget the data and pending requests of runs that are gone. */
+export function setRuns(m: PanelModel, list: PanelRun[]): void {
+  const ids = runIds(list);
+  for (const id of [...m.store.runs.keys()]) if (!ids.has(id)) m.store.remove(id);
+  for (const id of [...m.requested]) if (!ids.has(id)) m.requested.delete(id);
+  m.runs = sortRuns(list);
+  for (const r of m.runs) m.store.setStartedAt(r.id, r.startedAt);
+}
+
+/** Ask the host for shown runs we hold no metrics for (once per run and load). */
+export function requestMissing(m: PanelModel, fx: Pick<Effects, 'post'>): void {
+  for (const id of m.state.shownRunIds) {
+    if (!runById(m.runs, id) || m.store.runs.get(id)?.loaded || m.requested.has(id)) continue;
+    m.requested.add(id);
+    fx.post({ type: 'requestRun', runId: id });
+  }
+}
+
+export function toggleRun(m: PanelModel, id: string, fx: Effects): void {
+  const { state } = m;
+  if (state.shownRunIds.includes(id)) state.shownRunIds = state.shownRunIds.filter((x) => x !== id);
+  else state.shownRunIds = [...state.shownRunIds, id];
+  fx.save();
+  requestMissing(m, fx);
+  fx.schedule({ structural: true, runs: true, diff: true });
+}
+
+/** The runs table's Plot: overlay exactly these runs (the host is told too, so it streams them). */
+export function plotRuns(m: PanelModel, ids: readonly string[], fx: Effects): void {
+  const known = runIds(m.runs);
+  m.state.shownRunIds = ids.filter((id) => known.has(id));
+  m.state.tab = 'charts';
+  fx.save();
+  requestMissing(m, fx);
+  fx.post({ type: 'runAction', action: 'plot', runIds: [...m.state.shownRunIds] });
+  fx.schedule({ structural: true, runs: true, diff: true });
+}
+
+export function toggleDim(m: PanelModel, d: number, fx: Effects): void {
+  const { state } = m;
+  state.hiddenDims = state.hiddenDims.includes(d) ? state.hiddenDims.filter((x) => x !== d) : [...state.hiddenDims, d];
+  fx.save();
+  fx.schedule({ structural: true });
+}
+
+export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): void {
+  const { state, store } = m;
+  switch (msg.type) {
+    case 'init': {
+      setRuns(m, msg.runs);
+      const known = runIds(m.runs);
+      // The host decides what to show (a command's runs, else the shownRunIds our `ready` carried, else the
+      // latest run) and replays those runs right after init, so we do not request them again.
+      if (msg.showRuns) {
+        state.shownRunIds = msg.showRuns.filter((id) => known.has(id));
+        for (const id of state.shownRunIds) if (!store.runs.get(id)?.loaded) m.requested.add(id);
+      } else {
+        state.shownRunIds = state.shownRunIds.filter((id) => known.has(id));
+        if (state.shownRunIds.length === 0 && m.runs.length && !m.hadState) state.shownRunIds = [m.runs[0].id];
+      }
+      if (msg.configDiff) state.diffRunIds = msg.configDiff;
+      if (msg.settings) m.settings = { ...msg.settings };
+      fx.save();
+      requestMissing(m, fx);
+      fx.schedule({ structural: true, runs: true, diff: true });
+      break;
+    }
+    case 'runs': {
+      setRuns(m, msg.runs);
+      const known = runIds(m.runs);
+      state.shownRunIds = state.shownRunIds.filter((id) => known.has(id));
+      fx.save();
+      fx.schedule({ structural: true, runs: true, diff: true });
+      break;
+    }
+    case 'runInfo': {
+      const i = m.runs.findIndex((r) => r.id === msg.run.id);
+      // A new display name (notes.json) is in every legend, not only in the chips.
+      const renamed = i >= 0 && m.runs[i].notes?.displayName !== msg.run.notes?.displayName;
+      if (i >= 0) m.runs[i] = { ...msg.run, config: msg.run.config !== undefined ? msg.run.config : m.runs[i].config };
+      else m.runs = sortRuns([...m.runs, msg.run]);
+      store.setStartedAt(msg.run.id, msg.run.startedAt);
+      fx.schedule(renamed ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
+      break;
+    }
+    case 'metrics': {
+      m.requested.delete(msg.runId);
+      let lines = msg.lines;
+      if (msg.jsonl !== undefined) {
+        const parsed = parseMetricsJsonl(msg.jsonl);
+        if (parsed.invalid) fx.log('warn', `run ${msg.runId}: ${parsed.invalid} unreadable metrics line(s) skipped`);
+        lines = lines.length ? [...lines, ...parsed.lines] : parsed.lines;
+      }
+      const res = store.ingest(msg.runId, lines, msg.reset);
+      if (res.dropped) fx.log('warn', `run ${msg.runId}: ${res.dropped} byDim entries with a non-numeric dim ignored`);
+      if (!state.shownRunIds.includes(msg.runId)) {
+        if (msg.reset) fx.schedule({ runs: true });
+        break;
+      }
+      fx.schedule({ structural: res.structural, metrics: res.touched, runs: msg.reset === true });
+      break;
+    }
+    case 'showRuns': {
+      const known = runIds(m.runs);
+      state.shownRunIds = msg.runIds.filter((id) => known.has(id));
+      if (msg.compare) state.diffRunIds = [...state.shownRunIds];
+      fx.save();
+      requestMissing(m, fx);
+      fx.schedule({ structural: true, runs: true, diff: true });
+      break;
+    }
+    case 'settings': {
+      m.settings = { ...msg.settings };
+      // The dim advisor's target moves the advisor line (metric-vs-dim chart) and the table's columns.
+      fx.schedule({ runs: true, mrl: true });
+      break;
+    }
+    case 'configDiff': {
+      if (msg.configs) {
+        for (const [id, cfg] of Object.entries(msg.configs)) {
+          const r = runById(m.runs, id);
+          // Configs that are not runs (two config files, `file:<name>`) are diffed too, not dropped.
+          if (r) r.config = cfg;
+          else if (cfg) m.diffOnlyConfigs.set(id, { name: id.replace(/^file:/, ''), config: cfg });
+        }
+      }
+      state.diffRunIds = msg.runIds;
+      fx.save();
+      fx.schedule({ diff: true });
+      fx.revealDiff();
+      break;
+    }
+  }
+}
