@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--out bench.json] [--quick]`: training speed and GradCache memory on the reference
- * model of PERF.md (vocab 8000, hidden 128, 2 layers, 4 heads, FFN 512, seq len 32, mean pooling,
+ * model of docs/performance.md#the-reference-model (vocab 8000, hidden 128, 2 layers, 4 heads, FFN 512, seq len 32, mean pooling,
  * MNRL scale 20, AdamW), plus the panel's render timings. Every case runs in its own child process,
  * because the wasm heap never shrinks: RSS and peaks stay the figures of that case alone (GradCache and
  * its plain step share one, alternating, so that their ratio is measured under the same load).
@@ -379,7 +379,7 @@ async function main(): Promise<void> {
 
   // The PyTorch peer on the same CPU, when Debian's python3-torch is installed (apt-get install
   // python3-torch libopenblas0-pthread): the same model, loss and optimizer, OpenBLAS single-threaded
-  // per op (torch's own 2 threads on top would oversubscribe the 2 cores, PERF.md).
+  // per op (torch's own 2 threads on top would oversubscribe the 2 cores: docs/performance.md#the-reference-model).
   let peers: Record<string, unknown> | undefined;
   if (runs('torch') && !args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
     log('torch peer …');

@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of one encoder training step on the reference model from PERF.md (vocab 8000, hidden
+ * Micro-benchmark of one encoder training step on the reference model of docs/performance.md (vocab 8000, hidden
  * 128, 2 layers, 4 heads, FFN 512, 64 sequences of 32 tokens): forward + backward of sum(emb · R) via
  * tf.variableGrads. Prints the median over 5 steps after 2 warm-ups (wall time and this process's CPU
  * time), numTensors / wasm heap, and with --profile the kernels that dominate. --rows sets the number of

@@ -6,7 +6,7 @@ Add it to a SentenceTransformerTrainer and the run appears in Matryoshka Lab's r
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator)
     trainer.add_callback(MatryoshkaLabCallback(name="my run"))
 
-It writes a run folder in Matryoshka Lab's format (DESIGN.md "The run folder"):
+It writes a run folder in Matryoshka Lab's format (its repository's docs/architecture.md, "The run folder"):
   run.json       status running -> completed | failed | stopped, pid, times, step, totalSteps,
                  "engine": "sentence-transformers"; replaced atomically (temp file + rename)
   config.json    the training arguments and whatever the script passes as `config` (kept as it is when

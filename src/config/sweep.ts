@@ -1,5 +1,5 @@
 /**
- * A config's `sweep` (DESIGN.md: it expands into ordinary runs that share a sweep id): which combinations
+ * A config's `sweep` (docs/architecture.md#sweeps: it expands into ordinary runs that share a sweep id): which combinations
  * of values it stands for, in which order, and where a dotted path puts a value in a config. Pure (no
  * vscode, no tfjs, no file system): the trainer CLI, the host's launch queue and the validator share it.
  */
@@ -156,7 +156,7 @@ export function overlappingPath(paths: readonly string[], i: number): string | u
   return undefined;
 }
 
-/** `<yyyymmdd-hhmmss>-<slug>-sweep-<4 hex>` (UTC), the shape of a run id (DESIGN.md) marked as a sweep. */
+/** `<yyyymmdd-hhmmss>-<slug>-sweep-<4 hex>` (UTC), the shape of a run id (docs/architecture.md#the-run-folder) marked as a sweep. */
 export function newSweepId(name: string, date = new Date(), hex = randomBytes(2).toString('hex')): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;

@@ -1,5 +1,5 @@
 /**
- * Messages between the extension host and the metrics panel webview (DESIGN.md, "The webview").
+ * Messages between the extension host and the metrics panel webview (docs/architecture.md#one-run-from-config-to-chart).
  * Both ends validate with the guards below: a message that fails its guard is logged and dropped.
  *
  * Conversation:

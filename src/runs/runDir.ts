@@ -162,7 +162,7 @@ export function isSafeRunId(id: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) && !id.includes('..');
 }
 
-/** runId = <yyyymmdd-hhmmss>-<slug>-<4 hex> (DESIGN.md). `now` and `hex` injectable for tests. */
+/** runId = <yyyymmdd-hhmmss>-<slug>-<4 hex> (docs/architecture.md#the-run-folder). `now` and `hex` injectable for tests. */
 export function newRunId(name: string, now = new Date(), hex = Math.floor(Math.random() * 0x10000)): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const ts = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;

@@ -1,5 +1,5 @@
 /**
- * The trainer's side of the run folder (DESIGN.md, src/protocol/runFolder.ts):
+ * The trainer's side of the run folder (docs/architecture.md#the-run-folder, src/protocol/runFolder.ts):
  *   config.json   written once, before the first step
  *   run.json      replaced atomically (temp file + rename): a reader never sees half a file
  *   metrics.jsonl append-only, one event per line, each written with one append (flushed to the OS at

@@ -1,6 +1,6 @@
 /**
  * A run's metrics in memory, fed incrementally with the lines a tail returns, with the resume rule of
- * DESIGN.md applied: `{"type":"resume","fromStep":N}` drops the events before it with step > N (the
+ * docs/architecture.md#the-resume-rule applied: `{"type":"resume","fromStep":N}` drops the events before it with step > N (the
  * resumed run writes those steps again from its checkpoint).
  */
 import { headlineMetric, higherIsBetter, truncateForResume } from '../insights/metricRules';

@@ -72,7 +72,7 @@ test('checkKernels names missing and forbidden kernels', async () => {
   await initBackend('wasm');
   checkKernels(['Add', 'BatchMatMul', 'ScatterNd', 'GatherV2']);
   assert.throws(() => checkKernels(['Add', 'NoSuchKernel', 'AlsoMissing']), /NoSuchKernel, AlsoMissing|AlsoMissing, NoSuchKernel/);
-  // Not registered on wasm at all (PERF.md #5).
+  // Not registered on wasm at all (docs/performance.md #5).
   assert.throws(() => checkKernels(['UnsortedSegmentSum']), /not registered for backend "wasm": UnsortedSegmentSum/);
   // Registered on cpu, but a slow fallback that training must never hit.
   assert.throws(() => checkKernels(['UnsortedSegmentSum'], 'cpu'), /forbidden.*UnsortedSegmentSum/);
@@ -97,7 +97,7 @@ test('preflightKernels passes a gather-with-scatter step and rejects the stock g
   const { embeddingLookup } = await import('../../src/trainer/runtime/kernels');
   const ok = await preflightKernels(() => tf.variableGrads(() => tf.sum(embeddingLookup(table, ids))).grads);
   assert.ok(ok.includes('ScatterNd'));
-  // tf.gather's own gradient is UnsortedSegmentSum: the slow cpu loop of PERF.md #5.
+  // tf.gather's own gradient is UnsortedSegmentSum: the slow cpu loop of docs/performance.md #5.
   await assert.rejects(
     preflightKernels(() => tf.variableGrads(() => tf.sum(tf.gather(table, ids))).grads),
     /forbidden.*UnsortedSegmentSum/,

@@ -257,7 +257,7 @@ describe('BertEncoder training step', () => {
     assert.ok(!names.includes('UnsortedSegmentSum'));
     assert.ok(names.includes('ScatterNd'));
     // Our GEMM serves the matmuls and reads transposed operands in place: the linear layers' backward
-    // runs no rank-2 Transpose, and no transpose is of rank 5 (~100x slower on wasm, PERF.md #3).
+    // runs no rank-2 Transpose, and no transpose is of rank 5 (~100x slower on wasm, docs/performance.md #3).
     assert.ok(transposedMatMulIsFast(), 'the wasm GEMM is installed');
     for (const k of info.kernels) {
       if (k.name === 'Transpose') {

@@ -1,5 +1,5 @@
 /**
- * Loss conformance against sentence-transformers reference fixtures (format: shared/fixtures/README.md).
+ * Loss conformance against sentence-transformers reference fixtures (format: docs/losses.md#fixture-format).
  *
  * For each `*.json` fixture in a directory: turn the fixture's ST arguments into a run-config loss
  * (lossConfigFromFixture, below), build it through the registry, run it through the trainer's real gradient path (gradCache.ts `lossAndGrads`: GradCache for

@@ -1,6 +1,6 @@
 /**
  * Building blocks of the encoder's forward, each with a closed-form backward, written for wasm speed
- * (PERF.md). On wasm with our kernels (../kernels/wasmKernels.ts) each is one or two of them: the GEMM
+ * (docs/performance.md #1–#7). On wasm with our kernels (../runtime/kernels/wasmKernels.ts) each is one or two of them: the GEMM
  * with the bias fused and transposed operands read in place, one pass for GELU, one for LayerNorm. On
  * other backends (or stock wasm) they are tfjs ops chosen to stay on the fast paths: plain matMul + add
  * (never tf.fused.matMul, whose gradient transposes), exact erf GELU without pow, LayerNorm from
@@ -15,7 +15,7 @@ import { GELU, LAYER_NORM, LAYER_NORM_GRAD, LINEAR_GRAD } from '../runtime/kerne
  *   dx = dy · Wᵀ,  dW = xᵀ · dy,  db = 1ᵀ · dy
  * With our wasm GEMM (kernels/wasmKernels.ts) the transposed operands are read in place, the bias is
  * added inside the forward matmul, and the backward is one kernel (MatryoshkaLinearGrad). Stock wasm
- * leaves XNNPACK for transposed operands (PERF.md #1), so there the transposes are explicit and one
+ * leaves XNNPACK for transposed operands (docs/performance.md #1), so there the transposes are explicit and one
  * matmul yields dW and db: [xᵀ; 1ᵀ] · dy packs dy, the big fresh operand, once instead of twice.
  */
 const linearOp = tf.customGrad((...args: unknown[]) => {

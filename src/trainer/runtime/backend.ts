@@ -5,7 +5,7 @@
  *   one next to the extension / trainer. They are externals in the esbuild bundle and are loaded with a
  *   plain require at run time. Their own copy of tfjs-core registers the 'tensorflow' backend in the
  *   process-global engine and kernel registry, which the bundled tfjs-core shares.
- * - `wasm`: @tensorflow/tfjs-backend-wasm with SIMD (single-threaded in Node, see PERF.md).
+ * - `wasm`: @tensorflow/tfjs-backend-wasm with SIMD (single-threaded in Node, see docs/performance.md#threads-and-simd).
  * - `cpu`: @tensorflow/tfjs-backend-cpu (slow; tests and a last resort).
  * - `auto`: tensorflow when resolvable, else wasm.
  */
@@ -165,7 +165,7 @@ export async function initBackend(requested: BackendRequest): Promise<BackendCho
   return choice;
 }
 
-/** Kernels that must never run in training: each one marks a slow fallback (PERF.md #5). */
+/** Kernels that must never run in training: each one marks a slow fallback (docs/performance.md #5). */
 export const FORBIDDEN_TRAINING_KERNELS: readonly string[] = ['UnsortedSegmentSum'];
 
 /**

@@ -5,7 +5,7 @@
  *
  * Estimate: the floats a BERT block keeps for its backward pass per token, times tokens and layers,
  * times a factor measured on this trainer (tape copies, gradients alive at once, transposes); see
- * PEAK_FACTOR. Linear in the number of tokens, as measured (PERF.md: 363 MB at 64 rows, 1329 MB at 256).
+ * PEAK_FACTOR. Linear in the number of tokens, as measured (docs/performance.md#memory-the-4-gb-cap: 363 MB at 64 rows, 1329 MB at 256).
  */
 export interface BlockShape {
   hiddenSize: number;

@@ -13,7 +13,7 @@ export function swapLast2(x: tf.Tensor): tf.Tensor {
 
 /**
  * Plain matMul of rank ≥ 2 tensors whose batch dims may broadcast, never asking the kernel to
- * transpose: wasm's BatchMatMul leaves XNNPACK whenever transposeA/transposeB is set (PERF.md #1:
+ * transpose: wasm's BatchMatMul leaves XNNPACK whenever transposeA/transposeB is set (docs/performance.md #1:
  * 18.7 ms vs 226–267 ms for [2048,128]x[128,512]); an explicit Transpose costs a few ms.
  */
 function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
@@ -42,7 +42,7 @@ function batchMatMulGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: unknown): Rec
   const batch = dy.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   if (batch > 1 || transposedMatMulIsFast()) {
     // Our wasm GEMM reads transposed operands in place; and stock wasm runs every matmul with a batch > 1
-    // on its generic loop, transposed or not (PERF.md #7). Either way explicit Transposes would only add
+    // on its generic loop, transposed or not (docs/performance.md #7). Either way explicit Transposes would only add
     // kernels: use the transposed-operand forms.
     const t = (x: tf.Tensor, y: tf.Tensor, ta: boolean, tb: boolean) => tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, ta, tb);
     if (!transposeA && !transposeB) {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * Row lookup table[ids] whose gradient is a scatter-add of dy into [V, H].
  *
  * The stock GatherV2 gradient is UnsortedSegmentSum: not registered on wasm, and on cpu a loop over all
- * V rows (PERF.md #5). ScatterNd sums duplicate indices on both wasm and cpu, which is exactly the
+ * V rows (docs/performance.md #5). ScatterNd sums duplicate indices on both wasm and cpu, which is exactly the
  * gradient of a gather with repeated ids. `ids` reaches the backward through save(): tensors captured
  * by a customGrad closure are disposed before the backward runs.
  */

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 /**
  * Many small independent matmuls, C[g] = A[g] · B[g] for g < G, run as ONE depthwise convolution.
  *
- * Why: wasm runs BatchMatMul with a batch > 1 on a scalar generic loop (~1 GFLOP/s, PERF.md #7: the
+ * Why: wasm runs BatchMatMul with a batch > 1 on a scalar generic loop (~1 GFLOP/s, docs/performance.md #7: the
  * attention matmuls were ~22% of a step), while DepthwiseConv2dNative goes to XNNPACK. With A laid
  * out as an image [1, m, k, G] (rows × width × channels) and B as a depthwise filter [1, k, G, n]
  * (filter width k, channel multiplier n), a 'valid' convolution gives out[0, i, 0, g·n + j] =

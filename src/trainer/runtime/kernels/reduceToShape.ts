@@ -17,7 +17,7 @@ export function broadcastReductionAxes(inShape: readonly number[], outShape: rea
 /**
  * Sums a gradient `dy` (of the broadcast output shape) back down to `targetShape`.
  *
- * On wasm a Sum over a leading axis transposes the whole tensor first (PERF.md #4: 2.06 ms vs 0.20 ms
+ * On wasm a Sum over a leading axis transposes the whole tensor first (docs/performance.md #4: 2.06 ms vs 0.20 ms
  * for [1024,128]), while ones[1,R] @ dy[R,C] runs on XNNPACK. That trick is only exact when the
  * reduced axes form a contiguous leading block and nothing else is reduced, so every other pattern takes
  * the stock path (Sum over the axes, then reshape), which is what tfjs-core's own gradients do.

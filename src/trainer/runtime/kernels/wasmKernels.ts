@@ -77,7 +77,7 @@ export function activeWasmKernels(): WasmKernels | undefined {
 
 /**
  * Whether matmuls with transposeA / transposeB run as fast as plain ones on the active backend: with our
- * GEMM on wasm they do (it reads the operand where it lies); stock wasm leaves XNNPACK for them (PERF.md #1).
+ * GEMM on wasm they do (it reads the operand where it lies); stock wasm leaves XNNPACK for them (docs/performance.md #1).
  */
 export function transposedMatMulIsFast(): boolean {
   return ownWasmKernelsActive();

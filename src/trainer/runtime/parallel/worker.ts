@@ -1,6 +1,6 @@
 /**
  * A data-parallel training worker: its own tfjs instance (wasm runs one thread per instance in Node,
- * PERF.md), a replica of the encoder whose weights it copies from shared memory whenever the main
+ * docs/performance.md#threads-and-simd), a replica of the encoder whose weights it copies from shared memory whenever the main
  * thread bumps the weights version, and one command on a range of rows, Step: GradCache on them
  * (backpropHoldingLastChunk in ../gradCache.ts; this file only moves its inputs and outputs through
  * shared memory): embeddings → shared reps, wait inside the last chunk's tape for the main thread's

@@ -3,7 +3,7 @@
  * time. The slope comes from the forward's own Φ and e^(−x²/2), so the backward is one product dy·slope
  * and keeps one tensor, not x and Φ.
  *
- * Why: tfjs-wasm's Erf and Exp are scalar loops (~15–20 ns an element, PERF.md #6); on the FFN's
+ * Why: tfjs-wasm's Erf and Exp are scalar loops (~15–20 ns an element, docs/performance.md #6); on the FFN's
  * [tokens, 4·hidden] activations they cost more than the FFN's matmuls after those moved to our GEMM.
  *
  * Φ(x) = ½·erfc(−x/√2) uses Abramowitz & Stegun 7.1.26, erfc(z) ≈ t·P(t)·e^(−z²) with t = 1/(1 + p·z)

@@ -7,7 +7,7 @@
  *
  * Why our own: tfjs-wasm's matmul (XNNPACK, SIMD without FMA) reaches ~20 GFLOP/s on the reference step's
  * shapes and falls to ~1 GFLOP/s as soon as an operand is transposed, which every backward pass wants
- * (PERF.md #1). This kernel reads transposed operands where they lie, and with FMA reaches ~40 GFLOP/s.
+ * (docs/performance.md #1). This kernel reads transposed operands where they lie, and with FMA reaches ~40 GFLOP/s.
  *
  * Layout: row-major with leading dimensions (lda, ldb, ldc, in elements), so a caller can address a
  * block inside a larger tensor (one head of the attention) without copying it. All pointers are byte
