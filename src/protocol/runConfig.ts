@@ -124,7 +124,7 @@ export interface EvaluationConfig {
 }
 
 /**
- * A sweep: the config expands into one ordinary run per combination (DESIGN.md). `parameters` maps a
+ * A sweep: the config expands into one ordinary run per combination (docs/architecture.md). `parameters` maps a
  * dotted JSON path of this config (`training.learningRate`, `loss.loss.miniBatchSize`) to the values to
  * try. grid = every combination (in order, first path slowest), capped at `maxRuns`; random = `maxRuns`
  * combinations drawn with `seed`.
