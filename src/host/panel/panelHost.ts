@@ -17,7 +17,7 @@ import {
 import type { MetricsLine } from '../../protocol/runFolder';
 import type { RunState } from '../../runs/store';
 import { createNonce, renderPanelHtml } from './html';
-import type { MetricsPanelDeps, MetricsPanelView, PanelShowOptions } from './panelApi';
+import type { MetricsPanelDeps, MetricsPanelView, PanelRuns, PanelShowOptions } from './panelApi';
 import { panelRunOf } from './panelRun';
 import { planRunAction } from './runActions';
 
@@ -37,19 +37,18 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
   private subs: vscode.Disposable[] = [];
 
   private readonly extensionUri: vscode.Uri;
-  private readonly model: MetricsPanelDeps['runs'];
+  private readonly model: PanelRuns;
   private readonly log: vscode.OutputChannel;
 
   constructor(private readonly deps: MetricsPanelDeps) {
     this.extensionUri = deps.extensionUri;
     this.model = deps.runs;
     this.log = deps.log;
-    const model = this.model;
     this.subs.push(
       deps.onDidChangeSettings(() => {
         if (this.panel && this.ready) this.post({ type: 'settings', settings: deps.settings() });
       }),
-      model.onDidChange((r) => {
+      this.model.onDidChange((r) => {
         if (!this.panel || !this.ready) {
           // Not loaded yet: `ready` will send everything, including runs that appeared meanwhile.
           if (this.pendingShow) for (const id of r.added) if (this.awaiting.delete(id)) this.pendingShow.runIds.push(id);
