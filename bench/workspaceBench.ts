@@ -109,7 +109,7 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
     const out: Record<string, unknown> = { runs: ws.runs.length, megabytes: round(ws.bytes / 2 ** 20) };
 
     // ---- RunStore alone
-    const { RunStore } = require('../src/runs') as typeof import('../src/runs');
+    const { RunStore } = require('../src/runs/store') as typeof import('../src/runs/store');
     {
       const store = new RunStore(ws.runsDir);
       const t0 = performance.now();
@@ -183,11 +183,12 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
 
     // ---- the panel: init with every run; Compare Runs on 50
     const { MetricsPanel } = require('../src/host/panel/panelHost') as typeof import('../src/host/panel/panelHost');
+    const { metricsPanelDeps } = require('../src/host/extension') as typeof import('../src/host/extension');
     {
       const model = new RunsModel();
       while (!allRead(ws, (id) => model.get(id))) await tick();
       const log = { appendLine() {} } as unknown as import('vscode').OutputChannel;
-      const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, log, () => {});
+      const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, log, () => {}));
       const ids = model.list().filter((r) => r.status === 'completed').slice(0, 50).map((r) => r.id);
       vs.state.panels.length = 0;
       const t0 = performance.now();
@@ -217,7 +218,7 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
     {
       const model = new RunsModel();
       const log = { appendLine() {} } as unknown as import('vscode').OutputChannel;
-      const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, log, () => {});
+      const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, log, () => {}));
       const ids = model.list().filter((r) => r.status === 'completed').slice(-50).map((r) => r.id);
       const unread = ids.filter((id) => !model.isRead(id)).length;
       vs.state.panels.length = 0;

@@ -1,13 +1,32 @@
-// activate(): wires commands, tree view, panel, diagnostics — nothing else (DESIGN.md).
+// activate(): wires commands, tree view, panel, diagnostics — nothing else (docs/architecture.md).
 // The extension host never imports the trainer (tfjs): it launches dist/trainer.js and reads run folders.
+// This is the one module that knows every host sub-folder: the panel gets what it needs from here
+// (metricsPanelDeps) and the others see it only as a MetricsPanelView.
 import * as vscode from 'vscode';
+import { CMD, RUN_ACTION_COMMANDS } from './commands/commandIds';
 import { registerCommands } from './commands/commands';
 import { ConfigValidation } from './configEditor/configValidation';
 import { Launcher } from './launch/launcher';
+import type { MetricsPanelDeps } from './panel/panelApi';
+import { MetricsPanel } from './panel/panelHost';
 import { RunsModel } from './runsModel';
 import { LiveStatusBar } from './runsView/statusBar';
 import { RunsTreeProvider, type TreeNode } from './runsView/tree';
-import { MetricsPanel } from './panel/panelHost';
+import { onDidChangePanelSettings, panelSettings } from './settings';
+
+/** The metrics panel's dependencies: the runs model, the panel's settings, and the palette's commands
+ *  for the runs table's buttons. */
+export function metricsPanelDeps(extensionUri: vscode.Uri, model: RunsModel, log: vscode.OutputChannel, openConfigDiff: (a: string, b: string) => void): MetricsPanelDeps {
+  return {
+    extensionUri,
+    runs: model,
+    log,
+    settings: panelSettings,
+    onDidChangeSettings: onDidChangePanelSettings,
+    openConfigDiff,
+    actions: { commands: RUN_ACTION_COMMANDS, execute: (c, ...a) => vscode.commands.executeCommand(c, ...a) },
+  };
+}
 
 export function activate(ctx: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Matryoshka Lab');
@@ -20,7 +39,7 @@ export function activate(ctx: vscode.ExtensionContext): void {
     // Reveal the panel with the new run as soon as it is launched (its folder appears a moment later).
     panel.show([runId], { preserveFocus: false });
   });
-  panel = new MetricsPanel(ctx.extensionUri, model, output, (a, b) => void vscode.commands.executeCommand('matryoshkaLab.diffConfigs', a, b));
+  panel = new MetricsPanel(metricsPanelDeps(ctx.extensionUri, model, output, (a, b) => void vscode.commands.executeCommand(CMD.diffConfigs, a, b)));
   const status = new LiveStatusBar(model);
   // Without a folder there is no runs folder; the welcome view covers the empty-folder case.
   view.message = model.dir ? undefined : 'Open a folder to see its runs.';

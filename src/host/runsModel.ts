@@ -7,7 +7,7 @@
  * its descriptions fill in.
  */
 import * as vscode from 'vscode';
-import { RunStore, type RefreshResult, type RunState } from '../runs';
+import { RunStore, type RefreshResult, type RunState } from '../runs/store';
 import { runsDir } from './settings';
 
 /** Metrics bytes read at activation, with the listing: all of a few small runs, a few ms at most. */

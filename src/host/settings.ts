@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_ADVISOR_PERCENT } from '../insights/dimAdvisor';
+import type { PanelSettings } from '../protocol/panelMessages';
 
 export const SECTION = 'matryoshkaLab';
 
@@ -32,6 +33,18 @@ export function settings(): Settings {
     stopGraceSeconds: stopGrace(c.get<unknown>('stopGraceSeconds', 30)),
     advisorPercent: advisorPercent(c.get<unknown>('advisorPercent', DEFAULT_ADVISOR_PERCENT)),
   };
+}
+
+/** The settings the metrics panel uses (sent to the webview in `init` and `settings`). */
+export function panelSettings(): PanelSettings {
+  return { advisorPercent: settings().advisorPercent };
+}
+
+/** Calls `listener` whenever a setting the metrics panel uses changed. */
+export function onDidChangePanelSettings(listener: () => void): vscode.Disposable {
+  return vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(`${SECTION}.advisorPercent`)) listener();
+  });
 }
 
 /** "auto" or a whole number of threads; anything else (a hand-edited settings.json) falls back to "auto". */

@@ -3,7 +3,7 @@
  * name, trust gating says the same thing everywhere, and run pickers look alike. No logic of their own.
  */
 import * as vscode from 'vscode';
-import type { RunState } from '../runs';
+import type { RunState } from '../runs/store';
 import { formatAge, runLabel } from './runsView/treeModel';
 
 export const MESSAGE_PREFIX = 'Matryoshka Lab: ';

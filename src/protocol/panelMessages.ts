@@ -1,5 +1,9 @@
 /**
+<<<<<<< HEAD
  * Messages between the extension host and the metrics panel webview (docs/architecture.md#one-run-from-config-to-chart).
+=======
+ * Messages between the extension host and the metrics panel webview (docs/architecture.md).
+>>>>>>> host
  * Both ends validate with the guards below: a message that fails its guard is logged and dropped.
  *
  * Conversation:
@@ -14,10 +18,7 @@
  *
  * Keep this module free of vscode and Node imports: the webview bundles it for the browser.
  */
-import { isMetricsLine, type ByDim, type MetricsLine, type RunInfo, type RunNotes, type RunStatus, type SweepRef } from './runFolder';
-
-// The run-folder line parser lives with the run folder's types; re-exported for the webview and tests.
-export { isMetricsLine, parseMetricsJsonl } from './runFolder';
+import { isMetricsLine, type ByDim, type MetricsLine, type RunNotes, type RunStatus, type SweepRef } from './runFolder';
 
 // ---------------------------------------------------------------- shared shapes
 
@@ -273,19 +274,4 @@ export function isWebviewToHostMessage(x: unknown): x is WebviewToHostMessage {
     default:
       return false;
   }
-}
-
-/** run.json (+ config.json) → the panel's view of a run. Pure helper for the host. */
-export function toPanelRun(info: RunInfo, config?: Record<string, unknown> | null): PanelRun {
-  const run: PanelRun = { id: info.id, name: info.name, status: info.status };
-  if (info.error !== undefined) run.error = info.error;
-  if (info.startedAt !== undefined) run.startedAt = info.startedAt;
-  if (info.endedAt !== undefined) run.endedAt = info.endedAt;
-  if (typeof info.step === 'number') run.step = info.step;
-  if (typeof info.totalSteps === 'number') run.totalSteps = info.totalSteps;
-  if (info.backend !== undefined) run.backend = info.backend;
-  if (typeof info.engine === 'string') run.engine = info.engine;
-  if (isSweepRef(info.sweep)) run.sweep = info.sweep;
-  if (config !== undefined) run.config = config;
-  return run;
 }

@@ -1,11 +1,16 @@
 /**
+<<<<<<< HEAD
  * The run folder: the one contract between trainer, extension host and webview (docs/architecture.md#the-run-folder).
+=======
+ * The run folder: the one contract between trainer, extension host and webview (docs/architecture.md).
+>>>>>>> host
  *   .mrl/runs/<runId>/config.json    resolved RunConfig, written before the first step, never edited
  *   .mrl/runs/<runId>/run.json       RunInfo, replaced atomically
  *   .mrl/runs/<runId>/metrics.jsonl  MetricsLine, one per line, append-only
  *   .mrl/runs/<runId>/notes.json     RunNotes, owned by the host (the trainer never touches it)
  *   .mrl/runs/<runId>/log.txt        human log
  *   .mrl/runs/<runId>/checkpoints/step-<n>/
+ *   .mrl/runs/<runId>/.lock          the writing trainer's pid (LOCK_FILE, RunLock: src/runs/trainerProcess.ts)
  */
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped';

@@ -157,6 +157,17 @@ export function isStrictlyInside(root: string, target: string): boolean {
   return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel);
 }
 
+/** Whether the run folder holds a checkpoint to resume from (a non-empty checkpoints/): Resume Run and
+ *  the tree's Resume menu ask it. */
+export function hasCheckpoint(dir: string): boolean {
+  const c = join(dir, RUN_FILES.checkpoints);
+  try {
+    return existsSync(c) && readdirSync(c).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** A run id that is a single safe path segment (no separators, no dot-dot). */
 export function isSafeRunId(id: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) && !id.includes('..');

@@ -1,14 +1,11 @@
 /**
- * A run's metrics in memory, fed incrementally with the lines a tail returns, with the resume rule of
- * docs/architecture.md#the-resume-rule applied: `{"type":"resume","fromStep":N}` drops the events before it with step > N (the
- * resumed run writes those steps again from its checkpoint).
+ * A run's metrics in memory, fed incrementally with the lines a tail returns, with the resume rule
+ * (src/insights/metricRules.ts) applied: `{"type":"resume","fromStep":N}` drops the events before it with
+ * step > N (the resumed run writes those steps again from its checkpoint).
  */
 import { headlineMetric, higherIsBetter, truncateForResume } from '../insights/metricRules';
 import type { ByDim, MetricsEvent, MetricsLine } from '../protocol/runFolder';
 import { isResumeEvent } from '../protocol/runFolder';
-
-/** Events of a whole file, with resume markers applied (the rule lives in src/insights/metricRules). */
-export { applyResume } from '../insights/metricRules';
 
 export interface RunSummary {
   lastStep: number | null;

@@ -101,7 +101,13 @@ export function isPidAliveAs(pid: number, cmdline: string, platform: NodeJS.Plat
   return cmd === undefined || cmd.replace(/\0$/, '') === cmdline;
 }
 
-/** A trainer's lock in its run folder (`.lock`, created exclusively): who writes the run now. */
+/**
+ * A trainer's lock in its run folder (`.lock`, created exclusively): who writes the run now. The name and
+ * the format live here, beside the pid checks, not in src/protocol/runFolder.ts: only src/runs writes and
+ * reads the lock (runWriter.ts acquires it; the trainer CLI and the host ask liveLockHolder), the webview
+ * never sees it, and what its `pid`/`cmdline` mean is defined by these checks. runFolder.ts lists the
+ * file and points here.
+ */
 export const LOCK_FILE = '.lock';
 
 export interface RunLock {

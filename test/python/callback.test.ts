@@ -8,9 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { toPanelRun } from '../../src/protocol/panelMessages';
+import { toPanelRun } from '../../src/host/panel/panelRun';
 import { isResumeEvent, parseMetricsJsonl, type MetricsEvent } from '../../src/protocol/runFolder';
-import { applyResume, readRunInfo, RunStore } from '../../src/runs';
+import { applyResume } from '../../src/insights/metricRules';
+import { readRunInfo } from '../../src/runs/runDir';
+import { RunStore } from '../../src/runs/store';
 
 const python = process.env.MRL_TEST_PYTHON ?? 'python3';
 const hasPython = spawnSync(python, ['--version']).status === 0;

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateRunConfig } from '../../src/config/validate';
-import { parseMetricsJsonl } from '../../src/protocol/panelMessages';
+import { parseMetricsJsonl } from '../../src/protocol/runFolder';
 import type { RunConfig } from '../../src/protocol/runConfig';
 import type { RunInfo } from '../../src/protocol/runFolder';
 import { latestCheckpoint, latestReadableCheckpoint, listCheckpoints } from '../../src/trainer/loop/checkpoint';

@@ -6,7 +6,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { MAX_SERIES_EVENTS, REFRESH_BYTES, RunStore } from '../../src/runs';
+import { MAX_SERIES_EVENTS } from '../../src/runs/series';
+import { REFRESH_BYTES, RunStore } from '../../src/runs/store';
 import { useFakeVscode } from './fakeVscode';
 
 const MB = Number(process.env.MRL_BIG_METRICS === '1' ? 100 : 16);

@@ -22,6 +22,7 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const { MetricsPanel } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
+  const { metricsPanelDeps } = require('../../src/host/extension') as typeof import('../../src/host/extension');
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(root) }];
   const runs = join(root, '.mrl/runs');
   const mk = (id: string, status: string, startedAt: string, metrics: string) => {
@@ -37,7 +38,7 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
   const logged: string[] = [];
   const out = { appendLine: (s: string) => logged.push(s) } as unknown as import('vscode').OutputChannel;
   const diffs: string[][] = [];
-  const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, out, (a, b) => diffs.push([a, b]));
+  const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, out, (a, b) => diffs.push([a, b])));
   try {
     assert.deepEqual(model.list().map((r) => r.id), ['live', 'old']);
     panel.show(['old']);
@@ -96,8 +97,8 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
 });
 
 test('status shown for a run whose trainer died: failed, with the reason', () => {
-  const { panelRunOf } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
-  const { RunSeries } = require('../../src/runs') as typeof import('../../src/runs');
+  const { panelRunOf } = require('../../src/host/panel/panelRun') as typeof import('../../src/host/panel/panelRun');
+  const { RunSeries } = require('../../src/runs/series') as typeof import('../../src/runs/series');
   const s = new RunSeries();
   const r = panelRunOf({
     id: 'x', dir: '/x', status: 'failed', died: true, series: s, summary: s.summary(),

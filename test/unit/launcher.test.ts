@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { backendFlag, LaunchQueue, launchPlan } from '../../src/host/launch/launchPlan';
-import { isPidAlive } from '../../src/runs';
+import { isPidAlive } from '../../src/runs/trainerProcess';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mrl-launch-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyResume, droppedByResume, higherIsBetter, isRetrievalMetric, lowerIsBetter, truncateForResume } from '../../src/insights/metricRules';
 import type { MetricsEvent, MetricsLine } from '../../src/protocol/runFolder';
-import { RunSeries } from '../../src/runs';
+import { RunSeries } from '../../src/runs/series';
 import { MetricsStore } from '../../webview/app/store';
 
 const ev = (step: number, split: 'train' | 'eval' = 'train', values: Record<string, number> = { loss: 1 / step }): MetricsEvent => ({

@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { isEmptyNotes, notesFile, parseTags, readRunNotes, RunSeries, RunStore, updateRunNotes, writeRunNotes } from '../../src/runs';
+import { isEmptyNotes, notesFile, parseTags, readRunNotes, updateRunNotes, writeRunNotes } from '../../src/runs/notes';
+import { RunSeries } from '../../src/runs/series';
+import { RunStore } from '../../src/runs/store';
 import { runDescription, runLabel, runTooltipMarkdown } from '../../src/host/runsView/treeModel';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-notes-'));

@@ -12,7 +12,8 @@ useFakeVscode(); // for the whole file
 
 const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
 const { NotesCommands } = require('../../src/host/commands/notesCommands') as typeof import('../../src/host/commands/notesCommands');
-const { readRunNotes, RunStore } = require('../../src/runs') as typeof import('../../src/runs');
+const { readRunNotes } = require('../../src/runs/notes') as typeof import('../../src/runs/notes');
+const { RunStore } = require('../../src/runs/store') as typeof import('../../src/runs/store');
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-notes-cmd-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -33,6 +33,7 @@ test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile 
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const { MetricsPanel, REPLAY_SLICE } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
+  const { metricsPanelDeps } = require('../../src/host/extension') as typeof import('../../src/host/extension');
   const ws = join(root, 'a');
   const dir = join(ws, '.mrl/runs/live');
   mkdirSync(dir, { recursive: true });
@@ -45,7 +46,7 @@ test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile 
   const model = new RunsModel();
   while (model.get('live')!.bytesRead! < statSync(join(dir, 'metrics.jsonl')).size) await tick();
   const out = { appendLine() {} } as unknown as import('vscode').OutputChannel;
-  const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, out, () => {});
+  const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, out, () => {}));
   try {
     panel.show(['live']);
     const p = vs.state.panels[0];
@@ -72,7 +73,8 @@ test('a backlog being read is not streamed slice by slice: one replay once it is
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const { MetricsPanel } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
-  const { REFRESH_BYTES } = require('../../src/runs') as typeof import('../../src/runs');
+  const { metricsPanelDeps } = require('../../src/host/extension') as typeof import('../../src/host/extension');
+  const { REFRESH_BYTES } = require('../../src/runs/store') as typeof import('../../src/runs/store');
   const ws = join(root, 'b');
   const dir = join(ws, '.mrl/runs/big');
   mkdirSync(dir, { recursive: true });
@@ -86,7 +88,7 @@ test('a backlog being read is not streamed slice by slice: one replay once it is
   vs.state.panels.length = 0;
   const out = { appendLine() {} } as unknown as import('vscode').OutputChannel;
   const model = new RunsModel();
-  const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, out, () => {});
+  const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, out, () => {}));
   try {
     assert.ok(model.get('big')!.bytesRead! < text.length, 'still reading');
     panel.show(['big']);

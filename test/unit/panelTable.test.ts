@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { useFakeVscode } from './fakeVscode';
 import { RunSeries } from '../../src/runs/series';
-import { planRunAction, RUN_ACTION_COMMANDS } from '../../src/host/panel/runActions';
+import { RUN_ACTION_COMMANDS } from '../../src/host/commands/commandIds';
+import { planRunAction } from '../../src/host/panel/runActions';
 
 const restoreVscode = useFakeVscode();
 const root = mkdtempSync(join(tmpdir(), 'mrl-table-'));
@@ -52,20 +53,20 @@ test('planRunAction: plot shows, diff of two opens the diff editor and of more t
   const known = (id: string) => id !== 'gone';
   const sweepOf = (id: string) => ({ a: 's1', b: 's1', c: 's2' })[id];
   const C = RUN_ACTION_COMMANDS;
-  assert.deepEqual(planRunAction('plot', ['a', 'b', 'a'], known, sweepOf), [{ kind: 'show', runIds: ['a', 'b'] }]);
-  assert.deepEqual(planRunAction('diff', ['a', 'b'], known, sweepOf), [{ kind: 'command', command: C.diffConfigs, args: ['a', 'b'] }]);
-  assert.deepEqual(planRunAction('diff', ['a', 'b', 'c'], known, sweepOf), [{ kind: 'diffTable', runIds: ['a', 'b', 'c'] }]);
-  assert.equal(planRunAction('diff', ['a', 'gone'], known, sweepOf)[0].kind, 'none');
-  assert.deepEqual(planRunAction('stop', ['a', 'gone'], known, sweepOf), [{ kind: 'command', command: C.stopRun, args: [['a']] }]);
-  assert.deepEqual(planRunAction('resume', ['c'], known, sweepOf), [{ kind: 'command', command: C.resumeRun, args: [['c']] }]);
-  assert.deepEqual(planRunAction('delete', ['a', 'c'], known, sweepOf), [{ kind: 'command', command: C.deleteRun, args: [['a', 'c']] }]);
-  assert.deepEqual(planRunAction('editNotes', ['c', 'a'], known, sweepOf), [{ kind: 'command', command: 'matryoshkaLab.editNotes', args: ['c'] }]);
-  assert.deepEqual(planRunAction('stopSweep', ['a', 'b', 'c', 'd'], known, sweepOf), [
+  assert.deepEqual(planRunAction('plot', ['a', 'b', 'a'], known, sweepOf, C), [{ kind: 'show', runIds: ['a', 'b'] }]);
+  assert.deepEqual(planRunAction('diff', ['a', 'b'], known, sweepOf, C), [{ kind: 'command', command: C.diffConfigs, args: ['a', 'b'] }]);
+  assert.deepEqual(planRunAction('diff', ['a', 'b', 'c'], known, sweepOf, C), [{ kind: 'diffTable', runIds: ['a', 'b', 'c'] }]);
+  assert.equal(planRunAction('diff', ['a', 'gone'], known, sweepOf, C)[0].kind, 'none');
+  assert.deepEqual(planRunAction('stop', ['a', 'gone'], known, sweepOf, C), [{ kind: 'command', command: C.stopRun, args: [['a']] }]);
+  assert.deepEqual(planRunAction('resume', ['c'], known, sweepOf, C), [{ kind: 'command', command: C.resumeRun, args: [['c']] }]);
+  assert.deepEqual(planRunAction('delete', ['a', 'c'], known, sweepOf, C), [{ kind: 'command', command: C.deleteRun, args: [['a', 'c']] }]);
+  assert.deepEqual(planRunAction('editNotes', ['c', 'a'], known, sweepOf, C), [{ kind: 'command', command: 'matryoshkaLab.editNotes', args: ['c'] }]);
+  assert.deepEqual(planRunAction('stopSweep', ['a', 'b', 'c', 'd'], known, sweepOf, C), [
     { kind: 'command', command: 'matryoshkaLab.stopSweep', args: ['s1'] },
     { kind: 'command', command: 'matryoshkaLab.stopSweep', args: ['s2'] },
   ]);
-  assert.match((planRunAction('stopSweep', ['d'], known, sweepOf)[0] as { reason: string }).reason, /none of the selected runs belongs to a sweep/);
-  assert.match((planRunAction('stop', ['gone'], known, sweepOf)[0] as { reason: string }).reason, /no such run: gone/);
+  assert.match((planRunAction('stopSweep', ['d'], known, sweepOf, C)[0] as { reason: string }).reason, /none of the selected runs belongs to a sweep/);
+  assert.match((planRunAction('stop', ['gone'], known, sweepOf, C)[0] as { reason: string }).reason, /no such run: gone/);
 });
 
 test('panel host: init carries settings and run summaries; streaming runs send runInfo at most once a second; runAction runs the commands', async (t) => {
@@ -74,6 +75,7 @@ test('panel host: init carries settings and run summaries; streaming runs send r
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const { MetricsPanel, SUMMARY_INTERVAL_MS } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
+  const { metricsPanelDeps } = require('../../src/host/extension') as typeof import('../../src/host/extension');
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(root) }];
   vs.state.settings.advisorPercent = 90;
   vs.state.panels.length = 0;
@@ -89,7 +91,7 @@ test('panel host: init carries settings and run summaries; streaming runs send r
   mk('live', 'running', [trainLine(1), trainLine(2)]);
   const model = new RunsModel();
   const out = { appendLine() {} } as unknown as import('vscode').OutputChannel;
-  const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, out, () => {});
+  const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, out, () => {}));
   try {
     panel.show(['done']);
     const p = vs.state.panels[0];

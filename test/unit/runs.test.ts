@@ -4,18 +4,12 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import {
-  applyResume,
-  isSafeRunId,
-  isStrictlyInside,
-  listRuns,
-  liveness,
-  MetricsTail,
-  newRunId,
-  readMetricsFrom,
-  RunSeries,
-  RunStore,
-} from '../../src/runs';
+import { applyResume } from '../../src/insights/metricRules';
+import { isSafeRunId, isStrictlyInside, listRuns, newRunId } from '../../src/runs/runDir';
+import { liveness } from '../../src/runs/liveness';
+import { MetricsTail, readMetricsFrom } from '../../src/runs/tail';
+import { RunSeries } from '../../src/runs/series';
+import { RunStore } from '../../src/runs/store';
 import type { MetricsLine } from '../../src/protocol/runFolder';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-runs-'));

@@ -5,7 +5,10 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, uti
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { MetricsTail, readRunEntry, RunSeries, RunStore, type RunEntry } from '../../src/runs';
+import { MetricsTail } from '../../src/runs/tail';
+import { readRunEntry, type RunEntry } from '../../src/runs/runDir';
+import { RunSeries } from '../../src/runs/series';
+import { RunStore } from '../../src/runs/store';
 import type { MetricsEvent } from '../../src/protocol/runFolder';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-robust-'));

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateWorkspace } from '../../bench/workspaceGen';
 import { layoutRuns, moreLabel, PAGE_SIZE, sweepLabel } from '../../src/host/runsView/treeModel';
-import { MIN_CHUNK, REFRESH_BYTES, RunStore } from '../../src/runs';
+import { MIN_CHUNK } from '../../src/runs/tail';
+import { REFRESH_BYTES, RunStore } from '../../src/runs/store';
 import { useFakeVscode } from './fakeVscode';
 
 const restoreVscode = useFakeVscode();
@@ -223,9 +224,10 @@ test('Compare Runs right after activation on 50 unread runs: read on demand, eac
   vs.state.panels.length = 0;
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const { MetricsPanel } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
+  const { metricsPanelDeps } = require('../../src/host/extension') as typeof import('../../src/host/extension');
   const model = new RunsModel();
   const out = { appendLine() {} } as unknown as import('vscode').OutputChannel;
-  const panel = new MetricsPanel(vs.Uri.file('/ext') as never, model, out, () => {});
+  const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, out, () => {}));
   try {
     const ids = big.runs.slice(-50).map((r) => r.id);
     assert.ok(ids.every((id) => !model.isRead(id)), 'the oldest runs are not read at activation');

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { isOurTrainer, isPidAlive, isTrainerCommandLine, killedMessage, markKilled, mayBeTrainerCommandLine, pidExists, readProcCmdline, stopProcess } from '../../src/runs';
+import { isOurTrainer, isPidAlive, isTrainerCommandLine, mayBeTrainerCommandLine, pidExists, readProcCmdline } from '../../src/runs/trainerProcess';
+import { killedMessage, markKilled, stopProcess } from '../../src/runs/stop';
 import { useFakeVscode } from './fakeVscode';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-stop-'));

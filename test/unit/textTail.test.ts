@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileSize, readFileEnd, readLinesFrom, readMetricsFrom, TextTail } from '../../src/runs';
+import { fileSize, readFileEnd, readLinesFrom, readMetricsFrom, TextTail } from '../../src/runs/tail';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mrl-texttail-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fmt, formatAge, groupRuns, liveText, runContextValue, runDescription } from '../../src/host/runsView/treeModel';
-import { RunSeries } from '../../src/runs';
+import { RunSeries } from '../../src/runs/series';
 
 const now = Date.parse('2026-01-01T12:00:00Z');
 

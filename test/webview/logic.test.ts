@@ -1,7 +1,9 @@
 // The panel's pure pieces, in Node: protocol guards, the metrics store (resume, best, smoothing), LTTB.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isHostToWebviewMessage, isWebviewToHostMessage, isMetricsLine, toPanelRun, parseMetricsJsonl } from '../../src/protocol/panelMessages';
+import { isHostToWebviewMessage, isWebviewToHostMessage } from '../../src/protocol/panelMessages';
+import { isMetricsLine, parseMetricsJsonl } from '../../src/protocol/runFolder';
+import { toPanelRun } from '../../src/host/panel/panelRun';
 import { renderPanelHtml, panelCsp, createNonce } from '../../src/host/panel/html';
 import { MetricsStore } from '../../webview/app/store';
 import { lttb, visibleRange } from '../../webview/charts/lttb';

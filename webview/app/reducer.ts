@@ -3,7 +3,8 @@
  * the state, asking the host for a run's metrics, logging, redrawing — go through `Effects`, in the order
  * they happen, so the reducer runs in Node with a recording fake.
  */
-import { parseMetricsJsonl, type HostToWebviewMessage, type PanelRun, type WebviewToHostMessage } from '../../src/protocol/panelMessages';
+import type { HostToWebviewMessage, PanelRun, WebviewToHostMessage } from '../../src/protocol/panelMessages';
+import { parseMetricsJsonl } from '../../src/protocol/runFolder';
 import { runById, runIds, sortRuns, type PanelModel } from './model';
 import type { DirtyRequest } from './scheduler';
 

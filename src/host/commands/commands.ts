@@ -4,9 +4,10 @@
 import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isSafeRunId, isStrictlyInside, type RunState } from '../../runs';
+import { isSafeRunId, isStrictlyInside } from '../../runs/runDir';
+import type { RunState } from '../../runs/store';
 import { RUN_FILES } from '../../protocol/runFolder';
-import type { MetricsPanel } from '../panel/panelHost';
+import type { MetricsPanelView } from '../panel/panelApi';
 import { idsOf, sweepTargetOf } from './commandArgs';
 import { registerNotesCommands } from './notesCommands';
 import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfigName, instantiateTemplate } from './configTemplate';
@@ -15,8 +16,6 @@ import { type Launcher, outputLogFile, type SweepLaunch } from '../launch/launch
 import type { RunsModel } from '../runsModel';
 import { SHOW_MORE_COMMAND, type RunsTreeProvider, type TreeNode } from '../runsView/tree';
 import { confirm, pickRun, pickRuns, runItem, showError, showInfo, showWarning } from '../ui';
-
-export { CMD } from './commandIds';
 import { CMD } from './commandIds';
 
 /** Options of Start Run for callers (tests, keybindings): `confirm: true` answers a sweep's question. */
@@ -28,7 +27,7 @@ interface Deps {
   ctx: vscode.ExtensionContext;
   model: RunsModel;
   launcher: Launcher;
-  panel: MetricsPanel;
+  panel: MetricsPanelView;
   validation: ConfigValidation;
   tree: RunsTreeProvider;
   view: vscode.TreeView<TreeNode>;
@@ -70,7 +69,7 @@ export class Commands {
   constructor(
     private readonly model: RunsModel,
     private readonly launcher: Launcher,
-    private readonly panel: MetricsPanel,
+    private readonly panel: MetricsPanelView,
     private readonly validation: ConfigValidation,
     extensionPath: string,
   ) {

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { applyEdits, modify, type Node, parse, parseTree } from 'jsonc-parser/lib/esm/main.js';
-import { isStrictlyInside } from '../../runs';
+import { isStrictlyInside } from '../../runs/runDir';
 
 export const CONFIG_SUFFIX = /\.mrl\.json$/;
 

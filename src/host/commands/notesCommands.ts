@@ -5,14 +5,14 @@
 // A tree context menu passes the selection as the second argument (an array): that is no value.
 // Allowed in Restricted Mode: it only writes the run folder's notes.json, it runs nothing.
 import * as vscode from 'vscode';
-import { parseTags, updateRunNotes, type RunState } from '../../runs';
+import { parseTags, updateRunNotes } from '../../runs/notes';
+import type { RunState } from '../../runs/store';
 import type { RunNotes } from '../../protocol/runFolder';
 import { idsOf } from './commandArgs';
 import type { RunsModel } from '../runsModel';
 import { runLabel } from '../runsView/treeModel';
 import { pickRun, showError, showWarning } from '../ui';
 
-export { NOTES_CMD } from './commandIds';
 import { NOTES_CMD } from './commandIds';
 
 type Field = 'displayName' | 'tags' | 'note';

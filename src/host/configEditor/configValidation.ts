@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { type ConfigDiagnostic, configDiagnostics, editorDiagnostics, rangesMeet } from '../../config/diagnostics';
 import { quickFixesFor } from '../../config/quickFixes';
-import { type SweepRunRef, validateText } from './validateAdapter';
-import type { ValidationOutcome } from '../launch/launcher';
+import { validateText } from './validateAdapter';
+import type { SweepRunRef, ValidationOutcome } from '../launch/launcher';
 
 export const CONFIG_GLOB = '**/*.mrl.json';
 export const isConfigUri = (u: vscode.Uri) => /\.mrl\.json$/i.test(u.path);

@@ -6,7 +6,8 @@ import { parse, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { ConfigError } from '../../config/diagnostics';
 import { escapePointer, validateRunConfig } from '../../config/validate';
-import { isStrictlyInside } from '../../runs';
+import { isStrictlyInside } from '../../runs/runDir';
+import type { SweepRunRef } from '../launch/launcher';
 
 export interface TextValidation {
   /** The text as parsed (may be invalid). */
@@ -16,13 +17,6 @@ export interface TextValidation {
   /** A valid sweep config: its runs, in order (what Start Run queues). */
   sweepRuns?: SweepRunRef[];
   errors: ConfigError[];
-}
-
-/** One run of a sweep, as the host needs it: its place, its values and its name. */
-export interface SweepRunRef {
-  index: number;
-  params: Record<string, unknown>;
-  name: string;
 }
 
 /** Keyword of the note placed on a path that was not checked because it lies outside the workspace. */

@@ -3,7 +3,7 @@
  * the run leaves "running" (or never started). Cancel asks the launcher to stop the run.
  */
 import * as vscode from 'vscode';
-import type { RunState } from '../../runs';
+import type { RunState } from '../../runs/store';
 import { settings } from '../settings';
 import { liveText } from '../runsView/treeModel';
 import { MESSAGE_PREFIX } from '../ui';

@@ -8,15 +8,26 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSweepId } from '../../config/sweep';
-import { fileSize, isOurTrainer, liveLockHolder, LOCK_FILE, newRunId, readFileEnd, readProcCmdline, type RunState, stopProcess, TextTail } from '../../runs';
+import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
+import { isOurTrainer, liveLockHolder, LOCK_FILE, readProcCmdline } from '../../runs/trainerProcess';
+import { hasCheckpoint, newRunId } from '../../runs/runDir';
+import type { RunState } from '../../runs/store';
+import { stopProcess } from '../../runs/stop';
 import { backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
 import type { RunsModel } from '../runsModel';
 import { settings } from '../settings';
-import { hasCheckpoint } from '../runsView/tree';
 import { LaunchProgress } from './launchProgress';
 import { confirm, isTrusted, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
-import type { SweepRunRef } from '../configEditor/validateAdapter';
 
+/** One run of a sweep config, as Start Run queues it: its place in the expansion, its values and name. */
+export interface SweepRunRef {
+  index: number;
+  params: Record<string, unknown>;
+  name: string;
+}
+
+/** What the launcher needs to know of a config before it launches (the config editor's validation
+ *  supplies it: configEditor depends on launch, never the reverse). */
 export interface ValidationOutcome {
   ok: boolean;
   /** The resolved config (defaults filled in), when valid. */

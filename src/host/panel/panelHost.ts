@@ -1,5 +1,6 @@
 /**
- * The metrics panel host: one webview panel, fed from the RunsModel. On `ready` it sends `init` and a
+ * The metrics panel host: one webview panel, fed from the runs it is given (the host's RunsModel, through
+ * MetricsPanelDeps in ./panelApi.ts, wired in src/host/extension.ts). On `ready` it sends `init` and a
  * full replay (`metrics` reset:true) of the runs to draw, then streams only appended lines of those runs.
  * A WebviewPanelSerializer restores the panel after a window reload with the runs it showed.
  */
@@ -9,56 +10,24 @@ import {
   type HostToWebviewMessage,
   isWebviewToHostMessage,
   METRICS_PANEL_VIEW_TYPE,
-  type PanelRun,
-  type PanelRunSummary,
-  type PanelSettings,
   type PanelState,
-  toPanelRun,
   type RunActionMessage,
   type WebviewToHostMessage,
 } from '../../protocol/panelMessages';
 import type { MetricsLine } from '../../protocol/runFolder';
-import type { RunState } from '../../runs';
+import type { RunState } from '../../runs/store';
+import { createNonce, renderPanelHtml } from './html';
+import type { MetricsPanelDeps, MetricsPanelView, PanelRuns, PanelShowOptions } from './panelApi';
+import { panelRunOf } from './panelRun';
+import { planRunAction } from './runActions';
 
 /** Events per replay message (one per tick): 1000 events serialise in ~5-30 ms (measured, loaded 2-core box). */
 export const REPLAY_SLICE = 1000;
-import type { RunsModel } from '../runsModel';
-import { settings, SECTION } from '../settings';
-import { createNonce, renderPanelHtml } from './html';
-import { planRunAction, RUN_ACTION_COMMANDS, type RunActionCommands } from './runActions';
 
 /** A streaming run's summary goes to the panel at most this often (runs table rows; the charts get lines). */
 export const SUMMARY_INTERVAL_MS = 1000;
 
-/** The metrics digest of a run for the runs table; undefined while none of its metrics has been read. */
-export function panelSummaryOf(r: RunState): PanelRunSummary | undefined {
-  if (r.series.total === 0) return undefined;
-  const d = r.series.evalDigest();
-  return { ...d, loss: r.summary.loss, pairsPerSec: r.summary.samplesPerSec, lastStep: r.summary.lastStep };
-}
-
-/** How the panel carries out runs-table actions: the commands to run, and how to execute one. */
-export interface PanelActions {
-  commands: RunActionCommands;
-  execute(command: string, ...args: unknown[]): Thenable<unknown>;
-}
-
-export function panelRunOf(r: RunState): PanelRun {
-  // The status shown is the effective one (a dead "running" run is failed), with the reason.
-  const why = r.readError ? `could not read the run folder: ${r.readError}` : r.status !== r.info.status ? r.reason : undefined;
-  const run = toPanelRun({ ...r.info, status: r.status, error: r.died ? r.info.error ?? r.reason ?? 'the trainer process is gone (killed or crashed)' : why ?? r.info.error }, r.config());
-  if (run.step === undefined && r.summary.lastStep !== null) run.step = r.summary.lastStep;
-  if (r.notes) run.notes = r.notes;
-  const summary = panelSummaryOf(r);
-  if (summary) run.summary = summary;
-  return run;
-}
-
-export function panelSettings(): PanelSettings {
-  return { advisorPercent: settings().advisorPercent };
-}
-
-export class MetricsPanel implements vscode.Disposable {
+export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   /** Runs whose appends we stream (the webview holds their replay). */
   private streamed = new Set<string>();
@@ -67,18 +36,19 @@ export class MetricsPanel implements vscode.Disposable {
   private pendingShow: { runIds: string[]; compare?: boolean; diff?: string[] } | undefined;
   private subs: vscode.Disposable[] = [];
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly model: RunsModel,
-    private readonly log: vscode.OutputChannel,
-    private readonly openConfigDiff: (a: string, b: string) => void,
-    private readonly actions: PanelActions = { commands: RUN_ACTION_COMMANDS, execute: (c, ...a) => vscode.commands.executeCommand(c, ...a) },
-  ) {
+  private readonly extensionUri: vscode.Uri;
+  private readonly model: PanelRuns;
+  private readonly log: vscode.OutputChannel;
+
+  constructor(private readonly deps: MetricsPanelDeps) {
+    this.extensionUri = deps.extensionUri;
+    this.model = deps.runs;
+    this.log = deps.log;
     this.subs.push(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`${SECTION}.advisorPercent`) && this.panel && this.ready) this.post({ type: 'settings', settings: panelSettings() });
+      deps.onDidChangeSettings(() => {
+        if (this.panel && this.ready) this.post({ type: 'settings', settings: deps.settings() });
       }),
-      model.onDidChange((r) => {
+      this.model.onDidChange((r) => {
         if (!this.panel || !this.ready) {
           // Not loaded yet: `ready` will send everything, including runs that appeared meanwhile.
           if (this.pendingShow) for (const id of r.added) if (this.awaiting.delete(id)) this.pendingShow.runIds.push(id);
@@ -129,7 +99,7 @@ export class MetricsPanel implements vscode.Disposable {
   private awaiting = new Set<string>();
 
   /** Open (or reveal) the panel and overlay these runs. */
-  show(runIds: string[], opts: { compare?: boolean; diff?: string[]; preserveFocus?: boolean; beside?: boolean } = {}): void {
+  show(runIds: string[], opts: PanelShowOptions = {}): void {
     for (const id of runIds) if (!this.model.get(id) && !id.startsWith('file:')) this.awaiting.add(id);
     if (!this.panel) {
       const column = opts.beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
@@ -312,7 +282,7 @@ export class MetricsPanel implements vscode.Disposable {
         const fromState = m.state?.shownRunIds?.filter((id) => this.model.get(id)) ?? [];
         const wanted = [...new Set(want?.runIds ?? [])].filter((id) => this.model.get(id));
         const show = wanted.length ? wanted : fromState.length ? fromState : runs[0] ? [runs[0].id] : [];
-        this.post({ type: 'init', runs: runs.map(panelRunOf), showRuns: show, configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined, settings: panelSettings() });
+        this.post({ type: 'init', runs: runs.map(panelRunOf), showRuns: show, configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined, settings: this.deps.settings() });
         this.model.prioritize(show);
         for (const id of show) this.replay(id);
         if (want?.compare) this.post({ type: 'showRuns', runIds: show, compare: true });
@@ -330,7 +300,7 @@ export class MetricsPanel implements vscode.Disposable {
         void this.save(m.suggestedName, m.type === 'exportCsv' ? Buffer.from(m.csv, 'utf8') : Buffer.from(m.dataUrl.slice(m.dataUrl.indexOf(',') + 1), 'base64'), m.type === 'exportCsv' ? 'CSV' : 'PNG');
         break;
       case 'openConfigDiff':
-        this.openConfigDiff(m.runIds[0], m.runIds[1]);
+        this.deps.openConfigDiff(m.runIds[0], m.runIds[1]);
         break;
       case 'log':
         this.log.appendLine(`[panel:${m.level}] ${m.message}`);
@@ -343,13 +313,13 @@ export class MetricsPanel implements vscode.Disposable {
 
   /** The runs table's buttons: the same commands as the palette (with their confirmations). */
   private runAction(action: RunActionMessage['action'], runIds: string[]): void {
-    const steps = planRunAction(action, runIds, (id) => !!this.model.get(id), (id) => this.model.get(id)?.info.sweep?.id, this.actions.commands);
+    const steps = planRunAction(action, runIds, (id) => !!this.model.get(id), (id) => this.model.get(id)?.info.sweep?.id, this.deps.actions.commands);
     for (const st of steps) {
       if (st.kind === 'show') this.show(st.runIds, { preserveFocus: true });
       else if (st.kind === 'diffTable') this.showDiff(st.runIds);
       else if (st.kind === 'none') this.log.appendLine(`[panel] ${action}: ${st.reason}`);
       else {
-        void Promise.resolve(this.actions.execute(st.command, ...st.args)).catch((e: unknown) => {
+        void Promise.resolve(this.deps.actions.execute(st.command, ...st.args)).catch((e: unknown) => {
           this.log.appendLine(`[panel] ${st.command} failed: ${e instanceof Error ? e.message : String(e)}`);
         });
       }

@@ -1,12 +1,12 @@
 /**
  * What the host does for a runs-table `runAction` (webview → host): pure, so that the panel host only
  * carries the steps out (show runs, post a diff table, execute a command) and holds no command logic.
- * The commands are the palette's, with their confirmations (ids from src/host/commands/commandIds.ts).
+ * The commands are the palette's, with their confirmations: their ids come in as RunActionCommands
+ * (RUN_ACTION_COMMANDS in src/host/commands/commandIds.ts, wired in src/host/extension.ts).
  */
 import type { RunAction } from '../../protocol/panelMessages';
-import { CMD, NOTES_CMD } from '../commands/commandIds';
 
-/** The command ids the actions run (the registered ones by default: RUN_ACTION_COMMANDS; tests pass others). */
+/** The command ids the actions run (the registered ones: RUN_ACTION_COMMANDS; tests may pass others). */
 export interface RunActionCommands {
   diffConfigs: string;
   stopRun: string;
@@ -15,15 +15,6 @@ export interface RunActionCommands {
   editNotes: string;
   stopSweep: string;
 }
-
-export const RUN_ACTION_COMMANDS: RunActionCommands = {
-  diffConfigs: CMD.diffConfigs,
-  stopRun: CMD.stopRun,
-  resumeRun: CMD.resumeRun,
-  deleteRun: CMD.deleteRun,
-  editNotes: NOTES_CMD.editNotes,
-  stopSweep: CMD.stopSweep,
-};
 
 export type RunActionStep =
   /** Overlay these runs in the panel's charts. */
@@ -36,14 +27,14 @@ export type RunActionStep =
 
 /**
  * The steps for `action` on `runIds` (duplicates and unknown ids dropped; `known` tells which exist).
- * `sweepOf` gives a run's sweep id, for Stop Sweep.
+ * `sweepOf` gives a run's sweep id, for Stop Sweep; `commands` the ids of the commands to run.
  */
 export function planRunAction(
   action: RunAction,
   runIds: readonly string[],
   known: (id: string) => boolean,
   sweepOf: (id: string) => string | undefined,
-  commands: RunActionCommands = RUN_ACTION_COMMANDS,
+  commands: RunActionCommands,
 ): RunActionStep[] {
   const ids = [...new Set(runIds)].filter(known);
   if (ids.length === 0) return [{ kind: 'none', reason: runIds.length ? `no such run: ${runIds.join(', ')}` : 'no runs selected' }];

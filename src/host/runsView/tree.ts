@@ -1,10 +1,9 @@
 // The Runs tree view: running runs first, one node per sweep, then the other runs by status, newest first;
 // each list shows PAGE_SIZE rows and a "Show more…" item. Spinning icon while running, menus by status.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RunStatus } from '../../protocol/runFolder';
-import type { RefreshResult, RunState } from '../../runs';
+import { hasCheckpoint } from '../../runs/runDir';
+import type { RefreshResult, RunState } from '../../runs/store';
 import type { RunsModel } from '../runsModel';
 import { GROUP_LABEL, layoutRuns, moreLabel, PAGE_SIZE, runContextValue, runDescription, runLabel, runTooltipMarkdown, sweepLabel, sweepTooltip, type TreeLayout } from './treeModel';
 
@@ -18,15 +17,6 @@ export type TreeNode =
   | { kind: 'more'; list: ListKey };
 
 export const SHOW_MORE_COMMAND = 'matryoshkaLab.showMoreRuns';
-
-export function hasCheckpoint(dir: string): boolean {
-  const c = join(dir, 'checkpoints');
-  try {
-    return existsSync(c) && readdirSync(c).length > 0;
-  } catch {
-    return false;
-  }
-}
 
 function icon(r: RunState): vscode.ThemeIcon {
   switch (r.status) {

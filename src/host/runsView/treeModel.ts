@@ -1,7 +1,7 @@
 // What the runs tree shows, as pure functions (no vscode import) so it is unit-tested.
 import type { RunNotes, RunStatus } from '../../protocol/runFolder';
 import { runDisplayName } from '../../insights/runLabel';
-import type { RunSummary } from '../../runs';
+import type { RunSummary } from '../../runs/series';
 
 export const GROUP_ORDER: readonly RunStatus[] = ['running', 'completed', 'stopped', 'failed'];
 export const GROUP_LABEL: Record<RunStatus, string> = {
