@@ -10,7 +10,8 @@ import type { ChartGrid } from './charts/chartGrid';
 import { diffRowsAsText } from './diff/diffTable';
 import type { MrlView } from './mrl/mrlView';
 import type { FrameScheduler } from './app/scheduler';
-import { xColumn, type TimeChart } from './charts/timeChart';
+import { xColumn } from './charts/axes';
+import type { TimeChart } from './charts/timeChart';
 import type { UiState } from './app/uiState';
 import type { PanelSettings } from '../src/protocol/panelMessages';
 import { formatCell } from './runsTable/columns';
@@ -30,6 +31,28 @@ export interface DebugSources {
   csv(chart: TimeChart): string;
   table: RunsTableView;
   settings(): PanelSettings;
+}
+
+/** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve and points. */
+function datasetInfos(c: TimeChart): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
+  return c.datasets.map((d) => ({
+    label: String(d.label),
+    role: d._info!.role,
+    runId: d._info!.curve.runId,
+    dim: d._info!.curve.dim,
+    points: d.data.length,
+    color: d._info!.curve.color,
+    dash: d._info!.curve.dash,
+  }));
+}
+
+/** The x axis' tick labels as drawn (tests: integer steps only). */
+function xTickLabels(c: TimeChart): string[] {
+  return (c.created?.scales.x?.ticks ?? []).map((t) => String(t.label ?? ''));
+}
+
+function legendTexts(c: TimeChart): string[] {
+  return (c.created?.legend?.legendItems ?? []).map((i) => i.text);
 }
 
 export function installDebugHook(src: DebugSources): void {
@@ -52,9 +75,9 @@ export function installDebugHook(src: DebugSources): void {
         /** False while changes wait for the chart to come near the viewport. */
         drawn: !c.dirty,
         draws: c.draws,
-        legend: c.legendTexts(),
-        xTicks: c.xTickLabels(),
-        datasets: c.datasetInfos(),
+        legend: legendTexts(c),
+        xTicks: xTickLabels(c),
+        datasets: datasetInfos(c),
         rawPoints: c.lastRawPoints,
         drawnPoints: c.lastDrawnPoints,
         best: c.bestPoints(),

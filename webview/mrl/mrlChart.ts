@@ -15,7 +15,7 @@ import { RUN_LEGEND_MAX } from '../charts/chartSpecs';
 import { Chart, type PanelTheme } from '../charts/chartSetup';
 import { dimColor, hexOf, RUN_DASHES, RUN_MARKERS, withAlpha } from '../charts/colors';
 import type { MetricsStore } from '../app/store';
-import { formatStep, formatValue } from '../charts/timeChart';
+import { formatStep, formatValue } from '../charts/axes';
 
 export interface MrlRun { id: string; name: string; index: number; config?: Record<string, unknown> | null }
 
