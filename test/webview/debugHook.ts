@@ -1,37 +1,14 @@
 /**
  * `window.__mrlPanel`: a read-only view of the panel for the browser tests and the panel bench (state,
  * stats, what each chart holds, the MRL curve, the diff rows, the CSV a chart would export) plus settle()
- * and onDrawn() to wait for frames. Frozen, and it hands out copies.
+ * and onDrawn() to wait for frames. Frozen, and it hands out copies. Test-only: installed by
+ * panelWithHook.ts, never part of the shipped bundle (dist/webview.js).
  */
-import type { PanelRun } from '../src/protocol/panelMessages';
-import type { ConfigDiffRow } from '../src/config/diff';
-import type { PanelTheme } from './charts/chartSetup';
-import type { ChartGrid } from './charts/chartGrid';
-import { diffRowsAsText } from './diff/diffTable';
-import type { MrlView } from './mrl/mrlView';
-import type { FrameScheduler } from './app/scheduler';
-import { xColumn } from './charts/axes';
-import type { TimeChart } from './charts/timeChart';
-import type { UiState } from './app/uiState';
-import type { PanelSettings } from '../src/protocol/panelMessages';
-import { formatCell } from './runsTable/columns';
-import type { RunsTableView } from './runsTable/view';
-
-export interface DebugSources {
-  state: UiState;
-  runs(): PanelRun[];
-  theme(): PanelTheme;
-  counters: { received: number; rejected: number };
-  scheduler: FrameScheduler;
-  grid: ChartGrid;
-  mrl: MrlView;
-  mrlMetric(): string | null;
-  mrlSteps(): number[];
-  diffRows(): ConfigDiffRow[];
-  csv(chart: TimeChart): string;
-  table: RunsTableView;
-  settings(): PanelSettings;
-}
+import type { PanelParts } from '../../webview/app/panel';
+import { xColumn } from '../../webview/charts/axes';
+import type { TimeChart } from '../../webview/charts/timeChart';
+import { diffRowsAsText } from '../../webview/diff/diffTable';
+import { formatCell } from '../../webview/runsTable/columns';
 
 /** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve and points. */
 function datasetInfos(c: TimeChart): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
@@ -55,7 +32,7 @@ function legendTexts(c: TimeChart): string[] {
   return (c.created?.legend?.legendItems ?? []).map((i) => i.text);
 }
 
-export function installDebugHook(src: DebugSources): void {
+export function installDebugHook(src: PanelParts): void {
   const { state, grid, mrl, scheduler } = src;
   const debug = {
     state: () => structuredClone(state),
