@@ -1,4 +1,6 @@
-// Builds the three programs (trainer, extension host, webview) plus the CLIs that ride on the trainer.
+// Builds the three programs (trainer, extension host, webview) plus the CLIs that ride on the trainer, and
+// the panel as the browser tests load it (with their read-only window.__mrlPanel hook) under dist/test/,
+// which the .vsix does not carry (.vscodeignore ships dist/webview.js, the panel without the hook).
 // An entry whose source file does not exist yet is skipped, so a partial tree still builds.
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -21,6 +23,7 @@ const targets = [
   { entry: 'bench/bench.ts', out: 'bench.js', platform: 'node' },
   { entry: 'src/host/extension.ts', out: 'extension.js', platform: 'node' },
   { entry: 'webview/main.ts', out: 'webview.js', platform: 'browser' },
+  { entry: 'test/webview/panelWithHook.ts', out: 'test/webview-with-hook.js', platform: 'browser' },
 ];
 
 const common = {

@@ -1,5 +1,6 @@
 /**
- * Panel benchmark, in real Chromium: the metrics panel (dist/webview.js, or built from webview/ if missing)
+ * Panel benchmark, in real Chromium: the metrics panel as the browser tests load it (the shipped panel plus
+ * the read-only window.__mrlPanel hook: test/webview/panelWithHook.ts, bundled from the current sources)
  * served with its real HTML + CSP, holding one run with 100k points per curve × 8 dims.
  *   messageToDrawnMs     median over repeats of: window.postMessage(metrics, 1 new line) → chart updated
  *                        (includes waiting for the animation frame the panel batches on)

@@ -1,6 +1,7 @@
 /**
- * Browser harness for the panel tests and the panel bench: builds the webview bundle in memory with
- * esbuild, serves it on 127.0.0.1 inside the real panel HTML (src/host/panel/html.ts, real CSP), and opens it
+ * Browser harness for the panel tests and the panel bench: builds the panel with its test hook
+ * (panelWithHook.ts, as esbuild.mjs builds dist/test/webview-with-hook.js) in memory with esbuild from the
+ * current sources, serves it on 127.0.0.1 inside the real panel HTML (src/host/panel/html.ts, real CSP), and opens it
  * in Debian Chromium through playwright-core with a stand-in `acquireVsCodeApi()` (state kept in
  * sessionStorage so it survives a reload, like VS Code's) and the theme variables VS Code would inject.
  */
@@ -26,11 +27,10 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-let bundle: Promise<string> | null = null;
-/** The webview bundle exactly as esbuild.mjs makes it (iife, browser), from the current sources. */
-export function buildWebview(): Promise<string> {
-  bundle ??= build({
-    entryPoints: [join(ROOT, 'webview/main.ts')],
+/** A webview entry bundled as esbuild.mjs bundles it (iife, browser), in memory. */
+function bundleInMemory(entry: string): Promise<string> {
+  return build({
+    entryPoints: [join(ROOT, entry)],
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -39,7 +39,21 @@ export function buildWebview(): Promise<string> {
     minify: false,
     logLevel: 'silent',
   }).then((r) => r.outputFiles[0].text);
+}
+
+/** Where the page loads the panel script from (the test bundle's path under dist/). */
+export const PANEL_SCRIPT_PATH = '/dist/test/webview-with-hook.js';
+
+let bundle: Promise<string> | null = null;
+/** The panel with the tests' read-only window.__mrlPanel hook, from the current sources. */
+export function buildPanelWithHook(): Promise<string> {
+  bundle ??= bundleInMemory('test/webview/panelWithHook.ts');
   return bundle;
+}
+
+/** The shipped webview bundle (webview/main.ts, dist/webview.js), from the current sources. */
+export function buildShippedWebview(): Promise<string> {
+  return bundleInMemory('webview/main.ts');
 }
 
 export type ThemeClass = 'vscode-light' | 'vscode-dark' | 'vscode-high-contrast';
@@ -53,7 +67,7 @@ export interface PanelServer {
 }
 
 export async function startPanelServer(): Promise<PanelServer> {
-  const js = await buildWebview();
+  const js = await buildPanelWithHook();
   const css = readFileSync(join(ROOT, 'media/panel.css'), 'utf8');
   const themeCss = readFileSync(join(__dirname, 'fixtures/theme.css'), 'utf8');
   let origin = '';
@@ -64,13 +78,13 @@ export async function startPanelServer(): Promise<PanelServer> {
       const nonce = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
       srv.lastNonce = nonce;
       const theme = u.searchParams.get('theme') ?? 'vscode-dark';
-      let html = renderPanelHtml({ cspSource: origin, nonce, scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/media/panel.css` });
+      let html = renderPanelHtml({ cspSource: origin, nonce, scriptUri: `${origin}${PANEL_SCRIPT_PATH}`, styleUri: `${origin}/media/panel.css` });
       // What VS Code adds around our HTML: its theme variables and the body theme class.
       html = html.replace('</head>', `  <link rel="stylesheet" href="${origin}/test/theme.css">\n</head>`);
       html = html.replace('<body>', `<body class="${theme}">`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(html);
-    } else if (u.pathname === '/dist/webview.js') {
+    } else if (u.pathname === PANEL_SCRIPT_PATH) {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
       res.end(js);
     } else if (u.pathname === '/media/panel.css') {

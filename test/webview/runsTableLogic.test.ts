@@ -1,5 +1,6 @@
 // The runs table's pure pieces, in Node: filter parser, column derivation (differing params, metrics,
-// advisor), sort, CSV, selection, the table model (grouping) and its persisted state.
+// advisor), sort, CSV, selection and row keys, the virtual grid's geometry, which actions apply, the
+// column chooser's prefs, the table model (grouping) and its persisted state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PanelRun } from '../../src/protocol/panelMessages';
@@ -7,7 +8,10 @@ import { deriveColumns, filterableColumns, formatCell, formatDuration, paramPath
 import { tableCsv } from '../../webview/runsTable/csv';
 import { parseFilter } from '../../webview/runsTable/filter';
 import { tableRows, type TableRow } from '../../webview/runsTable/rows';
-import { clickRow, emptySelection, moveFocus, toggleAll, toggleFocused } from '../../webview/runsTable/selection';
+import { withColumnShown } from '../../webview/runsTable/columnChooser';
+import { columnEdges, columnWidthCh, scrollTopToShow, visibleCols, visibleRows } from '../../webview/runsTable/gridGeometry';
+import { applyRowKey, clickRow, emptySelection, moveFocus, toggleAll, toggleFocused } from '../../webview/runsTable/selection';
+import { actionsEnabled } from '../../webview/runsTable/toolbar';
 import { nextSort, sortRows } from '../../webview/runsTable/sort';
 import { buildTableView, defaultTableState, loadTableState } from '../../webview/runsTable/tableModel';
 import { loadState } from '../../webview/app/uiState';
@@ -170,6 +174,70 @@ test('selection: click, ctrl-click, shift-range, keyboard, select all', () => {
   assert.equal(s.selected.size, 4);
   toggleAll(s, order);
   assert.equal(s.selected.size, 0);
+});
+
+test('row keys: arrows and Home/End move the focus (Shift extends), Space toggles, Ctrl+A all, Enter plots', () => {
+  const order = ['a', 'b', 'c', 'd'];
+  const s = emptySelection();
+  const key = (k: string, shift = false, ctrlOrMeta = false) => applyRowKey(s, k, { shift, ctrlOrMeta }, order);
+  assert.equal(key('ArrowDown'), 'select');
+  assert.equal(s.focus, 'a');
+  assert.equal(key('End', true), 'select');
+  assert.equal(s.focus, 'd');
+  assert.deepEqual([...s.selected], ['a', 'b', 'c', 'd'], 'shift+End: from the anchor');
+  assert.equal(key('Home'), 'select');
+  assert.equal(s.focus, 'a');
+  assert.equal(key(' '), 'select');
+  assert.deepEqual([...s.selected].sort(), ['b', 'c', 'd']);
+  assert.equal(key('a'), null, 'a plain "a" is not ours');
+  assert.equal(key('a', false, true), 'select');
+  assert.equal(s.selected.size, 4);
+  assert.equal(key('Enter'), 'plot');
+  assert.equal(key('Tab'), null);
+  assert.equal(key('ArrowUp'), 'select');
+  assert.equal(s.focus, 'a', 'clamped at the top');
+});
+
+test('grid geometry: fixed column widths and edges, rows and columns in view with overscan, scroll to show a row', () => {
+  const metric = (label: string): Column => ({ ...col('status'), key: label, label, group: 'metric', kind: 'number' });
+  assert.equal(columnWidthCh(col('status')), 13, 'the run\'s own columns have typical widths');
+  assert.equal(columnWidthCh(metric('abcd')), 8);
+  assert.equal(columnWidthCh(metric('x'.repeat(40))), 32, 'capped');
+  assert.equal(columnWidthCh({ ...metric('x'), kind: 'text' }), 10);
+  assert.deepEqual(columnEdges([metric('abcd'), metric('efgh')], 10), [[28, 108], [108, 188]], 'after the 28 px checkbox column');
+  assert.deepEqual(columnEdges([metric('abcd')], 0), [], 'no edges while the table is not laid out');
+
+  const vp = (top: number, height: number, left = 0, width = 0) => ({ top, height, left, width });
+  assert.deepEqual(visibleRows(vp(0, 220), 22, 100), [0, 22], '10 rows in view + 6 below');
+  assert.deepEqual(visibleRows(vp(2200, 220), 22, 1000), [94, 116], '6 above and below');
+  assert.deepEqual(visibleRows(vp(2200, 220), 22, 50), [34, 50], 'fewer rows than the scroll position: clamped');
+  assert.deepEqual(visibleRows(vp(0, 0), 0, 100), [0, 49], 'unmeasured: 22 px rows in an 800 px window');
+
+  const edges = Array.from({ length: 10 }, (_, i): [number, number] => [28 + 100 * i, 128 + 100 * i]);
+  assert.deepEqual(visibleCols(edges, vp(0, 0, 1000, 300), 10), [7, 10], '240 px beyond the view either side');
+  assert.deepEqual(visibleCols(edges, vp(0, 0, 0, 300), 10), [0, 6]);
+  assert.deepEqual(visibleCols(edges, vp(0, 0, 0, 0), 10), [0, 10], 'width unknown: every column');
+  assert.deepEqual(visibleCols(edges.slice(1), vp(0, 0, 0, 300), 10), [0, 10], 'edges of other columns: every column');
+
+  assert.equal(scrollTopToShow(5, 22, 30, 0, 300), null, 'in view');
+  assert.equal(scrollTopToShow(20, 22, 30, 0, 300), 192, 'below: scrolled to the bottom edge (under the header)');
+  assert.equal(scrollTopToShow(2, 22, 30, 100, 300), 44, 'above: scrolled to the top edge');
+  assert.equal(scrollTopToShow(-1, 22, 30, 0, 300), null, 'not a row shown');
+});
+
+test('actions apply to the selection; the column chooser keeps only departures from the defaults', () => {
+  const [completed, runningInSweep, failedInSweep] = RUNS;
+  assert.deepEqual(actionsEnabled([], 0), { plot: false, diff: false, stop: false, resume: false, delete: false, editNotes: false, stopSweep: false });
+  assert.deepEqual(actionsEnabled([completed], 1), { plot: true, diff: false, stop: false, resume: false, delete: true, editNotes: true, stopSweep: false });
+  assert.deepEqual(actionsEnabled([runningInSweep, failedInSweep], 2), { plot: true, diff: true, stop: true, resume: true, delete: false, editNotes: false, stopSweep: true });
+
+  const shownByDefault = col('status');
+  const addable: Column = { ...shownByDefault, key: 'extra', defaultShown: false };
+  const none = { shown: [], hidden: [] };
+  assert.deepEqual(withColumnShown(none, shownByDefault, false), { shown: [], hidden: ['status'] });
+  assert.deepEqual(withColumnShown({ shown: [], hidden: ['status'] }, shownByDefault, true), none);
+  assert.deepEqual(withColumnShown(none, addable, true), { shown: ['extra'], hidden: [] });
+  assert.deepEqual(withColumnShown({ shown: ['extra'], hidden: ['status'] }, addable, false), { shown: [], hidden: ['status'] });
 });
 
 test('table model: filter error keeps every row; group by sweep puts runs in no sweep last', () => {

@@ -4,7 +4,7 @@
  * Pure: no DOM.
  */
 import { isPanelState, type PanelState } from '../../src/protocol/panelMessages';
-import type { XAxisMode } from '../charts/timeChart';
+import type { XAxisMode } from '../charts/axes';
 import { defaultTableState, loadTableState, type TableUiState } from '../runsTable/tableModel';
 
 export type PanelTab = 'charts' | 'runs';

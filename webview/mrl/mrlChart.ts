@@ -15,7 +15,7 @@ import { RUN_LEGEND_MAX } from '../charts/chartSpecs';
 import { Chart, type PanelTheme } from '../charts/chartSetup';
 import { dimColor, hexOf, RUN_DASHES, RUN_MARKERS, withAlpha } from '../charts/colors';
 import type { MetricsStore } from '../app/store';
-import { formatStep, formatValue } from '../charts/timeChart';
+import { formatStep, formatValue } from '../charts/axes';
 
 export interface MrlRun { id: string; name: string; index: number; config?: Record<string, unknown> | null }
 
@@ -23,7 +23,7 @@ export interface MrlPoint { runId: string; dim: number; y: number; step: number 
 export interface FunnelPoint { runId: string; shortlistDim: number; rerankDim: number; y: number; step: number; macsSaved?: number }
 /** One run's advice at the step shown (null: the metric is not reported at two dims, or full ≤ 0). */
 export interface RunAdvice { runId: string; name: string; index: number; step: number; advice: DimAdvice | null }
-/** Where the advisor marks were drawn (read by the tests through the debug hook). */
+/** Where the advisor marks were drawn (read by the browser tests through their hook). */
 export interface AdvisorMark { runId: string; threshold: number; dim: number; value: number; thresholdPx: number; dimPx: number }
 
 /** Where a run's funnel dims come from: values `funnel:shortlistDim`/`funnel:rerankDim`, else the config. */

@@ -22,7 +22,7 @@ export class MrlView {
 
   /** The dim advisor's text under the chart (made here, so the page skeleton needs no change). */
   readonly advice: HTMLElement;
-  /** The advisor lines last shown (debug hook). */
+  /** The advisor lines last shown (read by the browser tests' hook). */
   adviceLines: string[] = [];
 
   constructor(private readonly el: MrlElements) {

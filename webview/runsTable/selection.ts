@@ -1,7 +1,7 @@
 /**
  * Row selection of the runs table, as in a file list: click selects one, Ctrl/Cmd-click toggles one,
  * Shift-click selects the range from the anchor (in the order shown), Space toggles the focused row, the
- * arrows move the focus (Shift+arrow extends). Pure: no DOM.
+ * arrows move the focus (Shift+arrow extends), Home/End jump, Ctrl/Cmd+A toggles all. Pure: no DOM.
  */
 
 export interface Selection {
@@ -77,4 +77,39 @@ export function pruneSelection(sel: Selection, known: ReadonlySet<string>): void
   for (const id of [...sel.selected]) if (!known.has(id)) sel.selected.delete(id);
   if (sel.anchor !== null && !known.has(sel.anchor)) sel.anchor = null;
   if (sel.focus !== null && !known.has(sel.focus)) sel.focus = null;
+}
+
+export interface KeyMods {
+  shift: boolean;
+  /** Ctrl, or Cmd on macOS. */
+  ctrlOrMeta: boolean;
+}
+
+/**
+ * A key pressed on the focused row, applied to sel: 'select' when it moved the focus or changed the
+ * selection, 'plot' for Enter (the caller plots the selection, or the focused row), null when the key is
+ * not the table's.
+ */
+export function applyRowKey(sel: Selection, key: string, mods: KeyMods, order: readonly string[]): 'select' | 'plot' | null {
+  switch (key) {
+    case 'ArrowDown':
+    case 'ArrowUp':
+      moveFocus(sel, key === 'ArrowDown' ? 1 : -1, order, mods.shift);
+      return 'select';
+    case 'Home':
+    case 'End':
+      moveFocus(sel, key === 'Home' ? -order.length : order.length, order, mods.shift);
+      return 'select';
+    case ' ':
+      toggleFocused(sel);
+      return 'select';
+    case 'a':
+      if (!mods.ctrlOrMeta) return null;
+      toggleAll(sel, order);
+      return 'select';
+    case 'Enter':
+      return 'plot';
+    default:
+      return null;
+  }
 }

@@ -1,38 +1,38 @@
 /**
  * `window.__mrlPanel`: a read-only view of the panel for the browser tests and the panel bench (state,
  * stats, what each chart holds, the MRL curve, the diff rows, the CSV a chart would export) plus settle()
- * and onDrawn() to wait for frames. Frozen, and it hands out copies.
+ * and onDrawn() to wait for frames. Frozen, and it hands out copies. Test-only: installed by
+ * panelWithHook.ts, never part of the shipped bundle (dist/webview.js).
  */
-import type { PanelRun } from '../src/protocol/panelMessages';
-import type { ConfigDiffRow } from '../src/config/diff';
-import type { PanelTheme } from './charts/chartSetup';
-import type { ChartGrid } from './charts/chartGrid';
-import { diffRowsAsText } from './diff/diffTable';
-import type { MrlView } from './mrl/mrlView';
-import type { FrameScheduler } from './app/scheduler';
-import { xColumn, type TimeChart } from './charts/timeChart';
-import type { UiState } from './app/uiState';
-import type { PanelSettings } from '../src/protocol/panelMessages';
-import { formatCell } from './runsTable/columns';
-import type { RunsTableView } from './runsTable/view';
+import type { PanelParts } from '../../webview/app/panel';
+import { xColumn } from '../../webview/charts/axes';
+import type { TimeChart } from '../../webview/charts/timeChart';
+import { diffRowsAsText } from '../../webview/diff/diffTable';
+import { formatCell } from '../../webview/runsTable/columns';
 
-export interface DebugSources {
-  state: UiState;
-  runs(): PanelRun[];
-  theme(): PanelTheme;
-  counters: { received: number; rejected: number };
-  scheduler: FrameScheduler;
-  grid: ChartGrid;
-  mrl: MrlView;
-  mrlMetric(): string | null;
-  mrlSteps(): number[];
-  diffRows(): ConfigDiffRow[];
-  csv(chart: TimeChart): string;
-  table: RunsTableView;
-  settings(): PanelSettings;
+/** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve and points. */
+function datasetInfos(c: TimeChart): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
+  return c.datasets.map((d) => ({
+    label: String(d.label),
+    role: d._info!.role,
+    runId: d._info!.curve.runId,
+    dim: d._info!.curve.dim,
+    points: d.data.length,
+    color: d._info!.curve.color,
+    dash: d._info!.curve.dash,
+  }));
 }
 
-export function installDebugHook(src: DebugSources): void {
+/** The x axis' tick labels as drawn (tests: integer steps only). */
+function xTickLabels(c: TimeChart): string[] {
+  return (c.created?.scales.x?.ticks ?? []).map((t) => String(t.label ?? ''));
+}
+
+function legendTexts(c: TimeChart): string[] {
+  return (c.created?.legend?.legendItems ?? []).map((i) => i.text);
+}
+
+export function installDebugHook(src: PanelParts): void {
   const { state, grid, mrl, scheduler } = src;
   const debug = {
     state: () => structuredClone(state),
@@ -52,9 +52,9 @@ export function installDebugHook(src: DebugSources): void {
         /** False while changes wait for the chart to come near the viewport. */
         drawn: !c.dirty,
         draws: c.draws,
-        legend: c.legendTexts(),
-        xTicks: c.xTickLabels(),
-        datasets: c.datasetInfos(),
+        legend: legendTexts(c),
+        xTicks: xTickLabels(c),
+        datasets: datasetInfos(c),
         rawPoints: c.lastRawPoints,
         drawnPoints: c.lastDrawnPoints,
         best: c.bestPoints(),

@@ -1,0 +1,54 @@
+/**
+ * The time chart's Chart.js plugin drawn after the lines: a ring on each curve's best value, and the box
+ * of a zoom drag in progress. Both clipped to the plot area.
+ */
+import type { Plugin } from 'chart.js';
+import type { PanelTheme } from './chartSetup';
+import { withAlpha } from './colors';
+
+export interface OverlaySource {
+  /** Points to ring, in current axis units. */
+  best(): readonly { x: number; y: number; color: string }[];
+  /** The zoom box being dragged, [left, right] in canvas px, or null. */
+  selectionBox(): [number, number] | null;
+  theme(): PanelTheme;
+}
+
+export function overlayPlugin(src: OverlaySource): Plugin<'line'> {
+  return {
+    id: 'mrlOverlay',
+    afterDatasetsDraw: (chart) => {
+      const ctx = chart.ctx;
+      const xs = chart.scales.x;
+      const ys = chart.scales.y;
+      const area = chart.chartArea;
+      const theme = src.theme();
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+      ctx.clip();
+      for (const b of src.best()) {
+        const px = xs.getPixelForValue(b.x);
+        const py = ys.getPixelForValue(b.y);
+        if (!Number.isFinite(px) || !Number.isFinite(py)) continue;
+        ctx.beginPath();
+        ctx.arc(px, py, 4.5, 0, Math.PI * 2);
+        ctx.fillStyle = theme.bg;
+        ctx.fill();
+        ctx.lineWidth = 2;
+        ctx.strokeStyle = b.color;
+        ctx.stroke();
+      }
+      const box = src.selectionBox();
+      if (box) {
+        const [x0, x1] = box;
+        ctx.fillStyle = withAlpha('#808080', 0.18);
+        ctx.fillRect(x0, area.top, x1 - x0, area.bottom - area.top);
+        ctx.strokeStyle = theme.accent;
+        ctx.lineWidth = 1;
+        ctx.strokeRect(x0 + 0.5, area.top + 0.5, x1 - x0, area.bottom - area.top - 1);
+      }
+      ctx.restore();
+    },
+  };
+}
