@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const CLI = resolve(process.cwd(), 'src/trainer/conformance/cli.ts');
-const FIXTURE = resolve(process.cwd(), '../shared/fixtures/losses/cmnrl_triplets_mb2.json');
+const FIXTURE = resolve(__dirname, 'fixtures/losses/cmnrl_triplets_mb2.json');
 
 function runCli(dir: string, ...extra: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, dir, '--backend', 'cpu', ...extra], { encoding: 'utf8' });
@@ -21,9 +21,8 @@ function tempDir(files: Record<string, string>): string {
   return dir;
 }
 
-const skip = existsSync(FIXTURE) ? false : `fixture ${FIXTURE} is absent`;
 
-test('a fixture with perturbed expected values fails: exit non-zero, "0 passed, 1 failed"', { skip }, () => {
+test('a fixture with perturbed expected values fails: exit non-zero, "0 passed, 1 failed"', () => {
   const fx = JSON.parse(readFileSync(FIXTURE, 'utf8'));
   // Off by far more than the tolerance in one gradient entry only; the loss stays right.
   fx.expected.grad.positive[1][3] += 0.01;
@@ -38,7 +37,7 @@ test('a fixture with perturbed expected values fails: exit non-zero, "0 passed, 
   }
 });
 
-test('the same fixture unperturbed passes with exit 0', { skip }, () => {
+test('the same fixture unperturbed passes with exit 0', () => {
   const dir = tempDir({ 'ok.json': readFileSync(FIXTURE, 'utf8') });
   try {
     const r = runCli(dir);
@@ -50,7 +49,7 @@ test('the same fixture unperturbed passes with exit 0', { skip }, () => {
   }
 });
 
-test('malformed fixtures and unknown losses: clear messages, counted as failed, no stack trace', { skip }, () => {
+test('malformed fixtures and unknown losses: clear messages, counted as failed, no stack trace', () => {
   const fx = JSON.parse(readFileSync(FIXTURE, 'utf8'));
   const unknown = { ...fx, loss: { type: 'TripletLoss' } };
   const badShape = { ...fx, inputs: { ...fx.inputs, positive: fx.inputs.positive.slice(1) } };

@@ -1,18 +1,17 @@
-// The runner over the shared sentence-transformers fixtures: every one must pass (loss and input
-// gradients, cached ones through the real GradCache path), on the cpu backend.
+// The runner over the sentence-transformers fixtures (test/conformance/fixtures/: computed with the real
+// loss classes, see its README): every one must pass (loss and input gradients, cached ones through the
+// real GradCache path), on the cpu backend.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runConformance } from '../../src/trainer/conformance/conformance';
 import { useCpu } from './cpuBackend';
 
-const FIXTURES = resolve(process.cwd(), '../shared/fixtures/losses');
-const present = existsSync(FIXTURES);
+const FIXTURES = resolve(__dirname, 'fixtures/losses');
 
 test(
   'all sentence-transformers loss fixtures pass',
-  { skip: present ? false : `fixture folder ${FIXTURES} is absent` },
   async () => {
     await useCpu();
     const lines: string[] = [];

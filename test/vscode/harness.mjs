@@ -1,7 +1,7 @@
 // The end-to-end harness: a real VS Code (code-server from npm, on Node 24) with the packaged .vsix
 // installed by code-server itself, driven by playwright-core in Debian's Chromium.
 // Offline; everything it writes goes under one temp dir (HOME, XDG_*, user data, extensions, workspace).
-// Recipe and measurements: ../../../shared/recipes/code-server/README.md.
+// How it is installed: test/vscode/setup.sh.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

