@@ -36,7 +36,14 @@ test('the quick-start config trains at a tiny size and improves on the untrained
   const table = lines.join('\n');
   for (const d of dims) assert.match(table, new RegExp(`^\\s*${d}\\s+0\\.\\d{4}`, 'm'));
   assert.match(table, /ndcg@10 \(step 0\)/);
-  assert.ok(r.final!.values['funnel:macsSaved'] > 0, 'the funnel saved multiply-adds');
+  // The funnel scores the corpus at the shortlist dim, then re-ranks its shortlist at the full dim: per query
+  // nc·s + S·r multiply-adds instead of nc·r, a saving of 1 − s/r − S/nc (s 16, r 64, S 50 in the quick start).
+  const f = v.config!.evaluation.funnel!;
+  assert.deepEqual(f, { shortlistDim: 16, rerankDim: 64, shortlistSize: 50 });
+  const nc = prepared.evalSet.corpus.length;
+  assert.ok(nc > f.shortlistSize, `a corpus of ${nc}`);
+  const saved = 1 - f.shortlistDim / f.rerankDim - f.shortlistSize / nc;
+  assert.ok(Math.abs(r.final!.values['funnel:macsSaved'] - saved) < 1e-12, `funnel:macsSaved ${r.final!.values['funnel:macsSaved']}, expected ${saved}`);
   assert.ok(r.final!.values['funnel:ndcg@10'] > 0);
   // The model folder is a usable Hugging Face folder: same embeddings as the trained encoder.
   const m = loadHfModel(join(runDir, 'model'));

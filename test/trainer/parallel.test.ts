@@ -80,9 +80,26 @@ test('a loss that throws mid-step releases the workers: the error surfaces and t
     for (const miniBatchSize of [undefined, 2]) {
       assert.throws(() => pool.lossAndGrads({ ids, mask, rows, len }, 2, 4, { ...broken, miniBatchSize }, {}, 1), /loss exploded/);
     }
-    const ok = pool.lossAndGrads({ ids, mask, rows, len }, 2, 4, createLoss({ type: 'MultipleNegativesRankingLoss', scale: 20 }, { embeddingDim: 16, seed: 1 }), {}, 2);
-    assert.ok(Number.isFinite(ok.loss));
-    for (const g of ok.grads.values()) g.dispose();
+    const mnrl = () => createLoss({ type: 'MultipleNegativesRankingLoss', scale: 20 }, { embeddingDim: 16, seed: 1 });
+    const ok = pool.lossAndGrads({ ids, mask, rows, len }, 2, 4, mnrl(), {}, 2);
+    // Still working means still right: the single-thread loss and gradients of the same step.
+    const batch = { inputIds: tf.tensor2d(ids, [rows, len], 'int32'), attentionMask: tf.tensor2d(mask, [rows, len]) };
+    const single = lossAndGrads(encoderRows(encoder, batch, 2), 2, 4, mnrl(), {});
+    assert.ok(Number.isFinite(single.loss));
+    assert.ok(Math.abs(single.loss - ok.loss) < 1e-5, `loss ${single.loss} vs ${ok.loss}`);
+    assert.equal(ok.grads.size, single.grads.size);
+    let worst = 0, largest = 0;
+    for (const [v, g] of single.grads) {
+      const h = ok.grads.get(v);
+      assert.ok(h, `missing gradient for ${v.name}`);
+      worst = Math.max(worst, tf.tidy(() => tf.max(tf.abs(tf.sub(g, h))).dataSync()[0]));
+      largest = Math.max(largest, tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]));
+    }
+    assert.ok(largest > 0);
+    assert.ok(worst <= 1e-5 * Math.max(1, largest), `max |Δgrad| ${worst} (max |grad| ${largest})`);
+    for (const g of [...single.grads.values(), ...ok.grads.values()]) g.dispose();
+    batch.inputIds.dispose();
+    batch.attentionMask.dispose();
   } finally {
     await pool.close();
     encoder.dispose();
@@ -97,7 +114,10 @@ test('close() returns when a worker already died mid-run (it does not wait for a
     // A worker lost to an out-of-memory abort or a native crash: gone before anyone closes the pool.
     const worker = (pool as unknown as { workers: import('node:worker_threads').Worker[] }).workers[0];
     await worker.terminate();
-    const closed = await Promise.race([pool.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('hung'), 10000))]);
+    // A generous deadline, only to tell a hang from a return.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = await Promise.race([pool.close().then(() => 'closed'), new Promise((r) => (timer = setTimeout(() => r('hung'), 120_000)))]);
+    clearTimeout(timer);
     assert.equal(closed, 'closed');
   } finally {
     encoder.dispose();

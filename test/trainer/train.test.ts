@@ -79,7 +79,8 @@ test('two runs of the same config and seed give the same metrics, event for even
   const c = config();
   const a = join(dir, 'repro-a');
   const b = join(dir, 'repro-b');
-  const ra = await runTraining(await prepareRun(c, dir), { runDir: a, progress: null, print: quiet });
+  const pa = await prepareRun(c, dir);
+  const ra = await runTraining(pa, { runDir: a, progress: null, print: quiet });
   const rb = await runTraining(await prepareRun(c, dir), { runDir: b, progress: null, print: quiet });
   assert.equal(ra.status, 'completed');
   assert.equal(rb.status, 'completed');
@@ -88,10 +89,14 @@ test('two runs of the same config and seed give the same metrics, event for even
   // Steps 0, 4, 8 and the end are evaluated at every dim; train events every 2 steps with per-dim losses.
   const evals = la.filter((l) => 'split' in l && l.split === 'eval') as { step: number; byDim: Record<string, Record<string, number>>; values: Record<string, number> }[];
   assert.deepEqual(evals.map((e) => e.step), [0, 4, 8, 12]);
+  // Funnel (shortlist 10 at dim 4, re-rank at 16): nc·4 + 10·16 multiply-adds per query instead of nc·16.
+  const nc = pa.evalSet.corpus.length;
+  assert.ok(nc > 10, `a corpus of ${nc}`);
+  const saved = 1 - 4 / 16 - 10 / nc;
   for (const e of evals) {
     assert.deepEqual(Object.keys(e.byDim).sort(), ['16', '4', '8']);
     assert.ok(e.byDim['16']['ndcg@10'] > 0 && e.byDim['16']['ndcg@10'] <= 1);
-    assert.ok(e.values['funnel:macsSaved'] > 0);
+    assert.ok(Math.abs(e.values['funnel:macsSaved'] - saved) < 1e-12, `step ${e.step}: funnel:macsSaved ${e.values['funnel:macsSaved']}, expected ${saved}`);
   }
   const trains = la.filter((l) => 'split' in l && l.split === 'train') as { step: number; values: Record<string, number>; byDim: Record<string, Record<string, number>> }[];
   assert.deepEqual(trains.map((e) => e.step), [2, 4, 6, 8, 10, 12]);

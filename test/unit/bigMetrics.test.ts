@@ -86,43 +86,40 @@ test(`a ~${MB} MB metrics.jsonl is read in slices of at most REFRESH_BYTES; memo
   );
 });
 
-test('the host model reads a backlog a slice per event-loop turn (the extension host stays responsive)', { timeout: 600_000 }, async () => {
+test('the host model reads a backlog a slice per event-loop turn (the extension host stays responsive)', { timeout: 600_000 }, async (t) => {
   const restoreVscode = useFakeVscode();
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
-  const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
+  const { RunsModel, BACKGROUND_PAUSE_MS } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const ws = join(root, 'ws');
   const big = bigRun(join(ws, '.mrl/runs'), 'big', 4);
   const size = statSync(big.file).size;
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
   vs.state.settings = {};
-  // Count event-loop turns while the model drains the backlog on its own (no explicit refresh calls).
-  let turns = 0;
-  let stop = false;
-  const spin = () => {
-    turns++;
-    if (!stop) setImmediate(spin);
-  };
+  // The model's timers on a mocked clock: each pass over the backlog is its own timer callback (the event
+  // loop is free between two), and the test decides when time passes, not the machine's speed.
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
   const model = new RunsModel();
   let fired = 0;
   model.onDidChange(() => fired++);
+  const read = () => model.get('big')!.bytesRead ?? 0;
   try {
-    assert.ok((model.get('big')!.bytesRead ?? 0) <= REFRESH_BYTES, 'the constructor read one slice only');
-    setImmediate(spin);
-    const t0 = Date.now();
-    const end = t0 + 120_000;
-    while ((model.get('big')!.bytesRead ?? 0) < size) {
-      assert.ok(Date.now() < end, 'backlog drained');
-      await new Promise((r) => setTimeout(r, 5));
+    assert.ok(read() <= REFRESH_BYTES, 'the constructor read one slice only');
+    let passes = 0;
+    let prev = read();
+    while (read() < size) {
+      // Slice after slice, one per background pause (not one per 1-5 s refresh tick of the model's timer).
+      t.mock.timers.tick(BACKGROUND_PAUSE_MS);
+      passes++;
+      const now = read();
+      assert.ok(now > prev, `pass ${passes}: nothing read after a pause of ${BACKGROUND_PAUSE_MS} ms`);
+      assert.ok(now - prev <= REFRESH_BYTES, `pass ${passes} read ${now - prev} bytes: more than a slice in one turn`);
+      prev = now;
     }
-    stop = true;
-    // Slice after slice on setTimeout(0), not one per 1-5 s timer tick (that would take over a minute).
-    assert.ok(Date.now() - t0 < 20_000, `drained in ${Date.now() - t0} ms`);
     const slices = Math.ceil(size / REFRESH_BYTES);
-    assert.ok(turns >= slices - 1, `${turns} event-loop turns for ${slices} slices`);
-    assert.ok(fired >= 1);
+    assert.ok(passes >= slices - 1, `${passes} passes for ${slices} slices`);
+    assert.equal(fired, passes, 'one change event per pass');
     assert.equal(model.get('big')!.series.total, big.events);
   } finally {
-    stop = true;
     model.dispose();
     restoreVscode();
   }

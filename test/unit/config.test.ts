@@ -66,20 +66,37 @@ test('the input object is not modified by validation', () => {
   assert.deepEqual(input, { training: { batchSize: 8 } });
 });
 
-test('schema defaults equal the loss implementations\' (sentence-transformers) defaults', () => {
-  const c = validateRunConfig({ loss: { type: 'CachedMultipleNegativesRankingLoss' } }, FILE).config!;
-  assert.ok(!Array.isArray(c.loss) && c.loss.type === 'CachedMultipleNegativesRankingLoss');
-  assert.equal(c.loss.scale, MNRL_DEFAULT_SCALE);
-  assert.equal(c.loss.miniBatchSize, CACHED_DEFAULT_MINI_BATCH_SIZE);
-  const g = validateRunConfig({ loss: { type: 'GISTEmbedLoss' } }, FILE).config!.loss;
-  assert.ok(!Array.isArray(g) && g.type === 'GISTEmbedLoss');
-  assert.equal(g.temperature, GIST_DEFAULTS.temperature);
-  assert.equal(g.marginStrategy, GIST_DEFAULTS.marginStrategy);
-  assert.equal(g.margin, GIST_DEFAULTS.margin);
-  assert.equal(g.contrastAnchors, GIST_DEFAULTS.contrastAnchors);
-  const s = validateRunConfig({ loss: { type: 'CoSENTLoss' } }, FILE).config!.loss;
-  assert.ok(!Array.isArray(s) && s.type === 'CoSENTLoss');
-  assert.equal(s.scale, COSENT_DEFAULT_SCALE);
+test('schema defaults are sentence-transformers\' defaults (its literal values), as are the loss implementations\'', () => {
+  // sentence-transformers: MultipleNegativesRankingLoss(scale=20.0), CachedMultipleNegativesRankingLoss(scale=20.0,
+  // mini_batch_size=32), MultipleNegativesSymmetricRankingLoss(scale=20.0), GISTEmbedLoss(temperature=0.01,
+  // margin_strategy="absolute", margin=0.0, contrast_anchors=True, contrast_positives=True), CachedGISTEmbedLoss
+  // (the same, mini_batch_size=32), CoSENTLoss(scale=20.0), AnglELoss(scale=20.0), MatryoshkaLoss(
+  // matryoshka_weights=None → 1 per dim, n_dims_per_step=-1).
+  const lossOf = (loss: unknown) => {
+    const r = validateRunConfig({ loss }, FILE);
+    assert.deepEqual(r.errors, [], JSON.stringify(loss));
+    return r.config!.loss;
+  };
+  assert.deepEqual(lossOf({ type: 'MultipleNegativesRankingLoss' }), { type: 'MultipleNegativesRankingLoss', scale: 20 });
+  assert.deepEqual(lossOf({ type: 'CachedMultipleNegativesRankingLoss' }), { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 32 });
+  assert.deepEqual(lossOf({ type: 'MultipleNegativesSymmetricRankingLoss' }), { type: 'MultipleNegativesSymmetricRankingLoss', scale: 20 });
+  const gist = { guide: 'self', temperature: 0.01, marginStrategy: 'absolute', margin: 0, contrastAnchors: true, contrastPositives: true };
+  assert.deepEqual(lossOf({ type: 'GISTEmbedLoss' }), { type: 'GISTEmbedLoss', ...gist });
+  assert.deepEqual(lossOf({ type: 'CachedGISTEmbedLoss' }), { type: 'CachedGISTEmbedLoss', ...gist, miniBatchSize: 32 });
+  assert.deepEqual(lossOf({ type: 'CoSENTLoss' }), { type: 'CoSENTLoss', scale: 20 });
+  assert.deepEqual(lossOf({ type: 'AnglELoss' }), { type: 'AnglELoss', scale: 20 });
+  const m = lossOf({ type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [64, 32, 16] });
+  assert.ok(!Array.isArray(m) && m.type === 'MatryoshkaLoss');
+  assert.equal(m.matryoshkaWeights, null);
+  assert.equal(m.nDimsPerStep, -1);
+  // null weights: 1 for every dim in the loss built from it.
+  const { createLoss } = require('../../src/trainer/losses/registry') as typeof import('../../src/trainer/losses/registry');
+  assert.deepEqual((createLoss(m, { embeddingDim: 64, seed: 1 }) as unknown as { weights: number[] }).weights, [1, 1, 1]);
+  // The implementations' own defaults (used when a loss is built without a config) are the same literals.
+  assert.equal(MNRL_DEFAULT_SCALE, 20);
+  assert.equal(CACHED_DEFAULT_MINI_BATCH_SIZE, 32);
+  assert.deepEqual({ ...GIST_DEFAULTS }, { temperature: 0.01, marginStrategy: 'absolute', margin: 0, contrastAnchors: true, contrastPositives: true });
+  assert.equal(COSENT_DEFAULT_SCALE, 20);
 });
 
 test('every schema property has a description, and a default unless its absence means something', () => {

@@ -17,7 +17,7 @@ const line = (step: number, loss: number) => JSON.stringify({ step, epoch: 0, ti
 
 test('panel: ready → init + replay; appended lines stream; requestRun replays; bad messages dropped', async (t) => {
   // A live "trainer" process for the running run (liveness checks the pid and its command line).
-  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'fake-trainer']);
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)', 'fake-trainer']);
   t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');

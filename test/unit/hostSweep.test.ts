@@ -14,7 +14,8 @@ useFakeVscode(); // for the whole file
 const root = mkdtempSync(join(tmpdir(), 'mrl-host-sweep-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-// `--config <f> --out <dir> [--sweep-id S --sweep-index i]`: `steps` steps of 50 ms, run.json with the sweep.
+// `--config <f> --out <dir> [--sweep-id S --sweep-index i]`: `steps` steps of 50 ms, run.json with the sweep;
+// with `hold` in the config it does not complete before that file exists (the test decides when).
 const FAKE_TRAINER = String.raw`
 const fs = require('fs'), path = require('path');
 const a = process.argv.slice(2); const arg = (k) => a[a.indexOf(k) + 1];
@@ -27,7 +28,7 @@ const info = (status, step) => { const t = path.join(dir, 'run.json.tmp'); fs.wr
 let step = 0;
 process.on('SIGTERM', () => { info('stopped', step); process.exit(0); });
 info('running', 0);
-const timer = setInterval(() => { step++; info('running', step); if (step >= cfg.steps) { clearInterval(timer); info('completed', step); } }, 50);
+const timer = setInterval(() => { if (step >= cfg.steps && cfg.hold && !fs.existsSync(cfg.hold)) return; step++; info('running', step); if (step >= cfg.steps) { clearInterval(timer); info('completed', step); } }, 50);
 `;
 
 const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
@@ -44,8 +45,8 @@ mkdirSync(ws, { recursive: true });
 const runsDir = join(ws, '.mrl/runs');
 
 /** A sweep config for the fake trainer, and what the validator reports of it (one run per seed). */
-function sweepConfig(file: string, name: string, steps: number, seeds: number[]) {
-  writeFileSync(join(ws, file), JSON.stringify({ name, steps, sweep: { method: 'grid', parameters: { seed: seeds } } }));
+function sweepConfig(file: string, name: string, steps: number, seeds: number[], hold?: string) {
+  writeFileSync(join(ws, file), JSON.stringify({ name, steps, hold, sweep: { method: 'grid', parameters: { seed: seeds } } }));
 }
 const validate = async (u: { fsPath: string }) => {
   const raw = JSON.parse(readFileSync(u.fsPath, 'utf8'));
@@ -174,11 +175,14 @@ test('Stop Sweep without a target: a pick of the sweeps with runs running or que
 
 test('a sweep config edited while its runs wait: the queued rest never starts with values nobody queued; said so', { timeout: 60000 }, async () => {
   vs.state.settings = { maxConcurrentRuns: 1 };
-  sweepConfig('edited.mrl.json', 'edited', 8, [1, 2, 3]);
+  // Run 0 cannot complete before the edit below, however slow this process is: it waits for `hold`.
+  const hold = join(root, 'edited.hold');
+  sweepConfig('edited.mrl.json', 'edited', 8, [1, 2, 3], hold);
   const r = (await launcher.start(vs.Uri.file(join(ws, 'edited.mrl.json')) as never, { confirmed: true })) as SweepLaunch;
   await until('the first run running', () => model.get(r.runIds[0])?.status === 'running');
   // The user changes the swept values while run 0 trains: runs 1 and 2 would read the new file.
   sweepConfig('edited.mrl.json', 'edited', 8, [7, 8, 9]);
+  writeFileSync(hold, '');
   await until('the first run completed', () => model.get(r.runIds[0])?.status === 'completed');
   await until('the rest dropped', () => launcher.activeSweeps().length === 0);
   assert.deepEqual(launched, [r.runIds[0]], 'only the run that started before the edit');

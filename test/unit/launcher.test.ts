@@ -57,12 +57,19 @@ describe('launch plan', () => {
 });
 
 describe('detached trainer', () => {
-  test('outlives the process that launched it (a window reload), output goes to a file', { timeout: 20000 }, async () => {
-    // A "host" process spawns a fake trainer through spawnDetached and exits at once.
+  test('outlives the process that launched it (a window reload), output goes to a file', { timeout: 120_000 }, async () => {
+    // A "host" process spawns a fake trainer through spawnDetached and exits at once. The trainer finishes
+    // only when the test says so (a `go` file), after it has been seen alive with its launcher gone.
     const out = join(tmp, 'trainer.log');
     const done = join(tmp, 'done');
+    const go = join(tmp, 'go');
     const fake = join(tmp, 'fake-trainer.js');
-    writeFileSync(fake, `console.log('started', process.pid); setTimeout(() => { require('fs').writeFileSync(${JSON.stringify(done)}, 'ok'); console.log('finished'); }, 1500);`);
+    writeFileSync(
+      fake,
+      `const fs = require('fs'); console.log('started', process.pid);
+       const t = setInterval(() => { if (!fs.existsSync(${JSON.stringify(go)})) return; clearInterval(t); fs.writeFileSync(${JSON.stringify(done)}, 'ok'); console.log('finished'); }, 20);
+       setTimeout(() => process.exit(1), 300000).unref();`,
+    );
     const host = join(tmp, 'host.ts');
     writeFileSync(
       host,
@@ -70,14 +77,19 @@ describe('detached trainer', () => {
        const c = spawnDetached({ command: process.execPath, args: [${JSON.stringify(fake)}], env: process.env, cwd: ${JSON.stringify(tmp)} }, ${JSON.stringify(out)});
        console.log(c.pid);`,
     );
-    const r = spawnSync(process.execPath, ['--import', 'tsx', host], { encoding: 'utf8', timeout: 15000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', host], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const pid = Number(r.stdout.trim().split('\n').pop());
     assert.ok(pid > 0);
     assert.equal(isPidAlive(pid), true, 'the trainer is still running after its launcher exited');
-    for (let i = 0; i < 100 && !existsSync(done); i++) await new Promise((res) => setTimeout(res, 100));
+    writeFileSync(go, '');
+    // Generous deadlines, only to fail a hang.
+    const waitFor = async (what: string, cond: () => boolean) => {
+      for (const end = Date.now() + 60_000; !cond(); await new Promise((res) => setTimeout(res, 20))) if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    };
+    await waitFor('the trainer to finish', () => existsSync(done));
     assert.equal(readFileSync(done, 'utf8'), 'ok');
-    for (let i = 0; i < 50 && !/finished/.test(readFileSync(out, 'utf8')); i++) await new Promise((res) => setTimeout(res, 100));
+    await waitFor('its last line in the output file', () => /finished/.test(readFileSync(out, 'utf8')));
     assert.match(readFileSync(out, 'utf8'), /started \d+\nfinished/);
   });
 });

@@ -69,30 +69,54 @@ test('a bad notes.json is ignored with a reason naming the file and the JSON pat
 test('a write is atomic: a reader polling while another process rewrites notes.json never sees half a file', async () => {
   const d = fresh();
   writeRunNotes(d, { tags: ['start'], note: '' });
-  // 200 kB notes: big enough that a plain (non-atomic) write would be seen torn
+  // 200 kB notes: big enough that a plain (non-atomic) write would be seen torn. The writer rewrites the
+  // file until the reader has read it often enough while it was being rewritten (a line on its stdin),
+  // then prints the index of its last write: no reliance on how many reads fit in some time.
   const script = `const { writeRunNotes } = require(${JSON.stringify(resolve(__dirname, '../../src/runs/notes.ts'))});
 const big = 'x'.repeat(200000);
-for (let i = 0; i < 150; i++) writeRunNotes(${JSON.stringify(d)}, { tags: ['t' + i], note: big + i });`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+let stop = false;
+process.stdin.on('data', () => (stop = true));
+let i = 0;
+(function burst() {
+  for (let k = 0; k < 10; k++) writeRunNotes(${JSON.stringify(d)}, { tags: ['t' + i], note: big + i++ });
+  if (stop) console.log(i - 1);
+  else setImmediate(burst);
+})();`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (b) => (stderr += b));
+  child.stdout.on('data', (b) => (stdout += b));
   const done = new Promise<number | null>((r) => child.on('exit', r));
   let exited = false;
   void done.then(() => (exited = true));
-  let reads = 0;
-  let lastTag = 'start';
-  while (!exited) {
-    const r = readRunNotes(d);
-    assert.equal(r.problem, undefined, `read ${reads}: ${r.problem}`);
-    assert.ok(r.notes);
-    lastTag = r.notes.tags[0];
-    reads++;
-    await new Promise((res) => setImmediate(res));
+  let readsWhileWriting = 0;
+  const tagsSeen = new Set<string>();
+  // A generous overall deadline, only to fail a hang (a writer that never starts).
+  const deadline = Date.now() + 120_000;
+  try {
+    while (readsWhileWriting < 50 || tagsSeen.size < 3) {
+      assert.ok(!exited, `the writer exited early: ${stderr}`);
+      assert.ok(Date.now() < deadline, `still waiting for the writer after ${readsWhileWriting} reads: ${stderr}`);
+      const r = readRunNotes(d);
+      assert.equal(r.problem, undefined, `read ${readsWhileWriting}: ${r.problem}`);
+      const tag = r.notes!.tags[0];
+      if (tag !== 'start') {
+        // A whole file: the note is the one written with this tag.
+        assert.match(tag, /^t\d+$/);
+        assert.equal(r.notes!.note, 'x'.repeat(200000) + tag.slice(1), `torn read: tag ${tag} with another write's note`);
+        readsWhileWriting++;
+        tagsSeen.add(tag);
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+  } finally {
+    child.stdin.end('stop\n');
   }
   assert.equal(await done, 0, stderr);
-  assert.ok(reads > 5, `reads while writing: ${reads}`);
-  assert.equal(readRunNotes(d).notes!.tags[0], 't149');
-  assert.ok(lastTag.startsWith('t') || lastTag === 'start');
+  const last = Number(stdout.trim());
+  assert.ok(Number.isInteger(last) && last >= 9, stdout);
+  assert.equal(readRunNotes(d).notes!.tags[0], `t${last}`, 'the last write is what stays');
   assert.deepEqual(readdirSync(d), ['notes.json'], 'no temp files left');
 });
 

@@ -28,7 +28,7 @@ const stepsOf = (posted: { type: string; runId: string; jsonl?: string; lines: {
     .flatMap((m) => [...m.lines.map((l) => l.step), ...(m.jsonl ? m.jsonl.split('\n').map((l) => JSON.parse(l).step as number) : [])]);
 
 test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile follow the replay', async (t) => {
-  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'fake-trainer']);
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)', 'fake-trainer']);
   t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
@@ -58,7 +58,8 @@ test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile 
     // A live append while the replay is in flight.
     appendFileSync(join(dir, 'metrics.jsonl'), line(n + 1));
     model.refresh();
-    for (let i = 0; i < 10; i++) await tick();
+    // Wait for the state (the live line went out: it follows the last slice), not for a number of ticks.
+    for (const end = Date.now() + 60_000; !stepsOf(p.posted, 'live').includes(n + 1); await tick()) assert.ok(Date.now() < end, 'the live line was never sent');
     const ms = p.posted.filter((m) => m.type === 'metrics');
     assert.equal(ms.length, 4, '3 replay slices + the queued live line');
     assert.deepEqual(ms.slice(1).map((m) => m.reset), [undefined, undefined, undefined]);
@@ -95,7 +96,7 @@ test('a backlog being read is not streamed slice by slice: one replay once it is
     const p = vs.state.panels[0];
     p.send({ type: 'ready', state: null });
     while (model.get('big')!.bytesRead! < text.length) await tick();
-    for (let i = 0; i < 200 && stepsOf(p.posted.slice(lastIndex(p.posted, (m) => m.reset)), 'big').length < n; i++) await tick();
+    for (const end = Date.now() + 60_000; stepsOf(p.posted.slice(lastIndex(p.posted, (m) => m.reset)), 'big').length < n; await tick()) assert.ok(Date.now() < end, 'the replay never completed');
     const ms = p.posted.filter((m) => m.type === 'metrics');
     // No message carried plain `lines` of a slice: only replays (jsonl), the last one complete.
     assert.ok(ms.every((m) => m.lines.length === 0), 'no slice streamed as lines');

@@ -70,7 +70,7 @@ test('planRunAction: plot shows, diff of two opens the diff editor and of more t
 });
 
 test('panel host: init carries settings and run summaries; streaming runs send runInfo at most once a second; runAction runs the commands', async (t) => {
-  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'fake-trainer']);
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)', 'fake-trainer']);
   t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
@@ -105,7 +105,9 @@ test('panel host: init carries settings and run summaries; streaming runs send r
     assert.deepEqual(done.sweep, { id: 'sw', index: 0, params: {} });
     assert.equal(init.runs.find((r: { id: string }) => r.id === 'live').summary.loss, 0.5);
 
-    // a streaming run that is not shown: its row still updates, throttled
+    // a streaming run that is not shown: its row still updates, throttled (on a mocked clock: the interval
+    // is the panel's, whatever the machine's speed)
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() });
     p.posted.length = 0;
     const infos = () => p.posted.filter((m) => m.type === 'runInfo' && m.run.id === 'live');
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), JSON.stringify(evalLine(3, 0.1, 0.2)) + '\n');
@@ -115,15 +117,19 @@ test('panel host: init carries settings and run summaries; streaming runs send r
     assert.equal(infos()[0].run.config, undefined, 'a metrics-only update leaves the config out (the webview keeps its copy)');
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), JSON.stringify(trainLine(4)) + '\n');
     model.refresh();
+    t.mock.timers.tick(SUMMARY_INTERVAL_MS / 2);
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), JSON.stringify(trainLine(5)) + '\n');
     model.refresh();
     assert.equal(infos().length, 1, 'within the interval: held back');
     assert.equal(p.posted.filter((m) => m.type === 'metrics' && m.runId === 'live').length, 0, 'no metrics for a run not shown');
-    const t0 = Date.now();
-    while (infos().length < 2 && Date.now() - t0 < SUMMARY_INTERVAL_MS * 3) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(infos().length, 2, 'one update after the interval, with the latest figures');
+    t.mock.timers.tick(SUMMARY_INTERVAL_MS / 2 - 1);
+    assert.equal(infos().length, 1, 'still held back 1 ms before the interval ends');
+    t.mock.timers.tick(1);
+    assert.equal(infos().length, 2, 'one update when the interval ends, with the latest figures');
     assert.equal(infos()[1].run.summary.lastStep, 5);
-    assert.ok(Date.now() - t0 >= SUMMARY_INTERVAL_MS * 0.5);
+    t.mock.timers.tick(10 * SUMMARY_INTERVAL_MS);
+    assert.equal(infos().length, 2, 'nothing new: nothing more sent');
+    t.mock.timers.reset();
 
     // runAction: the palette's commands with the ids; plot shows the runs
     p.send({ type: 'runAction', action: 'stop', runIds: ['live'] });

@@ -239,8 +239,12 @@ describe('stale runs', () => {
     makeRun(runs, 'half', null);
     const store = new RunStore(runs, () => false, { now: () => Date.now() + 60_000 });
     store.refresh();
+    // The menus' conditions there are to match (an empty list would make every check below pass).
+    assert.ok(re('matryoshkaLab.deleteRun').length > 0, 'deleteRun has a view/item/context entry');
+    assert.ok(re('matryoshkaLab.stopRun').length > 0, 'stopRun has a view/item/context entry');
     for (const id of ['dead', 'half']) {
       const r = store.get(id)!;
+      assert.equal(r.status, 'failed', `${id}: stale/dead is shown failed`);
       const cv = runContextValue(r.status, false);
       assert.ok(re('matryoshkaLab.deleteRun').every((x) => x.test(cv)), `${id}: ${cv} deletable`);
       assert.ok(re('matryoshkaLab.stopRun').every((x) => !x.test(cv)), `${id}: ${cv} not stoppable`);

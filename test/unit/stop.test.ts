@@ -49,13 +49,25 @@ describe('stop escalation', () => {
   test('a trainer that ignores SIGTERM is SIGKILLed after the grace; run.json says stopped by SIGKILL', { timeout: 20000 }, async () => {
     const { child, dir } = await startChild('stubborn');
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
-    const t0 = Date.now();
-    const o = await stopProcess({ pid: child.pid!, runDir: dir, graceMs: 400, pollMs: 20 });
-    const took = Date.now() - t0;
+    // What stopProcess does, in order: the signals it sends and what it sees of the process meanwhile.
+    const seen: string[] = [];
+    const kill = (pid: number, sig: NodeJS.Signals) => {
+      seen.push(sig);
+      process.kill(pid, sig);
+    };
+    const alive = (pid: number) => {
+      const a = pidExists(pid);
+      if (seen.at(-1) !== (a ? 'alive' : 'gone')) seen.push(a ? 'alive' : 'gone');
+      return a;
+    };
+    const endedAt = new Date('2026-02-03T04:05:06.000Z');
+    const o = await stopProcess({ pid: child.pid!, runDir: dir, graceMs: 400, pollMs: 20, kill, alive, now: () => endedAt });
     assert.equal(o.signal, 'SIGKILL');
     assert.ok(o.exited);
     assert.ok(o.rewrote);
-    assert.ok(took >= 400, `waited the grace (${took} ms)`);
+    // SIGTERM first; SIGKILL only once the grace is over with the process still there; then confirmed gone.
+    assert.deepEqual(seen.slice(0, 3), ['SIGTERM', 'alive', 'SIGKILL'], seen.join(' '));
+    assert.equal(seen.at(-1), 'gone', seen.join(' '));
     assert.equal(await exited, 'SIGKILL');
     assert.equal(pidExists(child.pid!), false);
     const info = runJson(dir);
@@ -64,14 +76,15 @@ describe('stop escalation', () => {
     assert.equal(info.error, 'did not stop within 0.4 s of SIGTERM; killed');
     assert.equal(info.pid, child.pid, 'other fields kept');
     assert.equal(info.step, 3);
-    assert.ok(Date.parse(info.endedAt) >= t0);
+    assert.equal(info.endedAt, endedAt.toISOString());
     assert.equal(killedMessage(30_000), 'did not stop within 30 s of SIGTERM; killed');
   });
 
-  test('a trainer that honours SIGTERM is not killed and its own run.json is left alone', { timeout: 20000 }, async () => {
+  test('a trainer that honours SIGTERM is not killed and its own run.json is left alone', { timeout: 120_000 }, async () => {
     const { child, dir } = await startChild('polite');
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
-    const o = await stopProcess({ pid: child.pid!, runDir: dir, graceMs: 5000, pollMs: 20 });
+    // A grace far longer than the child needs: it only bounds a hang; the child exits as soon as it can.
+    const o = await stopProcess({ pid: child.pid!, runDir: dir, graceMs: 60_000, pollMs: 20 });
     assert.deepEqual(o, { signal: 'SIGTERM', exited: true, rewrote: false });
     assert.equal(await exited, null);
     const info = runJson(dir);
@@ -136,22 +149,34 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
     vs.state.settings = { stopGraceSeconds: 1 };
     vs.state.trusted = false;
     const model = new RunsModel();
-    const out = { appendLine() {}, show() {} } as unknown as import('vscode').OutputChannel;
+    const lines: string[] = [];
+    const out = { appendLine: (l: string) => void lines.push(l), show() {} } as unknown as import('vscode').OutputChannel;
     const launcher = new Launcher(join(root, 'ext'), model, out, async () => ({ ok: false, problems: [] }), () => {});
+    // Every signal sent while stop() decides (a stop that goes ahead sends SIGTERM before stop() returns).
+    const kill = process.kill;
+    const signalled: [number, string | number | undefined][] = [];
     try {
       model.refresh();
       // Our liveness check already shows it failed on Linux (not a trainer); the guard holds regardless.
       const r = model.get('cloned')!;
       (r as { status: string }).status = 'running';
+      process.kill = ((pid: number, sig?: string | number) => {
+        if (sig !== 0) signalled.push([pid, sig]);
+        return kill.call(process, pid, sig);
+      }) as typeof process.kill;
       const handled = launcher.stop('cloned');
+      process.kill = kill;
       assert.equal(handled, true);
       const msg = vs.state.messages.at(-1)!;
       assert.equal(msg.level, 'warning');
       assert.match(msg.text, process.platform === 'linux' ? /is not a Matryoshka Lab trainer/ : /cannot tell/);
-      await new Promise((res) => setTimeout(res, 300));
-      assert.ok(pidExists(victim.pid!), 'the unrelated process was not signalled');
+      // stop() returned through the guard: no stop was started (nothing is stopping), no signal went out.
+      assert.deepEqual(lines.filter((l) => l.startsWith('[cloned]')).map((l) => l.replace(/:.*/, '')), ['[cloned] not stopped']);
+      assert.deepEqual(signalled, [], 'the unrelated process was not signalled');
+      assert.ok(pidExists(victim.pid!));
       assert.equal(victim.signalCode, null);
     } finally {
+      process.kill = kill;
       vs.state.trusted = true;
       launcher.dispose();
       model.dispose();
@@ -180,18 +205,31 @@ describe('Stop follows the run lock (pid reuse across runs)', () => {
     vs.state.settings = { stopGraceSeconds: 1 };
     vs.state.trusted = true;
     const model = new RunsModel();
-    const out = { appendLine() {}, show() {} } as unknown as import('vscode').OutputChannel;
+    const lines: string[] = [];
+    const out = { appendLine: (l: string) => void lines.push(l), show() {} } as unknown as import('vscode').OutputChannel;
     const launcher = new Launcher(join(root, 'ext'), model, out, async () => ({ ok: false, problems: [] }), () => {});
+    // Every signal sent while stop() decides (a stop that goes ahead sends SIGTERM before stop() returns).
+    const kill = process.kill;
+    const signalled: [number, string | number | undefined][] = [];
     try {
       model.refresh();
       const r = model.get('x')!;
       (r as { status: string }).status = 'running';
-      assert.equal(launcher.stop('x'), true);
+      process.kill = ((pid: number, sig?: string | number) => {
+        if (sig !== 0) signalled.push([pid, sig]);
+        return kill.call(process, pid, sig);
+      }) as typeof process.kill;
+      const handled = launcher.stop('x');
+      process.kill = kill;
+      assert.equal(handled, true);
       assert.match(vs.state.messages.at(-1)!.text, /does not hold the run's lock/);
-      await new Promise((res) => setTimeout(res, 1500));
-      assert.ok(pidExists(other.pid!), 'the other run\'s trainer was not signalled');
+      // stop() returned through the lock guard: no stop was started, no signal went out.
+      assert.deepEqual(lines.filter((l) => l.startsWith('[x]')).map((l) => l.replace(/:.*/, '')), ['[x] not stopped']);
+      assert.deepEqual(signalled, [], 'the other run\'s trainer was not signalled');
+      assert.ok(pidExists(other.pid!));
       assert.equal(other.signalCode, null);
     } finally {
+      process.kill = kill;
       launcher.dispose();
       model.dispose();
       restoreVscode();

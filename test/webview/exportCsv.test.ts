@@ -92,8 +92,10 @@ test('buildCsv: smoothing fills the smoothed column of train curves and says so;
   const rows = parseCsv(buildCsv([{ runId: 'r1', series: s }], 0.9, () => undefined));
   assert.equal(rows.length, 5);
   assert.equal(rows[1][1], 'r1');
-  const sm = s.smoothed(0.9);
-  rows.slice(1).forEach((r, i) => assert.equal(Number(r[9]), sm[i]));
+  // The debiased EMA with weight 0.9 over 1, 0, 1, 0 (evenly spaced steps), worked by hand:
+  // 0.1·1 / 0.1 = 1;  0.09 / 0.19 = 9/19;  (0.081 + 0.1) / (0.171 + 0.1) = 181/271;  0.1629 / 0.3439 = 9/19.
+  const expected = [1, 9 / 19, 181 / 271, 9 / 19];
+  rows.slice(1).forEach((r, i) => assert.ok(Math.abs(Number(r[9]) - expected[i]) < 1e-12, `row ${i + 1}: smoothed ${r[9]}, expected ${expected[i]}`));
   assert.notEqual(rows[2][9], rows[2][8]);
   assert.ok(rows.slice(1).every((r) => r[10] === '0.9'));
 });

@@ -88,6 +88,7 @@ test('per-dim curves: one line per dim with a legend that says the dim, coloured
     const c = (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10');
     return c.data.datasets.filter((d: any) => d._info.role === 'line').map((d: any) => [d._info.curve.runId, d._info.curve.dim, d.data.length]);
   });
+  assert.equal(chartPoints.length, 8, 'one line per run and dim');
   for (const [rid, , n] of chartPoints) assert.equal(n, rid === A ? 10 : 6);
   // same dim → same colour across runs; different dims → different colours; runs differ by dash
   const byDim = new Map<number, Set<string>>();
@@ -102,6 +103,7 @@ test('per-dim curves: one line per dim with a legend that says the dim, coloured
   for (const b of nd.best) assert.equal(b.step, b.curveId.startsWith(A) ? 1000 : 600);
   const loss = await panel(p).chart('m:train/loss');
   assert.ok(loss.legend.includes('all dims'));
+  assert.equal(loss.best.length, 10, 'a best point on every loss curve: 2 runs × (4 dims + all dims)');
   for (const b of loss.best) assert.ok(b.y < 1.2, `loss best ${b.y}`);
   await close(p);
 });
@@ -119,6 +121,7 @@ test('toggle: one chart per dim with all metrics', async () => {
   const c = await panel(p).chart('d:64');
   assert.equal(c.title, 'dim 64');
   assert.ok(c.legend.includes('ndcg@10 · eval') && c.legend.includes('loss · train'));
+  assert.equal(c.datasets.length, 18, '2 runs × (train loss raw + smoothed, 7 eval metrics)');
   assert.ok(c.datasets.every((d: any) => d.dim === 64));
   await p.page.screenshot({ path: artifactPath('panel-per-dim-dark.png'), fullPage: true });
   await close(p);
@@ -138,6 +141,7 @@ test('show/hide dims and runs; hidden dims stay in the legend, struck', async ()
   await p.page.click(`.run-chip[data-run-id="${A}"]`);
   await p.settle();
   nd = await panel(p).chart('m:eval/ndcg@10');
+  assert.equal(nd.datasets.length, 3, "B's dims but 64");
   assert.ok(nd.datasets.every((d: any) => d.runId === B));
   assert.equal(await p.page.getAttribute(`.run-chip[data-run-id="${A}"]`, 'aria-pressed'), 'false');
   await close(p);
@@ -366,6 +370,7 @@ test('UI state survives a reload (getState/setState), and ready carries it to th
   assert.equal(await p.page.inputValue('#smoothing'), '0.85');
   const c = await panel(p).chart('m:train/loss');
   assert.equal(c.y.type, 'logarithmic');
+  assert.equal(c.datasets.length, 8, "B's dims but 32, and all dims: raw + smoothed each");
   assert.ok(c.datasets.every((d: any) => d.dim !== 32 && d.runId === B));
   assert.equal(c.seriesLength[0].firstX, 0.5); // relative time (s) on x, not the step
   await close(p);
@@ -506,8 +511,11 @@ test('resizing the panel re-decimates to the new width', async () => {
   await p.send({ type: 'metrics', runId: 'w', reset: true, lines: genMetrics({ steps: 20000, logEvery: 2, dims: [64, 128] }) });
   await p.settle();
   const wide = Math.max(...(await panel(p).chart('m:train/loss')).datasets.map((d: any) => d.points));
+  const wideWidth: number = await p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:train/loss').width);
   await p.page.setViewportSize({ width: 500, height: 900 });
-  await p.page.waitForTimeout(200); // Chart.js resizes through a ResizeObserver
+  // Chart.js resizes through a ResizeObserver: wait for the chart to have its new width, then for the
+  // frame after it (the re-decimation runs in the frame after the resize).
+  await p.page.waitForFunction((w) => (window as any).__mrlPanel.chartInstance('m:train/loss').width < w, wideWidth);
   await p.settle();
   const narrow = Math.max(...(await panel(p).chart('m:train/loss')).datasets.map((d: any) => d.points));
   assert.ok(narrow < wide * 0.7, `narrow ${narrow} vs wide ${wide}`);

@@ -84,7 +84,16 @@ test('filter: invalid expressions are messages, never exceptions', () => {
   assert.match(error('tag:'), /needs a tag/);
   assert.match(error('"unclosed'), /unclosed quote/);
   assert.match(error('ndcg@10@64 > > 1'), /two operators/);
-  for (const f of ['<', '=', '!', 'a:b:c', '@@@', 'x>=', '""', '>=>=']) assert.doesNotThrow(() => parseFilter(f, cols), f);
+  // Odd input: an error message, or (text without an operator) a free-text term; never an exception.
+  assert.match(error('<'), /"<": a condition needs a column key before the operator/);
+  assert.match(error('='), /"=": a condition needs a column key before the operator/);
+  assert.match(error('>=>='), /">=>=": a condition needs a column key before the operator/);
+  assert.match(error('x>='), /"x >=": a value is missing after >=/);
+  assert.deepEqual(pass('!'), ['a'], 'free text: the display name "Alpha!"');
+  assert.deepEqual(pass('a:b:c'), [], 'not a qualifier (a:): free text that no run contains');
+  assert.deepEqual(pass('@@@'), [], 'free text that no run contains');
+  assert.deepEqual(pass('""'), ['a', 'b', 'c', 'd'], 'an empty quoted phrase is no term');
+  assert.equal((parseFilter('""', cols) as { terms: number }).terms, 0);
 });
 
 test('columns: params that differ among the rows shown (not the config name), others addable; metrics last/best per dim; advisor', () => {
