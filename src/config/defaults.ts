@@ -4,9 +4,17 @@
  * (the Matryoshka dims). The resolved config written to a run folder holds them explicitly, so a reader
  * never has to re-derive them. No vscode, no tfjs.
  */
+import schema from '../../schemas/run-config.schema.json';
 import type { DataSourceConfig, RunConfig } from '../protocol/runConfig';
 // What these defaults read off the loss tree (columns, dims, width) comes from lossConfig.ts.
 import { lossDims, lossNeedsLabels, modelWidth } from './lossConfig';
+
+/**
+ * The GradCache mini-batch size of a Cached* loss that sets none (sentence-transformers' mini_batch_size):
+ * the schema's default, which ajv fills into run configs. The loss classes and the conformance fixtures
+ * default to it too: read from the schema, not restated.
+ */
+export const DEFAULT_MINI_BATCH_SIZE: number = schema.$defs.CachedMultipleNegativesRankingLoss.properties.miniBatchSize.default;
 
 function fillSource(src: DataSourceConfig, labels: boolean): DataSourceConfig {
   const out = { ...src };

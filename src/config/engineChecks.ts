@@ -23,8 +23,11 @@ export function isHubId(s: string): boolean {
   return /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(s) && !s.includes('..') && !/\.(json|safetensors|bin)$/.test(s);
 }
 
+/** Where a model the config names is: a local folder (absolute path), or a Hugging Face Hub id. */
+export type ModelLocation = { kind: 'folder'; dir: string } | { kind: 'hub'; id: string };
+
 /** A local model folder, else (engine sentence-transformers) a Hub id; relative paths against `baseDir`. */
-export function pretrainedLocation(path: string, baseDir: string): { kind: 'folder'; dir: string } | { kind: 'hub'; id: string } {
+export function pretrainedLocation(path: string, baseDir: string): ModelLocation {
   const dir = isAbsolute(path) ? path : resolve(baseDir, path);
   if (existsSync(dir) || !isHubId(path) || path.startsWith('.')) return { kind: 'folder', dir };
   return { kind: 'hub', id: path };

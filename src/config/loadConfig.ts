@@ -6,13 +6,17 @@
 import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import { readFileSync } from 'node:fs';
 import type { RunConfig } from '../protocol/runConfig';
-import { validateRunConfig, type ConfigError, type SweepRun, type ValidateOptions } from './validate';
+import type { ResolvedRunConfig } from './resolve';
+import type { SweepRun } from './sweepValidation';
+import { validateRunConfig, type ConfigError, type ValidateOptions } from './validate';
 
 export interface LoadedConfig {
   file: string;
   /** The file's text (absent when it could not be read). */
   text?: string;
   config?: RunConfig;
+  /** Present exactly when `config` is: the config resolved (validate.ts). */
+  resolved?: ResolvedRunConfig;
   /** A sweep config: the runs it expands to (validate.ts). */
   sweepRuns?: SweepRun[];
   errors: ConfigError[];
@@ -55,5 +59,5 @@ export function loadRunConfig(file: string, opts: ValidateOptions = {}): LoadedC
   const parsed = parseConfigText(text);
   if (parsed.errors.length) return { file, text, errors: parsed.errors, warnings: [] };
   const r = validateRunConfig(parsed.json, file, opts);
-  return { file, text, config: r.config, sweepRuns: r.sweepRuns, errors: r.errors, warnings: r.warnings };
+  return { file, text, config: r.config, resolved: r.resolved, sweepRuns: r.sweepRuns, errors: r.errors, warnings: r.warnings };
 }

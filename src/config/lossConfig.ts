@@ -1,7 +1,8 @@
 /**
  * The run config's `loss` tree, in one place: its shape, what can be read off it, and its checks.
- * Pure: no vscode, no tfjs. The config side (defaults.ts, validate.ts) and the trainer side (the loss
- * registry, src/trainer/losses/registry.ts; train.ts) all read the tree through this module.
+ * Pure: no vscode, no tfjs. The config side (defaults.ts, validate.ts, resolve.ts) reads the tree
+ * through this module; the trainer and the engines get what it says as a ResolvedLoss (below), built
+ * once by validation, and never read the tree for facts or check it again.
  *
  *   LossConfig       = SingleLossConfig | WeightedLossTerm[]          a weighted sum of single losses
  *   SingleLossConfig = BaseLossConfig | MatryoshkaLossConfig           MatryoshkaLoss wraps one base loss
@@ -9,7 +10,8 @@
  *
  * lossTerms() lists the single losses (with their paths) and unwraps MatryoshkaLoss; everything else
  * here is built on it. lossConfigProblems() is the one copy of the checks (dims, weights, AnglE's even
- * dims, parameter ranges): the registry throws the first problem, validate.ts reports them all.
+ * dims, parameter ranges): validate.ts reports them all for a run config; resolveLoss() throws the first
+ * for a loss that comes from elsewhere (a conformance fixture).
  */
 import type { BaseLossConfig, LossConfig, LossType, SingleLossConfig } from '../protocol/runConfig';
 
@@ -28,6 +30,21 @@ export const LOSS_TYPES: readonly LossType[] = [...BASE_LOSS_TYPES, 'MatryoshkaL
 
 /** Losses trained on scored pairs (two text columns and a score). */
 const LABEL_LOSS_TYPES: ReadonlySet<string> = new Set(['CoSENTLoss', 'AnglELoss']);
+
+/**
+ * The text columns each loss takes, [min, max] (max Infinity: any number of negatives). Uncached GIST
+ * takes one negative at most (sentence-transformers' GISTEmbedLoss); its cached variant any number.
+ */
+export const LOSS_COLUMN_RANGES: Readonly<Record<BaseLossConfig['type'], readonly [number, number]>> = {
+  MultipleNegativesRankingLoss: [2, Infinity],
+  CachedMultipleNegativesRankingLoss: [2, Infinity],
+  MultipleNegativesSymmetricRankingLoss: [2, Infinity],
+  CachedMultipleNegativesSymmetricRankingLoss: [2, Infinity],
+  GISTEmbedLoss: [2, 3],
+  CachedGISTEmbedLoss: [2, Infinity],
+  CoSENTLoss: [2, 2],
+  AnglELoss: [2, 2],
+};
 
 /** A path inside the `loss` value: keys and array indices (`[1, 'loss', 'matryoshkaDims', 0]`). */
 export type LossPath = ReadonlyArray<string | number>;
@@ -119,6 +136,76 @@ export function modelWidth(config: { loss: LossConfig }, hidden: number | undefi
 export function modelWidth(config: { loss: LossConfig }, hidden: number | undefined): number | undefined {
   const dims = lossDims(config.loss, hidden ?? Infinity);
   return dims.length ? dims[0] : undefined;
+}
+
+/** The GradCache mini-batch size: the smallest of the Cached* terms' (one cache serves every term); undefined when no term is cached. */
+function lossMiniBatchSize(loss: LossConfig): number | undefined {
+  const sizes = baseLosses(loss).flatMap((b) => ('miniBatchSize' in b ? [b.miniBatchSize] : []));
+  return sizes.length ? Math.min(...sizes) : undefined;
+}
+
+/**
+ * The columns every term takes: [the largest min, the smallest max] with the base loss that sets the
+ * max (undefined when no term limits it).
+ */
+export function lossColumnRange(loss: LossConfig): { min: number; max: number; maxBy?: BaseLossConfig['type'] } {
+  let min = 0;
+  let max = Infinity;
+  let maxBy: BaseLossConfig['type'] | undefined;
+  for (const b of baseLosses(loss)) {
+    const [lo, hi] = LOSS_COLUMN_RANGES[b.type];
+    min = Math.max(min, lo);
+    if (hi < max) [max, maxBy] = [hi, b.type];
+  }
+  return { min, max, maxBy };
+}
+
+// ------------------------------------------------------------------ the resolved loss
+
+/** What the trainer and the engines read off a loss config that passed its checks, derived once. */
+export interface ResolvedLoss {
+  /** The checked `loss` value (a run config's: defaults filled in). */
+  readonly config: LossConfig;
+  /** Its single losses in order, MatryoshkaLoss unwrapped, with their paths (lossTerms). */
+  readonly terms: readonly LossTerm[];
+  /** The encoder's output width the loss sees (undefined: not known before the model is loaded). */
+  readonly embeddingDim: number | undefined;
+  /** The dims trained, largest first: the Matryoshka dims, and the full width for a term without MatryoshkaLoss. */
+  readonly dims: readonly number[];
+  /** GradCache mini-batch size: the smallest of the Cached* terms'; undefined: no term is cached (plain steps). */
+  readonly miniBatchSize: number | undefined;
+  /** The guide model of the first GIST term (a folder as written, or "self"); undefined without one. */
+  readonly guide: string | undefined;
+  /** Trains on scored pairs (CoSENT / AnglE). */
+  readonly needsLabels: boolean;
+}
+
+/** The facts of a checked loss config on an encoder of output width `embeddingDim`. */
+export function lossFacts(loss: LossConfig, embeddingDim: number | undefined): ResolvedLoss {
+  return {
+    config: loss,
+    terms: lossTerms(loss),
+    embeddingDim,
+    dims: lossDims(loss, embeddingDim ?? Infinity),
+    miniBatchSize: lossMiniBatchSize(loss),
+    guide: guideOf(loss),
+    needsLabels: lossNeedsLabels(loss),
+  };
+}
+
+/**
+ * A loss config from outside a run config (unvalidated JSON: a conformance fixture), checked against an
+ * encoder of output width `embeddingDim` and resolved. Throws a LossConfigError for its first problem.
+ */
+export function resolveLoss(loss: unknown, o: { embeddingDim: number; path?: string }): ResolvedLoss {
+  const path = o.path ?? 'loss';
+  const { embeddingDim } = o;
+  if (!Number.isInteger(embeddingDim) || embeddingDim < 1) {
+    throw new LossConfigError(path, `the embedding dim must be an integer ≥ 1, got ${embeddingDim}`);
+  }
+  const [problem] = lossConfigProblems(loss, { maxDim: embeddingDim, maxDimName: 'embedding dim', embeddingDim, path });
+  if (problem) throw new LossConfigError(dottedPath(path, problem.path), problem.message);
+  return lossFacts(loss as LossConfig, embeddingDim);
 }
 
 // ------------------------------------------------------------------ checks

@@ -6,6 +6,7 @@
  * validate.ts calls this with its own single-config validator (passed in: no import cycle).
  */
 import type { RunConfig, SweepConfig } from '../protocol/runConfig';
+import type { ResolvedRunConfig } from './resolve';
 import { expandSweep, fieldPointer, gridSize, MAX_SWEEP_RUNS, overlappingPath, parameterPointer, pathProblem, pathSegments, setAtPath } from './sweep';
 
 /** The shapes of validate.ts (structural: this module imports nothing of it at run time). */
@@ -16,16 +17,18 @@ interface Problem {
 }
 interface SingleResult {
   config?: RunConfig;
+  resolved?: ResolvedRunConfig;
   errors: Problem[];
   /** What the chosen engine does differently (src/config/engineChecks.ts): notes, not errors. */
   warnings?: Problem[];
 }
 
-/** One run of a sweep: its place, its values and its resolved config (no `sweep` key). */
+/** One run of a sweep: its place, its values and its config (no `sweep` key), also resolved. */
 export interface SweepRun {
   index: number;
   params: Record<string, unknown>;
   config: RunConfig;
+  resolved: ResolvedRunConfig;
 }
 
 export interface SweepContext {
@@ -72,11 +75,11 @@ function unknownLeaf(raw: unknown, p: string, value: unknown, sources: unknown[]
 
 /**
  * `raw`: the config as written (with `sweep`); `filled`: the same after the schema pass (defaults filled,
- * `sweep` valid by the schema). Returns the runs, or the problems.
+ * `sweep` valid by the schema). Returns the config without its sweep (resolved) and the runs, or the problems.
  */
-export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepConfig }, ctx: SweepContext): { base?: RunConfig; runs?: SweepRun[]; errors: Problem[]; warnings?: Problem[] } {
+export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepConfig }, ctx: SweepContext): { base?: ResolvedRunConfig; runs?: SweepRun[]; errors: Problem[]; warnings?: Problem[] } {
   const base = ctx.validate(withoutSweep(raw));
-  if (!base.config) return { errors: base.errors, warnings: base.warnings };
+  if (!base.config || !base.resolved) return { errors: base.errors, warnings: base.warnings };
   const sweep = filled.sweep;
   const defaults = withoutSweep(filled);
   const paths = Object.keys(sweep.parameters);
@@ -111,8 +114,8 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
     const concrete = withoutSweep(structuredClone(raw));
     good.forEach((p) => setAtPath(concrete, pathSegments(p), c.params[p], [defaults, base.config]));
     const r = ctx.validate(concrete);
-    if (r.config) {
-      runs.push({ index: c.index, params: c.params, config: r.config });
+    if (r.config && r.resolved) {
+      runs.push({ index: c.index, params: c.params, config: r.config, resolved: r.resolved });
       continue;
     }
     for (const e of r.errors) {
@@ -140,5 +143,5 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
       }
     }
   }
-  return errors.length ? { errors, warnings: base.warnings } : { base: base.config, runs, errors, warnings: base.warnings };
+  return errors.length ? { errors, warnings: base.warnings } : { base: base.resolved, runs, errors, warnings: base.warnings };
 }

@@ -1,21 +1,24 @@
 /**
  * Run config validation: ajv against schemas/run-config.schema.json (the same file VS Code uses for
  * completion), defaults filled in, then the checks a schema cannot express (a Matryoshka dim wider than
- * the model, a data file that does not exist, columns the loss cannot use).
+ * the model, a data file that does not exist, columns the loss cannot use). A config that passes comes
+ * back resolved as well (resolve.ts): the form the trainer and the engines take, checked once, here.
  *
  * No vscode and no tfjs here: the extension host reuses this module for diagnostics before a launch, and
  * the trainer runs it before doing anything. Errors carry a JSON pointer (`/training/batchSize`), so the
  * host can map them to ranges; several errors are reported at once, not only the first.
  */
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import schema from '../../schemas/run-config.schema.json';
 import type { RunConfig, SweepConfig } from '../protocol/runConfig';
 import { applyDerivedDefaults } from './defaults';
 import { validateSweep, type SweepRun } from './sweepValidation';
 import { engineProblems, pretrainedLocation } from './engineChecks';
-import { BASE_LOSS_TYPES, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
+import { BASE_LOSS_TYPES, lossColumnRange, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
+import { modelFolderWidth } from './modelFolder';
+import { resolveRunConfig, type ResolvedRunConfig } from './resolve';
 
 export interface ConfigError {
   /** JSON pointer of the offending value ("/training/batchSize"; for an unknown key, the key itself). */
@@ -28,17 +31,18 @@ export interface ConfigError {
 }
 
 export interface ValidationResult {
-  /** The resolved config (defaults filled in); absent when there is any error. A sweep config: the
-   *  config without its sweep, resolved, with `sweep` (defaults filled) added back. */
+  /** The config with defaults filled in; absent when there is any error. A sweep config: the config
+   *  without its sweep, defaults filled, with `sweep` (defaults filled) added back. */
   config?: RunConfig;
+  /** Present exactly when `config` is: the config resolved (resolve.ts); a sweep config's is that of the
+   *  config without its sweep. */
+  resolved?: ResolvedRunConfig;
   /** A sweep config: every run it expands to, in order, each config resolved (and without `sweep`). */
   sweepRuns?: SweepRun[];
   errors: ConfigError[];
   /** What holds but means something else on the chosen engine (keyword ENGINE_NOTE); never blocks a run. */
   warnings: ConfigError[];
 }
-
-export type { SweepRun };
 
 export interface ValidateOptions {
   /** Folder that relative paths resolve against; default: the config file's folder. */
@@ -58,13 +62,6 @@ function validator(): ReturnType<Ajv2020['compile']> {
 
 export function escapePointer(s: string | number): string {
   return String(s).replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** `loss.matryoshkaDims[2]` (the loss registry's LossConfigError paths) → `/loss/matryoshkaDims/2`. */
-export function dottedToPointer(dotted: string): string {
-  const segs: string[] = [];
-  for (const m of dotted.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segs.push(m[1] ?? m[2]);
-  return segs.map((s) => '/' + escapePointer(s)).join('');
 }
 
 /** Edit distance, for "did you mean" on a misspelt key or loss type. */
@@ -151,17 +148,12 @@ function ajvToConfigError(e: ErrorObject): ConfigError | undefined {
   return { path, keyword: e.keyword, message: `${e.message ?? 'invalid'}` + (e.data !== undefined && typeof e.data !== 'object' ? `, got ${describe(e.data)}` : '') };
 }
 
-function pretrainedWidth(dir: string): number | undefined {
-  try {
-    const cfg = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as { hidden_size?: number; d_model?: number };
-    return cfg.hidden_size ?? cfg.d_model;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The checks the schema cannot express; `config` has passed the schema (defaults filled). */
-function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean, dimsGiven: boolean): ConfigError[] {
+/**
+ * The checks the schema cannot express; `config` has passed the schema (defaults filled). Also returns
+ * the model's width as far as it is known (a scratch model's hidden size, a pretrained folder's output
+ * width), which the resolved config builds on.
+ */
+function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean, dimsGiven: boolean): { errors: ConfigError[]; width: number | undefined } {
   const errors: ConfigError[] = [];
   const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
 
@@ -186,7 +178,7 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
             if (!existsSync(resolve(dir, f))) errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `${dir} has no ${f} (a Hugging Face folder needs config.json, tokenizer.json, model.safetensors)` });
           }
         }
-        width = pretrainedWidth(dir);
+        width = modelFolderWidth(dir);
       }
     }
   }
@@ -225,6 +217,7 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
   }
 
   const needsLabels = lossNeedsLabels(config.loss);
+  const columns = lossColumnRange(config.loss);
   for (const split of ['train', 'eval'] as const) {
     const src = config.data[split];
     if (!src) continue;
@@ -246,6 +239,8 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
       errors.push({ path: `${at}/columns`, keyword: 'columns', message: `CoSENTLoss / AnglELoss take exactly 2 text columns (a scored pair), got ${cols.length}` });
     } else if (!needsLabels && cols.length < 2) {
       errors.push({ path: `${at}/columns`, keyword: 'columns', message: `the ranking losses need at least 2 columns (anchor, positive, optional negatives), got ${cols.length}` });
+    } else if (!needsLabels && columns.maxBy && cols.length > columns.max) {
+      errors.push({ path: `${at}/columns`, keyword: 'columns', message: `${columns.maxBy} takes ${columns.min} to ${columns.max} columns, got ${cols.length} (${cols.join(', ')})` });
     }
     if (needsLabels && !src.scoreColumn) {
       errors.push({ path: `${at}/scoreColumn`, keyword: 'required', message: 'CoSENTLoss / AnglELoss need a score column' });
@@ -257,7 +252,7 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
       errors.push({ path: '/loss', keyword: 'mixedColumns', message: 'a weighted sum runs every term on the same batch: mixing scored-pair losses (CoSENT, AnglE) with ranking losses is not supported' });
     }
   }
-  return errors;
+  return { errors, width };
 }
 
 /**
@@ -293,15 +288,15 @@ export function validateRunConfig(json: unknown, file: string, opts: ValidateOpt
     const s = validateSweep(json, data as RunConfig & { sweep: SweepConfig }, { validate: (one) => validateRunConfig(one, file, opts), suggest: nearest });
     // The engine's notes are those of the config without its sweep.
     const warnings = s.warnings ?? [];
-    return s.base ? { config: { ...s.base, sweep }, sweepRuns: s.runs, errors: [], warnings } : { errors: s.errors, warnings };
+    return s.base ? { config: { ...s.base.config, sweep }, resolved: s.base, sweepRuns: s.runs, errors: [], warnings } : { errors: s.errors, warnings };
   }
   const dimsGiven = (data as RunConfig).evaluation.dims.length > 0;
   const config = applyDerivedDefaults(data as RunConfig);
   const baseDir = opts.baseDir ?? dirname(resolve(file));
-  const errors = semanticErrors(config, baseDir, opts.checkFiles ?? true, dimsGiven);
+  const { errors, width } = semanticErrors(config, baseDir, opts.checkFiles ?? true, dimsGiven);
   const engine = engineProblems(config, json, baseDir, opts.checkFiles ?? true);
   errors.push(...engine.errors);
-  return errors.length ? { errors, warnings: engine.warnings } : { config, errors, warnings: engine.warnings };
+  return errors.length ? { errors, warnings: engine.warnings } : { config, resolved: resolveRunConfig(config, baseDir, width), errors, warnings: engine.warnings };
 }
 
 /** `file: /training/batchSize: expected integer, got "x"`, one line per error. */

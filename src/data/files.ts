@@ -70,11 +70,7 @@ export function* loadFileWork(file: string): Work<LoadedRows> {
   return yield* parseDelimitedWork(text, file, format === 'csv' ? ',' : '\t');
 }
 
-export function parseJsonl(text: string, file: string): LoadedRows {
-  return runSync(parseJsonlWork(text, file));
-}
-
-export function* parseJsonlWork(text: string, file: string): Work<LoadedRows> {
+function* parseJsonlWork(text: string, file: string): Work<LoadedRows> {
   const rows: Row[] = [];
   const origins: LoadedRows['origins'] = [];
   const issues: DataIssue[] = [];
@@ -167,11 +163,7 @@ function* csvRecords(text: string, file: string, issues: DataIssue[]): Work<{ fi
   return out.filter((r) => !(r.fields.length === 1 && r.fields[0].trim() === ''));
 }
 
-export function parseDelimited(text: string, file: string, delimiter: ',' | '\t'): LoadedRows {
-  return runSync(parseDelimitedWork(text, file, delimiter));
-}
-
-export function* parseDelimitedWork(text: string, file: string, delimiter: ',' | '\t'): Work<LoadedRows> {
+function* parseDelimitedWork(text: string, file: string, delimiter: ',' | '\t'): Work<LoadedRows> {
   const issues: DataIssue[] = [];
   const records =
     delimiter === ','

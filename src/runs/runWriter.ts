@@ -13,9 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomicFile';
-import { LOCK_FILE, liveLockHolder, lockHolderAlive, pidExists, readProcCmdline, type RunLock } from './trainerProcess';
-
-export { LOCK_FILE, liveLockHolder };
+import { LOCK_FILE, lockHolderAlive, pidExists, readProcCmdline, type RunLock } from './trainerProcess';
 import { RUN_FILES, type MetricsLine, type RunInfo } from '../protocol/runFolder';
 import type { RunConfig } from '../protocol/runConfig';
 
@@ -55,8 +53,6 @@ export function findWorkspaceRoot(configFile: string, cwd = process.cwd()): stri
 export function defaultRunsDir(configFile: string): string {
   return join(findWorkspaceRoot(configFile), '.mrl', 'runs');
 }
-
-export { writeFileAtomic };
 
 export class RunWriter {
   private info: RunInfo;

@@ -6,6 +6,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { lossAndGrads, lossAndGradsPlain, type RowEmbedder } from '../../src/trainer/loop/gradCache';
+import { resolveLoss } from '../../src/config/lossConfig';
 import { createLoss } from '../../src/trainer/losses/registry';
 import { MatryoshkaLoss, shrink } from '../../src/trainer/losses/MatryoshkaLoss';
 import { MultipleNegativesRankingLoss } from '../../src/trainer/losses/MultipleNegativesRankingLoss';
@@ -67,7 +68,7 @@ const CASES: Array<{ name: string; cols: number; uncached: BaseLossConfig; cache
 ];
 
 function run(config: LossConfig, cols: number, seed: number) {
-  const loss = createLoss(config, { embeddingDim: D, seed: 3 });
+  const loss = createLoss(resolveLoss(config, { embeddingDim: D }), 3);
   const embedder = linearEmbedder(cols, seed);
   const guide = Array.from({ length: cols }, (_, c) => tf.randomNormal([B, 12], 0, 1, 'float32', 100 + c) as tf.Tensor2D);
   try {
@@ -165,8 +166,8 @@ test('nDimsPerStep is honoured for cached losses, through GradCache, and matches
   const seen = new Set<string>();
   for (let step = 0; step < 6; step++) {
     // A fresh loss per step with a step-dependent seed: both draw the same dim.
-    const lossC = createLoss(cached, { embeddingDim: D, seed: step });
-    const lossP = createLoss(plain, { embeddingDim: D, seed: step });
+    const lossC = createLoss(resolveLoss(cached, { embeddingDim: D }), step);
+    const lossP = createLoss(resolveLoss(plain, { embeddingDim: D }), step);
     assert.equal(lossC.miniBatchSize, 2);
     const eC = linearEmbedder(3, 21);
     const eP = linearEmbedder(3, 21);

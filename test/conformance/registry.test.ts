@@ -1,12 +1,13 @@
-// createLoss validation: every error names the JSON path and what was expected; and the fixture
+// A loss config from outside a run config (resolveLoss, what conformance fixtures go through): every
+// error names the JSON path and what was expected; the registry builds what passes; and the fixture
 // adapter fills sentence-transformers defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LossConfigError, createLoss } from '../../src/trainer/losses/registry';
+import { LossConfigError, resolveLoss } from '../../src/config/lossConfig';
+import { createLoss } from '../../src/trainer/losses/registry';
 import { lossConfigFromFixture } from '../../src/trainer/conformance/conformance';
 import type { MatryoshkaLoss } from '../../src/trainer/losses/MatryoshkaLoss';
 import type { GISTEmbedLoss } from '../../src/trainer/losses/GISTEmbedLoss';
-import type { LossConfig } from '../../src/protocol/runConfig';
 
 const mnrl = { type: 'MultipleNegativesRankingLoss', scale: 20 };
 const cmnrl = { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 };
@@ -18,10 +19,15 @@ const matry = (loss: object, dims: unknown, extra: object = {}) => ({
   type: 'MatryoshkaLoss', loss, matryoshkaDims: dims, matryoshkaWeights: null, nDimsPerStep: -1, ...extra,
 });
 
-/** Asserts createLoss throws a LossConfigError at `path` whose message matches `detail`. */
+/** Resolves and builds a loss config for an encoder of width `embeddingDim`. */
+function build(config: unknown, embeddingDim = 16, seed = 0) {
+  return createLoss(resolveLoss(config, { embeddingDim }), seed);
+}
+
+/** Asserts resolveLoss throws a LossConfigError at `path` whose message matches `detail`. */
 function rejects(config: unknown, path: string, detail: RegExp, embeddingDim = 16, pathOpt?: string): void {
   assert.throws(
-    () => createLoss(config as LossConfig, { embeddingDim, seed: 0, path: pathOpt }),
+    () => resolveLoss(config, { embeddingDim, path: pathOpt }),
     (e: unknown) => {
       assert.ok(e instanceof LossConfigError, `not a LossConfigError: ${String(e)}`);
       assert.equal(e.path, path);
@@ -47,7 +53,7 @@ test('Matryoshka dims: above the model dim, duplicates, ≤ 0, non-integers, emp
   rejects(matry(mnrl, [16, 7.5]), 'loss.matryoshkaDims[1]', /expected an integer dim ≥ 1, got 7.5/);
   rejects(matry(mnrl, []), 'loss.matryoshkaDims', /non-empty array/);
   // Unsorted but distinct dims are fine: they are sorted largest first.
-  const ok = createLoss(matry(mnrl, [4, 16, 8]) as LossConfig, { embeddingDim: 16, seed: 0 }) as MatryoshkaLoss;
+  const ok = build(matry(mnrl, [4, 16, 8])) as MatryoshkaLoss;
   assert.deepEqual(ok.dims, [16, 8, 4]);
 });
 
@@ -56,7 +62,7 @@ test('Matryoshka weights of the wrong length, and bad nDimsPerStep', () => {
   rejects(matry(mnrl, [16, 8], { matryoshkaWeights: [1, 'x'] }), 'loss.matryoshkaWeights[1]', /finite number, got "x"/);
   rejects(matry(mnrl, [16, 8], { nDimsPerStep: 0 }), 'loss.nDimsPerStep', /-1 \(every dim\) or an integer ≥ 1, got 0/);
   // Weights follow their dims when sorted.
-  const m = createLoss(matry(mnrl, [4, 16, 8], { matryoshkaWeights: [0.25, 1, 0.5] }) as LossConfig, { embeddingDim: 16, seed: 0 }) as MatryoshkaLoss;
+  const m = build(matry(mnrl, [4, 16, 8], { matryoshkaWeights: [0.25, 1, 0.5] })) as MatryoshkaLoss;
   assert.deepEqual(m.weights, [1, 0.5, 0.25]);
 });
 
@@ -64,7 +70,7 @@ test('miniBatchSize must be an integer ≥ 1', () => {
   rejects({ ...cmnrl, miniBatchSize: 0 }, 'loss.miniBatchSize', /integer ≥ 1, got 0/);
   rejects({ ...cmnrl, miniBatchSize: 2.5 }, 'loss.miniBatchSize', /integer ≥ 1, got 2.5/);
   rejects({ ...gist, type: 'CachedGISTEmbedLoss', miniBatchSize: -1 }, 'loss.miniBatchSize', /got -1/);
-  assert.equal(createLoss(cmnrl as LossConfig, { embeddingDim: 16, seed: 0 }).miniBatchSize, 4);
+  assert.equal(build(cmnrl).miniBatchSize, 4);
 });
 
 test('GIST: temperature ≤ 0 and a wrong marginStrategy', () => {
@@ -78,7 +84,7 @@ test('GIST: temperature ≤ 0 and a wrong marginStrategy', () => {
 test('AnglE needs even dims: the embedding dim and every Matryoshka dim', () => {
   rejects({ type: 'AnglELoss', scale: 20 }, 'loss', /embedding dim must be even; got 15/, 15);
   rejects(matry({ type: 'AnglELoss', scale: 20 }, [16, 5, 4]), 'loss.matryoshkaDims[1]', /every dim must be even; got 5/);
-  assert.equal(createLoss({ type: 'AnglELoss', scale: 20 }, { embeddingDim: 16, seed: 0 }).name, 'AnglELoss');
+  assert.equal(build({ type: 'AnglELoss', scale: 20 }).name, 'AnglELoss');
 });
 
 test('weighted sums: paths into the terms, weights, miniBatchSize = min of the cached terms', () => {
@@ -88,15 +94,14 @@ test('weighted sums: paths into the terms, weights, miniBatchSize = min of the c
   rejects([{ weight: 1, loss: { ...mnrl, scale: null } }], 'loss[0].loss.scale', /finite number, got null/);
   rejects([{ weight: 1, loss: mnrl }, { weight: 1, loss: matry(cmnrl, [16, 99]) }], 'loss[1].loss.matryoshkaDims[1]', /larger than/);
   // GIST (≤ 3 columns) with CoSENT (exactly 2) is fine; CoSENT with a 3-column minimum would not be.
-  const sum = createLoss(
-    [{ weight: 1, loss: { ...cmnrl, miniBatchSize: 8 } }, { weight: 0.5, loss: matry({ ...cmnrl, miniBatchSize: 3 }, [16, 8]) }, { weight: 2, loss: gist }] as LossConfig,
-    { embeddingDim: 16, seed: 1 },
-  );
+  const config = [{ weight: 1, loss: { ...cmnrl, miniBatchSize: 8 } }, { weight: 0.5, loss: matry({ ...cmnrl, miniBatchSize: 3 }, [16, 8]) }, { weight: 2, loss: gist }];
+  assert.equal(resolveLoss(config, { embeddingDim: 16 }).miniBatchSize, 3, 'the resolved loss says it too');
+  const sum = build(config, 16, 1);
   assert.equal(sum.miniBatchSize, 3);
   assert.equal(sum.needsGuide, true);
   assert.equal(sum.needsLabels, false);
   assert.deepEqual(sum.columnRange, [2, 3]);
-  assert.equal(createLoss([{ weight: 1, loss: mnrl }] as LossConfig, { embeddingDim: 16, seed: 0 }).miniBatchSize, undefined);
+  assert.equal(build([{ weight: 1, loss: mnrl }]).miniBatchSize, undefined);
 });
 
 test('fixture adapter: snake_case arguments, sentence-transformers defaults when absent, strict keys', () => {
@@ -105,10 +110,10 @@ test('fixture adapter: snake_case arguments, sentence-transformers defaults when
     type: 'CachedGISTEmbedLoss', guide: 'fixture', temperature: 0.01, marginStrategy: 'absolute', margin: 0,
     contrastAnchors: true, contrastPositives: true, miniBatchSize: 32,
   });
-  const built = createLoss(cgist, { embeddingDim: 8, seed: 0 }) as GISTEmbedLoss;
+  const built = build(cgist, 8) as GISTEmbedLoss;
   assert.equal(built.name, 'CachedGISTEmbedLoss');
   assert.deepEqual(built.columnRange, [2, Infinity]);
-  assert.equal(createLoss(lossConfigFromFixture({ type: 'GISTEmbedLoss' }, null), { embeddingDim: 8, seed: 0 }).columnRange[1], 3);
+  assert.equal(build(lossConfigFromFixture({ type: 'GISTEmbedLoss' }, null), 8).columnRange[1], 3);
   assert.deepEqual(lossConfigFromFixture({ type: 'CoSENTLoss' }, null), { type: 'CoSENTLoss', scale: 20 });
   assert.deepEqual(
     lossConfigFromFixture({ type: 'CachedMultipleNegativesRankingLoss', scale: 50, mini_batch_size: 2 }, { dims: [4, 8], weights: null, n_dims_per_step: -1 }),

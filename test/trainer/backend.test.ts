@@ -94,7 +94,7 @@ test('preflightKernels passes a gather-with-scatter step and rejects the stock g
   await initBackend('cpu');
   const table = tf.variable(tf.tensor2d([[1, 2], [3, 4], [5, 6]]));
   const ids = tf.tensor1d([0, 2, 2], 'int32');
-  const { embeddingLookup } = await import('../../src/trainer/runtime/kernels');
+  const { embeddingLookup } = await import('../../src/trainer/runtime/kernels/embeddingGrad');
   const ok = await preflightKernels(() => tf.variableGrads(() => tf.sum(embeddingLookup(table, ids))).grads);
   assert.ok(ok.includes('ScatterNd'));
   // tf.gather's own gradient is UnsortedSegmentSum: the slow cpu loop of docs/performance.md #5.

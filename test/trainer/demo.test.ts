@@ -10,7 +10,8 @@ import { loadRunConfig } from '../../src/config/loadConfig';
 import { validateRunConfig } from '../../src/config/validate';
 import { embedTexts } from '../../src/trainer/eval/embed';
 import { loadHfModel } from '../../src/trainer/model/hfFolder';
-import { prepareRun, runTraining } from '../../src/trainer/loop/train';
+import { prepareRun } from '../../src/trainer/loop/prepare';
+import { runTraining } from '../../src/trainer/loop/train';
 
 test('the quick-start config trains at a tiny size and improves on the untrained model', async () => {
   const file = resolve('examples/quickstart.mrl.json');
@@ -24,7 +25,7 @@ test('the quick-start config trains at a tiny size and improves on the untrained
   assert.deepEqual(v.errors, []);
   const lines: string[] = [];
   const runDir = join(mkdtempSync(join(tmpdir(), 'mrl-demo-')), 'run');
-  const prepared = await prepareRun(v.config!, resolve('examples'));
+  const prepared = await prepareRun(v.resolved!);
   const r = await runTraining(prepared, { runDir, progress: null, print: (s) => lines.push(s) });
   assert.equal(r.status, 'completed', r.error?.message);
   const dims = ['64', '32', '16', '8'];

@@ -4,7 +4,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/runtime/backend';
-import { gelu, geluReference, layerNorm, layerNormReference, linear, linearReference, residualLayerNorm } from '../../src/trainer/model/layers';
+import { gelu, layerNorm, linear, residualLayerNorm } from '../../src/trainer/model/layers';
+import { geluReference, layerNormReference, linearReference } from './references';
 
 function values(shape: number[], seed: number, scale = 1): tf.Tensor {
   let s = seed >>> 0;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
+import { resolveLoss } from '../../src/config/lossConfig';
 import { createLoss } from '../../src/trainer/losses/registry';
 import type { LossConfig } from '../../src/protocol/runConfig';
 import { lossAndGradsCached, lossAndGradsPlain, type LossExtras, type RowEmbedder } from '../../src/trainer/loop/gradCache';
@@ -72,8 +73,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
       for (const mbs of [3, 4, 5, B * c.columns]) {
         // Same loss seed on both sides: nDimsPerStep must pick the same dims for the twins.
-        const plainLoss = createLoss(c.config, { embeddingDim: 16, seed: 5 });
-        const cachedLoss = createLoss(c.config, { embeddingDim: 16, seed: 5 });
+        const plainLoss = createLoss(resolveLoss(c.config, { embeddingDim: 16 }), 5);
+        const cachedLoss = createLoss(resolveLoss(c.config, { embeddingDim: 16 }), 5);
         const rows = encoderRows(encoder, batch, 1234);
         const plain = lossAndGradsPlain(rows, c.columns, B, plainLoss, extras);
         const cached = lossAndGradsCached(rows, c.columns, B, cachedLoss, extras, mbs);
@@ -121,8 +122,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const before = tf.memory().numTensors;
     // rows = 12: mb 12 → one chunk; 6 → 6 + 6; 7 → 7 + 5; 11 → 11 + 1; 5 → 5 + 5 + 2; 4 → 4 + 4 + 4.
     for (const mbs of [12, 6, 7, 11, 5, 4]) {
-      const plain = lossAndGradsPlain(encoderRows(encoder, batch, 99), 2, B, createLoss(config, { embeddingDim: 16, seed: 3 }));
-      const inner = createLoss(config, { embeddingDim: 16, seed: 3 });
+      const plain = lossAndGradsPlain(encoderRows(encoder, batch, 99), 2, B, createLoss(resolveLoss(config, { embeddingDim: 16 }), 3));
+      const inner = createLoss(resolveLoss(config, { embeddingDim: 16 }), 3);
       let computed = 0;
       const counted: EmbeddingLoss = {
         name: inner.name, miniBatchSize: inner.miniBatchSize, needsGuide: inner.needsGuide, needsLabels: inner.needsLabels, columnRange: inner.columnRange,
@@ -163,7 +164,7 @@ test('dropout really is on: two dropout seeds give different gradients', async (
   await initBackend('cpu');
   const encoder = new BertEncoder(SPEC, { seed: 11 });
   const batch = tokens(2 * B, 10, 99);
-  const loss = createLoss(mnrl as LossConfig, { embeddingDim: 16, seed: 0 });
+  const loss = createLoss(resolveLoss(mnrl as LossConfig, { embeddingDim: 16 }), 0);
   const a = lossAndGradsPlain(encoderRows(encoder, batch, 1), 2, B, loss);
   const b = lossAndGradsPlain(encoderRows(encoder, batch, 2), 2, B, loss);
   assert.notEqual(a.loss, b.loss);

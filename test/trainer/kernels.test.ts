@@ -5,7 +5,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { collectKernelNames, initBackend } from '../../src/trainer/runtime/backend';
-import { embeddingLookup, groupedMatMul } from '../../src/trainer/runtime/kernels';
+import { embeddingLookup } from '../../src/trainer/runtime/kernels/embeddingGrad';
+import { groupedMatMul } from '../../src/trainer/runtime/kernels/groupedMatMul';
 import { transposedMatMulIsFast } from '../../src/trainer/runtime/kernels/wasmKernels';
 
 function lcg(seed: number): () => number {

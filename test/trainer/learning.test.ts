@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/runtime/backend';
 import { BertEncoder } from '../../src/trainer/model/encoder';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
+import { resolveLoss } from '../../src/config/lossConfig';
 import { createLoss } from '../../src/trainer/losses/registry';
 import { AdamW } from '../../src/trainer/loop/optimizer';
 import { StepRunner } from '../../src/trainer/loop/trainStep';
@@ -57,7 +58,7 @@ test('MatryoshkaLoss(CachedMNRL) training drives the loss down and retrieval up 
     type: 'MatryoshkaLoss', matryoshkaDims: [32, 16, 8], matryoshkaWeights: null, nDimsPerStep: -1,
     loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 16 },
   } as LossConfig;
-  const loss = createLoss(config, { embeddingDim: 32, seed: 1 });
+  const loss = createLoss(resolveLoss(config, { embeddingDim: 32 }), 1);
   const optimizer = new AdamW(encoder.params, { learningRate: 3e-3, weightDecay: 0.01, maxGradNorm: 1 });
   const runner = new StepRunner({ encoder, tokenizer, maxSeqLength: 16, loss, optimizer, seed: 9 });
   const evalAt = () => {

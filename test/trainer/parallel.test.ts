@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
+import { resolveLoss } from '../../src/config/lossConfig';
 import { createLoss } from '../../src/trainer/losses/registry';
 import { lossAndGrads } from '../../src/trainer/loop/gradCache';
 import { encoderRows } from '../../src/trainer/loop/textBatch';
@@ -40,10 +41,10 @@ test('worker threads give the single-thread loss and gradients (wasm, dropout on
     ];
     for (const config of configs) {
       for (const step of [0, 1]) {
-        const loss = createLoss(config, { embeddingDim: 16, seed: 1 });
+        const loss = createLoss(resolveLoss(config, { embeddingDim: 16 }), 1);
         const batch = { inputIds: tf.tensor2d(ids, [rows, len], 'int32'), attentionMask: tf.tensor2d(mask, [rows, len]) };
         const single = lossAndGrads(encoderRows(encoder, batch, 77 + step), 2, rows / 2, loss, {});
-        const parallel = pool.lossAndGrads({ ids, mask, rows, len }, 2, rows / 2, createLoss(config, { embeddingDim: 16, seed: 1 }), {}, 77 + step);
+        const parallel = pool.lossAndGrads({ ids, mask, rows, len }, 2, rows / 2, createLoss(resolveLoss(config, { embeddingDim: 16 }), 1), {}, 77 + step);
         assert.ok(Math.abs(single.loss - parallel.loss) < 1e-5, `loss ${single.loss} vs ${parallel.loss}`);
         assert.deepEqual(Object.keys(parallel.sideValues).sort(), Object.keys(single.sideValues).sort());
         let worst = 0, largest = 0;
@@ -80,7 +81,7 @@ test('a loss that throws mid-step releases the workers: the error surfaces and t
     for (const miniBatchSize of [undefined, 2]) {
       assert.throws(() => pool.lossAndGrads({ ids, mask, rows, len }, 2, 4, { ...broken, miniBatchSize }, {}, 1), /loss exploded/);
     }
-    const mnrl = () => createLoss({ type: 'MultipleNegativesRankingLoss', scale: 20 }, { embeddingDim: 16, seed: 1 });
+    const mnrl = () => createLoss(resolveLoss({ type: 'MultipleNegativesRankingLoss', scale: 20 }, { embeddingDim: 16 }), 1);
     const ok = pool.lossAndGrads({ ids, mask, rows, len }, 2, 4, mnrl(), {}, 2);
     // Still working means still right: the single-thread loss and gradients of the same step.
     const batch = { inputIds: tf.tensor2d(ids, [rows, len], 'int32'), attentionMask: tf.tensor2d(mask, [rows, len]) };

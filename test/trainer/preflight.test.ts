@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { validateRunConfig } from '../../src/config/validate';
-import { prepareRun } from '../../src/trainer/loop/train';
+import { prepareRun } from '../../src/trainer/loop/prepare';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-preflight-'));
 writeFileSync(
@@ -26,7 +26,7 @@ test('a kernel missing on the backend stops the run before it starts, naming the
   const r = validateRunConfig(CONFIG, join(dir, 'preflight.mrl.json'));
   assert.deepEqual(r.errors, []);
   const logs: string[] = [];
-  const ok = await prepareRun(r.config!, dir, { log: (s) => logs.push(s) });
+  const ok = await prepareRun(r.resolved!, { log: (s) => logs.push(s) });
   assert.ok(logs.some((l) => /kernels: \d+ used by a training step, all registered on cpu/.test(l)), logs.join('\n'));
   ok.encoder.dispose();
 
@@ -35,7 +35,7 @@ test('a kernel missing on the backend stops the run before it starts, naming the
   assert.ok(erf);
   tf.unregisterKernel('Erf', 'cpu');
   try {
-    await assert.rejects(prepareRun(r.config!, dir), /Erf/);
+    await assert.rejects(prepareRun(r.resolved!), /Erf/);
   } finally {
     tf.registerKernel(erf!);
   }

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { validateRunConfig } from '../../src/config/validate';
 import type { RunConfig } from '../../src/protocol/runConfig';
+import type { ResolvedRunConfig } from '../../src/config/resolve';
 import { initBackend } from '../../src/trainer/runtime/backend';
 import { loadWordnet } from '../../src/data/wordnet';
 import { BertEncoder } from '../../src/trainer/model/encoder';
 import { saveHfModel } from '../../src/trainer/model/hfFolder';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
-import { prepareRun, runTraining } from '../../src/trainer/loop/train';
+import { prepareRun } from '../../src/trainer/loop/prepare';
+import { runTraining } from '../../src/trainer/loop/train';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-pretrained-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -47,7 +49,7 @@ before(async () => {
   writeFileSync(join(dir, 'config_sentence_transformers.json'), JSON.stringify({ __version__: { sentence_transformers: '3.4.1' }, prompts: {}, similarity_fn_name: 'cosine' }));
 });
 
-function config(pretrained: Record<string, unknown>): RunConfig {
+function config(pretrained: Record<string, unknown>): ResolvedRunConfig {
   const json = {
     name: 'from st folder',
     backend: 'cpu',
@@ -59,13 +61,13 @@ function config(pretrained: Record<string, unknown>): RunConfig {
   };
   const v = validateRunConfig(json, join(root, 'c.mrl.json'));
   assert.deepEqual(v.errors, []);
-  return v.config!;
+  return v.resolved!;
 }
 
 test('no maxSeqLength / pooling in the config: the folder\'s own (32, cls), recorded in the run\'s config.json', async () => {
   const c = config({});
-  assert.deepEqual(c.model, { pretrained: { path: 'st-model' } }, 'the resolved config does not invent a default');
-  const prepared = await prepareRun(c, root);
+  assert.deepEqual(c.config.model, { pretrained: { path: 'st-model' } }, 'the resolved config does not invent a default');
+  const prepared = await prepareRun(c);
   assert.equal(prepared.maxSeqLength, 32);
   assert.equal(prepared.encoder.spec.pooling, 'cls');
   assert.deepEqual(prepared.config.model, { pretrained: { path: 'st-model', pooling: 'cls', maxSeqLength: 32 } });
@@ -80,9 +82,9 @@ test('no maxSeqLength / pooling in the config: the folder\'s own (32, cls), reco
 });
 
 test('values in the config still override the folder; one beyond the model\'s positions is an error naming both', async () => {
-  const prepared = await prepareRun(config({ maxSeqLength: 16, pooling: 'mean' }), root);
+  const prepared = await prepareRun(config({ maxSeqLength: 16, pooling: 'mean' }));
   assert.equal(prepared.maxSeqLength, 16);
   assert.equal(prepared.encoder.spec.pooling, 'mean');
   prepared.encoder.dispose();
-  await assert.rejects(prepareRun(config({ maxSeqLength: 64 }), root), /maxSeqLength 64 must be an integer in \[2, max_position_embeddings = 32\]/);
+  await assert.rejects(prepareRun(config({ maxSeqLength: 64 })), /maxSeqLength 64 must be an integer in \[2, max_position_embeddings = 32\]/);
 });

@@ -11,15 +11,18 @@ import { join } from 'node:path';
 import { validateRunConfig } from '../../src/config/validate';
 import { parseMetricsJsonl } from '../../src/protocol/runFolder';
 import type { RunConfig } from '../../src/protocol/runConfig';
+import type { ResolvedRunConfig } from '../../src/config/resolve';
 import type { RunInfo } from '../../src/protocol/runFolder';
 import { latestCheckpoint, latestReadableCheckpoint, listCheckpoints } from '../../src/trainer/loop/checkpoint';
 import { epochBatchCount, epochBatches } from '../../src/data/batches';
 import { loadFile } from '../../src/data/files';
 import { DataError } from '../../src/data/types';
 import { loadWordnet } from '../../src/data/wordnet';
-import type { ProgressLine, ProgressSink } from '../../src/trainer/cli/progress';
-import { acquireRunLock, liveLockHolder, releaseRunLock, RunLockedError, RunWriter } from '../../src/runs/runWriter';
-import { prepareRun, RunInputError, runTraining } from '../../src/trainer/loop/train';
+import type { ProgressLine, ProgressSink } from '../../src/trainer/loop/report';
+import { acquireRunLock, releaseRunLock, RunLockedError, RunWriter } from '../../src/runs/runWriter';
+import { liveLockHolder } from '../../src/runs/trainerProcess';
+import { prepareRun, RunInputError } from '../../src/trainer/loop/prepare';
+import { runTraining } from '../../src/trainer/loop/train';
 import { runAsync, WorkAbandoned } from '../../src/common/cooperative';
 import { embedTextsWork } from '../../src/trainer/eval/embed';
 import { evaluateWork } from '../../src/trainer/eval/evaluator';
@@ -41,10 +44,14 @@ const TINY = {
   evaluation: { maxQueries: 20 },
 };
 
-function config(over: Record<string, unknown> = {}): RunConfig {
+function resolved(over: Record<string, unknown> = {}): ResolvedRunConfig {
   const r = validateRunConfig({ ...TINY, ...over }, join(dir, 'tiny.mrl.json'));
   assert.deepEqual(r.errors, []);
-  return r.config!;
+  return r.resolved!;
+}
+
+function config(over: Record<string, unknown> = {}): RunConfig {
+  return resolved(over).config;
 }
 
 const quiet = () => {};
@@ -70,7 +77,7 @@ test('epochBatchCount = epochBatches().length for every n, batch size, with and 
 });
 
 test('a huge epoch count does not stall the start: totalSteps is computed, the run folder appears at once', async () => {
-  const p = await prepareRun(config({ training: { ...TINY.training, maxSteps: -1, epochs: 100000 } }), dir);
+  const p = await prepareRun(resolved({ training: { ...TINY.training, maxSteps: -1, epochs: 100000 } }));
   const runDir = join(dir, 'many-epochs');
   const stop = { requested: true }; // stop right away: only the start matters here
   const r = await runTraining(p, { runDir, progress: null, print: quiet, stop });
@@ -84,7 +91,7 @@ test('a huge epoch count does not stall the start: totalSteps is computed, the r
 
 test('worker bundle missing: the run completes on this thread alone, with a warning in log.txt and on stderr', async () => {
   const runDir = join(dir, 'no-worker');
-  const p = await prepareRun(config(), dir);
+  const p = await prepareRun(resolved());
   const messages: string[] = [];
   const progress: ProgressSink = { update: () => {}, message: (s) => void messages.push(s), done: () => {} };
   const r = await runTraining(p, { runDir, progress, print: quiet, workers: 2, workerScript: join(dir, 'missing', 'trainerWorker.js') });
@@ -98,12 +105,12 @@ test('worker bundle missing: the run completes on this thread alone, with a warn
 test('a failure after the run folder exists (a checkpoint of another model) ends "failed", never "running"', async () => {
   const a = join(dir, 'shape-a');
   const stop = { requested: false };
-  const r1 = await runTraining(await prepareRun(config(), dir), { runDir: a, progress: stopAt(2, stop), stop, print: quiet });
+  const r1 = await runTraining(await prepareRun(resolved()), { runDir: a, progress: stopAt(2, stop), stop, print: quiet });
   assert.equal(r1.status, 'stopped');
   const ckpt = latestCheckpoint(a)!;
   // A config whose encoder has other shapes: restoring the checkpoint throws inside runTraining.
-  const other = config({ model: { scratch: { ...TINY.model.scratch, intermediateSize: 24 } } });
-  const r2 = await runTraining(await prepareRun(other, dir, { resumeFrom: ckpt }), { runDir: a, resumeFrom: ckpt, progress: null, print: quiet });
+  const other = resolved({ model: { scratch: { ...TINY.model.scratch, intermediateSize: 24 } } });
+  const r2 = await runTraining(await prepareRun(other, { resumeFrom: ckpt }), { runDir: a, resumeFrom: ckpt, progress: null, print: quiet });
   assert.equal(r2.status, 'failed');
   const i = info(a);
   assert.equal(i.status, 'failed');
@@ -169,7 +176,7 @@ test('lock: a live trainer holds it (RunLockedError), a dead or reused pid is st
 test('resume: an unreadable latest checkpoint falls back to the previous one (logged); temp folders are ignored and removed', async () => {
   const runDir = join(dir, 'corrupt');
   const stop = { requested: false };
-  await runTraining(await prepareRun(config(), dir), { runDir, progress: stopAt(5, stop), stop, print: quiet });
+  await runTraining(await prepareRun(resolved()), { runDir, progress: stopAt(5, stop), stop, print: quiet });
   assert.deepEqual(listCheckpoints(runDir), [4, 5]);
   // A truncated model file in the latest checkpoint; a cut-short temp folder beside it.
   const latest = join(runDir, 'checkpoints', 'step-5');
@@ -181,14 +188,14 @@ test('resume: an unreadable latest checkpoint falls back to the previous one (lo
   const ckpt = latestReadableCheckpoint(runDir, (s) => void logged.push(s))!;
   assert.equal(ckpt.state.step, 4);
   assert.match(logged.join('\n'), /step-5 is unreadable .*falling back to step 4/);
-  const r = await runTraining(await prepareRun(config(), dir, { resumeFrom: ckpt }), { runDir, resumeFrom: ckpt, progress: null, print: quiet });
+  const r = await runTraining(await prepareRun(resolved(), { resumeFrom: ckpt }), { runDir, resumeFrom: ckpt, progress: null, print: quiet });
   assert.equal(r.status, 'completed', r.error?.message);
   assert.ok(!readdirSync(join(runDir, 'checkpoints')).some((n) => n.includes('.tmp-')), 'temp folders cleaned at resume start');
   assert.match(readFileSync(join(runDir, 'log.txt'), 'utf8'), /removed 1 unfinished checkpoint folder\(s\): step-6\.tmp-999999/);
   // A corrupt state.json is skipped the same way.
   const other = join(dir, 'corrupt-state');
   const stop2 = { requested: false };
-  await runTraining(await prepareRun(config(), dir), { runDir: other, progress: stopAt(5, stop2), stop: stop2, print: quiet });
+  await runTraining(await prepareRun(resolved()), { runDir: other, progress: stopAt(5, stop2), stop: stop2, print: quiet });
   writeFileSync(join(other, 'checkpoints', 'step-5', 'state.json'), '{"step": 5, "epo');
   assert.equal(latestReadableCheckpoint(other)!.state.step, 4);
 });
@@ -196,11 +203,11 @@ test('resume: an unreadable latest checkpoint falls back to the previous one (lo
 test('resume after a torn last metrics line: the line is ended first, the resume marker parses on a line of its own', async () => {
   const runDir = join(dir, 'torn');
   const stop = { requested: false };
-  await runTraining(await prepareRun(config(), dir), { runDir, progress: stopAt(4, stop), stop, print: quiet });
+  await runTraining(await prepareRun(resolved()), { runDir, progress: stopAt(4, stop), stop, print: quiet });
   // What a kill -9 in the middle of an append leaves.
   appendFileSync(join(runDir, 'metrics.jsonl'), '{"step": 5, "epoch": 0.3, "split": "tr');
   const ckpt = latestReadableCheckpoint(runDir)!;
-  const r = await runTraining(await prepareRun(config(), dir, { resumeFrom: ckpt }), { runDir, resumeFrom: ckpt, progress: null, print: quiet });
+  const r = await runTraining(await prepareRun(resolved(), { resumeFrom: ckpt }), { runDir, resumeFrom: ckpt, progress: null, print: quiet });
   assert.equal(r.status, 'completed');
   const parsed = parseMetricsJsonl(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8'));
   assert.equal(parsed.invalid, 1, 'only the torn fragment is invalid');
@@ -210,16 +217,17 @@ test('resume after a torn last metrics line: the line is ended first, the resume
 
 test('memory: a batch that cannot fit is refused before anything slow, naming /training/batchSize and what fits', async () => {
   // "Before anything slow": before the data is even read, so a data file that does not exist is not what is reported.
-  const valid = config({ loss: { type: 'MultipleNegativesRankingLoss' }, training: { ...TINY.training, batchSize: 65536 } });
-  const c: RunConfig = { ...valid, data: { ...valid.data, train: { ...valid.data.train, source: 'no-such-file.jsonl' } } };
-  await assert.rejects(prepareRun(c, dir), (e: unknown) => {
+  const valid = resolved({ loss: { type: 'MultipleNegativesRankingLoss' }, training: { ...TINY.training, batchSize: 65536 } });
+  const missing: RunConfig = { ...valid.config, data: { ...valid.config.data, train: { ...valid.config.data.train, source: 'no-such-file.jsonl' } } };
+  const c: ResolvedRunConfig = { ...valid, config: missing };
+  await assert.rejects(prepareRun(c), (e: unknown) => {
     assert.ok(e instanceof RunInputError, String(e));
     assert.equal(e.path, '/training/batchSize');
     assert.match(e.message, /a step of 65536 rows needs about [\d.]+ GB .*a batchSize of at most \d+ fits/);
     return true;
   });
   // The same config with a batch that fits gets as far as the data: the missing file is what stops it then.
-  await assert.rejects(prepareRun({ ...c, training: { ...c.training, batchSize: 16 } }, dir), (e: unknown) => e instanceof DataError, 'the data is read after the memory check');
+  await assert.rejects(prepareRun({ ...c, config: { ...c.config, training: { ...c.config.training, batchSize: 16 } } }), (e: unknown) => e instanceof DataError, 'the data is read after the memory check');
   // The schema's own limit: 1e6 rows is a typo.
   const v = validateRunConfig({ ...TINY, training: { ...TINY.training, batchSize: 1_000_000 } }, join(dir, 'x.mrl.json'));
   assert.ok(v.errors.some((e) => e.path === '/training/batchSize'));
@@ -261,7 +269,7 @@ test('topK keeps the full sort order (score desc, then index) with and without c
 });
 
 test('an evaluation of tens of thousands of texts yields to the event loop and is abandoned midway when asked', async () => {
-  const p = await prepareRun(config(), dir);
+  const p = await prepareRun(resolved());
   const wn = loadWordnet().rows.slice(0, 30000);
   const set = buildEvalSet({ columns: ['anchor', 'positive'], texts: [wn.map((r) => r.anchor as string), wn.map((r) => r.positive as string)], origins: [], groups: [] }, 30000);
   const stop = { requested: false };

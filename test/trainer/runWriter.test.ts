@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findWorkspaceRoot, makeRunId, RunWriter, slugify } from '../../src/runs/runWriter';
 import { learningRateAt } from '../../src/trainer/loop/schedule';
-import { formatDuration, metricsTable, progressText } from '../../src/trainer/cli/progress';
+import { formatDuration, progressText } from '../../src/trainer/cli/progress';
+import { metricsTable } from '../../src/trainer/loop/report';
 import type { RunConfig } from '../../src/protocol/runConfig';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-writer-'));

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'jsonc-parser/lib/esm/main.js';
 import { validateRunConfig } from '../../src/config/validate';
 import { ENGINE_NOTE } from '../../src/config/engineChecks';
+import type { ResolvedRunConfig } from '../../src/config/resolve';
 import type { RunConfig } from '../../src/protocol/runConfig';
 import { readRunInfo } from '../../src/runs/runDir';
 import { RunStore } from '../../src/runs/store';
@@ -72,10 +73,10 @@ function pyCompile(script: string): { status: number | null; stderr: string } {
   return { status: r.status, stderr: r.stderr };
 }
 
-function resolved(json: unknown, file = resolve('examples', 'x.mrl.json')): RunConfig {
+function resolved(json: unknown, file = resolve('examples', 'x.mrl.json')): ResolvedRunConfig {
   const v = validateRunConfig(json, file);
   assert.deepEqual(v.errors, []);
-  return v.config!;
+  return v.resolved!;
 }
 
 const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?: RegExp[] }> = {
@@ -137,7 +138,7 @@ describe('train.py generator', { skip: noPython }, () => {
   for (const name of examples) {
     test(`${name} on sentence-transformers: compiles, builds its losses and per-dim evaluators`, () => {
       const config = resolved(asST(concrete(example(name))));
-      const script = generateScript({ config, model: HUB, guides: {}, scoredEval: name === 'cosent.mrl.json' || name === 'angle.mrl.json', configFile: `examples/${name}` });
+      const script = generateScript({ resolved: config, model: HUB, guides: {}, scoredEval: name === 'cosent.mrl.json' || name === 'angle.mrl.json', configFile: `examples/${name}` });
       const c = pyCompile(script);
       assert.equal(c.status, 0, c.stderr);
       const calls = callsOf(script);
@@ -160,7 +161,7 @@ describe('train.py generator', { skip: noPython }, () => {
   test('devices 2: half the batch per process, negatives gathered across devices, needs 5.1.0', () => {
     const json = asST(example('quickstart.mrl.json'));
     const config = resolved({ ...json, devices: 2 });
-    const script = generateScript({ config, model: HUB, guides: {}, scoredEval: false });
+    const script = generateScript({ resolved: config, model: HUB, guides: {}, scoredEval: false });
     assert.equal(pyCompile(script).status, 0);
     assert.match(script, /per_device_train_batch_size=32,\s+# batchSize 64 over 2 devices/);
     assert.ok(callsOf(script).includes('losses.CachedMultipleNegativesRankingLoss(1; scale, mini_batch_size, gather_across_devices)'));
@@ -175,7 +176,7 @@ describe('train.py generator', { skip: noPython }, () => {
     const loss = (json.loss as { loss: Record<string, unknown> }).loss;
     Object.assign(loss, { marginStrategy: 'relative', margin: 0.05, contrastAnchors: false });
     const config = resolved(json);
-    const script = generateScript({ config, model: '/models/my model', guides: {}, scoredEval: false });
+    const script = generateScript({ resolved: config, model: '/models/my model', guides: {}, scoredEval: false });
     assert.equal(pyCompile(script).status, 0);
     assert.match(script, /^MODEL = "\/models\/my model"$/m);
     assert.match(script, /^MAX_SEQ_LENGTH = 48/m);

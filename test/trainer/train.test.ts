@@ -6,11 +6,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateRunConfig } from '../../src/config/validate';
-import type { RunConfig } from '../../src/protocol/runConfig';
+import type { ResolvedRunConfig } from '../../src/config/resolve';
 import type { MetricsLine, RunInfo } from '../../src/protocol/runFolder';
 import { latestCheckpoint, listCheckpoints } from '../../src/trainer/loop/checkpoint';
-import type { ProgressLine, ProgressSink } from '../../src/trainer/cli/progress';
-import { prepareRun, runTraining } from '../../src/trainer/loop/train';
+import type { ProgressLine, ProgressSink } from '../../src/trainer/loop/report';
+import { prepareRun } from '../../src/trainer/loop/prepare';
+import { runTraining } from '../../src/trainer/loop/train';
 import { loadWordnet } from '../../src/data/wordnet';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-train-'));
@@ -29,10 +30,10 @@ export const TINY = {
   evaluation: { maxQueries: 40, funnel: { shortlistDim: 4, rerankDim: 16, shortlistSize: 10 } },
 };
 
-function config(over: Record<string, unknown> = {}): RunConfig {
+function config(over: Record<string, unknown> = {}): ResolvedRunConfig {
   const r = validateRunConfig({ ...TINY, ...over }, join(dir, 'tiny.mrl.json'));
   assert.deepEqual(r.errors, []);
-  return r.config!;
+  return r.resolved!;
 }
 
 function readLines(runDir: string): MetricsLine[] {
@@ -79,9 +80,9 @@ test('two runs of the same config and seed give the same metrics, event for even
   const c = config();
   const a = join(dir, 'repro-a');
   const b = join(dir, 'repro-b');
-  const pa = await prepareRun(c, dir);
+  const pa = await prepareRun(c);
   const ra = await runTraining(pa, { runDir: a, progress: null, print: quiet });
-  const rb = await runTraining(await prepareRun(c, dir), { runDir: b, progress: null, print: quiet });
+  const rb = await runTraining(await prepareRun(c), { runDir: b, progress: null, print: quiet });
   assert.equal(ra.status, 'completed');
   assert.equal(rb.status, 'completed');
   const la = readLines(a);
@@ -106,21 +107,21 @@ test('two runs of the same config and seed give the same metrics, event for even
   assert.equal(info.pid, null);
   assert.equal(info.step, 12);
   assert.ok(existsSync(join(a, 'model', 'model.safetensors')) && existsSync(join(a, 'model', 'tokenizer.json')));
-  assert.deepEqual(JSON.parse(readFileSync(join(a, 'config.json'), 'utf8')), c, 'config.json is the resolved config');
+  assert.deepEqual(JSON.parse(readFileSync(join(a, 'config.json'), 'utf8')), c.config, 'config.json is the resolved config');
   // A different seed is a different run (the comparison above is not vacuous).
   const c2 = join(dir, 'repro-c');
-  await runTraining(await prepareRun(config({ seed: 8 }), dir), { runDir: c2, progress: null, print: quiet });
+  await runTraining(await prepareRun(config({ seed: 8 })), { runDir: c2, progress: null, print: quiet });
   assert.notDeepEqual(comparable(readLines(c2)), comparable(la));
 });
 
 test('stop at a step (between log points), resume: the curve continues with the same metrics and no duplicated steps', async () => {
   const c = config();
   const full = join(dir, 'full');
-  await runTraining(await prepareRun(c, dir), { runDir: full, progress: null, print: quiet });
+  await runTraining(await prepareRun(c), { runDir: full, progress: null, print: quiet });
 
   const part = join(dir, 'part');
   const stop = { requested: false };
-  const r1 = await runTraining(await prepareRun(c, dir), { runDir: part, progress: stopAt(5, stop), stop, print: quiet });
+  const r1 = await runTraining(await prepareRun(c), { runDir: part, progress: stopAt(5, stop), stop, print: quiet });
   assert.equal(r1.status, 'stopped');
   assert.equal(r1.step, 5);
   const info = JSON.parse(readFileSync(join(part, 'run.json'), 'utf8')) as RunInfo;
@@ -130,7 +131,7 @@ test('stop at a step (between log points), resume: the curve continues with the 
 
   const ckpt = latestCheckpoint(part)!;
   assert.equal(ckpt.state.step, 5);
-  const r2 = await runTraining(await prepareRun(c, dir, { resumeFrom: ckpt }), { runDir: part, resumeFrom: ckpt, progress: null, print: quiet });
+  const r2 = await runTraining(await prepareRun(c, { resumeFrom: ckpt }), { runDir: part, resumeFrom: ckpt, progress: null, print: quiet });
   assert.equal(r2.status, 'completed');
   const lines = readLines(part);
   assert.deepEqual(lines.filter((l) => 'type' in l && l.type === 'resume').map((l) => (l as { fromStep: number }).fromStep), [5]);
@@ -152,7 +153,7 @@ test('a failure inside the run (the checkpoint folder cannot be written) ends wi
     }
   };
   const stop = { requested: false };
-  const r = await runTraining(await prepareRun(config(), dir), { runDir, progress: stopAt(-1, stop, breakDisk), stop, print: quiet });
+  const r = await runTraining(await prepareRun(config()), { runDir, progress: stopAt(-1, stop, breakDisk), stop, print: quiet });
   assert.equal(r.status, 'failed');
   assert.equal(r.step, 4);
   const info = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo;

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/trainer/runtime/backend';
 import { activeWasmKernels, createWasmKernels, heapOffset, type KernelVariant } from '../../src/trainer/runtime/kernels/wasmKernels';
 import { headMatMul, type HeadLayout, type HeadMatMulAttrs } from '../../src/trainer/runtime/kernels/headMatMul';
-import { gelu, geluReference } from '../../src/trainer/model/layers';
+import { gelu } from '../../src/trainer/model/layers';
+import { geluReference } from './references';
 import { applyDropout, dropoutMultipliers } from '../../src/trainer/model/dropout';
 
 function rand(n: number, seed: number): Float32Array {

@@ -4,11 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import schema from '../../schemas/run-config.schema.json';
-import { dottedToPointer, formatConfigErrors, nearest, validateRunConfig, type ConfigError } from '../../src/config/validate';
+import { formatConfigErrors, nearest, validateRunConfig, type ConfigError } from '../../src/config/validate';
 import { loadRunConfig, parseConfigText } from '../../src/config/loadConfig';
-import { MNRL_DEFAULT_SCALE, CACHED_DEFAULT_MINI_BATCH_SIZE } from '../../src/trainer/losses/MultipleNegativesRankingLoss';
+import { modelFolderWidth } from '../../src/config/modelFolder';
+import { MNRL_DEFAULT_SCALE } from '../../src/trainer/losses/MultipleNegativesRankingLoss';
+import { DEFAULT_MINI_BATCH_SIZE } from '../../src/config/defaults';
+import { CachedMultipleNegativesRankingLoss } from '../../src/trainer/losses/CachedMultipleNegativesRankingLoss';
 import { GIST_DEFAULTS } from '../../src/trainer/losses/GISTEmbedLoss';
 import { COSENT_DEFAULT_SCALE } from '../../src/trainer/losses/CoSENTLoss';
 
@@ -91,10 +94,12 @@ test('schema defaults are sentence-transformers\' defaults (its literal values),
   assert.equal(m.nDimsPerStep, -1);
   // null weights: 1 for every dim in the loss built from it.
   const { createLoss } = require('../../src/trainer/losses/registry') as typeof import('../../src/trainer/losses/registry');
-  assert.deepEqual((createLoss(m, { embeddingDim: 64, seed: 1 }) as unknown as { weights: number[] }).weights, [1, 1, 1]);
+  const { resolveLoss } = require('../../src/config/lossConfig') as typeof import('../../src/config/lossConfig');
+  assert.deepEqual((createLoss(resolveLoss(m, { embeddingDim: 64 }), 1) as unknown as { weights: number[] }).weights, [1, 1, 1]);
   // The implementations' own defaults (used when a loss is built without a config) are the same literals.
   assert.equal(MNRL_DEFAULT_SCALE, 20);
-  assert.equal(CACHED_DEFAULT_MINI_BATCH_SIZE, 32);
+  assert.equal(DEFAULT_MINI_BATCH_SIZE, 32);
+  assert.equal(new CachedMultipleNegativesRankingLoss().miniBatchSize, 32);
   assert.deepEqual({ ...GIST_DEFAULTS }, { temperature: 0.01, marginStrategy: 'absolute', margin: 0, contrastAnchors: true, contrastPositives: true });
   assert.equal(COSENT_DEFAULT_SCALE, 20);
 });
@@ -207,7 +212,83 @@ test('JSONC: comments and trailing commas are fine; syntax errors give line:colu
   assert.equal(loadRunConfig(join(dir, 'none.mrl.json')).errors[0].keyword, 'missingFile');
 });
 
-test('loss registry paths map to JSON pointers', () => {
-  assert.equal(dottedToPointer('loss.matryoshkaDims[2]'), '/loss/matryoshkaDims/2');
-  assert.equal(dottedToPointer('loss[1].loss.scale'), '/loss/1/loss/scale');
+test('uncached GIST takes one negative column at most: more is a validation error on the columns', () => {
+  const gist = (type: string, columns: string[]) => ({ loss: { type, guide: 'self' }, data: { train: { source: 'builtin:wordnet', columns } } });
+  const e = errorsOf(gist('GISTEmbedLoss', ['a', 'p', 'n1', 'n2']));
+  assert.deepEqual(e.map((x) => x.path), ['/data/train/columns']);
+  assert.equal(e[0].message, 'GISTEmbedLoss takes 2 to 3 columns, got 4 (a, p, n1, n2)');
+  assert.deepEqual(validateRunConfig(gist('GISTEmbedLoss', ['a', 'p', 'n1']), FILE).errors, []);
+  assert.deepEqual(validateRunConfig(gist('CachedGISTEmbedLoss', ['a', 'p', 'n1', 'n2']), FILE).errors, []);
+  // Under MatryoshkaLoss and in a weighted sum, the term that limits the columns says so.
+  const sum = { ...gist('GISTEmbedLoss', ['a', 'p', 'n1', 'n2']), loss: [{ weight: 1, loss: { type: 'MultipleNegativesRankingLoss' } }, { weight: 1, loss: { type: 'MatryoshkaLoss', loss: { type: 'GISTEmbedLoss', guide: 'self' }, matryoshkaDims: [128, 64] } }] };
+  assert.match(errorsOf(sum)[0].message, /^GISTEmbedLoss takes 2 to 3 columns, got 4/);
+});
+
+test('the resolved config: the facts the trainer and the engines read, derived once by validation', () => {
+  const q = loadRunConfig('examples/quickstart.mrl.json');
+  const r = q.resolved!;
+  assert.equal(r.config, q.config, 'the config it resolves is the validated one');
+  assert.equal(r.baseDir, resolve('examples'));
+  assert.equal(r.pretrained, undefined);
+  assert.equal(r.width, 64);
+  assert.deepEqual(r.loss.dims, [64, 32, 16, 8]);
+  assert.equal(r.loss.miniBatchSize, 32);
+  assert.equal(r.loss.embeddingDim, 64);
+  assert.equal(r.loss.guide, undefined);
+  assert.equal(r.loss.needsLabels, false);
+  assert.deepEqual(r.evalDims, [64, 32, 16, 8]);
+  // Every dim below the hidden size: the encoder projects to the largest, and that is the width.
+  const narrow = validateRunConfig({ model: { scratch: { hiddenSize: 32, numHeads: 4 } }, loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [16, 8] } }, FILE).resolved!;
+  assert.equal(narrow.width, 16);
+  assert.deepEqual(narrow.evalDims, [16, 8]);
+  // Mini-batch: the smallest of the cached terms'; the guide: the first GIST term's, located.
+  mkdirSync(join(dir, 'guide'), { recursive: true });
+  writeFileSync(join(dir, 'guide', 'config.json'), '{"hidden_size": 8}');
+  const sum = validateRunConfig({ loss: [
+    { weight: 1, loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 8 } },
+    { weight: 1, loss: { type: 'MatryoshkaLoss', loss: { type: 'CachedGISTEmbedLoss', guide: 'guide', miniBatchSize: 3 }, matryoshkaDims: [64, 16] } },
+  ] }, FILE).resolved!;
+  assert.equal(sum.loss.miniBatchSize, 3);
+  assert.equal(sum.loss.guide, 'guide');
+  assert.deepEqual(sum.guides, { guide: { kind: 'folder', dir: join(dir, 'guide') } });
+  assert.deepEqual(sum.loss.dims, [128, 64, 16]);
+  assert.equal(validateRunConfig({ loss: { type: 'MultipleNegativesRankingLoss' } }, FILE).resolved!.loss.miniBatchSize, undefined, 'no cached term: plain steps');
+  // A sweep config: resolved as the config without its sweep; each run resolved on its own.
+  const s = loadRunConfig('examples/sweep.mrl.json');
+  assert.equal(s.resolved!.config.sweep, undefined);
+  assert.ok(s.sweepRuns!.every((run) => run.resolved.config === run.config));
+  assert.deepEqual(s.sweepRuns!.map((run) => run.resolved.loss.miniBatchSize), s.sweepRuns!.map((run) => (run.config.loss as { loss: { miniBatchSize: number } }).loss.miniBatchSize));
+  // No config, no resolved config.
+  assert.equal(validateRunConfig({ seed: 'x' }, FILE).resolved, undefined);
+});
+
+test('a pretrained folder\'s width is that of the encoder it loads: a Dense projection\'s out_features, else the hidden size', () => {
+  const st = join(dir, 'st-dense');
+  mkdirSync(join(st, '0_Transformer'), { recursive: true });
+  mkdirSync(join(st, '2_Dense'), { recursive: true });
+  writeFileSync(join(st, '0_Transformer', 'config.json'), '{"hidden_size": 16}');
+  writeFileSync(join(st, 'modules.json'), JSON.stringify([
+    { idx: 0, name: '0', path: '0_Transformer', type: 'sentence_transformers.models.Transformer' },
+    { idx: 1, name: '1', path: '2_Dense', type: 'sentence_transformers.models.Dense' },
+  ]));
+  writeFileSync(join(st, '2_Dense', 'config.json'), '{"in_features": 16, "out_features": 24}');
+  assert.equal(modelFolderWidth(st), 24);
+  const hf = join(dir, 'hf-plain');
+  mkdirSync(hf, { recursive: true });
+  writeFileSync(join(hf, 'config.json'), '{"hidden_size": 32}');
+  assert.equal(modelFolderWidth(hf), 32);
+  assert.equal(modelFolderWidth(join(dir, 'no-such-folder')), undefined, 'unreadable: the loader says why');
+  const cfg = (dims: number[]) => ({ model: { pretrained: { path: 'st-dense' } }, loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: dims } });
+  const ok = validateRunConfig(cfg([24, 8]), FILE);
+  assert.deepEqual(ok.errors, []);
+  assert.equal(ok.resolved!.width, 24);
+  assert.deepEqual(ok.resolved!.pretrained, { kind: 'folder', dir: st });
+  assert.match(errorsOf(cfg([32, 8]))[0].message, /dim 32 is larger than the model's width 24/);
+});
+
+test('the mini-batch default has one value: the schema\'s, for every Cached* loss', () => {
+  const defs = schema.$defs as Record<string, { properties?: { miniBatchSize?: { default?: number } } }>;
+  const cached = Object.keys(defs).filter((k) => k.startsWith('Cached'));
+  assert.deepEqual(cached.sort(), ['CachedGISTEmbedLoss', 'CachedMultipleNegativesRankingLoss', 'CachedMultipleNegativesSymmetricRankingLoss']);
+  for (const k of cached) assert.equal(defs[k].properties?.miniBatchSize?.default, DEFAULT_MINI_BATCH_SIZE, k);
 });

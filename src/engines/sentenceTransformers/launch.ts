@@ -14,17 +14,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config/loadConfig';
-import { formatConfigErrors } from '../../config/validate';
-import { pretrainedLocation } from '../../config/engineChecks';
-import { lossTerms } from '../../config/lossConfig';
+import type { ResolvedRunConfig } from '../../config/resolve';
+import { formatConfigErrors, validateRunConfig } from '../../config/validate';
 import { writeFileAtomic } from '../../runs/atomicFile';
 import type { RunConfig } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo } from '../../protocol/runFolder';
 import { prepareData } from '../../data/dataset';
 import { DataError } from '../../data/types';
-import { acquireRunLock, defaultRunsDir, liveLockHolder, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
+import { acquireRunLock, defaultRunsDir, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
+import { liveLockHolder } from '../../runs/trainerProcess';
 import { exportData } from './data';
 import { generateScript, requiredVersion, versionAtLeast } from './script';
 
@@ -136,25 +136,37 @@ export interface EngineArgs {
 
 const err = (s: string) => process.stderr.write(`error: ${s}\n`);
 
-/** The engine of a config file / run folder, without reporting anything (the caller's path does). */
-function engineOf(args: EngineArgs): { config: RunConfig; file: string; warnings: string[] } | 'other' | undefined {
+/**
+ * The resolved config of a config file / run folder for this engine; 'other' when it is not for this
+ * engine (the bundled trainer's path takes it, and reports what is wrong with it), or the errors to print.
+ */
+function engineOf(args: EngineArgs): { resolved: ResolvedRunConfig; file: string; warnings: string[] } | { errors: string } | 'other' {
   if (args.config) {
     const file = resolve(args.config);
     const loaded = loadRunConfig(file);
-    if (!loaded.config) {
+    if (!loaded.resolved) {
       // Invalid: report here only when the file asks for this engine (the bundled path reports the rest).
-      return /"engine"\s*:\s*"sentence-transformers"/.test(loaded.text ?? '') ? undefined : 'other';
+      return /"engine"\s*:\s*"sentence-transformers"/.test(loaded.text ?? '') ? { errors: formatConfigErrors(args.config, loaded.errors) } : 'other';
     }
-    if (loaded.config.engine !== ENGINE) return 'other';
-    return { config: loaded.config, file, warnings: loaded.warnings.map((w) => `${args.config}: ${w.path}: ${w.message}`) };
+    if (loaded.resolved.config.engine !== ENGINE) return 'other';
+    return { resolved: loaded.resolved, file, warnings: loaded.warnings.map((w) => `${args.config}: ${w.path}: ${w.message}`) };
   }
   if (args.resume) {
+    const runDir = resolve(args.resume);
+    const file = join(runDir, RUN_FILES.config);
+    let cfg: RunConfig;
+    let baseDir = runDir;
     try {
-      const cfg = JSON.parse(readFileSync(join(resolve(args.resume), RUN_FILES.config), 'utf8')) as RunConfig;
-      return cfg.engine === ENGINE ? { config: cfg, file: join(resolve(args.resume), RUN_FILES.config), warnings: [] } : 'other';
+      cfg = JSON.parse(readFileSync(file, 'utf8')) as RunConfig;
+      if (cfg.engine !== ENGINE) return 'other';
+      const info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
+      if (typeof info.baseDir === 'string') baseDir = info.baseDir;
     } catch {
       return 'other';
     }
+    // The config the run started with (resolved then); train.py and its data are in the run folder already.
+    const v = validateRunConfig(cfg, file, { baseDir, checkFiles: false });
+    return v.resolved ? { resolved: v.resolved, file, warnings: [] } : { errors: formatConfigErrors(file, v.errors) };
   }
   return 'other';
 }
@@ -166,17 +178,17 @@ function engineOf(args: EngineArgs): { config: RunConfig; file: string; warnings
 export async function sentenceTransformersMain(args: EngineArgs): Promise<number | undefined> {
   const which = engineOf(args);
   if (which === 'other') return undefined;
-  if (which === undefined) {
-    const loaded = loadRunConfig(resolve(args.config!));
-    process.stderr.write(formatConfigErrors(args.config!, loaded.errors) + '\n');
+  if ('errors' in which) {
+    process.stderr.write(which.errors + '\n');
     return 2;
   }
   const python = args.python || process.env.MRL_PYTHON || DEFAULT_PYTHON;
-  const { config } = which;
+  const { resolved } = which;
+  const config = resolved.config;
   for (const w of which.warnings) process.stderr.write(`warning: ${w}\n`);
   let interp: Interpreter;
   try {
-    interp = checkInterpreter(python, requiredVersion(config));
+    interp = checkInterpreter(python, requiredVersion(resolved));
   } catch (e) {
     if (!(e instanceof EngineError)) throw e;
     err(e.message);
@@ -185,11 +197,11 @@ export async function sentenceTransformersMain(args: EngineArgs): Promise<number
   if (config.devices > 1 && (interp.cuda ?? 0) < config.devices) {
     process.stderr.write(`warning: devices ${config.devices}, but torch sees ${interp.cuda ?? 0} CUDA device(s): the processes will share what there is (gloo on the CPU when none)\n`);
   }
-  return args.resume ? resumeRun(resolve(args.resume), config, interp) : startRun(args, which.file, config, interp);
+  return args.resume ? resumeRun(resolve(args.resume), config, interp) : startRun(args, which.file, resolved, interp);
 }
 
-function startRun(args: EngineArgs, file: string, config: RunConfig, interp: Interpreter): Promise<number> | number {
-  const baseDir = dirname(file);
+function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, interp: Interpreter): Promise<number> | number {
+  const { config, baseDir } = resolved;
   const runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(config.name));
   if (existsSync(join(runDir, RUN_FILES.info))) {
     err(`${runDir} already holds a run; choose another --out or --resume it`);
@@ -207,16 +219,9 @@ function startRun(args: EngineArgs, file: string, config: RunConfig, interp: Int
     err((e.configPath ? `${args.config}: ${e.configPath}: bad data:\n` : '') + e.message);
     return 2;
   }
-  const pre = 'pretrained' in config.model ? config.model.pretrained : undefined;
-  if (!pre) throw new Error('unreachable: validated sentence-transformers configs are pretrained');
-  const loc = pretrainedLocation(pre.path, baseDir);
-  const guides: Record<string, string> = {};
-  for (const { base } of lossTerms(config.loss)) {
-    if ((base.type === 'GISTEmbedLoss' || base.type === 'CachedGISTEmbedLoss') && base.guide !== 'self') {
-      const g = pretrainedLocation(base.guide, baseDir);
-      guides[base.guide] = g.kind === 'folder' ? g.dir : g.id;
-    }
-  }
+  const loc = resolved.pretrained;
+  if (!loc) throw new Error('unreachable: validated sentence-transformers configs are pretrained');
+  const guides = Object.fromEntries(Object.entries(resolved.guides).map(([name, g]) => [name, g.kind === 'folder' ? g.dir : g.id]));
   const now = new Date();
   const info: RunInfo = {
     id: runDir.split(/[\\/]/).pop()!,
@@ -237,7 +242,7 @@ function startRun(args: EngineArgs, file: string, config: RunConfig, interp: Int
   const writer = RunWriter.create(runDir, info, config);
   try {
     const exported = exportData(runDir, data.train, data.eval, config.evaluation.maxQueries);
-    writeFileSync(join(runDir, 'train.py'), generateScript({ config, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }));
+    writeFileSync(join(runDir, 'train.py'), generateScript({ resolved, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }));
     copyFileSync(callbackSource(), join(runDir, CALLBACK_FILE));
     writer.log(`sentence-transformers: ${info.backendReason}; ${exported.trainRows} train rows, ${exported.queries} eval queries over ${exported.corpus} texts`);
   } catch (e) {

@@ -8,13 +8,14 @@
  * Pure: no file system, no process. The user can read, rerun (`python train.py`) or edit the output.
  */
 import type { BaseLossConfig, RunConfig, SingleLossConfig } from '../../protocol/runConfig';
-import { lossTerms } from '../../config/lossConfig';
+import type { ResolvedRunConfig } from '../../config/resolve';
 
 /** Oldest sentence-transformers any generated script runs on: MatryoshkaLoss over the Cached* losses. */
 export const MIN_ST_VERSION = '3.4.0';
 
 export interface ScriptInput {
-  config: RunConfig;
+  /** The validated config (src/config/resolve.ts): its loss terms are read from there. */
+  resolved: ResolvedRunConfig;
   /** The model to load: an absolute folder or a Hugging Face Hub id. */
   model: string;
   /** Each GIST guide (config value → absolute folder / Hub id); "self" needs no entry. */
@@ -50,18 +51,19 @@ const isGist = (b: BaseLossConfig): b is Extract<BaseLossConfig, { type: 'GISTEm
 const IN_BATCH_NEGATIVES = /MultipleNegatives|GISTEmbed/;
 
 /** The sentence-transformers version a config needs, and why (for the error that names it). */
-export function requiredVersion(config: RunConfig): { version: string; why: string } {
+export function requiredVersion(resolved: ResolvedRunConfig): { version: string; why: string } {
+  const { config, loss } = resolved;
   let need = { version: MIN_ST_VERSION, why: 'SentenceTransformerTrainer with MatryoshkaLoss over the Cached* losses' };
   const bump = (version: string, why: string) => {
     if (!versionAtLeast(need.version, version)) need = { version, why };
   };
-  for (const { base } of lossTerms(config.loss)) {
+  for (const { base } of loss.terms) {
     if (isGist(base)) {
       if (base.marginStrategy !== 'absolute' || base.margin !== 0) bump('4.1.0', `${base.type} margin_strategy / margin`);
       if (!base.contrastAnchors || !base.contrastPositives) bump('5.1.0', `${base.type} contrast_anchors / contrast_positives`);
     }
   }
-  if (config.devices > 1 && lossTerms(config.loss).some((t) => IN_BATCH_NEGATIVES.test(t.base.type))) bump('5.1.0', 'in-batch negatives gathered across devices (gather_across_devices)');
+  if (config.devices > 1 && loss.terms.some((t) => IN_BATCH_NEGATIVES.test(t.base.type))) bump('5.1.0', 'in-batch negatives gathered across devices (gather_across_devices)');
   return need;
 }
 
@@ -111,11 +113,11 @@ function singleLossCall(l: SingleLossConfig, gather: boolean, guideVar: string |
 }
 
 /** The `build_loss(model)` body: one loss, or a weighted sum of terms. */
-function lossSection(config: RunConfig, guides: Record<string, string>): string {
+function lossSection({ config, loss }: ResolvedRunConfig, guides: Record<string, string>): string {
   const gather = config.devices > 1;
   const out: string[] = [];
   const guideVars = new Map<string, string>();
-  const terms = lossTerms(config.loss);
+  const terms = loss.terms;
   for (const { base } of terms) {
     if (!isGist(base) || guideVars.has(base.guide)) continue;
     const v = `guide_${guideVars.size}`;
@@ -207,7 +209,8 @@ def ranking_metrics(ranked, relevant):
 
 /** train.py for a resolved config whose engine is sentence-transformers. */
 export function generateScript(input: ScriptInput): string {
-  const { config } = input;
+  const { resolved } = input;
+  const { config } = resolved;
   if (!('pretrained' in config.model)) throw new Error('engine "sentence-transformers" needs model.pretrained');
   const pre = config.model.pretrained;
   const t = config.training;
@@ -215,8 +218,8 @@ export function generateScript(input: ScriptInput): string {
   const dims = ev.dims;
   const metrics = new Set(ev.metrics);
   const weighted = Array.isArray(config.loss);
-  const inBatch = lossTerms(config.loss).some((x) => IN_BATCH_NEGATIVES.test(x.base.type));
-  const need = requiredVersion(config);
+  const inBatch = resolved.loss.terms.some((x) => IN_BATCH_NEGATIVES.test(x.base.type));
+  const need = requiredVersion(resolved);
   const scheduler = t.scheduler === 'constant' && t.warmupSteps > 0 ? 'constant_with_warmup' : SCHEDULERS[t.scheduler];
   const perDevice = t.batchSize / config.devices;
   const retrievalKs = { ndcg: [10], mrr: [10], recall: [1, 10].filter((k) => metrics.has(`recall@${k}`)), map: [100] };
@@ -274,7 +277,7 @@ export function generateScript(input: ScriptInput): string {
   );
   if (weighted) w(WEIGHTED_SUM.trimEnd());
   if (ev.funnel) w(FUNNEL.trimEnd());
-  w('', '', 'def build_loss(model):', lossSection(config, input.guides), '', '');
+  w('', '', 'def build_loss(model):', lossSection(resolved, input.guides), '', '');
   w(
     'def build_evaluator():',
     '    with open(os.path.join(HERE, "data", "eval.json"), encoding="utf-8") as f:',

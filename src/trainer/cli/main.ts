@@ -17,18 +17,18 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config/loadConfig';
 import { describeParams, newSweepId } from '../../config/sweep';
-import type { SweepRun } from '../../config/validate';
-import { dottedToPointer, formatConfigErrors, validateRunConfig } from '../../config/validate';
+import type { SweepRun } from '../../config/sweepValidation';
+import { formatConfigErrors, validateRunConfig } from '../../config/validate';
 import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
-import { pidExists } from '../../runs/trainerProcess';
+import { liveLockHolder, LOCK_FILE, pidExists } from '../../runs/trainerProcess';
 import { latestReadableCheckpoint, type LoadedCheckpoint } from '../loop/checkpoint';
 import { DataError } from '../../data/types';
 import { sentenceTransformersMain } from '../../engines/sentenceTransformers/launch';
-import { LossConfigError } from '../losses/registry';
 import { Progress } from './progress';
-import { defaultRunsDir, liveLockHolder, LOCK_FILE, makeRunId, markExitingNow, RunLockedError } from '../../runs/runWriter';
-import { prepareRun, RunInputError, runTraining, type PreparedRun } from '../loop/train';
+import { defaultRunsDir, makeRunId, markExitingNow, RunLockedError } from '../../runs/runWriter';
+import { prepareRun, RunInputError, type PreparedRun } from '../loop/prepare';
+import { runTraining } from '../loop/train';
 
 export const USAGE = `usage:
   npm run train -- --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow] [--workers auto|<n>]
@@ -114,11 +114,10 @@ export function parseArgs(argv: string[]): CliArgs {
   return a;
 }
 
-/** Input problems found while preparing → the lines to print, or undefined for a real failure. */
+/** Input problems found while preparing (the config itself was validated) → the lines to print, or undefined for a real failure. */
 function inputError(e: unknown, configFile: string): string | undefined {
   if (e instanceof DataError) return (e.configPath ? `${configFile}: ${e.configPath}: bad data:\n` : '') + e.message;
   if (e instanceof RunInputError) return `${configFile}: ${e.path}: ${e.message}`;
-  if (e instanceof LossConfigError) return `${configFile}: ${dottedToPointer(e.path)}: ${e.message.slice(e.path.length + 2)}`;
   return undefined;
 }
 
@@ -218,30 +217,30 @@ export async function main(argv: string[]): Promise<number> {
       const baseDir = typeof info.baseDir === 'string' ? info.baseDir : runDir;
       const json = JSON.parse(readFileSync(configLabel, 'utf8')) as unknown;
       const v = validateRunConfig(json, configLabel, { baseDir });
-      if (!v.config) {
+      if (!v.resolved) {
         process.stderr.write(formatConfigErrors(configLabel, v.errors) + '\n');
         return 2;
       }
       log(`resuming ${info.id} from step ${resumeFrom.state.step}`);
-      prepared = await prepareRun(v.config, baseDir, { backend: args.backend, resumeFrom, log });
+      prepared = await prepareRun(v.resolved, { backend: args.backend, resumeFrom, log });
     } else {
       const file = resolve(args.config!);
       configLabel = args.config!;
       const loaded = loadRunConfig(file);
-      if (!loaded.config) {
+      if (!loaded.resolved) {
         process.stderr.write(formatConfigErrors(configLabel, loaded.errors) + '\n');
         return 2;
       }
-      if (loaded.sweepRuns) return await runSweep(session, file, loaded.config.name, loaded.sweepRuns);
+      if (loaded.sweepRuns) return await runSweep(session, file, loaded.resolved.config.name, loaded.sweepRuns);
       if (args.sweepId !== undefined || args.sweepIndex !== undefined) {
         process.stderr.write(`error: ${configLabel} has no "sweep": --sweep-id / --sweep-index name a run of a sweep config\n`);
         return 2;
       }
       const baseDir = dirname(file);
-      runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(loaded.config.name));
+      runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(loaded.resolved.config.name));
       if (!freeRunDir(runDir)) return 2;
       infoExtra = { configFile: file, baseDir };
-      prepared = await prepareRun(loaded.config, baseDir, { backend: args.backend, log });
+      prepared = await prepareRun(loaded.resolved, { backend: args.backend, log });
     }
   } catch (e) {
     const msg = inputError(e, configLabel! ?? '');
@@ -317,7 +316,7 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
     if (!freeRunDir(runDir)) return 2;
     let prepared: PreparedRun;
     try {
-      prepared = await prepareRun(run.config, baseDir, { backend: args.backend, log });
+      prepared = await prepareRun(run.resolved, { backend: args.backend, log });
     } catch (e) {
       const msg = inputError(e, label);
       process.stderr.write(`error: sweep ${id}, ${what}: ${msg ?? (e as Error).message}\n`);

@@ -2,8 +2,9 @@
  * Loss conformance against sentence-transformers reference fixtures (format: docs/losses.md#fixture-format).
  *
  * For each `*.json` fixture in a directory: turn the fixture's ST arguments into a run-config loss
- * (lossConfigFromFixture, below), build it through the registry, run it through the trainer's real gradient path (gradCache.ts `lossAndGrads`: GradCache for
- * Cached* losses, plain otherwise) with an identity encoder — one variable holding the stacked input
+ * (lossConfigFromFixture, below), check and resolve it as the config layer does (resolveLoss), build it
+ * through the registry, run it through the trainer's real gradient path (gradCache.ts `lossAndGrads`:
+ * GradCache for Cached* losses, plain otherwise) with an identity encoder — one variable holding the stacked input
  * columns, so d loss / d variable split back into columns is d loss / d embeddings — in float32, and
  * compare with `expected`:
  *   loss:  |got − want| ≤ 1e-5 + 1e-4 · |want|
@@ -19,8 +20,9 @@ import { lossAndGrads, type RowEmbedder } from '../loop/gradCache';
 import { createLoss } from '../losses/registry';
 import { COSENT_DEFAULT_SCALE } from '../losses/CoSENTLoss';
 import { GIST_DEFAULTS } from '../losses/GISTEmbedLoss';
-import { CACHED_DEFAULT_MINI_BATCH_SIZE, MNRL_DEFAULT_SCALE } from '../losses/MultipleNegativesRankingLoss';
-import { BASE_LOSS_TYPES, LossConfigError, describeValue, dottedPath, lossTypeProblem } from '../../config/lossConfig';
+import { MNRL_DEFAULT_SCALE } from '../losses/MultipleNegativesRankingLoss';
+import { DEFAULT_MINI_BATCH_SIZE } from '../../config/defaults';
+import { BASE_LOSS_TYPES, LossConfigError, describeValue, dottedPath, lossTypeProblem, resolveLoss } from '../../config/lossConfig';
 import type { BaseLossConfig, GistParams, SingleLossConfig } from '../../protocol/runConfig';
 
 export const TOLERANCES = {
@@ -152,7 +154,7 @@ export function lossConfigFromFixture(loss: unknown, matryoshka: unknown): Singl
     throw new LossConfigError('loss.gather_across_devices', `only false is supported (one device), got ${describeValue(loss.gather_across_devices)}`);
   }
   const arg = <T>(key: keyof typeof ST_ARGUMENTS, fallback: T): T => (loss[key] === undefined ? fallback : (loss[key] as T));
-  const miniBatchSize = arg('mini_batch_size', CACHED_DEFAULT_MINI_BATCH_SIZE);
+  const miniBatchSize = arg('mini_batch_size', DEFAULT_MINI_BATCH_SIZE);
   const gist: GistParams = {
     guide: FIXTURE_GUIDE,
     temperature: arg('temperature', GIST_DEFAULTS.temperature),
@@ -223,7 +225,7 @@ const ST_ARGUMENTS = {
 } as const;
 
 /**
- * Rewrites a LossConfigError from createLoss on a fixture-built config to the fixture's own JSON path
+ * Rewrites a LossConfigError from resolveLoss on a fixture-built config to the fixture's own JSON path
  * (`loss.miniBatchSize` → `loss.mini_batch_size`, `loss.matryoshkaDims[1]` → `matryoshka.dims[1]`).
  */
 export function fixturePath(configPath: string): string {
@@ -258,13 +260,14 @@ export interface LossAndInputGrads {
  * `seed` seeds the Matryoshka dim sampling (fixtures use every dim, so it does not matter for them).
  */
 export function computeFixture(fx: Fixture, seed = 0): LossAndInputGrads {
-  let loss;
+  let resolved;
   try {
-    loss = createLoss(fx.config, { embeddingDim: fx.dim, seed });
+    resolved = resolveLoss(fx.config, { embeddingDim: fx.dim });
   } catch (e) {
     if (e instanceof LossConfigError) throw new LossConfigError(fixturePath(e.path), e.message.slice(e.path.length + 2));
     throw e;
   }
+  const loss = createLoss(resolved, seed);
   const [lo, hi] = loss.columnRange;
   const nCols = fx.inputs.length;
   if (nCols < lo || nCols > hi) throw new FixtureError(`${loss.name} takes ${lo} to ${hi} input columns, the fixture has ${nCols}`);

@@ -285,10 +285,6 @@ export function queryMetrics(ranked: number[], relevant: ReadonlySet<number>): R
   };
 }
 
-export function meanRetrieval(list: RetrievalMetrics[]): RetrievalMetrics {
-  return mean(list);
-}
-
 function mean(list: RetrievalMetrics[]): RetrievalMetrics {
   const out: RetrievalMetrics = { 'ndcg@10': 0, 'mrr@10': 0, 'recall@1': 0, 'recall@10': 0, 'map@100': 0 };
   for (const m of list) for (const k of Object.keys(out) as (keyof RetrievalMetrics)[]) out[k] += m[k] / list.length;

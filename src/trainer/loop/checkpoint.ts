@@ -40,6 +40,15 @@ export interface TrainerState {
   optimizerStep: number;
 }
 
+export function emptyWindow(): LossWindow {
+  return { sum: 0, count: 0, byDim: {}, byDimCount: {}, samples: 0 };
+}
+
+/** The state of a run before its first step. */
+export function initialState(loss: EmbeddingLoss): TrainerState {
+  return { step: 0, epoch: 0, batchInEpoch: 0, elapsed: 0, lossRng: lossRngState(loss), window: emptyWindow(), optimizerStep: 0 };
+}
+
 const KEEP = 2;
 
 interface RngHolder {
@@ -63,7 +72,7 @@ export function lossRngState(loss: EmbeddingLoss): number[] {
   return rngHolders(loss).map((h) => h.getRngState());
 }
 
-export function setLossRngState(loss: EmbeddingLoss, states: number[]): void {
+function setLossRngState(loss: EmbeddingLoss, states: number[]): void {
   const holders = rngHolders(loss);
   if (holders.length !== states.length) throw new Error(`checkpoint has ${states.length} loss RNG states, the loss has ${holders.length}`);
   holders.forEach((h, i) => h.setRngState(states[i]));
@@ -126,7 +135,7 @@ export function latestCheckpoint(runDir: string): LoadedCheckpoint | undefined {
 }
 
 /** Loads parameters and optimizer moments into a freshly built encoder / optimizer (names and shapes must match). */
-export function restoreCheckpoint(ckpt: LoadedCheckpoint, params: Map<string, tf.Variable>, optimizer: AdamW): void {
+function restoreCheckpoint(ckpt: LoadedCheckpoint, params: Map<string, tf.Variable>, optimizer: AdamW): void {
   const model = readSafetensors(join(ckpt.dir, 'model.safetensors'));
   for (const [name, v] of params) {
     const t = model.get(name);
@@ -142,6 +151,14 @@ export function restoreCheckpoint(ckpt: LoadedCheckpoint, params: Map<string, tf
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
+}
+
+/** A resumed run: the checkpoint's parameters, optimizer moments and loss RNGs restored; its state, to go on from. */
+export function restoreRun(ckpt: LoadedCheckpoint, params: Map<string, tf.Variable>, optimizer: AdamW, loss: EmbeddingLoss): TrainerState {
+  restoreCheckpoint(ckpt, params, optimizer);
+  const state = { ...ckpt.state, window: { ...emptyWindow(), ...ckpt.state.window } };
+  setLossRngState(loss, state.lossRng);
+  return state;
 }
 
 /**

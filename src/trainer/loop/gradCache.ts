@@ -80,15 +80,6 @@ function namedGradsToMap(variables: tf.Variable[], grads: tf.NamedTensorMap): Ma
   return out;
 }
 
-function checkShape(nColumns: number, batchSize: number, loss: EmbeddingLoss): void {
-  const [lo, hi] = loss.columnRange;
-  if (nColumns < lo || nColumns > hi) {
-    const want = hi === Infinity ? `at least ${lo}` : lo === hi ? `${lo}` : `${lo} to ${hi}`;
-    throw new Error(`${loss.name} takes ${want} columns, got ${nColumns}`);
-  }
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
-}
-
 export function lossAndGradsPlain(
   embedder: RowEmbedder,
   nColumns: number,
@@ -96,7 +87,6 @@ export function lossAndGradsPlain(
   loss: EmbeddingLoss,
   extras: LossExtras = {},
 ): StepResult {
-  checkShape(nColumns, batchSize, loss);
   const sink = new KeepingSink();
   const { value, grads } = tf.variableGrads(() => {
     const rows = embedder.embed(0, nColumns * batchSize, true);
@@ -109,9 +99,8 @@ export function lossAndGradsPlain(
 
 /** [s, e) chunks of at most `miniBatchSize` rows covering rows [start, end), in order. */
 export function chunkBounds(start: number, end: number, miniBatchSize: number): Array<[number, number]> {
-  if (!Number.isInteger(miniBatchSize) || miniBatchSize < 1) {
-    throw new Error(`miniBatchSize must be a positive integer, got ${miniBatchSize}`);
-  }
+  // Validation gave every Cached* loss an integer miniBatchSize ≥ 1; anything else is a bug (and would loop forever).
+  if (!(miniBatchSize >= 1)) throw new Error(`internal: miniBatchSize ${miniBatchSize}`);
   const bounds: Array<[number, number]> = [];
   for (let s = start; s < end; s += miniBatchSize) bounds.push([s, Math.min(s + miniBatchSize, end)]);
   return bounds;
@@ -232,10 +221,9 @@ export function lossAndGradsCached(
   nColumns: number,
   batchSize: number,
   loss: EmbeddingLoss,
-  extras: LossExtras = {},
-  miniBatchSize: number = loss.miniBatchSize ?? 32,
+  extras: LossExtras,
+  miniBatchSize: number,
 ): StepResult {
-  checkShape(nColumns, batchSize, loss);
   const total = nColumns * batchSize;
   const bounds = chunkBounds(0, total, miniBatchSize);
   if (bounds.length === 1) return lossAndGradsPlain(embedder, nColumns, batchSize, loss, extras);

@@ -15,13 +15,13 @@
  * gradient); the guide is embedded once, outside the tape. Defaults: those of GISTEmbedLoss, plus
  * mini_batch_size 32.
  */
-import { CACHED_DEFAULT_MINI_BATCH_SIZE } from './MultipleNegativesRankingLoss';
+import { DEFAULT_MINI_BATCH_SIZE } from '../../config/defaults';
 import { GISTEmbedLoss, type GistOptions } from './GISTEmbedLoss';
 
 export class CachedGISTEmbedLoss extends GISTEmbedLoss {
   declare readonly miniBatchSize: number;
 
   constructor(opts: GistOptions = {}) {
-    super({ ...opts, miniBatchSize: opts.miniBatchSize ?? CACHED_DEFAULT_MINI_BATCH_SIZE });
+    super({ ...opts, miniBatchSize: opts.miniBatchSize ?? DEFAULT_MINI_BATCH_SIZE });
   }
 }

@@ -16,14 +16,13 @@
  * the loss step, so one cache serves every dim.
  * Defaults (sentence-transformers): scale 20, mini_batch_size 32.
  */
-import { CACHED_DEFAULT_MINI_BATCH_SIZE, MultipleNegativesRankingLoss, type MnrlOptions } from './MultipleNegativesRankingLoss';
-
-export { CACHED_DEFAULT_MINI_BATCH_SIZE };
+import { MultipleNegativesRankingLoss, type MnrlOptions } from './MultipleNegativesRankingLoss';
+import { DEFAULT_MINI_BATCH_SIZE } from '../../config/defaults';
 
 export class CachedMultipleNegativesRankingLoss extends MultipleNegativesRankingLoss {
   declare readonly miniBatchSize: number;
 
   constructor(opts: MnrlOptions = {}) {
-    super({ ...opts, miniBatchSize: opts.miniBatchSize ?? CACHED_DEFAULT_MINI_BATCH_SIZE });
+    super({ ...opts, miniBatchSize: opts.miniBatchSize ?? DEFAULT_MINI_BATCH_SIZE });
   }
 }

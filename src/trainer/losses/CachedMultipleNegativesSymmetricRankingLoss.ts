@@ -15,13 +15,14 @@
  * the tape, loss and ∂L/∂embeddings on the whole batch, re-embed each chunk and back-propagate the cached
  * gradient). Defaults (sentence-transformers): scale 20, mini_batch_size 32.
  */
-import { CACHED_DEFAULT_MINI_BATCH_SIZE, type MnrlOptions } from './MultipleNegativesRankingLoss';
+import type { MnrlOptions } from './MultipleNegativesRankingLoss';
+import { DEFAULT_MINI_BATCH_SIZE } from '../../config/defaults';
 import { MultipleNegativesSymmetricRankingLoss } from './MultipleNegativesSymmetricRankingLoss';
 
 export class CachedMultipleNegativesSymmetricRankingLoss extends MultipleNegativesSymmetricRankingLoss {
   declare readonly miniBatchSize: number;
 
   constructor(opts: MnrlOptions = {}) {
-    super({ ...opts, miniBatchSize: opts.miniBatchSize ?? CACHED_DEFAULT_MINI_BATCH_SIZE });
+    super({ ...opts, miniBatchSize: opts.miniBatchSize ?? DEFAULT_MINI_BATCH_SIZE });
   }
 }

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossInputs } from './types';
 import { MASKED_SCORE, pairwiseCosSim } from './similarity';
+import { LOSS_COLUMN_RANGES } from '../../config/lossConfig';
 
 export const COSENT_DEFAULT_SCALE = 20;
 
@@ -44,7 +45,7 @@ export class CoSENTLoss implements EmbeddingLoss {
   readonly name: string = 'CoSENTLoss';
   readonly needsGuide = false;
   readonly needsLabels = true;
-  readonly columnRange: readonly [number, number] = [2, 2];
+  readonly columnRange = LOSS_COLUMN_RANGES.CoSENTLoss;
   readonly scale: number;
   protected readonly similarity: PairSimilarity = pairwiseCosSim;
 

@@ -27,6 +27,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossInputs } from './types';
 import { MASKED_SCORE, arange, cosSim, crossEntropyMean } from './similarity';
+import { LOSS_COLUMN_RANGES } from '../../config/lossConfig';
 
 export type MarginStrategy = 'absolute' | 'relative';
 
@@ -52,7 +53,7 @@ export const GIST_DEFAULTS = {
 const GIST_COS_EPS = 1e-8;
 
 export class GISTEmbedLoss implements EmbeddingLoss {
-  readonly name: string;
+  readonly name: 'GISTEmbedLoss' | 'CachedGISTEmbedLoss';
   readonly miniBatchSize?: number;
   readonly needsGuide = true;
   readonly needsLabels = false;
@@ -73,7 +74,7 @@ export class GISTEmbedLoss implements EmbeddingLoss {
     const cached = opts.miniBatchSize !== undefined;
     this.name = cached ? 'CachedGISTEmbedLoss' : 'GISTEmbedLoss';
     // The uncached reference accepts (a, p[, n]) only; the cached one loops over any number of negatives.
-    this.columnRange = cached ? [2, Infinity] : [2, 3];
+    this.columnRange = LOSS_COLUMN_RANGES[this.name];
   }
 
   compute({ columns, guide }: LossInputs): tf.Scalar {

@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossInputs } from './types';
 import { arange, cosSim, crossEntropyMean } from './similarity';
+import { LOSS_COLUMN_RANGES } from '../../config/lossConfig';
 
 export interface MnrlOptions {
   scale?: number;
@@ -24,7 +25,6 @@ export interface MnrlOptions {
 }
 
 export const MNRL_DEFAULT_SCALE = 20;
-export const CACHED_DEFAULT_MINI_BATCH_SIZE = 32;
 
 /** Shared by MNRL and MNSRL: the scaled score matrix of every anchor against every candidate. */
 export function anchorCandidateScores(columns: tf.Tensor2D[], scale: number): tf.Tensor2D {
@@ -41,7 +41,7 @@ export class MultipleNegativesRankingLoss implements EmbeddingLoss {
   readonly miniBatchSize?: number;
   readonly needsGuide = false;
   readonly needsLabels = false;
-  readonly columnRange: readonly [number, number] = [2, Infinity];
+  readonly columnRange = LOSS_COLUMN_RANGES.MultipleNegativesRankingLoss;
   readonly scale: number;
 
   constructor(opts: MnrlOptions = {}) {

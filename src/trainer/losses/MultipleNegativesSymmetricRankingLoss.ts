@@ -17,13 +17,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossInputs } from './types';
 import { arange, crossEntropyMean } from './similarity';
 import { MNRL_DEFAULT_SCALE, anchorCandidateScores, type MnrlOptions } from './MultipleNegativesRankingLoss';
+import { LOSS_COLUMN_RANGES } from '../../config/lossConfig';
 
 export class MultipleNegativesSymmetricRankingLoss implements EmbeddingLoss {
   readonly name: string;
   readonly miniBatchSize?: number;
   readonly needsGuide = false;
   readonly needsLabels = false;
-  readonly columnRange: readonly [number, number] = [2, Infinity];
+  readonly columnRange = LOSS_COLUMN_RANGES.MultipleNegativesSymmetricRankingLoss;
   readonly scale: number;
 
   constructor(opts: MnrlOptions = {}) {

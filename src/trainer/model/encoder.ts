@@ -39,7 +39,7 @@ import { groupedMatMul } from '../runtime/kernels/groupedMatMul';
 import { attentionContext, attentionScores } from '../runtime/kernels/headMatMul';
 import { transposedMatMulIsFast } from '../runtime/kernels/wasmKernels';
 import { applyAttentionDropout, applyDropout, layerSite, SITE_EMBEDDINGS } from './dropout';
-import { embeddingLookup } from './embeddingLookup';
+import { embeddingLookup } from '../runtime/kernels/embeddingGrad';
 import { initValues, type InitKind } from './init';
 import { gelu, layerNorm, linear, residualLayerNorm } from './layers';
 

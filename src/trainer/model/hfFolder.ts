@@ -4,7 +4,8 @@
 // Layout read: config.json, tokenizer.json (or vocab.txt + tokenizer_config.json), model.safetensors
 // (or a sharded model.safetensors.index.json). If modules.json exists (a sentence-transformers folder),
 // the Transformer module's path, 1_Pooling/config.json, sentence_bert_config.json and a Dense module
-// (as the projection) are honoured as well.
+// (as the projection) are honoured as well; that module layout is read by src/config/modelFolder.ts,
+// which validation uses too (the model's width).
 //
 // Layout written by saveHfModel:
 //   config.json                  BertModel config. A pre-LN encoder is saved with model_type
@@ -23,6 +24,7 @@ import { join } from 'node:path';
 import { BertEncoder, encoderParamDefs, type EncoderSpec } from './encoder';
 import { readSafetensors, writeSafetensors, type SafeTensor, type TensorToWrite } from './safetensors';
 import { WordPieceTokenizer } from '../tokenizer/wordpiece';
+import { intField, readJson, readModelFolderLayout, ST_DENSE, ST_POOLING, ST_TRANSFORMER } from '../../config/modelFolder';
 
 export interface LoadHfModelOptions {
   /** Overrides the folder's 1_Pooling/config.json (default there, else 'mean'). */
@@ -63,34 +65,6 @@ const BERT_MODEL_TYPES = new Set(['bert']);
  */
 export const PRE_LN_MODEL_TYPE = 'matryoshka_lab_pre_ln_bert';
 const EXACT_GELU = new Set(['gelu', 'gelu_python']);
-const ST_DENSE = 'sentence_transformers.models.Dense';
-const ST_POOLING = 'sentence_transformers.models.Pooling';
-const ST_TRANSFORMER = 'sentence_transformers.models.Transformer';
-const ST_NORMALIZE = 'sentence_transformers.models.Normalize';
-const IDENTITY_ACTIVATIONS = new Set(['torch.nn.modules.linear.Identity', 'torch.nn.Identity', 'Identity']);
-
-function readJson(path: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new Error(`missing file ${path}`);
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: invalid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${path}: expected a JSON object`);
-  return v as Record<string, unknown>;
-}
-
-function readJsonArray(path: string): unknown[] {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: invalid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (!Array.isArray(v)) throw new Error(`${path}: expected a JSON array`);
-  return v;
-}
 
 function writeJson(path: string, v: unknown): void {
   writeFileSync(path, JSON.stringify(v, null, 2) + '\n');
@@ -124,80 +98,10 @@ function canonicalName(raw: string): string | null {
   return n;
 }
 
-function intField(cfg: Record<string, unknown>, key: string, file: string, dflt?: number): number {
-  const v = cfg[key] ?? dflt;
-  if (v === undefined) throw new Error(`${file}: missing "${key}"`);
-  if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`${file}: "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
-  return v as number;
-}
-
 function numField(cfg: Record<string, unknown>, key: string, file: string, dflt: number): number {
   const v = cfg[key] ?? dflt;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: "${key}" must be a number, got ${JSON.stringify(v)}`);
   return v;
-}
-
-interface StInfo {
-  /** Folder holding config.json / weights / tokenizer (the Transformer module's path). */
-  modelDir: string;
-  pooling?: 'mean' | 'cls';
-  maxSeqLength?: number;
-  dense?: { dir: string; inFeatures: number; outFeatures: number; bias: boolean };
-}
-
-/** Reads the sentence-transformers module files, if the folder has them. */
-function readSentenceTransformers(dir: string): StInfo {
-  const info: StInfo = { modelDir: dir };
-  const modulesPath = join(dir, 'modules.json');
-  if (!existsSync(modulesPath)) {
-    const sbc = join(dir, 'sentence_bert_config.json');
-    if (existsSync(sbc)) info.maxSeqLength = readMaxSeq(sbc);
-    return info;
-  }
-  const modules = readJsonArray(modulesPath);
-  modules.forEach((m, i) => {
-    if (typeof m !== 'object' || m === null) throw new Error(`${modulesPath}: [${i}] is not an object`);
-    const { type, path } = m as Record<string, unknown>;
-    const mdir = join(dir, typeof path === 'string' ? path : '');
-    if (type === ST_TRANSFORMER) {
-      info.modelDir = mdir;
-      const sbc = join(mdir, 'sentence_bert_config.json');
-      if (existsSync(sbc)) info.maxSeqLength = readMaxSeq(sbc);
-    } else if (type === ST_POOLING) {
-      const file = join(mdir, 'config.json');
-      const cfg = readJson(file);
-      const modes = Object.entries(cfg).filter(([k, v]) => k.startsWith('pooling_mode_') && v === true).map(([k]) => k);
-      if (modes.length === 1 && modes[0] === 'pooling_mode_mean_tokens') info.pooling = 'mean';
-      else if (modes.length === 1 && modes[0] === 'pooling_mode_cls_token') info.pooling = 'cls';
-      else throw new Error(`${file}: unsupported pooling ${JSON.stringify(modes)} (supported: exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token); pass a pooling option to override`);
-    } else if (type === ST_DENSE) {
-      if (info.dense) throw new Error(`${modulesPath}: more than one Dense module is not supported`);
-      const file = join(mdir, 'config.json');
-      const cfg = readJson(file);
-      const act = cfg.activation_function ?? 'torch.nn.modules.linear.Identity';
-      if (typeof act !== 'string' || !IDENTITY_ACTIVATIONS.has(act)) {
-        throw new Error(`${file}: activation_function ${JSON.stringify(act)} is not supported (only Identity: the projection is linear)`);
-      }
-      info.dense = {
-        dir: mdir,
-        inFeatures: intField(cfg, 'in_features', file),
-        outFeatures: intField(cfg, 'out_features', file),
-        bias: cfg.bias !== false,
-      };
-    } else if (type === ST_NORMALIZE) {
-      // The losses and the evaluation L2-normalise embeddings themselves.
-    } else {
-      throw new Error(`${modulesPath}: module type ${JSON.stringify(type)} is not supported (supported: Transformer, Pooling, Dense, Normalize)`);
-    }
-  });
-  return info;
-}
-
-function readMaxSeq(file: string): number | undefined {
-  const v = readJson(file).max_seq_length;
-  if (v === undefined || v === null) return undefined;
-  if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`${file}: "max_seq_length" must be a positive integer, got ${JSON.stringify(v)}`);
-  return v as number;
 }
 
 /**
@@ -301,7 +205,7 @@ export function hfConfigToSpec(config: Record<string, unknown>, file: string): O
 
 export function loadHfModel(dir: string, opts: LoadHfModelOptions = {}): LoadedHfModel {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`model folder ${dir} does not exist or is not a folder`);
-  const st = readSentenceTransformers(dir);
+  const st = readModelFolderLayout(dir);
   const configPath = join(st.modelDir, 'config.json');
   const config = readJson(configPath);
   const base = hfConfigToSpec(config, configPath);

@@ -43,22 +43,9 @@ const linearOp = tf.customGrad((...args: unknown[]) => {
   };
 });
 
-/** Plain x @ W + b; the reference the custom backward of `linear` is tested against. */
-export function linearReference(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return tf.add(tf.matMul(x, w), b);
-}
-
 /** x [T, in] @ W [in, out] + b [out]. */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   return linearOp(x, w, b) as tf.Tensor2D;
-}
-
-/** LayerNorm forward from primitives; also the reference the custom backward is tested against. */
-export function layerNormReference(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
-  const centred = tf.sub(x, tf.mean(x, -1, true));
-  const variance = tf.mean(tf.square(centred), -1, true);
-  const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normed, gamma), beta);
 }
 
 /**
@@ -173,11 +160,6 @@ function tapeIsRecording(): boolean {
 
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
-/** 0.5·x·(1 + erf(x/√2)) through autodiff; the reference for `gelu`'s custom backward. */
-export function geluReference(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, INV_SQRT2)), 1));
-}
 
 /**
  * Exact GELU 0.5·x·(1 + erf(x/√2)), as in BERT checkpoints. A custom gradient

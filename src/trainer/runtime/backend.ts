@@ -17,7 +17,8 @@ import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { installFastGradients, installWasmSharedIdentity } from './kernels';
+import { installFastGradients } from './kernels';
+import { installWasmSharedIdentity } from './kernels/wasmIdentity';
 import { installWasmKernels } from './kernels/wasmKernels';
 
 export type BackendRequest = 'auto' | 'wasm' | 'cpu' | 'tensorflow';

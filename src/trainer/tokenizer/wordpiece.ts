@@ -1,8 +1,9 @@
 // BERT WordPiece tokenizer, read from and written to Hugging Face `tokenizer.json` files.
 //
-// Pipeline (as in HF `tokenizers`): added/special tokens are cut out of the raw text first, the rest is
-// normalized, pre-tokenized into words, each word split greedily (longest match first) into vocabulary
-// pieces, and the post-processor's template wraps the result ([CLS] ... [SEP] for BERT).
+// Pipeline (as in HF `tokenizers`): added/special tokens are cut out of the raw text first
+// (addedTokens.ts), the rest is normalized, pre-tokenized into words, each word split greedily (longest
+// match first) into vocabulary pieces, and the post-processor's template wraps the result ([CLS] ...
+// [SEP] for BERT).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { bertNormalizer, normalizerFromJson, type Normalizer } from './normalizer';
@@ -10,23 +11,7 @@ import { bertPreTokenize, preTokenizerFromJson, type PreTokenizer } from './preT
 import { runSync, type Work } from '../../common/cooperative';
 import { bertJson, fail, isObject, parsePostProcessor } from './tokenizerJson';
 import { buildWordPieceVocabWork, CONTINUATION } from './vocabBuilder';
-
-interface AddedToken {
-  id: number;
-  content: string;
-  singleWord: boolean;
-  lstrip: boolean;
-  rstrip: boolean;
-  normalized: boolean;
-  special: boolean;
-}
-
-type Segment = { text: string } | { id: number; lstrip: boolean; rstrip: boolean };
-
-interface AddedMatcher {
-  re: RegExp;
-  byContent: Map<string, AddedToken>;
-}
+import { buildMatcher, splitOnAdded, type AddedMatcher, type AddedToken } from './addedTokens';
 
 interface Parts {
   vocab: Map<string, number>;
@@ -47,59 +32,6 @@ interface Parts {
 
 // Bounded so that a long run over an open-ended corpus cannot grow memory without limit.
 const WORD_CACHE_MAX = 200_000;
-
-const RE_WORD_CHAR = /[\p{L}\p{N}_]/u;
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function buildMatcher(tokens: AddedToken[], contentOf: (t: AddedToken) => string): AddedMatcher | null {
-  const byContent = new Map<string, AddedToken>();
-  for (const t of tokens) {
-    const c = contentOf(t);
-    if (c.length > 0 && !byContent.has(c)) byContent.set(c, t);
-  }
-  if (byContent.size === 0) return null;
-  // Longest first: JS alternation takes the first alternative that matches, HF takes the longest.
-  const alts = [...byContent.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  return { re: new RegExp(alts.join('|'), 'gu'), byContent };
-}
-
-function splitOnAdded(text: string, m: AddedMatcher | null): Segment[] {
-  if (!m) return [{ text }];
-  const segs: Segment[] = [];
-  const re = m.re;
-  re.lastIndex = 0;
-  let last = 0;
-  let match: RegExpExecArray | null;
-  while ((match = re.exec(text)) !== null) {
-    const tok = m.byContent.get(match[0])!;
-    const end = match.index + match[0].length;
-    if (
-      tok.singleWord &&
-      ((match.index > 0 && RE_WORD_CHAR.test(text[match.index - 1])) || (end < text.length && RE_WORD_CHAR.test(text[end])))
-    ) {
-      re.lastIndex = match.index + 1;
-      continue;
-    }
-    if (match.index > last) segs.push({ text: text.slice(last, match.index) });
-    segs.push({ id: tok.id, lstrip: tok.lstrip, rstrip: tok.rstrip });
-    last = end;
-  }
-  if (last < text.length) segs.push({ text: text.slice(last) });
-  // lstrip / rstrip: the token swallows the whitespace on that side.
-  for (let i = 0; i < segs.length; i++) {
-    const s = segs[i];
-    if ('id' in s) {
-      const prev = segs[i - 1];
-      const next = segs[i + 1];
-      if (s.lstrip && prev && 'text' in prev) prev.text = prev.text.replace(/\p{White_Space}+$/u, '');
-      if (s.rstrip && next && 'text' in next) next.text = next.text.replace(/^\p{White_Space}+/u, '');
-    }
-  }
-  return segs;
-}
 
 export interface FromVocabOptions {
   lowercase?: boolean;

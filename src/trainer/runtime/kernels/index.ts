@@ -4,12 +4,6 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { registerBatchMatMulGradient } from './batchMatMulGrad';
 import { registerBroadcastGradients } from './broadcastGrads';
 
-export { embeddingLookup } from './embeddingGrad';
-export { reduceToShape, broadcastReductionAxes } from './reduceToShape';
-export { swapLast2 } from './batchMatMulGrad';
-export { installWasmSharedIdentity } from './wasmIdentity';
-export { groupedMatMul } from './groupedMatMul';
-
 let installed = false;
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * The run folder's record of a run's life (its format: src/protocol/runFolder.ts; its writer:
+ * src/runs/runWriter.ts). Opened when training starts: created all at once for a new run, reopened
+ * under its lock for a resume. Closed with the status the run ends with — completed (the trained model
+ * saved beside), stopped (a checkpoint to resume from) or failed (the error) — never left "running".
+ */
+import { join } from 'node:path';
+import type { RunInfo } from '../../protocol/runFolder';
+import { acquireRunLock, releaseRunLock, RunWriter } from '../../runs/runWriter';
+import { saveHfModel } from '../model/hfFolder';
+import { removeTempCheckpoints, type LoadedCheckpoint } from './checkpoint';
+import type { PreparedRun } from './prepare';
+
+export interface RunFolderOptions {
+  runDir: string;
+  /** Resume the run in runDir from this checkpoint. */
+  resumeFrom?: LoadedCheckpoint;
+  /** Extra fields for a new run's run.json. */
+  infoExtra?: Record<string, unknown>;
+}
+
+/** The run id: the run folder's name. */
+export function runIdOf(runDir: string): string {
+  return runDir.split(/[\\/]/).filter(Boolean).pop()!;
+}
+
+/**
+ * A new run's folder (config.json, run.json, checkpoints/, .lock: all of it or nothing), or the folder of
+ * the run to resume, its lock taken. Throws having written nothing: RunLockedError when another live
+ * trainer writes the run.
+ */
+export function openRunFolder(p: PreparedRun, o: RunFolderOptions, totalSteps: number, now: Date): RunWriter {
+  if (!o.resumeFrom) {
+    const info: RunInfo = {
+      id: runIdOf(o.runDir),
+      name: p.config.name,
+      status: 'running',
+      pid: process.pid,
+      startedAt: now.toISOString(),
+      endedAt: null,
+      backend: p.backend.name,
+      backendReason: p.backend.reason,
+      step: 0,
+      totalSteps,
+      ...o.infoExtra,
+    };
+    return RunWriter.create(o.runDir, info, p.config);
+  }
+  try {
+    acquireRunLock(o.runDir);
+    return RunWriter.open(o.runDir);
+  } catch (e) {
+    // A resume whose run.json cannot be read: the lock just taken (ours only) must not outlive this attempt.
+    releaseRunLock(o.runDir);
+    throw e;
+  }
+}
+
+/** A resumed run's folder, running again: unfinished checkpoints cleared, run.json "running" on this backend. */
+export function reopenForResume(writer: RunWriter, p: PreparedRun, runDir: string, totalSteps: number, now: Date): void {
+  const removed = removeTempCheckpoints(runDir);
+  if (removed.length) writer.log(`removed ${removed.length} unfinished checkpoint folder(s): ${removed.join(', ')}`);
+  writer.update({ status: 'running', pid: process.pid, endedAt: null, error: undefined, backend: p.backend.name, backendReason: p.backend.reason, totalSteps, resumedAt: now.toISOString() });
+}
+
+/** The resume event (a reader drops the events after `fromStep` that an earlier attempt wrote). */
+export function recordResume(writer: RunWriter, ckpt: LoadedCheckpoint, now: Date): void {
+  const { step, elapsed } = ckpt.state;
+  writer.append({ type: 'resume', fromStep: step, time: elapsed, wallTime: now.getTime() });
+  writer.update({ step });
+  writer.log(`resumed from step ${step} (${ckpt.dir})`);
+}
+
+export function markFailed(writer: RunWriter, err: Error, step: number): void {
+  writer.log(`failed: ${err.stack ?? err.message}`);
+  writer.update({ status: 'failed', pid: null, endedAt: new Date().toISOString(), error: err.message, step });
+}
+
+export function markStopped(writer: RunWriter, runDir: string, step: number): void {
+  writer.log(`stopped at step ${step} (checkpoint written; --resume ${runDir} continues)`);
+  writer.update({ status: 'stopped', pid: null, endedAt: new Date().toISOString(), step });
+}
+
+/** The trained model saved as a Hugging Face folder (runDir/model), and the run marked completed. */
+export function markCompleted(writer: RunWriter, p: PreparedRun, runDir: string, step: number, print: (s: string) => void): void {
+  saveHfModel(join(runDir, 'model'), p.encoder, p.tokenizer, { maxSeqLength: p.maxSeqLength });
+  writer.log(`completed ${step} steps; model saved to ${join(runDir, 'model')}`);
+  if (p.encoder.spec.layerNorm === 'pre') {
+    const why = 'the model is pre-LN (layerNorm "pre"): it loads in Matryoshka Lab, while transformers / sentence-transformers refuse it (they have no such BERT); train with layerNorm "post" to use it there';
+    writer.log(why);
+    print(`note: ${why}`);
+  }
+  writer.update({ status: 'completed', pid: null, endedAt: new Date().toISOString(), step });
+}
