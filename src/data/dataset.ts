@@ -143,7 +143,7 @@ export function prepareData(config: RunConfig, baseDir: string): PreparedData {
   return runSync(prepareDataWork(config, baseDir));
 }
 
-/** prepareData as cooperative work (../cooperative.ts): loading and parsing yield to the event loop. */
+/** prepareData as cooperative work (../common/cooperative.ts): loading and parsing yield to the event loop. */
 export function* prepareDataWork(config: RunConfig, baseDir: string): Work<PreparedData> {
   const { data, seed } = config;
   const load = function* (src: DataSourceConfig, pointer: string): Work<PairTable> {

@@ -52,7 +52,7 @@ function firstBadUtf8Line(bytes: Uint8Array): number {
   }
 }
 
-/** loadFile as cooperative work (see ../cooperative.ts). */
+/** loadFile as cooperative work (see ../common/cooperative.ts). */
 export function* loadFileWork(file: string): Work<LoadedRows> {
   const format = formatOf(file);
   if (!format) throw new DataError([{ file, line: 0, message: 'unknown file type: expected .jsonl, .csv or .tsv' }]);

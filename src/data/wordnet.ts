@@ -96,7 +96,7 @@ export function loadWordnet(): LoadedRows {
   return runSync(loadWordnetWork());
 }
 
-/** loadWordnet as cooperative work (../cooperative.ts). */
+/** loadWordnet as cooperative work (../common/cooperative.ts). */
 export function* loadWordnetWork(): Work<LoadedRows> {
   const dict = findWordnetDict();
   if (cache?.dict === dict) return cache.rows;

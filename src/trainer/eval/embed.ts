@@ -28,7 +28,7 @@ export function embedTexts(encoder: Encoder, tokenizer: EmbedTokenizer, texts: s
   return runSync(embedTextsWork(encoder, tokenizer, texts, o));
 }
 
-/** embedTexts as cooperative work (./cooperative.ts): yields after every chunk of tokenising and every batch. */
+/** embedTexts as cooperative work (../../common/cooperative.ts): yields after every chunk of tokenising and every batch. */
 export function* embedTextsWork(encoder: Encoder, tokenizer: EmbedTokenizer, texts: string[], o: EmbedOptions): Work<Float32Array> {
   const dim = encoder.dim;
   const out = new Float32Array(texts.length * dim);

@@ -22,7 +22,7 @@ export interface EvalResult {
 
 /** Embeds texts → [n, width] row-major (the caller's encoder, no dropout). */
 export type Embedder = (texts: string[]) => Float32Array;
-/** An Embedder as cooperative work (../cooperative.ts). */
+/** An Embedder as cooperative work (../../common/cooperative.ts). */
 export type EmbedderWork = (texts: string[]) => Work<Float32Array>;
 
 export function evaluate(set: EvalSet, embed: Embedder, width: number, o: EvalOptions): EvalResult {

@@ -10,7 +10,7 @@
  * Inputs: columns [a, p, n_1..n_k] of the trained model, each [B, D], and the guide's embeddings of the
  * same columns (never truncated, never differentiated). Unlike GISTEmbedLoss (at most one negative
  * column), it takes any number of negative columns, as in sentence-transformers.
- * The caching is not here: a loss with a miniBatchSize is run by ../gradCache.ts (embed in chunks without
+ * The caching is not here: a loss with a miniBatchSize is run by ../loop/gradCache.ts (embed in chunks without
  * the tape, loss and ∂L/∂embeddings on the whole batch, re-embed each chunk and back-propagate the cached
  * gradient); the guide is embedded once, outside the tape. Defaults: those of GISTEmbedLoss, plus
  * mini_batch_size 32.

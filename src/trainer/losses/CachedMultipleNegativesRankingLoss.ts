@@ -8,7 +8,7 @@
  *   C = concat([p, n_1, …, n_k], rows),   S = scale · cos_sim(a, C),   L = CE(S, arange(B))
  *
  * Inputs: columns [a, p, n_1..n_k] (any k ≥ 0), each [B, D]. Value and gradient equal MNRL's.
- * The caching is not here: a loss with a miniBatchSize is run by ../gradCache.ts (lossAndGrads →
+ * The caching is not here: a loss with a miniBatchSize is run by ../loop/gradCache.ts (lossAndGrads →
  * lossAndGradsCached, or the data-parallel pool, which composes the same steps): embed the batch in
  * chunks of miniBatchSize rows without the tape, take the loss and ∂L/∂embeddings on the whole batch,
  * then re-embed each chunk with the tape and back-propagate the cached gradient. Memory grows with

@@ -11,7 +11,7 @@
  *   L = ( CE(F, arange B) + CE(Bk, arange B) ) / 2
  *
  * Inputs: columns [a, p, n_1..n_k] (any k ≥ 0), each [B, D]. Value and gradient equal MNSRL's.
- * The caching is not here: a loss with a miniBatchSize is run by ../gradCache.ts (embed in chunks without
+ * The caching is not here: a loss with a miniBatchSize is run by ../loop/gradCache.ts (embed in chunks without
  * the tape, loss and ∂L/∂embeddings on the whole batch, re-embed each chunk and back-propagate the cached
  * gradient). Defaults (sentence-transformers): scale 20, mini_batch_size 32.
  */

@@ -15,7 +15,7 @@
  *
  * Caching — where MatryoshkaLoss meets a Cached* loss (e.g. CachedMultipleNegativesRankingLoss.ts):
  * MatryoshkaLoss inherits the inner loss's miniBatchSize, so the trainer runs it through GradCache
- * (../gradCache.ts). There compute() is called once, in step 2 (`lossAndRepGrads`), on the full-width
+ * (../loop/gradCache.ts). There compute() is called once, in step 2 (`lossAndRepGrads`), on the full-width
  * cached embeddings; being a differentiable function of them, it gives dL/d(full embeddings) = Σ_d w_d ·
  * (chain rule through shrink) in one call, so the encoder still runs at most twice per step whatever the
  * number of dims.

@@ -4,7 +4,7 @@
  * with the bias fused and transposed operands read in place, one pass for GELU, one for LayerNorm. On
  * other backends (or stock wasm) they are tfjs ops chosen to stay on the fast paths: plain matMul + add
  * (never tf.fused.matMul, whose gradient transposes), exact erf GELU without pow, LayerNorm from
- * primitives whose gradients avoid leading-axis Sums (with the overrides in ../kernels).
+ * primitives whose gradients avoid leading-axis Sums (with the overrides in ../runtime/kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ownWasmKernelsActive, transposedMatMulIsFast } from '../runtime/kernels/wasmKernels';

@@ -86,7 +86,7 @@ export function buildWordPieceVocab(wordCounts: Map<string, number>, opts: Vocab
   return runSync(buildWordPieceVocabWork(wordCounts, opts));
 }
 
-/** buildWordPieceVocab as cooperative work (../cooperative.ts): yields between merges. */
+/** buildWordPieceVocab as cooperative work (../../common/cooperative.ts): yields between merges. */
 export function* buildWordPieceVocabWork(wordCounts: Map<string, number>, opts: VocabBuilderOptions): Work<string[]> {
   const vocabSize = opts.vocabSize;
   const minFrequency = Math.max(1, opts.minFrequency ?? 2);

@@ -245,7 +245,7 @@ export class WordPieceTokenizer {
     return runSync(WordPieceTokenizer.trainWork(texts, opts));
   }
 
-  /** train() as cooperative work (../cooperative.ts): counting and merging yield to the event loop. */
+  /** train() as cooperative work (../../common/cooperative.ts): counting and merging yield to the event loop. */
   static *trainWork(texts: Iterable<string>, opts: { vocabSize: number; lowercase?: boolean; minFrequency?: number }): Work<WordPieceTokenizer> {
     const lowercase = opts.lowercase ?? true;
     const normalize = bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: null, lowercase });

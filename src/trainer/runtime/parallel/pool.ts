@@ -1,7 +1,7 @@
 /**
  * Data-parallel GradCache over worker threads: the wasm backend runs one thread per tfjs instance in
  * Node (docs/performance.md#threads-and-simd), so every other core gets a worker with its own instance and a replica of the encoder.
- * A step is GradCache (../gradCache.ts: the steps are its functions, composed here) with the rows split
+ * A step is GradCache (../../loop/gradCache.ts: the steps are its functions, composed here) with the rows split
  * across the main thread and the workers, each thread's rows cut into chunks (backpropHoldingLastChunk):
  *   1. every thread embeds its chunks, all but the last without the tape, the last under a tape it keeps
  *      open                                                         → shared reps

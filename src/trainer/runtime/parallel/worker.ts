@@ -2,7 +2,7 @@
  * A data-parallel training worker: its own tfjs instance (wasm runs one thread per instance in Node,
  * docs/performance.md#threads-and-simd), a replica of the encoder whose weights it copies from shared memory whenever the main
  * thread bumps the weights version, and one command on a range of rows, Step: GradCache on them
- * (backpropHoldingLastChunk in ../gradCache.ts; this file only moves its inputs and outputs through
+ * (backpropHoldingLastChunk in ../../loop/gradCache.ts; this file only moves its inputs and outputs through
  * shared memory): embeddings → shared reps, wait inside the last chunk's tape for the main thread's
  * ∂L/∂reps, back-propagate → summed parameter grads in this worker's shared gradient buffer.
  * Dropout is keyed by the global row index, so a row draws the same masks on any thread.
