@@ -58,8 +58,19 @@ const kernelBuilds = [
 ];
 for (const [file, features] of kernelBuilds) {
   const { error, stderr } = await asc.main([
-    'src/trainer/runtime/kernels/assembly/index.ts', '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--use', 'abort=',
-    '--enable', 'bulk-memory', ...features, '-o', join(dist, file),
+    'src/trainer/runtime/kernels/assembly/index.ts',
+    '-O3',
+    '--runtime',
+    'stub',
+    '--noAssert',
+    '--importMemory',
+    '--use',
+    'abort=',
+    '--enable',
+    'bulk-memory',
+    ...features,
+    '-o',
+    join(dist, file),
   ]);
   if (error) throw new Error(`AssemblyScript build of ${file} failed: ${error.message}\n${stderr.toString()}`);
 }

@@ -8,7 +8,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode/node_modules/**', 'test/vscode/.node24/**', 'test-artifacts/**', '.mrl/**', 'src/trainer/runtime/kernels/assembly/**'],
+    ignores: [
+      'dist/**',
+      'out/**',
+      'node_modules/**',
+      'test/vscode/node_modules/**',
+      'test/vscode/.node24/**',
+      'test-artifacts/**',
+      '.mrl/**',
+      'src/trainer/runtime/kernels/assembly/**',
+    ],
   },
   {
     files: ['src/**/*.ts', 'webview/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'test/**/*.mjs', '*.mjs'],
@@ -21,7 +30,10 @@ export default tseslint.config(
       // `import { type X }` / `import type`: type-only imports vanish from the bundles for certain (the
       // webview bundle must not pull Node or Chart.js code into modules that only need a type).
       // `typeof import('…')` stays allowed: the host tests require() modules after installing a fake vscode.
-      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       // Off: `any` is the honest type of page.evaluate() round trips in the browser tests and of Chart.js's
       // scriptable options (100+ places); typing them is not a mechanical change.
       '@typescript-eslint/no-explicit-any': 'off',
@@ -38,7 +50,10 @@ export default tseslint.config(
     // esbuild cannot follow, so the bundled extension would fail to activate. Its ESM build bundles.
     files: ['src/**/*.ts', 'webview/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'jsonc-parser', message: "Import 'jsonc-parser/lib/esm/main.js' (the UMD main breaks the esbuild bundle)." }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'jsonc-parser', message: "Import 'jsonc-parser/lib/esm/main.js' (the UMD main breaks the esbuild bundle)." }] },
+      ],
     },
   },
   {

@@ -11,9 +11,18 @@ export default tseslint.config(...base, {
   rules: {
     // A promise nobody awaits loses its rejection. node:test's test()/describe() return promises the
     // runner itself tracks, so they are known-safe.
-    '@typescript-eslint/no-floating-promises': ['error', {
-      allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }],
-    }],
+    '@typescript-eslint/no-floating-promises': [
+      'error',
+      {
+        allowForKnownSafeCalls: [
+          {
+            from: 'package',
+            package: 'node:test',
+            name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+          },
+        ],
+      },
+    ],
     // An async function where a void callback is expected (event handlers, forEach) drops its errors.
     '@typescript-eslint/no-misused-promises': 'error',
   },

@@ -41,20 +41,40 @@ import { DataParallelPool } from '../src/trainer/runtime/parallel/pool';
 import { runEvalBench, type EvalBenchResult } from './evalBench';
 
 export const REFERENCE_SPEC: EncoderSpec = {
-  vocabSize: 8000, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 512,
-  typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.1, attentionDropout: 0.1,
+  vocabSize: 8000,
+  hiddenSize: 128,
+  numLayers: 2,
+  numHeads: 4,
+  intermediateSize: 512,
+  maxPositions: 512,
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+  pooling: 'mean',
+  layerNorm: 'post',
+  hiddenDropout: 0.1,
+  attentionDropout: 0.1,
 };
 const SEQ_LEN = 32;
 /** GradCache's mini-batch in the gradCache section. */
 const MINI_BATCH = 32;
 
 interface Case {
-  backend: BackendRequest; batch: number; miniBatchSize: number | null; warmup: number; steps: number; workers?: number;
+  backend: BackendRequest;
+  batch: number;
+  miniBatchSize: number | null;
+  warmup: number;
+  steps: number;
+  workers?: number;
   /** Extra environment of the child (MATRYOSHKA_LAB_GEMM=stock: tfjs' own wasm kernels, the baseline). */
   env?: Record<string, string>;
 }
 interface CaseResult {
-  msPerStep: number | null; samplesPerSec: number | null; peakMB: number | null; rssMB: number; error?: string; steps: number[];
+  msPerStep: number | null;
+  samplesPerSec: number | null;
+  peakMB: number | null;
+  rssMB: number;
+  error?: string;
+  steps: number[];
   /** Data-parallel steps: median ms of each phase of the pool's step (pool.lastTimings), plus the optimizer. */
   phases?: Record<string, number>;
 }
@@ -81,7 +101,9 @@ async function runCase(c: Case): Promise<CaseResult> {
   const loss = new MultipleNegativesRankingLoss({ scale: 20, miniBatchSize: c.miniBatchSize ?? undefined });
   const optimizer = new AdamW(encoder.params, { learningRate: 1e-4, weightDecay: 0.01, maxGradNorm: 1 });
   const rng = new Rng(7);
-  const pool = c.workers ? await DataParallelPool.start({ encoder, backend: c.backend, workers: c.workers, maxRows: 2 * c.batch, maxLen: SEQ_LEN }) : null;
+  const pool = c.workers
+    ? await DataParallelPool.start({ encoder, backend: c.backend, workers: c.workers, maxRows: 2 * c.batch, maxLen: SEQ_LEN })
+    : null;
   const phaseTimes: Record<string, number[]> = {};
   const step = (i: number): void => {
     const tokens = randomTokens(rng, 2 * c.batch);
@@ -89,8 +111,17 @@ async function runCase(c: Case): Promise<CaseResult> {
       const tStep = performance.now();
       const result = pool
         ? pool.lossAndGrads(
-            { ids: tokens.inputIds.dataSync() as Int32Array, mask: tokens.attentionMask.dataSync() as Float32Array, rows: 2 * c.batch, len: SEQ_LEN },
-            2, c.batch, loss, {}, i,
+            {
+              ids: tokens.inputIds.dataSync() as Int32Array,
+              mask: tokens.attentionMask.dataSync() as Float32Array,
+              rows: 2 * c.batch,
+              len: SEQ_LEN,
+            },
+            2,
+            c.batch,
+            loss,
+            {},
+            i,
           )
         : lossAndGrads(encoderRows(encoder, tokens, i), 2, c.batch, loss);
       const t0 = performance.now();
@@ -98,7 +129,8 @@ async function runCase(c: Case): Promise<CaseResult> {
       for (const g of result.grads.values()) g.dispose();
       pool?.weightsChanged();
       if (pool && i >= c.warmup) {
-        for (const [k, v] of Object.entries({ ...pool.lastTimings, lossAndGrads: t0 - tStep, optimizer: performance.now() - t0 })) (phaseTimes[k] ??= []).push(v);
+        for (const [k, v] of Object.entries({ ...pool.lastTimings, lossAndGrads: t0 - tStep, optimizer: performance.now() - t0 }))
+          (phaseTimes[k] ??= []).push(v);
       }
     } finally {
       disposeBatch(tokens);
@@ -106,7 +138,8 @@ async function runCase(c: Case): Promise<CaseResult> {
   };
   const times: number[] = [];
   try {
-    if (c.miniBatchSize === null) assertPlainStepFits(REFERENCE_SPEC, Math.ceil((2 * c.batch) / (1 + (c.workers ?? 0))), SEQ_LEN, tf.getBackend());
+    if (c.miniBatchSize === null)
+      assertPlainStepFits(REFERENCE_SPEC, Math.ceil((2 * c.batch) / (1 + (c.workers ?? 0))), SEQ_LEN, tf.getBackend());
     for (let i = 0; i < c.warmup + c.steps; i++) {
       const t0 = performance.now();
       step(i);
@@ -117,17 +150,38 @@ async function runCase(c: Case): Promise<CaseResult> {
     const ms = median(times);
     await pool?.close();
     const phases = pool ? Object.fromEntries(Object.entries(phaseTimes).map(([k, v]) => [k, median(v)])) : undefined;
-    return { msPerStep: ms, samplesPerSec: (1000 * c.batch) / ms, peakMB: info.peakBytes / 2 ** 20, rssMB: process.memoryUsage().rss / 2 ** 20, steps: times, ...(phases ? { phases } : {}) };
+    return {
+      msPerStep: ms,
+      samplesPerSec: (1000 * c.batch) / ms,
+      peakMB: info.peakBytes / 2 ** 20,
+      rssMB: process.memoryUsage().rss / 2 ** 20,
+      steps: times,
+      ...(phases ? { phases } : {}),
+    };
   } catch (e) {
     if (e instanceof PlainBatchTooLargeError) {
-      return { msPerStep: null, samplesPerSec: null, peakMB: null, rssMB: process.memoryUsage().rss / 2 ** 20, error: e.message, steps: [] };
+      return {
+        msPerStep: null,
+        samplesPerSec: null,
+        peakMB: null,
+        rssMB: process.memoryUsage().rss / 2 ** 20,
+        error: e.message,
+        steps: [],
+      };
     }
     throw e;
   }
 }
 
 /** One single-threaded training step on fresh random tokens (dropout seed i): wall and CPU ms. */
-function timedStep(encoder: BertEncoder, optimizer: AdamW, loss: MultipleNegativesRankingLoss, rng: Rng, batch: number, i: number): { ms: number; cpuMs: number } {
+function timedStep(
+  encoder: BertEncoder,
+  optimizer: AdamW,
+  loss: MultipleNegativesRankingLoss,
+  rng: Rng,
+  batch: number,
+  i: number,
+): { ms: number; cpuMs: number } {
   const tokens = randomTokens(rng, 2 * batch);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -300,7 +354,10 @@ function child(c: Case): CaseResult {
  * the evaluation's cost per 100 queries in training steps.
  */
 function summarize(
-  trainStep: Record<string, unknown>, gradCache: Record<string, unknown>, peers: Record<string, unknown> | undefined, evaluation: Record<string, unknown> | undefined,
+  trainStep: Record<string, unknown>,
+  gradCache: Record<string, unknown>,
+  peers: Record<string, unknown> | undefined,
+  evaluation: Record<string, unknown> | undefined,
 ): Record<string, unknown> {
   const wasm = Object.entries(trainStep)
     .filter(([key, r]) => key.startsWith('wasm') && key !== 'wasm-stockKernels' && (r as CaseResult).samplesPerSec)
@@ -308,7 +365,7 @@ function summarize(
   const best = wasm[0] as [string, CaseResult] | undefined;
   const torch = (peers?.torch as { samplesPerSec?: number } | undefined)?.samplesPerSec;
   const pair = (b: string) => gradCache[b] as PairResult | undefined;
-  const torchPair = (b: string) => ((peers?.torchGradCache as Record<string, { overhead?: number }> | undefined)?.[b]?.overhead) ?? null;
+  const torchPair = (b: string) => (peers?.torchGradCache as Record<string, { overhead?: number }> | undefined)?.[b]?.overhead ?? null;
   const stock = trainStep['wasm-stockKernels'] as CaseResult | undefined;
   const one = trainStep.wasm as CaseResult | undefined;
   return {
@@ -324,7 +381,8 @@ function summarize(
     torchGradCacheOverhead128: torchPair('128'),
     gradCacheReforwardFloor32: pair('32')?.overheadFloor ?? null,
     gradCacheReforwardFloor128: pair('128')?.overheadFloor ?? null,
-    cachedPeak512Over32: pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
+    cachedPeak512Over32:
+      pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
     evalPer100QueriesOverTrainStep: (evaluation?.per100QueriesOverTrainStep as number | undefined) ?? null,
   };
 }
@@ -363,17 +421,28 @@ async function main(): Promise<void> {
     ['cpu', { backend: 'cpu', batch: 32, miniBatchSize: null, warmup: 1, steps: quick ? 1 : 3 }],
   ];
   // Every core: the data-parallel trainer (worker threads, one wasm instance each).
-  if (threads > 1) stepCases.splice(1, 0, [`wasm-${threads}threads`, { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, workers: threads - 1 }]);
+  if (threads > 1)
+    stepCases.splice(1, 0, [
+      `wasm-${threads}threads`,
+      { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, workers: threads - 1 },
+    ]);
   // The baseline in the same run: tfjs-wasm's own kernels (XNNPACK matmul, scalar Erf/Exp, op-by-op AdamW).
-  stepCases.push(['wasm-stockKernels', { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, env: { MATRYOSHKA_LAB_GEMM: 'stock' } }]);
+  stepCases.push([
+    'wasm-stockKernels',
+    { backend: 'wasm', batch: 32, miniBatchSize: null, warmup: 2, steps, env: { MATRYOSHKA_LAB_GEMM: 'stock' } },
+  ]);
   for (const [key, c] of stepCases) {
     // The wasm step is what the torch peer is measured against: it runs whenever the peer does.
     if (!runs('trainStep') && !(key === 'wasm' && runs('torch'))) continue;
     log(`trainStep ${key} batch 32 …`);
     const r = child(c);
     trainStep[key] = {
-      msPerStep: r.msPerStep, samplesPerSec: r.samplesPerSec, peakMB: r.peakMB, rssMB: r.rssMB,
-      ...(r.phases ? { phases: r.phases } : {}), ...(r.error ? { error: r.error } : {}),
+      msPerStep: r.msPerStep,
+      samplesPerSec: r.samplesPerSec,
+      peakMB: r.peakMB,
+      rssMB: r.rssMB,
+      ...(r.phases ? { phases: r.phases } : {}),
+      ...(r.error ? { error: r.error } : {}),
     };
   }
 
@@ -398,20 +467,41 @@ async function main(): Promise<void> {
     const torch = torchRun('--batch', '32', '--steps', String(steps));
     const wasm = trainStep.wasm as { msPerStep: number | null };
     const torchMs = torch.msPerStep as number | undefined;
-    peers = { torch: torchMs ? { ...torch, blas: existsSync(blas) ? 'openblas-pthread' : 'default', wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torchMs : null } : torch };
+    peers = {
+      torch: torchMs
+        ? {
+            ...torch,
+            blas: existsSync(blas) ? 'openblas-pthread' : 'default',
+            wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torchMs : null,
+          }
+        : torch,
+    };
     if (runs('gradCache')) {
       // sentence-transformers' GradCache (every mini-batch re-forwarded) on the same CPU, one thread like
       // the gradCache pair below: what the reference implementation's overhead is here.
       log('torch GradCache peer …');
-      peers.torchGradCache = Object.fromEntries([32, 128].map((b) => [String(b),
-        torchRun('--batch', String(b), '--threads', '1', '--gradcache', String(MINI_BATCH), '--steps', String(quick ? steps : b === 32 ? 21 : 11))]));
+      peers.torchGradCache = Object.fromEntries(
+        [32, 128].map((b) => [
+          String(b),
+          torchRun(
+            '--batch',
+            String(b),
+            '--threads',
+            '1',
+            '--gradcache',
+            String(MINI_BATCH),
+            '--steps',
+            String(quick ? steps : b === 32 ? 21 : 11),
+          ),
+        ]),
+      );
     }
   }
 
   const gradCache: Record<string, unknown> = {};
   for (const batch of runs('gradCache') ? [32, 128, 512] : []) {
     // More alternations where a step is short, so that the ratio's median settles on a noisy machine.
-    const n = quick ? steps : ({ 32: 21, 128: 11 } as Record<number, number>)[batch] ?? Math.max(2, steps - 4);
+    const n = quick ? steps : (({ 32: 21, 128: 11 } as Record<number, number>)[batch] ?? Math.max(2, steps - 4));
     log(`gradCache batch ${batch}: cached and plain, alternating …`);
     const r = spawnChild<PairResult>('--pair', { batch, steps: n });
     gradCache[String(batch)] = r.value ?? { error: r.error };

@@ -32,8 +32,17 @@ async function main(): Promise<void> {
   const N = Number(arg('rows', '64'));
   const L = 32;
   const spec: EncoderSpec = {
-    vocabSize: 8000, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 64,
-    typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: pDrop,
+    vocabSize: 8000,
+    hiddenSize: 128,
+    numLayers: 2,
+    numHeads: 4,
+    intermediateSize: 512,
+    maxPositions: 64,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    pooling: 'mean',
+    layerNorm: 'post',
+    hiddenDropout: pDrop,
     attentionDropout: pDrop,
   };
   const enc = new BertEncoder(spec, { seed: 1 });
@@ -41,7 +50,7 @@ async function main(): Promise<void> {
   const maskV = new Float32Array(N * L);
   let s = 12345;
   for (let n = 0; n < N; n++) {
-    const len = 8 + (n * 7) % (L - 8 + 1);
+    const len = 8 + ((n * 7) % (L - 8 + 1));
     for (let l = 0; l < L; l++) {
       s = (Math.imul(s, 1103515245) + 12345) >>> 0;
       ids[n * L + l] = l < len ? 1 + (s % (spec.vocabSize - 1)) : 0;
@@ -51,17 +60,18 @@ async function main(): Promise<void> {
   const batch = { inputIds: tf.tensor2d(ids, [N, L], 'int32'), attentionMask: tf.tensor2d(maskV, [N, L]) };
   const R = tf.randomNormal([N, enc.dim], 0, 1, 'float32', 7);
   const rowIds = Int32Array.from({ length: N }, (_, i) => i);
-  const runOnce = (k: number) => tf.tidy(() => {
-    const dropout = pDrop > 0 ? { seed: k, rowIds } : undefined;
-    if (forwardOnly) {
-      enc.encode(batch, dropout).dataSync();
-      return;
-    }
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(enc.encode(batch, dropout), R)) as tf.Scalar, enc.variables);
-    // Force completion so the timing covers the work, not just its scheduling.
-    value.dataSync();
-    for (const g of Object.values(grads)) g.dataSync();
-  });
+  const runOnce = (k: number) =>
+    tf.tidy(() => {
+      const dropout = pDrop > 0 ? { seed: k, rowIds } : undefined;
+      if (forwardOnly) {
+        enc.encode(batch, dropout).dataSync();
+        return;
+      }
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(enc.encode(batch, dropout), R)) as tf.Scalar, enc.variables);
+      // Force completion so the timing covers the work, not just its scheduling.
+      value.dataSync();
+      for (const g of Object.values(grads)) g.dataSync();
+    });
   const step = (k: number) => {
     const before = tf.memory().numTensors;
     const c0 = process.cpuUsage();
@@ -85,8 +95,10 @@ async function main(): Promise<void> {
       // The wasm heap never shrinks: growth after the warm-ups would be a leak (e.g. cached XNNPACK
       // operators of disposed tensors).
       const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
-      console.log(`step ${i}: numTensors ${tf.memory().numTensors}, tf bytes ${(tf.memory().numBytes / 1e6).toFixed(1)} MB` +
-        (heap ? `, wasm heap ${(heap / 1e6).toFixed(1)} MB` : ''));
+      console.log(
+        `step ${i}: numTensors ${tf.memory().numTensors}, tf bytes ${(tf.memory().numBytes / 1e6).toFixed(1)} MB` +
+          (heap ? `, wasm heap ${(heap / 1e6).toFixed(1)} MB` : ''),
+      );
     }
   }
   times.sort((a, b) => a - b);

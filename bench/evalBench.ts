@@ -76,7 +76,10 @@ export async function prepareEvalCase(spec: EncoderSpec) {
  * alternate in one process and weather the same load (bench.ts).
  */
 export async function runEvalBench(
-  spec: EncoderSpec, seqLen: number, o: { runs: number; warmup: number }, between?: () => number[],
+  spec: EncoderSpec,
+  seqLen: number,
+  o: { runs: number; warmup: number },
+  between?: () => number[],
 ): Promise<EvalBenchResult & { between: number[] }> {
   const { quick, set, tokenizer, encoder, options } = await prepareEvalCase(spec);
   const { dims, funnel } = options;

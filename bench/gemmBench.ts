@@ -16,8 +16,20 @@ import { setFlagsFromString } from 'node:v8';
 
 interface Gemm {
   gemm(
-    a: number, b: number, c: number, bias: number, M: number, N: number, K: number,
-    lda: number, ldb: number, ldc: number, transA: boolean, transB: boolean, accumulate: boolean, work: number,
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    M: number,
+    N: number,
+    K: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+    work: number,
   ): void;
   workBytes(): number;
 }
@@ -25,9 +37,13 @@ interface Gemm {
 /** One case: `calls` GEMMs of M×N×K at successive block offsets (the attention runs one per head). */
 interface Shape {
   name: string;
-  M: number; N: number; K: number;
-  transA: boolean; transB: boolean;
-  bias?: boolean; accumulate?: boolean;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  bias?: boolean;
+  accumulate?: boolean;
   /** The attention: which operands (a, b, c) are heads of [.., 128] rows (else [32, 32] blocks). */
   heads?: [boolean, boolean, boolean];
   calls?: number;
@@ -73,11 +89,12 @@ function median(xs: number[]): number {
 
 function main(): void {
   const specs = args('wasm');
-  const builds = (specs.length ? specs : ['simd=dist/matryoshka-kernels-simd.wasm', 'relaxed=dist/matryoshka-kernels-relaxed-simd.wasm'])
-    .map((s) => {
-      const [label, path] = s.includes('=') ? s.split('=', 2) : [s, s];
-      return { label, bytes: new Uint8Array(readFileSync(path)) };
-    });
+  const builds = (
+    specs.length ? specs : ['simd=dist/matryoshka-kernels-simd.wasm', 'relaxed=dist/matryoshka-kernels-relaxed-simd.wasm']
+  ).map((s) => {
+    const [label, path] = s.includes('=') ? s.split('=', 2) : [s, s];
+    return { label, bytes: new Uint8Array(readFileSync(path)) };
+  });
   if (builds.some((b) => !WebAssembly.validate(b.bytes))) setFlagsFromString('--experimental-wasm-relaxed-simd');
   const T = Number(arg('T', '2048'));
   const rounds = Number(arg('rounds', '21'));
@@ -111,26 +128,59 @@ function main(): void {
   if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
   const f32 = new Float32Array(memory.buffer);
   let seed = 1;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5;
   for (let i = A / 4; i < C / 4; i++) f32[i] = rand();
   for (let i = 0; i < 8192; i++) f32[bias / 4 + i] = rand();
 
   const runCase = (g: (typeof instances)[number], s: Shape) => {
     const calls = s.calls ?? 1;
     if (!s.heads) {
-      g.ex.gemm(A, B, C, s.bias ? bias : 0, s.M, s.N, s.K, s.transA ? s.M : s.K, s.transB ? s.K : s.N, s.N, s.transA, s.transB, s.accumulate ?? false, g.work);
+      g.ex.gemm(
+        A,
+        B,
+        C,
+        s.bias ? bias : 0,
+        s.M,
+        s.N,
+        s.K,
+        s.transA ? s.M : s.K,
+        s.transB ? s.K : s.N,
+        s.N,
+        s.transA,
+        s.transB,
+        s.accumulate ?? false,
+        g.work,
+      );
       return;
     }
     // Block h: head h % 4 of sequence h / 4 in [.., 128] rows, or the h-th [32, 32] block.
     const at = (heads: boolean, h: number) => 4 * (heads ? Math.floor(h / 4) * 32 * 128 + (h % 4) * 32 : h * 32 * 32);
     const [ha, hb, hc] = s.heads;
     for (let h = 0; h < calls; h++) {
-      g.ex.gemm(A + at(ha, h), B + at(hb, h), C + at(hc, h), 0, s.M, s.N, s.K, ha ? 128 : 32, hb ? 128 : 32, hc ? 128 : 32, s.transA, s.transB, false, g.work);
+      g.ex.gemm(
+        A + at(ha, h),
+        B + at(hb, h),
+        C + at(hc, h),
+        0,
+        s.M,
+        s.N,
+        s.K,
+        ha ? 128 : 32,
+        hb ? 128 : 32,
+        hc ? 128 : 32,
+        s.transA,
+        s.transB,
+        false,
+        g.work,
+      );
     }
   };
   const cSize = (s: Shape) => s.M * s.N * (s.calls ?? 1);
 
-  const results: Record<string, Record<string, { gflops: number; best: number; cpuMsPerCall: number; speedup?: number; maxRelDiff?: number }>> = {};
+  const results: Record<
+    string,
+    Record<string, { gflops: number; best: number; cpuMsPerCall: number; speedup?: number; maxRelDiff?: number }>
+  > = {};
   for (const s of cases) {
     const flops = 2 * s.M * s.N * s.K * (s.calls ?? 1);
     // Correctness against the first build (accumulating cases start from zero C).
@@ -139,10 +189,16 @@ function main(): void {
       f32.fill(0, C / 4, C / 4 + cSize(s));
       runCase(g, s);
       const out = f32.slice(C / 4, C / 4 + cSize(s));
-      if (!ref) { ref = out; return 0; }
+      if (!ref) {
+        ref = out;
+        return 0;
+      }
       let worst = 0;
       let scale = 0;
-      for (let i = 0; i < out.length; i++) { worst = Math.max(worst, Math.abs(out[i] - ref[i])); scale = Math.max(scale, Math.abs(ref[i])); }
+      for (let i = 0; i < out.length; i++) {
+        worst = Math.max(worst, Math.abs(out[i] - ref[i]));
+        scale = Math.max(scale, Math.abs(ref[i]));
+      }
       return worst / (scale || 1);
     });
     // Calls per sample: about targetMs of work at 30 GFLOP/s.
@@ -168,11 +224,14 @@ function main(): void {
       // back to back and so under much the same load from other processes.
       const speedup = gi ? median(samples[gi].map((t, r) => samples[0][r] / t)) : 1;
       results[s.name][g.label] = {
-        gflops: gflops(ms), best: gflops(Math.min(...samples[gi])), cpuMsPerCall: +ms.toFixed(3),
+        gflops: gflops(ms),
+        best: gflops(Math.min(...samples[gi])),
+        cpuMsPerCall: +ms.toFixed(3),
         ...(gi ? { speedup: +speedup.toFixed(3), maxRelDiff: +diffs[gi].toExponential(1) } : {}),
       };
     });
-    const line = (l: string) => `${l} ${results[s.name][l].gflops} (best ${results[s.name][l].best}${results[s.name][l].speedup ? `, x${results[s.name][l].speedup}` : ''}${(results[s.name][l].maxRelDiff ?? 0) > 1e-5 ? `, DIFFERS ${results[s.name][l].maxRelDiff}` : ''})`;
+    const line = (l: string) =>
+      `${l} ${results[s.name][l].gflops} (best ${results[s.name][l].best}${results[s.name][l].speedup ? `, x${results[s.name][l].speedup}` : ''}${(results[s.name][l].maxRelDiff ?? 0) > 1e-5 ? `, DIFFERS ${results[s.name][l].maxRelDiff}` : ''})`;
     console.error(`${s.name}: ${instances.map((g) => line(g.label)).join('  ')}`);
   }
   console.log(JSON.stringify({ T, rounds, results }, null, 1));

@@ -59,7 +59,26 @@ const TABLE_RUNS = 500;
 const TABLE_FILTERS = ['ndcg@10@64 > 0.47', 'status:completed', 'tag:baseline', 'run 4', 'training.learningRate <= 0.0003 status:running'];
 
 /** The runs table on 500 generated runs (summaries as the host computes them), in a page of its own. */
-async function runTableBench(browser: Browser, srv: PanelServer): Promise<Pick<PanelBenchResult, 'tableRuns' | 'tableRowsDrawn' | 'tableColumns' | 'tableFirstRenderMs' | 'tableRenderMs' | 'tableRenderScriptMs' | 'tableRenderBuildMs' | 'tableFilterMs' | 'tableFilterScriptMs' | 'tableFilters' | 'tableLoadAverage1m' | 'tableCalibrationMs'>> {
+async function runTableBench(
+  browser: Browser,
+  srv: PanelServer,
+): Promise<
+  Pick<
+    PanelBenchResult,
+    | 'tableRuns'
+    | 'tableRowsDrawn'
+    | 'tableColumns'
+    | 'tableFirstRenderMs'
+    | 'tableRenderMs'
+    | 'tableRenderScriptMs'
+    | 'tableRenderBuildMs'
+    | 'tableFilterMs'
+    | 'tableFilterScriptMs'
+    | 'tableFilters'
+    | 'tableLoadAverage1m'
+    | 'tableCalibrationMs'
+  >
+> {
   const { page } = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
   const runs = manyRuns(TABLE_RUNS);
   const loadAverage1m = Math.round(loadavg()[0] * 10) / 10;
@@ -143,7 +162,19 @@ async function runTableBench(browser: Browser, srv: PanelServer): Promise<Pick<P
         host.remove();
       }
       const round = (x: number) => Math.round(x * 10) / 10;
-      return { tableRuns: rows, tableRowsDrawn: drawn, tableColumns: cols, tableFirstRenderMs: round(first), tableRenderMs: round(med(renders)), tableRenderScriptMs: round(med(scriptMs)), tableRenderBuildMs: round(med(buildMs)), tableFilterMs: round(med(all)), tableFilterScriptMs: round(med(filterScript)), tableFilters: per, tableCalibrationMs: round(med(cal)) };
+      return {
+        tableRuns: rows,
+        tableRowsDrawn: drawn,
+        tableColumns: cols,
+        tableFirstRenderMs: round(first),
+        tableRenderMs: round(med(renders)),
+        tableRenderScriptMs: round(med(scriptMs)),
+        tableRenderBuildMs: round(med(buildMs)),
+        tableFilterMs: round(med(all)),
+        tableFilterScriptMs: round(med(filterScript)),
+        tableFilters: per,
+        tableCalibrationMs: round(med(cal)),
+      };
     },
     { filters: TABLE_FILTERS, repeats: 9 },
   );
@@ -180,7 +211,14 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
         for (const d of dims) byDim[d] = { loss: 1 / Math.log2(d) + Math.exp(-s / 20000) + 0.05 * Math.sin(s * 0.37 + d) };
         return { step: s, epoch: 0, time: s * 0.1, split: 'train', values: {}, byDim };
       };
-      window.postMessage({ type: 'init', runs: [{ id: 'bench', name: 'bench', status: 'running', startedAt: new Date().toISOString() }], showRuns: ['bench'] }, '*');
+      window.postMessage(
+        {
+          type: 'init',
+          runs: [{ id: 'bench', name: 'bench', status: 'running', startedAt: new Date().toISOString() }],
+          showRuns: ['bench'],
+        },
+        '*',
+      );
       const lines = [];
       for (let s = 1; s <= 100000; s++) lines.push(w.__benchLine(s));
       window.postMessage({ type: 'metrics', runId: 'bench', reset: true, lines }, '*');

@@ -189,7 +189,11 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
       while (!allRead(ws, (id) => model.get(id))) await tick();
       const log = { appendLine() {} } as unknown as import('vscode').OutputChannel;
       const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, log, () => {}));
-      const ids = model.list().filter((r) => r.status === 'completed').slice(0, 50).map((r) => r.id);
+      const ids = model
+        .list()
+        .filter((r) => r.status === 'completed')
+        .slice(0, 50)
+        .map((r) => r.id);
       vs.state.panels.length = 0;
       const t0 = performance.now();
       panel.show(ids, { compare: true });
@@ -203,7 +207,12 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
       const messages = p.posted.slice();
       const init = messages.find((m) => m.type === 'init');
       out.panel = { initMs: round(initMs), initBytes: JSON.stringify(init).length, initRuns: init?.runs.length };
-      const overlay: Record<string, unknown> = { runs: ids.length, hostMs: round(hostMs), messages: messages.length, bytes: JSON.stringify(messages).length };
+      const overlay: Record<string, unknown> = {
+        runs: ids.length,
+        hostMs: round(hostMs),
+        messages: messages.length,
+        bytes: JSON.stringify(messages).length,
+      };
       panel.dispose();
       model.dispose();
       if (opts.browser !== false) {
@@ -219,7 +228,11 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
       const model = new RunsModel();
       const log = { appendLine() {} } as unknown as import('vscode').OutputChannel;
       const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, log, () => {}));
-      const ids = model.list().filter((r) => r.status === 'completed').slice(-50).map((r) => r.id);
+      const ids = model
+        .list()
+        .filter((r) => r.status === 'completed')
+        .slice(-50)
+        .map((r) => r.id);
       const unread = ids.filter((id) => !model.isRead(id)).length;
       vs.state.panels.length = 0;
       const t0 = performance.now();
@@ -294,7 +307,14 @@ async function drawInChromium(messages: unknown[], ids: string[]): Promise<Overl
           }
         }
         const round = (x: number) => Math.round(x * 10) / 10;
-        return { drawMs: round(drawMs), charts: chartIds.length, chartsDrawn, chartFrames: st.chartFrames, heldFrames: st.heldFrames, scrollDrawMs: round(performance.now() - t1) };
+        return {
+          drawMs: round(drawMs),
+          charts: chartIds.length,
+          chartsDrawn,
+          chartFrames: st.chartFrames,
+          heldFrames: st.heldFrames,
+          scrollDrawMs: round(performance.now() - t1),
+        };
       },
       { messages, ids },
     );

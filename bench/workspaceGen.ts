@@ -46,17 +46,47 @@ export interface GeneratedWorkspace {
 export const DIMS = [64, 32, 16, 8];
 const METRICS = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@10', 'map@100'];
 
-
 /** The quick start's config as the trainer resolves it into config.json. */
 function config(name: string, lr: number, miniBatchSize: number, steps: number): Record<string, unknown> {
   return {
     name,
     seed: 42,
     backend: 'wasm',
-    model: { scratch: { vocabSize: 4000, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 128, maxSeqLength: 32, pooling: 'mean', hiddenDropout: 0.05, attentionDropout: 0, layerNorm: 'pre' } },
+    model: {
+      scratch: {
+        vocabSize: 4000,
+        hiddenSize: 64,
+        numLayers: 2,
+        numHeads: 4,
+        intermediateSize: 128,
+        maxSeqLength: 32,
+        pooling: 'mean',
+        hiddenDropout: 0.05,
+        attentionDropout: 0,
+        layerNorm: 'pre',
+      },
+    },
     data: { train: { source: 'builtin:wordnet', columns: ['anchor', 'positive'] }, evalFraction: 0.05 },
-    loss: { type: 'MatryoshkaLoss', loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize }, matryoshkaDims: DIMS, matryoshkaWeights: null, nDimsPerStep: -1 },
-    training: { maxSteps: steps, batchSize: 64, learningRate: lr, warmupSteps: 20, scheduler: 'linear', weightDecay: 0.01, maxGradNorm: 1, logEvery: 10, evalEvery: 100, checkpointEvery: 100, epochs: 1 },
+    loss: {
+      type: 'MatryoshkaLoss',
+      loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize },
+      matryoshkaDims: DIMS,
+      matryoshkaWeights: null,
+      nDimsPerStep: -1,
+    },
+    training: {
+      maxSteps: steps,
+      batchSize: 64,
+      learningRate: lr,
+      warmupSteps: 20,
+      scheduler: 'linear',
+      weightDecay: 0.01,
+      maxGradNorm: 1,
+      logEvery: 10,
+      evalEvery: 100,
+      checkpointEvery: 100,
+      epochs: 1,
+    },
     evaluation: { metrics: METRICS, funnel: { shortlistDim: 16, rerankDim: 64, shortlistSize: 50 }, maxQueries: 500, dims: DIMS },
   };
 }
@@ -77,7 +107,7 @@ export function metricsText(rand: () => number, lr: number, steps: number, lastS
     const progress = 1 - Math.exp(-step / 150);
     for (const d of DIMS) {
       const m: Record<string, number> = {};
-      const scale = quality * progress * (0.55 + 0.45 * Math.log2(d) / Math.log2(DIMS[0]));
+      const scale = quality * progress * (0.55 + (0.45 * Math.log2(d)) / Math.log2(DIMS[0]));
       for (const [i, k] of METRICS.entries()) m[k] = Math.min(1, scale * (1 - i * 0.08) + 0.01 * rand());
       byDim[String(d)] = m;
     }
@@ -95,9 +125,17 @@ export function metricsText(rand: () => number, lr: number, steps: number, lastS
     const time = step * perStep;
     const loss = 4.5 * Math.exp(-step / (200 + 1e-3 / lr)) + 0.8 + 0.1 * rand();
     const byDim: Record<string, Record<string, number>> = {};
-    for (const d of DIMS) byDim[String(d)] = { loss: loss / DIMS.length * (1 + (DIMS[0] / d - 1) * 0.05) + 0.01 * rand() };
+    for (const d of DIMS) byDim[String(d)] = { loss: (loss / DIMS.length) * (1 + (DIMS[0] / d - 1) * 0.05) + 0.01 * rand() };
     const warm = Math.min(1, step / 20);
-    const e: MetricsEvent = { step, epoch: step / 900, time, wallTime: t0 + time * 1000, split: 'train', values: { loss, lr: lr * warm * (1 - step / steps), gradNorm: 1 + 5 * rand() }, byDim };
+    const e: MetricsEvent = {
+      step,
+      epoch: step / 900,
+      time,
+      wallTime: t0 + time * 1000,
+      split: 'train',
+      values: { loss, lr: lr * warm * (1 - step / steps), gradNorm: 1 + 5 * rand() },
+      byDim,
+    };
     out.push(JSON.stringify(e));
     if (step % 100 === 0 || step === steps) evalAt(step, time + 0.8);
   }
@@ -146,7 +184,9 @@ export function generateWorkspace(root: string, spec: WorkspaceSpec = {}): Gener
     const r = rand();
     const status: RunStatus = r < (spec.failed ?? 0) ? 'failed' : r < (spec.failed ?? 0) + (spec.stopped ?? 0) ? 'stopped' : 'completed';
     const lastStep = status === 'completed' ? steps : Math.max(10, Math.floor((steps * (0.2 + 0.6 * rand())) / 10) * 10);
-    const id = `${stamp(started)}-${name}-${Math.floor(rand() * 0x10000).toString(16).padStart(4, '0')}`;
+    const id = `${stamp(started)}-${name}-${Math.floor(rand() * 0x10000)
+      .toString(16)
+      .padStart(4, '0')}`;
     const dir = join(runsDir, id);
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     const startedAt = new Date(started).toISOString();

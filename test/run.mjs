@@ -40,9 +40,8 @@ if (needE2e || needBrowser) {
   console.log('# browser / code-server missing: bash test/vscode/setup.sh (once, about 4 minutes)');
   run('bash', ['test/vscode/setup.sh']);
 }
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...selected],
-  { stdio: 'inherit', env },
-);
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...selected], {
+  stdio: 'inherit',
+  env,
+});
 process.exit(r.status ?? 1);

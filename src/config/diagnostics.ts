@@ -18,10 +18,17 @@ export interface ConfigError {
   fromSchema?: boolean;
 }
 
-export interface Position { line: number; character: number }
-export interface Range { start: Position; end: Position }
+export interface Position {
+  line: number;
+  character: number;
+}
+export interface Range {
+  start: Position;
+  end: Position;
+}
 
-export type ConfigDiagnosticKind = 'schema' | 'syntax' | 'unknownKey' | 'enum' | 'missingFile' | 'dimTooLarge' | 'required' | 'outsideWorkspace' | 'engineNote';
+export type ConfigDiagnosticKind =
+  'schema' | 'syntax' | 'unknownKey' | 'enum' | 'missingFile' | 'dimTooLarge' | 'required' | 'outsideWorkspace' | 'engineNote';
 
 export interface ConfigDiagnostic {
   range: Range;
@@ -148,7 +155,14 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
         }
       }
       if (k) {
-        out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: keyPath, kind: 'unknownKey', key });
+        out.push({
+          range: lines.range(k.offset, k.length),
+          message: err.message,
+          severity: 'error',
+          path: keyPath,
+          kind: 'unknownKey',
+          key,
+        });
         return;
       }
     }
@@ -166,12 +180,24 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
     }
     if (kw === 'engineNote') {
       // What the chosen engine does differently with this field (src/config/engineChecks.ts): a warning.
-      out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'warning', path: err.path, kind: 'engineNote' });
+      out.push({
+        range: lines.range(node.offset, node.length),
+        message: err.message,
+        severity: 'warning',
+        path: err.path,
+        kind: 'engineNote',
+      });
       return;
     }
     if (kw === 'outsideWorkspace') {
       // A note, not an error: the path was not checked (it lies outside the workspace folders).
-      out.push({ range: lines.range(node.offset, node.length), message: err.message, severity: 'warning', path: err.path, kind: 'outsideWorkspace' });
+      out.push({
+        range: lines.range(node.offset, node.length),
+        message: err.message,
+        severity: 'warning',
+        path: err.path,
+        kind: 'outsideWorkspace',
+      });
       return;
     }
     const kind: ConfigDiagnosticKind =
@@ -189,7 +215,10 @@ export function configDiagnostics(text: string, errors: readonly ConfigError[]):
   const seen = new Set<string>();
   const out: ConfigDiagnostic[] = [];
   // Syntax errors come from our own parse (with ranges); validate's path-less copies would say it twice.
-  for (const d of locateErrors(text, errors.filter((e) => e.keyword !== 'syntax'))) {
+  for (const d of locateErrors(
+    text,
+    errors.filter((e) => e.keyword !== 'syntax'),
+  )) {
     const key = `${d.range.start.line}:${d.range.start.character}:${d.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -205,10 +234,40 @@ export function configDiagnostics(text: string, errors: readonly ConfigError[]):
  * here: it is ajv's, the language service does not know it, and our message names the loss types.
  */
 export const SCHEMA_SERVICE_KEYWORDS: ReadonlySet<string> = new Set([
-  'type', 'enum', 'const', 'required', 'additionalProperties', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
-  'multipleOf', 'minLength', 'maxLength', 'pattern', 'format', 'minItems', 'maxItems', 'uniqueItems', 'contains',
-  'minContains', 'maxContains', 'minProperties', 'maxProperties', 'propertyNames', 'dependentRequired', 'dependencies',
-  'not', 'oneOf', 'anyOf', 'allOf', 'false schema', 'items', 'additionalItems', 'prefixItems', 'unevaluatedProperties',
+  'type',
+  'enum',
+  'const',
+  'required',
+  'additionalProperties',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'contains',
+  'minContains',
+  'maxContains',
+  'minProperties',
+  'maxProperties',
+  'propertyNames',
+  'dependentRequired',
+  'dependencies',
+  'not',
+  'oneOf',
+  'anyOf',
+  'allOf',
+  'false schema',
+  'items',
+  'additionalItems',
+  'prefixItems',
+  'unevaluatedProperties',
   'unevaluatedItems',
 ]);
 

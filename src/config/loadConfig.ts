@@ -43,7 +43,11 @@ export function parseConfigText(text: string): { json?: unknown; errors: ConfigE
   const json: unknown = parse(text, errs, { allowTrailingComma: true, disallowComments: false });
   if (errs.length) {
     return {
-      errors: errs.map((e) => ({ path: '', keyword: 'syntax', message: `syntax error at ${lineCol(text, e.offset)}: ${printParseErrorCode(e.error)}` })),
+      errors: errs.map((e) => ({
+        path: '',
+        keyword: 'syntax',
+        message: `syntax error at ${lineCol(text, e.offset)}: ${printParseErrorCode(e.error)}`,
+      })),
     };
   }
   return { json, errors: [] };
@@ -54,7 +58,17 @@ export function loadRunConfig(file: string, opts: ValidateOptions = {}): LoadedC
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    return { file, errors: [{ path: '', keyword: 'missingFile', message: `cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }], warnings: [] };
+    return {
+      file,
+      errors: [
+        {
+          path: '',
+          keyword: 'missingFile',
+          message: `cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        },
+      ],
+      warnings: [],
+    };
   }
   const parsed = parseConfigText(text);
   if (parsed.errors.length) return { file, text, errors: parsed.errors, warnings: [] };

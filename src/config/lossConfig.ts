@@ -290,7 +290,8 @@ export function lossConfigProblems(loss: unknown, o: LossCheckOptions = {}): Los
     if (type === undefined) return;
     if (type.startsWith('Cached')) {
       const m = c.miniBatchSize;
-      if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) add([...at, 'miniBatchSize'], 'minimum', `expected an integer ≥ 1, got ${describeValue(m)}`);
+      if (typeof m !== 'number' || !Number.isInteger(m) || m < 1)
+        add([...at, 'miniBatchSize'], 'minimum', `expected an integer ≥ 1, got ${describeValue(m)}`);
     }
     switch (type) {
       case 'GISTEmbedLoss':
@@ -340,12 +341,14 @@ export function lossConfigProblems(loss: unknown, o: LossCheckOptions = {}): Los
         add(at, 'type', `expected an integer dim ≥ 1, got ${describeValue(d)}`);
         return;
       }
-      if (o.maxDim !== undefined && d > o.maxDim) add(at, 'dimTooLarge', `dim ${d} is larger than the model's ${o.maxDimName ?? 'width'} ${o.maxDim}`);
+      if (o.maxDim !== undefined && d > o.maxDim)
+        add(at, 'dimTooLarge', `dim ${d} is larger than the model's ${o.maxDimName ?? 'width'} ${o.maxDim}`);
       const first = seen.get(d);
       if (first !== undefined) {
         add(at, 'uniqueItems', `duplicate dim ${d} (also at ${dottedPath(o.path ?? 'loss', [...dimsAt, first])}); dims must be distinct`);
       } else seen.set(d, i);
-      if (innerType === 'AnglELoss' && d % 2 !== 0) add(at, 'even', `AnglELoss splits embeddings in two halves, so every dim must be even; got ${d}`);
+      if (innerType === 'AnglELoss' && d % 2 !== 0)
+        add(at, 'even', `AnglELoss splits embeddings in two halves, so every dim must be even; got ${d}`);
     });
 
     const weights = c.matryoshkaWeights;
@@ -357,7 +360,8 @@ export function lossConfigProblems(loss: unknown, o: LossCheckOptions = {}): Los
         add(weightsAt, 'length', `expected ${dims.length} weights (one per dim in matryoshkaDims), got ${weights.length}`);
       } else {
         weights.forEach((w: unknown, i) => {
-          if (typeof w !== 'number' || !Number.isFinite(w)) add([...weightsAt, i], 'type', `expected a finite number, got ${describeValue(w)}`);
+          if (typeof w !== 'number' || !Number.isFinite(w))
+            add([...weightsAt, i], 'type', `expected a finite number, got ${describeValue(w)}`);
         });
       }
     }

@@ -76,10 +76,15 @@ export function readModelFolderLayout(dir: string): ModelFolderLayout {
     } else if (type === ST_POOLING) {
       const file = join(mdir, 'config.json');
       const cfg = readJson(file);
-      const modes = Object.entries(cfg).filter(([k, v]) => k.startsWith('pooling_mode_') && v === true).map(([k]) => k);
+      const modes = Object.entries(cfg)
+        .filter(([k, v]) => k.startsWith('pooling_mode_') && v === true)
+        .map(([k]) => k);
       if (modes.length === 1 && modes[0] === 'pooling_mode_mean_tokens') info.pooling = 'mean';
       else if (modes.length === 1 && modes[0] === 'pooling_mode_cls_token') info.pooling = 'cls';
-      else throw new Error(`${file}: unsupported pooling ${JSON.stringify(modes)} (supported: exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token); pass a pooling option to override`);
+      else
+        throw new Error(
+          `${file}: unsupported pooling ${JSON.stringify(modes)} (supported: exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token); pass a pooling option to override`,
+        );
     } else if (type === ST_DENSE) {
       if (info.dense) throw new Error(`${modulesPath}: more than one Dense module is not supported`);
       const file = join(mdir, 'config.json');
@@ -97,7 +102,9 @@ export function readModelFolderLayout(dir: string): ModelFolderLayout {
     } else if (type === ST_NORMALIZE) {
       // The losses and the evaluation L2-normalise embeddings themselves.
     } else {
-      throw new Error(`${modulesPath}: module type ${JSON.stringify(type)} is not supported (supported: Transformer, Pooling, Dense, Normalize)`);
+      throw new Error(
+        `${modulesPath}: module type ${JSON.stringify(type)} is not supported (supported: Transformer, Pooling, Dense, Normalize)`,
+      );
     }
   });
   return info;
@@ -106,7 +113,8 @@ export function readModelFolderLayout(dir: string): ModelFolderLayout {
 function readMaxSeq(file: string): number | undefined {
   const v = readJson(file).max_seq_length;
   if (v === undefined || v === null) return undefined;
-  if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`${file}: "max_seq_length" must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(v) || (v as number) < 1)
+    throw new Error(`${file}: "max_seq_length" must be a positive integer, got ${JSON.stringify(v)}`);
   return v as number;
 }
 

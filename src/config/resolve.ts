@@ -39,12 +39,15 @@ export interface ResolvedRunConfig {
 export function resolveRunConfig(config: RunConfig, baseDir: string, folderWidth: number | undefined): ResolvedRunConfig {
   // The bundled trainer reads local folders only; sentence-transformers also downloads Hub ids.
   const locate = (path: string): ModelLocation =>
-    config.engine === 'sentence-transformers' ? pretrainedLocation(path, baseDir) : { kind: 'folder', dir: isAbsolute(path) ? path : resolve(baseDir, path) };
+    config.engine === 'sentence-transformers'
+      ? pretrainedLocation(path, baseDir)
+      : { kind: 'folder', dir: isAbsolute(path) ? path : resolve(baseDir, path) };
   const width = 'scratch' in config.model ? modelWidth(config, config.model.scratch.hiddenSize) : folderWidth;
   const loss = lossFacts(config.loss, width);
   const guides: Record<string, ModelLocation> = {};
   for (const { base } of loss.terms) {
-    if ((base.type === 'GISTEmbedLoss' || base.type === 'CachedGISTEmbedLoss') && base.guide !== 'self') guides[base.guide] = locate(base.guide);
+    if ((base.type === 'GISTEmbedLoss' || base.type === 'CachedGISTEmbedLoss') && base.guide !== 'self')
+      guides[base.guide] = locate(base.guide);
   }
   const dims = config.evaluation.dims;
   return {

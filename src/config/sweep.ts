@@ -58,7 +58,6 @@ function decode(n: number, sizes: number[]): number[] {
   return out;
 }
 
-
 /**
  * The combinations, in run order. grid: the cartesian product in declared order (first parameter slowest),
  * the first maxRuns of it. random: maxRuns distinct grid positions drawn with `seed` (a partial
@@ -103,7 +102,11 @@ function step(node: unknown, seg: string): { ok: true; value: unknown; has: bool
  * (an object, or an array indexed by number); the last key may be absent (an optional field: the schema
  * decides). Returns undefined when it lands, else what is missing ("training has no field \"lr\"").
  */
-export function pathProblem(resolved: unknown, segs: readonly string[], suggest: (word: string, keys: string[]) => string | undefined): string | undefined {
+export function pathProblem(
+  resolved: unknown,
+  segs: readonly string[],
+  suggest: (word: string, keys: string[]) => string | undefined,
+): string | undefined {
   if (segs.length === 0) return 'an empty path';
   if (segs[0] === 'sweep') return 'a sweep cannot sweep itself';
   if (segs[0] === '$schema') return '"$schema" is for editors, not a run setting';
@@ -111,7 +114,8 @@ export function pathProblem(resolved: unknown, segs: readonly string[], suggest:
   for (let i = 0; i < segs.length - 1; i++) {
     const s = step(node, segs[i]);
     const where = i === 0 ? 'the config' : `"${segs.slice(0, i).join('.')}"`;
-    if (!s.ok) return `${where} is ${node === null ? 'null' : Array.isArray(node) ? 'a list (index it by number)' : `a ${typeof node}`}, not an object with fields`;
+    if (!s.ok)
+      return `${where} is ${node === null ? 'null' : Array.isArray(node) ? 'a list (index it by number)' : `a ${typeof node}`}, not an object with fields`;
     if (!s.has || s.value === undefined) {
       const keys = isObj(node) ? Object.keys(node) : [];
       const guess = suggest(segs[i], keys);
@@ -121,7 +125,8 @@ export function pathProblem(resolved: unknown, segs: readonly string[], suggest:
   }
   const last = step(node, segs[segs.length - 1]);
   const where = segs.length === 1 ? 'the config' : `"${segs.slice(0, -1).join('.')}"`;
-  if (!last.ok) return `${where} is ${node === null ? 'null' : Array.isArray(node) ? 'a list (index it by number)' : `a ${typeof node}`}, not an object with fields`;
+  if (!last.ok)
+    return `${where} is ${node === null ? 'null' : Array.isArray(node) ? 'a list (index it by number)' : `a ${typeof node}`}, not an object with fields`;
   if (Array.isArray(node) && !last.has) return `${where} has ${node.length} item(s), no index ${segs[segs.length - 1]}`;
   return undefined;
 }

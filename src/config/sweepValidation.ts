@@ -7,7 +7,17 @@
  */
 import type { RunConfig, SweepConfig } from '../protocol/runConfig';
 import type { ResolvedRunConfig } from './resolve';
-import { expandSweep, fieldPointer, gridSize, MAX_SWEEP_RUNS, overlappingPath, parameterPointer, pathProblem, pathSegments, setAtPath } from './sweep';
+import {
+  expandSweep,
+  fieldPointer,
+  gridSize,
+  MAX_SWEEP_RUNS,
+  overlappingPath,
+  parameterPointer,
+  pathProblem,
+  pathSegments,
+  setAtPath,
+} from './sweep';
 
 /** The shapes of validate.ts (structural: this module imports nothing of it at run time). */
 interface Problem {
@@ -77,7 +87,11 @@ function unknownLeaf(raw: unknown, p: string, value: unknown, sources: unknown[]
  * `raw`: the config as written (with `sweep`); `filled`: the same after the schema pass (defaults filled,
  * `sweep` valid by the schema). Returns the config without its sweep (resolved) and the runs, or the problems.
  */
-export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepConfig }, ctx: SweepContext): { base?: ResolvedRunConfig; runs?: SweepRun[]; errors: Problem[]; warnings?: Problem[] } {
+export function validateSweep(
+  raw: unknown,
+  filled: RunConfig & { sweep: SweepConfig },
+  ctx: SweepContext,
+): { base?: ResolvedRunConfig; runs?: SweepRun[]; errors: Problem[]; warnings?: Problem[] } {
   const base = ctx.validate(withoutSweep(raw));
   if (!base.config || !base.resolved) return { errors: base.errors, warnings: base.warnings };
   const sweep = filled.sweep;
@@ -88,18 +102,33 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
     const segs = pathSegments(p);
     const why = pathProblem(base.config, segs, ctx.suggest) ?? unknownLeaf(raw, p, sweep.parameters[p][0], [defaults, base.config!], ctx);
     const other = overlappingPath(paths, i);
-    if (why) errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${why}` });
-    else if (other) errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" overlaps "${other}": sweep one or the other` });
+    if (why)
+      errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${why}` });
+    else if (other)
+      errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" overlaps "${other}": sweep one or the other` });
   });
   const total = gridSize(sweep);
   if (!errors.length && sweep.maxRuns === undefined && total > MAX_SWEEP_RUNS) {
-    return { warnings: base.warnings, errors: [{ path: '/sweep/parameters', keyword: 'sweepSize', message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})` }] };
+    return {
+      warnings: base.warnings,
+      errors: [
+        {
+          path: '/sweep/parameters',
+          keyword: 'sweepSize',
+          message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})`,
+        },
+      ],
+    };
   }
   // The values of the good paths are checked even when another path is bad: every problem at once.
   const good = paths.filter((p) => !errors.some((e) => e.path === parameterPointer(p)));
   if (!good.length) return { errors, warnings: base.warnings };
   const checked: SweepConfig = errors.length
-    ? { ...sweep, parameters: Object.fromEntries(good.map((p) => [p, sweep.parameters[p]])), maxRuns: Math.min(sweep.maxRuns ?? MAX_SWEEP_RUNS, MAX_SWEEP_RUNS) }
+    ? {
+        ...sweep,
+        parameters: Object.fromEntries(good.map((p) => [p, sweep.parameters[p]])),
+        maxRuns: Math.min(sweep.maxRuns ?? MAX_SWEEP_RUNS, MAX_SWEEP_RUNS),
+      }
     : sweep;
 
   const pointers = good.map(fieldPointer);
@@ -124,11 +153,17 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
         const p = good[k];
         if (e.keyword === 'additionalProperties' && e.path === pointers[k]) {
           // The schema has no such field: every value would say so, the parameter's key says it once.
-          add({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${e.message}` }, `path:${p}`);
+          add(
+            { path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${e.message}` },
+            `path:${p}`,
+          );
         } else {
           const inner = e.path.slice(pointers[k].length);
           const at = parameterPointer(p, c.valueIndex[k]);
-          add({ path: at, keyword: 'sweepValue', message: `${p} = ${describe(c.params[p])}: ${inner ? `${inner}: ` : ''}${e.message}` }, `${at}\u0000${e.message}`);
+          add(
+            { path: at, keyword: 'sweepValue', message: `${p} = ${describe(c.params[p])}: ${inner ? `${inner}: ` : ''}${e.message}` },
+            `${at}\u0000${e.message}`,
+          );
         }
       } else {
         // A problem outside the swept fields comes from a combination of values (a width and a dim):
@@ -139,7 +174,10 @@ export function validateSweep(raw: unknown, filled: RunConfig & { sweep: SweepCo
         });
         const at = parameterPointer(good[best], c.valueIndex[best]);
         const combo = good.map((p) => `${p} = ${describe(c.params[p])}`).join(', ');
-        add({ path: at, keyword: 'sweepCombination', message: `run ${c.index} of the sweep (${combo}): ${e.path || '/'}: ${e.message}` }, `${at}\u0000${e.path}\u0000${e.message}`);
+        add(
+          { path: at, keyword: 'sweepCombination', message: `run ${c.index} of the sweep (${combo}): ${e.path || '/'}: ${e.message}` },
+          `${at}\u0000${e.path}\u0000${e.message}`,
+        );
       }
     }
   }

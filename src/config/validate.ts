@@ -16,7 +16,16 @@ import type { RunConfig, SweepConfig } from '../protocol/runConfig';
 import { applyDerivedDefaults } from './defaults';
 import { validateSweep, type SweepRun } from './sweepValidation';
 import { engineProblems, pretrainedLocation } from './engineChecks';
-import { BASE_LOSS_TYPES, lossColumnRange, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
+import {
+  BASE_LOSS_TYPES,
+  lossColumnRange,
+  lossConfigProblems,
+  lossDims,
+  lossNeedsLabels,
+  lossTerms,
+  modelWidth,
+  pointerPath,
+} from './lossConfig';
 import { modelFolderWidth } from './modelFolder';
 import { resolveRunConfig, type ResolvedRunConfig } from './resolve';
 
@@ -56,7 +65,14 @@ export const BUILTIN_SOURCES = ['builtin:wordnet'] as const;
 let compiled: ReturnType<Ajv2020['compile']> | undefined;
 function validator(): ReturnType<Ajv2020['compile']> {
   // strictRequired off: `required: ["type"]` beside a discriminator names a property defined in the branches.
-  compiled ??= new Ajv2020({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: true, strictRequired: false }).compile(schema);
+  compiled ??= new Ajv2020({
+    allErrors: true,
+    useDefaults: true,
+    discriminator: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+  }).compile(schema);
   return compiled;
 }
 
@@ -126,7 +142,9 @@ function ajvToConfigError(e: ErrorObject): ConfigError | undefined {
         path: `${path}/${p.tag}`,
         keyword: e.keyword,
         message:
-          (p.tagValue === 'MatryoshkaLoss' ? 'MatryoshkaLoss cannot wrap another MatryoshkaLoss.' : `unknown loss type ${describe(p.tagValue)}` + (guess ? `; did you mean "${guess}"?` : '.')) +
+          (p.tagValue === 'MatryoshkaLoss'
+            ? 'MatryoshkaLoss cannot wrap another MatryoshkaLoss.'
+            : `unknown loss type ${describe(p.tagValue)}` + (guess ? `; did you mean "${guess}"?` : '.')) +
           ` Expected one of: ${allowed.join(', ')}`,
       };
     }
@@ -135,17 +153,33 @@ function ajvToConfigError(e: ErrorObject): ConfigError | undefined {
       return { path, keyword: e.keyword, message: `missing required key "${missing}"` };
     }
     case 'enum':
-      return { path, keyword: e.keyword, message: `expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => describe(v)).join(', ')}, got ${describe(e.data)}` };
+      return {
+        path,
+        keyword: e.keyword,
+        message: `expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => describe(v)).join(', ')}, got ${describe(e.data)}`,
+      };
     case 'const':
-      return { path, keyword: e.keyword, message: `expected ${describe((e.params as { allowedValue: unknown }).allowedValue)}, got ${describe(e.data)}` };
+      return {
+        path,
+        keyword: e.keyword,
+        message: `expected ${describe((e.params as { allowedValue: unknown }).allowedValue)}, got ${describe(e.data)}`,
+      };
     case 'type':
-      return { path, keyword: e.keyword, message: `expected ${String((e.params as { type: string }).type).replace(',', ' or ')}, got ${describe(e.data)}` };
+      return {
+        path,
+        keyword: e.keyword,
+        message: `expected ${String((e.params as { type: string }).type).replace(',', ' or ')}, got ${describe(e.data)}`,
+      };
     case 'minProperties':
     case 'maxProperties':
       if (path === '/model') return { path, keyword: e.keyword, message: 'expected exactly one of "scratch" or "pretrained"' };
       break;
   }
-  return { path, keyword: e.keyword, message: `${e.message ?? 'invalid'}` + (e.data !== undefined && typeof e.data !== 'object' ? `, got ${describe(e.data)}` : '') };
+  return {
+    path,
+    keyword: e.keyword,
+    message: `${e.message ?? 'invalid'}` + (e.data !== undefined && typeof e.data !== 'object' ? `, got ${describe(e.data)}` : ''),
+  };
 }
 
 /**
@@ -153,7 +187,12 @@ function ajvToConfigError(e: ErrorObject): ConfigError | undefined {
  * the model's width as far as it is known (a scratch model's hidden size, a pretrained folder's output
  * width), which the resolved config builds on.
  */
-function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean, dimsGiven: boolean): { errors: ConfigError[]; width: number | undefined } {
+function semanticErrors(
+  config: RunConfig,
+  baseDir: string,
+  checkFiles: boolean,
+  dimsGiven: boolean,
+): { errors: ConfigError[]; width: number | undefined } {
   const errors: ConfigError[] = [];
   const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
 
@@ -162,11 +201,18 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
     const s = config.model.scratch;
     width = s.hiddenSize;
     if (s.hiddenSize % s.numHeads !== 0) {
-      errors.push({ path: '/model/scratch/numHeads', keyword: 'divisor', message: `numHeads ${s.numHeads} must divide hiddenSize ${s.hiddenSize}` });
+      errors.push({
+        path: '/model/scratch/numHeads',
+        keyword: 'divisor',
+        message: `numHeads ${s.numHeads} must divide hiddenSize ${s.hiddenSize}`,
+      });
     }
   } else {
     // sentence-transformers also takes a Hugging Face Hub id (downloaded by the script): nothing to check here.
-    const loc = config.engine === 'sentence-transformers' ? pretrainedLocation(config.model.pretrained.path, baseDir) : { kind: 'folder' as const, dir: resolvePath(config.model.pretrained.path) };
+    const loc =
+      config.engine === 'sentence-transformers'
+        ? pretrainedLocation(config.model.pretrained.path, baseDir)
+        : { kind: 'folder' as const, dir: resolvePath(config.model.pretrained.path) };
     const dir = loc.kind === 'folder' ? loc.dir : '';
     if (checkFiles && loc.kind === 'folder') {
       if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -175,7 +221,12 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
         // A sentence-transformers folder (modules.json) may keep the transformer in a sub-folder.
         if (!existsSync(resolve(dir, 'modules.json'))) {
           for (const f of ['config.json', 'model.safetensors']) {
-            if (!existsSync(resolve(dir, f))) errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `${dir} has no ${f} (a Hugging Face folder needs config.json, tokenizer.json, model.safetensors)` });
+            if (!existsSync(resolve(dir, f)))
+              errors.push({
+                path: '/model/pretrained/path',
+                keyword: 'missingFile',
+                message: `${dir} has no ${f} (a Hugging Face folder needs config.json, tokenizer.json, model.safetensors)`,
+              });
           }
         }
         width = modelFolderWidth(dir);
@@ -190,7 +241,12 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
   for (const { base, basePath } of lossTerms(config.loss)) {
     if ((base.type === 'GISTEmbedLoss' || base.type === 'CachedGISTEmbedLoss') && base.guide !== 'self' && checkFiles) {
       const g = resolvePath(base.guide);
-      if (!existsSync(resolve(g, 'config.json'))) errors.push({ path: pointerPath('/loss', [...basePath, 'guide']), keyword: 'missingFile', message: `guide model folder not found (no config.json in ${g}); use "self" for a frozen copy of the initial model` });
+      if (!existsSync(resolve(g, 'config.json')))
+        errors.push({
+          path: pointerPath('/loss', [...basePath, 'guide']),
+          keyword: 'missingFile',
+          message: `guide model folder not found (no config.json in ${g}); use "self" for a frozen copy of the initial model`,
+        });
     }
   }
 
@@ -198,22 +254,41 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
   const evalWidth = width ?? (Number.isFinite(maxDim) ? maxDim : undefined);
   if (evalWidth !== undefined) {
     // Derived eval dims (= the loss dims) already got their error on the loss.
-    if (dimsGiven) config.evaluation.dims.forEach((d, i) => {
-      if (d > evalWidth) errors.push({ path: `/evaluation/dims/${i}`, keyword: 'dimTooLarge', message: `dim ${d} is larger than the model's width ${evalWidth}` });
-    });
+    if (dimsGiven)
+      config.evaluation.dims.forEach((d, i) => {
+        if (d > evalWidth)
+          errors.push({
+            path: `/evaluation/dims/${i}`,
+            keyword: 'dimTooLarge',
+            message: `dim ${d} is larger than the model's width ${evalWidth}`,
+          });
+      });
     const f = config.evaluation.funnel;
     if (f) {
       for (const k of ['shortlistDim', 'rerankDim'] as const) {
-        if (f[k] > evalWidth) errors.push({ path: `/evaluation/funnel/${k}`, keyword: 'dimTooLarge', message: `dim ${f[k]} is larger than the model's width ${evalWidth}` });
+        if (f[k] > evalWidth)
+          errors.push({
+            path: `/evaluation/funnel/${k}`,
+            keyword: 'dimTooLarge',
+            message: `dim ${f[k]} is larger than the model's width ${evalWidth}`,
+          });
       }
     }
   }
   const f = config.evaluation.funnel;
   if (f && f.shortlistDim >= f.rerankDim) {
-    errors.push({ path: '/evaluation/funnel/shortlistDim', keyword: 'funnel', message: `the shortlist dim (${f.shortlistDim}) must be smaller than the re-rank dim (${f.rerankDim})` });
+    errors.push({
+      path: '/evaluation/funnel/shortlistDim',
+      keyword: 'funnel',
+      message: `the shortlist dim (${f.shortlistDim}) must be smaller than the re-rank dim (${f.rerankDim})`,
+    });
   }
   if (config.training.maxSteps === 0) {
-    errors.push({ path: '/training/maxSteps', keyword: 'minimum', message: 'expected -1 (run the epochs) or a number of steps ≥ 1, got 0' });
+    errors.push({
+      path: '/training/maxSteps',
+      keyword: 'minimum',
+      message: 'expected -1 (run the epochs) or a number of steps ≥ 1, got 0',
+    });
   }
 
   const needsLabels = lossNeedsLabels(config.loss);
@@ -225,22 +300,45 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
     if (src.source.startsWith('builtin:')) {
       if (!(BUILTIN_SOURCES as readonly string[]).includes(src.source)) {
         const guess = nearest(src.source, BUILTIN_SOURCES);
-        errors.push({ path: `${at}/source`, keyword: 'builtin', message: `unknown builtin data set ${describe(src.source)}` + (guess ? `; did you mean "${guess}"?` : '.') + ` Available: ${BUILTIN_SOURCES.join(', ')}` });
+        errors.push({
+          path: `${at}/source`,
+          keyword: 'builtin',
+          message:
+            `unknown builtin data set ${describe(src.source)}` +
+            (guess ? `; did you mean "${guess}"?` : '.') +
+            ` Available: ${BUILTIN_SOURCES.join(', ')}`,
+        });
       }
     } else {
       if (!/\.(jsonl|ndjson|csv|tsv|tab)$/i.test(src.source)) {
-        errors.push({ path: `${at}/source`, keyword: 'fileType', message: `expected a .jsonl, .csv or .tsv file, or "builtin:wordnet", got ${describe(src.source)}` });
+        errors.push({
+          path: `${at}/source`,
+          keyword: 'fileType',
+          message: `expected a .jsonl, .csv or .tsv file, or "builtin:wordnet", got ${describe(src.source)}`,
+        });
       } else if (checkFiles && !existsSync(resolvePath(src.source))) {
         errors.push({ path: `${at}/source`, keyword: 'missingFile', message: `data file not found: ${resolvePath(src.source)}` });
       }
     }
     const cols = src.columns ?? [];
     if (needsLabels && cols.length !== 2) {
-      errors.push({ path: `${at}/columns`, keyword: 'columns', message: `CoSENTLoss / AnglELoss take exactly 2 text columns (a scored pair), got ${cols.length}` });
+      errors.push({
+        path: `${at}/columns`,
+        keyword: 'columns',
+        message: `CoSENTLoss / AnglELoss take exactly 2 text columns (a scored pair), got ${cols.length}`,
+      });
     } else if (!needsLabels && cols.length < 2) {
-      errors.push({ path: `${at}/columns`, keyword: 'columns', message: `the ranking losses need at least 2 columns (anchor, positive, optional negatives), got ${cols.length}` });
+      errors.push({
+        path: `${at}/columns`,
+        keyword: 'columns',
+        message: `the ranking losses need at least 2 columns (anchor, positive, optional negatives), got ${cols.length}`,
+      });
     } else if (!needsLabels && columns.maxBy && cols.length > columns.max) {
-      errors.push({ path: `${at}/columns`, keyword: 'columns', message: `${columns.maxBy} takes ${columns.min} to ${columns.max} columns, got ${cols.length} (${cols.join(', ')})` });
+      errors.push({
+        path: `${at}/columns`,
+        keyword: 'columns',
+        message: `${columns.maxBy} takes ${columns.min} to ${columns.max} columns, got ${cols.length} (${cols.join(', ')})`,
+      });
     }
     if (needsLabels && !src.scoreColumn) {
       errors.push({ path: `${at}/scoreColumn`, keyword: 'required', message: 'CoSENTLoss / AnglELoss need a score column' });
@@ -249,7 +347,12 @@ function semanticErrors(config: RunConfig, baseDir: string, checkFiles: boolean,
   if (Array.isArray(config.loss)) {
     const kinds = new Set(config.loss.map((t) => lossNeedsLabels(t.loss)));
     if (kinds.size > 1) {
-      errors.push({ path: '/loss', keyword: 'mixedColumns', message: 'a weighted sum runs every term on the same batch: mixing scored-pair losses (CoSENT, AnglE) with ranking losses is not supported' });
+      errors.push({
+        path: '/loss',
+        keyword: 'mixedColumns',
+        message:
+          'a weighted sum runs every term on the same batch: mixing scored-pair losses (CoSENT, AnglE) with ranking losses is not supported',
+      });
     }
   }
   return { errors, width };
@@ -282,13 +385,28 @@ export function validateRunConfig(json: unknown, file: string, opts: ValidateOpt
   const sweep = (data as RunConfig).sweep;
   if (sweep && (data as RunConfig).engine === 'sentence-transformers') {
     // The sweep queue launches the bundled trainer per combination; the Python engine has no such path yet.
-    return { errors: [{ path: '/sweep', keyword: 'engine', message: 'a sweep runs on the bundled engine only: with "engine": "sentence-transformers", write one config per combination (or drop "sweep")' }], warnings: [] };
+    return {
+      errors: [
+        {
+          path: '/sweep',
+          keyword: 'engine',
+          message:
+            'a sweep runs on the bundled engine only: with "engine": "sentence-transformers", write one config per combination (or drop "sweep")',
+        },
+      ],
+      warnings: [],
+    };
   }
   if (sweep) {
-    const s = validateSweep(json, data as RunConfig & { sweep: SweepConfig }, { validate: (one) => validateRunConfig(one, file, opts), suggest: nearest });
+    const s = validateSweep(json, data as RunConfig & { sweep: SweepConfig }, {
+      validate: (one) => validateRunConfig(one, file, opts),
+      suggest: nearest,
+    });
     // The engine's notes are those of the config without its sweep.
     const warnings = s.warnings ?? [];
-    return s.base ? { config: { ...s.base.config, sweep }, resolved: s.base, sweepRuns: s.runs, errors: [], warnings } : { errors: s.errors, warnings };
+    return s.base
+      ? { config: { ...s.base.config, sweep }, resolved: s.base, sweepRuns: s.runs, errors: [], warnings }
+      : { errors: s.errors, warnings };
   }
   const dimsGiven = (data as RunConfig).evaluation.dims.length > 0;
   const config = applyDerivedDefaults(data as RunConfig);
@@ -296,7 +414,9 @@ export function validateRunConfig(json: unknown, file: string, opts: ValidateOpt
   const { errors, width } = semanticErrors(config, baseDir, opts.checkFiles ?? true, dimsGiven);
   const engine = engineProblems(config, json, baseDir, opts.checkFiles ?? true);
   errors.push(...engine.errors);
-  return errors.length ? { errors, warnings: engine.warnings } : { config, resolved: resolveRunConfig(config, baseDir, width), errors, warnings: engine.warnings };
+  return errors.length
+    ? { errors, warnings: engine.warnings }
+    : { config, resolved: resolveRunConfig(config, baseDir, width), errors, warnings: engine.warnings };
 }
 
 /** `file: /training/batchSize: expected integer, got "x"`, one line per error. */

@@ -35,10 +35,10 @@ export function epochBatches(texts: string[][], epoch: number, o: BatchOptions):
         // Deferred rows get the first chance in the next batch.
         const retry = deferred;
         deferred = [];
-        for (const j of retry) (current.length < o.batchSize && fits(j) ? add(j) : deferred.push(j));
+        for (const j of retry) current.length < o.batchSize && fits(j) ? add(j) : deferred.push(j);
       }
     };
-    for (const i of order) (fits(i) ? add(i) : deferred.push(i));
+    for (const i of order) fits(i) ? add(i) : deferred.push(i);
     // What could not be placed without a duplicate goes in anyway: dropping rows would lose data.
     for (const i of deferred) {
       current.push(i);

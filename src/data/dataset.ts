@@ -46,7 +46,11 @@ export function selectColumns(loaded: LoadedRows, src: DataSourceConfig): PairTa
   if (missing.length) {
     const file = loaded.origins[0]?.file ?? src.source;
     throw new DataError([
-      { file, line: 1, message: `no column ${missing.map((c) => `"${c}"`).join(', ')} in the data (columns: ${loaded.columns.join(', ') || 'none'})` },
+      {
+        file,
+        line: 1,
+        message: `no column ${missing.map((c) => `"${c}"`).join(', ')} in the data (columns: ${loaded.columns.join(', ') || 'none'})`,
+      },
     ]);
   }
   const texts: string[][] = columns.map(() => []);
@@ -79,7 +83,11 @@ export function selectColumns(loaded: LoadedRows, src: DataSourceConfig): PairTa
       const raw = row[src.scoreColumn];
       score = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
       if (!Number.isFinite(score)) {
-        issues.push({ file: at.file, line: at.line, message: `score column "${src.scoreColumn}" is ${raw === undefined ? 'missing' : JSON.stringify(raw)}, expected a number` });
+        issues.push({
+          file: at.file,
+          line: at.line,
+          message: `score column "${src.scoreColumn}" is ${raw === undefined ? 'missing' : JSON.stringify(raw)}, expected a number`,
+        });
         ok = false;
       }
     }
@@ -168,7 +176,13 @@ export function* prepareDataWork(config: RunConfig, baseDir: string): Work<Prepa
     const split = splitByGroup(full, data.evalFraction, seed);
     if (split.eval.length === 0 || split.train.length === 0) {
       throw new DataError(
-        [{ file: full.origins[0].file, line: 0, message: `evalFraction ${data.evalFraction} of ${tableSize(full)} rows leaves ${split.train.length} train and ${split.eval.length} eval rows; add rows, change evalFraction or give data.eval` }],
+        [
+          {
+            file: full.origins[0].file,
+            line: 0,
+            message: `evalFraction ${data.evalFraction} of ${tableSize(full)} rows leaves ${split.train.length} train and ${split.eval.length} eval rows; add rows, change evalFraction or give data.eval`,
+          },
+        ],
         '/data/evalFraction',
       );
     }

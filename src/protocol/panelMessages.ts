@@ -101,9 +101,15 @@ export interface InitMessage {
   settings?: PanelSettings;
 }
 /** The settings changed. */
-export interface SettingsMessage { type: 'settings'; settings: PanelSettings }
+export interface SettingsMessage {
+  type: 'settings';
+  settings: PanelSettings;
+}
 /** The whole run list (a run was added or deleted). Runs no longer listed disappear from the panel. */
-export interface RunsMessage { type: 'runs'; runs: PanelRun[] }
+export interface RunsMessage {
+  type: 'runs';
+  runs: PanelRun[];
+}
 /** Lines of one run's metrics.jsonl, in file order. `reset`: drop what the panel holds for the run first
  *  (full replay). Resume events are applied by the webview (drops earlier points with step > fromStep). */
 export interface MetricsMessage {
@@ -117,9 +123,16 @@ export interface MetricsMessage {
   jsonl?: string;
 }
 /** One run changed (status, progress, error). Upsert: an unknown id is added to the list. */
-export interface RunInfoMessage { type: 'runInfo'; run: PanelRun }
+export interface RunInfoMessage {
+  type: 'runInfo';
+  run: PanelRun;
+}
 /** Which runs to overlay ("Compare Runs"). `compare: true` also opens the config diff table for them. */
-export interface ShowRunsMessage { type: 'showRuns'; runIds: string[]; compare?: boolean }
+export interface ShowRunsMessage {
+  type: 'showRuns';
+  runIds: string[];
+  compare?: boolean;
+}
 /** Show the changed-keys table for these runs (2 or more). `configs` overrides/extends the configs
  *  carried by the run list (key = run id). */
 export interface ConfigDiffMessage {
@@ -129,40 +142,53 @@ export interface ConfigDiffMessage {
 }
 
 export type HostToWebviewMessage =
-  | InitMessage
-  | RunsMessage
-  | MetricsMessage
-  | RunInfoMessage
-  | ShowRunsMessage
-  | ConfigDiffMessage
-  | SettingsMessage;
+  InitMessage | RunsMessage | MetricsMessage | RunInfoMessage | ShowRunsMessage | ConfigDiffMessage | SettingsMessage;
 
 // ---------------------------------------------------------------- webview → host
 
-export interface ReadyMessage { type: 'ready'; state?: PanelState | null }
+export interface ReadyMessage {
+  type: 'ready';
+  state?: PanelState | null;
+}
 /** Send me this run's metrics (reset:true replay) and keep streaming its appends. */
-export interface RequestRunMessage { type: 'requestRun'; runId: string }
+export interface RequestRunMessage {
+  type: 'requestRun';
+  runId: string;
+}
 /** Save this CSV (host shows a save dialog; `suggestedName` is a bare file name). */
-export interface ExportCsvMessage { type: 'exportCsv'; suggestedName: string; csv: string }
+export interface ExportCsvMessage {
+  type: 'exportCsv';
+  suggestedName: string;
+  csv: string;
+}
 /** Save this PNG; `dataUrl` is `data:image/png;base64,…`. */
-export interface ExportPngMessage { type: 'exportPng'; suggestedName: string; dataUrl: string }
+export interface ExportPngMessage {
+  type: 'exportPng';
+  suggestedName: string;
+  dataUrl: string;
+}
 /** Open VS Code's diff editor on two runs' config.json. */
-export interface OpenConfigDiffMessage { type: 'openConfigDiff'; runIds: [string, string] }
-export interface LogMessage { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+export interface OpenConfigDiffMessage {
+  type: 'openConfigDiff';
+  runIds: [string, string];
+}
+export interface LogMessage {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
 /** What the runs table asks the host to do with the selected runs (the host runs the same commands as
  *  the palette, with their confirmations). */
 export type RunAction = 'plot' | 'diff' | 'stop' | 'resume' | 'delete' | 'editNotes' | 'stopSweep';
 export const RUN_ACTIONS: readonly RunAction[] = ['plot', 'diff', 'stop', 'resume', 'delete', 'editNotes', 'stopSweep'];
-export interface RunActionMessage { type: 'runAction'; action: RunAction; runIds: string[] }
+export interface RunActionMessage {
+  type: 'runAction';
+  action: RunAction;
+  runIds: string[];
+}
 
 export type WebviewToHostMessage =
-  | ReadyMessage
-  | RequestRunMessage
-  | ExportCsvMessage
-  | ExportPngMessage
-  | OpenConfigDiffMessage
-  | LogMessage
-  | RunActionMessage;
+  ReadyMessage | RequestRunMessage | ExportCsvMessage | ExportPngMessage | OpenConfigDiffMessage | LogMessage | RunActionMessage;
 
 // ---------------------------------------------------------------- runtime guards
 

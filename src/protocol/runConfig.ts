@@ -38,8 +38,12 @@ export type ModelConfig = { scratch: ScratchModelConfig } | { pretrained: Pretra
 
 // ---------------------------------------------------------------- losses
 
-export interface MnrlParams { scale: number }
-export interface CachedParams { miniBatchSize: number }
+export interface MnrlParams {
+  scale: number;
+}
+export interface CachedParams {
+  miniBatchSize: number;
+}
 export interface GistParams {
   /** The frozen guide encoder: a local HF folder, or "self" (a frozen copy of the initial model). */
   guide: string;
@@ -73,7 +77,10 @@ export interface MatryoshkaLossConfig {
 export type SingleLossConfig = BaseLossConfig | MatryoshkaLossConfig;
 
 /** A weighted sum of several losses over the same batch. */
-export interface WeightedLossTerm { weight: number; loss: SingleLossConfig }
+export interface WeightedLossTerm {
+  weight: number;
+  loss: SingleLossConfig;
+}
 export type LossConfig = SingleLossConfig | WeightedLossTerm[];
 
 export type LossType = BaseLossConfig['type'] | 'MatryoshkaLoss';
@@ -113,7 +120,11 @@ export interface TrainingConfig {
   checkpointEvery: number;
 }
 
-export interface FunnelConfig { shortlistDim: number; rerankDim: number; shortlistSize: number }
+export interface FunnelConfig {
+  shortlistDim: number;
+  rerankDim: number;
+  shortlistSize: number;
+}
 
 export interface EvaluationConfig {
   /** Dims to evaluate at; empty = the Matryoshka dims (or the full width). */

@@ -66,7 +66,12 @@ export interface MetricsEvent {
   byDim?: ByDim;
 }
 
-export interface ResumeEvent { type: 'resume'; fromStep: number; time?: number; wallTime?: number }
+export interface ResumeEvent {
+  type: 'resume';
+  fromStep: number;
+  time?: number;
+  wallTime?: number;
+}
 
 export type MetricsLine = MetricsEvent | ResumeEvent;
 

@@ -57,9 +57,16 @@ export function notesFromJson(v: unknown): { notes: RunNotes } | { problem: stri
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { problem: 'expected an object {"displayName"?, "tags", "note"}' };
   const o = v as Record<string, unknown>;
   if (o.displayName !== undefined && typeof o.displayName !== 'string') return { problem: '/displayName: expected a string' };
-  if (o.tags !== undefined && !(Array.isArray(o.tags) && o.tags.every((t) => typeof t === 'string'))) return { problem: '/tags: expected an array of strings' };
+  if (o.tags !== undefined && !(Array.isArray(o.tags) && o.tags.every((t) => typeof t === 'string')))
+    return { problem: '/tags: expected an array of strings' };
   if (o.note !== undefined && typeof o.note !== 'string') return { problem: '/note: expected a string' };
-  return { notes: normalizeNotes({ displayName: o.displayName as string | undefined, tags: (o.tags as string[] | undefined) ?? [], note: (o.note as string | undefined) ?? '' }) };
+  return {
+    notes: normalizeNotes({
+      displayName: o.displayName as string | undefined,
+      tags: (o.tags as string[] | undefined) ?? [],
+      note: (o.note as string | undefined) ?? '',
+    }),
+  };
 }
 
 /** Reads a run folder's notes.json: no file → no notes, no problem; a bad file → no notes, with the reason. */

@@ -10,7 +10,24 @@
  * renamed into place, so it appears complete (config.json, run.json, checkpoints/, .lock) or not at all.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomicFile';
 import { LOCK_FILE, lockHolderAlive, pidExists, readProcCmdline, type RunLock } from './trainerProcess';
@@ -221,7 +238,10 @@ export function markExitingNow(dir: string, why: string): void {
     const file = join(dir, RUN_FILES.info);
     const info = JSON.parse(readFileSync(file, 'utf8')) as RunInfo;
     if (info.status === 'running' && info.pid === process.pid) {
-      writeFileAtomic(file, JSON.stringify({ ...info, status: 'stopped', pid: null, endedAt: new Date().toISOString(), error: why }, null, 2) + '\n');
+      writeFileAtomic(
+        file,
+        JSON.stringify({ ...info, status: 'stopped', pid: null, endedAt: new Date().toISOString(), error: why }, null, 2) + '\n',
+      );
       appendFileSync(join(dir, RUN_FILES.log), `${new Date().toISOString()} ${why}\n`);
     }
   } catch {

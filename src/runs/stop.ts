@@ -72,7 +72,12 @@ export async function stopProcess(o: StopOptions): Promise<StopOutcome> {
   if (await waitGone(o.pid, o.graceMs, alive, pollMs, o.abort)) return { signal: 'SIGTERM', exited: true, rewrote: false };
   if (o.abort?.aborted) return { signal: 'SIGTERM', exited: false, rewrote: false, message: 'abandoned' };
   if (o.stillSame && !o.stillSame(o.pid)) {
-    return { signal: 'SIGTERM', exited: false, rewrote: false, message: `pid ${o.pid} is no longer the process that was asked to stop; not killed` };
+    return {
+      signal: 'SIGTERM',
+      exited: false,
+      rewrote: false,
+      message: `pid ${o.pid} is no longer the process that was asked to stop; not killed`,
+    };
   }
   try {
     kill(o.pid, 'SIGKILL');

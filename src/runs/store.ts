@@ -258,8 +258,14 @@ export class RunStore {
       if (stamp !== r.entry.infoStamp || r.entry.infoMissing) {
         const e = this.readEntry(r.dir);
         if (!e) return undefined;
-        if (e.infoStamp !== r.entry.infoStamp || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status || e.lastWrite !== r.entry.lastWrite) {
-          const statusChanged = e.infoStamp !== r.entry.infoStamp || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status;
+        if (
+          e.infoStamp !== r.entry.infoStamp ||
+          e.infoMissing !== r.entry.infoMissing ||
+          e.info.status !== r.entry.info.status ||
+          e.lastWrite !== r.entry.lastWrite
+        ) {
+          const statusChanged =
+            e.infoStamp !== r.entry.infoStamp || e.infoMissing !== r.entry.infoMissing || e.info.status !== r.entry.info.status;
           r.entry = e;
           r.info = e.info;
           r.startMs = startMsOf(e);
@@ -310,7 +316,8 @@ export class RunStore {
 
   /** Effective status: a dead pid → failed; a folder with no valid run.json past the grace → failed. */
   private statusOf(r: Internal): { status: RunStatus; died: boolean; reason?: string } {
-    if (r.placeholder) return { status: 'failed', died: false, reason: r.readError ? `unreadable run folder: ${r.readError}` : 'unreadable run folder' };
+    if (r.placeholder)
+      return { status: 'failed', died: false, reason: r.readError ? `unreadable run folder: ${r.readError}` : 'unreadable run folder' };
     if (r.entry.infoMissing) {
       const last = r.entry.lastWrite ?? 0;
       const age = this.now() - last;
@@ -324,7 +331,8 @@ export class RunStore {
       // writes something; a copy of such a folder (a clone) must not count as running for ever.
       const last = Math.max(r.entry.infoMtime, mtimeOf(r.tail.file), mtimeOf(r.dir));
       const age = this.now() - last;
-      if (age > this.noPidGraceMs) return { status: 'failed', died: false, reason: `stale: running without a pid (nothing written for ${Math.round(age / 1000)} s)` };
+      if (age > this.noPidGraceMs)
+        return { status: 'failed', died: false, reason: `stale: running without a pid (nothing written for ${Math.round(age / 1000)} s)` };
     }
     // A script tracked by the sentence-transformers callback records its command line (its name need not
     // say "trainer"); with the default check, that is what tells it from a reused pid.

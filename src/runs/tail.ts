@@ -100,11 +100,7 @@ export function readLinesFrom(file: string, offset: number, opts: { final?: bool
  * Read the metrics appended to `file` since `offset`. A missing file reads as empty (a run that has not
  * logged yet). Reads at most `maxChunk` bytes; call again while `offset` advances to drain a backlog.
  */
-export function readMetricsFrom(
-  file: string,
-  offset: number,
-  opts: { final?: boolean; maxChunk?: number } = {},
-): TailResult {
+export function readMetricsFrom(file: string, offset: number, opts: { final?: boolean; maxChunk?: number } = {}): TailResult {
   const r = readLinesFrom(file, offset, opts);
   // A metrics line longer than a whole chunk is not an event a reader can use: counted as skipped.
   if (r.overlong) return { lines: [], offset: r.offset, reset: r.reset, skipped: 1, more: r.more };

@@ -21,7 +21,6 @@ function tempDir(files: Record<string, string>): string {
   return dir;
 }
 
-
 test('a fixture with perturbed expected values fails: exit non-zero, "0 passed, 1 failed"', () => {
   const fx = JSON.parse(readFileSync(FIXTURE, 'utf8'));
   // Off by far more than the tolerance in one gradient entry only; the loss stays right.
@@ -53,12 +52,19 @@ test('malformed fixtures and unknown losses: clear messages, counted as failed, 
   const fx = JSON.parse(readFileSync(FIXTURE, 'utf8'));
   const unknown = { ...fx, loss: { type: 'TripletLoss' } };
   const badShape = { ...fx, inputs: { ...fx.inputs, positive: fx.inputs.positive.slice(1) } };
-  const dir = tempDir({ 'a_unknown.json': JSON.stringify(unknown), 'b_shape.json': JSON.stringify(badShape), 'c_notjson.json': '{"loss": ' });
+  const dir = tempDir({
+    'a_unknown.json': JSON.stringify(unknown),
+    'b_shape.json': JSON.stringify(badShape),
+    'c_notjson.json': '{"loss": ',
+  });
   try {
     const r = runCli(dir);
     assert.notEqual(r.code, 0);
     assert.equal(r.lines.at(-1), '0 passed, 3 failed');
-    assert.match(r.out, /ERROR .*a_unknown\.json.*loss\.type: unknown loss type "TripletLoss"; expected one of: MultipleNegativesRankingLoss/);
+    assert.match(
+      r.out,
+      /ERROR .*a_unknown\.json.*loss\.type: unknown loss type "TripletLoss"; expected one of: MultipleNegativesRankingLoss/,
+    );
     assert.match(r.out, /ERROR .*b_shape\.json.*inputs\.positive: expected \d+ rows/);
     assert.match(r.out, /ERROR .*c_notjson\.json.*not valid JSON/);
     assert.doesNotMatch(r.out + r.err, /\n\s+at /, 'no stack trace');

@@ -43,7 +43,13 @@ function refMnrl(cols: M[], scale: number): number {
   return a.reduce((s, ai, i) => s + lse(c.map((cj) => scale * cos(ai, cj, 1e-12))) - scale * cos(ai, c[i], 1e-12), 0) / a.length;
 }
 
-interface GistArgs { temperature: number; margin_strategy: 'absolute' | 'relative'; margin: number; contrast_anchors: boolean; contrast_positives: boolean }
+interface GistArgs {
+  temperature: number;
+  margin_strategy: 'absolute' | 'relative';
+  margin: number;
+  contrast_anchors: boolean;
+  contrast_positives: boolean;
+}
 
 /** GIST with any number of negative columns; masked candidates are dropped, the label never is. */
 function refGist(cols: M[], guide: M[], o: GistArgs): number {
@@ -71,7 +77,11 @@ function refGist(cols: M[], guide: M[], o: GistArgs): number {
 /** Σ_d w_d · inner(normalize(x[:, :d])). */
 function refMatryoshka(inner: (cols: M[]) => number, dims: number[], weights: number[]) {
   return (cols: M[]) =>
-    dims.reduce((s, d, k) => s + weights[k] * inner(cols.map((m) => m.map((r) => r.slice(0, d).map((v) => v / Math.max(norm(r.slice(0, d)), 1e-12))))), 0);
+    dims.reduce(
+      (s, d, k) =>
+        s + weights[k] * inner(cols.map((m) => m.map((r) => r.slice(0, d).map((v) => v / Math.max(norm(r.slice(0, d)), 1e-12))))),
+      0,
+    );
 }
 
 /** d f / d cols by central differences (float64; f is smooth in the inputs, masks depend on the guide only). */
@@ -80,7 +90,8 @@ function numericGrad(f: (cols: M[]) => number, cols: M[]): M[] {
   return cols.map((m, c) =>
     m.map((row, i) =>
       row.map((_, k) => {
-        const bump = (delta: number) => cols.map((mm, cc) => mm.map((rr, ii) => rr.map((v, kk) => (cc === c && ii === i && kk === k ? v + delta : v))));
+        const bump = (delta: number) =>
+          cols.map((mm, cc) => mm.map((rr, ii) => rr.map((v, kk) => (cc === c && ii === i && kk === k ? v + delta : v))));
         return (f(bump(h)) - f(bump(-h))) / (2 * h);
       }),
     ),
@@ -93,8 +104,12 @@ function fixture(name: string, loss: object, matryoshka: object | null, cols: M[
   const names = NAMES.slice(0, cols.length);
   const obj = (ms: M[]) => Object.fromEntries(names.map((n, c) => [n, ms[c]]));
   return {
-    name, loss, matryoshka,
-    inputs: obj(cols), guide: guide ? obj(guide) : null, labels: null,
+    name,
+    loss,
+    matryoshka,
+    inputs: obj(cols),
+    guide: guide ? obj(guide) : null,
+    labels: null,
     expected: { loss: f(cols), grad: obj(numericGrad(f, cols)) },
   };
 }
@@ -109,13 +124,48 @@ test('the runner passes a generated fixture set of another shape, with two negat
   const dims = [5, 2, 6];
   const weights = [0.5, 2, 1];
   const files = {
-    'gen_mnrl_2neg.json': fixture('gen_mnrl_2neg', { type: 'MultipleNegativesRankingLoss', scale: 7 }, null, cols, null, (c) => refMnrl(c, 7)),
-    'gen_cmnrl_2neg_mb2.json': fixture('gen_cmnrl_2neg_mb2', { type: 'CachedMultipleNegativesRankingLoss', mini_batch_size: 2 }, null, cols, null, (c) => refMnrl(c, 20)),
-    'gen_cgist_2neg_mb4.json': fixture('gen_cgist_2neg_mb4', { type: 'CachedGISTEmbedLoss', mini_batch_size: 4, ...gist }, null, cols, guide, gistFn),
-    'gen_cgist_pairs_defaults.json': fixture('gen_cgist_pairs_defaults', { type: 'CachedGISTEmbedLoss' }, null, cols.slice(0, 2), guide.slice(0, 2),
-      (c) => refGist(c, guide.slice(0, 2), { temperature: 0.01, margin_strategy: 'absolute', margin: 0, contrast_anchors: true, contrast_positives: true })),
-    'gen_matry_cgist_2neg_mb1.json': fixture('gen_matry_cgist_2neg_mb1', { type: 'CachedGISTEmbedLoss', mini_batch_size: 1, ...gist },
-      { dims, weights, n_dims_per_step: -1 }, cols, guide, refMatryoshka(gistFn, dims, weights)),
+    'gen_mnrl_2neg.json': fixture('gen_mnrl_2neg', { type: 'MultipleNegativesRankingLoss', scale: 7 }, null, cols, null, (c) =>
+      refMnrl(c, 7),
+    ),
+    'gen_cmnrl_2neg_mb2.json': fixture(
+      'gen_cmnrl_2neg_mb2',
+      { type: 'CachedMultipleNegativesRankingLoss', mini_batch_size: 2 },
+      null,
+      cols,
+      null,
+      (c) => refMnrl(c, 20),
+    ),
+    'gen_cgist_2neg_mb4.json': fixture(
+      'gen_cgist_2neg_mb4',
+      { type: 'CachedGISTEmbedLoss', mini_batch_size: 4, ...gist },
+      null,
+      cols,
+      guide,
+      gistFn,
+    ),
+    'gen_cgist_pairs_defaults.json': fixture(
+      'gen_cgist_pairs_defaults',
+      { type: 'CachedGISTEmbedLoss' },
+      null,
+      cols.slice(0, 2),
+      guide.slice(0, 2),
+      (c) =>
+        refGist(c, guide.slice(0, 2), {
+          temperature: 0.01,
+          margin_strategy: 'absolute',
+          margin: 0,
+          contrast_anchors: true,
+          contrast_positives: true,
+        }),
+    ),
+    'gen_matry_cgist_2neg_mb1.json': fixture(
+      'gen_matry_cgist_2neg_mb1',
+      { type: 'CachedGISTEmbedLoss', mini_batch_size: 1, ...gist },
+      { dims, weights, n_dims_per_step: -1 },
+      cols,
+      guide,
+      refMatryoshka(gistFn, dims, weights),
+    ),
   };
   // The masks really differ between candidates (otherwise GIST would be untested here).
   const guideAp = guide[0].map((g) => guide[1].map((h) => cos(g, h, 1e-8)));

@@ -40,10 +40,19 @@ function linearEmbedder(nColumns: number, seed: number): RowEmbedder & { rowsEmb
 }
 
 const gistParams = {
-  guide: 'self', temperature: 0.05, marginStrategy: 'absolute', margin: 0.05, contrastAnchors: true, contrastPositives: true,
+  guide: 'self',
+  temperature: 0.05,
+  marginStrategy: 'absolute',
+  margin: 0.05,
+  contrastAnchors: true,
+  contrastPositives: true,
 } as const;
 const matry = (loss: BaseLossConfig, nDimsPerStep = -1): LossConfig => ({
-  type: 'MatryoshkaLoss', loss, matryoshkaDims: [4, 16, 8], matryoshkaWeights: [0.25, 1, 0.5], nDimsPerStep,
+  type: 'MatryoshkaLoss',
+  loss,
+  matryoshkaDims: [4, 16, 8],
+  matryoshkaWeights: [0.25, 1, 0.5],
+  nDimsPerStep,
 });
 
 const CASES: Array<{ name: string; cols: number; uncached: BaseLossConfig; cached: (mb: number) => BaseLossConfig }> = [
@@ -97,7 +106,10 @@ for (const c of CASES) {
       assert.equal(got.cached, mb, 'MatryoshkaLoss inherits the inner miniBatchSize');
       assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5, `loss ${got.loss} vs ${ref.loss}`);
       assert.ok(maxAbsDiff(got.grad, ref.grad) <= 1e-5, `grad diff ${maxAbsDiff(got.grad, ref.grad)}`);
-      assert.ok(ref.grad.some((g) => Math.abs(g) > 1e-3), 'the gradient is not trivially zero');
+      assert.ok(
+        ref.grad.some((g) => Math.abs(g) > 1e-3),
+        'the gradient is not trivially zero',
+      );
       assert.deepEqual(Object.keys(got.side).sort(), ['16', '4', '8']);
       for (const k of Object.keys(ref.side)) assert.ok(Math.abs(got.side[k] - ref.side[k]) <= 1e-5, `dim ${k}`);
       // Weighted sum of the per-dim losses is the loss.
@@ -192,7 +204,11 @@ test('nDimsPerStep is honoured for cached losses, through GradCache, and matches
 test('Matryoshka passes labels through and never truncates the guide', () => {
   const seenShapes: number[][] = [];
   const spy: EmbeddingLoss = {
-    name: 'Spy', needsGuide: true, needsLabels: true, columnRange: [2, 2], miniBatchSize: 3,
+    name: 'Spy',
+    needsGuide: true,
+    needsLabels: true,
+    columnRange: [2, 2],
+    miniBatchSize: 3,
     compute: ({ columns, labels, guide }) => {
       seenShapes.push([columns[0].shape[1], guide![0].shape[1], labels!.shape[0]]);
       // Columns arrive renormalised at the truncated width.
@@ -207,5 +223,8 @@ test('Matryoshka passes labels through and never truncates the guide', () => {
   const col = tf.randomNormal([3, 16], 0, 1, 'float32', 9) as tf.Tensor2D;
   const g = tf.randomNormal([3, 12], 0, 1, 'float32', 10) as tf.Tensor2D;
   tf.dispose(m.compute({ columns: [col, col], guide: [g, g], labels: tf.tensor1d([1, 2, 3]) }));
-  assert.deepEqual(seenShapes, [[16, 12, 3], [8, 12, 3]]);
+  assert.deepEqual(seenShapes, [
+    [16, 12, 3],
+    [8, 12, 3],
+  ]);
 });

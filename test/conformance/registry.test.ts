@@ -12,11 +12,21 @@ import type { GISTEmbedLoss } from '../../src/trainer/losses/GISTEmbedLoss';
 const mnrl = { type: 'MultipleNegativesRankingLoss', scale: 20 };
 const cmnrl = { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 };
 const gist = {
-  type: 'GISTEmbedLoss', guide: 'self', temperature: 0.01, marginStrategy: 'absolute', margin: 0,
-  contrastAnchors: true, contrastPositives: true,
+  type: 'GISTEmbedLoss',
+  guide: 'self',
+  temperature: 0.01,
+  marginStrategy: 'absolute',
+  margin: 0,
+  contrastAnchors: true,
+  contrastPositives: true,
 };
 const matry = (loss: object, dims: unknown, extra: object = {}) => ({
-  type: 'MatryoshkaLoss', loss, matryoshkaDims: dims, matryoshkaWeights: null, nDimsPerStep: -1, ...extra,
+  type: 'MatryoshkaLoss',
+  loss,
+  matryoshkaDims: dims,
+  matryoshkaWeights: null,
+  nDimsPerStep: -1,
+  ...extra,
 });
 
 /** Resolves and builds a loss config for an encoder of width `embeddingDim`. */
@@ -39,7 +49,11 @@ function rejects(config: unknown, path: string, detail: RegExp, embeddingDim = 1
 }
 
 test('unknown loss type lists the valid ones', () => {
-  rejects({ type: 'TripletLoss' }, 'loss.type', /unknown loss type "TripletLoss"; expected one of: .*MultipleNegativesRankingLoss.*CoSENTLoss.*MatryoshkaLoss/);
+  rejects(
+    { type: 'TripletLoss' },
+    'loss.type',
+    /unknown loss type "TripletLoss"; expected one of: .*MultipleNegativesRankingLoss.*CoSENTLoss.*MatryoshkaLoss/,
+  );
   rejects({ scale: 20 }, 'loss.type', /missing loss type; expected one of: MultipleNegativesRankingLoss/);
   rejects(matry({ type: 'MatryoshkaLoss' }, [8]), 'loss.loss.type', /expected one of: .*AnglELoss$/);
   rejects({ type: 'Nope' }, 'config.loss.type', /unknown loss type/, 16, 'config.loss');
@@ -89,12 +103,37 @@ test('AnglE needs even dims: the embedding dim and every Matryoshka dim', () => 
 
 test('weighted sums: paths into the terms, weights, miniBatchSize = min of the cached terms', () => {
   rejects([], 'loss', /at least one \{weight, loss\} term/);
-  rejects([{ weight: 1, loss: mnrl }, { weight: 'x', loss: mnrl }], 'loss[1].weight', /finite number, got "x"/);
-  rejects([{ weight: 1, loss: mnrl }, { weight: -1, loss: mnrl }], 'loss[1].weight', /weight ≥ 0, got -1/);
+  rejects(
+    [
+      { weight: 1, loss: mnrl },
+      { weight: 'x', loss: mnrl },
+    ],
+    'loss[1].weight',
+    /finite number, got "x"/,
+  );
+  rejects(
+    [
+      { weight: 1, loss: mnrl },
+      { weight: -1, loss: mnrl },
+    ],
+    'loss[1].weight',
+    /weight ≥ 0, got -1/,
+  );
   rejects([{ weight: 1, loss: { ...mnrl, scale: null } }], 'loss[0].loss.scale', /finite number, got null/);
-  rejects([{ weight: 1, loss: mnrl }, { weight: 1, loss: matry(cmnrl, [16, 99]) }], 'loss[1].loss.matryoshkaDims[1]', /larger than/);
+  rejects(
+    [
+      { weight: 1, loss: mnrl },
+      { weight: 1, loss: matry(cmnrl, [16, 99]) },
+    ],
+    'loss[1].loss.matryoshkaDims[1]',
+    /larger than/,
+  );
   // GIST (≤ 3 columns) with CoSENT (exactly 2) is fine; CoSENT with a 3-column minimum would not be.
-  const config = [{ weight: 1, loss: { ...cmnrl, miniBatchSize: 8 } }, { weight: 0.5, loss: matry({ ...cmnrl, miniBatchSize: 3 }, [16, 8]) }, { weight: 2, loss: gist }];
+  const config = [
+    { weight: 1, loss: { ...cmnrl, miniBatchSize: 8 } },
+    { weight: 0.5, loss: matry({ ...cmnrl, miniBatchSize: 3 }, [16, 8]) },
+    { weight: 2, loss: gist },
+  ];
   assert.equal(resolveLoss(config, { embeddingDim: 16 }).miniBatchSize, 3, 'the resolved loss says it too');
   const sum = build(config, 16, 1);
   assert.equal(sum.miniBatchSize, 3);
@@ -107,8 +146,14 @@ test('weighted sums: paths into the terms, weights, miniBatchSize = min of the c
 test('fixture adapter: snake_case arguments, sentence-transformers defaults when absent, strict keys', () => {
   const cgist = lossConfigFromFixture({ type: 'CachedGISTEmbedLoss' }, null);
   assert.deepEqual(cgist, {
-    type: 'CachedGISTEmbedLoss', guide: 'fixture', temperature: 0.01, marginStrategy: 'absolute', margin: 0,
-    contrastAnchors: true, contrastPositives: true, miniBatchSize: 32,
+    type: 'CachedGISTEmbedLoss',
+    guide: 'fixture',
+    temperature: 0.01,
+    marginStrategy: 'absolute',
+    margin: 0,
+    contrastAnchors: true,
+    contrastPositives: true,
+    miniBatchSize: 32,
   });
   const built = build(cgist, 8) as GISTEmbedLoss;
   assert.equal(built.name, 'CachedGISTEmbedLoss');
@@ -116,10 +161,27 @@ test('fixture adapter: snake_case arguments, sentence-transformers defaults when
   assert.equal(build(lossConfigFromFixture({ type: 'GISTEmbedLoss' }, null), 8).columnRange[1], 3);
   assert.deepEqual(lossConfigFromFixture({ type: 'CoSENTLoss' }, null), { type: 'CoSENTLoss', scale: 20 });
   assert.deepEqual(
-    lossConfigFromFixture({ type: 'CachedMultipleNegativesRankingLoss', scale: 50, mini_batch_size: 2 }, { dims: [4, 8], weights: null, n_dims_per_step: -1 }),
-    { type: 'MatryoshkaLoss', loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 50, miniBatchSize: 2 }, matryoshkaDims: [4, 8], matryoshkaWeights: null, nDimsPerStep: -1 },
+    lossConfigFromFixture(
+      { type: 'CachedMultipleNegativesRankingLoss', scale: 50, mini_batch_size: 2 },
+      { dims: [4, 8], weights: null, n_dims_per_step: -1 },
+    ),
+    {
+      type: 'MatryoshkaLoss',
+      loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 50, miniBatchSize: 2 },
+      matryoshkaDims: [4, 8],
+      matryoshkaWeights: null,
+      nDimsPerStep: -1,
+    },
   );
-  assert.throws(() => lossConfigFromFixture({ type: 'MultipleNegativesRankingLoss', temperature: 1 }, null), (e: unknown) =>
-    e instanceof LossConfigError && e.path === 'loss.temperature' && /not an argument of MultipleNegativesRankingLoss; expected some of: scale/.test(e.message));
-  assert.throws(() => lossConfigFromFixture({ type: 'Foo' }, null), (e: unknown) => e instanceof LossConfigError && e.path === 'loss.type');
+  assert.throws(
+    () => lossConfigFromFixture({ type: 'MultipleNegativesRankingLoss', temperature: 1 }, null),
+    (e: unknown) =>
+      e instanceof LossConfigError &&
+      e.path === 'loss.temperature' &&
+      /not an argument of MultipleNegativesRankingLoss; expected some of: scale/.test(e.message),
+  );
+  assert.throws(
+    () => lossConfigFromFixture({ type: 'Foo' }, null),
+    (e: unknown) => e instanceof LossConfigError && e.path === 'loss.type',
+  );
 });

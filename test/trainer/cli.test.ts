@@ -17,7 +17,9 @@ const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 const dir = mkdtempSync(join(tmpdir(), 'mrl-cli-'));
 // A workspace marker: the default runs folder would be <dir>/.mrl/runs.
 writeFileSync(join(dir, 'package.json'), '{}');
-const rows = loadWordnet().rows.filter((_, i) => i % 200 === 0).slice(0, 600);
+const rows = loadWordnet()
+  .rows.filter((_, i) => i % 200 === 0)
+  .slice(0, 600);
 writeFileSync(join(dir, 'pairs.jsonl'), rows.map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive })).join('\n') + '\n');
 
 const LONG = {
@@ -88,7 +90,11 @@ function alive(pid: number): boolean {
 }
 
 test('a bad config: exit 2, every error with file and JSON pointer, nothing created', () => {
-  const f = writeConfig('bad.mrl.json', null, '// bad\n{ "trainng": {}, "training": { "batchSize": "x" }, "loss": { "type": "MatryoshkaLoss", "loss": { "type": "CoSENTLos" } } }');
+  const f = writeConfig(
+    'bad.mrl.json',
+    null,
+    '// bad\n{ "trainng": {}, "training": { "batchSize": "x" }, "loss": { "type": "MatryoshkaLoss", "loss": { "type": "CoSENTLos" } } }',
+  );
   const r = runCli(['--config', f, '--out', join(dir, 'never')]);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /bad\.mrl\.json: \/trainng: unknown key "trainng"; did you mean "training"\?/);
@@ -169,7 +175,10 @@ test('kill -9: the folder stays readable, run.json says running with a dead pid,
   const idx = events.indexOf(resumes[0]);
   const kept = [...events.slice(0, idx).filter((e) => (e.step as number) <= from), ...events.slice(idx + 1)];
   const steps = kept.filter((e) => e.split === 'train').map((e) => e.step as number);
-  assert.deepEqual(steps, Array.from({ length: LONG.training.maxSteps }, (_, i) => i + 1));
+  assert.deepEqual(
+    steps,
+    Array.from({ length: LONG.training.maxSteps }, (_, i) => i + 1),
+  );
   // The steps redone after the resume reproduce the lost ones exactly.
   const lost = events.slice(0, idx).filter((e) => e.split === 'train' && (e.step as number) > from);
   for (const e of lost) {

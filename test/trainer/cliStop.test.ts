@@ -16,7 +16,9 @@ const CLI = resolve('src/trainer/cli/main.ts');
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 const dir = mkdtempSync(join(tmpdir(), 'mrl-clistop-'));
 writeFileSync(join(dir, 'package.json'), '{}');
-const rows = loadWordnet().rows.filter((_, i) => i % 200 === 0).slice(0, 600);
+const rows = loadWordnet()
+  .rows.filter((_, i) => i % 200 === 0)
+  .slice(0, 600);
 writeFileSync(join(dir, 'pairs.jsonl'), rows.map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive })).join('\n') + '\n');
 
 // builtin:wordnet (~160k rows), a vocabulary to learn, an epoch count that is a typo, a large eval.
@@ -47,7 +49,10 @@ function writeConfig(name: string, json: unknown): string {
   return p;
 }
 
-function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; stderr: () => string; exit: Promise<{ code: number | null; signal: string | null }> } {
+function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; stderr: () => string; exit: Promise<{ code: number | null; signal: string | null }> } {
   const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -97,7 +102,10 @@ test('epochs 100000 on builtin:wordnet: the run starts; --resume of it is refuse
     assert.equal(again.status, 2, again.stderr);
     assert.match(again.stderr, /is still running \(pid \d+ holds its lock\); stop it first/);
     // The initial evaluation (tens of thousands of texts) is under way: a stop abandons it.
-    assert.ok(!readFileSync(join(runDir, 'metrics.jsonl'), { encoding: 'utf8', flag: 'a+' }).includes('"eval"'), 'still in the first evaluation');
+    assert.ok(
+      !readFileSync(join(runDir, 'metrics.jsonl'), { encoding: 'utf8', flag: 'a+' }).includes('"eval"'),
+      'still in the first evaluation',
+    );
     run.child.kill('SIGTERM');
     const { code } = await run.exit;
     assert.equal(code, 0, run.stderr());
@@ -113,9 +121,15 @@ test('epochs 100000 on builtin:wordnet: the run starts; --resume of it is refuse
 
 test('an impossible batch: exit 2 before the data is read, with file: /training/batchSize: and what fits, no run folder', () => {
   const f = writeConfig('mem.mrl.json', { ...SMALL, training: { ...SMALL.training, batchSize: 65536 } });
-  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', f, '--out', join(dir, 'mem-run')], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', f, '--out', join(dir, 'mem-run')], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /mem\.mrl\.json: \/training\/batchSize: a step of 65536 rows needs about [\d.]+ GB.*a batchSize of at most \d+ fits/);
+  assert.match(
+    r.stderr,
+    /mem\.mrl\.json: \/training\/batchSize: a step of 65536 rows needs about [\d.]+ GB.*a batchSize of at most \d+ fits/,
+  );
   assert.match(r.stderr, /^backend: /m);
   assert.doesNotMatch(r.stderr, /^data: /m, 'refused before the data was loaded');
   assert.equal(existsSync(join(dir, 'mem-run')), false);
@@ -139,7 +153,10 @@ test('--out naming a folder that holds other files: exit 2, the folder untouched
   const out = join(dir, 'occupied');
   mkdirSync(out);
   writeFileSync(join(out, 'mine.txt'), 'keep');
-  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', writeConfig('occ.mrl.json', SMALL), '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', writeConfig('occ.mrl.json', SMALL), '--out', out], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /exists and is not an empty folder/);
   assert.deepEqual(readdirSync(out), ['mine.txt']);
@@ -168,7 +185,10 @@ test('SIGHUP (the terminal closed) or a second SIGTERM mid-run: exits at once, t
 test('training data too small for one batch: exit 2 naming /data/train, no run folder', () => {
   writeFileSync(join(dir, 'one.jsonl'), JSON.stringify({ anchor: 'a cat', positive: 'a feline' }) + '\n');
   const f = writeConfig('one.mrl.json', { ...SMALL, data: { train: { source: 'one.jsonl' }, eval: { source: 'pairs.jsonl' } } });
-  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', f, '--out', join(dir, 'one-run')], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, '--config', f, '--out', join(dir, 'one-run')], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /one\.mrl\.json: \/data\/train: 1 training row\(s\): not enough for one batch/);
   assert.equal(existsSync(join(dir, 'one-run')), false);

@@ -32,7 +32,13 @@ function issuesOf(f: () => unknown): { line: number; message: string; file: stri
 test('JSONL: every bad row is reported with its file and line (invalid JSON, not an object)', () => {
   const p = file('bad.jsonl', '{"anchor":"a","positive":"b"}\n{"anchor": \n\n[1,2]\n');
   const issues = issuesOf(() => loadFile(p));
-  assert.deepEqual(issues.map((i) => [i.line, i.file]), [[2, p], [4, p]]);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.file]),
+    [
+      [2, p],
+      [4, p],
+    ],
+  );
   assert.match(issues[0].message, /invalid JSON/);
   assert.match(issues[1].message, /JSON object/);
 });
@@ -40,7 +46,13 @@ test('JSONL: every bad row is reported with its file and line (invalid JSON, not
 test('JSONL: missing column, empty text and wrong type, several at once', () => {
   const p = file(
     'rows.jsonl',
-    ['{"anchor":"a","positive":"b"}', '{"anchor":"a"}', '{"anchor":"  ","positive":"b"}', '{"anchor":["x"],"positive":"b"}', '{"anchor":3,"positive":"b"}'].join('\n'),
+    [
+      '{"anchor":"a","positive":"b"}',
+      '{"anchor":"a"}',
+      '{"anchor":"  ","positive":"b"}',
+      '{"anchor":["x"],"positive":"b"}',
+      '{"anchor":3,"positive":"b"}',
+    ].join('\n'),
   );
   const issues = issuesOf(() => selectColumns(loadFile(p), { source: p, columns: ['anchor', 'positive'] }));
   assert.deepEqual(
@@ -63,19 +75,34 @@ test('a column absent from the whole file is one clear error naming the columns 
 test('CSV: RFC 4180 quoting (commas, doubled quotes, newlines inside fields), line numbers of records', () => {
   const p = file('pairs.csv', 'anchor,positive,score\n"a, b","say ""hi""",0.5\n"multi\nline",x,1\nq,r,2\n');
   const t = selectColumns(loadFile(p), { source: p, columns: ['anchor', 'positive'], scoreColumn: 'score' });
-  assert.deepEqual(t.texts, [['a, b', 'multi\nline', 'q'], ['say "hi"', 'x', 'r']]);
+  assert.deepEqual(t.texts, [
+    ['a, b', 'multi\nline', 'q'],
+    ['say "hi"', 'x', 'r'],
+  ]);
   assert.deepEqual(t.scores, [0.5, 1, 2]);
-  assert.deepEqual(t.origins.map((o) => o.line), [2, 3, 5]);
+  assert.deepEqual(
+    t.origins.map((o) => o.line),
+    [2, 3, 5],
+  );
 });
 
 test('CSV / TSV: wrong field count and a non-numeric score are reported by line', () => {
   const csv = file('short.csv', 'sentence1,sentence2,score\na,b,1\nc,d\ne,f,high\n');
   const fieldIssues = issuesOf(() => loadFile(csv));
-  assert.deepEqual(fieldIssues.map((i) => i.line), [3]);
+  assert.deepEqual(
+    fieldIssues.map((i) => i.line),
+    [3],
+  );
   assert.match(fieldIssues[0].message, /expected 3 fields/);
   const tsv = file('scores.tsv', 'sentence1\tsentence2\tscore\na\tb\t1\ne\tf\thigh\ng\t\t0\n');
   const issues = issuesOf(() => selectColumns(loadFile(tsv), { source: tsv, columns: ['sentence1', 'sentence2'], scoreColumn: 'score' }));
-  assert.deepEqual(issues.map((i) => [i.line, /score|empty/.test(i.message)]), [[3, true], [4, true]]);
+  assert.deepEqual(
+    issues.map((i) => [i.line, /score|empty/.test(i.message)]),
+    [
+      [3, true],
+      [4, true],
+    ],
+  );
 });
 
 test('unknown file type and missing file are DataErrors', () => {
@@ -104,7 +131,10 @@ test('split by group: disjoint synsets, deterministic by seed, different for ano
   assert.deepEqual(s1.eval.slice(0, 50), s2.eval.slice(0, 50));
   assert.notDeepEqual(s1.eval.slice(0, 50), s3.eval.slice(0, 50));
   const evalGroups = new Set(s1.eval.map((i) => t.groups[i]));
-  assert.ok(s1.train.every((i) => !evalGroups.has(t.groups[i])), 'no synset on both sides');
+  assert.ok(
+    s1.train.every((i) => !evalGroups.has(t.groups[i])),
+    'no synset on both sides',
+  );
   const frac = s1.eval.length / tableSize(t);
   assert.ok(frac > 0.04 && frac < 0.06, `eval fraction ${frac}`);
 });
@@ -112,7 +142,10 @@ test('split by group: disjoint synsets, deterministic by seed, different for ano
 test('prepareData: maxRows caps train after the shuffle; relative paths resolve against the base dir', () => {
   const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ anchor: `q${i}`, positive: `d${i}` })).join('\n');
   file('train.jsonl', rows);
-  const v = validateRunConfig({ data: { train: { source: 'train.jsonl', maxRows: 10 }, evalFraction: 0.25 }, model: { scratch: { hiddenSize: 128 } } }, join(dir, 'c.mrl.json'));
+  const v = validateRunConfig(
+    { data: { train: { source: 'train.jsonl', maxRows: 10 }, evalFraction: 0.25 }, model: { scratch: { hiddenSize: 128 } } },
+    join(dir, 'c.mrl.json'),
+  );
   assert.deepEqual(v.errors, []);
   const d = prepareData(v.config!, dir);
   assert.equal(tableSize(d.train), 10);
@@ -128,10 +161,16 @@ test('batches: shuffled per epoch by seed, no repeated text inside a batch when 
   const positives = Array.from({ length: 12 }, (_, i) => (i < 6 ? `p${i >> 1}` : `p${i}`));
   const texts = [anchors, positives];
   const b = epochBatches(texts, 0, { batchSize: 4, seed: 1, distinctTexts: true });
-  assert.deepEqual(b.flat().sort((x, y) => x - y), anchors.map((_, i) => i));
+  assert.deepEqual(
+    b.flat().sort((x, y) => x - y),
+    anchors.map((_, i) => i),
+  );
   for (const batch of b) assert.equal(new Set(batch.map((i) => positives[i])).size, batch.length, `duplicate positive in ${batch}`);
   assert.deepEqual(epochBatches(texts, 0, { batchSize: 4, seed: 1, distinctTexts: true }), b);
   assert.notDeepEqual(epochBatches(texts, 1, { batchSize: 4, seed: 1, distinctTexts: true }), b);
   // A trailing batch of one row is dropped (one row has no in-batch negative).
-  assert.deepEqual(epochBatches([anchors.slice(0, 9)], 0, { batchSize: 4, seed: 1, distinctTexts: false }).map((x) => x.length), [4, 4]);
+  assert.deepEqual(
+    epochBatches([anchors.slice(0, 9)], 0, { batchSize: 4, seed: 1, distinctTexts: false }).map((x) => x.length),
+    [4, 4],
+  );
 });

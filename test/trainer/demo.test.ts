@@ -44,7 +44,10 @@ test('the quick-start config trains at a tiny size and improves on the untrained
   const nc = prepared.evalSet.corpus.length;
   assert.ok(nc > f.shortlistSize, `a corpus of ${nc}`);
   const saved = 1 - f.shortlistDim / f.rerankDim - f.shortlistSize / nc;
-  assert.ok(Math.abs(r.final!.values['funnel:macsSaved'] - saved) < 1e-12, `funnel:macsSaved ${r.final!.values['funnel:macsSaved']}, expected ${saved}`);
+  assert.ok(
+    Math.abs(r.final!.values['funnel:macsSaved'] - saved) < 1e-12,
+    `funnel:macsSaved ${r.final!.values['funnel:macsSaved']}, expected ${saved}`,
+  );
   assert.ok(r.final!.values['funnel:ndcg@10'] > 0);
   // The model folder is a usable Hugging Face folder: same embeddings as the trained encoder.
   const m = loadHfModel(join(runDir, 'model'));

@@ -9,11 +9,24 @@ import { fastGradientsInstalled, installFastGradients } from '../../src/trainer/
 import { BertEncoder, type EncoderSpec } from '../../src/trainer/model/encoder';
 
 const spec = (layerNorm: 'post' | 'pre', pooling: 'mean' | 'cls'): EncoderSpec => ({
-  vocabSize: 50, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16,
-  typeVocabSize: 2, layerNormEps: 1e-12, pooling, layerNorm, hiddenDropout: 0.1, attentionDropout: 0.1,
+  vocabSize: 50,
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+  pooling,
+  layerNorm,
+  hiddenDropout: 0.1,
+  attentionDropout: 0.1,
   outputDim: 12,
 });
-const VARIANTS = [['post', 'mean'], ['pre', 'cls']] as const;
+const VARIANTS = [
+  ['post', 'mean'],
+  ['pre', 'cls'],
+] as const;
 
 function gradients(s: EncoderSpec): Map<string, Float32Array> {
   const enc = new BertEncoder(s, { seed: 5 });
@@ -31,7 +44,10 @@ function gradients(s: EncoderSpec): Map<string, Float32Array> {
   let out = new Map<string, Float32Array>();
   tf.tidy(() => {
     const batch = { inputIds: tf.tensor2d(ids, [N, L], 'int32'), attentionMask: tf.tensor2d(mask, [N, L]) };
-    const r = tf.tensor2d(Float32Array.from({ length: N * 12 }, (_, i) => Math.cos(3 * i)), [N, 12]);
+    const r = tf.tensor2d(
+      Float32Array.from({ length: N * 12 }, (_, i) => Math.cos(3 * i)),
+      [N, 12],
+    );
     const { grads } = tf.variableGrads(
       () => tf.sum(tf.mul(enc.encode(batch, { seed: 9, rowIds: Int32Array.from([0, 1, 2, 3]) }), r)) as tf.Scalar,
       enc.variables,

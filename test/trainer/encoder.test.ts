@@ -11,9 +11,19 @@ import { transposedMatMulIsFast } from '../../src/trainer/runtime/kernels/wasmKe
 
 function tinySpec(over: Partial<EncoderSpec> = {}): EncoderSpec {
   return {
-    vocabSize: 50, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16,
-    typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.2,
-    attentionDropout: 0.2, ...over,
+    vocabSize: 50,
+    hiddenSize: 16,
+    numLayers: 2,
+    numHeads: 2,
+    intermediateSize: 32,
+    maxPositions: 16,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    pooling: 'mean',
+    layerNorm: 'post',
+    hiddenDropout: 0.2,
+    attentionDropout: 0.2,
+    ...over,
   };
 }
 
@@ -131,8 +141,18 @@ describe('BertEncoder parameters', () => {
     }
     const std = Math.sqrt(ss / va.length);
     assert.ok(std > 0.014 && std < 0.02, `std ${std}`); // 2σ truncation shrinks std to ~0.88·0.02
-    assert.ok(a.params.get('encoder.layer.1.output.dense.bias')!.dataSync().every((x) => x === 0));
-    assert.ok(a.params.get('encoder.layer.1.output.LayerNorm.weight')!.dataSync().every((x) => x === 1));
+    assert.ok(
+      a.params
+        .get('encoder.layer.1.output.dense.bias')!
+        .dataSync()
+        .every((x) => x === 0),
+    );
+    assert.ok(
+      a.params
+        .get('encoder.layer.1.output.LayerNorm.weight')!
+        .dataSync()
+        .every((x) => x === 1),
+    );
     [a, b, c].forEach((e) => e.dispose());
   });
 
@@ -296,7 +316,10 @@ describe('BertEncoder training step', () => {
       await initBackend(backend);
       const enc = new BertEncoder(tinySpec({ layerNorm: 'post', outputDim: 12 }), { seed: 21 });
       const b = toBatch(makeRows([5, 8, 3, 6], 50, 9), 8);
-      const r = tf.tensor2d(Float32Array.from({ length: 4 * 12 }, (_, i) => Math.sin(i + 1)), [4, 12]);
+      const r = tf.tensor2d(
+        Float32Array.from({ length: 4 * 12 }, (_, i) => Math.sin(i + 1)),
+        [4, 12],
+      );
       const out = tf.tidy(() => {
         const { grads: g } = tf.variableGrads(
           () => tf.sum(tf.mul(enc.encode(b, { seed: 3, rowIds: rowIds(0, 4) }), r)) as tf.Scalar,

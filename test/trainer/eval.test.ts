@@ -20,7 +20,10 @@ const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) < 
 test('truncateNormalize keeps the first dims and L2-normalises them', () => {
   // rows [3, 4, 100] and [0, 0, 1]; dim 2 → [0.6, 0.8] and [0, 0] (a zero prefix stays zero, no NaN)
   const out = truncateNormalize(new Float32Array([3, 4, 100, 0, 0, 1]), 2, 3, 2);
-  assert.deepEqual([...out].map((v) => +v.toFixed(6)), [0.6, 0.8, 0, 0]);
+  assert.deepEqual(
+    [...out].map((v) => +v.toFixed(6)),
+    [0.6, 0.8, 0, 0],
+  );
   assert.throws(() => truncateNormalize(new Float32Array(3), 1, 3, 4));
 });
 
@@ -89,7 +92,11 @@ test('funnel: shortlist at a small dim, re-rank at a larger one, multiply-adds c
   close(f['recall@1'], 1); // doc 1 wins after re-ranking
   // MACs: 1·3·1 + 1·2·2 = 7 against 1·3·2 = 6 → negative saving on this toy corpus
   close(f.macsSaved, 1 - 7 / 6);
-  const big = funnelRetrieval(new Float32Array(64).fill(1), 1, new Float32Array(64 * 100).fill(1), 100, 64, [new Set([0])], { shortlistDim: 8, rerankDim: 64, shortlistSize: 10 });
+  const big = funnelRetrieval(new Float32Array(64).fill(1), 1, new Float32Array(64 * 100).fill(1), 100, 64, [new Set([0])], {
+    shortlistDim: 8,
+    rerankDim: 64,
+    shortlistSize: 10,
+  });
   close(big.macsSaved, 1 - (100 * 8 + 10 * 64) / (100 * 64));
 });
 
@@ -107,8 +114,20 @@ test('buildEvalSet: corpus is the distinct positives (+ negatives as distractors
   const s = buildEvalSet(t, 10);
   assert.deepEqual(s.queries, ['q1', 'q2']);
   assert.deepEqual(s.corpus, ['d1', 'd2', 'd3', 'n1', 'n2']);
-  assert.deepEqual(s.relevant.map((r) => [...r]), [[0, 2], [1]]);
-  const scored: PairTable = { columns: ['s1', 's2'], texts: [['a', 'b', 'c'], ['x', 'y', 'z']], scores: [1, 0.2, 1], origins: [], groups: ['1', '2', '3'] };
+  assert.deepEqual(
+    s.relevant.map((r) => [...r]),
+    [[0, 2], [1]],
+  );
+  const scored: PairTable = {
+    columns: ['s1', 's2'],
+    texts: [
+      ['a', 'b', 'c'],
+      ['x', 'y', 'z'],
+    ],
+    scores: [1, 0.2, 1],
+    origins: [],
+    groups: ['1', '2', '3'],
+  };
   const ss = buildEvalSet(scored, 10);
   assert.deepEqual(ss.queries, ['a', 'c']);
   assert.deepEqual(ss.corpus, ['x', 'z', 'y']);
@@ -116,9 +135,25 @@ test('buildEvalSet: corpus is the distinct positives (+ negatives as distractors
 });
 
 test('evaluate: a perfect embedder scores 1 at every dim, and spearman follows the cosine', () => {
-  const t: PairTable = { columns: ['s1', 's2'], texts: [['a', 'b', 'c'], ['a2', 'b2', 'c2']], scores: [1, 0.5, 0], origins: [], groups: ['1', '2', '3'] };
+  const t: PairTable = {
+    columns: ['s1', 's2'],
+    texts: [
+      ['a', 'b', 'c'],
+      ['a2', 'b2', 'c2'],
+    ],
+    scores: [1, 0.5, 0],
+    origins: [],
+    groups: ['1', '2', '3'],
+  };
   // a and a2 identical; b2 half-way from b; c2 opposite of c.
-  const vec: Record<string, number[]> = { a: [1, 0, 0, 1], a2: [1, 0, 0, 1], b: [0, 1, 1, 0], b2: [1, 1, 1, 0], c: [0, 0, 1, 1], c2: [0, 0, -1, -1] };
+  const vec: Record<string, number[]> = {
+    a: [1, 0, 0, 1],
+    a2: [1, 0, 0, 1],
+    b: [0, 1, 1, 0],
+    b2: [1, 1, 1, 0],
+    c: [0, 0, 1, 1],
+    c2: [0, 0, -1, -1],
+  };
   const embed = (texts: string[]) => new Float32Array(texts.flatMap((x) => vec[x]));
   const r = evaluate(buildEvalSet(t, 10), embed, 4, { dims: [4, 2], metrics: ['ndcg@10', 'recall@1', 'spearman'], funnel: null });
   assert.deepEqual(Object.keys(r.byDim).sort(), ['2', '4']);

@@ -43,12 +43,23 @@ function rows(rng: Rng, n: number): Float32Array {
 }
 
 /** The direct path: truncate, normalise, dot products, then a full sort per query (score desc, index asc). */
-function directRanking(q: Float32Array, nq: number, c: Float32Array, nc: number, dim: number, k: number): { scores: Float32Array; ranked: number[][] } {
+function directRanking(
+  q: Float32Array,
+  nq: number,
+  c: Float32Array,
+  nc: number,
+  dim: number,
+  k: number,
+): { scores: Float32Array; ranked: number[][] } {
   const scores = similarityMatrix(truncateNormalize(q, nq, WIDTH, dim), nq, truncateNormalize(c, nc, WIDTH, dim), nc, dim);
   const ranked: number[][] = [];
   for (let i = 0; i < nq; i++) {
     const row = scores.subarray(i * nc, (i + 1) * nc);
-    ranked.push(Array.from({ length: nc }, (_, j) => j).sort((a, b) => row[b] - row[a] || a - b).slice(0, k));
+    ranked.push(
+      Array.from({ length: nc }, (_, j) => j)
+        .sort((a, b) => row[b] - row[a] || a - b)
+        .slice(0, k),
+    );
   }
   return { scores, ranked };
 }
@@ -84,23 +95,40 @@ test('prefixCosines: every dim in one pass equals truncate + normalise + dot pro
   const asc = [...DIMS].sort((a, b) => a - b);
   const qInv = prefixInverseNorms(Q, NQ, WIDTH, asc);
   const cInv = prefixInverseNorms(C, NC, WIDTH, asc);
-  for (const [from, n] of [[0, NQ], [3, 9], [NQ - 2, 2]]) {
+  for (const [from, n] of [
+    [0, NQ],
+    [3, 9],
+    [NQ - 2, 2],
+  ]) {
     const out = asc.map(() => new Float32Array(n * NC));
     prefixCosines(Q, qInv, from, n, C, cInv, NC, WIDTH, asc, out);
     asc.forEach((dim, t) => {
-      const direct = similarityMatrix(truncateNormalize(Q.subarray(from * WIDTH, (from + n) * WIDTH), n, WIDTH, dim), n, truncateNormalize(C, NC, WIDTH, dim), NC, dim);
+      const direct = similarityMatrix(
+        truncateNormalize(Q.subarray(from * WIDTH, (from + n) * WIDTH), n, WIDTH, dim),
+        n,
+        truncateNormalize(C, NC, WIDTH, dim),
+        NC,
+        dim,
+      );
       let worst = 0;
       for (let r = 0; r < direct.length; r++) worst = Math.max(worst, Math.abs(direct[r] - out[t][r]));
       assert.ok(worst < 1e-6, `dim ${dim}, queries ${from}..${from + n}: max |difference| ${worst}`);
       // Query 11 is zero up to dim 6: it scores 0 against everything there (never NaN).
-      if (dim <= 6 && from <= 11 && 11 < from + n) assert.ok(out[t].subarray((11 - from) * NC, (12 - from) * NC).every((v) => v === 0), `dim ${dim}: zero prefix`);
+      if (dim <= 6 && from <= 11 && 11 < from + n)
+        assert.ok(
+          out[t].subarray((11 - from) * NC, (12 - from) * NC).every((v) => v === 0),
+          `dim ${dim}: zero prefix`,
+        );
     });
   }
 });
 
 test('retrieval at every dim: rankings and metrics equal those of the direct scores and a full sort (exact ties by index)', () => {
   const got = runSync(retrievalByDimWork(Q, NQ, C, NC, WIDTH, DIMS, relevant));
-  assert.deepEqual([...got.keys()].sort((a, b) => a - b), [...DIMS].sort((a, b) => a - b));
+  assert.deepEqual(
+    [...got.keys()].sort((a, b) => a - b),
+    [...DIMS].sort((a, b) => a - b),
+  );
   const asc = [...DIMS].sort((a, b) => a - b);
   const qInv = prefixInverseNorms(Q, NQ, WIDTH, asc);
   const cInv = prefixInverseNorms(C, NC, WIDTH, asc);
@@ -109,7 +137,12 @@ test('retrieval at every dim: rankings and metrics equal those of the direct sco
   let exactTies = 0;
   asc.forEach((dim, t) => {
     const { scores, ranked } = directRanking(Q, NQ, C, NC, dim, 100);
-    assertNoNearTies(scores, ranked.map((r) => r.slice(0, 101)), NC, `dim ${dim}`);
+    assertNoNearTies(
+      scores,
+      ranked.map((r) => r.slice(0, 101)),
+      NC,
+      `dim ${dim}`,
+    );
     for (let i = 0; i < NQ; i++) {
       assert.deepEqual(topK(fast[t], i, NC, 100), ranked[i], `dim ${dim}, query ${i}`);
       for (let p = 1; p < 100; p++) if (scores[i * NC + ranked[i][p]] === scores[i * NC + ranked[i][p - 1]]) exactTies++;
@@ -170,10 +203,25 @@ test('embedTexts batches by token count (at most batchSize·maxSeqLength padded 
   await initBackend('wasm');
   const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
   const r = new Rng(3);
-  const texts = Array.from({ length: 37 }, (_, i) => Array.from({ length: 1 + ((i * 5) % 13) }, () => words[r.int(words.length)]).join(' '));
+  const texts = Array.from({ length: 37 }, (_, i) =>
+    Array.from({ length: 1 + ((i * 5) % 13) }, () => words[r.int(words.length)]).join(' '),
+  );
   const tokenizer = WordPieceTokenizer.train(texts, { vocabSize: 60 });
   const encoder = new BertEncoder(
-    { vocabSize: tokenizer.vocabSize, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 32, typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.1, attentionDropout: 0.1 },
+    {
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: 16,
+      numLayers: 1,
+      numHeads: 2,
+      intermediateSize: 32,
+      maxPositions: 32,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      pooling: 'mean',
+      layerNorm: 'post',
+      hiddenDropout: 0.1,
+      attentionDropout: 0.1,
+    },
     { seed: 5 },
   );
   const shapes: number[][] = [];
@@ -196,8 +244,15 @@ test('embedTexts batches by token count (at most batchSize·maxSeqLength padded 
     assert.equal(len, Math.max(...lengths[b]), `batch ${b} pads to its longest text`);
   });
   const flat = lengths.flat();
-  assert.deepEqual(flat, [...flat].sort((a, b) => a - b), 'texts go in order of token count');
-  assert.ok(shapes.some(([n]) => n > o.batchSize), 'short texts share larger batches');
+  assert.deepEqual(
+    flat,
+    [...flat].sort((a, b) => a - b),
+    'texts go in order of token count',
+  );
+  assert.ok(
+    shapes.some(([n]) => n > o.batchSize),
+    'short texts share larger batches',
+  );
   for (let i = 0; i < texts.length; i++) {
     const alone = embedTexts(encoder, tokenizer, [texts[i]], o);
     const mine = batched.subarray(i * encoder.dim, (i + 1) * encoder.dim);
@@ -218,7 +273,10 @@ test('the wasm GEMM scorer: same cosines as the JS prefix pass (float tolerance)
   const before = tf.memory().numTensors;
   const scorer = wasmPrefixScorer(C, NC, WIDTH);
   assert.ok(scorer);
-  for (const [from, n] of [[0, NQ], [3, 9]]) {
+  for (const [from, n] of [
+    [0, NQ],
+    [3, 9],
+  ]) {
     const js = asc.map(() => new Float32Array(n * NC));
     const gemm = asc.map(() => new Float32Array(n * NC));
     prefixCosines(Q, qInv, from, n, C, cInv, NC, WIDTH, asc, js);
@@ -233,7 +291,8 @@ test('the wasm GEMM scorer: same cosines as the JS prefix pass (float tolerance)
   const byJs = runSync(retrievalByDimWork(Q, NQ, C, NC, WIDTH, DIMS, relevant));
   const byGemm = runSync(retrievalByDimWork(Q, NQ, C, NC, WIDTH, DIMS, relevant, 5, wasmPrefixScorer));
   for (const dim of DIMS) {
-    for (const [k, v] of Object.entries(byJs.get(dim)!)) assert.ok(Math.abs(v - byGemm.get(dim)![k as keyof RetrievalMetrics]) < 1e-9, `dim ${dim} ${k}`);
+    for (const [k, v] of Object.entries(byJs.get(dim)!))
+      assert.ok(Math.abs(v - byGemm.get(dim)![k as keyof RetrievalMetrics]) < 1e-9, `dim ${dim} ${k}`);
   }
   const o = { shortlistDim: 6, rerankDim: 24, shortlistSize: 10 };
   const fJs = funnelRetrieval(Q, NQ, C, NC, WIDTH, relevant, o);

@@ -19,11 +19,24 @@ describe('gradient accumulation', () => {
     const w = tf.variable(tf.zeros([3, 5]), true, 'acc-test/w');
     const b = tf.variable(tf.zeros([7]), true, 'acc-test/b');
     const chunks = [1, 2, 3].map((k) => ({
-      [w.name]: tf.tensor2d(Array.from({ length: 15 }, (_, i) => k * (i + 1) * 0.5), [3, 5]),
+      [w.name]: tf.tensor2d(
+        Array.from({ length: 15 }, (_, i) => k * (i + 1) * 0.5),
+        [3, 5],
+      ),
       [b.name]: tf.tensor1d(Array.from({ length: 7 }, (_, i) => k - i * 0.25)),
     }));
-    const expectW = tf.tidy(() => tf.addN(chunks.map((c) => c[w.name])).dataSync().slice());
-    const expectB = tf.tidy(() => tf.addN(chunks.map((c) => c[b.name])).dataSync().slice());
+    const expectW = tf.tidy(() =>
+      tf
+        .addN(chunks.map((c) => c[w.name]))
+        .dataSync()
+        .slice(),
+    );
+    const expectB = tf.tidy(() =>
+      tf
+        .addN(chunks.map((c) => c[b.name]))
+        .dataSync()
+        .slice(),
+    );
     const acc = new Map<tf.Variable, tf.Tensor>();
     const before = tf.memory().numTensors;
     accumulateGrads(acc, [w, b], chunks[0]);

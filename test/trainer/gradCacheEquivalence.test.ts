@@ -16,8 +16,18 @@ import type { TokenBatch } from '../../src/trainer/model/types';
 import { Rng } from '../../src/common/random';
 
 const SPEC: EncoderSpec = {
-  vocabSize: 40, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16,
-  typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.2, attentionDropout: 0.2,
+  vocabSize: 40,
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+  pooling: 'mean',
+  layerNorm: 'post',
+  hiddenDropout: 0.2,
+  attentionDropout: 0.2,
 };
 
 /** Rows with different lengths, so padding and the attention mask take part. */
@@ -36,7 +46,14 @@ function tokens(rows: number, len: number, seed: number): TokenBatch {
 }
 
 const mnrl = { type: 'MultipleNegativesRankingLoss', scale: 20 } as const;
-const gist = { guide: 'self', temperature: 0.05, marginStrategy: 'absolute', margin: 0.05, contrastAnchors: true, contrastPositives: true } as const;
+const gist = {
+  guide: 'self',
+  temperature: 0.05,
+  marginStrategy: 'absolute',
+  margin: 0.05,
+  contrastAnchors: true,
+  contrastPositives: true,
+} as const;
 const matry = (loss: unknown, weights: number[] | null, nDimsPerStep = -1) =>
   ({ type: 'MatryoshkaLoss', loss, matryoshkaDims: [16, 8, 4], matryoshkaWeights: weights, nDimsPerStep }) as unknown as LossConfig;
 
@@ -45,12 +62,36 @@ const CASES: Array<{ name: string; config: LossConfig; columns: number; labels?:
   { name: 'CMNRL 2 negatives', config: { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 }, columns: 4 },
   { name: 'CMNSRL triplets', config: { type: 'CachedMultipleNegativesSymmetricRankingLoss', scale: 20, miniBatchSize: 4 }, columns: 3 },
   { name: 'CGIST triplets', config: { type: 'CachedGISTEmbedLoss', ...gist, miniBatchSize: 4 }, columns: 3, guide: true },
-  { name: 'Matryoshka(CMNRL)', config: matry({ type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 }, [1, 0.5, 0.25]), columns: 3 },
-  { name: 'Matryoshka(CMNSRL)', config: matry({ type: 'CachedMultipleNegativesSymmetricRankingLoss', scale: 20, miniBatchSize: 4 }, null), columns: 2 },
-  { name: 'Matryoshka(CGIST)', config: matry({ type: 'CachedGISTEmbedLoss', ...gist, miniBatchSize: 4 }, [1, 0.5, 0.25]), columns: 3, guide: true },
-  { name: 'Matryoshka(CMNRL), nDimsPerStep 2', config: matry({ type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 }, [1, 0.5, 0.25], 2), columns: 2 },
+  {
+    name: 'Matryoshka(CMNRL)',
+    config: matry({ type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 }, [1, 0.5, 0.25]),
+    columns: 3,
+  },
+  {
+    name: 'Matryoshka(CMNSRL)',
+    config: matry({ type: 'CachedMultipleNegativesSymmetricRankingLoss', scale: 20, miniBatchSize: 4 }, null),
+    columns: 2,
+  },
+  {
+    name: 'Matryoshka(CGIST)',
+    config: matry({ type: 'CachedGISTEmbedLoss', ...gist, miniBatchSize: 4 }, [1, 0.5, 0.25]),
+    columns: 3,
+    guide: true,
+  },
+  {
+    name: 'Matryoshka(CMNRL), nDimsPerStep 2',
+    config: matry({ type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 }, [1, 0.5, 0.25], 2),
+    columns: 2,
+  },
   { name: 'Matryoshka(CoSENT) via GradCache', config: matry({ type: 'CoSENTLoss', scale: 20 }, null), columns: 2, labels: true },
-  { name: 'weighted sum CMNRL + Matryoshka(MNRL)', config: [{ weight: 1, loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 } }, { weight: 0.5, loss: matry(mnrl, null) as never }], columns: 2 },
+  {
+    name: 'weighted sum CMNRL + Matryoshka(MNRL)',
+    config: [
+      { weight: 1, loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 4 } },
+      { weight: 0.5, loss: matry(mnrl, null) as never },
+    ],
+    columns: 2,
+  },
 ];
 
 const B = 6; // rows = columns·B: mini-batches 4 and 5 leave a ragged last chunk, 3 and 6 do not
@@ -78,7 +119,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const rows = encoderRows(encoder, batch, 1234);
         const plain = lossAndGradsPlain(rows, c.columns, B, plainLoss, extras);
         const cached = lossAndGradsCached(rows, c.columns, B, cachedLoss, extras, mbs);
-        assert.ok(Math.abs(plain.loss - cached.loss) <= 1e-5 * Math.max(1, Math.abs(plain.loss)), `${c.name} mb=${mbs}: loss ${plain.loss} vs ${cached.loss}`);
+        assert.ok(
+          Math.abs(plain.loss - cached.loss) <= 1e-5 * Math.max(1, Math.abs(plain.loss)),
+          `${c.name} mb=${mbs}: loss ${plain.loss} vs ${cached.loss}`,
+        );
         assert.deepEqual(Object.keys(cached.sideValues).sort(), Object.keys(plain.sideValues).sort());
         assert.equal(cached.grads.size, plain.grads.size, `${c.name}: same set of parameters reached`);
         assert.ok(plain.grads.size >= encoder.variables.length - 2, `${c.name}: gradients reach the whole encoder`);
@@ -88,13 +132,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
           const h = cached.grads.get(v);
           assert.ok(h, `${c.name}: cached path lost the gradient of ${v.name}`);
           const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(g, h))).dataSync()[0]);
-          largest = Math.max(largest, tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]));
+          largest = Math.max(
+            largest,
+            tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]),
+          );
           worst = Math.max(worst, diff);
         }
         if (process.env.MRL_DEBUG) process.stderr.write(`DBG ${c.name} ${mbs} ${worst} ${largest}\n`);
         // 1e-5 absolute where gradients are O(1); relative to the largest entry where they are larger
         // (CoSENT's sum over pairs reaches ~600 here), since float32 rounds both sums at ~1e-7 relative.
-        assert.ok(worst <= 1e-5 * Math.max(1, largest), `${c.name} mb=${mbs} (${backend}): max |Δgrad| = ${worst}, max |grad| = ${largest}`);
+        assert.ok(
+          worst <= 1e-5 * Math.max(1, largest),
+          `${c.name} mb=${mbs} (${backend}): max |Δgrad| = ${worst}, max |grad| = ${largest}`,
+        );
         assert.ok(largest > 1e-3, `${c.name}: gradients are not trivially zero`);
         for (const g of [...plain.grads.values(), ...cached.grads.values()]) g.dispose();
         compared++;
@@ -126,20 +176,33 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const inner = createLoss(resolveLoss(config, { embeddingDim: 16 }), 3);
       let computed = 0;
       const counted: EmbeddingLoss = {
-        name: inner.name, miniBatchSize: inner.miniBatchSize, needsGuide: inner.needsGuide, needsLabels: inner.needsLabels, columnRange: inner.columnRange,
+        name: inner.name,
+        miniBatchSize: inner.miniBatchSize,
+        needsGuide: inner.needsGuide,
+        needsLabels: inner.needsLabels,
+        columnRange: inner.columnRange,
         compute: (inputs, sink) => (computed++, inner.compute(inputs, sink)),
       };
       const rows = encoderRows(encoder, batch, 99);
       let embedded = 0;
-      const counting: RowEmbedder = { variables: rows.variables, embed: (s, e, training) => ((embedded += e - s), rows.embed(s, e, training)) };
+      const counting: RowEmbedder = {
+        variables: rows.variables,
+        embed: (s, e, training) => ((embedded += e - s), rows.embed(s, e, training)),
+      };
       const cached = lossAndGradsCached(counting, 2, B, counted, {}, mbs);
       const last = 2 * B - Math.floor((2 * B - 1) / mbs) * mbs;
       assert.equal(computed, 1, `mb=${mbs}: the loss is evaluated once per step`);
       assert.equal(embedded, 2 * (2 * B) - last, `mb=${mbs}: every chunk but the last is embedded twice, the last (${last} rows) once`);
-      assert.ok(Math.abs(plain.loss - cached.loss) <= 1e-5 * Math.max(1, Math.abs(plain.loss)), `mb=${mbs}: loss ${plain.loss} vs ${cached.loss}`);
+      assert.ok(
+        Math.abs(plain.loss - cached.loss) <= 1e-5 * Math.max(1, Math.abs(plain.loss)),
+        `mb=${mbs}: loss ${plain.loss} vs ${cached.loss}`,
+      );
       assert.deepEqual(Object.keys(cached.sideValues).sort(), ['16', '4', '8']);
       for (const k of Object.keys(plain.sideValues)) {
-        assert.ok(Math.abs(plain.sideValues[k] - cached.sideValues[k]) <= 1e-5, `mb=${mbs}: per-dim loss ${k}: ${plain.sideValues[k]} vs ${cached.sideValues[k]}`);
+        assert.ok(
+          Math.abs(plain.sideValues[k] - cached.sideValues[k]) <= 1e-5,
+          `mb=${mbs}: per-dim loss ${k}: ${plain.sideValues[k]} vs ${cached.sideValues[k]}`,
+        );
       }
       assert.equal(cached.grads.size, plain.grads.size);
       let worst = 0;
@@ -147,8 +210,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       for (const [v, g] of plain.grads) {
         const h = cached.grads.get(v);
         assert.ok(h, `mb=${mbs}: no gradient for ${v.name}`);
-        worst = Math.max(worst, tf.tidy(() => tf.max(tf.abs(tf.sub(g, h))).dataSync()[0]));
-        largest = Math.max(largest, tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]));
+        worst = Math.max(
+          worst,
+          tf.tidy(() => tf.max(tf.abs(tf.sub(g, h))).dataSync()[0]),
+        );
+        largest = Math.max(
+          largest,
+          tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]),
+        );
       }
       assert.ok(largest > 1e-3, 'gradients are not trivially zero');
       assert.ok(worst <= 1e-5 * Math.max(1, largest), `mb=${mbs} (${backend}): max |Δgrad| = ${worst}, max |grad| = ${largest}`);

@@ -10,10 +10,13 @@ import { loadHfModel, PRE_LN_MODEL_TYPE, saveHfModel } from '../../src/trainer/m
 import { encodeSafetensors, readSafetensors, type TensorToWrite } from '../../src/trainer/model/safetensors';
 import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
 
-const V = 40, H = 8, I = 12, P = 16, NL = 2, NH = 2;
-const TOKENS = [
-  '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'cat', 'sat', 'on', 'mat', 'dog', 'ran', '##s', 'a', '##a', '.',
-];
+const V = 40,
+  H = 8,
+  I = 12,
+  P = 16,
+  NL = 2,
+  NH = 2;
+const TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'cat', 'sat', 'on', 'mat', 'dog', 'ran', '##s', 'a', '##a', '.'];
 
 let root: string;
 before(async () => {
@@ -45,7 +48,15 @@ function torchState(): Map<string, TensorToWrite> {
   const m = new Map<string, TensorToWrite>();
   let seed = 1;
   const add = (name: string, shape: number[], scale = 0.5, offset = 0): void => {
-    m.set(name, { shape, data: values(shape.reduce((a, b) => a * b, 1), seed++, scale, offset) });
+    m.set(name, {
+      shape,
+      data: values(
+        shape.reduce((a, b) => a * b, 1),
+        seed++,
+        scale,
+        offset,
+      ),
+    });
   };
   const ln = (p: string): void => {
     add(`${p}.weight`, [H], 0.2, 1);
@@ -125,7 +136,15 @@ function refEmbedding(state: Map<string, TensorToWrite>, ids: number[], pooling:
       const vr = row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length;
       return row.map((v, i) => ((v - mean) / Math.sqrt(vr + 1e-12)) * w(`${p}.weight`)[i] + w(`${p}.bias`)[i]);
     });
-  let x = ids.map((id, t) => Array.from({ length: H }, (_, j) => w('embeddings.word_embeddings.weight')[id * H + j] + w('embeddings.position_embeddings.weight')[t * H + j] + w('embeddings.token_type_embeddings.weight')[j]));
+  let x = ids.map((id, t) =>
+    Array.from(
+      { length: H },
+      (_, j) =>
+        w('embeddings.word_embeddings.weight')[id * H + j] +
+        w('embeddings.position_embeddings.weight')[t * H + j] +
+        w('embeddings.token_type_embeddings.weight')[j],
+    ),
+  );
   x = norm(x, 'embeddings.LayerNorm');
   const d = H / NH;
   for (let l = 0; l < NL; l++) {
@@ -148,10 +167,16 @@ function refEmbedding(state: Map<string, TensorToWrite>, ids: number[], pooling:
       }
     }
     const a = lin(ctx, `${p}.attention.output.dense`, H);
-    x = norm(x.map((r, t) => r.map((val, j) => val + a[t][j])), `${p}.attention.output.LayerNorm`);
+    x = norm(
+      x.map((r, t) => r.map((val, j) => val + a[t][j])),
+      `${p}.attention.output.LayerNorm`,
+    );
     const inter = lin(x, `${p}.intermediate.dense`, I).map((r) => r.map((z) => 0.5 * z * (1 + erf(z / Math.SQRT2))));
     const o = lin(inter, `${p}.output.dense`, H);
-    x = norm(x.map((r, t) => r.map((val, j) => val + o[t][j])), `${p}.output.LayerNorm`);
+    x = norm(
+      x.map((r, t) => r.map((val, j) => val + o[t][j])),
+      `${p}.output.LayerNorm`,
+    );
   }
   if (pooling === 'cls') return x[0];
   return Array.from({ length: H }, (_, j) => x.reduce((acc, r) => acc + r[j], 0) / x.length);
@@ -188,10 +213,23 @@ test('loads a torch-layout checkpoint: Linear weights transposed, embeddings not
     assert.equal(config.model_type, 'bert');
     assert.equal(pooling, 'mean');
     assert.equal(maxSeqLength, P);
-    assert.deepEqual({ ...encoder.spec }, {
-      vocabSize: V, hiddenSize: H, numLayers: NL, numHeads: NH, intermediateSize: I, maxPositions: P, typeVocabSize: 2,
-      layerNormEps: 1e-12, layerNorm: 'post', pooling: 'mean', hiddenDropout: 0.1, attentionDropout: 0.1,
-    });
+    assert.deepEqual(
+      { ...encoder.spec },
+      {
+        vocabSize: V,
+        hiddenSize: H,
+        numLayers: NL,
+        numHeads: NH,
+        intermediateSize: I,
+        maxPositions: P,
+        typeVocabSize: 2,
+        layerNormEps: 1e-12,
+        layerNorm: 'post',
+        pooling: 'mean',
+        hiddenDropout: 0.1,
+        attentionDropout: 0.1,
+      },
+    );
     // intermediate.dense: torch [I, H] → encoder [H, I], element (i, o) = torch (o, i).
     const inter = encoder.params.get('encoder.layer.1.intermediate.dense.weight')!;
     assert.deepEqual(inter.shape, [H, I]);
@@ -204,7 +242,10 @@ test('loads a torch-layout checkpoint: Linear weights transposed, embeddings not
     assert.equal(q[1 * H + 2], qs[2 * H + 1]);
     assert.notEqual(q[1 * H + 2], qs[1 * H + 2]);
     // Embedding tables keep their layout.
-    assert.deepEqual(Array.from(encoder.params.get('embeddings.word_embeddings.weight')!.dataSync()), Array.from(state.get('embeddings.word_embeddings.weight')!.data));
+    assert.deepEqual(
+      Array.from(encoder.params.get('embeddings.word_embeddings.weight')!.dataSync()),
+      Array.from(state.get('embeddings.word_embeddings.weight')!.data),
+    );
 
     const { rows, emb } = embed(encoder, tokenizer, TEXTS);
     assert.deepEqual(rows[1], [2, 13, 10, 11, 3]);
@@ -217,7 +258,10 @@ test('loads a torch-layout checkpoint: Linear weights transposed, embeddings not
   }
   // Without sentence_bert_config.json, tokenizer_config.json's model_max_length is the default
   // (transformers' 1e30 "unknown" sentinel is ignored).
-  for (const [mml, expected] of [[12, 12], [1e30, P]]) {
+  for (const [mml, expected] of [
+    [12, 12],
+    [1e30, P],
+  ]) {
     writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: mml }));
     const m = loadHfModel(dir);
     m.encoder.dispose();
@@ -234,7 +278,10 @@ test('"bert." prefix, gamma/beta names, and heads / pooler / position_ids are ac
   state.set('pooler.dense.bias', { shape: [H], data: values(H, 98) });
   state.set('cls.predictions.bias', { shape: [V], data: values(V, 97) });
   state.set('embeddings.position_ids', { shape: [1, P], data: Int32Array.from({ length: P }, (_, i) => i) });
-  writeFolder(b, { state, rename: (n) => 'bert.' + n.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta') });
+  writeFolder(b, {
+    state,
+    rename: (n) => 'bert.' + n.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'),
+  });
   const ma = loadHfModel(a);
   const mb = loadHfModel(b);
   try {
@@ -257,7 +304,10 @@ test('missing or mis-shaped tensors: one error naming the folder, each tensor, e
     (e: Error) => {
       assert.match(e.message, new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the checkpoint does not match config\\.json`));
       assert.match(e.message, /missing tensor "encoder\.layer\.1\.output\.dense\.bias" \(expected shape \[8\]\)/);
-      assert.match(e.message, /tensor "encoder\.layer\.0\.intermediate\.dense\.weight" in .*model\.safetensors has shape \[8, 12\], expected \[12, 8\]/);
+      assert.match(
+        e.message,
+        /tensor "encoder\.layer\.0\.intermediate\.dense\.weight" in .*model\.safetensors has shape \[8, 12\], expected \[12, 8\]/,
+      );
       assert.match(e.message, /unexpected tensor "encoder\.layer\.0\.attention\.self\.relative_bias"/);
       return true;
     },
@@ -265,7 +315,10 @@ test('missing or mis-shaped tensors: one error naming the folder, each tensor, e
   // A config that disagrees with the weights is reported the same way.
   const d2 = newDir();
   writeFolder(d2, { config: { ...CONFIG, intermediate_size: 10 } });
-  assert.throws(() => loadHfModel(d2), /tensor "encoder\.layer\.0\.intermediate\.dense\.weight" in .* has shape \[12, 8\], expected \[10, 8\]/);
+  assert.throws(
+    () => loadHfModel(d2),
+    /tensor "encoder\.layer\.0\.intermediate\.dense\.weight" in .* has shape \[12, 8\], expected \[10, 8\]/,
+  );
 });
 
 test('corrupt weights files and unsupported configs give clear errors', () => {
@@ -298,7 +351,10 @@ test('corrupt weights files and unsupported configs give clear errors', () => {
   const noConfig = newDir();
   writeFolder(noConfig);
   unlinkSync(join(noConfig, 'config.json'));
-  assert.throws(() => loadHfModel(noConfig), new RegExp(`missing file ${join(noConfig, 'config.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.throws(
+    () => loadHfModel(noConfig),
+    new RegExp(`missing file ${join(noConfig, 'config.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+  );
   const binOnly = newDir();
   writeFolder(binOnly);
   unlinkSync(join(binOnly, 'model.safetensors'));
@@ -315,7 +371,10 @@ test('corrupt weights files and unsupported configs give clear errors', () => {
 });
 
 /** A safetensors file with every tensor stored as BF16 (float32 bits truncated to the top 16). */
-function bf16File(state: Map<string, TensorToWrite>, override: Record<string, { dtype: string; bytes: Buffer; shape: number[] }> = {}): Buffer {
+function bf16File(
+  state: Map<string, TensorToWrite>,
+  override: Record<string, { dtype: string; bytes: Buffer; shape: number[] }> = {},
+): Buffer {
   const header: Record<string, unknown> = {};
   const chunks: Buffer[] = [];
   let off = 0;
@@ -348,7 +407,8 @@ test('BF16 checkpoints load as float32; an integer tensor where a float paramete
   try {
     const got = m.encoder.params.get('encoder.layer.0.output.dense.weight')!.dataSync(); // encoder [I, H], torch [H, I]
     const src = state.get('encoder.layer.0.output.dense.weight')!.data as Float32Array;
-    const bf = (x: number): number => new Float32Array(new Uint32Array([new Uint32Array(new Float32Array([x]).buffer)[0] & 0xffff0000]).buffer)[0];
+    const bf = (x: number): number =>
+      new Float32Array(new Uint32Array([new Uint32Array(new Float32Array([x]).buffer)[0] & 0xffff0000]).buffer)[0];
     assert.equal(got[3 * H + 5], bf(src[5 * I + 3]));
     assert.notEqual(got[3 * H + 5], src[5 * I + 3]);
   } finally {
@@ -357,7 +417,10 @@ test('BF16 checkpoints load as float32; an integer tensor where a float paramete
   const bad = newDir();
   const ints = Buffer.alloc(H * 8);
   writeFolder(bad, { state, extraBytes: bf16File(state, { 'embeddings.LayerNorm.bias': { dtype: 'I64', bytes: ints, shape: [H] } }) });
-  assert.throws(() => loadHfModel(bad), /tensor "embeddings\.LayerNorm\.bias" in .*model\.safetensors has integer dtype I64, expected a float dtype/);
+  assert.throws(
+    () => loadHfModel(bad),
+    /tensor "embeddings\.LayerNorm\.bias" in .*model\.safetensors has integer dtype I64, expected a float dtype/,
+  );
 });
 
 test('vocab.txt + tokenizer_config.json fallback, and sentence-transformers pooling / max_seq_length', () => {
@@ -366,13 +429,19 @@ test('vocab.txt + tokenizer_config.json fallback, and sentence-transformers pool
   unlinkSync(join(dir, 'tokenizer.json'));
   writeFileSync(join(dir, 'vocab.txt'), TOKENS.join('\n') + '\n');
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false }));
-  writeFileSync(join(dir, 'modules.json'), JSON.stringify([
-    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
-    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
-    { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
-  ]));
+  writeFileSync(
+    join(dir, 'modules.json'),
+    JSON.stringify([
+      { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+      { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+      { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
+    ]),
+  );
   mkdirSync(join(dir, '1_Pooling'));
-  writeFileSync(join(dir, '1_Pooling', 'config.json'), JSON.stringify({ word_embedding_dimension: H, pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }));
+  writeFileSync(
+    join(dir, '1_Pooling', 'config.json'),
+    JSON.stringify({ word_embedding_dimension: H, pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }),
+  );
   writeFileSync(join(dir, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 10, do_lower_case: false }));
   const m = loadHfModel(dir);
   try {
@@ -401,8 +470,19 @@ test('vocab.txt + tokenizer_config.json fallback, and sentence-transformers pool
 
 function spec(over: Partial<EncoderSpec>): EncoderSpec {
   return {
-    vocabSize: 20, hiddenSize: H, numLayers: 2, numHeads: NH, intermediateSize: I, maxPositions: P, typeVocabSize: 2,
-    layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.1, attentionDropout: 0.1, ...over,
+    vocabSize: 20,
+    hiddenSize: H,
+    numLayers: 2,
+    numHeads: NH,
+    intermediateSize: I,
+    maxPositions: P,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    pooling: 'mean',
+    layerNorm: 'post',
+    hiddenDropout: 0.1,
+    attentionDropout: 0.1,
+    ...over,
   };
 }
 
@@ -411,12 +491,25 @@ for (const variant of [
   { name: 'pre-LN, cls pooling, projection to 6', spec: spec({ layerNorm: 'pre', pooling: 'cls', outputDim: 6 }) },
 ]) {
   test(`save → load round trip gives identical parameters and embeddings (${variant.name})`, () => {
-    const tokenizer = WordPieceTokenizer.train(['the cat sat on the mat', 'the dog ran', 'cats and dogs'], { vocabSize: 20, minFrequency: 1 });
+    const tokenizer = WordPieceTokenizer.train(['the cat sat on the mat', 'the dog ran', 'cats and dogs'], {
+      vocabSize: 20,
+      minFrequency: 1,
+    });
     const enc = new BertEncoder(variant.spec, { seed: 7 });
     const dir = join(newDir(), 'out');
     try {
       saveHfModel(dir, enc, tokenizer, { maxSeqLength: 12 });
-      for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'modules.json', 'sentence_bert_config.json', '1_Pooling/config.json']) {
+      for (const f of [
+        'config.json',
+        'model.safetensors',
+        'tokenizer.json',
+        'vocab.txt',
+        'tokenizer_config.json',
+        'special_tokens_map.json',
+        'modules.json',
+        'sentence_bert_config.json',
+        '1_Pooling/config.json',
+      ]) {
         assert.ok(existsSync(join(dir, f)), f);
       }
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
@@ -434,7 +527,10 @@ for (const variant of [
       const modules = JSON.parse(readFileSync(join(dir, 'modules.json'), 'utf8'));
       if (variant.spec.outputDim) {
         assert.equal(config.mrl_layer_norm, 'pre');
-        assert.deepEqual(modules.map((m: { path: string }) => m.path), ['', '1_Pooling', '2_Dense']);
+        assert.deepEqual(
+          modules.map((m: { path: string }) => m.path),
+          ['', '1_Pooling', '2_Dense'],
+        );
         const dense = readSafetensors(join(dir, '2_Dense', 'model.safetensors'));
         assert.deepEqual(dense.get('linear.weight')!.shape, [6, H]);
         assert.deepEqual(JSON.parse(readFileSync(join(dir, '2_Dense', 'config.json'), 'utf8')).out_features, 6);

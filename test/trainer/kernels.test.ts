@@ -120,7 +120,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
       // flattens batch dims and only broadcasts a whole side of batch size 1.
     ];
     for (const { as, bs } of mmCases) {
-      for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      for (const [tA, tB] of [
+        [false, false],
+        [false, true],
+        [true, false],
+        [true, true],
+      ] as const) {
         test(`BatchMatMul grad ${JSON.stringify(as)} x ${JSON.stringify(bs)} tA=${tA} tB=${tB}`, () => {
           const sa = tA ? [...as.slice(0, -2), as[as.length - 1], as[as.length - 2]] : as;
           const sb = tB ? [...bs.slice(0, -2), bs[bs.length - 1], bs[bs.length - 2]] : bs;
@@ -159,15 +164,36 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     const bcCases: [number[], number[]][] = [
       [[4, 3], [3]],
-      [[4, 3], [4, 3]],
-      [[2, 3, 4], [3, 4]],
+      [
+        [4, 3],
+        [4, 3],
+      ],
+      [
+        [2, 3, 4],
+        [3, 4],
+      ],
       [[2, 3, 4], [4]],
-      [[2, 3, 4], [1, 3, 1]],
-      [[2, 3, 4], [2, 1, 4]],
-      [[3, 1], [1, 4]],
+      [
+        [2, 3, 4],
+        [1, 3, 1],
+      ],
+      [
+        [2, 3, 4],
+        [2, 1, 4],
+      ],
+      [
+        [3, 1],
+        [1, 4],
+      ],
       [[2, 3], []],
-      [[5, 1], [5, 6]],
-      [[1, 1, 4], [2, 3, 4]],
+      [
+        [5, 1],
+        [5, 6],
+      ],
+      [
+        [1, 1, 4],
+        [2, 3, 4],
+      ],
     ];
     for (const op of ['add', 'sub', 'mul'] as const) {
       for (const [as, bs] of bcCases) {
@@ -197,7 +223,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
     test('same tensor on both sides of add (x + x) accumulates correctly', () => {
       const g = tf.tidy(() => {
         const x = tf.tensor([1, 2, 3]);
-        return tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.add(v, v), v)))(x).dataSync().slice();
+        return tf
+          .grad((v: tf.Tensor) => tf.sum(tf.mul(tf.add(v, v), v)))(x)
+          .dataSync()
+          .slice();
       });
       // d/dx sum(2x²) = 4x
       assert.deepEqual(Array.from(g), [4, 8, 12]);
@@ -228,7 +257,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
       assert.ok(maxAbsDiff(out.gb, want.gb) <= 1e-5, `dB max diff ${maxAbsDiff(out.gb, want.gb)}`);
       const a = tf.randomNormal([3, 5, 6]) as tf.Tensor3D;
       const b = tf.randomNormal([5, 6, 4]) as tf.Tensor3D;
-      const names = await collectKernelNames(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(groupedMatMul(x as tf.Tensor3D, y as tf.Tensor3D)))([a, b]));
+      const names = await collectKernelNames(() =>
+        tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(groupedMatMul(x as tf.Tensor3D, y as tf.Tensor3D)))([a, b]),
+      );
       assert.ok(names.includes('DepthwiseConv2dNative'), names.join(','));
       assert.ok(!names.includes('BatchMatMul'), names.join(','));
       tf.dispose([a, b]);
@@ -267,14 +298,20 @@ describe('wasm Identity shares buffers', () => {
   test('clone shares the buffer, survives disposal of the source, and frees it at the end', async () => {
     await initBackend('wasm');
     const bytes0 = tf.memory().numBytes;
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = tf.clone(x);
     assert.equal(y.dataId, x.dataId);
     x.dispose();
     assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
     // A variable built from it and then re-assigned leaves the clone's values alone.
     const v = tf.variable(y);
-    const nines = tf.tensor2d([[9, 9], [9, 9]]);
+    const nines = tf.tensor2d([
+      [9, 9],
+      [9, 9],
+    ]);
     v.assign(nines);
     assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
     assert.deepEqual(Array.from(v.dataSync()), [9, 9, 9, 9]);

@@ -32,11 +32,15 @@ function accuracy(a: Float32Array, p: Float32Array, n: number, full: number, dim
   let hits = 0;
   for (let i = 0; i < n; i++) {
     const q = unit(a, i);
-    let best = -1, arg = -1;
+    let best = -1,
+      arg = -1;
     for (let j = 0; j < n; j++) {
       const c = unit(p, j);
       const s = q.reduce((acc, t, k) => acc + t * c[k], 0);
-      if (s > best) { best = s; arg = j; }
+      if (s > best) {
+        best = s;
+        arg = j;
+      }
     }
     if (arg === i) hits++;
   }
@@ -50,20 +54,45 @@ test('MatryoshkaLoss(CachedMNRL) training drives the loss down and retrieval up 
   const held = Array.from({ length: 48 }, () => pair(rng));
   const tokenizer = WordPieceTokenizer.train(train.flat(), { vocabSize: 200 });
   const encoder = new BertEncoder(
-    { vocabSize: tokenizer.vocabSize, hiddenSize: 32, numLayers: 1, numHeads: 2, intermediateSize: 64, maxPositions: 16,
-      typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'pre', hiddenDropout: 0.1, attentionDropout: 0.1 },
+    {
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: 32,
+      numLayers: 1,
+      numHeads: 2,
+      intermediateSize: 64,
+      maxPositions: 16,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      pooling: 'mean',
+      layerNorm: 'pre',
+      hiddenDropout: 0.1,
+      attentionDropout: 0.1,
+    },
     { seed: 1 },
   );
   const config = {
-    type: 'MatryoshkaLoss', matryoshkaDims: [32, 16, 8], matryoshkaWeights: null, nDimsPerStep: -1,
+    type: 'MatryoshkaLoss',
+    matryoshkaDims: [32, 16, 8],
+    matryoshkaWeights: null,
+    nDimsPerStep: -1,
     loss: { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 16 },
   } as LossConfig;
   const loss = createLoss(resolveLoss(config, { embeddingDim: 32 }), 1);
   const optimizer = new AdamW(encoder.params, { learningRate: 3e-3, weightDecay: 0.01, maxGradNorm: 1 });
   const runner = new StepRunner({ encoder, tokenizer, maxSeqLength: 16, loss, optimizer, seed: 9 });
   const evalAt = () => {
-    const a = embedTexts(encoder, tokenizer, held.map((x) => x[0]), { maxSeqLength: 16, batchSize: 32 });
-    const p = embedTexts(encoder, tokenizer, held.map((x) => x[1]), { maxSeqLength: 16, batchSize: 32 });
+    const a = embedTexts(
+      encoder,
+      tokenizer,
+      held.map((x) => x[0]),
+      { maxSeqLength: 16, batchSize: 32 },
+    );
+    const p = embedTexts(
+      encoder,
+      tokenizer,
+      held.map((x) => x[1]),
+      { maxSeqLength: 16, batchSize: 32 },
+    );
     return [32, 16, 8].map((d) => accuracy(a, p, held.length, 32, d));
   };
   const before = evalAt();
@@ -71,7 +100,7 @@ test('MatryoshkaLoss(CachedMNRL) training drives the loss down and retrieval up 
   const losses: number[] = [];
   const batch = 32;
   for (let step = 0; step < 80; step++) {
-    const rows = train.slice((step * batch) % train.length, (step * batch) % train.length + batch);
+    const rows = train.slice((step * batch) % train.length, ((step * batch) % train.length) + batch);
     const out = runner.step({ columns: [rows.map((r) => r[0]), rows.map((r) => r[1])] }, step);
     assert.deepEqual(Object.keys(out.byDim).sort(), ['16', '32', '8']);
     losses.push(out.loss);
@@ -80,7 +109,8 @@ test('MatryoshkaLoss(CachedMNRL) training drives the loss down and retrieval up 
   const after = evalAt();
   if (process.env.MRL_DEBUG) process.stderr.write(`DBG before ${before} after ${after} loss ${losses[0]} → ${losses[losses.length - 1]}\n`);
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
+  const first = mean(losses.slice(0, 5)),
+    last = mean(losses.slice(-5));
   assert.ok(last < 0.5 * first, `loss went from ${first.toFixed(3)} to ${last.toFixed(3)}`);
   for (let i = 0; i < 3; i++) {
     assert.ok(after[i] >= before[i] + 0.3, `dim ${[32, 16, 8][i]}: accuracy ${before[i].toFixed(2)} → ${after[i].toFixed(2)}`);

@@ -6,8 +6,11 @@ import { AdamW, decays } from '../../src/trainer/loop/optimizer';
 
 /** torch.optim.AdamW's update written out in scalars, for one parameter vector. */
 function referenceAdamW(p: number[], grads: number[][], lr: number, wd: number, maxNorm: number, decay: boolean) {
-  const b1 = 0.9, b2 = 0.999, eps = 1e-8;
-  const m = p.map(() => 0), v = p.map(() => 0);
+  const b1 = 0.9,
+    b2 = 0.999,
+    eps = 1e-8;
+  const m = p.map(() => 0),
+    v = p.map(() => 0);
   p = [...p];
   grads.forEach((g0, k) => {
     const t = k + 1;
@@ -18,7 +21,8 @@ function referenceAdamW(p: number[], grads: number[][], lr: number, wd: number, 
       if (decay) p[i] *= 1 - lr * wd;
       m[i] = b1 * m[i] + (1 - b1) * g[i];
       v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      const mh = m[i] / (1 - b1 ** t), vh = v[i] / (1 - b2 ** t);
+      const mh = m[i] / (1 - b1 ** t),
+        vh = v[i] / (1 - b2 ** t);
       p[i] -= (lr * mh) / (Math.sqrt(vh) + eps);
     }
   });
@@ -28,8 +32,15 @@ function referenceAdamW(p: number[], grads: number[][], lr: number, wd: number, 
 test('AdamW matches the torch update, with clipping and decoupled decay', async () => {
   await tf.setBackend('cpu');
   const p0 = [0.5, -1.25, 2, 0.1];
-  const grads = [[0.3, -0.2, 4, 0.05], [-1, 0.5, 0.25, 2], [0.01, 0.02, -0.03, 0.04]];
-  for (const [name, decay] of [['layer.0.dense.weight', true], ['layer.0.dense.bias', false]] as const) {
+  const grads = [
+    [0.3, -0.2, 4, 0.05],
+    [-1, 0.5, 0.25, 2],
+    [0.01, 0.02, -0.03, 0.04],
+  ];
+  for (const [name, decay] of [
+    ['layer.0.dense.weight', true],
+    ['layer.0.dense.bias', false],
+  ] as const) {
     const w = tf.variable(tf.tensor1d(p0));
     const opt = new AdamW(new Map([[name, w]]), { learningRate: 0.05, weightDecay: 0.1, maxGradNorm: 1 });
     for (const g of grads) {
@@ -49,9 +60,11 @@ test('AdamW matches the torch update, with clipping and decoupled decay', async 
 test('AdamW state restores into a fresh optimizer and continues identically', async () => {
   await tf.setBackend('cpu');
   const mk = () => tf.variable(tf.tensor1d([1, 2, 3]));
-  const a = mk(), b = mk();
+  const a = mk(),
+    b = mk();
   const oa = new AdamW(new Map([['w', a]]), { learningRate: 0.1, weightDecay: 0.01 });
-  const g1 = tf.tensor1d([0.5, -0.5, 1]), g2 = tf.tensor1d([1, 1, -2]);
+  const g1 = tf.tensor1d([0.5, -0.5, 1]),
+    g2 = tf.tensor1d([1, 1, -2]);
   oa.apply(new Map([[a, g1]]));
   const ob = new AdamW(new Map([['w', b]]), { learningRate: 0.1, weightDecay: 0.01 });
   b.assign(a);
@@ -87,7 +100,9 @@ test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on 
   const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
   const run = async (backend: 'cpu' | 'wasm') => {
     await initBackend(backend);
-    const params = new Map(Object.entries(shapes).map(([name, shape], k) => [name, tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), k + 1), shape))]));
+    const params = new Map(
+      Object.entries(shapes).map(([name, shape], k) => [name, tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), k + 1), shape))]),
+    );
     const opt = new AdamW(params, { learningRate: 0.01, weightDecay: 0.1, maxGradNorm: 0.5 });
     const norms: number[] = [];
     for (let step = 0; step < 4; step++) {
@@ -95,7 +110,11 @@ test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on 
       norms.push(opt.apply(grads));
       for (const g of grads.values()) g.dispose();
     }
-    const out = { norms, params: [...params.values()].map((v) => v.dataSync().slice()), fused: backend === 'wasm' && ownWasmKernelsActive() };
+    const out = {
+      norms,
+      params: [...params.values()].map((v) => v.dataSync().slice()),
+      fused: backend === 'wasm' && ownWasmKernelsActive(),
+    };
     opt.dispose();
     for (const v of params.values()) v.dispose();
     return out;

@@ -12,10 +12,14 @@ import { prepareRun } from '../../src/trainer/loop/prepare';
 const dir = mkdtempSync(join(tmpdir(), 'mrl-preflight-'));
 writeFileSync(
   join(dir, 'pairs.jsonl'),
-  Array.from({ length: 40 }, (_, i) => JSON.stringify({ anchor: `question ${i} about topic ${i % 7}`, positive: `answer ${i} on topic ${i % 7}` })).join('\n') + '\n',
+  Array.from({ length: 40 }, (_, i) =>
+    JSON.stringify({ anchor: `question ${i} about topic ${i % 7}`, positive: `answer ${i} on topic ${i % 7}` }),
+  ).join('\n') + '\n',
 );
 const CONFIG = {
-  name: 'preflight', seed: 1, backend: 'cpu',
+  name: 'preflight',
+  seed: 1,
+  backend: 'cpu',
   model: { scratch: { vocabSize: 120, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxSeqLength: 12 } },
   data: { train: { source: 'pairs.jsonl' }, evalFraction: 0.2 },
   loss: { type: 'MatryoshkaLoss', loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 4 }, matryoshkaDims: [16, 8] },
@@ -27,7 +31,10 @@ test('a kernel missing on the backend stops the run before it starts, naming the
   assert.deepEqual(r.errors, []);
   const logs: string[] = [];
   const ok = await prepareRun(r.resolved!, { log: (s) => logs.push(s) });
-  assert.ok(logs.some((l) => /kernels: \d+ used by a training step, all registered on cpu/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /kernels: \d+ used by a training step, all registered on cpu/.test(l)),
+    logs.join('\n'),
+  );
   ok.encoder.dispose();
 
   // Take away the GELU's Erf kernel on cpu, as a backend without it would be.

@@ -21,13 +21,34 @@ import { runTraining } from '../../src/trainer/loop/train';
 
 const root = mkdtempSync(join(tmpdir(), 'mrl-pretrained-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-const rows = loadWordnet().rows.filter((_, i) => i % 113 === 0).slice(0, 200);
+const rows = loadWordnet()
+  .rows.filter((_, i) => i % 113 === 0)
+  .slice(0, 200);
 
 before(async () => {
   await initBackend('cpu');
   writeFileSync(join(root, 'pairs.jsonl'), rows.map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive })).join('\n') + '\n');
-  const tokenizer = WordPieceTokenizer.train(rows.flatMap((r) => [String(r.anchor), String(r.positive)]), { vocabSize: 150, minFrequency: 1 });
-  const enc = new BertEncoder({ vocabSize: tokenizer.vocabSize, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 32, typeVocabSize: 2, layerNormEps: 1e-12, pooling: 'mean', layerNorm: 'post', hiddenDropout: 0.1, attentionDropout: 0.1 }, { seed: 5 });
+  const tokenizer = WordPieceTokenizer.train(
+    rows.flatMap((r) => [String(r.anchor), String(r.positive)]),
+    { vocabSize: 150, minFrequency: 1 },
+  );
+  const enc = new BertEncoder(
+    {
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: 16,
+      numLayers: 1,
+      numHeads: 2,
+      intermediateSize: 32,
+      maxPositions: 32,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      pooling: 'mean',
+      layerNorm: 'post',
+      hiddenDropout: 0.1,
+      attentionDropout: 0.1,
+    },
+    { seed: 5 },
+  );
   const dir = join(root, 'st-model');
   try {
     saveHfModel(dir, enc, tokenizer, { maxSeqLength: 32 });
@@ -35,18 +56,37 @@ before(async () => {
     enc.dispose();
   }
   // The module files as sentence-transformers writes them (CLS pooling, a Normalize module).
-  writeFileSync(join(dir, 'modules.json'), JSON.stringify([
-    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
-    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
-    { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
-  ], null, 2));
+  writeFileSync(
+    join(dir, 'modules.json'),
+    JSON.stringify(
+      [
+        { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+        { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+        { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
+      ],
+      null,
+      2,
+    ),
+  );
   mkdirSync(join(dir, '2_Normalize'), { recursive: true });
   writeFileSync(join(dir, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 32, do_lower_case: false }));
-  writeFileSync(join(dir, '1_Pooling', 'config.json'), JSON.stringify({
-    word_embedding_dimension: 16, pooling_mode_cls_token: true, pooling_mode_mean_tokens: false, pooling_mode_max_tokens: false,
-    pooling_mode_mean_sqrt_len_tokens: false, pooling_mode_weightedmean_tokens: false, pooling_mode_lasttoken: false, include_prompt: true,
-  }));
-  writeFileSync(join(dir, 'config_sentence_transformers.json'), JSON.stringify({ __version__: { sentence_transformers: '3.4.1' }, prompts: {}, similarity_fn_name: 'cosine' }));
+  writeFileSync(
+    join(dir, '1_Pooling', 'config.json'),
+    JSON.stringify({
+      word_embedding_dimension: 16,
+      pooling_mode_cls_token: true,
+      pooling_mode_mean_tokens: false,
+      pooling_mode_max_tokens: false,
+      pooling_mode_mean_sqrt_len_tokens: false,
+      pooling_mode_weightedmean_tokens: false,
+      pooling_mode_lasttoken: false,
+      include_prompt: true,
+    }),
+  );
+  writeFileSync(
+    join(dir, 'config_sentence_transformers.json'),
+    JSON.stringify({ __version__: { sentence_transformers: '3.4.1' }, prompts: {}, similarity_fn_name: 'cosine' }),
+  );
 });
 
 function config(pretrained: Record<string, unknown>): ResolvedRunConfig {
@@ -64,7 +104,7 @@ function config(pretrained: Record<string, unknown>): ResolvedRunConfig {
   return v.resolved!;
 }
 
-test('no maxSeqLength / pooling in the config: the folder\'s own (32, cls), recorded in the run\'s config.json', async () => {
+test("no maxSeqLength / pooling in the config: the folder's own (32, cls), recorded in the run's config.json", async () => {
   const c = config({});
   assert.deepEqual(c.config.model, { pretrained: { path: 'st-model' } }, 'the resolved config does not invent a default');
   const prepared = await prepareRun(c);
@@ -81,10 +121,13 @@ test('no maxSeqLength / pooling in the config: the folder\'s own (32, cls), reco
   assert.equal(JSON.parse(readFileSync(join(runDir, 'model', '1_Pooling', 'config.json'), 'utf8')).pooling_mode_cls_token, true);
 });
 
-test('values in the config still override the folder; one beyond the model\'s positions is an error naming both', async () => {
+test("values in the config still override the folder; one beyond the model's positions is an error naming both", async () => {
   const prepared = await prepareRun(config({ maxSeqLength: 16, pooling: 'mean' }));
   assert.equal(prepared.maxSeqLength, 16);
   assert.equal(prepared.encoder.spec.pooling, 'mean');
   prepared.encoder.dispose();
-  await assert.rejects(prepareRun(config({ maxSeqLength: 64 })), /maxSeqLength 64 must be an integer in \[2, max_position_embeddings = 32\]/);
+  await assert.rejects(
+    prepareRun(config({ maxSeqLength: 64 })),
+    /maxSeqLength 64 must be an integer in \[2, max_position_embeddings = 32\]/,
+  );
 });

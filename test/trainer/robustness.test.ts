@@ -30,7 +30,9 @@ import { buildEvalSet } from '../../src/data/evalSet';
 import { topK } from '../../src/trainer/eval/metrics';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-robust-'));
-const rows = loadWordnet().rows.filter((_, i) => i % 300 === 0).slice(0, 400);
+const rows = loadWordnet()
+  .rows.filter((_, i) => i % 300 === 0)
+  .slice(0, 400);
 writeFileSync(join(dir, 'pairs.jsonl'), rows.map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive })).join('\n') + '\n');
 
 const TINY = {
@@ -110,7 +112,12 @@ test('a failure after the run folder exists (a checkpoint of another model) ends
   const ckpt = latestCheckpoint(a)!;
   // A config whose encoder has other shapes: restoring the checkpoint throws inside runTraining.
   const other = resolved({ model: { scratch: { ...TINY.model.scratch, intermediateSize: 24 } } });
-  const r2 = await runTraining(await prepareRun(other, { resumeFrom: ckpt }), { runDir: a, resumeFrom: ckpt, progress: null, print: quiet });
+  const r2 = await runTraining(await prepareRun(other, { resumeFrom: ckpt }), {
+    runDir: a,
+    resumeFrom: ckpt,
+    progress: null,
+    print: quiet,
+  });
   assert.equal(r2.status, 'failed');
   const i = info(a);
   assert.equal(i.status, 'failed');
@@ -126,7 +133,21 @@ test('run folder: built under a dot-name and renamed (whole or absent), with a l
   // What a trainer killed while building its folder leaves (a dead pid): cleaned by the next creation.
   const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
   mkdirSync(join(runs, `.r0.creating-${dead}`, 'checkpoints'), { recursive: true });
-  const w = RunWriter.create(runDir, { id: 'r1', name: 'x', status: 'running', pid: process.pid, startedAt: '', endedAt: null, backend: 'cpu', step: 0, totalSteps: 1 } as RunInfo, config());
+  const w = RunWriter.create(
+    runDir,
+    {
+      id: 'r1',
+      name: 'x',
+      status: 'running',
+      pid: process.pid,
+      startedAt: '',
+      endedAt: null,
+      backend: 'cpu',
+      step: 0,
+      totalSteps: 1,
+    } as RunInfo,
+    config(),
+  );
   assert.deepEqual(readdirSync(runs), ['r1'], 'no temporary folder left beside it');
   assert.deepEqual(readdirSync(runDir).sort(), ['.lock', 'checkpoints', 'config.json', 'run.json']);
   assert.equal(JSON.parse(readFileSync(join(runDir, '.lock'), 'utf8')).pid, process.pid);
@@ -150,7 +171,10 @@ test('lock: a live trainer holds it (RunLockedError), a dead or reused pid is st
     const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').replace(/\0$/, '');
     writeFileSync(join(runDir, '.lock'), JSON.stringify({ pid: child.pid, cmdline, since: '' }));
     assert.equal(liveLockHolder(runDir), child.pid);
-    assert.throws(() => acquireRunLock(runDir), (e: unknown) => e instanceof RunLockedError && /pid \d+/.test(e.message));
+    assert.throws(
+      () => acquireRunLock(runDir),
+      (e: unknown) => e instanceof RunLockedError && /pid \d+/.test(e.message),
+    );
     // The same pid running another program (pid reuse) does not hold the lock.
     writeFileSync(join(runDir, '.lock'), JSON.stringify({ pid: child.pid, cmdline: 'node\0dist/trainer.js\0--config\0x', since: '' }));
     assert.equal(liveLockHolder(runDir), undefined);
@@ -188,7 +212,12 @@ test('resume: an unreadable latest checkpoint falls back to the previous one (lo
   const ckpt = latestReadableCheckpoint(runDir, (s) => void logged.push(s))!;
   assert.equal(ckpt.state.step, 4);
   assert.match(logged.join('\n'), /step-5 is unreadable .*falling back to step 4/);
-  const r = await runTraining(await prepareRun(resolved(), { resumeFrom: ckpt }), { runDir, resumeFrom: ckpt, progress: null, print: quiet });
+  const r = await runTraining(await prepareRun(resolved(), { resumeFrom: ckpt }), {
+    runDir,
+    resumeFrom: ckpt,
+    progress: null,
+    print: quiet,
+  });
   assert.equal(r.status, 'completed', r.error?.message);
   assert.ok(!readdirSync(join(runDir, 'checkpoints')).some((n) => n.includes('.tmp-')), 'temp folders cleaned at resume start');
   assert.match(readFileSync(join(runDir, 'log.txt'), 'utf8'), /removed 1 unfinished checkpoint folder\(s\): step-6\.tmp-999999/);
@@ -207,18 +236,29 @@ test('resume after a torn last metrics line: the line is ended first, the resume
   // What a kill -9 in the middle of an append leaves.
   appendFileSync(join(runDir, 'metrics.jsonl'), '{"step": 5, "epoch": 0.3, "split": "tr');
   const ckpt = latestReadableCheckpoint(runDir)!;
-  const r = await runTraining(await prepareRun(resolved(), { resumeFrom: ckpt }), { runDir, resumeFrom: ckpt, progress: null, print: quiet });
+  const r = await runTraining(await prepareRun(resolved(), { resumeFrom: ckpt }), {
+    runDir,
+    resumeFrom: ckpt,
+    progress: null,
+    print: quiet,
+  });
   assert.equal(r.status, 'completed');
   const parsed = parseMetricsJsonl(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8'));
   assert.equal(parsed.invalid, 1, 'only the torn fragment is invalid');
   const resumes = parsed.lines.filter((l) => 'type' in l && l.type === 'resume');
-  assert.deepEqual(resumes.map((l) => (l as { fromStep: number }).fromStep), [4]);
+  assert.deepEqual(
+    resumes.map((l) => (l as { fromStep: number }).fromStep),
+    [4],
+  );
 });
 
 test('memory: a batch that cannot fit is refused before anything slow, naming /training/batchSize and what fits', async () => {
   // "Before anything slow": before the data is even read, so a data file that does not exist is not what is reported.
   const valid = resolved({ loss: { type: 'MultipleNegativesRankingLoss' }, training: { ...TINY.training, batchSize: 65536 } });
-  const missing: RunConfig = { ...valid.config, data: { ...valid.config.data, train: { ...valid.config.data.train, source: 'no-such-file.jsonl' } } };
+  const missing: RunConfig = {
+    ...valid.config,
+    data: { ...valid.config.data, train: { ...valid.config.data.train, source: 'no-such-file.jsonl' } },
+  };
   const c: ResolvedRunConfig = { ...valid, config: missing };
   await assert.rejects(prepareRun(c), (e: unknown) => {
     assert.ok(e instanceof RunInputError, String(e));
@@ -227,7 +267,11 @@ test('memory: a batch that cannot fit is refused before anything slow, naming /t
     return true;
   });
   // The same config with a batch that fits gets as far as the data: the missing file is what stops it then.
-  await assert.rejects(prepareRun({ ...c, config: { ...c.config, training: { ...c.config.training, batchSize: 16 } } }), (e: unknown) => e instanceof DataError, 'the data is read after the memory check');
+  await assert.rejects(
+    prepareRun({ ...c, config: { ...c.config, training: { ...c.config.training, batchSize: 16 } } }),
+    (e: unknown) => e instanceof DataError,
+    'the data is read after the memory check',
+  );
   // The schema's own limit: 1e6 rows is a typo.
   const v = validateRunConfig({ ...TINY, training: { ...TINY.training, batchSize: 1_000_000 } }, join(dir, 'x.mrl.json'));
   assert.ok(v.errors.some((e) => e.path === '/training/batchSize'));
@@ -238,7 +282,14 @@ test('memory: a batch that cannot fit is refused before anything slow, naming /t
 test('invalid UTF-8 in a data file: a DataError naming the file and line (JSONL, CSV, TSV)', () => {
   const bad = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // "caf" + Latin-1 é
   const cases: [string, Buffer][] = [
-    ['latin1.jsonl', Buffer.concat([Buffer.from('{"anchor":"a","positive":"b"}\n{"anchor":"c","positive":"d"}\n{"anchor":"'), bad, Buffer.from('","positive":"e"}\n')])],
+    [
+      'latin1.jsonl',
+      Buffer.concat([
+        Buffer.from('{"anchor":"a","positive":"b"}\n{"anchor":"c","positive":"d"}\n{"anchor":"'),
+        bad,
+        Buffer.from('","positive":"e"}\n'),
+      ]),
+    ],
     ['latin1.csv', Buffer.concat([Buffer.from('anchor,positive\na,b\n'), bad, Buffer.from(',x\n')])],
     ['latin1.tsv', Buffer.concat([Buffer.from('anchor\tpositive\na\tb\n'), bad, Buffer.from('\tx\n')])],
   ];
@@ -247,7 +298,8 @@ test('invalid UTF-8 in a data file: a DataError naming the file and line (JSONL,
     writeFileSync(f, bytes);
     assert.throws(
       () => loadFile(f),
-      (e: unknown) => e instanceof DataError && e.issues[0].file === f && e.issues[0].line === 3 && /invalid UTF-8/.test(e.issues[0].message),
+      (e: unknown) =>
+        e instanceof DataError && e.issues[0].file === f && e.issues[0].line === 3 && /invalid UTF-8/.test(e.issues[0].message),
       name,
     );
   }
@@ -255,14 +307,18 @@ test('invalid UTF-8 in a data file: a DataError naming the file and line (JSONL,
 
 test('topK keeps the full sort order (score desc, then index) with and without candidates', () => {
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let t = 0; t < 200; t++) {
     const n = 1 + Math.floor(rnd() * 300);
     const s = new Float32Array(n).map(() => Math.round(rnd() * 10) / 10); // many ties
     const k = Math.floor(rnd() * 120);
     const all = Array.from({ length: n }, (_, j) => j);
     const cand = all.filter(() => rnd() < 0.5);
-    const bySort = (pool: number[]) => pool.slice().sort((a, b) => s[b] - s[a] || a - b).slice(0, k);
+    const bySort = (pool: number[]) =>
+      pool
+        .slice()
+        .sort((a, b) => s[b] - s[a] || a - b)
+        .slice(0, k);
     assert.deepEqual(topK(s, 0, n, k), bySort(all));
     assert.deepEqual(topK(s, 0, n, k, cand), bySort(cand));
   }
@@ -271,7 +327,15 @@ test('topK keeps the full sort order (score desc, then index) with and without c
 test('an evaluation of tens of thousands of texts yields to the event loop and is abandoned midway when asked', async () => {
   const p = await prepareRun(resolved());
   const wn = loadWordnet().rows.slice(0, 30000);
-  const set = buildEvalSet({ columns: ['anchor', 'positive'], texts: [wn.map((r) => r.anchor as string), wn.map((r) => r.positive as string)], origins: [], groups: [] }, 30000);
+  const set = buildEvalSet(
+    {
+      columns: ['anchor', 'positive'],
+      texts: [wn.map((r) => r.anchor as string), wn.map((r) => r.positive as string)],
+      origins: [],
+      groups: [],
+    },
+    30000,
+  );
   const stop = { requested: false };
   // The stop is requested from another event-loop task (as a signal handler is): it runs only if the
   // evaluation yields, and the next yield must abandon it — no batch embedded after the request.
@@ -291,7 +355,13 @@ test('an evaluation of tens of thousands of texts yields to the event loop and i
     }
   };
   const total = Math.ceil((set.queries.length + set.corpus.length) / 128);
-  await assert.rejects(runAsync(evaluateWork(set, embed, p.encoder.dim, { dims: [16, 8], metrics: ['ndcg@10'], funnel: null }), { abort: () => stop.requested, what: 'the evaluation' }), WorkAbandoned);
+  await assert.rejects(
+    runAsync(evaluateWork(set, embed, p.encoder.dim, { dims: [16, 8], metrics: ['ndcg@10'], funnel: null }), {
+      abort: () => stop.requested,
+      what: 'the evaluation',
+    }),
+    WorkAbandoned,
+  );
   assert.ok(batchesAtRequest >= 1, 'the evaluation yielded to the event loop while under way');
   assert.ok(batchesAtRequest < total, `the request came midway (after ${batchesAtRequest} of ${total} embedding batches)`);
   assert.equal(batches, batchesAtRequest, 'abandoned at the next yield: no batch embedded after the request');

@@ -14,7 +14,10 @@ import type { RunConfig } from '../../src/protocol/runConfig';
 const dir = mkdtempSync(join(tmpdir(), 'mrl-writer-'));
 
 test('run ids: <yyyymmdd-hhmmss>-<slug>-<4 hex>, UTC', () => {
-  assert.equal(makeRunId('My Run: MNRL/64 dims!', new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), 'a1b2'), '20260102-030405-my-run-mnrl-64-dims-a1b2');
+  assert.equal(
+    makeRunId('My Run: MNRL/64 dims!', new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), 'a1b2'),
+    '20260102-030405-my-run-mnrl-64-dims-a1b2',
+  );
   assert.match(makeRunId('x'), /^\d{8}-\d{6}-x-[0-9a-f]{4}$/);
   assert.equal(slugify('***'), 'run');
   assert.ok(slugify('a'.repeat(100)).length <= 40);
@@ -32,13 +35,20 @@ test('workspace root: nearest .mrl upward, else package.json / .git, else cwd', 
 test('RunWriter: config.json, atomic run.json (no temp files left), one line per event, refuses an existing run', () => {
   const runDir = join(dir, 'runs', 'r1');
   const config = { name: 'r' } as RunConfig;
-  const w = RunWriter.create(runDir, { id: 'r1', name: 'r', status: 'running', pid: 1, startedAt: 'x', endedAt: null, backend: 'cpu' }, config);
+  const w = RunWriter.create(
+    runDir,
+    { id: 'r1', name: 'r', status: 'running', pid: 1, startedAt: 'x', endedAt: null, backend: 'cpu' },
+    config,
+  );
   assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')), config);
   w.update({ status: 'completed', step: 3 });
   const info = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
   assert.equal(info.status, 'completed');
   assert.equal(info.step, 3);
-  assert.deepEqual(readdirSync(runDir).filter((f) => f.endsWith('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(runDir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
   w.append({ step: 1, epoch: 0, time: 0.5, split: 'train', values: { loss: 2 }, byDim: { '8': { loss: 2.5 } } });
   w.append({ type: 'resume', fromStep: 0 });
   const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n');
@@ -67,7 +77,10 @@ test('progress line and final table', () => {
   assert.equal(formatDuration(3725), '1:02:05');
   const line = progressText({ step: 5, total: 10, loss: 1.23456, samplesPerSec: 99.5, etaSeconds: 30 }, 10);
   assert.equal(line, '█████░░░░░ step 5/10  loss 1.2346  99.5 samples/s  ETA 0:30');
-  const table = metricsTable({ '64': { 'ndcg@10': 0.5, 'mrr@10': 0.4 }, '8': { 'ndcg@10': 0.25, 'mrr@10': 0.2 } }, { '64': { 'ndcg@10': 0.1 }, '8': { 'ndcg@10': 0.05 } }).split('\n');
+  const table = metricsTable(
+    { '64': { 'ndcg@10': 0.5, 'mrr@10': 0.4 }, '8': { 'ndcg@10': 0.25, 'mrr@10': 0.2 } },
+    { '64': { 'ndcg@10': 0.1 }, '8': { 'ndcg@10': 0.05 } },
+  ).split('\n');
   assert.match(table[0], /dim\s+ndcg@10\s+mrr@10\s+ndcg@10 \(step 0\)/);
   assert.match(table[2], /^\s*8\s+0\.2500\s+0\.2000\s+0\.0500$/, 'dims ascending');
   assert.match(table[3], /^\s*64\s+0\.5000\s+0\.4000\s+0\.1000$/);

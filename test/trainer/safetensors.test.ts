@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, readSafetensorsWithMetadata, writeSafetensors } from '../../src/trainer/model/safetensors';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  readSafetensorsWithMetadata,
+  writeSafetensors,
+} from '../../src/trainer/model/safetensors';
 
 /** A safetensors file from a header object and raw data bytes, with NO padding (odd offsets on purpose). */
 function rawFile(header: object, data: Uint8Array): Buffer {
@@ -26,7 +32,11 @@ test('write → read round trip: F32 and I32, metadata, 8-byte aligned data sect
     const w = new Float32Array([1.5, -2.25, 3e-8, 1e30, 0, -0]);
     writeSafetensors(
       path,
-      { 'b.weight': { shape: [2, 3], data: w }, 'a.ids': { shape: [3], data: new Int32Array([7, -1, 2147483647]) }, empty: { shape: [0, 4], data: new Float32Array(0) } },
+      {
+        'b.weight': { shape: [2, 3], data: w },
+        'a.ids': { shape: [3], data: new Int32Array([7, -1, 2147483647]) },
+        empty: { shape: [0, 4], data: new Float32Array(0) },
+      },
       { format: 'pt' },
     );
     const bytes = readFileSync(path);
@@ -53,7 +63,14 @@ test('write → read round trip: F32 and I32, metadata, 8-byte aligned data sect
     assert.deepEqual(tensors.get('empty')!.shape, [0, 4]);
     assert.deepEqual(readSafetensors(path).get('b.weight')!.data, w);
     // Deterministic: same tensors, same bytes, whatever the insertion order.
-    const again = encodeSafetensors(new Map([['empty', { shape: [0, 4], data: new Float32Array(0) }], ['b.weight', { shape: [2, 3], data: w }], ['a.ids', { shape: [3], data: new Int32Array([7, -1, 2147483647]) }]]), { format: 'pt' });
+    const again = encodeSafetensors(
+      new Map([
+        ['empty', { shape: [0, 4], data: new Float32Array(0) }],
+        ['b.weight', { shape: [2, 3], data: w }],
+        ['a.ids', { shape: [3], data: new Int32Array([7, -1, 2147483647]) }],
+      ]),
+      { format: 'pt' },
+    );
     assert.ok(again.equals(bytes));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -104,22 +121,49 @@ test('errors name the file and the tensor', () => {
   const good = encodeSafetensors({ 'enc.w': { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } });
   assert.throws(() => decodeSafetensors(good.subarray(0, 5), 'x.safetensors'), /x\.safetensors: truncated safetensors file: 5 bytes/);
   // Cut inside the header: the length field promises more than there is.
-  assert.throws(() => decodeSafetensors(good.subarray(0, 20), 'x.safetensors'), /x\.safetensors: safetensors header length \d+ overflows the file/);
+  assert.throws(
+    () => decodeSafetensors(good.subarray(0, 20), 'x.safetensors'),
+    /x\.safetensors: safetensors header length \d+ overflows the file/,
+  );
   const huge = Buffer.alloc(16);
   huge.writeBigUInt64LE(2n ** 63n);
   assert.throws(() => decodeSafetensors(huge, 'x.safetensors'), /header length 9223372036854775808 overflows/);
   // Cut inside the data: the tensor's offsets run past the end.
-  assert.throws(() => decodeSafetensors(good.subarray(0, good.length - 3), 'x.safetensors'), /x\.safetensors: tensor "enc\.w": data_offsets \[0, 16\] out of range: the data section has 13 bytes/);
+  assert.throws(
+    () => decodeSafetensors(good.subarray(0, good.length - 3), 'x.safetensors'),
+    /x\.safetensors: tensor "enc\.w": data_offsets \[0, 16\] out of range: the data section has 13 bytes/,
+  );
   const bad = (entry: object): Buffer => rawFile({ 'enc.w': entry }, new Uint8Array(16));
-  assert.throws(() => decodeSafetensors(bad({ dtype: 'F8_E4M3', shape: [16], data_offsets: [0, 16] }), 'y.st'), /y\.st: tensor "enc\.w": unsupported dtype F8_E4M3/);
-  assert.throws(() => decodeSafetensors(bad({ dtype: 'F32', shape: [3], data_offsets: [0, 16] }), 'y.st'), /tensor "enc\.w": data_offsets \[0, 16\] span 16 bytes, but F32 \[3\] needs 12/);
-  assert.throws(() => decodeSafetensors(bad({ dtype: 'F32', shape: [2], data_offsets: [8, 0] }), 'y.st'), /tensor "enc\.w": data_offsets must be \[begin, end\]/);
-  assert.throws(() => decodeSafetensors(bad({ dtype: 'F32', shape: [-1], data_offsets: [0, 4] }), 'y.st'), /tensor "enc\.w": shape must be an array of non-negative integers/);
+  assert.throws(
+    () => decodeSafetensors(bad({ dtype: 'F8_E4M3', shape: [16], data_offsets: [0, 16] }), 'y.st'),
+    /y\.st: tensor "enc\.w": unsupported dtype F8_E4M3/,
+  );
+  assert.throws(
+    () => decodeSafetensors(bad({ dtype: 'F32', shape: [3], data_offsets: [0, 16] }), 'y.st'),
+    /tensor "enc\.w": data_offsets \[0, 16\] span 16 bytes, but F32 \[3\] needs 12/,
+  );
+  assert.throws(
+    () => decodeSafetensors(bad({ dtype: 'F32', shape: [2], data_offsets: [8, 0] }), 'y.st'),
+    /tensor "enc\.w": data_offsets must be \[begin, end\]/,
+  );
+  assert.throws(
+    () => decodeSafetensors(bad({ dtype: 'F32', shape: [-1], data_offsets: [0, 4] }), 'y.st'),
+    /tensor "enc\.w": shape must be an array of non-negative integers/,
+  );
   const i64 = Buffer.alloc(8);
   i64.writeBigInt64LE(2n ** 40n);
-  assert.throws(() => decodeSafetensors(rawFile({ ids: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, i64), 'z.st'), /z\.st: tensor "ids": I64 value 1099511627776 at index 0 does not fit in int32/);
+  assert.throws(
+    () => decodeSafetensors(rawFile({ ids: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, i64), 'z.st'),
+    /z\.st: tensor "ids": I64 value 1099511627776 at index 0 does not fit in int32/,
+  );
   const notJson = Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a"')]);
   assert.throws(() => decodeSafetensors(notJson, 'j.st'), /j\.st: safetensors header is not valid JSON/);
-  assert.throws(() => readSafetensors('/nonexistent/dir/model.safetensors'), /cannot read safetensors file \/nonexistent\/dir\/model\.safetensors/);
-  assert.throws(() => encodeSafetensors({ w: { shape: [3], data: new Float32Array(4) } }), /tensor "w": shape \[3\] does not match its 4 values/);
+  assert.throws(
+    () => readSafetensors('/nonexistent/dir/model.safetensors'),
+    /cannot read safetensors file \/nonexistent\/dir\/model\.safetensors/,
+  );
+  assert.throws(
+    () => encodeSafetensors({ w: { shape: [3], data: new Float32Array(4) } }),
+    /tensor "w": shape \[3\] does not match its 4 values/,
+  );
 });

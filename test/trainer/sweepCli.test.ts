@@ -21,8 +21,17 @@ const root = mkdtempSync(join(tmpdir(), 'mrl-sweep-cli-'));
 function quickStartSweep(): Record<string, unknown> {
   const q = parse(readFileSync('examples/quickstart.mrl.json', 'utf8')) as RunConfig;
   delete q.$schema;
-  if (!('scratch' in q.model) || Array.isArray(q.loss) || q.loss.type !== 'MatryoshkaLoss') throw new Error('the quick start changed: update this test');
-  q.model.scratch = { ...q.model.scratch, vocabSize: 300, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxSeqLength: 12 };
+  if (!('scratch' in q.model) || Array.isArray(q.loss) || q.loss.type !== 'MatryoshkaLoss')
+    throw new Error('the quick start changed: update this test');
+  q.model.scratch = {
+    ...q.model.scratch,
+    vocabSize: 300,
+    hiddenSize: 16,
+    numLayers: 1,
+    numHeads: 2,
+    intermediateSize: 32,
+    maxSeqLength: 12,
+  };
   q.loss.matryoshkaDims = [16, 8];
   q.evaluation = { ...q.evaluation, funnel: { shortlistDim: 8, rerankDim: 16, shortlistSize: 10 }, maxQueries: 30 };
   q.data.train.maxRows = 300;
@@ -41,7 +50,12 @@ function runCli(args: string[]) {
   return spawnSync(process.execPath, ['--import', TSX, CLI, '--workers', '0', ...args], { encoding: 'utf8', timeout: 300_000 });
 }
 
-const runFolders = (ws: string) => (existsSync(join(ws, '.mrl/runs')) ? readdirSync(join(ws, '.mrl/runs')).filter((d) => !d.startsWith('.')).sort() : []);
+const runFolders = (ws: string) =>
+  existsSync(join(ws, '.mrl/runs'))
+    ? readdirSync(join(ws, '.mrl/runs'))
+        .filter((d) => !d.startsWith('.'))
+        .sort()
+    : [];
 const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
 
 test('a 2 × 2 grid over the quick start: four completed run folders, one sweep id, each with its own values', { timeout: 300_000 }, () => {
@@ -52,12 +66,20 @@ test('a 2 × 2 grid over the quick start: four completed run folders, one sweep 
   assert.equal(r.status, 0, r.stderr);
   const ids = runFolders(ws);
   assert.equal(ids.length, 4, ids.join(', '));
-  const runs = ids.map((id) => ({ info: readJson(join(ws, '.mrl/runs', id, 'run.json')) as RunInfo, config: readJson(join(ws, '.mrl/runs', id, 'config.json')) as unknown as RunConfig }));
+  const runs = ids.map((id) => ({
+    info: readJson(join(ws, '.mrl/runs', id, 'run.json')) as RunInfo,
+    config: readJson(join(ws, '.mrl/runs', id, 'config.json')) as unknown as RunConfig,
+  }));
   runs.sort((a, b) => a.info.sweep!.index - b.info.sweep!.index);
   const sweepIds = new Set(runs.map((x) => x.info.sweep?.id));
   assert.equal(sweepIds.size, 1);
   assert.match([...sweepIds][0]!, /^\d{8}-\d{6}-quickstart-sweep-[0-9a-f]{4}$/);
-  const expected = [[0.001, 4], [0.001, 8], [0.002, 4], [0.002, 8]];
+  const expected = [
+    [0.001, 4],
+    [0.001, 8],
+    [0.002, 4],
+    [0.002, 8],
+  ];
   runs.forEach((x, i) => {
     assert.equal(x.info.status, 'completed');
     assert.equal(x.info.step, 3);
@@ -78,7 +100,12 @@ test('a 2 × 2 grid over the quick start: four completed run folders, one sweep 
 const PAIRS_WS = workspace('pairs');
 writeFileSync(
   join(PAIRS_WS, 'pairs.jsonl'),
-  Array.from({ length: 200 }, (_, i) => JSON.stringify({ anchor: `the ${['cat', 'dog', 'sun', 'moon', 'tree'][i % 5]} number ${i}`, positive: `a thing called ${i} ${['feline', 'canine', 'star', 'satellite', 'plant'][i % 5]}` })).join('\n') + '\n',
+  Array.from({ length: 200 }, (_, i) =>
+    JSON.stringify({
+      anchor: `the ${['cat', 'dog', 'sun', 'moon', 'tree'][i % 5]} number ${i}`,
+      positive: `a thing called ${i} ${['feline', 'canine', 'star', 'satellite', 'plant'][i % 5]}`,
+    }),
+  ).join('\n') + '\n',
 );
 const SMALL = {
   name: 'small sweep',
@@ -122,7 +149,11 @@ test('--sweep-id and --sweep-index: one combination, in --out, carrying the give
   assert.equal(r.status, 0, r.stderr);
   const info = readJson(join(dir, 'run.json')) as RunInfo;
   assert.equal(info.status, 'completed');
-  assert.deepEqual(info.sweep, { id: '20260101-000000-small-sweep-sweep-abcd', index: 3, params: { seed: 2, 'training.learningRate': 0.01 } });
+  assert.deepEqual(info.sweep, {
+    id: '20260101-000000-small-sweep-sweep-abcd',
+    index: 3,
+    params: { seed: 2, 'training.learningRate': 0.01 },
+  });
   const config = readJson(join(dir, 'config.json')) as unknown as RunConfig;
   assert.equal(config.seed, 2);
   assert.equal(config.training.learningRate, 0.01);
@@ -135,7 +166,9 @@ test('SIGINT during a sweep: the current run stops at a checkpoint, no further r
   writeFileSync(join(ws, 'pairs.jsonl'), readFileSync(join(PAIRS_WS, 'pairs.jsonl')));
   const file = join(ws, 'long.mrl.json');
   writeFileSync(file, JSON.stringify({ ...SMALL, training: { ...SMALL.training, maxSteps: 400, epochs: 100 } }));
-  const child = spawn(process.execPath, ['--import', TSX, CLI, '--workers', '0', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX, CLI, '--workers', '0', '--config', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -144,7 +177,7 @@ test('SIGINT during a sweep: the current run stops at a checkpoint, no further r
     const f = id && join(ws, '.mrl/runs', id, 'metrics.jsonl');
     return f && existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0;
   };
-  for (const end = Date.now() + 90_000; metrics() < 3; ) {
+  for (const end = Date.now() + 90_000; metrics() < 3;) {
     if (Date.now() > end) throw new Error(`no steps within 90 s:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -8,27 +8,79 @@ import { WordPieceTokenizer } from '../../src/trainer/tokenizer/wordpiece';
 // A tiny hand-made vocabulary; ids are the positions. [CLS]/[SEP] deliberately not at 2/3, so that
 // the tests see the ids come from the post-processor and not from assumptions.
 const VOCAB = [
-  '[PAD]', '[UNK]', '[MASK]', '[CLS]', '[SEP]',
-  'the', 'quick', 'fox', '##es', 'un', '##aff', '##able', 'cafe', 'cr', '##eme', 'Cafe',
-  ',', '.', '!', '?', '$', '5', '«', '»', '—', '北', '京', 'a', '##a', 'b', '##b', 'hello', 'world', 'x', '€', '5€', "'", 's', 't',
+  '[PAD]',
+  '[UNK]',
+  '[MASK]',
+  '[CLS]',
+  '[SEP]',
+  'the',
+  'quick',
+  'fox',
+  '##es',
+  'un',
+  '##aff',
+  '##able',
+  'cafe',
+  'cr',
+  '##eme',
+  'Cafe',
+  ',',
+  '.',
+  '!',
+  '?',
+  '$',
+  '5',
+  '«',
+  '»',
+  '—',
+  '北',
+  '京',
+  'a',
+  '##a',
+  'b',
+  '##b',
+  'hello',
+  'world',
+  'x',
+  '€',
+  '5€',
+  "'",
+  's',
+  't',
 ];
 
 function bertTokenizerJson(opts: { lowercase: boolean; stripAccents?: boolean | null }): Record<string, unknown> {
   const vocab: Record<string, number> = {};
   VOCAB.forEach((t, i) => (vocab[t] = i));
   const added = ['[PAD]', '[UNK]', '[MASK]', '[CLS]', '[SEP]'].map((t) => ({
-    id: VOCAB.indexOf(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id: VOCAB.indexOf(t),
+    content: t,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   return {
     version: '1.0',
     truncation: null,
     padding: null,
     added_tokens: added,
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: opts.stripAccents ?? null, lowercase: opts.lowercase },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: opts.stripAccents ?? null,
+      lowercase: opts.lowercase,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
       pair: [],
       special_tokens: {
         '[CLS]': { id: '[CLS]', ids: [3], tokens: ['[CLS]'] },
@@ -137,21 +189,53 @@ test('BertProcessing post-processor and padding.pad_id are honoured', () => {
 });
 
 test('errors name the file and the JSON path', () => {
-  const bad = (mutate: (j: Record<string, any>) => void): (() => WordPieceTokenizer) => () => {
-    const j = bertTokenizerJson({ lowercase: true }) as Record<string, any>;
-    mutate(j);
-    return WordPieceTokenizer.fromTokenizerJson(j, '/models/x/tokenizer.json');
-  };
-  assert.throws(bad((j) => (j.model.type = 'BPE')), /\/models\/x\/tokenizer\.json: model\.type: only WordPiece tokenizers are supported, got "BPE"/);
-  assert.throws(bad((j) => delete j.model.vocab), /tokenizer\.json: model\.vocab: missing/);
-  assert.throws(bad((j) => delete j.model), /tokenizer\.json: model: missing/);
-  assert.throws(bad((j) => (j.model.unk_token = '<unk>')), /model\.unk_token: "<unk>" is not in model\.vocab/);
-  assert.throws(bad((j) => (j.model.vocab.fox = -3)), /model\.vocab\["fox"\]: expected a non-negative integer id/);
-  assert.throws(bad((j) => (j.model.vocab.fox = 5)), /model\.vocab\["fox"\]: id 5 is already used by "the"/);
-  assert.throws(bad((j) => (j.normalizer = { type: 'Precompiled' })), /tokenizer\.json: normalizer\.type: unsupported normalizer "Precompiled"/);
-  assert.throws(bad((j) => (j.pre_tokenizer = { type: 'ByteLevel' })), /pre_tokenizer\.type: unsupported pre-tokenizer "ByteLevel"/);
-  assert.throws(bad((j) => (j.post_processor.special_tokens = {})), /post_processor\.special_tokens: no ids for special token "\[CLS\]"/);
-  assert.throws(bad((j) => (j.normalizer.lowercase = 'yes')), /normalizer\.lowercase: expected a boolean/);
+  const bad =
+    (mutate: (j: Record<string, any>) => void): (() => WordPieceTokenizer) =>
+    () => {
+      const j = bertTokenizerJson({ lowercase: true }) as Record<string, any>;
+      mutate(j);
+      return WordPieceTokenizer.fromTokenizerJson(j, '/models/x/tokenizer.json');
+    };
+  assert.throws(
+    bad((j) => (j.model.type = 'BPE')),
+    /\/models\/x\/tokenizer\.json: model\.type: only WordPiece tokenizers are supported, got "BPE"/,
+  );
+  assert.throws(
+    bad((j) => delete j.model.vocab),
+    /tokenizer\.json: model\.vocab: missing/,
+  );
+  assert.throws(
+    bad((j) => delete j.model),
+    /tokenizer\.json: model: missing/,
+  );
+  assert.throws(
+    bad((j) => (j.model.unk_token = '<unk>')),
+    /model\.unk_token: "<unk>" is not in model\.vocab/,
+  );
+  assert.throws(
+    bad((j) => (j.model.vocab.fox = -3)),
+    /model\.vocab\["fox"\]: expected a non-negative integer id/,
+  );
+  assert.throws(
+    bad((j) => (j.model.vocab.fox = 5)),
+    /model\.vocab\["fox"\]: id 5 is already used by "the"/,
+  );
+  assert.throws(
+    bad((j) => (j.normalizer = { type: 'Precompiled' })),
+    /tokenizer\.json: normalizer\.type: unsupported normalizer "Precompiled"/,
+  );
+  assert.throws(
+    bad((j) => (j.pre_tokenizer = { type: 'ByteLevel' })),
+    /pre_tokenizer\.type: unsupported pre-tokenizer "ByteLevel"/,
+  );
+  assert.throws(
+    bad((j) => (j.post_processor.special_tokens = {})),
+    /post_processor\.special_tokens: no ids for special token "\[CLS\]"/,
+  );
+  assert.throws(
+    bad((j) => (j.normalizer.lowercase = 'yes')),
+    /normalizer\.lowercase: expected a boolean/,
+  );
   assert.throws(() => WordPieceTokenizer.fromTokenizerJson([1, 2]), /tokenizer\.json: \$: expected a JSON object/);
 });
 
@@ -176,7 +260,10 @@ const CORPUS = [
 test('train: special ids, both forms of every character, frequent words whole, vocabSize respected', () => {
   const texts = Array.from({ length: 50 }, (_, i) => CORPUS[i % CORPUS.length]);
   const t = WordPieceTokenizer.train(texts, { vocabSize: 200 });
-  assert.deepEqual([0, 1, 2, 3, 4].map((i) => t.idToToken(i)), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((i) => t.idToToken(i)),
+    ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'],
+  );
   assert.deepEqual([t.padId, t.unkId, t.clsId, t.sepId], [0, 1, 2, 3]);
   assert.ok(t.vocabSize <= 200);
   for (const ch of ['t', 'q', 'é'.normalize('NFD')[0], '北', '.']) {

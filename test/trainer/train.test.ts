@@ -16,7 +16,9 @@ import { loadWordnet } from '../../src/data/wordnet';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrl-train-'));
 // A small real data file (WordNet pairs) so the runs are quick and independent of the builtin's size.
-const rows = loadWordnet().rows.filter((_, i) => i % 300 === 0).slice(0, 400);
+const rows = loadWordnet()
+  .rows.filter((_, i) => i % 300 === 0)
+  .slice(0, 400);
 writeFileSync(join(dir, 'pairs.jsonl'), rows.map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive })).join('\n') + '\n');
 
 export const TINY = {
@@ -25,7 +27,12 @@ export const TINY = {
   backend: 'wasm',
   model: { scratch: { vocabSize: 300, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxSeqLength: 12 } },
   data: { train: { source: 'pairs.jsonl' }, evalFraction: 0.2 },
-  loss: { type: 'MatryoshkaLoss', loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 8 }, matryoshkaDims: [16, 8, 4], nDimsPerStep: 2 },
+  loss: {
+    type: 'MatryoshkaLoss',
+    loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 8 },
+    matryoshkaDims: [16, 8, 4],
+    nDimsPerStep: 2,
+  },
   training: { maxSteps: 12, batchSize: 16, learningRate: 0.003, warmupSteps: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 4 },
   evaluation: { maxQueries: 40, funnel: { shortlistDim: 4, rerankDim: 16, shortlistSize: 10 } },
 };
@@ -88,8 +95,15 @@ test('two runs of the same config and seed give the same metrics, event for even
   const la = readLines(a);
   assert.deepEqual(comparable(readLines(b)), comparable(la));
   // Steps 0, 4, 8 and the end are evaluated at every dim; train events every 2 steps with per-dim losses.
-  const evals = la.filter((l) => 'split' in l && l.split === 'eval') as { step: number; byDim: Record<string, Record<string, number>>; values: Record<string, number> }[];
-  assert.deepEqual(evals.map((e) => e.step), [0, 4, 8, 12]);
+  const evals = la.filter((l) => 'split' in l && l.split === 'eval') as {
+    step: number;
+    byDim: Record<string, Record<string, number>>;
+    values: Record<string, number>;
+  }[];
+  assert.deepEqual(
+    evals.map((e) => e.step),
+    [0, 4, 8, 12],
+  );
   // Funnel (shortlist 10 at dim 4, re-rank at 16): nc·4 + 10·16 multiply-adds per query instead of nc·16.
   const nc = pa.evalSet.corpus.length;
   assert.ok(nc > 10, `a corpus of ${nc}`);
@@ -97,10 +111,20 @@ test('two runs of the same config and seed give the same metrics, event for even
   for (const e of evals) {
     assert.deepEqual(Object.keys(e.byDim).sort(), ['16', '4', '8']);
     assert.ok(e.byDim['16']['ndcg@10'] > 0 && e.byDim['16']['ndcg@10'] <= 1);
-    assert.ok(Math.abs(e.values['funnel:macsSaved'] - saved) < 1e-12, `step ${e.step}: funnel:macsSaved ${e.values['funnel:macsSaved']}, expected ${saved}`);
+    assert.ok(
+      Math.abs(e.values['funnel:macsSaved'] - saved) < 1e-12,
+      `step ${e.step}: funnel:macsSaved ${e.values['funnel:macsSaved']}, expected ${saved}`,
+    );
   }
-  const trains = la.filter((l) => 'split' in l && l.split === 'train') as { step: number; values: Record<string, number>; byDim: Record<string, Record<string, number>> }[];
-  assert.deepEqual(trains.map((e) => e.step), [2, 4, 6, 8, 10, 12]);
+  const trains = la.filter((l) => 'split' in l && l.split === 'train') as {
+    step: number;
+    values: Record<string, number>;
+    byDim: Record<string, Record<string, number>>;
+  }[];
+  assert.deepEqual(
+    trains.map((e) => e.step),
+    [2, 4, 6, 8, 10, 12],
+  );
   assert.ok(trains.every((e) => Number.isFinite(e.values.loss) && Object.keys(e.byDim).length >= 2));
   const info = JSON.parse(readFileSync(join(a, 'run.json'), 'utf8')) as RunInfo;
   assert.equal(info.status, 'completed');
@@ -134,11 +158,18 @@ test('stop at a step (between log points), resume: the curve continues with the 
   const r2 = await runTraining(await prepareRun(c, { resumeFrom: ckpt }), { runDir: part, resumeFrom: ckpt, progress: null, print: quiet });
   assert.equal(r2.status, 'completed');
   const lines = readLines(part);
-  assert.deepEqual(lines.filter((l) => 'type' in l && l.type === 'resume').map((l) => (l as { fromStep: number }).fromStep), [5]);
+  assert.deepEqual(
+    lines.filter((l) => 'type' in l && l.type === 'resume').map((l) => (l as { fromStep: number }).fromStep),
+    [5],
+  );
   const eff = effective(lines);
   for (const split of ['train', 'eval']) {
     const steps = eff.filter((l) => (l as { split?: string }).split === split).map((l) => (l as { step: number }).step);
-    assert.deepEqual(steps, [...new Set(steps)].sort((x, y) => x - y), `${split} steps increase, no duplicates`);
+    assert.deepEqual(
+      steps,
+      [...new Set(steps)].sort((x, y) => x - y),
+      `${split} steps increase, no duplicates`,
+    );
   }
   assert.deepEqual(comparable(eff), comparable(readLines(full)));
   assert.equal((JSON.parse(readFileSync(join(part, 'run.json'), 'utf8')) as RunInfo).status, 'completed');

@@ -24,13 +24,31 @@ function rand(n: number, seed: number): Float32Array {
   return out;
 }
 
-interface Case { M: number; N: number; K: number; transA: boolean; transB: boolean; bias: boolean; pad: number; accumulate: boolean }
+interface Case {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  bias: boolean;
+  pad: number;
+  accumulate: boolean;
+}
 
 /**
  * op(A)·op(B) (+ bias), or C0 + op(A)·op(B) when accumulating, in float64; A stored [M, lda] or [K, lda],
  * B [K, ldb] or [N, ldb], C0 [M, ldc].
  */
-function reference(c: Case, A: Float32Array, lda: number, B: Float32Array, ldb: number, bias: Float32Array | null, C0: Float32Array, ldc: number): Float64Array {
+function reference(
+  c: Case,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  bias: Float32Array | null,
+  C0: Float32Array,
+  ldc: number,
+): Float64Array {
   const out = new Float64Array(c.M * c.N);
   for (let i = 0; i < c.M; i++) {
     for (let j = 0; j < c.N; j++) {
@@ -51,11 +69,36 @@ const cases: Case[] = [];
 // 65 = 6·10 + 5, 200 = 96 + 96 + 4 + 4), K both KC blocks (513 = 512 + 1), and a single row times a
 // plain B through 32-, 4- and 1-column steps (45 = 32 + 4·3 + 1).
 for (const [M, N, K] of [
-  [1, 1, 1], [4, 8, 16], [5, 9, 3], [3, 7, 300], [64, 64, 256], [65, 17, 257], [130, 24, 513], [2, 600, 40], [37, 8, 0],
-  [32, 16, 33], [13, 9, 7], [200, 8, 20], [1, 45, 70],
+  [1, 1, 1],
+  [4, 8, 16],
+  [5, 9, 3],
+  [3, 7, 300],
+  [64, 64, 256],
+  [65, 17, 257],
+  [130, 24, 513],
+  [2, 600, 40],
+  [37, 8, 0],
+  [32, 16, 33],
+  [13, 9, 7],
+  [200, 8, 20],
+  [1, 45, 70],
 ]) {
-  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
-    cases.push({ M, N, K, transA, transB, bias: (M + N + K) % 2 === 0, pad: (M + K) % 3, accumulate: (M + N + K + (transA ? 1 : 0)) % 3 === 0 });
+  for (const [transA, transB] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
+    cases.push({
+      M,
+      N,
+      K,
+      transA,
+      transB,
+      bias: (M + N + K) % 2 === 0,
+      pad: (M + K) % 3,
+      accumulate: (M + N + K + (transA ? 1 : 0)) % 3 === 0,
+    });
   }
 }
 
@@ -90,8 +133,19 @@ describe('wasm GEMM (AssemblyScript)', () => {
         const tbias = bias ? tf.tensor1d(bias) : null;
         const tc = tf.tensor1d(C0);
         gemm.run({
-          a: heapOffset(ta), b: heapOffset(tb), c: heapOffset(tc), bias: tbias ? heapOffset(tbias) : 0,
-          M: c.M, N: c.N, K: c.K, lda: aCols, ldb: bCols, ldc, transA: c.transA, transB: c.transB, accumulate: c.accumulate,
+          a: heapOffset(ta),
+          b: heapOffset(tb),
+          c: heapOffset(tc),
+          bias: tbias ? heapOffset(tbias) : 0,
+          M: c.M,
+          N: c.N,
+          K: c.K,
+          lda: aCols,
+          ldb: bCols,
+          ldc,
+          transA: c.transA,
+          transB: c.transB,
+          accumulate: c.accumulate,
         });
         // The GEMM wrote into tc's buffer behind tfjs' back: read it straight from the heap.
         const got = tc.dataSync();
@@ -126,7 +180,10 @@ describe('wasm GEMM (AssemblyScript)', () => {
         const n = tb ? sb[sb.length - 2] : sb[sb.length - 1];
         const bias = tf.tensor1d(rand(n, 70 + i));
         const p = tf.matMul(a, b, ta, tb);
-        const f = sa.length === 2 && sb.length === 2 ? tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias }) : null;
+        const f =
+          sa.length === 2 && sb.length === 2
+            ? tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias })
+            : null;
         const out = { plain: p.dataSync() as Float32Array, fused: f ? (f.dataSync() as Float32Array) : null };
         tf.dispose([a, b, bias, p, ...(f ? [f] : [])]);
         return out;
@@ -189,10 +246,17 @@ describe('wasm GEMM (AssemblyScript)', () => {
     tf.setBackend('wasm');
     // Φ(x) = GELU(x) / x, from tables of the normal distribution.
     const known: Array<[number, number]> = [
-      [-8, 6.22096057427178e-16], [-4, 3.16712418331199e-5], [-1, 0.158655253931457],
-      [0.5, 0.691462461274013], [3, 0.99865010196837],
+      [-8, 6.22096057427178e-16],
+      [-4, 3.16712418331199e-5],
+      [-1, 0.158655253931457],
+      [0.5, 0.691462461274013],
+      [3, 0.99865010196837],
     ];
-    const y = tf.tidy(() => gelu(tf.tensor1d(known.map(([x]) => x))).dataSync().slice());
+    const y = tf.tidy(() =>
+      gelu(tf.tensor1d(known.map(([x]) => x)))
+        .dataSync()
+        .slice(),
+    );
     for (const [i, [x, phi]] of known.entries()) {
       const got = y[i] / x;
       // A&S 7.1.26 bounds the absolute error (1.5e-7 on erf; y = x·Φ is float32); in its erfc form Φ stays positive.
@@ -223,7 +287,13 @@ describe('wasm GEMM (AssemblyScript)', () => {
     tf.setBackend('wasm');
     const ctx = { seed: 12345, rowIds: Int32Array.from([7, 3, 99, 0, 41]) };
     // Lengths with and without the 8-wide SIMD body, odd ones for the scalar tail; blocked groups too.
-    for (const [rows, groups, len, p, perBlock] of [[5, 3, 128, 0.1, 3], [4, 6, 32, 0.5, 2], [2, 3, 13, 0.1, 3], [3, 2, 7, 0.9, 1], [5, 1, 1, 0.3, 1]]) {
+    for (const [rows, groups, len, p, perBlock] of [
+      [5, 3, 128, 0.1, 3],
+      [4, 6, 32, 0.5, 2],
+      [2, 3, 13, 0.1, 3],
+      [3, 2, 7, 0.9, 1],
+      [5, 1, 1, 0.3, 1],
+    ]) {
       const m = dropoutMultipliers(ctx, 4, rows, groups, len, p, perBlock);
       const xs = rand(m.length, 17 + len);
       const dys = rand(m.length, 29 + len);
@@ -240,7 +310,7 @@ describe('wasm GEMM (AssemblyScript)', () => {
       }
       let kept = 0;
       for (const v of m) if (v !== 0) kept++;
-      assert.ok(kept > 0 && kept < m.length || m.length < 8, `[${rows},${groups},${len}]: some kept, some dropped`);
+      assert.ok((kept > 0 && kept < m.length) || m.length < 8, `[${rows},${groups},${len}]: some kept, some dropped`);
       tf.dispose([x, dy]);
     }
   });

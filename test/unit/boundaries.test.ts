@@ -83,7 +83,8 @@ const HOST_DEPS: Record<string, readonly string[]> = {
 /** Repo-relative posix path of a source file → the module specifiers it imports, as written. */
 type ImportMap = ReadonlyMap<string, readonly string[]>;
 
-const IMPORT_RE = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+const IMPORT_RE =
+  /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 function importsOf(text: string): string[] {
   return [...text.matchAll(IMPORT_RE)].map((m) => m[1] ?? m[2] ?? m[3] ?? m[4]);
@@ -242,7 +243,11 @@ const real = readImportMap('.');
 test('the real tree obeys the layout rules', () => {
   assert.ok(real.size > 100, `read ${real.size} files`);
   // Every area has files and the reader sees their imports (a wrong root or pattern would pass vacuously).
-  for (const a of AREAS) assert.ok([...real.keys()].some((f) => areaOf(f) === a), `${a} has files`);
+  for (const a of AREAS)
+    assert.ok(
+      [...real.keys()].some((f) => areaOf(f) === a),
+      `${a} has files`,
+    );
   assert.ok(real.get('src/host/extension.ts')?.includes('vscode'));
   assert.ok(real.get('src/host/extension.ts')?.includes('./panel/panelHost'));
   assert.deepEqual(checkBoundaries(real), []);
@@ -253,7 +258,8 @@ test('the dependency tables are acyclic, and the cycle finder finds cycles', () 
   assert.equal(findCycle(graphOf(HOST_DEPS)), undefined);
   assert.deepEqual(findCycle(graphOf({ a: ['b'], b: ['c'], c: ['a'] })), ['a', 'b', 'c', 'a']);
   // Every dependency named is a known area / host part.
-  for (const [a, deps] of Object.entries(AREA_DEPS)) for (const d of deps) assert.ok(d === 'schemas' || (AREAS as readonly string[]).includes(d), `${a} → ${d}`);
+  for (const [a, deps] of Object.entries(AREA_DEPS))
+    for (const d of deps) assert.ok(d === 'schemas' || (AREAS as readonly string[]).includes(d), `${a} → ${d}`);
   for (const [a, deps] of Object.entries(HOST_DEPS)) for (const d of deps) assert.ok(d in HOST_DEPS, `host ${a} → ${d}`);
 });
 
@@ -303,11 +309,18 @@ test('every import direction AREA_DEPS leaves out is reported', () => {
 test('an allowed import raises nothing, and a direction against the table is a reported cycle', () => {
   assert.deepEqual(plant(planted('runs'), [specTo(planted('runs'), 'src/protocol/runFolder.ts')]), []);
   const said = plant(planted('protocol'), [specTo(planted('protocol'), 'src/insights/runLabel.ts')]);
-  assert.ok(said.some((l) => l.startsWith('import cycle between areas: ')), said.join('\n'));
+  assert.ok(
+    said.some((l) => l.startsWith('import cycle between areas: ')),
+    said.join('\n'),
+  );
 });
 
 test('every banned package of every area is reported', () => {
-  const sample: Record<string, string[]> = { vscode: ['vscode'], tfjs: ['@tensorflow/tfjs-core'], 'a Node built-in': ['node:fs', 'path', 'child_process'] };
+  const sample: Record<string, string[]> = {
+    vscode: ['vscode'],
+    tfjs: ['@tensorflow/tfjs-core'],
+    'a Node built-in': ['node:fs', 'path', 'child_process'],
+  };
   let n = 0;
   for (const a of AREAS) {
     for (const b of BANNED[a]) {
@@ -325,20 +338,35 @@ test('what an area reaches through others is reported', () => {
   // The webview may import config (config/diff), but config/loadConfig reads files: Node in the bundle.
   const w = planted('webview');
   const said = plant(w, [specTo(w, 'src/config/loadConfig.ts')]);
-  assert.ok(said.some((l) => l.startsWith('webview reaches a Node built-in') && l.includes(`${w} → src/config/loadConfig.ts`)), said.join('\n'));
+  assert.ok(
+    said.some((l) => l.startsWith('webview reaches a Node built-in') && l.includes(`${w} → src/config/loadConfig.ts`)),
+    said.join('\n'),
+  );
   // A config module that imported the trainer would put it (and tfjs) in the extension host.
   const map = new Map(real);
   map.set('src/config/validate.ts', [...real.get('src/config/validate.ts')!, '../trainer/loop/train']);
   const hostSaid = checkBoundaries(map);
   assert.ok(hostSaid.includes('src/config/validate.ts: config may not import trainer (../trainer/loop/train)'));
-  assert.ok(hostSaid.some((l) => l.startsWith('host reaches trainer: src/host/')), hostSaid.join('\n'));
-  assert.ok(hostSaid.some((l) => l.startsWith('host reaches tfjs (@tensorflow/')), hostSaid.join('\n'));
+  assert.ok(
+    hostSaid.some((l) => l.startsWith('host reaches trainer: src/host/')),
+    hostSaid.join('\n'),
+  );
+  assert.ok(
+    hostSaid.some((l) => l.startsWith('host reaches tfjs (@tensorflow/')),
+    hostSaid.join('\n'),
+  );
   // The trainer reaching vscode through the runs layer.
   const map2 = new Map(real);
   map2.set('src/runs/trainerProcess.ts', [...real.get('src/runs/trainerProcess.ts')!, '../host/runsModel']);
   const trainerSaid = checkBoundaries(map2);
-  assert.ok(trainerSaid.some((l) => l.startsWith('trainer reaches host: src/trainer/')), trainerSaid.join('\n'));
-  assert.ok(trainerSaid.some((l) => l.startsWith('trainer reaches vscode (vscode): src/trainer/')), trainerSaid.join('\n'));
+  assert.ok(
+    trainerSaid.some((l) => l.startsWith('trainer reaches host: src/trainer/')),
+    trainerSaid.join('\n'),
+  );
+  assert.ok(
+    trainerSaid.some((l) => l.startsWith('trainer reaches vscode (vscode): src/trainer/')),
+    trainerSaid.join('\n'),
+  );
   // The webview reaching the runs layer through insights.
   const map3 = new Map(real);
   map3.set('src/insights/runLabel.ts', [...real.get('src/insights/runLabel.ts')!, '../runs/store']);
@@ -357,7 +385,10 @@ test('every src/host direction HOST_DEPS leaves out is reported, and a cycle amo
       if (real.has(top)) map.set(top, [...real.get(top)!, specTo(top, target)]);
       else map.set(`src/host/${a}/__planted__.ts`, [specTo(`src/host/${a}/__planted__.ts`, target)]);
       const said = checkBoundaries(map);
-      assert.ok(said.some((l) => l.includes(`src/host/${a} may not import src/host/${b}`)), `host ${a} → ${b}: ${said.join('\n')}`);
+      assert.ok(
+        said.some((l) => l.includes(`src/host/${a} may not import src/host/${b}`)),
+        `host ${a} → ${b}: ${said.join('\n')}`,
+      );
       n++;
     }
   }
@@ -366,7 +397,10 @@ test('every src/host direction HOST_DEPS leaves out is reported, and a cycle amo
   const from = 'src/host/panel/__planted__.ts';
   const said = plant(from, ['../commands/commandIds']);
   assert.ok(said.includes(`${from}: src/host/panel may not import src/host/commands (../commands/commandIds)`));
-  assert.ok(said.some((l) => l.startsWith('import cycle in src/host: ')), said.join('\n'));
+  assert.ok(
+    said.some((l) => l.startsWith('import cycle in src/host: ')),
+    said.join('\n'),
+  );
   // A new part of src/host must be placed in HOST_DEPS first.
   assert.ok(plant('src/host/newPart/x.ts', []).includes('src/host/newPart/x.ts: src/host/newPart is not in HOST_DEPS'));
 });
@@ -386,7 +420,15 @@ test('a tree on disk: every import form is read and its violations reported', ()
     put('webview/w.ts', "import '../src/config/k';\n");
     put('src/config/k.ts', "import { readFileSync } from 'node:fs';\nexport const k = readFileSync;\n");
     const map = readImportMap(root);
-    assert.deepEqual([...map.keys()].sort(), ['src/config/k.ts', 'src/host/commands/c.ts', 'src/host/panel/p.ts', 'src/protocol/a.ts', 'src/runs/b.ts', 'src/trainer/t.ts', 'webview/w.ts']);
+    assert.deepEqual([...map.keys()].sort(), [
+      'src/config/k.ts',
+      'src/host/commands/c.ts',
+      'src/host/panel/p.ts',
+      'src/protocol/a.ts',
+      'src/runs/b.ts',
+      'src/trainer/t.ts',
+      'webview/w.ts',
+    ]);
     assert.deepEqual(map.get('src/host/panel/p.ts'), ['../commands/c', '../../trainer/t']);
     const said = checkBoundaries(map);
     for (const want of [

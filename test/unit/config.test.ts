@@ -69,7 +69,7 @@ test('the input object is not modified by validation', () => {
   assert.deepEqual(input, { training: { batchSize: 8 } });
 });
 
-test('schema defaults are sentence-transformers\' defaults (its literal values), as are the loss implementations\'', () => {
+test("schema defaults are sentence-transformers' defaults (its literal values), as are the loss implementations'", () => {
   // sentence-transformers: MultipleNegativesRankingLoss(scale=20.0), CachedMultipleNegativesRankingLoss(scale=20.0,
   // mini_batch_size=32), MultipleNegativesSymmetricRankingLoss(scale=20.0), GISTEmbedLoss(temperature=0.01,
   // margin_strategy="absolute", margin=0.0, contrast_anchors=True, contrast_positives=True), CachedGISTEmbedLoss
@@ -81,7 +81,11 @@ test('schema defaults are sentence-transformers\' defaults (its literal values),
     return r.config!.loss;
   };
   assert.deepEqual(lossOf({ type: 'MultipleNegativesRankingLoss' }), { type: 'MultipleNegativesRankingLoss', scale: 20 });
-  assert.deepEqual(lossOf({ type: 'CachedMultipleNegativesRankingLoss' }), { type: 'CachedMultipleNegativesRankingLoss', scale: 20, miniBatchSize: 32 });
+  assert.deepEqual(lossOf({ type: 'CachedMultipleNegativesRankingLoss' }), {
+    type: 'CachedMultipleNegativesRankingLoss',
+    scale: 20,
+    miniBatchSize: 32,
+  });
   assert.deepEqual(lossOf({ type: 'MultipleNegativesSymmetricRankingLoss' }), { type: 'MultipleNegativesSymmetricRankingLoss', scale: 20 });
   const gist = { guide: 'self', temperature: 0.01, marginStrategy: 'absolute', margin: 0, contrastAnchors: true, contrastPositives: true };
   assert.deepEqual(lossOf({ type: 'GISTEmbedLoss' }), { type: 'GISTEmbedLoss', ...gist });
@@ -100,13 +104,29 @@ test('schema defaults are sentence-transformers\' defaults (its literal values),
   assert.equal(MNRL_DEFAULT_SCALE, 20);
   assert.equal(DEFAULT_MINI_BATCH_SIZE, 32);
   assert.equal(new CachedMultipleNegativesRankingLoss().miniBatchSize, 32);
-  assert.deepEqual({ ...GIST_DEFAULTS }, { temperature: 0.01, marginStrategy: 'absolute', margin: 0, contrastAnchors: true, contrastPositives: true });
+  assert.deepEqual(
+    { ...GIST_DEFAULTS },
+    { temperature: 0.01, marginStrategy: 'absolute', margin: 0, contrastAnchors: true, contrastPositives: true },
+  );
   assert.equal(COSENT_DEFAULT_SCALE, 20);
 });
 
 test('every schema property has a description, and a default unless its absence means something', () => {
   // No sweep, no cap on its runs: absences that mean something too. (`sweep.parameters` is required.)
-  const optional = new Set(['$schema', 'eval', 'columns', 'scoreColumn', 'maxRows', 'type', 'loss', 'pretrained', 'scratch', 'sweep', 'parameters', 'maxRuns']);
+  const optional = new Set([
+    '$schema',
+    'eval',
+    'columns',
+    'scoreColumn',
+    'maxRows',
+    'type',
+    'loss',
+    'pretrained',
+    'scratch',
+    'sweep',
+    'parameters',
+    'maxRuns',
+  ]);
   // A pretrained model's pooling and length: absent = the folder's own (as sentence-transformers reads them).
   const optionalAt = new Set(['/model/pretrained/pooling', '/model/pretrained/maxSeqLength']);
   const missing: string[] = [];
@@ -128,7 +148,11 @@ test('every schema property has a description, and a default unless its absence 
 });
 
 test('unknown keys are errors, with the nearest valid key suggested', () => {
-  const e = errorsOf({ trainig: {}, training: { batchSiz: 8, lerningRate: 1 }, loss: { type: 'MatryoshkaLoss', loss: { type: 'CoSENTLoss', scael: 1 }, matryoshkaDim: [8] } });
+  const e = errorsOf({
+    trainig: {},
+    training: { batchSiz: 8, lerningRate: 1 },
+    loss: { type: 'MatryoshkaLoss', loss: { type: 'CoSENTLoss', scael: 1 }, matryoshkaDim: [8] },
+  });
   const byPath = Object.fromEntries(e.map((x) => [x.path, x.message]));
   assert.match(byPath['/trainig'], /did you mean "training"/);
   assert.match(byPath['/training/batchSiz'], /did you mean "batchSize"/);
@@ -165,7 +189,15 @@ test('unknown loss types: did-you-mean, and MatryoshkaLoss cannot wrap Matryoshk
   const [b] = errorsOf({ loss: { type: 'MatryoshkaLoss', loss: { type: 'MatryoshkaLoss' } } });
   assert.equal(b.path, '/loss/loss/type');
   assert.match(b.message, /cannot wrap another MatryoshkaLoss/);
-  assert.deepEqual(paths({ loss: [{ weight: 1, loss: { type: 'Nope' } }, { weight: -1, loss: { type: 'CoSENTLoss' } }] }), ['/loss/0/loss/type', '/loss/1/weight']);
+  assert.deepEqual(
+    paths({
+      loss: [
+        { weight: 1, loss: { type: 'Nope' } },
+        { weight: -1, loss: { type: 'CoSENTLoss' } },
+      ],
+    }),
+    ['/loss/0/loss/type', '/loss/1/weight'],
+  );
   assert.deepEqual(paths({ loss: [] }), ['/loss']);
 });
 
@@ -191,14 +223,19 @@ test('semantic checks: Matryoshka dim wider than the model, numHeads, funnel, we
   assert.match(byPath['/evaluation/funnel/shortlistDim'], /must be smaller than the re-rank dim/);
   assert.match(errorsOf({ loss: { type: 'MatryoshkaLoss', loss: { type: 'AnglELoss' }, matryoshkaDims: [64, 33] } })[0].message, /even/);
   assert.deepEqual(paths({ model: { pretrained: { path: 'no-such-model' } } }), ['/model/pretrained/path']);
-  assert.deepEqual(paths({ loss: { type: 'CoSENTLoss' }, data: { train: { source: 'builtin:wordnet', columns: ['a', 'b', 'c'] } } }), ['/data/train/columns']);
+  assert.deepEqual(paths({ loss: { type: 'CoSENTLoss' }, data: { train: { source: 'builtin:wordnet', columns: ['a', 'b', 'c'] } } }), [
+    '/data/train/columns',
+  ]);
 });
 
 test('data paths resolve against the config file folder', () => {
   mkdirSync(join(dir, 'd'), { recursive: true });
   writeFileSync(join(dir, 'd', 'pairs.jsonl'), '{"anchor":"a","positive":"b"}\n');
   assert.deepEqual(validateRunConfig({ data: { train: { source: 'd/pairs.jsonl' } } }, FILE).errors, []);
-  assert.equal(validateRunConfig({ data: { train: { source: 'd/pairs.jsonl' } } }, join(tmpdir(), 'elsewhere.mrl.json')).errors[0].path, '/data/train/source');
+  assert.equal(
+    validateRunConfig({ data: { train: { source: 'd/pairs.jsonl' } } }, join(tmpdir(), 'elsewhere.mrl.json')).errors[0].path,
+    '/data/train/source',
+  );
 });
 
 test('JSONC: comments and trailing commas are fine; syntax errors give line:column', () => {
@@ -213,14 +250,26 @@ test('JSONC: comments and trailing commas are fine; syntax errors give line:colu
 });
 
 test('uncached GIST takes one negative column at most: more is a validation error on the columns', () => {
-  const gist = (type: string, columns: string[]) => ({ loss: { type, guide: 'self' }, data: { train: { source: 'builtin:wordnet', columns } } });
+  const gist = (type: string, columns: string[]) => ({
+    loss: { type, guide: 'self' },
+    data: { train: { source: 'builtin:wordnet', columns } },
+  });
   const e = errorsOf(gist('GISTEmbedLoss', ['a', 'p', 'n1', 'n2']));
-  assert.deepEqual(e.map((x) => x.path), ['/data/train/columns']);
+  assert.deepEqual(
+    e.map((x) => x.path),
+    ['/data/train/columns'],
+  );
   assert.equal(e[0].message, 'GISTEmbedLoss takes 2 to 3 columns, got 4 (a, p, n1, n2)');
   assert.deepEqual(validateRunConfig(gist('GISTEmbedLoss', ['a', 'p', 'n1']), FILE).errors, []);
   assert.deepEqual(validateRunConfig(gist('CachedGISTEmbedLoss', ['a', 'p', 'n1', 'n2']), FILE).errors, []);
   // Under MatryoshkaLoss and in a weighted sum, the term that limits the columns says so.
-  const sum = { ...gist('GISTEmbedLoss', ['a', 'p', 'n1', 'n2']), loss: [{ weight: 1, loss: { type: 'MultipleNegativesRankingLoss' } }, { weight: 1, loss: { type: 'MatryoshkaLoss', loss: { type: 'GISTEmbedLoss', guide: 'self' }, matryoshkaDims: [128, 64] } }] };
+  const sum = {
+    ...gist('GISTEmbedLoss', ['a', 'p', 'n1', 'n2']),
+    loss: [
+      { weight: 1, loss: { type: 'MultipleNegativesRankingLoss' } },
+      { weight: 1, loss: { type: 'MatryoshkaLoss', loss: { type: 'GISTEmbedLoss', guide: 'self' }, matryoshkaDims: [128, 64] } },
+    ],
+  };
   assert.match(errorsOf(sum)[0].message, /^GISTEmbedLoss takes 2 to 3 columns, got 4/);
 });
 
@@ -238,39 +287,67 @@ test('the resolved config: the facts the trainer and the engines read, derived o
   assert.equal(r.loss.needsLabels, false);
   assert.deepEqual(r.evalDims, [64, 32, 16, 8]);
   // Every dim below the hidden size: the encoder projects to the largest, and that is the width.
-  const narrow = validateRunConfig({ model: { scratch: { hiddenSize: 32, numHeads: 4 } }, loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [16, 8] } }, FILE).resolved!;
+  const narrow = validateRunConfig(
+    {
+      model: { scratch: { hiddenSize: 32, numHeads: 4 } },
+      loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [16, 8] },
+    },
+    FILE,
+  ).resolved!;
   assert.equal(narrow.width, 16);
   assert.deepEqual(narrow.evalDims, [16, 8]);
   // Mini-batch: the smallest of the cached terms'; the guide: the first GIST term's, located.
   mkdirSync(join(dir, 'guide'), { recursive: true });
   writeFileSync(join(dir, 'guide', 'config.json'), '{"hidden_size": 8}');
-  const sum = validateRunConfig({ loss: [
-    { weight: 1, loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 8 } },
-    { weight: 1, loss: { type: 'MatryoshkaLoss', loss: { type: 'CachedGISTEmbedLoss', guide: 'guide', miniBatchSize: 3 }, matryoshkaDims: [64, 16] } },
-  ] }, FILE).resolved!;
+  const sum = validateRunConfig(
+    {
+      loss: [
+        { weight: 1, loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 8 } },
+        {
+          weight: 1,
+          loss: {
+            type: 'MatryoshkaLoss',
+            loss: { type: 'CachedGISTEmbedLoss', guide: 'guide', miniBatchSize: 3 },
+            matryoshkaDims: [64, 16],
+          },
+        },
+      ],
+    },
+    FILE,
+  ).resolved!;
   assert.equal(sum.loss.miniBatchSize, 3);
   assert.equal(sum.loss.guide, 'guide');
   assert.deepEqual(sum.guides, { guide: { kind: 'folder', dir: join(dir, 'guide') } });
   assert.deepEqual(sum.loss.dims, [128, 64, 16]);
-  assert.equal(validateRunConfig({ loss: { type: 'MultipleNegativesRankingLoss' } }, FILE).resolved!.loss.miniBatchSize, undefined, 'no cached term: plain steps');
+  assert.equal(
+    validateRunConfig({ loss: { type: 'MultipleNegativesRankingLoss' } }, FILE).resolved!.loss.miniBatchSize,
+    undefined,
+    'no cached term: plain steps',
+  );
   // A sweep config: resolved as the config without its sweep; each run resolved on its own.
   const s = loadRunConfig('examples/sweep.mrl.json');
   assert.equal(s.resolved!.config.sweep, undefined);
   assert.ok(s.sweepRuns!.every((run) => run.resolved.config === run.config));
-  assert.deepEqual(s.sweepRuns!.map((run) => run.resolved.loss.miniBatchSize), s.sweepRuns!.map((run) => (run.config.loss as { loss: { miniBatchSize: number } }).loss.miniBatchSize));
+  assert.deepEqual(
+    s.sweepRuns!.map((run) => run.resolved.loss.miniBatchSize),
+    s.sweepRuns!.map((run) => (run.config.loss as { loss: { miniBatchSize: number } }).loss.miniBatchSize),
+  );
   // No config, no resolved config.
   assert.equal(validateRunConfig({ seed: 'x' }, FILE).resolved, undefined);
 });
 
-test('a pretrained folder\'s width is that of the encoder it loads: a Dense projection\'s out_features, else the hidden size', () => {
+test("a pretrained folder's width is that of the encoder it loads: a Dense projection's out_features, else the hidden size", () => {
   const st = join(dir, 'st-dense');
   mkdirSync(join(st, '0_Transformer'), { recursive: true });
   mkdirSync(join(st, '2_Dense'), { recursive: true });
   writeFileSync(join(st, '0_Transformer', 'config.json'), '{"hidden_size": 16}');
-  writeFileSync(join(st, 'modules.json'), JSON.stringify([
-    { idx: 0, name: '0', path: '0_Transformer', type: 'sentence_transformers.models.Transformer' },
-    { idx: 1, name: '1', path: '2_Dense', type: 'sentence_transformers.models.Dense' },
-  ]));
+  writeFileSync(
+    join(st, 'modules.json'),
+    JSON.stringify([
+      { idx: 0, name: '0', path: '0_Transformer', type: 'sentence_transformers.models.Transformer' },
+      { idx: 1, name: '1', path: '2_Dense', type: 'sentence_transformers.models.Dense' },
+    ]),
+  );
   writeFileSync(join(st, '2_Dense', 'config.json'), '{"in_features": 16, "out_features": 24}');
   assert.equal(modelFolderWidth(st), 24);
   const hf = join(dir, 'hf-plain');
@@ -278,7 +355,10 @@ test('a pretrained folder\'s width is that of the encoder it loads: a Dense proj
   writeFileSync(join(hf, 'config.json'), '{"hidden_size": 32}');
   assert.equal(modelFolderWidth(hf), 32);
   assert.equal(modelFolderWidth(join(dir, 'no-such-folder')), undefined, 'unreadable: the loader says why');
-  const cfg = (dims: number[]) => ({ model: { pretrained: { path: 'st-dense' } }, loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: dims } });
+  const cfg = (dims: number[]) => ({
+    model: { pretrained: { path: 'st-dense' } },
+    loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: dims },
+  });
   const ok = validateRunConfig(cfg([24, 8]), FILE);
   assert.deepEqual(ok.errors, []);
   assert.equal(ok.resolved!.width, 24);
@@ -286,9 +366,13 @@ test('a pretrained folder\'s width is that of the encoder it loads: a Dense proj
   assert.match(errorsOf(cfg([32, 8]))[0].message, /dim 32 is larger than the model's width 24/);
 });
 
-test('the mini-batch default has one value: the schema\'s, for every Cached* loss', () => {
+test("the mini-batch default has one value: the schema's, for every Cached* loss", () => {
   const defs = schema.$defs as Record<string, { properties?: { miniBatchSize?: { default?: number } } }>;
   const cached = Object.keys(defs).filter((k) => k.startsWith('Cached'));
-  assert.deepEqual(cached.sort(), ['CachedGISTEmbedLoss', 'CachedMultipleNegativesRankingLoss', 'CachedMultipleNegativesSymmetricRankingLoss']);
+  assert.deepEqual(cached.sort(), [
+    'CachedGISTEmbedLoss',
+    'CachedMultipleNegativesRankingLoss',
+    'CachedMultipleNegativesSymmetricRankingLoss',
+  ]);
   for (const k of cached) assert.equal(defs[k].properties?.miniBatchSize?.default, DEFAULT_MINI_BATCH_SIZE, k);
 });

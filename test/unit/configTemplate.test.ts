@@ -89,7 +89,10 @@ test('instantiateTemplate: writes the config without its relative $schema, copie
   mkdirSync(join(ex, 'data'), { recursive: true });
   writeFileSync(join(ex, 'data', 'pairs.tsv'), 'a\tb\n');
   writeFileSync(join(tmp, 'outside.tsv'), 'secret');
-  const text = TEXT.replace('"eval": { "source": "builtin:wordnet" }', '"eval": { "source": "../outside.tsv" }, "test": { "source": "data/missing.tsv" }');
+  const text = TEXT.replace(
+    '"eval": { "source": "builtin:wordnet" }',
+    '"eval": { "source": "../outside.tsv" }, "test": { "source": "data/missing.tsv" }',
+  );
   writeFileSync(join(ex, 't.mrl.json'), text);
   const ws = join(tmp, 'ws');
   const target = join(ws, 'cfg', 'mine.mrl.json');

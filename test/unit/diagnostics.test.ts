@@ -32,7 +32,9 @@ describe('diagnostic ranges', () => {
     assert.equal(d.path, '/model/scratch/poolng');
   });
   test('an unknown key named by its own pointer: the key', () => {
-    const [d] = locateErrors(text, [{ path: '/model/scratch/poolng', keyword: 'additionalProperties', message: 'unknown key "poolng"; did you mean "pooling"?' }]);
+    const [d] = locateErrors(text, [
+      { path: '/model/scratch/poolng', keyword: 'additionalProperties', message: 'unknown key "poolng"; did you mean "pooling"?' },
+    ]);
     assert.equal(d.kind, 'unknownKey');
     assert.equal(slice(d.range), '"poolng"');
   });
@@ -80,7 +82,15 @@ describe('with the real validator (src/config/validate.ts) and schema', () => {
     assert.deepEqual(bs.range, at(2, 29, 1));
   });
   test('checks the schema cannot express: a data file that does not exist, a dim wider than the model', () => {
-    const t = JSON.stringify({ model: { scratch: { hiddenSize: 32, numHeads: 2 } }, data: { train: { source: 'nope.jsonl' } }, loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [64, 16] } }, null, 2);
+    const t = JSON.stringify(
+      {
+        model: { scratch: { hiddenSize: 32, numHeads: 2 } },
+        data: { train: { source: 'nope.jsonl' } },
+        loss: { type: 'MatryoshkaLoss', loss: { type: 'MultipleNegativesRankingLoss' }, matryoshkaDims: [64, 16] },
+      },
+      null,
+      2,
+    );
     const ds = diagsFor(t);
     const file = ds.find((d) => d.kind === 'missingFile');
     const dim = ds.find((d) => d.kind === 'dimTooLarge');

@@ -38,7 +38,10 @@ test('schema errors (a type error, an unknown key) are left to the JSON language
     const off = (p: { line: number; character: number }) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
     return [off(r.start), off(r.end)];
   });
-  assert.ok(fixes.some((f) => f.title === 'Change "trainng" to "training"'), JSON.stringify(fixes.map((f) => f.title)));
+  assert.ok(
+    fixes.some((f) => f.title === 'Change "trainng" to "training"'),
+    JSON.stringify(fixes.map((f) => f.title)),
+  );
 });
 
 test('semantic errors stay in the editor, even under a keyword name the schema also uses ("minimum")', () => {
@@ -64,7 +67,10 @@ test('an unknown loss type (ajv discriminator, unknown to the language service) 
   const disc = all.filter((d) => /unknown loss type/.test(d.message));
   assert.equal(disc.length, 1);
   assert.match(disc[0].message, /did you mean "MultipleNegativesRankingLoss"/);
-  assert.deepEqual(editorDiagnostics(all, true).filter((d) => /unknown loss type/.test(d.message)), disc);
+  assert.deepEqual(
+    editorDiagnostics(all, true).filter((d) => /unknown loss type/.test(d.message)),
+    disc,
+  );
   const broken = diagnose('{ "seed": 1 "name": "x" }');
   assert.equal(broken[0].kind, 'syntax');
   assert.deepEqual(editorDiagnostics(broken, true), []);

@@ -61,5 +61,11 @@ test('nothing to advise: one dim, no metric, a non-positive full value, a bad pe
 test('compare runs on it: "run A reaches 95 % at dim 16, run B needs 32"', () => {
   const a = adviseDim(byDim, { percent: 90 });
   const b = adviseDim(byDim, { percent: 95 });
-  assert.equal(compareAdvice([{ name: 'run A', advice: a }, { name: 'run B', advice: b }]), 'run A reaches 90 % at dim 16, run B needs 32');
+  assert.equal(
+    compareAdvice([
+      { name: 'run A', advice: a },
+      { name: 'run B', advice: b },
+    ]),
+    'run A reaches 90 % at dim 16, run B needs 32',
+  );
 });

@@ -19,11 +19,17 @@ test('engine notes are warnings on the field; a scratch model on sentence-transf
 }`;
   const v = validateText(text, join(ws, 'a.mrl.json'), [ws]);
   const d = configDiagnostics(text, v.errors);
-  assert.deepEqual(d.map((x) => [x.path, x.severity, x.kind]), [['/backend', 'warning', 'engineNote']]);
+  assert.deepEqual(
+    d.map((x) => [x.path, x.severity, x.kind]),
+    [['/backend', 'warning', 'engineNote']],
+  );
   assert.deepEqual(d[0].range, { start: { line: 2, character: 13 }, end: { line: 2, character: 19 } });
   assert.ok(v.config, 'warnings leave a resolved config (the launch is not blocked)');
 
   const scratch = '{ "engine": "sentence-transformers", "model": { "scratch": {} } }';
   const e = configDiagnostics(scratch, validateText(scratch, join(ws, 'b.mrl.json'), [ws]).errors);
-  assert.deepEqual(e.map((x) => [x.path, x.severity]), [['/model/scratch', 'error']]);
+  assert.deepEqual(
+    e.map((x) => [x.path, x.severity]),
+    [['/model/scratch', 'error']],
+  );
 });

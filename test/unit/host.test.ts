@@ -27,7 +27,10 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
   const runs = join(root, '.mrl/runs');
   const mk = (id: string, status: string, startedAt: string, metrics: string) => {
     mkdirSync(join(runs, id), { recursive: true });
-    writeFileSync(join(runs, id, 'run.json'), JSON.stringify({ id, name: id, status, pid: status === 'running' ? trainer.pid : null, startedAt, endedAt: null, backend: 'cpu' }));
+    writeFileSync(
+      join(runs, id, 'run.json'),
+      JSON.stringify({ id, name: id, status, pid: status === 'running' ? trainer.pid : null, startedAt, endedAt: null, backend: 'cpu' }),
+    );
     writeFileSync(join(runs, id, 'config.json'), JSON.stringify({ name: id, training: { batchSize: 4 } }));
     writeFileSync(join(runs, id, 'metrics.jsonl'), metrics);
   };
@@ -40,7 +43,10 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
   const diffs: string[][] = [];
   const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, out, (a, b) => diffs.push([a, b])));
   try {
-    assert.deepEqual(model.list().map((r) => r.id), ['live', 'old']);
+    assert.deepEqual(
+      model.list().map((r) => r.id),
+      ['live', 'old'],
+    );
     panel.show(['old']);
     const p = vs.state.panels[0];
     assert.ok(p, 'a webview panel was created');
@@ -50,7 +56,10 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
     p.send({ type: 'ready', state: null });
     const init = p.posted.find((m) => m.type === 'init');
     assert.deepEqual(init.showRuns, ['old']);
-    assert.deepEqual(init.runs.map((r: { id: string }) => r.id), ['live', 'old']);
+    assert.deepEqual(
+      init.runs.map((r: { id: string }) => r.id),
+      ['live', 'old'],
+    );
     assert.equal(init.runs[1].config.training.batchSize, 4);
     const replay = p.posted.find((m) => m.type === 'metrics' && m.runId === 'old');
     assert.equal(replay.reset, true);
@@ -65,18 +74,38 @@ test('panel: ready → init + replay; appended lines stream; requestRun replays;
     p.send({ type: 'requestRun', runId: 'live' });
     const replayed = p.posted.at(-1);
     assert.deepEqual({ ...replayed, jsonl: undefined }, { type: 'metrics', runId: 'live', lines: [], jsonl: undefined, reset: true });
-    assert.deepEqual(replayed.jsonl.split('\n').map((l: string) => JSON.parse(l)), [JSON.parse(line(1, 3)), JSON.parse(line(2, 2.5))]);
+    assert.deepEqual(
+      replayed.jsonl.split('\n').map((l: string) => JSON.parse(l)),
+      [JSON.parse(line(1, 3)), JSON.parse(line(2, 2.5))],
+    );
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), line(3, 2) + '{"step":4,"ep');
     model.refresh();
     assert.deepEqual(p.posted.at(-1), { type: 'metrics', runId: 'live', lines: [JSON.parse(line(3, 2))] });
 
     // Status change → runInfo; a new run folder → runs.
-    writeFileSync(join(runs, 'live', 'run.json'), JSON.stringify({ id: 'live', name: 'live', status: 'stopped', pid: null, startedAt: '2026-01-02T00:00:00Z', endedAt: null, backend: 'cpu' }));
+    writeFileSync(
+      join(runs, 'live', 'run.json'),
+      JSON.stringify({
+        id: 'live',
+        name: 'live',
+        status: 'stopped',
+        pid: null,
+        startedAt: '2026-01-02T00:00:00Z',
+        endedAt: null,
+        backend: 'cpu',
+      }),
+    );
     model.refresh();
     assert.ok(p.posted.some((m) => m.type === 'runInfo' && m.run.id === 'live' && m.run.status === 'stopped'));
     mk('new', 'completed', '2026-01-03T00:00:00Z', '');
     model.refresh();
-    assert.deepEqual(p.posted.filter((m) => m.type === 'runs').at(-1).runs.map((r: { id: string }) => r.id), ['new', 'live', 'old']);
+    assert.deepEqual(
+      p.posted
+        .filter((m) => m.type === 'runs')
+        .at(-1)
+        .runs.map((r: { id: string }) => r.id),
+      ['new', 'live', 'old'],
+    );
 
     // Webview → host: diff request routed; an invalid message is logged and dropped.
     p.send({ type: 'openConfigDiff', runIds: ['old', 'live'] });
@@ -101,7 +130,12 @@ test('status shown for a run whose trainer died: failed, with the reason', () =>
   const { RunSeries } = require('../../src/runs/series') as typeof import('../../src/runs/series');
   const s = new RunSeries();
   const r = panelRunOf({
-    id: 'x', dir: '/x', status: 'failed', died: true, series: s, summary: s.summary(),
+    id: 'x',
+    dir: '/x',
+    status: 'failed',
+    died: true,
+    series: s,
+    summary: s.summary(),
     info: { id: 'x', name: 'x', status: 'running', pid: 999999, startedAt: '', endedAt: null, backend: 'cpu' },
     config: () => null,
   });

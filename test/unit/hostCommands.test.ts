@@ -117,12 +117,19 @@ test('diffConfigs: two config Uris as (uri, uri), as [uri, uri] or as the explor
   await withFiles.diffConfigs(x, y);
   await withFiles.diffConfigs([x, y]);
   await withFiles.diffConfigs(x, [x, y]);
-  assert.deepEqual(vs.state.executed.map((e) => [e.command, (e.args[0] as { fsPath: string }).fsPath, (e.args[1] as { fsPath: string }).fsPath]), [
-    ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
-    ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
-    ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
+  assert.deepEqual(
+    vs.state.executed.map((e) => [e.command, (e.args[0] as { fsPath: string }).fsPath, (e.args[1] as { fsPath: string }).fsPath]),
+    [
+      ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
+      ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
+      ['vscode.diff', '/ws/x.mrl.json', '/ws/y.mrl.json'],
+    ],
+  );
+  assert.deepEqual(calls, [
+    'diff file:x.mrl.json,file:y.mrl.json',
+    'diff file:x.mrl.json,file:y.mrl.json',
+    'diff file:x.mrl.json,file:y.mrl.json',
   ]);
-  assert.deepEqual(calls, ['diff file:x.mrl.json,file:y.mrl.json', 'diff file:x.mrl.json,file:y.mrl.json', 'diff file:x.mrl.json,file:y.mrl.json']);
   assert.equal(vs.state.picks.length, 0);
 });
 
@@ -159,7 +166,10 @@ test('ui: messages carry the prefix; confirm; the trust gate', async () => {
   await ui.showError('boom');
   await ui.showWarning('careful');
   await ui.showInfo('fyi');
-  assert.deepEqual(vs.state.messages.map((m) => m.text), ['Matryoshka Lab: boom', 'Matryoshka Lab: careful', 'Matryoshka Lab: fyi']);
+  assert.deepEqual(
+    vs.state.messages.map((m) => m.text),
+    ['Matryoshka Lab: boom', 'Matryoshka Lab: careful', 'Matryoshka Lab: fyi'],
+  );
   vs.state.modalAnswers.push('Delete');
   assert.equal(await ui.confirm('Sure?', 'Delete'), true);
   assert.equal(await ui.confirm('Sure?', 'Delete'), false);

@@ -19,7 +19,10 @@ export class EventEmitter<T> {
 }
 
 export class Uri {
-  constructor(readonly scheme: string, readonly fsPath: string) {}
+  constructor(
+    readonly scheme: string,
+    readonly fsPath: string,
+  ) {}
   get path() {
     return this.fsPath;
   }
@@ -35,7 +38,10 @@ export class Uri {
 }
 
 export class RelativePattern {
-  constructor(readonly base: unknown, readonly pattern: string) {}
+  constructor(
+    readonly base: unknown,
+    readonly pattern: string,
+  ) {}
 }
 
 export const ViewColumn = { Active: -1, Beside: -2, One: 1 } as const;
@@ -127,7 +133,10 @@ export const window = {
     const cancel = new EventEmitter<void>();
     const rec = { title: opts.title, reports: [] as string[], cancel: () => cancel.fire(), done: false };
     state.progress.push(rec);
-    const r = await task({ report: (v: { message?: string }) => v.message && rec.reports.push(v.message) }, { onCancellationRequested: cancel.event, isCancellationRequested: false });
+    const r = await task(
+      { report: (v: { message?: string }) => v.message && rec.reports.push(v.message) },
+      { onCancellationRequested: cancel.event, isCancellationRequested: false },
+    );
     rec.done = true;
     return r;
   },

@@ -55,7 +55,13 @@ test('queue (max 1 concurrent), stop, progress; Restricted Mode refuses', { time
   const lines: string[] = [];
   const out = { appendLine: (s: string) => lines.push(s), show() {} } as unknown as import('vscode').OutputChannel;
   const launched: string[] = [];
-  const launcher = new Launcher(ext, model, out, async (u) => ({ ok: true, raw: JSON.parse(readFileSync(u.fsPath, 'utf8')), problems: [] }), (id) => launched.push(id));
+  const launcher = new Launcher(
+    ext,
+    model,
+    out,
+    async (u) => ({ ok: true, raw: JSON.parse(readFileSync(u.fsPath, 'utf8')), problems: [] }),
+    (id) => launched.push(id),
+  );
   poke = () => void model.refresh();
   const runsDir = join(ws, '.mrl/runs');
   const info = (id: string) => JSON.parse(readFileSync(join(runsDir, id, 'run.json'), 'utf8'));
@@ -66,7 +72,11 @@ test('queue (max 1 concurrent), stop, progress; Restricted Mode refuses', { time
     assert.deepEqual(launched, [a], 'B waits: one run at a time');
     // Running per its own run.json (a folder with config.json alone also reads as running, for a grace).
     await until('A running', () => model.get(a)?.status === 'running' && typeof model.get(a)?.info.pid === 'number');
-    assert.deepEqual(vs.state.progress.find((p) => p.title.endsWith(': B'))?.reports, ['queued (1 run at a time)'], JSON.stringify(vs.state.progress));
+    assert.deepEqual(
+      vs.state.progress.find((p) => p.title.endsWith(': B'))?.reports,
+      ['queued (1 run at a time)'],
+      JSON.stringify(vs.state.progress),
+    );
     assert.ok(!vs.state.progress.find((p) => p.title.endsWith(': A'))?.reports.some((r) => /queued/.test(r)));
     // The backend setting is passed because the config does not choose one.
     assert.deepEqual(info(a).argv.slice(-2), ['--backend', 'cpu']);

@@ -51,7 +51,13 @@ function sweepConfig(file: string, name: string, steps: number, seeds: number[],
 const validate = async (u: { fsPath: string }) => {
   const raw = JSON.parse(readFileSync(u.fsPath, 'utf8'));
   const seeds: number[] = raw.sweep?.parameters.seed ?? [];
-  return { ok: true, raw, config: raw, problems: [], sweepRuns: raw.sweep ? seeds.map((seed, index) => ({ index, params: { seed }, name: raw.name })) : undefined };
+  return {
+    ok: true,
+    raw,
+    config: raw,
+    problems: [],
+    sweepRuns: raw.sweep ? seeds.map((seed, index) => ({ index, params: { seed }, name: raw.name })) : undefined,
+  };
 };
 
 let model: InstanceType<typeof RunsModel>;
@@ -61,7 +67,13 @@ const until = async (what: string, f: () => boolean, ms = 20000) => {
   const end = Date.now() + ms;
   // No file watcher in the fake: refresh the model as its watcher events would.
   while ((void model.refresh(), !f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${model.list().map((r) => `${r.id} ${r.status} ${(r as { reason?: string }).reason} ${readFileSync(join(runsDir, r.id, "run.json"), "utf8")}`).join(", ")} launched ${launched.join(", ")}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out waiting for ${what}: ${model
+          .list()
+          .map((r) => `${r.id} ${r.status} ${(r as { reason?: string }).reason} ${readFileSync(join(runsDir, r.id, 'run.json'), 'utf8')}`)
+          .join(', ')} launched ${launched.join(', ')}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 };
@@ -88,68 +100,83 @@ after(() => {
   model.dispose();
 });
 
-test('Start Run on a sweep: asks once how many runs it queues, then runs them all through the queue with one sweep id', { timeout: 60000 }, async () => {
-  sweepConfig('four.mrl.json', 'four', 6, [1, 2, 3, 4]);
-  const uri = vs.Uri.file(join(ws, 'four.mrl.json')) as never;
-  // Dismissed: nothing is queued.
-  assert.equal(await launcher.start(uri), undefined);
-  assert.match(vs.state.messages.at(-1)!.text, /Start the sweep "four"\? It queues 4 runs \(grid over seed\), 2 at a time/);
-  assert.deepEqual(launched, []);
-  vs.state.modalAnswers = ['Queue 4 Runs'];
-  const r = (await launcher.start(uri)) as SweepLaunch;
-  assert.equal(vs.state.modalAnswers.length, 0, 'asked once');
-  assert.match(r.sweepId, /^\d{8}-\d{6}-four-sweep-[0-9a-f]{4}$/);
-  assert.equal(r.runIds.length, 4);
-  assert.equal(new Set(r.runIds).size, 4, 'distinct run ids');
-  assert.deepEqual(launched, r.runIds.slice(0, 2), 'two at a time (maxConcurrentRuns)');
-  // Never more than two running at once, as the queue starts the others.
-  let most = 0;
-  await until('all four completed', () => {
-    most = Math.max(most, model.live().length);
-    return r.runIds.every((id) => model.get(id)?.status === 'completed');
-  });
-  assert.ok(most <= 2, `at most 2 live, saw ${most}`);
-  assert.deepEqual(launched, r.runIds);
-  r.runIds.forEach((id, i) => {
-    const x = info(id);
-    assert.deepEqual(x.sweep, { id: r.sweepId, index: i, params: { seed: i + 1 } });
-    assert.deepEqual(x.argv.slice(-4), ['--sweep-id', r.sweepId, '--sweep-index', String(i)]);
-  });
-  // {confirmed: true}: no question.
-  const before = vs.state.messages.length;
-  const again = (await launcher.start(uri, { confirmed: true })) as SweepLaunch;
-  assert.equal(again.runIds.length, 4);
-  assert.notEqual(again.sweepId, r.sweepId);
-  assert.ok(!vs.state.messages.slice(before).some((m) => /Start the sweep/.test(m.text)));
-  await until('the second sweep completed', () => again.runIds.every((id) => model.get(id)?.status === 'completed'));
-});
+test(
+  'Start Run on a sweep: asks once how many runs it queues, then runs them all through the queue with one sweep id',
+  { timeout: 60000 },
+  async () => {
+    sweepConfig('four.mrl.json', 'four', 6, [1, 2, 3, 4]);
+    const uri = vs.Uri.file(join(ws, 'four.mrl.json')) as never;
+    // Dismissed: nothing is queued.
+    assert.equal(await launcher.start(uri), undefined);
+    assert.match(vs.state.messages.at(-1)!.text, /Start the sweep "four"\? It queues 4 runs \(grid over seed\), 2 at a time/);
+    assert.deepEqual(launched, []);
+    vs.state.modalAnswers = ['Queue 4 Runs'];
+    const r = (await launcher.start(uri)) as SweepLaunch;
+    assert.equal(vs.state.modalAnswers.length, 0, 'asked once');
+    assert.match(r.sweepId, /^\d{8}-\d{6}-four-sweep-[0-9a-f]{4}$/);
+    assert.equal(r.runIds.length, 4);
+    assert.equal(new Set(r.runIds).size, 4, 'distinct run ids');
+    assert.deepEqual(launched, r.runIds.slice(0, 2), 'two at a time (maxConcurrentRuns)');
+    // Never more than two running at once, as the queue starts the others.
+    let most = 0;
+    await until('all four completed', () => {
+      most = Math.max(most, model.live().length);
+      return r.runIds.every((id) => model.get(id)?.status === 'completed');
+    });
+    assert.ok(most <= 2, `at most 2 live, saw ${most}`);
+    assert.deepEqual(launched, r.runIds);
+    r.runIds.forEach((id, i) => {
+      const x = info(id);
+      assert.deepEqual(x.sweep, { id: r.sweepId, index: i, params: { seed: i + 1 } });
+      assert.deepEqual(x.argv.slice(-4), ['--sweep-id', r.sweepId, '--sweep-index', String(i)]);
+    });
+    // {confirmed: true}: no question.
+    const before = vs.state.messages.length;
+    const again = (await launcher.start(uri, { confirmed: true })) as SweepLaunch;
+    assert.equal(again.runIds.length, 4);
+    assert.notEqual(again.sweepId, r.sweepId);
+    assert.ok(!vs.state.messages.slice(before).some((m) => /Start the sweep/.test(m.text)));
+    await until('the second sweep completed', () => again.runIds.every((id) => model.get(id)?.status === 'completed'));
+  },
+);
 
-test('Stop Sweep (by run id, sweep id or sweep node): the running run stops, the queued rest never starts', { timeout: 60000 }, async () => {
-  vs.state.settings = { maxConcurrentRuns: 1 };
-  sweepConfig('long.mrl.json', 'long', 2000, [1, 2, 3]);
-  sweepConfig('other.mrl.json', 'other', 2000, [5, 6]);
-  const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
-  const r = (await commands.startRun(join(ws, 'long.mrl.json'), { confirm: true })) as SweepLaunch;
-  assert.equal(r.runIds.length, 3);
-  await until('the first run running', () => model.get(r.runIds[0])?.status === 'running');
-  assert.deepEqual(launcher.activeSweeps().map((s) => [s.sweepId, s.running, s.queued]), [[r.sweepId, [r.runIds[0]], r.runIds.slice(1)]]);
-  // A run id of the sweep names the sweep.
-  const done = await commands.stopSweep(r.runIds[0]);
-  assert.deepEqual(done, { sweepId: r.sweepId, stopped: [r.runIds[0]], dropped: r.runIds.slice(1) });
-  await until('the first run stopped', () => model.get(r.runIds[0])?.status === 'stopped');
-  assert.deepEqual(folders(), [r.runIds[0]], 'no other run of the sweep started');
-  assert.deepEqual(launched, [r.runIds[0]]);
-  assert.deepEqual(launcher.activeSweeps(), []);
+test(
+  'Stop Sweep (by run id, sweep id or sweep node): the running run stops, the queued rest never starts',
+  { timeout: 60000 },
+  async () => {
+    vs.state.settings = { maxConcurrentRuns: 1 };
+    sweepConfig('long.mrl.json', 'long', 2000, [1, 2, 3]);
+    sweepConfig('other.mrl.json', 'other', 2000, [5, 6]);
+    const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
+    const r = (await commands.startRun(join(ws, 'long.mrl.json'), { confirm: true })) as SweepLaunch;
+    assert.equal(r.runIds.length, 3);
+    await until('the first run running', () => model.get(r.runIds[0])?.status === 'running');
+    assert.deepEqual(
+      launcher.activeSweeps().map((s) => [s.sweepId, s.running, s.queued]),
+      [[r.sweepId, [r.runIds[0]], r.runIds.slice(1)]],
+    );
+    // A run id of the sweep names the sweep.
+    const done = await commands.stopSweep(r.runIds[0]);
+    assert.deepEqual(done, { sweepId: r.sweepId, stopped: [r.runIds[0]], dropped: r.runIds.slice(1) });
+    await until('the first run stopped', () => model.get(r.runIds[0])?.status === 'stopped');
+    assert.deepEqual(folders(), [r.runIds[0]], 'no other run of the sweep started');
+    assert.deepEqual(launched, [r.runIds[0]]);
+    assert.deepEqual(launcher.activeSweeps(), []);
 
-  // Another sweep, stopped through its tree node; then through its id, with nothing left: a warning.
-  const o = (await commands.startRun(join(ws, 'other.mrl.json'), { confirm: true })) as SweepLaunch;
-  await until('its first run running', () => model.get(o.runIds[0])?.status === 'running');
-  assert.deepEqual(await commands.stopSweep({ kind: 'sweep', sweepId: o.sweepId }), { sweepId: o.sweepId, stopped: [o.runIds[0]], dropped: [o.runIds[1]] });
-  await until('stopped', () => model.get(o.runIds[0])?.status === 'stopped');
-  assert.deepEqual(await commands.stopSweep(o.sweepId), { sweepId: o.sweepId, stopped: [], dropped: [] });
-  assert.match(vs.state.messages.at(-1)!.text, /has no run running or queued/);
-  assert.equal(folders().length, 2);
-});
+    // Another sweep, stopped through its tree node; then through its id, with nothing left: a warning.
+    const o = (await commands.startRun(join(ws, 'other.mrl.json'), { confirm: true })) as SweepLaunch;
+    await until('its first run running', () => model.get(o.runIds[0])?.status === 'running');
+    assert.deepEqual(await commands.stopSweep({ kind: 'sweep', sweepId: o.sweepId }), {
+      sweepId: o.sweepId,
+      stopped: [o.runIds[0]],
+      dropped: [o.runIds[1]],
+    });
+    await until('stopped', () => model.get(o.runIds[0])?.status === 'stopped');
+    assert.deepEqual(await commands.stopSweep(o.sweepId), { sweepId: o.sweepId, stopped: [], dropped: [] });
+    assert.match(vs.state.messages.at(-1)!.text, /has no run running or queued/);
+    assert.equal(folders().length, 2);
+  },
+);
 
 test('Stop Sweep without a target: a pick of the sweeps with runs running or queued; none: says so', { timeout: 60000 }, async () => {
   vs.state.settings = { maxConcurrentRuns: 1 };
@@ -173,23 +200,30 @@ test('Stop Sweep without a target: a pick of the sweeps with runs running or que
   assert.match(vs.state.messages.at(-1)!.text, /is not part of a sweep/);
 });
 
-test('a sweep config edited while its runs wait: the queued rest never starts with values nobody queued; said so', { timeout: 60000 }, async () => {
-  vs.state.settings = { maxConcurrentRuns: 1 };
-  // Run 0 cannot complete before the edit below, however slow this process is: it waits for `hold`.
-  const hold = join(root, 'edited.hold');
-  sweepConfig('edited.mrl.json', 'edited', 8, [1, 2, 3], hold);
-  const r = (await launcher.start(vs.Uri.file(join(ws, 'edited.mrl.json')) as never, { confirmed: true })) as SweepLaunch;
-  await until('the first run running', () => model.get(r.runIds[0])?.status === 'running');
-  // The user changes the swept values while run 0 trains: runs 1 and 2 would read the new file.
-  sweepConfig('edited.mrl.json', 'edited', 8, [7, 8, 9]);
-  writeFileSync(hold, '');
-  await until('the first run completed', () => model.get(r.runIds[0])?.status === 'completed');
-  await until('the rest dropped', () => launcher.activeSweeps().length === 0);
-  assert.deepEqual(launched, [r.runIds[0]], 'only the run that started before the edit');
-  assert.deepEqual(folders(), [r.runIds[0]]);
-  assert.deepEqual(info(r.runIds[0]).sweep.params, { seed: 1 });
-  assert.match(vs.state.messages.at(-1)!.text, /edited\.mrl\.json changed since the sweep "edited" was queued: its 2 queued runs were not started/);
-});
+test(
+  'a sweep config edited while its runs wait: the queued rest never starts with values nobody queued; said so',
+  { timeout: 60000 },
+  async () => {
+    vs.state.settings = { maxConcurrentRuns: 1 };
+    // Run 0 cannot complete before the edit below, however slow this process is: it waits for `hold`.
+    const hold = join(root, 'edited.hold');
+    sweepConfig('edited.mrl.json', 'edited', 8, [1, 2, 3], hold);
+    const r = (await launcher.start(vs.Uri.file(join(ws, 'edited.mrl.json')) as never, { confirmed: true })) as SweepLaunch;
+    await until('the first run running', () => model.get(r.runIds[0])?.status === 'running');
+    // The user changes the swept values while run 0 trains: runs 1 and 2 would read the new file.
+    sweepConfig('edited.mrl.json', 'edited', 8, [7, 8, 9]);
+    writeFileSync(hold, '');
+    await until('the first run completed', () => model.get(r.runIds[0])?.status === 'completed');
+    await until('the rest dropped', () => launcher.activeSweeps().length === 0);
+    assert.deepEqual(launched, [r.runIds[0]], 'only the run that started before the edit');
+    assert.deepEqual(folders(), [r.runIds[0]]);
+    assert.deepEqual(info(r.runIds[0]).sweep.params, { seed: 1 });
+    assert.match(
+      vs.state.messages.at(-1)!.text,
+      /edited\.mrl\.json changed since the sweep "edited" was queued: its 2 queued runs were not started/,
+    );
+  },
+);
 
 test("Stop Sweep's argument: a sweep node, a run node, a string (sweep or run id); anything else: none", () => {
   const { sweepTargetOf } = require('../../src/host/commands/commandArgs') as typeof import('../../src/host/commands/commandArgs');
@@ -197,10 +231,11 @@ test("Stop Sweep's argument: a sweep node, a run node, a string (sweep or run id
   assert.deepEqual(sweepTargetOf({ kind: 'run', id: 'r1' }), { runId: 'r1' });
   assert.deepEqual(sweepTargetOf({ id: 'r2' }), { runId: 'r2' });
   assert.deepEqual(sweepTargetOf('x'), { id: 'x' });
-  for (const junk of [undefined, '', 42, { kind: 'sweep' }, { kind: 'group', id: 'Running' }, null]) assert.equal(sweepTargetOf(junk), undefined, JSON.stringify(junk));
+  for (const junk of [undefined, '', 42, { kind: 'sweep' }, { kind: 'group', id: 'Running' }, null])
+    assert.equal(sweepTargetOf(junk), undefined, JSON.stringify(junk));
 });
 
-test('matryoshkaLab.pythonPath: a relative path is the workspace folder\'s (the trainer starts elsewhere); a bare name stays for PATH', () => {
+test("matryoshkaLab.pythonPath: a relative path is the workspace folder's (the trainer starts elsewhere); a bare name stays for PATH", () => {
   const { settings } = require('../../src/host/settings') as typeof import('../../src/host/settings');
   vs.state.settings = { pythonPath: '.venv/bin/python' };
   assert.equal(settings().pythonPath, join(ws, '.venv/bin/python'));

@@ -11,7 +11,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'mrl-launch-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('launch plan', () => {
-  const base = { execPath: '/opt/vscode/code', trainerJs: '/ext/dist/trainer.js', env: { PATH: '/bin', NODE_OPTIONS: '--inspect', ELECTRON_RUN_AS_NODE: '1' } };
+  const base = {
+    execPath: '/opt/vscode/code',
+    trainerJs: '/ext/dist/trainer.js',
+    env: { PATH: '/bin', NODE_OPTIONS: '--inspect', ELECTRON_RUN_AS_NODE: '1' },
+  };
   test('the extension host runtime as Node: ELECTRON_RUN_AS_NODE=1, no inherited NODE_OPTIONS', () => {
     const p = launchPlan({ ...base, nodePath: '', mode: { kind: 'start', configFile: '/ws/cfg/a.mrl.json', runDir: '/ws/.mrl/runs/x' } });
     assert.equal(p.command, '/opt/vscode/code');
@@ -31,7 +35,10 @@ describe('launch plan', () => {
   test('the workers setting becomes --workers unless it is auto', () => {
     const start = { kind: 'start' as const, configFile: '/a.mrl.json', runDir: '/r' };
     assert.deepEqual(launchPlan({ ...base, nodePath: '', mode: start, workers: '1' }).args.slice(-2), ['--workers', '1']);
-    assert.deepEqual(launchPlan({ ...base, nodePath: '', mode: { kind: 'resume', runDir: '/r' }, workers: '0' }).args.slice(-2), ['--workers', '0']);
+    assert.deepEqual(launchPlan({ ...base, nodePath: '', mode: { kind: 'resume', runDir: '/r' }, workers: '0' }).args.slice(-2), [
+      '--workers',
+      '0',
+    ]);
     assert.ok(!launchPlan({ ...base, nodePath: '', mode: start, workers: 'auto' }).args.includes('--workers'));
   });
   test('the pythonPath setting reaches the trainer as MRL_PYTHON (engine sentence-transformers); empty leaves the default', () => {
@@ -85,7 +92,8 @@ describe('detached trainer', () => {
     writeFileSync(go, '');
     // Generous deadlines, only to fail a hang.
     const waitFor = async (what: string, cond: () => boolean) => {
-      for (const end = Date.now() + 60_000; !cond(); await new Promise((res) => setTimeout(res, 20))) if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+      for (const end = Date.now() + 60_000; !cond(); await new Promise((res) => setTimeout(res, 20)))
+        if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     };
     await waitFor('the trainer to finish', () => existsSync(done));
     assert.equal(readFileSync(done, 'utf8'), 'ok');

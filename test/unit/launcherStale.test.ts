@@ -40,7 +40,10 @@ test('a stale folder (config.json, no run.json) and a dead-pid run do not hold t
   utimesSync(half, old, old);
   const dead = join(runs, '20260101-000000-dead-0000');
   mkdirSync(dead, { recursive: true });
-  writeFileSync(join(dead, 'run.json'), JSON.stringify({ id: 'x', name: 'dead', status: 'running', pid: 999_999, startedAt: '', endedAt: null, backend: 'cpu' }));
+  writeFileSync(
+    join(dead, 'run.json'),
+    JSON.stringify({ id: 'x', name: 'dead', status: 'running', pid: 999_999, startedAt: '', endedAt: null, backend: 'cpu' }),
+  );
   writeFileSync(join(ws, 'a.mrl.json'), JSON.stringify({ name: 'A' }));
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
   vs.state.settings = { maxConcurrentRuns: 1, defaultBackend: 'cpu' };
@@ -48,7 +51,13 @@ test('a stale folder (config.json, no run.json) and a dead-pid run do not hold t
   const model = new RunsModel();
   const out = { appendLine() {}, show() {} } as unknown as import('vscode').OutputChannel;
   const launched: string[] = [];
-  const launcher = new Launcher(ext, model, out, async (u) => ({ ok: true, raw: JSON.parse(readFileSync(u.fsPath, 'utf8')), problems: [] }), (id) => launched.push(id));
+  const launcher = new Launcher(
+    ext,
+    model,
+    out,
+    async (u) => ({ ok: true, raw: JSON.parse(readFileSync(u.fsPath, 'utf8')), problems: [] }),
+    (id) => launched.push(id),
+  );
   try {
     assert.equal(model.get('20260101-000000-half-0000')!.status, 'failed');
     assert.match(model.get('20260101-000000-half-0000')!.reason!, /stale: no run\.json/);

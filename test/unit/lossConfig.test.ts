@@ -18,24 +18,45 @@ import type { LossConfig } from '../../src/protocol/runConfig';
 
 const mnrl = { type: 'MultipleNegativesRankingLoss', scale: 20 } as const;
 const gist = {
-  type: 'CachedGISTEmbedLoss', guide: 'models/guide', temperature: 0.01, marginStrategy: 'absolute', margin: 0,
-  contrastAnchors: true, contrastPositives: true, miniBatchSize: 4,
+  type: 'CachedGISTEmbedLoss',
+  guide: 'models/guide',
+  temperature: 0.01,
+  marginStrategy: 'absolute',
+  margin: 0,
+  contrastAnchors: true,
+  contrastPositives: true,
+  miniBatchSize: 4,
 } as const;
-const matry = (loss: object, dims: number[]) => ({ type: 'MatryoshkaLoss', loss, matryoshkaDims: dims, matryoshkaWeights: null, nDimsPerStep: -1 });
+const matry = (loss: object, dims: number[]) => ({
+  type: 'MatryoshkaLoss',
+  loss,
+  matryoshkaDims: dims,
+  matryoshkaWeights: null,
+  nDimsPerStep: -1,
+});
 
-test('BASE_LOSS_TYPES is the schema\'s list of base losses, in the same order', () => {
+test("BASE_LOSS_TYPES is the schema's list of base losses, in the same order", () => {
   const fromSchema = (schema.$defs.baseLoss.oneOf as { $ref: string }[]).map((r) => r.$ref.split('/').pop());
   assert.deepEqual([...BASE_LOSS_TYPES], fromSchema);
 });
 
 test('lossTerms unwraps MatryoshkaLoss and gives each term its paths', () => {
-  const sum = [{ weight: 0.5, loss: matry(mnrl, [32, 16]) }, { weight: 2, loss: gist }] as LossConfig;
+  const sum = [
+    { weight: 0.5, loss: matry(mnrl, [32, 16]) },
+    { weight: 2, loss: gist },
+  ] as LossConfig;
   const terms = lossTerms(sum);
-  assert.deepEqual(terms.map((t) => [t.weight, t.base.type, t.path, t.basePath]), [
-    [0.5, 'MultipleNegativesRankingLoss', [0, 'loss'], [0, 'loss', 'loss']],
-    [2, 'CachedGISTEmbedLoss', [1, 'loss'], [1, 'loss']],
-  ]);
-  assert.deepEqual(baseLosses(mnrl as LossConfig).map((b) => b.type), ['MultipleNegativesRankingLoss']);
+  assert.deepEqual(
+    terms.map((t) => [t.weight, t.base.type, t.path, t.basePath]),
+    [
+      [0.5, 'MultipleNegativesRankingLoss', [0, 'loss'], [0, 'loss', 'loss']],
+      [2, 'CachedGISTEmbedLoss', [1, 'loss'], [1, 'loss']],
+    ],
+  );
+  assert.deepEqual(
+    baseLosses(mnrl as LossConfig).map((b) => b.type),
+    ['MultipleNegativesRankingLoss'],
+  );
   assert.equal(guideOf(sum), 'models/guide');
   assert.equal(guideOf(mnrl as LossConfig), undefined);
 });
@@ -43,19 +64,36 @@ test('lossTerms unwraps MatryoshkaLoss and gives each term its paths', () => {
 test('modelWidth: the largest trained dim; a term without MatryoshkaLoss trains the hidden size', () => {
   assert.equal(modelWidth({ loss: matry(mnrl, [32, 64]) as LossConfig }, 128), 64);
   assert.equal(modelWidth({ loss: mnrl as LossConfig }, 128), 128);
-  assert.equal(modelWidth({ loss: [{ weight: 1, loss: matry(mnrl, [32]) }, { weight: 1, loss: mnrl }] as LossConfig }, 48), 48);
+  assert.equal(
+    modelWidth(
+      {
+        loss: [
+          { weight: 1, loss: matry(mnrl, [32]) },
+          { weight: 1, loss: mnrl },
+        ] as LossConfig,
+      },
+      48,
+    ),
+    48,
+  );
   assert.equal(modelWidth({ loss: matry(mnrl, [32, 64]) as LossConfig }, undefined), 64);
   assert.equal(modelWidth({ loss: mnrl as LossConfig }, undefined), undefined);
 });
 
 test('lossConfigProblems: every problem at once, with paths for the registry and for validate', () => {
-  const sum = [{ weight: 1, loss: matry({ type: 'AnglELoss', scale: 20 }, [64, 33]) }, { weight: -1, loss: mnrl }];
+  const sum = [
+    { weight: 1, loss: matry({ type: 'AnglELoss', scale: 20 }, [64, 33]) },
+    { weight: -1, loss: mnrl },
+  ];
   const problems = lossConfigProblems(sum, { maxDim: 48 });
-  assert.deepEqual(problems.map((p) => [dottedPath('loss', p.path), p.keyword]), [
-    ['loss[0].loss.matryoshkaDims[0]', 'dimTooLarge'],
-    ['loss[0].loss.matryoshkaDims[1]', 'even'],
-    ['loss[1].weight', 'minimum'],
-  ]);
+  assert.deepEqual(
+    problems.map((p) => [dottedPath('loss', p.path), p.keyword]),
+    [
+      ['loss[0].loss.matryoshkaDims[0]', 'dimTooLarge'],
+      ['loss[0].loss.matryoshkaDims[1]', 'even'],
+      ['loss[1].weight', 'minimum'],
+    ],
+  );
   assert.equal(pointerPath('/loss', problems[1].path), '/loss/0/loss/matryoshkaDims/1');
   assert.deepEqual(lossConfigProblems([{ weight: 1, loss: matry(mnrl, [32, 16]) }], { maxDim: 48 }), []);
 });

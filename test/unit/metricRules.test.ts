@@ -2,7 +2,14 @@
 // host (RunSeries) and the webview (MetricsStore) alike.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyResume, droppedByResume, higherIsBetter, isRetrievalMetric, lowerIsBetter, truncateForResume } from '../../src/insights/metricRules';
+import {
+  applyResume,
+  droppedByResume,
+  higherIsBetter,
+  isRetrievalMetric,
+  lowerIsBetter,
+  truncateForResume,
+} from '../../src/insights/metricRules';
 import type { MetricsEvent, MetricsLine } from '../../src/protocol/runFolder';
 import { RunSeries } from '../../src/runs/series';
 import { MetricsStore } from '../../webview/app/store';
@@ -27,14 +34,23 @@ test('truncateForResume: in place, stable, counts what it dropped', () => {
   const same = a;
   assert.equal(truncateForResume(a, { fromStep: 2 }), 2);
   assert.equal(a, same);
-  assert.deepEqual(a.map((e) => e.step), [1, 2]);
+  assert.deepEqual(
+    a.map((e) => e.step),
+    [1, 2],
+  );
   assert.equal(truncateForResume(a, { fromStep: 10 }), 0);
-  assert.deepEqual(a.map((e) => e.step), [1, 2]);
+  assert.deepEqual(
+    a.map((e) => e.step),
+    [1, 2],
+  );
 });
 
 test('applyResume: several markers, each applied to what came before it', () => {
   const lines: MetricsLine[] = [ev(1), ev(2), ev(3), { type: 'resume', fromStep: 2 }, ev(3), ev(4), { type: 'resume', fromStep: 0 }, ev(1)];
-  assert.deepEqual(applyResume(lines).map((e) => e.step), [1]);
+  assert.deepEqual(
+    applyResume(lines).map((e) => e.step),
+    [1],
+  );
 });
 
 test('the host series and the webview store apply the same resume rule', () => {
@@ -56,8 +72,14 @@ test('the host series and the webview store apply the same resume rule', () => {
   const loss = store.series('r', 'train', 'loss', null)!;
   const nd = store.series('r', 'eval', 'ndcg', null)!;
   const steps = (x: { n: number; step: ArrayLike<number> }) => Array.from({ length: x.n }, (_, i) => x.step[i]);
-  assert.deepEqual(steps(loss), expected.filter((e) => e.split === 'train').map((e) => e.step));
-  assert.deepEqual(steps(nd), expected.filter((e) => e.split === 'eval').map((e) => e.step));
+  assert.deepEqual(
+    steps(loss),
+    expected.filter((e) => e.split === 'train').map((e) => e.step),
+  );
+  assert.deepEqual(
+    steps(nd),
+    expected.filter((e) => e.split === 'eval').map((e) => e.step),
+  );
 });
 
 test('lowerIsBetter / higherIsBetter: loss-like names lower, scores and unknown names higher', () => {
@@ -65,7 +87,19 @@ test('lowerIsBetter / higherIsBetter: loss-like names lower, scores and unknown 
     assert.equal(lowerIsBetter(m), true, m);
     assert.equal(higherIsBetter(m), false, m);
   }
-  for (const m of ['ndcg@10', 'mrr@10', 'map@100', 'recall@10', 'precision@5', 'accuracy', 'spearman', 'pearson', 'funnel:ndcg@10', 'funnel:macsSaved', 'timeSaved']) {
+  for (const m of [
+    'ndcg@10',
+    'mrr@10',
+    'map@100',
+    'recall@10',
+    'precision@5',
+    'accuracy',
+    'spearman',
+    'pearson',
+    'funnel:ndcg@10',
+    'funnel:macsSaved',
+    'timeSaved',
+  ]) {
     assert.equal(higherIsBetter(m), true, m);
   }
   // Unknown names: taken for scores.

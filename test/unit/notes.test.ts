@@ -124,7 +124,18 @@ test('the RunStore reads notes.json with the run and again when it changes (a ch
   const runsDir = fresh();
   const dir = join(runsDir, 'run1');
   mkdirSync(dir);
-  writeFileSync(join(dir, 'run.json'), JSON.stringify({ id: 'run1', name: 'orig', status: 'completed', pid: null, startedAt: '2026-01-01T00:00:00Z', endedAt: null, backend: 'cpu' }));
+  writeFileSync(
+    join(dir, 'run.json'),
+    JSON.stringify({
+      id: 'run1',
+      name: 'orig',
+      status: 'completed',
+      pid: null,
+      startedAt: '2026-01-01T00:00:00Z',
+      endedAt: null,
+      backend: 'cpu',
+    }),
+  );
   writeRunNotes(dir, { displayName: 'Shown', tags: ['a'], note: '' });
   const store = new RunStore(runsDir, () => false);
   store.refresh();
@@ -155,7 +166,10 @@ test('tree: the label is the display name, tags in the description, name, tags a
   assert.equal(runLabel(r), 'My [best](command:evil) run', 'a label is plain text');
   assert.equal(runLabel({ ...base, notes: { displayName: '  ', tags: [], note: '' } }), 'orig-name');
   // A sweep's runs share a name: the swept values tell them apart (a display name still wins).
-  const swept = { ...base, info: { name: 'lr-grid', sweep: { id: 's1', index: 1, params: { 'training.learningRate': 0.001, 'loss.loss.miniBatchSize': 16 } } } };
+  const swept = {
+    ...base,
+    info: { name: 'lr-grid', sweep: { id: 's1', index: 1, params: { 'training.learningRate': 0.001, 'loss.loss.miniBatchSize': 16 } } },
+  };
   assert.equal(runLabel(swept), 'lr-grid · learningRate=0.001 miniBatchSize=16');
   assert.equal(runLabel({ ...swept, notes: { displayName: 'best', tags: [], note: '' } }), 'best');
   const md = runTooltipMarkdown(r);
@@ -167,7 +181,9 @@ test('tree: the label is the display name, tags in the description, name, tags a
   assert.ok(!/\]\(/.test(md.replace(/\\\]\\\(/g, '')), 'no live link');
   assert.ok(!md.includes('run name:') || runLabel(r) !== 'orig-name');
   assert.ok(!runTooltipMarkdown(base).includes('run name:'), 'no display name: no second name');
-  assert.ok(runTooltipMarkdown({ ...base, notesProblem: '/x/notes.json: not JSON' }).includes('notes ignored: \\/x\\/notes\\.json\\: not JSON'));
+  assert.ok(
+    runTooltipMarkdown({ ...base, notesProblem: '/x/notes.json: not JSON' }).includes('notes ignored: \\/x\\/notes\\.json\\: not JSON'),
+  );
   const now = Date.parse('2026-01-01T12:00:00Z');
   assert.equal(runDescription(new RunSeries().summary(), '2026-01-01T11:55:00Z', now, undefined, notes), '#prod #<b>x</b> · 5m ago');
 });

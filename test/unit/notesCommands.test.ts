@@ -37,7 +37,18 @@ beforeEach(() => {
   runsDir = join(root, `ws${k++}`);
   for (const id of ['a', 'b']) {
     mkdirSync(dirOf(id), { recursive: true });
-    writeFileSync(join(dirOf(id), 'run.json'), JSON.stringify({ id, name: `name-${id}`, status: 'completed', pid: null, startedAt: `2026-01-0${id === 'a' ? 1 : 2}T00:00:00Z`, endedAt: null, backend: 'cpu' }));
+    writeFileSync(
+      join(dirOf(id), 'run.json'),
+      JSON.stringify({
+        id,
+        name: `name-${id}`,
+        status: 'completed',
+        pid: null,
+        startedAt: `2026-01-0${id === 'a' ? 1 : 2}T00:00:00Z`,
+        endedAt: null,
+        backend: 'cpu',
+      }),
+    );
   }
   store = new RunStore(runsDir, () => false);
   store.refresh();
@@ -52,8 +63,16 @@ beforeEach(() => {
 
 test('a value as the second argument: no input box; the store (tree, panel) sees the notes at once', async () => {
   assert.deepEqual(await cmds.renameRun('a', 'Baseline'), { displayName: 'Baseline', tags: [], note: '' });
-  assert.deepEqual(await cmds.editTags({ kind: 'run', id: 'a' }, 'prod, lr-sweep, prod'), { displayName: 'Baseline', tags: ['prod', 'lr-sweep'], note: '' });
-  assert.deepEqual(await cmds.editNote({ id: 'a' }, 'best at dim 64'), { displayName: 'Baseline', tags: ['prod', 'lr-sweep'], note: 'best at dim 64' });
+  assert.deepEqual(await cmds.editTags({ kind: 'run', id: 'a' }, 'prod, lr-sweep, prod'), {
+    displayName: 'Baseline',
+    tags: ['prod', 'lr-sweep'],
+    note: '',
+  });
+  assert.deepEqual(await cmds.editNote({ id: 'a' }, 'best at dim 64'), {
+    displayName: 'Baseline',
+    tags: ['prod', 'lr-sweep'],
+    note: 'best at dim 64',
+  });
   assert.equal(vs.state.inputs.length, 0);
   assert.equal(refreshed, 3);
   assert.deepEqual(store.get('a')!.notes, { displayName: 'Baseline', tags: ['prod', 'lr-sweep'], note: 'best at dim 64' });
@@ -84,7 +103,10 @@ test('Edit Run Notes: a pick of Rename / Tags / Note, then that box; a field arg
   vs.state.inputAnswers.push(() => 'a note');
   assert.equal((await cmds.editNotes('a'))!.note, 'a note');
   assert.equal(vs.state.picks[0].title, 'Edit Run Notes: name-a');
-  assert.deepEqual(vs.state.picks[0].labels.map((l) => l.replace(/^\$\(\S+\) /, '')), ['Rename', 'Tags', 'Note']);
+  assert.deepEqual(
+    vs.state.picks[0].labels.map((l) => l.replace(/^\$\(\S+\) /, '')),
+    ['Rename', 'Tags', 'Note'],
+  );
   assert.deepEqual((await cmds.editNotes('a', 'tags', 'q'))!.tags, ['q']);
   assert.equal(vs.state.picks.length, 1);
   assert.equal(await cmds.editNotes('a'), undefined, 'pick dismissed');
@@ -97,7 +119,10 @@ test('no target: a run pick; an unknown run: a warning; a bad notes.json: an err
   assert.deepEqual(vs.state.messages.at(-1), { level: 'warning', text: 'Matryoshka Lab: no run zzz in the runs folder.' });
   writeFileSync(join(dirOf('b'), 'notes.json'), '{"tags": 5}');
   assert.equal(await cmds.editNote('b', 'x'), undefined);
-  assert.match(vs.state.messages.at(-1)!.text, /could not save the notes of b: .*notes\.json: \/tags: expected an array of strings; fix or delete it/);
+  assert.match(
+    vs.state.messages.at(-1)!.text,
+    /could not save the notes of b: .*notes\.json: \/tags: expected an array of strings; fix or delete it/,
+  );
   assert.equal(readFileSync(join(dirOf('b'), 'notes.json'), 'utf8'), '{"tags": 5}');
   vs.state.trusted = false;
   assert.equal((await cmds.editNote('a', 'in restricted mode'))!.note, 'in restricted mode');

@@ -37,7 +37,18 @@ test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile 
   const ws = join(root, 'a');
   const dir = join(ws, '.mrl/runs/live');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'run.json'), JSON.stringify({ id: 'live', name: 'live', status: 'running', pid: trainer.pid, startedAt: '2026-01-01T00:00:00Z', endedAt: null, backend: 'cpu' }));
+  writeFileSync(
+    join(dir, 'run.json'),
+    JSON.stringify({
+      id: 'live',
+      name: 'live',
+      status: 'running',
+      pid: trainer.pid,
+      startedAt: '2026-01-01T00:00:00Z',
+      endedAt: null,
+      backend: 'cpu',
+    }),
+  );
   writeFileSync(join(dir, 'config.json'), '{}');
   const n = Math.floor(REPLAY_SLICE * 2.5);
   writeFileSync(join(dir, 'metrics.jsonl'), lines(1, n));
@@ -59,11 +70,19 @@ test('replay in slices of REPLAY_SLICE events; live lines that arrive meanwhile 
     appendFileSync(join(dir, 'metrics.jsonl'), line(n + 1));
     model.refresh();
     // Wait for the state (the live line went out: it follows the last slice), not for a number of ticks.
-    for (const end = Date.now() + 60_000; !stepsOf(p.posted, 'live').includes(n + 1); await tick()) assert.ok(Date.now() < end, 'the live line was never sent');
+    for (const end = Date.now() + 60_000; !stepsOf(p.posted, 'live').includes(n + 1); await tick())
+      assert.ok(Date.now() < end, 'the live line was never sent');
     const ms = p.posted.filter((m) => m.type === 'metrics');
     assert.equal(ms.length, 4, '3 replay slices + the queued live line');
-    assert.deepEqual(ms.slice(1).map((m) => m.reset), [undefined, undefined, undefined]);
-    assert.deepEqual(stepsOf(p.posted, 'live'), Array.from({ length: n + 1 }, (_, i) => i + 1), 'in order, nothing lost or doubled');
+    assert.deepEqual(
+      ms.slice(1).map((m) => m.reset),
+      [undefined, undefined, undefined],
+    );
+    assert.deepEqual(
+      stepsOf(p.posted, 'live'),
+      Array.from({ length: n + 1 }, (_, i) => i + 1),
+      'in order, nothing lost or doubled',
+    );
   } finally {
     panel.dispose();
     model.dispose();
@@ -79,7 +98,18 @@ test('a backlog being read is not streamed slice by slice: one replay once it is
   const ws = join(root, 'b');
   const dir = join(ws, '.mrl/runs/big');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'run.json'), JSON.stringify({ id: 'big', name: 'big', status: 'completed', pid: null, startedAt: '2026-01-01T00:00:00Z', endedAt: null, backend: 'cpu' }));
+  writeFileSync(
+    join(dir, 'run.json'),
+    JSON.stringify({
+      id: 'big',
+      name: 'big',
+      status: 'completed',
+      pid: null,
+      startedAt: '2026-01-01T00:00:00Z',
+      endedAt: null,
+      backend: 'cpu',
+    }),
+  );
   writeFileSync(join(dir, 'config.json'), '{}');
   let text = '';
   let n = 0;
@@ -96,14 +126,21 @@ test('a backlog being read is not streamed slice by slice: one replay once it is
     const p = vs.state.panels[0];
     p.send({ type: 'ready', state: null });
     while (model.get('big')!.bytesRead! < text.length) await tick();
-    for (const end = Date.now() + 60_000; stepsOf(p.posted.slice(lastIndex(p.posted, (m) => m.reset)), 'big').length < n; await tick()) assert.ok(Date.now() < end, 'the replay never completed');
+    for (const end = Date.now() + 60_000; stepsOf(p.posted.slice(lastIndex(p.posted, (m) => m.reset)), 'big').length < n; await tick())
+      assert.ok(Date.now() < end, 'the replay never completed');
     const ms = p.posted.filter((m) => m.type === 'metrics');
     // No message carried plain `lines` of a slice: only replays (jsonl), the last one complete.
-    assert.ok(ms.every((m) => m.lines.length === 0), 'no slice streamed as lines');
+    assert.ok(
+      ms.every((m) => m.lines.length === 0),
+      'no slice streamed as lines',
+    );
     const lastReset = lastIndex(p.posted, (m) => m.type === 'metrics' && m.reset);
     // Nothing of it is sent while it is being read (no partial replay to redo): one replay, once read.
     assert.equal(p.posted.filter((m) => m.type === 'metrics' && m.reset).length, 1, 'one replay, once the backlog is read');
-    assert.deepEqual(stepsOf(p.posted.slice(lastReset), 'big'), Array.from({ length: n }, (_, i) => i + 1));
+    assert.deepEqual(
+      stepsOf(p.posted.slice(lastReset), 'big'),
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
   } finally {
     panel.dispose();
     model.dispose();

@@ -18,13 +18,25 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const evalLine = (step: number, v64: number, v128: number, values: Record<string, number> = {}) =>
-  ({ step, epoch: 0, time: step, split: 'eval' as const, values, byDim: { '64': { 'ndcg@10': v64, loss: 1 - v64 }, '128': { 'ndcg@10': v128, loss: 1 - v128 } } });
+const evalLine = (step: number, v64: number, v128: number, values: Record<string, number> = {}) => ({
+  step,
+  epoch: 0,
+  time: step,
+  split: 'eval' as const,
+  values,
+  byDim: { '64': { 'ndcg@10': v64, loss: 1 - v64 }, '128': { 'ndcg@10': v128, loss: 1 - v128 } },
+});
 const trainLine = (step: number) => ({ step, epoch: 0, time: step, split: 'train' as const, values: { loss: 1 / step } });
 
 test('evalDigest: the latest eval (per dim and dimension-less), best per dim and metric, resume applied', () => {
   const s = new RunSeries();
-  s.push([trainLine(1), evalLine(10, 0.3, 0.35, { 'funnel:ndcg@10': 0.33, 'funnel:macsSaved': 0.7 }), trainLine(11), evalLine(20, 0.25, 0.4), trainLine(21)]);
+  s.push([
+    trainLine(1),
+    evalLine(10, 0.3, 0.35, { 'funnel:ndcg@10': 0.33, 'funnel:macsSaved': 0.7 }),
+    trainLine(11),
+    evalLine(20, 0.25, 0.4),
+    trainLine(21),
+  ]);
   const d = s.evalDigest();
   assert.equal(d.evalStep, 20);
   assert.deepEqual(d.last, { '64': { 'ndcg@10': 0.25, loss: 0.75 }, '128': { 'ndcg@10': 0.4, loss: 0.6 } });
@@ -60,12 +72,17 @@ test('planRunAction: plot shows, diff of two opens the diff editor and of more t
   assert.deepEqual(planRunAction('stop', ['a', 'gone'], known, sweepOf, C), [{ kind: 'command', command: C.stopRun, args: [['a']] }]);
   assert.deepEqual(planRunAction('resume', ['c'], known, sweepOf, C), [{ kind: 'command', command: C.resumeRun, args: [['c']] }]);
   assert.deepEqual(planRunAction('delete', ['a', 'c'], known, sweepOf, C), [{ kind: 'command', command: C.deleteRun, args: [['a', 'c']] }]);
-  assert.deepEqual(planRunAction('editNotes', ['c', 'a'], known, sweepOf, C), [{ kind: 'command', command: 'matryoshkaLab.editNotes', args: ['c'] }]);
+  assert.deepEqual(planRunAction('editNotes', ['c', 'a'], known, sweepOf, C), [
+    { kind: 'command', command: 'matryoshkaLab.editNotes', args: ['c'] },
+  ]);
   assert.deepEqual(planRunAction('stopSweep', ['a', 'b', 'c', 'd'], known, sweepOf, C), [
     { kind: 'command', command: 'matryoshkaLab.stopSweep', args: ['s1'] },
     { kind: 'command', command: 'matryoshkaLab.stopSweep', args: ['s2'] },
   ]);
-  assert.match((planRunAction('stopSweep', ['d'], known, sweepOf, C)[0] as { reason: string }).reason, /none of the selected runs belongs to a sweep/);
+  assert.match(
+    (planRunAction('stopSweep', ['d'], known, sweepOf, C)[0] as { reason: string }).reason,
+    /none of the selected runs belongs to a sweep/,
+  );
   assert.match((planRunAction('stop', ['gone'], known, sweepOf, C)[0] as { reason: string }).reason, /no such run: gone/);
 });
 
@@ -74,7 +91,8 @@ test('panel host: init carries settings and run summaries; streaming runs send r
   t.after(() => trainer.kill('SIGKILL'));
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-  const { MetricsPanel, SUMMARY_INTERVAL_MS } = require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
+  const { MetricsPanel, SUMMARY_INTERVAL_MS } =
+    require('../../src/host/panel/panelHost') as typeof import('../../src/host/panel/panelHost');
   const { metricsPanelDeps } = require('../../src/host/extension') as typeof import('../../src/host/extension');
   vs.state.workspaceFolders = [{ uri: vs.Uri.file(root) }];
   vs.state.settings.advisorPercent = 90;
@@ -83,7 +101,19 @@ test('panel host: init carries settings and run summaries; streaming runs send r
   const runs = join(root, '.mrl/runs');
   const mk = (id: string, status: string, lines: object[], sweep?: object) => {
     mkdirSync(join(runs, id), { recursive: true });
-    writeFileSync(join(runs, id, 'run.json'), JSON.stringify({ id, name: id, status, pid: status === 'running' ? trainer.pid : null, startedAt: '2026-01-01T00:00:00Z', endedAt: null, backend: 'cpu', sweep }));
+    writeFileSync(
+      join(runs, id, 'run.json'),
+      JSON.stringify({
+        id,
+        name: id,
+        status,
+        pid: status === 'running' ? trainer.pid : null,
+        startedAt: '2026-01-01T00:00:00Z',
+        endedAt: null,
+        backend: 'cpu',
+        sweep,
+      }),
+    );
     writeFileSync(join(runs, id, 'config.json'), JSON.stringify({ name: id, training: { batchSize: 4 } }));
     writeFileSync(join(runs, id, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
   };
@@ -147,7 +177,10 @@ test('panel host: init carries settings and run summaries; streaming runs send r
     p.posted.length = 0;
     p.send({ type: 'runAction', action: 'plot', runIds: ['done', 'live'] });
     assert.deepEqual(p.posted.find((m) => m.type === 'showRuns').runIds, ['done', 'live']);
-    assert.ok(p.posted.some((m) => m.type === 'metrics' && m.runId === 'live' && m.reset), 'the newly shown run is replayed');
+    assert.ok(
+      p.posted.some((m) => m.type === 'metrics' && m.runId === 'live' && m.reset),
+      'the newly shown run is replayed',
+    );
   } finally {
     panel.dispose();
     model.dispose();

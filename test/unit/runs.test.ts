@@ -26,7 +26,10 @@ const ev = (step: number, loss = 1 / (step + 1), extra: Record<string, unknown> 
 function makeRun(runsDir: string, id: string, info: Record<string, unknown>, metrics = '') {
   const d = join(runsDir, id);
   mkdirSync(d, { recursive: true });
-  writeFileSync(join(d, 'run.json'), JSON.stringify({ id, name: id, pid: null, startedAt: '2026-01-01T00:00:00Z', endedAt: null, backend: 'cpu', ...info }));
+  writeFileSync(
+    join(d, 'run.json'),
+    JSON.stringify({ id, name: id, pid: null, startedAt: '2026-01-01T00:00:00Z', endedAt: null, backend: 'cpu', ...info }),
+  );
   writeFileSync(join(d, 'config.json'), JSON.stringify({ name: id }));
   if (metrics) writeFileSync(join(d, 'metrics.jsonl'), metrics);
   return d;
@@ -38,11 +41,17 @@ describe('tail', () => {
     const full = ev(1) + ev(2);
     writeFileSync(f, full + ev(3).slice(0, 10));
     const r1 = readMetricsFrom(f, 0);
-    assert.deepEqual(r1.lines.map((l) => (l as { step: number }).step), [1, 2]);
+    assert.deepEqual(
+      r1.lines.map((l) => (l as { step: number }).step),
+      [1, 2],
+    );
     assert.equal(r1.offset, Buffer.byteLength(full));
     appendFileSync(f, ev(3).slice(10) + ev(4));
     const r2 = readMetricsFrom(f, r1.offset);
-    assert.deepEqual(r2.lines.map((l) => (l as { step: number }).step), [3, 4]);
+    assert.deepEqual(
+      r2.lines.map((l) => (l as { step: number }).step),
+      [3, 4],
+    );
     assert.equal(r2.reset, false);
   });
 
@@ -69,7 +78,10 @@ describe('tail', () => {
     assert.equal(r.skipped, 2);
     assert.equal((r.lines[0] as unknown as { gpuTemp: number }).gpuTemp, 70);
     const fin = t.read(true);
-    assert.deepEqual(fin.lines.map((l) => (l as { step: number }).step), [2]);
+    assert.deepEqual(
+      fin.lines.map((l) => (l as { step: number }).step),
+      [2],
+    );
   });
 
   test('missing file reads empty; a shrunk file is read again from 0 with reset', () => {
@@ -81,7 +93,10 @@ describe('tail', () => {
     writeFileSync(f, ev(9));
     const r = t.read();
     assert.equal(r.reset, true);
-    assert.deepEqual(r.lines.map((l) => (l as { step: number }).step), [9]);
+    assert.deepEqual(
+      r.lines.map((l) => (l as { step: number }).step),
+      [9],
+    );
   });
 
   test('drains a backlog larger than one chunk', () => {
@@ -106,7 +121,10 @@ describe('resume', () => {
   test('drops earlier events with step > fromStep, keeps later ones', () => {
     const all = [...lines, { type: 'resume', fromStep: 3 } as MetricsLine, JSON.parse(ev(4, 0.1)), JSON.parse(ev(5, 0.05))];
     const out = applyResume(all);
-    assert.deepEqual(out.map((e) => e.step), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      out.map((e) => e.step),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(out[3].values.loss, 0.1);
   });
   test('incremental series gives the same answer when fed in pieces', () => {
@@ -114,14 +132,30 @@ describe('resume', () => {
     s.push(lines.slice(0, 4));
     assert.equal(s.push([{ type: 'resume', fromStep: 2 }]), true);
     s.push([JSON.parse(ev(3, 0.2))]);
-    assert.deepEqual(s.events.map((e) => e.step), [1, 2, 3]);
+    assert.deepEqual(
+      s.events.map((e) => e.step),
+      [1, 2, 3],
+    );
     assert.equal(s.summary().loss, 0.2);
   });
   test('summary: latest loss and best metric at the largest dim', () => {
     const s = new RunSeries();
     const evl = (step: number, small: number, big: number) =>
-      ({ step, epoch: 0, time: step, split: 'eval', values: {}, byDim: { '32': { 'ndcg@10': small }, '128': { 'ndcg@10': big } } }) as MetricsLine;
-    s.push([JSON.parse(ev(1, 2.5)), evl(1, 0.9, 0.3), evl(2, 0.1, 0.6), evl(3, 0.1, 0.5), JSON.parse(ev(3, 1.5, { values: { loss: 1.5, 'samples/s': 42 } }))]);
+      ({
+        step,
+        epoch: 0,
+        time: step,
+        split: 'eval',
+        values: {},
+        byDim: { '32': { 'ndcg@10': small }, '128': { 'ndcg@10': big } },
+      }) as MetricsLine;
+    s.push([
+      JSON.parse(ev(1, 2.5)),
+      evl(1, 0.9, 0.3),
+      evl(2, 0.1, 0.6),
+      evl(3, 0.1, 0.5),
+      JSON.parse(ev(3, 1.5, { values: { loss: 1.5, 'samples/s': 42 } })),
+    ]);
     const sum = s.summary();
     assert.equal(sum.loss, 1.5);
     assert.equal(sum.samplesPerSec, 42);
@@ -137,10 +171,22 @@ describe('resume', () => {
 
 describe('liveness', () => {
   test('a running run whose pid is gone died; finished runs are what they say', () => {
-    assert.deepEqual(liveness({ status: 'running', pid: 123 }, () => false), { status: 'failed', died: true });
-    assert.deepEqual(liveness({ status: 'running', pid: 123 }, () => true), { status: 'running', died: false });
-    assert.deepEqual(liveness({ status: 'completed', pid: 123 }, () => false), { status: 'completed', died: false });
-    assert.deepEqual(liveness({ status: 'running', pid: null }, () => false), { status: 'running', died: false });
+    assert.deepEqual(
+      liveness({ status: 'running', pid: 123 }, () => false),
+      { status: 'failed', died: true },
+    );
+    assert.deepEqual(
+      liveness({ status: 'running', pid: 123 }, () => true),
+      { status: 'running', died: false },
+    );
+    assert.deepEqual(
+      liveness({ status: 'completed', pid: 123 }, () => false),
+      { status: 'completed', died: false },
+    );
+    assert.deepEqual(
+      liveness({ status: 'running', pid: null }, () => false),
+      { status: 'running', died: false },
+    );
   });
   test('with the real process table: a live trainer is alive, a reaped pid or an unrelated process is not', () => {
     // This test process is not a trainer: a pid reused after a reboot must not keep a run "running".
@@ -186,7 +232,10 @@ describe('listing and the store', () => {
     assert.equal(store.refresh().appended.size, 0, 'nothing new, nothing read');
     appendFileSync(join(d, 'metrics.jsonl'), ev(2) + ev(3).slice(0, 5));
     r = store.refresh();
-    assert.deepEqual(r.appended.get('r1')!.lines.map((l) => (l as { step: number }).step), [2]);
+    assert.deepEqual(
+      r.appended.get('r1')!.lines.map((l) => (l as { step: number }).step),
+      [2],
+    );
     alive.delete(4242); // killed -9: run.json still says running
     r = store.refresh();
     assert.deepEqual(r.changed, ['r1']);

@@ -23,7 +23,8 @@ const fresh = () => {
 function makeRun(runsDir: string, id: string, info: Record<string, unknown> | null, metrics = '', startedAt = '2026-01-01T00:00:00Z') {
   const d = join(runsDir, id);
   mkdirSync(d, { recursive: true });
-  if (info) writeFileSync(join(d, 'run.json'), JSON.stringify({ id, name: id, pid: null, startedAt, endedAt: null, backend: 'cpu', ...info }));
+  if (info)
+    writeFileSync(join(d, 'run.json'), JSON.stringify({ id, name: id, pid: null, startedAt, endedAt: null, backend: 'cpu', ...info }));
   writeFileSync(join(d, 'config.json'), JSON.stringify({ name: id }));
   if (metrics) writeFileSync(join(d, 'metrics.jsonl'), metrics);
   return d;
@@ -63,7 +64,10 @@ describe('huge metrics.jsonl', () => {
     // The default byte budget (no slicing in one refresh would be needed to show the bug: a whole drain).
     const store = new RunStore(runs, () => false, { bytesPerRefresh: Infinity });
     const res = store.refresh();
-    assert.deepEqual(store.list().map((r) => r.id), ['a-big', 'b', 'c']);
+    assert.deepEqual(
+      store.list().map((r) => r.id),
+      ['a-big', 'b', 'c'],
+    );
     assert.deepEqual(res.pending, []);
     assert.equal(store.get('a-big')!.series.total, 300_000);
     assert.equal(store.get('b')!.series.total, 3);
@@ -75,7 +79,17 @@ describe('huge metrics.jsonl', () => {
     const lines: string[] = [];
     for (let i = 1; i <= 60_000; i++) {
       lines.push(JSON.stringify({ step: i, epoch: 0, time: i, split: 'train', values: { loss: 1 / i } }));
-      if (i % 100 === 0) lines.push(JSON.stringify({ step: i, epoch: 0, time: i, split: 'eval', values: {}, byDim: { '64': { 'ndcg@10': i === 3000 ? 0.99 : 0.5 }, '256': { 'ndcg@10': i === 1000 ? 0.97 : 0.6 } } }));
+      if (i % 100 === 0)
+        lines.push(
+          JSON.stringify({
+            step: i,
+            epoch: 0,
+            time: i,
+            split: 'eval',
+            values: {},
+            byDim: { '64': { 'ndcg@10': i === 3000 ? 0.99 : 0.5 }, '256': { 'ndcg@10': i === 1000 ? 0.97 : 0.6 } },
+          }),
+        );
     }
     const text = lines.join('\n') + '\n';
     makeRun(runs, 'big', { status: 'completed' }, text);
@@ -84,7 +98,13 @@ describe('huge metrics.jsonl', () => {
     const store = new RunStore(runs, () => false, { bytesPerRefresh: budget, maxSeriesEvents: 4000 });
     const first = store.refresh();
     // Both runs are listed at once; the big one is still being read.
-    assert.deepEqual(store.list().map((r) => r.id).sort(), ['big', 'small']);
+    assert.deepEqual(
+      store
+        .list()
+        .map((r) => r.id)
+        .sort(),
+      ['big', 'small'],
+    );
     assert.ok(first.pending.includes('big'));
     const slices = drain(store) + 1;
     const size = Buffer.byteLength(text);
@@ -96,7 +116,10 @@ describe('huge metrics.jsonl', () => {
     assert.ok(big.series.decimated);
     // Newest events are kept whole, in order; every eval event of the thinned part survives the first halvings.
     const steps = big.series.events.map((e) => e.step);
-    assert.deepEqual(steps, [...steps].sort((a, b) => a - b));
+    assert.deepEqual(
+      steps,
+      [...steps].sort((a, b) => a - b),
+    );
     assert.equal(steps.at(-1), 60_000);
     // Summary over everything read, not only the retained events.
     assert.equal(big.summary.loss, 1 / 60_000);
@@ -124,7 +147,10 @@ describe('one unreadable run folder never hides the others', () => {
     makeRun(runs, 'c', { status: 'completed' }, shortLines(7), '2026-01-01T00:00:00Z');
     const store = new RunStore(runs, () => false);
     const res = store.refresh();
-    assert.deepEqual(store.list().map((r) => r.id), ['a', 'b', 'c']);
+    assert.deepEqual(
+      store.list().map((r) => r.id),
+      ['a', 'b', 'c'],
+    );
     assert.match(store.get('a')!.readError ?? '', /EISDIR|directory/i);
     assert.equal(store.get('b')!.series.total, 5);
     assert.equal(store.get('c')!.series.total, 7);
@@ -150,7 +176,13 @@ describe('one unreadable run folder never hides the others', () => {
     };
     const store = new RunStore(runs, () => false, { readEntry });
     store.refresh();
-    assert.deepEqual(store.list().map((r) => r.id).sort(), ['a', 'b', 'c']);
+    assert.deepEqual(
+      store
+        .list()
+        .map((r) => r.id)
+        .sort(),
+      ['a', 'b', 'c'],
+    );
     const b = store.get('b')!;
     assert.equal(b.status, 'failed');
     assert.match(b.readError!, /EACCES/);
@@ -186,7 +218,10 @@ describe('stale runs', () => {
     now += 5000;
     assert.deepEqual(store.refresh().changed, []);
     // A trainer that finally writes run.json brings it back.
-    writeFileSync(join(d, 'run.json'), JSON.stringify({ id: 'half', name: 'half', status: 'completed', pid: null, startedAt: '', endedAt: null, backend: 'cpu' }));
+    writeFileSync(
+      join(d, 'run.json'),
+      JSON.stringify({ id: 'half', name: 'half', status: 'completed', pid: null, startedAt: '', endedAt: null, backend: 'cpu' }),
+    );
     store.refresh();
     assert.equal(store.get('half')!.status, 'completed');
     assert.equal(store.get('half')!.reason, undefined);
@@ -233,7 +268,8 @@ describe('stale runs', () => {
     const { runContextValue } = await import('../../src/host/runsView/treeModel');
     const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
     const items = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
-    const re = (cmd: string) => items.filter((i) => i.command === cmd).map((i) => new RegExp(/viewItem =~ \/(.*?)\/(?:\s|$)/.exec(i.when)![1]));
+    const re = (cmd: string) =>
+      items.filter((i) => i.command === cmd).map((i) => new RegExp(/viewItem =~ \/(.*?)\/(?:\s|$)/.exec(i.when)![1]));
     const runs = fresh();
     makeRun(runs, 'dead', { status: 'running', pid: 999_999 });
     makeRun(runs, 'half', null);
@@ -246,8 +282,14 @@ describe('stale runs', () => {
       const r = store.get(id)!;
       assert.equal(r.status, 'failed', `${id}: stale/dead is shown failed`);
       const cv = runContextValue(r.status, false);
-      assert.ok(re('matryoshkaLab.deleteRun').every((x) => x.test(cv)), `${id}: ${cv} deletable`);
-      assert.ok(re('matryoshkaLab.stopRun').every((x) => !x.test(cv)), `${id}: ${cv} not stoppable`);
+      assert.ok(
+        re('matryoshkaLab.deleteRun').every((x) => x.test(cv)),
+        `${id}: ${cv} deletable`,
+      );
+      assert.ok(
+        re('matryoshkaLab.stopRun').every((x) => !x.test(cv)),
+        `${id}: ${cv} not stoppable`,
+      );
     }
   });
 });
@@ -264,7 +306,19 @@ describe('run.json rewritten twice within one mtime tick', () => {
     assert.equal(store.get('quick')!.status, 'running');
     // The trainer's last step and its final status, written as it writes them (temp file + rename),
     // land with the same mtime.
-    writeFileSync(`${file}.tmp`, JSON.stringify({ id: 'quick', name: 'quick', status: 'completed', pid: null, startedAt: '2026-01-01T00:00:00Z', endedAt: '2026-01-01T00:01:00Z', backend: 'cpu', step: 10 }));
+    writeFileSync(
+      `${file}.tmp`,
+      JSON.stringify({
+        id: 'quick',
+        name: 'quick',
+        status: 'completed',
+        pid: null,
+        startedAt: '2026-01-01T00:00:00Z',
+        endedAt: '2026-01-01T00:01:00Z',
+        backend: 'cpu',
+        step: 10,
+      }),
+    );
     utimesSync(`${file}.tmp`, mtime, mtime);
     renameSync(`${file}.tmp`, file);
     assert.equal(statSync(file).mtimeMs, mtime.getTime());

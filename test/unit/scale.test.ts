@@ -28,7 +28,11 @@ describe('RunStore at scale', () => {
     const s = new RunStore(big.runsDir);
     const r = s.refresh();
     assert.equal(r.added.length, 500);
-    assert.deepEqual(s.list().map((x) => x.id), big.runs.map((x) => x.id), 'newest first');
+    assert.deepEqual(
+      s.list().map((x) => x.id),
+      big.runs.map((x) => x.id),
+      'newest first',
+    );
     for (const g of big.runs) assert.equal(s.get(g.id)?.status, g.status, g.id);
     const read = bytesOf(s);
     assert.ok(read > 0 && read <= REFRESH_BYTES + MIN_CHUNK, `read ${read} bytes in the first refresh`);
@@ -45,7 +49,18 @@ describe('RunStore at scale', () => {
     // A folder added now is not seen by drain (no readdir), only by the next refresh.
     const late = join(big.runsDir, '20300101-000000-late-0000');
     mkdirSync(late);
-    writeFileSync(join(late, 'run.json'), JSON.stringify({ id: 'late', name: 'late', status: 'completed', pid: null, startedAt: '2030-01-01T00:00:00Z', endedAt: null, backend: 'cpu' }));
+    writeFileSync(
+      join(late, 'run.json'),
+      JSON.stringify({
+        id: 'late',
+        name: 'late',
+        status: 'completed',
+        pid: null,
+        startedAt: '2030-01-01T00:00:00Z',
+        endedAt: null,
+        backend: 'cpu',
+      }),
+    );
     let passes = 0;
     let before = bytesOf(s);
     while (r.pending.length) {
@@ -64,7 +79,11 @@ describe('RunStore at scale', () => {
       assert.ok(s.isRead(g.id));
       // The latest train loss, as written in the file (read here line by line, not by the store).
       const { readFileSync } = require('node:fs') as typeof import('node:fs');
-      const trains = readFileSync(join(big.runsDir, g.id, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.split === 'train');
+      const trains = readFileSync(join(big.runsDir, g.id, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.split === 'train');
       assert.ok(trains.length > 0 && Number.isFinite(trains.at(-1).values.loss), g.id);
       assert.equal(x.summary.loss, trains.at(-1).values.loss, g.id);
       assert.equal(x.summary.best?.metric, 'ndcg@10');
@@ -81,7 +100,10 @@ describe('RunStore at scale', () => {
     assert.ok(oldest.every((id) => !s.isRead(id)));
     s.prioritize(oldest);
     s.drain();
-    assert.ok(oldest.every((id) => s.isRead(id)), 'read first');
+    assert.ok(
+      oldest.every((id) => s.isRead(id)),
+      'read first',
+    );
   });
 
   test('list() is sorted once per change, not per call', () => {
@@ -108,7 +130,11 @@ describe('RunStore at scale', () => {
 });
 
 describe('runs tree grouping', () => {
-  const run = (id: string, status: 'running' | 'completed' | 'stopped' | 'failed', sweep?: string) => ({ id, status, info: { name: sweep ? 'lr-grid' : 'q', ...(sweep ? { sweep: { id: sweep } } : {}) } });
+  const run = (id: string, status: 'running' | 'completed' | 'stopped' | 'failed', sweep?: string) => ({
+    id,
+    status,
+    info: { name: sweep ? 'lr-grid' : 'q', ...(sweep ? { sweep: { id: sweep } } : {}) },
+  });
 
   test('layout: sweeps under one node each (a running one first), the rest by status, order kept', () => {
     const l = layoutRuns([
@@ -122,8 +148,21 @@ describe('runs tree grouping', () => {
       run('r2', 'stopped', 'A'),
       run('r1', 'completed'),
     ]);
-    assert.deepEqual(l.groups.map((g) => [g.status, g.runs.map((r) => r.id)]), [['running', ['r8']], ['completed', ['r7', 'r1']], ['failed', ['r4']]]);
-    assert.deepEqual(l.sweeps.map((s) => [s.id, s.runs.map((r) => r.id)]), [['B', ['r6', 'r5']], ['A', ['r9', 'r3', 'r2']]]);
+    assert.deepEqual(
+      l.groups.map((g) => [g.status, g.runs.map((r) => r.id)]),
+      [
+        ['running', ['r8']],
+        ['completed', ['r7', 'r1']],
+        ['failed', ['r4']],
+      ],
+    );
+    assert.deepEqual(
+      l.sweeps.map((s) => [s.id, s.runs.map((r) => r.id)]),
+      [
+        ['B', ['r6', 'r5']],
+        ['A', ['r9', 'r3', 'r2']],
+      ],
+    );
     assert.equal(sweepLabel(l.sweeps[0]), 'sweep lr-grid · 2 runs (1 completed, 1 running)');
     assert.equal(sweepLabel(l.sweeps[1]), 'sweep lr-grid · 3 runs (2 completed, 1 stopped)');
     assert.equal(moreLabel(50, 452), 'Show more… (50 of 452)');
@@ -137,13 +176,25 @@ describe('runs tree grouping', () => {
     // One live run, newer than the rest, outside any sweep.
     const liveDir = join(g.runsDir, '20301231-000000-live-0000');
     mkdirSync(liveDir);
-    writeFileSync(join(liveDir, 'run.json'), JSON.stringify({ id: 'x', name: 'live', status: 'running', pid: trainer.pid, startedAt: '2030-12-31T00:00:00Z', endedAt: null, backend: 'cpu' }));
+    writeFileSync(
+      join(liveDir, 'run.json'),
+      JSON.stringify({
+        id: 'x',
+        name: 'live',
+        status: 'running',
+        pid: trainer.pid,
+        startedAt: '2030-12-31T00:00:00Z',
+        endedAt: null,
+        backend: 'cpu',
+      }),
+    );
     writeFileSync(join(liveDir, 'config.json'), '{}');
 
     const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
     vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
     const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-    const { RunsTreeProvider, SHOW_MORE_COMMAND } = require('../../src/host/runsView/tree') as typeof import('../../src/host/runsView/tree');
+    const { RunsTreeProvider, SHOW_MORE_COMMAND } =
+      require('../../src/host/runsView/tree') as typeof import('../../src/host/runsView/tree');
     type Node = import('../../src/host/runsView/tree').TreeNode;
     const model = new RunsModel();
     const tree = new RunsTreeProvider(model);
@@ -170,7 +221,16 @@ describe('runs tree grouping', () => {
       const stoppedLoose = g.runs.filter((r) => r.status === 'stopped' && !r.sweep);
       assert.deepEqual(labels, [
         'Running (1)',
-        ...g.sweeps.map((s) => sweepLabel({ name: s.name, runs: s.runIds, counts: { completed: g.runs.filter((r) => s.runIds.includes(r.id) && r.status === 'completed').length, stopped: g.runs.filter((r) => s.runIds.includes(r.id) && r.status === 'stopped').length } })),
+        ...g.sweeps.map((s) =>
+          sweepLabel({
+            name: s.name,
+            runs: s.runIds,
+            counts: {
+              completed: g.runs.filter((r) => s.runIds.includes(r.id) && r.status === 'completed').length,
+              stopped: g.runs.filter((r) => s.runIds.includes(r.id) && r.status === 'stopped').length,
+            },
+          }),
+        ),
         `Completed (${completedLoose.length})`,
         ...(stoppedLoose.length ? [`Stopped (${stoppedLoose.length})`] : []),
       ]);
@@ -182,7 +242,10 @@ describe('runs tree grouping', () => {
       const completed = top.find((n) => n.kind === 'group' && n.status === 'completed')!;
       let kids = tree.getChildren(completed);
       assert.equal(kids.length, PAGE_SIZE + 1);
-      assert.deepEqual(kids.slice(0, PAGE_SIZE).map((n) => (n as { id: string }).id), completedLoose.slice(0, PAGE_SIZE).map((r) => r.id));
+      assert.deepEqual(
+        kids.slice(0, PAGE_SIZE).map((n) => (n as { id: string }).id),
+        completedLoose.slice(0, PAGE_SIZE).map((r) => r.id),
+      );
       const more = kids[PAGE_SIZE];
       const moreItem = tree.getTreeItem(more);
       assert.equal(moreItem.label, moreLabel(PAGE_SIZE, completedLoose.length));
@@ -219,14 +282,16 @@ describe('runs tree grouping', () => {
       fired.length = 0;
       while (g.runs.some((r) => !model.isRead(r.id))) await new Promise((r) => setTimeout(r, 5));
       assert.ok(fired.length > 0);
-      assert.ok(fired.every((e) => Array.isArray(e) && e.every((n) => n.kind === 'run')), 'element refreshes only');
+      assert.ok(
+        fired.every((e) => Array.isArray(e) && e.every((n) => n.kind === 'run')),
+        'element refreshes only',
+      );
       assert.match(String(tree.getTreeItem(kids[0]).description), /^loss [\d.]+ · ndcg@10@64 [\d.]+ · \d+d ago$/);
     } finally {
       model.dispose();
     }
   });
 });
-
 
 test('Compare Runs right after activation on 50 unread runs: read on demand, each replayed once and whole', async () => {
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
@@ -240,7 +305,10 @@ test('Compare Runs right after activation on 50 unread runs: read on demand, eac
   const panel = new MetricsPanel(metricsPanelDeps(vs.Uri.file('/ext') as never, model, out, () => {}));
   try {
     const ids = big.runs.slice(-50).map((r) => r.id);
-    assert.ok(ids.every((id) => !model.isRead(id)), 'the oldest runs are not read at activation');
+    assert.ok(
+      ids.every((id) => !model.isRead(id)),
+      'the oldest runs are not read at activation',
+    );
     panel.show(ids, { compare: true });
     const p = vs.state.panels[0];
     p.send({ type: 'ready', state: null });
@@ -250,13 +318,18 @@ test('Compare Runs right after activation on 50 unread runs: read on demand, eac
     const firstPass = new Promise<{ read: number; replayed: number; restUnread: boolean }>((resolve) => {
       const sub = model.onDidChange(() => {
         sub.dispose();
-        resolve({ read: ids.filter((id) => model.isRead(id)).length, replayed: replays().length, restUnread: big.runs.slice(50, 400).some((r) => !model.isRead(r.id)) });
+        resolve({
+          read: ids.filter((id) => model.isRead(id)).length,
+          replayed: replays().length,
+          restUnread: big.runs.slice(50, 400).some((r) => !model.isRead(r.id)),
+        });
       });
     });
     assert.deepEqual(await firstPass, { read: ids.length, replayed: ids.length, restUnread: true });
     const got = replays();
     assert.deepEqual(got.map((m) => m.runId).sort(), [...ids].sort(), 'one replay per run');
-    for (const m of got) assert.equal(m.jsonl.length + 1, big.runs.find((r) => r.id === m.runId)!.metricsBytes, `${m.runId}: the whole file`);
+    for (const m of got)
+      assert.equal(m.jsonl.length + 1, big.runs.find((r) => r.id === m.runId)!.metricsBytes, `${m.runId}: the whole file`);
   } finally {
     panel.dispose();
     model.dispose();

@@ -6,7 +6,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { isOurTrainer, isPidAlive, isTrainerCommandLine, mayBeTrainerCommandLine, pidExists, readProcCmdline } from '../../src/runs/trainerProcess';
+import {
+  isOurTrainer,
+  isPidAlive,
+  isTrainerCommandLine,
+  mayBeTrainerCommandLine,
+  pidExists,
+  readProcCmdline,
+} from '../../src/runs/trainerProcess';
 import { killedMessage, markKilled, stopProcess } from '../../src/runs/stop';
 import { useFakeVscode } from './fakeVscode';
 
@@ -117,14 +124,21 @@ describe('stop escalation', () => {
 
 describe('isOurTrainer (Restricted Mode stop guard)', () => {
   test('Linux: by command line; other platforms: cannot tell', () => {
-    const cmd = (...a: string[]) => () => a.join('\0') + '\0';
+    const cmd =
+      (...a: string[]) =>
+      () =>
+        a.join('\0') + '\0';
     assert.equal(isOurTrainer(42, 'linux', cmd('/usr/bin/node', '/home/u/.vscode/extensions/m/dist/trainer.js', '--config', 'x')), true);
     assert.equal(isOurTrainer(42, 'linux', cmd('node', '--import', 'tsx', 'src/trainer/cli/main.ts', '--resume', 'd')), true);
     assert.equal(isOurTrainer(42, 'linux', cmd('C:\\ext\\dist\\trainer.js')), true);
     assert.equal(isOurTrainer(42, 'linux', cmd('/usr/bin/code', '--type=renderer')), false);
     assert.equal(isOurTrainer(42, 'linux', cmd('node', '/tmp/dist/trainer.js.evil')), false);
     assert.equal(isOurTrainer(42, 'linux', cmd('python', '-c', 'print("dist/trainer.js")')), false);
-    assert.equal(isOurTrainer(42, 'linux', () => undefined), false, 'no such process');
+    assert.equal(
+      isOurTrainer(42, 'linux', () => undefined),
+      false,
+      'no such process',
+    );
     assert.equal(isOurTrainer(0, 'linux', cmd('dist/trainer.js')), false);
     assert.equal(isOurTrainer(-1, 'linux'), false);
     assert.equal(isOurTrainer(42, 'darwin', cmd('dist/trainer.js')), undefined);
@@ -144,14 +158,23 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
     const runDir = join(ws, '.mrl/runs/cloned');
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'config.json'), '{}');
-    writeFileSync(join(runDir, 'run.json'), JSON.stringify({ id: 'cloned', name: 'cloned', status: 'running', pid: victim.pid, startedAt: '', endedAt: null, backend: 'cpu' }));
+    writeFileSync(
+      join(runDir, 'run.json'),
+      JSON.stringify({ id: 'cloned', name: 'cloned', status: 'running', pid: victim.pid, startedAt: '', endedAt: null, backend: 'cpu' }),
+    );
     vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
     vs.state.settings = { stopGraceSeconds: 1 };
     vs.state.trusted = false;
     const model = new RunsModel();
     const lines: string[] = [];
     const out = { appendLine: (l: string) => void lines.push(l), show() {} } as unknown as import('vscode').OutputChannel;
-    const launcher = new Launcher(join(root, 'ext'), model, out, async () => ({ ok: false, problems: [] }), () => {});
+    const launcher = new Launcher(
+      join(root, 'ext'),
+      model,
+      out,
+      async () => ({ ok: false, problems: [] }),
+      () => {},
+    );
     // Every signal sent while stop() decides (a stop that goes ahead sends SIGTERM before stop() returns).
     const kill = process.kill;
     const signalled: [number, string | number | undefined][] = [];
@@ -171,7 +194,10 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
       assert.equal(msg.level, 'warning');
       assert.match(msg.text, process.platform === 'linux' ? /is not a Matryoshka Lab trainer/ : /cannot tell/);
       // stop() returned through the guard: no stop was started (nothing is stopping), no signal went out.
-      assert.deepEqual(lines.filter((l) => l.startsWith('[cloned]')).map((l) => l.replace(/:.*/, '')), ['[cloned] not stopped']);
+      assert.deepEqual(
+        lines.filter((l) => l.startsWith('[cloned]')).map((l) => l.replace(/:.*/, '')),
+        ['[cloned] not stopped'],
+      );
       assert.deepEqual(signalled, [], 'the unrelated process was not signalled');
       assert.ok(pidExists(victim.pid!));
       assert.equal(victim.signalCode, null);
@@ -186,55 +212,71 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
 });
 
 describe('Stop follows the run lock (pid reuse across runs)', () => {
-  test('a run.json pid that the run\'s .lock does not name is never signalled, even in a trusted workspace', { timeout: 20000 }, async () => {
-    const restoreVscode = useFakeVscode();
-    const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
-    const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
-    const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
-    // Run X was killed with -9; its pid now belongs to another run's trainer (a "trainer" command line).
-    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'other-trainer'], { stdio: 'ignore' });
-    children.push(other);
-    const ws = join(root, 'ws-lock');
-    const runDir = join(ws, '.mrl/runs/x');
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, 'config.json'), '{}');
-    writeFileSync(join(runDir, 'run.json'), JSON.stringify({ id: 'x', name: 'x', status: 'running', pid: other.pid, startedAt: '', endedAt: null, backend: 'cpu' }));
-    // X's own lock, left by its dead trainer: it names a pid that is gone.
-    writeFileSync(join(runDir, '.lock'), JSON.stringify({ pid: 999_999_998, cmdline: 'node\0/x/dist/trainer.js', since: '' }));
-    vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
-    vs.state.settings = { stopGraceSeconds: 1 };
-    vs.state.trusted = true;
-    const model = new RunsModel();
-    const lines: string[] = [];
-    const out = { appendLine: (l: string) => void lines.push(l), show() {} } as unknown as import('vscode').OutputChannel;
-    const launcher = new Launcher(join(root, 'ext'), model, out, async () => ({ ok: false, problems: [] }), () => {});
-    // Every signal sent while stop() decides (a stop that goes ahead sends SIGTERM before stop() returns).
-    const kill = process.kill;
-    const signalled: [number, string | number | undefined][] = [];
-    try {
-      model.refresh();
-      const r = model.get('x')!;
-      (r as { status: string }).status = 'running';
-      process.kill = ((pid: number, sig?: string | number) => {
-        if (sig !== 0) signalled.push([pid, sig]);
-        return kill.call(process, pid, sig);
-      }) as typeof process.kill;
-      const handled = launcher.stop('x');
-      process.kill = kill;
-      assert.equal(handled, true);
-      assert.match(vs.state.messages.at(-1)!.text, /does not hold the run's lock/);
-      // stop() returned through the lock guard: no stop was started, no signal went out.
-      assert.deepEqual(lines.filter((l) => l.startsWith('[x]')).map((l) => l.replace(/:.*/, '')), ['[x] not stopped']);
-      assert.deepEqual(signalled, [], 'the other run\'s trainer was not signalled');
-      assert.ok(pidExists(other.pid!));
-      assert.equal(other.signalCode, null);
-    } finally {
-      process.kill = kill;
-      launcher.dispose();
-      model.dispose();
-      restoreVscode();
-    }
-  });
+  test(
+    "a run.json pid that the run's .lock does not name is never signalled, even in a trusted workspace",
+    { timeout: 20000 },
+    async () => {
+      const restoreVscode = useFakeVscode();
+      const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
+      const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
+      const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
+      // Run X was killed with -9; its pid now belongs to another run's trainer (a "trainer" command line).
+      const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'other-trainer'], { stdio: 'ignore' });
+      children.push(other);
+      const ws = join(root, 'ws-lock');
+      const runDir = join(ws, '.mrl/runs/x');
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, 'config.json'), '{}');
+      writeFileSync(
+        join(runDir, 'run.json'),
+        JSON.stringify({ id: 'x', name: 'x', status: 'running', pid: other.pid, startedAt: '', endedAt: null, backend: 'cpu' }),
+      );
+      // X's own lock, left by its dead trainer: it names a pid that is gone.
+      writeFileSync(join(runDir, '.lock'), JSON.stringify({ pid: 999_999_998, cmdline: 'node\0/x/dist/trainer.js', since: '' }));
+      vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
+      vs.state.settings = { stopGraceSeconds: 1 };
+      vs.state.trusted = true;
+      const model = new RunsModel();
+      const lines: string[] = [];
+      const out = { appendLine: (l: string) => void lines.push(l), show() {} } as unknown as import('vscode').OutputChannel;
+      const launcher = new Launcher(
+        join(root, 'ext'),
+        model,
+        out,
+        async () => ({ ok: false, problems: [] }),
+        () => {},
+      );
+      // Every signal sent while stop() decides (a stop that goes ahead sends SIGTERM before stop() returns).
+      const kill = process.kill;
+      const signalled: [number, string | number | undefined][] = [];
+      try {
+        model.refresh();
+        const r = model.get('x')!;
+        (r as { status: string }).status = 'running';
+        process.kill = ((pid: number, sig?: string | number) => {
+          if (sig !== 0) signalled.push([pid, sig]);
+          return kill.call(process, pid, sig);
+        }) as typeof process.kill;
+        const handled = launcher.stop('x');
+        process.kill = kill;
+        assert.equal(handled, true);
+        assert.match(vs.state.messages.at(-1)!.text, /does not hold the run's lock/);
+        // stop() returned through the lock guard: no stop was started, no signal went out.
+        assert.deepEqual(
+          lines.filter((l) => l.startsWith('[x]')).map((l) => l.replace(/:.*/, '')),
+          ['[x] not stopped'],
+        );
+        assert.deepEqual(signalled, [], "the other run's trainer was not signalled");
+        assert.ok(pidExists(other.pid!));
+        assert.equal(other.signalCode, null);
+      } finally {
+        process.kill = kill;
+        launcher.dispose();
+        model.dispose();
+        restoreVscode();
+      }
+    },
+  );
 
   test('markKilled leaves a run.json that names another pid (the run was resumed meanwhile)', () => {
     const dir = join(root, 'mk-other');

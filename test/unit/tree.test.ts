@@ -27,7 +27,13 @@ test('description: loss, best metric at the largest dim, age', () => {
 
 test('grouping by status in a fixed order; context values drive the menus', () => {
   const g = groupRuns([{ status: 'failed' as const }, { status: 'running' as const }, { status: 'failed' as const }]);
-  assert.deepEqual(g.map((x) => [x.status, x.runs.length]), [['running', 1], ['failed', 2]]);
+  assert.deepEqual(
+    g.map((x) => [x.status, x.runs.length]),
+    [
+      ['running', 1],
+      ['failed', 2],
+    ],
+  );
   assert.equal(runContextValue('stopped', true), 'mrlRun.stopped.resumable');
   assert.equal(runContextValue('stopped', false), 'mrlRun.stopped');
   assert.equal(runContextValue('running', true), 'mrlRun.running');

@@ -59,12 +59,19 @@ test('paths outside the workspace are not read: no file check, a warning note on
   const text = config('../outside/model', join(outside, 'secret.jsonl'));
   let v!: ReturnType<typeof validateText>;
   const paths = touched(() => (v = validateText(text, file, [ws])));
-  assert.deepEqual(paths.filter((p) => p.startsWith(outside)), [], `read outside: ${paths.join(', ')}`);
+  assert.deepEqual(
+    paths.filter((p) => p.startsWith(outside)),
+    [],
+    `read outside: ${paths.join(', ')}`,
+  );
   const diags = configDiagnostics(text, v.errors);
-  assert.deepEqual(diags.map((d) => [d.path, d.severity, d.kind]), [
-    ['/model/pretrained/path', 'warning', 'outsideWorkspace'],
-    ['/data/train/source', 'warning', 'outsideWorkspace'],
-  ]);
+  assert.deepEqual(
+    diags.map((d) => [d.path, d.severity, d.kind]),
+    [
+      ['/model/pretrained/path', 'warning', 'outsideWorkspace'],
+      ['/data/train/source', 'warning', 'outsideWorkspace'],
+    ],
+  );
   assert.match(diags[0].message, /^not checked: .*outside[\\/]model is outside the workspace folders/);
   // Not an error: a launch is not blocked by it (the trainer checks the files itself).
   assert.ok(v.config);
@@ -72,8 +79,14 @@ test('paths outside the workspace are not read: no file check, a warning note on
   // Without roots (the trainer's own use): the same config is fully checked — it reads the model folder.
   let full!: ReturnType<typeof validateText>;
   const fullPaths = touched(() => (full = validateText(text, file)));
-  assert.ok(fullPaths.some((p) => p.startsWith(outside)), 'the spy sees the reads validation makes');
-  assert.ok(full.errors.some((e) => e.keyword === 'dimTooLarge'), JSON.stringify(full.errors));
+  assert.ok(
+    fullPaths.some((p) => p.startsWith(outside)),
+    'the spy sees the reads validation makes',
+  );
+  assert.ok(
+    full.errors.some((e) => e.keyword === 'dimTooLarge'),
+    JSON.stringify(full.errors),
+  );
   assert.ok(full.errors.some((e) => e.keyword === 'missingFile' && e.path === '/data/train/source'));
 });
 
@@ -84,12 +97,18 @@ test('paths inside the workspace are still checked; a symlink out of it counts a
   const viaLink = config('models/link');
   let v!: ReturnType<typeof validateText>;
   const paths = touched(() => (v = validateText(viaLink, file, [ws])));
-  assert.deepEqual(v.errors.map((e) => [e.path, e.keyword]), [['/model/pretrained/path', 'outsideWorkspace']]);
+  assert.deepEqual(
+    v.errors.map((e) => [e.path, e.keyword]),
+    [['/model/pretrained/path', 'outsideWorkspace']],
+  );
   assert.ok(!paths.some((p) => p.startsWith(join(outside, 'model', 'config.json'))), paths.join(', '));
   // No workspace folder at all: nothing is inside.
   assert.deepEqual(
     validateText(config('models/inside'), file, []).errors.map((e) => [e.path, e.keyword]),
-    [['/model/pretrained/path', 'outsideWorkspace'], ['/data/train/source', 'outsideWorkspace']],
+    [
+      ['/model/pretrained/path', 'outsideWorkspace'],
+      ['/data/train/source', 'outsideWorkspace'],
+    ],
   );
 });
 
@@ -97,7 +116,10 @@ test('namedPaths / insideWorkspace', () => {
   assert.deepEqual(
     namedPaths({
       model: { pretrained: { path: 'm' } },
-      loss: [{ loss: { type: 'MatryoshkaLoss', loss: { type: 'GISTEmbedLoss', guide: 'g' } } }, { loss: { type: 'CachedGISTEmbedLoss', guide: 'self' } }],
+      loss: [
+        { loss: { type: 'MatryoshkaLoss', loss: { type: 'GISTEmbedLoss', guide: 'g' } } },
+        { loss: { type: 'CachedGISTEmbedLoss', guide: 'self' } },
+      ],
       data: { train: { source: 'a.csv' }, eval: { source: 'builtin:wordnet' } },
     }),
     [

@@ -51,7 +51,8 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await page.locator('.monaco-hover, .workbench-hover', { hasText: 'stale' }).first().waitFor();
       await treeRow(page, 'Failed (1)').click();
       await shot(page, '01-runs-tree');
-    }));
+    }),
+  );
 
   test('an invalid value typed into a *.mrl.json shows diagnostics on the exact range', { skip: !!missing }, () =>
     failShot('diagnostics', async () => {
@@ -80,14 +81,25 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       // through contributes.jsonValidation), on the exact ranges; ours are not published a second time
       // (src/config/diagnostics.ts editorDiagnostics). Our quick fix rides on its diagnostic.
       const rows = page.locator('.markers-panel .monaco-list-row');
-      await rows.filter({ hasText: /Incorrect type/ }).first().waitFor();
-      await rows.filter({ hasText: /trainng/ }).first().waitFor();
+      await rows
+        .filter({ hasText: /Incorrect type/ })
+        .first()
+        .waitFor();
+      await rows
+        .filter({ hasText: /trainng/ })
+        .first()
+        .waitFor();
       // Double-click: selects the key in the editor and moves focus there.
-      await rows.filter({ hasText: /trainng/ }).first().dblclick();
+      await rows
+        .filter({ hasText: /trainng/ })
+        .first()
+        .dblclick();
       await page.waitForTimeout(300);
       await page.keyboard.press('Control+.');
       // The fix is ours: offered only once our validation of this very text has run — so Problems is final.
-      const fix = page.locator('.action-widget .monaco-list-row, .context-view .monaco-list-row', { hasText: 'Change "trainng" to "training"' }).first();
+      const fix = page
+        .locator('.action-widget .monaco-list-row, .context-view .monaco-list-row', { hasText: 'Change "trainng" to "training"' })
+        .first();
       await fix.waitFor();
       const text = await problems.innerText();
       assert.match(text, /Incorrect type[^\n]*\s+[^\n]*\[Ln 3, Col 11\]/);
@@ -99,18 +111,26 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await fix.click();
       await page.locator('.view-lines', { hasText: '"training": {}' }).first().waitFor();
       await page.keyboard.press('Control+S');
-    }));
+    }),
+  );
 
   test('Start Run refuses an invalid config and says why', { skip: !!missing }, () =>
     failShot('refuse-invalid', async () => {
       const { page, workspace } = vs;
       const id = await vs.exec('matryoshkaLab.startRun', { $uri: path.join(workspace, 'edit.mrl.json') });
       assert.equal(id, null, 'no run id for an invalid config');
-      await page.locator('.notifications-toasts', { hasText: /edit\.mrl\.json is not valid, not launching: \/seed expected integer/ }).first().waitFor();
+      await page
+        .locator('.notifications-toasts', { hasText: /edit\.mrl\.json is not valid, not launching: \/seed expected integer/ })
+        .first()
+        .waitFor();
       await shot(page, '02c-refused');
-      assert.ok(!fs.readdirSync(path.join(workspace, '.mrl/runs')).some((d) => d.includes('edit-me')), 'no run folder for an invalid config');
+      assert.ok(
+        !fs.readdirSync(path.join(workspace, '.mrl/runs')).some((d) => d.includes('edit-me')),
+        'no run folder for an invalid config',
+      );
       await runCommand(page, 'Notifications: Clear All Notifications');
-    }));
+    }),
+  );
 
   test('New Run Config copies an example (and the data it names) into the workspace', { skip: !!missing }, () =>
     failShot('new-config', async () => {
@@ -125,7 +145,8 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       assert.ok(fs.existsSync(path.join(workspace, 'data/scored-pairs.tsv')), 'the data file the example names was copied');
       assert.doesNotMatch(fs.readFileSync(path.join(workspace, 'angle.mrl.json'), 'utf8'), /"\$schema"/);
       await shot(page, '02d-new-config');
-    }));
+    }),
+  );
 
   test('Diff Run Configs opens VS Code’s diff editor and the changed-keys table', { skip: !!missing }, () =>
     failShot('diff', async () => {
@@ -140,10 +161,14 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       // Two config files (not runs), as the explorer's context menu passes them: the same diff editor.
       const cliLong = { $uri: path.join(vs.workspace, 'cli-long.mrl.json') };
       await vs.exec('matryoshkaLab.diffConfigs', cliLong, [cliLong, { $uri: path.join(vs.workspace, 'tiny.mrl.json') }]);
-      await page.locator('.tab', { hasText: /cli-long\.mrl\.json ↔ tiny\.mrl\.json|tiny\.mrl\.json ↔ cli-long\.mrl\.json/ }).first().waitFor();
+      await page
+        .locator('.tab', { hasText: /cli-long\.mrl\.json ↔ tiny\.mrl\.json|tiny\.mrl\.json ↔ cli-long\.mrl\.json/ })
+        .first()
+        .waitFor();
       await page.locator('.monaco-diff-editor .view-lines', { hasText: 'cli-long' }).first().waitFor();
       await shot(page, '03b-diff-files');
-    }));
+    }),
+  );
 
   test('Start Run: trainer launched, run appears in the tree, completes, metrics reach the panel', { skip: !!missing }, () =>
     failShot('start-run', async () => {
@@ -163,27 +188,40 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
       assert.equal(info.status, 'completed');
       assert.equal(info.workers, WORKERS);
-      assert.match(fs.readFileSync(path.join(runsDir, id, 'log.txt'), 'utf8'), new RegExp(`${WORKERS} worker thread\\(s\\) share each step`));
+      assert.match(
+        fs.readFileSync(path.join(runsDir, id, 'log.txt'), 'utf8'),
+        new RegExp(`${WORKERS} worker thread\\(s\\) share each step`),
+      );
       const launched = fs.readFileSync(path.join(runsDir, '.logs', `${id}.log`), 'utf8');
       assert.doesNotMatch(launched, /Cannot find module|tsx/);
-    }));
+    }),
+  );
 
   test('a run started from a terminal streams in; Stop Run checkpoints it; Resume Run finishes it', { skip: !!missing }, () =>
     failShot('cli-stop-resume', async () => {
       const { page, workspace } = vs;
       // The CLI, outside VS Code: default run folder <workspace>/.mrl/runs/<id>.
-      const cli = spawn(process.execPath, [path.join(vs.installed, 'dist/trainer.js'), '--config', 'cli-long.mrl.json'], { cwd: workspace, stdio: 'ignore' });
+      const cli = spawn(process.execPath, [path.join(vs.installed, 'dist/trainer.js'), '--config', 'cli-long.mrl.json'], {
+        cwd: workspace,
+        stdio: 'ignore',
+      });
       try {
         await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
         const row = treeRow(page, 'cli-long');
         await row.waitFor();
         // Status bar while live.
-        await page.locator('.statusbar-item', { hasText: /cli-long: step \d+/ }).first().waitFor();
+        await page
+          .locator('.statusbar-item', { hasText: /cli-long: step \d+/ })
+          .first()
+          .waitFor();
         // Open it in the panel; the step shown must advance (appended lines streamed, not replayed).
         await row.click();
         const chip = panelFrame(page).locator('#runs .run-chip', { hasText: 'cli-long' }).first();
         await chip.waitFor();
-        await panelFrame(page).locator('#runs .run-chip', { hasText: /cli-long\s*running/ }).first().waitFor();
+        await panelFrame(page)
+          .locator('#runs .run-chip', { hasText: /cli-long\s*running/ })
+          .first()
+          .waitFor();
         const stepOf = async () => Number(new RegExp(`(\\d+)\\s*/\\s*${LONG_STEPS}`).exec(await chip.innerText())?.[1] ?? -1);
         const s1 = await stepOf();
         await page.waitForTimeout(2500);
@@ -207,7 +245,8 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       } finally {
         if (cli.exitCode === null) cli.kill('SIGKILL');
       }
-    }));
+    }),
+  );
 
   test('a window reload leaves the trainer running; the run is picked up again and completes', { skip: !!missing }, () =>
     failShot('reload', async () => {
@@ -233,35 +272,49 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       assert.equal(info.status, 'completed');
       assert.equal(info.step, RELOAD_STEPS);
       await shot(page, '10-after-reload-completed');
-    }));
+    }),
+  );
 
-  test('a trainer killed with SIGKILL shows as failed (process gone); Resume Run continues it from its checkpoint', { skip: !!missing }, () =>
-    failShot('killed', async () => {
-      const { page, workspace } = vs;
-      const runsDir = path.join(workspace, '.mrl/runs');
-      const cli = spawn(process.execPath, [path.join(vs.installed, 'dist/trainer.js'), '--config', 'killed.mrl.json'], { cwd: workspace, stdio: 'ignore' });
-      await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
-      const id = fs.readdirSync(runsDir).find((d) => d.includes('killed'));
-      // Wait for a checkpoint (every 25 steps), then kill -9: run.json keeps saying "running".
-      const ckpts = () => { try { return fs.readdirSync(path.join(runsDir, id, 'checkpoints')).filter((d) => d.startsWith('step-')); } catch { return []; } };
-      for (let i = 0; i < 1200 && ckpts().length === 0; i++) await page.waitForTimeout(100);
-      assert.ok(ckpts().length > 0, 'a checkpoint was written');
-      await page.waitForTimeout(1000); // let the checkpoint finish writing
-      cli.kill('SIGKILL');
-      await new Promise((r) => cli.once('exit', r));
-      assert.equal(JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).status, 'running');
-      await treeRow(page, 'Failed (2)').waitFor({ timeout: 30000 });
-      await treeRow(page, 'Failed (2)').click(); // expand the failed group (collapsed again by the tree test)
-      await treeRow(page, 'killed').hover();
-      await page.locator('.monaco-hover, .workbench-hover', { hasText: 'process gone' }).first().waitFor();
-      await shot(page, '10b-killed-failed');
-      await runCommand(page, 'Matryoshka Lab: Resume Run');
-      await pickOne(page, 'Resume Run', 'killed');
-      await treeRow(page, 'Completed (6)').waitFor({ timeout: 300000 });
-      const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
-      assert.equal(info.status, 'completed');
-      assert.equal(info.step, LONG_STEPS);
-    }));
+  test(
+    'a trainer killed with SIGKILL shows as failed (process gone); Resume Run continues it from its checkpoint',
+    { skip: !!missing },
+    () =>
+      failShot('killed', async () => {
+        const { page, workspace } = vs;
+        const runsDir = path.join(workspace, '.mrl/runs');
+        const cli = spawn(process.execPath, [path.join(vs.installed, 'dist/trainer.js'), '--config', 'killed.mrl.json'], {
+          cwd: workspace,
+          stdio: 'ignore',
+        });
+        await treeRow(page, 'Running (1)').waitFor({ timeout: 60000 });
+        const id = fs.readdirSync(runsDir).find((d) => d.includes('killed'));
+        // Wait for a checkpoint (every 25 steps), then kill -9: run.json keeps saying "running".
+        const ckpts = () => {
+          try {
+            return fs.readdirSync(path.join(runsDir, id, 'checkpoints')).filter((d) => d.startsWith('step-'));
+          } catch {
+            return [];
+          }
+        };
+        for (let i = 0; i < 1200 && ckpts().length === 0; i++) await page.waitForTimeout(100);
+        assert.ok(ckpts().length > 0, 'a checkpoint was written');
+        await page.waitForTimeout(1000); // let the checkpoint finish writing
+        cli.kill('SIGKILL');
+        await new Promise((r) => cli.once('exit', r));
+        assert.equal(JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).status, 'running');
+        await treeRow(page, 'Failed (2)').waitFor({ timeout: 30000 });
+        await treeRow(page, 'Failed (2)').click(); // expand the failed group (collapsed again by the tree test)
+        await treeRow(page, 'killed').hover();
+        await page.locator('.monaco-hover, .workbench-hover', { hasText: 'process gone' }).first().waitFor();
+        await shot(page, '10b-killed-failed');
+        await runCommand(page, 'Matryoshka Lab: Resume Run');
+        await pickOne(page, 'Resume Run', 'killed');
+        await treeRow(page, 'Completed (6)').waitFor({ timeout: 300000 });
+        const info = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
+        assert.equal(info.status, 'completed');
+        assert.equal(info.step, LONG_STEPS);
+      }),
+  );
 
   test('Compare Runs (quick pick) overlays the chosen runs', { skip: !!missing }, () =>
     failShot('compare', async () => {
@@ -273,7 +326,8 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await frame.locator('#runs .run-chip', { hasText: 'alpha' }).first().waitFor();
       await frame.locator('#runs .run-chip', { hasText: 'beta' }).first().waitFor();
       await shot(page, '11-compare');
-    }));
+    }),
+  );
 
   test('Delete Run (quick pick) asks, then removes only that run folder', { skip: !!missing }, () =>
     failShot('delete', async () => {
@@ -292,5 +346,6 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       assert.equal(after.length, before - 1);
       assert.ok(!after.some((d) => d.includes('alpha')));
       assert.ok(after.some((d) => d.includes('beta')));
-    }));
+    }),
+  );
 });

@@ -38,19 +38,26 @@ function fakeRun(runs, id, name, lr, batch, startedAt) {
     m += JSON.stringify({ step: s, epoch: 0, time: s * 0.5, split: 'train', values: { loss: 3 / (1 + s * lr * 100) } }) + '\n';
     if (s % 5 === 0) {
       const byDim = {};
-      for (const d of [4, 8, 16]) byDim[String(d)] = { 'ndcg@10': Math.min(0.99, (d / 16) * (0.3 + s / 40)), 'mrr@10': (d / 20) * (0.2 + s / 50) };
+      for (const d of [4, 8, 16])
+        byDim[String(d)] = { 'ndcg@10': Math.min(0.99, (d / 16) * (0.3 + s / 40)), 'mrr@10': (d / 20) * (0.2 + s / 50) };
       m += JSON.stringify({ step: s, epoch: 0, time: s * 0.5, split: 'eval', values: {}, byDim }) + '\n';
     }
   }
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), m);
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ id, name, status: 'completed', pid: null, startedAt, endedAt: startedAt, backend: 'cpu', step: 20, totalSteps: 20 }));
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify({ id, name, status: 'completed', pid: null, startedAt, endedAt: startedAt, backend: 'cpu', step: 20, totalSteps: 20 }),
+  );
 }
 
 export function setupWorkspace(ws) {
   fs.writeFileSync(path.join(ws, 'pairs.jsonl'), pairs());
   fs.writeFileSync(path.join(ws, 'tiny.mrl.json'), JSON.stringify(TINY_CONFIG, null, 2) + '\n');
   // The file the diagnostics test edits: "seed" on line 3.
-  fs.writeFileSync(path.join(ws, 'edit.mrl.json'), JSON.stringify({ name: 'edit-me', seed: 1, data: { train: { source: 'pairs.jsonl' } } }, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(ws, 'edit.mrl.json'),
+    JSON.stringify({ name: 'edit-me', seed: 1, data: { train: { source: 'pairs.jsonl' } } }, null, 2) + '\n',
+  );
   // Longer runs (a few hundred tiny steps, ~20 s) for stop / resume / reload.
   for (const name of ['cli-long', 'reload-me', 'killed']) {
     // reload-me must outlast a window reload: RELOAD_STEPS.

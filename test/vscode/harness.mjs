@@ -56,8 +56,12 @@ async function waitHttp(url, ms) {
  */
 function installExtensions(extensionsDir, userData, env) {
   const vsix = ensureVsix();
-  const r = spawnSync(CS_NODE, [CS_ENTRY, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userData], { encoding: 'utf8', env });
-  if (r.status !== 0 || !/successfully installed/.test(r.stdout + r.stderr)) throw new Error(`code-server --install-extension ${vsix} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const r = spawnSync(CS_NODE, [CS_ENTRY, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userData], {
+    encoding: 'utf8',
+    env,
+  });
+  if (r.status !== 0 || !/successfully installed/.test(r.stdout + r.stderr))
+    throw new Error(`code-server --install-extension ${vsix} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const rpcPkg = JSON.parse(fs.readFileSync(path.join(HERE, 'rpc-extension/package.json'), 'utf8'));
   const rpcDir = `${rpcPkg.publisher}.${rpcPkg.name}-${rpcPkg.version}`;
@@ -66,7 +70,13 @@ function installExtensions(extensionsDir, userData, env) {
   const listFile = path.join(extensionsDir, 'extensions.json');
   const list = JSON.parse(fs.readFileSync(listFile, 'utf8'));
   const loc = path.join(extensionsDir, rpcDir);
-  list.push({ identifier: { id: `${rpcPkg.publisher}.${rpcPkg.name}` }, version: rpcPkg.version, location: { $mid: 1, fsPath: loc, external: `file://${loc}`, path: loc, scheme: 'file' }, relativeLocation: rpcDir, metadata: { installedTimestamp: Date.now(), source: 'resource' } });
+  list.push({
+    identifier: { id: `${rpcPkg.publisher}.${rpcPkg.name}` },
+    version: rpcPkg.version,
+    location: { $mid: 1, fsPath: loc, external: `file://${loc}`, path: loc, scheme: 'file' },
+    relativeLocation: rpcDir,
+    metadata: { installedTimestamp: Date.now(), source: 'resource' },
+  });
   fs.writeFileSync(listFile, JSON.stringify(list));
   return { pkg, installed: path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`) };
 }
@@ -131,19 +141,28 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
     CS_NODE,
     [
       CS_ENTRY,
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--auth', 'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
       '--disable-telemetry',
       '--disable-update-check',
       ...(trusted ? ['--disable-workspace-trust'] : []),
       '--disable-getting-started-override',
       '--ignore-last-opened',
-      '--extensions-dir', extensions,
-      '--user-data-dir', userData,
-      '--config', path.join(tmp, 'config.yaml'),
+      '--extensions-dir',
+      extensions,
+      '--user-data-dir',
+      userData,
+      '--config',
+      path.join(tmp, 'config.yaml'),
       workspace,
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...isolatedEnv, EXTENSIONS_GALLERY: '{}', MRL_E2E_RPC_DIR: rpcDir } },
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...isolatedEnv, EXTENSIONS_GALLERY: '{}', MRL_E2E_RPC_DIR: rpcDir },
+    },
   );
   cs.stdout.pipe(csLog);
   cs.stderr.pipe(csLog);
@@ -151,17 +170,42 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
   const close = async () => {
     if (browser) await browser.close().catch(() => {});
     if (cs.exitCode === null) {
-      try { process.kill(-cs.pid, 'SIGTERM'); } catch {}
+      try {
+        process.kill(-cs.pid, 'SIGTERM');
+      } catch {}
       await new Promise((r) => {
-        const t = setTimeout(() => { try { process.kill(-cs.pid, 'SIGKILL'); } catch {} r(); }, 5000);
-        cs.once('exit', () => { clearTimeout(t); r(); });
+        const t = setTimeout(() => {
+          try {
+            process.kill(-cs.pid, 'SIGKILL');
+          } catch {}
+          r();
+        }, 5000);
+        cs.once('exit', () => {
+          clearTimeout(t);
+          r();
+        });
       });
     }
-    const groupAlive = () => { try { process.kill(-cs.pid, 0); return true; } catch { return false; } };
+    const groupAlive = () => {
+      try {
+        process.kill(-cs.pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     for (let i = 0; i < 50 && groupAlive(); i++) await new Promise((r) => setTimeout(r, 100));
-    if (groupAlive()) { try { process.kill(-cs.pid, 'SIGKILL'); } catch {} }
+    if (groupAlive()) {
+      try {
+        process.kill(-cs.pid, 'SIGKILL');
+      } catch {}
+    }
     // Trainers are detached from the extension host on purpose (they survive reloads): end ours here.
-    for (const pid of trainerPids(workspace)) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+    for (const pid of trainerPids(workspace)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
     if (!process.env.KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
   };
   try {
@@ -170,7 +214,15 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
       executablePath: CHROMIUM,
       headless: true,
       env: { ...process.env, ...isolatedEnv },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-dev-shm-usage',
+      ],
     });
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
@@ -182,8 +234,16 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
     const extHostLogs = () => {
       // The extension host's log: activation errors of our extension show up there.
       const out = [];
-      const walk = (d) => { for (const n of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, n.name); if (n.isDirectory()) walk(p); else if (/exthost|remoteexthost/i.test(n.name)) out.push(`--- ${p}\n` + fs.readFileSync(p, 'utf8').slice(-4000)); } };
-      try { walk(path.join(userData, 'logs')); } catch {}
+      const walk = (d) => {
+        for (const n of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, n.name);
+          if (n.isDirectory()) walk(p);
+          else if (/exthost|remoteexthost/i.test(n.name)) out.push(`--- ${p}\n` + fs.readFileSync(p, 'utf8').slice(-4000));
+        }
+      };
+      try {
+        walk(path.join(userData, 'logs'));
+      } catch {}
       return out.join('\n');
     };
     let seq = 0;
@@ -198,7 +258,7 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
       fs.writeFileSync(req + '.tmp', JSON.stringify({ command, args }));
       fs.renameSync(req + '.tmp', req);
       const res = path.join(rpcDir, `${n}.res.json`);
-      for (const end = Date.now() + 120000; Date.now() < end; ) {
+      for (const end = Date.now() + 120000; Date.now() < end;) {
         if (fs.existsSync(res)) {
           const r = JSON.parse(fs.readFileSync(res, 'utf8'));
           if (!r.ok) throw new Error(`${command} failed in the window: ${r.error}`);
@@ -206,7 +266,9 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`no answer to ${command} within 120 s (is the RPC extension active? ${fs.existsSync(path.join(rpcDir, 'ready')) ? 'yes' : 'no'})`);
+      throw new Error(
+        `no answer to ${command} within 120 s (is the RPC extension active? ${fs.existsSync(path.join(rpcDir, 'ready')) ? 'yes' : 'no'})`,
+      );
     };
     return { page, workspace, tmp, pkg, installed, log, extHostLogs, exec, close, startedMs: Date.now() - t0 };
   } catch (e) {
@@ -275,7 +337,11 @@ export async function pickMany(page, title, texts) {
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).filter({ visible: true }).first();
     await row.waitFor();
     await row.click();
-    await page.locator('.quick-input-list .monaco-list-row[aria-checked="true"]', { hasText: text }).filter({ visible: true }).first().waitFor();
+    await page
+      .locator('.quick-input-list .monaco-list-row[aria-checked="true"]', { hasText: text })
+      .filter({ visible: true })
+      .first()
+      .waitFor();
   }
   await input.fill('');
   await page.keyboard.press('Enter');

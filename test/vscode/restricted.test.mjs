@@ -29,36 +29,57 @@ describe('VS Code end to end: Restricted Mode', { skip: skip ? 'MRL_SKIP_E2E=1' 
     const dir = path.join(ws, '.mrl/runs/20260102-100000-foreign-0004');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ name: 'foreign' }));
-    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ id: path.basename(dir), name: 'foreign', status: 'running', pid: foreign.pid, startedAt: '2026-01-02T10:00:00Z', endedAt: null, backend: 'cpu' }));
+    fs.writeFileSync(
+      path.join(dir, 'run.json'),
+      JSON.stringify({
+        id: path.basename(dir),
+        name: 'foreign',
+        status: 'running',
+        pid: foreign.pid,
+        startedAt: '2026-01-02T10:00:00Z',
+        endedAt: null,
+        backend: 'cpu',
+      }),
+    );
   }
 
   test('setup is present', () => {
     assert.equal(missing, null, missing ?? '');
   });
 
-  test('runs are listed; Start Run refuses and says why; Stop never signals a process that is not our trainer', { skip: !!missing }, async () => {
-    const { page, workspace } = vs;
-    try {
-      await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor();
-      await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
-      await treeRow(page, 'Completed (2)').waitFor();
-      const runsDir = path.join(workspace, '.mrl/runs');
-      const before = fs.readdirSync(runsDir).filter((d) => !d.startsWith('.')).length;
-      assert.equal(await vs.exec('matryoshkaLab.startRun', { $uri: path.join(workspace, 'tiny.mrl.json') }), null);
-      await page.locator('.notifications-toasts', { hasText: /Starting a run is disabled in Restricted Mode/ }).first().waitFor();
-      await shot(page, '20-restricted-refused');
-      await page.waitForTimeout(1500);
-      const runs = fs.readdirSync(runsDir).filter((d) => !d.startsWith('.'));
-      assert.equal(runs.length, before, 'nothing launched');
-      // Stop on that run signals nothing: the pid's command line is not our trainer's.
-      await vs.exec('matryoshkaLab.stopRun', '20260102-100000-foreign-0004');
-      await page.locator('.notifications-toasts', { hasText: /not stopping 20260102-100000-foreign-0004 in Restricted Mode/ }).first().waitFor();
-      await page.waitForTimeout(1000);
-      assert.equal(foreign.exitCode, null, 'the foreign process was not signalled');
-      assert.equal(foreign.signalCode, null);
-    } catch (e) {
-      await shot(page, 'restricted-failure').catch(() => {});
-      throw e;
-    }
-  });
+  test(
+    'runs are listed; Start Run refuses and says why; Stop never signals a process that is not our trainer',
+    { skip: !!missing },
+    async () => {
+      const { page, workspace } = vs;
+      try {
+        await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor();
+        await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
+        await treeRow(page, 'Completed (2)').waitFor();
+        const runsDir = path.join(workspace, '.mrl/runs');
+        const before = fs.readdirSync(runsDir).filter((d) => !d.startsWith('.')).length;
+        assert.equal(await vs.exec('matryoshkaLab.startRun', { $uri: path.join(workspace, 'tiny.mrl.json') }), null);
+        await page
+          .locator('.notifications-toasts', { hasText: /Starting a run is disabled in Restricted Mode/ })
+          .first()
+          .waitFor();
+        await shot(page, '20-restricted-refused');
+        await page.waitForTimeout(1500);
+        const runs = fs.readdirSync(runsDir).filter((d) => !d.startsWith('.'));
+        assert.equal(runs.length, before, 'nothing launched');
+        // Stop on that run signals nothing: the pid's command line is not our trainer's.
+        await vs.exec('matryoshkaLab.stopRun', '20260102-100000-foreign-0004');
+        await page
+          .locator('.notifications-toasts', { hasText: /not stopping 20260102-100000-foreign-0004 in Restricted Mode/ })
+          .first()
+          .waitFor();
+        await page.waitForTimeout(1000);
+        assert.equal(foreign.exitCode, null, 'the foreign process was not signalled');
+        assert.equal(foreign.signalCode, null);
+      } catch (e) {
+        await shot(page, 'restricted-failure').catch(() => {});
+        throw e;
+      }
+    },
+  );
 });

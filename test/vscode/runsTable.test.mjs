@@ -20,14 +20,38 @@ function withSweep(ws) {
     const id = `20260102-10000${i}-sweep-${i}`;
     const dir = path.join(runs, id);
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...TINY_CONFIG, name: 'swept', training: { ...TINY_CONFIG.training, learningRate: lr } }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ ...TINY_CONFIG, name: 'swept', training: { ...TINY_CONFIG.training, learningRate: lr } }),
+    );
     let m = '';
     for (let s = 1; s <= 6; s++) {
       m += JSON.stringify({ step: s, epoch: 0, time: s, split: 'train', values: { loss: 2 / s } }) + '\n';
-      if (s % 3 === 0) m += JSON.stringify({ step: s, epoch: 0, time: s, split: 'eval', values: {}, byDim: { 4: { 'ndcg@10': 0.1 * (i + 1) }, 8: { 'ndcg@10': 0.2 * (i + 1) }, 16: { 'ndcg@10': 0.21 * (i + 1) } } }) + '\n';
+      if (s % 3 === 0)
+        m +=
+          JSON.stringify({
+            step: s,
+            epoch: 0,
+            time: s,
+            split: 'eval',
+            values: {},
+            byDim: { 4: { 'ndcg@10': 0.1 * (i + 1) }, 8: { 'ndcg@10': 0.2 * (i + 1) }, 16: { 'ndcg@10': 0.21 * (i + 1) } },
+          }) + '\n';
     }
     fs.writeFileSync(path.join(dir, 'metrics.jsonl'), m);
-    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ id, name: `swept-${i}`, status: 'completed', pid: null, startedAt: `2026-01-02T10:00:0${i}Z`, endedAt: `2026-01-02T10:01:0${i}Z`, backend: 'cpu', sweep: { id: SWEEP, index: i, params: { 'training.learningRate': lr } } }));
+    fs.writeFileSync(
+      path.join(dir, 'run.json'),
+      JSON.stringify({
+        id,
+        name: `swept-${i}`,
+        status: 'completed',
+        pid: null,
+        startedAt: `2026-01-02T10:00:0${i}Z`,
+        endedAt: `2026-01-02T10:01:0${i}Z`,
+        backend: 'cpu',
+        sweep: { id: SWEEP, index: i, params: { 'training.learningRate': lr } },
+      }),
+    );
   });
 }
 
@@ -54,7 +78,8 @@ describe('VS Code end to end: the runs table', { skip: skip ? 'MRL_SKIP_E2E=1' :
       await frame.locator('#runsTable tr.run-row').nth(4).waitFor({ timeout: 60000 });
       assert.equal(await frame.locator('#runsTable tr.run-row').count(), 5);
       const head = await frame.locator('#runsTable thead th[data-key]').evaluateAll((ths) => ths.map((th) => th.dataset.key));
-      for (const k of ['training.learningRate', 'training.batchSize', 'ndcg@10@16', 'best:ndcg@10@16', 'advisor:dim']) assert.ok(head.includes(k), `${k} in ${head.join(' ')}`);
+      for (const k of ['training.learningRate', 'training.batchSize', 'ndcg@10@16', 'best:ndcg@10@16', 'advisor:dim'])
+        assert.ok(head.includes(k), `${k} in ${head.join(' ')}`);
       // the summary comes from the host: the sweep run's latest eval at dim 16, and the advisor on it
       // (filtered on, as the cells may be scrolled out of the drawn columns in a narrow editor)
       await frame.locator('#tableFilter').fill('ndcg@10@16 = 0.42 advisor:dim = 8 best:ndcg@10@8 >= 0.4');

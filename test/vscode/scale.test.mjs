@@ -31,7 +31,10 @@ function activationTime(tmp) {
     return null;
   }
   for (const f of files) {
-    const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \[info\] ExtensionService#_doActivateExtension matryoshka-lab\.matryoshka-lab\b/m.exec(fs.readFileSync(f, 'utf8'));
+    const m =
+      /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \[info\] ExtensionService#_doActivateExtension matryoshka-lab\.matryoshka-lab\b/m.exec(
+        fs.readFileSync(f, 'utf8'),
+      );
     // The log's timestamps are local time, as `new Date(y-m-dTh:m:s)` reads them.
     if (m) return new Date(`${m[1]}T${m[2]}`).getTime();
   }
@@ -58,51 +61,58 @@ describe('VS Code end to end: 500 runs', { skip: skip ? 'MRL_SKIP_E2E=1' : false
     assert.equal(missing, null, missing ?? '');
   });
 
-  test('the runs view shows 500 runs grouped by sweep and status, the most recent 50 of each first; Show more raises the limit', { skip: !!missing }, async () => {
-    const { page } = vs;
-    try {
-      await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
-      const completed = ws.runs.filter((r) => r.status === 'completed' && !r.sweep).length;
-      // Populated: a group row and the rows of the runs in it (each run row ends with its age, "30d ago").
-      await treeRow(page, 'Completed (').waitFor({ timeout: 60000 });
-      const groupAt = Date.now();
-      await page.locator('.part.sidebar .monaco-list-row', { hasText: /\d+d ago/ }).first().waitFor({ timeout: 60000 });
-      const shownAt = Date.now();
-      let activated = null;
-      for (let i = 0; i < 50 && activated === null; i++) {
-        activated = activationTime(vs.tmp);
-        if (activated === null) await page.waitForTimeout(100);
+  test(
+    'the runs view shows 500 runs grouped by sweep and status, the most recent 50 of each first; Show more raises the limit',
+    { skip: !!missing },
+    async () => {
+      const { page } = vs;
+      try {
+        await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
+        const completed = ws.runs.filter((r) => r.status === 'completed' && !r.sweep).length;
+        // Populated: a group row and the rows of the runs in it (each run row ends with its age, "30d ago").
+        await treeRow(page, 'Completed (').waitFor({ timeout: 60000 });
+        const groupAt = Date.now();
+        await page
+          .locator('.part.sidebar .monaco-list-row', { hasText: /\d+d ago/ })
+          .first()
+          .waitFor({ timeout: 60000 });
+        const shownAt = Date.now();
+        let activated = null;
+        for (let i = 0; i < 50 && activated === null; i++) {
+          activated = activationTime(vs.tmp);
+          if (activated === null) await page.waitForTimeout(100);
+        }
+        assert.ok(activated !== null, 'the extension host logged our activation');
+        const ms = shownAt - activated;
+        console.log(`# runs view: groups ${groupAt - activated} ms, runs ${ms} ms after activation`);
+        await shot(page, '30-scale-tree');
+
+        const group = treeRow(page, `Completed (${completed})`);
+        await group.waitFor();
+        // One node per sweep, labelled with its name and counts.
+        const sweep = ws.sweeps[0];
+        await treeRow(page, `sweep ${sweep.name} · ${sweep.runIds.length} runs (${sweep.runIds.length} completed)`).waitFor();
+
+        // The completed group lists the most recent 50, then "Show more": it raises the limit.
+        const more = treeRow(page, `Show more… (50 of ${completed})`);
+        await group.click();
+        await group.click(); // collapse + expand: focus is on the group row
+        await page.keyboard.press('End');
+        await more.waitFor();
+        // The group's rows say how many siblings they have (aria-setsize): 50 runs + "Show more…".
+        const rowsOfSize = (n) => page.locator(`.part.sidebar .monaco-list-row[aria-level="2"][aria-setsize="${n}"]`).first();
+        await rowsOfSize(PAGE + 1).waitFor();
+        await more.click();
+        await rowsOfSize(2 * PAGE + 1).waitFor();
+        // The list grew: its new last row ("Show more…" again) is below the fold; End scrolls to it.
+        await page.keyboard.press('End');
+        await treeRow(page, `Show more… (100 of ${completed})`).waitFor();
+        await shot(page, '31-scale-show-more');
+      } catch (e) {
+        await shot(page, 'scale-failure').catch(() => {});
+        console.error(vs.extHostLogs().slice(-3000));
+        throw e;
       }
-      assert.ok(activated !== null, 'the extension host logged our activation');
-      const ms = shownAt - activated;
-      console.log(`# runs view: groups ${groupAt - activated} ms, runs ${ms} ms after activation`);
-      await shot(page, '30-scale-tree');
-
-      const group = treeRow(page, `Completed (${completed})`);
-      await group.waitFor();
-      // One node per sweep, labelled with its name and counts.
-      const sweep = ws.sweeps[0];
-      await treeRow(page, `sweep ${sweep.name} · ${sweep.runIds.length} runs (${sweep.runIds.length} completed)`).waitFor();
-
-      // The completed group lists the most recent 50, then "Show more": it raises the limit.
-      const more = treeRow(page, `Show more… (50 of ${completed})`);
-      await group.click();
-      await group.click(); // collapse + expand: focus is on the group row
-      await page.keyboard.press('End');
-      await more.waitFor();
-      // The group's rows say how many siblings they have (aria-setsize): 50 runs + "Show more…".
-      const rowsOfSize = (n) => page.locator(`.part.sidebar .monaco-list-row[aria-level="2"][aria-setsize="${n}"]`).first();
-      await rowsOfSize(PAGE + 1).waitFor();
-      await more.click();
-      await rowsOfSize(2 * PAGE + 1).waitFor();
-      // The list grew: its new last row ("Show more…" again) is below the fold; End scrolls to it.
-      await page.keyboard.press('End');
-      await treeRow(page, `Show more… (100 of ${completed})`).waitFor();
-      await shot(page, '31-scale-show-more');
-    } catch (e) {
-      await shot(page, 'scale-failure').catch(() => {});
-      console.error(vs.extHostLogs().slice(-3000));
-      throw e;
-    }
-  });
+    },
+  );
 });

@@ -14,7 +14,11 @@ const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
 const MAX_CONCURRENT = 2;
 
-const SWEEP4 = { ...TINY_CONFIG, name: 'e2e-sweep', sweep: { method: 'grid', parameters: { 'training.learningRate': [0.001, 0.003], seed: [1, 2] } } };
+const SWEEP4 = {
+  ...TINY_CONFIG,
+  name: 'e2e-sweep',
+  sweep: { method: 'grid', parameters: { 'training.learningRate': [0.001, 0.003], seed: [1, 2] } },
+};
 // Runs long enough (a few hundred tiny steps) to be stopped while they run; four of them, two queued.
 const SWEEP_LONG = {
   ...TINY_CONFIG,
@@ -89,7 +93,10 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
   let vs;
   before(async () => {
     if (missing) return;
-    vs = await launch({ setupWorkspace: setup, userSettings: { 'matryoshkaLab.workers': '0', 'matryoshkaLab.maxConcurrentRuns': MAX_CONCURRENT } });
+    vs = await launch({
+      setupWorkspace: setup,
+      userSettings: { 'matryoshkaLab.workers': '0', 'matryoshkaLab.maxConcurrentRuns': MAX_CONCURRENT },
+    });
   });
   after(async () => {
     if (vs) await vs.close();
@@ -110,8 +117,14 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
       await page.locator('.squiggly-error').first().waitFor();
       await runCommand(page, 'View: Focus Problems');
       const ours = page.locator('.markers-panel .monaco-list-row', { hasText: 'Matryoshka Lab' });
-      await ours.filter({ hasText: /training\.learningRate = -2/ }).first().waitFor();
-      await ours.filter({ hasText: /"training\.lr" does not name a field/ }).first().waitFor();
+      await ours
+        .filter({ hasText: /training\.learningRate = -2/ })
+        .first()
+        .waitFor();
+      await ours
+        .filter({ hasText: /"training\.lr" does not name a field/ })
+        .first()
+        .waitFor();
       const text = await page.locator('.markers-panel').innerText();
       const lines = BAD_SWEEP.split('\n');
       const at = (line, s) => `[Ln ${line + 1}, Col ${lines[line].indexOf(s) + 1}]`;
@@ -122,11 +135,15 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
       await shot(page, 'sweep-00-diagnostics');
       const id = await vs.exec('matryoshkaLab.startRun', { $uri: path.join(workspace, 'bad-sweep.mrl.json') }, { confirm: true });
       assert.equal(id, null, 'nothing started');
-      await page.locator('.notifications-toasts', { hasText: /bad-sweep\.mrl\.json is not valid, not launching/ }).first().waitFor();
+      await page
+        .locator('.notifications-toasts', { hasText: /bad-sweep\.mrl\.json is not valid, not launching/ })
+        .first()
+        .waitFor();
       assert.deepEqual(sweepRuns(workspace, 'bad-sweep'), []);
       await runCommand(page, 'Notifications: Clear All Notifications');
       await runCommand(page, 'View: Close All Editors');
-    }));
+    }),
+  );
 
   test('Start Run on a 4-run sweep: asked once, then four runs with one sweep id complete, at most 2 at a time', { skip: !!missing }, () =>
     failShot('start', async () => {
@@ -135,7 +152,10 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
       await pickOne(page, 'Matryoshka Lab: Start Run', 'sweep4.mrl.json');
       const dialog = page.locator('.monaco-dialog-box');
       await dialog.waitFor();
-      assert.match(await dialog.innerText(), /Start the sweep "e2e-sweep"\? It queues 4 runs \(grid over training\.learningRate, seed\), 2 at a time/);
+      assert.match(
+        await dialog.innerText(),
+        /Start the sweep "e2e-sweep"\? It queues 4 runs \(grid over training\.learningRate, seed\), 2 at a time/,
+      );
       await shot(page, 'sweep-01-confirm');
       await dialog.locator('.monaco-button', { hasText: 'Queue 4 Runs' }).first().click();
       let most = 0;
@@ -147,7 +167,12 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
       await shot(page, 'sweep-02-completed');
       assert.ok(most <= MAX_CONCURRENT, `at most ${MAX_CONCURRENT} running at once, saw ${most}`);
       // The same from the runs' own clocks: no instant where more than two were running.
-      const edges = runs.flatMap((x) => [[Date.parse(x.info.startedAt), 1], [Date.parse(x.info.endedAt), -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      const edges = runs
+        .flatMap((x) => [
+          [Date.parse(x.info.startedAt), 1],
+          [Date.parse(x.info.endedAt), -1],
+        ])
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       let live = 0;
       for (const [, d] of edges) {
         live += d;
@@ -155,7 +180,12 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
       }
       assert.equal(new Set(runs.map((x) => x.info.sweep.id)).size, 1, 'one sweep id');
       assert.match(runs[0].info.sweep.id, /^\d{8}-\d{6}-e2e-sweep-sweep-[0-9a-f]{4}$/);
-      const expected = [[0.001, 1], [0.001, 2], [0.003, 1], [0.003, 2]];
+      const expected = [
+        [0.001, 1],
+        [0.001, 2],
+        [0.003, 1],
+        [0.003, 2],
+      ];
       runs.forEach((x, i) => {
         assert.equal(x.info.sweep.index, i);
         assert.deepEqual(x.info.sweep.params, { 'training.learningRate': expected[i][0], seed: expected[i][1] });
@@ -163,36 +193,41 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
         assert.equal(x.config.seed, expected[i][1]);
         assert.equal('sweep' in x.config, false);
       });
-    }));
+    }),
+  );
 
-  test('the sweep shows as one group in the runs view and as four table rows whose differing params are the columns', { skip: !!missing }, () =>
-    failShot('views', async () => {
-      const { page, workspace } = vs;
-      const runs = sweepRuns(workspace, 'e2e-sweep');
-      const sweepId = runs[0].info.sweep.id;
-      await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
-      const group = treeRow(page, 'sweep e2e-sweep · 4 runs (4 completed)');
-      await group.waitFor();
-      // Its runs sit under it, not in the Completed group (which holds only the workspace's own two runs).
-      await treeRow(page, 'Completed (2)').waitFor();
-      await shot(page, 'sweep-04-tree');
-      await vs.exec('matryoshkaLab.openPanel', [runs[0].id]);
-      const frame = panelFrame(page);
-      await frame.locator('#tabRuns').click();
-      await frame.locator('#tableFilter').fill(`sweep:${sweepId}`);
-      await frame.locator('#tableCount', { hasText: /^4 of \d+ runs$/ }).waitFor({ timeout: 60000 });
-      const ids = await frame.locator('#runsTable tr.run-row').evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
-      assert.deepEqual([...ids].sort(), runs.map((x) => x.id).sort());
-      // Among the sweep's rows only the swept values differ: they are the param columns, nothing else.
-      const params = await frame.locator('#runsTable thead th.col-param').evaluateAll((ths) => ths.map((th) => th.dataset.key));
-      assert.deepEqual([...params].sort(), ['seed', 'training.learningRate']);
-      await frame.locator('#groupBySweep').check();
-      await frame.locator(`#runsTable tr.group-row[data-sweep="${sweepId}"]`, { hasText: '4 runs' }).waitFor();
-      await shot(page, 'sweep-05-table');
-      await frame.locator('#groupBySweep').uncheck();
-      await frame.locator('#tableFilter').fill('');
-      await runCommand(page, 'View: Close All Editors');
-    }));
+  test(
+    'the sweep shows as one group in the runs view and as four table rows whose differing params are the columns',
+    { skip: !!missing },
+    () =>
+      failShot('views', async () => {
+        const { page, workspace } = vs;
+        const runs = sweepRuns(workspace, 'e2e-sweep');
+        const sweepId = runs[0].info.sweep.id;
+        await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
+        const group = treeRow(page, 'sweep e2e-sweep · 4 runs (4 completed)');
+        await group.waitFor();
+        // Its runs sit under it, not in the Completed group (which holds only the workspace's own two runs).
+        await treeRow(page, 'Completed (2)').waitFor();
+        await shot(page, 'sweep-04-tree');
+        await vs.exec('matryoshkaLab.openPanel', [runs[0].id]);
+        const frame = panelFrame(page);
+        await frame.locator('#tabRuns').click();
+        await frame.locator('#tableFilter').fill(`sweep:${sweepId}`);
+        await frame.locator('#tableCount', { hasText: /^4 of \d+ runs$/ }).waitFor({ timeout: 60000 });
+        const ids = await frame.locator('#runsTable tr.run-row').evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
+        assert.deepEqual([...ids].sort(), runs.map((x) => x.id).sort());
+        // Among the sweep's rows only the swept values differ: they are the param columns, nothing else.
+        const params = await frame.locator('#runsTable thead th.col-param').evaluateAll((ths) => ths.map((th) => th.dataset.key));
+        assert.deepEqual([...params].sort(), ['seed', 'training.learningRate']);
+        await frame.locator('#groupBySweep').check();
+        await frame.locator(`#runsTable tr.group-row[data-sweep="${sweepId}"]`, { hasText: '4 runs' }).waitFor();
+        await shot(page, 'sweep-05-table');
+        await frame.locator('#groupBySweep').uncheck();
+        await frame.locator('#tableFilter').fill('');
+        await runCommand(page, 'View: Close All Editors');
+      }),
+  );
 
   test('Stop Sweep (palette) on a longer sweep: its running runs stop, none of the queued rest starts', { skip: !!missing }, () =>
     failShot('stop', async () => {
@@ -202,12 +237,20 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
       const runsDir = path.join(workspace, '.mrl/runs');
       const [first, second, ...queued] = launched.runIds;
       const info = (id) => readJson(path.join(runsDir, id, 'run.json'));
-      await until('two runs of the sweep training', () => [first, second].every((id) => info(id)?.status === 'running' && info(id).step >= 2));
-      assert.ok(queued.every((id) => !fs.existsSync(path.join(runsDir, '.logs', `${id}.log`))), 'the other two wait in the queue');
+      await until('two runs of the sweep training', () =>
+        [first, second].every((id) => info(id)?.status === 'running' && info(id).step >= 2),
+      );
+      assert.ok(
+        queued.every((id) => !fs.existsSync(path.join(runsDir, '.logs', `${id}.log`))),
+        'the other two wait in the queue',
+      );
       await runCommand(page, 'Matryoshka Lab: Stop Sweep');
       await pickOne(page, 'Stop Sweep', 'e2e-sweep-long');
       await until('both running runs stopped', () => [first, second].every((id) => info(id)?.status === 'stopped'));
-      const pids = [first, second].map((id) => readJson(path.join(runsDir, id, 'run.json'))).map((x) => x.pid).filter((p) => typeof p === 'number');
+      const pids = [first, second]
+        .map((id) => readJson(path.join(runsDir, id, 'run.json')))
+        .map((x) => x.pid)
+        .filter((p) => typeof p === 'number');
       await until('their trainers exited', () => pids.every((p) => !alive(p)), 60000);
       for (const id of [first, second]) assert.ok(fs.existsSync(path.join(runsDir, id, 'checkpoints')), `${id} kept its checkpoints`);
       await shot(page, 'sweep-03-stopped');
@@ -221,5 +264,6 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
       assert.equal(sweepRuns(workspace, 'e2e-sweep-long').length, 2);
       // Nothing left to stop: said so.
       assert.deepEqual(await vs.exec('matryoshkaLab.stopSweep', launched.sweepId), { sweepId: launched.sweepId, stopped: [], dropped: [] });
-    }));
+    }),
+  );
 });

@@ -30,5 +30,8 @@ test('the .vsix whitelist ships dist/webview.js and nothing under dist/test/', (
     .filter((l) => l.startsWith('!'))
     .map((l) => l.slice(1));
   assert.ok(kept.includes('dist/webview.js'));
-  assert.deepEqual(kept.filter((p) => p.startsWith('dist/**') || p.startsWith('dist/test') || p.startsWith('**')), []);
+  assert.deepEqual(
+    kept.filter((p) => p.startsWith('dist/**') || p.startsWith('dist/test') || p.startsWith('**')),
+    [],
+  );
 });

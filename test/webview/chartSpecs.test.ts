@@ -22,9 +22,21 @@ function model(shown: string[], runs = [runA, runB]) {
 
 test('runs: newest first; shown runs keep run-list order, whatever order they were turned on in', () => {
   const m = model(['a', 'b']);
-  assert.deepEqual(m.runs.map((r) => r.id), ['b', 'a']);
-  assert.deepEqual(shownRuns(m).map((r) => r.id), ['b', 'a']);
-  assert.deepEqual(sortRuns([{ ...runA, startedAt: undefined }, { ...runB, name: 'aaa', startedAt: undefined }]).map((r) => r.name), ['aaa', 'run-a']);
+  assert.deepEqual(
+    m.runs.map((r) => r.id),
+    ['b', 'a'],
+  );
+  assert.deepEqual(
+    shownRuns(m).map((r) => r.id),
+    ['b', 'a'],
+  );
+  assert.deepEqual(
+    sortRuns([
+      { ...runA, startedAt: undefined },
+      { ...runB, name: 'aaa', startedAt: undefined },
+    ]).map((r) => r.name),
+    ['aaa', 'run-a'],
+  );
 });
 
 test('chart per metric: train before eval, known metrics in order, funnel quality last, funnel constants never plotted', () => {
@@ -32,14 +44,23 @@ test('chart per metric: train before eval, known metrics in order, funnel qualit
   const ids = buildSpecs(m, theme).map((s) => s.id);
   assert.deepEqual(ids, [
     'm:train/loss',
-    'm:eval/loss', 'm:eval/ndcg@10', 'm:eval/mrr@10', 'm:eval/recall@1', 'm:eval/recall@10', 'm:eval/map@100', 'm:eval/spearman',
+    'm:eval/loss',
+    'm:eval/ndcg@10',
+    'm:eval/mrr@10',
+    'm:eval/recall@1',
+    'm:eval/recall@10',
+    'm:eval/map@100',
+    'm:eval/spearman',
     'm:eval/funnel:ndcg@10',
   ]);
   // constant per run (the funnel's settings and cost): no flat-line charts of their own
   assert.ok(!ids.some((id) => /shortlistDim|rerankDim|macsSaved/.test(id)));
   m.state.viewMode = 'dim';
   const none = buildSpecs(m, theme).find((s) => s.id === 'd:none')!;
-  assert.deepEqual(none.legend.map((l) => l.text).filter((t) => t.includes('funnel')), ['funnel:ndcg@10 · eval']);
+  assert.deepEqual(
+    none.legend.map((l) => l.text).filter((t) => t.includes('funnel')),
+    ['funnel:ndcg@10 · eval'],
+  );
   assert.ok(compareMetricIds(m.store, 'train/loss', 'eval/loss') < 0);
 });
 
@@ -47,15 +68,27 @@ test('chart per metric: one curve per dim coloured by dim plus the total; legend
   const m = model(['a']);
   const loss = buildSpecs(m, theme).find((s) => s.id === 'm:train/loss')!;
   assert.equal(loss.title, 'loss · train');
-  assert.deepEqual(loss.curves.map((c) => c.label), ['dim 32', 'dim 64', 'dim 128', 'dim 256', 'all dims']);
-  assert.deepEqual(loss.curves.map((c) => c.legendKey), ['dim:32', 'dim:64', 'dim:128', 'dim:256', 'total']);
+  assert.deepEqual(
+    loss.curves.map((c) => c.label),
+    ['dim 32', 'dim 64', 'dim 128', 'dim 256', 'all dims'],
+  );
+  assert.deepEqual(
+    loss.curves.map((c) => c.legendKey),
+    ['dim:32', 'dim:64', 'dim:128', 'dim:256', 'total'],
+  );
   assert.equal(loss.curves[0].color, dimColor(32, [32, 64, 128, 256], 'dark'));
   assert.equal(loss.curves[4].color, theme.muted);
   assert.equal(loss.curves[0].series.n, 20);
-  assert.deepEqual(loss.legend.map((l) => l.text), ['dim 32', 'dim 64', 'dim 128', 'dim 256', 'all dims']);
+  assert.deepEqual(
+    loss.legend.map((l) => l.text),
+    ['dim 32', 'dim 64', 'dim 128', 'dim 256', 'all dims'],
+  );
   // a metric without dims is drawn in the foreground colour and named by itself
   const fun = buildSpecs(m, theme).find((s) => s.id === 'm:eval/funnel:ndcg@10')!;
-  assert.deepEqual(fun.curves.map((c) => [c.label, c.color, c.dim]), [['funnel:ndcg@10', theme.fg, null]]);
+  assert.deepEqual(
+    fun.curves.map((c) => [c.label, c.color, c.dim]),
+    [['funnel:ndcg@10', theme.fg, null]],
+  );
   assert.deepEqual(fun.legend, []);
 });
 
@@ -63,8 +96,19 @@ test('hidden dims: no curve, but still in the legend (struck), so they can be tu
   const m = model(['a']);
   m.state.hiddenDims = [64];
   const nd = buildSpecs(m, theme).find((s) => s.id === 'm:eval/ndcg@10')!;
-  assert.deepEqual(nd.curves.map((c) => c.dim), [32, 128, 256]);
-  assert.deepEqual(nd.legend.map((l) => [l.text, l.hidden]), [['dim 32', false], ['dim 64', true], ['dim 128', false], ['dim 256', false]]);
+  assert.deepEqual(
+    nd.curves.map((c) => c.dim),
+    [32, 128, 256],
+  );
+  assert.deepEqual(
+    nd.legend.map((l) => [l.text, l.hidden]),
+    [
+      ['dim 32', false],
+      ['dim 64', true],
+      ['dim 128', false],
+      ['dim 256', false],
+    ],
+  );
 });
 
 test('several runs: labels name the run, dashes tell runs apart, a run legend entry per run', () => {
@@ -76,7 +120,13 @@ test('several runs: labels name the run, dashes tell runs apart, a run legend en
   assert.deepEqual(nd.curves[4].dash, RUN_DASHES[1]);
   assert.equal(nd.curves[0].color, nd.curves[4].color); // colour = dim, never run
   const runLegend = nd.legend.filter((l) => l.key.startsWith('run:'));
-  assert.deepEqual(runLegend.map((l) => [l.key, l.text]), [['run:b', 'run-b'], ['run:a', 'run-a']]);
+  assert.deepEqual(
+    runLegend.map((l) => [l.key, l.text]),
+    [
+      ['run:b', 'run-b'],
+      ['run:a', 'run-a'],
+    ],
+  );
   assert.deepEqual(runLegend[0].dash, [1, 0]); // a solid line still shows as a line in the legend
   // a run that is shown but has no data yet draws nothing
   const empty = model(['a', 'b', 'c'], [runA, runB, { id: 'c', name: 'run-c', status: 'running' }]);
@@ -88,14 +138,20 @@ test('chart per dim: one chart per visible dim with every metric, plus one for d
   m.state.viewMode = 'dim';
   m.state.hiddenDims = [32];
   const specs = buildSpecs(m, theme);
-  assert.deepEqual(specs.map((s) => s.id), ['d:64', 'd:128', 'd:256', 'd:none']);
+  assert.deepEqual(
+    specs.map((s) => s.id),
+    ['d:64', 'd:128', 'd:256', 'd:none'],
+  );
   const d64 = specs[0];
   assert.equal(d64.title, 'dim 64');
   assert.deepEqual(d64.curves.map((c) => c.label).slice(0, 3), ['loss · train', 'loss · eval', 'ndcg@10 · eval']);
   assert.equal(d64.curves[0].color, metricColor(0));
   assert.ok(d64.curves.every((c) => c.dim === 64));
   // funnel:macsSaved is a constant of the run: no curve
-  assert.deepEqual(specs[3].curves.map((c) => c.label), ['loss · train', 'funnel:ndcg@10 · eval']);
+  assert.deepEqual(
+    specs[3].curves.map((c) => c.label),
+    ['loss · train', 'funnel:ndcg@10 · eval'],
+  );
 });
 
 test('nothing shown, nothing drawn', () => {
@@ -117,7 +173,12 @@ test('spec signature: same curves same signature; a reset (new Series) or a rest
 });
 
 test('run legend: display names, bounded at RUN_LEGEND_MAX entries plus "+ N more runs"', () => {
-  const runs: PanelRun[] = Array.from({ length: 30 }, (_, i) => ({ id: `r${i}`, name: `run-${i}`, status: 'completed', startedAt: `2026-11-01T00:${String(i).padStart(2, '0')}:00Z` }));
+  const runs: PanelRun[] = Array.from({ length: 30 }, (_, i) => ({
+    id: `r${i}`,
+    name: `run-${i}`,
+    status: 'completed',
+    startedAt: `2026-11-01T00:${String(i).padStart(2, '0')}:00Z`,
+  }));
   runs[29].notes = { displayName: 'my best run', tags: [], note: '' };
   const m = createModel();
   m.runs = sortRuns(runs);

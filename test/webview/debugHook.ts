@@ -11,7 +11,9 @@ import { diffRowsAsText } from '../../webview/diff/diffTable';
 import { formatCell } from '../../webview/runsTable/columns';
 
 /** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve and points. */
-function datasetInfos(c: TimeChart): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
+function datasetInfos(
+  c: TimeChart,
+): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
   return c.datasets.map((d) => ({
     label: String(d.label),
     role: d._info!.role,
@@ -61,7 +63,9 @@ export function installDebugHook(src: PanelParts): void {
         zoom: c.getZoom(),
         x: { min: sc.x?.min, max: sc.x?.max, type: sc.x?.type },
         y: { min: sc.y?.min, max: sc.y?.max, type: sc.y?.type },
-        seriesLength: c.getCurves().map((cv) => ({ runId: cv.runId, dim: cv.dim, n: cv.series.n, firstX: cv.series.n ? xColumn(cv.series, state.xAxis)[0] : null })),
+        seriesLength: c
+          .getCurves()
+          .map((cv) => ({ runId: cv.runId, dim: cv.dim, n: cv.series.n, firstX: cv.series.n ? xColumn(cv.series, state.xAxis)[0] : null })),
       };
     },
     mrl: () => {
@@ -73,7 +77,12 @@ export function installDebugHook(src: PanelParts): void {
         steps: Object.fromEntries(ch.shownSteps),
         datasets: ch.chart.data.datasets.map((d) => ({ label: String(d.label), points: d.data.length })),
         metric: src.mrlMetric(),
-        advice: ch.advice.map((a) => ({ runId: a.runId, name: a.name, step: a.step, advice: a.advice ? { ...a.advice, funnel: a.advice.funnel ? { ...a.advice.funnel } : null } : null })),
+        advice: ch.advice.map((a) => ({
+          runId: a.runId,
+          name: a.name,
+          step: a.step,
+          advice: a.advice ? { ...a.advice, funnel: a.advice.funnel ? { ...a.advice.funnel } : null } : null,
+        })),
         advisorMarks: ch.advisorMarks.map((k) => ({ ...k })),
         adviceText: [...mrl.adviceLines],
         legend: (ch.chart.legend?.legendItems ?? []).map((i) => i.text),
@@ -94,7 +103,10 @@ export function installDebugHook(src: PanelParts): void {
       return {
         columns: v.columns.map((c) => ({ key: c.key, label: c.label, group: c.group })),
         allColumnKeys: v.allColumns.map((c) => c.key),
-        rows: v.rows.map((r) => ({ id: r.run.id, cells: Object.fromEntries(v.columns.map((c) => [c.key, formatCell(c, c.value(r, now))])) })),
+        rows: v.rows.map((r) => ({
+          id: r.run.id,
+          cells: Object.fromEntries(v.columns.map((c) => [c.key, formatCell(c, c.value(r, now))])),
+        })),
         groups: v.items.filter((i) => i.kind === 'group').map((i) => (i.kind === 'group' ? { sweepId: i.sweepId, count: i.count } : null)),
         selected: src.table.selectedIds(),
         focus: src.table.sel.focus,

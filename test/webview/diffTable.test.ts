@@ -9,7 +9,13 @@ function model() {
   m.runs = sortRuns([
     { id: 'a', name: 'A', status: 'completed', startedAt: '2026-11-01', config: { seed: 1, loss: { type: 'MNRL', scale: 20 }, lr: 1e-4 } },
     { id: 'b', name: 'B', status: 'completed', startedAt: '2026-11-02', config: { seed: 2, loss: { type: 'MNRL', scale: 20 }, lr: 1e-4 } },
-    { id: 'c', name: 'C', status: 'running', startedAt: '2026-11-03', config: { seed: 1, loss: { type: 'CachedMNRL', scale: 20 }, lr: 1e-4, extra: true } },
+    {
+      id: 'c',
+      name: 'C',
+      status: 'running',
+      startedAt: '2026-11-03',
+      config: { seed: 1, loss: { type: 'CachedMNRL', scale: 20 }, lr: 1e-4, extra: true },
+    },
     { id: 'noconfig', name: 'N', status: 'running' },
   ]);
   return m;
@@ -25,10 +31,19 @@ test('fewer than two configs: no table', () => {
 test('columns in the order asked for (the first is the reference); shown runs when no diff was asked for', () => {
   const m = model();
   m.state.shownRunIds = ['b', 'a'];
-  assert.deepEqual(diffTableModel(m)!.columns.map((c) => c.name), ['B', 'A']);
+  assert.deepEqual(
+    diffTableModel(m)!.columns.map((c) => c.name),
+    ['B', 'A'],
+  );
   m.state.diffRunIds = ['c', 'a', 'noconfig', 'gone'];
   assert.deepEqual(diffRunIds(m), ['c', 'a']);
-  assert.deepEqual(diffTableModel(m)!.columns.map((c) => [c.id, c.name]), [['c', 'C'], ['a', 'A']]);
+  assert.deepEqual(
+    diffTableModel(m)!.columns.map((c) => [c.id, c.name]),
+    [
+      ['c', 'C'],
+      ['a', 'A'],
+    ],
+  );
 });
 
 test('changed keys only by default, as dotted paths; "all" shows unchanged keys too', () => {
@@ -58,8 +73,14 @@ test('configs that belong to no run (config files) are diffed too', () => {
   m.diffOnlyConfigs.set('file:y.mrl.json', { name: 'y.mrl.json', config: { seed: 6 } });
   m.state.diffRunIds = ['file:x.mrl.json', 'file:y.mrl.json'];
   const t = diffTableModel(m)!;
-  assert.deepEqual(t.columns.map((c) => c.name), ['x.mrl.json', 'y.mrl.json']);
-  assert.deepEqual(t.rows.map((r) => r.path), ['seed']);
+  assert.deepEqual(
+    t.columns.map((c) => c.name),
+    ['x.mrl.json', 'y.mrl.json'],
+  );
+  assert.deepEqual(
+    t.rows.map((r) => r.path),
+    ['seed'],
+  );
   // a run's own config wins over a stray config under the same id
   m.diffOnlyConfigs.set('a', { name: 'stale', config: {} });
   m.state.diffRunIds = ['a', 'b'];
@@ -68,7 +89,10 @@ test('configs that belong to no run (config files) are diffed too', () => {
 
 test('cellDiffers: only cells of changed rows that differ from the reference column', () => {
   const row = { path: 'p', values: [1, 1, 2, undefined], changed: true };
-  assert.deepEqual(row.values.map((_, i) => cellDiffers(row, i)), [false, false, true, true]);
+  assert.deepEqual(
+    row.values.map((_, i) => cellDiffers(row, i)),
+    [false, false, true, true],
+  );
   assert.equal(cellDiffers({ ...row, changed: false }, 2), false);
   assert.equal(cellDiffers({ path: 'o', values: [{ a: [1] }, { a: [1] }], changed: true }, 1), false);
 });

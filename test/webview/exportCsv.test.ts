@@ -64,12 +64,27 @@ test('csvCell: commas, quotes and newlines are quoted as CSV requires', () => {
 
 test('buildCsv: every point at full resolution, long format, smoothed column, hostile names neutralised', () => {
   const store = new MetricsStore();
-  const line = (step: number, v: number) => ({ step, epoch: 0, time: step / 2, wallTime: 1_700_000_000_000 + step, split: 'train' as const, values: { '=cmd|calc': v }, byDim: { '64': { loss: -v } } });
+  const line = (step: number, v: number) => ({
+    step,
+    epoch: 0,
+    time: step / 2,
+    wallTime: 1_700_000_000_000 + step,
+    split: 'train' as const,
+    values: { '=cmd|calc': v },
+    byDim: { '64': { loss: -v } },
+  });
   store.ingest('=run', [line(1, 0.5), line(2, NaN), line(3, 0.25)]);
   const total = store.series('=run', 'train', '=cmd|calc', null)!;
   const dim = store.series('=run', 'train', 'loss', 64)!;
   const names: Record<string, string> = { '=run': '+evil, "quoted" name' };
-  const csv = buildCsv([{ runId: '=run', series: total }, { runId: '=run', series: dim }], 0, (id) => names[id]);
+  const csv = buildCsv(
+    [
+      { runId: '=run', series: total },
+      { runId: '=run', series: dim },
+    ],
+    0,
+    (id) => names[id],
+  );
   assert.ok(csv.endsWith('\n'));
   const rows = parseCsv(csv);
   assert.equal(rows[0].join(','), CSV_HEADER);
@@ -87,7 +102,10 @@ test('buildCsv: every point at full resolution, long format, smoothed column, ho
 
 test('buildCsv: smoothing fills the smoothed column of train curves and says so; unknown runs are named by their id', () => {
   const store = new MetricsStore();
-  store.ingest('r1', [1, 2, 3, 4].map((step) => ({ step, epoch: 0, time: step, split: 'train' as const, values: { acc: step % 2 } })));
+  store.ingest(
+    'r1',
+    [1, 2, 3, 4].map((step) => ({ step, epoch: 0, time: step, split: 'train' as const, values: { acc: step % 2 } })),
+  );
   const s = store.series('r1', 'train', 'acc', null)!;
   const rows = parseCsv(buildCsv([{ runId: 'r1', series: s }], 0.9, () => undefined));
   assert.equal(rows.length, 5);
@@ -95,17 +113,36 @@ test('buildCsv: smoothing fills the smoothed column of train curves and says so;
   // The debiased EMA with weight 0.9 over 1, 0, 1, 0 (evenly spaced steps), worked by hand:
   // 0.1·1 / 0.1 = 1;  0.09 / 0.19 = 9/19;  (0.081 + 0.1) / (0.171 + 0.1) = 181/271;  0.1629 / 0.3439 = 9/19.
   const expected = [1, 9 / 19, 181 / 271, 9 / 19];
-  rows.slice(1).forEach((r, i) => assert.ok(Math.abs(Number(r[9]) - expected[i]) < 1e-12, `row ${i + 1}: smoothed ${r[9]}, expected ${expected[i]}`));
+  rows
+    .slice(1)
+    .forEach((r, i) => assert.ok(Math.abs(Number(r[9]) - expected[i]) < 1e-12, `row ${i + 1}: smoothed ${r[9]}, expected ${expected[i]}`));
   assert.notEqual(rows[2][9], rows[2][8]);
   assert.ok(rows.slice(1).every((r) => r[10] === '0.9'));
 });
 
 test('buildCsv: eval curves are exported raw (as drawn) whatever the slider, and the smoothing column says 0', () => {
   const store = new MetricsStore();
-  store.ingest('r1', [100, 200, 300].map((step, i) => ({ step, epoch: 0, time: step, split: 'eval' as const, values: {}, byDim: { '64': { 'ndcg@10': [0.1, 0.2, 0.27][i] } } })));
+  store.ingest(
+    'r1',
+    [100, 200, 300].map((step, i) => ({
+      step,
+      epoch: 0,
+      time: step,
+      split: 'eval' as const,
+      values: {},
+      byDim: { '64': { 'ndcg@10': [0.1, 0.2, 0.27][i] } },
+    })),
+  );
   const s = store.series('r1', 'eval', 'ndcg@10', 64)!;
   const rows = parseCsv(buildCsv([{ runId: 'r1', series: s }], 0.6, () => 'run'));
-  assert.deepEqual(rows.slice(1).map((r) => [r[8], r[9], r[10]]), [['0.1', '0.1', '0'], ['0.2', '0.2', '0'], ['0.27', '0.27', '0']]);
+  assert.deepEqual(
+    rows.slice(1).map((r) => [r[8], r[9], r[10]]),
+    [
+      ['0.1', '0.1', '0'],
+      ['0.2', '0.2', '0'],
+      ['0.27', '0.27', '0'],
+    ],
+  );
 });
 
 test('file names: chart ids become safe file names', () => {

@@ -78,7 +78,12 @@ export async function startPanelServer(): Promise<PanelServer> {
       const nonce = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
       srv.lastNonce = nonce;
       const theme = u.searchParams.get('theme') ?? 'vscode-dark';
-      let html = renderPanelHtml({ cspSource: origin, nonce, scriptUri: `${origin}${PANEL_SCRIPT_PATH}`, styleUri: `${origin}/media/panel.css` });
+      let html = renderPanelHtml({
+        cspSource: origin,
+        nonce,
+        scriptUri: `${origin}${PANEL_SCRIPT_PATH}`,
+        styleUri: `${origin}/media/panel.css`,
+      });
       // What VS Code adds around our HTML: its theme variables and the body theme class.
       html = html.replace('</head>', `  <link rel="stylesheet" href="${origin}/test/theme.css">\n</head>`);
       html = html.replace('<body>', `<body class="${theme}">`);
@@ -135,7 +140,12 @@ export interface OpenedPanel {
   posted(): Promise<any[]>;
 }
 
-export async function openPanel(browser: Browser, srv: PanelServer, theme: ThemeClass = 'vscode-dark', viewport = { width: 1280, height: 1400 }): Promise<OpenedPanel> {
+export async function openPanel(
+  browser: Browser,
+  srv: PanelServer,
+  theme: ThemeClass = 'vscode-dark',
+  viewport = { width: 1280, height: 1400 },
+): Promise<OpenedPanel> {
   const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
   const errors: string[] = [];
@@ -168,7 +178,10 @@ export function artifactPath(name: string): string {
 
 /** One panel server and one Chromium for a test file, started before its tests and closed after them;
  *  `open` is openPanel on them. */
-export function usePanelBrowser(): { readonly srv: PanelServer; open: (theme?: ThemeClass, viewport?: { width: number; height: number }) => Promise<OpenedPanel> } {
+export function usePanelBrowser(): {
+  readonly srv: PanelServer;
+  open: (theme?: ThemeClass, viewport?: { width: number; height: number }) => Promise<OpenedPanel>;
+} {
   let srv: PanelServer | undefined;
   let browser: Browser | undefined;
   before(async () => {

@@ -17,14 +17,26 @@ test('guards accept every host message shape and reject malformed ones', () => {
     { type: 'init', runs: [], showRuns: ['a'], configDiff: ['a', 'b'] },
     { type: 'runs', runs: [{ ...run, status: 'failed', error: 'NaN loss', config: { seed: 1 } }] },
     { type: 'metrics', runId: 'a', lines: genMetrics({ steps: 3, evalEvery: 2 }), reset: true },
-    { type: 'metrics', runId: 'a', lines: [{ type: 'resume', fromStep: 2 }, { step: 3, epoch: 0, time: 1, split: 'train', values: { loss: null }, extra: 'x' }] },
+    {
+      type: 'metrics',
+      runId: 'a',
+      lines: [
+        { type: 'resume', fromStep: 2 },
+        { step: 3, epoch: 0, time: 1, split: 'train', values: { loss: null }, extra: 'x' },
+      ],
+    },
     { type: 'runInfo', run: { ...run, step: 4, totalSteps: 10, endedAt: null } },
     { type: 'showRuns', runIds: ['a'], compare: true },
     { type: 'configDiff', runIds: ['a', 'b'], configs: { a: { x: 1 }, b: null } },
   ];
   for (const m of ok) assert.equal(isHostToWebviewMessage(m), true, JSON.stringify(m).slice(0, 80));
   const bad: unknown[] = [
-    null, 42, 'init', [], {}, { type: 'nope' },
+    null,
+    42,
+    'init',
+    [],
+    {},
+    { type: 'nope' },
     { type: 'init' },
     { type: 'init', runs: [{ id: 'a', name: 'A', status: 'exploded' }] },
     { type: 'metrics', runId: 'a' },
@@ -52,15 +64,33 @@ test('guards for webview → host messages', () => {
   assert.equal(isWebviewToHostMessage({ type: 'openConfigDiff', runIds: ['a', 'b'] }), true);
   assert.equal(isWebviewToHostMessage({ type: 'openConfigDiff', runIds: ['a'] }), false);
   assert.equal(isWebviewToHostMessage({ type: 'log', level: 'debug', message: 'x' }), false);
-  const pr = toPanelRun({ id: 'r', name: 'n', status: 'failed', pid: null, startedAt: 't', endedAt: 'u', backend: 'wasm', error: 'boom', step: 3 }, { seed: 1 });
-  assert.deepEqual(pr, { id: 'r', name: 'n', status: 'failed', error: 'boom', startedAt: 't', endedAt: 'u', step: 3, backend: 'wasm', config: { seed: 1 } });
+  const pr = toPanelRun(
+    { id: 'r', name: 'n', status: 'failed', pid: null, startedAt: 't', endedAt: 'u', backend: 'wasm', error: 'boom', step: 3 },
+    { seed: 1 },
+  );
+  assert.deepEqual(pr, {
+    id: 'r',
+    name: 'n',
+    status: 'failed',
+    error: 'boom',
+    startedAt: 't',
+    endedAt: 'u',
+    step: 3,
+    backend: 'wasm',
+    config: { seed: 1 },
+  });
 });
 
 test('panel HTML: strict CSP with nonce, no inline/eval, escaped attributes', () => {
   const nonce = createNonce();
   assert.match(nonce, /^[A-Za-z0-9]{32}$/);
   assert.notEqual(createNonce(), nonce);
-  const html = renderPanelHtml({ cspSource: 'https://x.vscode-cdn.net', nonce, scriptUri: 'https://x/dist/webview.js', styleUri: 'https://x/media/panel.css?a=1&b="2"' });
+  const html = renderPanelHtml({
+    cspSource: 'https://x.vscode-cdn.net',
+    nonce,
+    scriptUri: 'https://x/dist/webview.js',
+    styleUri: 'https://x/media/panel.css?a=1&b="2"',
+  });
   const csp = panelCsp('https://x.vscode-cdn.net', nonce);
   assert.ok(html.includes(csp.replace(/'/g, "'")));
   assert.match(csp, /^default-src 'none'/);
@@ -75,7 +105,10 @@ test('panel HTML: strict CSP with nonce, no inline/eval, escaped attributes', ()
 test('store: per-dim series, resume drops later points, best tracked, dims are byDim keys', () => {
   const s = new MetricsStore();
   s.ingest('r', genMetrics({ steps: 100, evalEvery: 50 }));
-  assert.deepEqual([...s.dims].sort((a, b) => a - b), [32, 64, 128, 256]);
+  assert.deepEqual(
+    [...s.dims].sort((a, b) => a - b),
+    [32, 64, 128, 256],
+  );
   assert.deepEqual([...s.metrics.keys()].sort().slice(0, 3), ['eval/loss', 'eval/map@100', 'eval/mrr@10']);
   const loss64 = s.series('r', 'train', 'loss', 64)!;
   assert.equal(loss64.n, 100);
@@ -154,7 +187,14 @@ test('dim colours run along a sequential scale, full width strongest in each the
 
 test('parseMetricsJsonl: valid lines in order, blank lines ignored, torn/invalid lines counted', () => {
   const good = genMetrics({ steps: 3 });
-  const text = [JSON.stringify(good[0]), '', JSON.stringify({ type: 'resume', fromStep: 1 }), '{"step": 2, "split": "bogus", "time": 0}', JSON.stringify(good[1]), '{"step": 3, "ti'].join('\n');
+  const text = [
+    JSON.stringify(good[0]),
+    '',
+    JSON.stringify({ type: 'resume', fromStep: 1 }),
+    '{"step": 2, "split": "bogus", "time": 0}',
+    JSON.stringify(good[1]),
+    '{"step": 3, "ti',
+  ].join('\n');
   const r = parseMetricsJsonl(text);
   assert.equal(r.invalid, 2);
   assert.deepEqual(r.lines, [good[0], { type: 'resume', fromStep: 1 }, good[1]]);

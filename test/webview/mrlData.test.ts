@@ -2,13 +2,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adviseDim, DEFAULT_ADVISOR_PERCENT } from '../../src/insights/dimAdvisor';
-import { ADVICE_RUNS_MAX, advisorLines, advisorPercent, currentMrlMetric, describeFunnel, mrlCandidates, mrlStepAtSlider, MrlSteps, pickMrlStep } from '../../webview/mrl/mrlData';
+import {
+  ADVICE_RUNS_MAX,
+  advisorLines,
+  advisorPercent,
+  currentMrlMetric,
+  describeFunnel,
+  mrlCandidates,
+  mrlStepAtSlider,
+  MrlSteps,
+  pickMrlStep,
+} from '../../webview/mrl/mrlData';
 import { createModel, sortRuns } from '../../webview/app/model';
 import { genMetrics } from './fixtures/metrics';
 
 function model() {
   const m = createModel();
-  m.runs = sortRuns([{ id: 'a', name: 'A', status: 'completed', startedAt: '1' }, { id: 'b', name: 'B', status: 'running', startedAt: '2' }]);
+  m.runs = sortRuns([
+    { id: 'a', name: 'A', status: 'completed', startedAt: '1' },
+    { id: 'b', name: 'B', status: 'running', startedAt: '2' },
+  ]);
   m.state.shownRunIds = ['a'];
   m.store.ingest('a', genMetrics({ steps: 30, evalEvery: 10, funnel: true }));
   m.store.ingest('b', genMetrics({ steps: 45, evalEvery: 15 }));
@@ -73,10 +86,17 @@ test('advisor text: one run describes its advice and funnel; several compare; at
   const a = adviseDim(byDim, { values })!;
   const one = advisorLines([{ name: 'run A', step: 300, advice: a }]);
   assert.equal(one.length, 2);
-  assert.match(one[0], /^run A reaches 95 % of ndcg@10 at dim 64 \(0\.385 of 0\.4 at 256\): 75 % fewer index bytes \(256 B float32 \/ 64 B int8 per vector\).*\(step 300\)$/);
+  assert.match(
+    one[0],
+    /^run A reaches 95 % of ndcg@10 at dim 64 \(0\.385 of 0\.4 at 256\): 75 % fewer index bytes \(256 B float32 \/ 64 B int8 per vector\).*\(step 300\)$/,
+  );
   assert.equal(one[1], 'funnel 32→256: 97 % of full at the cost of dim 64 (reaches 95 %)');
   const b = adviseDim({ '32': { 'ndcg@10': 0.2 }, '64': { 'ndcg@10': 0.3 }, '128': { 'ndcg@10': 0.39 }, '256': { 'ndcg@10': 0.4 } })!;
-  const two = advisorLines([{ name: 'A', step: 1, advice: a }, { name: 'B', step: 1, advice: b }, { name: 'C', step: 1, advice: null }]);
+  const two = advisorLines([
+    { name: 'A', step: 1, advice: a },
+    { name: 'B', step: 1, advice: b },
+    { name: 'C', step: 1, advice: null },
+  ]);
   assert.equal(two[0], 'A reaches 95 % at dim 64, B needs 128, C: no per-dim eval yet');
   assert.equal(two[1], 'A funnel 32→256: 97 % of full at the cost of dim 64 (reaches 95 %)');
   assert.equal(two.length, 2);

@@ -17,7 +17,9 @@ const panels = usePanelBrowser();
 
 const N = 50;
 const T0 = Date.parse('2026-11-20T08:00:00Z');
-const RUNS = Array.from({ length: N }, (_, i) => run(`20261120-${String(80000 + i * 100).padStart(6, '0')}-ov${i}`, `overlay-${i}`, 'completed', new Date(T0 + i * 60_000).toISOString()));
+const RUNS = Array.from({ length: N }, (_, i) =>
+  run(`20261120-${String(80000 + i * 100).padStart(6, '0')}-ov${i}`, `overlay-${i}`, 'completed', new Date(T0 + i * 60_000).toISOString()),
+);
 const IDS = RUNS.map((r) => r.id);
 const rand = mulberry32(11);
 const STEPS = 600;
@@ -52,7 +54,8 @@ test('an overlay of 50 runs: charts redrawn at most once per burst interval whil
           }),
         msgs,
       );
-    const replays = (from: number, to: number) => IDS.slice(from, to).map((id, i) => ({ type: 'metrics', runId: id, lines: [], jsonl: JSONL[from + i], reset: true }));
+    const replays = (from: number, to: number) =>
+      IDS.slice(from, to).map((id, i) => ({ type: 'metrics', runId: id, lines: [], jsonl: JSONL[from + i], reset: true }));
     const s0 = await stats();
     // What the host posts on `ready` for Compare Runs on 50: init with showRuns, then one replay per run.
     // Half of them have arrived: the burst is under way.
@@ -84,10 +87,12 @@ test('an overlay of 50 runs: charts redrawn at most once per burst interval whil
     assert.ok(ids.includes('m:train/loss') && ids.includes('m:eval/ndcg@10') && ids.includes('m:eval/funnel:map@100'), ids.join(', '));
     assert.ok(!ids.some((id) => /funnel:(macsSaved|shortlistDim|rerankDim)$/.test(id)), 'funnel parameters are not charts');
     const boxes: Record<string, { top: number; bottom: number }> = await p.page.evaluate(() =>
-      Object.fromEntries([...document.querySelectorAll<HTMLElement>('.chart-card[data-chart-id]')].map((c) => {
-        const r = c.getBoundingClientRect();
-        return [c.dataset.chartId!, { top: r.top, bottom: r.bottom }];
-      })),
+      Object.fromEntries(
+        [...document.querySelectorAll<HTMLElement>('.chart-card[data-chart-id]')].map((c) => {
+          const r = c.getBoundingClientRect();
+          return [c.dataset.chartId!, { top: r.top, bottom: r.bottom }];
+        }),
+      ),
     );
     const chart = (id: string) => p.page.evaluate((i) => (window as any).__mrlPanel.chart(i), id);
     const near = ids.filter((id) => boxes[id].top < 900 + NEAR_VIEWPORT_PX);
@@ -102,8 +107,14 @@ test('an overlay of 50 runs: charts redrawn at most once per burst interval whil
     assert.equal(lossRuns.size, N, 'every run in the train loss chart');
     // per run: one curve per dim plus the total, smoothed; with this many runs without the faint raw curves
     assert.equal(loss.datasets.length, N * (DIMS.length + 1));
-    assert.ok(loss.datasets.every((d: any) => d.role === 'smoothed'), 'no raw underlay past RAW_UNDERLAY_MAX_RUNS runs');
-    assert.ok(loss.datasets.every((d: any) => d.points > 0), 'every train curve drawn with points');
+    assert.ok(
+      loss.datasets.every((d: any) => d.role === 'smoothed'),
+      'no raw underlay past RAW_UNDERLAY_MAX_RUNS runs',
+    );
+    assert.ok(
+      loss.datasets.every((d: any) => d.points > 0),
+      'every train curve drawn with points',
+    );
     assert.equal(loss.legend.at(-1), `+ ${N - 8} more runs`, 'the legend lists 8 runs, then a count');
     for (const id of near) assert.equal((await chart(id)).drawn, true, `${id} (near the viewport) is drawn`);
 
@@ -114,7 +125,10 @@ test('an overlay of 50 runs: charts redrawn at most once per burst interval whil
       assert.equal(c.drawn, false, `${id} lies below the viewport and is not drawn yet`);
       if (boxes[id].top > 900 + NEAR_VIEWPORT_PX + 300) assert.equal(c.draws, 0, `${id} was never drawn`);
     }
-    assert.ok(far.some((id) => boxes[id].top > 900 + NEAR_VIEWPORT_PX + 300), 'some charts lie well below the viewport');
+    assert.ok(
+      far.some((id) => boxes[id].top > 900 + NEAR_VIEWPORT_PX + 300),
+      'some charts lie well below the viewport',
+    );
     // Scrolled into view, the last one is drawn, with every run's per-dim curves.
     const last = far[far.length - 1];
     await p.page.evaluate((id) => document.querySelector(`.chart-card[data-chart-id="${id}"]`)!.scrollIntoView({ block: 'center' }), last);
@@ -122,10 +136,16 @@ test('an overlay of 50 runs: charts redrawn at most once per burst interval whil
     const c = await chart(last);
     assert.equal(new Set(c.datasets.map((d: any) => d.runId)).size, N);
     assert.ok(c.datasets.length >= N, `${last}: ${c.datasets.length} curves`);
-    assert.ok(c.datasets.every((d: any) => d.points > 0), `${last}: every curve drawn with points`);
+    assert.ok(
+      c.datasets.every((d: any) => d.points > 0),
+      `${last}: every curve drawn with points`,
+    );
     assert.equal(c.seriesLength.length, c.datasets.length, 'eval curves drawn raw: one dataset per curve');
     assert.ok(c.x.max >= STEPS - 1, `${last}: x axis spans the runs (${c.x.max})`);
-    assert.deepEqual(p.errors.filter((e) => !e.includes('favicon') && !e.includes('404')), []);
+    assert.deepEqual(
+      p.errors.filter((e) => !e.includes('favicon') && !e.includes('404')),
+      [],
+    );
   } finally {
     await p.page.context().close();
   }

@@ -9,7 +9,18 @@ const panels = usePanelBrowser();
 
 const RUNS = [
   run('20261123-180000-base-aaaa', 'mnrl-baseline', 'completed', '2026-11-23T18:00:00Z', baseConfig()),
-  run('20261123-183000-lr-bbbb', 'cached-lr1e-3', 'running', '2026-11-23T18:30:00Z', baseConfig({ name: 'lr', 'training.learningRate': 0.001, 'evaluation.funnel': { shortlistDim: 32, rerankDim: 256, shortlistSize: 100 } }), { step: 600, totalSteps: 2000 }),
+  run(
+    '20261123-183000-lr-bbbb',
+    'cached-lr1e-3',
+    'running',
+    '2026-11-23T18:30:00Z',
+    baseConfig({
+      name: 'lr',
+      'training.learningRate': 0.001,
+      'evaluation.funnel': { shortlistDim: 32, rerankDim: 256, shortlistSize: 100 },
+    }),
+    { step: 600, totalSteps: 2000 },
+  ),
 ];
 const [A, B] = RUNS.map((r) => r.id);
 
@@ -18,7 +29,12 @@ async function loadedPanel(theme: ThemeClass = 'vscode-dark'): Promise<OpenedPan
   const p = await panels.open(theme);
   await p.send({ type: 'init', runs: RUNS, showRuns: [A] });
   await p.send({ type: 'metrics', runId: A, reset: true, lines: genMetrics({ steps: 1000, evalEvery: 100, seed: 5 }) });
-  await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 600, evalEvery: 100, seed: 3, funnel: true, boost: 0.05 }) });
+  await p.send({
+    type: 'metrics',
+    runId: B,
+    reset: true,
+    lines: genMetrics({ steps: 600, evalEvery: 100, seed: 3, funnel: true, boost: 0.05 }),
+  });
   await p.send({ type: 'showRuns', runIds: [A, B] });
   await p.settle();
   return p;
@@ -47,13 +63,19 @@ test('loads under the real CSP with no violations, says ready, draws nothing bef
   assert.match(meta!, /default-src 'none'/);
   assert.match(meta!, new RegExp(`script-src 'nonce-${panels.srv.lastNonce}'`));
   // the elements upgraded (custom elements defined, shadow roots rendered)
-  assert.equal(await p.page.evaluate(() => !!customElements.get('vscode-single-select') && !!document.querySelector('vscode-checkbox')!.shadowRoot), true);
-  assert.match(await p.page.textContent('#empty') ?? '', /No runs yet/);
+  assert.equal(
+    await p.page.evaluate(() => !!customElements.get('vscode-single-select') && !!document.querySelector('vscode-checkbox')!.shadowRoot),
+    true,
+  );
+  assert.match((await p.page.textContent('#empty')) ?? '', /No runs yet/);
   await p.send({ type: 'init', runs: RUNS });
   await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 200, evalEvery: 100 }) });
   await p.settle();
   assert.deepEqual(await panel(p).csp(), []);
-  assert.deepEqual(p.errors.filter((e) => !e.includes('favicon') && !e.includes('404')), []);
+  assert.deepEqual(
+    p.errors.filter((e) => !e.includes('favicon') && !e.includes('404')),
+    [],
+  );
   await close(p);
 });
 
@@ -63,11 +85,17 @@ test('a first open shows the latest run and asks the host for runs it has no dat
   await p.settle();
   // newest run first; the host has sent nothing yet, so the webview asks for it
   assert.deepEqual((await panel(p).state()).shownRunIds, [B]);
-  assert.deepEqual((await p.posted()).filter((m) => m.type === 'requestRun'), [{ type: 'requestRun', runId: B }]);
-  assert.match(await p.page.textContent('#empty') ?? '', /Loading/);
+  assert.deepEqual(
+    (await p.posted()).filter((m) => m.type === 'requestRun'),
+    [{ type: 'requestRun', runId: B }],
+  );
+  assert.match((await p.page.textContent('#empty')) ?? '', /Loading/);
   await p.page.click(`.run-chip[data-run-id="${A}"]`);
   await p.settle();
-  assert.deepEqual((await p.posted()).filter((m) => m.type === 'requestRun').map((m) => m.runId), [B, A]);
+  assert.deepEqual(
+    (await p.posted()).filter((m) => m.type === 'requestRun').map((m) => m.runId),
+    [B, A],
+  );
   await close(p);
 });
 
@@ -86,7 +114,9 @@ test('per-dim curves: one line per dim with a legend that says the dim, coloured
   // points counted from the Chart.js instance: run A evals at 100..1000 = 10, run B 100..600 = 6
   const chartPoints = await p.page.evaluate(() => {
     const c = (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10');
-    return c.data.datasets.filter((d: any) => d._info.role === 'line').map((d: any) => [d._info.curve.runId, d._info.curve.dim, d.data.length]);
+    return c.data.datasets
+      .filter((d: any) => d._info.role === 'line')
+      .map((d: any) => [d._info.curve.runId, d._info.curve.dim, d.data.length]);
   });
   assert.equal(chartPoints.length, 8, 'one line per run and dim');
   for (const [rid, , n] of chartPoints) assert.equal(n, rid === A ? 10 : 6);
@@ -134,9 +164,17 @@ test('show/hide dims and runs; hidden dims stay in the legend, struck', async ()
   let nd = await panel(p).chart('m:eval/ndcg@10');
   assert.ok(nd.datasets.every((d: any) => d.dim !== 64));
   assert.equal(nd.datasets.filter((d: any) => d.role === 'line').length, 6);
-  const hidden = await p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10').legend.legendItems.filter((i: any) => i.hidden).map((i: any) => i.text));
+  const hidden = await p.page.evaluate(() =>
+    (window as any).__mrlPanel
+      .chartInstance('m:eval/ndcg@10')
+      .legend.legendItems.filter((i: any) => i.hidden)
+      .map((i: any) => i.text),
+  );
   assert.deepEqual(hidden, ['dim 64']);
-  assert.deepEqual((await panel(p).mrl()).points.filter((pt: any) => pt.dim === 64), []);
+  assert.deepEqual(
+    (await panel(p).mrl()).points.filter((pt: any) => pt.dim === 64),
+    [],
+  );
   // hide run A through its chip
   await p.page.click(`.run-chip[data-run-id="${A}"]`);
   await p.settle();
@@ -175,7 +213,7 @@ test('MRL curve: metric vs dim on a log2 axis, one line per run, step slider, fu
   m = await panel(p).mrl();
   assert.deepEqual(m.steps, { [A]: 300, [B]: 300 });
   assert.equal((await panel(p).state()).mrlStep, 300);
-  assert.match(await p.page.textContent('#mrlStepValue') ?? '', /^300$/);
+  assert.match((await p.page.textContent('#mrlStepValue')) ?? '', /^300$/);
   // pick another metric
   await p.page.evaluate(() => {
     const s = document.getElementById('mrlMetric') as any;
@@ -200,14 +238,17 @@ test('live: appended points show up in the same Chart.js instance; status change
   await p.settle();
   const after = await panel(p).chart('m:train/loss');
   assert.equal(after.seriesLength.find((s: any) => s.runId === B && s.dim === 64).n, 700);
-  assert.equal(await p.page.evaluate(() => (window as any).__chartBefore === (window as any).__mrlPanel.chartInstance('m:train/loss')), true);
+  assert.equal(
+    await p.page.evaluate(() => (window as any).__chartBefore === (window as any).__mrlPanel.chartInstance('m:train/loss')),
+    true,
+  );
   assert.equal((await panel(p).mrl()).steps[B], 700, 'MRL follows the latest step');
-  assert.match(await p.page.textContent(`.run-chip[data-run-id="${B}"] .status`) ?? '', /running · 700\/2000/);
+  assert.match((await p.page.textContent(`.run-chip[data-run-id="${B}"] .status`)) ?? '', /running · 700\/2000/);
   // failure: the error is shown in full
   await p.send({ type: 'runInfo', run: { ...RUNS[1], status: 'failed', error: 'loss became NaN at step 701' } });
   await p.settle();
-  assert.match(await p.page.textContent(`.run-chip[data-run-id="${B}"] .status`) ?? '', /failed/);
-  assert.match(await p.page.textContent(`.banner[data-run-id="${B}"]`) ?? '', /cached-lr1e-3 failed: loss became NaN at step 701/);
+  assert.match((await p.page.textContent(`.run-chip[data-run-id="${B}"] .status`)) ?? '', /failed/);
+  assert.match((await p.page.textContent(`.banner[data-run-id="${B}"]`)) ?? '', /cached-lr1e-3 failed: loss became NaN at step 701/);
   await p.send({ type: 'runInfo', run: { ...RUNS[1], status: 'stopped' } });
   await p.settle();
   assert.equal(await p.page.locator('.banner').count(), 0);
@@ -220,10 +261,15 @@ test('a reset replay of a shown run replaces what the charts hold', async () => 
   await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 300, evalEvery: 100, seed: 4 }) });
   await p.settle();
   const c = await panel(p).chart('m:train/loss');
-  assert.deepEqual(c.seriesLength.filter((s: any) => s.runId === B).map((s: any) => s.n), [300, 300, 300, 300, 300]);
+  assert.deepEqual(
+    c.seriesLength.filter((s: any) => s.runId === B).map((s: any) => s.n),
+    [300, 300, 300, 300, 300],
+  );
   const drawn = await p.page.evaluate((b) => {
     const ch = (window as any).__mrlPanel.chartInstance('m:train/loss');
-    return ch.data.datasets.filter((d: any) => d._info.curve.runId === b && d._info.role === 'smoothed').map((d: any) => d.data[d.data.length - 1].x);
+    return ch.data.datasets
+      .filter((d: any) => d._info.curve.runId === b && d._info.role === 'smoothed')
+      .map((d: any) => d.data[d.data.length - 1].x);
   }, B);
   assert.deepEqual(drawn, [300, 300, 300, 300, 300]);
   assert.equal((await panel(p).mrl()).steps[B], 300);
@@ -238,7 +284,10 @@ test('resume event: points after fromStep are dropped, then re-written', async (
   assert.equal(c.seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 4);
   assert.equal((await panel(p).mrl()).steps[B], 400);
   // the resumed run's lines as raw metrics.jsonl text, with a torn last line (a writer mid-append)
-  const text = genMetrics({ steps: 500, fromStep: 401, evalEvery: 100, seed: 2 }).map((l) => JSON.stringify(l)).join('\n') + '\n{"step": 501, "ep';
+  const text =
+    genMetrics({ steps: 500, fromStep: 401, evalEvery: 100, seed: 2 })
+      .map((l) => JSON.stringify(l))
+      .join('\n') + '\n{"step": 501, "ep';
   await p.send({ type: 'metrics', runId: B, lines: [], jsonl: text });
   await p.settle();
   c = await panel(p).chart('m:eval/ndcg@10');
@@ -255,12 +304,23 @@ test('config diff table: changed keys only, dotted paths, side by side, highligh
   await p.settle();
   const rows = await panel(p).diffRows();
   const paths = rows.map((r: any) => r.path);
-  assert.deepEqual(paths, ['name', 'training.learningRate', 'evaluation.funnel', 'evaluation.funnel.shortlistDim', 'evaluation.funnel.rerankDim', 'evaluation.funnel.shortlistSize']);
+  assert.deepEqual(paths, [
+    'name',
+    'training.learningRate',
+    'evaluation.funnel',
+    'evaluation.funnel.shortlistDim',
+    'evaluation.funnel.rerankDim',
+    'evaluation.funnel.shortlistSize',
+  ]);
   const dom = await p.page.$$eval('#diffTable tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
   assert.deepEqual(dom[1], ['training.learningRate', '0.0005', '0.001']);
   assert.equal(await p.page.locator('#diffTable tbody tr.changed').count(), 6);
   assert.equal(await p.page.locator('#diffTable td.differs').count(), 6);
-  assert.deepEqual(await p.page.$$eval('#diffTable thead th', (ths) => ths.map((t) => t.textContent)), ['key', 'mnrl-baseline', 'cached-lr1e-3']);
+  assert.deepEqual(await p.page.$$eval('#diffTable thead th', (ths) => ths.map((t) => t.textContent)), [
+    'key',
+    'mnrl-baseline',
+    'cached-lr1e-3',
+  ]);
   // "diff only" off → all keys, unchanged ones not highlighted
   await p.page.evaluate(() => {
     const c = document.getElementById('diffOnly') as any;
@@ -331,7 +391,10 @@ test('malformed messages are logged and ignored; the panel keeps working', async
   await p.send({ type: 'metrics', runId: B, lines: genMetrics({ steps: 610, fromStep: 601 }) });
   await p.settle();
   assert.equal((await panel(p).chart('m:train/loss')).seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 610);
-  assert.deepEqual(p.errors.filter((e) => !e.includes('404')), []);
+  assert.deepEqual(
+    p.errors.filter((e) => !e.includes('404')),
+    [],
+  );
   await close(p);
 });
 
@@ -360,7 +423,10 @@ test('UI state survives a reload (getState/setState), and ready carries it to th
   await p.send({ type: 'init', runs: RUNS, showRuns: ready.state.shownRunIds });
   await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 600, evalEvery: 100, seed: 3 }) });
   await p.settle();
-  assert.deepEqual((await p.posted()).filter((m) => m.type === 'requestRun'), []);
+  assert.deepEqual(
+    (await p.posted()).filter((m) => m.type === 'requestRun'),
+    [],
+  );
   const st = await panel(p).state();
   assert.deepEqual(st.shownRunIds, [B]);
   assert.deepEqual(st.hiddenDims, [32]);
@@ -531,6 +597,9 @@ test('init without showRuns after a reload keeps the restored runs and requests 
   await p.send({ type: 'init', runs: RUNS });
   await p.settle();
   assert.deepEqual((await panel(p).state()).shownRunIds, [A]);
-  assert.deepEqual((await p.posted()).filter((m) => m.type === 'requestRun'), [{ type: 'requestRun', runId: A }]);
+  assert.deepEqual(
+    (await p.posted()).filter((m) => m.type === 'requestRun'),
+    [{ type: 'requestRun', runId: A }],
+  );
   await close(p);
 });

@@ -10,14 +10,24 @@ import { baseConfig, run } from './fixtures/metrics';
 const panels = usePanelBrowser();
 
 const hook = <T = any>(p: OpenedPanel, fn: string, arg?: unknown): Promise<T> =>
-  p.page.evaluate(([f, a]) => (a === undefined ? (window as any).__mrlPanel[f as string]() : (window as any).__mrlPanel[f as string](a)), [fn, arg] as const);
+  p.page.evaluate(([f, a]) => (a === undefined ? (window as any).__mrlPanel[f as string]() : (window as any).__mrlPanel[f as string](a)), [
+    fn,
+    arg,
+  ] as const);
 
 /** A short run with known numbers: train loss at steps 1..3, eval at 1, 2, 3 on dims 16/32/64. */
 function knownRun(evals: Record<string, number>[], funnel?: Record<string, number>): MetricsLine[] {
   const out: MetricsLine[] = [];
   evals.forEach((ev, i) => {
     const step = i + 1;
-    out.push({ step, epoch: 0, time: step, split: 'train', values: { loss: 2 - step * 0.3 }, byDim: { '16': { loss: 2.2 - step * 0.3 }, '32': { loss: 2.1 - step * 0.3 }, '64': { loss: 2 - step * 0.3 } } });
+    out.push({
+      step,
+      epoch: 0,
+      time: step,
+      split: 'train',
+      values: { loss: 2 - step * 0.3 },
+      byDim: { '16': { loss: 2.2 - step * 0.3 }, '32': { loss: 2.1 - step * 0.3 }, '64': { loss: 2 - step * 0.3 } },
+    });
     const byDim: Record<string, Record<string, number>> = {};
     for (const [d, v] of Object.entries(ev)) byDim[d] = { 'ndcg@10': v };
     out.push({ step, epoch: 0, time: step, split: 'eval', values: funnel ? { ...funnel, 'funnel:ndcg@10': ev['64'] * 0.97 } : {}, byDim });
@@ -26,10 +36,20 @@ function knownRun(evals: Record<string, number>[], funnel?: Record<string, numbe
 }
 
 const RA = run('20261124-100000-a-aaaa', 'run-a', 'completed', '2026-11-24T10:00:00Z', baseConfig());
-const RB = run('20261124-110000-b-bbbb', 'run-b', 'completed', '2026-11-24T11:00:00Z', baseConfig(), { notes: { displayName: 'Run B (shipped)', tags: ['prod'], note: '' } });
+const RB = run('20261124-110000-b-bbbb', 'run-b', 'completed', '2026-11-24T11:00:00Z', baseConfig(), {
+  notes: { displayName: 'Run B (shipped)', tags: ['prod'], note: '' },
+});
 // A: full 0.27 at 64 → 95 % = 0.2565: dim 32 (0.26) reaches it. B: full 0.28 → 0.266: only 64 does.
-const A_EVALS = [{ '16': 0.1, '32': 0.15, '64': 0.16 }, { '16': 0.15, '32': 0.22, '64': 0.23 }, { '16': 0.18, '32': 0.26, '64': 0.27 }];
-const B_EVALS = [{ '16': 0.1, '32': 0.12, '64': 0.2 }, { '16': 0.15, '32': 0.2, '64': 0.25 }, { '16': 0.2, '32': 0.24, '64': 0.28 }];
+const A_EVALS = [
+  { '16': 0.1, '32': 0.15, '64': 0.16 },
+  { '16': 0.15, '32': 0.22, '64': 0.23 },
+  { '16': 0.18, '32': 0.26, '64': 0.27 },
+];
+const B_EVALS = [
+  { '16': 0.1, '32': 0.12, '64': 0.2 },
+  { '16': 0.15, '32': 0.2, '64': 0.25 },
+  { '16': 0.2, '32': 0.24, '64': 0.28 },
+];
 const FUNNEL = { 'funnel:macsSaved': 0.67, 'funnel:shortlistDim': 16, 'funnel:rerankDim': 64 };
 
 async function knownPanel(): Promise<OpenedPanel> {
@@ -54,7 +74,12 @@ test('dim advisor: a p % line and the chosen dim per run on the metric-vs-dim ch
   assert.equal(m.advisorMarks.length, 2);
   const px = await p.page.evaluate((marks) => {
     const c = (window as any).__mrlPanel.chartInstance('mrl');
-    return marks.map((k: any) => [c.scales.y.getPixelForValue(k.threshold), c.scales.x.getPixelForValue(Math.log2(k.dim)), c.chartArea.top, c.chartArea.bottom]);
+    return marks.map((k: any) => [
+      c.scales.y.getPixelForValue(k.threshold),
+      c.scales.x.getPixelForValue(Math.log2(k.dim)),
+      c.chartArea.top,
+      c.chartArea.bottom,
+    ]);
   }, m.advisorMarks);
   m.advisorMarks.forEach((k: any, i: number) => {
     assert.ok(Math.abs(k.thresholdPx - px[i][0]) < 0.5 && Math.abs(k.dimPx - px[i][1]) < 0.5);
@@ -78,9 +103,15 @@ test('dim advisor: a p % line and the chosen dim per run on the metric-vs-dim ch
   const one = await hook(p, 'mrl');
   assert.equal(one.advice.length, 1);
   // step 2: full 0.23 → 0.2185: dim 32 (0.22)
-  assert.match(one.adviceText[0], /^run-a reaches 95 % of ndcg@10 at dim 32 \(0\.22 of 0\.23 at 64\): 50 % fewer index bytes \(128 B float32 \/ 32 B int8 per vector\) and multiply-adds per query \(step 2\)$/);
+  assert.match(
+    one.adviceText[0],
+    /^run-a reaches 95 % of ndcg@10 at dim 32 \(0\.22 of 0\.23 at 64\): 50 % fewer index bytes \(128 B float32 \/ 32 B int8 per vector\) and multiply-adds per query \(step 2\)$/,
+  );
   assert.equal(one.advisorMarks.length, 1);
-  assert.deepEqual(p.errors.filter((e) => !e.includes('404')), []); // the page asks for a favicon
+  assert.deepEqual(
+    p.errors.filter((e) => !e.includes('404')),
+    [],
+  ); // the page asks for a favicon
   await p.page.context().close();
 });
 
@@ -90,7 +121,10 @@ test('eval curves are drawn raw (the last point is the measured value); train cu
   assert.ok(ids.includes('m:eval/funnel:ndcg@10'), 'funnel quality still charts');
   for (const c of ['macsSaved', 'shortlistDim', 'rerankDim']) assert.ok(!ids.some((id) => id.includes(c)), `no chart for funnel:${c}`);
   const nd = await hook(p, 'chart', 'm:eval/ndcg@10');
-  assert.ok(nd.datasets.every((d: any) => d.role === 'line'), 'eval: one raw line per curve at smoothing 0.6');
+  assert.ok(
+    nd.datasets.every((d: any) => d.role === 'line'),
+    'eval: one raw line per curve at smoothing 0.6',
+  );
   const last = await p.page.evaluate((a) => {
     const c = (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10');
     const d = c.data.datasets.find((x: any) => x._info.curve.runId === a && x._info.curve.dim === 64);
@@ -104,7 +138,10 @@ test('eval curves are drawn raw (the last point is the measured value); train cu
   const csv = (await p.posted()).find((x: any) => x.type === 'exportCsv').csv as string;
   const rows = csv.trim().split('\n');
   assert.ok(rows[0].endsWith(',smoothed,smoothing'));
-  assert.ok(rows.slice(1).every((r) => r.endsWith(',0')), 'eval rows say smoothing 0');
+  assert.ok(
+    rows.slice(1).every((r) => r.endsWith(',0')),
+    'eval rows say smoothing 0',
+  );
   await p.page.context().close();
 });
 
@@ -133,23 +170,43 @@ test('the step axis of a short run has whole-step ticks only', async () => {
 test('200 runs: the runs bar and legends stay compact, the charts stay in the viewport', async () => {
   const viewport = { width: 1280, height: 800 };
   const p = await panels.open('vscode-dark', viewport);
-  const runs = Array.from({ length: 200 }, (_, i) => run(`r${String(i).padStart(3, '0')}`, `run-${i}`, 'completed', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString()));
+  const runs = Array.from({ length: 200 }, (_, i) =>
+    run(`r${String(i).padStart(3, '0')}`, `run-${i}`, 'completed', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString()),
+  );
   await p.send({ type: 'init', runs, showRuns: runs.map((r) => r.id) });
   await p.settle();
   // still loading: compact chips say so by class (the dot pulses), and their tooltip
   const loading = await p.page.locator('.run-chip.loading').count();
   assert.ok(loading > 0 && loading <= 24, `loading chips: ${loading}`);
   // every run's metrics in one go (built in the page: 200 messages over CDP cost more than the drawing)
-  await p.page.evaluate((ids) => {
-    ids.forEach((id, k) => {
-      const lines: any[] = [];
-      for (let step = 1; step <= 10; step++) {
-        lines.push({ step, epoch: 0, time: step, split: 'train', values: { loss: 2 / step + k * 1e-3 }, byDim: { '32': { loss: 2.2 / step }, '64': { loss: 2 / step } } });
-        if (step % 5 === 0) lines.push({ step, epoch: 0, time: step, split: 'eval', values: {}, byDim: { '32': { 'ndcg@10': 0.2 + step * 0.01 }, '64': { 'ndcg@10': 0.22 + step * 0.01 + k * 1e-4 } } });
-      }
-      window.postMessage({ type: 'metrics', runId: id, reset: true, lines }, '*');
-    });
-  }, runs.map((r) => r.id));
+  await p.page.evaluate(
+    (ids) => {
+      ids.forEach((id, k) => {
+        const lines: any[] = [];
+        for (let step = 1; step <= 10; step++) {
+          lines.push({
+            step,
+            epoch: 0,
+            time: step,
+            split: 'train',
+            values: { loss: 2 / step + k * 1e-3 },
+            byDim: { '32': { loss: 2.2 / step }, '64': { loss: 2 / step } },
+          });
+          if (step % 5 === 0)
+            lines.push({
+              step,
+              epoch: 0,
+              time: step,
+              split: 'eval',
+              values: {},
+              byDim: { '32': { 'ndcg@10': 0.2 + step * 0.01 }, '64': { 'ndcg@10': 0.22 + step * 0.01 + k * 1e-4 } },
+            });
+        }
+        window.postMessage({ type: 'metrics', runId: id, reset: true, lines }, '*');
+      });
+    },
+    runs.map((r) => r.id),
+  );
   await p.settle();
   const chips = await p.page.locator('#runs .run-chip').count();
   assert.equal(chips, 24);
@@ -179,6 +236,9 @@ test('200 runs: the runs bar and legends stay compact, the charts stay in the vi
   assert.ok(v.bar.height <= 162, `expanded runs bar ${v.bar.height}px`);
   assert.ok(v.first.y + 100 < viewport.height, `first chart at ${v.first.y} with the bar expanded`);
   await p.page.screenshot({ path: artifactPath('panel-200-runs.png') });
-  assert.deepEqual(p.errors.filter((e) => !e.includes('404')), []); // the page asks for a favicon
+  assert.deepEqual(
+    p.errors.filter((e) => !e.includes('404')),
+    [],
+  ); // the page asks for a favicon
   await p.page.context().close();
 });

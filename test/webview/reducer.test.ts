@@ -28,7 +28,13 @@ function recorder(): Effects & { calls: Fx[]; dirty(): DirtyRequest } {
   };
 }
 
-const run = (id: string, startedAt: string, extra: Partial<PanelRun> = {}): PanelRun => ({ id, name: `run ${id}`, status: 'completed', startedAt, ...extra });
+const run = (id: string, startedAt: string, extra: Partial<PanelRun> = {}): PanelRun => ({
+  id,
+  name: `run ${id}`,
+  status: 'completed',
+  startedAt,
+  ...extra,
+});
 const RUNS = [run('old', '2026-11-01'), run('new', '2026-11-03'), run('mid', '2026-11-02')];
 const posts = (fx: { calls: Fx[] }) => fx.calls.filter((c) => c.kind === 'post').map((c) => c.arg);
 
@@ -41,14 +47,20 @@ function send(m: PanelModel, msg: HostToWebviewMessage) {
 test('init on a first open: runs sorted newest first, the latest run shown and requested, state saved', () => {
   const m = createModel();
   const fx = send(m, { type: 'init', runs: RUNS });
-  assert.deepEqual(m.runs.map((r) => r.id), ['new', 'mid', 'old']);
+  assert.deepEqual(
+    m.runs.map((r) => r.id),
+    ['new', 'mid', 'old'],
+  );
   assert.deepEqual(m.state.shownRunIds, ['new']);
-  assert.deepEqual(fx.calls.map((c) => c.kind), ['save', 'post', 'schedule']);
+  assert.deepEqual(
+    fx.calls.map((c) => c.kind),
+    ['save', 'post', 'schedule'],
+  );
   assert.deepEqual(posts(fx), [{ type: 'requestRun', runId: 'new' }]);
   assert.deepEqual(fx.dirty(), { structural: true, runs: true, diff: true });
 });
 
-test('init with the host\'s choice: shown as asked (unknown ids dropped), not requested again (the host replays them)', () => {
+test("init with the host's choice: shown as asked (unknown ids dropped), not requested again (the host replays them)", () => {
   const m = createModel();
   const fx = send(m, { type: 'init', runs: RUNS, showRuns: ['old', 'ghost', 'mid'], configDiff: ['old', 'mid'] });
   assert.deepEqual(m.state.shownRunIds, ['old', 'mid']);
@@ -93,10 +105,10 @@ test('metrics as JSONL text: parsed, appended after the lines, unreadable lines 
   const jsonl = `${JSON.stringify(l2)}\n{"step": 3, "ti\n${JSON.stringify({ step: 3, epoch: 0, time: 1, split: 'train', byDim: { abc: { loss: 1 } } })}\n`;
   const fx = send(m, { type: 'metrics', runId: 'new', lines: [l1], jsonl });
   assert.deepEqual([...m.store.series('new', 'train', 'loss', null)!.step.slice(0, 2)], [1, 2]);
-  assert.deepEqual(fx.calls.filter((c) => c.kind === 'log').map((c) => c.arg), [
-    'warn: run new: 1 unreadable metrics line(s) skipped',
-    'warn: run new: 1 byDim entries with a non-numeric dim ignored',
-  ]);
+  assert.deepEqual(
+    fx.calls.filter((c) => c.kind === 'log').map((c) => c.arg),
+    ['warn: run new: 1 unreadable metrics line(s) skipped', 'warn: run new: 1 byDim entries with a non-numeric dim ignored'],
+  );
 });
 
 test('runs: a new list drops vanished runs (data, requests, shown ids); runInfo updates one run, keeping its config', () => {
@@ -126,7 +138,10 @@ test('showRuns and compare: shown as asked, compare also diffs them; missing dat
   const fx = send(m, { type: 'showRuns', runIds: ['old', 'mid', 'nope'], compare: true });
   assert.deepEqual(m.state.shownRunIds, ['old', 'mid']);
   assert.deepEqual(m.state.diffRunIds, ['old', 'mid']);
-  assert.deepEqual(posts(fx), [{ type: 'requestRun', runId: 'old' }, { type: 'requestRun', runId: 'mid' }]);
+  assert.deepEqual(posts(fx), [
+    { type: 'requestRun', runId: 'old' },
+    { type: 'requestRun', runId: 'mid' },
+  ]);
   const again = recorder();
   requestMissing(m, again);
   assert.deepEqual(posts(again), []);
@@ -135,11 +150,18 @@ test('showRuns and compare: shown as asked, compare also diffs them; missing dat
 test('configDiff: configs attach to runs, other configs (files) are kept for the table; the table is revealed', () => {
   const m = createModel();
   send(m, { type: 'init', runs: RUNS });
-  const fx = send(m, { type: 'configDiff', runIds: ['file:a.mrl.json', 'mid'], configs: { 'file:a.mrl.json': { seed: 1 }, mid: { seed: 2 }, 'file:none': null } });
+  const fx = send(m, {
+    type: 'configDiff',
+    runIds: ['file:a.mrl.json', 'mid'],
+    configs: { 'file:a.mrl.json': { seed: 1 }, mid: { seed: 2 }, 'file:none': null },
+  });
   assert.deepEqual(m.runs.find((r) => r.id === 'mid')!.config, { seed: 2 });
   assert.deepEqual([...m.diffOnlyConfigs], [['file:a.mrl.json', { name: 'a.mrl.json', config: { seed: 1 } }]]);
   assert.deepEqual(m.state.diffRunIds, ['file:a.mrl.json', 'mid']);
-  assert.deepEqual(fx.calls.map((c) => c.kind), ['save', 'schedule', 'revealDiff']);
+  assert.deepEqual(
+    fx.calls.map((c) => c.kind),
+    ['save', 'schedule', 'revealDiff'],
+  );
 });
 
 test('user picks: toggling a run shows/hides it and requests its data; toggling a dim hides/shows it', () => {
@@ -152,7 +174,10 @@ test('user picks: toggling a run shows/hides it and requests its data; toggling 
   fx = recorder();
   toggleRun(m, 'new', fx);
   assert.deepEqual(m.state.shownRunIds, ['old']);
-  assert.deepEqual(fx.calls.map((c) => c.kind), ['save', 'schedule']);
+  assert.deepEqual(
+    fx.calls.map((c) => c.kind),
+    ['save', 'schedule'],
+  );
   fx = recorder();
   toggleDim(m, 64, fx);
   toggleDim(m, 128, fx);
@@ -161,7 +186,7 @@ test('user picks: toggling a run shows/hides it and requests its data; toggling 
   assert.deepEqual(fx.dirty(), { structural: true });
 });
 
-test('a burst of replays: awaited from the host choice (init showRuns) or our requests until each run\'s first metrics arrive', () => {
+test("a burst of replays: awaited from the host choice (init showRuns) or our requests until each run's first metrics arrive", () => {
   const m = createModel();
   assert.equal(awaitingReplays(m), false);
   send(m, { type: 'init', runs: RUNS, showRuns: ['new', 'old'] });

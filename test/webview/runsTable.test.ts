@@ -10,10 +10,44 @@ const panels = usePanelBrowser();
 
 // Four runs: a 2-run sweep over the learning rate and two lone runs with another mini-batch size.
 const RUNS = [
-  tableRun({ id: 'r1-base', name: 'base', status: 'completed', startedAt: '2026-11-20T10:00:00Z', gen: { steps: 400, logEvery: 10, evalEvery: 100, seed: 1 }, extra: { notes: { tags: ['baseline'], note: 'the reference' }, endedAt: '2026-11-20T10:20:00Z' } }),
-  tableRun({ id: 'r2-lr', name: 'lr-high', status: 'running', startedAt: '2026-11-21T10:00:00Z', over: { 'training.learningRate': 0.001 }, gen: { steps: 300, logEvery: 10, evalEvery: 100, seed: 2, boost: 0.08, funnel: true }, extra: { sweep: { id: 'sw-7', index: 0, params: { 'training.learningRate': 0.001 } } } }),
-  tableRun({ id: 'r3-lr', name: 'lr-low', status: 'stopped', startedAt: '2026-11-22T10:00:00Z', over: { 'training.learningRate': 0.0001 }, gen: { steps: 200, logEvery: 10, evalEvery: 100, seed: 3, boost: -0.3 }, extra: { sweep: { id: 'sw-7', index: 1, params: { 'training.learningRate': 0.0001 } }, notes: { displayName: 'Low LR', tags: ['sweep', 'baseline'], note: '' } } }),
-  tableRun({ id: 'r4-mb', name: 'mb32', status: 'failed', startedAt: '2026-11-23T10:00:00Z', over: { 'loss.loss.miniBatchSize': 32 }, gen: { steps: 100, logEvery: 10, evalEvery: 0, seed: 4 }, extra: { error: 'out of memory' } }),
+  tableRun({
+    id: 'r1-base',
+    name: 'base',
+    status: 'completed',
+    startedAt: '2026-11-20T10:00:00Z',
+    gen: { steps: 400, logEvery: 10, evalEvery: 100, seed: 1 },
+    extra: { notes: { tags: ['baseline'], note: 'the reference' }, endedAt: '2026-11-20T10:20:00Z' },
+  }),
+  tableRun({
+    id: 'r2-lr',
+    name: 'lr-high',
+    status: 'running',
+    startedAt: '2026-11-21T10:00:00Z',
+    over: { 'training.learningRate': 0.001 },
+    gen: { steps: 300, logEvery: 10, evalEvery: 100, seed: 2, boost: 0.08, funnel: true },
+    extra: { sweep: { id: 'sw-7', index: 0, params: { 'training.learningRate': 0.001 } } },
+  }),
+  tableRun({
+    id: 'r3-lr',
+    name: 'lr-low',
+    status: 'stopped',
+    startedAt: '2026-11-22T10:00:00Z',
+    over: { 'training.learningRate': 0.0001 },
+    gen: { steps: 200, logEvery: 10, evalEvery: 100, seed: 3, boost: -0.3 },
+    extra: {
+      sweep: { id: 'sw-7', index: 1, params: { 'training.learningRate': 0.0001 } },
+      notes: { displayName: 'Low LR', tags: ['sweep', 'baseline'], note: '' },
+    },
+  }),
+  tableRun({
+    id: 'r4-mb',
+    name: 'mb32',
+    status: 'failed',
+    startedAt: '2026-11-23T10:00:00Z',
+    over: { 'loss.loss.miniBatchSize': 32 },
+    gen: { steps: 100, logEvery: 10, evalEvery: 0, seed: 4 },
+    extra: { error: 'out of memory' },
+  }),
 ];
 
 const hook = (p: OpenedPanel) => ({
@@ -71,16 +105,24 @@ test('one row per run with status, name, tags, the differing params and per-dim 
   const p = await tablePanel();
   const t = await hook(p).table();
   // newest first, as the run list
-  assert.deepEqual(t.rows.map((r: any) => r.id), ['r4-mb', 'r3-lr', 'r2-lr', 'r1-base']);
+  assert.deepEqual(
+    t.rows.map((r: any) => r.id),
+    ['r4-mb', 'r3-lr', 'r2-lr', 'r1-base'],
+  );
   const keys: string[] = t.columns.map((c: any) => c.key);
   for (const k of ['status', 'name', 'tags', 'started', 'duration', 'pairsPerSec', 'backend']) assert.ok(keys.includes(k), k);
   // params: exactly the config values that differ among the rows (not the run's config name)
-  assert.deepEqual(t.columns.filter((c: any) => c.group === 'param').map((c: any) => c.key), ['loss.loss.miniBatchSize', 'training.learningRate']);
+  assert.deepEqual(
+    t.columns.filter((c: any) => c.group === 'param').map((c: any) => c.key),
+    ['loss.loss.miniBatchSize', 'training.learningRate'],
+  );
   assert.ok(keys.includes('ndcg@10@64') && keys.includes('best:ndcg@10@64') && keys.includes('ndcg@10@256'));
   assert.equal(t.columns.find((c: any) => c.key === 'ndcg@10@64').label, 'ndcg@10 @64');
   assert.equal(t.columns.find((c: any) => c.key === 'best:ndcg@10@64').label, 'best ndcg@10 @64');
   assert.ok(keys.includes('funnel:ndcg@10') && keys.includes('funnel:macsSaved'), 'funnel figures');
-  assert.ok(keys.includes('advisor:dim') && keys.includes('advisor:float32') && keys.includes('advisor:int8') && keys.includes('advisor:macsSaved'));
+  assert.ok(
+    keys.includes('advisor:dim') && keys.includes('advisor:float32') && keys.includes('advisor:int8') && keys.includes('advisor:macsSaved'),
+  );
   const low = t.rows.find((r: any) => r.id === 'r3-lr').cells;
   assert.equal(low.name, 'Low LR');
   assert.equal(low.tags, 'sweep, baseline');
@@ -96,7 +138,9 @@ test('one row per run with status, name, tags, the differing params and per-dim 
 
 test('sort by clicking a header (asc, desc), by Enter on a focused header; missing values last', async () => {
   const p = await tablePanel();
-  const byValue = RUNS.filter((r) => last64(r.id) !== undefined).sort((a, b) => last64(a.id)! - last64(b.id)!).map((r) => r.id);
+  const byValue = RUNS.filter((r) => last64(r.id) !== undefined)
+    .sort((a, b) => last64(a.id)! - last64(b.id)!)
+    .map((r) => r.id);
   await p.page.click('th[data-key="ndcg@10@64"]');
   await p.settle();
   assert.deepEqual(await ids(p), [...byValue, 'r4-mb']);
@@ -136,7 +180,7 @@ test('filter expressions: numeric condition, status:, tag:, sweep:, free text; a
   assert.deepEqual(await ids(p), ['r3-lr']);
   await filter(p, 'reference');
   assert.deepEqual(await ids(p), ['r1-base'], 'free text finds the note');
-  assert.match(await p.page.textContent('#tableCount') ?? '', /1 of 4 runs/);
+  assert.match((await p.page.textContent('#tableCount')) ?? '', /1 of 4 runs/);
   // invalid: the message names the problem; the rows stay unfiltered; nothing thrown
   await filter(p, 'ndcg@10@64 >');
   let t = await hook(p).table();
@@ -181,9 +225,16 @@ test('multi-select (click, Ctrl-click, Shift-click, keyboard) → Plot overlays 
   assert.equal(await p.page.isVisible('#chartsPane'), true);
   assert.equal(await p.page.isVisible('#runsPane'), false);
   const loss = await hook(p).chart('m:train/loss');
-  assert.deepEqual([...new Set(loss.seriesLength.map((s: any) => s.runId))].sort(), ['r1-base', 'r2-lr', 'r4-mb'], 'the chart draws exactly the selected runs');
+  assert.deepEqual(
+    [...new Set(loss.seriesLength.map((s: any) => s.runId))].sort(),
+    ['r1-base', 'r2-lr', 'r4-mb'],
+    'the chart draws exactly the selected runs',
+  );
   const posted = await p.posted();
-  assert.deepEqual(posted.filter((m) => m.type === 'runAction'), [{ type: 'runAction', action: 'plot', runIds: ['r4-mb', 'r2-lr', 'r1-base'] }]);
+  assert.deepEqual(
+    posted.filter((m) => m.type === 'runAction'),
+    [{ type: 'runAction', action: 'plot', runIds: ['r4-mb', 'r2-lr', 'r1-base'] }],
+  );
   await p.page.context().close();
 });
 
@@ -233,8 +284,15 @@ test('Export CSV: the table as shown (filter, order, visible columns) via export
   const t = await hook(p).table();
   assert.deepEqual(header, ['id', ...t.columns.map((c: any) => c.key)]);
   assert.equal(lines.length, 3);
-  assert.deepEqual(lines.slice(1).map((l) => l[0]), ['r3-lr', 'r1-base'], 'sorted by learning rate');
-  assert.ok(lines.every((l) => l.length === header.length), 'every row has every column');
+  assert.deepEqual(
+    lines.slice(1).map((l) => l[0]),
+    ['r3-lr', 'r1-base'],
+    'sorted by learning rate',
+  );
+  assert.ok(
+    lines.every((l) => l.length === header.length),
+    'every row has every column',
+  );
   const row = Object.fromEntries(header.map((h: string, i: number) => [h, lines[1][i]]));
   assert.equal(row['training.learningRate'], '0.0001');
   assert.equal(Number(row['ndcg@10@64']), last64('r3-lr'), 'full precision in the CSV');
@@ -250,9 +308,15 @@ test('group by sweep, column chooser, live rows (runInfo/runs), advisor setting;
   await p.page.check('#groupBySweep');
   await p.settle();
   let t = await hook(p).table();
-  assert.deepEqual(t.groups, [{ sweepId: 'sw-7', count: 2 }, { sweepId: null, count: 2 }]);
-  assert.deepEqual(t.rows.map((r: any) => r.id), ['r3-lr', 'r2-lr', 'r4-mb', 'r1-base']);
-  assert.match(await p.page.textContent('tr.group-row[data-sweep="sw-7"]') ?? '', /Sweep sw-7 · 2 runs/);
+  assert.deepEqual(t.groups, [
+    { sweepId: 'sw-7', count: 2 },
+    { sweepId: null, count: 2 },
+  ]);
+  assert.deepEqual(
+    t.rows.map((r: any) => r.id),
+    ['r3-lr', 'r2-lr', 'r4-mb', 'r1-base'],
+  );
+  assert.match((await p.page.textContent('tr.group-row[data-sweep="sw-7"]')) ?? '', /Sweep sw-7 · 2 runs/);
   // the column chooser: add a param that does not differ, hide a metric column
   await p.page.click('#columnChooserButton');
   await p.page.check('#columnChooser input[data-key="training.batchSize"]');
@@ -320,7 +384,9 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
   assert.equal(t.rows.length, 500);
   const n = await drawn();
   assert.ok(n > 20 && n < 120, `a window of rows is drawn, not all 500: ${n}`);
-  const cells = await p.page.evaluate(() => document.querySelector('#runsTable tbody tr.run-row')!.querySelectorAll('td:not(.blank)').length);
+  const cells = await p.page.evaluate(
+    () => document.querySelector('#runsTable tbody tr.run-row')!.querySelectorAll('td:not(.blank)').length,
+  );
   assert.ok(cells < t.columns.length, `columns far out of view are not drawn: ${cells} of ${t.columns.length}`);
   // scroll to the bottom: the oldest run's row is drawn
   await p.page.evaluate(() => {
@@ -364,10 +430,12 @@ test('500 runs: only the rows and columns in view are drawn; scrolling and End r
       if (col > 0 && !td.classList.contains('blank')) drawnKeys.add(ths[col - 1].dataset.key!);
       col += td.colSpan;
     }
-    return ths.filter((th) => {
-      const r = th.getBoundingClientRect();
-      return r.right > wrap.left && r.left < wrap.right && !drawnKeys.has(th.dataset.key!);
-    }).map((th) => th.dataset.key);
+    return ths
+      .filter((th) => {
+        const r = th.getBoundingClientRect();
+        return r.right > wrap.left && r.left < wrap.right && !drawnKeys.has(th.dataset.key!);
+      })
+      .map((th) => th.dataset.key);
   });
   assert.deepEqual(undrawn, []);
   await p.page.screenshot({ path: artifactPath('runs-table-500-advisor-dark.png') });
@@ -387,16 +455,25 @@ test('500 runs: a new sort or filter refills the drawn rows in place (no rows re
     return rows.map((tr) => tr.dataset.id);
   });
   await p.page.click('#runsTable th[data-key="name"]');
-  const dom = () => p.page.evaluate(() => [...document.querySelectorAll<HTMLTableRowElement>('#runsTable tbody tr.run-row')].map((tr) => ({
-    id: tr.dataset.id!,
-    tagged: !!(tr as any).__tag,
-    cells: [...tr.cells].filter((td) => !td.classList.contains('blank') && !td.classList.contains('select-col')).map((td) => td.textContent!.trim()),
-  })));
+  const dom = () =>
+    p.page.evaluate(() =>
+      [...document.querySelectorAll<HTMLTableRowElement>('#runsTable tbody tr.run-row')].map((tr) => ({
+        id: tr.dataset.id!,
+        tagged: !!(tr as any).__tag,
+        cells: [...tr.cells]
+          .filter((td) => !td.classList.contains('blank') && !td.classList.contains('select-col'))
+          .map((td) => td.textContent!.trim()),
+      })),
+    );
   const check = async (what: string) => {
     const t = await hook(p).table();
     const drawn = await dom();
     assert.ok(drawn.length > 20, `${what}: a window of rows drawn (${drawn.length})`);
-    assert.deepEqual(drawn.map((r) => r.id), t.rows.slice(0, drawn.length).map((r: { id: string }) => r.id), `${what}: the rows drawn are the first rows in order`);
+    assert.deepEqual(
+      drawn.map((r) => r.id),
+      t.rows.slice(0, drawn.length).map((r: { id: string }) => r.id),
+      `${what}: the rows drawn are the first rows in order`,
+    );
     for (const [i, r] of drawn.entries()) {
       const want = t.columns.slice(0, r.cells.length).map((c: { key: string }) => String(t.rows[i].cells[c.key]).trim());
       assert.deepEqual(r.cells, want, `${what}: row ${r.id} shows its own cells`);
@@ -404,15 +481,29 @@ test('500 runs: a new sort or filter refills the drawn rows in place (no rows re
     return drawn;
   };
   const sorted = await check('sorted by name');
-  assert.notDeepEqual(sorted.map((r) => r.id), before, 'the order changed');
-  assert.ok(sorted.every((r) => r.tagged), 'the same row elements, refilled');
+  assert.notDeepEqual(
+    sorted.map((r) => r.id),
+    before,
+    'the order changed',
+  );
+  assert.ok(
+    sorted.every((r) => r.tagged),
+    'the same row elements, refilled',
+  );
   const columnsBefore = (await hook(p).table()).columns.map((c: { key: string }) => c.key);
   await filter(p, 'status:completed');
   const filtered = await check('filtered');
   assert.ok((await hook(p).table()).rows.length < 500);
   // This filter keeps the columns (rows are rebuilt only when the columns drawn change): every row refilled.
-  assert.deepEqual((await hook(p).table()).columns.map((c: { key: string }) => c.key), columnsBefore, 'the same columns after the filter');
-  assert.ok(filtered.every((r) => r.tagged), 'the same row elements, refilled');
+  assert.deepEqual(
+    (await hook(p).table()).columns.map((c: { key: string }) => c.key),
+    columnsBefore,
+    'the same columns after the filter',
+  );
+  assert.ok(
+    filtered.every((r) => r.tagged),
+    'the same row elements, refilled',
+  );
   assert.deepEqual(pageErrors(p), []);
   await p.page.context().close();
 });

@@ -20,13 +20,31 @@ import { baseConfig, run } from './fixtures/metrics';
 const S = { advisorPercent: 95 };
 const NOW = Date.UTC(2026, 10, 30, 12);
 
-function withSummary(r: PanelRun, last: Record<string, Record<string, number>>, extra: Partial<NonNullable<PanelRun['summary']>> = {}): PanelRun {
+function withSummary(
+  r: PanelRun,
+  last: Record<string, Record<string, number>>,
+  extra: Partial<NonNullable<PanelRun['summary']>> = {},
+): PanelRun {
   return { ...r, summary: { evalStep: 100, last, best: last, lastValues: {}, loss: 1.5, pairsPerSec: 100, lastStep: 100, ...extra } };
 }
 const RUNS: PanelRun[] = [
-  withSummary(run('a', 'alpha', 'completed', '2026-11-20T10:00:00Z', baseConfig({ 'training.learningRate': 0.001 }), { endedAt: '2026-11-20T10:30:00Z', notes: { tags: ['baseline'], note: 'first try', displayName: 'Alpha!' } }), { '32': { 'ndcg@10': 0.15 }, '64': { 'ndcg@10': 0.25 }, '128': { 'ndcg@10': 0.26 } }, { best: { '64': { 'ndcg@10': 0.3 } }, lastValues: { 'funnel:ndcg@10': 0.25, 'funnel:macsSaved': 0.7 } }),
-  withSummary(run('b', 'beta', 'running', '2026-11-21T10:00:00Z', baseConfig({ 'training.learningRate': 0.0001 }), { sweep: { id: 'sw1', index: 0, params: {} } }), { '32': { 'ndcg@10': 0.1 }, '64': { 'ndcg@10': 0.12 }, '128': { 'ndcg@10': 0.2 } }),
-  run('c', 'run-10', 'failed', '2026-11-22T10:00:00Z', baseConfig({ 'loss.loss.miniBatchSize': 32 }), { sweep: { id: 'sw1', index: 1, params: {} } }),
+  withSummary(
+    run('a', 'alpha', 'completed', '2026-11-20T10:00:00Z', baseConfig({ 'training.learningRate': 0.001 }), {
+      endedAt: '2026-11-20T10:30:00Z',
+      notes: { tags: ['baseline'], note: 'first try', displayName: 'Alpha!' },
+    }),
+    { '32': { 'ndcg@10': 0.15 }, '64': { 'ndcg@10': 0.25 }, '128': { 'ndcg@10': 0.26 } },
+    { best: { '64': { 'ndcg@10': 0.3 } }, lastValues: { 'funnel:ndcg@10': 0.25, 'funnel:macsSaved': 0.7 } },
+  ),
+  withSummary(
+    run('b', 'beta', 'running', '2026-11-21T10:00:00Z', baseConfig({ 'training.learningRate': 0.0001 }), {
+      sweep: { id: 'sw1', index: 0, params: {} },
+    }),
+    { '32': { 'ndcg@10': 0.1 }, '64': { 'ndcg@10': 0.12 }, '128': { 'ndcg@10': 0.2 } },
+  ),
+  run('c', 'run-10', 'failed', '2026-11-22T10:00:00Z', baseConfig({ 'loss.loss.miniBatchSize': 32 }), {
+    sweep: { id: 'sw1', index: 1, params: {} },
+  }),
   run('d', 'run-2', 'stopped', '2026-11-23T10:00:00Z', null),
 ];
 const rows = tableRows(RUNS, S);
@@ -48,7 +66,11 @@ test('filter: numeric conditions over any column key, with or without spaces, AN
   assert.deepEqual(pass('ndcg@10@64>0.1'), ['a', 'b']);
   assert.deepEqual(pass('ndcg@10@64 >0.1 ndcg@10@128<= 0.2'), ['b']);
   assert.deepEqual(pass('best:ndcg@10@64 >= 0.3'), ['a']);
-  assert.deepEqual(pass('training.learningRate <= 0.0005'), ['b', 'c', 'd'].filter((id) => id !== 'd'), 'rows without the value never match');
+  assert.deepEqual(
+    pass('training.learningRate <= 0.0005'),
+    ['b', 'c', 'd'].filter((id) => id !== 'd'),
+    'rows without the value never match',
+  );
   assert.deepEqual(pass('training.learningRate != 0.001'), ['b', 'c']);
   assert.deepEqual(pass('loss.loss.miniBatchSize = 32'), ['c']);
   assert.deepEqual(pass('funnel:ndcg@10 > 0'), ['a']);
@@ -100,18 +122,30 @@ test('columns: params that differ among the rows shown (not the config name), ot
   const d = deriveColumns(rows, rows, { shown: [], hidden: [] }, S);
   const params = d.visible.filter((c) => c.group === 'param').map((c) => c.key);
   assert.deepEqual(params, ['loss.loss.miniBatchSize', 'training.learningRate']);
-  assert.ok(d.all.some((c) => c.key === 'training.batchSize' && !c.defaultShown), 'non-differing params are there to add');
+  assert.ok(
+    d.all.some((c) => c.key === 'training.batchSize' && !c.defaultShown),
+    'non-differing params are there to add',
+  );
   // among the first two rows only the learning rate differs
   const two = deriveColumns(rows, rows.slice(0, 2), { shown: [], hidden: [] }, S);
-  assert.deepEqual(two.visible.filter((c) => c.group === 'param').map((c) => c.key), ['training.learningRate']);
+  assert.deepEqual(
+    two.visible.filter((c) => c.group === 'param').map((c) => c.key),
+    ['training.learningRate'],
+  );
   // chooser prefs: add one, hide one
   const custom = deriveColumns(rows, rows, { shown: ['training.batchSize'], hidden: ['training.learningRate', 'tags'] }, S);
   const keys = custom.visible.map((c) => c.key);
   assert.ok(keys.includes('training.batchSize') && !keys.includes('training.learningRate') && !keys.includes('tags'));
   const metric = d.visible.filter((c) => c.group === 'metric').map((c) => c.label);
   assert.deepEqual(metric, ['ndcg@10 @32', 'ndcg@10 @64', 'ndcg@10 @128', 'best ndcg@10 @32', 'best ndcg@10 @64', 'best ndcg@10 @128']);
-  assert.deepEqual(d.visible.filter((c) => c.group === 'funnel').map((c) => c.key), ['funnel:ndcg@10', 'funnel:macsSaved']);
-  assert.deepEqual(d.visible.filter((c) => c.group === 'advisor').map((c) => c.key), ['advisor:dim', 'advisor:float32', 'advisor:int8', 'advisor:macsSaved']);
+  assert.deepEqual(
+    d.visible.filter((c) => c.group === 'funnel').map((c) => c.key),
+    ['funnel:ndcg@10', 'funnel:macsSaved'],
+  );
+  assert.deepEqual(
+    d.visible.filter((c) => c.group === 'advisor').map((c) => c.key),
+    ['advisor:dim', 'advisor:float32', 'advisor:int8', 'advisor:macsSaved'],
+  );
   const a = rows[0];
   assert.equal(col('advisor:dim').value(a, NOW), 64);
   assert.equal(col('advisor:float32').value(a, NOW), 256);
@@ -121,7 +155,12 @@ test('columns: params that differ among the rows shown (not the config name), ot
   assert.equal(col('advisor:dim').value(rows[2], NOW), undefined, 'no summary, no advice');
   // a lower target picks a smaller dim
   const at50 = tableRows(RUNS, { advisorPercent: 50 });
-  assert.equal(filterableColumns(at50, { advisorPercent: 50 }).find((c) => c.key === 'advisor:dim')!.value(at50[0], NOW), 32);
+  assert.equal(
+    filterableColumns(at50, { advisorPercent: 50 })
+      .find((c) => c.key === 'advisor:dim')!
+      .value(at50[0], NOW),
+    32,
+  );
   assert.equal(col('name').value(a, NOW), 'Alpha!', 'display name first');
   assert.equal(col('duration').value(a, NOW), 1800);
   assert.equal(formatDuration(1800), '30m 00s');
@@ -209,11 +248,18 @@ test('row keys: arrows and Home/End move the focus (Shift extends), Space toggle
 
 test('grid geometry: fixed column widths and edges, rows and columns in view with overscan, scroll to show a row', () => {
   const metric = (label: string): Column => ({ ...col('status'), key: label, label, group: 'metric', kind: 'number' });
-  assert.equal(columnWidthCh(col('status')), 13, 'the run\'s own columns have typical widths');
+  assert.equal(columnWidthCh(col('status')), 13, "the run's own columns have typical widths");
   assert.equal(columnWidthCh(metric('abcd')), 8);
   assert.equal(columnWidthCh(metric('x'.repeat(40))), 32, 'capped');
   assert.equal(columnWidthCh({ ...metric('x'), kind: 'text' }), 10);
-  assert.deepEqual(columnEdges([metric('abcd'), metric('efgh')], 10), [[28, 108], [108, 188]], 'after the 28 px checkbox column');
+  assert.deepEqual(
+    columnEdges([metric('abcd'), metric('efgh')], 10),
+    [
+      [28, 108],
+      [108, 188],
+    ],
+    'after the 28 px checkbox column',
+  );
   assert.deepEqual(columnEdges([metric('abcd')], 0), [], 'no edges while the table is not laid out');
 
   const vp = (top: number, height: number, left = 0, width = 0) => ({ top, height, left, width });
@@ -236,9 +282,33 @@ test('grid geometry: fixed column widths and edges, rows and columns in view wit
 
 test('actions apply to the selection; the column chooser keeps only departures from the defaults', () => {
   const [completed, runningInSweep, failedInSweep] = RUNS;
-  assert.deepEqual(actionsEnabled([], 0), { plot: false, diff: false, stop: false, resume: false, delete: false, editNotes: false, stopSweep: false });
-  assert.deepEqual(actionsEnabled([completed], 1), { plot: true, diff: false, stop: false, resume: false, delete: true, editNotes: true, stopSweep: false });
-  assert.deepEqual(actionsEnabled([runningInSweep, failedInSweep], 2), { plot: true, diff: true, stop: true, resume: true, delete: false, editNotes: false, stopSweep: true });
+  assert.deepEqual(actionsEnabled([], 0), {
+    plot: false,
+    diff: false,
+    stop: false,
+    resume: false,
+    delete: false,
+    editNotes: false,
+    stopSweep: false,
+  });
+  assert.deepEqual(actionsEnabled([completed], 1), {
+    plot: true,
+    diff: false,
+    stop: false,
+    resume: false,
+    delete: true,
+    editNotes: true,
+    stopSweep: false,
+  });
+  assert.deepEqual(actionsEnabled([runningInSweep, failedInSweep], 2), {
+    plot: true,
+    diff: true,
+    stop: true,
+    resume: true,
+    delete: false,
+    editNotes: false,
+    stopSweep: true,
+  });
 
   const shownByDefault = col('status');
   const addable: Column = { ...shownByDefault, key: 'extra', defaultShown: false };
@@ -258,16 +328,38 @@ test('table model: filter error keeps every row; group by sweep puts runs in no 
     g.items.map((i) => (i.kind === 'group' ? `[${i.sweepId}:${i.count}]` : (i.row as TableRow).run.id)),
     ['[sw1:2]', 'b', 'c', '[null:2]', 'a', 'd'],
   );
-  assert.deepEqual(g.rows.map((r) => r.run.id), ['b', 'c', 'a', 'd']);
+  assert.deepEqual(
+    g.rows.map((r) => r.run.id),
+    ['b', 'c', 'a', 'd'],
+  );
   const f = buildTableView(RUNS, S, { ...defaultTableState(), filter: 'sweep:sw1' }, NOW);
-  assert.deepEqual(f.columns.filter((c) => c.group === 'param').map((c) => c.key), ['loss.loss.miniBatchSize', 'training.learningRate'], 'params differing among the rows shown');
+  assert.deepEqual(
+    f.columns.filter((c) => c.group === 'param').map((c) => c.key),
+    ['loss.loss.miniBatchSize', 'training.learningRate'],
+    'params differing among the rows shown',
+  );
 });
 
 test('persisted state: table prefs and tab restored; junk falls back to defaults', () => {
-  const s = loadState({ version: 1, shownRunIds: [], tab: 'runs', table: { sort: { key: 'name', dir: 'desc' }, filter: 'tag:x', groupBySweep: true, columns: { shown: ['a'], hidden: ['b'] } } });
+  const s = loadState({
+    version: 1,
+    shownRunIds: [],
+    tab: 'runs',
+    table: { sort: { key: 'name', dir: 'desc' }, filter: 'tag:x', groupBySweep: true, columns: { shown: ['a'], hidden: ['b'] } },
+  });
   assert.equal(s.tab, 'runs');
-  assert.deepEqual(s.table, { sort: { key: 'name', dir: 'desc' }, filter: 'tag:x', groupBySweep: true, columns: { shown: ['a'], hidden: ['b'] } });
-  const j = loadState({ version: 1, shownRunIds: [], tab: 'tables', table: { sort: { key: 1 }, filter: 3, groupBySweep: 'yes', columns: { shown: 'a' } } });
+  assert.deepEqual(s.table, {
+    sort: { key: 'name', dir: 'desc' },
+    filter: 'tag:x',
+    groupBySweep: true,
+    columns: { shown: ['a'], hidden: ['b'] },
+  });
+  const j = loadState({
+    version: 1,
+    shownRunIds: [],
+    tab: 'tables',
+    table: { sort: { key: 1 }, filter: 3, groupBySweep: 'yes', columns: { shown: 'a' } },
+  });
   assert.equal(j.tab, 'charts');
   assert.deepEqual(j.table, defaultTableState());
   assert.deepEqual(loadTableState(null), defaultTableState());

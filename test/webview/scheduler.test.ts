@@ -29,10 +29,11 @@ function fakeEnv() {
     },
     advance(ms: number): void {
       now += ms;
-      for (const [id, t] of [...timers]) if (t.at <= now) {
-        timers.delete(id);
-        t.cb();
-      }
+      for (const [id, t] of [...timers])
+        if (t.at <= now) {
+          timers.delete(id);
+          t.cb();
+        }
     },
   };
 }
@@ -56,7 +57,9 @@ test('changes between two frames are drawn once, together; nothing is drawn with
   s.schedule({ metrics: ['eval/ndcg@10', 'train/loss'], diff: true });
   assert.equal(f.pendingFrames(), 1, 'one animation frame requested');
   f.frame();
-  assert.deepEqual(draws, [{ structural: false, view: false, mrl: false, runs: true, diff: true, metrics: ['eval/ndcg@10', 'train/loss'] }]);
+  assert.deepEqual(draws, [
+    { structural: false, view: false, mrl: false, runs: true, diff: true, metrics: ['eval/ndcg@10', 'train/loss'] },
+  ]);
   assert.equal(s.stats.frames, 1);
   f.frame();
   assert.equal(draws.length, 1);
@@ -69,9 +72,13 @@ test('a draw that throws is reported, and the next change still draws', () => {
   const f = fakeEnv();
   const errors: unknown[] = [];
   let fail = true;
-  const s = new FrameScheduler(() => {
-    if (fail) throw new Error('boom');
-  }, (e) => errors.push(e), f.env);
+  const s = new FrameScheduler(
+    () => {
+      if (fail) throw new Error('boom');
+    },
+    (e) => errors.push(e),
+    f.env,
+  );
   s.schedule({ structural: true });
   f.frame();
   assert.equal((errors[0] as Error).message, 'boom');
@@ -84,7 +91,11 @@ test('a draw that throws is reported, and the next change still draws', () => {
 
 test('message→drawn time counts from the first pending message of the frame', () => {
   const f = fakeEnv();
-  const s = new FrameScheduler(() => f.advance(3), () => undefined, f.env);
+  const s = new FrameScheduler(
+    () => f.advance(3),
+    () => undefined,
+    f.env,
+  );
   const seen: number[] = [];
   const off = s.onDrawn((i) => seen.push(i.messageToDrawnMs));
   s.markPending();
@@ -168,7 +179,12 @@ test('during a burst of replays charts are drawn at most every BURST_DRAW_INTERV
   const f = fakeEnv();
   const { draws, draw } = recordingDraw();
   let burst = true;
-  const s = new FrameScheduler(draw, () => assert.fail('no error expected'), f.env, () => burst);
+  const s = new FrameScheduler(
+    draw,
+    () => assert.fail('no error expected'),
+    f.env,
+    () => burst,
+  );
   // the burst starts (init asked for runs): its chips are drawn, its charts wait
   s.schedule({ structural: true, runs: true });
   f.frame();

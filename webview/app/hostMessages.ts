@@ -6,9 +6,16 @@
 import { isHostToWebviewMessage, type HostToWebviewMessage } from '../../src/protocol/panelMessages';
 import type { Bridge } from './bridge';
 
-export interface MessageCounters { received: number; rejected: number }
+export interface MessageCounters {
+  received: number;
+  rejected: number;
+}
 
-export function receiveHostMessages(host: Pick<Bridge, 'log'>, counters: MessageCounters, handle: (msg: HostToWebviewMessage) => void): void {
+export function receiveHostMessages(
+  host: Pick<Bridge, 'log'>,
+  counters: MessageCounters,
+  handle: (msg: HostToWebviewMessage) => void,
+): void {
   window.addEventListener('message', (e: MessageEvent) => {
     counters.received++;
     const data: unknown = e.data;

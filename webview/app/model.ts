@@ -8,7 +8,10 @@ import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
 import { MetricsStore } from './store';
 import { defaultState, type UiState } from './uiState';
 
-export interface DiffOnlyConfig { name: string; config: Record<string, unknown> }
+export interface DiffOnlyConfig {
+  name: string;
+  config: Record<string, unknown>;
+}
 
 export interface PanelModel {
   readonly store: MetricsStore;
@@ -26,7 +29,15 @@ export interface PanelModel {
 }
 
 export function createModel(state: UiState = defaultState(), hadState = false): PanelModel {
-  return { store: new MetricsStore(), state, runs: [], requested: new Set(), diffOnlyConfigs: new Map(), hadState, settings: { advisorPercent: DEFAULT_ADVISOR_PERCENT } };
+  return {
+    store: new MetricsStore(),
+    state,
+    runs: [],
+    requested: new Set(),
+    diffOnlyConfigs: new Map(),
+    hadState,
+    settings: { advisorPercent: DEFAULT_ADVISOR_PERCENT },
+  };
 }
 
 /** The parts of the model that what is drawn depends on. */

@@ -81,7 +81,7 @@ export function startPanel(): PanelParts {
 
   const sched = new FrameScheduler(
     (d) => frame.draw(d),
-    (err) => host.log('error', `draw failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    (err) => host.log('error', `draw failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
     browserFrameEnv(),
     () => awaitingReplays(model),
   );

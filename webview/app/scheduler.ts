@@ -13,12 +13,23 @@
  * (chips, diff, table) is drawn as usual. A settle() caller gets everything at once.
  */
 
-export interface Dirty { structural: boolean; view: boolean; mrl: boolean; mrlData: boolean; runs: boolean; diff: boolean; metrics: Set<string> }
+export interface Dirty {
+  structural: boolean;
+  view: boolean;
+  mrl: boolean;
+  mrlData: boolean;
+  runs: boolean;
+  diff: boolean;
+  metrics: Set<string>;
+}
 
 /** What a change asks to redraw. */
 export type DirtyRequest = Partial<Omit<Dirty, 'metrics' | 'mrlData'>> & { metrics?: Iterable<string> };
 
-export interface DrawnInfo { messageToDrawnMs: number; flushMs: number }
+export interface DrawnInfo {
+  messageToDrawnMs: number;
+  flushMs: number;
+}
 
 export interface FrameStats {
   frames: number;
@@ -52,8 +63,23 @@ export function browserFrameEnv(): FrameEnv {
 }
 
 export class FrameScheduler {
-  readonly stats: FrameStats = { frames: 0, lastMessageToDrawnMs: NaN, lastFlushMs: NaN, heldFrames: 0, chartFrames: 0, burstChartFrameTimes: [] };
-  private readonly dirty: Dirty = { structural: false, view: false, mrl: false, mrlData: false, runs: false, diff: false, metrics: new Set() };
+  readonly stats: FrameStats = {
+    frames: 0,
+    lastMessageToDrawnMs: NaN,
+    lastFlushMs: NaN,
+    heldFrames: 0,
+    chartFrames: 0,
+    burstChartFrameTimes: [],
+  };
+  private readonly dirty: Dirty = {
+    structural: false,
+    view: false,
+    mrl: false,
+    mrlData: false,
+    runs: false,
+    diff: false,
+    metrics: new Set(),
+  };
   private frameRequested = false;
   private pendingSince = NaN;
   private lastMrlRender = -Infinity;
@@ -166,7 +192,9 @@ export class FrameScheduler {
     const t0 = this.env.now();
     const hold = this.holdCharts(d, t0);
     // Held: this frame draws the rest with a copy that has no chart work; the chart flags stay set.
-    const drawn: Dirty = hold ? { structural: false, view: false, mrl: false, mrlData: false, runs: d.runs, diff: d.diff, metrics: new Set() } : d;
+    const drawn: Dirty = hold
+      ? { structural: false, view: false, mrl: false, mrlData: false, runs: d.runs, diff: d.diff, metrics: new Set() }
+      : d;
     const chartPass = !hold && (d.structural || d.view || d.mrl || d.metrics.size);
     if (hold) this.stats.heldFrames++;
     else if (chartPass) {

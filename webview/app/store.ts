@@ -11,7 +11,12 @@ import { isResumeEvent } from '../../src/protocol/runFolder';
 export { lowerIsBetter };
 
 /** dim = null for a dimension-less value (`values.loss`, `values["funnel:ndcg@10"]`). */
-export interface SeriesKey { runId: string; split: 'train' | 'eval'; metric: string; dim: number | null }
+export interface SeriesKey {
+  runId: string;
+  split: 'train' | 'eval';
+  metric: string;
+  dim: number | null;
+}
 
 /** A metric's identity across runs and dims: what one "chart per metric" shows. */
 export function metricId(split: string, metric: string): string {
@@ -50,8 +55,7 @@ export class Series {
   best = -1;
   /** Bumped on any non-append change (truncate/reset) so caches know to start over. */
   generation = 0;
-  private smooth: { weight: number; gen: number; upto: number; out: Column; num: number; den: number; gap: number } | null =
-    null;
+  private smooth: { weight: number; gen: number; upto: number; out: Column; num: number; den: number; gap: number } | null = null;
   private readonly lower: boolean;
 
   constructor(key: SeriesKey) {
@@ -60,10 +64,18 @@ export class Series {
     this.lower = lowerIsBetter(key.metric);
   }
 
-  get step(): Float64Array { return this.cStep.a; }
-  get time(): Float64Array { return this.cTime.a; }
-  get wall(): Float64Array { return this.cWall.a; }
-  get y(): Float64Array { return this.cY.a; }
+  get step(): Float64Array {
+    return this.cStep.a;
+  }
+  get time(): Float64Array {
+    return this.cTime.a;
+  }
+  get wall(): Float64Array {
+    return this.cWall.a;
+  }
+  get y(): Float64Array {
+    return this.cY.a;
+  }
 
   push(step: number, time: number, wall: number, y: number): void {
     const i = this.n;
@@ -202,7 +214,18 @@ export class MetricsStore {
   run(runId: string): RunData {
     let r = this.runs.get(runId);
     if (!r) {
-      r = { runId, series: new Map(), index: new Map(), maxStep: -Infinity, evalSteps: [], funnel: new Map(), loaded: false, startedAtMs: NaN, timeOffset: 0, lastTime: -Infinity };
+      r = {
+        runId,
+        series: new Map(),
+        index: new Map(),
+        maxStep: -Infinity,
+        evalSteps: [],
+        funnel: new Map(),
+        loaded: false,
+        startedAtMs: NaN,
+        timeOffset: 0,
+        lastTime: -Infinity,
+      };
       this.runs.set(runId, r);
     }
     return r;

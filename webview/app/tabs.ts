@@ -42,7 +42,10 @@ export class PanelTabs {
     const runs = tab === 'runs';
     el.chartsPane.hidden = runs;
     el.runsPane.hidden = !runs;
-    for (const [b, on] of [[el.tabCharts, !runs], [el.tabRuns, runs]] as const) {
+    for (const [b, on] of [
+      [el.tabCharts, !runs],
+      [el.tabRuns, runs],
+    ] as const) {
       b.setAttribute('aria-selected', String(on));
       b.tabIndex = on ? 0 : -1;
     }

@@ -36,7 +36,11 @@ export class ChartGrid {
   private batching = false;
 
   /** `onNear`: a dirty chart came near the viewport; call drawPending() in the next frame. */
-  constructor(private readonly parent: HTMLElement, private readonly cb: ChartCallbacks, onNear: () => void = () => undefined) {
+  constructor(
+    private readonly parent: HTMLElement,
+    private readonly cb: ChartCallbacks,
+    onNear: () => void = () => undefined,
+  ) {
     this.observer =
       typeof IntersectionObserver === 'function'
         ? new IntersectionObserver(

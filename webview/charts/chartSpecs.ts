@@ -13,7 +13,12 @@ import { allDimsSorted, compareMetricIds, isPlottedMetric, prettyMetric, runLabe
 import type { MetricsStore } from '../app/store';
 import type { Curve, LegendEntry } from './timeChart';
 
-export interface ChartSpec { id: string; title: string; curves: Curve[]; legend: LegendEntry[] }
+export interface ChartSpec {
+  id: string;
+  title: string;
+  curves: Curve[];
+  legend: LegendEntry[];
+}
 
 /** Theme colours the specs use (hexOf: a non-hex colour is normalised through a canvas, in the browser). */
 export type SpecTheme = Pick<PanelTheme, 'kind' | 'fg' | 'muted'>;
@@ -37,7 +42,9 @@ export const RUN_LEGEND_MAX = 8;
 export function runLegendEntries(shown: readonly PanelRun[], color: string): LegendEntry[] {
   if (shown.length < 2) return [];
   const dashOf = (i: number) => (RUN_DASHES[i % RUN_DASHES.length].length ? RUN_DASHES[i % RUN_DASHES.length] : [1, 0]);
-  const out: LegendEntry[] = shown.slice(0, RUN_LEGEND_MAX).map((r, i) => ({ key: `run:${r.id}`, text: runLabel(r), color, dash: dashOf(i), hidden: false }));
+  const out: LegendEntry[] = shown
+    .slice(0, RUN_LEGEND_MAX)
+    .map((r, i) => ({ key: `run:${r.id}`, text: runLabel(r), color, dash: dashOf(i), hidden: false }));
   const more = shown.length - RUN_LEGEND_MAX;
   if (more > 0) out.push({ key: 'more', text: `+ ${more} more runs`, color, hidden: false });
   return out;
@@ -74,16 +81,38 @@ function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme, runLegen
         if (!s) continue;
         presentDims.add(d);
         if (hidden.has(d)) continue;
-        curves.push({ id: `${r.id}|${d}`, series: s, runId: r.id, dim: d, label: `${prefix}dim ${d}`, color: dimColor(d, dims, theme.kind), dash, marker, legendKey: `dim:${d}` });
+        curves.push({
+          id: `${r.id}|${d}`,
+          series: s,
+          runId: r.id,
+          dim: d,
+          label: `${prefix}dim ${d}`,
+          color: dimColor(d, dims, theme.kind),
+          dash,
+          marker,
+          legendKey: `dim:${d}`,
+        });
       }
       const t = store.series(r.id, m.split, m.metric, null);
       if (t) {
         hasTotal = true;
-        curves.push({ id: `${r.id}|all`, series: t, runId: r.id, dim: null, label: `${prefix}${m.dims.size ? 'all dims' : m.metric}`, color: m.dims.size ? totalColor : hexOf(theme.fg), dash, marker, legendKey: 'total' });
+        curves.push({
+          id: `${r.id}|all`,
+          series: t,
+          runId: r.id,
+          dim: null,
+          label: `${prefix}${m.dims.size ? 'all dims' : m.metric}`,
+          color: m.dims.size ? totalColor : hexOf(theme.fg),
+          dash,
+          marker,
+          legendKey: 'total',
+        });
       }
     });
     if (!presentDims.size && !hasTotal) continue;
-    const legend: LegendEntry[] = [...presentDims].sort((a, b) => a - b).map((d) => ({ key: `dim:${d}`, text: `dim ${d}`, color: dimColor(d, dims, theme.kind), hidden: hidden.has(d) }));
+    const legend: LegendEntry[] = [...presentDims]
+      .sort((a, b) => a - b)
+      .map((d) => ({ key: `dim:${d}`, text: `dim ${d}`, color: dimColor(d, dims, theme.kind), hidden: hidden.has(d) }));
     if (hasTotal && presentDims.size) legend.push({ key: 'total', text: 'all dims', color: totalColor, hidden: false });
     specs.push({ id: `m:${mid}`, title: prettyMetric(m.split, m.metric), curves, legend: [...legend, ...runLegend] });
   }
@@ -95,7 +124,9 @@ function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecC
   const multi = shown.length > 1;
   const withDim = metricIds.filter((mid) => store.metrics.get(mid)!.dims.size > 0);
   const dimless = metricIds.filter((mid) => store.metrics.get(mid)!.dimless);
-  const perDim = dims.filter((d) => !hidden.has(d)).map((d) => ({ id: `d:${d}`, title: `dim ${d}`, dim: d as number | null, mids: withDim }));
+  const perDim = dims
+    .filter((d) => !hidden.has(d))
+    .map((d) => ({ id: `d:${d}`, title: `dim ${d}`, dim: d as number | null, mids: withDim }));
   if (dimless.length) perDim.push({ id: 'd:none', title: 'all dims / dimension-less', dim: null, mids: dimless });
   for (const spec of perDim) {
     const curves: Curve[] = [];
@@ -107,7 +138,17 @@ function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecC
         const s = store.series(r.id, m.split, m.metric, spec.dim);
         if (!s) return;
         present.add(mid);
-        curves.push({ id: `${r.id}|${mid}`, series: s, runId: r.id, dim: spec.dim, label: `${prefix}${prettyMetric(m.split, m.metric)}`, color: metricColor(metricIds.indexOf(mid)), dash, marker, legendKey: `metric:${mid}` });
+        curves.push({
+          id: `${r.id}|${mid}`,
+          series: s,
+          runId: r.id,
+          dim: spec.dim,
+          label: `${prefix}${prettyMetric(m.split, m.metric)}`,
+          color: metricColor(metricIds.indexOf(mid)),
+          dash,
+          marker,
+          legendKey: `metric:${mid}`,
+        });
       });
     });
     if (!curves.length) continue;

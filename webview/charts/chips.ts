@@ -106,15 +106,19 @@ export function renderRuns(runsEl: HTMLElement, bannersEl: HTMLElement, m: ViewM
     runsEl.append(runChip(r, on, idx, loading, onToggle));
   }
   if (hidden > 0) {
-    runsEl.append(moreChip(`+ ${hidden} more`, `Show all ${m.runs.length} runs (the runs table filters and picks many)`, () => {
-      expanded = true;
-      redraw();
-    }));
+    runsEl.append(
+      moreChip(`+ ${hidden} more`, `Show all ${m.runs.length} runs (the runs table filters and picks many)`, () => {
+        expanded = true;
+        redraw();
+      }),
+    );
   } else if (compact && expanded) {
-    runsEl.append(moreChip('Show fewer', 'Collapse the runs bar', () => {
-      expanded = false;
-      redraw();
-    }));
+    runsEl.append(
+      moreChip('Show fewer', 'Collapse the runs bar', () => {
+        expanded = false;
+        redraw();
+      }),
+    );
   }
   // Failed runs say why, in full, where it cannot be missed.
   bannersEl.replaceChildren();

@@ -32,7 +32,11 @@ function num(v: number): string {
  * slider's `smoothing` (train curves smoothed, eval curves raw; 0 = raw everywhere) and the weight used.
  * `runName` names a run id (the id itself when it has none).
  */
-export function buildCsv(curves: readonly Pick<Curve, 'runId' | 'series'>[], smoothing: number, runName: (runId: string) => string | undefined): string {
+export function buildCsv(
+  curves: readonly Pick<Curve, 'runId' | 'series'>[],
+  smoothing: number,
+  runName: (runId: string) => string | undefined,
+): string {
   const lines = [CSV_HEADER];
   for (const c of curves) {
     const s = c.series;

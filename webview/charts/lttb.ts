@@ -3,7 +3,10 @@
  * decimation plugin because our series live in typed arrays (no 100k {x,y} objects to build per frame),
  * and because we decimate only the visible x range, so zooming in brings the detail back.
  */
-export interface XY { x: number; y: number }
+export interface XY {
+  x: number;
+  y: number;
+}
 
 /** Index range [lo, hi) of points with x in [xmin, xmax], widened by one point each side so the line
  *  runs to the plot edge. xs must be non-decreasing over [0, n). */

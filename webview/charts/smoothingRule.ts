@@ -13,4 +13,5 @@ export function curveSmoothing(key: Pick<SeriesKey, 'split'>, weight: number): n
 }
 
 /** The smoothing control's tooltip: says what it applies to. */
-export const SMOOTHING_TITLE = 'Smoothing (time-weighted EMA) of train curves. Eval curves (one point per evaluation) are always drawn raw.';
+export const SMOOTHING_TITLE =
+  'Smoothing (time-weighted EMA) of train curves. Eval curves (one point per evaluation) are always drawn raw.';

@@ -33,14 +33,36 @@ export interface Curve {
   legendKey: string;
 }
 
-export interface LegendEntry { key: string; text: string; color: string; dash?: number[]; hidden: boolean }
+export interface LegendEntry {
+  key: string;
+  text: string;
+  color: string;
+  dash?: number[];
+  hidden: boolean;
+}
 
-export interface ViewOpts { smoothing: number; logY: boolean; xAxis: XAxisMode; theme: PanelTheme }
+export interface ViewOpts {
+  smoothing: number;
+  logY: boolean;
+  xAxis: XAxisMode;
+  theme: PanelTheme;
+}
 
-export interface DatasetInfo { curve: Curve; role: 'raw' | 'smoothed' | 'line' }
+export interface DatasetInfo {
+  curve: Curve;
+  role: 'raw' | 'smoothed' | 'line';
+}
 
 /** Decimation cache of one dataset: what its `data` was computed from. */
-interface DecCache { gen: number; n: number; target: number; smoothing: number; axis: XAxisMode; appended: number; zoomed: boolean }
+interface DecCache {
+  gen: number;
+  n: number;
+  target: number;
+  smoothing: number;
+  axis: XAxisMode;
+  appended: number;
+  zoomed: boolean;
+}
 /** A Chart.js dataset with the curve it draws and its decimation cache. */
 export type TimeDataset = ChartDataset<'line', ScatterDataPoint[]> & { _info?: DatasetInfo; _dec?: DecCache };
 
@@ -89,9 +111,12 @@ export class TimeChart {
     const h = document.createElement('h3');
     h.textContent = title;
     h.title = title;
-    head.append(h, this.button('Reset zoom', '⟲', 'reset', () => this.resetZoom()),
+    head.append(
+      h,
+      this.button('Reset zoom', '⟲', 'reset', () => this.resetZoom()),
       this.button('Export PNG', 'PNG', 'png', () => this.cb.onExportPng(this)),
-      this.button('Export CSV (full resolution)', 'CSV', 'csv', () => this.cb.onExportCsv(this)));
+      this.button('Export CSV (full resolution)', 'CSV', 'csv', () => this.cb.onExportCsv(this)),
+    );
     const box = document.createElement('div');
     box.className = 'chart-box';
     const canvas = document.createElement('canvas');
@@ -115,7 +140,9 @@ export class TimeChart {
         type: 'line',
         data: { datasets: this.ds },
         options: this.options(),
-        plugins: [overlayPlugin({ best: () => this.bestPoints(), selectionBox: () => this.zoom.selectionBox(), theme: () => this.view.theme })],
+        plugins: [
+          overlayPlugin({ best: () => this.bestPoints(), selectionBox: () => this.zoom.selectionBox(), theme: () => this.view.theme }),
+        ],
       });
     }
     return this.instance;
@@ -153,10 +180,11 @@ export class TimeChart {
   }
 
   private refreshNextFrame(): void {
-    if (!this.pendingFrame) this.pendingFrame = requestAnimationFrame(() => {
-      this.pendingFrame = 0;
-      this.refresh();
-    });
+    if (!this.pendingFrame)
+      this.pendingFrame = requestAnimationFrame(() => {
+        this.pendingFrame = 0;
+        this.refresh();
+      });
   }
 
   /** Each visible curve's best raw value (min for losses, max otherwise) in current axis units. */
@@ -221,10 +249,31 @@ export class TimeChart {
         spanGaps: true,
       };
       if (smooth) {
-        if (underlay) ds.push({ ...base, label: `${c.label} (raw)`, borderColor: withAlpha(c.color, hc ? 0.45 : 0.28), borderWidth: 1, _info: { curve: c, role: 'raw' } });
-        ds.push({ ...base, label: c.label, borderColor: c.color, backgroundColor: c.color, borderWidth: hc ? 2.5 : 1.75, _info: { curve: c, role: 'smoothed' } });
+        if (underlay)
+          ds.push({
+            ...base,
+            label: `${c.label} (raw)`,
+            borderColor: withAlpha(c.color, hc ? 0.45 : 0.28),
+            borderWidth: 1,
+            _info: { curve: c, role: 'raw' },
+          });
+        ds.push({
+          ...base,
+          label: c.label,
+          borderColor: c.color,
+          backgroundColor: c.color,
+          borderWidth: hc ? 2.5 : 1.75,
+          _info: { curve: c, role: 'smoothed' },
+        });
       } else {
-        ds.push({ ...base, label: c.label, borderColor: c.color, backgroundColor: c.color, borderWidth: hc ? 2.5 : 1.5, _info: { curve: c, role: 'line' } });
+        ds.push({
+          ...base,
+          label: c.label,
+          borderColor: c.color,
+          backgroundColor: c.color,
+          borderWidth: hc ? 2.5 : 1.5,
+          _info: { curve: c, role: 'line' },
+        });
       }
     }
     this.ds = ds;
@@ -274,7 +323,14 @@ export class TimeChart {
       const ys = smoothing > 0 ? s.smoothed(smoothing) : s.y;
       const c = d._dec;
       const valid =
-        !zoom && c !== undefined && c.gen === s.generation && c.target === target && c.smoothing === smoothing && c.axis === mode && c.n <= s.n && !c.zoomed;
+        !zoom &&
+        c !== undefined &&
+        c.gen === s.generation &&
+        c.target === target &&
+        c.smoothing === smoothing &&
+        c.axis === mode &&
+        c.n <= s.n &&
+        !c.zoomed;
       if (valid && c.n === s.n) {
         // unchanged
       } else if (valid && (s.n - c.n + c.appended <= target / 4 || performance.now() - t0 > budgetMs)) {

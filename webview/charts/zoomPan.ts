@@ -7,9 +7,18 @@ import type { ScatterDataPoint } from 'chart.js';
 import type { Chart } from './chartSetup';
 
 /** An x range in current axis units. */
-export interface XWindow { min: number; max: number }
+export interface XWindow {
+  min: number;
+  max: number;
+}
 
-interface DragState { mode: 'box' | 'pan'; startPx: number; curPx: number; startMin: number; startMax: number }
+interface DragState {
+  mode: 'box' | 'pan';
+  startPx: number;
+  curPx: number;
+  startMin: number;
+  startMax: number;
+}
 
 export interface ZoomPanHost {
   /** The Chart.js instance (created on first use). */

@@ -8,7 +8,11 @@ import { runById, type DiffOnlyConfig, type PanelModel } from '../app/model';
 
 type DiffSource = Pick<PanelModel, 'state' | 'runs' | 'diffOnlyConfigs'>;
 
-export interface DiffColumn { id: string; name: string; config: Record<string, unknown> }
+export interface DiffColumn {
+  id: string;
+  name: string;
+  config: Record<string, unknown>;
+}
 
 export interface DiffTableModel {
   /** The first column is the reference the others are compared with. */
@@ -17,7 +21,11 @@ export interface DiffTableModel {
 }
 
 /** A run's config, else a config that belongs to no run (config files), else undefined. */
-export function diffEntry(runs: readonly PanelRun[], diffOnlyConfigs: ReadonlyMap<string, DiffOnlyConfig>, id: string): DiffOnlyConfig | undefined {
+export function diffEntry(
+  runs: readonly PanelRun[],
+  diffOnlyConfigs: ReadonlyMap<string, DiffOnlyConfig>,
+  id: string,
+): DiffOnlyConfig | undefined {
   const r = runById(runs, id);
   if (r?.config) return { name: r.name, config: r.config };
   return diffOnlyConfigs.get(id);
@@ -37,7 +45,13 @@ export function diffTableModel(m: DiffSource): DiffTableModel | null {
   const ids = diffRunIds(m);
   if (ids.length < 2) return null;
   const columns = ids.map((id) => ({ id, ...diffEntry(m.runs, m.diffOnlyConfigs, id)! }));
-  return { columns, rows: diffConfigs(columns.map((c) => c.config), { all: !m.state.diffOnly }) };
+  return {
+    columns,
+    rows: diffConfigs(
+      columns.map((c) => c.config),
+      { all: !m.state.diffOnly },
+    ),
+  };
 }
 
 /** Whether column i (> 0) of a changed row differs from the reference column. */

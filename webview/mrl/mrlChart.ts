@@ -17,14 +17,44 @@ import { dimColor, hexOf, RUN_DASHES, RUN_MARKERS, withAlpha } from '../charts/c
 import type { MetricsStore } from '../app/store';
 import { formatStep, formatValue } from '../charts/axes';
 
-export interface MrlRun { id: string; name: string; index: number; config?: Record<string, unknown> | null }
+export interface MrlRun {
+  id: string;
+  name: string;
+  index: number;
+  config?: Record<string, unknown> | null;
+}
 
-export interface MrlPoint { runId: string; dim: number; y: number; step: number }
-export interface FunnelPoint { runId: string; shortlistDim: number; rerankDim: number; y: number; step: number; macsSaved?: number }
+export interface MrlPoint {
+  runId: string;
+  dim: number;
+  y: number;
+  step: number;
+}
+export interface FunnelPoint {
+  runId: string;
+  shortlistDim: number;
+  rerankDim: number;
+  y: number;
+  step: number;
+  macsSaved?: number;
+}
 /** One run's advice at the step shown (null: the metric is not reported at two dims, or full ≤ 0). */
-export interface RunAdvice { runId: string; name: string; index: number; step: number; advice: DimAdvice | null }
+export interface RunAdvice {
+  runId: string;
+  name: string;
+  index: number;
+  step: number;
+  advice: DimAdvice | null;
+}
 /** Where the advisor marks were drawn (read by the browser tests through their hook). */
-export interface AdvisorMark { runId: string; threshold: number; dim: number; value: number; thresholdPx: number; dimPx: number }
+export interface AdvisorMark {
+  runId: string;
+  threshold: number;
+  dim: number;
+  value: number;
+  thresholdPx: number;
+  dimPx: number;
+}
 
 /** Where a run's funnel dims come from: values `funnel:shortlistDim`/`funnel:rerankDim`, else the config. */
 function funnelDims(rec: Record<string, number>, config: Record<string, unknown> | null | undefined): [number, number] | null {
@@ -46,7 +76,10 @@ export class MrlChart {
   advice: RunAdvice[] = [];
   advisorMarks: AdvisorMark[] = [];
 
-  constructor(canvas: HTMLCanvasElement, private theme: PanelTheme) {
+  constructor(
+    canvas: HTMLCanvasElement,
+    private theme: PanelTheme,
+  ) {
     this.chart = new Chart(canvas, { type: 'line', data: { datasets: [] }, options: this.options(), plugins: [this.advisorPlugin()] });
   }
 
@@ -159,7 +192,9 @@ export class MrlChart {
             // Bounded like the time charts' legends: the first RUN_LEGEND_MAX runs, then "+ N more runs".
             generateLabels: (chart: Chart) => {
               const all = Chart.defaults.plugins.legend.labels.generateLabels(chart);
-              const keep = all.filter((it) => ((chart.data.datasets[it.datasetIndex ?? 0] as { _run?: number })._run ?? 0) < RUN_LEGEND_MAX);
+              const keep = all.filter(
+                (it) => ((chart.data.datasets[it.datasetIndex ?? 0] as { _run?: number })._run ?? 0) < RUN_LEGEND_MAX,
+              );
               const out = keep.map((it) => ({
                 ...it,
                 fillStyle: it.text.includes(' funnel ') ? it.fillStyle : t.fg,
@@ -167,7 +202,16 @@ export class MrlChart {
                 fontColor: t.fg,
               }));
               const more = this.runCount - RUN_LEGEND_MAX;
-              if (more > 0) out.push({ text: `+ ${more} more runs`, fillStyle: 'transparent', strokeStyle: 'transparent', lineWidth: 0, hidden: false, fontColor: t.muted, datasetIndex: -1 } as (typeof out)[number]);
+              if (more > 0)
+                out.push({
+                  text: `+ ${more} more runs`,
+                  fillStyle: 'transparent',
+                  strokeStyle: 'transparent',
+                  lineWidth: 0,
+                  hidden: false,
+                  fontColor: t.muted,
+                  datasetIndex: -1,
+                } as (typeof out)[number]);
               return out;
             },
           },
@@ -199,7 +243,16 @@ export class MrlChart {
    */
   private runCount = 0;
 
-  update(store: MetricsStore, runs: MrlRun[], split: 'train' | 'eval', metric: string, step: number, dims: number[], allDims: number[], percent: number): void {
+  update(
+    store: MetricsStore,
+    runs: MrlRun[],
+    split: 'train' | 'eval',
+    metric: string,
+    step: number,
+    dims: number[],
+    allDims: number[],
+    percent: number,
+  ): void {
     const t = this.theme;
     const datasets: any[] = [];
     this.points = [];
@@ -252,7 +305,13 @@ export class MrlChart {
       // Funnel: at the step shown, if the run reported `funnel:<metric>`.
       const rec = rd.funnel.get(at) ?? latestFunnelAtOrBefore(rd.funnel, at);
       // The advisor reads every dim (a hidden dim is still the full dim) at the step shown.
-      this.advice.push({ runId: run.id, name: run.name, index: run.index, step: at, advice: adviseDim(byDimAt(store, run.id, split, metric, at, everyDim), { metric, percent, values: funnelValues(rec, run.config) }) });
+      this.advice.push({
+        runId: run.id,
+        name: run.name,
+        index: run.index,
+        step: at,
+        advice: adviseDim(byDimAt(store, run.id, split, metric, at, everyDim), { metric, percent, values: funnelValues(rec, run.config) }),
+      });
       if (rec && Number.isFinite(rec[metric])) {
         const fd = funnelDims(rec, run.config);
         if (fd) {
@@ -319,9 +378,10 @@ function funnelValues(rec: Record<string, number> | undefined, config: MrlRun['c
 function latestFunnelAtOrBefore(m: Map<number, Record<string, number>>, step: number): Record<string, number> | undefined {
   let best = -Infinity;
   let rec: Record<string, number> | undefined;
-  for (const [s, r] of m) if (s <= step && s > best) {
-    best = s;
-    rec = r;
-  }
+  for (const [s, r] of m)
+    if (s <= step && s > best) {
+      best = s;
+      rec = r;
+    }
   return rec;
 }

@@ -10,11 +10,13 @@ import type { UiState } from '../app/uiState';
 
 /** Metrics that have dims (candidates for the MRL chart), eval first. */
 export function mrlCandidates(store: MetricsStore): string[] {
-  return [...store.metrics.keys()].filter((mid) => store.metrics.get(mid)!.dims.size > 1).sort((a, b) => {
-    const sa = store.metrics.get(a)!.split === 'eval' ? 0 : 1;
-    const sb = store.metrics.get(b)!.split === 'eval' ? 0 : 1;
-    return sa - sb || compareMetricIds(store, a, b);
-  });
+  return [...store.metrics.keys()]
+    .filter((mid) => store.metrics.get(mid)!.dims.size > 1)
+    .sort((a, b) => {
+      const sa = store.metrics.get(a)!.split === 'eval' ? 0 : 1;
+      const sb = store.metrics.get(b)!.split === 'eval' ? 0 : 1;
+      return sa - sb || compareMetricIds(store, a, b);
+    });
 }
 
 /** The user's pick if it still exists, else eval NDCG@10, else the first candidate; null = no chart. */
@@ -76,14 +78,14 @@ export function pickMrlStep(steps: readonly number[], chosen: number | null): Mr
     index = 0;
     for (let i = 0; i < steps.length; i++) if (steps[i] <= chosen) index = i;
   }
-  const step = follow ? Infinity : steps[index] ?? Infinity;
+  const step = follow ? Infinity : (steps[index] ?? Infinity);
   const label = steps.length ? `${steps[index]}${follow ? ' (latest)' : ''}` : '—';
   return { index, follow, step, label };
 }
 
 /** The chosen step for slider position i: the last position means "follow the latest" (null). */
 export function mrlStepAtSlider(steps: readonly number[], i: number): number | null {
-  return i >= steps.length - 1 ? null : steps[i] ?? null;
+  return i >= steps.length - 1 ? null : (steps[i] ?? null);
 }
 
 /**

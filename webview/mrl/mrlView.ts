@@ -78,18 +78,29 @@ export class MrlView {
     this.chart ??= new MrlChart(el.canvas, theme);
     const metric = store.metrics.get(mid)!;
     const dims = allDimsSorted(store).filter((d) => !state.hiddenDims.includes(d));
-    this.chart.update(store, shown.map((r, index) => ({ id: r.id, name: runLabel(r), index, config: r.config })), metric.split, metric.metric, pick.step, dims, allDimsSorted(store), advisorPercent(m));
+    this.chart.update(
+      store,
+      shown.map((r, index) => ({ id: r.id, name: runLabel(r), index, config: r.config })),
+      metric.split,
+      metric.metric,
+      pick.step,
+      dims,
+      allDimsSorted(store),
+      advisorPercent(m),
+    );
     this.renderAdvice(advisorLines(this.chart.advice));
   }
 
   private renderAdvice(lines: string[]): void {
     if (lines.join('\n') === this.adviceLines.join('\n')) return;
     this.adviceLines = lines;
-    this.advice.replaceChildren(...lines.map((l) => {
-      const d = document.createElement('div');
-      d.textContent = l;
-      return d;
-    }));
+    this.advice.replaceChildren(
+      ...lines.map((l) => {
+        const d = document.createElement('div');
+        d.textContent = l;
+        return d;
+      }),
+    );
     this.advice.hidden = lines.length === 0;
   }
 }

@@ -7,7 +7,13 @@ import type { Column, ColumnGroup, ColumnPrefs } from './columns';
 import { el } from './dom';
 import type { TableUiState, TableView } from './tableModel';
 
-const GROUP_LABEL: Record<ColumnGroup, string> = { run: 'Run', param: 'Params', metric: 'Metrics', funnel: 'Funnel', advisor: 'Dim advisor' };
+const GROUP_LABEL: Record<ColumnGroup, string> = {
+  run: 'Run',
+  param: 'Params',
+  metric: 'Metrics',
+  funnel: 'Funnel',
+  advisor: 'Dim advisor',
+};
 
 /** The prefs with column c shown or hidden: only departures from its default are kept. Pure. */
 export function withColumnShown(prefs: ColumnPrefs, c: Column, on: boolean): ColumnPrefs {
@@ -85,7 +91,9 @@ export class ColumnChooser {
     frag.append(head);
     const q = search.toLowerCase();
     for (const g of Object.keys(GROUP_LABEL) as ColumnGroup[]) {
-      const cols = v.allColumns.filter((c) => c.group === g && (!q || c.key.toLowerCase().includes(q) || c.label.toLowerCase().includes(q)));
+      const cols = v.allColumns.filter(
+        (c) => c.group === g && (!q || c.key.toLowerCase().includes(q) || c.label.toLowerCase().includes(q)),
+      );
       if (!cols.length) continue;
       const fs = el('fieldset');
       fs.append(el('legend', undefined, GROUP_LABEL[g]));

@@ -46,7 +46,14 @@ function num(v: unknown): number | undefined {
 }
 
 function runColumns(): Column[] {
-  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value'], cellTitle?: Column['cellTitle']): Column => ({
+  const col = (
+    key: string,
+    label: string,
+    kind: ColumnKind,
+    title: string,
+    value: Column['value'],
+    cellTitle?: Column['cellTitle'],
+  ): Column => ({
     key,
     label,
     title: `${title} (key: ${key})`,
@@ -57,8 +64,22 @@ function runColumns(): Column[] {
     cellTitle,
   });
   return [
-    col('status', 'status', 'text', 'Run status', (r) => r.run.status, (r) => r.run.error),
-    col('name', 'name', 'text', 'Display name (notes), else the run name', (r) => r.name, (r) => `${r.run.name} (${r.run.id})${r.run.notes?.note ? `\n${r.run.notes.note}` : ''}`),
+    col(
+      'status',
+      'status',
+      'text',
+      'Run status',
+      (r) => r.run.status,
+      (r) => r.run.error,
+    ),
+    col(
+      'name',
+      'name',
+      'text',
+      'Display name (notes), else the run name',
+      (r) => r.name,
+      (r) => `${r.run.name} (${r.run.id})${r.run.notes?.note ? `\n${r.run.notes.note}` : ''}`,
+    ),
     col('tags', 'tags', 'text', 'Tags (notes)', (r) => (r.tags.length ? r.tags.join(', ') : undefined)),
     col('started', 'started', 'date', 'Start time', (r) => r.startedMs),
     col('duration', 'duration', 'duration', 'Seconds from start to end (to now while running)', (r, now) => {
@@ -154,10 +175,26 @@ function metricColumns(rows: readonly TableRow[]): Column[] {
   for (const m of metrics) {
     const shown = !METRICS_NOT_BY_DEFAULT.has(m);
     for (const d of dims) {
-      out.push({ key: `${m}@${d}`, label: `${m} @${d}`, title: `${m} at dim ${d}, latest eval (key: ${m}@${d})`, group: 'metric', kind: 'number', defaultShown: shown, value: (r) => num(r.run.summary?.last[d]?.[m]) });
+      out.push({
+        key: `${m}@${d}`,
+        label: `${m} @${d}`,
+        title: `${m} at dim ${d}, latest eval (key: ${m}@${d})`,
+        group: 'metric',
+        kind: 'number',
+        defaultShown: shown,
+        value: (r) => num(r.run.summary?.last[d]?.[m]),
+      });
     }
     for (const d of dims) {
-      out.push({ key: `best:${m}@${d}`, label: `best ${m} @${d}`, title: `${m} at dim ${d}, best over every eval (key: best:${m}@${d})`, group: 'metric', kind: 'number', defaultShown: shown, value: (r) => num(r.run.summary?.best[d]?.[m]) });
+      out.push({
+        key: `best:${m}@${d}`,
+        label: `best ${m} @${d}`,
+        title: `${m} at dim ${d}, best over every eval (key: best:${m}@${d})`,
+        group: 'metric',
+        kind: 'number',
+        defaultShown: shown,
+        value: (r) => num(r.run.summary?.best[d]?.[m]),
+      });
     }
   }
   return out;
@@ -184,12 +221,33 @@ function funnelColumns(rows: readonly TableRow[]): Column[] {
 function advisorColumns(settings: PanelSettings): Column[] {
   const p = settings.advisorPercent;
   const why = (r: TableRow) => (r.advice ? describeAdvice(r.advice) : undefined);
-  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value']): Column => ({ key, label, title: `${title} (key: ${key})`, group: 'advisor', kind, defaultShown: true, value, cellTitle: why });
+  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value']): Column => ({
+    key,
+    label,
+    title: `${title} (key: ${key})`,
+    group: 'advisor',
+    kind,
+    defaultShown: true,
+    value,
+    cellTitle: why,
+  });
   return [
-    col('advisor:dim', `dim for ${p} %`, 'int', `Smallest dim whose headline eval metric reaches ${p} % of the full-dim value (latest eval)`, (r) => r.advice?.dim),
+    col(
+      'advisor:dim',
+      `dim for ${p} %`,
+      'int',
+      `Smallest dim whose headline eval metric reaches ${p} % of the full-dim value (latest eval)`,
+      (r) => r.advice?.dim,
+    ),
     col('advisor:float32', 'float32 B/vec', 'int', 'Index bytes per vector at that dim, float32', (r) => r.advice?.bytes.float32),
     col('advisor:int8', 'int8 B/vec', 'int', 'Index bytes per vector at that dim, int8 (scalar quantisation)', (r) => r.advice?.bytes.int8),
-    col('advisor:macsSaved', 'MACs saved', 'share', 'Share of multiply-adds per query saved against the full dim', (r) => r.advice?.macsSaving),
+    col(
+      'advisor:macsSaved',
+      'MACs saved',
+      'share',
+      'Share of multiply-adds per query saved against the full dim',
+      (r) => r.advice?.macsSaving,
+    ),
   ];
 }
 
@@ -204,7 +262,12 @@ export interface DerivedColumns {
  * The columns for these rows. `all`: every row the host lists (params and metrics any of them has);
  * `shown`: the rows that pass the filter (which params differ among them decides the default params).
  */
-export function deriveColumns(all: readonly TableRow[], shown: readonly TableRow[], prefs: ColumnPrefs, settings: PanelSettings): DerivedColumns {
+export function deriveColumns(
+  all: readonly TableRow[],
+  shown: readonly TableRow[],
+  prefs: ColumnPrefs,
+  settings: PanelSettings,
+): DerivedColumns {
   const { paths, differing } = paramPaths(all, shown);
   const params = paths.map((p) => paramColumn(p, differing.has(p) && !PARAMS_NOT_BY_DEFAULT.has(p)));
   const cols = [...runColumns(), ...params, ...metricColumns(all), ...funnelColumns(all), ...advisorColumns(settings)];

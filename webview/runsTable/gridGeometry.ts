@@ -13,10 +13,25 @@ export const ROW_PX_GUESS = 22;
 export const SELECT_COL_PX = 28;
 
 /** The scroll window: scroll offsets and client size (px). */
-export interface Viewport { top: number; height: number; left: number; width: number }
+export interface Viewport {
+  top: number;
+  height: number;
+  left: number;
+  width: number;
+}
 
 /** Typical widths (ch) of the run's own columns; others follow their header. */
-const RUN_WIDTHS: Record<string, number> = { status: 13, name: 22, tags: 16, started: 19, duration: 11, pairsPerSec: 10, backend: 10, step: 8, loss: 9 };
+const RUN_WIDTHS: Record<string, number> = {
+  status: 13,
+  name: 22,
+  tags: 16,
+  started: 19,
+  duration: 11,
+  pairsPerSec: 10,
+  backend: 10,
+  step: 8,
+  loss: 9,
+};
 
 export function columnWidthCh(c: Column): number {
   const fixed = RUN_WIDTHS[c.key];

@@ -30,7 +30,8 @@ export function loadTableState(raw: unknown): TableUiState {
   if (typeof raw !== 'object' || raw === null) return s;
   const r = raw as Record<string, unknown>;
   const sort = r.sort as { key?: unknown; dir?: unknown } | null | undefined;
-  if (sort && typeof sort.key === 'string' && (sort.dir === 'asc' || sort.dir === 'desc')) s.sort = { key: sort.key, dir: sort.dir as SortDir };
+  if (sort && typeof sort.key === 'string' && (sort.dir === 'asc' || sort.dir === 'desc'))
+    s.sort = { key: sort.key, dir: sort.dir as SortDir };
   if (typeof r.filter === 'string') s.filter = r.filter;
   if (typeof r.groupBySweep === 'boolean') s.groupBySweep = r.groupBySweep;
   const c = r.columns as { shown?: unknown; hidden?: unknown } | undefined;

@@ -56,7 +56,13 @@ export class RunsTableView {
       },
       exportCsv: () => cb.exportCsv(tableCsvFileName(this.now), this.csv()),
     });
-    this.chooser = new ColumnChooser(root, this.toolbar.chooserButton, ui, () => this.view, () => this.changed());
+    this.chooser = new ColumnChooser(
+      root,
+      this.toolbar.chooserButton,
+      ui,
+      () => this.view,
+      () => this.changed(),
+    );
     this.grid = new VirtualGrid(root, {
       sort: (key) => this.sortBy(key),
       selectAll: () => {

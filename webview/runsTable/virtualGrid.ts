@@ -197,7 +197,10 @@ export class VirtualGrid {
       }
       if (it.kind === 'group') {
         tr.dataset.sweep = it.sweepId ?? '';
-        setText(tr.cells[0], `${it.sweepId === null ? 'Not in a sweep' : `Sweep ${it.sweepId}`} · ${it.count} run${it.count === 1 ? '' : 's'}`);
+        setText(
+          tr.cells[0],
+          `${it.sweepId === null ? 'Not in a sweep' : `Sweep ${it.sweepId}`} · ${it.count} run${it.count === 1 ? '' : 's'}`,
+        );
         continue;
       }
       const r = it.row;

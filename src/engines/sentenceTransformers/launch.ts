@@ -96,11 +96,15 @@ export function checkInterpreter(python: string, need: { version: string; why: s
   try {
     probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
   } catch {
-    throw new EngineError(`"${python}" is not a working Python 3 (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+    throw new EngineError(
+      `"${python}" is not a working Python 3 (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
   }
   const who = `${python} (Python ${String(probe.python)})`;
   if (typeof probe.error === 'string') {
-    throw new EngineError(`${who} has no sentence-transformers (${probe.error}); this config needs sentence-transformers ≥ ${need.version}: ${install}`);
+    throw new EngineError(
+      `${who} has no sentence-transformers (${probe.error}); this config needs sentence-transformers ≥ ${need.version}: ${install}`,
+    );
   }
   const st = String(probe.sentence_transformers);
   if (!versionAtLeast(st, need.version)) {
@@ -109,8 +113,15 @@ export function checkInterpreter(python: string, need: { version: string; why: s
   const missing = (probe.missing as string[] | undefined) ?? [];
   if (missing.length) throw new EngineError(`${who} has sentence-transformers ${st} but not ${missing.join(', ')}: ${install}`);
   const versions: Record<string, string> = {};
-  for (const k of ['sentence_transformers', 'torch', 'transformers', 'datasets', 'accelerate']) if (typeof probe[k] === 'string') versions[k.replace('_', '-')] = probe[k];
-  return { python, executable: String(probe.executable), pythonVersion: String(probe.python), versions, cuda: typeof probe.cuda === 'number' ? probe.cuda : undefined };
+  for (const k of ['sentence_transformers', 'torch', 'transformers', 'datasets', 'accelerate'])
+    if (typeof probe[k] === 'string') versions[k.replace('_', '-')] = probe[k];
+  return {
+    python,
+    executable: String(probe.executable),
+    pythonVersion: String(probe.python),
+    versions,
+    cuda: typeof probe.cuda === 'number' ? probe.cuda : undefined,
+  };
 }
 
 /** transformers' checkpoints (checkpoint-<step>/) in the run's checkpoints/ folder. */
@@ -146,7 +157,9 @@ function engineOf(args: EngineArgs): { resolved: ResolvedRunConfig; file: string
     const loaded = loadRunConfig(file);
     if (!loaded.resolved) {
       // Invalid: report here only when the file asks for this engine (the bundled path reports the rest).
-      return /"engine"\s*:\s*"sentence-transformers"/.test(loaded.text ?? '') ? { errors: formatConfigErrors(args.config, loaded.errors) } : 'other';
+      return /"engine"\s*:\s*"sentence-transformers"/.test(loaded.text ?? '')
+        ? { errors: formatConfigErrors(args.config, loaded.errors) }
+        : 'other';
     }
     if (loaded.resolved.config.engine !== ENGINE) return 'other';
     return { resolved: loaded.resolved, file, warnings: loaded.warnings.map((w) => `${args.config}: ${w.path}: ${w.message}`) };
@@ -195,7 +208,9 @@ export async function sentenceTransformersMain(args: EngineArgs): Promise<number
     return 2;
   }
   if (config.devices > 1 && (interp.cuda ?? 0) < config.devices) {
-    process.stderr.write(`warning: devices ${config.devices}, but torch sees ${interp.cuda ?? 0} CUDA device(s): the processes will share what there is (gloo on the CPU when none)\n`);
+    process.stderr.write(
+      `warning: devices ${config.devices}, but torch sees ${interp.cuda ?? 0} CUDA device(s): the processes will share what there is (gloo on the CPU when none)\n`,
+    );
   }
   return args.resume ? resumeRun(resolve(args.resume), config, interp) : startRun(args, which.file, resolved, interp);
 }
@@ -231,7 +246,9 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
     startedAt: now.toISOString(),
     endedAt: null,
     backend: 'pytorch',
-    backendReason: `${interp.executable} (Python ${interp.pythonVersion}), ${Object.entries(interp.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    backendReason: `${interp.executable} (Python ${interp.pythonVersion}), ${Object.entries(interp.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     engine: ENGINE,
     step: 0,
     configFile: file,
@@ -242,9 +259,14 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
   const writer = RunWriter.create(runDir, info, config);
   try {
     const exported = exportData(runDir, data.train, data.eval, config.evaluation.maxQueries);
-    writeFileSync(join(runDir, 'train.py'), generateScript({ resolved, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }));
+    writeFileSync(
+      join(runDir, 'train.py'),
+      generateScript({ resolved, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }),
+    );
     copyFileSync(callbackSource(), join(runDir, CALLBACK_FILE));
-    writer.log(`sentence-transformers: ${info.backendReason}; ${exported.trainRows} train rows, ${exported.queries} eval queries over ${exported.corpus} texts`);
+    writer.log(
+      `sentence-transformers: ${info.backendReason}; ${exported.trainRows} train rows, ${exported.queries} eval queries over ${exported.corpus} texts`,
+    );
   } catch (e) {
     // The folder exists and says "running": it must end "failed" with the reason, and free its lock.
     const error = `preparing the sentence-transformers run failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -290,7 +312,10 @@ function resumeRun(runDir: string, config: RunConfig, interp: Interpreter): Prom
     err(e.message);
     return 2;
   }
-  writeFileAtomic(join(runDir, RUN_FILES.info), JSON.stringify({ ...info, status: 'running', pid: process.pid, endedAt: null, error: undefined }, null, 2) + '\n');
+  writeFileAtomic(
+    join(runDir, RUN_FILES.info),
+    JSON.stringify({ ...info, status: 'running', pid: process.pid, endedAt: null, error: undefined }, null, 2) + '\n',
+  );
   process.stderr.write(`resuming ${info.id} from checkpoint-${step}\n`);
   return runScript(runDir, config, interp, true);
 }
@@ -333,7 +358,11 @@ function runScript(runDir: string, config: RunConfig, interp: Interpreter, resum
       }
       if (info && info.status === 'running') {
         // Python ended without a final status (killed, or it failed before the callback was attached).
-        const why = spawnError ? `could not start ${interp.python}: ${spawnError.message}` : signal ? `the sentence-transformers process was killed (${signal})` : `the sentence-transformers process exited with code ${code} before training ended`;
+        const why = spawnError
+          ? `could not start ${interp.python}: ${spawnError.message}`
+          : signal
+            ? `the sentence-transformers process was killed (${signal})`
+            : `the sentence-transformers process exited with code ${code} before training ended`;
         const status = signals > 0 ? 'stopped' : 'failed';
         info = { ...info, status, pid: null, endedAt: new Date().toISOString(), error: why };
         writeFileAtomic(file, JSON.stringify(info, null, 2) + '\n');

@@ -34,7 +34,9 @@ export function py(v: unknown): string {
   if (typeof v === 'number') return String(v); // 2e-7, 0.00001, 20: Python reads JavaScript's number text
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(py).join(', ')}]`;
-  return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${py(x)}`).join(', ')}}`;
+  return `{${Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => `${JSON.stringify(k)}: ${py(x)}`)
+    .join(', ')}}`;
 }
 
 /** a.b.c ≥ x.y.z */
@@ -47,7 +49,8 @@ export function versionAtLeast(found: string, wanted: string): boolean {
   return true;
 }
 
-const isGist = (b: BaseLossConfig): b is Extract<BaseLossConfig, { type: 'GISTEmbedLoss' | 'CachedGISTEmbedLoss' }> => b.type === 'GISTEmbedLoss' || b.type === 'CachedGISTEmbedLoss';
+const isGist = (b: BaseLossConfig): b is Extract<BaseLossConfig, { type: 'GISTEmbedLoss' | 'CachedGISTEmbedLoss' }> =>
+  b.type === 'GISTEmbedLoss' || b.type === 'CachedGISTEmbedLoss';
 const IN_BATCH_NEGATIVES = /MultipleNegatives|GISTEmbed/;
 
 /** The sentence-transformers version a config needs, and why (for the error that names it). */
@@ -63,7 +66,8 @@ export function requiredVersion(resolved: ResolvedRunConfig): { version: string;
       if (!base.contrastAnchors || !base.contrastPositives) bump('5.1.0', `${base.type} contrast_anchors / contrast_positives`);
     }
   }
-  if (config.devices > 1 && loss.terms.some((t) => IN_BATCH_NEGATIVES.test(t.base.type))) bump('5.1.0', 'in-batch negatives gathered across devices (gather_across_devices)');
+  if (config.devices > 1 && loss.terms.some((t) => IN_BATCH_NEGATIVES.test(t.base.type)))
+    bump('5.1.0', 'in-batch negatives gathered across devices (gather_across_devices)');
   return need;
 }
 
@@ -133,7 +137,8 @@ function lossSection({ config, loss }: ResolvedRunConfig, guides: Record<string,
     out.push(`    return ${singleLossCall(config.loss, gather, guideOf(config.loss))}`);
   } else {
     out.push('    return WeightedSumLoss(model, [');
-    for (const t of config.loss) out.push(`        (${py(t.weight)}, ${singleLossCall(t.loss, gather, guideOf(t.loss)).replace(/\n {4}/g, '\n            ')}),`);
+    for (const t of config.loss)
+      out.push(`        (${py(t.weight)}, ${singleLossCall(t.loss, gather, guideOf(t.loss)).replace(/\n {4}/g, '\n            ')}),`);
     out.push('    ])');
   }
   return out.join('\n');
@@ -302,7 +307,10 @@ export function generateScript(input: ScriptInput): string {
   }
   if (ev.funnel) {
     const f = ev.funnel;
-    w(`    if queries:`, `        evaluators.append(FunnelEvaluator(ev["queries"], ev["corpus"], [set(r) for r in ev["relevant"]], ${f.shortlistDim}, ${f.rerankDim}, ${f.shortlistSize}))`);
+    w(
+      `    if queries:`,
+      `        evaluators.append(FunnelEvaluator(ev["queries"], ev["corpus"], [set(r) for r in ev["relevant"]], ${f.shortlistDim}, ${f.rerankDim}, ${f.shortlistSize}))`,
+    );
   }
   w('    return SequentialEvaluator(evaluators)', '', '');
   w(
@@ -313,7 +321,8 @@ export function generateScript(input: ScriptInput): string {
     '        output_dir=os.path.join(RUN_DIR, "checkpoints"),',
     `        max_steps=${t.maxSteps},`,
     `        num_train_epochs=${t.epochs},`,
-    `        per_device_train_batch_size=${perDevice},` + (config.devices > 1 ? `  # batchSize ${t.batchSize} over ${config.devices} devices` : ''),
+    `        per_device_train_batch_size=${perDevice},` +
+      (config.devices > 1 ? `  # batchSize ${t.batchSize} over ${config.devices} devices` : ''),
     `        learning_rate=${py(t.learningRate)},`,
     `        warmup_steps=${t.warmupSteps},`,
     `        lr_scheduler_type=${py(scheduler)},`,

@@ -111,7 +111,10 @@ export class Commands {
     else if (t) {
       const id = 'id' in t ? t.id : t.runId;
       // A string names a sweep when a sweep has that id, else a run of one.
-      sweepId = 'id' in t && (active.some((s) => s.sweepId === id) || this.model.list().some((r) => r.info.sweep?.id === id)) ? id : this.launcher.sweepOfRun(id);
+      sweepId =
+        'id' in t && (active.some((s) => s.sweepId === id) || this.model.list().some((r) => r.info.sweep?.id === id))
+          ? id
+          : this.launcher.sweepOfRun(id);
       if (!sweepId) {
         void showWarning(this.model.get(id) ? `run ${id} is not part of a sweep.` : `no sweep or run ${id}.`);
         return undefined;
@@ -122,8 +125,18 @@ export class Commands {
         return undefined;
       }
       const pick = await vscode.window.showQuickPick(
-        active.map((s) => ({ label: `$(debug-stop) ${s.name}`, description: `${s.running.length} running · ${s.queued.length} queued`, detail: s.sweepId, sweepId: s.sweepId })),
-        { title: 'Stop Sweep', placeHolder: 'Stop the running runs of a sweep and drop its queued ones', matchOnDescription: true, matchOnDetail: true },
+        active.map((s) => ({
+          label: `$(debug-stop) ${s.name}`,
+          description: `${s.running.length} running · ${s.queued.length} queued`,
+          detail: s.sweepId,
+          sweepId: s.sweepId,
+        })),
+        {
+          title: 'Stop Sweep',
+          placeHolder: 'Stop the running runs of a sweep and drop its queued ones',
+          matchOnDescription: true,
+          matchOnDetail: true,
+        },
       );
       if (!pick) return undefined;
       sweepId = pick.sweepId;
@@ -150,7 +163,10 @@ export class Commands {
       if (i > 0) items.unshift(...items.splice(i, 1));
     }
     items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: '$(add) New config from template…', template: true });
-    const pick = await vscode.window.showQuickPick(items, { title: 'Matryoshka Lab: Start Run', placeHolder: 'Choose a run config (*.mrl.json)' });
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'Matryoshka Lab: Start Run',
+      placeHolder: 'Choose a run config (*.mrl.json)',
+    });
     if (!pick) return undefined;
     return pick.template ? 'template' : pick.uri;
   }
@@ -158,7 +174,11 @@ export class Commands {
   /** Stop runs (the targets, else a pick of a running one). → the ids a stop was requested for. */
   async stopRun(a?: RunArg, sel?: unknown): Promise<string[]> {
     let ids = idsOf(a, sel);
-    if (!ids.length) ids = await pickRun(this.model.list().filter((r) => r.status === 'running'), 'Stop Run');
+    if (!ids.length)
+      ids = await pickRun(
+        this.model.list().filter((r) => r.status === 'running'),
+        'Stop Run',
+      );
     const stopped: string[] = [];
     for (const id of ids) {
       if (this.launcher.stop(id)) stopped.push(id);
@@ -171,7 +191,11 @@ export class Commands {
   /** Resumes the run(s) (an array resumes each); true when every one was launched or queued. */
   async resumeRun(a?: RunArg, sel?: unknown): Promise<boolean> {
     let ids = idsOf(a, sel);
-    if (!ids.length) ids = await pickRun(this.model.list().filter((r) => r.status !== 'running' && r.status !== 'completed'), 'Resume Run (from its last checkpoint)');
+    if (!ids.length)
+      ids = await pickRun(
+        this.model.list().filter((r) => r.status !== 'running' && r.status !== 'completed'),
+        'Resume Run (from its last checkpoint)',
+      );
     if (!ids.length) return false;
     const resumed: string[] = [];
     for (const id of ids) {
@@ -186,7 +210,11 @@ export class Commands {
   /** Delete run folders (and their output logs) after a modal confirmation; never a running run. */
   async deleteRun(a?: RunArg, sel?: unknown): Promise<void> {
     let ids = idsOf(a, sel);
-    if (!ids.length) ids = await pickRuns(this.model.list().filter((r) => r.status !== 'running'), 'Delete Run');
+    if (!ids.length)
+      ids = await pickRuns(
+        this.model.list().filter((r) => r.status !== 'running'),
+        'Delete Run',
+      );
     const unknown = ids.filter((id) => !this.model.get(id));
     if (unknown.length) void showWarning(`no run ${unknown.join(', ')} in the runs folder.`);
     const runs = ids.map((id) => this.model.get(id)).filter((r): r is RunState => !!r);
@@ -216,7 +244,12 @@ export class Commands {
     let ids = idsOf(a, sel);
     if (!ids.length) {
       const live = this.model.live();
-      ids = live.length ? live.map((r) => r.id) : this.model.list().slice(0, 1).map((r) => r.id);
+      ids = live.length
+        ? live.map((r) => r.id)
+        : this.model
+            .list()
+            .slice(0, 1)
+            .map((r) => r.id);
     }
     this.panel.show(ids, { compare: ids.length > 1 });
   }
@@ -243,9 +276,18 @@ export class Commands {
     type Item = vscode.QuickPickItem & { run?: string; uri?: vscode.Uri };
     const items: Item[] = [
       ...this.model.list().map((r) => ({ ...runItem(r), run: r.id })),
-      ...(await findConfigs()).map((u) => ({ label: `$(json) ${path.basename(u.fsPath)}`, description: vscode.workspace.asRelativePath(u), uri: u })),
+      ...(await findConfigs()).map((u) => ({
+        label: `$(json) ${path.basename(u.fsPath)}`,
+        description: vscode.workspace.asRelativePath(u),
+        uri: u,
+      })),
     ];
-    const picked = await vscode.window.showQuickPick(items, { title: 'Diff Run Configs: choose two runs or config files', canPickMany: true, matchOnDescription: true, matchOnDetail: true });
+    const picked = await vscode.window.showQuickPick(items, {
+      title: 'Diff Run Configs: choose two runs or config files',
+      canPickMany: true,
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
     if (!picked) return;
     if (picked.length !== 2) {
       void showWarning('choose exactly two runs or config files to diff.');
@@ -254,7 +296,9 @@ export class Commands {
     const [p, q] = picked;
     if (p.run && q.run) return this.diffRuns(p.run, q.run);
     const side = (x: Item): DiffSide =>
-      x.run ? { uri: vscode.Uri.file(path.join(this.model.get(x.run)!.dir, RUN_FILES.config)), label: this.model.get(x.run)!.info.name } : { uri: x.uri!, label: path.basename(x.uri!.fsPath) };
+      x.run
+        ? { uri: vscode.Uri.file(path.join(this.model.get(x.run)!.dir, RUN_FILES.config)), label: this.model.get(x.run)!.info.name }
+        : { uri: x.uri!, label: path.basename(x.uri!.fsPath) };
     return this.diffSides(side(p), side(q));
   }
 

@@ -45,7 +45,8 @@ export function dataFileSources(text: string): string[] {
     if (!n) return;
     if (n.type === 'property' && n.children?.length === 2) {
       const [k, v] = n.children;
-      if (k.value === 'source' && v.type === 'string' && typeof v.value === 'string' && v.value && !v.value.startsWith('builtin:')) out.push(v.value);
+      if (k.value === 'source' && v.type === 'string' && typeof v.value === 'string' && v.value && !v.value.startsWith('builtin:'))
+        out.push(v.value);
     }
     for (const c of n.children ?? []) walk(c);
   };

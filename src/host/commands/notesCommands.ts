@@ -48,7 +48,11 @@ export class NotesCommands {
     if (!f) {
       const n = run.notes;
       const items: (vscode.QuickPickItem & { field: Field })[] = [
-        { label: '$(edit) Rename', description: n?.displayName ? `now “${n.displayName}”` : `now the run name “${run.info.name}”`, field: 'displayName' },
+        {
+          label: '$(edit) Rename',
+          description: n?.displayName ? `now “${n.displayName}”` : `now the run name “${run.info.name}”`,
+          field: 'displayName',
+        },
         { label: '$(tag) Tags', description: n?.tags.length ? n.tags.join(', ') : 'none', field: 'tags' },
         { label: '$(note) Note', description: n?.note ? oneLine(n.note) : 'none', field: 'note' },
       ];
@@ -73,7 +77,8 @@ export class NotesCommands {
     if (!run) return undefined;
     const text = given ?? (await this.ask(run, field, title));
     if (text === undefined) return undefined; // dismissed
-    const patch: Partial<RunNotes> = field === 'displayName' ? { displayName: text } : field === 'tags' ? { tags: parseTags(text) } : { note: text };
+    const patch: Partial<RunNotes> =
+      field === 'displayName' ? { displayName: text } : field === 'tags' ? { tags: parseTags(text) } : { note: text };
     try {
       const written = updateRunNotes(run.dir, patch);
       this.model.refresh(); // the tree, the panel and the table pick it up from the store
@@ -87,7 +92,10 @@ export class NotesCommands {
   private ask(run: RunState, field: Field, title: string): Thenable<string | undefined> {
     const n = run.notes;
     const opts: Record<Field, vscode.InputBoxOptions> = {
-      displayName: { prompt: `Display name of ${run.info.name} (${run.id}); empty: back to the run name`, value: n?.displayName ?? run.info.name },
+      displayName: {
+        prompt: `Display name of ${run.info.name} (${run.id}); empty: back to the run name`,
+        value: n?.displayName ?? run.info.name,
+      },
       tags: { prompt: 'Tags, comma-separated (empty: none)', value: n?.tags.join(', ') ?? '', placeHolder: 'baseline, lr-sweep' },
       note: { prompt: 'A note on this run (empty: none)', value: n?.note ?? '' },
     };

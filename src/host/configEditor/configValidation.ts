@@ -38,7 +38,9 @@ export class ConfigValidation implements vscode.Disposable {
           this.unpublished.delete(d.uri.toString());
         }
       }),
-      vscode.languages.registerCodeActionsProvider({ pattern: CONFIG_GLOB }, this, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+      vscode.languages.registerCodeActionsProvider({ pattern: CONFIG_GLOB }, this, {
+        providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+      }),
     );
     for (const d of vscode.workspace.textDocuments) this.check(d);
   }
@@ -59,10 +61,13 @@ export class ConfigValidation implements vscode.Disposable {
     const k = doc.uri.toString();
     const t = this.timers.get(k);
     if (t) clearTimeout(t);
-    this.timers.set(k, setTimeout(() => {
-      this.timers.delete(k);
-      this.check(doc);
-    }, 300));
+    this.timers.set(
+      k,
+      setTimeout(() => {
+        this.timers.delete(k);
+        this.check(doc);
+      }, 300),
+    );
   }
 
   /**
@@ -79,16 +84,26 @@ export class ConfigValidation implements vscode.Disposable {
 
   /** Diagnostics for one text: all of them are returned (a launch checks everything); those the JSON
    *  language service does not report already are published. */
-  diagnose(uri: vscode.Uri, text: string): { diags: ConfigDiagnostic[]; config?: Record<string, unknown>; raw?: unknown; sweepRuns?: SweepRunRef[] } {
+  diagnose(
+    uri: vscode.Uri,
+    text: string,
+  ): { diags: ConfigDiagnostic[]; config?: Record<string, unknown>; raw?: unknown; sweepRuns?: SweepRunRef[] } {
     // Never read files a config names outside the workspace folders (no folder open: none are inside).
     const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     const v = validateText(text, uri.fsPath, roots);
     const diags = configDiagnostics(text, v.errors);
     const shown = editorDiagnostics(diags, this.schemaServiceValidates(uri));
-    this.unpublished.set(uri.toString(), diags.filter((d) => !shown.includes(d)));
+    this.unpublished.set(
+      uri.toString(),
+      diags.filter((d) => !shown.includes(d)),
+    );
     const vs = shown.map((d) => {
       const r = new vscode.Range(d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character);
-      const diag = new vscode.Diagnostic(r, d.message, d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+      const diag = new vscode.Diagnostic(
+        r,
+        d.message,
+        d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
+      );
       diag.source = 'Matryoshka Lab';
       diag.code = d.kind;
       this.details.set(diag, d);
@@ -133,18 +148,28 @@ export class ConfigValidation implements vscode.Disposable {
       if (d) targets.push({ d, diag });
     }
     // Ours that the JSON language service reports instead: the fix goes with its diagnostic at that place.
-    const toRange = (r: vscode.Range) => ({ start: { line: r.start.line, character: r.start.character }, end: { line: r.end.line, character: r.end.character } });
+    const toRange = (r: vscode.Range) => ({
+      start: { line: r.start.line, character: r.start.character },
+      end: { line: r.end.line, character: r.end.character },
+    });
     for (const d of this.unpublished.get(doc.uri.toString()) ?? []) {
       if (!rangesMeet(d.range, toRange(range))) continue;
       targets.push({ d, diag: ctx.diagnostics.find((x) => !this.details.has(x) && rangesMeet(d.range, toRange(x.range))) });
     }
     for (const { d, diag } of targets) {
-      for (const f of quickFixesFor(d, text, this.schema(), (r) => [doc.offsetAt(new vscode.Position(r.start.line, r.start.character)), doc.offsetAt(new vscode.Position(r.end.line, r.end.character))])) {
+      for (const f of quickFixesFor(d, text, this.schema(), (r) => [
+        doc.offsetAt(new vscode.Position(r.start.line, r.start.character)),
+        doc.offsetAt(new vscode.Position(r.end.line, r.end.character)),
+      ])) {
         const a = new vscode.CodeAction(f.title, vscode.CodeActionKind.QuickFix);
         if (diag) a.diagnostics = [diag];
         a.isPreferred = f.preferred;
         a.edit = new vscode.WorkspaceEdit();
-        a.edit.replace(doc.uri, new vscode.Range(f.range.start.line, f.range.start.character, f.range.end.line, f.range.end.character), f.newText);
+        a.edit.replace(
+          doc.uri,
+          new vscode.Range(f.range.start.line, f.range.start.character, f.range.end.line, f.range.end.character),
+          f.newText,
+        );
         out.push(a);
       }
     }

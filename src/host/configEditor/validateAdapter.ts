@@ -25,7 +25,8 @@ export const OUTSIDE_WORKSPACE = 'outsideWorkspace';
 /** The files and folders a config names (model folder, guide models, data files), with their pointers. */
 export function namedPaths(parsed: unknown): { pointer: string; value: string }[] {
   const out: { pointer: string; value: string }[] = [];
-  const obj = (x: unknown): Record<string, unknown> | undefined => (typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined);
+  const obj = (x: unknown): Record<string, unknown> | undefined =>
+    typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
   const root = obj(parsed);
   if (!root) return out;
   const pre = obj(obj(root.model)?.pretrained);
@@ -76,10 +77,19 @@ export function validateText(text: string, file: string, roots?: readonly string
       const abs = isAbsolute(value) ? value : resolve(base, value);
       if (insideWorkspace(roots, abs)) continue;
       checkFiles = false;
-      notes.push({ path: pointer, keyword: OUTSIDE_WORKSPACE, message: `not checked: ${abs} is outside the workspace folders (the editor reads no files outside them; the trainer checks it at launch)` });
+      notes.push({
+        path: pointer,
+        keyword: OUTSIDE_WORKSPACE,
+        message: `not checked: ${abs} is outside the workspace folders (the editor reads no files outside them; the trainer checks it at launch)`,
+      });
     }
   }
   const r = validateRunConfig(parsed, file, { checkFiles });
   const sweepRuns = r.sweepRuns?.map((s) => ({ index: s.index, params: s.params, name: s.config.name }));
-  return { parsed, config: r.config as unknown as Record<string, unknown> | undefined, sweepRuns, errors: [...r.errors, ...notes, ...r.warnings] };
+  return {
+    parsed,
+    config: r.config as unknown as Record<string, unknown> | undefined,
+    sweepRuns,
+    errors: [...r.errors, ...notes, ...r.warnings],
+  };
 }

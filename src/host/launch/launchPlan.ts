@@ -97,7 +97,13 @@ export function spawnDetached(plan: LaunchPlan, outputFile: string): ChildProces
   mkdirSync(path.dirname(outputFile), { recursive: true });
   const fd = openSync(outputFile, 'a');
   try {
-    const child = spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+    const child = spawn(plan.command, plan.args, {
+      cwd: plan.cwd,
+      env: plan.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      windowsHide: true,
+    });
     child.unref();
     return child;
   } finally {

@@ -123,17 +123,29 @@ export class Launcher implements vscode.Disposable {
     if (!v.ok) {
       const first = v.problems.slice(0, 3).join('; ');
       const more = v.problems.length > 3 ? ` (+${v.problems.length - 3} more)` : '';
-      onChoice(showError(`${path.basename(configFile.fsPath)} is not valid, not launching: ${first}${more}`, 'Show Problems'), 'Show Problems', () =>
-        vscode.commands.executeCommand('workbench.actions.view.problems'),
+      onChoice(
+        showError(`${path.basename(configFile.fsPath)} is not valid, not launching: ${first}${more}`, 'Show Problems'),
+        'Show Problems',
+        () => vscode.commands.executeCommand('workbench.actions.view.problems'),
       );
       return undefined;
     }
     const rawName = (v.raw as { name?: unknown } | undefined)?.name;
-    const name = typeof v.config?.name === 'string' ? v.config.name : typeof rawName === 'string' ? rawName : path.basename(configFile.fsPath).replace(/\.mrl\.json$/, '');
+    const name =
+      typeof v.config?.name === 'string'
+        ? v.config.name
+        : typeof rawName === 'string'
+          ? rawName
+          : path.basename(configFile.fsPath).replace(/\.mrl\.json$/, '');
     const backend = backendFlag(v.raw, settings().defaultBackend);
     if (v.sweepRuns) return this.startSweep(configFile, name, v, backend, opts.confirmed === true);
     const runId = this.freshRunId(name);
-    this.enqueue({ runId, runDir: path.join(dir, runId), label: name, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend } });
+    this.enqueue({
+      runId,
+      runDir: path.join(dir, runId),
+      label: name,
+      spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend },
+    });
     return runId;
   }
 
@@ -145,14 +157,23 @@ export class Launcher implements vscode.Disposable {
     }
   }
 
-  private async startSweep(configFile: vscode.Uri, name: string, v: ValidationOutcome, backend: string | undefined, confirmed: boolean): Promise<SweepLaunch | undefined> {
+  private async startSweep(
+    configFile: vscode.Uri,
+    name: string,
+    v: ValidationOutcome,
+    backend: string | undefined,
+    confirmed: boolean,
+  ): Promise<SweepLaunch | undefined> {
     const runs = v.sweepRuns!;
     const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown> };
     const max = settings().maxConcurrentRuns;
     const n = runs.length;
     const what = `${sweep.method ?? 'grid'} over ${Object.keys(sweep.parameters ?? {}).join(', ')}`;
     if (!confirmed) {
-      const ok = await confirm(`Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).`, `Queue ${n} Run${n === 1 ? '' : 's'}`);
+      const ok = await confirm(
+        `Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).`,
+        `Queue ${n} Run${n === 1 ? '' : 's'}`,
+      );
       if (!ok) return undefined;
     }
     const sweepId = newSweepId(name);
@@ -161,7 +182,15 @@ export class Launcher implements vscode.Disposable {
     for (const r of runs) {
       const runId = this.freshRunId(r.name);
       const label = `${r.name} (sweep run ${r.index + 1} of ${n})`;
-      this.enqueue({ runId, runDir: path.join(this.model.dir!, runId), label, sweepId, sweepName: name, configHash, spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } } });
+      this.enqueue({
+        runId,
+        runDir: path.join(this.model.dir!, runId),
+        label,
+        sweepId,
+        sweepName: name,
+        configHash,
+        spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } },
+      });
       runIds.push(runId);
     }
     this.output.appendLine(`[sweep ${sweepId}] ${n} run(s) queued (${what}): ${runIds.join(', ')}`);
@@ -176,8 +205,12 @@ export class Launcher implements vscode.Disposable {
     p.wake();
     const rest = p.sweepId ? this.stopSweep(p.sweepId).dropped : [];
     const n = rest.length + 1;
-    this.output.appendLine(`[sweep ${p.sweepId}] ${configFile} changed since the sweep was queued: ${n} queued run(s) not started (${[p.runId, ...rest].join(', ')})`);
-    void showError(`${path.basename(configFile)} changed since the sweep "${p.sweepName ?? p.label}" was queued: its ${n} queued run${n === 1 ? ' was' : 's were'} not started. Start Run again to sweep what the file says now.`);
+    this.output.appendLine(
+      `[sweep ${p.sweepId}] ${configFile} changed since the sweep was queued: ${n} queued run(s) not started (${[p.runId, ...rest].join(', ')})`,
+    );
+    void showError(
+      `${path.basename(configFile)} changed since the sweep "${p.sweepName ?? p.label}" was queued: its ${n} queued run${n === 1 ? ' was' : 's were'} not started. Start Run again to sweep what the file says now.`,
+    );
     // The slot this run would have taken is free for whatever else waits (after this pump returns).
     setTimeout(() => this.pump(), 0);
   }
@@ -267,7 +300,9 @@ export class Launcher implements vscode.Disposable {
     // (a trainer killed with -9 whose pid now belongs to another run's trainer) is not signalled.
     if (pid !== child && r && existsSync(path.join(r.dir, LOCK_FILE)) && liveLockHolder(r.dir) !== pid) {
       this.output.appendLine(`[${runId}] not stopped: pid ${pid} from run.json does not hold the run's lock`);
-      void showWarning(`${runId} is not running any more: pid ${pid} from its run.json does not hold the run's lock. Refresh Runs to update its status.`);
+      void showWarning(
+        `${runId} is not running any more: pid ${pid} from its run.json does not hold the run's lock. Refresh Runs to update its status.`,
+      );
       return true;
     }
     if (this.stopping.has(runId)) {
@@ -358,7 +393,10 @@ export class Launcher implements vscode.Disposable {
       env: process.env,
       workers: s.workers,
       pythonPath: s.pythonPath,
-      mode: p.spawnArgs.kind === 'start' ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend, sweep: p.spawnArgs.sweep } : { kind: 'resume', runDir: p.runDir },
+      mode:
+        p.spawnArgs.kind === 'start'
+          ? { kind: 'start', configFile: p.spawnArgs.configFile, runDir: p.runDir, backend: p.spawnArgs.backend, sweep: p.spawnArgs.sweep }
+          : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
     if (!this.tails.has(p.runId)) this.tails.set(p.runId, new TextTail(logFile, fileSize(logFile) ?? 0));
@@ -381,12 +419,22 @@ export class Launcher implements vscode.Disposable {
       // Exit 2: the trainer refused (bad config or data, a batch that cannot fit, a run another trainer
       // holds, nothing to resume): nothing was written, whatever the folder still says. 130/143 after
       // our own Stop: a stop before the run started.
-      const stoppedByUs = this.stopRequested.delete(p.runId) && (signal === 'SIGTERM' || signal === 'SIGKILL' || code === 143 || code === 130);
+      const stoppedByUs =
+        this.stopRequested.delete(p.runId) && (signal === 'SIGTERM' || signal === 'SIGKILL' || code === 143 || code === 130);
       if (code === 2) {
-        onChoice(showError(`${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${tail() || 'the trainer refused (exit 2)'}`, 'Show Log'), 'Show Log', () => this.output.show(true));
+        onChoice(
+          showError(
+            `${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${tail() || 'the trainer refused (exit 2)'}`,
+            'Show Log',
+          ),
+          'Show Log',
+          () => this.output.show(true),
+        );
       } else if (code !== 0 && !stoppedByUs && (!r || r.status === 'failed')) {
         const t = tail();
-        onChoice(showError(`run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : t ? `: ${t}` : ''}`, 'Show Log'), 'Show Log', () => this.output.show(true));
+        onChoice(showError(`run ${p.label} failed${r?.info.error ? `: ${r.info.error}` : t ? `: ${t}` : ''}`, 'Show Log'), 'Show Log', () =>
+          this.output.show(true),
+        );
       }
       p.wake();
       this.pump();

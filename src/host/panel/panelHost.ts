@@ -103,7 +103,12 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
     for (const id of runIds) if (!this.model.get(id) && !id.startsWith('file:')) this.awaiting.add(id);
     if (!this.panel) {
       const column = opts.beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-      const panel = vscode.window.createWebviewPanel(METRICS_PANEL_VIEW_TYPE, 'Matryoshka Lab — Metrics', { viewColumn: column, preserveFocus: opts.preserveFocus }, this.options());
+      const panel = vscode.window.createWebviewPanel(
+        METRICS_PANEL_VIEW_TYPE,
+        'Matryoshka Lab — Metrics',
+        { viewColumn: column, preserveFocus: opts.preserveFocus },
+        this.options(),
+      );
       this.adopt(panel);
     } else this.panel.reveal(undefined, opts.preserveFocus);
     if (!this.ready) {
@@ -117,7 +122,10 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
   showDiff(runIds: string[], configs?: Record<string, Record<string, unknown> | null>): void {
     if (!this.panel || !this.ready) {
       // Beside the diff editor, not over it.
-      this.show(runIds.filter((id) => !id.startsWith('file:')), { diff: runIds, preserveFocus: true, beside: true });
+      this.show(
+        runIds.filter((id) => !id.startsWith('file:')),
+        { diff: runIds, preserveFocus: true, beside: true },
+      );
       if (configs) this.pendingConfigs = configs;
       return;
     }
@@ -240,7 +248,10 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
     const send = (from: number) => {
       if (this.replaying.get(id) !== rp || !this.panel) return;
       const to = Math.min(events.length, from + REPLAY_SLICE);
-      const jsonl = events.slice(from, to).map((e) => JSON.stringify(e)).join('\n');
+      const jsonl = events
+        .slice(from, to)
+        .map((e) => JSON.stringify(e))
+        .join('\n');
       this.post({ type: 'metrics', runId: id, lines: [], jsonl, reset: from === 0 ? true : undefined });
       if (to < events.length) {
         setTimeout(() => send(to), 0);
@@ -282,7 +293,13 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
         const fromState = m.state?.shownRunIds?.filter((id) => this.model.get(id)) ?? [];
         const wanted = [...new Set(want?.runIds ?? [])].filter((id) => this.model.get(id));
         const show = wanted.length ? wanted : fromState.length ? fromState : runs[0] ? [runs[0].id] : [];
-        this.post({ type: 'init', runs: runs.map(panelRunOf), showRuns: show, configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined, settings: this.deps.settings() });
+        this.post({
+          type: 'init',
+          runs: runs.map(panelRunOf),
+          showRuns: show,
+          configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined,
+          settings: this.deps.settings(),
+        });
         this.model.prioritize(show);
         for (const id of show) this.replay(id);
         if (want?.compare) this.post({ type: 'showRuns', runIds: show, compare: true });
@@ -297,7 +314,11 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
         break;
       case 'exportCsv':
       case 'exportPng':
-        void this.save(m.suggestedName, m.type === 'exportCsv' ? Buffer.from(m.csv, 'utf8') : Buffer.from(m.dataUrl.slice(m.dataUrl.indexOf(',') + 1), 'base64'), m.type === 'exportCsv' ? 'CSV' : 'PNG');
+        void this.save(
+          m.suggestedName,
+          m.type === 'exportCsv' ? Buffer.from(m.csv, 'utf8') : Buffer.from(m.dataUrl.slice(m.dataUrl.indexOf(',') + 1), 'base64'),
+          m.type === 'exportCsv' ? 'CSV' : 'PNG',
+        );
         break;
       case 'openConfigDiff':
         this.deps.openConfigDiff(m.runIds[0], m.runIds[1]);
@@ -313,7 +334,13 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
 
   /** The runs table's buttons: the same commands as the palette (with their confirmations). */
   private runAction(action: RunActionMessage['action'], runIds: string[]): void {
-    const steps = planRunAction(action, runIds, (id) => !!this.model.get(id), (id) => this.model.get(id)?.info.sweep?.id, this.deps.actions.commands);
+    const steps = planRunAction(
+      action,
+      runIds,
+      (id) => !!this.model.get(id),
+      (id) => this.model.get(id)?.info.sweep?.id,
+      this.deps.actions.commands,
+    );
     for (const st of steps) {
       if (st.kind === 'show') this.show(st.runIds, { preserveFocus: true });
       else if (st.kind === 'diffTable') this.showDiff(st.runIds);

@@ -31,7 +31,14 @@ export function panelSummaryOf(r: RunState): PanelRunSummary | undefined {
 export function panelRunOf(r: RunState): PanelRun {
   // The status shown is the effective one (a dead "running" run is failed), with the reason.
   const why = r.readError ? `could not read the run folder: ${r.readError}` : r.status !== r.info.status ? r.reason : undefined;
-  const run = toPanelRun({ ...r.info, status: r.status, error: r.died ? r.info.error ?? r.reason ?? 'the trainer process is gone (killed or crashed)' : why ?? r.info.error }, r.config());
+  const run = toPanelRun(
+    {
+      ...r.info,
+      status: r.status,
+      error: r.died ? (r.info.error ?? r.reason ?? 'the trainer process is gone (killed or crashed)') : (why ?? r.info.error),
+    },
+    r.config(),
+  );
   if (run.step === undefined && r.summary.lastStep !== null) run.step = r.summary.lastStep;
   if (r.notes) run.notes = r.notes;
   const summary = panelSummaryOf(r);

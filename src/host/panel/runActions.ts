@@ -44,7 +44,9 @@ export function planRunAction(
     case 'diff':
       if (ids.length < 2) return [{ kind: 'none', reason: 'choose two or more runs to diff their configs' }];
       // Two: VS Code's diff editor (the Diff Run Configs command); more: the panel's changed-keys table.
-      return ids.length === 2 ? [{ kind: 'command', command: commands.diffConfigs, args: [ids[0], ids[1]] }] : [{ kind: 'diffTable', runIds: ids }];
+      return ids.length === 2
+        ? [{ kind: 'command', command: commands.diffConfigs, args: [ids[0], ids[1]] }]
+        : [{ kind: 'diffTable', runIds: ids }];
     case 'stop':
       return [{ kind: 'command', command: commands.stopRun, args: [ids] }];
     case 'resume':

@@ -5,16 +5,25 @@ import type { RunStatus } from '../../protocol/runFolder';
 import { hasCheckpoint } from '../../runs/runDir';
 import type { RefreshResult, RunState } from '../../runs/store';
 import type { RunsModel } from '../runsModel';
-import { GROUP_LABEL, layoutRuns, moreLabel, PAGE_SIZE, runContextValue, runDescription, runLabel, runTooltipMarkdown, sweepLabel, sweepTooltip, type TreeLayout } from './treeModel';
+import {
+  GROUP_LABEL,
+  layoutRuns,
+  moreLabel,
+  PAGE_SIZE,
+  runContextValue,
+  runDescription,
+  runLabel,
+  runTooltipMarkdown,
+  sweepLabel,
+  sweepTooltip,
+  type TreeLayout,
+} from './treeModel';
 
 /** A list of the tree that pages: a status group, a sweep's runs, or the sweeps themselves. */
 export type ListKey = RunStatus | `sweep:${string}` | 'sweeps';
 
 export type TreeNode =
-  | { kind: 'group'; status: RunStatus }
-  | { kind: 'sweep'; sweepId: string }
-  | { kind: 'run'; id: string }
-  | { kind: 'more'; list: ListKey };
+  { kind: 'group'; status: RunStatus } | { kind: 'sweep'; sweepId: string } | { kind: 'run'; id: string } | { kind: 'more'; list: ListKey };
 
 export const SHOW_MORE_COMMAND = 'matryoshkaLab.showMoreRuns';
 
@@ -101,8 +110,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       const rest = l.groups.filter((g) => g.status !== 'running').map((g) => this.groupNode(g.status));
       return [...running, ...this.page('sweeps', l.sweeps, (s) => this.sweepNode(s.id)), ...rest];
     }
-    if (el.kind === 'group') return this.page(el.status, l.groups.find((g) => g.status === el.status)?.runs ?? [], (r) => this.nodeFor(r.id));
-    if (el.kind === 'sweep') return this.page(`sweep:${el.sweepId}`, l.sweeps.find((s) => s.id === el.sweepId)?.runs ?? [], (r) => this.nodeFor(r.id));
+    if (el.kind === 'group')
+      return this.page(el.status, l.groups.find((g) => g.status === el.status)?.runs ?? [], (r) => this.nodeFor(r.id));
+    if (el.kind === 'sweep')
+      return this.page(`sweep:${el.sweepId}`, l.sweeps.find((s) => s.id === el.sweepId)?.runs ?? [], (r) => this.nodeFor(r.id));
     return [];
   }
 
@@ -153,7 +164,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     const l = this.layout();
     if (el.kind === 'group') {
       const n = l.groups.find((g) => g.status === el.status)?.runs.length ?? 0;
-      const item = new vscode.TreeItem(`${GROUP_LABEL[el.status]} (${n})`, el.status === 'failed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+      const item = new vscode.TreeItem(
+        `${GROUP_LABEL[el.status]} (${n})`,
+        el.status === 'failed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded,
+      );
       item.id = `group:${el.status}`;
       item.contextValue = 'mrlGroup';
       return item;
@@ -161,7 +175,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (el.kind === 'sweep') {
       const s = l.sweeps.find((x) => x.id === el.sweepId);
       if (!s) return new vscode.TreeItem(`sweep ${el.sweepId}`);
-      const item = new vscode.TreeItem(sweepLabel(s), s.counts.running ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(
+        sweepLabel(s),
+        s.counts.running ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+      );
       item.id = `sweep:${s.id}`;
       item.iconPath = new vscode.ThemeIcon(s.counts.running ? 'loading~spin' : 'layers');
       item.contextValue = 'mrlSweep';
@@ -173,7 +190,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       return item;
     }
     if (el.kind === 'more') {
-      const total = el.list === 'sweeps' ? l.sweeps.length : el.list.startsWith('sweep:') ? l.sweeps.find((s) => `sweep:${s.id}` === el.list)?.runs.length ?? 0 : l.groups.find((g) => g.status === el.list)?.runs.length ?? 0;
+      const total =
+        el.list === 'sweeps'
+          ? l.sweeps.length
+          : el.list.startsWith('sweep:')
+            ? (l.sweeps.find((s) => `sweep:${s.id}` === el.list)?.runs.length ?? 0)
+            : (l.groups.find((g) => g.status === el.list)?.runs.length ?? 0);
       const item = new vscode.TreeItem(moreLabel(Math.min(this.limit(el.list), total), total), vscode.TreeItemCollapsibleState.None);
       item.id = `more:${el.list}`;
       item.iconPath = new vscode.ThemeIcon('ellipsis');
@@ -188,7 +210,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     const item = new vscode.TreeItem(runLabel(r), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.id}`;
     item.iconPath = icon(r);
-    item.description = runDescription(r.summary, r.info.startedAt, Date.now(), r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined, r.notes);
+    item.description = runDescription(
+      r.summary,
+      r.info.startedAt,
+      Date.now(),
+      r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined,
+      r.notes,
+    );
     item.contextValue = runContextValue(r.status, this.resumable(r));
     // Everything in the tooltip that comes from the run folder is escaped (a cloned repo's run.json
     // must not render links, commands or HTML); the MarkdownString is neither trusted nor HTML-enabled.

@@ -32,7 +32,13 @@ export function fmt(v: number): string {
 }
 
 /** "loss 0.432 · ndcg@10@256 0.61 · 5m ago" */
-export function runDescription(summary: RunSummary, startedAt: string | undefined, now: number, problem?: string, notes?: RunNotes): string {
+export function runDescription(
+  summary: RunSummary,
+  startedAt: string | undefined,
+  now: number,
+  problem?: string,
+  notes?: RunNotes,
+): string {
   const parts: string[] = [];
   // A description is plain text (never markdown): the problem is shown as written, shortened.
   if (problem) parts.push(oneLine(problem, 60));
@@ -177,12 +183,20 @@ export function runTooltipMarkdown(r: TooltipRun): string {
   out.push(e(r.id));
   if (r.notes?.tags.length) out.push(`tags: ${r.notes.tags.map(e).join(', ')}`);
   // The note keeps its line breaks (each line escaped on its own; a blank line stays a paragraph break).
-  if (r.notes?.note.trim()) out.push(r.notes.note.trim().split(/\r?\n/).map((l) => (l.trim() ? e(l) : '')).join('  \n'));
+  if (r.notes?.note.trim())
+    out.push(
+      r.notes.note
+        .trim()
+        .split(/\r?\n/)
+        .map((l) => (l.trim() ? e(l) : ''))
+        .join('  \n'),
+    );
   if (r.notesProblem) out.push(`notes ignored: ${e(r.notesProblem)}`);
   if (r.reason && !r.died) out.push(e(r.reason));
   if (r.readError) out.push(`could not read the run folder: ${e(r.readError)}`);
   if (r.info.backend) out.push(`backend: ${e(r.info.backend)}${r.info.backendReason ? ` (${e(String(r.info.backendReason))})` : ''}`);
-  if (typeof r.info.step === 'number') out.push(`step ${r.info.step}${typeof r.info.totalSteps === 'number' && r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
+  if (typeof r.info.step === 'number')
+    out.push(`step ${r.info.step}${typeof r.info.totalSteps === 'number' && r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
   if (r.info.error) out.push(`error: ${e(String(r.info.error))}`);
   return out.join('\n\n') + '\n\n';
 }

@@ -86,7 +86,9 @@ export function parseArgs(argv: string[]): CliArgs {
       value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     }
-    const key = ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex' } as Record<string, string>)[flag] ?? (flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers' | 'python');
+    const key =
+      ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex' } as Record<string, string>)[flag] ??
+      (flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers' | 'python');
     if (a[key as keyof CliArgs] !== undefined) throw new UsageError(`${flag} given twice`);
     if (key === 'sweepIndex') {
       const n = Number(value);
@@ -94,12 +96,14 @@ export function parseArgs(argv: string[]): CliArgs {
       a.sweepIndex = n;
     } else if (key === 'sweepId') {
       // It names run folders' sweep and travels in run.json: one safe word, like a run id.
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value) || value.includes('..')) throw new UsageError(`--sweep-id must be letters, digits, ".", "_" or "-" (like a run id), got "${value}"`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value) || value.includes('..'))
+        throw new UsageError(`--sweep-id must be letters, digits, ".", "_" or "-" (like a run id), got "${value}"`);
       a.sweepId = value;
     } else if (key === 'workers') {
       if (value === 'auto') continue;
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--workers must be "auto" or an integer from 0 to 64, got "${value}"`);
+      if (!Number.isInteger(n) || n < 0 || n > 64)
+        throw new UsageError(`--workers must be "auto" or an integer from 0 to 64, got "${value}"`);
       a.workers = n;
     } else if (key === 'backend') {
       if (!BACKENDS.includes(value as BackendName)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${value}"`);
@@ -110,7 +114,8 @@ export function parseArgs(argv: string[]): CliArgs {
   if (!a.config && !a.resume) throw new UsageError('give --config <file> or --resume <runDir>');
   if (a.config && a.resume) throw new UsageError('--config and --resume cannot be combined (a resumed run keeps its own config)');
   if (a.resume && a.out) throw new UsageError('--out cannot be combined with --resume (the run continues in its own folder)');
-  if (a.resume && (a.sweepId !== undefined || a.sweepIndex !== undefined)) throw new UsageError('--sweep-id / --sweep-index go with --config (a resumed run keeps its place in its sweep)');
+  if (a.resume && (a.sweepId !== undefined || a.sweepIndex !== undefined))
+    throw new UsageError('--sweep-id / --sweep-index go with --config (a resumed run keeps its place in its sweep)');
   return a;
 }
 
@@ -174,7 +179,10 @@ export async function main(argv: string[]): Promise<number> {
     // A second signal, or the terminal gone (SIGHUP: nothing can be printed any more): exit now, with
     // the run marked stopped at its last checkpoint rather than left "running".
     if (stop.requested || sig === 'SIGHUP') {
-      const why = sig === 'SIGHUP' ? 'SIGHUP (terminal closed): exited at once; --resume continues from the last checkpoint' : `${sig} again: exited at once; --resume continues from the last checkpoint`;
+      const why =
+        sig === 'SIGHUP'
+          ? 'SIGHUP (terminal closed): exited at once; --resume continues from the last checkpoint'
+          : `${sig} again: exited at once; --resume continues from the last checkpoint`;
       markExitingNow(current.runDir, why);
       if (sig !== 'SIGHUP') process.stderr.write(`\n${why}\n`);
       process.exit(code);
@@ -205,7 +213,13 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       }
       // A run folder from before run locks: its run.json's pid is all there is to go by.
-      if (info.status === 'running' && info.pid && info.pid !== process.pid && pidExists(info.pid) && !existsSync(join(runDir, LOCK_FILE))) {
+      if (
+        info.status === 'running' &&
+        info.pid &&
+        info.pid !== process.pid &&
+        pidExists(info.pid) &&
+        !existsSync(join(runDir, LOCK_FILE))
+      ) {
         process.stderr.write(`error: run ${info.id} is still running (pid ${info.pid}); stop it first\n`);
         return 2;
       }
@@ -264,7 +278,13 @@ function freeRunDir(runDir: string): boolean {
 }
 
 /** Trains a prepared run in runDir (created here unless resumed) → the exit code and the run's status. */
-async function trainPrepared(s: Session, prepared: PreparedRun, runDir: string, infoExtra: Record<string, unknown>, resumeFrom?: LoadedCheckpoint): Promise<{ code: number; status?: string }> {
+async function trainPrepared(
+  s: Session,
+  prepared: PreparedRun,
+  runDir: string,
+  infoExtra: Record<string, unknown>,
+  resumeFrom?: LoadedCheckpoint,
+): Promise<{ code: number; status?: string }> {
   // wasm and cpu run one thread per tfjs instance: other cores help only as workers. tfjs-node threads itself.
   const workers = s.args.workers ?? (prepared.backend.name === 'tensorflow' ? 0 : Math.max(0, Math.min(3, availableParallelism() - 1)));
   s.log(`run folder: ${runDir}${workers ? ` (${workers + 1} threads)` : ''}`);
@@ -272,7 +292,14 @@ async function trainPrepared(s: Session, prepared: PreparedRun, runDir: string, 
   s.current.started = true;
   let result;
   try {
-    result = await runTraining(prepared, { runDir, resumeFrom, infoExtra: { ...infoExtra, workers }, stop: s.stop, progress: s.progress, workers });
+    result = await runTraining(prepared, {
+      runDir,
+      resumeFrom,
+      infoExtra: { ...infoExtra, workers },
+      stop: s.stop,
+      progress: s.progress,
+      workers,
+    });
   } catch (e) {
     if (!(e instanceof RunLockedError)) throw e;
     process.stderr.write(`error: ${e.message}\n`);
@@ -295,11 +322,15 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
   const { args, log } = s;
   const label = args.config!;
   if (args.sweepIndex !== undefined && args.sweepIndex >= runs.length) {
-    process.stderr.write(`error: ${label}: --sweep-index ${args.sweepIndex} is past the sweep's last run (it has ${runs.length}: 0 to ${runs.length - 1})\n`);
+    process.stderr.write(
+      `error: ${label}: --sweep-index ${args.sweepIndex} is past the sweep's last run (it has ${runs.length}: 0 to ${runs.length - 1})\n`,
+    );
     return 2;
   }
   if (args.out && args.sweepIndex === undefined) {
-    process.stderr.write(`error: ${label} is a sweep of ${runs.length} runs, each in its own folder: --out goes with --sweep-index (one run)\n`);
+    process.stderr.write(
+      `error: ${label} is a sweep of ${runs.length} runs, each in its own folder: --out goes with --sweep-index (one run)\n`,
+    );
     return 2;
   }
   const id = args.sweepId ?? newSweepId(name);

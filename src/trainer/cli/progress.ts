@@ -38,7 +38,12 @@ export class Progress implements ProgressSink {
   update(p: ProgressLine): void {
     if (this.tty) {
       const cols = this.out.columns || 100;
-      this.out.write('\r' + progressText(p).slice(0, cols - 1).padEnd(Math.min(cols - 1, 100)));
+      this.out.write(
+        '\r' +
+          progressText(p)
+            .slice(0, cols - 1)
+            .padEnd(Math.min(cols - 1, 100)),
+      );
       this.drawn = true;
     } else if (p.step - this.lastPlain >= this.plainEvery || p.step === p.total) {
       this.lastPlain = p.step;

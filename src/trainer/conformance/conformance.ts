@@ -73,7 +73,8 @@ function matrix(v: unknown, what: string, rows?: number, cols?: number): number[
       throw new FixtureError(`${what}[${i}]: expected a row of ${width < 1 ? 'one or more' : width} numbers`);
     }
     row.forEach((x: unknown, j) => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new FixtureError(`${what}[${i}][${j}]: expected a finite number, got ${JSON.stringify(x)}`);
+      if (typeof x !== 'number' || !Number.isFinite(x))
+        throw new FixtureError(`${what}[${i}][${j}]: expected a finite number, got ${JSON.stringify(x)}`);
     });
   });
   return v as number[][];
@@ -92,7 +93,10 @@ export function parseFixture(json: unknown, fallbackName: string): Fixture {
   if (!isObject(json.inputs)) throw new FixtureError('inputs: expected an object of columns {anchor, positive[, negative…]}');
   const keys = Object.keys(json.inputs);
   // anchor and positive lead when present; other columns (the negatives) follow in file order.
-  const columnNames = [...['anchor', 'positive'].filter((k) => keys.includes(k)), ...keys.filter((k) => k !== 'anchor' && k !== 'positive')];
+  const columnNames = [
+    ...['anchor', 'positive'].filter((k) => keys.includes(k)),
+    ...keys.filter((k) => k !== 'anchor' && k !== 'positive'),
+  ];
   if (columnNames.length < 2) throw new FixtureError(`inputs: expected at least two columns, got ${JSON.stringify(keys)}`);
   const first = matrix(json.inputs[columnNames[0]], `inputs.${columnNames[0]}`);
   const batchSize = first.length;
@@ -151,7 +155,10 @@ export function lossConfigFromFixture(loss: unknown, matryoshka: unknown): Singl
     throw new LossConfigError(`loss.${key}`, `not an argument of ${type}; expected some of: ${accepted.join(', ')}`);
   }
   if (loss.gather_across_devices !== undefined && loss.gather_across_devices !== false) {
-    throw new LossConfigError('loss.gather_across_devices', `only false is supported (one device), got ${describeValue(loss.gather_across_devices)}`);
+    throw new LossConfigError(
+      'loss.gather_across_devices',
+      `only false is supported (one device), got ${describeValue(loss.gather_across_devices)}`,
+    );
   }
   const arg = <T>(key: keyof typeof ST_ARGUMENTS, fallback: T): T => (loss[key] === undefined ? fallback : (loss[key] as T));
   const miniBatchSize = arg('mini_batch_size', DEFAULT_MINI_BATCH_SIZE);
@@ -283,9 +290,7 @@ export function computeFixture(fx: Fixture, seed = 0): LossAndInputGrads {
     const g = step.grads.get(variable);
     const flat = g ? Array.from(g.dataSync()) : new Array<number>(nCols * B * fx.dim).fill(0);
     for (const t of step.grads.values()) t.dispose();
-    const grads = fx.inputs.map((_, c) =>
-      Array.from({ length: B }, (_, i) => flat.slice((c * B + i) * fx.dim, (c * B + i + 1) * fx.dim)),
-    );
+    const grads = fx.inputs.map((_, c) => Array.from({ length: B }, (_, i) => flat.slice((c * B + i) * fx.dim, (c * B + i + 1) * fx.dim)));
     return { loss: step.loss, grads, sideValues: step.sideValues };
   } finally {
     variable.dispose();
@@ -363,7 +368,10 @@ export function listFixtures(dir: string): string[] {
     if (e instanceof FixtureError) throw e;
     throw new FixtureError(`cannot read fixture directory ${dir}: ${(e as Error).message}`);
   }
-  return names.filter((n) => n.endsWith('.json')).sort().map((n) => join(dir, n));
+  return names
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /**

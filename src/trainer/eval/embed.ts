@@ -45,7 +45,7 @@ export function* embedTextsWork(encoder: Encoder, tokenizer: EmbedTokenizer, tex
   }
   const order = rows.map((_, i) => i).sort((a, b) => rows[a].length - rows[b].length || a - b);
   const budget = Math.max(1, o.batchSize) * o.maxSeqLength;
-  for (let s = 0; s < order.length; ) {
+  for (let s = 0; s < order.length;) {
     // Shortest first: the batch's last row is its longest, the length every row pads to.
     let e = s + 1;
     while (e < order.length && (e + 1 - s) * rows[order[e]].length <= budget) e++;
@@ -57,7 +57,10 @@ export function* embedTextsWork(encoder: Encoder, tokenizer: EmbedTokenizer, tex
       ids.set(rows[row], k * len);
       mask.fill(1, k * len, k * len + rows[row].length);
     });
-    const batch = { inputIds: tf.tensor2d(ids, [idx.length, len], 'int32'), attentionMask: tf.tensor2d(mask, [idx.length, len], 'float32') };
+    const batch = {
+      inputIds: tf.tensor2d(ids, [idx.length, len], 'int32'),
+      attentionMask: tf.tensor2d(mask, [idx.length, len], 'float32'),
+    };
     const emb = tf.tidy(() => encoder.encode(batch));
     disposeBatch(batch);
     // dataSync outside tidy: returning a typed array from tidy makes it walk every element.

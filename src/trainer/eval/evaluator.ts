@@ -92,9 +92,14 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
     if (r) for (const [k, v] of Object.entries(r)) if (wanted.has(k)) m[k] = v;
     if (set.pairs && wanted.has('spearman')) {
       const n = set.pairs.scores.length;
-      const cos = pairCosines(truncateNormalize(gather(set.pairs.a), n, width, dim), truncateNormalize(gather(set.pairs.b), n, width, dim), n, dim);
+      const cos = pairCosines(
+        truncateNormalize(gather(set.pairs.a), n, width, dim),
+        truncateNormalize(gather(set.pairs.b), n, width, dim),
+        n,
+        dim,
+      );
       yield;
-    m.spearman = spearman(cos, set.pairs.scores);
+      m.spearman = spearman(cos, set.pairs.scores);
     }
     byDim[String(dim)] = m;
   }
@@ -103,9 +108,15 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
   if (o.funnel && nq > 0) {
     yield;
     const f = yield* funnelRetrievalWork(
-      q, nq, c, nc, width, set.relevant,
+      q,
+      nq,
+      c,
+      nc,
+      width,
+      set.relevant,
       { shortlistDim: o.funnel.shortlistDim, rerankDim: o.funnel.rerankDim, shortlistSize: o.funnel.shortlistSize },
-      undefined, wasmPrefixScorer,
+      undefined,
+      wasmPrefixScorer,
     );
     for (const [k, v] of Object.entries(f)) if (k === 'macsSaved' || wanted.has(k)) values[`${FUNNEL_PREFIX}${k}`] = v;
     values[`${FUNNEL_PREFIX}shortlistDim`] = o.funnel.shortlistDim;

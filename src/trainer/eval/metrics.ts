@@ -303,7 +303,7 @@ export function averageRanks(x: ArrayLike<number>): Float64Array {
   const n = x.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
   const ranks = new Float64Array(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && x[idx[j + 1]] === x[idx[i]]) j++;
     const r = (i + j) / 2 + 1;
@@ -449,7 +449,8 @@ export function* retrievalByDimWork(
     for (let s = 0; s < nq; s += block) {
       const n = Math.min(block, nq - s);
       prefixCosines(q, qInv, s, n, c, cInv, nc, width, asc, scores, scorer);
-      for (let t = 0; t < asc.length; t++) for (let i = 0; i < n; i++) lists[t].push(queryMetrics(topK(scores[t], i, nc, 100), relevant[s + i]));
+      for (let t = 0; t < asc.length; t++)
+        for (let i = 0; i < n; i++) lists[t].push(queryMetrics(topK(scores[t], i, nc, 100), relevant[s + i]));
       yield;
     }
   } finally {

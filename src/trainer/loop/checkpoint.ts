@@ -107,7 +107,8 @@ export function saveCheckpoint(
   // Older checkpoints are pruned: resume needs only the last one, one more guards a bad disk write.
   const steps = listCheckpoints(runDir);
   for (const s of steps.slice(0, Math.max(0, steps.length - KEEP))) rmSync(checkpointDir(runDir, s), { recursive: true, force: true });
-  for (const name of readdirSync(root)) if (name.includes('.tmp-') && !name.endsWith(`.tmp-${process.pid}`)) rmSync(join(root, name), { recursive: true, force: true });
+  for (const name of readdirSync(root))
+    if (name.includes('.tmp-') && !name.endsWith(`.tmp-${process.pid}`)) rmSync(join(root, name), { recursive: true, force: true });
   return final;
 }
 
@@ -140,7 +141,8 @@ function restoreCheckpoint(ckpt: LoadedCheckpoint, params: Map<string, tf.Variab
   for (const [name, v] of params) {
     const t = model.get(name);
     if (!t) throw new Error(`checkpoint ${ckpt.dir} has no parameter ${name}`);
-    if (t.shape.join(',') !== v.shape.join(',')) throw new Error(`checkpoint parameter ${name} has shape [${t.shape}], the model [${v.shape}]`);
+    if (t.shape.join(',') !== v.shape.join(','))
+      throw new Error(`checkpoint parameter ${name} has shape [${t.shape}], the model [${v.shape}]`);
     tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
   }
   const opt = readSafetensors(join(ckpt.dir, 'optimizer.safetensors'));
@@ -172,13 +174,16 @@ export function latestReadableCheckpoint(runDir: string, log: (s: string) => voi
     const dir = checkpointDir(runDir, steps[i]);
     try {
       const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainerState;
-      if (!Number.isInteger(state?.step) || !Number.isInteger(state.epoch) || !Number.isInteger(state.batchInEpoch)) throw new Error('state.json lacks step / epoch / batchInEpoch');
+      if (!Number.isInteger(state?.step) || !Number.isInteger(state.epoch) || !Number.isInteger(state.batchInEpoch))
+        throw new Error('state.json lacks step / epoch / batchInEpoch');
       readSafetensors(join(dir, 'model.safetensors'));
       readSafetensors(join(dir, 'optimizer.safetensors'));
       JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
       return { dir, state };
     } catch (e) {
-      log(`checkpoint ${dir} is unreadable (${(e as Error).message}); ${i > 0 ? `falling back to step ${steps[i - 1]}` : 'no earlier checkpoint'}`);
+      log(
+        `checkpoint ${dir} is unreadable (${(e as Error).message}); ${i > 0 ? `falling back to step ${steps[i - 1]}` : 'no earlier checkpoint'}`,
+      );
     }
   }
   return undefined;

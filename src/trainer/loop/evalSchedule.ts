@@ -68,7 +68,15 @@ export class EvalSchedule {
       abort: () => this.o.stop.requested,
       what: `the evaluation at step ${clock.step}`,
     });
-    this.writer.append({ step: clock.step, epoch: clock.epoch(), time: clock.elapsed(), wallTime: Date.now(), split: 'eval', values: r.values, byDim: r.byDim });
+    this.writer.append({
+      step: clock.step,
+      epoch: clock.epoch(),
+      time: clock.elapsed(),
+      wallTime: Date.now(),
+      split: 'eval',
+      values: r.values,
+      byDim: r.byDim,
+    });
     return r;
   }
 }

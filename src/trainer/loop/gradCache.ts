@@ -131,7 +131,13 @@ export interface RepLossResult {
  * tape (a fresh or tape-less tensor): the gradient stops at the embeddings. MatryoshkaLoss truncates
  * inside `loss.compute`, so the gradient already holds the weighted sum over dims.
  */
-export function lossAndRepGrads(reps: tf.Tensor2D, nColumns: number, batchSize: number, loss: EmbeddingLoss, extras: LossExtras = {}): RepLossResult {
+export function lossAndRepGrads(
+  reps: tf.Tensor2D,
+  nColumns: number,
+  batchSize: number,
+  loss: EmbeddingLoss,
+  extras: LossExtras = {},
+): RepLossResult {
   const sink = new KeepingSink();
   const { value, grad } = tf.valueAndGrad((r: tf.Tensor2D) =>
     loss.compute({ columns: splitColumns(r, nColumns, batchSize), ...extras }, sink),
@@ -236,7 +242,14 @@ export function lossAndGradsCached(
     reps.dispose();
   }
   const { repGrads } = step;
-  const grads = backpropCachedGrads(embedder, 0, lastStart, miniBatchSize, (s, e) => tf.slice(repGrads, [s, 0], [e - s, repGrads.shape[1]]), step.grads);
+  const grads = backpropCachedGrads(
+    embedder,
+    0,
+    lastStart,
+    miniBatchSize,
+    (s, e) => tf.slice(repGrads, [s, 0], [e - s, repGrads.shape[1]]),
+    step.grads,
+  );
   repGrads.dispose();
   return { loss: step.loss, grads, sideValues: step.sideValues };
 }

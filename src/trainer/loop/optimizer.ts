@@ -88,7 +88,9 @@ export class AdamW {
         // One pass over θ, g, m, v (kernels/assembly/adamw.ts) instead of a dozen tfjs kernels.
         const decay = this.weightDecay > 0 && decays(name) ? 1 - lr * this.weightDecay : 1;
         const attrs: AdamWKernelAttrs = { clip, beta1: this.beta1, beta2: this.beta2, stepSize, epsHat, decay };
-        const [theta2, m2, v2] = tf.engine().runKernel(ADAMW, { theta: variable, grad: rawGrad, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const [theta2, m2, v2] = tf
+          .engine()
+          .runKernel(ADAMW, { theta: variable, grad: rawGrad, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         variable.assign(theta2);
         m.assign(m2);
         v.assign(v2);
@@ -128,7 +130,10 @@ export class AdamW {
 
   /** Restores moments by name (shapes must match); the caller keeps ownership of `state.tensors`. */
   setState(state: { step: number; tensors: Map<string, tf.Tensor> }): void {
-    for (const [key, slot] of [...[...this.m].map(([n, t]) => [`m:${n}`, t] as const), ...[...this.v].map(([n, t]) => [`v:${n}`, t] as const)]) {
+    for (const [key, slot] of [
+      ...[...this.m].map(([n, t]) => [`m:${n}`, t] as const),
+      ...[...this.v].map(([n, t]) => [`v:${n}`, t] as const),
+    ]) {
       const src = state.tensors.get(key);
       if (!src) throw new Error(`optimizer state has no tensor '${key}'`);
       if (src.shape.join(',') !== slot.shape.join(',')) {

@@ -87,10 +87,14 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
   const data = await runAsync(prepareDataWork(config, r.baseDir));
   log(`data: ${tableSize(data.train)} train rows, ${tableSize(data.eval)} eval rows`);
   if (epochBatchCount(tableSize(data.train), config.training.batchSize) === 0) {
-    throw new RunInputError('/data/train', `${tableSize(data.train)} training row(s): not enough for one batch of at least 2 (add rows, or hold fewer out with data.evalFraction)`);
+    throw new RunInputError(
+      '/data/train',
+      `${tableSize(data.train)} training row(s): not enough for one batch of at least 2 (add rows, or hold fewer out with data.evalFraction)`,
+    );
   }
 
-  const { encoder, tokenizer, maxSeqLength, initial } = 'scratch' in config.model ? await scratchModel(r, config.model.scratch, data.train, o, log) : pretrainedModel(r);
+  const { encoder, tokenizer, maxSeqLength, initial } =
+    'scratch' in config.model ? await scratchModel(r, config.model.scratch, data.train, o, log) : pretrainedModel(r);
   if (!('scratch' in config.model)) {
     const params = [...encoder.params.values()].reduce((a, v) => a + v.size, 0);
     checkRunMemory(r, backend.name, encoder.spec, params, encoder.dim, maxSeqLength, tableSize(data.train));
@@ -100,15 +104,24 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
   const kernels = await checkTrainingKernels(r, data.train, encoder, tokenizer, maxSeqLength, guide);
   log(`kernels: ${kernels.length} used by a training step, all registered on ${backend.name}`);
   const evalSet = buildEvalSet(data.eval, config.evaluation.maxQueries);
-  log(`eval: ${evalSet.queries.length} queries, corpus of ${evalSet.corpus.length}${evalSet.pairs ? `, ${evalSet.pairs.scores.length} scored pairs` : ''}; dims ${r.evalDims.join(', ')}`);
+  log(
+    `eval: ${evalSet.queries.length} queries, corpus of ${evalSet.corpus.length}${evalSet.pairs ? `, ${evalSet.pairs.scores.length} scored pairs` : ''}; dims ${r.evalDims.join(', ')}`,
+  );
   // A pretrained model's pooling / maxSeqLength default to the folder's own (1_Pooling/config.json,
   // sentence_bert_config.json), as sentence-transformers reads them; the run's config.json records what was used.
-  if ('pretrained' in config.model) config = { ...config, model: { pretrained: { ...config.model.pretrained, pooling: encoder.spec.pooling, maxSeqLength } } };
+  if ('pretrained' in config.model)
+    config = { ...config, model: { pretrained: { ...config.model.pretrained, pooling: encoder.spec.pooling, maxSeqLength } } };
   return { config, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims: [...r.evalDims] };
 }
 
 /** A from-scratch encoder of the resolved width, its WordPiece vocabulary learned from the training texts (or the checkpoint's). */
-async function scratchModel(r: ResolvedRunConfig, s: ScratchModelConfig, train: PairTable, o: PrepareOptions, log: (s: string) => void): Promise<ModelParts> {
+async function scratchModel(
+  r: ResolvedRunConfig,
+  s: ScratchModelConfig,
+  train: PairTable,
+  o: PrepareOptions,
+  log: (s: string) => void,
+): Promise<ModelParts> {
   let tokenizer: WordPieceTokenizer;
   if (o.resumeFrom) tokenizer = WordPieceTokenizer.fromFile(join(o.resumeFrom.dir, 'tokenizer.json'));
   else {
@@ -120,12 +133,18 @@ async function scratchModel(r: ResolvedRunConfig, s: ScratchModelConfig, train: 
   const spec = scratchSpec(s, tokenizer.vocabSize, r.width!);
   const seed = r.config.seed;
   // The initial weights are a function of the seed: "self" guides are rebuilt, not stored.
-  return { encoder: new BertEncoder(spec, { seed }), tokenizer, maxSeqLength: s.maxSeqLength, initial: () => ({ encoder: new BertEncoder(spec, { seed }), tokenizer }) };
+  return {
+    encoder: new BertEncoder(spec, { seed }),
+    tokenizer,
+    maxSeqLength: s.maxSeqLength,
+    initial: () => ({ encoder: new BertEncoder(spec, { seed }), tokenizer }),
+  };
 }
 
 /** The pretrained folder's encoder and tokenizer; pooling / maxSeqLength from the config, else the folder's. */
 function pretrainedModel(r: ResolvedRunConfig): ModelParts {
-  if (!('pretrained' in r.config.model) || r.pretrained?.kind !== 'folder') throw new Error('internal: the bundled trainer loads a local pretrained folder');
+  if (!('pretrained' in r.config.model) || r.pretrained?.kind !== 'folder')
+    throw new Error('internal: the bundled trainer loads a local pretrained folder');
   const p = r.config.model.pretrained;
   const dir = r.pretrained.dir;
   const load = () => loadHfModel(dir, { pooling: p.pooling, maxSeqLength: p.maxSeqLength, seed: r.config.seed });
@@ -187,7 +206,15 @@ function scratchParamCount(s: BlockShape & { maxSeqLength: number }, vocab: numb
  * Refuses (RunInputError at /training/batchSize, naming what fits) a step whose estimated memory — params
  * and optimizer state, activations, embeddings cache, in-batch scores — does not fit the backend.
  */
-function checkRunMemory(r: ResolvedRunConfig, backend: string, block: BlockShape, params: number, dim: number, seqLen: number, rows = Infinity): void {
+function checkRunMemory(
+  r: ResolvedRunConfig,
+  backend: string,
+  block: BlockShape,
+  params: number,
+  dim: number,
+  seqLen: number,
+  rows = Infinity,
+): void {
   const { config } = r;
   const nColumns = config.data.train.columns?.length ?? 2;
   const batchRows = Math.min(config.training.batchSize, rows);
@@ -216,14 +243,15 @@ async function checkTrainingKernels(
   return preflightKernels(() => {
     const tokens = tokenize(tokenizer, texts.flat(), maxSeqLength);
     const labels = loss.needsLabels ? tf.tensor1d((train.scores ?? []).slice(0, rows).concat([0, 1]).slice(0, rows)) : undefined;
-    const guideReps = guide && loss.needsGuide
-      ? texts.map((col) => {
-          const t = tokenize(guide.tokenizer, col, guide.maxSeqLength);
-          const e = tf.tidy(() => guide.encoder.encode(t));
-          disposeBatch(t);
-          return e;
-        })
-      : undefined;
+    const guideReps =
+      guide && loss.needsGuide
+        ? texts.map((col) => {
+            const t = tokenize(guide.tokenizer, col, guide.maxSeqLength);
+            const e = tf.tidy(() => guide.encoder.encode(t));
+            disposeBatch(t);
+            return e;
+          })
+        : undefined;
     try {
       const step = lossAndGradsPlain(encoderRows(encoder, tokens, 0), texts.length, rows, loss, { labels, guide: guideReps });
       for (const g of step.grads.values()) g.dispose();

@@ -77,7 +77,9 @@ export function printFinalReport(r: FinalReport, print: (s: string) => void): vo
     const full = headline ? r.final.byDim[String(f.rerankDim)]?.[headline.slice(FUNNEL_PREFIX.length)] : undefined;
     print(
       `\nfunnel (shortlist ${f.shortlistSize} at dim ${f.shortlistDim}, re-rank at dim ${f.rerankDim}): ` +
-        (headline ? `${headline.slice(FUNNEL_PREFIX.length)} ${v[headline].toFixed(4)}${full !== undefined ? ` vs ${full.toFixed(4)} at full dim ${f.rerankDim}` : ''}, ` : '') +
+        (headline
+          ? `${headline.slice(FUNNEL_PREFIX.length)} ${v[headline].toFixed(4)}${full !== undefined ? ` vs ${full.toFixed(4)} at full dim ${f.rerankDim}` : ''}, `
+          : '') +
         `${(100 * v[`${FUNNEL_PREFIX}macsSaved`]).toFixed(1)}% fewer multiply-adds`,
     );
   }

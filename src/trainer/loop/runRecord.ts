@@ -60,7 +60,16 @@ export function openRunFolder(p: PreparedRun, o: RunFolderOptions, totalSteps: n
 export function reopenForResume(writer: RunWriter, p: PreparedRun, runDir: string, totalSteps: number, now: Date): void {
   const removed = removeTempCheckpoints(runDir);
   if (removed.length) writer.log(`removed ${removed.length} unfinished checkpoint folder(s): ${removed.join(', ')}`);
-  writer.update({ status: 'running', pid: process.pid, endedAt: null, error: undefined, backend: p.backend.name, backendReason: p.backend.reason, totalSteps, resumedAt: now.toISOString() });
+  writer.update({
+    status: 'running',
+    pid: process.pid,
+    endedAt: null,
+    error: undefined,
+    backend: p.backend.name,
+    backendReason: p.backend.reason,
+    totalSteps,
+    resumedAt: now.toISOString(),
+  });
 }
 
 /** The resume event (a reader drops the events after `fromStep` that an earlier attempt wrote). */
@@ -86,7 +95,8 @@ export function markCompleted(writer: RunWriter, p: PreparedRun, runDir: string,
   saveHfModel(join(runDir, 'model'), p.encoder, p.tokenizer, { maxSeqLength: p.maxSeqLength });
   writer.log(`completed ${step} steps; model saved to ${join(runDir, 'model')}`);
   if (p.encoder.spec.layerNorm === 'pre') {
-    const why = 'the model is pre-LN (layerNorm "pre"): it loads in Matryoshka Lab, while transformers / sentence-transformers refuse it (they have no such BERT); train with layerNorm "post" to use it there';
+    const why =
+      'the model is pre-LN (layerNorm "pre"): it loads in Matryoshka Lab, while transformers / sentence-transformers refuse it (they have no such BERT); train with layerNorm "post" to use it there';
     writer.log(why);
     print(`note: ${why}`);
   }

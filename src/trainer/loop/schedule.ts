@@ -5,7 +5,10 @@
  */
 export type SchedulerName = 'constant' | 'linear' | 'cosine';
 
-export function learningRateAt(step: number, o: { learningRate: number; warmupSteps: number; totalSteps: number; scheduler: SchedulerName }): number {
+export function learningRateAt(
+  step: number,
+  o: { learningRate: number; warmupSteps: number; totalSteps: number; scheduler: SchedulerName },
+): number {
   const { learningRate: lr, warmupSteps: warm, totalSteps: total } = o;
   if (step < warm) return (lr * step) / Math.max(1, warm);
   if (o.scheduler === 'constant') return lr;

@@ -92,11 +92,14 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
 
   const loop = new TrainLoop(p, state, { optimizer, writer, batches, totalSteps, stop, progress, pool });
   const evals = new EvalSchedule(p, loop, writer, { evalEvery: t.evalEvery, totalSteps, stop, progress });
-  const checkpoints = new CheckpointSchedule(() => saveCheckpoint(o.runDir, { params: p.encoder.params, optimizer, tokenizer: p.tokenizer, state: loop.snapshot() }), {
-    checkpointEvery: t.checkpointEvery,
-    totalSteps,
-    resumedAt: o.resumeFrom ? state.step : undefined,
-  });
+  const checkpoints = new CheckpointSchedule(
+    () => saveCheckpoint(o.runDir, { params: p.encoder.params, optimizer, tokenizer: p.tokenizer, state: loop.snapshot() }),
+    {
+      checkpointEvery: t.checkpointEvery,
+      totalSteps,
+      resumedAt: o.resumeFrom ? state.step : undefined,
+    },
+  );
   const result: TrainRunResult = { status: 'running', step: state.step, totalSteps };
   let abandoned = false;
   try {
@@ -125,7 +128,19 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     result.status = 'completed';
     if (result.final) {
       const { name, evaluation } = p.config;
-      printFinalReport({ name, steps: loop.step, seconds: loop.elapsed(), backend: p.backend.name, final: result.final, initial: result.initial, funnel: evaluation.funnel, runDir: o.runDir }, print);
+      printFinalReport(
+        {
+          name,
+          steps: loop.step,
+          seconds: loop.elapsed(),
+          backend: p.backend.name,
+          final: result.final,
+          initial: result.initial,
+          funnel: evaluation.funnel,
+          runDir: o.runDir,
+        },
+        print,
+      );
     }
     return result;
   } catch (e) {
@@ -143,13 +158,25 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
 }
 
 /** The worker threads of the run (none when o.workers is 0); threads that fail to start leave the run on this thread alone. */
-async function startWorkers(p: PreparedRun, o: TrainRunOptions, writer: RunWriter, progress: ProgressSink | null): Promise<DataParallelPool | undefined> {
+async function startWorkers(
+  p: PreparedRun,
+  o: TrainRunOptions,
+  writer: RunWriter,
+  progress: ProgressSink | null,
+): Promise<DataParallelPool | undefined> {
   const workers = o.workers ?? 0;
   if (workers <= 0) return undefined;
   try {
     // Buffers for the largest batch there can be: min(batchSize, rows) rows of every column.
     const maxRows = Math.min(p.config.training.batchSize, tableSize(p.train)) * p.train.texts.length;
-    const pool = await DataParallelPool.start({ encoder: p.encoder, backend: p.backend.name, workers, maxRows, maxLen: p.maxSeqLength, workerScript: o.workerScript });
+    const pool = await DataParallelPool.start({
+      encoder: p.encoder,
+      backend: p.backend.name,
+      workers,
+      maxRows,
+      maxLen: p.maxSeqLength,
+      workerScript: o.workerScript,
+    });
     writer.log(`${workers} worker thread(s) share each step`);
     return pool;
   } catch (e) {

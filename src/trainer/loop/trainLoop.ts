@@ -65,7 +65,16 @@ export class TrainLoop implements RunClock {
     private readonly o: TrainLoopOptions,
   ) {
     const { encoder, tokenizer, maxSeqLength, loss, guide } = p;
-    this.runner = new StepRunner({ encoder, tokenizer, maxSeqLength, loss, optimizer: o.optimizer, guide, seed: p.config.seed, pool: o.pool });
+    this.runner = new StepRunner({
+      encoder,
+      tokenizer,
+      maxSeqLength,
+      loss,
+      optimizer: o.optimizer,
+      guide,
+      seed: p.config.seed,
+      pool: o.pool,
+    });
     this.stepsAtStart = state.step;
   }
 
@@ -112,9 +121,15 @@ export class TrainLoop implements RunClock {
     const rows = batches[state.batchInEpoch];
     const batch: TrainBatch = { columns: p.train.texts.map((col) => rows.map((i) => col[i])) };
     if (p.loss.needsLabels) batch.labels = rows.map((i) => p.train.scores![i]);
-    optimizer.learningRate = learningRateAt(state.step, { learningRate: t.learningRate, warmupSteps: t.warmupSteps, totalSteps, scheduler: t.scheduler });
+    optimizer.learningRate = learningRateAt(state.step, {
+      learningRate: t.learningRate,
+      warmupSteps: t.warmupSteps,
+      totalSteps,
+      scheduler: t.scheduler,
+    });
     const out = this.runner.step(batch, state.step);
-    if (!Number.isFinite(out.loss)) throw new Error(`the loss is ${out.loss} at step ${state.step + 1}: lower the learning rate or check the data`);
+    if (!Number.isFinite(out.loss))
+      throw new Error(`the loss is ${out.loss} at step ${state.step + 1}: lower the learning rate or check the data`);
     state.step += 1;
     state.batchInEpoch += 1;
     const w = state.window;
@@ -142,6 +157,12 @@ export class TrainLoop implements RunClock {
       state.window = emptyWindow();
       writer.update({ step: state.step });
     }
-    progress?.update({ step: state.step, total: totalSteps, loss: out.loss, samplesPerSec: rate, etaSeconds: ((totalSteps - state.step) * t.batchSize) / Math.max(1e-9, rate) });
+    progress?.update({
+      step: state.step,
+      total: totalSteps,
+      loss: out.loss,
+      samplesPerSec: rate,
+      etaSeconds: ((totalSteps - state.step) * t.batchSize) / Math.max(1e-9, rate),
+    });
   }
 }

@@ -75,7 +75,14 @@ export class StepRunner {
         assertPlainStepFits(shape, perThread, seqLen, tf.getBackend(), nColumns);
       }
       const result = host
-        ? pool!.lossAndGrads({ ids: host.ids, mask: host.mask, rows: texts.length, len: host.length }, nColumns, batchSize, loss, extras, seed)
+        ? pool!.lossAndGrads(
+            { ids: host.ids, mask: host.mask, rows: texts.length, len: host.length },
+            nColumns,
+            batchSize,
+            loss,
+            extras,
+            seed,
+          )
         : lossAndGrads(encoderRows(encoder, tokens!, seed), nColumns, batchSize, loss, extras);
       let gradNorm: number;
       try {

@@ -96,19 +96,14 @@ export class GISTEmbedLoss implements EmbeddingLoss {
       // t_i: the guide's own score for the labelled pair; a candidate the guide ranks above it (minus
       // the margin) is presumed a false negative.
       const threshold = tf.reshape(tf.sum(tf.mul(guideAp, tf.eye(batch, guideAp.shape[1])), 1), [batch, 1]);
-      const limit =
-        this.marginStrategy === 'absolute'
-          ? tf.sub(threshold, this.margin)
-          : tf.mul(threshold, 1 - this.margin);
+      const limit = this.marginStrategy === 'absolute' ? tf.sub(threshold, this.margin) : tf.mul(threshold, 1 - this.margin);
       const falseNegatives = (guideSim: tf.Tensor2D) => tf.greater(guideSim, limit);
       const maskOut = (modelSim: tf.Tensor2D, mask: tf.Tensor) =>
         tf.where(mask, tf.fill(modelSim.shape, MASKED_SCORE), tf.div(modelSim, this.temperature));
 
       // ap: the label column i of row i is protected even when the margin would mask it.
       const labelCell = tf.cast(tf.eye(batch, p.shape[0]), 'bool');
-      const blocks: tf.Tensor[] = [
-        maskOut(cosSim(a, p, GIST_COS_EPS), tf.logicalAnd(falseNegatives(guideAp), tf.logicalNot(labelCell))),
-      ];
+      const blocks: tf.Tensor[] = [maskOut(cosSim(a, p, GIST_COS_EPS), tf.logicalAnd(falseNegatives(guideAp), tf.logicalNot(labelCell)))];
       if (this.contrastAnchors) {
         blocks.push(maskOut(cosSim(a, a, GIST_COS_EPS), falseNegatives(cosSim(ga, ga, GIST_COS_EPS))));
       }

@@ -30,10 +30,7 @@ export class MultipleNegativesSymmetricRankingLoss implements EmbeddingLoss {
   constructor(opts: MnrlOptions = {}) {
     this.scale = opts.scale ?? MNRL_DEFAULT_SCALE;
     this.miniBatchSize = opts.miniBatchSize;
-    this.name =
-      opts.miniBatchSize === undefined
-        ? 'MultipleNegativesSymmetricRankingLoss'
-        : 'CachedMultipleNegativesSymmetricRankingLoss';
+    this.name = opts.miniBatchSize === undefined ? 'MultipleNegativesSymmetricRankingLoss' : 'CachedMultipleNegativesSymmetricRankingLoss';
   }
 
   compute({ columns }: LossInputs): tf.Scalar {

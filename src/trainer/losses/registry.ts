@@ -62,7 +62,9 @@ function createBase(c: BaseLossConfig): EmbeddingLoss {
         contrastAnchors: c.contrastAnchors,
         contrastPositives: c.contrastPositives,
       };
-      return c.type === 'CachedGISTEmbedLoss' ? new CachedGISTEmbedLoss({ ...gist, miniBatchSize: c.miniBatchSize }) : new GISTEmbedLoss(gist);
+      return c.type === 'CachedGISTEmbedLoss'
+        ? new CachedGISTEmbedLoss({ ...gist, miniBatchSize: c.miniBatchSize })
+        : new GISTEmbedLoss(gist);
     }
     case 'CoSENTLoss':
       return new CoSENTLoss({ scale: c.scale });

@@ -107,7 +107,13 @@ export function encoderParamDefs(spec: EncoderSpec): ParamDef[] {
 
 function validateSpec(spec: EncoderSpec): void {
   const ints: (keyof EncoderSpec)[] = [
-    'vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'typeVocabSize',
+    'vocabSize',
+    'hiddenSize',
+    'numLayers',
+    'numHeads',
+    'intermediateSize',
+    'maxPositions',
+    'typeVocabSize',
   ];
   for (const k of ints) {
     const v = spec[k] as number;
@@ -161,7 +167,13 @@ export class BertEncoder implements Encoder {
 
   /** LayerNorm(x + residual): post-LN's residual connection. */
   private addNorm(x: tf.Tensor2D, residual: tf.Tensor2D, prefix: string): tf.Tensor2D {
-    return residualLayerNorm(x, residual, this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D, this.spec.layerNormEps);
+    return residualLayerNorm(
+      x,
+      residual,
+      this.p(`${prefix}.weight`) as tf.Tensor1D,
+      this.p(`${prefix}.bias`) as tf.Tensor1D,
+      this.spec.layerNormEps,
+    );
   }
 
   /** The query projection with 1/√d folded into its (small) weights, rather than applied to the scores. */
@@ -179,7 +191,14 @@ export class BertEncoder implements Encoder {
    * [T, H] projections (kernels/headMatMul.ts): no transposes. Scores and probs are [N, heads, L, L].
    */
   private attentionInPlace(
-    attnIn: tf.Tensor2D, pre: string, scoreBias: tf.Tensor, dropout: DropoutContext | undefined, layer: number, N: number, L: number, pAttn: number,
+    attnIn: tf.Tensor2D,
+    pre: string,
+    scoreBias: tf.Tensor,
+    dropout: DropoutContext | undefined,
+    layer: number,
+    N: number,
+    L: number,
+    pAttn: number,
   ): tf.Tensor2D {
     const heads = this.spec.numHeads;
     const q = this.scaledQuery(attnIn, pre);
@@ -202,7 +221,14 @@ export class BertEncoder implements Encoder {
    *   v  [L, G, d]   from [N, L, heads, d] by perm [1, 0, 2, 3]
    */
   private attentionGrouped(
-    attnIn: tf.Tensor2D, pre: string, scoreBias: tf.Tensor, dropout: DropoutContext | undefined, layer: number, N: number, L: number, pAttn: number,
+    attnIn: tf.Tensor2D,
+    pre: string,
+    scoreBias: tf.Tensor,
+    dropout: DropoutContext | undefined,
+    layer: number,
+    N: number,
+    L: number,
+    pAttn: number,
   ): tf.Tensor2D {
     const H = this.spec.hiddenSize;
     const heads = this.spec.numHeads;
@@ -228,8 +254,15 @@ export class BertEncoder implements Encoder {
    * block's (a tape keeps what the backward needs either way).
    */
   private layer(
-    x: tf.Tensor2D, i: number, scoreBias: tf.Tensor, scoreBias4: tf.Tensor, dropout: DropoutContext | undefined,
-    N: number, L: number, pHidden: number, pAttn: number,
+    x: tf.Tensor2D,
+    i: number,
+    scoreBias: tf.Tensor,
+    scoreBias4: tf.Tensor,
+    dropout: DropoutContext | undefined,
+    N: number,
+    L: number,
+    pHidden: number,
+    pAttn: number,
   ): tf.Tensor2D {
     const { layerNorm: placement, hiddenSize: H } = this.spec;
     const pre = `encoder.layer.${i}`;

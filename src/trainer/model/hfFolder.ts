@@ -147,7 +147,9 @@ function loadWeights(modelDir: string): { tensors: Map<string, SafeTensor>; sour
     const bin = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => existsSync(join(modelDir, f)));
     throw new Error(
       `${modelDir}: missing model.safetensors` +
-        (bin ? ` (found ${bin}: only safetensors weights can be read; convert the checkpoint with transformers' save_pretrained(safe_serialization=True))` : ''),
+        (bin
+          ? ` (found ${bin}: only safetensors weights can be read; convert the checkpoint with transformers' save_pretrained(safe_serialization=True))`
+          : ''),
     );
   }
   const tensors = new Map<string, SafeTensor>();
@@ -174,7 +176,9 @@ export function hfConfigToSpec(config: Record<string, unknown>, file: string): O
     throw new Error(`${file}: model_type "${mt}" is not supported; only BERT models (model_type "bert") can be loaded`);
   }
   if (mt === PRE_LN_MODEL_TYPE && config.mrl_layer_norm !== 'pre') {
-    throw new Error(`${file}: model_type "${PRE_LN_MODEL_TYPE}" needs "mrl_layer_norm": "pre", got ${JSON.stringify(config.mrl_layer_norm)}`);
+    throw new Error(
+      `${file}: model_type "${PRE_LN_MODEL_TYPE}" needs "mrl_layer_norm": "pre", got ${JSON.stringify(config.mrl_layer_norm)}`,
+    );
   }
   const act = config.hidden_act ?? 'gelu';
   if (typeof act !== 'string' || !EXACT_GELU.has(act)) {
@@ -235,13 +239,17 @@ export function loadHfModel(dir: string, opts: LoadHfModelOptions = {}): LoadedH
       throw new Error(`${join(d.dir, 'config.json')}: in_features ${d.inFeatures} != hidden_size ${spec.hiddenSize}`);
     }
     if (d.outFeatures === spec.hiddenSize) {
-      throw new Error(`${join(d.dir, 'config.json')}: a Dense projection to the same width (${d.outFeatures}) is not supported by the encoder`);
+      throw new Error(
+        `${join(d.dir, 'config.json')}: a Dense projection to the same width (${d.outFeatures}) is not supported by the encoder`,
+      );
     }
     spec.outputDim = d.outFeatures;
     const dw = join(d.dir, 'model.safetensors');
     if (!existsSync(dw)) {
       const bin = existsSync(join(d.dir, 'pytorch_model.bin'));
-      throw new Error(`${d.dir}: missing model.safetensors${bin ? ' (found pytorch_model.bin: only safetensors weights can be read)' : ''}`);
+      throw new Error(
+        `${d.dir}: missing model.safetensors${bin ? ' (found pytorch_model.bin: only safetensors weights can be read)' : ''}`,
+      );
     }
     const dt = readSafetensors(dw);
     for (const [raw, t] of dt) {
@@ -353,7 +361,8 @@ export function saveHfModel(dir: string, encoder: BertEncoder, tokenizer: WordPi
   };
   if (preLn) {
     config.mrl_layer_norm = 'pre';
-    config.mrl_note = 'pre-LayerNorm encoder (Matryoshka Lab layerNorm "pre"): BertModel would run it as post-LN and compute other embeddings, so model_type is one transformers refuses. It loads in Matryoshka Lab; train with layerNorm "post" for a model that transformers and sentence-transformers load.';
+    config.mrl_note =
+      'pre-LayerNorm encoder (Matryoshka Lab layerNorm "pre"): BertModel would run it as post-LN and compute other embeddings, so model_type is one transformers refuses. It loads in Matryoshka Lab; train with layerNorm "post" for a model that transformers and sentence-transformers load.';
   }
   writeJson(join(dir, 'config.json'), config);
 

@@ -25,7 +25,6 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-
 /**
  * Normal(0, std) truncated to ±2 std (resampled, like torch.nn.init.trunc_normal_ / tf's
  * truncated_normal), via Box–Muller.

@@ -25,7 +25,13 @@ const linearOp = tf.customGrad((...args: unknown[]) => {
     // The kernel itself, not tf.fused.matMul: that op reshapes its operands to rank 3 and back and wraps
     // them in a gradient scope of its own, five kernels of bookkeeping per linear that ours does not need.
     value: transposedMatMulIsFast()
-      ? tf.engine().runKernel(tf._FusedMatMul, { a: x, b: w, bias: b }, { transposeA: false, transposeB: false, activation: 'linear' }) as tf.Tensor2D
+      ? (tf
+          .engine()
+          .runKernel(
+            tf._FusedMatMul,
+            { a: x, b: w, bias: b },
+            { transposeA: false, transposeB: false, activation: 'linear' },
+          ) as tf.Tensor2D)
       : tf.add(tf.matMul(x, w), b),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor2D;
@@ -53,13 +59,16 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
  * by row; `residual`, when given, is added to x as the kernel reads it. The gradient is [dx, dγ, dβ].
  */
 function wasmLayerNorm(
-  inputs: { x: tf.Tensor; residual?: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor }, eps: number, save: tf.GradSaveFunc,
+  inputs: { x: tf.Tensor; residual?: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor },
+  eps: number,
+  save: tf.GradSaveFunc,
 ): { value: tf.Tensor; gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.Tensor[] } {
   const [y, xhat, rstd] = tf.engine().runKernel(LAYER_NORM, inputs as tf.NamedTensorMap, { eps }) as tf.Tensor[];
   save([xhat, rstd, inputs.gamma]);
   return {
     value: y,
-    gradFunc: (dy, [sxhat, srstd, sgamma]) => tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, xhat: sxhat, rstd: srstd, gamma: sgamma }) as tf.Tensor[],
+    gradFunc: (dy, [sxhat, srstd, sgamma]) =>
+      tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, xhat: sxhat, rstd: srstd, gamma: sgamma }) as tf.Tensor[],
   };
 }
 

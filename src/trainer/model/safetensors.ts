@@ -20,7 +20,17 @@ export interface TensorToWrite {
 }
 
 const ITEM_BYTES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  U16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 // The reference implementation refuses headers above 100 MB; a larger value means a corrupt file.
@@ -101,15 +111,21 @@ function convert(buf: Uint8Array, begin: number, end: number, dtype: string, n: 
 }
 
 /** Parses a whole safetensors file held in memory. `file` names it in error messages. */
-export function decodeSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  buf: Uint8Array,
+  file = '<buffer>',
+): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
   if (buf.length < 8) {
     throw new Error(`${file}: truncated safetensors file: ${buf.length} bytes, less than the 8-byte header length`);
   }
   const headerLen = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(buf.length - 8)) {
-    throw new Error(`${file}: safetensors header length ${headerLen} overflows the file (${buf.length - 8} bytes after the length field); truncated or not a safetensors file`);
+    throw new Error(
+      `${file}: safetensors header length ${headerLen} overflows the file (${buf.length - 8} bytes after the length field); truncated or not a safetensors file`,
+    );
   }
-  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new Error(`${file}: safetensors header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes`);
+  if (headerLen > BigInt(MAX_HEADER_BYTES))
+    throw new Error(`${file}: safetensors header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes`);
   const hl = Number(headerLen);
   let header: unknown;
   try {
@@ -126,7 +142,12 @@ export function decodeSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
+      if (
+        typeof entry !== 'object' ||
+        entry === null ||
+        Array.isArray(entry) ||
+        !Object.values(entry).every((v) => typeof v === 'string')
+      ) {
         throw new Error(`${file}: __metadata__ must be an object of strings`);
       }
       metadata = entry as Record<string, string>;
@@ -142,7 +163,12 @@ export function decodeSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new Error(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
     }
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+      offsets[0] > offsets[1]
+    ) {
       throw new Error(`${what}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
@@ -152,7 +178,9 @@ export function decodeSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors
     const n = (shape as number[]).reduce((a, b) => a * b, 1);
     const expected = n * ITEM_BYTES[dtype];
     if (end - begin !== expected) {
-      throw new Error(`${what}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${expected}`);
+      throw new Error(
+        `${what}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${expected}`,
+      );
     }
     tensors.set(name, { dtype, shape: [...(shape as number[])], data: convert(buf, dataStart + begin, dataStart + end, dtype, n, what) });
   }
@@ -178,7 +206,9 @@ export function encodeSafetensors(
   tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
   metadata?: Record<string, string>,
 ): Buffer {
-  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
+  );
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;

@@ -112,7 +112,9 @@ export async function initBackend(requested: BackendRequest): Promise<BackendCho
     case 'tensorflow': {
       const pkg = resolveTfNode();
       if (!pkg) {
-        throw new Error(`backend "tensorflow" needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, and neither is installed. ${TENSORFLOW_INSTALL_HINT}`);
+        throw new Error(
+          `backend "tensorflow" needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, and neither is installed. ${TENSORFLOW_INSTALL_HINT}`,
+        );
       }
       loadTfNode(pkg);
       await activate('tensorflow');
@@ -210,9 +212,7 @@ const KNOWN_BACKENDS = ['cpu', 'wasm', 'tensorflow', 'webgl', 'webgpu'];
  * ran as a kernel is registered at least for the backend it ran on.
  */
 export function kernelNamesOf(info: { kernelNames: string[] }): string[] {
-  return [...new Set(info.kernelNames)]
-    .filter((n) => KNOWN_BACKENDS.some((b) => tf.getKernel(n, b) !== undefined))
-    .sort();
+  return [...new Set(info.kernelNames)].filter((n) => KNOWN_BACKENDS.some((b) => tf.getKernel(n, b) !== undefined)).sort();
 }
 
 /**
@@ -220,10 +220,7 @@ export function kernelNamesOf(info: { kernelNames: string[] }): string[] {
  * encoder and loss) under tf.profile and checks every kernel it used with checkKernels. Returns the
  * kernel names (for the log).
  */
-export async function preflightKernels(
-  step: () => tf.TensorContainer | void,
-  backend: string = tf.getBackend(),
-): Promise<string[]> {
+export async function preflightKernels(step: () => tf.TensorContainer | void, backend: string = tf.getBackend()): Promise<string[]> {
   // A plain run first: a kernel the backend lacks throws here, and tf.profile does not survive a
   // throwing function cleanly (it leaves profiling on and rejects a timing promise later).
   try {

@@ -114,8 +114,14 @@ export function runDoesNotFit(r: RunShape, backend: string, totalMem: number): s
   const gb = (x: number) => `${(x / 2 ** 30).toFixed(x < 2 ** 30 ? 2 : 1)} GB`;
   const fit = largestFittingBatch(r, budget);
   const where = backend === 'wasm' ? 'the wasm backend (a 4 GB heap)' : `the ${backend} backend on this machine (${gb(totalMem)} of RAM)`;
-  const hint = fit >= 2 ? `a batchSize of at most ${fit} fits` : 'even a batch of 2 does not fit: make the model smaller (hiddenSize, numLayers, vocabSize, maxSeqLength)';
-  const cached = r.miniBatchSize === undefined && m.activations > m.scores ? '; or use the Cached* variant of the loss (memory stays flat in the batch size)' : '';
+  const hint =
+    fit >= 2
+      ? `a batchSize of at most ${fit} fits`
+      : 'even a batch of 2 does not fit: make the model smaller (hiddenSize, numLayers, vocabSize, maxSeqLength)';
+  const cached =
+    r.miniBatchSize === undefined && m.activations > m.scores
+      ? '; or use the Cached* variant of the loss (memory stays flat in the batch size)'
+      : '';
   return (
     `a step of ${r.batchRows} rows needs about ${gb(m.total)} (parameters and optimizer ${gb(m.params)}, activations ${gb(m.activations)}, ` +
     `embeddings ${gb(m.embeddings)}, in-batch scores ${gb(m.scores)}), more than ${where} can give (${gb(budget)}): ${hint}${cached}`

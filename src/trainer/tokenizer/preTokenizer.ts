@@ -18,16 +18,11 @@ function asciiTable(isSpace: (cp: number) => boolean, isIsolated: (cp: number) =
   return t;
 }
 
-function splitWith(
-  text: string,
-  isSpace: (cp: number) => boolean,
-  isIsolated: (cp: number) => boolean,
-  table: Uint8Array,
-): string[] {
+function splitWith(text: string, isSpace: (cp: number) => boolean, isIsolated: (cp: number) => boolean, table: Uint8Array): string[] {
   const words: string[] = [];
   let start = -1;
   // UTF-16 index loop: code points above U+FFFF are handled by stepping two units.
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const unit = text.charCodeAt(i);
     if (unit < 128) {
       const cls = table[unit];

@@ -11,7 +11,10 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function bertJson(vocab: string[], opts: { lowercase: boolean; stripAccents?: boolean | null; handleChineseChars?: boolean }): object {
+export function bertJson(
+  vocab: string[],
+  opts: { lowercase: boolean; stripAccents?: boolean | null; handleChineseChars?: boolean },
+): object {
   const idOf = (t: string): number => vocab.indexOf(t);
   const added = SPECIAL_TOKENS.filter((t) => idOf(t) >= 0).map((t) => ({
     id: idOf(t),
@@ -55,7 +58,11 @@ export function bertJson(vocab: string[], opts: { lowercase: boolean; stripAccen
 function templateJson(cls: number, sep: number): object {
   return {
     type: 'TemplateProcessing',
-    single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+    single: [
+      { SpecialToken: { id: '[CLS]', type_id: 0 } },
+      { Sequence: { id: 'A', type_id: 0 } },
+      { SpecialToken: { id: '[SEP]', type_id: 0 } },
+    ],
     pair: [
       { SpecialToken: { id: '[CLS]', type_id: 0 } },
       { Sequence: { id: 'A', type_id: 0 } },
@@ -94,7 +101,8 @@ export function parsePostProcessor(pp: unknown, file: string): { prefixIds: numb
     single.forEach((piece, i) => {
       const path = `${where}.single[${i}]`;
       if (isObject(piece) && isObject(piece.Sequence)) {
-        if (piece.Sequence.id !== 'A') fail(file, path, `a single-sequence template can only use sequence "A", got ${JSON.stringify(piece.Sequence.id)}`);
+        if (piece.Sequence.id !== 'A')
+          fail(file, path, `a single-sequence template can only use sequence "A", got ${JSON.stringify(piece.Sequence.id)}`);
         if (seenA) fail(file, path, 'sequence "A" appears twice');
         seenA = true;
       } else if (isObject(piece) && isObject(piece.SpecialToken)) {
@@ -111,5 +119,9 @@ export function parsePostProcessor(pp: unknown, file: string): { prefixIds: numb
     if (!seenA) fail(file, `${where}.single`, 'the template has no sequence "A"');
     return { prefixIds, suffixIds };
   }
-  fail(file, `${where}.type`, `unsupported post-processor ${JSON.stringify(pp.type)} (supported: TemplateProcessing, BertProcessing, RobertaProcessing, null)`);
+  fail(
+    file,
+    `${where}.type`,
+    `unsupported post-processor ${JSON.stringify(pp.type)} (supported: TemplateProcessing, BertProcessing, RobertaProcessing, null)`,
+  );
 }

@@ -124,7 +124,8 @@ export class WordPieceTokenizer {
     const vocab = new Map<string, number>();
     const owner = new Map<number, string>();
     for (const [tok, id] of Object.entries(model.vocab)) {
-      if (!Number.isInteger(id) || (id as number) < 0) fail(file, `model.vocab[${JSON.stringify(tok)}]`, `expected a non-negative integer id, got ${JSON.stringify(id)}`);
+      if (!Number.isInteger(id) || (id as number) < 0)
+        fail(file, `model.vocab[${JSON.stringify(tok)}]`, `expected a non-negative integer id, got ${JSON.stringify(id)}`);
       const prev = owner.get(id as number);
       if (prev !== undefined) fail(file, `model.vocab[${JSON.stringify(tok)}]`, `id ${id} is already used by ${JSON.stringify(prev)}`);
       owner.set(id as number, tok);
@@ -137,7 +138,8 @@ export class WordPieceTokenizer {
     const prefix = model.continuing_subword_prefix ?? CONTINUATION;
     if (typeof prefix !== 'string') fail(file, 'model.continuing_subword_prefix', 'expected a string');
     const maxChars = model.max_input_chars_per_word ?? 100;
-    if (!Number.isInteger(maxChars) || (maxChars as number) < 1) fail(file, 'model.max_input_chars_per_word', 'expected a positive integer');
+    if (!Number.isInteger(maxChars) || (maxChars as number) < 1)
+      fail(file, 'model.max_input_chars_per_word', 'expected a positive integer');
 
     const addedTokens: AddedToken[] = [];
     if (json.added_tokens !== undefined && json.added_tokens !== null) {
@@ -246,7 +248,10 @@ export class WordPieceTokenizer {
   }
 
   /** train() as cooperative work (../../common/cooperative.ts): counting and merging yield to the event loop. */
-  static *trainWork(texts: Iterable<string>, opts: { vocabSize: number; lowercase?: boolean; minFrequency?: number }): Work<WordPieceTokenizer> {
+  static *trainWork(
+    texts: Iterable<string>,
+    opts: { vocabSize: number; lowercase?: boolean; minFrequency?: number },
+  ): Work<WordPieceTokenizer> {
     const lowercase = opts.lowercase ?? true;
     const normalize = bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: null, lowercase });
     const counts = new Map<string, number>();
@@ -280,7 +285,7 @@ export class WordPieceTokenizer {
   private splitWord(word: string): number[] {
     // UTF-16 offsets of each code point, so that slices never cut a surrogate pair.
     const offs: number[] = [];
-    for (let i = 0; i < word.length; ) {
+    for (let i = 0; i < word.length;) {
       offs.push(i);
       i += word.codePointAt(i)! > 0xffff ? 2 : 1;
     }

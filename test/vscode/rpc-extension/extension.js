@@ -52,7 +52,10 @@ exports.activate = function activate(ctx) {
       };
       Promise.resolve()
         .then(() => vscode.commands.executeCommand(req.command, ...revive(req.args ?? [])))
-        .then((result) => done({ ok: true, result: plain(result) }), (e) => done({ ok: false, error: String(e && e.stack || e) }));
+        .then(
+          (result) => done({ ok: true, result: plain(result) }),
+          (e) => done({ ok: false, error: String((e && e.stack) || e) }),
+        );
     }
   };
   const timer = setInterval(tick, 100);

@@ -22,12 +22,7 @@ function raw(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (b.shape[0] !== k || b.shape[1] !== G) {
     throw new Error(`groupedMatMul: a [m,k,G]=${a.shape} does not match b [k,G,n]=${b.shape}`);
   }
-  const out = tf.depthwiseConv2d(
-    tf.reshape(a, [1, m, k, G]) as tf.Tensor4D,
-    tf.reshape(b, [1, k, G, n]) as tf.Tensor4D,
-    1,
-    'valid',
-  );
+  const out = tf.depthwiseConv2d(tf.reshape(a, [1, m, k, G]) as tf.Tensor4D, tf.reshape(b, [1, k, G, n]) as tf.Tensor4D, 1, 'valid');
   return tf.reshape(out, [m, G, n]);
 }
 

@@ -41,7 +41,11 @@ function blockShape(x: { shape: number[] }, layout: HeadLayout, n: number, heads
 }
 
 /** M, K, N of the products and the output's shape. */
-function plan(a: { shape: number[] }, b: { shape: number[] }, at: HeadMatMulAttrs): { M: number; K: number; N: number; outShape: number[] } {
+function plan(
+  a: { shape: number[] },
+  b: { shape: number[] },
+  at: HeadMatMulAttrs,
+): { M: number; K: number; N: number; outShape: number[] } {
   const [ar, ac] = blockShape(a, at.aLayout, at.n, at.heads);
   const [br, bc] = blockShape(b, at.bLayout, at.n, at.heads);
   const M = at.transA ? ac : ar;
@@ -94,9 +98,17 @@ export function registerHeadMatMulKernel(gemm: WasmKernels): void {
     for (let s = 0; s < at.n; s++) {
       for (let h = 0; h < at.heads; h++) {
         gemm.run({
-          a: A.at(s, h), b: B.at(s, h), c: C.at(s, h),
-          M, N, K, lda: A.ld, ldb: B.ld, ldc: C.ld,
-          transA: at.transA, transB: at.transB,
+          a: A.at(s, h),
+          b: B.at(s, h),
+          c: C.at(s, h),
+          M,
+          N,
+          K,
+          lda: A.ld,
+          ldb: B.ld,
+          ldc: C.ld,
+          transA: at.transA,
+          transB: at.transB,
         });
       }
     }
@@ -113,8 +125,15 @@ export function headMatMul(a: tf.Tensor, b: tf.Tensor, at: HeadMatMulAttrs): tf.
 }
 
 function makeScoresOp(n: number, heads: number) {
-  const at = (transA: boolean, aL: HeadLayout, bL: HeadLayout, oL: HeadLayout, transB = false): HeadMatMulAttrs =>
-    ({ n, heads, transA, transB, aLayout: aL, bLayout: bL, outLayout: oL });
+  const at = (transA: boolean, aL: HeadLayout, bL: HeadLayout, oL: HeadLayout, transB = false): HeadMatMulAttrs => ({
+    n,
+    heads,
+    transA,
+    transB,
+    aLayout: aL,
+    bLayout: bL,
+    outLayout: oL,
+  });
   return tf.customGrad((...args: unknown[]) => {
     const [q, k, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([q, k]);
@@ -136,8 +155,15 @@ const contextOp = tf.customGrad((...args: unknown[]) => {
   const [p, v, save] = args as [tf.Tensor4D, tf.Tensor2D, tf.GradSaveFunc];
   const [n, heads] = p.shape;
   save([p, v]);
-  const at = (transA: boolean, transB: boolean, aL: HeadLayout, bL: HeadLayout, oL: HeadLayout): HeadMatMulAttrs =>
-    ({ n, heads, transA, transB, aLayout: aL, bLayout: bL, outLayout: oL });
+  const at = (transA: boolean, transB: boolean, aL: HeadLayout, bL: HeadLayout, oL: HeadLayout): HeadMatMulAttrs => ({
+    n,
+    heads,
+    transA,
+    transB,
+    aLayout: aL,
+    bLayout: bL,
+    outLayout: oL,
+  });
   return {
     value: headMatMul(p, v, at(false, false, 'blocks', 'heads', 'heads')),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {

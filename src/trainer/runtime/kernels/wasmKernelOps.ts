@@ -22,15 +22,45 @@ function registerLinearGradKernel(k: WasmKernels): void {
     const { dy, x, w } = inputs as Record<'dy' | 'x' | 'w', tf.TensorInfo>;
     const [T, inDim] = x.shape;
     const outDim = w.shape[1];
-    const ok = [dy, x, w].every((t) => t.dtype === 'float32' && t.shape.length === 2) && w.shape[0] === inDim && dy.shape[0] === T && dy.shape[1] === outDim;
+    const ok =
+      [dy, x, w].every((t) => t.dtype === 'float32' && t.shape.length === 2) &&
+      w.shape[0] === inDim &&
+      dy.shape[0] === T &&
+      dy.shape[1] === outDim;
     if (!ok) throw new Error(`linear gradient: dy ${dy.shape}, x ${x.shape}, w ${w.shape} do not fit x·w`);
     const be = backend as unknown as WasmBackend;
     const dx = be.makeOutput([T, inDim], 'float32');
     const dW = be.makeOutput([inDim, outDim], 'float32');
     const db = be.makeOutput([outDim], 'float32');
     const [pdy, px, pw] = [dy, x, w].map((t) => offsetOf(be, t));
-    if (T * inDim > 0) k.run({ a: pdy, b: pw, c: offsetOf(be, dx), M: T, N: inDim, K: outDim, lda: outDim, ldb: outDim, ldc: inDim, transA: false, transB: true });
-    if (inDim * outDim > 0) k.run({ a: px, b: pdy, c: offsetOf(be, dW), M: inDim, N: outDim, K: T, lda: inDim, ldb: outDim, ldc: outDim, transA: true, transB: false });
+    if (T * inDim > 0)
+      k.run({
+        a: pdy,
+        b: pw,
+        c: offsetOf(be, dx),
+        M: T,
+        N: inDim,
+        K: outDim,
+        lda: outDim,
+        ldb: outDim,
+        ldc: inDim,
+        transA: false,
+        transB: true,
+      });
+    if (inDim * outDim > 0)
+      k.run({
+        a: px,
+        b: pdy,
+        c: offsetOf(be, dW),
+        M: inDim,
+        N: outDim,
+        K: T,
+        lda: inDim,
+        ldb: outDim,
+        ldc: outDim,
+        transA: true,
+        transB: false,
+      });
     if (outDim > 0) k.columnSums(pdy, T, outDim, offsetOf(be, db));
     return [dx, dW, db];
   });
@@ -72,14 +102,26 @@ function registerAdamWKernel(k: WasmKernels): void {
     const be = backend as unknown as WasmBackend;
     const n = tf.util.sizeFromShape(theta.shape);
     for (const t of [grad, m, v]) {
-      if (tf.util.sizeFromShape(t.shape) !== n || t.dtype !== 'float32') throw new Error(`AdamW: operand shape ${t.shape} ≠ parameter shape ${theta.shape}`);
+      if (tf.util.sizeFromShape(t.shape) !== n || t.dtype !== 'float32')
+        throw new Error(`AdamW: operand shape ${t.shape} ≠ parameter shape ${theta.shape}`);
     }
     const outs = [theta, m, v].map((t) => be.makeOutput(t.shape, 'float32'));
     if (n > 0) {
       k.adamw(
-        offsetOf(be, theta), offsetOf(be, grad), offsetOf(be, m), offsetOf(be, v),
-        offsetOf(be, outs[0]), offsetOf(be, outs[1]), offsetOf(be, outs[2]), n,
-        a.clip, a.beta1, a.beta2, a.stepSize, a.epsHat, a.decay,
+        offsetOf(be, theta),
+        offsetOf(be, grad),
+        offsetOf(be, m),
+        offsetOf(be, v),
+        offsetOf(be, outs[0]),
+        offsetOf(be, outs[1]),
+        offsetOf(be, outs[2]),
+        n,
+        a.clip,
+        a.beta1,
+        a.beta2,
+        a.stepSize,
+        a.epsHat,
+        a.decay,
       );
     }
     return outs;
@@ -130,7 +172,19 @@ function registerLayerNormKernels(k: WasmKernels): void {
     const y = be.makeOutput(x.shape, 'float32');
     const xhat = be.makeOutput(x.shape, 'float32');
     const rstd = be.makeOutput([T], 'float32');
-    if (T * H > 0) k.layerNormForward(offsetOf(be, x), residual ? offsetOf(be, residual) : 0, offsetOf(be, gamma), offsetOf(be, beta), offsetOf(be, y), offsetOf(be, xhat), offsetOf(be, rstd), T, H, eps);
+    if (T * H > 0)
+      k.layerNormForward(
+        offsetOf(be, x),
+        residual ? offsetOf(be, residual) : 0,
+        offsetOf(be, gamma),
+        offsetOf(be, beta),
+        offsetOf(be, y),
+        offsetOf(be, xhat),
+        offsetOf(be, rstd),
+        T,
+        H,
+        eps,
+      );
     return [y, xhat, rstd];
   });
   registerWasmKernel(LAYER_NORM_GRAD, ({ inputs, backend }) => {
@@ -141,7 +195,17 @@ function registerLayerNormKernels(k: WasmKernels): void {
     const dgamma = be.makeOutput([H], 'float32');
     const dbeta = be.makeOutput([H], 'float32');
     if (H > 0) {
-      k.layerNormBackward(offsetOf(be, dy), offsetOf(be, xhat), offsetOf(be, rstd), offsetOf(be, gamma), offsetOf(be, dx), offsetOf(be, dgamma), offsetOf(be, dbeta), T, H);
+      k.layerNormBackward(
+        offsetOf(be, dy),
+        offsetOf(be, xhat),
+        offsetOf(be, rstd),
+        offsetOf(be, gamma),
+        offsetOf(be, dx),
+        offsetOf(be, dgamma),
+        offsetOf(be, dbeta),
+        T,
+        H,
+      );
     }
     return [dx, dgamma, dbeta];
   });
@@ -152,7 +216,13 @@ function registerLayerNormKernels(k: WasmKernels): void {
  * dims equal, or one side's all 1 (broadcast). Returns undefined where the stock kernel must serve.
  */
 function matMul(
-  gemm: WasmKernels, backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean, bias?: tf.TensorInfo,
+  gemm: WasmKernels,
+  backend: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transA: boolean,
+  transB: boolean,
+  bias?: tf.TensorInfo,
 ): tf.TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
   const ra = a.shape.length;
@@ -189,11 +259,14 @@ function matMul(
       b: pb + (batchB > 1 ? i * K * N * 4 : 0),
       c: pc + i * M * N * 4,
       bias: pbias,
-      M, N, K,
+      M,
+      N,
+      K,
       lda: transA ? M : K,
       ldb: transB ? K : N,
       ldc: N,
-      transA, transB,
+      transA,
+      transB,
     });
   }
   return out;
@@ -214,7 +287,11 @@ export function registerWasmKernelOps(gemm: WasmKernels): boolean {
   });
   registerWasmKernel(tf._FusedMatMul, (args) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-    const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const { transposeA, transposeB, activation } = args.attrs as unknown as {
+      transposeA: boolean;
+      transposeB: boolean;
+      activation?: string;
+    };
     const plain = (activation === undefined || activation === 'linear') && !preluActivationWeights;
     const out = plain ? matMul(gemm, args.backend as unknown as WasmBackend, a!, b!, transposeA, transposeB, bias) : undefined;
     return out ?? stockFused.kernelFunc(args);

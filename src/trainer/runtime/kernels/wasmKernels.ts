@@ -27,10 +27,18 @@ export const KERNEL_FILES: Record<KernelVariant, string> = {
 
 interface KernelExports {
   gemm(
-    a: number, b: number, c: number, bias: number,
-    M: number, N: number, K: number,
-    lda: number, ldb: number, ldc: number,
-    transA: boolean, transB: boolean,
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    M: number,
+    N: number,
+    K: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+    transA: boolean,
+    transB: boolean,
     accumulate: boolean,
     work: number,
   ): void;
@@ -40,26 +48,70 @@ interface KernelExports {
   addInto(dst: number, src: number, n: number): void;
   columnSums(src: number, rows: number, cols: number, out: number): void;
   dropout(keys: number, groups: number, len: number, threshold: number, scale: number, x: number, out: number): void;
-  layerNormForward(x: number, res: number, gamma: number, beta: number, y: number, xhat: number, rstd: number, T: number, H: number, eps: number): void;
-  layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, T: number, H: number): void;
+  layerNormForward(
+    x: number,
+    res: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    xhat: number,
+    rstd: number,
+    T: number,
+    H: number,
+    eps: number,
+  ): void;
+  layerNormBackward(
+    dy: number,
+    xhat: number,
+    rstd: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    T: number,
+    H: number,
+  ): void;
   adamw(
-    theta: number, grad: number, m: number, v: number, thetaOut: number, mOut: number, vOut: number, n: number,
-    clip: number, beta1: number, beta2: number, stepSize: number, epsHat: number, decay: number,
+    theta: number,
+    grad: number,
+    m: number,
+    v: number,
+    thetaOut: number,
+    mOut: number,
+    vOut: number,
+    n: number,
+    clip: number,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    epsHat: number,
+    decay: number,
   ): void;
 }
 
 /** The kernels that need no scratch are called as exported (heap offsets, element counts; see assembly/). */
-type DirectKernels = Pick<KernelExports, 'sumSquares' | 'addInto' | 'columnSums' | 'dropout' | 'layerNormForward' | 'layerNormBackward' | 'adamw'>;
+type DirectKernels = Pick<
+  KernelExports,
+  'sumSquares' | 'addInto' | 'columnSums' | 'dropout' | 'layerNormForward' | 'layerNormBackward' | 'adamw'
+>;
 
 /** One instance of our kernel module on a wasm backend's heap, with its scratch space bound. */
 export interface WasmKernels extends DirectKernels {
   variant: KernelVariant;
   /** C = op(A)·op(B) (+ bias) on heap offsets; see assembly/gemm.ts. */
   run(args: {
-    a: number; b: number; c: number; bias?: number;
-    M: number; N: number; K: number;
-    lda: number; ldb: number; ldc: number;
-    transA: boolean; transB: boolean;
+    a: number;
+    b: number;
+    c: number;
+    bias?: number;
+    M: number;
+    N: number;
+    K: number;
+    lda: number;
+    ldb: number;
+    ldc: number;
+    transA: boolean;
+    transB: boolean;
     /** C += op(A)·op(B) instead of C = op(A)·op(B) (+ bias). */
     accumulate?: boolean;
   }): void;
@@ -104,7 +156,7 @@ function kernelDirs(wasmDir: string): string[] {
 function pickVariant(dirs: string[], wanted: string | undefined): { variant: KernelVariant; bytes: Uint8Array<ArrayBuffer> } | undefined {
   const read = (v: KernelVariant) => {
     const dir = dirs.find((d) => existsSync(join(d, KERNEL_FILES[v])));
-    return dir ? new Uint8Array(readFileSync(join(dir, KERNEL_FILES[v]))) as Uint8Array<ArrayBuffer> : undefined;
+    return dir ? (new Uint8Array(readFileSync(join(dir, KERNEL_FILES[v]))) as Uint8Array<ArrayBuffer>) : undefined;
   };
   if (wanted !== 'simd') {
     const relaxed = read('relaxed-simd');
@@ -164,7 +216,20 @@ export function wasmPrefixScorer(c: Float32Array, nc: number, width: number): Pr
         const [pq, pc, ps] = [block, corpus, scores].map((t) => offsetOf(be, t));
         let prev = 0;
         dims.forEach((d, t) => {
-          gemm.run({ a: pq + prev * 4, b: pc + prev * 4, c: ps, M: rows, N: nc, K: d - prev, lda: width, ldb: width, ldc: nc, transA: false, transB: true, accumulate: true });
+          gemm.run({
+            a: pq + prev * 4,
+            b: pc + prev * 4,
+            c: ps,
+            M: rows,
+            N: nc,
+            K: d - prev,
+            lda: width,
+            ldb: width,
+            ldc: nc,
+            transA: false,
+            transB: true,
+            accumulate: true,
+          });
           out[t].set(be.wasm.HEAPF32.subarray(ps / 4, ps / 4 + rows * nc));
           prev = d;
         });

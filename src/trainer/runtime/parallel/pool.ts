@@ -22,7 +22,20 @@ import { backpropHoldingLastChunk, lossAndRepGrads, type LossExtras, type RepLos
 import type { EmbeddingLoss } from '../../losses/types';
 import type { BertEncoder } from '../../model/encoder';
 import { encoderRows } from '../../loop/textBatch';
-import { allocateBuffers, Cmd, ERROR_BYTES, Field, GEN, GRADS_READY, paramLayout, slot, STATUS_FAILED, type ParamLayout, type SharedBuffers, type WorkerInit } from './shared';
+import {
+  allocateBuffers,
+  Cmd,
+  ERROR_BYTES,
+  Field,
+  GEN,
+  GRADS_READY,
+  paramLayout,
+  slot,
+  STATUS_FAILED,
+  type ParamLayout,
+  type SharedBuffers,
+  type WorkerInit,
+} from './shared';
 
 export interface PoolOptions {
   encoder: BertEncoder;
@@ -119,7 +132,9 @@ export class DataParallelPool {
       workers.map(
         (w, i) =>
           new Promise<void>((resolve, reject) => {
-            w.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`trainer worker ${i} failed to start: ${m.error}`))));
+            w.once('message', (m: { ready?: boolean; error?: string }) =>
+              m.ready ? resolve() : reject(new Error(`trainer worker ${i} failed to start: ${m.error}`)),
+            );
             w.once('error', reject);
             w.once('exit', (code) => reject(new Error(`trainer worker ${i} exited with code ${code} while starting`)));
           }),
@@ -291,7 +306,14 @@ export class DataParallelPool {
     this.weightsDirty = false;
   }
 
-  private post(cmd: Cmd, ranges: Array<[number, number]>, rows: number, len: number, seed: number, chunk: (r: [number, number]) => number): void {
+  private post(
+    cmd: Cmd,
+    ranges: Array<[number, number]>,
+    rows: number,
+    len: number,
+    seed: number,
+    chunk: (r: [number, number]) => number,
+  ): void {
     this.workers.forEach((_, w) => {
       const r = ranges[w + 1];
       const set = (f: Field, v: number) => Atomics.store(this.ctl, slot(w, f), v);
