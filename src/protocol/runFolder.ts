@@ -82,6 +82,28 @@ export type MetricsLine = MetricsEvent | ResumeEvent;
  */
 export const FUNNEL_PREFIX = 'funnel:';
 
+/** The precisions an evaluation scores embeddings at. */
+export type Precision = 'float32' | 'int8' | 'binary';
+export const PRECISIONS: readonly Precision[] = ['float32', 'int8', 'binary'];
+
+/**
+ * Metrics at a quantised precision ride in eval `byDim` beside the float32 ones, under a prefix:
+ * `int8:<metric>`, `binary:<metric>` (the quantised index searched alone) and `int8+rescore:<metric>`,
+ * `binary+rescore:<metric>` (its shortlist re-scored with the float32 query). float32 keeps the bare
+ * metric name, so runs written before precisions existed read the same.
+ */
+export function precisionKey(metric: string, precision: Precision, rescore = false): string {
+  if (precision === 'float32') return metric;
+  return `${precision}${rescore ? '+rescore' : ''}:${metric}`;
+}
+
+/** The inverse of precisionKey: a bare name is float32. */
+export function parsePrecisionKey(key: string): { metric: string; precision: Precision; rescore: boolean } {
+  const m = /^(int8|binary)(\+rescore)?:(.+)$/.exec(key);
+  if (!m) return { metric: key, precision: 'float32', rescore: false };
+  return { metric: m[3], precision: m[1] as Precision, rescore: m[2] !== undefined };
+}
+
 export const RUN_FILES = {
   config: 'config.json',
   info: 'run.json',
