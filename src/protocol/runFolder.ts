@@ -33,7 +33,24 @@ export interface RunInfo {
   engine?: string;
   /** Set when the run is one combination of a config's `sweep`. */
   sweep?: SweepRef;
+  /**
+   * `training.keepBest`: per listed dim (decimal string), the best eval value of the metric so far and the
+   * step it came from; its checkpoint is `checkpoints/best-<dim>/` (see bestCheckpointDir).
+   */
+  bestCheckpoints?: Record<string, BestCheckpoint>;
   [extra: string]: unknown;
+}
+
+/** run.json `bestCheckpoints[dim]`. */
+export interface BestCheckpoint {
+  metric: string;
+  step: number;
+  value: number;
+}
+
+/** The folder, under `checkpoints/`, of the best checkpoint kept for a dim: `best-<dim>`. */
+export function bestCheckpointDir(dim: number): string {
+  return `best-${dim}`;
 }
 
 /** run.json `sweep`: which sweep a run belongs to, its index in the expansion, and its concrete values
