@@ -99,6 +99,14 @@ export function engineProblems(
     }
   }
 
+  if (config.training.keepBest)
+    errors.push({
+      path: '/training/keepBest',
+      keyword: 'engine',
+      message:
+        'keepBest runs on the bundled engine only: sentence-transformers writes its own checkpoint-<step>/ folders, which Export Model and resume do not read as best checkpoints (its load_best_model_at_end keeps one metric at one dim). Drop "keepBest", or train with the bundled engine',
+    });
+
   const r = raw as Record<string, unknown> | undefined;
   if (given(r, 'backend') && config.backend !== 'auto')
     note(

@@ -26,6 +26,7 @@ import {
   modelWidth,
   pointerPath,
 } from './lossConfig';
+import { keepBestProblems } from './keepBest';
 import { modelFolderWidth } from './modelFolder';
 import { resolveRunConfig, type ResolvedRunConfig } from './resolve';
 
@@ -283,6 +284,7 @@ function semanticErrors(
       message: `the shortlist dim (${f.shortlistDim}) must be smaller than the re-rank dim (${f.rerankDim})`,
     });
   }
+  errors.push(...keepBestProblems(config, nearest));
   if (config.training.maxSteps === 0) {
     errors.push({
       path: '/training/maxSteps',

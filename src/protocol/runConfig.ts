@@ -118,6 +118,20 @@ export interface TrainingConfig {
   logEvery: number;
   evalEvery: number;
   checkpointEvery: number;
+  /** Keep the best checkpoint per listed dim besides the latest ones; absent or null = off. */
+  keepBest?: KeepBestConfig | null;
+}
+
+/**
+ * `training.keepBest`: after every evaluation, each listed dim whose `metric` improved gets its model
+ * written to `checkpoints/best-<dim>/` (src/protocol/runFolder.ts bestCheckpointDir) and recorded in
+ * run.json `bestCheckpoints`. Bundled engine only.
+ */
+export interface KeepBestConfig {
+  /** An eval metric (`ndcg@10`), optionally at a precision (`int8:ndcg@10`, `binary+rescore:ndcg@10`). */
+  metric: string;
+  /** Evaluated dims (evaluation.dims) to keep a best checkpoint for. */
+  dims: number[];
 }
 
 export interface FunnelConfig {
