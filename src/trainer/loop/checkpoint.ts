@@ -88,6 +88,21 @@ export function checkpointDir(runDir: string, step: number): string {
   return join(runDir, RUN_FILES.checkpoints, `step-${step}`);
 }
 
+/**
+ * The files of a checkpoint that describe the model itself — model.safetensors, tokenizer.json,
+ * state.json — into an existing folder: a step checkpoint adds the optimizer moments, a best checkpoint
+ * (bestCheckpoints.ts) is these alone. `extra` fields go into state.json beside the trainer state.
+ */
+export function writeModelFiles(
+  dir: string,
+  o: { params: Map<string, tf.Variable>; tokenizer: WordPieceTokenizer; state: TrainerState },
+  extra?: Record<string, unknown>,
+): void {
+  writeSafetensors(join(dir, 'model.safetensors'), toWrite(o.params));
+  o.tokenizer.save(join(dir, 'tokenizer.json'));
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...o.state, ...extra }, null, 2) + '\n');
+}
+
 export function saveCheckpoint(
   runDir: string,
   o: { params: Map<string, tf.Variable>; optimizer: AdamW; tokenizer: WordPieceTokenizer; state: TrainerState },
@@ -98,13 +113,12 @@ export function saveCheckpoint(
   const tmp = `${final}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  writeSafetensors(join(tmp, 'model.safetensors'), toWrite(o.params));
+  writeModelFiles(tmp, o);
   writeSafetensors(join(tmp, 'optimizer.safetensors'), toWrite(o.optimizer.getState().tensors));
-  o.tokenizer.save(join(tmp, 'tokenizer.json'));
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify(o.state, null, 2) + '\n');
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
-  // Older checkpoints are pruned: resume needs only the last one, one more guards a bad disk write.
+  // Older checkpoints are pruned: resume needs only the last one, one more guards a bad disk write. Only
+  // step-<n> folders (listCheckpoints): the best-<dim> ones of training.keepBest are never pruned here.
   const steps = listCheckpoints(runDir);
   for (const s of steps.slice(0, Math.max(0, steps.length - KEEP))) rmSync(checkpointDir(runDir, s), { recursive: true, force: true });
   for (const name of readdirSync(root))
@@ -189,7 +203,7 @@ export function latestReadableCheckpoint(runDir: string, log: (s: string) => voi
   return undefined;
 }
 
-/** Removes the temp folders of checkpoints whose write was cut short (`step-<n>.tmp-<pid>`). */
+/** Removes the temp folders of checkpoints whose write was cut short (`step-<n>.tmp-<pid>`, and a best checkpoint's, bestCheckpoints.ts). */
 export function removeTempCheckpoints(runDir: string): string[] {
   const root = join(runDir, RUN_FILES.checkpoints);
   if (!existsSync(root)) return [];

@@ -2,7 +2,7 @@
  * When a run evaluates, and what an evaluation leaves: the untrained model at step 0 (a new run, not a
  * resumed one), every `evalEvery` steps, and at the end unless the last step was just evaluated. Each
  * evaluation embeds the eval set at every dim, scores it (src/trainer/eval/) and appends one eval line
- * to metrics.jsonl. It yields to the event loop between batches, and a stop request abandons it
+ * to metrics.jsonl (then training.keepBest's best checkpoints, bestCheckpoints.ts). It yields to the event loop between batches, and a stop request abandons it
  * (WorkAbandoned, from src/common/cooperative.ts).
  */
 import { runAsync } from '../../common/cooperative';
@@ -28,7 +28,14 @@ export class EvalSchedule {
     private readonly p: PreparedRun,
     private readonly clock: RunClock,
     private readonly writer: RunWriter,
-    private readonly o: { evalEvery: number; totalSteps: number; stop: { requested: boolean }; progress: ProgressSink | null },
+    private readonly o: {
+      evalEvery: number;
+      totalSteps: number;
+      stop: { requested: boolean };
+      progress: ProgressSink | null;
+      /** Called with each evaluation once its line is in metrics.jsonl (training.keepBest: bestCheckpoints.ts). */
+      afterEvaluation?: (step: number, r: EvalResult) => void;
+    },
   ) {}
 
   /** Step 0 of a new run: the untrained model, the baseline of the final table. */
@@ -77,6 +84,7 @@ export class EvalSchedule {
       values: r.values,
       byDim: r.byDim,
     });
+    this.o.afterEvaluation?.(clock.step, r);
     return r;
   }
 }

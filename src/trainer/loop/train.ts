@@ -8,10 +8,22 @@
 import { WorkAbandoned } from '../../common/cooperative';
 import { tableSize } from '../../data/dataset';
 import { releaseRunLock, type RunWriter } from '../../runs/runWriter';
-import type { RunInfo, RunStatus } from '../../protocol/runFolder';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyResume } from '../../insights/metricRules';
+import { parseMetricsJsonl, RUN_FILES, type RunInfo, type RunStatus } from '../../protocol/runFolder';
 import type { EvalResult } from '../eval/evaluator';
 import { DataParallelPool } from '../runtime/parallel/pool';
-import { initialState, restoreRun, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
+import { BestCheckpoints } from './bestCheckpoints';
+import {
+  checkpointDir,
+  initialState,
+  listCheckpoints,
+  restoreRun,
+  saveCheckpoint,
+  writeModelFiles,
+  type LoadedCheckpoint,
+} from './checkpoint';
 import { CheckpointSchedule } from './checkpointSchedule';
 import { EvalSchedule } from './evalSchedule';
 import { AdamW } from './optimizer';
@@ -91,7 +103,30 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
   }
 
   const loop = new TrainLoop(p, state, { optimizer, writer, batches, totalSteps, stop, progress, pool });
-  const evals = new EvalSchedule(p, loop, writer, { evalEvery: t.evalEvery, totalSteps, stop, progress });
+  let bests: BestCheckpoints | undefined;
+  if (t.keepBest) {
+    try {
+      bests = keepBest(p, o, writer, state.step);
+    } catch (e) {
+      await pool?.close();
+      optimizer.dispose();
+      markFailed(writer, e as Error, state.step);
+      releaseRunLock(o.runDir);
+      return { status: 'failed', step: state.step, totalSteps, error: e as Error };
+    }
+  }
+  const evals = new EvalSchedule(p, loop, writer, {
+    evalEvery: t.evalEvery,
+    totalSteps,
+    stop,
+    progress,
+    afterEvaluation: bests
+      ? (step, r) =>
+          bests.afterEval(step, r.byDim, (dir, extra) =>
+            writeModelFiles(dir, { params: p.encoder.params, tokenizer: p.tokenizer, state: loop.snapshot() }, extra),
+          )
+      : undefined,
+  });
   const checkpoints = new CheckpointSchedule(
     () => saveCheckpoint(o.runDir, { params: p.encoder.params, optimizer, tokenizer: p.tokenizer, state: loop.snapshot() }),
     {
@@ -155,6 +190,21 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     optimizer.dispose();
     releaseRunLock(o.runDir);
   }
+}
+
+/**
+ * training.keepBest's keeper: empty for a new run; for a resumed one, the bests its curve still holds
+ * (metrics.jsonl with the resume rule applied: the resume marker is appended by now).
+ */
+function keepBest(p: PreparedRun, o: TrainRunOptions, writer: RunWriter, step: number): BestCheckpoints {
+  const bests = new BestCheckpoints(o.runDir, writer, p.config.training.keepBest!);
+  if (o.resumeFrom) {
+    const file = join(o.runDir, RUN_FILES.metrics);
+    const events = existsSync(file) ? applyResume(parseMetricsJsonl(readFileSync(file, 'utf8')).lines) : [];
+    const steps = new Set(listCheckpoints(o.runDir));
+    bests.restore(step, events, (s) => (steps.has(s) ? checkpointDir(o.runDir, s) : undefined));
+  }
+  return bests;
 }
 
 /** The worker threads of the run (none when o.workers is 0); threads that fail to start leave the run on this thread alone. */
