@@ -18,7 +18,15 @@
  *
  * Keep this module free of vscode and Node imports: the webview bundles it for the browser.
  */
-import { isMetricsLine, type ByDim, type MetricsLine, type RunNotes, type RunStatus, type SweepRef } from './runFolder';
+import {
+  isMetricsLine,
+  type BestCheckpoint,
+  type ByDim,
+  type MetricsLine,
+  type RunNotes,
+  type RunStatus,
+  type SweepRef,
+} from './runFolder';
 
 // ---------------------------------------------------------------- shared shapes
 
@@ -45,6 +53,8 @@ export interface PanelRun {
   notes?: RunNotes;
   /** What the runs table shows of the metrics; absent until the host has read them (read lazily). */
   summary?: PanelRunSummary;
+  /** run.json `bestCheckpoints` (training.keepBest): per dim the metric, step and value of the best checkpoint kept. */
+  bestCheckpoints?: Record<string, BestCheckpoint>;
 }
 
 /**
@@ -223,7 +233,17 @@ export function isPanelRun(x: unknown): x is PanelRun {
     optional(x.engine, isStr) &&
     optional(x.sweep, isSweepRef) &&
     optional(x.notes, isRunNotes) &&
-    optional(x.summary, isObj)
+    optional(x.summary, isObj) &&
+    optional(x.bestCheckpoints, isBestCheckpoints)
+  );
+}
+/** run.json `bestCheckpoints`: dim (decimal string) → {metric, step, value}. */
+export function isBestCheckpoints(x: unknown): x is Record<string, BestCheckpoint> {
+  return (
+    isObj(x) &&
+    Object.entries(x).every(
+      ([d, b]) => /^\d+$/.test(d) && isObj(b) && isStr(b.metric) && Number.isInteger(b.step) && typeof b.value === 'number',
+    )
   );
 }
 export function isSweepRef(x: unknown): x is SweepRef {

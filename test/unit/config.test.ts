@@ -129,6 +129,8 @@ test('every schema property has a description, and a default unless its absence 
   ]);
   // A pretrained model's pooling and length: absent = the folder's own (as sentence-transformers reads them).
   const optionalAt = new Set(['/model/pretrained/pooling', '/model/pretrained/maxSeqLength']);
+  // training.keepBest: absent = off; its dims are required (no dim is a sensible default).
+  optionalAt.add('/training/keepBest').add('/training/keepBest/dims');
   const missing: string[] = [];
   const walk = (node: unknown, at: string) => {
     if (!node || typeof node !== 'object') return;

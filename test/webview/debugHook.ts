@@ -60,6 +60,7 @@ export function installDebugHook(src: PanelParts): void {
         rawPoints: c.lastRawPoints,
         drawnPoints: c.lastDrawnPoints,
         best: c.bestPoints(),
+        kept: c.keptBestPoints(),
         zoom: c.getZoom(),
         x: { min: sc.x?.min, max: sc.x?.max, type: sc.x?.type },
         y: { min: sc.y?.min, max: sc.y?.max, type: sc.y?.type },

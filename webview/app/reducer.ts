@@ -97,10 +97,12 @@ export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): v
       const i = m.runs.findIndex((r) => r.id === msg.run.id);
       // A new display name (notes.json) is in every legend, not only in the chips.
       const renamed = i >= 0 && m.runs[i].notes?.displayName !== msg.run.notes?.displayName;
+      // A new best checkpoint (training.keepBest) moves its mark on the curves.
+      const newBest = i >= 0 && JSON.stringify(m.runs[i].bestCheckpoints) !== JSON.stringify(msg.run.bestCheckpoints);
       if (i >= 0) m.runs[i] = { ...msg.run, config: msg.run.config !== undefined ? msg.run.config : m.runs[i].config };
       else m.runs = sortRuns([...m.runs, msg.run]);
       store.setStartedAt(msg.run.id, msg.run.startedAt);
-      fx.schedule(renamed ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
+      fx.schedule(renamed || newBest ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
       break;
     }
     case 'metrics': {

@@ -91,6 +91,7 @@ function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme, runLegen
           dash,
           marker,
           legendKey: `dim:${d}`,
+          keptBestStep: keptBestStep(r, m.split, m.metric, d),
         });
       }
       const t = store.series(r.id, m.split, m.metric, null);
@@ -148,6 +149,7 @@ function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecC
           dash,
           marker,
           legendKey: `metric:${mid}`,
+          keptBestStep: keptBestStep(r, m.split, m.metric, spec.dim),
         });
       });
     });
@@ -161,7 +163,17 @@ function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecC
   return specs;
 }
 
+/**
+ * training.keepBest: the step of the best checkpoint kept for this curve — the run's eval curve of the
+ * kept metric at a listed dim (run.json bestCheckpoints) — else undefined.
+ */
+export function keptBestStep(run: PanelRun, split: string, metric: string, dim: number | null): number | undefined {
+  if (split !== 'eval' || dim === null) return undefined;
+  const b = run.bestCheckpoints?.[String(dim)];
+  return b && b.metric === metric ? b.step : undefined;
+}
+
 /** What decides whether a chart's curves must be handed over again (vs. refreshed in place). */
 export function specSignature(spec: ChartSpec): string {
-  return JSON.stringify([spec.curves.map((cv) => [cv.id, cv.series.uid, cv.color, cv.dash, cv.label]), spec.legend]);
+  return JSON.stringify([spec.curves.map((cv) => [cv.id, cv.series.uid, cv.color, cv.dash, cv.label, cv.keptBestStep]), spec.legend]);
 }

@@ -1,6 +1,6 @@
 /**
- * The time chart's Chart.js plugin drawn after the lines: a ring on each curve's best value, and the box
- * of a zoom drag in progress. Both clipped to the plot area.
+ * The time chart's Chart.js plugin drawn after the lines: a ring on each curve's best value, a diamond on
+ * the step whose checkpoint training.keepBest kept, and the box of a zoom drag in progress. All clipped to the plot area.
  */
 import type { Plugin } from 'chart.js';
 import type { PanelTheme } from './chartSetup';
@@ -9,6 +9,8 @@ import { withAlpha } from './colors';
 export interface OverlaySource {
   /** Points to ring, in current axis units. */
   best(): readonly { x: number; y: number; color: string }[];
+  /** Points whose checkpoint training.keepBest kept (run.json bestCheckpoints), in current axis units. */
+  kept?(): readonly { x: number; y: number; color: string }[];
   /** The zoom box being dragged, [left, right] in canvas px, or null. */
   selectionBox(): [number, number] | null;
   theme(): PanelTheme;
@@ -37,6 +39,24 @@ export function overlayPlugin(src: OverlaySource): Plugin<'line'> {
         ctx.fill();
         ctx.lineWidth = 2;
         ctx.strokeStyle = b.color;
+        ctx.stroke();
+      }
+      // A kept best checkpoint: a filled diamond (the ring says "best value", the diamond "checkpoint kept here").
+      for (const k of src.kept?.() ?? []) {
+        const px = xs.getPixelForValue(k.x);
+        const py = ys.getPixelForValue(k.y);
+        if (!Number.isFinite(px) || !Number.isFinite(py)) continue;
+        const r = 6;
+        ctx.beginPath();
+        ctx.moveTo(px, py - r);
+        ctx.lineTo(px + r, py);
+        ctx.lineTo(px, py + r);
+        ctx.lineTo(px - r, py);
+        ctx.closePath();
+        ctx.fillStyle = k.color;
+        ctx.fill();
+        ctx.lineWidth = 1.5;
+        ctx.strokeStyle = theme.bg;
         ctx.stroke();
       }
       const box = src.selectionBox();

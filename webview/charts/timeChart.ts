@@ -2,7 +2,7 @@
  * One metric-over-time chart (Chart.js line chart) fed from Series columns: LTTB-decimated to about one
  * point per pixel of the visible x range, smoothed curve on top of the faint raw curve, the best value of
  * each curve ringed (more than RAW_UNDERLAY_MAX_RUNS runs: the smoothed curves only). Zoom and pan are
- * zoomPan.ts, the options timeChartOptions.ts, the rings and zoom box overlayPlugin.ts.
+ * zoomPan.ts, the options timeChartOptions.ts, the rings, kept-best marks and zoom box overlayPlugin.ts.
  * The Chart instance lives as long as the chart's curves keep their identity; new points only replace
  * dataset arrays and call update('none') (no re-creation, no animation).
  */
@@ -31,6 +31,8 @@ export interface Curve {
   marker: string;
   /** Curves sharing a legend key share one legend entry (a dim, or a metric in the per-dim view). */
   legendKey: string;
+  /** training.keepBest: the step whose checkpoint is kept as this curve's best (marked), if any. */
+  keptBestStep?: number;
 }
 
 export interface LegendEntry {
@@ -141,7 +143,12 @@ export class TimeChart {
         data: { datasets: this.ds },
         options: this.options(),
         plugins: [
-          overlayPlugin({ best: () => this.bestPoints(), selectionBox: () => this.zoom.selectionBox(), theme: () => this.view.theme }),
+          overlayPlugin({
+            best: () => this.bestPoints(),
+            kept: () => this.keptBestPoints(),
+            selectionBox: () => this.zoom.selectionBox(),
+            theme: () => this.view.theme,
+          }),
         ],
       });
     }
@@ -197,6 +204,24 @@ export class TimeChart {
       const xs = xColumn(s, this.view.xAxis);
       if (zoom && (xs[s.best] < zoom.min || xs[s.best] > zoom.max)) continue;
       out.push({ curveId: c.id, x: xs[s.best], y: s.y[s.best], step: s.step[s.best], color: c.color });
+    }
+    return out;
+  }
+
+  /** The points whose checkpoint training.keepBest kept (Curve.keptBestStep), in current axis units. */
+  keptBestPoints(): { curveId: string; x: number; y: number; step: number; color: string }[] {
+    const out: { curveId: string; x: number; y: number; step: number; color: string }[] = [];
+    const zoom = this.zoom.window;
+    for (const c of this.curves) {
+      if (c.keptBestStep === undefined) continue;
+      const s = c.series;
+      // The last point at that step: after the resume rule a step appears once; before a replay ends, the latest wins.
+      let i = s.n - 1;
+      while (i >= 0 && s.step[i] !== c.keptBestStep) i--;
+      if (i < 0 || !Number.isFinite(s.y[i])) continue;
+      const xs = xColumn(s, this.view.xAxis);
+      if (zoom && (xs[i] < zoom.min || xs[i] > zoom.max)) continue;
+      out.push({ curveId: c.id, x: xs[i], y: s.y[i], step: c.keptBestStep, color: c.color });
     }
     return out;
   }

@@ -1,8 +1,9 @@
 /**
  * The runs table's columns: the run's own fields, its params (config values, flattened to dotted paths:
  * by default those that differ among the rows shown), its metrics (per eval metric and dim, last and best),
- * the funnel figures and the dim advisor's answer. A column's `key` is what the filter and the sort name
- * (`ndcg@10@64`, `best:ndcg@10@64`, `training.learningRate`, `funnel:ndcg@10`, `advisor:dim`). Pure: no DOM.
+ * the steps of the best checkpoints kept (training.keepBest), the funnel figures and the dim advisor's
+ * answer. A column's `key` is what the filter and the sort name (`ndcg@10@64`, `best:ndcg@10@64`, `training.learningRate`, `funnel:ndcg@10`, `advisor:dim`,
+ * `bestCheckpoint@64`). Pure: no DOM.
  */
 import { formatConfigValue, leafEqual } from '../../src/config/diff';
 import { describeAdvice } from '../../src/insights/dimAdvisor';
@@ -11,7 +12,7 @@ import type { TableRow } from './rows';
 
 export type ColumnGroup = 'run' | 'param' | 'metric' | 'funnel' | 'advisor';
 /** How a value is shown (and written to CSV). */
-export type ColumnKind = 'text' | 'number' | 'int' | 'date' | 'duration' | 'share';
+export type ColumnKind = 'text' | 'number' | 'int' | 'date' | 'duration' | 'share' | 'bestStep';
 
 export type CellValue = string | number | undefined;
 
@@ -200,6 +201,30 @@ function metricColumns(rows: readonly TableRow[]): Column[] {
   return out;
 }
 
+/**
+ * training.keepBest: per listed dim, the step of the best checkpoint kept (run.json bestCheckpoints),
+ * shown "best at step N" and sorted as a number; key `bestCheckpoint@<dim>`.
+ */
+function bestCheckpointColumns(rows: readonly TableRow[]): Column[] {
+  const dims = new Set<number>();
+  for (const r of rows) for (const d in r.run.bestCheckpoints ?? {}) dims.add(Number(d));
+  return [...dims]
+    .sort((a, b) => b - a)
+    .map((d) => ({
+      key: `bestCheckpoint@${d}`,
+      label: `best ckpt @${d}`,
+      title: `Step of the best checkpoint kept for dim ${d} (training.keepBest; checkpoints/best-${d}) (key: bestCheckpoint@${d})`,
+      group: 'metric' as const,
+      kind: 'bestStep' as const,
+      defaultShown: true,
+      value: (r: TableRow) => num(r.run.bestCheckpoints?.[String(d)]?.step),
+      cellTitle: (r: TableRow) => {
+        const b = r.run.bestCheckpoints?.[String(d)];
+        return b ? `${b.metric} ${formatNumber(b.value)} at step ${b.step}: checkpoints/best-${d}` : undefined;
+      },
+    }));
+}
+
 /** funnel:<metric> first, then the funnel's settings and savings. */
 function funnelColumns(rows: readonly TableRow[]): Column[] {
   const keys = new Set<string>();
@@ -270,7 +295,14 @@ export function deriveColumns(
 ): DerivedColumns {
   const { paths, differing } = paramPaths(all, shown);
   const params = paths.map((p) => paramColumn(p, differing.has(p) && !PARAMS_NOT_BY_DEFAULT.has(p)));
-  const cols = [...runColumns(), ...params, ...metricColumns(all), ...funnelColumns(all), ...advisorColumns(settings)];
+  const cols = [
+    ...runColumns(),
+    ...params,
+    ...metricColumns(all),
+    ...bestCheckpointColumns(all),
+    ...funnelColumns(all),
+    ...advisorColumns(settings),
+  ];
   const hidden = new Set(prefs.hidden);
   const added = new Set(prefs.shown);
   return { all: cols, visible: cols.filter((c) => !hidden.has(c.key) && (added.has(c.key) || c.defaultShown)) };
@@ -321,6 +353,8 @@ export function formatCell(col: Pick<Column, 'kind'>, v: CellValue): string {
       return `${Math.round(v * 1000) / 10} %`;
     case 'int':
       return String(Math.round(v));
+    case 'bestStep':
+      return `best at step ${Math.round(v)}`;
     case 'text':
       // A config number as written (0.0001, not 1.00e-4).
       return String(v);

@@ -2,7 +2,7 @@
  * A run as the panel sees it (PanelRun, src/protocol/panelMessages.ts), built from the host's RunState:
  * pure (no vscode import), so tests build exactly what the panel host sends.
  */
-import { isSweepRef, type PanelRun, type PanelRunSummary } from '../../protocol/panelMessages';
+import { isBestCheckpoints, isSweepRef, type PanelRun, type PanelRunSummary } from '../../protocol/panelMessages';
 import type { RunInfo } from '../../protocol/runFolder';
 import type { RunState } from '../../runs/store';
 
@@ -17,6 +17,8 @@ export function toPanelRun(info: RunInfo, config?: Record<string, unknown> | nul
   if (info.backend !== undefined) run.backend = info.backend;
   if (typeof info.engine === 'string') run.engine = info.engine;
   if (isSweepRef(info.sweep)) run.sweep = info.sweep;
+  // A hand-edited or foreign run.json with a malformed record is shown without it, never refused.
+  if (isBestCheckpoints(info.bestCheckpoints) && Object.keys(info.bestCheckpoints).length) run.bestCheckpoints = info.bestCheckpoints;
   if (config !== undefined) run.config = config;
   return run;
 }
