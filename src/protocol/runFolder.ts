@@ -10,6 +10,7 @@
  *   .mrl/runs/<runId>/notes.json     RunNotes, owned by the host (the trainer never touches it)
  *   .mrl/runs/<runId>/log.txt        human log
  *   .mrl/runs/<runId>/checkpoints/step-<n>/
+ *   .mrl/runs/<runId>/checkpoints/best-<dim>/   training.keepBest (bestCheckpointDir)
  *   .mrl/runs/<runId>/.lock          the writing trainer's pid (LOCK_FILE, RunLock: src/runs/trainerProcess.ts)
  */
 
@@ -48,7 +49,19 @@ export interface BestCheckpoint {
   value: number;
 }
 
-/** The folder, under `checkpoints/`, of the best checkpoint kept for a dim: `best-<dim>`. */
+/**
+ * The folder, under `checkpoints/`, of the best checkpoint kept for a dim: `best-<dim>`. It holds
+ * model.safetensors, tokenizer.json and state.json (the trainer state at `step`, plus
+ * `best: {dim, metric, value}`); no optimizer moments (a best checkpoint is for export, not resume).
+ * The bundled trainer makes it a symlink to a hidden `.best-<dim>-step-<n>-<hex>/` and replaces it
+ * atomically (src/trainer/loop/bestCheckpoints.ts): `best-<dim>` always resolves to a complete folder.
+ * A reader of several files resolves it once (realpath) and reads them from there; should a file vanish
+ * (the best was replaced meanwhile and the old folder deleted), it starts again. The folder's state.json
+ * says which step it holds; run.json's record is written after the folder (for the moment between, and
+ * after a crash there, the folder is right and the next resume fixes the record).
+ * Step 0 counts (the untrained model), ties keep the earlier step, the direction is metricRules'
+ * lowerIsBetter. A resume keeps only bests the resumed curve holds (steps ≤ its `fromStep`).
+ */
 export function bestCheckpointDir(dim: number): string {
   return `best-${dim}`;
 }
