@@ -8,11 +8,7 @@ import { isResumeEvent } from '../protocol/runFolder';
 // ---------------------------------------------------------------- the resume rule
 
 /**
-<<<<<<< HEAD
  * The resume rule (docs/architecture.md#the-resume-rule): a `{"type":"resume","fromStep":N}` line drops the events before it with
-=======
- * The resume rule (docs/architecture.md): a `{"type":"resume","fromStep":N}` line drops the events before it with
->>>>>>> host
  * step > N (the resumed trainer writes those steps again from its checkpoint). True when an event at
  * `step` is dropped by a resume from `fromStep`.
  */

@@ -1,9 +1,5 @@
 /**
-<<<<<<< HEAD
  * Messages between the extension host and the metrics panel webview (docs/architecture.md#one-run-from-config-to-chart).
-=======
- * Messages between the extension host and the metrics panel webview (docs/architecture.md).
->>>>>>> host
  * Both ends validate with the guards below: a message that fails its guard is logged and dropped.
  *
  * Conversation:
