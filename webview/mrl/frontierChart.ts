@@ -88,6 +88,22 @@ export class FrontierChart {
           ctx.textBaseline = 'bottom';
           ctx.fillText(`${this.percent} % of full-dim float32`, area.left + 4, py - 2);
         }
+        // The dim of each front point, written beside it (the colour scale says it too; words are exact).
+        // Two runs at most: more would cover the points.
+        if (this.runs.length <= 2) {
+          ctx.fillStyle = this.theme.muted;
+          ctx.font = `${Math.max(9, this.theme.fontSize - 3)}px ${this.theme.fontFamily}`;
+          ctx.textAlign = 'left';
+          ctx.textBaseline = 'top';
+          for (const r of this.runs) {
+            if (!r.advice || !chart.isDatasetVisible(this.frontIndex(r.index))) continue;
+            for (const p of r.advice.front) {
+              const x = xs.getPixelForValue(log2(p.bytesPerVector));
+              const y = ys.getPixelForValue(p.ratio * 100);
+              if (Number.isFinite(x) && Number.isFinite(y)) ctx.fillText(`d${p.dim}`, x + 6, y + 4);
+            }
+          }
+        }
         for (const r of this.runs.slice(0, RUN_LEGEND_MAX)) {
           const p = r.advice?.point;
           if (!p || !chart.isDatasetVisible(this.frontIndex(r.index))) continue;
