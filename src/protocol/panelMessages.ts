@@ -50,7 +50,8 @@ export interface PanelRun {
 export interface PanelRunSummary {
   /** Step of the latest eval event, null when there is none. */
   evalStep: number | null;
-  /** The latest eval event's per-dim values: last["64"]["ndcg@10"]. */
+  /** The latest eval event's per-dim values: last["64"]["ndcg@10"], every precision (`int8+rescore:ndcg@10`):
+   *  the table's frontier columns are computed from it (src/insights/frontier.ts adviseFrontier). */
   last: ByDim;
   /** Best value per dim and metric over every eval event (max, or min for lower-is-better metrics). */
   best: ByDim;
