@@ -141,7 +141,11 @@ describe('Export Model', { timeout: 900_000 }, () => {
 
   test("last checkpoint, float32, dim 8: a sentence-transformers folder with Dense + Normalize, the run's embeddings", () => {
     const out = join(dir, 'out-last-8');
+    // A checkpoint being written by a running trainer (a temp folder, complete-looking): never read.
+    const writing = join(runDir, 'checkpoints', 'step-16.tmp-999999');
+    cpSync(join(runDir, 'checkpoints/step-12'), writing, { recursive: true });
     const r = exportCli([runDir, '--dim', '8', '--out', out]);
+    rmSync(writing, { recursive: true });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       { ok: r.json.ok, out: r.json.out, dim: r.json.dim, precision: r.json.precision, checkpoint: r.json.checkpoint },
@@ -229,8 +233,10 @@ describe('Export Model', { timeout: 900_000 }, () => {
     for (let c = 0; c < 4; c++) {
       assert.ok(Math.abs(cal.starts[c] - want.starts[c]) <= 1e-6, `starts[${c}]`);
       assert.ok(Math.abs(cal.steps[c] - want.steps[c]) <= 1e-6, `steps[${c}]`);
-      // ranges reproduce the steps the way quantize_embeddings computes them: (max - min) / 255 in float32.
-      assert.equal(Math.fround(Math.fround(cal.ranges[1][c] - cal.ranges[0][c]) / 255), Math.fround(cal.steps[c]));
+      // ranges reproduce the steps the way quantize_embeddings computes them on np.float32 arrays:
+      // each range read as float32, then (max - min) / 255 in float32.
+      const [lo, hi] = [Math.fround(cal.ranges[0][c]), Math.fround(cal.ranges[1][c])];
+      assert.equal(Math.fround(Math.fround(hi - lo) / 255), Math.fround(cal.steps[c]));
     }
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     assert.ok((frontMatter(readme).tags as string[]).includes('quantization:int8'));

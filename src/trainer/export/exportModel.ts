@@ -27,7 +27,7 @@
  * the new folder passed its check).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../protocol/runConfig';
 import type { Precision } from '../../protocol/runFolder';
@@ -105,7 +105,7 @@ function writeJson(path: string, v: unknown): void {
 /** Refuses an --out that is a file, or a non-empty folder without force. */
 function checkOut(out: string, force: boolean, runDir: string): void {
   const rel = resolve(out);
-  if (rel === resolve(runDir) || resolve(runDir).startsWith(rel + '/'))
+  if (rel === resolve(runDir) || resolve(runDir).startsWith(rel + sep))
     throw new ExportInputError(`--out ${out}: is the run folder or holds it (expected a folder of its own)`);
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new ExportInputError(`--out ${out}: exists and is not a folder (expected a new or empty folder)`);
