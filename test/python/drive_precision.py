@@ -8,7 +8,8 @@ stand-in written from the library's formulas (printed as "quantizer").
 usage: drive_precision.py <train.py> <scenario>
   fixture    seeded embeddings (a constant component, duplicate documents, queries beyond the corpus' range,
              dims 24 / 12 / 8, a shortlist shorter than the corpus): the script's metrics and the reference's
-  ties       dim 8, binary: five documents share the query's code, the relevant one last in corpus order
+  ties       dim 8, binary: five documents share the query's code, the relevant one last in corpus order; and
+             two documents the rescore ties, the relevant one second in corpus order but first by Hamming distance
   codes      the fixture's unit rows at dim 12 and the script's int8 / ubinary codes of them (for quantize.ts)
   evaluator  the script's PrecisionEvaluator, as build_evaluator() makes it, on a model whose embeddings are
              fixed, and what the callback files its results as (split_metrics)
@@ -126,6 +127,13 @@ def main():
         c = np.concatenate([same, other])
         q = (pattern * 0.5)[None, :]
         out["binary"] = ns["precision_metrics"](q, c, [[4]], [8], ["binary"], False, 2)[8]["binary"]
+        # Rescored ties: the float32 query scores documents 0 and 1 the same (0.5 = 0.25 + 0.25, exact after scaling by
+        # the norm), though document 1 is nearer in Hamming distance; corpus order puts the relevant document 1 second.
+        q = np.array([[0.5, 0.25, 0.25, -1, -1, -1, -1, -1]], dtype=np.float32)
+        c = np.full((7, 8), -1, dtype=np.float32)
+        c[0, 0] = c[1, 1] = c[1, 2] = 1
+        c[2:, 3:] = np.eye(5, dtype=np.float32) * 2 - 1  # one bit against the query's sign: scored below zero
+        out["binaryRescore"] = ns["precision_metrics"](q, c, [[1]], [8], ["binary"], True, 2)[8]["binary_rescore"]
     elif scenario == "codes":
         q, c, _ = fixture()
         cf, qf = ns["truncate_unit"](c, 12), ns["truncate_unit"](q, 12)
