@@ -8,7 +8,7 @@
  * argument and what was expected.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatConfigErrors, validateRunConfig } from '../../config/validate';
 import type { ResolvedRunConfig } from '../../config/resolve';
@@ -109,13 +109,22 @@ export function chooseCheckpoint(src: RunSource, request: CheckpointRequest, dim
         }); expected a dim listed in training.keepBest.dims, or --checkpoint last|<step> (${have})`,
       );
     }
-    const dir = join(root, bestCheckpointDir(dim));
+    const link = join(root, bestCheckpointDir(dim));
+    // best-<dim> is swapped to a new folder when a running run beats it: resolve it once, so the model, the
+    // tokenizer and the step all come from one folder even if a swap lands while we read.
+    let dir = link;
+    try {
+      dir = realpathSync(link);
+    } catch {
+      // Missing: reported below.
+    }
     if (!existsSync(join(dir, 'model.safetensors')) || !existsSync(join(dir, 'tokenizer.json'))) {
       throw new ExportInputError(
-        `--checkpoint best: ${dir} is missing or incomplete (expected model.safetensors and tokenizer.json, as run.json records step ${rec.step})`,
+        `--checkpoint best: ${link} is missing or incomplete (expected model.safetensors and tokenizer.json, as run.json records step ${rec.step})`,
       );
     }
-    return { kind: 'best', step: rec.step, dir, best: rec };
+    const step = bestFolderStep(dir) ?? rec.step;
+    return { kind: 'best', step, dir, best: step === rec.step ? rec : { ...rec, step } };
   }
   if (request === 'last') {
     if (!steps.length) throw new ExportInputError(`--checkpoint last: ${root} holds no complete step-<n> checkpoint yet`);
@@ -198,4 +207,14 @@ export function evalLineAt(runDir: string, step: number): MetricsEvent | undefin
   let found: MetricsEvent | undefined;
   for (const e of events) if (e.split === 'eval' && e.step === step) found = e;
   return found;
+}
+
+/** The step a best folder was written at, from its own state.json (the authority when run.json lags it). */
+function bestFolderStep(dir: string): number | undefined {
+  try {
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { step?: unknown };
+    return Number.isInteger(state.step) ? (state.step as number) : undefined;
+  } catch {
+    return undefined;
+  }
 }
