@@ -20,6 +20,7 @@ const targets = [
   { entry: 'src/trainer/cli/main.ts', out: 'trainer.js', platform: 'node' },
   { entry: 'src/trainer/runtime/parallel/worker.ts', out: 'trainerWorker.js', platform: 'node' },
   { entry: 'src/trainer/conformance/cli.ts', out: 'conformance.js', platform: 'node' },
+  { entry: 'src/trainer/export/cli.ts', out: 'export.js', platform: 'node' },
   { entry: 'bench/bench.ts', out: 'bench.js', platform: 'node' },
   { entry: 'src/host/extension.ts', out: 'extension.js', platform: 'node' },
   { entry: 'webview/main.ts', out: 'webview.js', platform: 'browser' },

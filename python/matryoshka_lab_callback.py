@@ -14,7 +14,9 @@ It writes a run folder in Matryoshka Lab's format (its repository's docs/archite
   metrics.jsonl  append-only: train loss / learning rate / grad norm (split "train") and evaluator results
                  (split "eval"); per-dim keys such as eval_dim_64_cosine_ndcg@10 (an evaluator named
                  "dim_64", e.g. InformationRetrievalEvaluator(..., name="dim_64", truncate_dim=64)) go to
-                 byDim["64"]["ndcg@10"]
+                 byDim["64"]["ndcg@10"]; quantised precisions (the generated train.py's PrecisionEvaluator)
+                 keep theirs as a prefix: eval_dim_64_int8_ndcg@10 -> byDim["64"]["int8:ndcg@10"],
+                 eval_dim_64_binary_rescore_ndcg@10 -> byDim["64"]["binary+rescore:ndcg@10"]
 Only the main process writes (state.is_world_process_zero). SIGTERM / SIGINT stop training at the end of
 the current step, with a checkpoint, and the run is marked "stopped"; a second signal exits at once.
 """
@@ -52,6 +54,9 @@ _TRAIN_RENAMES = {"learning_rate": "lr", "grad_norm": "gradNorm"}
 # "dim_64_cosine_ndcg@10" -> dim 64, metric "cosine_ndcg@10"; an optional evaluator prefix before "dim_".
 _DIM_KEY = re.compile(r"^(?:(?P<prefix>.+?)_)?dim_(?P<dim>\d+)_(?P<metric>.+)$")
 _FUNNEL_KEY = re.compile(r"^funnel_(?P<metric>.+)$")
+# "int8_ndcg@10" -> "int8:ndcg@10", "binary_rescore_ndcg@10" -> "binary+rescore:ndcg@10": a metric at a quantised
+# precision, named as Matryoshka Lab's precisionKey (src/protocol/runFolder.ts); float32 keeps the bare name.
+_PRECISION_METRIC = re.compile(r"^(?P<precision>int8|binary)(?P<rescore>_rescore)?_(?P<metric>.+)$")
 
 
 def _now_iso() -> str:
@@ -102,8 +107,12 @@ def _finite(v):
 
 
 def _metric_name(metric: str) -> str:
-    """sentence-transformers' metric name -> ours: cosine_ndcg@10 -> ndcg@10, spearman_cosine -> spearman.
-    Other similarity functions keep their name (dot_ndcg@10), so two functions never collide."""
+    """sentence-transformers' metric name -> ours: cosine_ndcg@10 -> ndcg@10, spearman_cosine -> spearman,
+    int8_ndcg@10 -> int8:ndcg@10, binary_rescore_ndcg@10 -> binary+rescore:ndcg@10. Other similarity functions
+    keep their name (dot_ndcg@10), so two functions never collide."""
+    p = _PRECISION_METRIC.match(metric)
+    if p:
+        return f"{p.group('precision')}{'+rescore' if p.group('rescore') else ''}:{_metric_name(p.group('metric'))}"
     if metric.startswith("cosine_"):
         return metric[len("cosine_"):]
     m = re.match(r"^(pearson|spearman)_cosine$", metric)

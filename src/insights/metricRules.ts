@@ -3,16 +3,12 @@
  * agree on. Pure: imported by both ends, no Node, no DOM, no vscode.
  */
 import type { MetricsEvent, MetricsLine, ResumeEvent } from '../protocol/runFolder';
-import { isResumeEvent } from '../protocol/runFolder';
+import { isResumeEvent, parsePrecisionKey } from '../protocol/runFolder';
 
 // ---------------------------------------------------------------- the resume rule
 
 /**
-<<<<<<< HEAD
  * The resume rule (docs/architecture.md#the-resume-rule): a `{"type":"resume","fromStep":N}` line drops the events before it with
-=======
- * The resume rule (docs/architecture.md): a `{"type":"resume","fromStep":N}` line drops the events before it with
->>>>>>> host
  * step > N (the resumed trainer writes those steps again from its checkpoint). True when an event at
  * `step` is dropped by a resume from `fromStep`.
  */
@@ -82,8 +78,12 @@ export function isRetrievalMetric(metric: string): boolean {
 /** Which eval metric is the headline (tree, table, dim advisor), in order of preference. */
 export const HEADLINE_METRICS: readonly string[] = ['ndcg@10', 'spearman', 'mrr@10', 'map@100', 'recall@10'];
 
-/** The headline metric among these names: a preferred one, else a retrieval score, else the first. */
+/**
+ * The headline metric among these names: a preferred one, else a retrieval score, else the first. Only
+ * float32 names compete: a precision-prefixed key (`int8:ndcg@10`, `binary+rescore:ndcg@10`) is the same
+ * metric on a quantised index, never a run's headline (the tree, the table's best, the dim advisor).
+ */
 export function headlineMetric(names: Iterable<string>): string | undefined {
-  const all = [...names];
+  const all = [...names].filter((n) => parsePrecisionKey(n).precision === 'float32');
   return HEADLINE_METRICS.find((m) => all.includes(m)) ?? all.find(isRetrievalMetric) ?? all[0];
 }

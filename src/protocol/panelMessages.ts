@@ -1,9 +1,5 @@
 /**
-<<<<<<< HEAD
  * Messages between the extension host and the metrics panel webview (docs/architecture.md#one-run-from-config-to-chart).
-=======
- * Messages between the extension host and the metrics panel webview (docs/architecture.md).
->>>>>>> host
  * Both ends validate with the guards below: a message that fails its guard is logged and dropped.
  *
  * Conversation:
@@ -54,7 +50,8 @@ export interface PanelRun {
 export interface PanelRunSummary {
   /** Step of the latest eval event, null when there is none. */
   evalStep: number | null;
-  /** The latest eval event's per-dim values: last["64"]["ndcg@10"]. */
+  /** The latest eval event's per-dim values: last["64"]["ndcg@10"], every precision (`int8+rescore:ndcg@10`):
+   *  the table's frontier columns are computed from it (src/insights/frontier.ts adviseFrontier). */
   last: ByDim;
   /** Best value per dim and metric over every eval event (max, or min for lower-is-better metrics). */
   best: ByDim;

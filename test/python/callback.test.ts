@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { toPanelRun } from '../../src/host/panel/panelRun';
-import { isResumeEvent, parseMetricsJsonl, type MetricsEvent } from '../../src/protocol/runFolder';
+import { isResumeEvent, parseMetricsJsonl, parsePrecisionKey, precisionKey, type MetricsEvent } from '../../src/protocol/runFolder';
 import { applyResume } from '../../src/insights/metricRules';
 import { readRunInfo } from '../../src/runs/runDir';
 import { RunStore } from '../../src/runs/store';
@@ -101,6 +101,44 @@ describe(
       assert.equal(last.values.loss, 1.25);
       assert.equal(last.values['funnel:ndcg@10'], 0.61);
       assert.equal(last.values.nan_metric, null, 'NaN is written as null (JSON has no NaN)');
+      // A run without quantised precisions: float32 only, under the bare names (what readers of old runs expect).
+      for (const d of ['64', '32'])
+        assert.ok(
+          Object.keys(last.byDim![d]).every((k) => parsePrecisionKey(k).precision === 'float32'),
+          Object.keys(last.byDim![d]).join(),
+        );
+    });
+
+    test('quantised precisions: dim_64_int8_rescore_map@100 → byDim["64"]["int8+rescore:map@100"], beside the float32 names', () => {
+      const dir = join(root, 'other-runs', 'precisions'); // not in runsDir: the RunStore test below lists that folder
+      const r = drive('precisions', dir);
+      assert.equal(r.status, 0, r.stderr);
+      const { events, invalid } = metrics(dir);
+      assert.equal(invalid, 0);
+      const evals = events.filter((e) => e.split === 'eval');
+      assert.deepEqual(
+        evals.map((e) => e.step),
+        [0, 6, 12],
+      );
+      const last = evals[2];
+      const metricNames = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@10', 'map@100'];
+      const quantised = (['int8', 'binary'] as const).flatMap((p) =>
+        [false, true].flatMap((rs) => metricNames.map((m) => precisionKey(m, p, rs))),
+      );
+      for (const d of ['64', '32']) {
+        const keys = Object.keys(last.byDim![d]);
+        for (const k of quantised) assert.ok(keys.includes(k), `byDim["${d}"] lacks ${k}: ${keys.join()}`);
+        assert.ok(keys.includes('ndcg@10') && keys.includes('spearman'), 'the float32 metrics keep their bare names');
+        assert.ok(!keys.some((k) => /_rescore|^(int8|binary)_/.test(k)), `no evaluator spelling left: ${keys.join()}`);
+      }
+      // Values as the simulated evaluator logged them: 0.45 + step/100 − variant/20 − metric/100 at dim 64.
+      assert.equal(last.byDim!['64']['int8:ndcg@10'], 0.57);
+      assert.equal(last.byDim!['64']['int8+rescore:mrr@10'], 0.51);
+      assert.equal(last.byDim!['64']['binary:recall@1'], 0.45);
+      assert.equal(last.byDim!['64']['binary+rescore:map@100'], 0.38);
+      assert.equal(last.byDim!['32']['binary+rescore:ndcg@10'], 0.32);
+      assert.equal(last.byDim!['64']['ndcg@10'], 0.62, 'float32 unchanged');
+      assert.ok(!Object.keys(last.values).some((k) => /int8|binary/.test(k)), Object.keys(last.values).join());
     });
 
     test('SIGTERM: the step ends with a checkpoint and the run is "stopped"; a resume appends a marker and completes', () => {

@@ -10,6 +10,8 @@ usage: drive_callback.py <scenario> <run_dir or "-"> [name]
   worker     a non-main process (is_world_process_zero False): writes nothing
   resume     continues the stopped run from step 4 (its checkpoint), then completes
   default    no run_dir: the folder goes to <cwd's workspace>/.mrl/runs/<runId>
+  precisions as completed, the evaluations also carrying the generated train.py's PrecisionEvaluator results
+             (dim_<d>_<int8|binary>[_rescore]_<metric>)
 Prints the run folder on stdout.
 """
 
@@ -59,10 +61,16 @@ def control():
     return SimpleNamespace(should_training_stop=False, should_save=False, should_evaluate=False, should_log=False)
 
 
-def eval_metrics(step):
+def eval_metrics(step, precisions=False):
     """What SentenceTransformerTrainer.evaluate() returns for SequentialEvaluator([IR dim_64, IR dim_32,
-    ES dim_64, ES dim_32]) (keys prefixed eval_ by the trainer), plus its own loss and timings."""
+    ES dim_64, ES dim_32]) (keys prefixed eval_ by the trainer), plus its own loss and timings; with
+    `precisions`, a PrecisionEvaluator first (its keys as the generated train.py names them)."""
     m = {}
+    if precisions:
+        for d, q in ((64, 0.45), (32, 0.35)):
+            for i, variant in enumerate(("int8", "int8_rescore", "binary", "binary_rescore")):
+                for j, metric in enumerate(("ndcg@10", "mrr@10", "recall@1", "recall@10", "map@100")):
+                    m[f"eval_dim_{d}_{variant}_{metric}"] = round(q + step / 100 - i / 20 - j / 100, 4)
     for d, q in ((64, 0.5), (32, 0.4)):
         q += step / 100
         for k in (1, 3, 5, 10):
@@ -86,7 +94,7 @@ def eval_metrics(step):
     return m
 
 
-def train_steps(cb, args, state, ctl, steps, stop_at=None):
+def train_steps(cb, args, state, ctl, steps, stop_at=None, precisions=False):
     for step in steps:
         state.global_step = step
         state.epoch = step / 12
@@ -96,7 +104,7 @@ def train_steps(cb, args, state, ctl, steps, stop_at=None):
         if step % 3 == 0:
             cb.on_log(args, state, ctl, logs={"loss": 2.0 - step / 10, "grad_norm": 1.5, "learning_rate": 2e-5 * (1 - step / 12), "epoch": state.epoch})
         if step % 6 == 0:
-            metrics = eval_metrics(step)
+            metrics = eval_metrics(step, precisions)
             cb.on_log(args, state, ctl, logs=dict(metrics))  # the trainer logs evaluations too
             cb.on_evaluate(args, state, ctl, metrics=metrics)
         if ctl.should_save:
@@ -124,12 +132,12 @@ def main():
     else:
         state = make_state()
         cb.on_train_begin(args, state, ctl)
-        metrics = eval_metrics(0)
+        metrics = eval_metrics(0, scenario == "precisions")
         cb.on_evaluate(args, state, ctl, metrics=metrics)
         if scenario == "failed":
             train_steps(cb, args, state, ctl, range(1, 5))
             raise RuntimeError("CUDA out of memory (simulated)")
-        last = train_steps(cb, args, state, ctl, range(1, 13), stop_at=4 if scenario == "stopped" else None)
+        last = train_steps(cb, args, state, ctl, range(1, 13), stop_at=4 if scenario == "stopped" else None, precisions=scenario == "precisions")
         if scenario == "stopped":
             assert ctl.should_training_stop and ctl.should_save, "a SIGTERM must stop training at the end of the step, with a checkpoint"
             assert last == 4, f"stopped at step {last}, expected 4"

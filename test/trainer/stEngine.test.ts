@@ -96,6 +96,7 @@ const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?:
     evaluators: [
       'InformationRetrievalEvaluator(3; name, truncate_dim, ndcg_at_k, mrr_at_k, accuracy_at_k, precision_recall_at_k, map_at_k)',
       'FunnelEvaluator(6; )',
+      'PrecisionEvaluator(8; )',
       'SequentialEvaluator(1; )',
     ],
     other: [
@@ -121,6 +122,7 @@ const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?:
     evaluators: [
       'InformationRetrievalEvaluator(3; name, truncate_dim, ndcg_at_k, mrr_at_k, accuracy_at_k, precision_recall_at_k, map_at_k)',
       'FunnelEvaluator(6; )',
+      'PrecisionEvaluator(8; )',
       'SequentialEvaluator(1; )',
     ],
     other: [/mini_batch_size=16\b/, /learning_rate=0\.001,/, /max_steps=250,/],
@@ -130,6 +132,7 @@ const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?:
     evaluators: [
       'InformationRetrievalEvaluator(3; name, truncate_dim, ndcg_at_k, mrr_at_k, accuracy_at_k, precision_recall_at_k, map_at_k)',
       'EmbeddingSimilarityEvaluator(3; name, truncate_dim, similarity_fn_names)',
+      'PrecisionEvaluator(8; )',
       'SequentialEvaluator(1; )',
     ],
     other: [/BatchSamplers\.BATCH_SAMPLER/, /warmup_steps=20,/],
@@ -150,6 +153,7 @@ const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?:
     ],
     evaluators: [
       'InformationRetrievalEvaluator(3; name, truncate_dim, ndcg_at_k, mrr_at_k, accuracy_at_k, precision_recall_at_k, map_at_k)',
+      'PrecisionEvaluator(8; )',
       'SequentialEvaluator(1; )',
     ],
     other: [/guide_0 = load_model\(MODEL/, /guide=guide_0, temperature=0\.05, mini_batch_size=32/],
@@ -164,6 +168,7 @@ const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?:
     evaluators: [
       'InformationRetrievalEvaluator(3; name, truncate_dim, ndcg_at_k, mrr_at_k, accuracy_at_k, precision_recall_at_k, map_at_k)',
       'FunnelEvaluator(6; )',
+      'PrecisionEvaluator(8; )',
       'SequentialEvaluator(1; )',
     ],
     other: [
@@ -229,6 +234,18 @@ describe('train.py generator', { skip: noPython }, () => {
       assert.match(script, new RegExp(`^MODEL = "${HUB}"$`, 'm'));
       assert.match(script, /^MAX_SEQ_LENGTH = None/m, "no maxSeqLength in the config: the model's own");
       assert.match(script, /name=f"dim_\{dim\}", truncate_dim=dim/);
+      // evaluation.precisions (default float32, int8, binary; rescored): the quantised grid at every dim, with the library's
+      // own quantiser — where a retrieval metric is asked for (angle.mrl.json measures Spearman only).
+      if (!config.config.evaluation.metrics.some((m) => m !== 'spearman')) {
+        assert.doesNotMatch(script, /PrecisionEvaluator|quantize_embeddings/);
+        return;
+      }
+      assert.match(script, /^PRECISIONS = \["float32", "int8", "binary"\]/m);
+      assert.match(script, /^RESCORE = True/m);
+      assert.match(script, /^RESCORE_MULTIPLIER = \d+/m);
+      assert.match(script, /^from sentence_transformers\.quantization import quantize_embeddings$/m);
+      assert.ok(calls.includes('quantize_embeddings(1; precision, calibration_embeddings)'), 'int8 calibrated on the corpus');
+      assert.ok(calls.includes('quantize_embeddings(1; precision)'), 'ubinary');
     });
   }
 
@@ -613,6 +630,9 @@ describe(
         for (const e of evals) {
           assert.deepEqual(Object.keys(e.byDim ?? {}).sort(), ['16', '8']);
           assert.ok(e.byDim!['16']['ndcg@10'] >= 0 && e.byDim!['16']['ndcg@10'] <= 1);
+          // The default precisions, measured by PrecisionEvaluator with the installed quantize_embeddings.
+          for (const k of ['int8:ndcg@10', 'int8+rescore:ndcg@10', 'binary:ndcg@10', 'binary+rescore:map@100'])
+            assert.ok(e.byDim!['8'][k] >= 0 && e.byDim!['8'][k] <= 1, `${k} in ${JSON.stringify(e.byDim!['8'])}`);
         }
         const train = s.series.events.filter((e) => e.split === 'train');
         assert.deepEqual(

@@ -43,7 +43,8 @@ export function installDebugHook(src: PanelParts): void {
     theme: () => ({ ...src.theme() }),
     chartIds: () => [...grid.charts.keys()],
     /** The Chart.js instance behind a chart (read it, do not mutate it); none before its first draw. */
-    chartInstance: (id: string) => (id === 'mrl' ? mrl.chart?.chart : grid.get(id)?.created),
+    chartInstance: (id: string) =>
+      id === 'mrl' ? mrl.chart?.chart : id === 'frontier' ? src.frontier.chart?.chart : grid.get(id)?.created,
     chart: (id: string) => {
       const c = grid.get(id);
       if (!c) return null;
@@ -87,6 +88,53 @@ export function installDebugHook(src: PanelParts): void {
         adviceText: [...mrl.adviceLines],
         legend: (ch.chart.legend?.legendItems ?? []).map((i) => i.text),
         availableSteps: src.mrlSteps(),
+      };
+    },
+    /** The frontier card: per run its advice (chosen point, Pareto front, every point), funnel, rings, text. */
+    frontier: () => {
+      const f = src.frontier;
+      const ch = f.chart;
+      if (!ch || !f.shown) return null;
+      const pt = (p: {
+        dim: number;
+        precision: string;
+        rescore: boolean;
+        key: string;
+        value: number;
+        ratio: number;
+        bytesPerVector: number;
+      }) => ({
+        dim: p.dim,
+        precision: p.precision,
+        rescore: p.rescore,
+        key: p.key,
+        value: p.value,
+        ratio: p.ratio,
+        bytesPerVector: p.bytesPerVector,
+      });
+      return {
+        metric: ch.metric,
+        percent: ch.percent,
+        runs: ch.runs.map((r) => ({
+          runId: r.runId,
+          name: r.name,
+          step: r.step,
+          point: r.advice ? pt(r.advice.point) : null,
+          front: r.advice ? r.advice.front.map(pt) : [],
+          points: r.advice ? r.advice.points.map(pt) : [],
+          fullDim: r.advice?.fullDim ?? null,
+          funnel: r.funnel ? { ...r.funnel } : null,
+        })),
+        marks: ch.marks.map((k) => ({ ...k })),
+        thresholdPx: ch.thresholdPx,
+        text: [...f.adviceLines],
+        datasets: ch.chart.data.datasets.map((d) => ({
+          label: String(d.label),
+          points: d.data.length,
+          kind: (d as any)._kind,
+          variant: (d as any)._variant,
+        })),
+        legend: (ch.chart.legend?.legendItems ?? []).map((i) => i.text),
       };
     },
     diffRows: () => diffRowsAsText(src.diffRows()),

@@ -4,6 +4,8 @@
  * is written to the state, then persisted and redrawn by the caller.
  */
 import { mrlStepAtSlider } from '../mrl/mrlData';
+import { currentPrecision, presentVariants, variantLabel } from './precision';
+import type { MetricsStore } from './store';
 import type { DirtyRequest } from './scheduler';
 import { selectOption, type PanelElements } from './template';
 import type { UiState } from './uiState';
@@ -14,6 +16,7 @@ export interface ControlActions {
   /** The eval steps the MRL slider moves over. */
   mrlSteps(): number[];
   exportMrlPng(): void;
+  exportFrontierPng(): void;
   openDiff(): void;
 }
 
@@ -68,5 +71,31 @@ export function wireControls(el: PanelElements, state: UiState, act: ControlActi
     changed({ mrl: true });
   });
   el.mrlPng.addEventListener('click', () => act.exportMrlPng());
+  el.frontierPng.addEventListener('click', () => act.exportFrontierPng());
+  el.precision.addEventListener('change', () => {
+    const v = el.precision.value;
+    if (!v || v === state.precision) return;
+    state.precision = v;
+    changed({ structural: true });
+  });
   el.openDiff.addEventListener('click', () => act.openDiff());
+}
+
+/** The Precision select: shown once the store holds a quantised variant, its options those it holds. */
+export function syncPrecision(el: PanelElements, store: MetricsStore, state: UiState): void {
+  const present = presentVariants(store);
+  el.precisionField.hidden = present.length === 0;
+  const current = currentPrecision(store, state.precision);
+  const sig = present.join(',') + '|' + current;
+  if (el.precision.dataset.sig === sig) return;
+  el.precision.dataset.sig = sig;
+  el.precision.replaceChildren(
+    ...present.map((v) => {
+      const o = document.createElement('vscode-option');
+      o.setAttribute('value', v);
+      o.textContent = variantLabel(v);
+      return o;
+    }),
+  );
+  if (present.length) selectOption(el.precision, current);
 }

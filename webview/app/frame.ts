@@ -1,7 +1,7 @@
 /**
  * What one animation frame draws, from what changed since the last (scheduler.ts's Dirty): the run and
- * dim chips, the charts (all specs anew, or only those whose metrics got points), the MRL card (live
- * points at most every MRL_LIVE_INTERVAL_MS), the config diff card, the runs table (via its tab), and
+ * dim chips, the Precision select, the charts (all specs anew, or only those whose metrics got points), the
+ * MRL card and the frontier card under it (live points at most every MRL_LIVE_INTERVAL_MS), the config diff card, the runs table (via its tab), and
  * the line that says why nothing is plotted.
  */
 import type { ConfigDiffRow } from '../../src/config/diff';
@@ -11,7 +11,9 @@ import { buildSpecs } from '../charts/chartSpecs';
 import { renderDims, renderRuns } from '../charts/chips';
 import { diffTableModel, renderDiffTable } from '../diff/diffTable';
 import { currentMrlMetric } from '../mrl/mrlData';
+import type { FrontierView } from '../mrl/frontierView';
 import type { MrlView } from '../mrl/mrlView';
+import { syncPrecision } from './controls';
 import { shownRuns, type PanelModel } from './model';
 import type { Dirty, FrameScheduler } from './scheduler';
 import type { PanelTabs } from './tabs';
@@ -22,6 +24,7 @@ export interface FrameParts {
   model: PanelModel;
   grid: ChartGrid;
   mrl: MrlView;
+  frontier: FrontierView;
   sched: FrameScheduler;
   tabs: PanelTabs;
   theme(): PanelTheme;
@@ -41,6 +44,7 @@ export class PanelFrame {
     const theme = this.p.theme();
     if (d.runs) renderRuns(el.runs, el.banners, model, (id) => this.p.toggleRun(id));
     if (d.structural || d.view) {
+      syncPrecision(el, store, state);
       renderDims(el.dims, model, theme, (dim) => this.p.toggleDim(dim));
       grid.reconcile(buildSpecs(model, theme), { smoothing: state.smoothing, logY: state.logY, xAxis: state.xAxis, theme }, d.view);
       d.mrl = true;
@@ -53,6 +57,7 @@ export class PanelFrame {
     if (d.mrl || (d.mrlData && sched.mrlLiveDue())) {
       sched.noteMrlDrawn();
       mrl.render(model, theme);
+      this.p.frontier.render(model, theme);
     }
     if (d.diff || d.runs) this.renderDiff();
     if (d.runs) this.p.tabs.tableChanged();

@@ -22,6 +22,7 @@ import { pngMessage } from '../charts/exportPng';
 import type { TimeChart } from '../charts/timeChart';
 import { diffRunIds } from '../diff/diffTable';
 import { currentMrlMetric } from '../mrl/mrlData';
+import { FrontierView } from '../mrl/frontierView';
 import { MrlView } from '../mrl/mrlView';
 import { RunsTableView } from '../runsTable/view';
 import { connectHost } from './bridge';
@@ -45,6 +46,7 @@ export interface PanelParts {
   scheduler: FrameScheduler;
   grid: ChartGrid;
   mrl: MrlView;
+  frontier: FrontierView;
   mrlMetric(): string | null;
   mrlSteps(): number[];
   diffRows(): ConfigDiffRow[];
@@ -78,6 +80,10 @@ export function startPanel(): PanelParts {
     () => sched.schedule({}),
   );
   const mrl = new MrlView({ section: el.mrl, metric: el.mrlMetric, step: el.mrlStep, stepValue: el.mrlStepValue, canvas: el.mrlCanvas });
+  const frontier = new FrontierView(
+    { section: el.frontier, what: el.frontierWhat, canvas: el.frontierCanvas, advice: el.frontierAdvice },
+    { get: (m) => mrl.steps(m) },
+  );
 
   const sched = new FrameScheduler(
     (d) => frame.draw(d),
@@ -99,6 +105,7 @@ export function startPanel(): PanelParts {
   let theme: PanelTheme = trackTheme((next) => {
     theme = next;
     mrl.setTheme(theme);
+    frontier.setTheme(theme);
     sched.schedule({ view: true, structural: true });
   });
 
@@ -115,6 +122,9 @@ export function startPanel(): PanelParts {
     mrlSteps: () => mrl.steps(model),
     exportMrlPng: () => {
       if (mrl.chart) exportPng(mrl.chart.chart.canvas, 'mrl-curve');
+    },
+    exportFrontierPng: () => {
+      if (frontier.chart) exportPng(frontier.chart.chart.canvas, 'frontier');
     },
     openDiff: () => {
       const ids = diffRunIds(model);
@@ -151,6 +161,7 @@ export function startPanel(): PanelParts {
     model,
     grid,
     mrl,
+    frontier,
     sched,
     tabs,
     theme: () => theme,
@@ -184,6 +195,7 @@ export function startPanel(): PanelParts {
     scheduler: sched,
     grid,
     mrl,
+    frontier,
     mrlMetric: () => currentMrlMetric(store, state),
     mrlSteps: () => mrl.steps(model),
     diffRows: () => frame.diffRows,

@@ -1,5 +1,5 @@
 /**
- * The panel's DOM skeleton (toolbar, run/dim bars, MRL card, chart list, config diff card) and typed
+ * The panel's DOM skeleton (toolbar, run/dim bars, MRL card, frontier card, chart list, config diff card) and typed
  * handles on its elements. Static markup only: every dynamic text goes in through textContent.
  */
 import { SMOOTHING_TITLE } from '../charts/smoothingRule';
@@ -29,6 +29,9 @@ export const PANEL_HTML = `
     <input id="smoothing" type="range" min="0" max="0.99" step="0.01" aria-label="${SMOOTHING_TITLE}">
     <output id="smoothingValue" for="smoothing"></output>
   </label>
+  <label class="field" id="precisionField" hidden title="Eval metrics at one precision: float32, or the quantised index (int8, binary), with or without rescoring"><span>Precision</span>
+    <vscode-single-select id="precision" aria-label="Precision of the eval metrics"></vscode-single-select>
+  </label>
   <vscode-checkbox id="logY" label="Log y"></vscode-checkbox>
   <span class="hint">Drag: zoom · Shift+drag: pan · Ctrl+wheel: zoom · Double-click: reset</span>
 </header>
@@ -48,6 +51,15 @@ export const PANEL_HTML = `
     <button type="button" class="icon-btn" id="mrlPng" title="Export PNG">PNG</button>
   </header>
   <div class="chart-box mrl-box"><canvas id="mrlCanvas" role="img" aria-label="Metric against embedding dimension"></canvas></div>
+</section>
+<section id="frontier" class="chart-card frontier-card" hidden>
+  <header class="chart-head">
+    <h3>Quality vs bytes per vector</h3>
+    <span id="frontierWhat" class="chart-sub"></span>
+    <button type="button" class="icon-btn" id="frontierPng" title="Export PNG">PNG</button>
+  </header>
+  <div class="chart-box frontier-box"><canvas id="frontierCanvas" role="img" aria-label="Retrieval quality against index bytes per vector, per dim and precision"></canvas></div>
+  <div id="frontierAdvice" class="mrl-advice" aria-live="polite"></div>
 </section>
 <div id="charts" class="charts"></div>
 <section id="diff" class="diff-card" hidden>
@@ -83,6 +95,13 @@ export const ELEMENT_IDS = {
   mrlLatest: 'mrlLatest',
   mrlPng: 'mrlPng',
   mrlCanvas: 'mrlCanvas',
+  precision: 'precision',
+  precisionField: 'precisionField',
+  frontier: 'frontier',
+  frontierWhat: 'frontierWhat',
+  frontierPng: 'frontierPng',
+  frontierCanvas: 'frontierCanvas',
+  frontierAdvice: 'frontierAdvice',
   diffOnly: 'diffOnly',
   openDiff: 'openDiff',
   diffTable: 'diffTable',
@@ -111,6 +130,13 @@ export interface PanelElements {
   mrlLatest: HTMLButtonElement;
   mrlPng: HTMLButtonElement;
   mrlCanvas: HTMLCanvasElement;
+  precision: Valued;
+  precisionField: HTMLElement;
+  frontier: HTMLElement;
+  frontierWhat: HTMLElement;
+  frontierPng: HTMLButtonElement;
+  frontierCanvas: HTMLCanvasElement;
+  frontierAdvice: HTMLElement;
   diffOnly: Checked;
   openDiff: HTMLButtonElement;
   diffTable: HTMLTableElement;

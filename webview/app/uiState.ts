@@ -21,6 +21,8 @@ export interface UiState extends PanelState {
   mrlStep: number | null;
   diffOnly: boolean;
   diffRunIds: string[] | null;
+  /** The precision the time charts show (webview/app/precision.ts): `float32`, `int8+rescore`, … */
+  precision: string;
   /** Which tab is open, and the runs table's sort, filter, grouping and columns. */
   tab: PanelTab;
   table: TableUiState;
@@ -39,6 +41,7 @@ export function defaultState(): UiState {
     mrlStep: null,
     diffOnly: true,
     diffRunIds: null,
+    precision: 'float32',
     tab: 'charts',
     table: defaultTableState(),
   };
@@ -60,6 +63,7 @@ export function loadState(raw: unknown): UiState {
   if (typeof r.diffOnly === 'boolean') s.diffOnly = r.diffOnly;
   if (Array.isArray(r.diffRunIds) && r.diffRunIds.every((x) => typeof x === 'string')) s.diffRunIds = r.diffRunIds as string[];
   if (r.tab === 'charts' || r.tab === 'runs') s.tab = r.tab;
+  if (typeof r.precision === 'string') s.precision = r.precision;
   s.table = loadTableState(r.table);
   return s;
 }

@@ -5,11 +5,13 @@
  *
  * "Chart per metric" (`m:<metricId>`): one line per dim (coloured by dim) plus the dimension-less total,
  * for every shown run (dash/marker by run). "Chart per dim" (`d:<dim>`, `d:none`): one line per metric.
+ * Both show one precision (`state.precision`, float32 by default; webview/app/precision.ts).
  */
 import type { PanelRun } from '../../src/protocol/panelMessages';
 import type { PanelTheme } from './chartSetup';
 import { dimColor, hexOf, metricColor, RUN_DASHES, RUN_MARKERS } from './colors';
 import { allDimsSorted, compareMetricIds, isPlottedMetric, prettyMetric, runLabel, shownRuns, type ViewModel } from '../app/model';
+import { currentPrecision, metricIdsAt } from '../app/precision';
 import type { MetricsStore } from '../app/store';
 import type { Curve, LegendEntry } from './timeChart';
 
@@ -29,7 +31,9 @@ export function buildSpecs(m: ViewModel, theme: SpecTheme): ChartSpec[] {
   const dims = allDimsSorted(store);
   const hidden = new Set(state.hiddenDims);
   const runLegend = runLegendEntries(shown, hexOf(theme.fg));
-  const metricIds = [...store.metrics.keys()].filter((mid) => isPlottedMetric(store, mid)).sort((a, b) => compareMetricIds(store, a, b));
+  // One precision at a time (webview/app/precision.ts): float32 unless the toolbar's Precision says otherwise.
+  const plotted = [...store.metrics.keys()].filter((mid) => isPlottedMetric(store, mid));
+  const metricIds = metricIdsAt(store, plotted, currentPrecision(store, state.precision)).sort((a, b) => compareMetricIds(store, a, b));
   const ctx: SpecContext = { store, shown, dims, hidden, metricIds, theme, runLegend };
   return state.viewMode === 'metric' ? perMetricSpecs(ctx) : perDimSpecs(ctx);
 }

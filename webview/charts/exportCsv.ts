@@ -1,6 +1,8 @@
 /**
  * CSV export of a chart: its curves' full-resolution points (not the decimated ones), long format, one
- * row per point. Pure (no DOM).
+ * row per point. `metric` is the key as metrics.jsonl writes it: a metric on a quantised index keeps its
+ * precision prefix (`int8+rescore:ndcg@10`; src/protocol/runFolder.ts precisionKey), float32 the bare
+ * name, so rows of two precisions never read as one metric. Pure (no DOM).
  *
  * Run names and metric names come from run folders, which may come from a cloned repository: a cell
  * that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR first) is neutralised with a

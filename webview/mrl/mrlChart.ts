@@ -16,6 +16,7 @@ import { Chart, type PanelTheme } from '../charts/chartSetup';
 import { dimColor, hexOf, RUN_DASHES, RUN_MARKERS, withAlpha } from '../charts/colors';
 import type { MetricsStore } from '../app/store';
 import { formatStep, formatValue } from '../charts/axes';
+import { funnelDims, latestFunnelAtOrBefore } from './mrlData';
 
 export interface MrlRun {
   id: string;
@@ -54,16 +55,6 @@ export interface AdvisorMark {
   value: number;
   thresholdPx: number;
   dimPx: number;
-}
-
-/** Where a run's funnel dims come from: values `funnel:shortlistDim`/`funnel:rerankDim`, else the config. */
-function funnelDims(rec: Record<string, number>, config: Record<string, unknown> | null | undefined): [number, number] | null {
-  let s = rec.shortlistDim;
-  let r = rec.rerankDim;
-  const f = (config?.evaluation as { funnel?: { shortlistDim?: unknown; rerankDim?: unknown } } | undefined)?.funnel;
-  if (!Number.isFinite(s) && typeof f?.shortlistDim === 'number') s = f.shortlistDim;
-  if (!Number.isFinite(r) && typeof f?.rerankDim === 'number') r = f.rerankDim;
-  return Number.isFinite(s) && Number.isFinite(r) && s > 0 && r > 0 ? [s, r] : null;
 }
 
 export class MrlChart {
@@ -373,15 +364,4 @@ function funnelValues(rec: Record<string, number> | undefined, config: MrlRun['c
     out[FUNNEL_PREFIX + 'rerankDim'] = fd[1];
   }
   return out;
-}
-
-function latestFunnelAtOrBefore(m: Map<number, Record<string, number>>, step: number): Record<string, number> | undefined {
-  let best = -Infinity;
-  let rec: Record<string, number> | undefined;
-  for (const [s, r] of m)
-    if (s <= step && s > best) {
-      best = s;
-      rec = r;
-    }
-  return rec;
 }

@@ -5,13 +5,15 @@
 import { compareAdvice, DEFAULT_ADVISOR_PERCENT, describeAdvice, type DimAdvice } from '../../src/insights/dimAdvisor';
 import { RUN_LEGEND_MAX } from '../charts/chartSpecs';
 import { compareMetricIds, shownRuns, type ViewModel } from '../app/model';
+import { isFloat32Metric } from '../app/precision';
 import type { MetricsStore } from '../app/store';
 import type { UiState } from '../app/uiState';
 
-/** Metrics that have dims (candidates for the MRL chart), eval first. */
+/** Metrics that have dims (candidates for the MRL chart), eval first; float32 only (the precisions are
+ *  the frontier chart's: its percentages, like the dim advisor's, are of full-dim float32). */
 export function mrlCandidates(store: MetricsStore): string[] {
   return [...store.metrics.keys()]
-    .filter((mid) => store.metrics.get(mid)!.dims.size > 1)
+    .filter((mid) => store.metrics.get(mid)!.dims.size > 1 && isFloat32Metric(store.metrics.get(mid)!.metric))
     .sort((a, b) => {
       const sa = store.metrics.get(a)!.split === 'eval' ? 0 : 1;
       const sb = store.metrics.get(b)!.split === 'eval' ? 0 : 1;
@@ -131,4 +133,26 @@ export function advisorLines(runs: readonly { name: string; step: number; advice
     if (f) lines.push(`${r.name} ${f}`);
   }
   return lines;
+}
+
+/** Where a run's funnel dims come from: values `funnel:shortlistDim`/`funnel:rerankDim`, else the config. */
+export function funnelDims(rec: Record<string, number>, config: Record<string, unknown> | null | undefined): [number, number] | null {
+  let s = rec.shortlistDim;
+  let r = rec.rerankDim;
+  const f = (config?.evaluation as { funnel?: { shortlistDim?: unknown; rerankDim?: unknown } } | undefined)?.funnel;
+  if (!Number.isFinite(s) && typeof f?.shortlistDim === 'number') s = f.shortlistDim;
+  if (!Number.isFinite(r) && typeof f?.rerankDim === 'number') r = f.rerankDim;
+  return Number.isFinite(s) && Number.isFinite(r) && s > 0 && r > 0 ? [s, r] : null;
+}
+
+/** The funnel record of the latest eval step ≤ `step`. */
+export function latestFunnelAtOrBefore(m: Map<number, Record<string, number>>, step: number): Record<string, number> | undefined {
+  let best = -Infinity;
+  let rec: Record<string, number> | undefined;
+  for (const [s, r] of m)
+    if (s <= step && s > best) {
+      best = s;
+      rec = r;
+    }
+  return rec;
 }

@@ -13,6 +13,7 @@ const GROUP_LABEL: Record<ColumnGroup, string> = {
   metric: 'Metrics',
   funnel: 'Funnel',
   advisor: 'Dim advisor',
+  frontier: 'Frontier (dim × precision)',
 };
 
 /** The prefs with column c shown or hidden: only departures from its default are kept. Pure. */

@@ -1,15 +1,19 @@
 /**
  * The runs table's columns: the run's own fields, its params (config values, flattened to dotted paths:
- * by default those that differ among the rows shown), its metrics (per eval metric and dim, last and best),
- * the funnel figures and the dim advisor's answer. A column's `key` is what the filter and the sort name
- * (`ndcg@10@64`, `best:ndcg@10@64`, `training.learningRate`, `funnel:ndcg@10`, `advisor:dim`). Pure: no DOM.
+ * by default those that differ among the rows shown), its metrics (per eval metric and dim, last and best;
+ * float32 shown by default, the precision variants `int8:ndcg@10@64`, `binary+rescore:ndcg@10@64` … in the
+ * column chooser), the funnel figures, the dim advisor's answer and the frontier's (cheapest dim ×
+ * precision reaching p %). A column's `key` is what the filter and the sort name (`ndcg@10@64`,
+ * `best:ndcg@10@64`, `training.learningRate`, `funnel:ndcg@10`, `advisor:dim`, `frontier:bytes`). Pure: no DOM.
  */
 import { formatConfigValue, leafEqual } from '../../src/config/diff';
 import { describeAdvice } from '../../src/insights/dimAdvisor';
+import { describeFrontierAdvice } from '../../src/insights/frontier';
+import { PRECISION_VARIANTS, variantName, variantOf } from '../app/precision';
 import type { PanelSettings } from '../../src/protocol/panelMessages';
 import type { TableRow } from './rows';
 
-export type ColumnGroup = 'run' | 'param' | 'metric' | 'funnel' | 'advisor';
+export type ColumnGroup = 'run' | 'param' | 'metric' | 'funnel' | 'advisor' | 'frontier';
 /** How a value is shown (and written to CSV). */
 export type ColumnKind = 'text' | 'number' | 'int' | 'date' | 'duration' | 'share';
 
@@ -147,6 +151,17 @@ function metricRank(m: string): number {
   return i < 0 ? METRIC_ORDER.length : i;
 }
 
+/** A metric's columns sort by its float32 name, then float32 before its precision variants. */
+function compareMetrics(a: string, b: string): number {
+  const va = variantOf(a);
+  const vb = variantOf(b);
+  return (
+    metricRank(va.base) - metricRank(vb.base) ||
+    va.base.localeCompare(vb.base) ||
+    PRECISION_VARIANTS.indexOf(va.variant) - PRECISION_VARIANTS.indexOf(vb.variant)
+  );
+}
+
 /** Eval metric names and dims over every row's summary (last and best). */
 function metricsAndDims(rows: readonly TableRow[]): { metrics: string[]; dims: number[] } {
   const metrics = new Set<string>();
@@ -164,7 +179,7 @@ function metricsAndDims(rows: readonly TableRow[]): { metrics: string[]; dims: n
     }
   }
   return {
-    metrics: [...metrics].sort((a, b) => metricRank(a) - metricRank(b) || a.localeCompare(b)),
+    metrics: [...metrics].sort(compareMetrics),
     dims: [...dims].sort((a, b) => a - b),
   };
 }
@@ -173,7 +188,8 @@ function metricColumns(rows: readonly TableRow[]): Column[] {
   const { metrics, dims } = metricsAndDims(rows);
   const out: Column[] = [];
   for (const m of metrics) {
-    const shown = !METRICS_NOT_BY_DEFAULT.has(m);
+    // The quantised variants are there to add (the column chooser): the frontier columns sum them up.
+    const shown = !METRICS_NOT_BY_DEFAULT.has(m) && variantOf(m).variant === 'float32';
     for (const d of dims) {
       out.push({
         key: `${m}@${d}`,
@@ -251,6 +267,46 @@ function advisorColumns(settings: PanelSettings): Column[] {
   ];
 }
 
+/** The frontier's answer (src/insights/frontier.ts adviseFrontier on the latest eval): bytes, dim, precision, quality. */
+function frontierColumns(settings: PanelSettings): Column[] {
+  const p = settings.advisorPercent;
+  const why = (r: TableRow) => (r.frontier ? describeFrontierAdvice(r.frontier) : undefined);
+  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value']): Column => ({
+    key,
+    label,
+    title: `${title} (key: ${key})`,
+    group: 'frontier',
+    kind,
+    defaultShown: true,
+    value,
+    cellTitle: why,
+  });
+  return [
+    col(
+      'frontier:bytes',
+      `B/vec for ${p} %`,
+      'int',
+      `Fewest index bytes per vector over every dim × precision reaching ${p} % of the full-dim float32 value of the headline eval metric (latest eval)`,
+      (r) => r.frontier?.point.bytesPerVector,
+    ),
+    col('frontier:dim', 'frontier dim', 'int', 'The dim of that point', (r) => r.frontier?.point.dim),
+    col(
+      'frontier:precision',
+      'precision',
+      'text',
+      'The precision of that point: float32, int8, binary; +rescore when the quantised shortlist is re-scored with the float32 query',
+      (r) => (r.frontier ? variantName(r.frontier.point.precision, r.frontier.point.rescore) : undefined),
+    ),
+    col(
+      'frontier:quality',
+      'quality',
+      'share',
+      'The metric at that point as a share of the full-dim float32 value',
+      (r) => r.frontier?.point.ratio,
+    ),
+  ];
+}
+
 export interface DerivedColumns {
   /** Every column there is (the chooser lists them; the filter resolves keys against them). */
   all: Column[];
@@ -270,7 +326,14 @@ export function deriveColumns(
 ): DerivedColumns {
   const { paths, differing } = paramPaths(all, shown);
   const params = paths.map((p) => paramColumn(p, differing.has(p) && !PARAMS_NOT_BY_DEFAULT.has(p)));
-  const cols = [...runColumns(), ...params, ...metricColumns(all), ...funnelColumns(all), ...advisorColumns(settings)];
+  const cols = [
+    ...runColumns(),
+    ...params,
+    ...metricColumns(all),
+    ...funnelColumns(all),
+    ...advisorColumns(settings),
+    ...frontierColumns(settings),
+  ];
   const hidden = new Set(prefs.hidden);
   const added = new Set(prefs.shown);
   return { all: cols, visible: cols.filter((c) => !hidden.has(c.key) && (added.has(c.key) || c.defaultShown)) };

@@ -1,10 +1,11 @@
 /**
  * The runs table's rows: one per run, with what every column reads precomputed once per run object (the
- * flattened config, the dim advice). A runInfo replaces a run's object, so a WeakMap keyed on it recomputes
+ * flattened config, the dim advice, the frontier's answer). A runInfo replaces a run's object, so a WeakMap keyed on it recomputes
  * exactly the rows that changed. Pure: no DOM.
  */
 import { flattenConfig, type FlatConfig } from '../../src/config/diff';
 import { adviseDim, type DimAdvice } from '../../src/insights/dimAdvisor';
+import { adviseFrontier, type FrontierAdvice } from '../../src/insights/frontier';
 import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
 import { runDisplayName } from '../../src/insights/runLabel';
 
@@ -17,6 +18,8 @@ export interface TableRow {
   params: FlatConfig;
   /** The dim advisor on the latest eval (null: no per-dim eval at two dims yet). */
   advice: DimAdvice | null;
+  /** The frontier's answer on the latest eval (cheapest dim × precision reaching p % of full-dim float32). */
+  frontier: FrontierAdvice | null;
   startedMs: number | undefined;
   endedMs: number | undefined;
   /** Lower-cased text the free-text filter searches: name, display name, tags, id, note. */
@@ -36,6 +39,7 @@ export function tableRow(run: PanelRun, settings: PanelSettings): TableRow {
   if (hit && hit.percent === settings.advisorPercent) return hit.row;
   const s = run.summary;
   const advice = s ? adviseDim(s.last, { percent: settings.advisorPercent, values: s.lastValues }) : null;
+  const frontier = s ? adviseFrontier(s.last, { percent: settings.advisorPercent }) : null;
   const tags = run.notes?.tags ?? [];
   const name = runDisplayName(run);
   const row: TableRow = {
@@ -44,6 +48,7 @@ export function tableRow(run: PanelRun, settings: PanelSettings): TableRow {
     tags,
     params: run.config ? flattenConfig(run.config) : new Map(),
     advice,
+    frontier,
     startedMs: ms(run.startedAt),
     endedMs: ms(run.endedAt),
     haystack: [name, run.name, run.id, ...tags, run.notes?.note ?? ''].join('\n').toLowerCase(),

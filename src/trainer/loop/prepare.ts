@@ -175,7 +175,7 @@ function guideModel(r: ResolvedRunConfig, initial: ModelParts['initial'], maxSeq
   return { encoder: g.encoder, tokenizer: g.tokenizer, maxSeqLength: g.maxSeqLength };
 }
 
-function scratchSpec(s: ScratchModelConfig, vocabSize: number, width: number): EncoderSpec {
+export function scratchSpec(s: ScratchModelConfig, vocabSize: number, width: number): EncoderSpec {
   return {
     vocabSize,
     hiddenSize: s.hiddenSize,
