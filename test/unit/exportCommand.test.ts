@@ -3,7 +3,7 @@
 // exporter's contract (./exportFixtures.ts): the pickers preselect the advisor's choice, the arguments
 // skip them, the program's answer and its errors reach the user, Cancel ends the program.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, test } from 'node:test';
@@ -193,12 +193,13 @@ test('Cancel ends the program (its process is gone) and leaves no folder', async
   await waitFor('the exporter to start', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').length > 0);
   const pid = Number(readFileSync(pidFile, 'utf8'));
   assert.equal(isPidAlive(pid), true);
+  assert.ok(existsSync(join(tmp, `.cancelled.export-${pid}`)), 'the program is writing its temp folder');
   vs.state.progress[0].cancel();
   assert.equal(await pending, undefined);
   await waitFor('the exporter to be gone', () => !isPidAlive(pid));
   assert.equal(vs.state.messages.at(-1)?.text, 'Matryoshka Lab: export of quant at dim 5, float32 cancelled; nothing was written.');
   assert.ok(!existsSync(out));
-  assert.ok(!existsSync(`${out}.partial-${pid}`), 'its temp folder removed');
+  assert.ok(!existsSync(join(tmp, `.cancelled.export-${pid}`)), 'the temp folder the killed program left is removed');
 });
 
 test('a dismissed save dialog leaves no exports/ folder behind; refused: Restricted Mode, another engine, unknown run', async () => {
@@ -226,6 +227,20 @@ test('a dismissed save dialog leaves no exports/ folder behind; refused: Restric
   assert.equal(vs.state.picks.at(-1)!.title, 'Export Model');
   assert.equal(vs.state.picks.at(-1)!.labels.length, 1);
   assert.deepEqual(argvs(), []);
+});
+
+test('a non-empty folder chosen in the save dialog (its replace question answered yes) is replaced: --force', async () => {
+  const existing = join(tmp, 'existing');
+  mkdirSync(existing, { recursive: true });
+  writeFileSync(join(existing, 'old.txt'), 'old');
+  vs.state.pickAnswers.push(
+    (items) => items[0],
+    (items) => items[0],
+  );
+  vs.state.saveAnswers.push(() => vs.Uri.file(existing));
+  assert.equal(await command.exportModel(ID), existing);
+  assert.deepEqual(argvs()[0].argv.slice(-4), ['--out', existing, '--force', '--json']);
+  assert.ok(existsSync(join(existing, 'modules.json')) && !existsSync(join(existing, 'old.txt')));
 });
 
 test('a missing exporter says how to build it', async () => {

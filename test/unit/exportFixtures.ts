@@ -65,8 +65,9 @@ export function writeRun(runs: string, id: string, info: Record<string, unknown>
 /**
  * `<ext>/dist/export.js`, a stand-in for the exporter. It appends its arguments and ELECTRON_RUN_AS_NODE to
  * `$MRL_FAKE_EXPORT_LOG`, then by `--dim`: 3 → refuses (exit 2, a message on stderr, `{"ok":false}`); 5 →
- * writes its pid to `$MRL_FAKE_EXPORT_PID` and waits until it is signalled (SIGTERM: it removes its temp
- * folder and exits 143); else → builds the folder aside, renames it to --out, answers `{"ok":true,…}`.
+ * starts its temp folder (`.<name>.export-<pid>` beside --out, as the real one), writes its pid to
+ * `$MRL_FAKE_EXPORT_PID` and waits until it is killed; else → builds the folder there, renames it to --out
+ * (replacing it with --force), answers `{"ok":true,…}`.
  */
 export function writeStandIn(ext: string): string {
   const file = join(ext, 'dist', 'export.js');
@@ -79,7 +80,8 @@ const flag = (n) => { const i = argv.indexOf(n); return i < 0 ? undefined : argv
 fs.appendFileSync(process.env.MRL_FAKE_EXPORT_LOG, JSON.stringify({ argv, electronRunAsNode: process.env.ELECTRON_RUN_AS_NODE ?? null }) + '\\n');
 const dim = Number(flag('--dim'));
 const out = flag('--out');
-const tmp = out + '.partial-' + process.pid;
+const path = require('path');
+const tmp = path.join(path.dirname(out), '.' + path.basename(out) + '.export-' + process.pid);
 if (dim === 3) {
   console.error('export: dim 3 is not one of the run\\'s dims (16, 8, 4)');
   console.log(JSON.stringify({ ok: false, error: '--dim 3: the run evaluates dims 16, 8, 4' }));
@@ -88,12 +90,14 @@ if (dim === 3) {
 console.error('loading the checkpoint');
 fs.mkdirSync(tmp, { recursive: true });
 if (dim === 5) {
-  process.on('SIGTERM', () => { fs.rmSync(tmp, { recursive: true, force: true }); process.exit(143); });
+  // Like the real program: no SIGTERM handler, so a cancel leaves the temp folder for the host to remove.
+  fs.writeFileSync(tmp + '/model.safetensors', 'half');
   fs.writeFileSync(process.env.MRL_FAKE_EXPORT_PID, String(process.pid));
   setInterval(() => {}, 1000);
 } else {
   fs.writeFileSync(tmp + '/modules.json', '[]');
   fs.writeFileSync(tmp + '/README.md', '---\\nlibrary_name: sentence-transformers\\n---\\n');
+  if (argv.includes('--force')) fs.rmSync(out, { recursive: true, force: true });
   fs.renameSync(tmp, out);
   console.log('checked: max abs diff 2.4e-7');
   const ck = flag('--checkpoint');

@@ -13,6 +13,7 @@ import {
   defaultExportDir,
   exportOptionsOf,
   exportPlan,
+  exportTempDir,
   parseExportOutput,
   pointChoices,
   pointItemText,
@@ -146,6 +147,9 @@ test('the command line: the configured Node or the host’s runtime as Node, eve
   assert.equal(configured.command, '/usr/bin/node');
   assert.equal(configured.env.ELECTRON_RUN_AS_NODE, undefined);
   assert.deepEqual(configured.args.slice(6, 8), ['--checkpoint', '120']);
+  const forced = exportPlan({ nodePath: '', execPath: '/x', exportJs: '/e.js', env, job: { ...job, force: true } });
+  assert.deepEqual(forced.args.slice(-4), ['--out', '/ws/exports/x', '--force', '--json']);
+  assert.equal(exportTempDir('/ws/exports/x', 42), join('/ws/exports', '.x.export-42'));
 });
 
 test('the answer: the last stdout line when it is the JSON one, else stderr, else the exit', () => {

@@ -96,11 +96,15 @@ export class ExportCommand {
     const checkpoint = opts.checkpoint ?? (await this.pickCheckpoint(run, label, point.dim));
     if (checkpoint === undefined) return undefined;
     const root = workspaceRoot() ?? path.dirname(path.dirname(run.dir));
-    const out = opts.out !== undefined ? path.resolve(root, opts.out) : await this.pickOut(root, run, label, point.dim, point.precision);
-    if (!out) return undefined;
+    const picked =
+      opts.out !== undefined
+        ? { out: path.resolve(root, opts.out), force: false }
+        : await this.pickOut(root, run, label, point.dim, point.precision);
+    if (!picked) return undefined;
+    const { out, force } = picked;
 
     const what = `${label} at dim ${point.dim}, ${point.precision}`;
-    const job: ExportJob = { runDir: run.dir, dim: point.dim, precision: point.precision, checkpoint, out };
+    const job: ExportJob = { runDir: run.dir, dim: point.dim, precision: point.precision, checkpoint, out, force };
     const r = await this.exporter.run(job, `exporting ${what}`);
     if (!r.ok) {
       if ('cancelled' in r) void showInfo(`export of ${what} cancelled; nothing was written.`);
@@ -151,8 +155,17 @@ export class ExportCommand {
     return pick?.checkpoint;
   }
 
-  /** The save dialog, at <root>/exports/<run name>-d<D>-<precision> (a name not taken yet). */
-  private async pickOut(root: string, run: RunState, label: string, dim: number, precision: Precision): Promise<string | undefined> {
+  /**
+   * The save dialog, at <root>/exports/<run name>-d<D>-<precision> (a name not taken yet). A folder that
+   * exists and is not empty was confirmed for replacing in the dialog: `force`.
+   */
+  private async pickOut(
+    root: string,
+    run: RunState,
+    label: string,
+    dim: number,
+    precision: Precision,
+  ): Promise<{ out: string; force: boolean } | undefined> {
     const def = defaultExportDir(root, run.info.name, dim, precision);
     const parent = path.dirname(def);
     // The file dialog of remote and web windows refuses a folder that does not exist: create exports/ first,
@@ -172,7 +185,7 @@ export class ExportCommand {
       void showError(`choose a folder on this machine's disk (${uri.toString()} is not one).`);
       return undefined;
     }
-    return uri.fsPath;
+    return { out: uri.fsPath, force: nonEmptyDir(uri.fsPath) };
   }
 
   private async act(action: string, out: string): Promise<void> {
@@ -196,6 +209,14 @@ export class ExportCommand {
 
 function workspaceRoot(): string | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
+function nonEmptyDir(dir: string): boolean {
+  try {
+    return readdirSync(dir).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function removeIfEmpty(dir: string): void {

@@ -5,7 +5,7 @@
  * program with a progress notification is ./exporter.ts.
  *
  * The program's contract (src/trainer/export/cli.ts): `node dist/export.js <run dir> --dim D
- * [--precision float32|int8|binary] [--checkpoint best|last|<step>] --out DIR --json`; exit 0 with a last
+ * [--precision float32|int8|binary] [--checkpoint best|last|<step>] --out DIR [--force] --json`; exit 0 with a last
  * stdout line `{"ok":true,"out":…,"dim":D,"precision":…,"checkpoint":{"kind":"best"|"step","step":N},
  * "maxAbsDiff":x}`, exit 1 or 2 with a message on stderr and a last stdout line `{"ok":false,"error":…}`.
  */
@@ -261,6 +261,8 @@ export interface ExportJob {
   precision: Precision;
   checkpoint: CheckpointChoice;
   out: string;
+  /** Replace a non-empty `out` (`--force`): only when the user confirmed it in the save dialog. */
+  force?: boolean;
 }
 
 /** How to run `dist/export.js` for a job: the configured Node (./launchPlan.ts nodeRuntime), `--json`. */
@@ -274,8 +276,18 @@ export function exportPlan(i: {
   const j = i.job;
   const node = nodeRuntime(i.nodePath, i.execPath, i.env);
   const args = [i.exportJs, j.runDir, '--dim', String(j.dim), '--precision', j.precision, '--checkpoint', String(j.checkpoint)];
-  args.push('--out', j.out, '--json');
+  args.push('--out', j.out);
+  if (j.force) args.push('--force');
+  args.push('--json');
   return { command: node.command, args, env: node.env, cwd: path.dirname(j.runDir) };
+}
+
+/**
+ * The temp sibling the program builds its folder in before renaming it to `out` (`.<name>.export-<pid>`,
+ * src/trainer/export/exportModel.ts): what a program killed mid-way leaves, for the host to remove.
+ */
+export function exportTempDir(out: string, pid: number): string {
+  return path.join(path.dirname(out), `.${path.basename(out)}.export-${pid}`);
 }
 
 /** What the program answered. */

@@ -4,14 +4,16 @@
  * seconds and its answer is its last stdout line, unlike a trainer that must outlive the window), a
  * cancellable progress notification. Cancel sends SIGTERM to the program's process group, SIGKILL after
  * CANCEL_GRACE_MS; the program builds its folder aside and renames it at the end, so a cancelled export
- * leaves nothing half-written (src/trainer/export/cli.ts).
+ * leaves nothing at --out, and the host removes the temp folder a killed program leaves beside it
+ * (src/trainer/export/exportModel.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { settings } from '../settings';
 import { MESSAGE_PREFIX } from '../ui';
-import { exportPlan, parseExportOutput, type ExportJob, type ExportResult } from './exportPlan';
+import { exportPlan, exportTempDir, parseExportOutput, type ExportJob, type ExportResult } from './exportPlan';
 
 /** What an export came to: the program's answer, or cancelled by the user. */
 export type ExportOutcome = ExportResult | { ok: false; cancelled: true; error: string };
@@ -119,6 +121,7 @@ export class Exporter {
       );
       child.on('close', (code, signal) => {
         this.output.appendLine(`[export] exited (${signal ?? `code ${code}`})`);
+        if (cancelled && child.pid) rmSync(exportTempDir(job.out, child.pid), { recursive: true, force: true });
         settle(cancelled ? { ok: false, cancelled: true, error: 'cancelled' } : parseExportOutput(stdout, stderr, code, signal));
       });
     });
