@@ -1,5 +1,5 @@
 // Export Model… end to end (issue 20 §4): the packaged .vsix in code-server, a run trained by the installed
-// extension's own trainer, then Export Model from the runs view's context menu with the preselected
+// extension's own trainer, then Export Model from the command palette with the preselected
 // choices (the advisor's dim × precision, the default checkpoint, the save dialog's default folder), run
 // by the installed dist/export.js. Then the arguments path ({dim, precision, checkpoint, out}: no UI) and a
 // refused export. Screenshot: test-artifacts/export.png.
@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { adviseFrontier } from '../../src/insights/frontier.ts';
 import { parseMetricsJsonl } from '../../src/protocol/runFolder.ts';
 import { setupWorkspace, TINY_CONFIG } from './fixtures.mjs';
-import { launch, missingSetup, ROOT, runCommand, shot, treeRow, withFailureShot } from './harness.mjs';
+import { launch, missingSetup, pickOne, ROOT, runCommand, shot, treeRow, withFailureShot } from './harness.mjs';
 
 const skip = process.env.MRL_SKIP_E2E === '1';
 const missing = skip ? null : missingSetup();
@@ -62,65 +62,64 @@ describe('VS Code end to end: Export Model', { skip: skip ? 'MRL_SKIP_E2E=1' : f
     }),
   );
 
-  test(
-    'Export Model from the runs view: the advisor’s choice preselected, exported by dist/export.js, announced',
-    { skip: !!missing },
-    () =>
-      withFailureShot(vs, 'export-ui', async () => {
-        assert.ok(runDir, 'the run of the previous test');
-        const { page, workspace } = vs;
-        // What the pickers must preselect: the frontier's answer on the run's last eval at the default 95 %.
-        const { lines } = parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'));
-        const lastEval = lines.filter((l) => l.split === 'eval' && l.byDim).at(-1);
-        const advice = adviseFrontier(lastEval.byDim, { percent: 95 });
-        assert.ok(advice, 'the run has a per-dim eval');
-        const { dim, precision } = advice.point;
+  test('Export Model from the palette: the advisor’s choice preselected, exported by dist/export.js, announced', { skip: !!missing }, () =>
+    withFailureShot(vs, 'export-ui', async () => {
+      assert.ok(runDir, 'the run of the previous test');
+      const { page, workspace } = vs;
+      // What the pickers must preselect: the frontier's answer on the run's last eval at the default 95 %.
+      const { lines } = parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'));
+      const lastEval = lines.filter((l) => l.split === 'eval' && l.byDim).at(-1);
+      const advice = adviseFrontier(lastEval.byDim, { percent: 95 });
+      assert.ok(advice, 'the run has a per-dim eval');
+      const { dim, precision } = advice.point;
 
-        const row = treeRow(page, NAME);
-        await row.click({ button: 'right' });
-        await page.locator('.context-view .action-label', { hasText: 'Export Model…' }).first().click();
+      // The command palette, then the run (the runs view's context menu runs the same command on its row;
+      // its `when` clause is checked against the tree's context values in test/unit/tree.test.ts).
+      await runCommand(page, 'Matryoshka Lab: Export Model…');
+      await pickOne(page, 'Export Model', NAME);
 
-        const first = page.locator('.quick-input-list .monaco-list-row[data-index="0"]').filter({ visible: true }).first();
-        const title = (t) => page.locator('.quick-input-title', { hasText: t }).filter({ visible: true }).first();
-        await title(`Export Model: ${NAME} — dim and precision`).waitFor();
-        await page
-          .locator('.quick-input-list .monaco-list-row[data-index="0"]', { hasText: `${precision} · dim ${dim}` })
-          .filter({ visible: true })
-          .first()
-          .waitFor();
-        assert.match(await first.innerText(), /bytes\/vector/);
-        await page.keyboard.press('Enter');
+      const first = page.locator('.quick-input-list .monaco-list-row[data-index="0"]').filter({ visible: true }).first();
+      const title = (t) => page.locator('.quick-input-title', { hasText: t }).filter({ visible: true }).first();
+      await title(`Export Model: ${NAME} — dim and precision`).waitFor();
+      await page
+        .locator('.quick-input-list .monaco-list-row[data-index="0"]', { hasText: `${precision} · dim ${dim}` })
+        .filter({ visible: true })
+        .first()
+        .waitFor();
+      assert.match(await first.innerText(), /bytes\/vector/);
+      await page.keyboard.press('Enter');
 
-        await title(`Export Model: ${NAME} — checkpoint`).waitFor();
-        await page
-          .locator('.quick-input-list .monaco-list-row[data-index="0"]', { hasText: 'last' })
-          .filter({ visible: true })
-          .first()
-          .waitFor();
-        await page.keyboard.press('Enter');
+      await title(`Export Model: ${NAME} — checkpoint`).waitFor();
+      await page
+        .locator('.quick-input-list .monaco-list-row[data-index="0"]', { hasText: 'last' })
+        .filter({ visible: true })
+        .first()
+        .waitFor();
+      await page.keyboard.press('Enter');
 
-        // The save dialog (VS Code's own, in a browser window) opens on <workspace>/exports/<run>-d<D>-<precision>.
-        const expected = path.join(workspace, 'exports', `${NAME}-d${dim}-${precision}`);
-        await page.waitForFunction(
-          (want) => [...document.querySelectorAll('.quick-input-widget input')].some((i) => i.value.endsWith(want)),
-          `exports/${NAME}-d${dim}-${precision}`,
-        );
-        await page.keyboard.press('Enter');
+      // The save dialog (VS Code's own, in a browser window) opens on <workspace>/exports/<run>-d<D>-<precision>.
+      const expected = path.join(workspace, 'exports', `${NAME}-d${dim}-${precision}`);
+      await title(`Export Model: ${NAME} — output folder`).waitFor();
+      await page.waitForFunction(
+        (want) => [...document.querySelectorAll('.quick-input-widget input')].some((i) => i.value.endsWith(want)),
+        `exports/${NAME}-d${dim}-${precision}`,
+      );
+      await page.keyboard.press('Enter');
 
-        const toast = page
-          .locator('.notifications-toasts .notification-toast', { hasText: `exported ${NAME} at dim ${dim}, ${precision}` })
-          .first();
-        await toast.waitFor({ timeout: 300000 });
-        assert.ok(fs.existsSync(path.join(expected, 'modules.json')), 'modules.json');
-        assert.ok(fs.existsSync(path.join(expected, 'README.md')), 'the model card');
-        for (const action of ['Open Folder', 'Reveal in Explorer', 'Open Model Card'])
-          assert.equal(await toast.locator('.monaco-button', { hasText: action }).count(), 1, action);
-        fs.mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
-        await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'export.png') });
-        await toast.locator('.monaco-button', { hasText: 'Open Model Card' }).click();
-        await page.locator('.tab', { hasText: 'README.md' }).first().waitFor();
-        await shot(page, '40-export-model-card');
-      }),
+      const toast = page
+        .locator('.notifications-toasts .notification-toast', { hasText: `exported ${NAME} at dim ${dim}, ${precision}` })
+        .first();
+      await toast.waitFor({ timeout: 300000 });
+      assert.ok(fs.existsSync(path.join(expected, 'modules.json')), 'modules.json');
+      assert.ok(fs.existsSync(path.join(expected, 'README.md')), 'the model card');
+      for (const action of ['Open Folder', 'Reveal in Explorer', 'Open Model Card'])
+        assert.equal(await toast.locator('.monaco-button', { hasText: action }).count(), 1, action);
+      fs.mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
+      await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'export.png') });
+      await toast.locator('.monaco-button', { hasText: 'Open Model Card' }).click();
+      await page.locator('.tab', { hasText: 'README.md' }).first().waitFor();
+      await shot(page, '40-export-model-card');
+    }),
   );
 
   test(
@@ -139,7 +138,12 @@ describe('VS Code end to end: Export Model', { skip: skip ? 'MRL_SKIP_E2E=1' : f
         assert.equal(out, path.join(workspace, 'exports', 'by-args'));
         assert.ok(fs.existsSync(path.join(out, 'modules.json')) && fs.existsSync(path.join(out, 'README.md')));
         // Wider than the model (hidden size 16): the exporter refuses, and nothing is written.
-        const refused = await vs.exec('matryoshkaLab.exportModel', runId, { dim: 9999, precision: 'float32', out: 'exports/too-wide' });
+        const refused = await vs.exec('matryoshkaLab.exportModel', runId, {
+          dim: 9999,
+          precision: 'float32',
+          checkpoint: 'last',
+          out: 'exports/too-wide',
+        });
         assert.equal(refused ?? undefined, undefined);
         await page
           .locator('.notifications-toasts', { hasText: `could not export ${NAME} at dim 9999, float32` })

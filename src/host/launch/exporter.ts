@@ -77,7 +77,9 @@ export class Exporter {
           const t = line.trim();
           if (!t) continue;
           this.output.appendLine(`[export] ${t}`);
-          if (!t.startsWith('{') && !cancelled) progress.report({ message: t.length > 120 ? t.slice(0, 119) + '…' : t });
+          // Not the JSON answer, nor a rule of '=' (tfjs prints its banner between two).
+          if (!t.startsWith('{') && /[A-Za-z0-9]/.test(t) && !cancelled)
+            progress.report({ message: t.length > 120 ? t.slice(0, 119) + '…' : t });
         }
       };
       child.stdout!.setEncoding('utf8');
