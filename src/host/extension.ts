@@ -12,7 +12,7 @@ import { MetricsPanel } from './panel/panelHost';
 import { RunsModel } from './runsModel';
 import { LiveStatusBar } from './runsView/statusBar';
 import { RunsTreeProvider, type TreeNode } from './runsView/tree';
-import { onDidChangePanelSettings, panelSettings } from './settings';
+import { onDidChangePanelSettings, panelSettings, settings } from './settings';
 
 /** The metrics panel's dependencies: the runs model, the panel's settings, and the palette's commands
  *  for the runs table's buttons. */
@@ -62,7 +62,7 @@ export function activate(ctx: vscode.ExtensionContext): void {
   view.message = model.dir ? undefined : 'Open a folder to see its runs.';
   void vscode.commands.executeCommand('setContext', 'matryoshkaLab.active', true);
   ctx.subscriptions.push(output, model, validation, view, launcher, panel, status);
-  registerCommands({ ctx, model, launcher, panel, validation, tree, view });
+  registerCommands({ ctx, model, launcher, panel, validation, tree, view, advisorPercent: () => settings().advisorPercent });
 }
 
 export function deactivate(): void {

@@ -34,16 +34,16 @@ export function isTrusted(): boolean {
 }
 
 /**
- * Restricted Mode gate for anything that runs the trainer: false when the workspace is trusted;
- * otherwise a warning (with a way to manage trust) and true.
+ * Restricted Mode gate for anything that runs our programs (the trainer, the exporter): false when the
+ * workspace is trusted; otherwise a warning saying `why` (with a way to manage trust) and true.
  */
-export function refuseIfUntrusted(what: string): boolean {
+export function refuseIfUntrusted(
+  what: string,
+  why = 'training runs code and reads files named by the config. Trust this workspace to launch runs',
+): boolean {
   if (isTrusted()) return false;
   onChoice(
-    showWarning(
-      `${what} is disabled in Restricted Mode — training runs code and reads files named by the config. Trust this workspace to launch runs; browsing runs and configs works without it.`,
-      'Manage Workspace Trust',
-    ),
+    showWarning(`${what} is disabled in Restricted Mode — ${why}; browsing runs and configs works without it.`, 'Manage Workspace Trust'),
     'Manage Workspace Trust',
     () => vscode.commands.executeCommand('workbench.trust.manage'),
   );

@@ -186,8 +186,8 @@ export interface LogMessage {
 }
 /** What the runs table asks the host to do with the selected runs (the host runs the same commands as
  *  the palette, with their confirmations). */
-export type RunAction = 'plot' | 'diff' | 'stop' | 'resume' | 'delete' | 'editNotes' | 'stopSweep';
-export const RUN_ACTIONS: readonly RunAction[] = ['plot', 'diff', 'stop', 'resume', 'delete', 'editNotes', 'stopSweep'];
+export type RunAction = 'plot' | 'diff' | 'stop' | 'resume' | 'delete' | 'editNotes' | 'stopSweep' | 'export';
+export const RUN_ACTIONS: readonly RunAction[] = ['plot', 'diff', 'stop', 'resume', 'delete', 'editNotes', 'stopSweep', 'export'];
 export interface RunActionMessage {
   type: 'runAction';
   action: RunAction;

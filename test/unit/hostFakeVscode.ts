@@ -53,7 +53,7 @@ export const state = {
   serializers: new Map<string, unknown>(),
   trusted: true,
   messages: [] as { level: string; text: string }[],
-  progress: [] as { title: string; reports: string[]; cancel: () => void; done: boolean }[],
+  progress: [] as { title: string; reports: string[]; cancel: () => void; done: boolean; cancellable?: boolean }[],
   /** Answers for the next quick picks / modal messages (FIFO); none left: dismissed (undefined). */
   pickAnswers: [] as ((items: any[]) => unknown)[],
   modalAnswers: [] as (string | undefined)[],
@@ -62,6 +62,13 @@ export const state = {
   inputs: [] as { title?: string; value?: string; prompt?: string }[],
   picks: [] as { title?: string; labels: string[] }[],
   executed: [] as { command: string; args: unknown[] }[],
+  /** Answers for the next save dialogs (FIFO; none left: dismissed), and what each dialog was opened with. */
+  saveAnswers: [] as ((opts: any) => Uri | undefined)[],
+  saveDialogs: [] as { defaultUri?: Uri; title?: string }[],
+  /** Answers (the action chosen) for the next non-modal information messages (FIFO; none left: none),
+   *  and the actions each one offered. */
+  infoAnswers: [] as (string | undefined)[],
+  infoActions: [] as { text: string; actions: string[] }[],
 };
 
 export const QuickPickItemKind = { Separator: -1, Default: 0 } as const;
@@ -110,8 +117,16 @@ export const window = {
     state.serializers.set(t, s);
     return { dispose() {} };
   },
-  showSaveDialog: async () => undefined,
-  showInformationMessage: async (text: string) => void state.messages.push({ level: 'info', text }),
+  showSaveDialog: async (opts: { defaultUri?: Uri; title?: string } = {}) => {
+    state.saveDialogs.push({ defaultUri: opts.defaultUri, title: opts.title });
+    const answer = state.saveAnswers.shift();
+    return answer ? answer(opts) : undefined;
+  },
+  showInformationMessage: async (text: string, ...actions: string[]) => {
+    state.messages.push({ level: 'info', text });
+    state.infoActions.push({ text, actions });
+    return state.infoAnswers.shift();
+  },
   showWarningMessage: async (text: string, ...rest: unknown[]) => {
     state.messages.push({ level: 'warning', text });
     const o = rest[0] as { modal?: boolean } | undefined;
@@ -129,9 +144,9 @@ export const window = {
   },
   activeTextEditor: undefined as unknown,
   showErrorMessage: async (text: string) => void state.messages.push({ level: 'error', text }),
-  withProgress: async (opts: { title: string }, task: (p: unknown, t: unknown) => Promise<unknown>) => {
+  withProgress: async (opts: { title: string; cancellable?: boolean }, task: (p: unknown, t: unknown) => Promise<unknown>) => {
     const cancel = new EventEmitter<void>();
-    const rec = { title: opts.title, reports: [] as string[], cancel: () => cancel.fire(), done: false };
+    const rec = { title: opts.title, reports: [] as string[], cancel: () => cancel.fire(), done: false, cancellable: !!opts.cancellable };
     state.progress.push(rec);
     const r = await task(
       { report: (v: { message?: string }) => v.message && rec.reports.push(v.message) },

@@ -84,6 +84,9 @@ test('planRunAction: plot shows, diff of two opens the diff editor and of more t
     /none of the selected runs belongs to a sweep/,
   );
   assert.match((planRunAction('stop', ['gone'], known, sweepOf, C)[0] as { reason: string }).reason, /no such run: gone/);
+  assert.deepEqual(planRunAction('export', ['c', 'a'], known, sweepOf, C), [
+    { kind: 'command', command: 'matryoshkaLab.exportModel', args: ['c'] },
+  ]);
 });
 
 test('panel host: init carries settings and run summaries; streaming runs send runInfo at most once a second; runAction runs the commands', async (t) => {

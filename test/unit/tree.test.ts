@@ -38,6 +38,33 @@ test('grouping by status in a fixed order; context values drive the menus', () =
   assert.equal(runContextValue('stopped', false), 'mrlRun.stopped');
   assert.equal(runContextValue('running', true), 'mrlRun.running');
   assert.equal(runContextValue('completed', true), 'mrlRun.completed');
+  assert.equal(runContextValue('completed', true, 'bundled'), 'mrlRun.completed');
+  assert.equal(runContextValue('stopped', true, 'sentence-transformers'), 'mrlRun.stopped.external.resumable');
+});
+
+test('the runs view offers Export Model on bundled runs that are completed, stopped or running — not failed, not another engine’s', async () => {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  const items = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
+  const menu = items.find((i) => i.command === 'matryoshkaLab.exportModel');
+  assert.ok(menu, 'exportModel has a view/item/context entry');
+  const re = new RegExp(/viewItem =~ \/(.*?)\/(?:\s|$)/.exec(menu.when)![1]);
+  for (const [status, ckpt] of [
+    ['completed', true],
+    ['stopped', true],
+    ['stopped', false],
+    ['running', true],
+  ] as const)
+    assert.ok(re.test(runContextValue(status, ckpt)), `${status} offered`);
+  assert.ok(!re.test(runContextValue('failed', true)), 'failed: not offered');
+  assert.ok(!re.test(runContextValue('completed', true, 'sentence-transformers')), 'another engine: not offered');
+  assert.match(menu.when, /isWorkspaceTrusted/, 'not in Restricted Mode');
+  // Every menu that matches other run states still matches an external run the same way.
+  for (const i of items.filter((x) => x.command !== 'matryoshkaLab.exportModel' && /viewItem =~/.test(x.when))) {
+    const r = new RegExp(/viewItem =~ \/(.*?)\/(?:\s|$)/.exec(i.when)![1]);
+    for (const st of ['completed', 'stopped', 'running', 'failed'] as const)
+      assert.equal(r.test(runContextValue(st, true, 'sentence-transformers')), r.test(runContextValue(st, true)), `${i.command} on ${st}`);
+  }
 });
 
 test('tooltip: names, errors and backend text from a run folder render as text, never links or HTML', async () => {

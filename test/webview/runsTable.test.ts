@@ -238,12 +238,13 @@ test('multi-select (click, Ctrl-click, Shift-click, keyboard) → Plot overlays 
   await p.page.context().close();
 });
 
-test('Stop, Delete, Diff, Edit notes, Stop sweep post runAction with the selected ids; buttons fit the selection', async () => {
+test('Stop, Delete, Diff, Edit notes, Stop sweep, Export model post runAction with the selected ids; buttons fit the selection', async () => {
   const p = await tablePanel();
   await p.page.click('#selectAllRuns');
   assert.deepEqual((await hook(p).table()).selected, ['r4-mb', 'r3-lr', 'r2-lr', 'r1-base']);
   assert.equal(await p.page.isDisabled('button[data-action="delete"]'), true, 'a running run is selected');
   assert.equal(await p.page.isDisabled('button[data-action="editNotes"]'), true, 'one run at a time');
+  assert.equal(await p.page.isDisabled('button[data-action="export"]'), true, 'one run exported at a time');
   await p.page.click('button[data-action="stop"]');
   await p.page.click('button[data-action="diff"]');
   await p.page.click('button[data-action="stopSweep"]');
@@ -254,6 +255,7 @@ test('Stop, Delete, Diff, Edit notes, Stop sweep post runAction with the selecte
   assert.equal(await p.page.isDisabled('button[data-action="stop"]'), true, 'a stopped run cannot stop');
   await p.page.click('button[data-action="editNotes"]');
   await p.page.click('button[data-action="resume"]');
+  await p.page.click('button[data-action="export"]');
   const acts = (await p.posted()).filter((m) => m.type === 'runAction');
   // the host answers Diff configs of three or more runs with the changed-keys table: on the Charts tab
   await p.send({ type: 'configDiff', runIds: ['r1-base', 'r2-lr', 'r4-mb'] });
@@ -267,6 +269,7 @@ test('Stop, Delete, Diff, Edit notes, Stop sweep post runAction with the selecte
     { type: 'runAction', action: 'delete', runIds: ['r4-mb', 'r1-base'] },
     { type: 'runAction', action: 'editNotes', runIds: ['r3-lr'] },
     { type: 'runAction', action: 'resume', runIds: ['r3-lr'] },
+    { type: 'runAction', action: 'export', runIds: ['r3-lr'] },
   ]);
   await p.page.context().close();
 });

@@ -290,6 +290,7 @@ test('actions apply to the selection; the column chooser keeps only departures f
     delete: false,
     editNotes: false,
     stopSweep: false,
+    export: false,
   });
   assert.deepEqual(actionsEnabled([completed], 1), {
     plot: true,
@@ -299,6 +300,7 @@ test('actions apply to the selection; the column chooser keeps only departures f
     delete: true,
     editNotes: true,
     stopSweep: false,
+    export: true,
   });
   assert.deepEqual(actionsEnabled([runningInSweep, failedInSweep], 2), {
     plot: true,
@@ -308,7 +310,12 @@ test('actions apply to the selection; the column chooser keeps only departures f
     delete: false,
     editNotes: false,
     stopSweep: true,
+    export: false,
   });
+  // Export Model: one bundled-engine run that is completed, stopped or running (its last checkpoint).
+  assert.equal(actionsEnabled([runningInSweep], 1).export, true);
+  assert.equal(actionsEnabled([failedInSweep], 1).export, false);
+  assert.equal(actionsEnabled([{ ...completed, engine: 'sentence-transformers' }], 1).export, false);
 
   const shownByDefault = col('status');
   const addable: Column = { ...shownByDefault, key: 'extra', defaultShown: false };

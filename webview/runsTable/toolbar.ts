@@ -15,6 +15,11 @@ export const ACTIONS: { action: RunAction; label: string; title: string }[] = [
   { action: 'delete', label: 'Delete', title: 'Delete the selected runs’ folders (asks first)' },
   { action: 'editNotes', label: 'Edit notes', title: 'Display name, tags and note of the selected run' },
   { action: 'stopSweep', label: 'Stop sweep', title: 'Stop the running run of each selected run’s sweep and drop the queued rest' },
+  {
+    action: 'export',
+    label: 'Export model…',
+    title: 'Export the selected run at a dim and precision as a sentence-transformers folder (the advisor’s choice preselected)',
+  },
 ];
 
 /** Which actions apply to the selected runs (n of them). Pure. */
@@ -27,6 +32,12 @@ export function actionsEnabled(selected: readonly PanelRun[], n: number): Record
     delete: n >= 1 && selected.every((r) => r.status !== 'running'),
     editNotes: n === 1,
     stopSweep: selected.some((r) => !!r.sweep),
+    // One bundled-engine run with a model to take out (trained, stopped, or from a running run's last checkpoint).
+    export:
+      n === 1 &&
+      selected.length === 1 &&
+      (!selected[0].engine || selected[0].engine === 'bundled') &&
+      (selected[0].status === 'completed' || selected[0].status === 'stopped' || selected[0].status === 'running'),
   };
 }
 

@@ -17,6 +17,7 @@ export const CMD = {
   refresh: 'matryoshkaLab.refreshRuns',
   showLog: 'matryoshkaLab.showLog',
   stopSweep: 'matryoshkaLab.stopSweep',
+  exportModel: 'matryoshkaLab.exportModel',
 } as const;
 
 export const NOTES_CMD = {
@@ -34,4 +35,5 @@ export const RUN_ACTION_COMMANDS: RunActionCommands = {
   deleteRun: CMD.deleteRun,
   editNotes: NOTES_CMD.editNotes,
   stopSweep: CMD.stopSweep,
+  exportModel: CMD.exportModel,
 };

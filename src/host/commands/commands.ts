@@ -17,6 +17,8 @@ import type { RunsModel } from '../runsModel';
 import { SHOW_MORE_COMMAND, type RunsTreeProvider, type TreeNode } from '../runsView/tree';
 import { confirm, pickRun, pickRuns, runItem, showError, showInfo, showWarning } from '../ui';
 import { CMD } from './commandIds';
+import { ExportCommand } from './exportCommand';
+import { Exporter } from '../launch/exporter';
 
 /** Options of Start Run for callers (tests, keybindings): `confirm: true` answers a sweep's question. */
 export interface StartRunOptions {
@@ -31,6 +33,8 @@ interface Deps {
   validation: ConfigValidation;
   tree: RunsTreeProvider;
   view: vscode.TreeView<TreeNode>;
+  /** matryoshkaLab.advisorPercent as it is now: Export Model preselects the advisor's point at it. */
+  advisorPercent: () => number;
 }
 
 /**
@@ -397,6 +401,8 @@ export function registerCommands(d: Deps): void {
   reg(CMD.newConfig, () => c.newConfig());
   reg(CMD.refresh, () => c.refresh());
   reg(CMD.showLog, () => c.showLog());
+  const exp = new ExportCommand(d.model, new Exporter(d.ctx.extensionPath, d.launcher.output), d.advisorPercent, d.launcher.output);
+  reg(CMD.exportModel, (a?: unknown, b?: unknown) => exp.exportModel(a, b));
   reg(SHOW_MORE_COMMAND, (n?: TreeNode) => n && d.tree.showMore(n));
   registerNotesCommands(d.ctx, d.model);
   void d.view;

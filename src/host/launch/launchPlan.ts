@@ -38,19 +38,28 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     if (i.mode.sweep) args.push('--sweep-id', i.mode.sweep.id, '--sweep-index', String(i.mode.sweep.index));
   } else args.push('--resume', i.mode.runDir);
   if (i.workers && i.workers !== 'auto') args.push('--workers', i.workers);
-  const env: NodeJS.ProcessEnv = { ...i.env };
+  const node = nodeRuntime(i.nodePath, i.execPath, i.env);
   // Read by the trainer only for "engine": "sentence-transformers" (src/trainer/engines/sentenceTransformers).
-  if (i.pythonPath) env.MRL_PYTHON = i.pythonPath;
-  const own = !i.nodePath;
-  // The extension host's executable is Electron in desktop VS Code; this variable makes it a plain Node.
-  if (own) env.ELECTRON_RUN_AS_NODE = '1';
-  else delete env.ELECTRON_RUN_AS_NODE;
-  // Inherited from the extension host, these would make the trainer a debuggee or an IPC child.
-  delete env.NODE_OPTIONS;
-  delete env.VSCODE_IPC_HOOK;
-  delete env.VSCODE_PID;
+  if (i.pythonPath) node.env.MRL_PYTHON = i.pythonPath;
   const cwd = i.mode.kind === 'start' ? path.dirname(i.mode.configFile) : path.dirname(path.dirname(i.mode.runDir));
-  return { command: own ? i.execPath : i.nodePath, args, env, cwd };
+  return { command: node.command, args, env: node.env, cwd };
+}
+
+/**
+ * The Node that runs our programs (the trainer, the exporter): `matryoshkaLab.nodePath`, or when it is
+ * empty the extension host's own executable made a plain Node. The environment is a copy of `env`.
+ */
+export function nodeRuntime(nodePath: string, execPath: string, env: NodeJS.ProcessEnv): { command: string; env: NodeJS.ProcessEnv } {
+  const out: NodeJS.ProcessEnv = { ...env };
+  const own = !nodePath;
+  // The extension host's executable is Electron in desktop VS Code; this variable makes it a plain Node.
+  if (own) out.ELECTRON_RUN_AS_NODE = '1';
+  else delete out.ELECTRON_RUN_AS_NODE;
+  // Inherited from the extension host, these would make the child a debuggee or an IPC child.
+  delete out.NODE_OPTIONS;
+  delete out.VSCODE_IPC_HOOK;
+  delete out.VSCODE_PID;
+  return { command: own ? execPath : nodePath, env: out };
 }
 
 /**

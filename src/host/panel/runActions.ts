@@ -14,6 +14,7 @@ export interface RunActionCommands {
   deleteRun: string;
   editNotes: string;
   stopSweep: string;
+  exportModel: string;
 }
 
 export type RunActionStep =
@@ -56,6 +57,9 @@ export function planRunAction(
     case 'editNotes':
       // One run's notes at a time (a name, tags and a note are per run).
       return [{ kind: 'command', command: commands.editNotes, args: [ids[0]] }];
+    case 'export':
+      // One run at a time: the pickers preselect that run's own advice.
+      return [{ kind: 'command', command: commands.exportModel, args: [ids[0]] }];
     case 'stopSweep': {
       const sweeps = [...new Set(ids.map(sweepOf).filter((s): s is string => !!s))];
       if (!sweeps.length) return [{ kind: 'none', reason: 'none of the selected runs belongs to a sweep' }];

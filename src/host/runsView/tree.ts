@@ -217,7 +217,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined,
       r.notes,
     );
-    item.contextValue = runContextValue(r.status, this.resumable(r));
+    item.contextValue = runContextValue(r.status, this.resumable(r), r.info.engine);
     // Everything in the tooltip that comes from the run folder is escaped (a cloned repo's run.json
     // must not render links, commands or HTML); the MarkdownString is neither trusted nor HTML-enabled.
     const md = new vscode.MarkdownString(runTooltipMarkdown(r));

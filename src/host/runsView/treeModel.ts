@@ -61,9 +61,11 @@ export function liveText(summary: RunSummary, step: number | undefined, total: n
   return parts.join(' · ');
 }
 
-/** contextValue of a run item: the menus' `when` clauses match on it. */
-export function runContextValue(status: RunStatus, hasCheckpoint: boolean): string {
-  return `mrlRun.${status}${hasCheckpoint && status !== 'running' && status !== 'completed' ? '.resumable' : ''}`;
+/** contextValue of a run item: the menus' `when` clauses match on it. A run of another engine than the
+ *  bundled trainer (run.json `engine`) gets `.external`, so Export Model is not offered on it. */
+export function runContextValue(status: RunStatus, hasCheckpoint: boolean, engine?: string): string {
+  const external = engine && engine !== 'bundled' ? '.external' : '';
+  return `mrlRun.${status}${external}${hasCheckpoint && status !== 'running' && status !== 'completed' ? '.resumable' : ''}`;
 }
 
 export function groupRuns<T extends { status: RunStatus }>(runs: readonly T[]): { status: RunStatus; runs: T[] }[] {
