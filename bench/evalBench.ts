@@ -68,7 +68,14 @@ export async function prepareEvalCase(spec: EncoderSpec) {
   const encoder = new BertEncoder(spec, { seed: 1 });
   const dims = [...new Set([encoder.dim, ...quick.evaluation.dims])].sort((a, b) => b - a);
   const ev = quick.evaluation;
-  const options = { dims, metrics: ev.metrics, funnel: ev.funnel, precisions: ev.precisions, rescore: ev.rescore, rescoreMultiplier: ev.rescoreMultiplier };
+  const options = {
+    dims,
+    metrics: ev.metrics,
+    funnel: ev.funnel,
+    precisions: ev.precisions,
+    rescore: ev.rescore,
+    rescoreMultiplier: ev.rescoreMultiplier,
+  };
   return { quick, set, tokenizer, encoder, options };
 }
 

@@ -71,7 +71,7 @@ for (const c of doc.cases) {
   });
 }
 
-test('int8 dot products on the wasm GEMM (exact in float32 up to dim 1024) give the JS integer path\'s metrics', async () => {
+test("int8 dot products on the wasm GEMM (exact in float32 up to dim 1024) give the JS integer path's metrics", async () => {
   await initBackend('wasm');
   const { ownWasmKernelsActive } = await import('../../src/trainer/runtime/kernels/wasmKernels');
   assert.ok(ownWasmKernelsActive(), 'the GEMM scorer needs our wasm kernels');
@@ -87,14 +87,22 @@ test('ties are pessimistic: a relevant document ranks after every non-relevant o
   const width = 4;
   const c = new Float32Array([0.5, -0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0.5]);
   const q = new Float32Array([0.4, -0.6, 0.3, 0.2]);
-  const r = quantizedRetrieval(q, 1, c, 3, width, [4], [new Set([0])], { precisions: ['int8', 'binary'], rescore: true, rescoreMultiplier: 1 });
+  const r = quantizedRetrieval(q, 1, c, 3, width, [4], [new Set([0])], {
+    precisions: ['int8', 'binary'],
+    rescore: true,
+    rescoreMultiplier: 1,
+  });
   const m = r.get(4)!;
   for (const p of ['int8', 'int8+rescore', 'binary', 'binary+rescore']) {
     assert.equal(m[`${p}:mrr@10`], 1 / 3, `${p}: rank 3 of 3`);
     assert.equal(m[`${p}:recall@1`], 0, p);
   }
   // Two relevant documents tied with one irrelevant: ranks 2 and 3, in corpus order among themselves.
-  const two = quantizedRetrieval(q, 1, c, 3, width, [4], [new Set([0, 2])], { precisions: ['binary'], rescore: false, rescoreMultiplier: 1 });
+  const two = quantizedRetrieval(q, 1, c, 3, width, [4], [new Set([0, 2])], {
+    precisions: ['binary'],
+    rescore: false,
+    rescoreMultiplier: 1,
+  });
   assert.ok(Math.abs(two.get(4)!['binary:map@100'] - (1 / 2 + 2 / 3) / 2) < 1e-12);
 });
 
@@ -122,8 +130,16 @@ test('rescore keeps only the shortlist: a relevant document outside rescoreMulti
   for (let j = 0; j < nc - 1; j++) for (let k = 0; k < width; k++) c[j * width + k] = k < 4 ? 0.01 : -0.01;
   for (let k = 0; k < width; k++) c[(nc - 1) * width + k] = k < 4 ? -1 : 1;
   const q = new Float32Array([0.1, 0.1, 0.1, 0.1, -0.2, 5, 5, 5]);
-  const r = quantizedRetrieval(q, 1, c, nc, width, [8], [new Set([nc - 1])], { precisions: ['binary'], rescore: true, rescoreMultiplier: 1 });
+  const r = quantizedRetrieval(q, 1, c, nc, width, [8], [new Set([nc - 1])], {
+    precisions: ['binary'],
+    rescore: true,
+    rescoreMultiplier: 1,
+  });
   assert.equal(r.get(8)!['binary+rescore:map@100'], 0, 'out of the 100-document shortlist');
-  const wide = quantizedRetrieval(q, 1, c, nc, width, [8], [new Set([nc - 1])], { precisions: ['binary'], rescore: true, rescoreMultiplier: 2 });
+  const wide = quantizedRetrieval(q, 1, c, nc, width, [8], [new Set([nc - 1])], {
+    precisions: ['binary'],
+    rescore: true,
+    rescoreMultiplier: 2,
+  });
   assert.equal(wide.get(8)!['binary+rescore:mrr@10'], 1, 'in the 200-document shortlist, first after rescoring');
 });
