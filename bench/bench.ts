@@ -9,7 +9,8 @@
  *                gradCacheOverheadCpu32/128, torchGradCacheOverhead32/128,   (CPU-time ratio; PyTorch's own)
  *                gradCacheReforwardFloor32, gradCacheReforwardFloor128,   (step 1's forward over the plain step)
  *                cachedPeak512Over32, evalPer100QueriesOverTrainStep,   (the targets of issue 11, from this run)
- *                evalPrecisionsOverFloat32},   (issue 20: the quick start's evaluation with the default precisions over float32 only, target ≤ 1.5)
+ *                evalPrecisionsOverFloat32, evalPrecisionsOverFloat32Cpu},   (issue 20: the quick start's evaluation with the
+ *                default precisions over float32 only, wall and CPU time, target ≤ 1.5)
  *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "reforwardMsPerStep", "cachedPeakMB", "plainPeakMB"|null,
  *                              "rssMB", "overhead", "overheadFloor"}},
@@ -387,6 +388,7 @@ function summarize(
       pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
     evalPer100QueriesOverTrainStep: (evaluation?.per100QueriesOverTrainStep as number | undefined) ?? null,
     evalPrecisionsOverFloat32: ((evaluation?.precisions as PrecisionsBenchResult | undefined)?.ratio as number | undefined) ?? null,
+    evalPrecisionsOverFloat32Cpu: ((evaluation?.precisions as PrecisionsBenchResult | undefined)?.cpuRatio as number | undefined) ?? null,
   };
 }
 

@@ -135,6 +135,8 @@ export interface PrecisionsBenchResult {
   float32Ms: number;
   /** Median over the runs of defaultMs / float32Ms, each pair timed back to back (target ≤ 1.5). */
   ratio: number;
+  /** The same ratio in CPU time of the process. */
+  cpuRatio: number;
   /** Medians of the default run's phases (ms). */
   embedMs: number;
   dimsMs: number;
@@ -154,7 +156,9 @@ export interface PrecisionsBenchResult {
  * The quick start's own evaluation (examples/quickstart.mrl.json as it is: its model sizes, its eval set of
  * maxQueries queries against their positives, its dims and funnel), with the default precisions and with
  * float32 only, alternating (the order flips every run) so that both weather the same load. Untrained
- * weights: the cost does not depend on them (quantizedRetrieval.ts ranks without early exits).
+ * weights: the cost hardly depends on them (quantizedRetrieval.ts passes over the whole corpus), except
+ * its rescore pass, run per relevant document that makes the shortlist: fewer of them untrained (about
+ * 40 % of queries here, most of them once trained), so this ratio understates that pass a little.
  */
 export async function runPrecisionsBench(o: { runs: number; warmup: number }): Promise<PrecisionsBenchResult> {
   await initBackend('wasm');
@@ -188,10 +192,15 @@ export async function runPrecisionsBench(o: { runs: number; warmup: number }): P
   const withPrecisions = { ...base, precisions: ev.precisions, rescore: ev.rescore, rescoreMultiplier: ev.rescoreMultiplier };
   const float32 = { ...base, precisions: ['float32' as const] };
   const embed = (t: string[]) => embedTextsWork(encoder, tokenizer, t, { maxSeqLength: s.maxSeqLength, batchSize: EVAL_BATCH });
+  const cpu: { default: number[]; float32: number[] } = { default: [], float32: [] };
   const time = async (options: typeof withPrecisions | typeof float32, timings: EvalTimings) => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await runAsync(evaluateWork(set, embed, encoder.dim, options, timings));
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    (options === float32 ? cpu.float32 : cpu.default).push((c.user + c.system) / 1000);
+    return ms;
   };
   const runs: { defaultMs: number; float32Ms: number }[] = [];
   const phases: EvalTimings[] = [];
@@ -220,6 +229,8 @@ export async function runPrecisionsBench(o: { runs: number; warmup: number }): P
     defaultMs: median(runs.map((r) => r.defaultMs)),
     float32Ms: median(runs.map((r) => r.float32Ms)),
     ratio: median(runs.map((r) => r.defaultMs / r.float32Ms)),
+    // CPU time (this process, every thread): steadier than wall time where other processes share the cores.
+    cpuRatio: median(cpu.default.slice(o.warmup).map((d, i) => d / cpu.float32[o.warmup + i])),
     embedMs: median(phases.map((p) => p.embedMs)),
     dimsMs: median(phases.map((p) => p.dimsMs)),
     funnelMs: median(phases.map((p) => p.funnelMs)),

@@ -49,6 +49,12 @@ export interface QuantizedRetrievalOptions {
   rescoreMultiplier: number;
 }
 
+/**
+ * Most buckets of the histogram that finds a shortlist's threshold among integer scores; a corpus of nc
+ * documents uses about nc / 4 (at least 16), so that clearing the histogram costs less than filling it.
+ */
+const HISTOGRAM_BUCKETS = 4096;
+
 /** The int8 dot products go through a float32 GEMM only while they are exact: |Σ| ≤ dim · 128² ≤ 2^24. */
 const EXACT_FLOAT_DOT_DIM = 1024;
 
@@ -110,32 +116,69 @@ function toWords(bytes: Uint8Array, rows: number, rowBytes: number, words: numbe
 }
 
 /**
+ * The value of rank k (0-based) of a[0..n) in descending order; reorders a. Quickselect (Hoare partition,
+ * median-of-three pivot): linear on average, and many equal values (Hamming distances) split evenly.
+ */
+export function kthLargest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const x = a[lo];
+    const y = a[(lo + hi) >> 1];
+    const z = a[hi];
+    const pivot = x > y ? (y > z ? y : x > z ? z : x) : x > z ? x : y > z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    // a[lo..j] ≥ pivot ≥ a[i..hi]; anything strictly between j and i equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[lo];
+}
+
+/**
  * Per-query ranking under the tie rule, with scratch reused across queries (no allocation per query).
- * Scores are "higher is better" (a Hamming distance is passed negated). A relevant document's rank is the
- * count of documents ahead of it, over the whole list (no early exit: the cost does not depend on the
- * model, so bench/evalBench.ts times it on untrained weights).
+ * Scores are integers, "higher is better" (a Hamming distance is passed negated), in [lo, hi].
+ *
+ * The tie rule is a total order, so a document's place in it is its rank: the shortlist (the best `cap`)
+ * is every document of rank < cap. One pass counts, for each relevant document, the documents ahead of
+ * it (its rank, which gives the plain metrics and whether it made the shortlist) and fills a histogram of
+ * the scores, from which the shortlist's threshold T follows: every document above T is in, and of those
+ * at T the first ones in tie order. A rescored rank is then the count of shortlisted documents whose
+ * rescored value beats the relevant document's, in one more pass (only for relevant documents that made
+ * the shortlist). Every pass covers the whole corpus, with no early exit.
  */
 class Ranker {
   /** 1 for the current query's relevant documents. */
-  private readonly rel: Uint8Array;
-  private readonly relIds: number[] = [];
+  readonly rel: Uint8Array;
+  /** The current query's relevant documents, in corpus order, and their ranks by the quantised scores. */
+  readonly relIds: number[] = [];
+  readonly relRank: number[] = [];
   private readonly ranks: number[] = [];
-  private readonly heapV: Float64Array;
-  private readonly heapJ: Int32Array;
-  /** Shortlist (corpus ids) and its rescored values. */
-  readonly short: Int32Array;
-  readonly shortV: Float64Array;
-  shortLen = 0;
+  private readonly rescored: number[] = [];
+  private readonly buf: Float64Array;
+  private readonly counts: Int32Array;
+  /** The shortlist's threshold: documents above `t` are in; of those at `t`, the non-relevant ones up to corpus id `tieCut`, and relevant ones while `relTieRoom` lasts. */
+  t = 0;
+  tieCut = -1;
+  relTieRoom = 0;
 
-  constructor(
-    private readonly nc: number,
-    shortlist: number,
-  ) {
+  constructor(private readonly nc: number) {
     this.rel = new Uint8Array(nc);
-    this.heapV = new Float64Array(shortlist);
-    this.heapJ = new Int32Array(shortlist);
-    this.short = new Int32Array(shortlist);
-    this.shortV = new Float64Array(shortlist);
+    this.buf = new Float64Array(nc);
+    this.counts = new Int32Array(Math.min(HISTOGRAM_BUCKETS, Math.max(16, nc >> 2)));
   }
 
   setRelevant(relevant: ReadonlySet<number>): void {
@@ -146,19 +189,42 @@ class Ranker {
       this.rel[j] = 1;
       this.relIds.push(j);
     }
+    this.relIds.sort((a, b) => a - b);
   }
 
   /** Tie key: among equal scores the smaller ranks first — non-relevant documents in corpus order, then relevant ones. */
-  private tie(j: number): number {
+  tie(j: number): number {
     return this.rel[j] ? this.nc + j : j;
   }
 
-  /** Metrics of ranking the whole corpus by `scores` (index j), the list cut at RANKED. */
-  rankAll(scores: Float64Array, means: MetricMeans): void {
-    const { nc, ranks } = this;
-    const cut = Math.min(RANKED, nc);
-    ranks.length = 0;
-    for (const r of this.relIds) {
+  /**
+   * The ranks of the relevant documents by `scores` (relRank) and their metrics into `means`, the list cut
+   * at RANKED; with `cap` < nc, also the shortlist's threshold for the best `cap` documents.
+   */
+  rank(scores: Float64Array, lo: number, hi: number, means: MetricMeans, cap: number): void {
+    const { nc, relIds, relRank, counts } = this;
+    const nRel = relIds.length;
+    const histogram = cap < nc;
+    const w = Math.max(1, Math.ceil((hi - lo + 1) / counts.length));
+    const inv = 1 / w;
+    const last = Math.floor((hi - lo) / w);
+    if (histogram) counts.fill(0, 0, last + 1);
+    relRank.length = nRel;
+    relRank.fill(0);
+    const r0 = nRel > 0 ? relIds[0] : -1;
+    const v0 = nRel > 0 ? scores[r0] : 0;
+    const t0 = this.tie(r0);
+    for (let j = 0; j < nc; j++) {
+      const s = scores[j];
+      if (histogram) {
+        const b = ((hi - s) * inv) | 0;
+        counts[b > last ? last : b]++;
+      }
+      // The first relevant document inline; any others below (a query rarely has several).
+      if (s > v0 || (s === v0 && this.tie(j) < t0)) relRank[0]++;
+    }
+    for (let u = 1; u < nRel; u++) {
+      const r = relIds[u];
       const v = scores[r];
       const tr = this.tie(r);
       let better = 0;
@@ -166,70 +232,101 @@ class Ranker {
         const s = scores[j];
         if (s > v || (s === v && this.tie(j) < tr)) better++;
       }
-      if (better < cut) ranks.push(better);
+      relRank[u] = better;
     }
-    ranks.sort((a, b) => a - b);
-    means.add(ranks, ranks.length, this.relIds.length);
-  }
-
-  /** The best `size` documents by `scores` under the tie rule into `short` (in no particular order). */
-  shortlist(scores: Float64Array, size: number): void {
-    const { heapV: hv, heapJ: hj, nc } = this;
-    const cap = Math.min(size, nc);
-    // A heap of the best so far with the worst on top (lower score, or equal score and larger tie key).
-    let n = 0;
-    for (let j = 0; j < nc; j++) {
-      const v = scores[j];
-      const tj = this.tie(j);
-      if (n < cap) {
-        let m = n++;
-        while (m > 0) {
-          const p = (m - 1) >> 1;
-          if (hv[p] < v || (hv[p] === v && this.tie(hj[p]) > tj)) break;
-          hv[m] = hv[p];
-          hj[m] = hj[p];
-          m = p;
-        }
-        hv[m] = v;
-        hj[m] = j;
-        continue;
-      }
-      if (v < hv[0] || (v === hv[0] && tj > this.tie(hj[0]))) continue;
-      // Replace the top and sink it.
-      let m = 0;
-      for (;;) {
-        let c = 2 * m + 1;
-        if (c >= n) break;
-        if (c + 1 < n && (hv[c + 1] < hv[c] || (hv[c + 1] === hv[c] && this.tie(hj[c + 1]) > this.tie(hj[c])))) c++;
-        if (!(hv[c] < v || (hv[c] === v && this.tie(hj[c]) > tj))) break;
-        hv[m] = hv[c];
-        hj[m] = hj[c];
-        m = c;
-      }
-      hv[m] = v;
-      hj[m] = j;
-    }
-    this.short.set(hj.subarray(0, n));
-    this.shortLen = n;
-  }
-
-  /** Metrics of ranking the shortlist by its rescored values `shortV`, the list cut at RANKED. */
-  rankShortlist(means: MetricMeans): void {
-    const { short, shortV, shortLen: n, ranks, rel } = this;
-    const cut = Math.min(RANKED, n);
+    const cut = Math.min(RANKED, nc);
+    const ranks = this.ranks;
     ranks.length = 0;
-    for (let t = 0; t < n; t++) {
-      const r = short[t];
-      if (!rel[r]) continue;
-      const v = shortV[t];
-      const tr = this.tie(r);
-      let better = 0;
-      for (let u = 0; u < n; u++) {
-        const s = shortV[u];
-        if (s > v || (s === v && this.tie(short[u]) < tr)) better++;
-      }
-      if (better < cut) ranks.push(better);
+    for (let u = 0; u < nRel; u++) if (relRank[u] < cut) ranks.push(relRank[u]);
+    ranks.sort((a, b) => a - b);
+    means.add(ranks, ranks.length, nRel);
+    if (!histogram) {
+      // Everything is shortlisted.
+      this.t = -Infinity;
+      return;
     }
+    // The bucket holding the cap-th best score, then T within it.
+    let b = 0;
+    let above = 0;
+    while (above + counts[b] < cap) above += counts[b++];
+    let t: number;
+    let atT: number;
+    if (w === 1) {
+      t = hi - b;
+      atT = counts[b];
+    } else {
+      const { buf } = this;
+      let m = 0;
+      for (let j = 0; j < nc; j++) {
+        const s = scores[j];
+        const k = ((hi - s) * inv) | 0;
+        if ((k > last ? last : k) === b) buf[m++] = s;
+      }
+      t = kthLargest(buf, m, cap - above - 1);
+      atT = 0;
+      for (let k = 0; k < m; k++) {
+        if (buf[k] > t) above++;
+        else if (buf[k] === t) atT++;
+      }
+    }
+    // Of the documents at T, `need` make the shortlist, non-relevant ones first in corpus order.
+    const need = cap - above;
+    let relAtT = 0;
+    for (const r of relIds) if (scores[r] === t) relAtT++;
+    const nonRelAtT = atT - relAtT;
+    this.t = t;
+    this.relTieRoom = need - nonRelAtT;
+    if (need >= nonRelAtT) this.tieCut = nc;
+    else {
+      let seen = 0;
+      let j = 0;
+      for (; j < nc; j++) if (scores[j] === t && !this.rel[j] && ++seen === need) break;
+      this.tieCut = j;
+    }
+  }
+
+  /** Whether document j (score s) is in the shortlist fixed by the last `rank` (on `scores`). */
+  inShortlist(j: number, s: number, scores: Float64Array): boolean {
+    const t = this.t;
+    if (s > t) return true;
+    if (s < t) return false;
+    if (!this.rel[j]) return j <= this.tieCut;
+    // Relevant at T: after every non-relevant one there, in corpus order among themselves.
+    let before = 0;
+    for (const r of this.relIds) if (r < j && scores[r] === t) before++;
+    return before < this.relTieRoom;
+  }
+
+  /**
+   * Rescored metrics of the current query: each relevant document in the shortlist is ranked among the
+   * shortlisted documents by `value` (the float query · the quantised document), the list cut at RANKED.
+   */
+  rescore(scores: Float64Array, value: (j: number) => number, cap: number, means: MetricMeans): void {
+    const { nc, relIds, relRank, rescored } = this;
+    rescored.length = 0;
+    for (let u = 0; u < relIds.length; u++) {
+      if (relRank[u] >= cap) continue;
+      const r = relIds[u];
+      const vr = value(r);
+      const tr = this.tie(r);
+      const t = this.t;
+      let better = 0;
+      for (let j = 0; j < nc; j++) {
+        const s = scores[j];
+        if (s < t || j === r || !this.inShortlist(j, s, scores)) continue;
+        const v = value(j);
+        if (v > vr || (v === vr && this.tie(j) < tr)) better++;
+      }
+      rescored.push(better);
+    }
+    this.addRescored(rescored, means, cap);
+  }
+
+  private addRescored(rescoredRanks: readonly number[], means: MetricMeans, shortLen: number): void {
+    const cut = Math.min(RANKED, shortLen);
+    const ranks = this.ranks;
+    ranks.length = 0;
+    for (const r of rescoredRanks) if (r < cut) ranks.push(r);
     ranks.sort((a, b) => a - b);
     means.add(ranks, ranks.length, this.relIds.length);
   }
@@ -253,7 +350,8 @@ export function quantizedRetrieval(
  * Metrics at every dim of `dims` for every quantised precision of `o` (keys from precisionKey), from
  * full-width rows q [nq, width] and c [nc, width]. Cooperative: yields between blocks of queries.
  * `scorerFactory` (the wasm GEMM, metrics.ts PrefixScorer) computes the int8 dot products where they
- * are exact in float32; otherwise they are summed in JS integers.
+ * are exact in float32 (and the int8 rescore values, in float32); otherwise they are summed in JS
+ * (integers, and float64 rescore values as the library's einsum).
  */
 export function* quantizedRetrievalWork(
   q: Float32Array,
@@ -273,8 +371,13 @@ export function* quantizedRetrievalWork(
   const binary = o.precisions.includes('binary');
   if (nq === 0 || nc === 0 || (!int8 && !binary)) return out;
   const shortSize = Math.min(nc, o.rescoreMultiplier * RANKED);
-  const ranker = new Ranker(nc, shortSize);
+  const cap = o.rescore ? shortSize : nc;
+  const ranker = new Ranker(nc);
   const scores = new Float64Array(nc);
+  // The GEMM's output blocks (int8 scores, rescore values), allocated once for the largest block of any dim.
+  const gemmRows = Math.min(nq, Math.max(...dims.map((d) => scoreBlock(nc, [d]))));
+  const gemmBuffers: Float32Array[] = [];
+  const gemmOut = (k: number) => (gemmBuffers[k] ??= new Float32Array(gemmRows * nc));
   for (const dim of [...new Set(dims)]) {
     if (dim > width) throw new Error(`dim ${dim} > embedding width ${width}`);
     const m: Record<string, number> = {};
@@ -291,16 +394,39 @@ export function* quantizedRetrievalWork(
       const rescored = new MetricMeans(nq);
       const scorer = dim <= EXACT_FLOAT_DOT_DIM ? scorerFactory?.(Float32Array.from(cq), nc, dim) : undefined;
       const qf = scorer ? Float32Array.from(qq) : undefined;
-      const blockOut = scorer ? [new Float32Array(Math.min(block, nq) * nc)] : undefined;
+      const blockOut = scorer ? [gemmOut(0)] : undefined;
+      // The rescore values (float query · int8 codes) of every document on the same GEMM: cheaper than a JS
+      // loop over the shortlist, summed in float32 instead of float64 (rankings may differ only between
+      // documents whose rescored values agree to ~1e-6 relative, as the float32 scores of metrics.ts).
+      const rescoreOut = scorer && o.rescore ? [gemmOut(1)] : undefined;
+      // The rescore value of document j for the current query (rowBase / qRow): float query · int8 codes.
+      let rowBase = 0;
+      let qRow = 0;
+      const int8Value = rescoreOut
+        ? (j: number) => rescoreOut[0][rowBase + j]
+        : (j: number) => {
+            const co = j * dim;
+            let v = 0;
+            for (let k = 0; k < dim; k++) v += qv[qRow + k] * cq[co + k];
+            return v;
+          };
       try {
         for (let from = 0; from < nq; from += block) {
           const rows = Math.min(block, nq - from);
           if (scorer) scorer.dots(qf!, from, rows, [dim], blockOut!);
+          if (scorer && rescoreOut) scorer.dots(qv, from, rows, [dim], rescoreOut);
           for (let i = from; i < from + rows; i++) {
+            let lo = Infinity;
+            let hi = -Infinity;
             if (blockOut) {
               const b = blockOut[0];
               const base = (i - from) * nc;
-              for (let j = 0; j < nc; j++) scores[j] = b[base + j];
+              for (let j = 0; j < nc; j++) {
+                const s = b[base + j];
+                scores[j] = s;
+                if (s < lo) lo = s;
+                if (s > hi) hi = s;
+              }
             } else {
               const qo = i * dim;
               for (let j = 0; j < nc; j++) {
@@ -308,20 +434,16 @@ export function* quantizedRetrievalWork(
                 let s = 0;
                 for (let k = 0; k < dim; k++) s = (s + qq[qo + k] * cq[co + k]) | 0;
                 scores[j] = s;
+                if (s < lo) lo = s;
+                if (s > hi) hi = s;
               }
             }
             ranker.setRelevant(relevant[i]);
-            ranker.rankAll(scores, plain);
+            ranker.rank(scores, lo, hi, plain, cap);
             if (o.rescore) {
-              ranker.shortlist(scores, shortSize);
-              const qo = i * dim;
-              for (let t = 0; t < ranker.shortLen; t++) {
-                const co = ranker.short[t] * dim;
-                let s = 0;
-                for (let k = 0; k < dim; k++) s += qv[qo + k] * cq[co + k];
-                ranker.shortV[t] = s;
-              }
-              ranker.rankShortlist(rescored);
+              rowBase = (i - from) * nc;
+              qRow = i * dim;
+              ranker.rescore(scores, int8Value, cap, rescored);
             }
           }
           yield;
@@ -341,6 +463,13 @@ export function* quantizedRetrievalWork(
       const qw = toWords(quantizeBinary(qv, nq, dim), nq, rowBytes, words);
       const plain = new MetricMeans(nq);
       const rescored = new MetricMeans(nq);
+      const table = new Float64Array(rowBytes * 256);
+      const binaryValue = (j: number) => {
+        const co = j * rowBytes;
+        let v = 0;
+        for (let b = 0; b < rowBytes; b++) v += table[b * 256 + cb[co + b]];
+        return v;
+      };
       for (let i = 0; i < nq; i++) {
         const qo = i * words;
         if (words === 1) {
@@ -355,17 +484,20 @@ export function* quantizedRetrievalWork(
           }
         }
         ranker.setRelevant(relevant[i]);
-        ranker.rankAll(scores, plain);
+        ranker.rank(scores, -dim, 0, plain, cap);
         if (o.rescore) {
-          ranker.shortlist(scores, shortSize);
+          // The float query · a document's bits, a byte at a time: table[b·256 + v] = Σ of the query's
+          // components whose bit is set in byte value v at byte b (the padding bits past dim are never set).
           const qd = i * dim;
-          for (let t = 0; t < ranker.shortLen; t++) {
-            const co = ranker.short[t] * rowBytes;
-            let s = 0;
-            for (let k = 0; k < dim; k++) if (cb[co + (k >> 3)] & (0x80 >> (k & 7))) s += qv[qd + k];
-            ranker.shortV[t] = s;
+          for (let b = 0; b < rowBytes; b++) {
+            const tb = b * 256;
+            table[tb] = 0;
+            for (let v = 1; v < 256; v++) {
+              const k = 8 * b + Math.clz32(v & -v) - 24; // the lowest set bit of v is component k of the byte
+              table[tb + v] = table[tb + (v & (v - 1))] + (k < dim ? qv[qd + k] : 0);
+            }
           }
-          ranker.rankShortlist(rescored);
+          ranker.rescore(scores, binaryValue, cap, rescored);
         }
         if ((i + 1) % block === 0) yield;
       }
