@@ -37,6 +37,8 @@ import { precisionKey, type Precision } from '../../protocol/runFolder';
 import { type PrefixScorerFactory, type RetrievalMetrics, scoreBlock, truncateNormalize } from './metrics';
 import { int8Calibration, quantizeBinary, quantizeInt8, binaryRowBytes } from './quantize';
 
+const NO_RANKS: readonly number[] = [];
+
 /** Length of a ranked list: the largest cutoff the retrieval metrics read (map@100). */
 export const RANKED = 100;
 
@@ -245,6 +247,11 @@ class Ranker {
       this.t = -Infinity;
       return;
     }
+    // No relevant document in the shortlist: its rescored metrics are 0 whatever the threshold.
+    if (!this.anyShortlisted(cap)) {
+      this.t = Infinity;
+      return;
+    }
     // The bucket holding the cap-th best score, then T within it.
     let b = 0;
     let above = 0;
@@ -297,24 +304,31 @@ class Ranker {
     return before < this.relTieRoom;
   }
 
+  /** Whether any relevant document of the current query made the shortlist (else no rescoring is needed). */
+  anyShortlisted(cap: number): boolean {
+    for (const r of this.relRank) if (r < cap) return true;
+    return false;
+  }
+
   /**
    * Rescored metrics of the current query: each relevant document in the shortlist is ranked among the
-   * shortlisted documents by `value` (the float query · the quantised document), the list cut at RANKED.
+   * shortlisted documents by `values` (the float query · the quantised document, filled for every
+   * document scoring at least T), the list cut at RANKED.
    */
-  rescore(scores: Float64Array, value: (j: number) => number, cap: number, means: MetricMeans): void {
+  rescore(scores: Float64Array, values: Float64Array, cap: number, means: MetricMeans): void {
     const { nc, relIds, relRank, rescored } = this;
     rescored.length = 0;
     for (let u = 0; u < relIds.length; u++) {
       if (relRank[u] >= cap) continue;
       const r = relIds[u];
-      const vr = value(r);
+      const vr = values[r];
       const tr = this.tie(r);
       const t = this.t;
       let better = 0;
       for (let j = 0; j < nc; j++) {
         const s = scores[j];
         if (s < t || j === r || !this.inShortlist(j, s, scores)) continue;
-        const v = value(j);
+        const v = values[j];
         if (v > vr || (v === vr && this.tie(j) < tr)) better++;
       }
       rescored.push(better);
@@ -374,6 +388,7 @@ export function* quantizedRetrievalWork(
   const cap = o.rescore ? shortSize : nc;
   const ranker = new Ranker(nc);
   const scores = new Float64Array(nc);
+  const values = new Float64Array(nc);
   // The GEMM's output blocks (int8 scores, rescore values), allocated once for the largest block of any dim.
   const gemmRows = Math.min(nq, Math.max(...dims.map((d) => scoreBlock(nc, [d]))));
   const gemmBuffers: Float32Array[] = [];
@@ -399,17 +414,6 @@ export function* quantizedRetrievalWork(
       // loop over the shortlist, summed in float32 instead of float64 (rankings may differ only between
       // documents whose rescored values agree to ~1e-6 relative, as the float32 scores of metrics.ts).
       const rescoreOut = scorer && o.rescore ? [gemmOut(1)] : undefined;
-      // The rescore value of document j for the current query (rowBase / qRow): float query · int8 codes.
-      let rowBase = 0;
-      let qRow = 0;
-      const int8Value = rescoreOut
-        ? (j: number) => rescoreOut[0][rowBase + j]
-        : (j: number) => {
-            const co = j * dim;
-            let v = 0;
-            for (let k = 0; k < dim; k++) v += qv[qRow + k] * cq[co + k];
-            return v;
-          };
       try {
         for (let from = 0; from < nq; from += block) {
           const rows = Math.min(block, nq - from);
@@ -440,11 +444,25 @@ export function* quantizedRetrievalWork(
             }
             ranker.setRelevant(relevant[i]);
             ranker.rank(scores, lo, hi, plain, cap);
-            if (o.rescore) {
-              rowBase = (i - from) * nc;
-              qRow = i * dim;
-              ranker.rescore(scores, int8Value, cap, rescored);
-            }
+            if (o.rescore && ranker.anyShortlisted(cap)) {
+              // The rescore values (float query · int8 codes) of the documents that may be shortlisted.
+              const t = ranker.t;
+              if (rescoreOut) {
+                const row = rescoreOut[0];
+                const base = (i - from) * nc;
+                for (let j = 0; j < nc; j++) if (scores[j] >= t) values[j] = row[base + j];
+              } else {
+                const qo = i * dim;
+                for (let j = 0; j < nc; j++) {
+                  if (scores[j] < t) continue;
+                  const co = j * dim;
+                  let v = 0;
+                  for (let k = 0; k < dim; k++) v += qv[qo + k] * cq[co + k];
+                  values[j] = v;
+                }
+              }
+              ranker.rescore(scores, values, cap, rescored);
+            } else if (o.rescore) rescored.add(NO_RANKS, 0, relevant[i].size);
           }
           yield;
         }
@@ -464,12 +482,6 @@ export function* quantizedRetrievalWork(
       const plain = new MetricMeans(nq);
       const rescored = new MetricMeans(nq);
       const table = new Float64Array(rowBytes * 256);
-      const binaryValue = (j: number) => {
-        const co = j * rowBytes;
-        let v = 0;
-        for (let b = 0; b < rowBytes; b++) v += table[b * 256 + cb[co + b]];
-        return v;
-      };
       for (let i = 0; i < nq; i++) {
         const qo = i * words;
         if (words === 1) {
@@ -485,7 +497,8 @@ export function* quantizedRetrievalWork(
         }
         ranker.setRelevant(relevant[i]);
         ranker.rank(scores, -dim, 0, plain, cap);
-        if (o.rescore) {
+        if (o.rescore && !ranker.anyShortlisted(cap)) rescored.add(NO_RANKS, 0, relevant[i].size);
+        else if (o.rescore) {
           // The float query · a document's bits, a byte at a time: table[b·256 + v] = Σ of the query's
           // components whose bit is set in byte value v at byte b (the padding bits past dim are never set).
           const qd = i * dim;
@@ -497,7 +510,15 @@ export function* quantizedRetrievalWork(
               table[tb + v] = table[tb + (v & (v - 1))] + (k < dim ? qv[qd + k] : 0);
             }
           }
-          ranker.rescore(scores, binaryValue, cap, rescored);
+          const t = ranker.t;
+          for (let j = 0; j < nc; j++) {
+            if (scores[j] < t) continue;
+            const co = j * rowBytes;
+            let v = 0;
+            for (let b = 0; b < rowBytes; b++) v += table[b * 256 + cb[co + b]];
+            values[j] = v;
+          }
+          ranker.rescore(scores, values, cap, rescored);
         }
         if ((i + 1) % block === 0) yield;
       }
