@@ -8,7 +8,9 @@
  *   {"summary": {bestWasm, torchSamplesPerSec, bestWasmOverTorch, ownKernelsSpeedup, gradCacheOverhead32, gradCacheOverhead128,
  *                gradCacheOverheadCpu32/128, torchGradCacheOverhead32/128,   (CPU-time ratio; PyTorch's own)
  *                gradCacheReforwardFloor32, gradCacheReforwardFloor128,   (step 1's forward over the plain step)
- *                cachedPeak512Over32, evalPer100QueriesOverTrainStep},   (the targets of issue 11, from this run)
+ *                cachedPeak512Over32, evalPer100QueriesOverTrainStep,   (the targets of issue 11, from this run)
+ *                evalPrecisionsOverFloat32, evalPrecisionsOverFloat32Cpu},   (issue 20: the quick start's evaluation with the
+ *                default precisions over float32 only, wall and CPU time, target ≤ 1.5)
  *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "reforwardMsPerStep", "cachedPeakMB", "plainPeakMB"|null,
  *                              "rssMB", "overhead", "overheadFloor"}},
@@ -17,7 +19,8 @@
  *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
  *             "queries", "corpus", "texts", "dims", "funnel", ...},   (bench/evalBench.ts: the trainer's
  *             evaluation, 1,000 queries, every dim + funnel; the ratio is over "trainStepMs", the wasm case's
- *             training step timed between the evaluations in the same process, target ≤ 1)
+ *             training step timed between the evaluations in the same process, target ≤ 1;
+ *             "precisions": {"defaultMs", "float32Ms", "ratio", ...}: bench/evalBench.ts runPrecisionsBench)
  *    "panel": {...},
  *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
  * A sample is one training pair. `--no-panel` / `--no-workspace` / `--no-torch` skip those parts;
@@ -38,7 +41,7 @@ import { PlainBatchTooLargeError, assertPlainStepFits } from '../src/trainer/run
 import type { TokenBatch } from '../src/trainer/model/types';
 import { Rng } from '../src/common/random';
 import { DataParallelPool } from '../src/trainer/runtime/parallel/pool';
-import { runEvalBench, type EvalBenchResult } from './evalBench';
+import { runEvalBench, runPrecisionsBench, type EvalBenchResult, type PrecisionsBenchResult } from './evalBench';
 
 export const REFERENCE_SPEC: EncoderSpec = {
   vocabSize: 8000,
@@ -384,6 +387,8 @@ function summarize(
     cachedPeak512Over32:
       pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
     evalPer100QueriesOverTrainStep: (evaluation?.per100QueriesOverTrainStep as number | undefined) ?? null,
+    evalPrecisionsOverFloat32: ((evaluation?.precisions as PrecisionsBenchResult | undefined)?.ratio as number | undefined) ?? null,
+    evalPrecisionsOverFloat32Cpu: ((evaluation?.precisions as PrecisionsBenchResult | undefined)?.cpuRatio as number | undefined) ?? null,
   };
 }
 
@@ -397,6 +402,11 @@ async function main(): Promise<void> {
   const evalArg = args.indexOf('--eval-case');
   if (evalArg >= 0) {
     console.log(JSON.stringify(await runEvalCase(JSON.parse(args[evalArg + 1]) as { runs: number; warmup: number })));
+    return;
+  }
+  const precisionsArg = args.indexOf('--precisions-case');
+  if (precisionsArg >= 0) {
+    console.log(JSON.stringify(await runPrecisionsBench(JSON.parse(args[precisionsArg + 1]) as { runs: number; warmup: number })));
     return;
   }
   const pairArg = args.indexOf('--pair');
@@ -512,6 +522,9 @@ async function main(): Promise<void> {
     log(`eval (1,000 queries, every dim, funnel) …`);
     const r = spawnChild<EvalCaseResult>('--eval-case', { runs: quick ? 1 : 5, warmup: 1 });
     evaluation = r.value ? { ...r.value } : { error: r.error };
+    log(`eval precisions (the quick start's evaluation: default precisions vs float32 only, alternating) …`);
+    const p = spawnChild<PrecisionsBenchResult>('--precisions-case', { runs: quick ? 3 : 9, warmup: 1 });
+    evaluation.precisions = p.value ?? { error: p.error };
   }
 
   const result: Record<string, unknown> = {

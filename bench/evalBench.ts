@@ -28,10 +28,11 @@ const TOKENIZER_TEXTS = 60_000;
 export interface EvalBenchResult {
   /** Median wall time of one evaluation, ms. */
   totalMs: number;
-  /** The same run's split (ms, medians per phase): forward passes, every dim, funnel. */
+  /** The same run's split (ms, medians per phase): forward passes, every dim, funnel, quantised precisions. */
   embedMs: number;
   dimsMs: number;
   funnelMs: number;
+  quantizedMs: number;
   msPer100Queries: number;
   queries: number;
   corpus: number;
@@ -66,7 +67,15 @@ export async function prepareEvalCase(spec: EncoderSpec) {
   const set = buildEvalSet(data.eval, EVAL_QUERIES);
   const encoder = new BertEncoder(spec, { seed: 1 });
   const dims = [...new Set([encoder.dim, ...quick.evaluation.dims])].sort((a, b) => b - a);
-  const options = { dims, metrics: quick.evaluation.metrics, funnel: quick.evaluation.funnel };
+  const ev = quick.evaluation;
+  const options = {
+    dims,
+    metrics: ev.metrics,
+    funnel: ev.funnel,
+    precisions: ev.precisions,
+    rescore: ev.rescore,
+    rescoreMultiplier: ev.rescoreMultiplier,
+  };
   return { quick, set, tokenizer, encoder, options };
 }
 
@@ -88,7 +97,7 @@ export async function runEvalBench(
   const phases: EvalTimings[] = [];
   const betweenMs: number[] = [];
   for (let i = 0; i < o.warmup + o.runs; i++) {
-    const timings: EvalTimings = { embedMs: 0, dimsMs: 0, funnelMs: 0 };
+    const timings: EvalTimings = { embedMs: 0, dimsMs: 0, funnelMs: 0, quantizedMs: 0 };
     const t0 = performance.now();
     await runAsync(evaluateWork(set, embed, encoder.dim, options, timings));
     if (i >= o.warmup) {
@@ -106,6 +115,7 @@ export async function runEvalBench(
     embedMs: median(phases.map((p) => p.embedMs)),
     dimsMs: median(phases.map((p) => p.dimsMs)),
     funnelMs: median(phases.map((p) => p.funnelMs)),
+    quantizedMs: median(phases.map((p) => p.quantizedMs)),
     msPer100Queries: (100 * totalMs) / set.queries.length,
     queries: set.queries.length,
     corpus: set.corpus.length,
@@ -115,5 +125,123 @@ export async function runEvalBench(
     data: `builtin:wordnet eval split of ${QUICKSTART} (seed ${quick.seed}, evalFraction ${quick.data.evalFraction}): queries = anchors, corpus = their positives + hard negatives as distractors`,
     runs,
     between: betweenMs,
+  };
+}
+
+export interface PrecisionsBenchResult {
+  /** Median ms of one evaluation with the default precisions (evaluation.precisions / rescore / rescoreMultiplier). */
+  defaultMs: number;
+  /** Median ms of the same evaluation with precisions ["float32"]. */
+  float32Ms: number;
+  /** Median over the runs of defaultMs / float32Ms, each pair timed back to back (target ≤ 1.5). */
+  ratio: number;
+  /** The same ratio in CPU time of the process. */
+  cpuRatio: number;
+  /** Medians of the default run's phases (ms). */
+  embedMs: number;
+  dimsMs: number;
+  funnelMs: number;
+  quantizedMs: number;
+  precisions: string[];
+  rescore: boolean;
+  rescoreMultiplier: number;
+  queries: number;
+  corpus: number;
+  dims: number[];
+  model: string;
+  runs: { defaultMs: number; float32Ms: number }[];
+}
+
+/**
+ * The quick start's own evaluation (examples/quickstart.mrl.json as it is: its model sizes, its eval set of
+ * maxQueries queries against their positives, its dims and funnel), with the default precisions and with
+ * float32 only, alternating (the order flips every run) so that both weather the same load. Untrained
+ * weights: the cost hardly depends on them (quantizedRetrieval.ts passes over the whole corpus), except
+ * its rescore pass, run per relevant document that makes the shortlist: fewer of them untrained (about
+ * 40 % of queries here, most of them once trained), so this ratio understates that pass a little.
+ */
+export async function runPrecisionsBench(o: { runs: number; warmup: number }): Promise<PrecisionsBenchResult> {
+  await initBackend('wasm');
+  const loaded = loadRunConfig(QUICKSTART);
+  if (!loaded.config) throw new Error(`${QUICKSTART}: ${loaded.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+  const quick = loaded.config;
+  if (!('scratch' in quick.model)) throw new Error(`${QUICKSTART}: expected a scratch model`);
+  const s = quick.model.scratch;
+  const data = prepareData(quick, 'examples');
+  const texts: string[] = [];
+  for (let i = 0; i < tableSize(data.train) && texts.length < TOKENIZER_TEXTS; i++) for (const col of data.train.texts) texts.push(col[i]);
+  const tokenizer = WordPieceTokenizer.train(texts, { vocabSize: s.vocabSize });
+  const spec: EncoderSpec = {
+    vocabSize: tokenizer.vocabSize,
+    hiddenSize: s.hiddenSize,
+    numLayers: s.numLayers,
+    numHeads: s.numHeads,
+    intermediateSize: s.intermediateSize,
+    maxPositions: s.maxSeqLength,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    pooling: s.pooling,
+    layerNorm: s.layerNorm,
+    hiddenDropout: s.hiddenDropout,
+    attentionDropout: s.attentionDropout,
+  };
+  const ev = quick.evaluation;
+  const set = buildEvalSet(data.eval, ev.maxQueries);
+  const encoder = new BertEncoder(spec, { seed: 1 });
+  const base = { dims: ev.dims, metrics: ev.metrics, funnel: ev.funnel };
+  const withPrecisions = { ...base, precisions: ev.precisions, rescore: ev.rescore, rescoreMultiplier: ev.rescoreMultiplier };
+  const float32 = { ...base, precisions: ['float32' as const] };
+  const embed = (t: string[]) => embedTextsWork(encoder, tokenizer, t, { maxSeqLength: s.maxSeqLength, batchSize: EVAL_BATCH });
+  const cpu: { default: number[]; float32: number[] } = { default: [], float32: [] };
+  const time = async (options: typeof withPrecisions | typeof float32, timings: EvalTimings) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await runAsync(evaluateWork(set, embed, encoder.dim, options, timings));
+    const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    (options === float32 ? cpu.float32 : cpu.default).push((c.user + c.system) / 1000);
+    return ms;
+  };
+  const runs: { defaultMs: number; float32Ms: number }[] = [];
+  const phases: EvalTimings[] = [];
+  try {
+    for (let i = 0; i < o.warmup + o.runs; i++) {
+      const timings: EvalTimings = { embedMs: 0, dimsMs: 0, funnelMs: 0, quantizedMs: 0 };
+      const scratch: EvalTimings = { embedMs: 0, dimsMs: 0, funnelMs: 0, quantizedMs: 0 };
+      let defaultMs: number;
+      let float32Ms: number;
+      if (i % 2 === 0) {
+        defaultMs = await time(withPrecisions, timings);
+        float32Ms = await time(float32, scratch);
+      } else {
+        float32Ms = await time(float32, scratch);
+        defaultMs = await time(withPrecisions, timings);
+      }
+      if (i >= o.warmup) {
+        runs.push({ defaultMs, float32Ms });
+        phases.push(timings);
+      }
+    }
+  } finally {
+    encoder.dispose();
+  }
+  return {
+    defaultMs: median(runs.map((r) => r.defaultMs)),
+    float32Ms: median(runs.map((r) => r.float32Ms)),
+    ratio: median(runs.map((r) => r.defaultMs / r.float32Ms)),
+    // CPU time (this process, every thread): steadier than wall time where other processes share the cores.
+    cpuRatio: median(cpu.default.slice(o.warmup).map((d, i) => d / cpu.float32[o.warmup + i])),
+    embedMs: median(phases.map((p) => p.embedMs)),
+    dimsMs: median(phases.map((p) => p.dimsMs)),
+    funnelMs: median(phases.map((p) => p.funnelMs)),
+    quantizedMs: median(phases.map((p) => p.quantizedMs)),
+    precisions: [...ev.precisions],
+    rescore: ev.rescore,
+    rescoreMultiplier: ev.rescoreMultiplier,
+    queries: set.queries.length,
+    corpus: set.corpus.length,
+    dims: [...ev.dims],
+    model: `${QUICKSTART} scratch model (hidden ${s.hiddenSize}, ${s.numLayers} layers, vocab ${tokenizer.vocabSize}), untrained`,
+    runs,
   };
 }

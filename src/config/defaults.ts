@@ -16,6 +16,12 @@ import { lossDims, lossNeedsLabels, modelWidth } from './lossConfig';
  */
 export const DEFAULT_MINI_BATCH_SIZE: number = schema.$defs.CachedMultipleNegativesRankingLoss.properties.miniBatchSize.default;
 
+/**
+ * The rescore shortlist's oversampling when a config sets none (evaluation.rescoreMultiplier): the schema's
+ * default, read from it so that the evaluation of a config written before the field existed uses the same.
+ */
+export const DEFAULT_RESCORE_MULTIPLIER: number = schema.properties.evaluation.properties.rescoreMultiplier.default;
+
 function fillSource(src: DataSourceConfig, labels: boolean): DataSourceConfig {
   const out = { ...src };
   out.columns ??= labels ? ['sentence1', 'sentence2'] : ['anchor', 'positive'];

@@ -285,6 +285,15 @@ function semanticErrors(
     });
   }
   errors.push(...keepBestProblems(config, nearest));
+  // Quantised precisions are reported against float32 (quality as % of full-dim float32: src/insights/frontier.ts).
+  const precisions = config.evaluation.precisions;
+  if (precisions && !precisions.includes('float32')) {
+    errors.push({
+      path: '/evaluation/precisions',
+      keyword: 'precisions',
+      message: `expected a list that includes "float32" (the reference every int8 / binary result is compared with), got ${JSON.stringify(precisions)}`,
+    });
+  }
   if (config.training.maxSteps === 0) {
     errors.push({
       path: '/training/maxSteps',

@@ -5,6 +5,8 @@
  * Loss type names are the sentence-transformers class names; parameters are theirs in camelCase.
  */
 
+import type { Precision } from './runFolder';
+
 export type BackendName = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 
 /** An encoder trained from scratch with these sizes (BERT-family). */
@@ -146,6 +148,15 @@ export interface EvaluationConfig {
   metrics: string[];
   funnel: FunnelConfig | null;
   maxQueries: number;
+  /**
+   * Precisions the retrieval metrics are measured at (always with "float32", the reference): "int8" and
+   * "binary" as sentence-transformers' quantize_embeddings; keys `int8:<metric>` etc. (runFolder.ts precisionKey).
+   */
+  precisions: Precision[];
+  /** Also the `+rescore` variant of each quantised precision. */
+  rescore: boolean;
+  /** Rescore shortlist = rescoreMultiplier × 100 documents per query. */
+  rescoreMultiplier: number;
 }
 
 /**

@@ -117,6 +117,21 @@ export const PRECISIONS: readonly Precision[] = ['float32', 'int8', 'binary'];
  * `int8:<metric>`, `binary:<metric>` (the quantised index searched alone) and `int8+rescore:<metric>`,
  * `binary+rescore:<metric>` (its shortlist re-scored with the float32 query). float32 keeps the bare
  * metric name, so runs written before precisions existed read the same.
+ *
+ * What the bundled trainer measures under these keys (src/trainer/eval/quantizedRetrieval.ts, pinned by
+ * numpy fixtures: test/conformance/fixtures/quantization/make_fixtures.py), as sentence-transformers'
+ * quantize_embeddings and semantic_search_usearch / _faiss (sentence_transformers/quantization.py) do it:
+ * - vectors: the first `dim` components **re-normalised** (the float32 metrics' own vectors, and what
+ *   `encode(truncate_dim=…, normalize_embeddings=True, precision=…)` quantises);
+ * - int8: per-component ranges calibrated on the corpus vectors at that dim, queries quantised with the
+ *   same ranges; ranked by the integer dot product of the codes, higher first;
+ * - binary: one bit per component (x > 0, "ubinary"), ranked by Hamming distance, lower first;
+ * - +rescore: the quantised search keeps `evaluation.rescoreMultiplier` × 100 documents (100 = the longest
+ *   cutoff, map@100); each is re-scored by the float32 query · the document's quantised vector read as
+ *   integers (int8 codes −128…127, bits 0/1), as the library's rescore does; the best 100 are ranked;
+ * - ties: pessimistic — among equal scores every non-relevant document ranks before the relevant ones,
+ *   each group in corpus order. Deterministic and never in the relevant document's favour (corpus order
+ *   alone would favour it: the eval set numbers each query's positive before the distractors).
  */
 export function precisionKey(metric: string, precision: Precision, rescore = false): string {
   if (precision === 'float32') return metric;

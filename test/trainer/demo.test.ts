@@ -37,6 +37,13 @@ test('the quick-start config trains at a tiny size and improves on the untrained
   const table = lines.join('\n');
   for (const d of dims) assert.match(table, new RegExp(`^\\s*${d}\\s+0\\.\\d{4}`, 'm'));
   assert.match(table, /ndcg@10 \(step 0\)/);
+  // Then ndcg@10 at every precision (evaluation.precisions' default), one row per dim, and the frontier's answer.
+  assert.match(table, /^\s*dim\s+float32\s+int8\s+int8\+rescore\s+binary\s+binary\+rescore$/m);
+  for (const d of dims) assert.match(table, new RegExp(`^\\s*${d}(\\s+\\d\\.\\d{4} \\(\\d+ B\\)){5}$`, 'm'));
+  assert.match(
+    table,
+    /^frontier \(cheapest dim × precision\): (reaches 95 % at|needs) \d+ bytes\/vector: (float32|int8|binary) at dim \d+/m,
+  );
   // The funnel scores the corpus at the shortlist dim, then re-ranks its shortlist at the full dim: per query
   // nc·s + S·r multiply-adds instead of nc·r, a saving of 1 − s/r − S/nc (s 16, r 64, S 50 in the quick start).
   const f = v.config!.evaluation.funnel!;

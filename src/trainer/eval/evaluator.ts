@@ -2,17 +2,28 @@
  * One evaluation of an encoder at every dim, on the eval set (src/data/evalSet.ts). Texts are embedded
  * once at full width; each dim is a truncation of those embeddings.
  */
-import { FUNNEL_PREFIX, type ByDim } from '../../protocol/runFolder';
+import { FUNNEL_PREFIX, parsePrecisionKey, type ByDim, type Precision } from '../../protocol/runFolder';
 import type { FunnelConfig } from '../../protocol/runConfig';
 import { runSync, type Work } from '../../common/cooperative';
 import type { EvalSet } from '../../data/evalSet';
 import { funnelRetrievalWork, pairCosines, retrievalByDimWork, spearman, truncateNormalize } from './metrics';
 import { wasmPrefixScorer } from '../runtime/kernels/wasmKernels';
+import { quantizedRetrievalWork } from './quantizedRetrieval';
+import { DEFAULT_RESCORE_MULTIPLIER } from '../../config/defaults';
 
 export interface EvalOptions {
   dims: number[];
   metrics: string[];
   funnel: FunnelConfig | null;
+  /**
+   * Precisions of the retrieval metrics (evaluation.precisions); absent = float32 only. int8 / binary
+   * (and their rescored variants) come from quantizedRetrieval.ts under precisionKey names.
+   */
+  precisions?: readonly Precision[];
+  /** The `+rescore` variants too (evaluation.rescore; default true). */
+  rescore?: boolean;
+  /** evaluation.rescoreMultiplier (default DEFAULT_RESCORE_MULTIPLIER). */
+  rescoreMultiplier?: number;
 }
 
 export interface EvalResult {
@@ -47,6 +58,8 @@ export interface EvalTimings {
   dimsMs: number;
   /** Funnel retrieval. */
   funnelMs: number;
+  /** Retrieval at the quantised precisions (int8, binary, rescored), every dim. */
+  quantizedMs: number;
 }
 
 /** evaluate as cooperative work: yields between embedding batches and between dims. */
@@ -104,6 +117,25 @@ export function* evaluateWork(set: EvalSet, embed: EmbedderWork, width: number, 
     byDim[String(dim)] = m;
   }
   lap('dimsMs');
+  const precisions = o.precisions ?? ['float32'];
+  if (nq > 0 && precisions.some((p) => p !== 'float32')) {
+    const quantized = yield* quantizedRetrievalWork(
+      q,
+      nq,
+      c,
+      nc,
+      width,
+      o.dims,
+      set.relevant,
+      { precisions, rescore: o.rescore ?? true, rescoreMultiplier: o.rescoreMultiplier ?? DEFAULT_RESCORE_MULTIPLIER },
+      wasmPrefixScorer,
+    );
+    for (const dim of o.dims) {
+      const m = byDim[String(dim)];
+      for (const [k, v] of Object.entries(quantized.get(dim) ?? {})) if (wanted.has(parsePrecisionKey(k).metric)) m[k] = v;
+    }
+  }
+  lap('quantizedMs');
   const values: Record<string, number> = {};
   if (o.funnel && nq > 0) {
     yield;

@@ -71,10 +71,20 @@ export class EvalSchedule {
     const { encoder, tokenizer, maxSeqLength } = p;
     const embed = (texts: string[]) => embedTextsWork(encoder, tokenizer, texts, { maxSeqLength, batchSize: EVAL_BATCH });
     const ev = p.config.evaluation;
-    const r = await runAsync(evaluateWork(p.evalSet, embed, encoder.dim, { dims: p.dims, metrics: ev.metrics, funnel: ev.funnel }), {
-      abort: () => this.o.stop.requested,
-      what: `the evaluation at step ${clock.step}`,
-    });
+    const r = await runAsync(
+      evaluateWork(p.evalSet, embed, encoder.dim, {
+        dims: p.dims,
+        metrics: ev.metrics,
+        funnel: ev.funnel,
+        precisions: ev.precisions,
+        rescore: ev.rescore,
+        rescoreMultiplier: ev.rescoreMultiplier,
+      }),
+      {
+        abort: () => this.o.stop.requested,
+        what: `the evaluation at step ${clock.step}`,
+      },
+    );
     this.writer.append({
       step: clock.step,
       epoch: clock.epoch(),
