@@ -8,8 +8,12 @@ stand-in written from the library's formulas (printed as "quantizer").
 usage: drive_precision.py <train.py> <scenario>
   fixture    seeded embeddings (a constant component, duplicate documents, queries beyond the corpus' range,
              dims 24 / 12 / 8, a shortlist shorter than the corpus): the script's metrics and the reference's
-  ties       dim 8, binary: five documents share the query's code, the relevant one last in corpus order; and
-             two documents the rescore ties, the relevant one second in corpus order but first by Hamming distance
+  ties       dim 8, binary: five documents share the query's code, the relevant one first in corpus order; two
+             documents the rescore ties, the relevant one first in corpus order; and 150 documents share the
+             query's code (and rescore value), the relevant one first in corpus order, with a shortlist of 100
+             (multiplier 1): pessimistic ties rank it 5th, 2nd, and leave it out of the shortlist
+  conformance  the bundled engine's fixtures (test/conformance/fixtures/quantization/retrieval.json): the
+             script's metrics on their inputs, keyed as precisionKey ("int8+rescore:ndcg@10"), per case and dim
   codes      the fixture's unit rows at dim 12 and the script's int8 / ubinary codes of them (for quantize.ts)
   evaluator  the script's PrecisionEvaluator, as build_evaluator() makes it, on a model whose embeddings are
              fixed, and what the callback files its results as (split_metrics)
@@ -119,21 +123,41 @@ def main():
             out[f"x{multiplier}"] = {"got": got, "want": want}
         out["noRescore"] = ns["precision_metrics"](q, c, relevant, [8], ["binary"], False, 2)
     elif scenario == "ties":
-        # Code 10101010 for the query and documents 0-4 (document 4 relevant), the others differ in several bits.
+        # Code 10101010 for the query and documents 0-4 (document 0 relevant), the others differ in several bits.
         pattern = np.array([1, -1, 1, -1, 1, -1, 1, -1], dtype=np.float32)
         rng = np.random.default_rng(3)
         same = np.abs(rng.normal(size=(5, 8))).astype(np.float32) * pattern
         other = -np.abs(rng.normal(size=(20, 8))).astype(np.float32) * pattern
         c = np.concatenate([same, other])
         q = (pattern * 0.5)[None, :]
-        out["binary"] = ns["precision_metrics"](q, c, [[4]], [8], ["binary"], False, 2)[8]["binary"]
+        out["binary"] = ns["precision_metrics"](q, c, [[0]], [8], ["binary"], False, 2)[8]["binary"]
         # Rescored ties: the float32 query scores documents 0 and 1 the same (0.5 = 0.25 + 0.25, exact after scaling by
-        # the norm), though document 1 is nearer in Hamming distance; corpus order puts the relevant document 1 second.
+        # the norm); the relevant document 0, first in corpus order, ranks second.
         q = np.array([[0.5, 0.25, 0.25, -1, -1, -1, -1, -1]], dtype=np.float32)
         c = np.full((7, 8), -1, dtype=np.float32)
         c[0, 0] = c[1, 1] = c[1, 2] = 1
         c[2:, 3:] = np.eye(5, dtype=np.float32) * 2 - 1  # one bit against the query's sign: scored below zero
-        out["binaryRescore"] = ns["precision_metrics"](q, c, [[1]], [8], ["binary"], True, 2)[8]["binary_rescore"]
+        out["binaryRescore"] = ns["precision_metrics"](q, c, [[0]], [8], ["binary"], True, 2)[8]["binary_rescore"]
+        # Who enters the shortlist: 150 documents share the query's code (so its rescore value too); the 149
+        # non-relevant ones go ahead of the relevant document 0 and fill the shortlist of 100 (multiplier 1).
+        q = pattern[None, :]
+        c = np.tile(pattern * 0.5, (150, 1))
+        out["shortlistTies"] = ns["precision_metrics"](q, c, [[0]], [8], ["binary"], True, 1)[8]
+    elif scenario == "conformance":
+        path = os.path.join(HERE, "..", "conformance", "fixtures", "quantization", "retrieval.json")
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        names = {"int8": "int8", "int8_rescore": "int8+rescore", "binary": "binary", "binary_rescore": "binary+rescore"}
+        out["cases"] = []
+        for case in doc["cases"]:
+            q = np.array(case["queries"], dtype=np.float32)
+            c = np.array(case["corpus"], dtype=np.float32)
+            got = ns["precision_metrics"](q, c, case["relevant"], case["dims"], ["float32", "int8", "binary"], True, case["rescoreMultiplier"])
+            got = {
+                str(dim): {f"{names[v]}:{m}": x for v, values in variants.items() for m, x in values.items()}
+                for dim, variants in got.items()
+            }
+            out["cases"].append({"name": case["name"], "got": got, "expected": case["expected"]})
     elif scenario == "codes":
         q, c, _ = fixture()
         cf, qf = ns["truncate_unit"](c, 12), ns["truncate_unit"](q, 12)

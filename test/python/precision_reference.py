@@ -15,8 +15,10 @@ from the formulas of sentence-transformers' source (commit 85ec645; v3.4.0 reads
               (sum of precisions at the hits / min(k, relevant)).
 
 Where numpy's int8 cast is undefined (a value beyond [-128, 127] or NaN), the reference clamps and maps a
-component with max == min to -128: the bundled engine's rule (src/trainer/eval/quantize.ts). Ties: corpus
-order, at every stage. Float32 arithmetic where the library's is float32 (np.float32 scalars).
+component with max == min to -128: the bundled engine's rule (src/trainer/eval/quantize.ts). Ties, at every stage
+(who enters the shortlist, the order after the rescore): pessimistic, the bundled engine's rule
+(src/trainer/eval/quantizedRetrieval.ts) — among equal scores every non-relevant document first, then the relevant
+ones, each group in corpus order. Float32 arithmetic where the library's is float32 (np.float32 scalars).
 """
 
 from __future__ import annotations
@@ -67,9 +69,13 @@ def bits(rows):
     return [[1 if v > 0 else 0 for v in r] for r in rows]
 
 
-def best_first(scores, n):
-    """Indices of the n largest scores, ties in index order."""
-    return sorted(range(len(scores)), key=lambda j: (-scores[j], j))[:n]
+def best_first(scores, n, relevant, ids=None):
+    """The n ids (default: 0 .. len(scores) - 1, scores[k] the score of ids[k]) of the largest scores, best first;
+    equal scores: non-relevant ids first, then relevant ones, each by id."""
+    ids = list(range(len(scores))) if ids is None else ids
+    rel = set(relevant)
+    order = sorted(range(len(ids)), key=lambda k: (-scores[k], ids[k] in rel, ids[k]))
+    return [ids[k] for k in order[:n]]
 
 
 def query_metrics(ranked, relevant):
@@ -116,11 +122,11 @@ def reference(queries, corpus, relevant, precisions, rescore, multiplier, top_k)
             for i, q in enumerate(qs):
                 scores = [index_score(q, d) for d in docs]
                 if rescored:
-                    shortlist = best_first(scores, top_k * multiplier)
-                    new = {j: sum(float(a) * b for a, b in zip(queries[i], docs[j])) for j in shortlist}
-                    ranked = sorted(shortlist, key=lambda j: (-new[j], j))[:top_k]
+                    shortlist = best_first(scores, top_k * multiplier, relevant[i])
+                    new = [sum(float(a) * b for a, b in zip(queries[i], docs[j])) for j in shortlist]
+                    ranked = best_first(new, top_k, relevant[i], shortlist)
                 else:
-                    ranked = best_first(scores, top_k)
+                    ranked = best_first(scores, top_k, relevant[i])
                 per_query.append(query_metrics(ranked, relevant[i]))
             out[name] = {m: sum(x[m] for x in per_query) / len(per_query) for m in per_query[0]}
     return out

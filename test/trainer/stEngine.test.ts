@@ -242,7 +242,7 @@ describe('train.py generator', { skip: noPython }, () => {
       }
       assert.match(script, /^PRECISIONS = \["float32", "int8", "binary"\]/m);
       assert.match(script, /^RESCORE = True/m);
-      assert.match(script, /^RESCORE_MULTIPLIER = \d+/m);
+      assert.match(script, /^RESCORE_MULTIPLIER = 2\b/m, "evaluation.rescoreMultiplier: the schema's default");
       assert.match(script, /^from sentence_transformers\.quantization import quantize_embeddings$/m);
       assert.ok(calls.includes('quantize_embeddings(1; precision, calibration_embeddings)'), 'int8 calibrated on the corpus');
       assert.ok(calls.includes('quantize_embeddings(1; precision)'), 'ubinary');

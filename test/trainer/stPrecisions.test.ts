@@ -38,7 +38,7 @@ function resolved(patch: (json: Record<string, unknown>) => void = () => {}): Re
   return v.resolved!;
 }
 
-/** The issue-20 keys set on a resolved config (set after validation: this branch's schema may not list them yet). */
+/** Evaluation keys set on a validated config. */
 function withPrecisions(
   r: ResolvedRunConfig,
   fields: { precisions?: Precision[]; rescore?: boolean; rescoreMultiplier?: number },
@@ -91,8 +91,9 @@ describe('the generated train.py: retrieval at int8 / binary, rescored', { skip 
     assertClose(out.noRescore['8'].binary, out.x2.got['8'].binary, 'rescore false, dim 8 binary');
   });
 
-  test('ties go by corpus order, never to the relevant document: five documents share the query code, the relevant one last', () => {
-    const out = drive<{ binary: Means; binaryRescore: Means }>(quick.file, 'ties');
+  test('ties are pessimistic (the bundled rule): the relevant document, first in corpus order, loses every tie', () => {
+    const out = drive<{ binary: Means; binaryRescore: Means; shortlistTies: Record<string, Means> }>(quick.file, 'ties');
+    // Five documents share the query's code: the relevant one ranks fifth, after the four non-relevant ones.
     assert.deepEqual(out.binary, {
       'ndcg@10': 1 / Math.log2(6),
       'mrr@10': 0.2,
@@ -100,8 +101,26 @@ describe('the generated train.py: retrieval at int8 / binary, rescored', { skip 
       'recall@10': 1,
       'map@100': 0.2,
     });
-    // Rescored: two documents tie on the float32 query; corpus order, not the quantised index's order, ranks them.
+    // Rescored: two documents tie on the float32 query; the relevant one ranks second.
     assert.deepEqual(out.binaryRescore, { 'ndcg@10': 1 / Math.log2(3), 'mrr@10': 0.5, 'recall@1': 0, 'recall@10': 1, 'map@100': 0.5 });
+    // 150 documents tie at both stages: the 149 non-relevant ones fill the shortlist of 100, so the relevant one is
+    // not rescored at all (a corpus-order shortlist would rank it 100th after the rescore: map@100 0.01).
+    const zero = { 'ndcg@10': 0, 'mrr@10': 0, 'recall@1': 0, 'recall@10': 0, 'map@100': 0 };
+    assert.deepEqual(out.shortlistTies, { binary: zero, binary_rescore: zero });
+  });
+
+  test("the bundled engine's fixtures (quantization/retrieval.json): the script's metrics equal them to 1e-6", () => {
+    type Case = { name: string; got: Record<string, Means>; expected: Record<string, Means> };
+    const out = drive<{ cases: Case[] }>(quick.file, 'conformance');
+    assert.equal(out.cases.length, 3);
+    for (const c of out.cases) {
+      assert.deepEqual(Object.keys(c.got).sort(), Object.keys(c.expected).sort(), c.name);
+      for (const [dim, want] of Object.entries(c.expected)) {
+        assert.deepEqual(Object.keys(c.got[dim]).sort(), Object.keys(want).sort(), `${c.name} dim ${dim}`);
+        for (const k of Object.keys(want))
+          assert.ok(Math.abs(c.got[dim][k] - want[k]) <= 1e-6, `${c.name} dim ${dim} ${k}: script ${c.got[dim][k]}, fixture ${want[k]}`);
+      }
+    }
   });
 
   test("the codes are the bundled engine's (quantize.ts), at a dim that is not a multiple of 8, beyond the corpus' range, with a constant component", () => {
@@ -141,6 +160,7 @@ describe('the generated train.py: retrieval at int8 / binary, rescored', { skip 
     assert.deepEqual(out.precisions, ['float32', 'int8', 'binary']);
     assert.equal(out.rescore, true);
     assert.equal(out.rescoreMultiplier, settings.rescoreMultiplier);
+    assert.equal(settings.rescoreMultiplier, 2, "the schema's default (src/config/defaults.ts)");
     assert.deepEqual(out.metrics, METRICS);
     assert.ok(out.primary in out.results, `primary metric ${out.primary} is among the results`);
     assert.deepEqual(out.values, {}, 'every result lands in byDim');

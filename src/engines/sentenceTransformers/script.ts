@@ -226,17 +226,14 @@ export interface PrecisionSettings {
   rescoreMultiplier: number;
 }
 
-/** The issue-20 keys of `evaluation`, read where the types may not carry them yet (defaults as the schema's). */
-type PrecisionFields = { precisions?: readonly Precision[]; rescore?: boolean; rescoreMultiplier?: number };
+/** The keys of `evaluation` it reads: the validated config has them filled in (the schema's defaults). */
+type PrecisionFields = Pick<EvaluationConfig, 'precisions' | 'rescore' | 'rescoreMultiplier'>;
 
-export function precisionSettings(ev: EvaluationConfig): PrecisionSettings {
-  const x = ev as EvaluationConfig & PrecisionFields;
-  const precisions = x.precisions ?? PRECISIONS;
+export function precisionSettings(ev: PrecisionFields): PrecisionSettings {
   return {
-    quantised: PRECISIONS.filter((p): p is Exclude<Precision, 'float32'> => p !== 'float32' && precisions.includes(p)),
-    rescore: x.rescore ?? true,
-    // LEAD: the default is the schema's (evaluation.rescoreMultiplier, bundled side); 4 only while this branch's types lack the key.
-    rescoreMultiplier: x.rescoreMultiplier ?? 4,
+    quantised: PRECISIONS.filter((p): p is Exclude<Precision, 'float32'> => p !== 'float32' && ev.precisions.includes(p)),
+    rescore: ev.rescore,
+    rescoreMultiplier: ev.rescoreMultiplier,
   };
 }
 
@@ -251,9 +248,13 @@ TOP_K = 100  # documents ranked per query: the largest cutoff among the metrics 
 
 
 def truncate_unit(x, dim):
-    """The first dim components of each row, L2-normalised (a zero row stays zero), in float32."""
-    x = np.asarray(x, dtype=np.float32)[:, :dim]
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
+    """The first dim components of each row, L2-normalised (a zero row stays zero), in float32: computed in float64 and
+    rounded once, as the bundled engine's truncateNormalize (src/trainer/eval/metrics.ts), so that the int8 codes of
+    the two engines agree to the last bit."""
+    x = np.asarray(x, dtype=np.float32)[:, :dim].astype(np.float64)
+    ss = np.einsum("ij,ij->i", x, x)
+    inv = np.where(ss > 0, 1 / np.sqrt(np.where(ss > 0, ss, 1)), 0)
+    return (x * inv[:, None]).astype(np.float32)
 
 
 def int8_codes(x, calibration):
@@ -281,14 +282,18 @@ def binary_codes(x):
     return quantize_embeddings(x, precision="ubinary")
 
 
-def best_first(scores, n):
-    """Per row, the columns of the n largest scores, best first; ties in column order (a stable sort), so a tie never
-    favours the relevant document. Integer scores (the quantised indexes') go through a partial sort of a key that is
-    unique per column, (best - score) * columns + column: the same order as the stable sort, at a fraction of its cost."""
+def best_first(scores, n, relevant):
+    """Per row, the columns of the n largest scores, best first. Ties are pessimistic, as in the bundled engine
+    (src/trainer/eval/quantizedRetrieval.ts): among equal scores every non-relevant column (relevant[i, j] False) ranks
+    before the relevant ones, each group in column order (the columns are in corpus order). Corpus order alone would
+    favour the relevant document: the eval set numbers each query's positive before its distractors. Integer scores
+    (the quantised indexes') go through a partial sort of a key that is unique per column,
+    ((best - score) * 2 + relevant) * columns + column: the same order as a full sort, at a fraction of its cost."""
     columns = scores.shape[1]
     if scores.dtype.kind != "i":
-        return np.argsort(-scores, axis=1, kind="stable")[:, :n]
-    key = (scores.max(axis=1, keepdims=True) - scores) * columns + np.arange(columns)
+        order = np.lexsort((np.broadcast_to(np.arange(columns), scores.shape), relevant, -scores), axis=1)
+        return order[:, :n]
+    key = ((scores.max(axis=1, keepdims=True) - scores) * 2 + relevant) * columns + np.arange(columns)
     if n < columns:
         key = np.partition(key, n - 1, axis=1)[:, :n]
     return np.sort(key, axis=1) % columns
@@ -324,7 +329,8 @@ def precision_metrics(q, c, relevant, dims, precisions, rescore, rescore_multipl
     dtype="i8"), quantization.py L277-282). binary: ubinary codes scored by Hamming distance, smaller is better (its ubinary
     index, metric="hamming", L289-294). Rescored: the index's best rescore_multiplier * top_k documents re-scored by the
     float32 query against the document codes (int8 values; binary bits unpacked to 0 / 1), the best top_k kept
-    (L300-306 k *= rescore_multiplier, L337-352 np.einsum("ij,ikj->ik", ...)). Ties at every stage: corpus order."""
+    (L300-306 k *= rescore_multiplier, L337-352 np.einsum("ij,ikj->ik", ...)). Ties at every stage (who enters the shortlist, and the order after the
+    rescore) pessimistic, as best_first breaks them: non-relevant documents first, then relevant ones, each in corpus order."""
     relevant = [sorted(set(r)) for r in relevant]
     n_relevant = np.array([len(r) for r in relevant])
     out = {}
@@ -357,13 +363,14 @@ def precision_metrics(q, c, relevant, dims, precisions, rescore, rescore_multipl
                     truth[i, docs_i] = True
                 for name, rescored in variants:
                     if rescored:
-                        # The shortlist in corpus order, so that the stable sort of the new scores breaks ties by it.
-                        shortlist = np.sort(best_first(index_scores, top_k * rescore_multiplier), axis=1)
+                        # The shortlist in corpus order, so that column order is corpus order for the ties of the rescore.
+                        shortlist = np.sort(best_first(index_scores, top_k * rescore_multiplier, truth), axis=1)
                         # The library's np.einsum over the shortlisted codes (L349), as one BLAS product then a gather.
                         new_scores = np.take_along_axis(qf[rows].astype(np.float64) @ docs.T, shortlist, axis=1)
-                        ranked = np.take_along_axis(shortlist, best_first(new_scores, top_k), axis=1)
+                        short_truth = np.take_along_axis(truth, shortlist, axis=1)
+                        ranked = np.take_along_axis(shortlist, best_first(new_scores, top_k, short_truth), axis=1)
                     else:
-                        ranked = best_first(index_scores, top_k)
+                        ranked = best_first(index_scores, top_k, truth)
                     per_query[name].append(retrieval_metrics(np.take_along_axis(truth, ranked, axis=1), n_relevant[rows]))
             for name, parts in per_query.items():
                 if parts:
@@ -380,7 +387,7 @@ class PrecisionEvaluator(SentenceEvaluator):
     semantic_search_faiss / semantic_search_usearch are not called even where faiss / usearch are installed (neither is a
     dependency of sentence-transformers): their ties follow the index's internals and their rescore sorts with an unstable
     np.argsort (quantization.py L350), so the numbers would depend on what happens to be installed. precision_metrics
-    scores as they do, with ties in corpus order, as the bundled engine does."""
+    scores as they do, with the bundled engine's pessimistic ties (best_first)."""
 
     def __init__(self, queries, corpus, relevant, dims, precisions, rescore, rescore_multiplier, metrics):
         super().__init__()
