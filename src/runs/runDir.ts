@@ -67,6 +67,9 @@ export function readRunInfo(dir: string): RunInfo | null {
   if (sweep) extra.sweep = sweep;
   const best = bestCheckpoints(o.bestCheckpoints);
   if (best) extra.bestCheckpoints = best;
+  // The sentence-transformers callback's closing summary (python/matryoshka_lab_callback.py): numbers.
+  if (isObj(o.trainSummary))
+    extra.trainSummary = Object.fromEntries(Object.entries(o.trainSummary).filter(([, v]) => typeof v === 'number'));
   return {
     ...extra,
     id: typeof o.id === 'string' ? o.id : basename(dir),

@@ -37,7 +37,13 @@ export function openRegular(file: string): { fd: number; size: number } {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
-      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'a special file';
+      const kind = st.isDirectory()
+        ? 'a directory'
+        : st.isFIFO()
+          ? 'a FIFO'
+          : st.isCharacterDevice() || st.isBlockDevice()
+            ? 'a device'
+            : 'a special file';
       throw new UnsafeFileError(file, 'ENOTREG', `${file} is ${kind}, not a regular file`);
     }
     return { fd, size: st.size };

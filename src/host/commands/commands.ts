@@ -228,7 +228,13 @@ export class Commands {
     // The folders as they are on disk (links resolved): what the user agrees to remove.
     const real = runs.map((r) => realPath(r.dir));
     const where = real.length === 1 ? real[0] : real.slice(0, 5).join(', ') + (real.length > 5 ? `, and ${real.length - 5} more` : '');
-    if (!(await confirm(`Delete ${what}? ${runs.length === 1 ? 'Its folder' : 'Their folders'} ${where} (metrics and checkpoints) ${runs.length === 1 ? 'is' : 'are'} removed from disk.`, 'Delete'))) return;
+    if (
+      !(await confirm(
+        `Delete ${what}? ${runs.length === 1 ? 'Its folder' : 'Their folders'} ${where} (metrics and checkpoints) ${runs.length === 1 ? 'is' : 'are'} removed from disk.`,
+        'Delete',
+      ))
+    )
+      return;
     const dir = this.model.dir!;
     for (const r of runs) {
       // Never anything outside the runs folder, whatever the id or a symlink says.

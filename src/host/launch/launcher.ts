@@ -340,7 +340,9 @@ export class Launcher implements vscode.Disposable {
       stillSame: (p) =>
         p === child
           ? this.childPids.get(runId) === p
-          : !!runDir && isRunProcess(p, runDir) === true && (cmdline === undefined ? process.platform !== 'linux' : readProcCmdline(p) === cmdline),
+          : !!runDir &&
+            isRunProcess(p, runDir) === true &&
+            (cmdline === undefined ? process.platform !== 'linux' : readProcCmdline(p) === cmdline),
       abort: abort.signal,
     });
     this.output.appendLine(`[${runId}] stop requested (SIGTERM to ${pid}; SIGKILL after ${graceS} s)`);
