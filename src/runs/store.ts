@@ -16,7 +16,7 @@ import type { MetricsLine, RunInfo, RunNotes, RunStatus } from '../protocol/runF
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
 import { isPidAlive, isPidAliveAs } from './trainerProcess';
-import { fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
+import { fileStamp, isRunFolderEntry, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';
 import { notesFile, readRunNotes } from './notes';
@@ -155,6 +155,8 @@ export class RunStore {
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
+      // A symlinked entry is no run folder of ours (it may point anywhere: notes would be written there).
+      if (!isRunFolderEntry(join(this.runsDir, name))) continue;
       // One run's folder never hides the others: whatever throws is kept on that run.
       try {
         const r = this.updateEntry(name, res);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_LOCK_BYTES, readRegularFile } from './safeRead';
 
 /** /proc/<pid>/cmdline (NUL-separated), or undefined when unreadable (no such process, not Linux). */
 export function readProcCmdline(pid: number): string | undefined {
@@ -131,7 +132,8 @@ export function lockHolderAlive(h: Partial<RunLock>): boolean {
 /** The live trainer holding the run folder's lock, if any (a stale lock or none: undefined). */
 export function liveLockHolder(dir: string): number | undefined {
   try {
-    const h = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<RunLock>;
+    // A regular file of a few bytes: a committed `.lock` FIFO or link to /dev/zero must not hang the host.
+    const h = JSON.parse(readRegularFile(join(dir, LOCK_FILE), MAX_LOCK_BYTES)) as Partial<RunLock>;
     return lockHolderAlive(h) ? h.pid : undefined;
   } catch {
     return undefined;
