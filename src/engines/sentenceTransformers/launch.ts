@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config/loadConfig';
 import type { ResolvedRunConfig } from '../../config/resolve';
 import { formatConfigErrors, validateRunConfig } from '../../config/validate';
@@ -24,7 +24,6 @@ import { RUN_FILES, type RunInfo } from '../../protocol/runFolder';
 import { prepareData } from '../../data/dataset';
 import { DataError } from '../../data/types';
 import { acquireRunLock, defaultRunsDir, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
-import { liveLockHolder } from '../../runs/trainerProcess';
 import { exportData } from './data';
 import { generateScript, requiredVersion, versionAtLeast } from './script';
 
@@ -280,38 +279,30 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
 }
 
 function resumeRun(runDir: string, config: RunConfig, interp: Interpreter): Promise<number> | number {
-  let info: RunInfo;
-  try {
-    info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
-  } catch {
-    err(`${runDir} is not a run folder (no readable ${RUN_FILES.info})`);
-    return 2;
-  }
-  if (info.status === 'completed') {
-    err(`run ${info.id} is already completed`);
-    return 2;
-  }
-  const holder = liveLockHolder(runDir);
-  if (holder !== undefined) {
-    err(`run ${info.id} is still running (pid ${holder} holds its lock); stop it first`);
-    return 2;
-  }
-  const step = latestHfCheckpoint(runDir);
-  if (step === undefined) {
-    err(`${runDir} has no checkpoint to resume from (no ${RUN_FILES.checkpoints}/checkpoint-<step>/)`);
-    return 2;
-  }
-  if (!existsSync(join(runDir, SCRIPT_FILE))) {
-    err(`${runDir} has no ${SCRIPT_FILE} to resume with`);
-    return 2;
-  }
+  // The lock first, then the state (as the bundled trainer's --resume): of two resumes racing, the
+  // second is refused instead of reading a state the first is about to change.
   try {
     acquireRunLock(runDir);
   } catch (e) {
     if (!(e instanceof RunLockedError)) throw e;
-    err(e.message);
+    err(`run ${basename(runDir)} is still running (pid ${e.pid}${e.host ? ` on ${e.host}` : ''} holds its lock); stop it first`);
     return 2;
   }
+  const refuse = (why: string): number => {
+    releaseRunLock(runDir);
+    err(why);
+    return 2;
+  };
+  let info: RunInfo;
+  try {
+    info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
+  } catch {
+    return refuse(`${runDir} is not a run folder (no readable ${RUN_FILES.info})`);
+  }
+  if (info.status === 'completed') return refuse(`run ${info.id} is already completed`);
+  const step = latestHfCheckpoint(runDir);
+  if (step === undefined) return refuse(`${runDir} has no checkpoint to resume from (no ${RUN_FILES.checkpoints}/checkpoint-<step>/)`);
+  if (!existsSync(join(runDir, SCRIPT_FILE))) return refuse(`${runDir} has no ${SCRIPT_FILE} to resume with`);
   writeFileAtomic(
     join(runDir, RUN_FILES.info),
     JSON.stringify({ ...info, status: 'running', pid: process.pid, endedAt: null, error: undefined }, null, 2) + '\n',
