@@ -31,7 +31,16 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomicFile';
-import { isForeignLock, LOCK_FILE, lockHolderAlive, pidExists, readProcCmdline, thisHost, type RunLock } from './trainerProcess';
+import {
+  isForeignLock,
+  LOCK_FILE,
+  lockHolderAlive,
+  pidExists,
+  readProcCmdline,
+  readRunLock,
+  thisHost,
+  type RunLock,
+} from './trainerProcess';
 import { RUN_FILES, type MetricsLine, type RunInfo } from '../protocol/runFolder';
 import type { RunConfig } from '../protocol/runConfig';
 
@@ -159,6 +168,10 @@ export function removeAbandonedCreations(runsDir: string): string[] {
   for (const n of names) {
     const m = /^\..+\.creating-(\d+)$/.exec(n);
     if (!m || Number(m[1]) === process.pid || pidExists(Number(m[1]))) continue;
+    // Its lock (written first) names the machine: a trainer of another machine creating a run in a shared
+    // runs folder is not dead because its pid is not alive here.
+    const lock = readRunLock(join(runsDir, n));
+    if (lock && isForeignLock(lock)) continue;
     rmSync(join(runsDir, n), { recursive: true, force: true });
     removed.push(n);
   }

@@ -4,10 +4,11 @@
 // signalled, from this one.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { removeAbandonedCreations } from '../../src/runs/runWriter';
 import { RunStore } from '../../src/runs/store';
 import { liveLockHolder, lockHolderAlive } from '../../src/runs/trainerProcess';
 import { useFakeVscode } from './fakeVscode';
@@ -144,3 +145,19 @@ test(
     }
   },
 );
+
+test('a run another machine is creating in a shared runs folder is not removed as abandoned; a dead one of this machine is', () => {
+  const runs = join(root, 'creating');
+  const pid = deadPid();
+  const theirs = join(runs, `.20260101-000000-a-0000.creating-${pid}`);
+  const ours = join(runs, `.20260101-000000-b-0000.creating-${pid}`);
+  for (const [d, host] of [
+    [theirs, OTHER_HOST],
+    [ours, hostname()],
+  ]) {
+    mkdirSync(join(d, 'checkpoints'), { recursive: true });
+    writeFileSync(join(d, '.lock'), JSON.stringify({ pid, cmdline: 'x', since: '', host }) + '\n');
+  }
+  assert.deepEqual(removeAbandonedCreations(runs), [`.20260101-000000-b-0000.creating-${pid}`]);
+  assert.ok(existsSync(theirs));
+});
