@@ -535,6 +535,7 @@ describe('the CLI on engine sentence-transformers: error paths', { skip: noPytho
     const noCkpt = runCli(['--resume', out, '--python', PY], { PYTHONPATH: fake });
     assert.equal(noCkpt.status, 2, noCkpt.stderr);
     assert.match(noCkpt.stderr, /has no checkpoint to resume from \(no checkpoints\/checkpoint-<step>\/\)/);
+    assert.equal(existsSync(join(out, '.lock')), false, 'a refused resume releases the lock it took first');
     mkdirSync(join(out, 'checkpoints', 'checkpoint-3'));
     const resumed = runCli(['--resume', out, '--python', PY], { PYTHONPATH: fake });
     assert.equal(resumed.status, 1, resumed.stderr);

@@ -15,7 +15,7 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config/loadConfig';
 import type { ResolvedRunConfig } from '../../config/resolve';
 import { formatConfigErrors, validateRunConfig } from '../../config/validate';
@@ -25,7 +25,6 @@ import { RUN_FILES, type RunInfo } from '../../protocol/runFolder';
 import { prepareData } from '../../data/dataset';
 import { DataError } from '../../data/types';
 import { acquireRunLock, defaultRunsDir, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
-import { liveLockHolder } from '../../runs/trainerProcess';
 import { readJsonFile } from '../../runs/safeRead';
 import { exportData } from './data';
 import { generateScript, requiredVersion, versionAtLeast, type ScriptInput } from './script';
@@ -313,40 +312,35 @@ const MAX_EVAL_JSON_BYTES = 1024 * 1024 * 1024;
  */
 function resumeRun(runDir: string, resolved: ResolvedRunConfig, interp: Interpreter): Promise<number> | number {
   const config = resolved.config;
-  let info: RunInfo;
-  try {
-    info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
-  } catch {
-    err(`${runDir} is not a run folder (no readable ${RUN_FILES.info})`);
-    return 2;
-  }
-  if (info.status === 'completed') {
-    err(`run ${info.id} is already completed`);
-    return 2;
-  }
-  const holder = liveLockHolder(runDir);
-  if (holder !== undefined) {
-    err(`run ${info.id} is still running (pid ${holder} holds its lock); stop it first`);
-    return 2;
-  }
-  const step = latestHfCheckpoint(runDir);
-  if (step === undefined) {
-    err(`${runDir} has no checkpoint to resume from (no ${RUN_FILES.checkpoints}/checkpoint-<step>/)`);
-    return 2;
-  }
-  const evalJson = readJsonFile(join(runDir, 'data', 'eval.json'), MAX_EVAL_JSON_BYTES);
-  if (typeof evalJson !== 'object' || evalJson === null || !existsSync(join(runDir, 'data', 'train.jsonl'))) {
-    err(`${runDir} has no data to resume with (data/train.jsonl, data/eval.json)`);
-    return 2;
-  }
-  const script = generateScript(scriptInput(resolved, 'pairs' in evalJson, join(runDir, RUN_FILES.config)));
+  // The lock first, then the state (as the bundled trainer's --resume): of two resumes racing, the
+  // second is refused instead of reading a state the first is about to change.
   try {
     acquireRunLock(runDir);
   } catch (e) {
     if (!(e instanceof RunLockedError)) throw e;
-    err(e.message);
+    err(`run ${basename(runDir)} is still running (pid ${e.pid}${e.host ? ` on ${e.host}` : ''} holds its lock); stop it first`);
     return 2;
   }
+  const refuse = (why: string): number => {
+    releaseRunLock(runDir);
+    err(why);
+    return 2;
+  };
+  let info: RunInfo;
+  try {
+    info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
+  } catch {
+    return refuse(`${runDir} is not a run folder (no readable ${RUN_FILES.info})`);
+  }
+  if (info.status === 'completed') return refuse(`run ${info.id} is already completed`);
+  const step = latestHfCheckpoint(runDir);
+  if (step === undefined) return refuse(`${runDir} has no checkpoint to resume from (no ${RUN_FILES.checkpoints}/checkpoint-<step>/)`);
+  const evalJson = readJsonFile(join(runDir, 'data', 'eval.json'), MAX_EVAL_JSON_BYTES);
+  if (typeof evalJson !== 'object' || evalJson === null || !existsSync(join(runDir, 'data', 'train.jsonl'))) {
+    return refuse(`${runDir} has no data to resume with (data/train.jsonl, data/eval.json)`);
+  }
+  // Generated again from the validated config: nothing executable is taken from the run folder.
+  const script = generateScript(scriptInput(resolved, 'pairs' in evalJson, join(runDir, RUN_FILES.config)));
   writeFileAtomic(
     join(runDir, RUN_FILES.info),
     JSON.stringify({ ...info, status: 'running', pid: process.pid, endedAt: null, error: undefined }, null, 2) + '\n',

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSweepId } from '../../config/sweep';
 import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
-import { liveLockHolder, LOCK_FILE, readProcCmdline } from '../../runs/trainerProcess';
+import { isForeignLock, liveLockHolder, LOCK_FILE, readProcCmdline, readRunLock } from '../../runs/trainerProcess';
 import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
 import type { RunState } from '../../runs/store';
@@ -298,6 +298,14 @@ export class Launcher implements vscode.Disposable {
     // run.json still names the previous process, a launch not yet visible) only our own child.
     const pid = r?.status === 'running' && r.info.pid ? r.info.pid : child;
     if (!pid) return false;
+    // A lock written on another machine (a runs folder on a shared file system): its pid is no process of
+    // this one, whatever runs here under that number.
+    const lock = r ? readRunLock(r.dir) : undefined;
+    if (pid !== child && lock && isForeignLock(lock)) {
+      this.output.appendLine(`[${runId}] not stopped: its trainer runs on ${lock.host} (pid ${lock.pid} there)`);
+      void showWarning(`${runId} is being trained on ${lock.host}: stop it on that machine.`);
+      return true;
+    }
     // A run folder with a lock names the trainer writing it: a run.json pid that the lock does not name
     // (a trainer killed with -9 whose pid now belongs to another run's trainer) is not signalled.
     if (pid !== child && r && existsSync(path.join(r.dir, LOCK_FILE)) && liveLockHolder(r.dir) !== pid) {
