@@ -9,6 +9,7 @@ import { ConfigValidation } from './configEditor/configValidation';
 import { Launcher } from './launch/launcher';
 import type { MetricsPanelDeps } from './panel/panelApi';
 import { MetricsPanel } from './panel/panelHost';
+import { showWarning } from './ui';
 import { RunsModel } from './runsModel';
 import { LiveStatusBar } from './runsView/statusBar';
 import { RunsTreeProvider, type TreeNode } from './runsView/tree';
@@ -35,7 +36,7 @@ export function metricsPanelDeps(
 
 export function activate(ctx: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Matryoshka Lab');
-  const model = new RunsModel();
+  const model = new RunsModel((problem) => void showWarning(problem));
   const validation = new ConfigValidation(ctx.extensionPath);
   const tree = new RunsTreeProvider(model);
   const view = vscode.window.createTreeView<TreeNode>('matryoshkaLab.runs', {

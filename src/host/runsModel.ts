@@ -8,7 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { RunStore, type RefreshResult, type RunState } from '../runs/store';
-import { runsDir } from './settings';
+import { runsDirStatus } from './settings';
 
 /** Metrics bytes read at activation, with the listing: all of a few small runs, a few ms at most. */
 export const FIRST_PASS_BYTES = 64 * 1024;
@@ -27,8 +27,11 @@ export class RunsModel implements vscode.Disposable {
   /** Fires after every refresh that changed something. */
   readonly onDidChange = this.emitter.event;
   private disposables: vscode.Disposable[] = [];
+  /** Why there is no runs folder (it escapes the workspace), once shown. */
+  private problem: string | undefined;
 
-  constructor() {
+  /** `onProblem`: told (once per reason) why there is no runs folder (src/host/settings.ts runsDirStatus). */
+  constructor(private readonly onProblem: (message: string) => void = () => {}) {
     this.reset();
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -73,7 +76,9 @@ export class RunsModel implements vscode.Disposable {
   private reset(): void {
     this.watcher?.dispose();
     if (this.timer) clearInterval(this.timer);
-    const dir = runsDir();
+    const { dir, problem } = runsDirStatus();
+    if (problem && problem !== this.problem) this.onProblem(problem);
+    this.problem = problem;
     const had = this.store?.list().map((r) => r.id) ?? [];
     this.store = dir ? new RunStore(dir) : undefined;
     if (had.length) this.emitter.fire({ added: [], removed: had, changed: [], appended: new Map(), pending: [] });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_ADVISOR_PERCENT } from '../insights/dimAdvisor';
 import type { PanelSettings } from '../protocol/panelMessages';
+import { confineRunsDir } from '../runs/runDir';
 
 export const SECTION = 'matryoshkaLab';
 
@@ -76,10 +77,22 @@ export function workspaceRoot(): string | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 }
 
-/** Absolute runs folder; undefined without a workspace and a relative setting. */
+/** Absolute runs folder; undefined without a workspace and a relative setting, or when it escapes the workspace. */
 export function runsDir(): string | undefined {
+  return runsDirStatus().dir;
+}
+
+/**
+ * The runs folder, or why there is none. An absolute setting is the user's own choice (in Restricted Mode
+ * a workspace cannot set it: package.json `restrictedConfigurations`). A relative one is the workspace's
+ * folder: its real path (links resolved) must stay inside the workspace, or nothing is read nor written
+ * there (src/runs/runDir.ts confineRunsDir: a committed `.mrl/runs -> ../../.config`).
+ */
+export function runsDirStatus(): { dir?: string; problem?: string } {
   const s = settings().runsFolder;
-  if (path.isAbsolute(s)) return s;
+  if (path.isAbsolute(s)) return { dir: s };
   const root = workspaceRoot();
-  return root ? path.join(root, s) : undefined;
+  if (!root) return {};
+  const c = confineRunsDir(root, s);
+  return 'dir' in c ? { dir: c.dir } : { problem: c.problem };
 }

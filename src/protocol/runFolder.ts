@@ -193,10 +193,30 @@ export function parseMetricsJsonl(text: string): { lines: MetricsLine[]; invalid
       invalid++;
       continue;
     }
-    if (isMetricsLine(v)) lines.push(v);
+    if (isMetricsLine(v)) lines.push(knownFields(v));
     else invalid++;
   }
   return { lines, invalid };
+}
+
+const EVENT_FIELDS = new Set(['type', 'step', 'epoch', 'time', 'wallTime', 'split', 'values', 'byDim']);
+
+/**
+ * A valid line with only the fields of MetricsEvent / ResumeEvent: a file anyone may have written can
+ * carry an extra field nested thousands deep, which every later copy, clone or JSON.stringify of the line
+ * (the panel's replay) would recurse into until it throws.
+ */
+function knownFields(x: MetricsLine): MetricsLine {
+  if (isResumeEvent(x)) {
+    const r: ResumeEvent = { type: 'resume', fromStep: x.fromStep };
+    if (typeof x.time === 'number') r.time = x.time;
+    if (typeof x.wallTime === 'number') r.wallTime = x.wallTime;
+    return r;
+  }
+  // In the file's key order where it has them (a reader may serialise a line back).
+  const e: Record<string, unknown> = {};
+  for (const k of Object.keys(x)) if (EVENT_FIELDS.has(k)) e[k] = (x as unknown as Record<string, unknown>)[k];
+  return e as unknown as MetricsEvent;
 }
 
 /** A metrics.jsonl line: a metrics event (unknown extra fields allowed) or a resume marker. */

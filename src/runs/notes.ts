@@ -5,10 +5,10 @@
  * (temp file + rename), so a reader (the RunStore on another refresh, a second window) never sees half.
  * No vscode import: unit-tested with plain folders.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomicFile';
 import { RUN_FILES, type RunNotes } from '../protocol/runFolder';
+import { MAX_NOTES_BYTES, readRegularFile } from './safeRead';
 
 export interface NotesRead {
   /** The notes, or null when there is no file or it is unusable. */
@@ -74,7 +74,8 @@ export function readRunNotes(dir: string): NotesRead {
   const file = notesFile(dir);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // A regular file, capped: a notes.json that is a link to /dev/zero or a FIFO is a problem, not a hang.
+    text = readRegularFile(file, MAX_NOTES_BYTES);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { notes: null };

@@ -2,9 +2,10 @@
  * Listing and reading run folders (.mrl/runs/<id>/). Every reader tolerates half-written folders: a run
  * whose run.json does not exist yet, a config.json being written, unknown fields.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { RUN_FILES, type RunInfo, type RunStatus } from '../protocol/runFolder';
+import { RUN_FILES, type BestCheckpoint, type RunInfo, type RunStatus, type SweepRef } from '../protocol/runFolder';
+import { MAX_CONFIG_BYTES, MAX_INFO_BYTES, readJsonFile } from './safeRead';
 
 const STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'stopped'];
 
@@ -24,23 +25,53 @@ export interface RunEntry {
   lastWrite?: number;
 }
 
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isPrimitive = (x: unknown): boolean => x === null || ['string', 'number', 'boolean'].includes(typeof x);
+
+/** Known optional fields of run.json and the type each must have (a wrong one is dropped). */
+const STRING_FIELDS = ['backendReason', 'error', 'engine', 'configFile', 'baseDir', 'cmdline', 'stopSignal', 'resumedAt'] as const;
+const NUMBER_FIELDS = ['step', 'totalSteps', 'devices'] as const;
+
+function sweepRef(x: unknown): SweepRef | undefined {
+  if (!isObj(x) || typeof x.id !== 'string' || typeof x.index !== 'number' || !isObj(x.params)) return undefined;
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x.params)) if (isPrimitive(v)) params[k] = v;
+  return { id: x.id, index: x.index, params };
 }
 
-/** run.json → RunInfo, or null when missing / not JSON / not a run. Unknown fields are kept. */
+function bestCheckpoints(x: unknown): Record<string, BestCheckpoint> | undefined {
+  if (!isObj(x)) return undefined;
+  const out: Record<string, BestCheckpoint> = {};
+  for (const [d, b] of Object.entries(x))
+    if (isObj(b) && typeof b.metric === 'string' && typeof b.step === 'number' && typeof b.value === 'number')
+      out[d] = { metric: b.metric, step: b.step, value: b.value };
+  return out;
+}
+
+/**
+ * run.json → RunInfo, or null when missing / not a regular file / too large / not JSON / not a run.
+ * Known fields are kept only with their type (`"error": {}` would reach the panel, whose guard then
+ * rejects the whole message); unknown fields only when they are plain values (a structure nested
+ * thousands deep never travels further). A cloned repository writes whatever it likes here.
+ */
 export function readRunInfo(dir: string): RunInfo | null {
-  const v = readJson(join(dir, RUN_FILES.info));
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
+  const o = readJsonFile(join(dir, RUN_FILES.info), MAX_INFO_BYTES);
+  if (!isObj(o)) return null;
   const status = STATUSES.includes(o.status as RunStatus) ? (o.status as RunStatus) : null;
   if (!status) return null;
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (isPrimitive(v)) extra[k] = v;
+  for (const k of STRING_FIELDS) if (typeof extra[k] !== 'string') delete extra[k];
+  for (const k of NUMBER_FIELDS) if (typeof extra[k] !== 'number') delete extra[k];
+  const sweep = sweepRef(o.sweep);
+  if (sweep) extra.sweep = sweep;
+  const best = bestCheckpoints(o.bestCheckpoints);
+  if (best) extra.bestCheckpoints = best;
+  // The sentence-transformers callback's closing summary (python/matryoshka_lab_callback.py): numbers.
+  if (isObj(o.trainSummary))
+    extra.trainSummary = Object.fromEntries(Object.entries(o.trainSummary).filter(([, v]) => typeof v === 'number'));
   return {
-    ...o,
+    ...extra,
     id: typeof o.id === 'string' ? o.id : basename(dir),
     name: typeof o.name === 'string' ? o.name : basename(dir),
     status,
@@ -53,8 +84,8 @@ export function readRunInfo(dir: string): RunInfo | null {
 
 /** config.json of a run (the resolved config), or null. */
 export function readRunConfig(dir: string): Record<string, unknown> | null {
-  const v = readJson(join(dir, RUN_FILES.config));
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  const v = readJsonFile(join(dir, RUN_FILES.config), MAX_CONFIG_BYTES);
+  return isObj(v) ? v : null;
 }
 
 function mtime(file: string): number {
@@ -120,11 +151,7 @@ export function listRuns(runsDir: string): RunEntry[] {
   for (const n of names) {
     if (n.startsWith('.')) continue;
     const dir = join(runsDir, n);
-    try {
-      if (!statSync(dir).isDirectory()) continue;
-    } catch {
-      continue;
-    }
+    if (!isRunFolderEntry(dir)) continue;
     const e = readRunEntry(dir);
     if (e) out.push(e);
   }
@@ -138,21 +165,50 @@ export function compareRuns(a: RunEntry, b: RunEntry): number {
 }
 
 /**
+ * Is this entry of the runs folder a folder of its own, not a symlink (to a folder anywhere: a cloned
+ * `.mrl/runs/x -> ~/.config/SomeApp` would be listed, its notes written and offered to Delete Run)?
+ */
+export function isRunFolderEntry(dir: string): boolean {
+  try {
+    return lstatSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `p`'s real path: symlinks resolved; a part that does not exist yet is joined to its parent's real path. */
+export function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    const parent = dirname(p);
+    return parent === p ? p : join(realPath(parent), basename(p));
+  }
+}
+
+/**
+ * The runs folder `rel` (relative to the workspace `root`) as a real path, if it stays inside the
+ * workspace once links are resolved; else why not. A cloned repository may commit `.mrl/runs` as a link
+ * to `../../.config`: everything in it would be listed, its notes written, offered to Delete Run.
+ */
+export function confineRunsDir(root: string, rel: string): { dir: string } | { problem: string } {
+  const realRoot = realPath(resolve(root));
+  const dir = realPath(resolve(root, rel));
+  const r = relative(realRoot, dir);
+  if (r === '' || (!isAbsolute(r) && r !== '..' && !r.startsWith('..' + sep))) return { dir };
+  return {
+    problem: `the runs folder ${join(root, rel)} resolves to ${dir}, outside the workspace ${realRoot}: not read. Set matryoshkaLab.runsFolder (user settings) to an absolute folder to keep runs elsewhere.`,
+  };
+}
+
+/**
  * Is `target` strictly inside `root` (after resolving symlinks)? Delete Run uses this so that it never
  * removes anything outside the runs folder, whatever a run id or a symlink says.
  */
 export function isStrictlyInside(root: string, target: string): boolean {
-  const real = (p: string): string => {
-    try {
-      return realpathSync(p);
-    } catch {
-      // Not there (yet): resolve its parent, so a symlinked parent is still caught.
-      const parent = dirname(p);
-      return parent === p ? p : join(real(parent), basename(p));
-    }
-  };
-  const r = real(resolve(root));
-  const t = real(resolve(target));
+  // Not there (yet): its parent is resolved, so a symlinked parent is still caught.
+  const r = realPath(resolve(root));
+  const t = realPath(resolve(target));
   const rel = relative(r, t);
   return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel);
 }

@@ -15,6 +15,7 @@ import {
   closeSync,
   existsSync,
   fstatSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -30,7 +31,16 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomicFile';
-import { LOCK_FILE, lockHolderAlive, pidExists, readProcCmdline, type RunLock } from './trainerProcess';
+import {
+  isForeignLock,
+  LOCK_FILE,
+  lockHolderAlive,
+  pidExists,
+  readProcCmdline,
+  readRunLock,
+  thisHost,
+  type RunLock,
+} from './trainerProcess';
 import { RUN_FILES, type MetricsLine, type RunInfo } from '../protocol/runFolder';
 import type { RunConfig } from '../protocol/runConfig';
 
@@ -84,10 +94,10 @@ export class RunWriter {
   /** A new run folder, built under a temporary dot-name and renamed into place; fails if a run is there already. */
   static create(dir: string, info: RunInfo, config: RunConfig): RunWriter {
     if (existsSync(dir) && statSync(dir).isDirectory() && existsSync(join(dir, RUN_FILES.info))) {
-      throw new Error(`run folder ${dir} already holds a run; use --resume to continue it`);
+      throw new RunFolderTakenError(`run folder ${dir} already holds a run; use --resume to continue it`);
     }
     if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
-      throw new Error(`${dir} exists and is not an empty folder; choose another --out`);
+      throw new RunFolderTakenError(`${dir} exists and is not an empty folder; choose another --out`);
     }
     const parent = dirname(dir);
     mkdirSync(parent, { recursive: true });
@@ -103,6 +113,11 @@ export class RunWriter {
       renameSync(tmp, dir);
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
+      // Another trainer created its run there between the checks above and the rename (rename never
+      // replaces a non-empty folder): a refusal like the checks', not a failure.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR')
+        throw new RunFolderTakenError(`another trainer created a run in ${dir} meanwhile; choose another --out`);
       throw e;
     }
     return new RunWriter(dir, info);
@@ -153,6 +168,10 @@ export function removeAbandonedCreations(runsDir: string): string[] {
   for (const n of names) {
     const m = /^\..+\.creating-(\d+)$/.exec(n);
     if (!m || Number(m[1]) === process.pid || pidExists(Number(m[1]))) continue;
+    // Its lock (written first) names the machine: a trainer of another machine creating a run in a shared
+    // runs folder is not dead because its pid is not alive here.
+    const lock = readRunLock(join(runsDir, n));
+    if (lock && isForeignLock(lock)) continue;
     rmSync(join(runsDir, n), { recursive: true, force: true });
     removed.push(n);
   }
@@ -182,49 +201,145 @@ function ownCmdline(): string {
 }
 
 function lockText(): string {
-  const h: RunLock = { pid: process.pid, cmdline: ownCmdline(), since: new Date().toISOString() };
+  const h: RunLock = { pid: process.pid, cmdline: ownCmdline(), since: new Date().toISOString(), host: thisHost() };
   return JSON.stringify(h) + '\n';
 }
 
-/** A run folder that another live trainer holds. */
+/** A run folder that another live trainer holds (or one on another machine: that cannot be judged from here). */
 export class RunLockedError extends Error {
   constructor(
     readonly dir: string,
     readonly pid: number,
+    readonly host?: string,
   ) {
-    super(`run ${basename(dir)} is being written by another trainer (pid ${pid}); stop it first`);
+    super(`run ${basename(dir)} is being written by another trainer (pid ${pid}${host ? ` on ${host}` : ''}); stop it first`);
     this.name = 'RunLockedError';
   }
 }
 
+/** The folder a new run was to be created in holds something already (another trainer's run, other files): a refusal. */
+export class RunFolderTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFolderTakenError';
+  }
+}
+
 /**
- * Takes the run folder's lock (created with 'wx': of two trainers racing, one wins). A stale lock (its
- * pid dead, or reused by another program) is taken over. Throws RunLockedError if a live trainer holds it.
+ * Takes the run folder's lock. Throws RunLockedError if a live trainer holds it (or a trainer on another
+ * machine: see RunLock.host). Of any number of trainers racing for it, one wins, also when they race to
+ * take over the same stale lock (its pid dead, reused by another program, or the file torn):
+ *   - a lock file appears whole: it is written under a name of our own, then hard-linked to `.lock`
+ *     (link, like 'wx', fails when the name exists), so no one reads a half-written lock as torn;
+ *   - `.lock` is never unlinked except by its live owner (releaseRunLock): a stale one is replaced with
+ *     rename(2), and only by the one taker that created `.lock.takeover-<inode>` first (the inode of the
+ *     stale lock, so each stale file has its own sidecar), after checking that `.lock` is still that
+ *     file. Unlink + 'wx', as before, let a second taker unlink the lock the first had just written.
+ *   - a taker that died holding its sidecar leaves a stale sidecar: it is taken over the same way (its
+ *     own `.takeover-<inode>`), so nothing is left that blocks the run for good.
  */
 export function acquireRunLock(dir: string): void {
   const file = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(file, lockText(), { flag: 'wx' });
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  const mine = join(dir, `${LOCK_FILE}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  writeFileSync(mine, lockText(), { flag: 'wx' });
+  try {
+    for (let attempt = 0; attempt < 400; attempt++) {
+      if (linkNew(mine, file)) return;
+      const seen = seeLockFile(file);
+      if (!seen) continue; // released meanwhile
+      const holder = parseLock(seen.text);
+      if (holder.pid === process.pid && !isForeignLock(holder)) return;
+      if (lockHolderAlive(holder)) throw new RunLockedError(dir, holder.pid!, isForeignLock(holder) ? holder.host : undefined);
+      const r = replaceStale(file, seen, mine);
+      if (r === 'won') return;
+      if (r === 'busy') sleepSync(2); // another taker is between its sidecar and its rename
     }
-    let holder: Partial<RunLock> = {};
-    try {
-      holder = JSON.parse(readFileSync(file, 'utf8')) as Partial<RunLock>;
-    } catch {
-      // an empty / torn lock (its writer died mid-write): stale
-    }
-    if (holder.pid === process.pid) return;
-    if (lockHolderAlive(holder)) throw new RunLockedError(dir, holder.pid!);
-    try {
-      unlinkSync(file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+  } finally {
+    rmSync(mine, { force: true });
   }
   throw new Error(`could not take the lock ${file}`);
+}
+
+/** A lock file as read: its inode and its text, to tell later whether the name still holds that file. */
+interface SeenLock {
+  ino: number;
+  text: string;
+}
+
+function seeLockFile(file: string): SeenLock | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    return { ino: fstatSync(fd).ino, text: readFileSync(fd, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseLock(text: string): Partial<RunLock> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Partial<RunLock>) : {};
+  } catch {
+    return {}; // an empty / torn lock (its writer died mid-write): stale
+  }
+}
+
+/** `to` created as another name of `from` (complete at once); false when `to` exists. */
+function linkNew(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A file system without hard links (FAT, some network shares): exclusive create, written in place.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') {
+      try {
+        writeFileSync(to, readFileSync(from), { flag: 'wx' });
+        return true;
+      } catch (e2) {
+        if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw e2;
+      }
+    }
+    throw e;
+  }
+}
+
+/**
+ * Replaces `target` (`seen`, judged stale) with our lock file `mine`, if this process is the one taker
+ * allowed to: 'won' (our lock is at `target`), 'retry' (`target` is not that file any more: judge again),
+ * 'busy' (a live taker holds the sidecar and is about to replace it, or give up).
+ */
+function replaceStale(target: string, seen: SeenLock, mine: string): 'won' | 'retry' | 'busy' {
+  const side = `${target}.takeover-${seen.ino}`;
+  if (!linkNew(mine, side)) {
+    const s = seeLockFile(side);
+    if (!s) return 'retry';
+    if (lockHolderAlive(parseLock(s.text))) return 'busy';
+    // Its taker died between its sidecar and its rename: the right to replace `target` passes to the
+    // one that takes over the sidecar, which then holds our lock.
+    const r = replaceStale(side, s, mine);
+    if (r !== 'won') return r;
+  }
+  // We alone may replace `target` now; no one else renames or unlinks it (its owner is dead).
+  const now = seeLockFile(target);
+  if (!now || now.ino !== seen.ino || now.text !== seen.text) {
+    unlinkSync(side);
+    return 'retry';
+  }
+  renameSync(side, target);
+  return 'won';
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Drops the lock if this process holds it. */
@@ -254,7 +369,7 @@ export function releaseRunLock(dir: string): void {
   const file = join(dir, LOCK_FILE);
   try {
     const h = JSON.parse(readFileSync(file, 'utf8')) as Partial<RunLock>;
-    if (h.pid === process.pid) unlinkSync(file);
+    if (h.pid === process.pid && !isForeignLock(h)) unlinkSync(file);
   } catch {
     // gone already
   }

@@ -5,11 +5,11 @@
  *
  * Whether a pid exists / is one of our trainers at all (Restricted Mode) is asked in ./process.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomicFile';
 import { join } from 'node:path';
 import { RUN_FILES } from '../protocol/runFolder';
 import { pidExists } from './trainerProcess';
+import { MAX_INFO_BYTES, readJsonFile } from './safeRead';
 
 export interface StopOptions {
   pid: number;
@@ -99,12 +99,9 @@ export async function stopProcess(o: StopOptions): Promise<StopOutcome> {
 export function markKilled(runDir: string, message: string, now: Date, killedPid?: number): boolean {
   const file = join(runDir, RUN_FILES.info);
   let info: Record<string, unknown> = {};
-  try {
-    const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) info = v as Record<string, unknown>;
-  } catch {
-    /* missing or torn: write what we know */
-  }
+  // Missing, torn or not a regular file: write what we know.
+  const v = readJsonFile(file, MAX_INFO_BYTES);
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) info = v as Record<string, unknown>;
   if (info.status !== undefined && info.status !== 'running') return false;
   if (killedPid !== undefined && typeof info.pid === 'number' && info.pid !== killedPid) return false;
   const next = { ...info, status: 'stopped', endedAt: now.toISOString(), stopSignal: 'SIGKILL', error: message };

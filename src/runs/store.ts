@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import type { MetricsLine, RunInfo, RunNotes, RunStatus } from '../protocol/runFolder';
 import { RUN_FILES } from '../protocol/runFolder';
 import { liveness } from './liveness';
-import { isPidAlive, isPidAliveAs } from './trainerProcess';
-import { fileStamp, readRunConfig, readRunEntry, type RunEntry } from './runDir';
+import { isPidAlive, isPidAliveAs, lockSaysAlive } from './trainerProcess';
+import { fileStamp, isRunFolderEntry, readRunConfig, readRunEntry, type RunEntry } from './runDir';
 import { RunSeries, type RunSummary } from './series';
 import { MetricsTail } from './tail';
 import { notesFile, readRunNotes } from './notes';
@@ -155,6 +155,8 @@ export class RunStore {
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
+      // A symlinked entry is no run folder of ours (it may point anywhere: notes would be written there).
+      if (!isRunFolderEntry(join(this.runsDir, name))) continue;
       // One run's folder never hides the others: whatever throws is kept on that run.
       try {
         const r = this.updateEntry(name, res);
@@ -325,6 +327,14 @@ export class RunStore {
         return { status: 'failed', died: false, reason: `stale: no run.json (nothing written for ${Math.round(age / 1000)} s)` };
       }
       return { status: 'running', died: false };
+    }
+    if (r.info.status === 'running' && this.alive === isPidAlive) {
+      // Where the run holds a lock, it names the writer exactly (pid, command line, machine), as Stop reads
+      // it: run.json's pid with a loose command-line test would take a reused pid for the trainer, and a
+      // run written from another machine (a shared file system) for a dead one.
+      const byLock = lockSaysAlive(r.dir);
+      if (byLock === true) return { status: 'running', died: false };
+      if (byLock === false) return { status: 'failed', died: true, reason: 'the trainer process is gone (killed or crashed)' };
     }
     if (r.info.status === 'running' && (r.info.pid === null || r.info.pid === undefined)) {
       // "running" with no pid to check (not our trainer, which always writes its pid): alive while it

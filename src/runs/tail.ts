@@ -8,8 +8,9 @@
  * next time. Only when the caller knows the writer is gone (`final`) is a trailing line without newline
  * parsed — a crash may leave a complete last event without its '\n'.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
 import { type MetricsLine, parseMetricsJsonl } from '../protocol/runFolder';
+import { openRegular } from './safeRead';
 
 export interface TailResult {
   /** Parsed lines, in file order. Lines that are not JSON or not metrics lines are skipped. */
@@ -58,13 +59,18 @@ const EMPTY = Buffer.alloc(0);
  */
 export function readLinesFrom(file: string, offset: number, opts: { final?: boolean; maxChunk?: number } = {}): LinesRead {
   let fd: number;
+  let size: number;
   try {
-    fd = openSync(file, 'r');
-  } catch {
-    return { bytes: EMPTY, offset: 0, reset: offset > 0, missing: true };
+    // A regular file only, not through a symlink, never blocking (a FIFO would block the host on open).
+    ({ fd, size } = openRegular(file));
+  } catch (e) {
+    // Not there (yet) reads as empty; anything else (a folder, a device, a FIFO, a link) is an error the
+    // caller keeps on its run.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { bytes: EMPTY, offset: 0, reset: offset > 0, missing: true };
+    throw e;
   }
   try {
-    const size = fstatSync(fd).size;
     let reset = false;
     if (size < offset) {
       reset = true;
@@ -134,7 +140,12 @@ export class TextTail {
    * a file that shrank is read from its start again.
    */
   read(maxChunk = 1 << 20): string[] {
-    const r = readLinesFrom(this.file, this.offset, { maxChunk });
+    let r: LinesRead;
+    try {
+      r = readLinesFrom(this.file, this.offset, { maxChunk });
+    } catch {
+      return []; // not a regular file (a committed link or FIFO): nothing to show
+    }
     if (r.missing) return [];
     this.offset = r.offset;
     if (r.bytes.length === 0) return [];
@@ -155,13 +166,13 @@ export function fileSize(file: string): number | undefined {
 /** The last `bytes` bytes of a file as text ('' when unreadable): a failed run's last words. */
 export function readFileEnd(file: string, bytes: number): string {
   let fd: number;
+  let size: number;
   try {
-    fd = openSync(file, 'r');
+    ({ fd, size } = openRegular(file));
   } catch {
     return '';
   }
   try {
-    const size = fstatSync(fd).size;
     const from = Math.max(0, size - bytes);
     const buf = Buffer.alloc(size - from);
     let got = 0;

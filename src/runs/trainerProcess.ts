@@ -4,7 +4,9 @@
  * and `isOurTrainer` (Restricted Mode: a cloned run.json names any pid it likes).
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { MAX_LOCK_BYTES, readRegularFile } from './safeRead';
 
 /** /proc/<pid>/cmdline (NUL-separated), or undefined when unreadable (no such process, not Linux). */
 export function readProcCmdline(pid: number): string | undefined {
@@ -115,11 +117,31 @@ export interface RunLock {
   /** The holder's command line (argv joined by NUL), to tell a live trainer from a reused pid. */
   cmdline: string;
   since: string;
+  /**
+   * The machine the holder runs on (os.hostname()). A run folder on a shared or network file system may
+   * be written from another machine, whose pids mean nothing here: such a lock is never judged stale,
+   * and its pid is never signalled, from this one. Absent in locks written before it was recorded.
+   */
+  host?: string;
 }
 
-/** Is the lock's holder alive and still the same program (not a reused pid), and not this process? */
+/** This machine's name, as a lock records it. */
+export function thisHost(): string {
+  return hostname();
+}
+
+/** The lock was written on another machine: nothing about its pid can be checked from here. */
+export function isForeignLock(h: Partial<RunLock>): boolean {
+  return typeof h.host === 'string' && h.host !== thisHost();
+}
+
+/**
+ * Is the lock's holder alive and still the same program (not a reused pid), and not this process? A lock
+ * written on another machine counts as held: it cannot be judged from here.
+ */
 export function lockHolderAlive(h: Partial<RunLock>): boolean {
   if (!Number.isInteger(h.pid) || h.pid! <= 0) return false;
+  if (isForeignLock(h)) return true;
   if (h.pid === process.pid) return false;
   if (!pidExists(h.pid!)) return false;
   // Linux: the pid's command line must still be the trainer's (a pid reused by another program is stale).
@@ -128,12 +150,41 @@ export function lockHolderAlive(h: Partial<RunLock>): boolean {
   return typeof h.cmdline !== 'string' || cmd === h.cmdline;
 }
 
-/** The live trainer holding the run folder's lock, if any (a stale lock or none: undefined). */
-export function liveLockHolder(dir: string): number | undefined {
+/**
+ * The run folder's lock: undefined when there is none; `{}` when it is there but unreadable (torn by a
+ * kill -9 mid-write: a stale lock).
+ */
+export function readRunLock(dir: string): Partial<RunLock> | undefined {
+  let text: string;
   try {
-    const h = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<RunLock>;
-    return lockHolderAlive(h) ? h.pid : undefined;
+    // A regular file of a few bytes: a committed `.lock` FIFO or link to /dev/zero must not hang the host.
+    text = readRegularFile(join(dir, LOCK_FILE), MAX_LOCK_BYTES);
   } catch {
     return undefined;
   }
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Partial<RunLock>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The live trainer holding the run folder's lock on this machine, if any (a stale lock, none, or one
+ * written on another machine: undefined). What may be signalled (Stop) goes by this.
+ */
+export function liveLockHolder(dir: string): number | undefined {
+  const h = readRunLock(dir);
+  return h && !isForeignLock(h) && lockHolderAlive(h) ? h.pid : undefined;
+}
+
+/**
+ * Is the run folder's writer alive, as its lock tells (exact pid and command line, on its own machine)?
+ * undefined when the folder has no lock (a run from before locks, or one the sentence-transformers
+ * callback tracks alone): the caller falls back on run.json's pid. A lock from another machine: alive.
+ */
+export function lockSaysAlive(dir: string): boolean | undefined {
+  const h = readRunLock(dir);
+  return h === undefined ? undefined : lockHolderAlive(h);
 }

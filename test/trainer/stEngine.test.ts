@@ -21,6 +21,7 @@ import { generateScript, requiredVersion, versionAtLeast } from '../../src/engin
 import { datasetColumns } from '../../src/engines/sentenceTransformers/data';
 import { loadWordnet } from '../../src/data/wordnet';
 import { initBackend } from '../../src/trainer/runtime/backend';
+import { fakeTrainingStack } from './fakeSentenceTransformers';
 import { BertEncoder } from '../../src/trainer/model/encoder';
 import { loadHfModel, PRE_LN_MODEL_TYPE, saveHfModel } from '../../src/trainer/model/hfFolder';
 import { embedTexts } from '../../src/trainer/eval/embed';
@@ -534,6 +535,7 @@ describe('the CLI on engine sentence-transformers: error paths', { skip: noPytho
     const noCkpt = runCli(['--resume', out, '--python', PY], { PYTHONPATH: fake });
     assert.equal(noCkpt.status, 2, noCkpt.stderr);
     assert.match(noCkpt.stderr, /has no checkpoint to resume from \(no checkpoints\/checkpoint-<step>\/\)/);
+    assert.equal(existsSync(join(out, '.lock')), false, 'a refused resume releases the lock it took first');
     mkdirSync(join(out, 'checkpoints', 'checkpoint-3'));
     const resumed = runCli(['--resume', out, '--python', PY], { PYTHONPATH: fake });
     assert.equal(resumed.status, 1, resumed.stderr);
@@ -544,7 +546,7 @@ describe('the CLI on engine sentence-transformers: error paths', { skip: noPytho
 });
 
 describe('the CLI on engine sentence-transformers: stop', { skip: noPython }, () => {
-  test('SIGTERM to the trainer reaches an (edited) train.py once: it ends the step and the run is stopped', async () => {
+  test('SIGTERM to the trainer reaches train.py once: it ends the step and the run is stopped', async () => {
     const fake = fakeModules({
       sentence_transformers: '5.1.0',
       torch: '2.5.0',
@@ -555,38 +557,21 @@ describe('the CLI on engine sentence-transformers: stop', { skip: noPython }, ()
     const out = join(root, 'runs', 'edited');
     assert.equal(runCli(['--config', stConfig('f.mrl.json', TINY_ST), '--out', out, '--python', PY], { PYTHONPATH: fake }).status, 1);
     mkdirSync(join(out, 'checkpoints', 'checkpoint-2'));
-    // The user's own train.py: the callback around a loop of steps, as the Trainer calls it.
-    writeFileSync(
-      join(out, 'train.py'),
-      [
-        'import os, sys, time, types',
-        'sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))',
-        'from matryoshka_lab_callback import MatryoshkaLabCallback',
-        'cb = MatryoshkaLabCallback(name="edited")',
-        'state = types.SimpleNamespace(global_step=2, max_steps=10**6, epoch=0.0, is_world_process_zero=True)',
-        'control = types.SimpleNamespace(should_training_stop=False, should_save=False)',
-        'cb.on_train_begin(None, state, control)',
-        'while not control.should_training_stop:',
-        '    time.sleep(0.02)  # one training step',
-        '    state.global_step += 1',
-        '    cb.on_step_end(None, state, control)',
-        '    if state.global_step == 3:',
-        '        print("training", flush=True)',
-        'cb.on_train_end(None, state, control)',
-        'print("saved:", control.should_save, flush=True)',
-      ].join('\n'),
-    );
+    // Resume regenerates train.py (the folder's copy is never run); a stand-in training stack drives the
+    // real callback through steps as transformers' Trainer does (./fakeSentenceTransformers.ts).
+    const stack = fakeTrainingStack(root);
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, ['--import', TSX, CLI, '--resume', out, '--python', PY], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, MRL_PYTHON: '', PYTHONPATH: fake },
+      env: { ...process.env, MRL_PYTHON: '', PYTHONPATH: stack },
     });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((res) =>
-      child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), stdout.includes('training') && res())),
-    );
+    await new Promise<void>((res, rej) => {
+      child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), stdout.includes('training') && res()));
+      child.once('exit', (c) => rej(new Error(`exited (${c}) before training: ${stderr}`)));
+    });
     const running = readRunInfo(out);
     assert.equal(running?.status, 'running');
     assert.equal(running?.pid, child.pid, 'run.json names the trainer (what the host stops), not Python');

@@ -148,7 +148,7 @@ test('deleteRun: a running run is refused; a dismissed confirmation deletes noth
   await commands.deleteRun('b');
   assert.deepEqual(vs.state.messages.at(-1), {
     level: 'warning',
-    text: 'Delete run "name-b" (b)? Its folder, metrics and checkpoints are removed from disk.',
+    text: 'Delete run "name-b" (b)? Its folder /runs/b (metrics and checkpoints) is removed from disk.',
   });
   assert.deepEqual(calls, []);
 });

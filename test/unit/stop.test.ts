@@ -192,7 +192,7 @@ describe('isOurTrainer (Restricted Mode stop guard)', () => {
       assert.equal(handled, true);
       const msg = vs.state.messages.at(-1)!;
       assert.equal(msg.level, 'warning');
-      assert.match(msg.text, process.platform === 'linux' ? /is not a Matryoshka Lab trainer/ : /cannot tell/);
+      assert.match(msg.text, process.platform === 'linux' ? /is not the trainer of this run/ : /cannot tell/);
       // stop() returned through the guard: no stop was started (nothing is stopping), no signal went out.
       assert.deepEqual(
         lines.filter((l) => l.startsWith('[cloned]')).map((l) => l.replace(/:.*/, '')),

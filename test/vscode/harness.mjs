@@ -284,7 +284,10 @@ function trainerPids(workspace) {
   try {
     for (const id of fs.readdirSync(runs)) {
       try {
-        const j = JSON.parse(fs.readFileSync(path.join(runs, id, 'run.json'), 'utf8'));
+        // A regular file only: a crafted run.json may be a FIFO (test/vscode/hostile.test.mjs).
+        const f = path.join(runs, id, 'run.json');
+        if (!fs.lstatSync(f).isFile()) continue;
+        const j = JSON.parse(fs.readFileSync(f, 'utf8'));
         if (j.status === 'running' && typeof j.pid === 'number') pids.push(j.pid);
       } catch {}
     }

@@ -70,7 +70,9 @@ describe('VS Code end to end: Restricted Mode', { skip: skip ? 'MRL_SKIP_E2E=1' 
         // Stop on that run signals nothing: the pid's command line is not our trainer's.
         await vs.exec('matryoshkaLab.stopRun', '20260102-100000-foreign-0004');
         await page
-          .locator('.notifications-toasts', { hasText: /not stopping 20260102-100000-foreign-0004 in Restricted Mode/ })
+          .locator('.notifications-toasts', {
+            hasText: /not stopping 20260102-100000-foreign-0004: pid \d+ .* is not the trainer of this run/,
+          })
           .first()
           .waitFor();
         await page.waitForTimeout(1000);

@@ -12,9 +12,10 @@
  * killed by it. If this process is killed (SIGKILL after the host's stop grace), the callback sees its
  * owner gone at the next step and exits. Resume: `train.py --resume` (resume_from_checkpoint=True).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config/loadConfig';
 import type { ResolvedRunConfig } from '../../config/resolve';
 import { formatConfigErrors, validateRunConfig } from '../../config/validate';
@@ -24,15 +25,25 @@ import { RUN_FILES, type RunInfo } from '../../protocol/runFolder';
 import { prepareData } from '../../data/dataset';
 import { DataError } from '../../data/types';
 import { acquireRunLock, defaultRunsDir, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
-import { liveLockHolder } from '../../runs/trainerProcess';
+import { readJsonFile } from '../../runs/safeRead';
 import { exportData } from './data';
-import { generateScript, requiredVersion, versionAtLeast } from './script';
+import { generateScript, requiredVersion, versionAtLeast, type ScriptInput } from './script';
 
 export const ENGINE = 'sentence-transformers';
 export const SCRIPT_FILE = 'train.py';
 export const CALLBACK_FILE = 'matryoshka_lab_callback.py';
 /** The interpreter when neither --python nor MRL_PYTHON (the host's matryoshkaLab.pythonPath) says. */
 export const DEFAULT_PYTHON = 'python3';
+
+/**
+ * A fresh, empty folder only this user can write (mkdtemp: mode 0700) to run Python in. Python puts the
+ * folder of the script it runs (or, for `-c` and `-m`, its working folder) first on its import path, and
+ * Windows looks a bare program name up in the working folder first: a run folder or a config's folder
+ * from a cloned repository must be neither (a `torch.py` beside train.py would run as the import).
+ */
+export function privateDir(): string {
+  return mkdtempSync(join(tmpdir(), 'mrl-python-'));
+}
 
 /** python/matryoshka_lab_callback.py: beside dist/ in the extension, or in the source tree. */
 export function callbackSource(): string {
@@ -82,7 +93,13 @@ export class EngineError extends Error {}
  * datasets, accelerate)? Throws EngineError naming the interpreter and what it found.
  */
 export function checkInterpreter(python: string, need: { version: string; why: string }): Interpreter {
-  const r = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+  const cwd = privateDir();
+  let r: SpawnSyncReturns<string>;
+  try {
+    r = spawnSync(python, ['-c', PROBE], { cwd, encoding: 'utf8', timeout: 180_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
   const install = `${python} -m pip install "sentence-transformers[train]>=${need.version}"`;
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
@@ -212,7 +229,7 @@ export async function sentenceTransformersMain(args: EngineArgs): Promise<number
       `warning: devices ${config.devices}, but torch sees ${interp.cuda ?? 0} CUDA device(s): the processes will share what there is (gloo on the CPU when none)\n`,
     );
   }
-  return args.resume ? resumeRun(resolve(args.resume), config, interp) : startRun(args, which.file, resolved, interp);
+  return args.resume ? resumeRun(resolve(args.resume), resolved, interp) : startRun(args, which.file, resolved, interp);
 }
 
 function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, interp: Interpreter): Promise<number> | number {
@@ -234,9 +251,6 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
     err((e.configPath ? `${args.config}: ${e.configPath}: bad data:\n` : '') + e.message);
     return 2;
   }
-  const loc = resolved.pretrained;
-  if (!loc) throw new Error('unreachable: validated sentence-transformers configs are pretrained');
-  const guides = Object.fromEntries(Object.entries(resolved.guides).map(([name, g]) => [name, g.kind === 'folder' ? g.dir : g.id]));
   const now = new Date();
   const info: RunInfo = {
     id: runDir.split(/[\\/]/).pop()!,
@@ -257,12 +271,12 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
   };
   if (config.training.maxSteps > 0) info.totalSteps = config.training.maxSteps;
   const writer = RunWriter.create(runDir, info, config);
+  let script: string;
   try {
     const exported = exportData(runDir, data.train, data.eval, config.evaluation.maxQueries);
-    writeFileSync(
-      join(runDir, 'train.py'),
-      generateScript({ resolved, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval: exported.scored, configFile: file }),
-    );
+    script = generateScript(scriptInput(resolved, exported.scored, file));
+    // The folder's copy is the user's record (readable, rerunnable by hand); what runs is a private copy.
+    writeFileSync(join(runDir, SCRIPT_FILE), script);
     copyFileSync(callbackSource(), join(runDir, CALLBACK_FILE));
     writer.log(
       `sentence-transformers: ${info.backendReason}; ${exported.trainRows} train rows, ${exported.queries} eval queries over ${exported.corpus} texts`,
@@ -276,53 +290,80 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
     return 1;
   }
   process.stderr.write(`run folder: ${runDir}\n`);
-  return runScript(runDir, config, interp, false);
+  return runScript(runDir, config, interp, script, false);
 }
 
-function resumeRun(runDir: string, config: RunConfig, interp: Interpreter): Promise<number> | number {
-  let info: RunInfo;
-  try {
-    info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
-  } catch {
-    err(`${runDir} is not a run folder (no readable ${RUN_FILES.info})`);
-    return 2;
-  }
-  if (info.status === 'completed') {
-    err(`run ${info.id} is already completed`);
-    return 2;
-  }
-  const holder = liveLockHolder(runDir);
-  if (holder !== undefined) {
-    err(`run ${info.id} is still running (pid ${holder} holds its lock); stop it first`);
-    return 2;
-  }
-  const step = latestHfCheckpoint(runDir);
-  if (step === undefined) {
-    err(`${runDir} has no checkpoint to resume from (no ${RUN_FILES.checkpoints}/checkpoint-<step>/)`);
-    return 2;
-  }
-  if (!existsSync(join(runDir, SCRIPT_FILE))) {
-    err(`${runDir} has no ${SCRIPT_FILE} to resume with`);
-    return 2;
-  }
+/** What train.py is generated from: the validated config, never a file of the run folder. */
+function scriptInput(resolved: ResolvedRunConfig, scoredEval: boolean, configFile: string): ScriptInput {
+  const loc = resolved.pretrained;
+  if (!loc) throw new Error('unreachable: validated sentence-transformers configs are pretrained');
+  const guides = Object.fromEntries(Object.entries(resolved.guides).map(([name, g]) => [name, g.kind === 'folder' ? g.dir : g.id]));
+  return { resolved, model: loc.kind === 'folder' ? loc.dir : loc.id, guides, scoredEval, configFile };
+}
+
+/** Cap of data/eval.json read on resume (only whether it has scored pairs is asked). */
+const MAX_EVAL_JSON_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Resume: the run folder may come from anywhere (a cloned repository), so nothing executable is taken
+ * from it: train.py is generated again from config.json as validated (engineOf), the callback is the
+ * extension's own, and Python runs them from a private folder (runScript). The folder gives data only:
+ * data/, the checkpoints, run.json.
+ */
+function resumeRun(runDir: string, resolved: ResolvedRunConfig, interp: Interpreter): Promise<number> | number {
+  const config = resolved.config;
+  // The lock first, then the state (as the bundled trainer's --resume): of two resumes racing, the
+  // second is refused instead of reading a state the first is about to change.
   try {
     acquireRunLock(runDir);
   } catch (e) {
     if (!(e instanceof RunLockedError)) throw e;
-    err(e.message);
+    err(`run ${basename(runDir)} is still running (pid ${e.pid}${e.host ? ` on ${e.host}` : ''} holds its lock); stop it first`);
     return 2;
   }
+  const refuse = (why: string): number => {
+    releaseRunLock(runDir);
+    err(why);
+    return 2;
+  };
+  let info: RunInfo;
+  try {
+    info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
+  } catch {
+    return refuse(`${runDir} is not a run folder (no readable ${RUN_FILES.info})`);
+  }
+  if (info.status === 'completed') return refuse(`run ${info.id} is already completed`);
+  const step = latestHfCheckpoint(runDir);
+  if (step === undefined) return refuse(`${runDir} has no checkpoint to resume from (no ${RUN_FILES.checkpoints}/checkpoint-<step>/)`);
+  const evalJson = readJsonFile(join(runDir, 'data', 'eval.json'), MAX_EVAL_JSON_BYTES);
+  if (typeof evalJson !== 'object' || evalJson === null || !existsSync(join(runDir, 'data', 'train.jsonl'))) {
+    return refuse(`${runDir} has no data to resume with (data/train.jsonl, data/eval.json)`);
+  }
+  // Generated again from the validated config: nothing executable is taken from the run folder.
+  const script = generateScript(scriptInput(resolved, 'pairs' in evalJson, join(runDir, RUN_FILES.config)));
   writeFileAtomic(
     join(runDir, RUN_FILES.info),
     JSON.stringify({ ...info, status: 'running', pid: process.pid, endedAt: null, error: undefined }, null, 2) + '\n',
   );
   process.stderr.write(`resuming ${info.id} from checkpoint-${step}\n`);
-  return runScript(runDir, config, interp, true);
+  return runScript(runDir, config, interp, script, true);
 }
 
-/** Runs train.py to its end; returns the exit code (0 completed / stopped, 1 otherwise). */
-function runScript(runDir: string, config: RunConfig, interp: Interpreter, resume: boolean): Promise<number> {
-  const script = join(runDir, SCRIPT_FILE);
+/**
+ * Runs `scriptText` (train.py) to its end; returns the exit code (0 completed / stopped, 1 otherwise).
+ * It runs as train.py in a private folder beside the extension's own callback, that folder being
+ * Python's working folder too: the run folder (MRL_RUN_DIR) is never on the import path.
+ */
+function runScript(runDir: string, config: RunConfig, interp: Interpreter, scriptText: string, resume: boolean): Promise<number> {
+  const home = privateDir();
+  const script = join(home, SCRIPT_FILE);
+  try {
+    writeFileSync(script, scriptText);
+    copyFileSync(callbackSource(), join(home, CALLBACK_FILE));
+  } catch (e) {
+    rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
   const argv = config.devices > 1 ? ['-m', 'torch.distributed.run', '--nproc_per_node', String(config.devices), script] : [script];
   if (resume) argv.push('--resume');
   // Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once
@@ -330,7 +371,7 @@ function runScript(runDir: string, config: RunConfig, interp: Interpreter, resum
   // The interpreter the probe ran, by its absolute path: a relative --python names a file from the
   // trainer's folder, and this process starts in the run folder.
   const child = spawn(interp.executable || interp.python, argv, {
-    cwd: runDir,
+    cwd: home,
     stdio: 'inherit',
     detached: true,
     env: { ...process.env, MRL_RUN_DIR: runDir, MRL_OWNER_PID: String(process.pid), PYTHONUNBUFFERED: '1' },
@@ -349,6 +390,7 @@ function runScript(runDir: string, config: RunConfig, interp: Interpreter, resum
       if (ended) return;
       ended = true;
       for (const [s, h] of handlers) process.off(s, h);
+      rmSync(home, { recursive: true, force: true });
       const file = join(runDir, RUN_FILES.info);
       let info: RunInfo | undefined;
       try {

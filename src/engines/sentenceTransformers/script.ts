@@ -497,7 +497,7 @@ export function generateScript(input: ScriptInput): string {
   w('', '', 'def build_loss(model):', lossSection(resolved, input.guides), '', '');
   w(
     'def build_evaluator():',
-    '    with open(os.path.join(HERE, "data", "eval.json"), encoding="utf-8") as f:',
+    '    with open(os.path.join(RUN_DIR, "data", "eval.json"), encoding="utf-8") as f:',
     '        ev = json.load(f)',
     '    queries = {f"q{i}": text for i, text in enumerate(ev["queries"])}',
     '    corpus = {f"d{i}": text for i, text in enumerate(ev["corpus"])}',
@@ -535,7 +535,7 @@ export function generateScript(input: ScriptInput): string {
   w(
     'def main():',
     '    model = load_model(MODEL)',
-    '    train_dataset = Dataset.from_list(read_jsonl(os.path.join(HERE, "data", "train.jsonl")))',
+    '    train_dataset = Dataset.from_list(read_jsonl(os.path.join(RUN_DIR, "data", "train.jsonl")))',
     '    args = SentenceTransformerTrainingArguments(',
     '        output_dir=os.path.join(RUN_DIR, "checkpoints"),',
     `        max_steps=${t.maxSteps},`,

@@ -4,7 +4,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isSafeRunId, isStrictlyInside } from '../../runs/runDir';
+import { isSafeRunId, isStrictlyInside, realPath } from '../../runs/runDir';
 import type { RunState } from '../../runs/store';
 import { RUN_FILES } from '../../protocol/runFolder';
 import type { MetricsPanelView } from '../panel/panelApi';
@@ -229,7 +229,16 @@ export class Commands {
       return;
     }
     const what = runs.length === 1 ? `run "${runs[0].info.name}" (${runs[0].id})` : `${runs.length} runs`;
-    if (!(await confirm(`Delete ${what}? Its folder, metrics and checkpoints are removed from disk.`, 'Delete'))) return;
+    // The folders as they are on disk (links resolved): what the user agrees to remove.
+    const real = runs.map((r) => realPath(r.dir));
+    const where = real.length === 1 ? real[0] : real.slice(0, 5).join(', ') + (real.length > 5 ? `, and ${real.length - 5} more` : '');
+    if (
+      !(await confirm(
+        `Delete ${what}? ${runs.length === 1 ? 'Its folder' : 'Their folders'} ${where} (metrics and checkpoints) ${runs.length === 1 ? 'is' : 'are'} removed from disk.`,
+        'Delete',
+      ))
+    )
+      return;
     const dir = this.model.dir!;
     for (const r of runs) {
       // Never anything outside the runs folder, whatever the id or a symlink says.

@@ -6,6 +6,7 @@ import { parse, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { ConfigError } from '../../config/diagnostics';
 import { escapePointer, validateRunConfig } from '../../config/validate';
+import { fieldPointer, parameterPointer, pathSegments, setAtPath } from '../../config/sweep';
 import { isStrictlyInside } from '../../runs/runDir';
 import type { SweepRunRef } from '../launch/launcher';
 
@@ -47,6 +48,37 @@ export function namedPaths(parsed: unknown): { pointer: string; value: string }[
   return out;
 }
 
+/**
+ * The paths a sweep's values name: each value of each parameter set into the config on its own, and the
+ * paths namedPaths finds at (or under) that parameter's field, pointed at the value in the sweep
+ * (`/sweep/parameters/data.train.source/1`). Every combination is validated with the files checked
+ * (src/config/sweepValidation.ts), so each of its paths must pass the same rule as a plain config's.
+ */
+export function sweptPaths(parsed: unknown): { pointer: string; value: string }[] {
+  const out: { pointer: string; value: string }[] = [];
+  const root = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  const params = (root?.sweep as { parameters?: unknown } | undefined)?.parameters;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return out;
+  for (const [dotted, values] of Object.entries(params as Record<string, unknown>)) {
+    if (!Array.isArray(values)) continue;
+    const segs = pathSegments(dotted);
+    if (!segs.length) continue;
+    const field = fieldPointer(dotted);
+    values.forEach((v, i) => {
+      const copy = structuredClone(root) as Record<string, unknown>;
+      delete copy.sweep;
+      try {
+        setAtPath(copy, segs, v, []);
+      } catch {
+        return; // a path through a non-object: the sweep's own validation reports it
+      }
+      for (const p of namedPaths(copy))
+        if (p.pointer === field || p.pointer.startsWith(field + '/')) out.push({ pointer: parameterPointer(dotted, i), value: p.value });
+    });
+  }
+  return out;
+}
+
 /** Is `p` (absolute) one of the roots or inside one — lexically, and after resolving symlinks? */
 export function insideWorkspace(roots: readonly string[], p: string): boolean {
   return roots.some((root) => {
@@ -73,7 +105,7 @@ export function validateText(text: string, file: string, roots?: readonly string
   const notes: ConfigError[] = [];
   if (roots) {
     const base = dirname(resolve(file));
-    for (const { pointer, value } of namedPaths(parsed)) {
+    for (const { pointer, value } of [...namedPaths(parsed), ...sweptPaths(parsed)]) {
       const abs = isAbsolute(value) ? value : resolve(base, value);
       if (insideWorkspace(roots, abs)) continue;
       checkFiles = false;

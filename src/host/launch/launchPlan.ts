@@ -1,6 +1,6 @@
 // How to launch the trainer, as pure functions (no vscode import) so it is unit-tested.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface LaunchInput {
@@ -104,7 +104,9 @@ export class LaunchQueue<T> {
  */
 export function spawnDetached(plan: LaunchPlan, outputFile: string): ChildProcess {
   mkdirSync(path.dirname(outputFile), { recursive: true });
-  const fd = openSync(outputFile, 'a');
+  // Never through a symlink: a committed `.logs/<id>.log -> ~/.bashrc` would get the trainer's output
+  // appended when that run is resumed (O_NOFOLLOW where the platform has it).
+  const fd = openSync(outputFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o644);
   try {
     const child = spawn(plan.command, plan.args, {
       cwd: plan.cwd,

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSweepId } from '../../config/sweep';
 import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
-import { isOurTrainer, liveLockHolder, LOCK_FILE, readProcCmdline } from '../../runs/trainerProcess';
+import { isForeignLock, liveLockHolder, LOCK_FILE, readProcCmdline, readRunLock } from '../../runs/trainerProcess';
+import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
 import type { RunState } from '../../runs/store';
 import { stopProcess } from '../../runs/stop';
@@ -17,7 +18,7 @@ import { backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } f
 import type { RunsModel } from '../runsModel';
 import { settings } from '../settings';
 import { LaunchProgress } from './launchProgress';
-import { confirm, isTrusted, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
+import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
 
 /** One run of a sweep config, as Start Run queues it: its place in the expansion, its values and name. */
 export interface SweepRunRef {
@@ -277,8 +278,9 @@ export class Launcher implements vscode.Disposable {
   /**
    * SIGTERM: the trainer checkpoints and writes status "stopped". If it is still alive after
    * `matryoshkaLab.stopGraceSeconds`, SIGKILL, and run.json says so (status "stopped", stopSignal
-   * "SIGKILL"). Queued runs are just dropped. In Restricted Mode only a pid whose command line is our
-   * trainer is signalled (a cloned run.json may name any pid). Returns false when there is nothing to stop.
+   * "SIGKILL"). Queued runs are just dropped. In every mode only our own child or a pid whose command line
+   * binds it to this run (src/runs/runProcess.ts) is signalled: a cloned run.json may name any pid.
+   * Returns false when there is nothing to stop.
    */
   stop(runId: string): boolean {
     for (const p of [...this.spawning.values()]) {
@@ -296,6 +298,14 @@ export class Launcher implements vscode.Disposable {
     // run.json still names the previous process, a launch not yet visible) only our own child.
     const pid = r?.status === 'running' && r.info.pid ? r.info.pid : child;
     if (!pid) return false;
+    // A lock written on another machine (a runs folder on a shared file system): its pid is no process of
+    // this one, whatever runs here under that number.
+    const lock = r ? readRunLock(r.dir) : undefined;
+    if (pid !== child && lock && isForeignLock(lock)) {
+      this.output.appendLine(`[${runId}] not stopped: its trainer runs on ${lock.host} (pid ${lock.pid} there)`);
+      void showWarning(`${runId} is being trained on ${lock.host}: stop it on that machine.`);
+      return true;
+    }
     // A run folder with a lock names the trainer writing it: a run.json pid that the lock does not name
     // (a trainer killed with -9 whose pid now belongs to another run's trainer) is not signalled.
     if (pid !== child && r && existsSync(path.join(r.dir, LOCK_FILE)) && liveLockHolder(r.dir) !== pid) {
@@ -309,15 +319,18 @@ export class Launcher implements vscode.Disposable {
       this.output.appendLine(`[${runId}] already stopping (pid ${pid})`);
       return true;
     }
-    if (!isTrusted() && pid !== child) {
-      const ours = isOurTrainer(pid);
-      if (ours !== true) {
+    // In every mode, only a process bound to this run by its own argv (src/runs/runProcess.ts) is
+    // signalled: run.json, its cmdline and the lock are whatever a cloned repository committed.
+    const runDir = r?.dir ?? this.spawning.get(runId)?.runDir;
+    if (pid !== child) {
+      const bound = runDir ? isRunProcess(pid, runDir) : undefined;
+      if (bound !== true) {
         const why =
-          ours === undefined
-            ? `on ${process.platform} the extension cannot tell whether pid ${pid} (from ${runId}/run.json) is a Matryoshka Lab trainer`
-            : `pid ${pid} (from ${runId}/run.json) is not a Matryoshka Lab trainer`;
+          bound === undefined
+            ? `the extension cannot tell on ${process.platform} whether pid ${pid} (from ${runId}/run.json) is the trainer of this run`
+            : `pid ${pid} (from ${runId}/run.json) is not the trainer of this run (its command line names neither the run folder nor its runs folder)`;
         this.output.appendLine(`[${runId}] not stopped: ${why}`);
-        void showWarning(`not stopping ${runId} in Restricted Mode: ${why}. Stop it from a terminal, or trust this workspace.`);
+        void showWarning(`not stopping ${runId}: ${why}. Stop it from its terminal.`);
         return true;
       }
     }
@@ -330,8 +343,14 @@ export class Launcher implements vscode.Disposable {
       pid,
       runDir: r?.dir ?? this.spawning.get(runId)?.runDir,
       graceMs: graceS * 1000,
-      // Pid reuse: only SIGKILL the process we sent SIGTERM to (same command line, where readable).
-      stillSame: (p) => cmdline === undefined || readProcCmdline(p) === cmdline,
+      // Pid reuse: SIGKILL only the process we sent SIGTERM to — our child still running, or the same
+      // command line still bound to this run. A command line that cannot be read is not the same.
+      stillSame: (p) =>
+        p === child
+          ? this.childPids.get(runId) === p
+          : !!runDir &&
+            isRunProcess(p, runDir) === true &&
+            (cmdline === undefined ? process.platform !== 'linux' : readProcCmdline(p) === cmdline),
       abort: abort.signal,
     });
     this.output.appendLine(`[${runId}] stop requested (SIGTERM to ${pid}; SIGKILL after ${graceS} s)`);

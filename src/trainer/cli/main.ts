@@ -7,26 +7,35 @@
  * folder whose run.json names the sweep ({id, index, params}); a stop signal stops the current run and
  * starts no further one.
  * Exit codes: 0 completed or stopped on request, 1 the run (a run of the sweep) failed, 2 bad arguments /
- * config / data / a batch that cannot fit / a run another live trainer holds (nothing is created on disk
- * then; in a sweep, that run and the ones after it are not started),
+ * config / data / a batch that cannot fit / a run another live trainer holds / a --out another trainer
+ * created its run in while this one prepared (nothing is created on disk then; in a sweep, that run and
+ * the ones after it are not started),
  * 130 / 143 SIGINT / SIGTERM before the run folder existed (nothing written); 129 SIGHUP, or 130 / 143 for a
  * second signal, once it exists: the run is marked stopped at its last checkpoint.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config/loadConfig';
 import { describeParams, newSweepId } from '../../config/sweep';
 import type { SweepRun } from '../../config/sweepValidation';
 import { formatConfigErrors, validateRunConfig } from '../../config/validate';
 import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
-import { liveLockHolder, LOCK_FILE, pidExists } from '../../runs/trainerProcess';
+import { LOCK_FILE, pidExists } from '../../runs/trainerProcess';
 import { latestReadableCheckpoint, type LoadedCheckpoint } from '../loop/checkpoint';
 import { DataError } from '../../data/types';
 import { sentenceTransformersMain } from '../../engines/sentenceTransformers/launch';
 import { Progress } from './progress';
-import { defaultRunsDir, makeRunId, markExitingNow, RunLockedError } from '../../runs/runWriter';
+import {
+  acquireRunLock,
+  defaultRunsDir,
+  makeRunId,
+  markExitingNow,
+  releaseRunLock,
+  RunFolderTakenError,
+  RunLockedError,
+} from '../../runs/runWriter';
 import { prepareRun, RunInputError, type PreparedRun } from '../loop/prepare';
 import { runTraining } from '../loop/train';
 
@@ -130,6 +139,8 @@ function inputError(e: unknown, configFile: string): string | undefined {
 interface Current {
   started: boolean;
   runDir: string;
+  /** The run folder whose lock this process took before its run started (a resume): released on the way out. */
+  lockedDir?: string;
 }
 
 interface Session {
@@ -159,12 +170,6 @@ export async function main(argv: string[]): Promise<number> {
   const progress = new Progress(process.stderr);
   const log = (s: string) => progress.message(s);
 
-  let prepared: PreparedRun;
-  let runDir: string;
-  let resumeFrom: LoadedCheckpoint | undefined;
-  let infoExtra: Record<string, unknown> = {};
-  let configLabel: string;
-
   // Signals are handled from the start: while preparing (nothing on disk yet) a signal exits at once,
   // writing nothing; once the run folder exists it finishes the step (or abandons an evaluation),
   // checkpoints and marks the run "stopped". The long phases yield to the event loop (cooperative.ts).
@@ -173,6 +178,7 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (sig: 'SIGINT' | 'SIGTERM' | 'SIGHUP') => {
     const code = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 }[sig];
     if (!current.started) {
+      if (current.lockedDir) releaseRunLock(current.lockedDir);
       process.stderr.write(`\n${sig}: stopped before the run started (nothing was written for it)\n`);
       process.exit(code);
     }
@@ -195,6 +201,23 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGHUP', () => onSignal('SIGHUP'));
   const session: Session = { args, progress, log, stop, current };
   try {
+    return await prepareAndTrain(session);
+  } finally {
+    // A resume refused or failed before its run started must not leave its lock behind (runTraining
+    // releases it otherwise; releasing twice is harmless: only this process's lock is removed).
+    if (current.lockedDir) releaseRunLock(current.lockedDir);
+  }
+}
+
+/** Everything after the arguments and the signal handlers: prepare the run (or resume), then train it → the exit code. */
+async function prepareAndTrain(session: Session): Promise<number> {
+  const { args, log, current } = session;
+  let prepared: PreparedRun;
+  let runDir: string;
+  let resumeFrom: LoadedCheckpoint | undefined;
+  let infoExtra: Record<string, unknown> = {};
+  let configLabel: string;
+  try {
     if (args.resume) {
       runDir = resolve(args.resume);
       configLabel = join(runDir, RUN_FILES.config);
@@ -202,24 +225,24 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: ${runDir} is not a run folder (no ${RUN_FILES.info} / ${RUN_FILES.config})\n`);
         return 2;
       }
+      const hadLock = existsSync(join(runDir, LOCK_FILE));
+      // The lock first, then the state: a second resume racing this one across its (long) preparation is
+      // refused here, rather than both choosing the same checkpoint and training one after the other.
+      try {
+        acquireRunLock(runDir);
+      } catch (e) {
+        if (!(e instanceof RunLockedError)) throw e;
+        process.stderr.write(`error: run ${basename(runDir)} is still running (${lockHolderText(e)} holds its lock); stop it first\n`);
+        return 2;
+      }
+      current.lockedDir = runDir;
       const info = JSON.parse(readFileSync(join(runDir, RUN_FILES.info), 'utf8')) as RunInfo;
       if (info.status === 'completed') {
         process.stderr.write(`error: run ${info.id} is already completed\n`);
         return 2;
       }
-      const holder = liveLockHolder(runDir);
-      if (holder !== undefined) {
-        process.stderr.write(`error: run ${info.id} is still running (pid ${holder} holds its lock); stop it first\n`);
-        return 2;
-      }
       // A run folder from before run locks: its run.json's pid is all there is to go by.
-      if (
-        info.status === 'running' &&
-        info.pid &&
-        info.pid !== process.pid &&
-        pidExists(info.pid) &&
-        !existsSync(join(runDir, LOCK_FILE))
-      ) {
+      if (info.status === 'running' && info.pid && info.pid !== process.pid && pidExists(info.pid) && !hadLock) {
         process.stderr.write(`error: run ${info.id} is still running (pid ${info.pid}); stop it first\n`);
         return 2;
       }
@@ -264,6 +287,10 @@ export async function main(argv: string[]): Promise<number> {
   return (await trainPrepared(session, prepared, runDir, infoExtra, resumeFrom)).code;
 }
 
+function lockHolderText(e: RunLockedError): string {
+  return `pid ${e.pid}${e.host ? ` on ${e.host}` : ''}`;
+}
+
 /** A --out (or default) folder a new run may be created in; says why not otherwise. */
 function freeRunDir(runDir: string): boolean {
   if (existsSync(join(runDir, RUN_FILES.info))) {
@@ -301,7 +328,8 @@ async function trainPrepared(
       workers,
     });
   } catch (e) {
-    if (!(e instanceof RunLockedError)) throw e;
+    // Another trainer holds the run, or created its own run in this --out while this one prepared: a refusal.
+    if (!(e instanceof RunLockedError) && !(e instanceof RunFolderTakenError)) throw e;
     process.stderr.write(`error: ${e.message}\n`);
     return { code: 2 };
   }

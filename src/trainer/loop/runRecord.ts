@@ -4,8 +4,10 @@
  * under its lock for a resume. Closed with the status the run ends with — completed (the trained model
  * saved beside), stopped (a checkpoint to resume from) or failed (the error) — never left "running".
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunInfo } from '../../protocol/runFolder';
+import { applyResume } from '../../insights/metricRules';
+import { parseMetricsJsonl, RUN_FILES, type RunInfo } from '../../protocol/runFolder';
 import { acquireRunLock, releaseRunLock, RunWriter } from '../../runs/runWriter';
 import { saveHfModel } from '../model/hfFolder';
 import { removeTempCheckpoints, type LoadedCheckpoint } from './checkpoint';
@@ -78,6 +80,20 @@ export function recordResume(writer: RunWriter, ckpt: LoadedCheckpoint, now: Dat
   writer.append({ type: 'resume', fromStep: step, time: elapsed, wallTime: now.getTime() });
   writer.update({ step });
   writer.log(`resumed from step ${step} (${ckpt.dir})`);
+}
+
+/**
+ * Does metrics.jsonl hold an evaluation of the model at `step` that still counts (the resume rule
+ * applied)? A stop abandons an evaluation without writing it, so a resumed run asks before going on.
+ */
+export function evalWrittenAt(runDir: string, step: number): boolean {
+  let text: string;
+  try {
+    text = readFileSync(join(runDir, RUN_FILES.metrics), 'utf8');
+  } catch {
+    return false;
+  }
+  return applyResume(parseMetricsJsonl(text).lines).some((e) => e.split === 'eval' && e.step === step);
 }
 
 export function markFailed(writer: RunWriter, err: Error, step: number): void {

@@ -29,7 +29,7 @@ import { EvalSchedule } from './evalSchedule';
 import { AdamW } from './optimizer';
 import type { PreparedRun } from './prepare';
 import { printFinalReport, type ProgressSink } from './report';
-import { markCompleted, markFailed, markStopped, openRunFolder, recordResume, reopenForResume, runIdOf } from './runRecord';
+import { evalWrittenAt, markCompleted, markFailed, markStopped, openRunFolder, recordResume, reopenForResume, runIdOf } from './runRecord';
 import { EpochBatches, TrainLoop } from './trainLoop';
 
 export interface TrainRunOptions {
@@ -140,6 +140,12 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
   try {
     try {
       if (!o.resumeFrom) result.initial = await evals.atStart();
+      else if (!evalWrittenAt(o.runDir, state.step)) {
+        // An evaluation due at the checkpoint's step that a stop abandoned (the untrained baseline at step 0,
+        // an evalEvery one) runs first: the loop goes on past that step and would never come back to it.
+        if (state.step === 0) result.initial = await evals.atStart();
+        else await evals.afterStep(state.step);
+      }
       await loop.run(async (step) => {
         await evals.afterStep(step);
         checkpoints.afterStep(step);
