@@ -19,6 +19,7 @@ import { EVAL_BATCH, embedTextsWork } from '../src/trainer/eval/embed';
 import { evaluateWork, type EvalTimings } from '../src/trainer/eval/evaluator';
 import { buildEvalSet } from '../src/data/evalSet';
 import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
+import { scratchSpec } from '../src/trainer/loop/prepare';
 import { WordPieceTokenizer } from '../src/trainer/tokenizer/wordpiece';
 
 export const EVAL_QUERIES = 1000;
@@ -171,20 +172,8 @@ export async function runPrecisionsBench(o: { runs: number; warmup: number }): P
   const texts: string[] = [];
   for (let i = 0; i < tableSize(data.train) && texts.length < TOKENIZER_TEXTS; i++) for (const col of data.train.texts) texts.push(col[i]);
   const tokenizer = WordPieceTokenizer.train(texts, { vocabSize: s.vocabSize });
-  const spec: EncoderSpec = {
-    vocabSize: tokenizer.vocabSize,
-    hiddenSize: s.hiddenSize,
-    numLayers: s.numLayers,
-    numHeads: s.numHeads,
-    intermediateSize: s.intermediateSize,
-    maxPositions: s.maxSeqLength,
-    typeVocabSize: 2,
-    layerNormEps: 1e-12,
-    pooling: s.pooling,
-    layerNorm: s.layerNorm,
-    hiddenDropout: s.hiddenDropout,
-    attentionDropout: s.attentionDropout,
-  };
+  // The quick start's encoder at its full width (no projection): the trainer's own spec.
+  const spec = scratchSpec(s, tokenizer.vocabSize, s.hiddenSize);
   const ev = quick.evaluation;
   const set = buildEvalSet(data.eval, ev.maxQueries);
   const encoder = new BertEncoder(spec, { seed: 1 });

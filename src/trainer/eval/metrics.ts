@@ -255,16 +255,26 @@ export interface RetrievalMetrics {
 
 /** Metrics of one query from its ranked list (best first) and its relevant corpus ids. */
 export function queryMetrics(ranked: number[], relevant: ReadonlySet<number>): RetrievalMetrics {
-  const nRel = relevant.size;
-  if (nRel === 0) throw new Error('a query needs at least one relevant document');
+  if (relevant.size === 0) throw new Error('a query needs at least one relevant document');
+  const ranks: number[] = [];
+  for (let r = 0; r < Math.min(ranked.length, 100); r++) if (relevant.has(ranked[r])) ranks.push(r);
+  return metricsFromRanks(ranks, ranks.length, relevant.size);
+}
+
+/**
+ * Metrics of one query from where its relevant documents landed: `ranks[0..count)`, their 0-based ranks in
+ * its ranked list (ascending, < 100), of `nRel` relevant documents in all. The one copy of the formulas,
+ * shared by the float32 and the quantised evaluations (quantizedRetrieval.ts).
+ */
+export function metricsFromRanks(ranks: ArrayLike<number>, count: number, nRel: number): RetrievalMetrics {
   let dcg = 0;
   let mrr = 0;
   let hits1 = 0;
   let hits10 = 0;
   let hits = 0;
   let apSum = 0;
-  for (let r = 0; r < Math.min(ranked.length, 100); r++) {
-    if (!relevant.has(ranked[r])) continue;
+  for (let t = 0; t < count; t++) {
+    const r = ranks[t];
     hits++;
     apSum += hits / (r + 1);
     if (r < 10) {

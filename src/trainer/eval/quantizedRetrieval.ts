@@ -34,7 +34,7 @@
  */
 import { runSync, type Work } from '../../common/cooperative';
 import { precisionKey, type Precision } from '../../protocol/runFolder';
-import { type PrefixScorerFactory, type RetrievalMetrics, scoreBlock, truncateNormalize } from './metrics';
+import { metricsFromRanks, type PrefixScorerFactory, type RetrievalMetrics, scoreBlock, truncateNormalize } from './metrics';
 import { int8Calibration, quantizeBinary, quantizeInt8, binaryRowBytes } from './quantize';
 
 const NO_RANKS: readonly number[] = [];
@@ -62,39 +62,15 @@ const EXACT_FLOAT_DOT_DIM = 1024;
 
 const METRIC_NAMES = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@10', 'map@100'] as const satisfies readonly (keyof RetrievalMetrics)[];
 
-/** Mean metrics over queries, accumulated in queryMetrics' order (metrics.ts) so the formulas are its own. */
+/** Mean metrics over queries, in the float32 evaluation's order (metrics.ts), with its formulas (metricsFromRanks). */
 class MetricMeans {
   readonly sums = new Float64Array(METRIC_NAMES.length);
   constructor(private readonly nq: number) {}
 
   /** One query: `ranks` = 0-based ranks (< RANKED, ascending) of its relevant documents found in the list. */
   add(ranks: readonly number[], count: number, nRel: number): void {
-    let dcg = 0;
-    let mrr = 0;
-    let hits1 = 0;
-    let hits10 = 0;
-    let hits = 0;
-    let apSum = 0;
-    for (let t = 0; t < count; t++) {
-      const r = ranks[t];
-      hits++;
-      apSum += hits / (r + 1);
-      if (r < 10) {
-        dcg += 1 / Math.log2(r + 2);
-        if (mrr === 0) mrr = 1 / (r + 1);
-        hits10++;
-      }
-      if (r < 1) hits1++;
-    }
-    let idcg = 0;
-    for (let r = 0; r < Math.min(nRel, 10); r++) idcg += 1 / Math.log2(r + 2);
-    const s = this.sums;
-    const n = this.nq;
-    s[0] += dcg / idcg / n;
-    s[1] += mrr / n;
-    s[2] += hits1 / nRel / n;
-    s[3] += hits10 / nRel / n;
-    s[4] += apSum / Math.min(nRel, 100) / n;
+    const m = metricsFromRanks(ranks, count, nRel);
+    METRIC_NAMES.forEach((k, i) => (this.sums[i] += m[k] / this.nq));
   }
 
   into(out: Record<string, number>, precision: Precision, rescore: boolean): void {
