@@ -13,7 +13,8 @@ import { after, describe, test } from 'node:test';
 import { parse } from 'jsonc-parser/lib/esm/main.js';
 import { validateRunConfig } from '../../src/config/validate';
 import type { ResolvedRunConfig } from '../../src/config/resolve';
-import { generateScript, precisionSettings } from '../../src/engines/sentenceTransformers/script';
+import { generateScript } from '../../src/engines/sentenceTransformers/script';
+import { precisionSettings } from '../../src/engines/sentenceTransformers/precisionEvaluator';
 import { precisionKey, type Precision } from '../../src/protocol/runFolder';
 import { int8Calibration, quantizeBinary, quantizeInt8 } from '../../src/trainer/eval/quantize';
 

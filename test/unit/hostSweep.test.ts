@@ -35,7 +35,7 @@ const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
 const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
 const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
 const { Commands } = require('../../src/host/commands/commands') as typeof import('../../src/host/commands/commands');
-type SweepLaunch = import('../../src/host/launch/launcher').SweepLaunch;
+type SweepLaunch = import('../../src/host/launch/launchTypes').SweepLaunch;
 
 const ws = join(root, 'ws');
 const ext = join(root, 'ext');

@@ -7,7 +7,8 @@ import { toPanelRun } from '../../src/host/panel/panelRun';
 import { isBestCheckpoints, isPanelRun, type PanelRun } from '../../src/protocol/panelMessages';
 import type { RunInfo } from '../../src/protocol/runFolder';
 import { keptBestStep } from '../../webview/charts/chartSpecs';
-import { deriveColumns, formatCell } from '../../webview/runsTable/columns';
+import { deriveColumns } from '../../webview/runsTable/columns';
+import { formatCell } from '../../webview/runsTable/cellFormat';
 import { tableRows } from '../../webview/runsTable/rows';
 
 const INFO: RunInfo = {

@@ -8,7 +8,7 @@ import type { PanelParts } from '../../webview/app/panel';
 import { xColumn } from '../../webview/charts/axes';
 import type { TimeChart } from '../../webview/charts/timeChart';
 import { diffRowsAsText } from '../../webview/diff/diffTable';
-import { formatCell } from '../../webview/runsTable/columns';
+import { formatCell } from '../../webview/runsTable/cellFormat';
 
 /** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve and points. */
 function datasetInfos(

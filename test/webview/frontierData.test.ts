@@ -19,7 +19,8 @@ import {
   runFrontiers,
 } from '../../webview/mrl/frontierData';
 import { currentMrlMetric, mrlCandidates } from '../../webview/mrl/mrlData';
-import { deriveColumns, formatCell } from '../../webview/runsTable/columns';
+import { deriveColumns } from '../../webview/runsTable/columns';
+import { formatCell } from '../../webview/runsTable/cellFormat';
 import { tableCsv } from '../../webview/runsTable/csv';
 import { parseFilter } from '../../webview/runsTable/filter';
 import { tableRows } from '../../webview/runsTable/rows';

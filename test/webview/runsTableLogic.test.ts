@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PanelRun } from '../../src/protocol/panelMessages';
-import { deriveColumns, filterableColumns, formatCell, formatDuration, paramPaths, type Column } from '../../webview/runsTable/columns';
+import { deriveColumns, filterableColumns, paramPaths, type Column } from '../../webview/runsTable/columns';
+import { formatCell, formatDuration } from '../../webview/runsTable/cellFormat';
 import { tableCsv } from '../../webview/runsTable/csv';
 import { parseFilter } from '../../webview/runsTable/filter';
 import { tableRows, type TableRow } from '../../webview/runsTable/rows';

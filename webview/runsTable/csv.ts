@@ -5,7 +5,8 @@
  * injection neutralised). Pure: no DOM.
  */
 import { csvCell } from '../charts/exportCsv';
-import type { CellValue, Column } from './columns';
+import type { Column } from './columns';
+import type { CellValue } from './cellFormat';
 import type { TableRow } from './rows';
 
 function cell(col: Column, v: CellValue): string {

@@ -10,7 +10,8 @@
  * A bad expression is an error message (what is wrong and where), never an exception. Pure: no DOM.
  */
 import type { RunStatus } from '../../src/protocol/runFolder';
-import type { CellValue, Column } from './columns';
+import type { Column } from './columns';
+import type { CellValue } from './cellFormat';
 import type { TableRow } from './rows';
 
 export type RowTest = (row: TableRow, now: number) => boolean;

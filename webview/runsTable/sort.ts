@@ -3,7 +3,8 @@
  * and rows without a value last in either direction. Stable: equal rows keep their order (the run list's,
  * newest first). Pure: no DOM.
  */
-import type { CellValue, Column } from './columns';
+import type { Column } from './columns';
+import type { CellValue } from './cellFormat';
 import type { TableRow } from './rows';
 
 export type SortDir = 'asc' | 'desc';

@@ -4,7 +4,8 @@
  * blank cell each side (the colgroup keeps the widths). Measured: drawing all 500 rows × ~70 columns took
  * seconds of script and layout. The header is tableHead.ts, the geometry gridGeometry.ts.
  */
-import { formatCell, type Column } from './columns';
+import type { Column } from './columns';
+import { formatCell } from './cellFormat';
 import { el, setText } from './dom';
 import { columnEdges, ROW_PX_GUESS, scrollTopToShow, visibleCols, visibleRows, type Viewport } from './gridGeometry';
 import type { SortSpec } from './sort';

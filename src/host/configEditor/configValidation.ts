@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { type ConfigDiagnostic, configDiagnostics, editorDiagnostics, rangesMeet } from '../../config/diagnostics';
 import { quickFixesFor } from '../../config/quickFixes';
 import { validateText } from './validateAdapter';
-import type { SweepRunRef, ValidationOutcome } from '../launch/launcher';
+import type { SweepRunRef, ValidationOutcome } from '../launch/launchTypes';
 
 export const CONFIG_GLOB = '**/*.mrl.json';
 export const isConfigUri = (u: vscode.Uri) => /\.mrl\.json$/i.test(u.path);

@@ -8,7 +8,7 @@ import type { ConfigError } from '../../config/diagnostics';
 import { escapePointer, validateRunConfig } from '../../config/validate';
 import { fieldPointer, parameterPointer, pathSegments, setAtPath } from '../../config/sweep';
 import { isStrictlyInside } from '../../runs/runDir';
-import type { SweepRunRef } from '../launch/launcher';
+import type { SweepRunRef } from '../launch/launchTypes';
 
 export interface TextValidation {
   /** The text as parsed (may be invalid). */

@@ -17,42 +17,9 @@ import { stopProcess } from '../../runs/stop';
 import { backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
 import type { RunsModel } from '../runsModel';
 import { settings } from '../settings';
+import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes';
 import { LaunchProgress } from './launchProgress';
 import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
-
-/** One run of a sweep config, as Start Run queues it: its place in the expansion, its values and name. */
-export interface SweepRunRef {
-  index: number;
-  params: Record<string, unknown>;
-  name: string;
-}
-
-/** What the launcher needs to know of a config before it launches (the config editor's validation
- *  supplies it: configEditor depends on launch, never the reverse). */
-export interface ValidationOutcome {
-  ok: boolean;
-  /** The resolved config (defaults filled in), when valid. */
-  config?: Record<string, unknown>;
-  /** The file as written (to tell whether it chooses a backend itself). */
-  raw?: unknown;
-  /** A valid sweep config: the runs it expands to. */
-  sweepRuns?: SweepRunRef[];
-  problems: string[];
-}
-
-/** What Start Run on a sweep config queued: the sweep id its runs share, and their run ids in order. */
-export interface SweepLaunch {
-  sweepId: string;
-  runIds: string[];
-}
-
-/** A sweep with something left to stop: runs running (in the folder or just spawned) and runs queued. */
-export interface ActiveSweep {
-  sweepId: string;
-  name: string;
-  running: string[];
-  queued: string[];
-}
 
 interface Pending {
   runId: string;
