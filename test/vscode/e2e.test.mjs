@@ -276,9 +276,11 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await treeRow(page, 'reload-me').waitFor();
       const runsDir = path.join(workspace, '.mrl/runs');
       const pid = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')).pid;
+      // Wait for the reload itself (the page navigates), then for the new workbench, not for a time.
+      const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 120000 });
       await runCommand(page, 'Developer: Reload Window');
-      await page.waitForTimeout(1500);
-      await page.locator('.monaco-workbench').waitFor();
+      await reloaded;
+      await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 120000 });
       await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
       const info0 = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
       assert.equal(info0.status, 'running', `the run finished during the reload (step ${info0.step}): raise RELOAD_STEPS`);

@@ -303,10 +303,11 @@ export async function runCommand(page, title, { attempts = 20 } = {}) {
     // A quick input left open (say, by a failed step) would swallow F1's palette.
     if (await input.count()) await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('>' + title);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).filter({ visible: true }).first();
     try {
+      // A workbench still starting (after a reload) ignores F1: press it again, as a user would.
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill('>' + title);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).filter({ visible: true }).first();
       await row.waitFor({ state: 'visible', timeout: 3000 });
       await page.keyboard.press('Enter');
       return;
