@@ -3,8 +3,8 @@
 // The sentence-transformers Resume case is test/trainer/stHostile.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { touchedPaths } from './fsSpy';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -335,26 +335,6 @@ describe(
 );
 
 describe('editor validation', () => {
-  /** Every path the fs functions validation uses were called with, during f(). */
-  function touched(f: () => void): string[] {
-    const seen: string[] = [];
-    const names = ['existsSync', 'statSync', 'readFileSync', 'lstatSync', 'realpathSync', 'openSync'] as const;
-    const fsAny = fs as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const orig = names.map((n) => fsAny[n]);
-    names.forEach((n, i) => {
-      fsAny[n] = function (this: unknown, ...a: unknown[]) {
-        seen.push(String(a[0]));
-        return orig[i].apply(this, a);
-      };
-    });
-    try {
-      f();
-    } finally {
-      names.forEach((n, i) => (fsAny[n] = orig[i]));
-    }
-    return seen;
-  }
-
   test('a swept data path outside the workspace is not probed: a note on that value', () => {
     const ws = join(root, 'sweep-ws');
     const outside = join(root, 'sweep-outside');
@@ -369,7 +349,7 @@ describe('editor validation', () => {
       sweep: { method: 'grid', parameters: { 'data.train.source': ['data/in.jsonl', join(outside, 'secret.jsonl')] } },
     });
     let v!: ReturnType<typeof validateText>;
-    const paths = touched(() => (v = validateText(text, join(ws, 'a.mrl.json'), [ws])));
+    const paths = touchedPaths(() => (v = validateText(text, join(ws, 'a.mrl.json'), [ws])));
     assert.deepEqual(
       paths.filter((p) => p.startsWith(outside)),
       [],

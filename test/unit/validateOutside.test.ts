@@ -1,8 +1,8 @@
 // Validating a config (editor diagnostics) never reads or stats files outside the workspace folders: a
 // cloned repo's *.mrl.json naming ~/.ssh/… or ../../secret must not make the editor probe them.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { touchedPaths } from './fsSpy';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -34,31 +34,11 @@ const config = (modelPath: string, source = 'data/train.jsonl') =>
     2,
   );
 
-/** Every path the fs functions validation uses were called with, during f(). */
-function touched(f: () => void): string[] {
-  const seen: string[] = [];
-  const names = ['existsSync', 'statSync', 'readFileSync', 'lstatSync', 'realpathSync', 'openSync'] as const;
-  const fsAny = fs as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const orig = names.map((n) => fsAny[n]);
-  names.forEach((n, i) => {
-    fsAny[n] = function (this: unknown, ...a: unknown[]) {
-      seen.push(String(a[0]));
-      return orig[i].apply(this, a);
-    };
-  });
-  try {
-    f();
-  } finally {
-    names.forEach((n, i) => (fsAny[n] = orig[i]));
-  }
-  return seen;
-}
-
 test('paths outside the workspace are not read: no file check, a warning note on each', () => {
   const file = join(ws, 'a.mrl.json');
   const text = config('../outside/model', join(outside, 'secret.jsonl'));
   let v!: ReturnType<typeof validateText>;
-  const paths = touched(() => (v = validateText(text, file, [ws])));
+  const paths = touchedPaths(() => (v = validateText(text, file, [ws])));
   assert.deepEqual(
     paths.filter((p) => p.startsWith(outside)),
     [],
@@ -78,7 +58,7 @@ test('paths outside the workspace are not read: no file check, a warning note on
 
   // Without roots (the trainer's own use): the same config is fully checked — it reads the model folder.
   let full!: ReturnType<typeof validateText>;
-  const fullPaths = touched(() => (full = validateText(text, file)));
+  const fullPaths = touchedPaths(() => (full = validateText(text, file)));
   assert.ok(
     fullPaths.some((p) => p.startsWith(outside)),
     'the spy sees the reads validation makes',
@@ -96,7 +76,7 @@ test('paths inside the workspace are still checked; a symlink out of it counts a
   assert.deepEqual(inside.errors.map((e) => e.keyword).sort(), ['dimTooLarge', 'missingFile']);
   const viaLink = config('models/link');
   let v!: ReturnType<typeof validateText>;
-  const paths = touched(() => (v = validateText(viaLink, file, [ws])));
+  const paths = touchedPaths(() => (v = validateText(viaLink, file, [ws])));
   assert.deepEqual(
     v.errors.map((e) => [e.path, e.keyword]),
     [['/model/pretrained/path', 'outsideWorkspace']],
