@@ -77,3 +77,27 @@ export function applyChartDefaults(t: PanelTheme): void {
   Chart.defaults.font.family = t.fontFamily;
   Chart.defaults.font.size = Math.max(10, t.fontSize - 1);
 }
+
+/** What every card chart (the metric-vs-dim chart, the frontier) sets the same way: no animation,
+ *  pre-parsed points, sized by its card, the nearest point under the pointer. */
+export function cardChartOptions(): Record<string, unknown> {
+  return {
+    animation: false,
+    parsing: false,
+    responsive: true,
+    maintainAspectRatio: false,
+    interaction: { mode: 'nearest', intersect: true },
+    layout: { padding: { top: 4, right: 12 } },
+  };
+}
+
+/** A linear axis in the theme's colours, its ticks written by `tick`; `extra` adds the axis' own settings. */
+export function themedLinearAxis(t: PanelTheme, tick: (v: number) => string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'linear',
+    grid: { color: t.grid },
+    border: { color: t.border },
+    ticks: { color: t.muted, callback: (v: number | string) => tick(Number(v)) },
+    ...extra,
+  };
+}

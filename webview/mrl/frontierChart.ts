@@ -10,7 +10,7 @@
 import type { Plugin, ScatterDataPoint } from 'chart.js';
 import { describePoint, type FrontierPoint } from '../../src/insights/frontier';
 import { RUN_LEGEND_MAX } from '../charts/chartSpecs';
-import { Chart, type PanelTheme } from '../charts/chartSetup';
+import { cardChartOptions, Chart, themedLinearAxis, type PanelTheme } from '../charts/chartSetup';
 import { dimColor, hexOf, RUN_DASHES, withAlpha } from '../charts/colors';
 import { formatValue } from '../charts/axes';
 import { PRECISION_VARIANTS, variantLabel, variantName, type PrecisionVariant } from '../app/precision';
@@ -143,18 +143,9 @@ export class FrontierChart {
   private options(): any {
     const t = this.theme;
     return {
-      animation: false,
-      parsing: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      interaction: { mode: 'nearest', intersect: true },
-      layout: { padding: { top: 4, right: 12 } },
+      ...cardChartOptions(),
       scales: {
-        x: {
-          type: 'linear',
-          grid: { color: t.grid },
-          border: { color: t.border },
-          ticks: { color: t.muted, callback: (v: number | string) => formatBytes(2 ** Number(v)) },
+        x: themedLinearAxis(t, (v) => formatBytes(2 ** v), {
           // One tick per power of two: bytes per vector are sizes, read in doublings.
           afterBuildTicks: (sc: { min: number; max: number; ticks: { value: number }[] }) => {
             const lo = Math.ceil(sc.min);
@@ -165,19 +156,15 @@ export class FrontierChart {
             if (ticks.length) sc.ticks = ticks;
           },
           title: { display: true, text: 'index bytes per vector (log₂)', color: t.muted },
-        },
-        y: {
-          type: 'linear',
-          grid: { color: t.grid },
-          border: { color: t.border },
-          ticks: { color: t.muted, callback: (v: number | string) => `${formatValue(Number(v))} %` },
+        }),
+        y: themedLinearAxis(t, (v) => `${formatValue(v)} %`, {
           // The p % line stays inside the plot.
           afterDataLimits: (sc: { min: number; max: number }) => {
             if (this.percent < sc.min) sc.min = this.percent;
             if (this.percent > sc.max) sc.max = this.percent;
           },
           title: { display: true, text: 'quality (% of full-dim float32)', color: t.muted },
-        },
+        }),
       },
       plugins: {
         legend: {

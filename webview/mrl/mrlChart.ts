@@ -12,7 +12,7 @@ import type { Plugin, ScatterDataPoint } from 'chart.js';
 import { adviseDim, type DimAdvice } from '../../src/insights/dimAdvisor';
 import { FUNNEL_PREFIX, type ByDim } from '../../src/protocol/runFolder';
 import { RUN_LEGEND_MAX } from '../charts/chartSpecs';
-import { Chart, type PanelTheme } from '../charts/chartSetup';
+import { cardChartOptions, Chart, themedLinearAxis, type PanelTheme } from '../charts/chartSetup';
 import { dimColor, hexOf, RUN_DASHES, RUN_MARKERS, withAlpha } from '../charts/colors';
 import type { MetricsStore } from '../app/store';
 import { formatStep, formatValue } from '../charts/axes';
@@ -135,30 +135,17 @@ export class MrlChart {
   private options(): any {
     const t = this.theme;
     return {
-      animation: false,
-      parsing: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      interaction: { mode: 'nearest', intersect: true },
-      layout: { padding: { top: 4, right: 12 } },
+      ...cardChartOptions(),
       scales: {
-        x: {
-          type: 'linear',
-          grid: { color: t.grid },
-          border: { color: t.border },
-          ticks: { color: t.muted, callback: (v: number | string) => String(Math.round(2 ** Number(v))) },
+        x: themedLinearAxis(t, (v) => String(Math.round(2 ** v)), {
           // one tick per dim actually shown (Chart.js would drop the end ticks next to fractional bounds)
           afterBuildTicks: (sc: { ticks: { value: number }[] }) => {
             const ds = [...new Set(this.points.map((p) => p.dim).concat(this.funnel.map((f) => f.rerankDim)))].sort((a, b) => a - b);
             if (ds.length) sc.ticks = ds.map((d) => ({ value: Math.log2(d) }));
           },
           title: { display: true, text: 'embedding dim (log₂)', color: t.muted },
-        },
-        y: {
-          type: 'linear',
-          grid: { color: t.grid },
-          border: { color: t.border },
-          ticks: { color: t.muted, callback: (v: number | string) => formatValue(Number(v)) },
+        }),
+        y: themedLinearAxis(t, formatValue, {
           // The advisor's p % line stays inside the plot (for a lower-is-better metric it lies above every point).
           afterDataLimits: (sc: { min: number; max: number }) => {
             for (const ra of this.advice) {
@@ -168,7 +155,7 @@ export class MrlChart {
               if (th > sc.max) sc.max = th;
             }
           },
-        },
+        }),
       },
       plugins: {
         legend: {

@@ -257,19 +257,24 @@ function funnelColumns(rows: readonly TableRow[]): Column[] {
     }));
 }
 
-function advisorColumns(settings: PanelSettings): Column[] {
-  const p = settings.advisorPercent;
-  const why = (r: TableRow) => (r.advice ? describeAdvice(r.advice) : undefined);
-  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value']): Column => ({
+/** A column of an advisor's answer for a run (shown by default; the cell's tooltip is the answer in words). */
+function answerColumn(group: 'advisor' | 'frontier', why: (r: TableRow) => string | undefined) {
+  return (key: string, label: string, kind: ColumnKind, title: string, value: Column['value']): Column => ({
     key,
     label,
     title: `${title} (key: ${key})`,
-    group: 'advisor',
+    group,
     kind,
     defaultShown: true,
     value,
     cellTitle: why,
   });
+}
+
+function advisorColumns(settings: PanelSettings): Column[] {
+  const p = settings.advisorPercent;
+  const why = (r: TableRow) => (r.advice ? describeAdvice(r.advice) : undefined);
+  const col = answerColumn('advisor', why);
   return [
     col(
       'advisor:dim',
@@ -294,16 +299,7 @@ function advisorColumns(settings: PanelSettings): Column[] {
 function frontierColumns(settings: PanelSettings): Column[] {
   const p = settings.advisorPercent;
   const why = (r: TableRow) => (r.frontier ? describeFrontierAdvice(r.frontier) : undefined);
-  const col = (key: string, label: string, kind: ColumnKind, title: string, value: Column['value']): Column => ({
-    key,
-    label,
-    title: `${title} (key: ${key})`,
-    group: 'frontier',
-    kind,
-    defaultShown: true,
-    value,
-    cellTitle: why,
-  });
+  const col = answerColumn('frontier', why);
   return [
     col(
       'frontier:bytes',
