@@ -35,6 +35,10 @@ export interface RunInfo {
    * step it came from; its checkpoint is `checkpoints/best-<dim>/` (see bestCheckpointDir).
    */
   bestCheckpoints?: Record<string, BestCheckpoint>;
+  /** Engine sentence-transformers with devices > 1: how the processes met (torchrun --standalone), and the
+   *  endpoint they used (`rendezvousEndpoint`, host:port, written by the callback). */
+  rendezvous?: string;
+  rendezvousEndpoint?: string;
   [extra: string]: unknown;
 }
 

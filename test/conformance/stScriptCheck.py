@@ -276,12 +276,12 @@ class Checker:
     def stmt(self, s, env: dict, fn: str | None) -> None:
         if isinstance(s, ast.If):
             taken = self.version_test(s.test)
-            narrowed = dict(env)
+            narrowed = env  # a version branch binds its imports for what follows
             t = s.test
             if isinstance(t, ast.Call) and isinstance(t.func, ast.Name) and t.func.id == "isinstance" and isinstance(t.args[0], ast.Name):
                 cls = self.resolve(t.args[1], env)
                 if cls and cls[0] == "class":
-                    narrowed[t.args[0].id] = ("instance", cls[1])
+                    narrowed = {**env, t.args[0].id: ("instance", cls[1])}
             if taken is None:
                 self.expr(s.test, env)
             if taken in (None, True):

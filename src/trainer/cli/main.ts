@@ -42,6 +42,7 @@ import { runTraining } from '../loop/train';
 export const USAGE = `usage:
   npm run train -- --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow] [--workers auto|<n>]
   npm run train -- --resume <runDir> [--backend auto|wasm|cpu|tensorflow] [--workers auto|<n>]
+  npm run train -- --config <file.mrl.json> --emit-script <dir>
 
   --config   the run config (JSONC); validated against schemas/run-config.schema.json. A config with a
              "sweep" runs every combination of its values, one run after another (each validated first)
@@ -55,10 +56,12 @@ export const USAGE = `usage:
              at most 3; 0 = one thread). Results are reproducible for a given number of workers.
   --resume   continues a stopped / killed run from its last checkpoint
   --python   the Python of "engine": "sentence-transformers" configs (default: $MRL_PYTHON, else python3)
+  --emit-script  ("engine": "sentence-transformers") write train.py, its data, the callback, the local model
+             folders and run.sh (the launch command) to <dir>, an empty or new folder, and run nothing
   --help     this text`;
 
 const BACKENDS: BackendName[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
-const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers', '--sweep-id', '--sweep-index', '--python'];
+const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers', '--sweep-id', '--sweep-index', '--python', '--emit-script'];
 
 export interface CliArgs {
   config?: string;
@@ -71,6 +74,8 @@ export interface CliArgs {
   sweepIndex?: number;
   /** The interpreter for engine sentence-transformers. */
   python?: string;
+  /** Engine sentence-transformers: write the run's script, data and launch command to this folder, run nothing. */
+  emitScript?: string;
   help?: boolean;
 }
 
@@ -96,7 +101,7 @@ export function parseArgs(argv: string[]): CliArgs {
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     }
     const key =
-      ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex' } as Record<string, string>)[flag] ??
+      ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex', '--emit-script': 'emitScript' } as Record<string, string>)[flag] ??
       (flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers' | 'python');
     if (a[key as keyof CliArgs] !== undefined) throw new UsageError(`${flag} given twice`);
     if (key === 'sweepIndex') {
@@ -117,12 +122,14 @@ export function parseArgs(argv: string[]): CliArgs {
     } else if (key === 'backend') {
       if (!BACKENDS.includes(value as BackendName)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${value}"`);
       a.backend = value as BackendName;
-    } else a[key as 'config' | 'out' | 'resume' | 'python'] = value;
+    } else a[key as 'config' | 'out' | 'resume' | 'python' | 'emitScript'] = value;
   }
   if (a.help) return a;
   if (!a.config && !a.resume) throw new UsageError('give --config <file> or --resume <runDir>');
   if (a.config && a.resume) throw new UsageError('--config and --resume cannot be combined (a resumed run keeps its own config)');
   if (a.resume && a.out) throw new UsageError('--out cannot be combined with --resume (the run continues in its own folder)');
+  if (a.emitScript !== undefined && (!a.config || a.out || a.sweepId !== undefined || a.sweepIndex !== undefined))
+    throw new UsageError('--emit-script goes with --config alone (it writes a folder to run elsewhere; nothing runs here)');
   if (a.resume && (a.sweepId !== undefined || a.sweepIndex !== undefined))
     throw new UsageError('--sweep-id / --sweep-index go with --config (a resumed run keeps its place in its sweep)');
   return a;
@@ -167,6 +174,10 @@ export async function main(argv: string[]): Promise<number> {
   // "engine": "sentence-transformers": a generated train.py on the user's PyTorch (its own module).
   const engineExit = await sentenceTransformersMain(args);
   if (engineExit !== undefined) return engineExit;
+  if (args.emitScript !== undefined) {
+    process.stderr.write(`error: --emit-script writes a sentence-transformers run: ${args.config} needs "engine": "sentence-transformers" (and must be valid)\n`);
+    return 2;
+  }
   const progress = new Progress(process.stderr);
   const log = (s: string) => progress.message(s);
 
