@@ -27,7 +27,8 @@ describe('the recorded sentence-transformers API (fixture)', () => {
       for (const [name, f] of Object.entries(rec.functions)) assert.ok(f, `${v}: ${name}`);
       for (const [claim, k] of Object.entries(rec.metricKeys)) assert.ok(k.key, `${v}: ${claim}: ${k.missing}`);
     }
-    for (const t of Object.values(fx.transformers)) assert.match(t.source, /wheel transformers-[\d.]+-py3-none-any\.whl \(sha256 [0-9a-f]{64}\)/);
+    for (const t of Object.values(fx.transformers))
+      assert.match(t.source, /wheel transformers-[\d.]+-py3-none-any\.whl \(sha256 [0-9a-f]{64}\)/);
   });
 
   test('what moved where, as read from the source: the facts the generator branches on', () => {
@@ -41,7 +42,10 @@ describe('the recorded sentence-transformers API (fixture)', () => {
       const symmetric = at(v).classes.CachedMultipleNegativesSymmetricRankingLoss!.deprecated;
       assert.equal(!!symmetric, versionAtLeast(v, SYMMETRIC_RENAMED), v);
     }
-    assert.match(at('6.0.0').classes.CachedMultipleNegativesSymmetricRankingLoss!.deprecated!, /directions=\('query_to_doc', 'doc_to_query'\).*partition_mode='per_direction'/);
+    assert.match(
+      at('6.0.0').classes.CachedMultipleNegativesSymmetricRankingLoss!.deprecated!,
+      /directions=\('query_to_doc', 'doc_to_query'\).*partition_mode='per_direction'/,
+    );
   });
 });
 
@@ -52,7 +56,14 @@ describe('train.py against every recorded release it allows', { skip }, () => {
 
   test('covers every example config and every loss type, each on every release its config allows', () => {
     const examples = all.filter((c) => c.id.endsWith('.mrl.json')).map((c) => c.id);
-    assert.deepEqual(examples, ['angle.mrl.json', 'cosent.mrl.json', 'gist.mrl.json', 'multi-loss.mrl.json', 'quickstart.mrl.json', 'sweep.mrl.json']);
+    assert.deepEqual(examples, [
+      'angle.mrl.json',
+      'cosent.mrl.json',
+      'gist.mrl.json',
+      'multi-loss.mrl.json',
+      'quickstart.mrl.json',
+      'sweep.mrl.json',
+    ]);
     const lossTypes = new Set(all.flatMap((c) => c.config.loss.terms.map((t) => t.base.type)));
     assert.deepEqual([...lossTypes].sort(), [
       'AnglELoss',
@@ -74,7 +85,9 @@ describe('train.py against every recorded release it allows', { skip }, () => {
   });
 
   test('no import, call, keyword or attribute that the release lacks, deprecates or only redirects', () => {
-    const bad = results.filter((r) => r.problems.length).map((r) => `${r.id}:\n  ${r.problems.map((p) => `line ${p.line}: ${p.message}`).join('\n  ')}`);
+    const bad = results
+      .filter((r) => r.problems.length)
+      .map((r) => `${r.id}:\n  ${r.problems.map((p) => `line ${p.line}: ${p.message}`).join('\n  ')}`);
     assert.deepEqual(bad, []);
   });
 
@@ -118,10 +131,16 @@ describe('train.py against every recorded release it allows', { skip }, () => {
     assert.ok(old.checked.includes('Pooling.word_embedding_dimension') && !old.checked.includes('Pooling.embedding_dimension'));
     assert.ok(v6.checked.includes('Pooling.embedding_dimension') && !v6.checked.includes('Pooling.word_embedding_dimension'));
     // What the generator wrote before: caught on 5.4 and 6.0.
-    const before = script.replace(/if ST_VERSION >= \(5, 4, 0\):  # the token[^\n]*\n\s*width = module\.embedding_dimension\n\s*else:\n\s*/, '');
+    const before = script.replace(
+      /if ST_VERSION >= \(5, 4, 0\): {2}# the token[^\n]*\n\s*width = module\.embedding_dimension\n\s*else:\n\s*/,
+      '',
+    );
     assert.notEqual(before, script);
     const [was] = check([{ id: 'before', st: '6.0.0', script: before }]);
-    assert.ok(was.problems.some((p) => /Pooling has no attribute word_embedding_dimension/.test(p.message)), JSON.stringify(was.problems));
+    assert.ok(
+      was.problems.some((p) => /Pooling has no attribute word_embedding_dimension/.test(p.message)),
+      JSON.stringify(was.problems),
+    );
   });
 
   test('the checker catches what the issue found in the old script: deprecated paths and classes, a removed attribute', () => {
@@ -160,7 +179,16 @@ describe('the callback against every recorded release', { skip }, () => {
     const results = check(versions.map((st) => ({ id: st, st, file: callback, mode: 'callback' as const })));
     for (const r of results) {
       assert.deepEqual(r.problems, [], r.st);
-      for (const want of ['hook on_train_begin', 'hook on_evaluate', 'hook on_log', 'hook on_step_end', 'state.global_step', 'state.is_world_process_zero', 'control.should_training_stop', 'args.world_size'])
+      for (const want of [
+        'hook on_train_begin',
+        'hook on_evaluate',
+        'hook on_log',
+        'hook on_step_end',
+        'state.global_step',
+        'state.is_world_process_zero',
+        'control.should_training_stop',
+        'args.world_size',
+      ])
         assert.ok(r.checked.includes(want), `${r.st}: ${want}`);
     }
     assert.deepEqual([...new Set(results.flatMap((r) => r.transformers))].sort(), ['4.57.6', '5.17.0']);
@@ -175,7 +203,15 @@ describe('the callback against every recorded release', { skip }, () => {
       assert.equal(mk['SentenceTransformerTrainer.evaluate'].key, '{metric_key_prefix}_{key}');
       assert.equal(mk['SentenceEvaluator.prefix_name_to_metrics'].key, '{name}_{key}');
       assert.equal(ir.key, '{name}_{score_function}_{metric}@{k}');
-      for (const [metric, k] of [['ndcg', 10], ['mrr', 10], ['recall', 1], ['recall', 10], ['map', 100], ['accuracy', 1], ['precision', 1]] as const) {
+      for (const [metric, k] of [
+        ['ndcg', 10],
+        ['mrr', 10],
+        ['recall', 1],
+        ['recall', 10],
+        ['map', 100],
+        ['accuracy', 1],
+        ['precision', 1],
+      ] as const) {
         assert.ok(ir.metrics!.includes(metric), `${v}: ${metric} in ${ir.metrics}`);
         keys[`eval_dim_64_cosine_${metric}@${k}`] = 0.5;
       }

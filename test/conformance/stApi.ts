@@ -99,7 +99,11 @@ export function cases(): Case[] {
       const label = `${loss.type}${'marginStrategy' in loss ? ' (margins, contrastAnchors false)' : ''}`;
       add(`${label} bare`, { ...base, loss }, isScored);
       add(`${label} in MatryoshkaLoss`, { ...base, loss: { type: 'MatryoshkaLoss', loss, matryoshkaDims: [64, 32, 16, 8] } }, isScored);
-      add(`${label} in MatryoshkaLoss, devices 2`, { ...base, devices: 2, loss: { type: 'MatryoshkaLoss', loss, matryoshkaDims: [64, 16] } }, isScored);
+      add(
+        `${label} in MatryoshkaLoss, devices 2`,
+        { ...base, devices: 2, loss: { type: 'MatryoshkaLoss', loss, matryoshkaDims: [64, 16] } },
+        isScored,
+      );
     }
   }
   return out;
@@ -134,7 +138,13 @@ export function check(jobs: { id: string; st: string; script?: string; file?: st
 
 /** train.py of a case, and the recorded versions its config allows (requiredVersion and above). */
 export function scriptJobs(c: Case, versions: string[]) {
-  const script = generateScript({ resolved: c.config, model: HUB, guides: {}, scoredEval: c.scoredEval, configFile: 'examples/x.mrl.json' });
+  const script = generateScript({
+    resolved: c.config,
+    model: HUB,
+    guides: {},
+    scoredEval: c.scoredEval,
+    configFile: 'examples/x.mrl.json',
+  });
   const need = requiredVersion(c.config).version;
   return versions.filter((v) => versionAtLeast(v, need)).map((st) => ({ id: `${c.id} @ ${st}`, st, script }));
 }

@@ -17,7 +17,10 @@ function features(): { what: string; need: string }[] {
   return [
     { what: 'GIST `marginStrategy` / `margin` away from the defaults', json: gist({ marginStrategy: 'relative', margin: 0.05 }) },
     { what: 'GIST `contrastAnchors` / `contrastPositives: false`', json: gist({ contrastAnchors: false }) },
-    { what: '`devices` > 1 with in-batch negatives (`gather_across_devices`)', json: { ...asST(example('quickstart.mrl.json')), devices: 2 } },
+    {
+      what: '`devices` > 1 with in-batch negatives (`gather_across_devices`)',
+      json: { ...asST(example('quickstart.mrl.json')), devices: 2 },
+    },
   ].map((f) => ({ what: f.what, need: requiredVersion(resolved(f.json)).version }));
 }
 

@@ -19,12 +19,17 @@ if (cmd === 'pairs') {
     const s = store.get(id);
     if (!s || s.status !== 'completed') throw new Error(`${id}: ${s ? s.status : 'not listed'}, expected completed`);
   }
-  if (!store.get('st-stop')!.series.events.some((e) => e.type === 'resume')) throw new Error('st-stop: no resume marker');
-  const last = (id: string) => store.get(id)!.series.events.filter((e) => e.split === 'eval').pop()!.byDim!;
+  if (!store.get('st-stop')!.info.resumedAt) throw new Error('st-stop: run.json has no resumedAt (the callback writes it on resume)');
+  const last = (id: string) =>
+    store
+      .get(id)!
+      .series.events.filter((e) => e.split === 'eval')
+      .pop()!.byDim!;
   const st = last('st-quickstart');
   const b = last('bundled-same');
   console.log('dim | sentence-transformers ndcg@10 | bundled ndcg@10');
-  for (const d of ['64', '32', '16', '8']) console.log(`${d.padStart(3)} | ${st[d]['ndcg@10'].toFixed(4).padStart(29)} | ${b[d]['ndcg@10'].toFixed(4).padStart(15)}`);
+  for (const d of ['64', '32', '16', '8'])
+    console.log(`${d.padStart(3)} | ${st[d]['ndcg@10'].toFixed(4).padStart(29)} | ${b[d]['ndcg@10'].toFixed(4).padStart(15)}`);
 } else {
   throw new Error('usage: stGpuHelpers.ts pairs <file> | report <runs dir>');
 }

@@ -38,7 +38,13 @@ const rows = loadWordnet()
   .rows.filter((_, i) => i % 89 === 0)
   .slice(0, 240);
 writeFileSync(join(root, 'pairs.jsonl'), rows.map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive })).join('\n') + '\n');
-writeFileSync(join(root, 'eval.jsonl'), rows.slice(0, 30).map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive })).join('\n') + '\n');
+writeFileSync(
+  join(root, 'eval.jsonl'),
+  rows
+    .slice(0, 30)
+    .map((r) => JSON.stringify({ anchor: r.anchor, positive: r.positive }))
+    .join('\n') + '\n',
+);
 // A local model folder (only its presence is checked before Python runs): what --emit-script carries along.
 mkdirSync(join(root, 'my-model'));
 writeFileSync(join(root, 'my-model', 'config.json'), '{"model_type": "bert"}\n');
@@ -61,7 +67,11 @@ function configFile(name: string, json: unknown): string {
 }
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, MRL_PYTHON: '', ...env } });
+  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: { ...process.env, MRL_PYTHON: '', ...env },
+  });
 }
 
 function resolvedOf(json: unknown) {
@@ -72,9 +82,20 @@ function resolvedOf(json: unknown) {
 
 describe('several devices: a rendezvous of the run’s own', { skip: noPython }, () => {
   test('torchrun gets --standalone (no shared port 29500), run.sh says the same, run.json records it', () => {
-    assert.deepEqual(launchArgs(2, 'train.py', true), ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', 'train.py', '--resume']);
+    assert.deepEqual(launchArgs(2, 'train.py', true), [
+      '-m',
+      'torch.distributed.run',
+      '--standalone',
+      '--nproc_per_node',
+      '2',
+      'train.py',
+      '--resume',
+    ]);
     assert.deepEqual(launchArgs(1, 'train.py', false), ['train.py']);
-    assert.match(runShell('x', 2, { version: '5.1.0', why: 'w' }), /^exec "\$\{PYTHON:-python3\}" -m torch\.distributed\.run --standalone --nproc_per_node 2 train\.py "\$@"$/m);
+    assert.match(
+      runShell('x', 2, { version: '5.1.0', why: 'w' }),
+      /^exec "\$\{PYTHON:-python3\}" -m torch\.distributed\.run --standalone --nproc_per_node 2 train\.py "\$@"$/m,
+    );
 
     // A stand-in torch.distributed.run records the argv the launcher gave it, then fails the run.
     const fake = mkdtempSync(join(root, 'fake-'));
@@ -82,13 +103,26 @@ describe('several devices: a rendezvous of the run’s own', { skip: noPython },
       mkdirSync(join(fake, name), { recursive: true });
       writeFileSync(join(fake, name, '__init__.py'), `__version__ = ${JSON.stringify(version)}\n`);
     };
-    for (const [m, v] of Object.entries({ sentence_transformers: '5.1.0', torch: '2.5.0', transformers: '4.57.0', datasets: '3.0.0', accelerate: '1.0.0' })) pkg(m, v);
+    for (const [m, v] of Object.entries({
+      sentence_transformers: '5.1.0',
+      torch: '2.5.0',
+      transformers: '4.57.0',
+      datasets: '3.0.0',
+      accelerate: '1.0.0',
+    }))
+      pkg(m, v);
     mkdirSync(join(fake, 'torch', 'distributed'));
     writeFileSync(join(fake, 'torch', 'distributed', '__init__.py'), '');
-    writeFileSync(join(fake, 'torch', 'distributed', 'run.py'), 'import json, os, sys\nopen(os.environ["ARGV_OUT"], "w").write(json.dumps(sys.argv[1:]))\nsys.exit(3)\n');
+    writeFileSync(
+      join(fake, 'torch', 'distributed', 'run.py'),
+      'import json, os, sys\nopen(os.environ["ARGV_OUT"], "w").write(json.dumps(sys.argv[1:]))\nsys.exit(3)\n',
+    );
     const out = join(root, 'runs', 'two-devices');
     const argvOut = join(root, 'argv.json');
-    const r = runCli(['--config', configFile('two.mrl.json', { ...ST, devices: 2 }), '--out', out, '--python', PY], { PYTHONPATH: fake, ARGV_OUT: argvOut });
+    const r = runCli(['--config', configFile('two.mrl.json', { ...ST, devices: 2 }), '--out', out, '--python', PY], {
+      PYTHONPATH: fake,
+      ARGV_OUT: argvOut,
+    });
     assert.equal(r.status, 1, r.stderr);
     const argv = JSON.parse(readFileSync(argvOut, 'utf8')) as string[];
     assert.deepEqual(argv.slice(0, 3), ['--standalone', '--nproc_per_node', '2']);
@@ -110,7 +144,10 @@ describe('several devices: a rendezvous of the run’s own', { skip: noPython },
       'cb.on_train_begin(args, state, types.SimpleNamespace())',
       'cb.finish()',
     ].join('\n');
-    const r = spawnSync(PY, ['-c', code, resolve('python'), dir], { encoding: 'utf8', env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: '47613' } });
+    const r = spawnSync(PY, ['-c', code, resolve('python'), dir], {
+      encoding: 'utf8',
+      env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: '47613' },
+    });
     assert.equal(r.status, 0, r.stderr);
     const info = readRunInfo(dir)!;
     assert.equal(info.rendezvousEndpoint, '127.0.0.1:47613');
@@ -124,7 +161,9 @@ describe('the seed sets the data order on this engine too', () => {
     const dir = mkdtempSync(join(root, `export-${seed}-`));
     const data = prepareData(config, root);
     exportData(dir, data.train, data.eval, config.evaluation.maxQueries);
-    return readFileSync(join(dir, 'data', 'train.jsonl'), 'utf8').trim().split('\n');
+    return readFileSync(join(dir, 'data', 'train.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
   };
 
   test('train.jsonl: the same rows in an order that is a function of the seed; no data_seed in the arguments', () => {
@@ -189,18 +228,29 @@ describe('--emit-script: a run to take elsewhere', { skip: noPython }, () => {
     assert.equal(existsSync(join(dir, 'run.json')), false, 'nothing ran');
     // Not into a folder that holds something; not for the bundled engine.
     assert.equal(runCli(['--config', configFile('emit2.mrl.json', ST), '--emit-script', dir]).status, 2);
-    const bundled = runCli(['--config', configFile('b.mrl.json', { ...ST, engine: 'bundled' }), '--emit-script', join(root, 'emitted', 'b')]);
+    const bundled = runCli([
+      '--config',
+      configFile('b.mrl.json', { ...ST, engine: 'bundled' }),
+      '--emit-script',
+      join(root, 'emitted', 'b'),
+    ]);
     assert.equal(bundled.status, 2);
     assert.match(bundled.stderr, /--emit-script writes a sentence-transformers run/);
     assert.equal(existsSync(join(root, 'emitted', 'b')), false);
-    assert.equal(runCli(['--config', configFile('emit3.mrl.json', ST), '--emit-script', join(root, 'e3'), '--out', join(root, 'o')]).status, 2);
+    assert.equal(
+      runCli(['--config', configFile('emit3.mrl.json', ST), '--emit-script', join(root, 'e3'), '--out', join(root, 'o')]).status,
+      2,
+    );
   });
 
   test('run.sh run there makes the folder a run; copied back into .mrl/runs/, RunStore reads it like any other', async () => {
     const dir = join(root, 'emitted', '20250102-000000-elsewhere-beef');
     assert.equal(runCli(['--config', configFile('emit4.mrl.json', { ...ST, name: 'elsewhere' }), '--emit-script', dir]).status, 0);
     // The stand-in training stack drives the real callback through steps until it is stopped (SIGTERM).
-    const child = spawn('sh', [join(dir, 'run.sh')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHON: PY, PYTHONPATH: fakeTrainingStack(root) } });
+    const child = spawn('sh', [join(dir, 'run.sh')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHON: PY, PYTHONPATH: fakeTrainingStack(root) },
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((res, rej) => {

@@ -190,7 +190,9 @@ function lossSection({ config, loss }: ResolvedRunConfig, guides: Record<string,
   } else {
     out.push('    return WeightedSumLoss(model, [');
     config.loss.forEach((t, i) =>
-      out.push(`        (${py(t.weight)}, ${singleLossCall(t.loss, gather, guideOf(t.loss), baseVars[i]).replace(/\n {4}/g, '\n            ')}),`),
+      out.push(
+        `        (${py(t.weight)}, ${singleLossCall(t.loss, gather, guideOf(t.loss), baseVars[i]).replace(/\n {4}/g, '\n            ')}),`,
+      ),
     );
     out.push('    ])');
   }

@@ -175,7 +175,9 @@ export async function main(argv: string[]): Promise<number> {
   const engineExit = await sentenceTransformersMain(args);
   if (engineExit !== undefined) return engineExit;
   if (args.emitScript !== undefined) {
-    process.stderr.write(`error: --emit-script writes a sentence-transformers run: ${args.config} needs "engine": "sentence-transformers" (and must be valid)\n`);
+    process.stderr.write(
+      `error: --emit-script writes a sentence-transformers run: ${args.config} needs "engine": "sentence-transformers" (and must be valid)\n`,
+    );
     return 2;
   }
   const progress = new Progress(process.stderr);
