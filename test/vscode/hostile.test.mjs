@@ -1,17 +1,17 @@
-// A cloned repository cannot hurt its user, end to end (issue 22 §4): one workspace holds, beside the
-// usual fixtures, every crafted run folder of test/unit/hostileClone.test.ts and
-// test/trainer/stHostile.test.ts as an attacker would commit them under .mrl/runs/. It is opened in
-// Restricted Mode, then trusted; in each the runs view, the panel, Stop, Stop Sweep, Delete Run and Resume
-// are used on them, and then: nothing outside the workspace changed, no foreign process was signalled, no
-// code of the folder ran, and the extension host still answers. Every step waits for a state the UI or
-// the disk reaches (a notification, a row, a dialog, a run.json status), never for a time.
+// A cloned repository cannot hurt its user, end to end (issue 22 §4). One workspace holds, beside the
+// usual fixtures, the crafted run folders of test/unit/hostileClone.test.ts, test/trainer/stHostile.test.ts
+// and test/trainer/resumeHostile.test.ts, as an attacker would commit them under .mrl/runs/. It is opened
+// in Restricted Mode, then trusted; in each the runs view, the panel, Stop, Stop Sweep, Delete Run and
+// Resume are used on them, and then: nothing outside the workspace changed, no foreign process was
+// signalled, no code of the folder ran, and the extension host still answers. Every step waits for a state
+// the UI or the disk reaches (a notification, a row, a dialog, a run.json status), never for a time.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setupWorkspace } from './fixtures.mjs';
+import { setupWorkspace, TINY_CONFIG } from './fixtures.mjs';
 import { launch, missingSetup, panelFrame, runCommand, shot, treeRow, withFailureShot } from './harness.mjs';
 import { fakeTrainingStack } from '../trainer/fakeSentenceTransformers.ts';
 
@@ -30,6 +30,7 @@ const ID = {
   foreign: '20260103-000005-foreign-0000',
   sweep: '20260103-000006-sweep-run-0000',
   zeroLock: '20260103-000007-zero-lock-0000',
+  kb: '20260103-000009-kb-evil-0000',
 };
 const ZERO_FILES = ['run.json', 'config.json', 'notes.json', 'metrics.jsonl'];
 const zeroId = (f) => `20260103-000008-zero-${f.replace('.', '-')}-0000`;
@@ -88,6 +89,9 @@ async function craft(ws) {
   fs.writeFileSync(path.join(outside, 'SomeApp', 'config.json'), '{"precious": true}');
   fs.mkdirSync(path.join(outside, 'ckpts', 'step-1'), { recursive: true });
   fs.writeFileSync(path.join(outside, 'ckpts', 'step-1', 'model.safetensors'), 'the user’s own file');
+  fs.mkdirSync(path.join(outside, 'logs'));
+  fs.writeFileSync(path.join(outside, 'logs', `${ID.innerLink}.log`), 'a log of the user’s');
+  fs.writeFileSync(path.join(outside, '.bashrc'), 'export PATH=$PATH\n');
   const at = '2026-01-03T00:00:00Z';
   const info = (id, extra = {}) =>
     JSON.stringify({
@@ -139,9 +143,25 @@ async function craft(ws) {
   fs.writeFileSync(path.join(st, 'data', 'eval.json'), JSON.stringify({ queries: ['a'], corpus: ['b'], relevant: [[0]] }));
   fs.writeFileSync(path.join(ws, '.mrl', 'sentence_transformers.py'), payload('probe cwd'));
 
-  // A run folder that is a link to a folder of the user's; a run whose checkpoints/ links out.
+  // A run folder that is a link to a folder of the user's; a run whose checkpoints/ links out; the
+  // trainers' output folder linking out.
   fs.symlinkSync(path.join(outside, 'SomeApp'), path.join(runs, ID.linked));
   fs.symlinkSync(path.join(outside, 'ckpts'), path.join(mk(ID.innerLink), 'checkpoints'));
+  fs.symlinkSync(path.join(outside, 'logs'), path.join(runs, '.logs'));
+
+  // A stopped run of the bundled trainer whose log.txt is the user's .bashrc and whose keepBest link
+  // names the user's folder (a resume would append to the one and delete the other).
+  const kb = mk(ID.kb, {
+    'config.json': JSON.stringify({
+      ...TINY_CONFIG,
+      name: 'kb-evil',
+      training: { ...TINY_CONFIG.training, keepBest: { metric: 'ndcg@10', dims: [16] } },
+    }),
+    'run.json': info(ID.kb, { status: 'stopped', step: 3, totalSteps: 6, baseDir: ws }),
+  });
+  fs.symlinkSync(path.join(outside, '.bashrc'), path.join(kb, 'log.txt'));
+  fs.mkdirSync(path.join(kb, 'checkpoints', 'step-3'), { recursive: true });
+  fs.symlinkSync(path.relative(path.join(kb, 'checkpoints'), path.join(outside, 'SomeApp')), path.join(kb, 'checkpoints', 'best-16'));
 
   // /dev/zero in place of each file the host reads; a run.json that cannot be read is a stale folder.
   for (const f of ZERO_FILES) {
@@ -231,7 +251,7 @@ for (const trusted of [false, true]) {
         await notified(new RegExp(`${ID.zeroLock} is not running any more: pid ${f0.pid} from its run.json does not hold the run's lock`));
 
         // Delete Run: the linked folder is no run of this workspace; the run whose checkpoints/ links out is
-        // removed, the link with it, never what it points to.
+        // removed, the link with it, never what it points to, nor its output log through the linked .logs.
         await vs.exec('matryoshkaLab.deleteRun', ID.linked);
         await notified(new RegExp(`no run ${ID.linked} in the runs folder`));
         const deleting = vs.exec('matryoshkaLab.deleteRun', ID.innerLink);
@@ -242,23 +262,29 @@ for (const trusted of [false, true]) {
         await deleting;
         assert.equal(fs.existsSync(path.join(runsDir, ID.innerLink)), false, 'the run folder was deleted');
 
-        // Resume of the sentence-transformers run.
+        // Resume: refused in Restricted Mode. Trusted: not through the linked .logs; once the user removed
+        // that link, the bundled trainer refuses the run holding links, and the sentence-transformers run
+        // trains on a train.py generated from its config, never its own code.
         const stInfo = () => JSON.parse(fs.readFileSync(path.join(runsDir, ID.st, 'run.json'), 'utf8'));
         if (!trusted) {
           assert.equal(await vs.exec('matryoshkaLab.resumeRun', ID.st), false);
           await notified(/Resuming a run is disabled in Restricted Mode/);
-        } else if (PYTHON) {
-          // The regenerated train.py trains (the stand-in prints "training" at step 3), then stops on Stop Run.
-          assert.equal(await vs.exec('matryoshkaLab.resumeRun', ID.st), true);
-          const out = path.join(runsDir, '.logs', `${ID.st}.log`);
-          await until('the resumed run to train', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('training'));
-          assert.equal(stInfo().status, 'running');
-          await vs.exec('matryoshkaLab.stopRun', ID.st);
-          await until('the resumed run to stop', () => stInfo().status === 'stopped' && stInfo().pid === null);
-          await treeRow(page, 'st-evil').waitFor();
         } else {
+          await vs.exec('matryoshkaLab.resumeRun', ID.st);
+          await notified(/could not resume st-evil: .*\.logs is a symbolic link/);
+          fs.unlinkSync(path.join(runsDir, '.logs'));
+          await vs.exec('matryoshkaLab.resumeRun', ID.kb);
+          await notified(/could not resume kb-evil: .*log\.txt in .* is a symbolic link/);
           assert.equal(await vs.exec('matryoshkaLab.resumeRun', ID.st), true);
-          await notified(/could not resume st-evil/);
+          if (PYTHON) {
+            // The stand-in prints "training" at step 3; Stop Run then stops it.
+            const out = path.join(runsDir, '.logs', `${ID.st}.log`);
+            await until('the resumed run to train', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('training'));
+            assert.equal(stInfo().status, 'running');
+            await vs.exec('matryoshkaLab.stopRun', ID.st);
+            await until('the resumed run to stop', () => stInfo().status === 'stopped' && stInfo().pid === null);
+            await treeRow(page, 'st-evil').waitFor();
+          } else await notified(/could not resume st-evil: .*python3/);
         }
         assert.match(fs.readFileSync(path.join(runsDir, ID.st, 'train.py'), 'utf8'), /makedirs/, 'the folder’s train.py is left as it was');
         await shot(page, `hostile-${mode}-end`);
