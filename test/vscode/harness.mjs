@@ -285,7 +285,7 @@ function trainerPids(workspace) {
   try {
     for (const id of fs.readdirSync(runs)) {
       try {
-        // A regular file only: a crafted run.json may be a FIFO (test/vscode/hostile.test.mjs).
+        // A regular file only: a crafted run.json may be a FIFO or a link to /dev/zero (test/vscode/hostile.test.mjs).
         const f = path.join(runs, id, 'run.json');
         if (!fs.lstatSync(f).isFile()) continue;
         const j = JSON.parse(fs.readFileSync(f, 'utf8'));
