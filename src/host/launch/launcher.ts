@@ -19,6 +19,7 @@ import type { RunsModel } from '../runsModel';
 import { settings } from '../settings';
 import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes';
 import { LaunchProgress } from './launchProgress';
+import { logsDirProblem, outputLogFile } from './outputLog';
 import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
 
 interface Pending {
@@ -36,11 +37,6 @@ interface Pending {
   cancelled: boolean;
   exited?: { code: number | null; signal: string | null };
   wake: () => void;
-}
-
-/** `.logs/<runId>.log` beside the run folders: listRuns skips dot-folders, Delete Run removes it too. */
-export function outputLogFile(runsDir: string, runId: string): string {
-  return path.join(runsDir, '.logs', `${runId}.log`);
 }
 
 export class Launcher implements vscode.Disposable {
@@ -385,8 +381,23 @@ export class Launcher implements vscode.Disposable {
           : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
+    let child: ReturnType<typeof spawnDetached>;
+    try {
+      const unusable = logsDirProblem(dir);
+      if (unusable) throw new Error(unusable);
+      child = spawnDetached(plan, logFile);
+    } catch (e) {
+      // Nothing was started (its output file cannot be opened: `.logs` or the file itself a link…).
+      p.started = true;
+      p.exited = { code: null, signal: null };
+      this.spawning.delete(p.runId);
+      const why = e instanceof Error ? e.message : String(e);
+      this.output.appendLine(`[${p.runId}] not started: ${why}`);
+      void showError(`${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${why}`);
+      p.wake();
+      return;
+    }
     if (!this.tails.has(p.runId)) this.tails.set(p.runId, new TextTail(logFile, fileSize(logFile) ?? 0));
-    const child = spawnDetached(plan, logFile);
     p.started = true;
     child.on('error', (e) => {
       p.exited = { code: null, signal: null };
@@ -433,7 +444,7 @@ export class Launcher implements vscode.Disposable {
   /** Append new trainer output of live runs (ours or found after a reload) to the output channel. */
   private tailOutputs(): void {
     const dir = this.model.dir;
-    if (!dir) return;
+    if (!dir || logsDirProblem(dir)) return;
     const ids = new Set<string>([...this.tails.keys()]);
     for (const r of this.model.live()) ids.add(r.id);
     for (const id of ids) {

@@ -7,7 +7,8 @@
  * folder whose run.json names the sweep ({id, index, params}); a stop signal stops the current run and
  * starts no further one.
  * Exit codes: 0 completed or stopped on request, 1 the run (a run of the sweep) failed, 2 bad arguments /
- * config / data / a batch that cannot fit / a run another live trainer holds / a --out another trainer
+ * config / data / a batch that cannot fit / a run another live trainer holds / a folder to resume holding a
+ * link or a special file (src/runs/resumeCheck.ts) / a --out another trainer
  * created its run in while this one prepared (nothing is created on disk then; in a sweep, that run and
  * the ones after it are not started),
  * 130 / 143 SIGINT / SIGTERM before the run folder existed (nothing written); 129 SIGHUP, or 130 / 143 for a
@@ -23,6 +24,7 @@ import { formatConfigErrors, validateRunConfig } from '../../config/validate';
 import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
 import { LOCK_FILE, pidExists } from '../../runs/trainerProcess';
+import { resumeFolderProblem } from '../../runs/resumeCheck';
 import { latestReadableCheckpoint, type LoadedCheckpoint } from '../loop/checkpoint';
 import { DataError } from '../../data/types';
 import { sentenceTransformersMain } from '../../engines/sentenceTransformers/launch';
@@ -170,6 +172,12 @@ export async function main(argv: string[]): Promise<number> {
   if (args.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
+  }
+  // Before either engine reads or writes anything of a folder to resume: regular files and folders only.
+  const unsafe = args.resume ? resumeFolderProblem(resolve(args.resume)) : undefined;
+  if (unsafe) {
+    process.stderr.write(`error: not resuming: ${unsafe}\n`);
+    return 2;
   }
   // "engine": "sentence-transformers": a generated train.py on the user's PyTorch (its own module).
   const engineExit = await sentenceTransformersMain(args);
