@@ -14,6 +14,8 @@ import { validateText } from '../../src/host/configEditor/validateAdapter';
 import { validateRunConfig } from '../../src/config/validate';
 import { suggestLossType } from '../../src/config/schemaErrors';
 import { BASE_LOSS_TYPES } from '../../src/config/lossConfig';
+import { quickFixesFor } from '../../src/config/quickFixes';
+import schema from '../../schemas/run-config.schema.json';
 
 const ws = mkdtempSync(join(tmpdir(), 'mrl-one-pass-'));
 after(() => rmSync(ws, { recursive: true, force: true }));
@@ -44,6 +46,13 @@ test("the user's config: all five problems at once, each an error on its own ran
   const type = by('/loss/loss/type');
   assert.match(type.message, /unknown loss type "CachedMNRL"; did you mean "CachedMultipleNegativesRankingLoss"\?/);
   assert.equal(at(USER_CONFIG, type), '"CachedMNRL"');
+  const lines = USER_CONFIG.split('\n');
+  const offset = (p: { line: number; character: number }) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+  assert.deepEqual(
+    quickFixesFor(type, USER_CONFIG, schema as Record<string, unknown>, (r) => [offset(r.start), offset(r.end)]).map((f) => f.title),
+    ['Change "CachedMNRL" to "CachedMultipleNegativesRankingLoss"'],
+    'its quick fix',
+  );
   const mini = by('/loss/loss/miniBatchSize');
   assert.equal(mini.message, 'expected integer, got "16"');
   assert.equal(at(USER_CONFIG, mini), '"16"');
