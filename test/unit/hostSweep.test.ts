@@ -50,13 +50,13 @@ function sweepConfig(file: string, name: string, steps: number, seeds: number[],
 }
 const validate = async (u: { fsPath: string }) => {
   const raw = JSON.parse(readFileSync(u.fsPath, 'utf8'));
-  const seeds: number[] = raw.sweep?.parameters.seed ?? [];
+  const [param, values] = Object.entries((raw.sweep?.parameters ?? {}) as Record<string, unknown[]>)[0] ?? ['seed', []];
   return {
     ok: true,
     raw,
     config: raw,
     problems: [],
-    sweepRuns: raw.sweep ? seeds.map((seed, index) => ({ index, params: { seed }, name: raw.name })) : undefined,
+    sweepRuns: raw.sweep ? values.map((v, index) => ({ index, params: { [param]: v }, name: raw.name })) : undefined,
   };
 };
 
@@ -98,6 +98,20 @@ beforeEach(() => {
 after(() => {
   launcher.dispose();
   model.dispose();
+});
+
+test('Start Run on a sweep of a field that cannot change what is trained says so in its question (issue 21 §6)', async () => {
+  const cached = { type: 'MatryoshkaLoss', loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 8 }, matryoshkaDims: [8] };
+  writeFileSync(
+    join(ws, 'same.mrl.json'),
+    JSON.stringify({ name: 'same', steps: 1, loss: cached, sweep: { method: 'grid', parameters: { 'loss.loss.miniBatchSize': [8, 16] } } }),
+  );
+  assert.equal(await launcher.start(vs.Uri.file(join(ws, 'same.mrl.json')) as never), undefined, 'dismissed');
+  assert.match(
+    vs.state.messages.at(-1)!.text,
+    /It queues 2 runs \(grid over loss\.loss\.miniBatchSize\), 2 at a time \(matryoshkaLab\.maxConcurrentRuns\)\. Every run of this sweep trains the same model: loss\.loss\.miniBatchSize changes memory and speed, not the results: CachedMultipleNegativesRankingLoss uses GradCache, which is exact/,
+  );
+  assert.deepEqual(launched, []);
 });
 
 test(

@@ -5,6 +5,7 @@
 import { DEFAULT_ADVISOR_PERCENT } from '../../src/insights/dimAdvisor';
 import { runDisplayName } from '../../src/insights/runLabel';
 import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
+import { SYS_PREFIX } from '../../src/protocol/runFolder';
 import { MetricsStore } from './store';
 import { defaultState, type UiState } from './uiState';
 
@@ -68,7 +69,8 @@ export function allDimsSorted(store: MetricsStore): number[] {
 
 const METRIC_ORDER = ['loss', 'ndcg@10', 'mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100', 'spearman'];
 function metricRank(split: string, metric: string): [number, number, string] {
-  const fun = metric.startsWith('funnel:') ? 1 : 0;
+  // funnel figures after the metrics, the process' resources (sys.cpu, sys.rssMB) last
+  const fun = metric.startsWith('funnel:') ? 1 : metric.startsWith(SYS_PREFIX) ? 2 : 0;
   const i = METRIC_ORDER.indexOf(metric);
   return [fun * 10 + (split === 'train' ? 0 : 1), i < 0 ? 99 : i, metric];
 }

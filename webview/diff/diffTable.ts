@@ -3,7 +3,7 @@
  * rows (src/config/diff.ts) and their DOM. The table model is pure; renderDiffTable draws it.
  */
 import type { PanelRun } from '../../src/protocol/panelMessages';
-import { diffConfigs, formatConfigValue, type ConfigDiffRow } from '../../src/config/diff';
+import { diffConfigs, formatConfigValue, withProvenance, type ConfigDiffRow } from '../../src/config/diff';
 import { runById, type DiffOnlyConfig, type PanelModel } from '../app/model';
 
 type DiffSource = Pick<PanelModel, 'state' | 'runs' | 'diffOnlyConfigs'>;
@@ -27,7 +27,8 @@ export function diffEntry(
   id: string,
 ): DiffOnlyConfig | undefined {
   const r = runById(runs, id);
-  if (r?.config) return { name: r.name, config: r.config };
+  // A run's provenance (its commit, its data files' hashes) is compared with its settings.
+  if (r?.config) return { name: r.name, config: withProvenance(r.config, r) };
   return diffOnlyConfigs.get(id);
 }
 

@@ -14,6 +14,7 @@ import { PRECISION_VARIANTS, variantName, variantOf } from '../app/precision';
 import type { PanelSettings } from '../../src/protocol/panelMessages';
 import type { TableRow } from './rows';
 import { formatNumber, type CellValue, type ColumnKind } from './cellFormat';
+import { provenanceColumns } from './provenanceColumns';
 
 export type ColumnGroup = 'run' | 'param' | 'metric' | 'funnel' | 'advisor' | 'frontier';
 /** How a value is shown (and written to CSV). */
@@ -94,6 +95,7 @@ function runColumns(): Column[] {
     col('backend', 'backend', 'text', 'Compute backend', (r) => r.run.backend),
     col('step', 'step', 'int', 'Last step written', (r) => num(r.run.summary?.lastStep) ?? num(r.run.step)),
     col('loss', 'loss', 'number', 'Latest training loss', (r) => num(r.run.summary?.loss)),
+    ...provenanceColumns(),
   ];
 }
 

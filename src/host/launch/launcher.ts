@@ -8,10 +8,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSweepId } from '../../config/sweep';
+import { noEffectSummary } from '../../config/sweepEffects';
 import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
 import { isForeignLock, liveLockHolder, LOCK_FILE, readProcCmdline, readRunLock } from '../../runs/trainerProcess';
 import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
+import type { RunConfig } from '../../protocol/runConfig';
 import type { RunState } from '../../runs/store';
 import { stopProcess } from '../../runs/stop';
 import { backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
@@ -133,9 +135,12 @@ export class Launcher implements vscode.Disposable {
     const max = settings().maxConcurrentRuns;
     const n = runs.length;
     const what = `${sweep.method ?? 'grid'} over ${Object.keys(sweep.parameters ?? {}).join(', ')}`;
+    // A swept field that cannot change what is trained (GradCache's miniBatchSize …): said before it queues.
+    const note = noEffectSummary(v.config as unknown as RunConfig, Object.keys(sweep.parameters ?? {}));
     if (!confirmed) {
       const ok = await confirm(
-        `Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).`,
+        `Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).` +
+          (note ? ` ${note}` : ''),
         `Queue ${n} Run${n === 1 ? '' : 's'}`,
       );
       if (!ok) return undefined;
@@ -158,6 +163,7 @@ export class Launcher implements vscode.Disposable {
       runIds.push(runId);
     }
     this.output.appendLine(`[sweep ${sweepId}] ${n} run(s) queued (${what}): ${runIds.join(', ')}`);
+    if (note) this.output.appendLine(`[sweep ${sweepId}] ${note}`);
     return { sweepId, runIds };
   }
 

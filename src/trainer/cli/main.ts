@@ -21,6 +21,7 @@ import { loadRunConfig } from '../../config/loadConfig';
 import { describeParams, newSweepId } from '../../config/sweep';
 import type { SweepRun } from '../../config/sweepValidation';
 import { formatConfigErrors, validateRunConfig } from '../../config/validate';
+import { noEffectSummary } from '../../config/sweepEffects';
 import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
 import { LOCK_FILE, pidExists } from '../../runs/trainerProcess';
@@ -386,6 +387,8 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
   const todo = args.sweepIndex !== undefined ? [runs[args.sweepIndex]] : runs;
   const baseDir = dirname(file);
   if (todo.length > 1) log(`sweep ${id}: ${todo.length} runs, one after another`);
+  const note = noEffectSummary(runs[0].config, Object.keys(runs[0].params));
+  if (note) log(`sweep ${id}: ${note}`);
   let failed = 0;
   for (const run of todo) {
     if (s.stop.requested) break;
