@@ -117,7 +117,13 @@ export interface WaitingLaunch {
 export function queuedItems(waiting: readonly WaitingLaunch[]): QueuedItem[] {
   return waiting.map((p, i) => {
     const slot = p.spawnArgs.kind === 'start' ? p.spawnArgs.sweep : undefined;
-    const item: QueuedItem = { runId: p.runId, name: p.name, resume: p.spawnArgs.kind === 'resume', position: i + 1, total: waiting.length };
+    const item: QueuedItem = {
+      runId: p.runId,
+      name: p.name,
+      resume: p.spawnArgs.kind === 'resume',
+      position: i + 1,
+      total: waiting.length,
+    };
     if (slot) item.sweep = { id: slot.id, index: slot.index, params: p.sweepParams ?? {}, name: p.sweepName ?? p.name };
     return item;
   });

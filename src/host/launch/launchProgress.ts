@@ -137,10 +137,10 @@ export class LaunchProgress {
     let done = false;
     return () => {
       if (done) return 'done';
-      if (p.cancelled) return (done = true), 'done';
+      if (p.cancelled) return ((done = true), 'done');
       const r = this.model.get(p.runId);
       if (r?.status === 'running' && p.started) seenRunning = true;
-      if ((seenRunning && r && r.status !== 'running') || (p.exited && (!r || r.status !== 'running'))) return (done = true), 'done';
+      if ((seenRunning && r && r.status !== 'running') || (p.exited && (!r || r.status !== 'running'))) return ((done = true), 'done');
       if (r?.status === 'running' && seenRunning) return 'running';
       return p.started ? 'starting' : 'queued';
     };

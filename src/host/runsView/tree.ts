@@ -11,6 +11,7 @@ import {
   layoutRuns,
   moreLabel,
   PAGE_SIZE,
+  QUEUED_CONTEXT,
   queuedDescription,
   runContextValue,
   runDescription,
@@ -35,9 +36,7 @@ export type TreeNode =
   | { kind: 'more'; list: ListKey };
 
 export const SHOW_MORE_COMMAND = 'matryoshkaLab.showMoreRuns';
-
-/** contextValue of a queued launch: its inline Cancel (matryoshkaLab.cancelQueuedRun) matches it. */
-export const QUEUED_CONTEXT = 'mrlQueued';
+export { QUEUED_CONTEXT };
 
 /** The launcher's queue as the tree reads it (the launcher implements it; runsView never imports launch/). */
 export interface QueueSource {
@@ -149,7 +148,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (el.kind === 'queue') return this.page('queued', l.queued, (q) => this.queuedNode(q.runId));
     if (el.kind === 'sweep') {
       const s = l.sweeps.find((x) => x.id === el.sweepId);
-      return this.page(`sweep:${el.sweepId}`, s ? sweepRows(s) : [], (x) => ('run' in x ? this.nodeFor(x.run.id) : this.queuedNode(x.queued.runId)));
+      return this.page(`sweep:${el.sweepId}`, s ? sweepRows(s) : [], (x) =>
+        'run' in x ? this.nodeFor(x.run.id) : this.queuedNode(x.queued.runId),
+      );
     }
     return [];
   }
@@ -232,7 +233,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       const s = l.sweeps.find((x) => x.id === el.sweepId);
       if (!s) return new vscode.TreeItem(`sweep ${el.sweepId}`);
       const live = !!s.counts.running || s.queued.length > 0;
-      const item = new vscode.TreeItem(sweepLabel(s), live ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(
+        sweepLabel(s),
+        live ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+      );
       item.id = `sweep:${s.id}`;
       item.iconPath = new vscode.ThemeIcon(s.counts.running ? 'loading~spin' : s.queued.length ? 'watch' : 'layers');
       item.contextValue = 'mrlSweep';

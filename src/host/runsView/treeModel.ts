@@ -93,6 +93,9 @@ export interface QueuedItem {
   total: number;
 }
 
+/** contextValue of a queued launch: its inline Cancel (matryoshkaLab.cancelQueuedRun) matches it. */
+export const QUEUED_CONTEXT = 'mrlQueued';
+
 /** "queued · 2 of 3" */
 export function queuedDescription(q: Pick<QueuedItem, 'position' | 'total' | 'resume'>): string {
   return `queued${q.resume ? ' (resume)' : ''} · ${q.position} of ${q.total}`;
@@ -194,7 +197,12 @@ export class TreeLabels {
   private labels = new Map<string, string>();
 
   constructor(
-    runs: readonly { id: string; info: { name: string; sweep?: unknown }; notes?: RunNotes; config?: () => Record<string, unknown> | null }[],
+    runs: readonly {
+      id: string;
+      info: { name: string; sweep?: unknown };
+      notes?: RunNotes;
+      config?: () => Record<string, unknown> | null;
+    }[],
     queued: readonly QueuedItem[] = [],
   ) {
     const add = (key: string, r: LabelRun) => {
@@ -207,14 +215,16 @@ export class TreeLabels {
       const lr: LabelRun = { id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep };
       // Read lazily: a getter, so only the names asked for read their configs.
       const config = r.config;
-      if (config) Object.defineProperty(lr, 'config', { get: () => config(), enumerable: true });
+      let read: { v: Record<string, unknown> | null } | undefined;
+      if (config) Object.defineProperty(lr, 'config', { get: () => (read ??= { v: config() }).v, enumerable: true });
       add(`run:${r.id}`, lr);
     }
-    for (const q of queued) add(`queued:${q.runId}`, { id: q.runId, name: q.name, sweep: q.sweep ? { params: q.sweep.params } : undefined });
+    for (const q of queued)
+      add(`queued:${q.runId}`, { id: q.runId, name: q.name, sweep: q.sweep ? { params: q.sweep.params } : undefined });
   }
 
   private of(key: string, name: string): string {
-    let l = this.labels.get(key);
+    const l = this.labels.get(key);
     if (l !== undefined) return l;
     const g = this.byName.get(name);
     if (!g) return name;
