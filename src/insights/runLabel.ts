@@ -27,36 +27,44 @@ const IGNORED = /^(name|\$schema|sweep)(\.|\[|$)/;
 /** Names everyone in the field shortens; other keys show their last path segment. */
 const SHORT: Record<string, string> = { learningRate: 'lr', weightDecay: 'wd', miniBatchSize: 'miniBatch', batchSize: 'batch' };
 
-const flatCache = new WeakMap<object, Map<string, unknown>>();
+/** A config's leaves: dotted path → value, and → what compares equal when the values are equal (scalars
+ *  themselves, lists and empty objects as their JSON, computed once). */
+interface Flat {
+  values: Map<string, unknown>;
+  same: Map<string, unknown>;
+}
+
+const flatCache = new WeakMap<object, Flat>();
 
 /** config → dotted path → leaf (arrays of scalars are one leaf, as the config diff has them). Cached per
- *  config object: a run's config never changes, and the table relabels on every run update. */
-function flatten(config: Record<string, unknown>): Map<string, unknown> {
+ *  config object: a run's config never changes, and the panel relabels its list when runs come and go. */
+function flatten(config: Record<string, unknown>): Flat {
   let out = flatCache.get(config);
   if (out) return out;
-  out = new Map();
+  const values = new Map<string, unknown>();
+  const same = new Map<string, unknown>();
+  const leaf = (path: string, x: unknown) => {
+    values.set(path, x);
+    same.set(path, x !== null && typeof x === 'object' ? `\u0000${JSON.stringify(x)}` : x);
+  };
   const walk = (x: unknown, path: string) => {
     if (Array.isArray(x)) {
-      if (x.length === 0 || x.every((v) => v === null || typeof v !== 'object')) out!.set(path, x);
+      if (x.length === 0 || x.every((v) => v === null || typeof v !== 'object')) leaf(path, x);
       else x.forEach((v, i) => walk(v, `${path}[${i}]`));
     } else if (x !== null && typeof x === 'object') {
       const keys = Object.keys(x);
-      if (keys.length === 0 && path) out!.set(path, x);
+      if (keys.length === 0 && path) leaf(path, x);
       for (const k of keys) walk((x as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-    } else if (path) out!.set(path, x);
+    } else if (path) leaf(path, x);
   };
   walk(config, '');
-  flatCache.set(config, out);
+  flatCache.set(config, (out = { values, same }));
   return out;
 }
 
 function sweepParams(sweep: unknown): Record<string, unknown> | undefined {
   const p = (sweep as { params?: unknown } | undefined)?.params;
   return typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : undefined;
-}
-
-function same(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b));
 }
 
 /** A value as short as it reads: 0.0003 → 3e-4, 0.05, 64, "mean"; paths by their file name. */
@@ -114,22 +122,27 @@ export function differingKeys(runs: readonly LabelRun[]): string[] {
     }
   };
   for (const r of runs) for (const k of Object.keys(sweepParams(r.sweep) ?? {})) add(k);
-  const flats = runs.filter((r) => r.config && typeof r.config === 'object').map((r) => flatten(r.config!));
+  const flats = runs.filter((r) => r.config && typeof r.config === 'object').map((r) => flatten(r.config!).same);
   if (flats.length < 2) return keys;
-  const all = new Set<string>();
-  for (const f of flats) for (const k of f.keys()) all.add(k);
-  for (const k of all) {
-    if (seen.has(k) || IGNORED.test(k)) continue;
-    const first = flats[0].get(k);
-    if (flats.some((f) => !f.has(k) || !same(f.get(k), first))) add(k);
+  // A key differs when some config lacks it or holds another value than the first config that has it.
+  const first = new Map<string, unknown>();
+  const differs = new Set<string>();
+  for (const f of flats) {
+    for (const [k, v] of f) {
+      if (!first.has(k)) first.set(k, v);
+      else if (first.get(k) !== v) differs.add(k);
+    }
   }
+  for (const f of flats) if (f.size !== first.size) for (const k of first.keys()) if (!f.has(k)) differs.add(k);
+  // In the order the keys first appear (the configs' own order).
+  for (const k of first.keys()) if (differs.has(k)) add(k);
   return keys;
 }
 
 /** A run's value for a key: its config's, else its swept value; undefined when it has neither. */
 function valueOf(r: LabelRun, key: string): { has: boolean; v: unknown } {
   if (r.config && typeof r.config === 'object') {
-    const f = flatten(r.config);
+    const f = flatten(r.config).values;
     if (f.has(key)) return { has: true, v: f.get(key) };
   }
   const p = sweepParams(r.sweep);
