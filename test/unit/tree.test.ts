@@ -137,26 +137,44 @@ test('queued launches: under their sweep (a sweep not started yet gets its node 
   assert.equal(queuedDescription({ position: 1, total: 1, resume: true }), 'queued (resume) · 1 of 1');
 });
 
-test("the tree's labels compare runs of one name, and read only the configs of the names asked for", async () => {
+test("the tree's labels: runs of one name lead with their swept values, then with the config keys that differ once read", async () => {
   const { TreeLabels } = await import('../../src/host/runsView/treeModel');
-  const reads: string[] = [];
-  const run = (id: string, name: string, lr: number) => ({
+  const run = (id: string, name: string, sweep?: Record<string, unknown>) => ({
     id,
-    info: { name },
-    config: () => (reads.push(id), { name, training: { learningRate: lr } }),
+    info: { name, sweep: sweep && { id: 's', params: sweep } },
   });
-  const labels = new TreeLabels(
-    [run('a', 'quickstart', 0.001), run('b', 'quickstart', 0.0003), run('c', 'other', 0.1)],
-    [{ runId: 'q', name: 'sw', resume: false, position: 1, total: 1, sweep: { id: 's', index: 0, params: { seed: 7 }, name: 'sw' } }],
+  const runs = [
+    run('a', 'quickstart'),
+    run('b', 'quickstart'),
+    run('c', 'other'),
+    run('s0', 'grid', { seed: 1 }),
+    run('s1', 'grid', { seed: 2 }),
+  ];
+  const queued = [
+    { runId: 'q', name: 'grid', resume: false, position: 1, total: 1, sweep: { id: 's', index: 2, params: { seed: 3 }, name: 'grid' } },
+  ];
+  // Before the configs are read: what run.json says (the sweep's values); two plain runs of one name look alike.
+  const early = new TreeLabels(runs, queued);
+  assert.deepEqual(
+    runs.map((r) => early.run(r)),
+    ['quickstart', 'quickstart', 'other', 'seed=1 · grid', 'seed=2 · grid'],
   );
-  assert.deepEqual(reads, [], 'nothing read up front');
-  assert.equal(labels.run({ id: 'b', info: { name: 'quickstart' } }), 'lr=3e-4 · quickstart');
-  assert.deepEqual(reads.sort(), ['a', 'b'], "only that name's runs");
-  assert.equal(labels.run({ id: 'a', info: { name: 'quickstart' } }), 'lr=1e-3 · quickstart');
-  assert.equal(reads.length, 2, 'once per name');
-  assert.equal(labels.run({ id: 'c', info: { name: 'other' } }), 'other', 'a name of its own: no config needed');
-  assert.deepEqual(reads.sort(), ['a', 'b']);
-  assert.equal(labels.queued({ runId: 'q', name: 'sw', resume: false, position: 1, total: 1 }), 'seed=7 · sw');
+  assert.equal(early.queued(queued[0]), 'seed=3 · grid');
+  // Once read: the configs' differences too.
+  const configs: Record<string, Record<string, unknown>> = {
+    a: { name: 'quickstart', training: { learningRate: 0.001 } },
+    b: { name: 'quickstart', training: { learningRate: 0.0003 } },
+  };
+  const late = new TreeLabels(runs, queued, (id) => configs[id]);
+  assert.deepEqual(
+    runs.slice(0, 3).map((r) => late.run(r)),
+    ['lr=1e-3 · quickstart', 'lr=3e-4 · quickstart', 'other'],
+  );
+  // Only the runs whose name another shares need their config read.
+  assert.deepEqual(
+    TreeLabels.sharingNames(runs).map((r) => r.id),
+    ['a', 'b', 's0', 's1'],
+  );
 });
 
 test('Cancel Queued Run is an inline action on queued items only (its when-clause matches their contextValue)', async () => {

@@ -76,6 +76,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   private parents = new Map<string, TreeNode>();
   /** hasCheckpoint per run (a readdir), asked only for runs a menu can resume; forgotten on change. */
   private checkpoints = new Map<string, boolean>();
+  /** config.json of the runs that share their name with another (the labels compare them), read in the
+   *  background a slice per tick after the rows are shown; labels use them once read. */
+  private configs = new Map<string, Record<string, unknown> | null>();
+  private reading = false;
 
   constructor(
     private readonly model: RunsModel,
@@ -92,6 +96,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     for (const id of r.changed) this.checkpoints.delete(id);
     for (const id of r.removed) {
       this.checkpoints.delete(id);
+      this.configs.delete(id);
       this.nodes.delete(id);
     }
     if (r.added.length || r.removed.length || r.changed.length) {
@@ -114,13 +119,53 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (this.cached) return this.cached;
     const queued = this.queue?.queued() ?? [];
     const l = layoutRuns(this.model.list(), queued);
-    this.labels = new TreeLabels(this.model.list(), queued);
+    this.labels = new TreeLabels(this.model.list(), queued, (id) => this.configs.get(id));
+    this.readConfigs(TreeLabels.sharingNames(this.model.list()).filter((r) => !this.configs.has(r.id)));
     this.queuedById = new Map(queued.map((q) => [q.runId, q]));
     for (const id of this.queuedNodes.keys()) if (!this.queuedById.has(id)) this.queuedNodes.delete(id);
     this.parents.clear();
     for (const g of l.groups) for (const r of g.runs) this.parents.set(r.id, this.groupNode(g.status));
     for (const s of l.sweeps) for (const r of s.runs) this.parents.set(r.id, this.sweepNode(s.id));
     return (this.cached = l);
+  }
+
+  /** Read these runs' configs, ~8 ms per tick (RunState.config() reads the file once), then relabel. */
+  private readConfigs(todo: readonly RunState[]): void {
+    if (this.reading || !todo.length) return;
+    this.reading = true;
+    let i = 0;
+    const slice = () => {
+      const end = performance.now() + 8;
+      while (i < todo.length && performance.now() < end) {
+        const r = todo[i++];
+        this.configs.set(r.id, r.config());
+      }
+      if (i < todo.length) return void setTimeout(slice, 0).unref?.();
+      this.reading = false;
+      this.relabel();
+    };
+    setTimeout(slice, 0).unref?.();
+  }
+
+  /** Labels again, now comparing the configs read: only the rows whose label changed are refreshed. */
+  private relabel(): void {
+    const before = this.labels;
+    if (!before) return;
+    const list = this.model.list();
+    const queued = [...this.queuedById.values()];
+    const after = (this.labels = new TreeLabels(list, queued, (id) => this.configs.get(id)));
+    const changed: TreeNode[] = [];
+    for (const [id, n] of this.nodes) {
+      const r = this.model.get(id);
+      if (r && before.run(r) !== after.run(r)) changed.push(n);
+    }
+    for (const q of queued) {
+      const n = this.queuedNodes.get(q.runId);
+      if (n && before.queued(q) !== after.queued(q)) changed.push(n);
+    }
+    if (changed.length) this.emitter.fire(changed);
+    // Runs added while these were read.
+    this.readConfigs(TreeLabels.sharingNames(list).filter((r) => !this.configs.has(r.id)));
   }
 
   private limit(list: ListKey): number {

@@ -188,22 +188,18 @@ export function sweepTooltip(g: Pick<SweepGroup<unknown>, 'id' | 'name' | 'runs'
 
 /**
  * The tree's labels (src/insights/runLabel.ts) over every run listed and every launch queued: runs that
- * share a name lead with what differs between them. Computed per name on first use (a name's runs'
- * config.json are read then, once: RunState.config() keeps them), so a tree showing 50 rows of a large
- * runs folder reads no more configs than the names of those rows need.
+ * share a name lead with what differs between them — their swept values (run.json) and the config keys
+ * that differ among the configs `configOf` has (the tree reads them in the background: reading hundreds
+ * of config.json before the first rows would hold the view up). Computed per name on first use.
  */
 export class TreeLabels {
   private byName = new Map<string, { keys: string[]; runs: LabelRun[] }>();
   private labels = new Map<string, string>();
 
   constructor(
-    runs: readonly {
-      id: string;
-      info: { name: string; sweep?: unknown };
-      notes?: RunNotes;
-      config?: () => Record<string, unknown> | null;
-    }[],
+    runs: readonly { id: string; info: { name: string; sweep?: unknown }; notes?: RunNotes }[],
     queued: readonly QueuedItem[] = [],
+    configOf: (runId: string) => Record<string, unknown> | null | undefined = () => undefined,
   ) {
     const add = (key: string, r: LabelRun) => {
       let g = this.byName.get(r.name || key);
@@ -211,16 +207,16 @@ export class TreeLabels {
       g.keys.push(key);
       g.runs.push(r);
     };
-    for (const r of runs) {
-      const lr: LabelRun = { id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep };
-      // Read lazily: a getter, so only the names asked for read their configs.
-      const config = r.config;
-      let read: { v: Record<string, unknown> | null } | undefined;
-      if (config) Object.defineProperty(lr, 'config', { get: () => (read ??= { v: config() }).v, enumerable: true });
-      add(`run:${r.id}`, lr);
-    }
+    for (const r of runs) add(`run:${r.id}`, { id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep, config: configOf(r.id) });
     for (const q of queued)
       add(`queued:${q.runId}`, { id: q.runId, name: q.name, sweep: q.sweep ? { params: q.sweep.params } : undefined });
+  }
+
+  /** Runs whose name another run listed shares: their configs tell them apart (read these). */
+  static sharingNames<T extends { info: { name: string } }>(runs: readonly T[]): T[] {
+    const count = new Map<string, number>();
+    for (const r of runs) count.set(r.info.name, (count.get(r.info.name) ?? 0) + 1);
+    return runs.filter((r) => (count.get(r.info.name) ?? 0) > 1);
   }
 
   private of(key: string, name: string): string {
