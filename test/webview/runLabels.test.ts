@@ -24,7 +24,13 @@ const RUNS = [
   sweepRun(0, 0.001),
   sweepRun(1, 0.0003),
   sweepRun(2, 0.0001),
-  tableRun({ id: 'base', name: 'baseline', status: 'completed', startedAt: '2026-11-19T10:00:00Z', gen: { steps: 200, logEvery: 10, evalEvery: 100 } }),
+  tableRun({
+    id: 'base',
+    name: 'baseline',
+    status: 'completed',
+    startedAt: '2026-11-19T10:00:00Z',
+    gen: { steps: 200, logEvery: 10, evalEvery: 100 },
+  }),
 ];
 const LABEL: Record<string, string> = {
   'sw-0': 'lr=1e-3 · my-sweep',
@@ -45,7 +51,8 @@ async function close(p: OpenedPanel): Promise<void> {
 test('runs of one name: the table, the legends, the chips and the Compare headers lead with what differs', async () => {
   const p = await panels.open('vscode-dark');
   await p.send({ type: 'init', runs: RUNS, showRuns: [] });
-  for (const r of RUNS) await p.send({ type: 'metrics', runId: r.id, reset: true, lines: genMetrics({ steps: 200, evalEvery: 100, seed: 3 }) });
+  for (const r of RUNS)
+    await p.send({ type: 'metrics', runId: r.id, reset: true, lines: genMetrics({ steps: 200, evalEvery: 100, seed: 3 }) });
   await p.settle();
   await p.page.click('#tabRuns');
   await p.settle();
@@ -67,7 +74,11 @@ test('runs of one name: the table, the legends, the chips and the Compare header
   );
   assert.ok(!loss.legend.some((x: string) => /^my-sweep\b/.test(x)), 'no legend entry starts with the shared name');
   const chips = await p.page.$$eval('.run-chip', (els) => els.map((e) => e.textContent ?? ''));
-  for (const id of ['sw-0', 'sw-1', 'sw-2']) assert.ok(chips.some((c) => c.includes(LABEL[id])), `chip ${LABEL[id]}: ${chips.join(' | ')}`);
+  for (const id of ['sw-0', 'sw-1', 'sw-2'])
+    assert.ok(
+      chips.some((c) => c.includes(LABEL[id])),
+      `chip ${LABEL[id]}: ${chips.join(' | ')}`,
+    );
   await p.page.locator('#diffTable').scrollIntoViewIfNeeded();
   const heads = await p.page.$$eval('#diffTable thead th', (ths) => ths.map((th) => th.textContent));
   assert.deepEqual(heads, ['key', LABEL['sw-0'], LABEL['sw-1']]);
@@ -80,7 +91,10 @@ test('runs of one name: the table, the legends, the chips and the Compare header
   const after = await hook(p).table();
   assert.equal(after.rows.find((r: any) => r.id === 'sw-3').cells.name, 'lr=3e-3 · my-sweep');
   assert.equal(after.rows.find((r: any) => r.id === 'sw-0').cells.name, LABEL['sw-0']);
-  assert.deepEqual(p.errors.filter((e) => !e.includes('404')), []);
+  assert.deepEqual(
+    p.errors.filter((e) => !e.includes('404')),
+    [],
+  );
   await close(p);
 });
 
@@ -146,7 +160,10 @@ test('the status and name columns stay in view when the table scrolls sideways t
     assert.equal(c.text, sorted[i].cells.name);
   }
   await p.page.screenshot({ path: artifactPath('runs-table-frozen-name.png') });
-  assert.deepEqual(p.errors.filter((e) => !e.includes('404')), []);
+  assert.deepEqual(
+    p.errors.filter((e) => !e.includes('404')),
+    [],
+  );
   await close(p);
 });
 
