@@ -260,3 +260,113 @@ test("matryoshkaLab.pythonPath: a relative path is the workspace folder's (the t
   vs.state.settings = {};
   assert.equal(settings().pythonPath, '');
 });
+
+test(
+  'queued runs: in the runs view with their place and Cancel; one notification for the whole sweep, "run i of n"',
+  { timeout: 60000 },
+  async () => {
+    vs.state.settings = { maxConcurrentRuns: 1 };
+    vs.state.progress = [];
+    const { RunsTreeProvider, QUEUED_CONTEXT } = require('../../src/host/runsView/tree') as typeof import('../../src/host/runsView/tree');
+    type Node = import('../../src/host/runsView/tree').TreeNode;
+    const tree = new RunsTreeProvider(model, launcher);
+    let fired = 0;
+    tree.onDidChangeTreeData(() => void fired++);
+    const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
+    // Run 0 holds its slot until the test says so: the other two, and a plain Start Run, wait behind it.
+    const hold = join(root, 'queue3.hold');
+    sweepConfig('queue3.mrl.json', 'queue3', 4, [1, 2, 3], hold);
+    writeFileSync(join(ws, 'single.mrl.json'), JSON.stringify({ name: 'single', steps: 3 }));
+    const r = (await commands.startRun(join(ws, 'queue3.mrl.json'), { confirm: true })) as SweepLaunch;
+    const single = (await commands.startRun(join(ws, 'single.mrl.json'))) as string;
+    await until('run 0 running', () => model.get(r.runIds[0])?.status === 'running');
+    assert.ok(fired > 0, 'the tree was told the queue changed');
+    const item = (n: Node) => tree.getTreeItem(n);
+    const rows = () => {
+      const top = tree.getChildren();
+      const sweep = top.find((n) => n.kind === 'sweep' && n.sweepId === r.sweepId)!;
+      const queue = top.find((n) => n.kind === 'queue');
+      return { top, sweep, queue, kids: tree.getChildren(sweep) };
+    };
+    let v = rows();
+    assert.equal(item(v.sweep).label, 'sweep queue3 · 3 runs (1 running, 2 queued)');
+    assert.deepEqual(
+      v.kids.map((n) => [
+        item(n).label,
+        String(item(n).description).startsWith('queued') ? item(n).description : 'run',
+        item(n).contextValue,
+      ]),
+      [
+        ['seed=1 · queue3', 'run', 'mrlRun.running'],
+        ['seed=2 · queue3', 'queued · 1 of 3', QUEUED_CONTEXT],
+        ['seed=3 · queue3', 'queued · 2 of 3', QUEUED_CONTEXT],
+      ],
+    );
+    // The plain Start Run waits in a list of its own, after the sweep's two.
+    assert.ok(v.queue, 'a Queued group');
+    assert.equal(item(v.queue!).label, 'Queued (1)');
+    const [singleNode] = tree.getChildren(v.queue!);
+    assert.deepEqual([item(singleNode).label, item(singleNode).description], ['single', 'queued · 3 of 3']);
+    assert.equal(tree.getParent(v.kids[1]), v.sweep);
+    assert.equal(tree.getParent(singleNode), v.queue);
+
+    // Cancel (the item's inline action) on the sweep's first queued run: it leaves the queue, the rest move up.
+    assert.equal(await commands.cancelQueuedRun(v.kids[1]), r.runIds[1]);
+    v = rows();
+    assert.equal(item(v.sweep).label, 'sweep queue3 · 2 runs (1 running, 1 queued)');
+    assert.deepEqual(
+      v.kids.slice(1).map((n) => [item(n).label, item(n).description]),
+      [['seed=3 · queue3', 'queued · 1 of 2']],
+    );
+    assert.equal(item(tree.getChildren(v.queue!)[0]).description, 'queued · 2 of 2');
+    // Not queued (any more): said so, nothing else happens.
+    assert.equal(await commands.cancelQueuedRun(r.runIds[1]), undefined);
+    assert.match(vs.state.messages.at(-1)!.text, /is not waiting in the queue/);
+    assert.equal(await commands.cancelQueuedRun(r.runIds[0]), undefined);
+    assert.match(vs.state.messages.at(-1)!.text, /has started: Stop Run stops it/);
+
+    writeFileSync(hold, '');
+    await until('the sweep and the single run done', () =>
+      [r.runIds[0], r.runIds[2], single].every((id) => model.get(id)?.status === 'completed'),
+    );
+    assert.deepEqual(launched, [r.runIds[0], r.runIds[2], single], 'the cancelled run never started');
+    assert.ok(!folders().includes(r.runIds[1]));
+    assert.equal(
+      tree.getChildren().find((n) => n.kind === 'queue'),
+      undefined,
+      'nothing queued: no Queued group',
+    );
+
+    // One notification for the sweep (none per queued run), "run i of 3" as its runs went; the single run its own.
+    await until('the notifications closed', () => vs.state.progress.every((p) => p.done));
+    const titles = vs.state.progress.map((p) => p.title);
+    assert.deepEqual(titles, ['Matryoshka Lab: Sweep queue3', 'Matryoshka Lab: single']);
+    const reports = vs.state.progress[0].reports;
+    assert.ok(
+      reports.some((m) => /^run 1 of 3 · /.test(m)),
+      reports.join('\n'),
+    );
+    assert.ok(
+      reports.some((m) => /^run 3 of 3 · .* · 1 cancelled$/.test(m)),
+      reports.join('\n'),
+    );
+  },
+);
+
+test("a sweep notification's text: which runs of how many, the live one's progress, how far overall", () => {
+  const { sweepProgressText } = require('../../src/host/launch/launchProgress') as typeof import('../../src/host/launch/launchProgress');
+  const q = { phase: 'queued' as const, cancelled: false };
+  const done = { phase: 'done' as const, cancelled: false };
+  assert.deepEqual(sweepProgressText([q, q, q, q], 2), { message: '4 runs queued, 2 at a time', percent: 0 });
+  const running = { phase: 'running' as const, cancelled: false, step: 50, total: 100, live: 'step 50/100 · loss 0.4' };
+  assert.deepEqual(sweepProgressText([done, running, q, q], 1), { message: 'run 2 of 4 · step 50/100 · loss 0.4', percent: 37.5 });
+  assert.deepEqual(
+    sweepProgressText([done, running, { phase: 'starting', cancelled: false }, q], 2).message,
+    'runs 2, 3 of 4 · step 50/100 · loss 0.4',
+  );
+  // A cancelled run counts neither as done nor as left to do.
+  assert.deepEqual(sweepProgressText([done, { phase: 'done', cancelled: true }, running, q], 1), {
+    message: 'run 3 of 4 · step 50/100 · loss 0.4 · 1 cancelled',
+    percent: 50,
+  });
+});

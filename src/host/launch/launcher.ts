@@ -3,8 +3,7 @@
  * file (never a pipe), so they keep running when the window reloads or the extension host exits; after a
  * reload the host finds them again through the runs folder (run.json pid) and tails their output file.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSweepId } from '../../config/sweep';
@@ -16,8 +15,9 @@ import { hasCheckpoint, newRunId } from '../../runs/runDir';
 import type { RunConfig } from '../../protocol/runConfig';
 import type { RunState } from '../../runs/store';
 import { stopProcess } from '../../runs/stop';
-import { backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
+import { backendFlag, fileHash, LaunchQueue, launchPlan, queuedItems, spawnDetached, type SweepSlot } from './launchPlan';
 import type { RunsModel } from '../runsModel';
+import type { QueuedItem } from '../runsView/treeModel';
 import { settings } from '../settings';
 import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes';
 import { LaunchProgress } from './launchProgress';
@@ -27,11 +27,15 @@ import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning 
 interface Pending {
   runId: string;
   runDir: string;
+  /** The config's name (a resume: the run's); `label` says more for messages ("… (sweep run 2 of 4)"). */
+  name: string;
   label: string;
   spawnArgs: { kind: 'start'; configFile: string; backend?: string; sweep?: SweepSlot } | { kind: 'resume' };
   /** The sweep the run belongs to (a sweep's run resumed keeps it: Stop Sweep stops it too). */
   sweepId?: string;
   sweepName?: string;
+  /** A sweep run's values (its run.json `sweep.params` once it runs): the runs view labels it with them. */
+  sweepParams?: Record<string, unknown>;
   /** A queued sweep run: the config file's hash when the sweep was queued. Each run reads the file when it
    *  starts, so a file edited meanwhile would give run i other values than the ones the user queued. */
   configHash?: string;
@@ -49,8 +53,11 @@ export class Launcher implements vscode.Disposable {
   private tails = new Map<string, TextTail>();
   private timer: ReturnType<typeof setInterval>;
   private disposables: vscode.Disposable[] = [];
-  /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
+  /** A notification per launch ("Queued", then step/loss; Cancel stops the run), one per sweep. */
   private readonly progress: LaunchProgress;
+  private readonly queueChanged = new vscode.EventEmitter<void>();
+  /** A launch was queued, started or taken out of the queue (the runs view shows the queue). */
+  readonly onDidChangeQueue = this.queueChanged.event;
 
   constructor(
     private readonly extensionPath: string,
@@ -109,6 +116,7 @@ export class Launcher implements vscode.Disposable {
     this.enqueue({
       runId,
       runDir: path.join(dir, runId),
+      name,
       label: name,
       spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend },
     });
@@ -148,20 +156,29 @@ export class Launcher implements vscode.Disposable {
     const sweepId = newSweepId(name);
     const configHash = fileHash(configFile.fsPath);
     const runIds: string[] = [];
+    const members: Pending[] = [];
     for (const r of runs) {
       const runId = this.freshRunId(r.name);
       const label = `${r.name} (sweep run ${r.index + 1} of ${n})`;
-      this.enqueue({
-        runId,
-        runDir: path.join(this.model.dir!, runId),
-        label,
-        sweepId,
-        sweepName: name,
-        configHash,
-        spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } },
-      });
+      const p = this.enqueue(
+        {
+          runId,
+          runDir: path.join(this.model.dir!, runId),
+          name: r.name,
+          label,
+          sweepId,
+          sweepName: name,
+          sweepParams: r.params,
+          configHash,
+          spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } },
+        },
+        false,
+      );
+      members.push(p);
       runIds.push(runId);
     }
+    // One notification for the whole sweep ("run 2 of 4 …"), not one per queued run.
+    void this.progress.trackSweep(name, members, () => this.stopSweep(sweepId));
     this.output.appendLine(`[sweep ${sweepId}] ${n} run(s) queued (${what}): ${runIds.join(', ')}`);
     if (note) this.output.appendLine(`[sweep ${sweepId}] ${note}`);
     return { sweepId, runIds };
@@ -240,7 +257,21 @@ export class Launcher implements vscode.Disposable {
       void showError(`${run.info.name} has no checkpoint to resume from.`);
       return false;
     }
-    this.enqueue({ runId: run.id, runDir: run.dir, label: run.info.name, sweepId: run.info.sweep?.id, spawnArgs: { kind: 'resume' } });
+    const name = run.info.name;
+    this.enqueue({ runId: run.id, runDir: run.dir, name, label: name, sweepId: run.info.sweep?.id, spawnArgs: { kind: 'resume' } });
+    return true;
+  }
+
+  /** The launches waiting for a free slot, first to start first, with their place in the queue. */
+  queued(): QueuedItem[] {
+    return queuedItems(this.queue.list());
+  }
+
+  /** Cancel (runs view): a launch still waiting leaves the queue; false when it is not queued (any more). */
+  cancelQueued(runId: string): boolean {
+    const p = this.spawning.get(runId);
+    if (!p || p.started || !this.stop(runId)) return false;
+    this.output.appendLine(`[${runId}] cancelled while queued${p.sweepId ? ` (sweep ${p.sweepId})` : ''}`);
     return true;
   }
 
@@ -258,6 +289,7 @@ export class Launcher implements vscode.Disposable {
         this.queue.remove(p);
         this.spawning.delete(runId);
         p.wake();
+        this.queueChanged.fire();
         return true;
       }
     }
@@ -349,16 +381,21 @@ export class Launcher implements vscode.Disposable {
     return live.size;
   }
 
-  private enqueue(base: Omit<Pending, 'started' | 'cancelled' | 'wake'>): void {
+  /** Queue a launch (and start it if a slot is free); `track`: its own notification (a sweep has one). */
+  private enqueue(base: Omit<Pending, 'started' | 'cancelled' | 'wake'>, track = true): Pending {
     const p: Pending = { ...base, started: false, cancelled: false, wake: () => {} };
     this.spawning.set(p.runId, p);
     this.queue.push(p);
     this.pump();
-    void this.progress.track(p);
+    this.queueChanged.fire();
+    if (track) void this.progress.track(p);
+    return p;
   }
 
   private pump(): void {
-    for (const p of this.queue.take(this.liveCount(), settings().maxConcurrentRuns)) this.spawnNow(p);
+    const start = this.queue.take(this.liveCount(), settings().maxConcurrentRuns);
+    for (const p of start) this.spawnNow(p);
+    if (start.length) this.queueChanged.fire();
     // Once the folder shows the run (any status), the model tracks it; drop our bookkeeping.
     for (const [id, p] of this.spawning) {
       const r = this.model.get(id);
@@ -470,16 +507,8 @@ export class Launcher implements vscode.Disposable {
   dispose(): void {
     // Trainers are NOT killed: they are separate processes writing to disk and are found again after reload.
     clearInterval(this.timer);
+    this.queueChanged.dispose();
     for (const a of this.stopping.values()) a.abort();
     this.disposables.forEach((d) => d.dispose());
-  }
-}
-
-/** sha256 of a file's bytes ('' when it cannot be read: then any later read differs or fails alike). */
-function fileHash(file: string): string {
-  try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
-  } catch {
-    return '';
   }
 }
