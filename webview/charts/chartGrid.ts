@@ -121,6 +121,7 @@ export class ChartGrid {
         c.setHighlight(this.highlight);
         c.setCurves(spec.curves, spec.legend);
       } else {
+        if (c.title !== spec.title) c.setTitle(spec.title);
         if (viewChanged) c.setView(view);
         if (sig !== this.signatures.get(spec.id)) c.setCurves(spec.curves, spec.legend);
         else if (!viewChanged) c.refresh();

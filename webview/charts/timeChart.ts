@@ -55,6 +55,8 @@ export class TimeChart {
   readonly id: string;
   readonly card: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
+  private readonly heading: HTMLHeadingElement;
+  title = '';
   /** Created at the first draw: a chart that never comes near the viewport costs no Chart.js instance. */
   private instance: Chart<'line', ScatterDataPoint[]> | null = null;
   private ds: TimeDataset[] = [];
@@ -98,8 +100,7 @@ export class TimeChart {
     const head = document.createElement('header');
     head.className = 'chart-head';
     const h = document.createElement('h3');
-    h.textContent = title;
-    h.title = title;
+    this.heading = h;
     head.append(
       h,
       this.button('Reset zoom', '⟲', 'reset', () => this.resetZoom()),
@@ -110,16 +111,24 @@ export class TimeChart {
     box.className = 'chart-box';
     const canvas = document.createElement('canvas');
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `${title} over time`);
     box.append(canvas);
     this.card.append(head, box);
     parent.append(this.card);
 
     this.canvas = canvas;
+    this.setTitle(title);
     this.zoom = new ZoomPan(canvas, this.card, {
       chart: () => this.chart,
       refresh: (nextFrame) => (nextFrame ? this.refreshNextFrame() : this.refresh()),
     });
+  }
+
+  /** The card's title (an overlay's names the dim plotted, which the dims bar changes). */
+  setTitle(title: string): void {
+    this.title = title;
+    this.heading.textContent = title;
+    this.heading.title = title;
+    this.canvas.setAttribute('aria-label', `${title} over time`);
   }
 
   /** The Chart.js instance (created, and drawn with the current datasets, on first use). */
