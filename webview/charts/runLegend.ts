@@ -72,10 +72,13 @@ export class RunLegend {
       this.syncPressed();
       this.emit();
     });
-    const hint = document.createElement('span');
-    hint.className = 'hint';
-    hint.textContent = 'Hover a run to highlight it · click to pin';
-    head.append(label, this.search, this.count, this.clear, hint);
+    // A column beside the list (label, count, Clear; the search box under them), so the box is no taller
+    // than the list's three rows: the charts stay on screen.
+    const top = document.createElement('div');
+    top.className = 'run-legend-top';
+    top.append(label, this.count, this.clear);
+    this.search.title = 'Hover a run to highlight it on every chart, click to pin it; runs this search matches are highlighted';
+    head.append(top, this.search);
     this.list = document.createElement('div');
     this.list.className = 'run-legend-list';
     this.list.setAttribute('role', 'list');
