@@ -116,6 +116,7 @@ test('one run: one line per dim with a legend that says the dim, coloured by dim
   assert.equal(new Set(nd.datasets.map((d: any) => d.color)).size, 4);
   assert.equal(await p.page.isVisible('#runLegend'), false, 'no run legend for one run');
   assert.equal(await p.page.getAttribute('#dims', 'role'), null, 'the dims bar toggles dims');
+  assert.equal(await p.page.locator('.dim-chip .swatch').count(), 4, 'each in its colour');
   // best value marked on each curve: max for ndcg (last eval here), min for loss
   assert.equal(nd.best.length, 4);
   for (const b of nd.best) assert.equal(b.step, 1000);
@@ -197,6 +198,10 @@ test('toggle: one chart per dim with all metrics', async () => {
   assert.ok(c.legend.includes('ndcg@10 · eval') && c.legend.includes('loss · train'));
   assert.equal(c.datasets.length, 18, '2 runs × (train loss raw + smoothed, 7 eval metrics)');
   assert.ok(c.datasets.every((d: any) => d.dim === 64));
+  // two runs: colour = run, so the dims bar shows and hides charts without colour swatches
+  assert.equal(new Set(c.datasets.map((d: any) => d.color)).size, 2);
+  assert.equal(await p.page.getAttribute('#dims', 'role'), null);
+  assert.equal(await p.page.locator('.dim-chip .swatch').count(), 0);
   await p.page.screenshot({ path: artifactPath('panel-per-dim-dark.png'), fullPage: true });
   await close(p);
 });

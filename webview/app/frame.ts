@@ -68,7 +68,8 @@ export class PanelFrame {
     }
     if (d.structural || d.view) {
       syncPrecision(el, store, state);
-      const choose = isOverlay(model) && state.viewMode === 'metric';
+      const overlay = isOverlay(model);
+      const choose = overlay && state.viewMode === 'metric';
       el.dimsLabel.textContent = choose ? 'Dim' : 'Dims';
       renderDims(
         el.dims,
@@ -76,6 +77,7 @@ export class PanelFrame {
         theme,
         (dim) => this.p.toggleDim(dim),
         choose ? { dim: overlayDim(store, state.overlayDim), onChoose: (dim) => this.p.chooseDim(dim) } : null,
+        !overlay,
       );
       grid.reconcile(buildSpecs(model, theme), { smoothing: state.smoothing, logY: state.logY, xAxis: state.xAxis, theme }, d.view);
       d.mrl = true;

@@ -157,6 +157,8 @@ export function renderDims(
   theme: PanelTheme,
   onToggle: (dim: number) => void,
   choice: { dim: number | null; onChoose: (dim: number) => void } | null,
+  /** Whether the dims are colours on the charts (one run): then each chip shows its colour. */
+  colored = true,
 ): void {
   dimsEl.replaceChildren();
   const dims = allDimsSorted(m.store);
@@ -185,10 +187,13 @@ export function renderDims(
     }
     const on = !m.state.hiddenDims.includes(d);
     b.setAttribute('aria-pressed', String(on));
-    const sw = document.createElement('span');
-    sw.className = 'swatch';
-    sw.style.backgroundColor = dimColor(d, dims, theme.kind); // CSSOM: allowed by the CSP (no inline style attribute)
-    b.append(sw, document.createTextNode(String(d)));
+    if (colored) {
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.backgroundColor = dimColor(d, dims, theme.kind); // CSSOM: allowed by the CSP (no inline style attribute)
+      b.append(sw);
+    }
+    b.append(document.createTextNode(String(d)));
     b.title = `${on ? 'Hide' : 'Show'} dim ${d}`;
     b.addEventListener('click', () => onToggle(d));
     dimsEl.append(b);
