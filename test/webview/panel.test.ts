@@ -117,6 +117,8 @@ test('one run: one line per dim with a legend that says the dim, coloured by dim
   assert.equal(await p.page.isVisible('#runLegend'), false, 'no run legend for one run');
   assert.equal(await p.page.getAttribute('#dims', 'role'), null, 'the dims bar toggles dims');
   assert.equal(await p.page.locator('.dim-chip .swatch').count(), 4, 'each in its colour');
+  const axis = () => p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10').options.interaction.axis);
+  assert.equal(await axis(), 'x', 'one run: the tooltip lists every dim at the step');
   // best value marked on each curve: max for ndcg (last eval here), min for loss
   assert.equal(nd.best.length, 4);
   for (const b of nd.best) assert.equal(b.step, 1000);
@@ -145,6 +147,8 @@ test('two runs: colour = run, one dim plotted (the dims bar picks it), the total
   );
   assert.notEqual(nd.datasets[0].color, nd.datasets[1].color, 'one colour per run');
   assert.deepEqual(nd.datasets[0].dash, [], 'solid lines: colour tells the runs apart');
+  const axis = await p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10').options.interaction.axis);
+  assert.equal(axis, 'xy', 'an overlay: the tooltip names the line nearest the pointer');
   const legend = await p.page.evaluate(() => (window as any).__mrlPanel.runLegend());
   assert.equal(legend.shown, true);
   assert.deepEqual(legend.runIds, [B, A]);

@@ -248,8 +248,10 @@ export class TimeChart {
     this.curves = curves;
     this.legend = legend;
     const runs = new Set(curves.map((c) => c.runId)).size;
-    if (this.instance && runs > 1 !== this.runCount > 1) this.instance.options = this.options();
+    const modeChanged = runs > 1 !== this.runCount > 1;
     this.runCount = runs;
+    // one run ↔ an overlay: the tooltip's interaction changes (options read runCount)
+    if (this.instance && modeChanged) this.instance.options = this.options();
     if (this.instance) (this.instance.options.plugins as any).legend.display = legend.length > 0;
     this.rebuildDatasets();
   }
