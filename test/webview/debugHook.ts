@@ -10,10 +10,22 @@ import type { TimeChart } from '../../webview/charts/timeChart';
 import { diffRowsAsText } from '../../webview/diff/diffTable';
 import { formatCell } from '../../webview/runsTable/cellFormat';
 
-/** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve and points. */
-function datasetInfos(
-  c: TimeChart,
-): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
+/** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve, points, and the style it
+ *  is drawn with now (the curve's colour, or faint while another run is highlighted; width; drawing order). */
+function datasetInfos(c: TimeChart): {
+  label: string;
+  role: string;
+  runId: string;
+  dim: number | null;
+  points: number;
+  color: string;
+  dash: number[];
+  borderColor: string;
+  borderWidth: number;
+  order: number;
+  minY: number;
+  maxY: number;
+}[] {
   return c.datasets.map((d) => ({
     label: String(d.label),
     role: d._info!.role,
@@ -22,6 +34,11 @@ function datasetInfos(
     points: d.data.length,
     color: d._info!.curve.color,
     dash: d._info!.curve.dash,
+    borderColor: String(d.borderColor),
+    borderWidth: Number(d.borderWidth),
+    order: d.order ?? 0,
+    minY: d.data.reduce((m, p) => Math.min(m, p.y ?? Infinity), Infinity),
+    maxY: d.data.reduce((m, p) => Math.max(m, p.y ?? -Infinity), -Infinity),
   }));
 }
 
@@ -77,7 +94,13 @@ export function installDebugHook(src: PanelParts): void {
         points: ch.points.map((p) => ({ ...p })),
         funnel: ch.funnel.map((f) => ({ ...f })),
         steps: Object.fromEntries(ch.shownSteps),
-        datasets: ch.chart.data.datasets.map((d) => ({ label: String(d.label), points: d.data.length })),
+        datasets: ch.chart.data.datasets.map((d) => ({
+          label: String(d.label),
+          points: d.data.length,
+          runId: (d as { _runId?: string })._runId,
+          borderColor: String(d.borderColor),
+          borderWidth: Number(d.borderWidth),
+        })),
         metric: src.mrlMetric(),
         advice: ch.advice.map((a) => ({
           runId: a.runId,
@@ -138,6 +161,8 @@ export function installDebugHook(src: PanelParts): void {
         legend: (ch.chart.legend?.legendItems ?? []).map((i) => i.text),
       };
     },
+    /** The run legend of an overlay: the runs it lists (and those its search leaves), pins, highlight. */
+    runLegend: () => ({ ...src.legend.state, shown: !src.legend.section.hidden, highlighted: [...src.legend.highlighted] }),
     diffRows: () => diffRowsAsText(src.diffRows()),
     csv: (id: string) => {
       const c = grid.get(id);

@@ -19,6 +19,7 @@ import { ChartGrid } from '../charts/chartGrid';
 import type { PanelTheme } from '../charts/chartSetup';
 import { buildCsv, csvFileName } from '../charts/exportCsv';
 import { pngMessage } from '../charts/exportPng';
+import { RunLegend } from '../charts/runLegend';
 import type { TimeChart } from '../charts/timeChart';
 import { diffRunIds } from '../diff/diffTable';
 import { currentMrlMetric } from '../mrl/mrlData';
@@ -45,6 +46,7 @@ export interface PanelParts {
   counters: MessageCounters;
   scheduler: FrameScheduler;
   grid: ChartGrid;
+  legend: RunLegend;
   mrl: MrlView;
   frontier: FrontierView;
   mrlMetric(): string | null;
@@ -79,6 +81,21 @@ export function startPanel(): PanelParts {
     // a chart with changes scrolled near the viewport: draw it in the next frame (draw() → drawPending)
     () => sched.schedule({}),
   );
+  // The run legend's highlight reaches the charts once per animation frame (hovering along the list
+  // restyles every chart: one pass per frame, not per mouse event).
+  let highlightFrame = 0;
+  const legend = new RunLegend(el.runLegend, {
+    highlightChanged: () => {
+      if (highlightFrame) return;
+      highlightFrame = requestAnimationFrame(() => {
+        highlightFrame = 0;
+        grid.setHighlight(legend.highlighted);
+        mrl.setHighlight(legend.highlighted);
+        frontier.setHighlight(legend.highlighted);
+      });
+    },
+  });
+  legend.stickBelow(el.chartsPane.querySelector<HTMLElement>('.toolbar')!);
   const mrl = new MrlView({ section: el.mrl, metric: el.mrlMetric, step: el.mrlStep, stepValue: el.mrlStepValue, canvas: el.mrlCanvas });
   const frontier = new FrontierView(
     { section: el.frontier, what: el.frontierWhat, canvas: el.frontierCanvas, advice: el.frontierAdvice },
@@ -151,7 +168,7 @@ export function startPanel(): PanelParts {
 
   function onLegendClick(key: string): void {
     if (key.startsWith('dim:')) toggleDim(model, Number(key.slice(4)), fx);
-    else if (key.startsWith('run:')) toggleRun(model, key.slice(4), fx);
+    else if (key.startsWith('run:')) legend.togglePin(key.slice(4));
   }
 
   // ------------------------------------------------------------ drawing (once per frame), export
@@ -165,8 +182,14 @@ export function startPanel(): PanelParts {
     sched,
     tabs,
     theme: () => theme,
+    legend,
     toggleRun: (id) => toggleRun(model, id, fx),
     toggleDim: (dim) => toggleDim(model, dim, fx),
+    chooseDim: (dim) => {
+      state.overlayDim = dim;
+      changed({ structural: true });
+    },
+    save: () => fx.save(),
   });
 
   function exportPng(canvas: HTMLCanvasElement, name: string): void {
@@ -194,6 +217,7 @@ export function startPanel(): PanelParts {
     counters,
     scheduler: sched,
     grid,
+    legend,
     mrl,
     frontier,
     mrlMetric: () => currentMrlMetric(store, state),
