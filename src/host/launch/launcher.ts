@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { newSweepId } from '../../config/sweep';
 import { noEffectSummary } from '../../config/sweepEffects';
 import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
-import { isForeignLock, liveLockHolder, LOCK_FILE, readProcCmdline, readRunLock } from '../../runs/trainerProcess';
+import { readProcCmdline } from '../../runs/trainerProcess';
 import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
 import type { RunConfig } from '../../protocol/runConfig';
@@ -22,6 +22,7 @@ import { settings } from '../settings';
 import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes';
 import { LaunchProgress } from './launchProgress';
 import { logsDirProblem, outputLogFile } from './outputLog';
+import { refuseSignal } from './stopGuard';
 import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
 
 interface Pending {
@@ -299,42 +300,17 @@ export class Launcher implements vscode.Disposable {
     // run.json still names the previous process, a launch not yet visible) only our own child.
     const pid = r?.status === 'running' && r.info.pid ? r.info.pid : child;
     if (!pid) return false;
-    // A lock written on another machine (a runs folder on a shared file system): its pid is no process of
-    // this one, whatever runs here under that number.
-    const lock = r ? readRunLock(r.dir) : undefined;
-    if (pid !== child && lock && isForeignLock(lock)) {
-      this.output.appendLine(`[${runId}] not stopped: its trainer runs on ${lock.host} (pid ${lock.pid} there)`);
-      void showWarning(`${runId} is being trained on ${lock.host}: stop it on that machine.`);
-      return true;
-    }
-    // A run folder with a lock names the trainer writing it: a run.json pid that the lock does not name
-    // (a trainer killed with -9 whose pid now belongs to another run's trainer) is not signalled.
-    if (pid !== child && r && existsSync(path.join(r.dir, LOCK_FILE)) && liveLockHolder(r.dir) !== pid) {
-      this.output.appendLine(`[${runId}] not stopped: pid ${pid} from run.json does not hold the run's lock`);
-      void showWarning(
-        `${runId} is not running any more: pid ${pid} from its run.json does not hold the run's lock. Refresh Runs to update its status.`,
-      );
+    const refusal = pid === child ? undefined : refuseSignal(runId, pid, r?.dir ?? this.spawning.get(runId)?.runDir);
+    if (refusal) {
+      this.output.appendLine(`[${runId}] not stopped: ${refusal.log}`);
+      void showWarning(refusal.warning);
       return true;
     }
     if (this.stopping.has(runId)) {
       this.output.appendLine(`[${runId}] already stopping (pid ${pid})`);
       return true;
     }
-    // In every mode, only a process bound to this run by its own argv (src/runs/runProcess.ts) is
-    // signalled: run.json, its cmdline and the lock are whatever a cloned repository committed.
     const runDir = r?.dir ?? this.spawning.get(runId)?.runDir;
-    if (pid !== child) {
-      const bound = runDir ? isRunProcess(pid, runDir) : undefined;
-      if (bound !== true) {
-        const why =
-          bound === undefined
-            ? `the extension cannot tell on ${process.platform} whether pid ${pid} (from ${runId}/run.json) is the trainer of this run`
-            : `pid ${pid} (from ${runId}/run.json) is not the trainer of this run (its command line names neither the run folder nor its runs folder)`;
-        this.output.appendLine(`[${runId}] not stopped: ${why}`);
-        void showWarning(`not stopping ${runId}: ${why}. Stop it from its terminal.`);
-        return true;
-      }
-    }
     this.stopRequested.add(runId);
     const graceS = settings().stopGraceSeconds;
     const cmdline = readProcCmdline(pid);
