@@ -16,7 +16,11 @@ import {
   parameterPointer,
   pathProblem,
   pathSegments,
+  repeatSeeds,
   setAtPath,
+  sweepCombinationCount,
+  sweepRepeats,
+  sweepSlots,
 } from './sweep';
 
 /** The shapes of validate.ts (structural: this module imports nothing of it at run time). */
@@ -39,6 +43,9 @@ export interface SweepRun {
   params: Record<string, unknown>;
   config: RunConfig;
   resolved: ResolvedRunConfig;
+  /** A sweep with `repeat` > 1: the combination this run repeats and which repeat it is (run.json `sweep`). */
+  combination?: number;
+  repeat?: number;
 }
 
 export interface SweepContext {
@@ -94,9 +101,22 @@ export function validateSweep(
 ): { base?: ResolvedRunConfig; runs?: SweepRun[]; errors: Problem[]; warnings?: Problem[] } {
   const base = ctx.validate(withoutSweep(raw));
   if (!base.config || !base.resolved) return { errors: base.errors, warnings: base.warnings };
-  const sweep = filled.sweep;
+  const sweep: SweepConfig = { ...filled.sweep, parameters: filled.sweep.parameters ?? {} };
   const defaults = withoutSweep(filled);
   const paths = Object.keys(sweep.parameters);
+  const repeats = sweepRepeats(sweep);
+  if (paths.length === 0 && repeats < 2) {
+    return {
+      warnings: base.warnings,
+      errors: [
+        {
+          path: '/sweep',
+          keyword: 'sweepSize',
+          message: 'a sweep needs "parameters" (the values to try) or "repeat" above 1 (the same config with other seeds)',
+        },
+      ],
+    };
+  }
   const errors: Problem[] = [];
   paths.forEach((p, i) => {
     const segs = pathSegments(p);
@@ -120,9 +140,23 @@ export function validateSweep(
       ],
     };
   }
+  const combinations = sweepCombinationCount(sweep);
+  if (!errors.length && combinations * repeats > MAX_SWEEP_RUNS) {
+    const what = combinations === 1 ? '1 combination' : `${combinations} combinations`;
+    return {
+      warnings: base.warnings,
+      errors: [
+        {
+          path: '/sweep/repeat',
+          keyword: 'sweepSize',
+          message: `${what} × ${repeats} repeats = ${combinations * repeats} runs, more than ${MAX_SWEEP_RUNS}: fewer repeats, fewer values or a lower "maxRuns" (it counts combinations)`,
+        },
+      ],
+    };
+  }
   // The values of the good paths are checked even when another path is bad: every problem at once.
   const good = paths.filter((p) => !errors.some((e) => e.path === parameterPointer(p)));
-  if (!good.length) return { errors, warnings: base.warnings };
+  if (!good.length && paths.length) return { errors, warnings: base.warnings };
   const checked: SweepConfig = errors.length
     ? {
         ...sweep,
@@ -133,7 +167,7 @@ export function validateSweep(
 
   const pointers = good.map(fieldPointer);
   const seen = new Set<string>();
-  const runs: SweepRun[] = [];
+  const combos: SweepRun[] = [];
   const add = (e: Problem, key: string) => {
     if (seen.has(key) || errors.length >= MAX_PROBLEMS) return;
     seen.add(key);
@@ -144,7 +178,7 @@ export function validateSweep(
     good.forEach((p) => setAtPath(concrete, pathSegments(p), c.params[p], [defaults, base.config]));
     const r = ctx.validate(concrete);
     if (r.config && r.resolved) {
-      runs.push({ index: c.index, params: c.params, config: r.config, resolved: r.resolved });
+      combos.push({ index: c.index, params: c.params, config: r.config, resolved: r.resolved });
       continue;
     }
     for (const e of r.errors) {
@@ -181,5 +215,28 @@ export function validateSweep(
       }
     }
   }
-  return errors.length ? { errors, warnings: base.warnings } : { base: base.resolved, runs, errors, warnings: base.warnings };
+  if (errors.length) return { errors, warnings: base.warnings };
+  return { base: base.resolved, runs: withRepeats(combos, repeats), errors, warnings: base.warnings };
+}
+
+/**
+ * The runs of validated combinations run `repeats` times (sweepSlots' order): each repeat is its
+ * combination's config with the repeat's seed (repeatSeeds of the combination's own seed), nothing else
+ * changed, so it needs no second validation. One repeat: the combinations as they are.
+ */
+function withRepeats(combos: SweepRun[], repeats: number): SweepRun[] {
+  if (repeats < 2) return combos;
+  const seeds = combos.map((c) => repeatSeeds(c.config.seed, repeats));
+  return sweepSlots(combos.length, repeats).map((slot) => {
+    const c = combos[slot.combination];
+    const config: RunConfig = { ...c.config, seed: seeds[slot.combination][slot.repeat] };
+    return {
+      index: slot.index,
+      params: c.params,
+      config,
+      resolved: { ...c.resolved, config },
+      combination: slot.combination,
+      repeat: slot.repeat,
+    };
+  });
 }

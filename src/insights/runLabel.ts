@@ -9,8 +9,10 @@ import type { RunNotes } from '../protocol/runFolder';
 export function sweepParamsText(sweep: unknown, max = 60): string {
   const params = (sweep as { params?: unknown } | undefined)?.params;
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return '';
+  const repeat = (sweep as { repeat?: unknown }).repeat;
   const text = Object.entries(params as Record<string, unknown>)
     .map(([path, v]) => `${path.split('.').pop()}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .concat(typeof repeat === 'number' ? [`repeat=${repeat + 1}`] : []) // repeats of a combination share its params
     .join(' ')
     .replace(/\s+/g, ' ');
   return text.length > max ? text.slice(0, max - 1) + '…' : text;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newSweepId } from '../../config/sweep';
+import { describeSweep, newSweepId } from '../../config/sweep';
 import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
 import { isForeignLock, liveLockHolder, LOCK_FILE, readProcCmdline, readRunLock } from '../../runs/trainerProcess';
 import { isRunProcess } from '../../runs/runProcess';
@@ -133,10 +133,10 @@ export class Launcher implements vscode.Disposable {
     confirmed: boolean,
   ): Promise<SweepLaunch | undefined> {
     const runs = v.sweepRuns!;
-    const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown> };
+    const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown>; repeat?: number };
     const max = settings().maxConcurrentRuns;
     const n = runs.length;
-    const what = `${sweep.method ?? 'grid'} over ${Object.keys(sweep.parameters ?? {}).join(', ')}`;
+    const what = describeSweep(sweep);
     if (!confirmed) {
       const ok = await confirm(
         `Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).`,
