@@ -30,6 +30,8 @@ export interface Column {
   value(row: TableRow, now: number): CellValue;
   /** A cell's tooltip, where the value needs explaining. */
   cellTitle?(row: TableRow): string | undefined;
+  /** A cell's text where it says more than its value (a combination of repeats: mean ± std (n)); else formatCell. */
+  cellText?(row: TableRow, now: number): string | undefined;
 }
 
 /** What the user changed in the column chooser, on top of the defaults. */
