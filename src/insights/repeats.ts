@@ -23,6 +23,11 @@ export function repeatGroupKey(run: { sweep?: SweepPlace }): string | null {
   return `${s.id}#${s.combination ?? s.index}`;
 }
 
+/** Whether any run is a repeat of a combination. */
+export function hasRepeats(runs: readonly { sweep?: SweepPlace }[]): boolean {
+  return runs.some((r) => repeatGroupKey(r) !== null);
+}
+
 /**
  * Runs grouped by combination, groups in the order of their first run, runs in their given order; a run
  * that is no repeat is a group of its own (key null).

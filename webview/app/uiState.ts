@@ -6,6 +6,7 @@
 import { isPanelState, type PanelState } from '../../src/protocol/panelMessages';
 import type { XAxisMode } from '../charts/axes';
 import { defaultTableState, loadTableState, type TableUiState } from '../runsTable/tableModel';
+import { defaultShapeState, loadShapeState, type SweepShapeState } from '../sweepShape/shapeState';
 
 export type PanelTab = 'charts' | 'runs';
 
@@ -26,6 +27,10 @@ export interface UiState extends PanelState {
   /** Which tab is open, and the runs table's sort, filter, grouping and columns. */
   tab: PanelTab;
   table: TableUiState;
+  /** The Runs tab's sweep shape (source, metric, scatter parameter, open). */
+  sweepShape: SweepShapeState;
+  /** The time charts draw the mean of a combination's repeats with a band (charts/repeatBands.ts). */
+  repeatBands: boolean;
 }
 
 export function defaultState(): UiState {
@@ -44,6 +49,8 @@ export function defaultState(): UiState {
     precision: 'float32',
     tab: 'charts',
     table: defaultTableState(),
+    sweepShape: defaultShapeState(),
+    repeatBands: true,
   };
 }
 
@@ -65,5 +72,7 @@ export function loadState(raw: unknown): UiState {
   if (r.tab === 'charts' || r.tab === 'runs') s.tab = r.tab;
   if (typeof r.precision === 'string') s.precision = r.precision;
   s.table = loadTableState(r.table);
+  s.sweepShape = loadShapeState(r.sweepShape);
+  if (typeof r.repeatBands === 'boolean') s.repeatBands = r.repeatBands;
   return s;
 }

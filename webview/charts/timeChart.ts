@@ -12,6 +12,7 @@ import { Chart, type PanelTheme } from './chartSetup';
 import { withAlpha } from './colors';
 import { lttb, visibleRange } from './lttb';
 import { overlayPlugin } from './overlayPlugin';
+import { repeatBandsPlugin } from './repeatBands';
 import { curveSmoothing } from './smoothingRule';
 import { timeChartOptions } from './timeChartOptions';
 import { ZoomPan } from './zoomPan';
@@ -149,6 +150,10 @@ export class TimeChart {
             selectionBox: () => this.zoom.selectionBox(),
             theme: () => this.view.theme,
           }),
+          repeatBandsPlugin(
+            () => this.curves,
+            () => this.view,
+          ),
         ],
       });
     }

@@ -95,11 +95,6 @@ export function groupRepeatRows(rows: readonly TableRow[], settings: PanelSettin
   );
 }
 
-/** Whether any run is a repeat (the toolbar offers the grouping then). */
-export function hasRepeats(runs: readonly PanelRun[]): boolean {
-  return runs.some((r) => r.sweep?.repeat !== undefined);
-}
-
 function statsOf(r: RepeatGroupRow, c: Column, now: number): RepeatStats | null {
   let s = r.repeats.stats.get(c.key);
   if (s === undefined) r.repeats.stats.set(c.key, (s = repeatStats(r.repeats.rows.map((m) => c.value(m, now)))));
