@@ -1,9 +1,9 @@
 /**
  * Repeat bands on the time charts: where a chart shows two or more repeats of one sweep combination
  * (run.json `sweep.combination`, `sweep.repeat`) for the same metric and dim, it also draws their mean
- * (a thick line) inside a band from their min to their max, step by step. The member curves stay as
- * they are: the band is a Chart.js plugin over the chart's curves (TimeChart registers it), built from the
- * full-resolution series (smoothed where the chart smooths them). Which runs are repeats of what, and
+ * (a thick line) inside a band from their min to their max, step by step, and draws the repeats' own
+ * curves faint. A Chart.js plugin over the chart's curves (TimeChart registers it; no dataset of its own),
+ * built from the full-resolution series (smoothed where the chart smooths them). Which runs are repeats of what, and
  * whether bands are on, come from the panel (setRepeatBandSource). buildRepeatBands is pure.
  */
 import type { Chart, Plugin } from 'chart.js';
@@ -13,7 +13,7 @@ import type { PanelRun } from '../../src/protocol/panelMessages';
 import { xColumn, type XAxisMode } from './axes';
 import { hexOf, withAlpha } from './colors';
 import { curveSmoothing } from './smoothingRule';
-import type { Curve, ViewOpts } from './timeChart';
+import type { Curve, TimeDataset, ViewOpts } from './timeChart';
 
 export interface BandPoint {
   x: number;
@@ -30,8 +30,9 @@ export interface RepeatBand {
   key: string;
   label: string;
   color: string;
-  /** The member curves' run ids. */
+  /** The member curves' run ids, and the curves' ids (drawn faint under the band's mean). */
   runIds: string[];
+  curveIds: string[];
   points: BandPoint[];
 }
 
@@ -132,6 +133,7 @@ export function buildRepeatBands(
         label: `${g.label} · mean of ${members.length}`,
         color: members[0].color,
         runIds: members.map((c) => c.runId),
+        curveIds: members.map((c) => c.id),
         points,
       });
   }
@@ -151,7 +153,10 @@ export function repeatBandsOf(chart: Chart | null | undefined): RepeatBand[] {
   return (chart && drawnBands.get(chart)) ?? [];
 }
 
-/** The plugin a TimeChart registers: bands under its lines, means over them. */
+/** How strongly a repeat's own curve is drawn while its combination's band and mean are. */
+const MEMBER_ALPHA = 0.35;
+
+/** The plugin a TimeChart registers: bands under its lines, the repeats' own curves faint, means over them. */
 export function repeatBandsPlugin(curves: () => readonly Curve[], view: () => ViewOpts): Plugin<'line'> {
   let sig = '';
   let bands: RepeatBand[] = [];
@@ -176,11 +181,13 @@ export function repeatBandsPlugin(curves: () => readonly Curve[], view: () => Vi
     chart.ctx.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
     chart.ctx.clip();
   };
+  let members = new Set<string>();
   return {
     id: 'mrlRepeatBands',
     beforeDatasetsDraw: (chart) => {
       const bs = current();
       drawnBands.set(chart, bs);
+      members = new Set(bs.flatMap((b) => b.curveIds));
       if (!bs.length) return;
       const { ctx, scales } = chart;
       clip(chart);
@@ -192,10 +199,20 @@ export function repeatBandsPlugin(curves: () => readonly Curve[], view: () => Vi
         for (let i = b.points.length - 1; i >= 0; i--)
           ctx.lineTo(scales.x.getPixelForValue(b.points[i].x), scales.y.getPixelForValue(b.points[i].lo));
         ctx.closePath();
-        ctx.fillStyle = withAlpha(hexOf(b.color), 0.18);
+        ctx.fillStyle = withAlpha(hexOf(b.color), 0.22);
         ctx.fill();
       }
       ctx.restore();
+    },
+    beforeDatasetDraw: (chart, args) => {
+      const id = (chart.data.datasets[args.index] as TimeDataset | undefined)?._info?.curve.id;
+      if (id === undefined || !members.has(id)) return;
+      chart.ctx.save();
+      chart.ctx.globalAlpha = MEMBER_ALPHA;
+    },
+    afterDatasetDraw: (chart, args) => {
+      const id = (chart.data.datasets[args.index] as TimeDataset | undefined)?._info?.curve.id;
+      if (id !== undefined && members.has(id)) chart.ctx.restore();
     },
     afterDatasetsDraw: (chart) => {
       const bs = drawnBands.get(chart) ?? [];
@@ -216,7 +233,7 @@ export function repeatBandsPlugin(curves: () => readonly Curve[], view: () => Vi
         ctx.strokeStyle = withAlpha(hexOf(bg), 0.7);
         ctx.stroke();
         path();
-        ctx.lineWidth = 2.5;
+        ctx.lineWidth = 3;
         ctx.strokeStyle = b.color;
         ctx.stroke();
       }

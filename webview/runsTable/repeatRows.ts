@@ -83,13 +83,17 @@ function groupRow(members: TableRow[], settings: PanelSettings): RepeatGroupRow 
   };
 }
 
-/** Rows with each combination's repeats folded into one row, at the place of its first repeat. */
+/**
+ * Rows with each combination's repeats folded into one row, at the place of the first of them shown; the
+ * row is its repeats in repeat order, so it stands on repeat 0 (the config's own seed) where that is shown.
+ */
 export function groupRepeatRows(rows: readonly TableRow[], settings: PanelSettings): TableRow[] {
+  const repeatOf = (r: TableRow) => r.run.sweep?.repeat ?? 0;
   return groupRepeats(rows.map((row) => ({ row, sweep: row.run.sweep }))).map((g) =>
     g.key === null
       ? g.runs[0].row
       : groupRow(
-          g.runs.map((x) => x.row),
+          g.runs.map((x) => x.row).sort((a, b) => repeatOf(a) - repeatOf(b)),
           settings,
         ),
   );

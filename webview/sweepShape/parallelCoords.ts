@@ -220,7 +220,7 @@ export class ParallelCoords {
         ctx.moveTo(x - 3, y);
         ctx.lineTo(x + 3, y);
         ctx.stroke();
-        ctx.fillText(fit(ctx, tk.label, Math.min(gap - 12, 120)), x + 5, y);
+        ctx.fillText(fit(ctx, tk.label, Math.min(gap - 14, 120)), x + 7, y);
       }
       ctx.fillStyle = t.fg;
       ctx.textAlign = i === 0 ? 'left' : i === m.axes.length - 1 ? 'right' : 'center';

@@ -82,13 +82,22 @@ export class ParamScatter {
   private options(): any {
     const t = this.theme;
     const a = this.axis;
+    // A swept parameter's few values: a tick on each (the axis' own ticks), written as the config writes them.
+    const swept = a && a.scale !== 'category' && a.ticks.length <= 8 ? a.ticks.map((tk) => Number(tk.label)) : null;
+    const sweptTicks = swept && {
+      afterBuildTicks: (sc: { ticks: { value: number }[] }) => {
+        sc.ticks = swept.map((value) => ({ value }));
+      },
+    };
+    const label = (v: number) => (swept ? String(v) : formatValue(v));
     const x =
       a?.scale === 'log'
         ? {
             type: 'logarithmic',
             grid: { color: t.grid },
             border: { color: t.border },
-            ticks: { color: t.muted, callback: (v: number | string) => formatValue(Number(v)) },
+            ticks: { color: t.muted, callback: (v: number | string) => label(Number(v)) },
+            ...sweptTicks,
           }
         : a?.scale === 'category'
           ? themedLinearAxis(t, (v) => (Number.isInteger(v) ? (a.categories[v] ?? '') : ''), {
@@ -98,7 +107,7 @@ export class ParamScatter {
                 sc.ticks = a.categories.map((_, i) => ({ value: i }));
               },
             })
-          : themedLinearAxis(t, formatValue, { grace: '5%' });
+          : themedLinearAxis(t, label, { grace: '5%', ...sweptTicks });
     return {
       ...cardChartOptions(),
       scales: {
