@@ -196,6 +196,7 @@ export function installDebugHook(src: PanelParts): void {
         brushes: Object.fromEntries([...s.pc.brushes].map(([k, r]) => [k, [...r]])),
         brushed: s.brushedIds ? [...s.brushedIds] : null,
         status: s.status.textContent,
+        lastRenderMs: s.lastRenderMs,
         scatter: {
           points: s.scatter.points.map((p) => ({ runId: p.runId, x: p.x, y: p.y, inside: p.inside })),
           xType: s.scatter.chart.scales.x?.type,

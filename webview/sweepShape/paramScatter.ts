@@ -23,6 +23,8 @@ export class ParamScatter {
   points: ScatterPoint[] = [];
   private axis: ShapeAxis | null = null;
   private metricLabel = '';
+  /** What the chart was last drawn from: a run list that changed nothing here costs no Chart.js pass. */
+  private drawnFrom = '';
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -33,6 +35,7 @@ export class ParamScatter {
 
   setTheme(t: PanelTheme): void {
     this.theme = t;
+    this.drawnFrom = '';
     this.chart.options = this.options();
     this.chart.update('none');
   }
@@ -62,6 +65,9 @@ export class ParamScatter {
       }
     }
     this.points = pts;
+    const from = JSON.stringify([this.axis, this.metricLabel, model.metricRange, model.lowerIsBetter, pts]);
+    if (from === this.drawnFrom) return;
+    this.drawnFrom = from;
     const faint = withAlpha(hexOf(this.theme.muted), 0.3);
     const colours = pts.map((p) => (p.inside ? metricColour(p.y, model.metricRange, model.lowerIsBetter) : faint));
     this.chart.data.datasets = [

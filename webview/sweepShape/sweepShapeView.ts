@@ -37,6 +37,8 @@ export class SweepShapeView {
   /** The runs inside the brushes as last told to the table (null: no brush). */
   private told: ReadonlySet<string> | null = null;
   private runs: PanelRun[] = [];
+  /** The last render's time (ms): the model and both plots (the panel bench). */
+  lastRenderMs = NaN;
   private settings: PanelSettings = { advisorPercent: 95 };
 
   constructor(
@@ -161,6 +163,12 @@ export class SweepShapeView {
   }
 
   render(): void {
+    const t0 = performance.now();
+    this.renderNow();
+    this.lastRenderMs = performance.now() - t0;
+  }
+
+  private renderNow(): void {
     const source = this.sourceValue();
     const nSel = this.cb.selectedIds().length;
     this.fill(
