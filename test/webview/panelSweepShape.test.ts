@@ -240,6 +240,10 @@ test('group repeats: one row per combination, mean ± std (n) in its metric cell
   // Selecting a combination's row and plotting it overlays its three repeats.
   await p.page.click(`tr.run-row[data-id="rep-00"]`);
   assert.deepEqual((await hook(p, 'table')).selected.sort(), ['rep-00', 'rep-01', 'rep-02']);
+  assert.equal(await p.page.textContent('#tableCount'), '6 runs', 'the two rows stand for all six runs');
+  // One row, three runs: what takes one run (notes, export) does not apply.
+  assert.equal(await p.page.isDisabled('button[data-action="editNotes"]'), true);
+  assert.equal(await p.page.isDisabled('button[data-action="plot"]'), false);
   assert.equal((await hook(p, 'state')).table.groupRepeats, true);
 });
 

@@ -22,9 +22,14 @@ export function isRepeatGroup(r: TableRow): r is RepeatGroupRow {
   return (r as Partial<RepeatGroupRow>).repeats !== undefined;
 }
 
-/** The run ids a row stands for: a combination's row, every repeat's. */
+/** The runs a row stands for: a combination's row, every repeat. */
+export function memberRuns(r: TableRow): PanelRun[] {
+  return isRepeatGroup(r) ? r.repeats.rows.map((m) => m.run) : [r.run];
+}
+
+/** The run ids a row stands for. */
 export function memberIds(r: TableRow): string[] {
-  return isRepeatGroup(r) ? r.repeats.rows.map((m) => m.run.id) : [r.run.id];
+  return memberRuns(r).map((x) => x.id);
 }
 
 const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

@@ -8,7 +8,7 @@ import type { PanelRun, PanelSettings, RunAction } from '../../src/protocol/pane
 import { ColumnChooser } from './columnChooser';
 import { tableCsv, tableCsvFileName } from './csv';
 import { attachRowInput } from './rowInput';
-import { memberIds } from './repeatRows';
+import { memberIds, memberRuns } from './repeatRows';
 import { emptySelection, pruneSelection, toggleAll, type Selection } from './selection';
 import { nextSort } from './sort';
 import { buildTableView, type TableUiState, type TableView } from './tableModel';
@@ -132,7 +132,10 @@ export class RunsTableView {
     this.lastBuildMs = performance.now() - t0;
     pruneSelection(this.sel, new Set(v.rows.map((r) => r.run.id)));
     this.toolbar.showFilterError(v.filterError);
-    this.toolbar.showCount(v.rows.length, v.total);
+    this.toolbar.showCount(
+      v.rows.reduce((k, r) => k + memberRuns(r).length, 0),
+      v.total,
+    );
     this.grid.render(v, this.ui.sort, this.now);
     this.syncSelection();
     if (this.chooser.open) this.chooser.render();
@@ -145,8 +148,9 @@ export class RunsTableView {
     this.grid.paintSelection(this.sel.selected, this.sel.focus ?? order[0] ?? null);
     const n = order.filter((id) => this.sel.selected.has(id)).length;
     this.grid.head.paintSelectAll(n, order.length);
-    const runs = this.view ? this.view.rows.filter((r) => this.sel.selected.has(r.run.id)).map((r) => r.run) : [];
-    this.toolbar.enableActions(runs, n);
+    // A combination's row of repeats acts on every repeat.
+    const runs = this.view ? this.view.rows.filter((r) => this.sel.selected.has(r.run.id)).flatMap(memberRuns) : [];
+    this.toolbar.enableActions(runs, runs.length);
   }
 
   private sortBy(key: string): void {
