@@ -130,10 +130,18 @@ test('grouped rows: one per combination (at its first repeat’s place), mean ±
   const f = buildTableView(RUNS, S, { ...defaultTableState(), groupRepeats: true, filter: 'ndcg@10@64 > 0.21' }, NOW);
   const fa = f.rows.find((r) => r.run.id === 'a1')!;
   assert.equal(f.columns.find((c) => c.key === 'ndcg@10@64')!.cellText!(fa, NOW), '0.23 ± 0.01414 (n=2)');
+  const reps = buildTableView(RUNS.slice(0, 6), S, { ...defaultTableState(), groupRepeats: true }, NOW);
+  assert.ok(!reps.columns.some((c) => c.key === 'seed'), 'the seed tells repeats apart, not combinations');
+  assert.ok(reps.columns.some((c) => c.key === 'training.learningRate'));
+  assert.equal(col.widthCh, 23, 'wide enough for mean ± std (n)');
   // Ungrouped: one row per run, no cellText.
   const flat = buildTableView(RUNS, S, defaultTableState(), NOW);
   assert.equal(flat.rows.length, 7);
   assert.equal(flat.columns.find((c) => c.key === 'ndcg@10@64')!.cellText, undefined);
+  assert.ok(
+    flat.columns.some((c) => c.key === 'seed'),
+    'ungrouped, the seed differs among the rows',
+  );
   assert.equal(formatRepeatStats({ n: 1, mean: 0.5, std: 0, min: 0.5, max: 0.5 }), '0.5 (n=1)');
   assert.equal(formatRepeatStats({ n: 2, mean: 0.5, std: 0.1, min: 0.4, max: 0.6 }, 'share'), '50 % ± 10 % (n=2)');
 });

@@ -11,6 +11,7 @@ import type { PanelRun, PanelRunSummary, PanelSettings } from '../../src/protoco
 import type { RunStatus } from '../../src/protocol/runFolder';
 import { formatNumber, type CellValue } from './cellFormat';
 import type { Column } from './columns';
+import { columnWidthCh } from './gridGeometry';
 import { tableRow, type TableRow } from './rows';
 
 /** A combination's row: its repeats' rows, and the stats of a column over them (computed once per column). */
@@ -110,6 +111,9 @@ function statsOf(r: RepeatGroupRow, c: Column, now: number): RepeatStats | null 
   return s;
 }
 
+/** "0.2345 ± 0.01234 (n=10)" fits. */
+const STATS_WIDTH_CH = 23;
+
 function formatStat(kind: Column['kind'], v: number): string {
   return kind === 'share' ? `${Math.round(v * 1000) / 10} %` : formatNumber(v);
 }
@@ -129,6 +133,7 @@ export function withRepeatStats(cols: readonly Column[]): Column[] {
     if ((c.group !== 'metric' && c.group !== 'funnel') || (c.kind !== 'number' && c.kind !== 'share')) return c;
     return {
       ...c,
+      widthCh: Math.max(columnWidthCh(c), STATS_WIDTH_CH),
       value: (r: TableRow, now: number): CellValue => (isRepeatGroup(r) ? statsOf(r, c, now)?.mean : c.value(r, now)),
       cellText: (r: TableRow, now: number) => {
         if (!isRepeatGroup(r)) return c.cellText?.(r, now);

@@ -106,9 +106,10 @@ export function buildTableView(
     else filterError = f.error;
   }
   if (only) shown = shown.filter((r) => only.has(r.run.id));
+  // Grouped repeats: the params shown by default are those that differ among the combinations (not the seed).
+  if (ui.groupRepeats) shown = groupRepeatRows(shown, settings);
   const cols = deriveColumns(all, shown, ui.columns, settings);
   if (ui.groupRepeats) {
-    shown = groupRepeatRows(shown, settings);
     cols.all = withRepeatStats(cols.all);
     cols.visible = withRepeatStats(cols.visible);
   }
