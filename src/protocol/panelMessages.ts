@@ -254,7 +254,10 @@ export function isBestCheckpoints(x: unknown): x is Record<string, BestCheckpoin
   );
 }
 export function isSweepRef(x: unknown): x is SweepRef {
-  return isObj(x) && isStr(x.id) && typeof x.index === 'number' && isObj(x.params);
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  return (
+    isObj(x) && isStr(x.id) && typeof x.index === 'number' && isObj(x.params) && optional(x.combination, count) && optional(x.repeat, count)
+  );
 }
 export function isRunNotes(x: unknown): x is RunNotes {
   return isObj(x) && isStrArray(x.tags) && isStr(x.note) && optional(x.displayName, isStr);

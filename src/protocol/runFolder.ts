@@ -105,11 +105,15 @@ export function isBestCheckpointTarget(dim: number, target: string): boolean {
 }
 
 /** run.json `sweep`: which sweep a run belongs to, its index in the expansion, and its concrete values
- *  (dotted JSON path of the config → value). */
+ *  (dotted JSON path of the config → value). A sweep with `repeat` > 1 also records which combination
+ *  the run is (its repeats share it, and their `params`) and which repeat (0-based: repeat 0 keeps the
+ *  config's seed, the others derive one). */
 export interface SweepRef {
   id: string;
   index: number;
   params: Record<string, unknown>;
+  combination?: number;
+  repeat?: number;
 }
 
 /** notes.json: what the user says about a run (display name, tags, free text). Owned by the host. */

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'jsonc-parser/lib/esm/main.js';
 import type { RunConfig } from '../../src/protocol/runConfig';
 import type { MetricsEvent, RunInfo } from '../../src/protocol/runFolder';
+import { repeatSeeds } from '../../src/config/sweep';
 
 const CLI = resolve('src/trainer/cli/main.ts');
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
@@ -253,4 +254,56 @@ test('SIGINT during a sweep: the current run stops at a checkpoint, no further r
   assert.equal(info.status, 'stopped');
   assert.equal(info.sweep?.index, 0);
   assert.match(stderr, /stopped; no further run started/);
+});
+
+test('"repeat": each combination with its own seeds; run.json says which combination and which repeat', { timeout: 180_000 }, () => {
+  const ws = workspace('repeat');
+  writeFileSync(join(ws, 'pairs.jsonl'), readFileSync(join(PAIRS_WS, 'pairs.jsonl')));
+  // Repeats alone: the config twice, seed 3 then its derived seed; the losses differ (the seed is used).
+  const twice = join(ws, 'twice.mrl.json');
+  writeFileSync(twice, JSON.stringify({ ...SMALL, sweep: { repeat: 2 } }));
+  const r = runCli(['--config', twice]);
+  assert.equal(r.status, 0, r.stderr);
+  const ids = runFolders(ws);
+  assert.equal(ids.length, 2, ids.join(', '));
+  const runs = ids
+    .map((id) => ({
+      info: readJson(join(ws, '.mrl/runs', id, 'run.json')) as RunInfo,
+      config: readJson(join(ws, '.mrl/runs', id, 'config.json')) as unknown as RunConfig,
+      firstLoss: JSON.parse(
+        readFileSync(join(ws, '.mrl/runs', id, 'metrics.jsonl'), 'utf8')
+          .split('\n')
+          .find((l) => l.includes('"train"'))!,
+      ).values.loss as number,
+    }))
+    .sort((a, b) => a.info.sweep!.index - b.info.sweep!.index);
+  const seeds = repeatSeeds(3, 2);
+  runs.forEach((x, i) => {
+    assert.equal(x.info.status, 'completed');
+    assert.deepEqual({ ...x.info.sweep, id: undefined }, { id: undefined, index: i, params: {}, combination: 0, repeat: i });
+    assert.equal(x.config.seed, seeds[i]);
+  });
+  assert.equal(runs[0].info.sweep!.id, runs[1].info.sweep!.id);
+  assert.notEqual(runs[0].firstLoss, runs[1].firstLoss, 'another seed, another model');
+  assert.match(r.stderr, /run 2 of 2 \(repeat 2, seed \d+\)/);
+  // A grid with repeats, one run by --sweep-index (what the host's queue launches): run 3 is combination 1, repeat 1.
+  const grid = join(ws, 'grid.mrl.json');
+  writeFileSync(
+    grid,
+    JSON.stringify({ ...SMALL, sweep: { method: 'grid', parameters: { 'training.learningRate': [0.001, 0.01] }, repeat: 2 } }),
+  );
+  const dir = join(ws, 'picked');
+  const one = runCli(['--config', grid, '--sweep-id', '20260101-000000-small-sweep-sweep-abcd', '--sweep-index', '3', '--out', dir]);
+  assert.equal(one.status, 0, one.stderr);
+  const info = readJson(join(dir, 'run.json')) as RunInfo;
+  assert.deepEqual(info.sweep, {
+    id: '20260101-000000-small-sweep-sweep-abcd',
+    index: 3,
+    params: { 'training.learningRate': 0.01 },
+    combination: 1,
+    repeat: 1,
+  });
+  const config = readJson(join(dir, 'config.json')) as unknown as RunConfig;
+  assert.equal(config.seed, seeds[1]);
+  assert.equal(config.training.learningRate, 0.01);
 });

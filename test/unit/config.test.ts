@@ -112,7 +112,7 @@ test("schema defaults are sentence-transformers' defaults (its literal values), 
 });
 
 test('every schema property has a description, and a default unless its absence means something', () => {
-  // No sweep, no cap on its runs: absences that mean something too. (`sweep.parameters` is required.)
+  // No sweep, no cap on its runs, no parameters (a sweep of repeats alone): absences that mean something too.
   const optional = new Set([
     '$schema',
     'eval',

@@ -51,12 +51,16 @@ function sweepConfig(file: string, name: string, steps: number, seeds: number[],
 const validate = async (u: { fsPath: string }) => {
   const raw = JSON.parse(readFileSync(u.fsPath, 'utf8'));
   const [param, values] = Object.entries((raw.sweep?.parameters ?? {}) as Record<string, unknown[]>)[0] ?? ['seed', []];
+  // With `repeat`, as the validator expands it: every combination once, then again (repeat-major).
+  const n = values.length * (raw.sweep?.repeat ?? 1);
   return {
     ok: true,
     raw,
     config: raw,
     problems: [],
-    sweepRuns: raw.sweep ? values.map((v, index) => ({ index, params: { [param]: v }, name: raw.name })) : undefined,
+    sweepRuns: raw.sweep
+      ? Array.from({ length: n }, (_, index) => ({ index, params: { [param]: values[index % values.length] }, name: raw.name }))
+      : undefined,
   };
 };
 
@@ -153,6 +157,19 @@ test(
     await until('the second sweep completed', () => again.runIds.every((id) => model.get(id)?.status === 'completed'));
   },
 );
+
+test('Start Run on a sweep with repeats says so, and counts combinations × repeats', async () => {
+  writeFileSync(
+    join(ws, 'rep.mrl.json'),
+    JSON.stringify({ name: 'rep', steps: 1, sweep: { method: 'grid', parameters: { seed: [1, 2] }, repeat: 3 } }),
+  );
+  assert.equal(await launcher.start(vs.Uri.file(join(ws, 'rep.mrl.json')) as never), undefined, 'dismissed');
+  assert.match(
+    vs.state.messages.at(-1)!.text,
+    /Start the sweep "rep"\? It queues 6 runs \(grid over seed, × 3 repeats with their own seeds\), 2 at a time/,
+  );
+  assert.deepEqual(launched, []);
+});
 
 test(
   'Stop Sweep (by run id, sweep id or sweep node): the running run stops, the queued rest never starts',

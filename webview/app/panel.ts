@@ -20,12 +20,15 @@ import type { PanelTheme } from '../charts/chartSetup';
 import { buildCsv, csvFileName } from '../charts/exportCsv';
 import { pngMessage } from '../charts/exportPng';
 import { RunLegend } from '../charts/runLegend';
+import { runsBandSource, setRepeatBandSource } from '../charts/repeatBands';
+import { RepeatBandsToggle } from '../charts/repeatBandsToggle';
 import type { TimeChart } from '../charts/timeChart';
 import { diffRunIds } from '../diff/diffTable';
 import { currentMrlMetric } from '../mrl/mrlData';
 import { FrontierView } from '../mrl/frontierView';
 import { MrlView } from '../mrl/mrlView';
 import { RunsTableView } from '../runsTable/view';
+import { SweepShapeView } from '../sweepShape/sweepShapeView';
 import { connectHost } from './bridge';
 import { syncControls, wireControls } from './controls';
 import { PanelFrame } from './frame';
@@ -55,6 +58,7 @@ export interface PanelParts {
   /** The CSV a chart's CSV button would export. */
   csv(chart: TimeChart): string;
   table: RunsTableView;
+  shape: SweepShapeView;
   settings(): PanelSettings;
 }
 
@@ -123,6 +127,7 @@ export function startPanel(): PanelParts {
     theme = next;
     mrl.setTheme(theme);
     frontier.setTheme(theme);
+    shape.setTheme(theme);
     sched.schedule({ view: true, structural: true });
   });
 
@@ -149,6 +154,20 @@ export function startPanel(): PanelParts {
     },
   });
 
+  // Repeats of a sweep combination: their mean and band on the time charts, while the switch is on.
+  setRepeatBandSource(
+    runsBandSource(
+      () => model.runs,
+      () => state.repeatBands,
+    ),
+  );
+  const bandsToggle = new RepeatBandsToggle(el.chartsPane.querySelector('.toolbar')!, state, () => changed({ view: true }));
+  // The sweep shape sits above the runs table (it prepends itself); its brushes keep the table to their runs.
+  const shape = new SweepShapeView(el.runsPane, state.sweepShape, theme, {
+    save: () => fx.save(),
+    filterTable: (ids) => table.setOnly(ids),
+    selectedIds: () => table.selectedIds(),
+  });
   const table = new RunsTableView(el.runsPane, state.table, {
     save: () => fx.save(),
     action: (action, runIds) => {
@@ -161,7 +180,10 @@ export function startPanel(): PanelParts {
   });
   const tabs = new PanelTabs(el, state, {
     save: () => fx.save(),
-    drawTable: () => table.update(model.runs, model.settings),
+    drawTable: () => {
+      table.update(model.runs, model.settings);
+      shape.update(model.runs, model.settings);
+    },
     redrawCharts: () => sched.schedule({ view: true, structural: true }),
   });
   tabs.show(state.tab);
@@ -205,6 +227,7 @@ export function startPanel(): PanelParts {
   receiveHostMessages(host, counters, (msg) => {
     if (msg.type === 'metrics') sched.markPending();
     reduce(model, msg, fx);
+    if (msg.type !== 'metrics') bandsToggle.sync(model.runs);
   });
 
   sched.schedule({ structural: true, runs: true, diff: true });
@@ -225,6 +248,7 @@ export function startPanel(): PanelParts {
     diffRows: () => frame.diffRows,
     csv: chartCsv,
     table,
+    shape,
     settings: () => model.settings,
   };
 }

@@ -6,6 +6,7 @@
 import { isPanelState, type PanelState } from '../../src/protocol/panelMessages';
 import type { XAxisMode } from '../charts/axes';
 import { defaultTableState, loadTableState, type TableUiState } from '../runsTable/tableModel';
+import { defaultShapeState, loadShapeState, type SweepShapeState } from '../sweepShape/shapeState';
 
 export type PanelTab = 'charts' | 'runs';
 
@@ -30,6 +31,10 @@ export interface UiState extends PanelState {
   /** Which tab is open, and the runs table's sort, filter, grouping and columns. */
   tab: PanelTab;
   table: TableUiState;
+  /** The Runs tab's sweep shape (source, metric, scatter parameter, open). */
+  sweepShape: SweepShapeState;
+  /** The time charts draw the mean of a combination's repeats with a band (charts/repeatBands.ts). */
+  repeatBands: boolean;
 }
 
 export function defaultState(): UiState {
@@ -50,6 +55,8 @@ export function defaultState(): UiState {
     runColors: {},
     tab: 'charts',
     table: defaultTableState(),
+    sweepShape: defaultShapeState(),
+    repeatBands: true,
   };
 }
 
@@ -73,6 +80,8 @@ export function loadState(raw: unknown): UiState {
   if (typeof r.overlayDim === 'number' && Number.isInteger(r.overlayDim) && r.overlayDim > 0) s.overlayDim = r.overlayDim;
   if (isSlotRecord(r.runColors)) s.runColors = { ...r.runColors };
   s.table = loadTableState(r.table);
+  s.sweepShape = loadShapeState(r.sweepShape);
+  if (typeof r.repeatBands === 'boolean') s.repeatBands = r.repeatBands;
   return s;
 }
 

@@ -13,6 +13,7 @@ import { Chart, type PanelTheme } from './chartSetup';
 import { minMaxDownsample, overlayPointBudget } from './downsample';
 import { lttb, visibleRange } from './lttb';
 import { overlayPlugin } from './overlayPlugin';
+import { repeatBandsPlugin } from './repeatBands';
 import { curveSmoothing } from './smoothingRule';
 import { applyHighlight, buildDatasets, type TimeDataset } from './timeDatasets';
 import { timeChartOptions } from './timeChartOptions';
@@ -145,6 +146,10 @@ export class TimeChart {
             selectionBox: () => this.zoom.selectionBox(),
             theme: () => this.view.theme,
           }),
+          repeatBandsPlugin(
+            () => this.curves,
+            () => this.view,
+          ),
         ],
       });
     }

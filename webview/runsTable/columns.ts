@@ -31,6 +31,10 @@ export interface Column {
   value(row: TableRow, now: number): CellValue;
   /** A cell's tooltip, where the value needs explaining. */
   cellTitle?(row: TableRow): string | undefined;
+  /** A cell's text where it says more than its value (a combination of repeats: mean ± std (n)); else formatCell. */
+  cellText?(row: TableRow, now: number): string | undefined;
+  /** Its width (ch) where that text needs more than the label's (gridGeometry.columnWidthCh). */
+  widthCh?: number;
 }
 
 /** What the user changed in the column chooser, on top of the defaults. */

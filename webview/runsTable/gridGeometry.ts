@@ -56,6 +56,7 @@ export function frozenLefts(cols: readonly Column[], frozen: number, chPx: numbe
 }
 
 export function columnWidthCh(c: Column): number {
+  if (c.widthCh !== undefined) return c.widthCh;
   const fixed = RUN_WIDTHS[c.key];
   if (fixed !== undefined && c.group === 'run') return fixed;
   return Math.min(32, Math.max(c.kind === 'text' ? 10 : 8, c.label.length + 4));

@@ -236,7 +236,7 @@ export class VirtualGrid {
         const td = tr.cells[ci++];
         const val = c.value(r, now);
         if (c.key === 'status') setText(td.lastChild as Text, ` ${formatCell(c, val)}`);
-        else setText(td, formatCell(c, val));
+        else setText(td, c.cellText?.(r, now) ?? formatCell(c, val));
         const tip = c.cellTitle?.(r) ?? '';
         if (td.title !== tip) td.title = tip;
       }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newSweepId } from '../../config/sweep';
+import { describeSweep, newSweepId } from '../../config/sweep';
 import { noEffectSummary } from '../../config/sweepEffects';
 import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
 import { readProcCmdline } from '../../runs/trainerProcess';
@@ -140,10 +140,10 @@ export class Launcher implements vscode.Disposable {
     confirmed: boolean,
   ): Promise<SweepLaunch | undefined> {
     const runs = v.sweepRuns!;
-    const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown> };
+    const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown>; repeat?: number };
     const max = settings().maxConcurrentRuns;
     const n = runs.length;
-    const what = `${sweep.method ?? 'grid'} over ${Object.keys(sweep.parameters ?? {}).join(', ')}`;
+    const what = describeSweep(sweep);
     // A swept field that cannot change what is trained (GradCache's miniBatchSize …): said before it queues.
     const note = noEffectSummary(v.config as unknown as RunConfig, Object.keys(sweep.parameters ?? {}));
     if (!confirmed) {

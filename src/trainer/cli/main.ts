@@ -53,7 +53,8 @@ export const USAGE = `usage:
              workspace = nearest folder upward with .mrl, else package.json or .git, else cwd); with a
              sweep, only together with --sweep-index
   --sweep-id     the sweep id its runs share (default: a new one, <yyyymmdd-hhmmss>-<name>-sweep-<hex>)
-  --sweep-index  run only this combination of the sweep (0-based, in the sweep's order)
+  --sweep-index  run only this run of the sweep (0-based, in the sweep's order: with "repeat", every
+             combination with repeat 0, then every combination with repeat 1, …)
   --backend  overrides the config's backend
   --workers  extra threads sharing each step on wasm / cpu (default auto: one per core beyond the first,
              at most 3; 0 = one thread). Results are reproducible for a given number of workers.
@@ -393,7 +394,9 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
   for (const run of todo) {
     if (s.stop.requested) break;
     s.current.started = false;
-    const what = `run ${run.index + 1} of ${runs.length} (${describeParams(run.params)})`;
+    const rep =
+      run.repeat === undefined ? '' : `${Object.keys(run.params).length ? ', ' : ''}repeat ${run.repeat + 1}, seed ${run.config.seed}`;
+    const what = `run ${run.index + 1} of ${runs.length} (${describeParams(run.params)}${rep})`;
     log(`sweep ${id}: ${what}`);
     const runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(run.config.name));
     if (!freeRunDir(runDir)) return 2;
@@ -408,6 +411,7 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
       continue;
     }
     const sweep: SweepRef = { id, index: run.index, params: run.params };
+    if (run.repeat !== undefined) Object.assign(sweep, { combination: run.combination, repeat: run.repeat });
     const r = await trainPrepared(s, prepared, runDir, { configFile: file, baseDir, sweep });
     if (r.code === 2) return 2;
     if (r.code !== 0) failed++;
