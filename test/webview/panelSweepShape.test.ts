@@ -256,7 +256,7 @@ test('repeat bands: the mean of each combination’s repeats inside their min–
   }
   await p.settle();
   assert.equal(await p.page.isVisible('#repeatBands'), true, 'the switch shows: there are repeats');
-  await p.page.click('.dim-chip[data-dim="64"]'); // one dim: a band per combination
+  await p.page.click('.dim-chip[data-dim="256"]'); // the one dim plotted (colour = run): a band per combination
   await p.settle();
   const id = 'm:eval/ndcg@10';
   await p.page.locator(`[data-chart-id="${id}"]`).scrollIntoViewIfNeeded();
@@ -267,7 +267,7 @@ test('repeat bands: the mean of each combination’s repeats inside their min–
     const c = b.key.startsWith(`${REP_SWEEP}#0`) ? 0 : 1;
     assert.equal(b.key, `${REP_SWEEP}#${c}|eval/ndcg@10|256`);
     assert.deepEqual(b.runIds.sort(), [`rep-${c}0`, `rep-${c}1`, `rep-${c}2`]);
-    assert.match(b.label, /learningRate=0\.0?01 · mean of 3$/);
+    assert.match(b.label, /^lr=(0\.01|1e-3) · rep · mean of 3$/);
     assert.deepEqual(
       b.points.map((q: any) => q.step),
       [100, 200, 300],

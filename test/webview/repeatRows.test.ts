@@ -100,7 +100,7 @@ test('grouped rows: one per combination (at its first repeat’s place), mean ±
   assert.equal(b.run.status, 'completed');
   assert.equal(a.params.has('seed'), false);
   assert.equal(a.params.get('training.learningRate'), 0.001);
-  assert.match(a.name, /learningRate=0\.001 · 3 repeats$/);
+  assert.match(a.name, /lr=1e-3 · grid · 3 repeats$/);
   assert.doesNotMatch(a.name, /repeat=/);
   // The dim advisor reads the mean curve: 0.12 at 32 is 55 % of 0.22 at 64, so 64 for 95 %.
   assert.equal(a.advice?.dim, 64);
