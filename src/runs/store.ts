@@ -219,8 +219,9 @@ export class RunStore {
     if (rank.size) backlog.sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity) || 0);
     for (const r of backlog) {
       if (budget <= 0 || (wantedOnly && !rank.has(r.id))) {
-        // Out of budget this time: the rest is read by the next pass.
-        if (!res.pending.includes(r.id)) res.pending.push(r.id);
+        // Out of budget this time: the rest is read by the next pass. (Each backlog run comes once; a
+        // lookup in `pending` here made a pass over 500 runs quadratic: 0.4 s of a 2 s read.)
+        res.pending.push(r.id);
         continue;
       }
       budget -= this.safeTail(r, res, budget);

@@ -118,7 +118,8 @@ export class RunsTableView {
     this.lastBuildMs = performance.now() - t0;
     pruneSelection(this.sel, new Set(v.rows.map((r) => r.run.id)));
     this.toolbar.showFilterError(v.filterError);
-    this.toolbar.showCount(v.rows.length, v.total);
+    this.toolbar.showCount(v.rows.length, v.total, v.loading);
+    this.toolbar.showProvisional(v.provisional, v.loading);
     this.grid.render(v, this.ui.sort, this.now);
     this.syncSelection();
     if (this.chooser.open) this.chooser.render();

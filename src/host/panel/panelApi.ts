@@ -20,6 +20,9 @@ export interface PanelRuns {
   isRead(id: string): boolean;
   /** Read these runs' metrics before the rest of the backlog, at once (the panel waits to draw them). */
   prioritize(ids: readonly string[]): void;
+  /** While on, read the whole metrics backlog without pausing between passes (the panel's runs table shows
+   *  every run's metrics); off: back to the background pace. */
+  readEagerly(on: boolean): void;
 }
 
 /** How the panel carries out runs-table actions: the commands to run, and how to execute one. */

@@ -30,7 +30,12 @@ export function panelSummaryOf(r: RunState): PanelRunSummary | undefined {
   return { ...d, loss: r.summary.loss, pairsPerSec: r.summary.samplesPerSec, lastStep: r.summary.lastStep };
 }
 
-export function panelRunOf(r: RunState): PanelRun {
+/**
+ * `read`: whether the host has read all of the run's metrics written so far (RunStore.isRead). While it has
+ * not, the run goes without a summary and says `metricsLoading`: a summary of the lines read so far would
+ * show an earlier evaluation as the latest, and a filter or sort on it would be wrong without saying so.
+ */
+export function panelRunOf(r: RunState, read = true): PanelRun {
   // The status shown is the effective one (a dead "running" run is failed), with the reason.
   const why = r.readError ? `could not read the run folder: ${r.readError}` : r.status !== r.info.status ? r.reason : undefined;
   const run = toPanelRun(
@@ -41,8 +46,12 @@ export function panelRunOf(r: RunState): PanelRun {
     },
     r.config(),
   );
-  if (run.step === undefined && r.summary.lastStep !== null) run.step = r.summary.lastStep;
+  if (run.step === undefined && read && r.summary.lastStep !== null) run.step = r.summary.lastStep;
   if (r.notes) run.notes = r.notes;
+  if (!read) {
+    run.metricsLoading = true;
+    return run;
+  }
   const summary = panelSummaryOf(r);
   if (summary) run.summary = summary;
   return run;
