@@ -67,9 +67,10 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
         // New metrics move the runs table's figures: the rows whose metrics are now all read go out together
         // in one message; a streaming run's row at most once per SUMMARY_INTERVAL_MS.
         const now: string[] = [];
-        for (const id of r.appended.keys()) if (!r.changed.includes(id) && !r.added.includes(id)) this.summaryChanged(id, now);
-        // A run read to its end in a pass that found no new line (an empty metrics.jsonl) is done loading too.
-        for (const id of this.loadingSent) if (!now.includes(id) && this.model.isRead(id)) now.push(id);
+        for (const [id, a] of r.appended) if (!r.changed.includes(id) && !r.added.includes(id)) this.summaryChanged(id, now, a.reset);
+        // Rows that were loading and are complete now: summed up (quick summaries), or read to their end (in
+        // a pass that may have found no new line: an empty metrics.jsonl).
+        for (const id of this.loadingSent) if (!now.includes(id) && this.model.digestOf(id)) now.push(id);
         this.postRunInfos(now);
         const pending = new Set(r.pending);
         for (const [id, a] of r.appended) {
@@ -176,7 +177,7 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
       if (this.panel === panel) {
         this.panel = undefined;
         this.ready = false;
-        this.model.readEagerly(false);
+        this.model.readSummaries(false);
         this.streamed.clear();
         this.replaying.clear();
         this.backfill.clear();
@@ -196,7 +197,7 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
    * `update`: a row update (runInfo, runInfos), which starts the run's SUMMARY_INTERVAL_MS.
    */
   private panelRun(s: RunState, withConfig = true, update = false): PanelRun {
-    const run = panelRunOf(s, this.model.isRead(s.id));
+    const run = panelRunOf(s, this.model.digestOf(s.id) ?? null);
     if (!withConfig) delete run.config;
     if (run.metricsLoading) this.loadingSent.add(s.id);
     else this.loadingSent.delete(s.id);
@@ -219,21 +220,24 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
     for (const id of ids) {
       const s = this.model.get(id);
       // Still loading (a slice of its file read): its row already says so; the full summary follows.
-      if (s && (this.model.isRead(id) || !this.loadingSent.has(id))) runs.push(this.panelRun(s, false, true));
+      if (s && (this.model.digestOf(id) || !this.loadingSent.has(id))) runs.push(this.panelRun(s, false, true));
     }
     if (runs.length) this.post({ type: 'runInfos', runs });
   }
 
   /**
-   * A run's metrics grew: its row goes out with this refresh's batch (`now`) when its metrics are read to the
-   * end for the first time or its interval passed, else once SUMMARY_INTERVAL_MS has passed since the last.
+   * A run's metrics grew: its row goes out with this refresh's batch (`now`) when its metrics are complete
+   * for the first time or its interval passed, else once SUMMARY_INTERVAL_MS has passed since the last. A
+   * finished run already shown complete (from its quick summary) is not sent again as its full read goes
+   * on: a finished run's file does not change (`reset`: it was replaced).
    */
-  private summaryChanged(id: string, now: string[]): void {
+  private summaryChanged(id: string, now: string[], reset: boolean): void {
     if (this.summaryTimers.has(id)) return;
     if (this.loadingSent.has(id)) {
-      if (this.model.isRead(id)) now.push(id);
+      if (this.model.digestOf(id)) now.push(id);
       return;
     }
+    if (!reset && this.model.get(id)?.status !== 'running') return;
     const wait = (this.infoSentAt.get(id) ?? -Infinity) + SUMMARY_INTERVAL_MS - Date.now();
     if (wait <= 0) now.push(id);
     else
@@ -329,8 +333,9 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
       case 'ready': {
         // A (re)loaded page holds nothing: replays in flight to the old one are abandoned with it.
         this.ready = true;
-        // The runs table shows every run's metrics: read the whole backlog now, not at the background pace.
-        this.model.readEagerly(true);
+        // The runs table shows every run's figures: sum up the runs not read yet now (quick summaries), not
+        // at the pace of the full read behind.
+        this.model.readSummaries(true);
         this.streamed.clear();
         this.replaying.clear();
         this.backfill.clear();
