@@ -12,9 +12,10 @@
  * write it, with or without the space Python's json puts there); a file with a resume marker is parsed
  * whole, as the resume rule drops earlier events by their step.
  *
- * The result is a RunSeries of that subset, in file order: its `evalDigest()` and `summary()` equal those
- * of the whole file (test/unit/quickSummary.test.ts) but for `summary().events`; its `events` are not the
- * run's (the charts replay the full read's).
+ * The result is a RunSeries of that subset, in file order, less the evaluations before the latest (their
+ * best values are in its statistics): its `evalDigest()` and `summary()` equal those of the whole file
+ * (test/unit/quickSummary.test.ts) but for `summary().events`; its `events` are not the run's (the charts
+ * replay the full read's), and nothing is pushed to it afterwards.
  */
 import { type MetricsEvent, type MetricsLine, parseMetricsJsonl } from '../protocol/runFolder';
 import { RunSeries } from './series';
@@ -112,5 +113,16 @@ export function quickSummary(file: string): QuickSummary | undefined {
   }
   kept.sort((a, b) => a.at - b.at);
   series.push(kept.map((k) => k.e));
+  // The best values are in the series' statistics now: of the evaluations, its digest reads only the latest.
+  // Holding 40 of them per run for 500 runs kept the garbage collector busy while the table waited.
+  // (and the latest with a throughput, which the summary may read).
+  let latest: MetricsEvent | undefined;
+  let latestRate: MetricsEvent | undefined;
+  for (const e of series.events) {
+    if (e.split !== 'eval') continue;
+    latest = e;
+    if (typeof rateOf(e) === 'number') latestRate = e;
+  }
+  series.events = series.events.filter((e) => e.split !== 'eval' || e === latest || e === latestRate);
   return { series, bytes: buf.length };
 }

@@ -96,6 +96,9 @@ test('edge files: Python spacing, bad and torn lines, resume markers, throughput
     same(file('rate2.jsonl', [...trains(1, 12, rate), ev(12, 0.5, { samplesPerSec: 77 }), ...trains(13, 40)])).summary.samplesPerSec,
     77,
   );
+  // …an older evaluation's, the later ones reporting none.
+  const older = [...trains(1, 12), ev(12, 0.5, { samplesPerSec: 66 }), ...trains(13, 30), ev(30, 0.6), ...trains(31, 45)];
+  assert.equal(same(file('rate4.jsonl', older)).summary.samplesPerSec, 66);
   const later = (s: number) => (s === 20 ? { loss: 1, samples_per_sec: 99 } : s === 21 ? { loss: 1, 'samples/s': null } : { loss: 1 });
   assert.equal(same(file('rate3.jsonl', [ev(1, 0.1, { 'samples/s': 11 }), ...trains(2, 40, later)])).summary.samplesPerSec, 99);
   // No throughput anywhere: derived from the last ten training events and the batch size.
