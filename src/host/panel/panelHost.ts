@@ -189,11 +189,12 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
   /** When each run's row was last sent, and the runs waiting for their next summary slot. */
   private infoSentAt = new Map<string, number>();
   private summaryTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Runs last sent with `metricsLoading` (their rows show loading cells until the host has read them). */
+  /** Runs last sent with `metricsLoading` (their rows show loading cells until their figures are known). */
   private loadingSent = new Set<string>();
 
   /**
-   * A run as the panel sees it, loading or with its summary (RunStore.isRead); remembers which was sent.
+   * A run as the panel sees it, loading or with its summary (as far as RunStore.digestOf knows it complete);
+   * remembers which was sent.
    * `update`: a row update (runInfo, runInfos), which starts the run's SUMMARY_INTERVAL_MS.
    */
   private panelRun(s: RunState, withConfig = true, update = false): PanelRun {
