@@ -24,7 +24,9 @@
  *             training step timed between the evaluations in the same process, target ≤ 1;
  *             "precisions": {"defaultMs", "float32Ms", "ratio", ...}: bench/evalBench.ts runPrecisionsBench)
  *    "panel": {...},
- *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
+ *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50;
+ *                          cells500: issue 21's workspace, panel opened → every cell right, also
+ *                          summary.workspace500CellsCompleteMs)
  * A sample is one training pair. `--no-panel` / `--no-workspace` / `--no-torch` skip those parts;
  * `--only eval,gradCache,...` runs only the sections named (trainStep, gradCache, torch, eval, panel,
  * workspace), plus the wasm training step that `torch` is compared with.
@@ -559,6 +561,9 @@ async function main(): Promise<void> {
     } catch {
       result.workspace = { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
     }
+    // Issue 21's figure: the panel opened on the reported 500 runs → every metric cell right.
+    const cells = (result.workspace as { cells500?: { completeMs?: number | null } }).cells500;
+    (result.summary as Record<string, unknown>).workspace500CellsCompleteMs = cells?.completeMs ?? null;
   }
   const json = JSON.stringify(result, null, 2);
   console.log(json);

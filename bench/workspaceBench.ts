@@ -19,6 +19,8 @@
  *                             that redrew the charts / whose chart redraw waited for the burst interval
  *   overlay50.totalMs         host + webview
  *   overlay50Cold             the same right after activation, on the 50 oldest runs (not read yet)
+ *   cells500                  issue 21's workspace (500 runs, 82 MB) opened with the panel's Runs tab at
+ *                             activation: ms until every metric cell is right (completeMs; bench/cellsCompleteBench.ts)
  * Runnable alone: `npx tsx bench/workspaceBench.ts [--no-browser]` prints the JSON.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- host modules are required after the fake `vscode` is installed */
@@ -252,6 +254,10 @@ export async function runWorkspaceBench(opts: { browser?: boolean } = {}): Promi
         cold.totalMs = round(hostMs + d.drawMs);
       }
       out.overlay50Cold = cold;
+    }
+    if (opts.browser !== false) {
+      const { runCellsCompleteBench } = await import('./cellsCompleteBench');
+      out.cells500 = await runCellsCompleteBench();
     }
     return out;
   } finally {

@@ -44,7 +44,14 @@ export interface GeneratedWorkspace {
 }
 
 export const DIMS = [64, 32, 16, 8];
-const METRICS = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@10', 'map@100'];
+export const METRICS = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@10', 'map@100'];
+
+/**
+ * The workspace of issue 21's report: 500 runs, 10 sweeps of 20 and 300 loose runs, 4,000 steps each (41
+ * evaluations and 400 train lines per completed run), about 82 MB of metrics. What the bench's
+ * `cells500` case and the end-to-end scale test open.
+ */
+export const REPORTED_WORKSPACE: WorkspaceSpec = { runs: 500, sweeps: 10, sweepSize: 20, steps: 4000, stopped: 0.06, failed: 0.03 };
 
 /** The quick start's config as the trainer resolves it into config.json. */
 function config(name: string, lr: number, miniBatchSize: number, steps: number): Record<string, unknown> {

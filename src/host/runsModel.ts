@@ -7,7 +7,7 @@
  * its descriptions fill in.
  */
 import * as vscode from 'vscode';
-import { RunStore, type RefreshResult, type RunState } from '../runs/store';
+import { RunStore, type RefreshResult, type RunDigest, type RunState } from '../runs/store';
 import { runsDirStatus } from './settings';
 
 /** Metrics bytes read at activation, with the listing: all of a few small runs, a few ms at most. */
@@ -17,6 +17,9 @@ export const URGENT_PASS_BYTES = 4 * 1024 * 1024;
 /** Pause between two background passes over the metrics backlog (no one waiting for those runs): the
  *  extension host stays free for the tree's requests and other extensions starting up. */
 export const BACKGROUND_PAUSE_MS = 50;
+/** Bytes of metrics.jsonl one quick-summary pass reads (`readSummaries`, src/runs/quickSummary.ts: about
+ *  5 ms of CPU a MB), then a turn of the event loop. */
+export const SUMMARY_PASS_BYTES = 2 * 1024 * 1024;
 
 export class RunsModel implements vscode.Disposable {
   private store: RunStore | undefined;
@@ -68,6 +71,35 @@ export class RunsModel implements vscode.Disposable {
   }
   /** Runs someone waits for (the panel): the backlog is read without pauses until they are read. */
   private urgent = new Set<string>();
+  /** Whether someone shows every run's figures (the panel's runs table): finished runs not read yet get
+   *  a quick summary each, pass after pass, while the full read goes on at its pace. */
+  private summarize = false;
+  private scanTimer: ReturnType<typeof setTimeout> | undefined;
+  /** See PanelRuns.readSummaries. */
+  readSummaries(on: boolean): void {
+    this.summarize = on;
+    if (on) this.scheduleScan();
+  }
+  /** The run's metrics as far as they are complete (RunStore.digestOf); undefined while loading. */
+  digestOf(id: string): RunDigest | undefined {
+    return this.store?.digestOf(id);
+  }
+  private scheduleScan(): void {
+    if (this.scanTimer || !this.summarize) return;
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined;
+      if (!this.store || !this.summarize) return;
+      let r: { ids: string[]; more: boolean };
+      try {
+        r = this.store.scanSummaries(SUMMARY_PASS_BYTES);
+      } catch (e) {
+        console.error('[matryoshka-lab] summaries failed', e);
+        return;
+      }
+      if (r.ids.length) this.emitter.fire({ added: [], removed: [], changed: [], appended: new Map(), pending: [], summarized: r.ids });
+      if (r.more) this.scheduleScan();
+    }, 0);
+  }
   /** Whether the run's metrics written so far are all read. */
   isRead(id: string): boolean {
     return this.store?.isRead(id) ?? false;
@@ -114,6 +146,12 @@ export class RunsModel implements vscode.Disposable {
 
   /** One more budget of the metrics backlog (no listing). */
   private drain(): RefreshResult | undefined {
+    // The runs table's quick summaries first: the full read behind (charts, tree) waits for them, unless
+    // someone waits for it (the panel's shown runs).
+    if (this.scanTimer && !this.urgent.size) {
+      this.scheduleDrain(false);
+      return undefined;
+    }
     // Runs the panel waits for are read in one pass (up to URGENT_PASS_BYTES), so their replays reach
     // the panel together and it draws the overlay once, not once per slice.
     return this.run(() => (this.urgent.size ? this.store!.drain(URGENT_PASS_BYTES, true) : this.store!.drain()));
@@ -136,6 +174,8 @@ export class RunsModel implements vscode.Disposable {
     // yield to the event loop between slices so the extension host stays responsive.
     for (const id of this.urgent) if (this.store!.isRead(id) || !this.store!.get(id)) this.urgent.delete(id);
     if (r.pending.length) this.scheduleDrain(this.urgent.size > 0);
+    // Runs that appeared (or ended) meanwhile get their quick summary too.
+    if (r.added.length || r.changed.length) this.scheduleScan();
     return r;
   }
 
@@ -162,6 +202,7 @@ export class RunsModel implements vscode.Disposable {
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);
     if (this.backlog) clearTimeout(this.backlog);
+    if (this.scanTimer) clearTimeout(this.scanTimer);
     this.emitter.dispose();
     this.disposables.forEach((d) => d.dispose());
   }

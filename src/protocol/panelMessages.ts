@@ -6,8 +6,9 @@
  *   webview → host   `ready` (on every (re)load; carries the webview's persisted PanelState, if any)
  *   host → webview   `init` (run list + which runs to show) and then `metrics` with `reset: true` for every
  *                    run the webview should draw (the shown runs; the latest run if none was chosen)
- *   host → webview   live: `metrics` (appended lines), `runInfo` (status/progress of one run), `runs`
- *                    (whole list changed: a run started or was deleted), `showRuns`, `configDiff`
+ *   host → webview   live: `metrics` (appended lines), `runInfo` (status/progress of one run), `runInfos`
+ *                    (many runs' summaries at once: metrics read in the background), `runs` (whole list
+ *                    changed: a run started or was deleted), `showRuns`, `configDiff`
  *   webview → host   `requestRun` when the user turns on a run whose metrics it does not hold yet; the host
  *                    answers with `metrics` reset:true and keeps streaming that run's appends from then on.
  *                    `exportCsv` / `exportPng` (the host shows a save dialog), `openConfigDiff`, `log`.
@@ -53,6 +54,10 @@ export interface PanelRun {
   notes?: RunNotes;
   /** What the runs table shows of the metrics; absent until the host has read them (read lazily). */
   summary?: PanelRunSummary;
+  /** True while the host has not read all of the run's metrics written so far (a workspace of many runs
+   *  is read in the background): `summary` is then absent, never a partial one, and the table shows the
+   *  run's metric cells as loading. Absent once they are read. */
+  metricsLoading?: boolean;
   /** run.json `bestCheckpoints` (training.keepBest): per dim the metric, step and value of the best checkpoint kept. */
   bestCheckpoints?: Record<string, BestCheckpoint>;
   /** run.json `git`: the commit of the config's work tree when the run started. */
@@ -142,6 +147,12 @@ export interface RunInfoMessage {
   type: 'runInfo';
   run: PanelRun;
 }
+/** Several runs changed at once (their metrics were read: summaries), each an upsert as `runInfo`; sent
+ *  without `config` (the webview keeps the one it holds). One message per batch, not one per run. */
+export interface RunInfosMessage {
+  type: 'runInfos';
+  runs: PanelRun[];
+}
 /** Which runs to overlay ("Compare Runs"). `compare: true` also opens the config diff table for them. */
 export interface ShowRunsMessage {
   type: 'showRuns';
@@ -157,7 +168,7 @@ export interface ConfigDiffMessage {
 }
 
 export type HostToWebviewMessage =
-  InitMessage | RunsMessage | MetricsMessage | RunInfoMessage | ShowRunsMessage | ConfigDiffMessage | SettingsMessage;
+  InitMessage | RunsMessage | MetricsMessage | RunInfoMessage | RunInfosMessage | ShowRunsMessage | ConfigDiffMessage | SettingsMessage;
 
 // ---------------------------------------------------------------- webview → host
 
@@ -239,6 +250,7 @@ export function isPanelRun(x: unknown): x is PanelRun {
     optional(x.sweep, isSweepRef) &&
     optional(x.notes, isRunNotes) &&
     optional(x.summary, isObj) &&
+    optional(x.metricsLoading, (v) => typeof v === 'boolean') &&
     optional(x.bestCheckpoints, isBestCheckpoints) &&
     optional(x.git, isGitProvenance) &&
     optional(x.data, isDataProvenance)
@@ -297,6 +309,8 @@ export function isHostToWebviewMessage(x: unknown): x is HostToWebviewMessage {
       );
     case 'runInfo':
       return isPanelRun(x.run);
+    case 'runInfos':
+      return Array.isArray(x.runs) && x.runs.every(isPanelRun);
     case 'showRuns':
       return isStrArray(x.runIds) && optional(x.compare, (v) => typeof v === 'boolean');
     case 'configDiff':

@@ -142,7 +142,11 @@ test('panel host: init carries settings and run summaries; streaming runs send r
     // is the panel's, whatever the machine's speed)
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() });
     p.posted.length = 0;
-    const infos = () => p.posted.filter((m) => m.type === 'runInfo' && m.run.id === 'live');
+    // Metrics-only row updates go out as `runInfos` (one message per refresh, however many rows).
+    const infos = () =>
+      p.posted
+        .flatMap((m) => (m.type === 'runInfo' ? [m] : m.type === 'runInfos' ? m.runs.map((run: unknown) => ({ run })) : []))
+        .filter((m: { run: { id: string } }) => m.run.id === 'live');
     appendFileSync(join(runs, 'live', 'metrics.jsonl'), JSON.stringify(evalLine(3, 0.1, 0.2)) + '\n');
     model.refresh();
     assert.equal(infos().length, 1, 'the first change goes out at once');

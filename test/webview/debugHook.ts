@@ -180,8 +180,12 @@ export function installDebugHook(src: PanelParts): void {
         allColumnKeys: v.allColumns.map((c) => c.key),
         rows: v.rows.map((r) => ({
           id: r.run.id,
+          /** The host has not read this run's metrics yet: its metric cells show loading (and are '' here). */
+          loading: r.run.metricsLoading === true,
           cells: Object.fromEntries(v.columns.map((c) => [c.key, c.cellText?.(r, now) ?? formatCell(c, c.value(r, now))])),
         })),
+        loading: v.loading,
+        provisional: { filter: [...v.provisional.filter], sort: v.provisional.sort },
         groups: v.items.filter((i) => i.kind === 'group').map((i) => (i.kind === 'group' ? { sweepId: i.sweepId, count: i.count } : null)),
         selected: src.table.selectedIds(),
         focus: src.table.sel.focus,

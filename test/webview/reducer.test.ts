@@ -132,6 +132,32 @@ test('runs: a new list drops vanished runs (data, requests, shown ids); runInfo 
   assert.equal(m.runs[0].notes?.displayName, 'Newest!');
 });
 
+test('runInfos: many rows in one message (configs kept, new ones added); only the table redraws unless what the chips show changed', () => {
+  const m = createModel();
+  send(m, { type: 'init', runs: RUNS.map((r) => ({ ...r, metricsLoading: true, config: { seed: r.id } })), showRuns: [] });
+  const summary = { evalStep: 9, last: { '64': { 'ndcg@10': 0.3 } }, best: {}, lastValues: {}, loss: 1, pairsPerSec: null, lastStep: 9 };
+  const fx = send(m, {
+    type: 'runInfos',
+    runs: [
+      { ...RUNS[0], summary },
+      { ...RUNS[2], summary },
+    ],
+  });
+  assert.deepEqual(fx.dirty(), { table: true }, 'summaries only: no chips, legends or diff redrawn');
+  const byId = new Map(m.runs.map((r) => [r.id, r]));
+  assert.equal(byId.get('old')!.metricsLoading, undefined, 'the row is complete: the loading flag goes with the old object');
+  assert.deepEqual(byId.get('old')!.summary, summary);
+  assert.deepEqual(byId.get('old')!.config, { seed: 'old' }, 'the config the init carried is kept');
+  assert.equal(byId.get('new')!.metricsLoading, true, 'not in the message: unchanged');
+  // A status change or a new run among them: the chips and the diff redraw as for runInfo.
+  const st = send(m, { type: 'runInfos', runs: [{ ...RUNS[1], status: 'failed', summary }, run('newest', '2026-12-01', { summary })] });
+  assert.deepEqual(st.dirty(), { runs: true, diff: true });
+  assert.deepEqual(
+    m.runs.map((r) => r.id),
+    ['newest', 'new', 'mid', 'old'],
+  );
+});
+
 test('showRuns and compare: shown as asked, compare also diffs them; missing data requested once', () => {
   const m = createModel();
   send(m, { type: 'init', runs: RUNS });

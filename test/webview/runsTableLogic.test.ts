@@ -348,6 +348,39 @@ test('table model: filter error keeps every row; group by sweep puts runs in no 
   );
 });
 
+test('table model while metrics load: count of loading runs; a filter or sort on a metric column is provisional, on run.json columns not', () => {
+  const loading = (r: PanelRun): PanelRun => ({ ...r, summary: undefined, metricsLoading: true });
+  const runs = [RUNS[0], loading(RUNS[1]), loading(RUNS[2]), RUNS[3]];
+  const ui = (over: Partial<ReturnType<typeof defaultTableState>>) => ({ ...defaultTableState(), ...over });
+  const v = buildTableView(
+    runs,
+    S,
+    ui({ filter: 'ndcg@10@64 > 0.1 status:completed loss < 9', sort: { key: 'advisor:dim', dir: 'asc' } }),
+    NOW,
+  );
+  assert.equal(v.loading, 2);
+  assert.deepEqual(v.provisional, { filter: ['ndcg@10@64', 'loss'], sort: 'advisor:dim' }, 'in the order typed; status: is no metric');
+  assert.ok(!v.rows.some((r) => r.run.metricsLoading), 'a loading row has no value: no condition matches it');
+  const byName = buildTableView(runs, S, ui({ filter: 'alpha training.learningRate <= 1', sort: { key: 'name', dir: 'asc' } }), NOW);
+  assert.deepEqual(byName.provisional, { filter: [], sort: null }, 'params, names and free text are read from run.json and config.json');
+  // Sorted on a metric: the loading rows after every row with a value, in either direction.
+  for (const dir of ['asc', 'desc'] as const) {
+    const s = buildTableView(runs, S, ui({ sort: { key: 'ndcg@10@64', dir } }), NOW);
+    const has = s.rows.map((r) => r.run.summary?.last['64']?.['ndcg@10'] !== undefined);
+    assert.deepEqual(has, [true, false, false, false], dir);
+    assert.equal(s.rows[0].run.id, 'a');
+  }
+  const done = buildTableView(RUNS, S, ui({ filter: 'ndcg@10@64 > 0.1', sort: { key: 'ndcg@10@64', dir: 'asc' } }), NOW);
+  assert.equal(done.loading, 0);
+  assert.deepEqual(done.provisional, { filter: [], sort: null }, 'every run read: nothing provisional');
+  const cols = new Map(deriveColumns(tableRows(RUNS, S), tableRows(RUNS, S), { shown: [], hidden: [] }, S).all.map((c) => [c.key, c]));
+  for (const k of ['ndcg@10@64', 'best:ndcg@10@64', 'funnel:ndcg@10', 'advisor:dim', 'frontier:bytes', 'loss', 'pairsPerSec'])
+    assert.equal(cols.get(k)?.fromMetrics, true, `${k} comes from the metrics`);
+  for (const k of ['status', 'name', 'started', 'step', 'training.learningRate']) assert.ok(!cols.get(k)?.fromMetrics, `${k} does not`);
+  const f = parseFilter('ndcg@10@64>0.1 NDCG@10@64 < 1 tag:x "free"', filterableColumns(tableRows(RUNS, S), S));
+  assert.ok(f.ok && f.keys.length === 1 && f.keys[0] === 'ndcg@10@64', 'the keys a filter reads, once each, resolved');
+});
+
 test('persisted state: table prefs and tab restored; junk falls back to defaults', () => {
   const s = loadState({
     version: 1,

@@ -93,7 +93,7 @@ export class PanelFrame {
       this.p.frontier.render(model, theme, colors);
     }
     if (d.diff || d.runs) this.renderDiff();
-    if (d.runs) this.p.tabs.tableChanged();
+    if (d.runs || d.table) this.p.tabs.tableChanged();
     this.renderEmpty();
   }
 

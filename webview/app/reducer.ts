@@ -64,6 +64,42 @@ export function toggleDim(m: PanelModel, d: number, fx: Effects): void {
   fx.schedule({ structural: true });
 }
 
+/**
+ * runInfo / runInfos: replace each run's object (keeping the config the webview holds when the update has
+ * none), add unknown ones. `structural`: a display name or best checkpoint changed (every legend, the
+ * curves' marks); `listed`: what the chips and the diff show changed (status, name, a new run).
+ */
+function upsertRuns(m: PanelModel, runs: readonly PanelRun[]): { structural: boolean; listed: boolean } {
+  const index = new Map(m.runs.map((r, i) => [r.id, i]));
+  let structural = false;
+  let listed = false;
+  const added: PanelRun[] = [];
+  for (const run of runs) {
+    const i = index.get(run.id);
+    m.store.setStartedAt(run.id, run.startedAt);
+    if (i === undefined) {
+      added.push(run);
+      listed = true;
+      continue;
+    }
+    const old = m.runs[i];
+    // A new display name (notes.json) is in every legend, not only in the chips; a new best checkpoint
+    // (training.keepBest) moves its mark on the curves.
+    if (old.notes?.displayName !== run.notes?.displayName || JSON.stringify(old.bestCheckpoints) !== JSON.stringify(run.bestCheckpoints))
+      structural = true;
+    if (old.status !== run.status || old.name !== run.name || old.error !== run.error || old.sweep?.id !== run.sweep?.id) listed = true;
+    const next = { ...run, config: run.config !== undefined ? run.config : old.config };
+    m.runs[i] = next;
+    // A new config or name can change what tells the runs of one name apart (their labels).
+    if (relabelUpdated(m.runs, old, next)) structural = true;
+  }
+  if (added.length) {
+    m.runs = sortRuns([...m.runs, ...added]);
+    if (relabelRuns(m.runs)) structural = true;
+  }
+  return { structural, listed: listed || structural };
+}
+
 export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): void {
   const { state, store } = m;
   switch (msg.type) {
@@ -95,18 +131,15 @@ export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): v
       break;
     }
     case 'runInfo': {
-      const i = m.runs.findIndex((r) => r.id === msg.run.id);
-      // A new display name (notes.json) is in every legend, not only in the chips.
-      const renamed = i >= 0 && m.runs[i].notes?.displayName !== msg.run.notes?.displayName;
-      // A new best checkpoint (training.keepBest) moves its mark on the curves.
-      const newBest = i >= 0 && JSON.stringify(m.runs[i].bestCheckpoints) !== JSON.stringify(msg.run.bestCheckpoints);
-      const before = i >= 0 ? m.runs[i] : undefined;
-      if (i >= 0) m.runs[i] = { ...msg.run, config: msg.run.config !== undefined ? msg.run.config : m.runs[i].config };
-      else m.runs = sortRuns([...m.runs, msg.run]);
-      // A new run of the same name (or a new config) can change what tells the others apart.
-      const relabeled = relabelUpdated(m.runs, before, i >= 0 ? m.runs[i] : msg.run);
-      store.setStartedAt(msg.run.id, msg.run.startedAt);
-      fx.schedule(renamed || newBest || relabeled ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
+      const ch = upsertRuns(m, [msg.run]);
+      fx.schedule(ch.structural ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
+      break;
+    }
+    case 'runInfos': {
+      // Rows whose metrics were read (many at once while a workspace loads): the table redraws; the chips,
+      // legends and diff only when something they show changed too.
+      const ch = upsertRuns(m, msg.runs);
+      fx.schedule(ch.structural ? { runs: true, diff: true, structural: true } : ch.listed ? { runs: true, diff: true } : { table: true });
       break;
     }
     case 'metrics': {

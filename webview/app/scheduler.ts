@@ -19,6 +19,8 @@ export interface Dirty {
   mrl: boolean;
   mrlData: boolean;
   runs: boolean;
+  /** Only the runs table's figures changed (summaries read): the table redraws, nothing else. */
+  table: boolean;
   diff: boolean;
   metrics: Set<string>;
 }
@@ -77,6 +79,7 @@ export class FrameScheduler {
     mrl: false,
     mrlData: false,
     runs: false,
+    table: false,
     diff: false,
     metrics: new Set(),
   };
@@ -105,6 +108,7 @@ export class FrameScheduler {
     if (p.view) d.view = true;
     if (p.mrl) d.mrl = true;
     if (p.runs) d.runs = true;
+    if (p.table) d.table = true;
     if (p.diff) d.diff = true;
     if (p.metrics) for (const m of p.metrics) d.metrics.add(m);
     this.requestFrame();
@@ -193,7 +197,7 @@ export class FrameScheduler {
     const hold = this.holdCharts(d, t0);
     // Held: this frame draws the rest with a copy that has no chart work; the chart flags stay set.
     const drawn: Dirty = hold
-      ? { structural: false, view: false, mrl: false, mrlData: false, runs: d.runs, diff: d.diff, metrics: new Set() }
+      ? { structural: false, view: false, mrl: false, mrlData: false, runs: d.runs, table: d.table, diff: d.diff, metrics: new Set() }
       : d;
     const chartPass = !hold && (d.structural || d.view || d.mrl || d.metrics.size);
     if (hold) this.stats.heldFrames++;
@@ -210,7 +214,7 @@ export class FrameScheduler {
       this.burstTimer = 0;
     }
     try {
-      if (hold ? drawn.runs || drawn.diff : true) this.draw(drawn);
+      if (hold ? drawn.runs || drawn.table || drawn.diff : true) this.draw(drawn);
     } catch (err) {
       this.onError(err);
     }
@@ -218,7 +222,7 @@ export class FrameScheduler {
       d.structural = d.view = d.mrl = d.mrlData = false;
       d.metrics.clear();
     }
-    d.runs = d.diff = false;
+    d.runs = d.table = d.diff = false;
     const t1 = this.env.now();
     if (chartPass) {
       this.lastChartPassEnd = t1;

@@ -4,6 +4,11 @@ export type ColumnKind = 'text' | 'number' | 'int' | 'date' | 'duration' | 'shar
 
 export type CellValue = string | number | undefined;
 
+/** What a cell shows while the host reads the run's metrics (PanelRun.metricsLoading): not blank, which
+ *  would read as "no value", and not a value of the lines read so far. */
+export const LOADING_CELL = '…';
+export const LOADING_CELL_TITLE = 'Loading: the extension is still reading this run’s metrics';
+
 function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }

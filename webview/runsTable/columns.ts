@@ -35,6 +35,9 @@ export interface Column {
   cellText?(row: TableRow, now: number): string | undefined;
   /** Its width (ch) where that text needs more than the label's (gridGeometry.columnWidthCh). */
   widthCh?: number;
+  /** Read from the run's metrics summary: loading while the host reads them (PanelRun.metricsLoading), and
+   *  a filter or sort on it is provisional until every run's are read. */
+  fromMetrics?: boolean;
 }
 
 /** What the user changed in the column chooser, on top of the defaults. */
@@ -95,10 +98,10 @@ function runColumns(): Column[] {
       const end = r.endedMs ?? (r.run.status === 'running' ? now : undefined);
       return end === undefined ? undefined : Math.max(0, (end - r.startedMs) / 1000);
     }),
-    col('pairsPerSec', 'pairs/s', 'number', 'Training pairs per second', (r) => num(r.run.summary?.pairsPerSec)),
+    { ...col('pairsPerSec', 'pairs/s', 'number', 'Training pairs per second', (r) => num(r.run.summary?.pairsPerSec)), fromMetrics: true },
     col('backend', 'backend', 'text', 'Compute backend', (r) => r.run.backend),
     col('step', 'step', 'int', 'Last step written', (r) => num(r.run.summary?.lastStep) ?? num(r.run.step)),
-    col('loss', 'loss', 'number', 'Latest training loss', (r) => num(r.run.summary?.loss)),
+    { ...col('loss', 'loss', 'number', 'Latest training loss', (r) => num(r.run.summary?.loss)), fromMetrics: true },
     ...provenanceColumns(),
   ];
 }
@@ -204,6 +207,7 @@ function metricColumns(rows: readonly TableRow[]): Column[] {
         kind: 'number',
         defaultShown: shown,
         value: (r) => num(r.run.summary?.last[d]?.[m]),
+        fromMetrics: true,
       });
     }
     for (const d of dims) {
@@ -215,6 +219,7 @@ function metricColumns(rows: readonly TableRow[]): Column[] {
         kind: 'number',
         defaultShown: shown,
         value: (r) => num(r.run.summary?.best[d]?.[m]),
+        fromMetrics: true,
       });
     }
   }
@@ -260,6 +265,7 @@ function funnelColumns(rows: readonly TableRow[]): Column[] {
       kind: k === 'funnel:macsSaved' ? ('share' as const) : /Dim$|Size$/.test(k) ? ('int' as const) : ('number' as const),
       defaultShown: true,
       value: (r: TableRow) => num(r.run.summary?.lastValues[k]),
+      fromMetrics: true,
     }));
 }
 
@@ -274,6 +280,7 @@ function answerColumn(group: 'advisor' | 'frontier', why: (r: TableRow) => strin
     defaultShown: true,
     value,
     cellTitle: why,
+    fromMetrics: true,
   });
 }
 

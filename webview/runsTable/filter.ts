@@ -16,7 +16,8 @@ import type { TableRow } from './rows';
 
 export type RowTest = (row: TableRow, now: number) => boolean;
 
-export type ParsedFilter = { ok: true; test: RowTest; terms: number } | { ok: false; error: string };
+/** `keys`: the columns its conditions read (a filter on metrics still loading is provisional). */
+export type ParsedFilter = { ok: true; test: RowTest; terms: number; keys: string[] } | { ok: false; error: string };
 
 const STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'stopped'];
 type Op = '>=' | '<=' | '!=' | '==' | '=' | '>' | '<';
@@ -128,6 +129,7 @@ export function parseFilter(input: string, columns: readonly Column[]): ParsedFi
   const byLower = new Map(columns.map((c) => [c.key.toLowerCase(), c]));
   const resolve = (k: string) => byKey.get(k) ?? byLower.get(k.toLowerCase());
   const tests: RowTest[] = [];
+  const keys: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     if (t.quoted) {
@@ -161,6 +163,7 @@ export function parseFilter(input: string, columns: readonly Column[]): ParsedFi
       const c = condition(col, op, value, whole);
       if (typeof c === 'string') return { ok: false, error: c };
       tests.push(c);
+      if (!keys.includes(col.key)) keys.push(col.key);
       continue;
     }
     const colon = t.text.indexOf(':');
@@ -175,7 +178,7 @@ export function parseFilter(input: string, columns: readonly Column[]): ParsedFi
     const text = t.text.toLowerCase();
     tests.push((row) => row.haystack.includes(text));
   }
-  return { ok: true, terms: tests.length, test: (row, now) => tests.every((f) => f(row, now)) };
+  return { ok: true, terms: tests.length, keys, test: (row, now) => tests.every((f) => f(row, now)) };
 }
 
 /** The rows that pass (all of them when the filter is empty). */

@@ -28,6 +28,14 @@ export interface TableRow {
 }
 
 const cache = new WeakMap<PanelRun, { percent: number; name: string; row: TableRow }>();
+/** A runInfo(s) replaces the run object but keeps its config object: flattened once per config. */
+const flatConfigs = new WeakMap<Record<string, unknown>, FlatConfig>();
+
+function flatConfigOf(config: Record<string, unknown>): FlatConfig {
+  let f = flatConfigs.get(config);
+  if (!f) flatConfigs.set(config, (f = flattenConfig(config)));
+  return f;
+}
 
 function ms(iso: string | null | undefined): number | undefined {
   if (!iso) return undefined;
@@ -48,7 +56,7 @@ export function tableRow(run: PanelRun, settings: PanelSettings): TableRow {
     run,
     name,
     tags,
-    params: run.config ? flattenConfig(run.config) : new Map(),
+    params: run.config ? flatConfigOf(run.config) : new Map(),
     advice,
     frontier,
     startedMs: ms(run.startedAt),

@@ -8,6 +8,7 @@ import type { Column } from './columns';
 import { el } from './dom';
 import { columnWidthCh, frozenCount, SELECT_COL_PX } from './gridGeometry';
 import type { SortSpec } from './sort';
+import type { TableView } from './tableModel';
 
 export interface TableHeadCallbacks {
   sort(key: string): void;
@@ -21,6 +22,8 @@ function ariaSort(dir: 'asc' | 'desc' | null): string {
 export class TableHead {
   /** The header drawn: its columns (key and label) — a re-render with the same ones only updates the sort marks. */
   private sig = '';
+  /** Each drawn column's title, by key (a provisional mark is added to it). */
+  private titles = new Map<string, string>();
 
   constructor(
     private readonly table: HTMLTableElement,
@@ -40,20 +43,36 @@ export class TableHead {
     });
   }
 
-  /** Draw the header for these columns; true when it was built anew (other columns), false for sort marks only. */
-  render(cols: readonly Column[], sort: SortSpec | null): boolean {
+  /**
+   * Draw the header for these columns; true when it was built anew (other columns), false for the sort and
+   * provisional marks only. A column the filter or the sort reads while some runs' metrics are loading is
+   * marked provisional (`v.provisional`).
+   */
+  render(cols: readonly Column[], sort: SortSpec | null, v?: Pick<TableView, 'provisional' | 'loading'>): boolean {
     const head = this.table.tHead!;
     const sig = cols.map((c) => `${c.key}\t${c.label}`).join('\n');
-    if (sig === this.sig && head.rows.length) {
-      for (const th of head.querySelectorAll<HTMLElement>('th[data-key]')) {
-        const dir = sort && sort.key === th.dataset.key ? sort.dir : null;
-        th.setAttribute('aria-sort', ariaSort(dir));
-        th.classList.toggle('sorted-asc', dir === 'asc');
-        th.classList.toggle('sorted-desc', dir === 'desc');
-      }
-      return false;
+    const built = !(sig === this.sig && head.rows.length);
+    if (built) this.build(cols, sig);
+    const marked = new Set(v ? [...v.provisional.filter, ...(v.provisional.sort ? [v.provisional.sort] : [])] : []);
+    for (const th of head.querySelectorAll<HTMLElement>('th[data-key]')) {
+      const key = th.dataset.key!;
+      const dir = sort && sort.key === key ? sort.dir : null;
+      th.setAttribute('aria-sort', ariaSort(dir));
+      th.classList.toggle('sorted-asc', dir === 'asc');
+      th.classList.toggle('sorted-desc', dir === 'desc');
+      const prov = marked.has(key);
+      th.classList.toggle('provisional', prov);
+      const title = (this.titles.get(key) ?? '') + (prov ? `\nProvisional: ${v!.loading} runs’ metrics are still loading` : '');
+      if (th.title !== title) th.title = title;
     }
+    return built;
+  }
+
+  /** The header row and colgroup for these columns (the marks are set by render). */
+  private build(cols: readonly Column[], sig: string): void {
+    const head = this.table.tHead!;
     this.sig = sig;
+    this.titles.clear();
     this.renderColgroup(cols);
     const tr = el('tr');
     const all = el('th', 'select-col');
@@ -74,14 +93,11 @@ export class TableHead {
       th.dataset.key = c.key;
       th.title = c.title;
       th.tabIndex = 0;
-      const dir = sort?.key === c.key ? sort.dir : null;
-      th.setAttribute('aria-sort', ariaSort(dir));
-      if (dir) th.classList.add(`sorted-${dir}`);
+      this.titles.set(c.key, c.title);
       if (c.kind !== 'text') th.classList.add('num');
       tr.append(th);
     }
     head.replaceChildren(tr);
-    return true;
   }
 
   /** The select-all checkbox for n of total rows selected. */

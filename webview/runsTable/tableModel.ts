@@ -43,6 +43,11 @@ export function loadTableState(raw: unknown): TableUiState {
   return s;
 }
 
+export interface Provisional {
+  filter: string[];
+  sort: string | null;
+}
+
 export type TableItem = { kind: 'group'; sweepId: string | null; count: number } | { kind: 'row'; row: TableRow };
 
 export interface TableView {
@@ -54,6 +59,11 @@ export interface TableView {
   items: TableItem[];
   total: number;
   filterError: string | null;
+  /** Runs whose metrics the host has not read yet (their metric cells show loading). */
+  loading: number;
+  /** While some are loading: the metric columns the filter (`filter`) or the sort (`sort`) reads, by key,
+   *  whose result is provisional (a loading row has no value yet: it fails the filter and sorts last). */
+  provisional: Provisional;
 }
 
 /** Group rows by sweep id, groups in order of their first row; runs in no sweep last. */
@@ -98,12 +108,20 @@ export function buildTableView(
   only: ReadonlySet<string> | null = null,
 ): TableView {
   const all = tableRows(runs, settings);
+  let loading = 0;
+  for (const r of runs) if (r.metricsLoading) loading++;
   let shown = all;
   let filterError: string | null = null;
+  let filterCols: Column[] = [];
   if (ui.filter.trim()) {
-    const f = parseFilter(ui.filter, filterColumnsOf(all, settings));
-    if (f.ok) shown = applyFilter(all, f.test, now);
-    else filterError = f.error;
+    const fc = filterColumnsOf(all, settings);
+    const f = parseFilter(ui.filter, fc);
+    if (f.ok) {
+      shown = applyFilter(all, f.test, now);
+      // In the filter's order (what the provisional note names first is what the user typed first).
+      const byKey = new Map(fc.map((c) => [c.key, c]));
+      filterCols = f.keys.map((k) => byKey.get(k)!);
+    } else filterError = f.error;
   }
   if (only) shown = shown.filter((r) => only.has(r.run.id));
   // Grouped repeats: the params shown by default are those that differ among the combinations (not the seed).
@@ -116,5 +134,18 @@ export function buildTableView(
   const sortCol = ui.sort ? cols.all.find((c) => c.key === ui.sort!.key) : undefined;
   const sorted = sortRows(shown, sortCol, ui.sort?.dir ?? 'asc', now);
   const g = ui.groupBySweep ? grouped(sorted) : { rows: sorted, items: sorted.map((row) => ({ kind: 'row' as const, row })) };
-  return { columns: cols.visible, allColumns: cols.all, rows: g.rows, items: g.items, total: all.length, filterError };
+  const provisional: Provisional = {
+    filter: loading ? filterCols.filter((c) => c.fromMetrics).map((c) => c.key) : [],
+    sort: loading && sortCol?.fromMetrics ? sortCol.key : null,
+  };
+  return {
+    columns: cols.visible,
+    allColumns: cols.all,
+    rows: g.rows,
+    items: g.items,
+    total: all.length,
+    filterError,
+    loading,
+    provisional,
+  };
 }

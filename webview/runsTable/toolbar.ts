@@ -5,7 +5,7 @@
  */
 import type { PanelRun, RunAction } from '../../src/protocol/panelMessages';
 import { el } from './dom';
-import type { TableUiState } from './tableModel';
+import type { Provisional, TableUiState } from './tableModel';
 
 export const ACTIONS: { action: RunAction; label: string; title: string }[] = [
   { action: 'plot', label: 'Plot', title: 'Overlay the selected runs in the Charts tab' },
@@ -54,6 +54,7 @@ export class TableToolbar {
   readonly chooserButton: HTMLButtonElement;
   private readonly filterInput: HTMLInputElement;
   private readonly filterError: HTMLElement;
+  private readonly provisional: HTMLElement;
   private readonly count: HTMLElement;
   private readonly buttons = new Map<RunAction, HTMLButtonElement>();
 
@@ -112,7 +113,11 @@ export class TableToolbar {
     this.filterError.id = 'tableFilterError';
     this.filterError.setAttribute('role', 'status');
     this.filterError.hidden = true;
-    root.append(bar, this.filterError);
+    this.provisional = el('div', 'table-provisional');
+    this.provisional.id = 'tableProvisional';
+    this.provisional.setAttribute('role', 'status');
+    this.provisional.hidden = true;
+    root.append(bar, this.filterError, this.provisional);
 
     this.filterInput.addEventListener('input', () => cb.filter(this.filterInput.value));
     groupToggle.addEventListener('change', () => cb.groupBySweep(groupToggle.checked));
@@ -126,8 +131,23 @@ export class TableToolbar {
     this.filterInput.setAttribute('aria-invalid', String(!!error));
   }
 
-  showCount(shown: number, total: number): void {
-    this.count.textContent = shown === total ? `${total} runs` : `${shown} of ${total} runs`;
+  /** "500 runs", "104 of 500 runs"; while `loading` runs' metrics are being read, "· metrics 177/500". */
+  showCount(shown: number, total: number, loading = 0): void {
+    const runs = shown === total ? `${total} runs` : `${shown} of ${total} runs`;
+    this.count.textContent = loading > 0 ? `${runs} · metrics ${total - loading}/${total}` : runs;
+  }
+
+  /** Which of the filter's and the sort's columns are provisional (their values still loading), or none. */
+  showProvisional(p: Provisional, loading: number): void {
+    const parts = [...(p.filter.length ? [`filter on ${p.filter.join(', ')}`] : []), ...(p.sort ? [`sort by ${p.sort}`] : [])];
+    this.provisional.hidden = parts.length === 0;
+    if (!parts.length) {
+      this.provisional.textContent = '';
+      return;
+    }
+    const what = parts.join(' and ');
+    const whose = loading === 1 ? '1 run’s' : `${loading} runs’`;
+    this.provisional.textContent = `Provisional: ${what} — ${whose} metrics are still loading (shown as …: no condition matches them, they sort last)`;
   }
 
   /** Enable the actions that apply to the selected runs (n of them). */

@@ -135,7 +135,9 @@ export class RunsTableView {
     this.toolbar.showCount(
       v.rows.reduce((k, r) => k + memberRuns(r).length, 0),
       v.total,
+      v.loading,
     );
+    this.toolbar.showProvisional(v.provisional, v.loading);
     this.grid.render(v, this.ui.sort, this.now);
     this.syncSelection();
     if (this.chooser.open) this.chooser.render();

@@ -7,7 +7,7 @@
  * geometry gridGeometry.ts.
  */
 import type { Column } from './columns';
-import { formatCell } from './cellFormat';
+import { formatCell, LOADING_CELL, LOADING_CELL_TITLE } from './cellFormat';
 import { el, setText } from './dom';
 import {
   columnEdges,
@@ -122,7 +122,9 @@ export class VirtualGrid {
   render(v: TableView, sort: SortSpec | null, now: number): void {
     this.v = v;
     this.now = now;
-    if (this.head.render(v.columns, sort)) this.measureColumns(v.columns);
+    if (this.head.render(v.columns, sort, v)) this.measureColumns(v.columns);
+    // Screen readers: the table is still filling in.
+    this.table.setAttribute('aria-busy', String(v.loading > 0));
     this.drawnRange = null;
     this.renderWindow();
   }
@@ -230,14 +232,18 @@ export class VirtualGrid {
       const cb = tr.cells[0].firstChild as HTMLInputElement;
       cb.setAttribute('aria-label', `Select ${r.name}`);
       let ci = 1;
+      const loading = r.run.metricsLoading === true;
       for (let k = 0; k < cols.length; k++) {
         const c = cols[k];
         if (k === f && c0 > f) ci++; // the blank cell of the columns scrolled out on the left
         const td = tr.cells[ci++];
-        const val = c.value(r, now);
+        // A run whose metrics are not read yet: its metric cells say so (never a value of a part of its file).
+        const wait = loading && c.fromMetrics === true;
+        if (td.classList.contains('loading') !== wait) td.classList.toggle('loading', wait);
+        const val = wait ? undefined : c.value(r, now);
         if (c.key === 'status') setText(td.lastChild as Text, ` ${formatCell(c, val)}`);
-        else setText(td, c.cellText?.(r, now) ?? formatCell(c, val));
-        const tip = c.cellTitle?.(r) ?? '';
+        else setText(td, wait ? LOADING_CELL : (c.cellText?.(r, now) ?? formatCell(c, val)));
+        const tip = wait ? LOADING_CELL_TITLE : (c.cellTitle?.(r) ?? '');
         if (td.title !== tip) td.title = tip;
       }
     }

@@ -7,7 +7,7 @@
  */
 import type * as vscode from 'vscode';
 import type { PanelSettings } from '../../protocol/panelMessages';
-import type { RefreshResult, RunState } from '../../runs/store';
+import type { RefreshResult, RunDigest, RunState } from '../../runs/store';
 import type { RunActionCommands } from './runActions';
 
 /** The runs the panel shows and streams: the host's RunsModel. */
@@ -20,6 +20,12 @@ export interface PanelRuns {
   isRead(id: string): boolean;
   /** Read these runs' metrics before the rest of the backlog, at once (the panel waits to draw them). */
   prioritize(ids: readonly string[]): void;
+  /** While on, every finished run whose metrics are not read yet gets a quick summary, pass after pass (the
+   *  panel's runs table shows every run's figures); the refreshes name them in `summarized`. */
+  readSummaries(on: boolean): void;
+  /** The run's metrics as far as they are complete (the full read's, or a finished run's quick summary);
+   *  undefined while loading. */
+  digestOf(id: string): RunDigest | undefined;
 }
 
 /** How the panel carries out runs-table actions: the commands to run, and how to execute one. */

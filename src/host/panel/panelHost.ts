@@ -10,6 +10,7 @@ import {
   type HostToWebviewMessage,
   isWebviewToHostMessage,
   METRICS_PANEL_VIEW_TYPE,
+  type PanelRun,
   type PanelState,
   type RunActionMessage,
   type WebviewToHostMessage,
@@ -54,17 +55,27 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
           if (this.pendingShow) for (const id of r.added) if (this.awaiting.delete(id)) this.pendingShow.runIds.push(id);
           return;
         }
-        if (r.added.length || r.removed.length) this.post({ type: 'runs', runs: this.model.list().map(panelRunOf) });
-        for (const id of r.removed) this.streamed.delete(id);
+        if (r.added.length || r.removed.length) this.post({ type: 'runs', runs: this.model.list().map((s) => this.panelRun(s)) });
+        for (const id of r.removed) {
+          this.streamed.delete(id);
+          this.loadingSent.delete(id);
+        }
         for (const id of r.changed) {
           const s = this.model.get(id);
           if (s && !r.added.includes(id)) this.postRunInfo(s);
         }
-        // New metrics move the runs table's figures: a summary update per run, throttled.
-        for (const id of r.appended.keys()) if (!r.changed.includes(id) && !r.added.includes(id)) this.summaryChanged(id);
+        // New metrics move the runs table's figures: the rows whose metrics are now all read go out together
+        // in one message; a streaming run's row at most once per SUMMARY_INTERVAL_MS.
+        const now: string[] = [];
+        for (const [id, a] of r.appended) if (!r.changed.includes(id) && !r.added.includes(id)) this.summaryChanged(id, now, a.reset);
+        // Rows that were loading and are complete now: summed up (quick summaries), or read to their end (in
+        // a pass that may have found no new line: an empty metrics.jsonl).
+        for (const id of this.loadingSent) if (!now.includes(id) && this.model.digestOf(id)) now.push(id);
+        this.postRunInfos(now);
+        const pending = new Set(r.pending);
         for (const [id, a] of r.appended) {
           if (!this.streamed.has(id)) continue;
-          if (r.pending.includes(id)) {
+          if (pending.has(id)) {
             // A backlog (a large file seen for the first time) is being read a slice per tick: do not
             // stream it line by line; replay the (bounded) series once it is read.
             this.backfill.add(id);
@@ -73,7 +84,7 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
           if (a.reset || this.backfill.has(id)) this.replay(id);
           else if (a.lines.length) this.sendLines(id, a.lines);
         }
-        for (const id of [...this.backfill]) if (!r.pending.includes(id)) this.replay(id);
+        for (const id of [...this.backfill]) if (!pending.has(id)) this.replay(id);
         // A run started from a terminal or the palette shows up in the panel on its own if nothing was chosen.
         for (const id of r.added) {
           const s = this.model.get(id);
@@ -166,6 +177,7 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
       if (this.panel === panel) {
         this.panel = undefined;
         this.ready = false;
+        this.model.readSummaries(false);
         this.streamed.clear();
         this.replaying.clear();
         this.backfill.clear();
@@ -174,38 +186,76 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
     });
   }
 
-  /** When each run's runInfo was last sent, and the runs waiting for their next summary slot. */
+  /** When each run's row was last sent, and the runs waiting for their next summary slot. */
   private infoSentAt = new Map<string, number>();
   private summaryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Runs last sent with `metricsLoading` (their rows show loading cells until their figures are known). */
+  private loadingSent = new Set<string>();
 
-  /** `withConfig: false` for a metrics-only update: the webview keeps the config it holds (it never changes). */
-  private postRunInfo(s: RunState, withConfig = true): void {
-    const t = this.summaryTimers.get(s.id);
-    if (t) clearTimeout(t);
-    this.summaryTimers.delete(s.id);
-    this.infoSentAt.set(s.id, Date.now());
-    const run = panelRunOf(s);
+  /**
+   * A run as the panel sees it, loading or with its summary (as far as RunStore.digestOf knows it complete);
+   * remembers which was sent.
+   * `update`: a row update (runInfo, runInfos), which starts the run's SUMMARY_INTERVAL_MS.
+   */
+  private panelRun(s: RunState, withConfig = true, update = false): PanelRun {
+    const run = panelRunOf(s, this.model.digestOf(s.id) ?? null);
     if (!withConfig) delete run.config;
-    this.post({ type: 'runInfo', run });
+    if (run.metricsLoading) this.loadingSent.add(s.id);
+    else this.loadingSent.delete(s.id);
+    if (update) {
+      this.infoSentAt.set(s.id, Date.now());
+      const t = this.summaryTimers.get(s.id);
+      if (t) clearTimeout(t);
+      this.summaryTimers.delete(s.id);
+    }
+    return run;
   }
 
-  /** A run's metrics grew: send its row again, at most once per SUMMARY_INTERVAL_MS. */
-  private summaryChanged(id: string): void {
-    if (this.summaryTimers.has(id)) return;
-    const wait = (this.infoSentAt.get(id) ?? -Infinity) + SUMMARY_INTERVAL_MS - Date.now();
-    const send = () => {
-      this.summaryTimers.delete(id);
+  private postRunInfo(s: RunState): void {
+    this.post({ type: 'runInfo', run: this.panelRun(s, true, true) });
+  }
+
+  /** Metrics-only updates of these runs' rows, in one message; the webview keeps the configs it holds. */
+  private postRunInfos(ids: readonly string[]): void {
+    const runs: PanelRun[] = [];
+    for (const id of ids) {
       const s = this.model.get(id);
-      if (s && this.panel && this.ready) this.postRunInfo(s, false);
-    };
-    if (wait <= 0) send();
-    else this.summaryTimers.set(id, setTimeout(send, wait));
+      // Still loading (a slice of its file read): its row already says so; the full summary follows.
+      if (s && (this.model.digestOf(id) || !this.loadingSent.has(id))) runs.push(this.panelRun(s, false, true));
+    }
+    if (runs.length) this.post({ type: 'runInfos', runs });
+  }
+
+  /**
+   * A run's metrics grew: its row goes out with this refresh's batch (`now`) when its metrics are complete
+   * for the first time or its interval passed, else once SUMMARY_INTERVAL_MS has passed since the last. A
+   * finished run already shown complete (from its quick summary) is not sent again as its full read goes
+   * on: a finished run's file does not change (`reset`: it was replaced).
+   */
+  private summaryChanged(id: string, now: string[], reset: boolean): void {
+    if (this.summaryTimers.has(id)) return;
+    if (this.loadingSent.has(id)) {
+      if (this.model.digestOf(id)) now.push(id);
+      return;
+    }
+    if (!reset && this.model.get(id)?.status !== 'running') return;
+    const wait = (this.infoSentAt.get(id) ?? -Infinity) + SUMMARY_INTERVAL_MS - Date.now();
+    if (wait <= 0) now.push(id);
+    else
+      this.summaryTimers.set(
+        id,
+        setTimeout(() => {
+          this.summaryTimers.delete(id);
+          if (this.panel && this.ready) this.postRunInfos([id]);
+        }, wait),
+      );
   }
 
   private clearSummaryTimers(): void {
     for (const t of this.summaryTimers.values()) clearTimeout(t);
     this.summaryTimers.clear();
     this.infoSentAt.clear();
+    this.loadingSent.clear();
   }
 
   private post(m: HostToWebviewMessage): void {
@@ -284,6 +334,9 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
       case 'ready': {
         // A (re)loaded page holds nothing: replays in flight to the old one are abandoned with it.
         this.ready = true;
+        // The runs table shows every run's figures: sum up the runs not read yet now (quick summaries), not
+        // at the pace of the full read behind.
+        this.model.readSummaries(true);
         this.streamed.clear();
         this.replaying.clear();
         this.backfill.clear();
@@ -295,7 +348,7 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
         const show = wanted.length ? wanted : fromState.length ? fromState : runs[0] ? [runs[0].id] : [];
         this.post({
           type: 'init',
-          runs: runs.map(panelRunOf),
+          runs: runs.map((s) => this.panelRun(s)),
           showRuns: show,
           configDiff: want?.diff && want.diff.length >= 2 ? want.diff : undefined,
           settings: this.deps.settings(),

@@ -4,7 +4,7 @@
  */
 import { isBestCheckpoints, isSweepRef, type PanelRun, type PanelRunSummary } from '../../protocol/panelMessages';
 import { isDataProvenance, isGitProvenance, type RunInfo } from '../../protocol/runFolder';
-import type { RunState } from '../../runs/store';
+import type { RunDigest, RunState } from '../../runs/store';
 
 /** run.json (+ config.json) → the panel's view of a run. */
 export function toPanelRun(info: RunInfo, config?: Record<string, unknown> | null): PanelRun {
@@ -25,14 +25,21 @@ export function toPanelRun(info: RunInfo, config?: Record<string, unknown> | nul
   return run;
 }
 
-/** The metrics digest of a run for the runs table; undefined while none of its metrics has been read. */
-export function panelSummaryOf(r: RunState): PanelRunSummary | undefined {
-  if (r.series.total === 0) return undefined;
-  const d = r.series.evalDigest();
-  return { ...d, loss: r.summary.loss, pairsPerSec: r.summary.samplesPerSec, lastStep: r.summary.lastStep };
+/** The metrics digest of a run for the runs table (of its full read, or `d`: RunStore.digestOf); undefined
+ *  when it holds no event. */
+export function panelSummaryOf(r: RunState, d: RunDigest = r): PanelRunSummary | undefined {
+  if (d.series.total === 0) return undefined;
+  const e = d.series.evalDigest();
+  return { ...e, loss: d.summary.loss, pairsPerSec: d.summary.samplesPerSec, lastStep: d.summary.lastStep };
 }
 
-export function panelRunOf(r: RunState): PanelRun {
+/**
+ * `digest`: the run's metrics as far as they are complete (RunStore.digestOf: the full read once through,
+ * or a finished run's quick summary); the run's own series when left out. `null`: not complete yet — the
+ * run goes without a summary and says `metricsLoading`: a summary of the lines read so far would show an
+ * earlier evaluation as the latest, and a filter or sort on it would be wrong without saying so.
+ */
+export function panelRunOf(r: RunState, digest: RunDigest | null = r): PanelRun {
   // The status shown is the effective one (a dead "running" run is failed), with the reason.
   const why = r.readError ? `could not read the run folder: ${r.readError}` : r.status !== r.info.status ? r.reason : undefined;
   const run = toPanelRun(
@@ -43,9 +50,13 @@ export function panelRunOf(r: RunState): PanelRun {
     },
     r.config(),
   );
-  if (run.step === undefined && r.summary.lastStep !== null) run.step = r.summary.lastStep;
   if (r.notes) run.notes = r.notes;
-  const summary = panelSummaryOf(r);
+  if (!digest) {
+    run.metricsLoading = true;
+    return run;
+  }
+  if (run.step === undefined && digest.summary.lastStep !== null) run.step = digest.summary.lastStep;
+  const summary = panelSummaryOf(r, digest);
   if (summary) run.summary = summary;
   return run;
 }
