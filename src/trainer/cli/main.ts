@@ -23,9 +23,10 @@ import { formatConfigErrors, validateRunConfig } from '../../config/validate';
 import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
 import { LOCK_FILE, pidExists } from '../../runs/trainerProcess';
-import { latestReadableCheckpoint, type LoadedCheckpoint } from '../loop/checkpoint';
+import { latestReadableCheckpoint, listCheckpoints, type LoadedCheckpoint } from '../loop/checkpoint';
 import { DataError } from '../../data/types';
 import { sentenceTransformersMain } from '../../engines/sentenceTransformers/launch';
+import { installFaultInjectionFromEnv } from './faultInjection';
 import { Progress } from './progress';
 import {
   acquireRunLock,
@@ -37,6 +38,7 @@ import {
   RunLockedError,
 } from '../../runs/runWriter';
 import { prepareRun, RunInputError, type PreparedRun } from '../loop/prepare';
+import { markUnresumable } from '../loop/runRecord';
 import { runTraining } from '../loop/train';
 
 export const USAGE = `usage:
@@ -152,6 +154,8 @@ interface Session {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Tests only: a disk that fails at a chosen file operation (faultInjection.ts); unset, nothing changes.
+  installFaultInjectionFromEnv();
   let args: CliArgs;
   try {
     args = parseArgs(argv);
@@ -248,7 +252,12 @@ async function prepareAndTrain(session: Session): Promise<number> {
       }
       resumeFrom = latestReadableCheckpoint(runDir, log);
       if (!resumeFrom) {
-        process.stderr.write(`error: ${runDir} has no checkpoint to resume from\n`);
+        const none = listCheckpoints(runDir).length === 0;
+        const why = none
+          ? 'no checkpoint to resume from (the trainer ended before writing its first one)'
+          : 'no readable checkpoint to resume from (every one is damaged)';
+        markUnresumable(runDir, info, why);
+        process.stderr.write(`error: ${runDir} has ${why}\n`);
         return 2;
       }
       const baseDir = typeof info.baseDir === 'string' ? info.baseDir : runDir;
