@@ -85,10 +85,14 @@ export function installFaultInjection(spec: FaultSpec): void {
   let count = 0;
   let active = false;
 
-  const writeMarker = (call: string, path: string) => {
-    if (spec.marker) real.writeFileSync(spec.marker, JSON.stringify({ call, path, count }) + '\n');
+  /** The marker appears whole (temp + rename): a test waiting for it never reads half of it. */
+  const mark = (text: string) => {
+    if (!spec.marker) return;
+    real.writeFileSync(`${spec.marker}.tmp`, text);
+    real.renameSync(`${spec.marker}.tmp`, spec.marker);
   };
-  if (spec.kind === 'count') process.on('exit', () => spec.marker && real.writeFileSync(spec.marker, String(count) + '\n'));
+  const writeMarker = (call: string, path: string) => mark(JSON.stringify({ call, path, count }) + '\n');
+  if (spec.kind === 'count') process.on('exit', () => mark(String(count) + '\n'));
 
   /** Counts the call; true when the fault is on for it (it starts at this call or is on already). */
   const counts = (call: string, path: string): boolean => {
