@@ -375,29 +375,36 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
   const baseDir = dirname(file);
   if (todo.length > 1) log(`sweep ${id}: ${todo.length} runs, one after another`);
   let failed = 0;
-  for (const run of todo) {
+  for (const [i, run] of todo.entries()) {
     if (s.stop.requested) break;
     s.current.started = false;
     const what = `run ${run.index + 1} of ${runs.length} (${describeParams(run.params)})`;
+    // A refusal ends the sweep: the runs after it would meet the same refusal (data, memory, the folder).
+    const refused = () => {
+      const rest = todo.length - i - 1;
+      process.stderr.write(`sweep ${id}: ${what} was refused: the sweep ends here${rest ? ` (${rest} run(s) not started)` : ''}\n`);
+      return 2;
+    };
     log(`sweep ${id}: ${what}`);
     const runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(run.config.name));
-    if (!freeRunDir(runDir)) return 2;
+    if (!freeRunDir(runDir)) return refused();
     let prepared: PreparedRun;
     try {
       prepared = await prepareRun(run.resolved, { backend: args.backend, log });
     } catch (e) {
       const msg = inputError(e, label);
       process.stderr.write(`error: sweep ${id}, ${what}: ${msg ?? (e as Error).message}\n`);
-      if (msg) return 2;
+      if (msg) return refused();
       failed++;
       continue;
     }
     const sweep: SweepRef = { id, index: run.index, params: run.params };
     const r = await trainPrepared(s, prepared, runDir, { configFile: file, baseDir, sweep });
-    if (r.code === 2) return 2;
+    if (r.code === 2) return refused();
     if (r.code !== 0) failed++;
   }
   if (s.stop.requested) log(`sweep ${id}: stopped; no further run started`);
+  else if (failed) process.stderr.write(`sweep ${id}: ${failed} of ${todo.length} run(s) failed; the others ran\n`);
   return failed ? 1 : 0;
 }
 
