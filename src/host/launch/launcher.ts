@@ -211,10 +211,7 @@ export class Launcher implements vscode.Disposable {
    * its running runs are stopped (checkpoint, "stopped"). → what was stopped and dropped.
    */
   stopSweep(sweepId: string): { stopped: string[]; dropped: string[] } {
-    const dropped: string[] = [];
-    for (const p of [...this.spawning.values()]) {
-      if (p.sweepId === sweepId && !p.started && this.stop(p.runId)) dropped.push(p.runId);
-    }
+    const dropped = this.dropQueued(sweepId);
     const stopped: string[] = [];
     const live = new Set<string>();
     for (const r of this.model.live()) if (r.info.sweep?.id === sweepId) live.add(r.id);
@@ -222,6 +219,15 @@ export class Launcher implements vscode.Disposable {
     for (const id of live) if (this.stop(id)) stopped.push(id);
     this.output.appendLine(`[sweep ${sweepId}] Stop Sweep: ${stopped.length} run(s) stopped, ${dropped.length} queued run(s) dropped`);
     return { stopped, dropped };
+  }
+
+  /** The sweep's runs still waiting in the queue, dropped (never started) → their ids. */
+  private dropQueued(sweepId: string): string[] {
+    const dropped: string[] = [];
+    for (const p of [...this.spawning.values()]) {
+      if (p.sweepId === sweepId && !p.started && this.stop(p.runId)) dropped.push(p.runId);
+    }
+    return dropped;
   }
 
   async resume(run: RunState): Promise<boolean> {
@@ -408,9 +414,19 @@ export class Launcher implements vscode.Disposable {
       const stoppedByUs =
         this.stopRequested.delete(p.runId) && (signal === 'SIGTERM' || signal === 'SIGKILL' || code === 143 || code === 130);
       if (code === 2) {
+        // A sweep's run refused (its data, its memory): the sweep ends there, as in a terminal — its queued
+        // runs are dropped rather than each refused in turn; its running ones go on.
+        const dropped = p.sweepId && p.spawnArgs.kind === 'start' ? this.dropQueued(p.sweepId) : [];
+        if (dropped.length)
+          this.output.appendLine(
+            `[sweep ${p.sweepId}] ${p.runId} was refused: the sweep ends here, ${dropped.length} queued run(s) dropped (${dropped.join(', ')})`,
+          );
+        const ends = dropped.length
+          ? ` The sweep ends there: its ${dropped.length} queued run${dropped.length === 1 ? ' was' : 's were'} not started.`
+          : '';
         onChoice(
           showError(
-            `${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${tail() || 'the trainer refused (exit 2)'}`,
+            `${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${tail() || 'the trainer refused (exit 2)'}${ends}`,
             'Show Log',
           ),
           'Show Log',
