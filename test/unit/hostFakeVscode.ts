@@ -64,7 +64,7 @@ export const state = {
   executed: [] as { command: string; args: unknown[] }[],
   /** Answers for the next save dialogs (FIFO; none left: dismissed), and what each dialog was opened with. */
   saveAnswers: [] as ((opts: any) => Uri | undefined)[],
-  saveDialogs: [] as { defaultUri?: Uri; title?: string }[],
+  saveDialogs: [] as { defaultUri?: Uri; title?: string; filters?: Record<string, string[]> }[],
   /** Answers (the action chosen) for the next non-modal information messages (FIFO; none left: none),
    *  and the actions each one offered. */
   infoAnswers: [] as (string | undefined)[],
@@ -117,8 +117,8 @@ export const window = {
     state.serializers.set(t, s);
     return { dispose() {} };
   },
-  showSaveDialog: async (opts: { defaultUri?: Uri; title?: string } = {}) => {
-    state.saveDialogs.push({ defaultUri: opts.defaultUri, title: opts.title });
+  showSaveDialog: async (opts: { defaultUri?: Uri; title?: string; filters?: Record<string, string[]> } = {}) => {
+    state.saveDialogs.push({ defaultUri: opts.defaultUri, title: opts.title, filters: opts.filters });
     const answer = state.saveAnswers.shift();
     return answer ? answer(opts) : undefined;
   },
@@ -175,7 +175,10 @@ export const workspace = {
   onDidChangeConfiguration: noop,
   onDidChangeWorkspaceFolders: noop,
   createFileSystemWatcher: () => ({ onDidChange: noop, onDidCreate: noop, onDidDelete: noop, dispose() {} }),
-  fs: { writeFile: async () => undefined, readFile: async (u: Uri) => new TextEncoder().encode(`{"name": "${u.fsPath}"}`) },
+  fs: {
+    writeFile: async (_u: Uri, _data: Uint8Array): Promise<void> => undefined,
+    readFile: async (u: Uri) => new TextEncoder().encode(`{"name": "${u.fsPath}"}`),
+  },
 };
 
 // Tree view types (the runs tree provider, its tests and the workspace bench).
