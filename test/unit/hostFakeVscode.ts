@@ -164,6 +164,17 @@ export const commands = {
   },
 };
 
+/** `onDidChangeConfiguration` listeners, fired by changeSettings. */
+const configChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
+
+/** The user changes settings while the extension runs: `state.settings` updated, then the change event
+ *  (affectsConfiguration("matryoshkaLab.<key>") true for each key in `patch`, and for "matryoshkaLab"). */
+export function changeSettings(patch: Record<string, unknown>): void {
+  state.settings = { ...state.settings, ...patch };
+  const keys = Object.keys(patch).map((k) => `matryoshkaLab.${k}`);
+  configChanged.fire({ affectsConfiguration: (section) => keys.some((k) => k === section || k.startsWith(section + '.')) });
+}
+
 export const workspace = {
   get isTrusted() {
     return state.trusted;
@@ -172,7 +183,7 @@ export const workspace = {
     return state.workspaceFolders;
   },
   getConfiguration: () => ({ get: (k: string, d: unknown) => (k in state.settings ? state.settings[k] : d) }),
-  onDidChangeConfiguration: noop,
+  onDidChangeConfiguration: configChanged.event,
   onDidChangeWorkspaceFolders: noop,
   createFileSystemWatcher: () => ({ onDidChange: noop, onDidCreate: noop, onDidDelete: noop, dispose() {} }),
   fs: {

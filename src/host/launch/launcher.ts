@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSweepId } from '../../config/sweep';
-import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
+import { readFileEnd } from '../../runs/tail';
 import { isForeignLock, liveLockHolder, LOCK_FILE, readProcCmdline, readRunLock } from '../../runs/trainerProcess';
 import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
@@ -19,6 +19,7 @@ import type { RunsModel } from '../runsModel';
 import { settings } from '../settings';
 import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes';
 import { LaunchProgress } from './launchProgress';
+import { outputLogFile, TrainerOutput } from './trainerOutput';
 import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
 
 interface Pending {
@@ -38,17 +39,12 @@ interface Pending {
   wake: () => void;
 }
 
-/** `.logs/<runId>.log` beside the run folders: listRuns skips dot-folders, Delete Run removes it too. */
-export function outputLogFile(runsDir: string, runId: string): string {
-  return path.join(runsDir, '.logs', `${runId}.log`);
-}
-
 export class Launcher implements vscode.Disposable {
   private queue = new LaunchQueue<Pending>();
   /** Launched by us and not yet visible as running in the runs folder. */
   private spawning = new Map<string, Pending>();
-  /** Trainer output files being copied to the output channel, by run id. */
-  private tails = new Map<string, TextTail>();
+  /** Trainer output files copied to the output channel. */
+  private readonly outputs: TrainerOutput;
   private timer: ReturnType<typeof setInterval>;
   private disposables: vscode.Disposable[] = [];
   /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
@@ -62,7 +58,14 @@ export class Launcher implements vscode.Disposable {
     private readonly onLaunched: (runId: string) => void,
   ) {
     this.progress = new LaunchProgress(model, (id) => this.stop(id));
-    this.disposables.push(model.onDidChange(() => this.pump()));
+    this.outputs = new TrainerOutput(output);
+    this.disposables.push(
+      model.onDidChange(() => this.pump()),
+      // More runs allowed at once: the queue moves now, not at the next change in the runs folder.
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('matryoshkaLab.maxConcurrentRuns')) this.pump();
+      }),
+    );
     // Trainer output → the output channel, for every live run whose output file we know (ours, also
     // after a reload). Reads appended bytes only.
     this.timer = setInterval(() => this.tailOutputs(), 700);
@@ -180,6 +183,16 @@ export class Launcher implements vscode.Disposable {
       `${path.basename(configFile)} changed since the sweep "${p.sweepName ?? p.label}" was queued: its ${n} queued run${n === 1 ? ' was' : 's were'} not started. Start Run again to sweep what the file says now.`,
     );
     // The slot this run would have taken is free for whatever else waits (after this pump returns).
+    setTimeout(() => this.pump(), 0);
+  }
+
+  /** A queued run with no runs folder to go to any more (the setting changed meanwhile): not started, said so. */
+  private dropUnplaced(p: Pending): void {
+    p.cancelled = true;
+    this.spawning.delete(p.runId);
+    p.wake();
+    this.output.appendLine(`[${p.runId}] not started: there is no runs folder now (matryoshkaLab.runsFolder changed while it waited)`);
+    void showError(`${p.label} was not started: there is no runs folder now (matryoshkaLab.runsFolder changed while it waited).`);
     setTimeout(() => this.pump(), 0);
   }
 
@@ -375,8 +388,18 @@ export class Launcher implements vscode.Disposable {
       this.dropChangedSweep(p, p.spawnArgs.configFile);
       return;
     }
-    const dir = this.model.dir!;
-    const logFile = outputLogFile(dir, p.runId);
+    if (p.spawnArgs.kind === 'start') {
+      // A new run goes into the runs folder as it is now: matryoshkaLab.runsFolder may have changed while it
+      // waited (the runs view shows the new folder), or now name no usable folder.
+      const now = this.model.dir;
+      if (!now) {
+        this.dropUnplaced(p);
+        return;
+      }
+      p.runDir = path.join(now, p.runId);
+    }
+    // The output log lives beside the run folder (a resumed run stays where it is).
+    const logFile = outputLogFile(path.dirname(p.runDir), p.runId);
     const s = settings();
     const plan = launchPlan({
       nodePath: s.nodePath,
@@ -391,7 +414,7 @@ export class Launcher implements vscode.Disposable {
           : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
-    if (!this.tails.has(p.runId)) this.tails.set(p.runId, new TextTail(logFile, fileSize(logFile) ?? 0));
+    this.outputs.follow(p.runId, logFile);
     const child = spawnDetached(plan, logFile);
     p.started = true;
     child.on('error', (e) => {
@@ -448,22 +471,14 @@ export class Launcher implements vscode.Disposable {
 
   /** Append new trainer output of live runs (ours or found after a reload) to the output channel. */
   private tailOutputs(): void {
-    const dir = this.model.dir;
-    if (!dir) return;
-    const ids = new Set<string>([...this.tails.keys()]);
-    for (const r of this.model.live()) ids.add(r.id);
-    for (const id of ids) {
-      let tail = this.tails.get(id);
-      if (!tail) {
-        // First sight after a reload: start from the end (the past is in log.txt).
-        tail = TextTail.atEnd(outputLogFile(dir, id));
-        if (!tail) continue;
-        this.tails.set(id, tail);
-      }
-      for (const line of tail.read()) this.output.appendLine(`[${id}] ${line}`);
-      const r = this.model.get(id);
-      if (r && r.status !== 'running' && !this.childPids.has(id)) this.tails.delete(id);
-    }
+    this.outputs.copy(
+      this.model.dir,
+      this.model.live().map((r) => r.id),
+      (id) => {
+        const r = this.model.get(id);
+        return !!r && r.status !== 'running' && !this.childPids.has(id);
+      },
+    );
   }
 
   dispose(): void {
