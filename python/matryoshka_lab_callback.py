@@ -275,6 +275,10 @@ class MatryoshkaLabCallback(_CallbackBase):
         world = int(getattr(args, "world_size", 1) or 1) if args is not None else 1
         if world > 1:
             base["backendReason"] = f"{world} processes (distributed data parallel)"
+            # Where the processes met (torchrun sets these in every worker): with --standalone, a port of this run's own.
+            addr, port = os.environ.get("MASTER_ADDR"), os.environ.get("MASTER_PORT")
+            if addr and port:
+                base["rendezvousEndpoint"] = f"{addr}:{port}"
         if pid == os.getpid():
             # Not launched by Matryoshka Lab: readers tell this process from a reused pid by its command line.
             try:

@@ -116,7 +116,7 @@ export function engineProblems(
   if (given(r, 'seed'))
     note(
       '/seed',
-      "with sentence-transformers the seed drives PyTorch's generators: runs repeat on the same machine and versions, but the numbers differ from the bundled trainer's for the same seed (the data split and eval set are the same: this extension exports them)",
+      "with sentence-transformers the seed fixes the data split, eval set and data order (this extension exports train.jsonl in the seed's order) and PyTorch's generators: runs repeat on the same machine and versions, but the numbers differ from the bundled trainer's for the same seed",
     );
   if (Array.isArray(config.loss) && config.loss.length > 1 && lossTerms(config.loss).some((t) => t.base.type.startsWith('Cached'))) {
     note(

@@ -35,6 +35,10 @@ export interface RunInfo {
    * step it came from; its checkpoint is `checkpoints/best-<dim>/` (see bestCheckpointDir).
    */
   bestCheckpoints?: Record<string, BestCheckpoint>;
+  /** Engine sentence-transformers with devices > 1: how the processes met (torchrun --standalone), and the
+   *  endpoint they used (`rendezvousEndpoint`, host:port, written by the callback). */
+  rendezvous?: string;
+  rendezvousEndpoint?: string;
   [extra: string]: unknown;
 }
 
@@ -60,6 +64,16 @@ export interface BestCheckpoint {
  */
 export function bestCheckpointDir(dim: number): string {
   return `best-${dim}`;
+}
+
+/**
+ * Is `target` what the trainer links `best-<dim>` to: the name of a hidden sibling folder
+ * `.best-<dim>-step-<n>-<hex>`? A run folder may come from anywhere (a cloned repository): a link to
+ * anything else (`../..`, an absolute path) is not the trainer's, and nothing is kept or deleted through it.
+ */
+export function isBestCheckpointTarget(dim: number, target: string): boolean {
+  const prefix = `.${bestCheckpointDir(dim)}-step-`;
+  return target.startsWith(prefix) && /^\d+-[0-9a-f]+$/.test(target.slice(prefix.length));
 }
 
 /** run.json `sweep`: which sweep a run belongs to, its index in the expansion, and its concrete values

@@ -70,7 +70,8 @@ export function fakeTrainingStack(root: string): string {
     writeFileSync(join(d, name, '__init__.py'), `__version__ = ${JSON.stringify(version)}\n${extra}`);
   };
   pkg('sentence_transformers', '5.1.0', TRAINER + ANY);
-  for (const sub of ['evaluation', 'training_args', 'quantization']) writeFileSync(join(d, 'sentence_transformers', `${sub}.py`), ANY);
+  for (const sub of ['evaluation', 'training_args', 'quantization', 'models'])
+    writeFileSync(join(d, 'sentence_transformers', `${sub}.py`), ANY);
   // Plain: the interpreter probe asks torch.cuda.device_count() and must find no CUDA.
   pkg('torch', '2.5.0', '');
   pkg('transformers', '4.57.0');

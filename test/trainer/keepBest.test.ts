@@ -5,9 +5,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { validateRunConfig } from '../../src/config/validate';
 import type { ResolvedRunConfig } from '../../src/config/resolve';
 import { bestCheckpointDir, type MetricsLine, type RunInfo } from '../../src/protocol/runFolder';
@@ -352,3 +363,44 @@ test('restore: a folder whose record did not make it to run.json (crash between 
   k2.afterEval(6, { '16': { 'ndcg@10': 0.25 } }, fakeModel(6));
   assert.equal(info(runDir).bestCheckpoints!['16'].step, 2);
 });
+
+test('restore on a run folder from elsewhere (a cloned repository): a best-<dim> linking out is dropped, never what it names', () => {
+  const { runDir, writer } = keeperRun('linked-out');
+  const outside = join(dir, 'users-folder');
+  mkdirSync(join(outside, 'sub'), { recursive: true });
+  writeFileSync(join(outside, 'sub', 'precious.txt'), 'keep me');
+  writeFileSync(join(outside, 'state.json'), JSON.stringify({ step: 2 }));
+  mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
+  // Relative (what `rm -r checkpoints/<link text>` would reach) and absolute.
+  symlinkSync(relative(join(runDir, 'checkpoints'), outside), join(runDir, 'checkpoints', 'best-16'));
+  symlinkSync(outside, join(runDir, 'checkpoints', 'best-8'));
+  const events = [2, 4].map((step, i) => ({
+    step,
+    epoch: 0,
+    time: 0,
+    split: 'eval' as const,
+    values: {},
+    byDim: { '16': { 'ndcg@10': [0.3, 0.2][i] } },
+  }));
+  const k = new BestCheckpoints(runDir, writer, { metric: 'ndcg@10', dims: [16, 8] });
+  // Its state.json says step 2, the best of the curve: through a link that is not ours it is not taken for the best.
+  k.restore(4, events, () => undefined);
+  assert.equal(readFileSync(join(outside, 'sub', 'precious.txt'), 'utf8'), 'keep me');
+  assert.deepEqual(readdirSync(outside).sort(), ['state.json', 'sub']);
+  assert.deepEqual(info(runDir).bestCheckpoints, {}, 'no best is recorded through a foreign link');
+  assert.equal(existsSync(join(runDir, 'checkpoints', 'best-16')) || isSymlink(join(runDir, 'checkpoints', 'best-16')), false);
+  // A better evaluation writes a best of its own; the user's folder is still untouched.
+  k.afterEval(6, { '16': { 'ndcg@10': 0.5 }, '8': { 'ndcg@10': 0.5 } }, fakeModel(6));
+  assert.equal(readFileSync(join(bestDir(runDir, 16), 'model.safetensors'), 'utf8'), 'model 6');
+  assert.match(readlinkSync(join(runDir, 'checkpoints', 'best-8')), /^\.best-8-step-6-[0-9a-f]+$/);
+  assert.equal(readFileSync(join(outside, 'sub', 'precious.txt'), 'utf8'), 'keep me');
+  assert.deepEqual(readdirSync(outside).sort(), ['state.json', 'sub']);
+});
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}

@@ -3,7 +3,7 @@
 // The sentence-transformers Resume case is test/trainer/stHostile.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { touchedPaths } from './fsSpy';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -213,6 +213,47 @@ describe('the runs folder and its runs stay inside the workspace', { skip: posix
         ['real'],
       );
     } finally {
+      model.dispose();
+    }
+  });
+
+  test('.mrl/runs/.logs linked out: Delete Run removes the run, not <link>/<id>.log; a launch is refused and writes nothing there', async () => {
+    const base = join(root, 'logs-link');
+    const outside = join(base, 'outside');
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(outside, 'r1.log'), 'the user’s log');
+    const ws = join(base, 'ws');
+    const runs = join(ws, '.mrl', 'runs');
+    run(runs, 'r1');
+    const r2 = run(runs, 'r2', { 'run.json': info('r2', { status: 'stopped' }) });
+    mkdirSync(join(r2, 'checkpoints', 'step-1'), { recursive: true });
+    symlinkSync(outside, join(runs, '.logs'));
+    vs.state.workspaceFolders = [{ uri: vs.Uri.file(ws) }];
+    vs.state.settings = {};
+    vs.state.trusted = true;
+    vs.state.messages = [];
+    const model = new RunsModel();
+    const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');
+    const out = { appendLine() {}, show() {} } as unknown as import('vscode').OutputChannel;
+    const launcher = new Launcher(
+      join(base, 'ext'),
+      model,
+      out,
+      async () => ({ ok: false, problems: [] }),
+      () => {},
+    );
+    try {
+      assert.equal(await launcher.resume(model.get('r2')!), true, 'queued');
+      assert.match(vs.state.messages.at(-1)?.text ?? '', /could not resume r2: .*\.logs is a symbolic link/);
+      assert.deepEqual(readdirSync(outside), ['r1.log'], 'no output file created through the link');
+      const cmds = new Commands(model, launcher, { show() {} } as never, {} as never, '/ext');
+      vs.state.modalAnswers = ['Delete'];
+      await cmds.deleteRun('r1');
+      vs.state.modalAnswers = [];
+      assert.equal(existsSync(join(runs, 'r1')), false, 'the run is deleted');
+      assert.equal(readFileSync(join(outside, 'r1.log'), 'utf8'), 'the user’s log');
+    } finally {
+      launcher.dispose();
       model.dispose();
     }
   });

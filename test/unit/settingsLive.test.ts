@@ -154,10 +154,10 @@ test('runsFolder changed to a folder outside the workspace: refused with the rea
   assert.equal(problems.length, 1);
   assert.match(problems[0], /resolves to .*outside the workspace .*: not read/);
   release('a2');
-  await until('C dropped', () => vs.state.messages.some((m) => /was not started/.test(m.text)));
+  await until('C dropped', () => vs.state.messages.some((m) => /could not start c/.test(m.text)));
   assert.match(
     vs.state.messages.at(-1)!.text,
-    /^Matryoshka Lab: c was not started: there is no runs folder now \(matryoshkaLab\.runsFolder changed/,
+    /^Matryoshka Lab: could not start c: there is no runs folder now \(matryoshkaLab\.runsFolder changed/,
   );
   assert.deepEqual(launched, [a], 'C never spawned');
   assert.equal(startsSeen().length, 1);

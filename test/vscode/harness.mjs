@@ -83,9 +83,10 @@ function installExtensions(extensionsDir, userData, env) {
 
 /**
  * Start code-server on a workspace the caller fills (`setupWorkspace(dir)`), open it in Chromium.
+ * `env`: more environment for code-server (and so for the extension host and the trainers it starts).
  * Returns { page, workspace, log(), close() }.
  */
-export async function launch({ setupWorkspace, userSettings = {}, trusted = true } = {}) {
+export async function launch({ setupWorkspace, userSettings = {}, trusted = true, env = {} } = {}) {
   const { chromium } = await import(path.join(HERE, 'node_modules/playwright-core/index.mjs'));
   const t0 = Date.now();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mrl-e2e-'));
@@ -161,7 +162,7 @@ export async function launch({ setupWorkspace, userSettings = {}, trusted = true
     {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...isolatedEnv, EXTENSIONS_GALLERY: '{}', MRL_E2E_RPC_DIR: rpcDir },
+      env: { ...process.env, ...isolatedEnv, ...env, EXTENSIONS_GALLERY: '{}', MRL_E2E_RPC_DIR: rpcDir },
     },
   );
   cs.stdout.pipe(csLog);
@@ -284,7 +285,7 @@ function trainerPids(workspace) {
   try {
     for (const id of fs.readdirSync(runs)) {
       try {
-        // A regular file only: a crafted run.json may be a FIFO (test/vscode/hostile.test.mjs).
+        // A regular file only: a crafted run.json may be a FIFO or a link to /dev/zero (test/vscode/hostile.test.mjs).
         const f = path.join(runs, id, 'run.json');
         if (!fs.lstatSync(f).isFile()) continue;
         const j = JSON.parse(fs.readFileSync(f, 'utf8'));

@@ -1,8 +1,9 @@
 /**
  * engine "sentence-transformers" in the trainer CLI: check the interpreter (before anything is written),
  * prepare the run folder (config.json, run.json, data/, train.py, the callback beside it), run train.py
- * with the configured Python — `python -m torch.distributed.run --nproc_per_node N` (torchrun) when
- * devices > 1 — and hand signals to it. This process stays the run's owner: run.json's pid is ours (the
+ * with the configured Python — `python -m torch.distributed.run --standalone --nproc_per_node N` (torchrun)
+ * when devices > 1: a rendezvous of its own on localhost, on a free port, so that two runs never meet on
+ * torchrun's default 29500 — and hand signals to it. This process stays the run's owner: run.json's pid is ours (the
  * host stops a trainer it recognises), the callback in train.py writes the progress, and if Python dies
  * without a final status we write one.
  *
@@ -27,6 +28,7 @@ import { DataError } from '../../data/types';
 import { acquireRunLock, defaultRunsDir, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
 import { readJsonFile } from '../../runs/safeRead';
 import { exportData } from './data';
+import { emitScriptMain } from './emitScript';
 import { generateScript, requiredVersion, versionAtLeast, type ScriptInput } from './script';
 
 export const ENGINE = 'sentence-transformers';
@@ -141,6 +143,21 @@ export function checkInterpreter(python: string, need: { version: string; why: s
   };
 }
 
+/**
+ * How a run of `devices` processes meets: torchrun's --standalone (a c10d rendezvous on localhost whose port
+ * the operating system picks, free, per run; torch/distributed/run.py), never the fixed default port 29500 that
+ * `--nproc_per_node N` alone uses for every run on the machine. Recorded in run.json (`rendezvous`); the
+ * callback adds the endpoint the processes actually used (MASTER_ADDR:MASTER_PORT).
+ */
+export const RENDEZVOUS = 'torchrun --standalone (c10d on localhost, a free port per run)';
+
+/** The interpreter's arguments that run train.py: torchrun for devices > 1. */
+export function launchArgs(devices: number, script: string, resume: boolean): string[] {
+  const argv = devices > 1 ? ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(devices), script] : [script];
+  if (resume) argv.push('--resume');
+  return argv;
+}
+
 /** transformers' checkpoints (checkpoint-<step>/) in the run's checkpoints/ folder. */
 export function latestHfCheckpoint(runDir: string): number | undefined {
   let best: number | undefined;
@@ -160,6 +177,8 @@ export interface EngineArgs {
   out?: string;
   resume?: string;
   python?: string;
+  /** Write train.py, its data, the callback and run.sh to this folder; run nothing (./emitScript.ts). */
+  emitScript?: string;
 }
 
 const err = (s: string) => process.stderr.write(`error: ${s}\n`);
@@ -212,8 +231,9 @@ export async function sentenceTransformersMain(args: EngineArgs): Promise<number
     process.stderr.write(which.errors + '\n');
     return 2;
   }
-  const python = args.python || process.env.MRL_PYTHON || DEFAULT_PYTHON;
   const { resolved } = which;
+  if (args.emitScript !== undefined) return emitScriptMain(args.emitScript, which.file, resolved, which.warnings);
+  const python = args.python || process.env.MRL_PYTHON || DEFAULT_PYTHON;
   const config = resolved.config;
   for (const w of which.warnings) process.stderr.write(`warning: ${w}\n`);
   let interp: Interpreter;
@@ -269,6 +289,7 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
     baseDir,
     devices: config.devices,
   };
+  if (config.devices > 1) info.rendezvous = RENDEZVOUS;
   if (config.training.maxSteps > 0) info.totalSteps = config.training.maxSteps;
   const writer = RunWriter.create(runDir, info, config);
   let script: string;
@@ -294,7 +315,7 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
 }
 
 /** What train.py is generated from: the validated config, never a file of the run folder. */
-function scriptInput(resolved: ResolvedRunConfig, scoredEval: boolean, configFile: string): ScriptInput {
+export function scriptInput(resolved: ResolvedRunConfig, scoredEval: boolean, configFile: string): ScriptInput {
   const loc = resolved.pretrained;
   if (!loc) throw new Error('unreachable: validated sentence-transformers configs are pretrained');
   const guides = Object.fromEntries(Object.entries(resolved.guides).map(([name, g]) => [name, g.kind === 'folder' ? g.dir : g.id]));
@@ -364,8 +385,7 @@ function runScript(runDir: string, config: RunConfig, interp: Interpreter, scrip
     rmSync(home, { recursive: true, force: true });
     throw e;
   }
-  const argv = config.devices > 1 ? ['-m', 'torch.distributed.run', '--nproc_per_node', String(config.devices), script] : [script];
-  if (resume) argv.push('--resume');
+  const argv = launchArgs(config.devices, script, resume);
   // Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once
   // (in our group, Python would get it twice: from the terminal and from us, and exit at once).
   // The interpreter the probe ran, by its absolute path: a relative --python names a file from the

@@ -30,6 +30,14 @@ export interface ScriptInput {
   scoredEval: boolean;
   /** Where the config came from, for the header. */
   configFile?: string;
+  /** The model and guide values that are folders relative to train.py's own folder (an emitted script that
+   *  carries its models: ./emitScript.ts), rather than absolute folders or Hub ids. */
+  relative?: { model?: boolean; guides?: string[] };
+}
+
+/** A model location as a Python expression: a folder beside train.py is found from HERE wherever the folder goes. */
+function location(value: string, besideScript: boolean): string {
+  return besideScript ? `os.path.join(HERE, ${py(value)})` : py(value);
 }
 
 /** A JSON value as a Python literal. */
@@ -79,7 +87,21 @@ export function requiredVersion(resolved: ResolvedRunConfig): { version: string;
 
 const SCHEDULERS: Record<RunConfig['training']['scheduler'], string> = { linear: 'linear', cosine: 'cosine', constant: 'constant' };
 
-function baseLossCall(b: BaseLossConfig, gather: boolean, guideVar: string | undefined): string {
+/** The symmetric losses, deprecated since sentence-transformers 5.3 (their classes carry `@deprecated`: v5.3.0
+ *  losses/MultipleNegativesSymmetricRankingLoss.py, CachedMultipleNegativesSymmetricRankingLoss.py), whose message
+ *  names the same loss under the other class: both directions, each normalised on its own. */
+const SYMMETRIC: Partial<Record<BaseLossConfig['type'], string>> = {
+  MultipleNegativesSymmetricRankingLoss: 'MultipleNegativesRankingLoss',
+  CachedMultipleNegativesSymmetricRankingLoss: 'CachedMultipleNegativesRankingLoss',
+};
+/** The release that deprecated the symmetric losses (and gave the ranking losses `directions` / `partition_mode`). */
+export const SYMMETRIC_RENAMED = '5.3.0';
+/** The release that moved the modules (sentence_transformers.losses → sentence_transformers.sentence_transformer.losses …:
+ *  v5.4.0 util/deprecated_import.py, DEPRECATED_MODULE_PATHS) and renamed Pooling.word_embedding_dimension. */
+export const MODULES_MOVED = '5.4.0';
+const pyVersion = (v: string) => `(${v.split('.').map(Number).join(', ')})`;
+
+function baseLossCall(b: BaseLossConfig, gather: boolean, guideVar: string | undefined, renamed = false): string {
   const kw: string[] = ['model'];
   const arg = (k: string, v: unknown) => kw.push(`${k}=${py(v)}`);
   switch (b.type) {
@@ -106,15 +128,21 @@ function baseLossCall(b: BaseLossConfig, gather: boolean, guideVar: string | und
   }
   if ('miniBatchSize' in b) arg('mini_batch_size', b.miniBatchSize);
   if (gather && IN_BATCH_NEGATIVES.test(b.type)) arg('gather_across_devices', true);
+  const symmetric = SYMMETRIC[b.type];
+  if (renamed && symmetric) {
+    kw.push('directions=("query_to_doc", "doc_to_query")', 'partition_mode="per_direction"');
+    return `losses.${symmetric}(${kw.join(', ')})`;
+  }
   return `losses.${b.type}(${kw.join(', ')})`;
 }
 
-function singleLossCall(l: SingleLossConfig, gather: boolean, guideVar: string | undefined): string {
-  if (l.type !== 'MatryoshkaLoss') return baseLossCall(l, gather, guideVar);
+/** A term's loss; `baseVar` names its base loss when that was built beforehand (a symmetric loss, by version). */
+function singleLossCall(l: SingleLossConfig, gather: boolean, guideVar: string | undefined, baseVar?: string): string {
+  if (l.type !== 'MatryoshkaLoss') return baseVar ?? baseLossCall(l, gather, guideVar);
   return [
     'losses.MatryoshkaLoss(',
     `        model,`,
-    `        ${baseLossCall(l.loss, gather, guideVar)},`,
+    `        ${baseVar ?? baseLossCall(l.loss, gather, guideVar)},`,
     `        matryoshka_dims=${py(l.matryoshkaDims)},`,
     `        matryoshka_weights=${py(l.matryoshkaWeights)},`,
     `        n_dims_per_step=${py(l.nDimsPerStep)},`,
@@ -123,7 +151,7 @@ function singleLossCall(l: SingleLossConfig, gather: boolean, guideVar: string |
 }
 
 /** The `build_loss(model)` body: one loss, or a weighted sum of terms. */
-function lossSection({ config, loss }: ResolvedRunConfig, guides: Record<string, string>): string {
+function lossSection({ config, loss }: ResolvedRunConfig, guides: Record<string, string>, relativeGuides: string[] = []): string {
   const gather = config.devices > 1;
   const out: string[] = [];
   const guideVars = new Map<string, string>();
@@ -133,18 +161,39 @@ function lossSection({ config, loss }: ResolvedRunConfig, guides: Record<string,
     const v = `guide_${guideVars.size}`;
     guideVars.set(base.guide, v);
     if (base.guide === 'self') out.push(`    ${v} = load_model(MODEL)  # guide "self": a frozen copy of the initial model`);
-    else out.push(`    ${v} = load_model(${py(guides[base.guide] ?? base.guide)})  # the guide model (frozen)`);
+    else
+      out.push(
+        `    ${v} = load_model(${location(guides[base.guide] ?? base.guide, relativeGuides.includes(base.guide))})  # the guide model (frozen)`,
+      );
   }
+  const baseOf = (l: SingleLossConfig) => (l.type === 'MatryoshkaLoss' ? l.loss : l);
   const guideOf = (l: SingleLossConfig) => {
-    const b = l.type === 'MatryoshkaLoss' ? l.loss : l;
+    const b = baseOf(l);
     return isGist(b) ? guideVars.get(b.guide) : undefined;
   };
+  const singles = Array.isArray(config.loss) ? config.loss.map((t) => t.loss) : [config.loss];
+  // A symmetric base loss is built under the name the installed release wants (no DeprecationWarning on 5.3+).
+  const baseVars = singles.map((l, i) => {
+    const b = baseOf(l);
+    if (!SYMMETRIC[b.type]) return undefined;
+    const v = `base_${i}`;
+    out.push(
+      `    if ST_VERSION >= ${pyVersion(SYMMETRIC_RENAMED)}:  # ${b.type} is deprecated since ${SYMMETRIC_RENAMED}: the same loss, both directions`,
+      `        ${v} = ${baseLossCall(b, gather, undefined, true)}`,
+      '    else:',
+      `        ${v} = ${baseLossCall(b, gather, undefined)}`,
+    );
+    return v;
+  });
   if (!Array.isArray(config.loss)) {
-    out.push(`    return ${singleLossCall(config.loss, gather, guideOf(config.loss))}`);
+    out.push(`    return ${singleLossCall(config.loss, gather, guideOf(config.loss), baseVars[0])}`);
   } else {
     out.push('    return WeightedSumLoss(model, [');
-    for (const t of config.loss)
-      out.push(`        (${py(t.weight)}, ${singleLossCall(t.loss, gather, guideOf(t.loss)).replace(/\n {4}/g, '\n            ')}),`);
+    config.loss.forEach((t, i) =>
+      out.push(
+        `        (${py(t.weight)}, ${singleLossCall(t.loss, gather, guideOf(t.loss), baseVars[i]).replace(/\n {4}/g, '\n            ')}),`,
+      ),
+    );
     out.push('    ])');
   }
   return out.join('\n');
@@ -245,22 +294,37 @@ export function generateScript(input: ScriptInput): string {
     `"""Matryoshka Lab run "${config.name.replace(/["\\]/g, '')}" on sentence-transformers (>= ${need.version}).`,
     '',
     `Generated from ${input.configFile ? input.configFile.replace(/["\\]/g, '/') : 'a run config'} by Matryoshka Lab; config.json beside this file is`,
-    'the resolved config. Rerun:  python train.py            (several GPUs: torchrun --nproc_per_node N train.py)',
+    'the resolved config. Rerun:  python train.py            (several GPUs: torchrun --standalone --nproc_per_node N train.py)',
     '       resume:  python train.py --resume   (from the last checkpoint in checkpoints/)',
-    'Data: data/train.jsonl and data/eval.json are the rows and eval set the bundled trainer would use.',
+    'Data: data/train.jsonl and data/eval.json are the rows and eval set the bundled trainer would use; train.jsonl is in',
+    "the order of the config's seed (the bundled trainer's seeded shuffle), which sets the data order here too.",
+    `Versions: it runs on sentence-transformers >= ${need.version} and builds each object under the name the installed release`,
+    `wants: ${MODULES_MOVED} moved the modules (the old paths only redirect, with a DeprecationWarning) and renamed Pooling's`,
+    `word_embedding_dimension; ${SYMMETRIC_RENAMED} deprecated the symmetric losses for their ranking loss in both directions.`,
     '"""',
     '',
     'import json',
     'import os',
+    'import re',
     'import sys',
     '',
     'import numpy as np',
     'import torch',
     'from datasets import Dataset',
-    'from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses, models',
-    'from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator, InformationRetrievalEvaluator, SentenceEvaluator, SequentialEvaluator',
-    ...(quantised ? ['from sentence_transformers.quantization import quantize_embeddings'] : []),
-    'from sentence_transformers.training_args import BatchSamplers',
+    'import sentence_transformers',
+    `from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments${quantised ? ', quantize_embeddings' : ''}`,
+    '',
+    'ST_VERSION = tuple(int(x) for x in re.findall(r"\\d+", sentence_transformers.__version__)[:3])',
+    `if ST_VERSION >= ${pyVersion(MODULES_MOVED)}:`,
+    '    from sentence_transformers.sentence_transformer import losses',
+    '    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator, InformationRetrievalEvaluator, SentenceEvaluator, SequentialEvaluator',
+    '    from sentence_transformers.sentence_transformer.modules import Pooling',
+    '    from sentence_transformers.sentence_transformer.training_args import BatchSamplers',
+    'else:',
+    '    from sentence_transformers import losses',
+    '    from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator, InformationRetrievalEvaluator, SentenceEvaluator, SequentialEvaluator',
+    '    from sentence_transformers.models import Pooling',
+    '    from sentence_transformers.training_args import BatchSamplers',
     '',
     'HERE = os.path.dirname(os.path.abspath(__file__))',
     'sys.path.insert(0, HERE)',
@@ -269,7 +333,7 @@ export function generateScript(input: ScriptInput): string {
     'RUN_DIR = os.environ.get("MRL_RUN_DIR") or HERE',
     'RESUME = "--resume" in sys.argv[1:]',
     `NAME = ${py(config.name)}`,
-    `MODEL = ${py(input.model)}`,
+    `MODEL = ${location(input.model, !!input.relative?.model)}`,
     `MAX_SEQ_LENGTH = ${py(pre.maxSeqLength ?? null)}  # None: the model's own (sentence_bert_config.json)`,
     `POOLING = ${py(pre.pooling ?? null)}  # None: the model's own (1_Pooling/config.json)`,
     `DIMS = ${py(dims)}  # evaluated at each, by truncation`,
@@ -288,8 +352,12 @@ export function generateScript(input: ScriptInput): string {
     '        model.max_seq_length = MAX_SEQ_LENGTH',
     '    if POOLING is not None:',
     '        for i, module in enumerate(model):',
-    '            if isinstance(module, models.Pooling):',
-    '                model[i] = models.Pooling(module.word_embedding_dimension, pooling_mode=POOLING)',
+    '            if isinstance(module, Pooling):',
+    `                if ST_VERSION >= ${pyVersion(MODULES_MOVED)}:  # the token embeddings' width, renamed in ${MODULES_MOVED}`,
+    '                    width = module.embedding_dimension',
+    '                else:',
+    '                    width = module.word_embedding_dimension',
+    '                model[i] = Pooling(width, pooling_mode=POOLING)',
     '    return model',
     '',
     '',
@@ -300,7 +368,7 @@ export function generateScript(input: ScriptInput): string {
   if (weighted) w(WEIGHTED_SUM.trimEnd());
   if (ev.funnel) w(FUNNEL.trimEnd());
   if (quantised) w(PRECISION_EVALUATOR.trimEnd());
-  w('', '', 'def build_loss(model):', lossSection(resolved, input.guides), '', '');
+  w('', '', 'def build_loss(model):', lossSection(resolved, input.guides, input.relative?.guides), '', '');
   w(
     'def build_evaluator():',
     '    with open(os.path.join(RUN_DIR, "data", "eval.json"), encoding="utf-8") as f:',
@@ -353,8 +421,10 @@ export function generateScript(input: ScriptInput): string {
     `        lr_scheduler_type=${py(scheduler)},`,
     `        weight_decay=${py(t.weightDecay)},`,
     `        max_grad_norm=${py(t.maxGradNorm)},`,
+    // seed: PyTorch's generators (initial state of new layers, dropout). The data order comes from data/train.jsonl,
+    // exported in the seed's order: sentence-transformers' samplers never read data_seed, and its no-duplicates
+    // sampler reseeds with the epoch alone from 5.1 (sampler.py NoDuplicatesBatchSampler.__iter__).
     `        seed=${config.seed},`,
-    `        data_seed=${config.seed},`,
     `        logging_steps=${t.logEvery},`,
     '        eval_strategy="steps",',
     t.evalEvery > 0 ? `        eval_steps=${t.evalEvery},` : '        eval_steps=10**9,  # evalEvery 0: only at step 0 and at the end',

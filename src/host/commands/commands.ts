@@ -13,7 +13,7 @@ import { registerNotesCommands } from './notesCommands';
 import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfigName, instantiateTemplate } from './configTemplate';
 import { CONFIG_GLOB, type ConfigValidation } from '../configEditor/configValidation';
 import type { Launcher } from '../launch/launcher';
-import { outputLogFile } from '../launch/trainerOutput';
+import { logsDirProblem, outputLogFile } from '../launch/outputLog';
 import type { SweepLaunch } from '../launch/launchTypes';
 import type { RunsModel } from '../runsModel';
 import { SHOW_MORE_COMMAND, type RunsTreeProvider, type TreeNode } from '../runsView/tree';
@@ -249,7 +249,8 @@ export class Commands {
         continue;
       }
       rmSync(r.dir, { recursive: true, force: true });
-      rmSync(outputLogFile(dir, r.id), { force: true });
+      // Its output file, unless `.logs` is no folder of the runs folder's own (a link out: src/host/launch/outputLog.ts).
+      if (!logsDirProblem(dir)) rmSync(outputLogFile(dir, r.id), { force: true });
     }
     this.model.refresh();
   }

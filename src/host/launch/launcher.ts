@@ -14,12 +14,13 @@ import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
 import type { RunState } from '../../runs/store';
 import { stopProcess } from '../../runs/stop';
-import { backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
+import { activeSweepsOf, backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
 import type { RunsModel } from '../runsModel';
 import { settings } from '../settings';
 import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes';
 import { LaunchProgress } from './launchProgress';
-import { outputLogFile, TrainerOutput } from './trainerOutput';
+import { logsDirProblem, outputLogFile } from './outputLog';
+import { TrainerOutput } from './trainerOutput';
 import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
 
 interface Pending {
@@ -186,32 +187,9 @@ export class Launcher implements vscode.Disposable {
     setTimeout(() => this.pump(), 0);
   }
 
-  /** A queued run with no runs folder to go to any more (the setting changed meanwhile): not started, said so. */
-  private dropUnplaced(p: Pending): void {
-    p.cancelled = true;
-    this.spawning.delete(p.runId);
-    p.wake();
-    this.output.appendLine(`[${p.runId}] not started: there is no runs folder now (matryoshkaLab.runsFolder changed while it waited)`);
-    void showError(`${p.label} was not started: there is no runs folder now (matryoshkaLab.runsFolder changed while it waited).`);
-    setTimeout(() => this.pump(), 0);
-  }
-
   /** Sweeps with a run running or queued (launched here, or a terminal's sweep seen in the folder). */
   activeSweeps(): ActiveSweep[] {
-    const by = new Map<string, ActiveSweep>();
-    const of = (id: string, name: string) => {
-      let s = by.get(id);
-      if (!s) by.set(id, (s = { sweepId: id, name, running: [], queued: [] }));
-      return s;
-    };
-    for (const r of this.model.live()) if (r.info.sweep?.id) of(r.info.sweep.id, r.info.name).running.push(r.id);
-    for (const p of this.spawning.values()) {
-      if (!p.sweepId || p.exited) continue;
-      const s = of(p.sweepId, p.sweepName ?? p.label);
-      const list = p.started ? s.running : s.queued;
-      if (!s.running.includes(p.runId) && !s.queued.includes(p.runId)) list.push(p.runId);
-    }
-    return [...by.values()];
+    return activeSweepsOf(this.model.live(), this.spawning.values());
   }
 
   /** The sweep a run belongs to: its run.json, else its launch. */
@@ -388,16 +366,10 @@ export class Launcher implements vscode.Disposable {
       this.dropChangedSweep(p, p.spawnArgs.configFile);
       return;
     }
-    if (p.spawnArgs.kind === 'start') {
-      // A new run goes into the runs folder as it is now: matryoshkaLab.runsFolder may have changed while it
-      // waited (the runs view shows the new folder), or now name no usable folder.
-      const now = this.model.dir;
-      if (!now) {
-        this.dropUnplaced(p);
-        return;
-      }
-      p.runDir = path.join(now, p.runId);
-    }
+    // A new run goes into the runs folder as it is now: matryoshkaLab.runsFolder may have changed while it
+    // waited (the runs view shows the new folder), or name no usable folder now (checked below).
+    const runsNow = this.model.dir;
+    if (p.spawnArgs.kind === 'start' && runsNow) p.runDir = path.join(runsNow, p.runId);
     // The output log lives beside the run folder (a resumed run stays where it is).
     const logFile = outputLogFile(path.dirname(p.runDir), p.runId);
     const s = settings();
@@ -414,8 +386,26 @@ export class Launcher implements vscode.Disposable {
           : { kind: 'resume', runDir: p.runDir },
     });
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
+    let child: ReturnType<typeof spawnDetached>;
+    try {
+      if (p.spawnArgs.kind === 'start' && !runsNow)
+        throw new Error('there is no runs folder now (matryoshkaLab.runsFolder changed while it waited)');
+      const unusable = logsDirProblem(path.dirname(p.runDir));
+      if (unusable) throw new Error(unusable);
+      child = spawnDetached(plan, logFile);
+    } catch (e) {
+      // Nothing was started (its output file cannot be opened: `.logs` or the file itself a link…).
+      p.started = true;
+      p.exited = { code: null, signal: null };
+      this.spawning.delete(p.runId);
+      const why = e instanceof Error ? e.message : String(e);
+      this.output.appendLine(`[${p.runId}] not started: ${why}`);
+      void showError(`${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${why}`);
+      p.wake();
+      setTimeout(() => this.pump(), 0); // its slot is free for whatever else waits
+      return;
+    }
     this.outputs.follow(p.runId, logFile);
-    const child = spawnDetached(plan, logFile);
     p.started = true;
     child.on('error', (e) => {
       p.exited = { code: null, signal: null };

@@ -1,16 +1,11 @@
 /**
  * Trainer output → the output channel. A launched trainer writes to a file (never a pipe, so it outlives a
- * window reload): `.logs/<runId>.log` beside the run folders. Its new lines are copied to the channel —
- * appended bytes only — for our launches and, after a reload, for any live run whose file exists.
+ * window reload): `.logs/<runId>.log` beside the run folders (outputLog.ts). Its new lines are copied to the
+ * channel — appended bytes only — for our launches and, after a reload, for any live run whose file exists.
  */
-import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { fileSize, TextTail } from '../../runs/tail';
-
-/** `.logs/<runId>.log` beside the run folders: listRuns skips dot-folders, Delete Run removes it too. */
-export function outputLogFile(runsDir: string, runId: string): string {
-  return path.join(runsDir, '.logs', `${runId}.log`);
-}
+import { logsDirProblem, outputLogFile } from './outputLog';
 
 export class TrainerOutput {
   /** Output files being copied, by run id. */
@@ -28,7 +23,7 @@ export class TrainerOutput {
    * the past is in log.txt); a run `done` says has ended is no longer followed.
    */
   copy(runsDir: string | undefined, live: readonly string[], done: (runId: string) => boolean): void {
-    if (!runsDir) return;
+    if (!runsDir || logsDirProblem(runsDir)) return;
     for (const id of new Set([...this.tails.keys(), ...live])) {
       let tail = this.tails.get(id);
       if (!tail) {

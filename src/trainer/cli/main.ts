@@ -7,7 +7,8 @@
  * folder whose run.json names the sweep ({id, index, params}); a stop signal stops the current run and
  * starts no further one.
  * Exit codes: 0 completed or stopped on request, 1 the run (a run of the sweep) failed, 2 bad arguments /
- * config / data / a batch that cannot fit / a run another live trainer holds / a --out another trainer
+ * config / data / a batch that cannot fit / a run another live trainer holds / a folder to resume holding a
+ * link or a special file (src/runs/resumeCheck.ts) / a --out another trainer
  * created its run in while this one prepared (nothing is created on disk then; in a sweep, that run and
  * the ones after it are not started),
  * 130 / 143 SIGINT / SIGTERM before the run folder existed (nothing written); 129 SIGHUP, or 130 / 143 for a
@@ -23,6 +24,7 @@ import { formatConfigErrors, validateRunConfig } from '../../config/validate';
 import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
 import { LOCK_FILE, pidExists } from '../../runs/trainerProcess';
+import { resumeFolderProblem } from '../../runs/resumeCheck';
 import { latestReadableCheckpoint, listCheckpoints, type LoadedCheckpoint } from '../loop/checkpoint';
 import { DataError } from '../../data/types';
 import { sentenceTransformersMain } from '../../engines/sentenceTransformers/launch';
@@ -44,6 +46,7 @@ import { runTraining } from '../loop/train';
 export const USAGE = `usage:
   npm run train -- --config <file.mrl.json> [--out <runDir>] [--backend auto|wasm|cpu|tensorflow] [--workers auto|<n>]
   npm run train -- --resume <runDir> [--backend auto|wasm|cpu|tensorflow] [--workers auto|<n>]
+  npm run train -- --config <file.mrl.json> --emit-script <dir>
 
   --config   the run config (JSONC); validated against schemas/run-config.schema.json. A config with a
              "sweep" runs every combination of its values, one run after another (each validated first)
@@ -57,10 +60,12 @@ export const USAGE = `usage:
              at most 3; 0 = one thread). Results are reproducible for a given number of workers.
   --resume   continues a stopped / killed run from its last checkpoint
   --python   the Python of "engine": "sentence-transformers" configs (default: $MRL_PYTHON, else python3)
+  --emit-script  ("engine": "sentence-transformers") write train.py, its data, the callback, the local model
+             folders and run.sh (the launch command) to <dir>, an empty or new folder, and run nothing
   --help     this text`;
 
 const BACKENDS: BackendName[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
-const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers', '--sweep-id', '--sweep-index', '--python'];
+const FLAGS = ['--config', '--out', '--backend', '--resume', '--workers', '--sweep-id', '--sweep-index', '--python', '--emit-script'];
 
 export interface CliArgs {
   config?: string;
@@ -73,6 +78,8 @@ export interface CliArgs {
   sweepIndex?: number;
   /** The interpreter for engine sentence-transformers. */
   python?: string;
+  /** Engine sentence-transformers: write the run's script, data and launch command to this folder, run nothing. */
+  emitScript?: string;
   help?: boolean;
 }
 
@@ -98,7 +105,7 @@ export function parseArgs(argv: string[]): CliArgs {
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     }
     const key =
-      ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex' } as Record<string, string>)[flag] ??
+      ({ '--sweep-id': 'sweepId', '--sweep-index': 'sweepIndex', '--emit-script': 'emitScript' } as Record<string, string>)[flag] ??
       (flag.slice(2) as 'config' | 'out' | 'backend' | 'resume' | 'workers' | 'python');
     if (a[key as keyof CliArgs] !== undefined) throw new UsageError(`${flag} given twice`);
     if (key === 'sweepIndex') {
@@ -119,12 +126,14 @@ export function parseArgs(argv: string[]): CliArgs {
     } else if (key === 'backend') {
       if (!BACKENDS.includes(value as BackendName)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${value}"`);
       a.backend = value as BackendName;
-    } else a[key as 'config' | 'out' | 'resume' | 'python'] = value;
+    } else a[key as 'config' | 'out' | 'resume' | 'python' | 'emitScript'] = value;
   }
   if (a.help) return a;
   if (!a.config && !a.resume) throw new UsageError('give --config <file> or --resume <runDir>');
   if (a.config && a.resume) throw new UsageError('--config and --resume cannot be combined (a resumed run keeps its own config)');
   if (a.resume && a.out) throw new UsageError('--out cannot be combined with --resume (the run continues in its own folder)');
+  if (a.emitScript !== undefined && (!a.config || a.out || a.sweepId !== undefined || a.sweepIndex !== undefined))
+    throw new UsageError('--emit-script goes with --config alone (it writes a folder to run elsewhere; nothing runs here)');
   if (a.resume && (a.sweepId !== undefined || a.sweepIndex !== undefined))
     throw new UsageError('--sweep-id / --sweep-index go with --config (a resumed run keeps its place in its sweep)');
   return a;
@@ -168,9 +177,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
+  // Before either engine reads or writes anything of a folder to resume: regular files and folders only.
+  const unsafe = args.resume ? resumeFolderProblem(resolve(args.resume)) : undefined;
+  if (unsafe) {
+    process.stderr.write(`error: not resuming: ${unsafe}\n`);
+    return 2;
+  }
   // "engine": "sentence-transformers": a generated train.py on the user's PyTorch (its own module).
   const engineExit = await sentenceTransformersMain(args);
   if (engineExit !== undefined) return engineExit;
+  if (args.emitScript !== undefined) {
+    process.stderr.write(
+      `error: --emit-script writes a sentence-transformers run: ${args.config} needs "engine": "sentence-transformers" (and must be valid)\n`,
+    );
+    return 2;
+  }
   const progress = new Progress(process.stderr);
   const log = (s: string) => progress.message(s);
 

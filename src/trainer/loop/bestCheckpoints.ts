@@ -37,7 +37,14 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { bestCheckpointDir, RUN_FILES, type BestCheckpoint, type ByDim, type MetricsEvent } from '../../protocol/runFolder';
+import {
+  bestCheckpointDir,
+  isBestCheckpointTarget,
+  RUN_FILES,
+  type BestCheckpoint,
+  type ByDim,
+  type MetricsEvent,
+} from '../../protocol/runFolder';
 import type { KeepBestConfig } from '../../protocol/runConfig';
 import { lowerIsBetter } from '../../insights/metricRules';
 import type { RunWriter } from '../../runs/runWriter';
@@ -49,8 +56,20 @@ export const BEST_FILES = ['model.safetensors', 'tokenizer.json', 'state.json'] 
 /** Writes the model as it is now (BEST_FILES) into an existing, empty folder; `extra` goes into state.json. */
 export type ModelWriter = (dir: string, extra: Record<string, unknown>) => void;
 
+/** What best-<dim> links to, when the trainer made that link (isBestCheckpointTarget); else undefined. */
+function ownBestTarget(runDir: string, dim: number): string | undefined {
+  try {
+    const t = readlinkSync(join(runDir, RUN_FILES.checkpoints, bestCheckpointDir(dim)));
+    return isBestCheckpointTarget(dim, t) ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The step a best checkpoint folder holds (its state.json), or undefined when it is missing or unreadable. */
 export function bestCheckpointStep(runDir: string, dim: number): number | undefined {
+  const link = join(runDir, RUN_FILES.checkpoints, bestCheckpointDir(dim));
+  if (isLink(link) && !ownBestTarget(runDir, dim)) return undefined;
   try {
     const state = JSON.parse(readFileSync(join(runDir, RUN_FILES.checkpoints, bestCheckpointDir(dim), 'state.json'), 'utf8')) as {
       step?: unknown;
@@ -211,13 +230,9 @@ export class BestCheckpoints {
     return link;
   }
 
-  /** The hidden folder best-<dim> links to (undefined when it is no link). */
+  /** The hidden folder best-<dim> links to (undefined when it is no link, or a link the trainer did not make). */
   private target(d: number): string | undefined {
-    try {
-      return readlinkSync(this.link(d));
-    } catch {
-      return undefined;
-    }
+    return ownBestTarget(this.runDir, d);
   }
 
   /** Dim d has no best checkpoint: run.json's record first (no reader follows it to a missing folder), then the folder. */
