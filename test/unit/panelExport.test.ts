@@ -77,7 +77,7 @@ after(() => {
 
 /** The export is async (dialog, then write): wait for its last visible effect, a message. */
 async function settled(n = 1): Promise<void> {
-  for (const end = Date.now() + 20_000; vs.state.messages.length < n; await new Promise((r) => setImmediate(r)))
+  for (const end = Date.now() + 120_000; vs.state.messages.length < n; await new Promise((r) => setImmediate(r)))
     assert.ok(Date.now() < end, 'hang guard: the export said nothing');
 }
 
@@ -111,7 +111,7 @@ test('Export PNG: the data URL is decoded; the file holds the PNG bytes; the dia
 test('a cancelled dialog writes nothing and says nothing; a malformed message opens no dialog', async () => {
   const before = readdirSync(out);
   webview.send({ type: 'exportCsv', suggestedName: 'x.csv', csv: CSV }); // no answer queued: cancelled
-  for (const end = Date.now() + 20_000; vs.state.saveDialogs.length < 1; await new Promise((r) => setImmediate(r)))
+  for (const end = Date.now() + 120_000; vs.state.saveDialogs.length < 1; await new Promise((r) => setImmediate(r)))
     assert.ok(Date.now() < end, 'hang guard: no dialog');
   // The dialog was answered (cancelled); the write would follow in the same continuation: let it run.
   await new Promise((r) => setImmediate(r));

@@ -80,7 +80,7 @@ after(() => {
 });
 
 const until = async (what: string, f: () => boolean) => {
-  for (const end = Date.now() + 20_000; !f(); await new Promise((r) => setTimeout(r, 20)))
+  for (const end = Date.now() + 120_000; !f(); await new Promise((r) => setTimeout(r, 20)))
     assert.ok(Date.now() < end, `hang guard: ${what}`);
 };
 

@@ -101,7 +101,7 @@ after(() => {
 
 const until = async (what: string, f: () => boolean) => {
   // No file watcher in the fake: refresh as its events would.
-  for (const end = Date.now() + 20_000; void model.refresh(), !f(); await new Promise((r) => setTimeout(r, 20)))
+  for (const end = Date.now() + 120_000; void model.refresh(), !f(); await new Promise((r) => setTimeout(r, 20)))
     assert.ok(Date.now() < end, `hang guard: ${what}`);
 };
 const ids = () => model.list().map((r) => r.id);
