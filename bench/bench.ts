@@ -9,8 +9,10 @@
  *                gradCacheOverheadCpu32/128, torchGradCacheOverhead32/128,   (CPU-time ratio; PyTorch's own)
  *                gradCacheReforwardFloor32, gradCacheReforwardFloor128,   (step 1's forward over the plain step)
  *                cachedPeak512Over32, evalPer100QueriesOverTrainStep,   (the targets of issue 11, from this run)
- *                evalPrecisionsOverFloat32, evalPrecisionsOverFloat32Cpu},   (issue 20: the quick start's evaluation with the
+ *                evalPrecisionsOverFloat32, evalPrecisionsOverFloat32Cpu,   (issue 20: the quick start's evaluation with the
  *                default precisions over float32 only, wall and CPU time, target ≤ 1.5)
+ *                overlay50RunsMs},   (issue 21: fifty runs of 3,000 steps overlaid in the panel, replays posted → the
+ *                charts in view drawn; from "panel", null without it)
  *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "reforwardMsPerStep", "cachedPeakMB", "plainPeakMB"|null,
  *                              "rssMB", "overhead", "overheadFloor"}},
@@ -545,6 +547,8 @@ async function main(): Promise<void> {
     } catch {
       result.panel = { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
     }
+    // Issue 21: fifty runs overlaid, their replays posted → the charts in view drawn (bench/panelBench.ts).
+    (result.summary as Record<string, unknown>).overlay50RunsMs = (result.panel as { overlay50RunsMs?: number }).overlay50RunsMs ?? null;
   }
   const workspaceBench = join(process.cwd(), 'bench', 'workspaceBench.ts');
   if (runs('workspace') && !args.includes('--no-workspace') && existsSync(workspaceBench)) {

@@ -15,7 +15,14 @@
  *                        numeric / status / tag / free-text filters
  *   tableCalibrationMs   a plain 60 × 20 table laid out in the same page: on a loaded shared machine the
  *                        table figures scale with it (with tableLoadAverage1m, the load when measured)
- * Runnable alone: `npx tsx bench/panelBench.ts` prints the JSON. Targets: ≤ 50 ms, no frame over 50 ms;
+ *   overlay50RunsMs      fifty runs overlaid (3,000 train steps each: loss per dim, lr, gradNorm; an eval every
+ *                        300): median over repeats of posting their 50 replays (jsonl text, as the host sends
+ *                        them) → every chart near the
+ *                        viewport drawn (ingest, specs, min/max downsampling, Chart.js). overlay50HighlightMs:
+ *                        median of hovering a run in the run legend → every chart near the viewport restyled;
+ *                        overlay50Points / overlay50RawPoints: points handed to Chart.js by the train loss chart
+ *                        and the points it holds
+ * Runnable alone: `npx tsx bench/panelBench.ts` prints the JSON (PANEL_BENCH_ONLY=table or =overlay: that part alone). Targets: ≤ 50 ms, no frame over 50 ms;
  * the table: 500 rows render ≤ 100 ms, a filter applies ≤ 50 ms.
  *
  * It serves and opens the panel with the same harness as the browser tests (test/webview/harness.ts).
@@ -53,6 +60,108 @@ export interface PanelBenchResult {
   tableLoadAverage1m: number;
   /** Each filter's median, with the rows it leaves. */
   tableFilters: Record<string, { ms: number; rows: number }>;
+  overlay50RunsMs: number;
+  overlay50HighlightMs: number;
+  overlay50Charts: number;
+  overlay50ChartsDrawn: number;
+  overlay50Points: number;
+  overlay50RawPoints: number;
+}
+
+type OverlayResult = Pick<
+  PanelBenchResult,
+  'overlay50RunsMs' | 'overlay50HighlightMs' | 'overlay50Charts' | 'overlay50ChartsDrawn' | 'overlay50Points' | 'overlay50RawPoints'
+>;
+
+/** Fifty runs overlaid, in a page of their own (see the header). */
+async function runOverlayBench(browser: Browser, srv: PanelServer): Promise<OverlayResult> {
+  const { page } = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
+  const r = await page.evaluate(
+    async ({ runs, steps, repeats }) => {
+      const w = window as any;
+      const dims = [16, 32, 64, 128];
+      const ids = Array.from({ length: runs }, (_, k) => `20261125-${String(100000 + k * 100).padStart(6, '0')}-r${k}`);
+      const list = ids.map((id, k) => ({
+        id,
+        name: `overlay-${k}`,
+        status: 'completed',
+        startedAt: new Date(Date.UTC(2026, 10, 25, 10, k)).toISOString(),
+      }));
+      // Built before the clock starts: what the host would have read from disk.
+      let seed = 7;
+      const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      // As metrics.jsonl text, as the host replays a run (`jsonl`, parsed in the panel).
+      const texts = ids.map((_, k) => {
+        const out: any[] = [];
+        for (let step = 1; step <= steps; step++) {
+          const byDim: Record<string, Record<string, number>> = {};
+          for (const d of dims) byDim[d] = { loss: 0.6 + 16 / d + 2 * Math.exp(-step / (300 + 20 * k)) + 0.05 * rand() };
+          out.push({
+            step,
+            epoch: 0,
+            time: step * 0.1,
+            split: 'train',
+            values: { loss: byDim[16].loss, lr: 1e-3 * (1 - step / steps), gradNorm: 1 + rand() + (step % 997 === k ? 20 : 0) },
+            byDim,
+          });
+          if (step % 300 === 0) {
+            const ev: Record<string, Record<string, number>> = {};
+            for (const d of dims) ev[d] = { 'ndcg@10': (0.3 + 0.004 * k) * (1 - Math.exp(-step / 900)) };
+            out.push({ step, epoch: 0, time: step * 0.1, split: 'eval', values: {}, byDim: ev });
+          }
+        }
+        return out.map((l) => JSON.stringify(l)).join('\n') + '\n';
+      });
+      window.postMessage({ type: 'init', runs: list, showRuns: ids, settings: { advisorPercent: 95 } }, '*');
+      await new Promise((res) => setTimeout(res, 0));
+      await w.__mrlPanel.settle();
+      const idle = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
+      const near = () =>
+        [...document.querySelectorAll<HTMLElement>('.chart-card[data-chart-id]')].filter((c) => {
+          const b = c.getBoundingClientRect();
+          return b.top < window.innerHeight && b.bottom > 0;
+        });
+      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      const renders: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        await idle();
+        const t0 = performance.now();
+        // A full replay of every run (reset): new series, every chart handed its curves anew.
+        ids.forEach((id, k) => window.postMessage({ type: 'metrics', runId: id, reset: true, lines: [], jsonl: texts[k] }, '*'));
+        await new Promise((res) => setTimeout(res, 0));
+        await w.__mrlPanel.settle();
+        for (;;) {
+          const cards = near();
+          if (cards.length && cards.every((c) => w.__mrlPanel.chart(c.dataset.chartId).drawn)) break;
+          await idle();
+        }
+        renders.push(performance.now() - t0);
+      }
+      // Hover along the run legend: each hover restyles every chart near the viewport in the next frame.
+      const hovers: number[] = [];
+      const buttons = [...document.querySelectorAll<HTMLElement>('#runLegend .legend-run')];
+      for (let i = 0; i < (buttons.length ? 9 : 0); i++) {
+        await idle();
+        const t0 = performance.now();
+        buttons[(i * 7) % buttons.length].dispatchEvent(new MouseEvent('mouseenter'));
+        await idle();
+        hovers.push(performance.now() - t0);
+      }
+      const loss = w.__mrlPanel.chart('m:train/loss');
+      return {
+        overlay50RunsMs: med(renders),
+        overlay50HighlightMs: hovers.length ? med(hovers) : NaN,
+        overlay50Charts: w.__mrlPanel.chartIds().length,
+        overlay50ChartsDrawn: near().length,
+        overlay50Points: loss.drawnPoints,
+        overlay50RawPoints: loss.rawPoints,
+      };
+    },
+    { runs: 50, steps: 3000, repeats: 3 },
+  );
+  await page.context().close();
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return { ...r, overlay50RunsMs: round(r.overlay50RunsMs), overlay50HighlightMs: round(r.overlay50HighlightMs) };
 }
 
 const TABLE_RUNS = 500;
@@ -200,6 +309,7 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
   try {
     // PANEL_BENCH_ONLY=table: just the runs table (quick while working on it).
     if (process.env.PANEL_BENCH_ONLY === 'table') return (await runTableBench(browser, srv)) as PanelBenchResult;
+    if (process.env.PANEL_BENCH_ONLY === 'overlay') return (await runOverlayBench(browser, srv)) as PanelBenchResult;
     const { page } = await openPanel(browser, srv, 'vscode-dark', { width: 1280, height: 900 });
     // Load: one run, 100k train lines, 8 dims (built in the page: cheaper than shipping 100k lines over CDP).
     const points = await page.evaluate(async () => {
@@ -283,6 +393,7 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
     }
     const round = (x: number) => Math.round(x * 10) / 10;
     const table = await runTableBench(browser, srv);
+    const overlay = await runOverlayBench(browser, srv);
     return {
       messageToDrawnMs: round(median(m2d)),
       maxFrameMsStreaming: round(Math.max(...frames)),
@@ -292,6 +403,7 @@ export async function runPanelBench(): Promise<PanelBenchResult> {
       maxDrawMsStreaming: round(Math.max(...stream.flushes)),
       medianDrawMsStreaming: round(median(stream.flushes)),
       ...table,
+      ...overlay,
     };
   } finally {
     await browser.close();

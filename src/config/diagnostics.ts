@@ -28,18 +28,28 @@ export interface Range {
 }
 
 export type ConfigDiagnosticKind =
-  'schema' | 'syntax' | 'unknownKey' | 'enum' | 'missingFile' | 'dimTooLarge' | 'required' | 'outsideWorkspace' | 'engineNote';
+  | 'schema'
+  | 'syntax'
+  | 'unknownKey'
+  | 'enum'
+  | 'missingFile'
+  | 'dimTooLarge'
+  | 'required'
+  | 'outsideWorkspace'
+  | 'engineNote'
+  | 'sweepNoEffect';
 
 export interface ConfigDiagnostic {
   range: Range;
   message: string;
-  severity: 'error' | 'warning';
+  /** error: Start Run refuses the config; warning: it runs, but not as one might think; information: a note. */
+  severity: 'error' | 'warning' | 'information';
   /** JSON pointer of the offending value (or of the unknown key). */
   path: string;
   kind: ConfigDiagnosticKind;
   /** For unknownKey: the key as written. */
   key?: string;
-  /** The JSON Schema keyword behind it, when the schema itself found it (see editorDiagnostics). */
+  /** The JSON Schema keyword behind it, when the schema itself found it. */
   schemaKeyword?: string;
 }
 
@@ -172,10 +182,18 @@ export function locateErrors(text: string, errors: readonly ConfigError[]): Conf
       out.push({ range: r, message: err.message, severity: 'error', path: err.path, kind: 'required' });
       return;
     }
-    if (kw === 'sweepPath' && keyOf(node)) {
-      // A swept path that names no field: the path (the key) is what is wrong, not its values.
+    if ((kw === 'sweepPath' || kw === 'propertyNames' || kw === 'sweepNoEffect') && keyOf(node)) {
+      // The key is what is wrong (a swept path that names no field, a parameter the loss type does not
+      // take) or what the note is about (a swept path that cannot change what is trained), not its value.
       const k = keyOf(node)!;
-      out.push({ range: lines.range(k.offset, k.length), message: err.message, severity: 'error', path: err.path, kind: 'schema' });
+      const note = kw === 'sweepNoEffect';
+      out.push({
+        range: lines.range(k.offset, k.length),
+        message: err.message,
+        severity: note ? 'information' : 'error',
+        path: err.path,
+        kind: note ? 'sweepNoEffect' : 'schema',
+      });
       return;
     }
     if (kw === 'engineNote') {
@@ -228,67 +246,16 @@ export function configDiagnostics(text: string, errors: readonly ConfigError[]):
 }
 
 /**
- * JSON Schema keywords that VS Code's JSON language service checks on its own for a file that
- * `contributes.jsonValidation` gives our schema (`*.mrl.json`): it reports them in Problems as well
- * ("Incorrect type. Expected "integer"."), so the same mistake would show twice. `discriminator` is not
- * here: it is ajv's, the language service does not know it, and our message names the loss types.
- */
-export const SCHEMA_SERVICE_KEYWORDS: ReadonlySet<string> = new Set([
-  'type',
-  'enum',
-  'const',
-  'required',
-  'additionalProperties',
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-  'minLength',
-  'maxLength',
-  'pattern',
-  'format',
-  'minItems',
-  'maxItems',
-  'uniqueItems',
-  'contains',
-  'minContains',
-  'maxContains',
-  'minProperties',
-  'maxProperties',
-  'propertyNames',
-  'dependentRequired',
-  'dependencies',
-  'not',
-  'oneOf',
-  'anyOf',
-  'allOf',
-  'false schema',
-  'items',
-  'additionalItems',
-  'prefixItems',
-  'unevaluatedProperties',
-  'unevaluatedItems',
-]);
-
-/** Whether VS Code's JSON language service already reports this diagnostic (see SCHEMA_SERVICE_KEYWORDS). */
-export function reportedBySchemaService(d: Pick<ConfigDiagnostic, 'schemaKeyword'>): boolean {
-  return d.schemaKeyword !== undefined && SCHEMA_SERVICE_KEYWORDS.has(d.schemaKeyword);
-}
-
-/**
  * The diagnostics to publish for a config open in the editor, where VS Code's JSON language service
- * validates the same schema: each problem once. Ours are dropped where the language service reports the
- * same schema error at the same place; the checks a schema cannot express (a dim wider than the model, a
- * missing data file, the funnel's order, the loss type via the discriminator …) stay; JSON syntax errors
- * go too (the language service reports them).
+ * validates the same schema (contributes.jsonValidation). It reports JSON syntax errors as errors: those
+ * go. Its schema messages it reports as *warnings* (its fixed severity for schema problems), so every
+ * problem Start Run refuses stays ours, an error at the same place: the schema is written so that its
+ * messages and ours say the same thing (schemas/run-config.schema.json, src/config/schemaErrors.ts).
  * Not for launch-time validation, and not for a file no editor shows (the language service validates open
- * documents only): there every error is ours to report. The hidden ones still carry our quick fixes
- * (ConfigValidation offers them on the language service's diagnostic at the same range).
+ * documents only): there every error is ours to report.
  */
 export function editorDiagnostics(diags: readonly ConfigDiagnostic[], schemaServiceValidates: boolean): ConfigDiagnostic[] {
-  // The language service reports JSON syntax errors of an open document too.
-  return schemaServiceValidates ? diags.filter((d) => !reportedBySchemaService(d) && d.kind !== 'syntax') : [...diags];
+  return schemaServiceValidates ? diags.filter((d) => d.kind !== 'syntax') : [...diags];
 }
 
 /** Whether two ranges overlap or touch (a code action request's range against a diagnostic's). */

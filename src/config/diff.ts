@@ -11,6 +11,21 @@
 
 export type FlatConfig = Map<string, unknown>;
 
+/** The key under which a run's provenance joins its config in a diff: `provenance.git.commit`, `provenance.data[0].sha256`. */
+export const PROVENANCE_KEY = 'provenance';
+
+/**
+ * A run's config with where it came from (run.json `git` and `data`) under PROVENANCE_KEY, so that a diff
+ * of two runs shows a different commit, an uncommitted change or a changed data file beside the settings.
+ * A run config has no such key (the schema allows none), so nothing is hidden. Unchanged without either.
+ */
+export function withProvenance(config: Record<string, unknown>, run: { git?: unknown; data?: unknown }): Record<string, unknown> {
+  const prov: Record<string, unknown> = {};
+  if (run.git !== undefined) prov.git = run.git;
+  if (run.data !== undefined) prov.data = run.data;
+  return Object.keys(prov).length ? { ...config, [PROVENANCE_KEY]: prov } : config;
+}
+
 export interface ConfigDiffRow {
   path: string;
   /** One value per config, in input order; `undefined` = the key is absent from that config. */

@@ -5,7 +5,7 @@
  */
 import type { ConfigDiagnostic, Range } from './diagnostics';
 import { pointerToSegments } from './diagnostics';
-import { nearest } from './validate';
+import { nearest, suggestLossType } from './schemaErrors';
 
 type Schema = Record<string, unknown>;
 const isObj = (x: unknown): x is Schema => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -89,7 +89,8 @@ export function quickFixesFor(d: ConfigDiagnostic, text: string, schema: Schema,
     }
     if (typeof written !== 'string') return [];
     const vals = allowedValues(schema, segs).filter((v): v is string => typeof v === 'string');
-    const best = nearest(written, vals);
+    // A loss type (the only "type" enum): also by the capitals an abbreviation spells ("CachedMNRL").
+    const best = segs[segs.length - 1] === 'type' ? suggestLossType(written, vals) : nearest(written, vals);
     if (best) return [{ title: `Change "${written}" to "${best}"`, range: d.range, newText: JSON.stringify(best), preferred: true }];
   }
   return [];

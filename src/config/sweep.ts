@@ -8,8 +8,10 @@ import type { SweepConfig } from '../protocol/runConfig';
 import { segmentsToPointer } from './diagnostics';
 import { mulberry32 } from '../common/random';
 
-/** More runs than this from one config is a typo (or a sweep that never ends). */
+/** More runs than this from one config is a typo (or a sweep that never ends): combinations × repeats. */
 export const MAX_SWEEP_RUNS = 1000;
+/** Most seeds per combination (`sweep.repeat`). */
+export const MAX_SWEEP_REPEAT = 100;
 
 export interface SweepCombination {
   /** Position in the expansion (0-based): run.json `sweep.index`. */
@@ -37,15 +39,73 @@ export function parameterPointer(dotted: string, valueIndex?: number): string {
   return segmentsToPointer(valueIndex === undefined ? ['sweep', 'parameters', dotted] : ['sweep', 'parameters', dotted, valueIndex]);
 }
 
-/** How many combinations the parameters make (the full grid). */
+/** How many combinations the parameters make (the full grid; 1 without parameters: the config itself). */
 export function gridSize(sweep: Pick<SweepConfig, 'parameters'>): number {
-  return Object.values(sweep.parameters).reduce((n, vs) => n * vs.length, 1);
+  return Object.values(sweep.parameters ?? {}).reduce((n, vs) => n * vs.length, 1);
 }
 
-/** How many runs the sweep expands to: the grid, capped by maxRuns. */
-export function sweepRunCount(sweep: SweepConfig): number {
+/** How many combinations the sweep expands to: the grid, capped by maxRuns. */
+export function sweepCombinationCount(sweep: SweepConfig): number {
   const total = gridSize(sweep);
   return sweep.maxRuns === undefined ? total : Math.min(total, sweep.maxRuns);
+}
+
+/** Runs per combination: `repeat`, 1 when absent. */
+export function sweepRepeats(sweep: Pick<SweepConfig, 'repeat'>): number {
+  return sweep.repeat ?? 1;
+}
+
+/** How many runs the sweep expands to: its combinations × its repeats. */
+export function sweepRunCount(sweep: SweepConfig): number {
+  return sweepCombinationCount(sweep) * sweepRepeats(sweep);
+}
+
+/** murmur3's 32-bit finaliser: a bijection on 32-bit integers that spreads every input bit over the output. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The seeds of `n` repeats of a config whose `seed` is `seed`: repeat 0 keeps it (a sweep with `repeat`
+ * reruns the runs it would make without, plus others), repeat r > 0 takes a 32-bit hash of (seed, r),
+ * drawn again in the unlikely case it equals an earlier repeat's. The same seed and r give the same seed on
+ * every machine and in every combination: repeat r of two combinations differ only by the swept values.
+ */
+export function repeatSeeds(seed: number, n: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < n; r++) {
+    if (r === 0) {
+      out.push(seed);
+      continue;
+    }
+    let s = fmix32((seed ^ Math.imul(r, 0x9e3779b9)) >>> 0);
+    while (out.includes(s)) s = fmix32(s + 1);
+    out.push(s);
+  }
+  return out;
+}
+
+/** One run of a sweep: its place in the run order, the combination it runs and with which repeat. */
+export interface SweepRunSlot {
+  /** Position in the run order (0-based): run.json `sweep.index`, `--sweep-index`. */
+  index: number;
+  /** The combination's position among expandSweep's (run.json `sweep.combination`). */
+  combination: number;
+  /** 0-based (run.json `sweep.repeat`): repeatSeeds(seed, n)[repeat] is the run's seed. */
+  repeat: number;
+}
+
+/**
+ * The run order of `combinations` combinations run `repeats` times: repeat-major (every combination with
+ * repeat 0, then every one with repeat 1, …), so that a sweep stopped half way, or the first runs of a
+ * queue, cover the whole grid once before they add seeds.
+ */
+export function sweepSlots(combinations: number, repeats: number): SweepRunSlot[] {
+  const out: SweepRunSlot[] = [];
+  for (let r = 0; r < repeats; r++) for (let c = 0; c < combinations; c++) out.push({ index: out.length, combination: c, repeat: r });
+  return out;
 }
 
 /** Grid position `n` (mixed radix, the last parameter fastest) → one value index per parameter. */
@@ -59,15 +119,16 @@ function decode(n: number, sizes: number[]): number[] {
 }
 
 /**
- * The combinations, in run order. grid: the cartesian product in declared order (first parameter slowest),
+ * The combinations, in order (the runs: sweepSlots). grid: the cartesian product in declared order (first parameter slowest),
  * the first maxRuns of it. random: maxRuns distinct grid positions drawn with `seed` (a partial
  * Fisher–Yates over the grid, kept sparse so a huge grid costs nothing), in the order drawn.
  */
 export function expandSweep(sweep: SweepConfig): SweepCombination[] {
-  const paths = Object.keys(sweep.parameters);
-  const sizes = paths.map((p) => sweep.parameters[p].length);
+  const parameters = sweep.parameters ?? {};
+  const paths = Object.keys(parameters);
+  const sizes = paths.map((p) => parameters[p].length);
   const total = gridSize(sweep);
-  const n = sweepRunCount(sweep);
+  const n = sweepCombinationCount(sweep);
   const positions: number[] = [];
   if (sweep.method === 'random') {
     const rand = mulberry32(sweep.seed ?? 0); // the same runs on every machine
@@ -83,7 +144,7 @@ export function expandSweep(sweep: SweepConfig): SweepCombination[] {
   return positions.map((pos, index) => {
     const valueIndex = decode(pos, sizes);
     const params: Record<string, unknown> = {};
-    paths.forEach((p, k) => (params[p] = sweep.parameters[p][valueIndex[k]]));
+    paths.forEach((p, k) => (params[p] = parameters[p][valueIndex[k]]));
     return { index, params, valueIndex };
   });
 }
@@ -174,6 +235,15 @@ export function newSweepId(name: string, date = new Date(), hex = randomBytes(2)
       .slice(0, 34)
       .replace(/-+$/, '') || 'run';
   return `${stamp}-${slug}-sweep-${hex}`;
+}
+
+/** "grid over training.learningRate, seed × 3 repeats", "3 repeats of the config": what a sweep runs, in a line. */
+export function describeSweep(sweep: { method?: string; parameters?: Record<string, unknown>; repeat?: number }): string {
+  const paths = Object.keys(sweep.parameters ?? {});
+  const repeats = sweep.repeat ?? 1;
+  if (!paths.length) return `${repeats} repeat${repeats === 1 ? '' : 's'} of the config, each with its own seed`;
+  const grid = `${sweep.method ?? 'grid'} over ${paths.join(', ')}`;
+  return repeats > 1 ? `${grid}, × ${repeats} repeats with their own seeds` : grid;
 }
 
 /** "training.learningRate=0.001, loss.loss.miniBatchSize=16": a combination in a line. */

@@ -16,8 +16,13 @@ import {
   parameterPointer,
   pathProblem,
   pathSegments,
+  repeatSeeds,
   setAtPath,
+  sweepCombinationCount,
+  sweepRepeats,
+  sweepSlots,
 } from './sweep';
+import { noEffectNotes } from './sweepEffects';
 
 /** The shapes of validate.ts (structural: this module imports nothing of it at run time). */
 interface Problem {
@@ -39,6 +44,9 @@ export interface SweepRun {
   params: Record<string, unknown>;
   config: RunConfig;
   resolved: ResolvedRunConfig;
+  /** A sweep with `repeat` > 1: the combination this run repeats and which repeat it is (run.json `sweep`). */
+  combination?: number;
+  repeat?: number;
 }
 
 export interface SweepContext {
@@ -85,7 +93,10 @@ function unknownLeaf(raw: unknown, p: string, value: unknown, sources: unknown[]
 
 /**
  * `raw`: the config as written (with `sweep`); `filled`: the same after the schema pass (defaults filled,
- * `sweep` valid by the schema). Returns the config without its sweep (resolved) and the runs, or the problems.
+ * `sweep` valid by the schema; the rest may have failed it). Returns the config without its sweep
+ * (resolved) and the runs, or the problems: those of the config without its sweep, of the paths (checked
+ * even when that config has problems of its own: every problem at once), and of the combinations (less
+ * those every combination shares with the config without its sweep, already reported once).
  */
 export function validateSweep(
   raw: unknown,
@@ -93,37 +104,58 @@ export function validateSweep(
   ctx: SweepContext,
 ): { base?: ResolvedRunConfig; runs?: SweepRun[]; errors: Problem[]; warnings?: Problem[] } {
   const base = ctx.validate(withoutSweep(raw));
-  if (!base.config || !base.resolved) return { errors: base.errors, warnings: base.warnings };
-  const sweep = filled.sweep;
+  const sweep: SweepConfig = { ...filled.sweep, parameters: filled.sweep.parameters ?? {} };
   const defaults = withoutSweep(filled);
+  // Where the paths must land: the config with every default filled, else as far as the schema filled it.
+  const reference = base.config ?? defaults;
   const paths = Object.keys(sweep.parameters);
-  const errors: Problem[] = [];
+  const errors: Problem[] = [...base.errors];
+  const inBase = new Set(base.errors.map((e) => `${e.path}\u0000${e.message}`));
+  const pathErrors: Problem[] = [];
+  const repeats = sweepRepeats(sweep);
+  if (paths.length === 0 && repeats < 2) {
+    errors.push({
+      path: '/sweep',
+      keyword: 'sweepSize',
+      message: 'a sweep needs "parameters" (the values to try) or "repeat" above 1 (the same config with other seeds)',
+    });
+    return { errors, warnings: base.warnings };
+  }
   paths.forEach((p, i) => {
     const segs = pathSegments(p);
-    const why = pathProblem(base.config, segs, ctx.suggest) ?? unknownLeaf(raw, p, sweep.parameters[p][0], [defaults, base.config!], ctx);
+    const why = pathProblem(reference, segs, ctx.suggest) ?? unknownLeaf(raw, p, sweep.parameters[p][0], [defaults, reference], ctx);
     const other = overlappingPath(paths, i);
     if (why)
-      errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${why}` });
+      pathErrors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" does not name a field of this config: ${why}` });
     else if (other)
-      errors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" overlaps "${other}": sweep one or the other` });
+      pathErrors.push({ path: parameterPointer(p), keyword: 'sweepPath', message: `"${p}" overlaps "${other}": sweep one or the other` });
   });
+  errors.push(...pathErrors);
+  const warnings = [...(base.warnings ?? [])];
   const total = gridSize(sweep);
-  if (!errors.length && sweep.maxRuns === undefined && total > MAX_SWEEP_RUNS) {
-    return {
-      warnings: base.warnings,
-      errors: [
-        {
-          path: '/sweep/parameters',
-          keyword: 'sweepSize',
-          message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})`,
-        },
-      ],
-    };
+  if (!pathErrors.length && sweep.maxRuns === undefined && total > MAX_SWEEP_RUNS) {
+    errors.push({
+      path: '/sweep/parameters',
+      keyword: 'sweepSize',
+      message: `the grid has ${total} combinations, more than ${MAX_SWEEP_RUNS} runs: set "maxRuns" (at most ${MAX_SWEEP_RUNS})`,
+    });
+    return { warnings, errors };
+  }
+  const combinations = sweepCombinationCount(sweep);
+  if (!pathErrors.length && combinations * repeats > MAX_SWEEP_RUNS) {
+    const what = combinations === 1 ? '1 combination' : `${combinations} combinations`;
+    errors.push({
+      path: '/sweep/repeat',
+      keyword: 'sweepSize',
+      message: `${what} × ${repeats} repeats = ${combinations * repeats} runs, more than ${MAX_SWEEP_RUNS}: fewer repeats, fewer values or a lower "maxRuns" (it counts combinations)`,
+    });
+    return { warnings, errors };
   }
   // The values of the good paths are checked even when another path is bad: every problem at once.
-  const good = paths.filter((p) => !errors.some((e) => e.path === parameterPointer(p)));
-  if (!good.length) return { errors, warnings: base.warnings };
-  const checked: SweepConfig = errors.length
+  const good = paths.filter((p) => !pathErrors.some((e) => e.path === parameterPointer(p)));
+  if (!good.length && paths.length) return { errors, warnings };
+  if (base.config) warnings.push(...noEffectNotes(base.config, good));
+  const checked: SweepConfig = pathErrors.length
     ? {
         ...sweep,
         parameters: Object.fromEntries(good.map((p) => [p, sweep.parameters[p]])),
@@ -133,7 +165,7 @@ export function validateSweep(
 
   const pointers = good.map(fieldPointer);
   const seen = new Set<string>();
-  const runs: SweepRun[] = [];
+  const combos: SweepRun[] = [];
   const add = (e: Problem, key: string) => {
     if (seen.has(key) || errors.length >= MAX_PROBLEMS) return;
     seen.add(key);
@@ -141,13 +173,14 @@ export function validateSweep(
   };
   for (const c of expandSweep(checked)) {
     const concrete = withoutSweep(structuredClone(raw));
-    good.forEach((p) => setAtPath(concrete, pathSegments(p), c.params[p], [defaults, base.config]));
+    good.forEach((p) => setAtPath(concrete, pathSegments(p), c.params[p], [defaults, reference]));
     const r = ctx.validate(concrete);
     if (r.config && r.resolved) {
-      runs.push({ index: c.index, params: c.params, config: r.config, resolved: r.resolved });
+      combos.push({ index: c.index, params: c.params, config: r.config, resolved: r.resolved });
       continue;
     }
     for (const e of r.errors) {
+      if (inBase.has(`${e.path}\u0000${e.message}`)) continue; // the config's own, reported above
       const k = pointers.findIndex((ptr) => e.path === ptr || e.path.startsWith(ptr + '/'));
       if (k >= 0) {
         const p = good[k];
@@ -181,5 +214,28 @@ export function validateSweep(
       }
     }
   }
-  return errors.length ? { errors, warnings: base.warnings } : { base: base.resolved, runs, errors, warnings: base.warnings };
+  if (errors.length || !base.resolved) return { errors, warnings };
+  return { base: base.resolved, runs: withRepeats(combos, repeats), errors, warnings };
+}
+
+/**
+ * The runs of validated combinations run `repeats` times (sweepSlots' order): each repeat is its
+ * combination's config with the repeat's seed (repeatSeeds of the combination's own seed), nothing else
+ * changed, so it needs no second validation. One repeat: the combinations as they are.
+ */
+function withRepeats(combos: SweepRun[], repeats: number): SweepRun[] {
+  if (repeats < 2) return combos;
+  const seeds = combos.map((c) => repeatSeeds(c.config.seed, repeats));
+  return sweepSlots(combos.length, repeats).map((slot) => {
+    const c = combos[slot.combination];
+    const config: RunConfig = { ...c.config, seed: seeds[slot.combination][slot.repeat] };
+    return {
+      index: slot.index,
+      params: c.params,
+      config,
+      resolved: { ...c.resolved, config },
+      combination: slot.combination,
+      repeat: slot.repeat,
+    };
+  });
 }

@@ -8,27 +8,21 @@
  * the trainer runs it before doing anything. Errors carry a JSON pointer (`/training/batchSize`), so the
  * host can map them to ranges; several errors are reported at once, not only the first.
  */
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import schema from '../../schemas/run-config.schema.json';
 import type { RunConfig, SweepConfig } from '../protocol/runConfig';
 import { applyDerivedDefaults } from './defaults';
 import { validateSweep, type SweepRun } from './sweepValidation';
-import { engineProblems, pretrainedLocation } from './engineChecks';
-import {
-  BASE_LOSS_TYPES,
-  lossColumnRange,
-  lossConfigProblems,
-  lossDims,
-  lossNeedsLabels,
-  lossTerms,
-  modelWidth,
-  pointerPath,
-} from './lossConfig';
+import { engineProblems } from './engineChecks';
+import { lossColumnRange, lossConfigProblems, lossDims, lossNeedsLabels, lossTerms, modelWidth, pointerPath } from './lossConfig';
 import { keepBestProblems } from './keepBest';
-import { modelFolderWidth } from './modelFolder';
+import { dataSourceProblems, modelFolderProblems } from './namedFiles';
+import { nearest, schemaProblems, schemaValidator } from './schemaErrors';
 import { resolveRunConfig, type ResolvedRunConfig } from './resolve';
+
+// Re-exported: the config layer's callers (quick fixes, tests) take them from here.
+export { editDistance, escapePointer, nearest } from './schemaErrors';
+export { BUILTIN_SOURCES } from './namedFiles';
 
 export interface ConfigError {
   /** JSON pointer of the offending value ("/training/batchSize"; for an unknown key, the key itself). */
@@ -50,7 +44,8 @@ export interface ValidationResult {
   /** A sweep config: every run it expands to, in order, each config resolved (and without `sweep`). */
   sweepRuns?: SweepRun[];
   errors: ConfigError[];
-  /** What holds but means something else on the chosen engine (keyword ENGINE_NOTE); never blocks a run. */
+  /** What holds but means something else on the chosen engine (keyword ENGINE_NOTE), and a swept field
+   *  that cannot change what is trained (keyword SWEEP_NO_EFFECT); never blocks a run. */
   warnings: ConfigError[];
 }
 
@@ -59,128 +54,6 @@ export interface ValidateOptions {
   baseDir?: string;
   /** Check that data files / model folders exist (default true). */
   checkFiles?: boolean;
-}
-
-export const BUILTIN_SOURCES = ['builtin:wordnet'] as const;
-
-let compiled: ReturnType<Ajv2020['compile']> | undefined;
-function validator(): ReturnType<Ajv2020['compile']> {
-  // strictRequired off: `required: ["type"]` beside a discriminator names a property defined in the branches.
-  compiled ??= new Ajv2020({
-    allErrors: true,
-    useDefaults: true,
-    discriminator: true,
-    verbose: true,
-    strict: true,
-    strictRequired: false,
-  }).compile(schema);
-  return compiled;
-}
-
-export function escapePointer(s: string | number): string {
-  return String(s).replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** Edit distance, for "did you mean" on a misspelt key or loss type. */
-export function editDistance(a: string, b: string): number {
-  const al = a.toLowerCase();
-  const bl = b.toLowerCase();
-  let prev = Array.from({ length: bl.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= al.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= bl.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (al[i - 1] === bl[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[bl.length];
-}
-
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  // Only a plausible typo: a few edits, relative to the word's length.
-  return best !== undefined && bestD <= Math.max(2, Math.floor(Math.max(word.length, best.length) / 3)) ? best : undefined;
-}
-
-const ALL_LOSS_TYPES = ['MatryoshkaLoss', ...BASE_LOSS_TYPES];
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '…' : s;
-}
-
-function ajvToConfigError(e: ErrorObject): ConfigError | undefined {
-  const path = e.instancePath;
-  switch (e.keyword) {
-    case 'if':
-      return undefined; // the then/else branch's own errors say what is wrong
-    case 'additionalProperties': {
-      const key = (e.params as { additionalProperty: string }).additionalProperty;
-      const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
-      const guess = nearest(key, allowed);
-      return {
-        path: `${path}/${escapePointer(key)}`,
-        keyword: e.keyword,
-        message: `unknown key "${key}"` + (guess ? `; did you mean "${guess}"?` : '.') + ` Allowed here: ${allowed.join(', ')}`,
-      };
-    }
-    case 'discriminator': {
-      const p = e.params as { tag: string; tagValue: unknown; error: string };
-      if (p.error === 'tag') return { path, keyword: e.keyword, message: `expected a "${p.tag}" string naming the loss` };
-      // Inside MatryoshkaLoss (…/loss/loss) only base losses are allowed.
-      const allowed = /\/loss\/loss$/.test(path) ? BASE_LOSS_TYPES : ALL_LOSS_TYPES;
-      const guess = typeof p.tagValue === 'string' ? nearest(p.tagValue, allowed) : undefined;
-      return {
-        path: `${path}/${p.tag}`,
-        keyword: e.keyword,
-        message:
-          (p.tagValue === 'MatryoshkaLoss'
-            ? 'MatryoshkaLoss cannot wrap another MatryoshkaLoss.'
-            : `unknown loss type ${describe(p.tagValue)}` + (guess ? `; did you mean "${guess}"?` : '.')) +
-          ` Expected one of: ${allowed.join(', ')}`,
-      };
-    }
-    case 'required': {
-      const missing = (e.params as { missingProperty: string }).missingProperty;
-      return { path, keyword: e.keyword, message: `missing required key "${missing}"` };
-    }
-    case 'enum':
-      return {
-        path,
-        keyword: e.keyword,
-        message: `expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => describe(v)).join(', ')}, got ${describe(e.data)}`,
-      };
-    case 'const':
-      return {
-        path,
-        keyword: e.keyword,
-        message: `expected ${describe((e.params as { allowedValue: unknown }).allowedValue)}, got ${describe(e.data)}`,
-      };
-    case 'type':
-      return {
-        path,
-        keyword: e.keyword,
-        message: `expected ${String((e.params as { type: string }).type).replace(',', ' or ')}, got ${describe(e.data)}`,
-      };
-    case 'minProperties':
-    case 'maxProperties':
-      if (path === '/model') return { path, keyword: e.keyword, message: 'expected exactly one of "scratch" or "pretrained"' };
-      break;
-  }
-  return {
-    path,
-    keyword: e.keyword,
-    message: `${e.message ?? 'invalid'}` + (e.data !== undefined && typeof e.data !== 'object' ? `, got ${describe(e.data)}` : ''),
-  };
 }
 
 /**
@@ -209,30 +82,9 @@ function semanticErrors(
       });
     }
   } else {
-    // sentence-transformers also takes a Hugging Face Hub id (downloaded by the script): nothing to check here.
-    const loc =
-      config.engine === 'sentence-transformers'
-        ? pretrainedLocation(config.model.pretrained.path, baseDir)
-        : { kind: 'folder' as const, dir: resolvePath(config.model.pretrained.path) };
-    const dir = loc.kind === 'folder' ? loc.dir : '';
-    if (checkFiles && loc.kind === 'folder') {
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-        errors.push({ path: '/model/pretrained/path', keyword: 'missingFile', message: `model folder not found: ${dir}` });
-      } else {
-        // A sentence-transformers folder (modules.json) may keep the transformer in a sub-folder.
-        if (!existsSync(resolve(dir, 'modules.json'))) {
-          for (const f of ['config.json', 'model.safetensors']) {
-            if (!existsSync(resolve(dir, f)))
-              errors.push({
-                path: '/model/pretrained/path',
-                keyword: 'missingFile',
-                message: `${dir} has no ${f} (a Hugging Face folder needs config.json, tokenizer.json, model.safetensors)`,
-              });
-          }
-        }
-        width = modelFolderWidth(dir);
-      }
-    }
+    const folder = modelFolderProblems(config.model, config.engine, baseDir, checkFiles);
+    errors.push(...folder.errors);
+    width = folder.width;
   }
 
   // The loss tree's own checks (dims against the model's width, weights per dim, AnglE's even dims).
@@ -304,33 +156,12 @@ function semanticErrors(
 
   const needsLabels = lossNeedsLabels(config.loss);
   const columns = lossColumnRange(config.loss);
+  const sources = dataSourceProblems(config.data, baseDir, checkFiles);
   for (const split of ['train', 'eval'] as const) {
     const src = config.data[split];
     if (!src) continue;
     const at = `/data/${split}`;
-    if (src.source.startsWith('builtin:')) {
-      if (!(BUILTIN_SOURCES as readonly string[]).includes(src.source)) {
-        const guess = nearest(src.source, BUILTIN_SOURCES);
-        errors.push({
-          path: `${at}/source`,
-          keyword: 'builtin',
-          message:
-            `unknown builtin data set ${describe(src.source)}` +
-            (guess ? `; did you mean "${guess}"?` : '.') +
-            ` Available: ${BUILTIN_SOURCES.join(', ')}`,
-        });
-      }
-    } else {
-      if (!/\.(jsonl|ndjson|csv|tsv|tab)$/i.test(src.source)) {
-        errors.push({
-          path: `${at}/source`,
-          keyword: 'fileType',
-          message: `expected a .jsonl, .csv or .tsv file, or "builtin:wordnet", got ${describe(src.source)}`,
-        });
-      } else if (checkFiles && !existsSync(resolvePath(src.source))) {
-        errors.push({ path: `${at}/source`, keyword: 'missingFile', message: `data file not found: ${resolvePath(src.source)}` });
-      }
-    }
+    errors.push(...sources.filter((p) => p.path === `${at}/source`));
     const cols = src.columns ?? [];
     if (needsLabels && cols.length !== 2) {
       errors.push({
@@ -377,57 +208,61 @@ function semanticErrors(
 export function validateRunConfig(json: unknown, file: string, opts: ValidateOptions = {}): ValidationResult {
   // ajv fills defaults in place: work on a copy so the caller's value is untouched.
   const data: unknown = json === undefined ? undefined : structuredClone(json);
-  const validate = validator();
-  if (!validate(data)) {
-    const seen = new Set<string>();
-    const errors: ConfigError[] = [];
-    for (const e of validate.errors ?? []) {
-      const ce = ajvToConfigError(e);
-      if (!ce) continue;
-      ce.fromSchema = true;
-      const k = `${ce.path}\u0000${ce.message}`;
-      if (!seen.has(k)) {
-        seen.add(k);
-        errors.push(ce);
-      }
+  const validate = schemaValidator();
+  const valid = validate(data);
+  const schemaErrors: ConfigError[] = valid ? [] : schemaProblems(validate.errors ?? []);
+  const baseDir = opts.baseDir ?? dirname(resolve(file));
+  const checkFiles = opts.checkFiles ?? true;
+  const rawSweep = isObject(json) ? json.sweep : undefined;
+  if (rawSweep !== undefined) {
+    if (isObject(data) && data.engine === 'sentence-transformers') {
+      // The sweep queue launches the bundled trainer per combination; the Python engine has no such path yet.
+      const engine = {
+        path: '/sweep',
+        keyword: 'engine',
+        message:
+          'a sweep runs on the bundled engine only: with "engine": "sentence-transformers", write one config per combination (or drop "sweep")',
+      };
+      return { errors: [engine, ...schemaErrors.filter((e) => !isUnder(e.path, '/sweep'))], warnings: [] };
     }
-    return { errors, warnings: [] };
-  }
-  const sweep = (data as RunConfig).sweep;
-  if (sweep && (data as RunConfig).engine === 'sentence-transformers') {
-    // The sweep queue launches the bundled trainer per combination; the Python engine has no such path yet.
-    return {
-      errors: [
-        {
-          path: '/sweep',
-          keyword: 'engine',
-          message:
-            'a sweep runs on the bundled engine only: with "engine": "sentence-transformers", write one config per combination (or drop "sweep")',
-        },
-      ],
-      warnings: [],
-    };
-  }
-  if (sweep) {
-    const s = validateSweep(json, data as RunConfig & { sweep: SweepConfig }, {
-      validate: (one) => validateRunConfig(one, file, opts),
-      suggest: nearest,
-    });
+    const one = (c: unknown) => validateRunConfig(c, file, opts);
+    if (schemaErrors.some((e) => isUnder(e.path, '/sweep'))) {
+      // The sweep itself is malformed: its own errors, and those of the config it would sweep.
+      const base = one(withoutSweep(json));
+      return { errors: [...schemaErrors.filter((e) => isUnder(e.path, '/sweep')), ...base.errors], warnings: base.warnings };
+    }
+    const s = validateSweep(json, data as RunConfig & { sweep: SweepConfig }, { validate: one, suggest: nearest });
     // The engine's notes are those of the config without its sweep.
     const warnings = s.warnings ?? [];
     return s.base
-      ? { config: { ...s.base.config, sweep }, resolved: s.base, sweepRuns: s.runs, errors: [], warnings }
+      ? { config: { ...s.base.config, sweep: (data as RunConfig).sweep }, resolved: s.base, sweepRuns: s.runs, errors: [], warnings }
       : { errors: s.errors, warnings };
+  }
+  if (!valid) {
+    // The checks that hold whatever the rest says (the files it names) still run: every problem at once.
+    const model = isObject(data) ? modelFolderProblems(data.model, data.engine, baseDir, checkFiles).errors : [];
+    const sources = isObject(data) ? dataSourceProblems(data.data, baseDir, checkFiles) : [];
+    // Not where the schema found the value itself or a field around it wrong (a model with both "scratch"
+    // and "pretrained"): that problem comes first.
+    const independent = [...model, ...sources].filter((e) => !schemaErrors.some((s) => isUnder(e.path, s.path)));
+    return { errors: [...schemaErrors, ...independent], warnings: [] };
   }
   const dimsGiven = (data as RunConfig).evaluation.dims.length > 0;
   const config = applyDerivedDefaults(data as RunConfig);
-  const baseDir = opts.baseDir ?? dirname(resolve(file));
-  const { errors, width } = semanticErrors(config, baseDir, opts.checkFiles ?? true, dimsGiven);
-  const engine = engineProblems(config, json, baseDir, opts.checkFiles ?? true);
+  const { errors, width } = semanticErrors(config, baseDir, checkFiles, dimsGiven);
+  const engine = engineProblems(config, json, baseDir, checkFiles);
   errors.push(...engine.errors);
   return errors.length
     ? { errors, warnings: engine.warnings }
     : { config, resolved: resolveRunConfig(config, baseDir, width), errors, warnings: engine.warnings };
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isUnder = (path: string, at: string) => path === at || path.startsWith(at + '/');
+function withoutSweep(x: unknown): Record<string, unknown> {
+  const o = { ...(x as Record<string, unknown>) };
+  delete o.sweep;
+  return o;
 }
 
 /** `file: /training/batchSize: expected integer, got "x"`, one line per error. */

@@ -5,11 +5,12 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { DataSourceConfig, RunConfig } from '../protocol/runConfig';
+import type { DataProvenance } from '../protocol/runFolder';
 import { mixSeed, Rng } from '../common/random';
 import { runSync, type Work } from '../common/cooperative';
 import { badTypes, loadFileWork } from './files';
 import { DataError, type DataIssue, type LoadedRows, type RowOrigin } from './types';
-import { loadWordnetWork, WORDNET_SOURCE } from './wordnet';
+import { loadWordnetWork, WORDNET_PACKAGE, WORDNET_SOURCE, wordnetVersion } from './wordnet';
 
 /** Rows as columns: `texts[c][i]` is column c of row i. */
 export interface PairTable {
@@ -141,6 +142,15 @@ export function shuffledCap(n: number, seed: number, cap?: number): number[] {
 export interface PreparedData {
   train: PairTable;
   eval: PairTable;
+  /** Where each split's rows came from (run.json `data`): train, then eval when it has its own source. */
+  sources: DataProvenance[];
+}
+
+/** A source as run.json records it: a file's path (as the config names it), SHA-256 and rows; a builtin's package version. */
+export function sourceProvenance(src: DataSourceConfig, loaded: LoadedRows, split: 'train' | 'eval'): DataProvenance {
+  const rows = loaded.rows.length;
+  if (src.source === WORDNET_SOURCE) return { split, builtin: 'wordnet', package: WORDNET_PACKAGE, version: wordnetVersion(), rows };
+  return { split, path: src.source, sha256: loaded.sha256 ?? '', rows };
 }
 
 /**
@@ -154,9 +164,11 @@ export function prepareData(config: RunConfig, baseDir: string): PreparedData {
 /** prepareData as cooperative work (../common/cooperative.ts): loading and parsing yield to the event loop. */
 export function* prepareDataWork(config: RunConfig, baseDir: string): Work<PreparedData> {
   const { data, seed } = config;
+  const sources: DataProvenance[] = [];
   const load = function* (src: DataSourceConfig, pointer: string): Work<PairTable> {
     try {
       const loaded = yield* loadSourceWork(src, baseDir);
+      sources.push(sourceProvenance(src, loaded, pointer === '/data/eval/source' ? 'eval' : 'train'));
       yield;
       return selectColumns(loaded, src);
     } catch (e) {
@@ -192,5 +204,5 @@ export function* prepareDataWork(config: RunConfig, baseDir: string): Work<Prepa
     evalTable = subset(evalTable, shuffledCap(tableSize(evalTable), mixSeed(seed, 2)));
   }
   train = subset(train, shuffledCap(tableSize(train), mixSeed(seed, 1), data.train.maxRows));
-  return { train, eval: evalTable };
+  return { train, eval: evalTable, sources };
 }

@@ -4,6 +4,7 @@
  * one row per line, tab-separated, no quoting (the common "tsv" of data sets). The first line of a
  * CSV / TSV is the header.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { runSync, type Work } from '../common/cooperative';
@@ -63,11 +64,15 @@ export function* loadFileWork(file: string): Work<LoadedRows> {
     throw new DataError([{ file, line: 0, message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
   yield;
+  // The bytes trained on, hashed once here (run.json `data`): no second read that could see another file.
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  yield;
   let text = decodeUtf8(bytes, file);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   yield;
-  if (format === 'jsonl') return yield* parseJsonlWork(text, file);
-  return yield* parseDelimitedWork(text, file, format === 'csv' ? ',' : '\t');
+  const loaded =
+    format === 'jsonl' ? yield* parseJsonlWork(text, file) : yield* parseDelimitedWork(text, file, format === 'csv' ? ',' : '\t');
+  return { ...loaded, sha256 };
 }
 
 function* parseJsonlWork(text: string, file: string): Work<LoadedRows> {

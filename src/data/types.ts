@@ -20,6 +20,8 @@ export interface LoadedRows {
    * so an eval definition never appears in train. Absent: every row is its own group.
    */
   groups?: string[];
+  /** SHA-256 (hex) of the file's bytes, for a file source: run.json `data` records it. */
+  sha256?: string;
 }
 
 /** A problem in a data file, with its place. */

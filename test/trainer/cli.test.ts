@@ -104,6 +104,38 @@ test('a bad config: exit 2, every error with file and JSON pointer, nothing crea
   assert.equal(existsSync(join(dir, '.mrl')), false);
 });
 
+test("issue 21's config: every problem listed at once (schema, data files, sweep path), not only the first", () => {
+  const f = writeConfig(
+    'user.mrl.json',
+    null,
+    `{
+  "name": "user",
+  "data": { "train": { "source": "./missing-train.jsonl" }, "eval": { "source": "./missing-eval.jsonl" } },
+  "loss": { "type": "MatryoshkaLoss", "loss": { "type": "CachedMNRL", "miniBatchSize": "16" }, "matryoshkaDims": [64, 32] },
+  "sweep": { "method": "grid", "parameters": { "training.learnRate": [0.001, 0.0005] } }
+}`,
+  );
+  const r = runCli(['--config', f]);
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.deepEqual(
+    lines.map((l) => l.split(': ')[1]),
+    ['/loss/loss/type', '/loss/loss/miniBatchSize', '/data/train/source', '/data/eval/source', '/sweep/parameters/training.learnRate'],
+    r.stderr,
+  );
+  assert.match(
+    lines[0],
+    /user\.mrl\.json: \/loss\/loss\/type: unknown loss type "CachedMNRL"; did you mean "CachedMultipleNegativesRankingLoss"\?/,
+  );
+  assert.match(lines[1], /expected integer, got "16"/);
+  assert.match(lines[2], /data file not found: .*missing-train\.jsonl/);
+  assert.match(
+    lines[4],
+    /"training\.learnRate" does not name a field of this config: unknown key "learnRate"; did you mean "learningRate"\?/,
+  );
+  assert.equal(existsSync(join(dir, '.mrl')), false, 'nothing created');
+});
+
 test('bad rows in a data file: exit 2 with file:line, no run folder', () => {
   writeFileSync(join(dir, 'broken.jsonl'), '{"anchor":"a","positive":"b"}\n{"anchor":"c"}\n{"anchor":"","positive":"d"}\n');
   const f = writeConfig('broken.mrl.json', { ...LONG, data: { train: { source: 'broken.jsonl' } } });

@@ -114,7 +114,7 @@ const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?:
       /FunnelEvaluator\(ev\["queries"\], ev\["corpus"\], \[set\(r\) for r in ev\["relevant"\]\], 16, 64, 50\)/,
     ],
   },
-  // The quick start with lr 0.001 and mini-batch 16 (the sweep's first run).
+  // The quick start with lr 0.001 and batch 32 (the sweep's first run).
   'sweep.mrl.json': {
     losses: [
       'losses.MatryoshkaLoss(2; matryoshka_dims, matryoshka_weights, n_dims_per_step)',
@@ -126,7 +126,7 @@ const EXPECTED: Record<string, { losses: string[]; evaluators: string[]; other?:
       'PrecisionEvaluator(8; )',
       'SequentialEvaluator(1; )',
     ],
-    other: [/mini_batch_size=16\b/, /learning_rate=0\.001,/, /max_steps=250,/],
+    other: [/mini_batch_size=32\b/, /per_device_train_batch_size=32,/, /learning_rate=0\.001,/, /max_steps=250,/],
   },
   'cosent.mrl.json': {
     losses: ['losses.MatryoshkaLoss(2; matryoshka_dims, matryoshka_weights, n_dims_per_step)', 'losses.CoSENTLoss(1; scale)'],

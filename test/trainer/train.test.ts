@@ -2,6 +2,7 @@
 // resume → the same curve as an uninterrupted run, no duplicated steps; a crash → status "failed".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,10 +63,10 @@ function effective(lines: MetricsLine[]): MetricsLine[] {
   return out;
 }
 
-/** Events without the clock fields (time, wallTime), for comparing two runs. */
+/** Events without the clock fields (time, wallTime) and the process' measurements (sys), for comparing two runs. */
 function comparable(lines: MetricsLine[]): unknown[] {
   return lines.map((l) => {
-    const { time: _t, wallTime: _w, ...rest } = l as unknown as Record<string, unknown>;
+    const { time: _t, wallTime: _w, sys: _s, ...rest } = l as unknown as Record<string, unknown>;
     return rest;
   });
 }
@@ -126,8 +127,26 @@ test('two runs of the same config and seed give the same metrics, event for even
     [2, 4, 6, 8, 10, 12],
   );
   assert.ok(trains.every((e) => Number.isFinite(e.values.loss) && Object.keys(e.byDim).length >= 2));
+  // Each train event carries the process' CPU (% of one core) and resident memory (MiB); eval events do not.
+  for (const e of trains as { sys?: Record<string, number> }[]) {
+    assert.deepEqual(Object.keys(e.sys ?? {}), ['cpu', 'rssMB']);
+    assert.ok(e.sys!.cpu >= 0 && e.sys!.rssMB > 0, JSON.stringify(e.sys));
+  }
+  assert.ok(evals.every((e) => !('sys' in e)));
   const info = JSON.parse(readFileSync(join(a, 'run.json'), 'utf8')) as RunInfo;
   assert.equal(info.status, 'completed');
+  // Where its data came from: the file as the config names it, the hash of its bytes, its rows. No config
+  // file was given (prepared in-process), so no git.
+  const bytes = readFileSync(join(dir, 'pairs.jsonl'));
+  assert.deepEqual(info.data, [
+    {
+      split: 'train',
+      path: 'pairs.jsonl',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      rows: bytes.toString().trim().split('\n').length,
+    },
+  ]);
+  assert.equal('git' in info, false);
   assert.equal(info.pid, null);
   assert.equal(info.step, 12);
   assert.ok(existsSync(join(a, 'model', 'model.safetensors')) && existsSync(join(a, 'model', 'tokenizer.json')));

@@ -112,7 +112,7 @@ test("schema defaults are sentence-transformers' defaults (its literal values), 
 });
 
 test('every schema property has a description, and a default unless its absence means something', () => {
-  // No sweep, no cap on its runs: absences that mean something too. (`sweep.parameters` is required.)
+  // No sweep, no cap on its runs, no parameters (a sweep of repeats alone): absences that mean something too.
   const optional = new Set([
     '$schema',
     'eval',
@@ -137,6 +137,16 @@ test('every schema property has a description, and a default unless its absence 
     const n = node as Record<string, unknown>;
     if (n.properties) {
       for (const [k, v] of Object.entries(n.properties as Record<string, Record<string, unknown>>)) {
+        // A loss object's parameters point at the loss type's own (described and defaulted there, applied
+        // by its if/then): the target must exist and be described.
+        if (typeof v.$ref === 'string') {
+          const target = v.$ref
+            .slice(2)
+            .split('/')
+            .reduce<unknown>((o, seg) => (o as Record<string, unknown> | undefined)?.[seg], schema) as Record<string, unknown> | undefined;
+          if (!target?.description) missing.push(`${at}/${k}: $ref ${v.$ref} has no description`);
+          continue;
+        }
         if (!v.description) missing.push(`${at}/${k}: description`);
         if (!('default' in v) && !optional.has(k) && !optionalAt.has(`${at}/${k}`)) missing.push(`${at}/${k}: default`);
         walk(v, `${at}/${k}`);

@@ -13,7 +13,9 @@ import {
   freeConfigName,
   instantiateTemplate,
   withoutRelativeSchema,
+  withoutRepoCommands,
 } from '../../src/host/commands/configTemplate';
+import { validateRunConfig } from '../../src/config/validate';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mrl-template-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -106,4 +108,23 @@ test('instantiateTemplate: writes the config without its relative $schema, copie
   writeFileSync(join(ws, 'cfg', 'data', 'pairs.tsv'), 'mine');
   instantiateTemplate(ex, 't.mrl.json', join(ws, 'cfg', 'other.mrl.json'));
   assert.equal(readFileSync(join(ws, 'cfg', 'data', 'pairs.tsv'), 'utf8'), 'mine');
+});
+
+test('a shipped example copied into a workspace says nothing that holds only in this repository (issue 21 §6)', () => {
+  const dir = join(__dirname, '../../examples');
+  for (const f of exampleConfigs(dir)) {
+    const target = join(tmp, 'shipped', f);
+    instantiateTemplate(dir, f, target);
+    const out = readFileSync(target, 'utf8');
+    // Not `npm ci && npm run build && npm run demo`, not `npm run train -- --config examples/…`: no such
+    // scripts, nor an examples/ folder, in the user's workspace.
+    assert.doesNotMatch(out, /\bnpm\b/, f);
+    assert.doesNotMatch(out, /examples\//, f);
+    // Only comments went: the same config, and a valid one where it was copied (its data files beside it).
+    const want = parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>;
+    delete want.$schema;
+    assert.deepEqual(parse(out), want, f);
+    assert.deepEqual(validateRunConfig(parse(out), target).errors, [], f);
+  }
+  assert.equal(withoutRepoCommands('// keep\n//   npm run x\n{}\n// npm ci'), '// keep\n{}\n');
 });

@@ -1,13 +1,14 @@
-// Each problem once in Problems (issue 10 §6): for a *.mrl.json open in the editor, VS Code's JSON language
-// service validates our schema too (contributes.jsonValidation), so our copies of the schema's own errors
-// are not published there (src/config/diagnostics.ts editorDiagnostics); the semantic checks the schema
-// cannot express stay, and launch-time validation (every diagnostic) still sees everything.
+// Each problem once in Problems, with the severity Start Run gives it (issues 10 §6, 21 §5). For a *.mrl.json
+// open in the editor, VS Code's JSON language service validates our schema too (contributes.jsonValidation)
+// and reports its messages as warnings: every problem Start Run refuses is ours, an error, at the same place
+// (src/config/diagnostics.ts editorDiagnostics); only JSON syntax errors are left to the language service
+// (an error there already). Launch-time validation (every diagnostic) sees everything.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { configDiagnostics, editorDiagnostics, rangesMeet, reportedBySchemaService } from '../../src/config/diagnostics';
+import { configDiagnostics, editorDiagnostics, rangesMeet } from '../../src/config/diagnostics';
 import { validateText } from '../../src/host/configEditor/validateAdapter';
 import { quickFixesFor } from '../../src/config/quickFixes';
 import realSchema from '../../schemas/run-config.schema.json';
@@ -18,7 +19,7 @@ const file = join(ws, 'edit.mrl.json');
 
 const diagnose = (text: string) => configDiagnostics(text, validateText(text, file, [ws]).errors);
 
-test('schema errors (a type error, an unknown key) are left to the JSON language service in the editor, kept for a launch', () => {
+test('schema errors (a type error, an unknown key) are errors of ours in the editor too: the language service only warns', () => {
   const text = `{
   "name": "edit-me",
   "seed": "oops", "trainng": {},
@@ -30,9 +31,10 @@ test('schema errors (a type error, an unknown key) are left to the JSON language
   assert.ok(type && key, JSON.stringify(all));
   assert.equal(type.schemaKeyword, 'type');
   assert.equal(key.schemaKeyword, 'additionalProperties');
-  assert.deepEqual(editorDiagnostics(all, true), [], 'the language service reports both: none of ours in Problems');
+  assert.deepEqual(editorDiagnostics(all, true), all, 'the language service warns of both: ours say Start Run refuses them');
+  assert.ok(all.every((d) => d.severity === 'error'));
   assert.deepEqual(editorDiagnostics(all, false), all, 'a file no editor shows (or json.validate off): ours, all of them');
-  // the hidden unknown-key diagnostic still yields its quick fix (offered on the language service's one)
+  // the unknown-key diagnostic carries its quick fix
   const fixes = quickFixesFor(key, text, realSchema as Record<string, unknown>, (r) => {
     const lines = text.split('\n');
     const off = (p: { line: number; character: number }) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
@@ -59,10 +61,9 @@ test('semantic errors stay in the editor, even under a keyword name the schema a
   assert.deepEqual(shown, all, 'nothing here is the schema’s own: all stay');
   assert.ok(shown.some((d) => d.kind === 'dimTooLarge'));
   assert.ok(shown.some((d) => d.path === '/training/maxSteps' && /got 0/.test(d.message)));
-  assert.ok(shown.every((d) => !reportedBySchemaService(d)));
 });
 
-test('an unknown loss type (ajv discriminator, unknown to the language service) stays; JSON syntax errors go in the editor', () => {
+test('an unknown loss type is one error of ours (did-you-mean); JSON syntax errors go in the editor', () => {
   const all = diagnose(`{ "loss": { "type": "MultipleNegativeRankingLoss" } }`);
   const disc = all.filter((d) => /unknown loss type/.test(d.message));
   assert.equal(disc.length, 1);

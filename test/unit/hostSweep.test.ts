@@ -62,13 +62,17 @@ function sweepConfig(
 }
 const validate = async (u: { fsPath: string }) => {
   const raw = JSON.parse(readFileSync(u.fsPath, 'utf8'));
-  const seeds: number[] = raw.sweep?.parameters.seed ?? [];
+  const [param, values] = Object.entries((raw.sweep?.parameters ?? {}) as Record<string, unknown[]>)[0] ?? ['seed', []];
+  // With `repeat`, as the validator expands it: every combination once, then again (repeat-major).
+  const n = values.length * (raw.sweep?.repeat ?? 1);
   return {
     ok: true,
     raw,
     config: raw,
     problems: [],
-    sweepRuns: raw.sweep ? seeds.map((seed, index) => ({ index, params: { seed }, name: raw.name })) : undefined,
+    sweepRuns: raw.sweep
+      ? Array.from({ length: n }, (_, index) => ({ index, params: { [param]: values[index % values.length] }, name: raw.name }))
+      : undefined,
   };
 };
 
@@ -112,6 +116,20 @@ after(() => {
   model.dispose();
 });
 
+test('Start Run on a sweep of a field that cannot change what is trained says so in its question (issue 21 §6)', async () => {
+  const cached = { type: 'MatryoshkaLoss', loss: { type: 'CachedMultipleNegativesRankingLoss', miniBatchSize: 8 }, matryoshkaDims: [8] };
+  writeFileSync(
+    join(ws, 'same.mrl.json'),
+    JSON.stringify({ name: 'same', steps: 1, loss: cached, sweep: { method: 'grid', parameters: { 'loss.loss.miniBatchSize': [8, 16] } } }),
+  );
+  assert.equal(await launcher.start(vs.Uri.file(join(ws, 'same.mrl.json')) as never), undefined, 'dismissed');
+  assert.match(
+    vs.state.messages.at(-1)!.text,
+    /It queues 2 runs \(grid over loss\.loss\.miniBatchSize\), 2 at a time \(matryoshkaLab\.maxConcurrentRuns\)\. Every run of this sweep trains the same model: loss\.loss\.miniBatchSize changes memory and speed, not the results: CachedMultipleNegativesRankingLoss uses GradCache, which is exact/,
+  );
+  assert.deepEqual(launched, []);
+});
+
 test(
   'Start Run on a sweep: asks once how many runs it queues, then runs them all through the queue with one sweep id',
   { timeout: 300_000 },
@@ -151,6 +169,19 @@ test(
     await until('the second sweep completed', () => again.runIds.every((id) => model.get(id)?.status === 'completed'));
   },
 );
+
+test('Start Run on a sweep with repeats says so, and counts combinations × repeats', async () => {
+  writeFileSync(
+    join(ws, 'rep.mrl.json'),
+    JSON.stringify({ name: 'rep', steps: 1, sweep: { method: 'grid', parameters: { seed: [1, 2] }, repeat: 3 } }),
+  );
+  assert.equal(await launcher.start(vs.Uri.file(join(ws, 'rep.mrl.json')) as never), undefined, 'dismissed');
+  assert.match(
+    vs.state.messages.at(-1)!.text,
+    /Start the sweep "rep"\? It queues 6 runs \(grid over seed, × 3 repeats with their own seeds\), 2 at a time/,
+  );
+  assert.deepEqual(launched, []);
+});
 
 test(
   'Stop Sweep (by run id, sweep id or sweep node): the running run stops, the queued rest never starts',
@@ -311,6 +342,98 @@ test(
 );
 
 test(
+  'queued runs: in the runs view with their place and Cancel; one notification for the whole sweep, "run i of n"',
+  { timeout: 300_000 },
+  async () => {
+    vs.state.settings = { maxConcurrentRuns: 1 };
+    vs.state.progress = [];
+    const { RunsTreeProvider, QUEUED_CONTEXT } = require('../../src/host/runsView/tree') as typeof import('../../src/host/runsView/tree');
+    type Node = import('../../src/host/runsView/tree').TreeNode;
+    const tree = new RunsTreeProvider(model, launcher);
+    let fired = 0;
+    tree.onDidChangeTreeData(() => void fired++);
+    const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
+    // Run 0 holds its slot until the test says so: the other two, and a plain Start Run, wait behind it.
+    const hold = join(root, 'queue3.hold');
+    sweepConfig('queue3.mrl.json', 'queue3', 4, [1, 2, 3], hold);
+    writeFileSync(join(ws, 'single.mrl.json'), JSON.stringify({ name: 'single', steps: 3 }));
+    const r = (await commands.startRun(join(ws, 'queue3.mrl.json'), { confirm: true })) as SweepLaunch;
+    const single = (await commands.startRun(join(ws, 'single.mrl.json'))) as string;
+    await until('run 0 running', () => model.get(r.runIds[0])?.status === 'running');
+    assert.ok(fired > 0, 'the tree was told the queue changed');
+    const item = (n: Node) => tree.getTreeItem(n);
+    const rows = () => {
+      const top = tree.getChildren();
+      const sweep = top.find((n) => n.kind === 'sweep' && n.sweepId === r.sweepId)!;
+      const queue = top.find((n) => n.kind === 'queue');
+      return { top, sweep, queue, kids: tree.getChildren(sweep) };
+    };
+    let v = rows();
+    assert.equal(item(v.sweep).label, 'sweep queue3 · 3 runs (1 running, 2 queued)');
+    assert.deepEqual(
+      v.kids.map((n) => [
+        item(n).label,
+        String(item(n).description).startsWith('queued') ? item(n).description : 'run',
+        item(n).contextValue,
+      ]),
+      [
+        ['seed=1 · queue3', 'run', 'mrlRun.running'],
+        ['seed=2 · queue3', 'queued · 1 of 3', QUEUED_CONTEXT],
+        ['seed=3 · queue3', 'queued · 2 of 3', QUEUED_CONTEXT],
+      ],
+    );
+    // The plain Start Run waits in a list of its own, after the sweep's two.
+    assert.ok(v.queue, 'a Queued group');
+    assert.equal(item(v.queue!).label, 'Queued (1)');
+    const [singleNode] = tree.getChildren(v.queue!);
+    assert.deepEqual([item(singleNode).label, item(singleNode).description], ['single', 'queued · 3 of 3']);
+    assert.equal(tree.getParent(v.kids[1]), v.sweep);
+    assert.equal(tree.getParent(singleNode), v.queue);
+
+    // Cancel (the item's inline action) on the sweep's first queued run: it leaves the queue, the rest move up.
+    assert.equal(await commands.cancelQueuedRun(v.kids[1]), r.runIds[1]);
+    v = rows();
+    assert.equal(item(v.sweep).label, 'sweep queue3 · 2 runs (1 running, 1 queued)');
+    assert.deepEqual(
+      v.kids.slice(1).map((n) => [item(n).label, item(n).description]),
+      [['seed=3 · queue3', 'queued · 1 of 2']],
+    );
+    assert.equal(item(tree.getChildren(v.queue!)[0]).description, 'queued · 2 of 2');
+    // Not queued (any more): said so, nothing else happens.
+    assert.equal(await commands.cancelQueuedRun(r.runIds[1]), undefined);
+    assert.match(vs.state.messages.at(-1)!.text, /is not waiting in the queue/);
+    assert.equal(await commands.cancelQueuedRun(r.runIds[0]), undefined);
+    assert.match(vs.state.messages.at(-1)!.text, /has started: Stop Run stops it/);
+
+    writeFileSync(hold, '');
+    await until('the sweep and the single run done', () =>
+      [r.runIds[0], r.runIds[2], single].every((id) => model.get(id)?.status === 'completed'),
+    );
+    assert.deepEqual(launched, [r.runIds[0], r.runIds[2], single], 'the cancelled run never started');
+    assert.ok(!folders().includes(r.runIds[1]));
+    assert.equal(
+      tree.getChildren().find((n) => n.kind === 'queue'),
+      undefined,
+      'nothing queued: no Queued group',
+    );
+
+    // One notification for the sweep (none per queued run), "run i of 3" as its runs went; the single run its own.
+    await until('the notifications closed', () => vs.state.progress.every((p) => p.done));
+    const titles = vs.state.progress.map((p) => p.title);
+    assert.deepEqual(titles, ['Matryoshka Lab: Sweep queue3', 'Matryoshka Lab: single']);
+    const reports = vs.state.progress[0].reports;
+    assert.ok(
+      reports.some((m) => /^run 1 of 3 · /.test(m)),
+      reports.join('\n'),
+    );
+    assert.ok(
+      reports.some((m) => /^run 3 of 3 · .* · 1 cancelled$/.test(m)),
+      reports.join('\n'),
+    );
+  },
+);
+
+test(
   'Stop Sweep of a sweep started from a terminal (the real trainer CLI): its current run stops at a checkpoint, the CLI starts no further one',
   { timeout: 300_000 },
   async () => {
@@ -363,3 +486,21 @@ test(
     }
   },
 );
+
+test("a sweep notification's text: which runs of how many, the live one's progress, how far overall", () => {
+  const { sweepProgressText } = require('../../src/host/launch/launchProgress') as typeof import('../../src/host/launch/launchProgress');
+  const q = { phase: 'queued' as const, cancelled: false };
+  const done = { phase: 'done' as const, cancelled: false };
+  assert.deepEqual(sweepProgressText([q, q, q, q], 2), { message: '4 runs queued, 2 at a time', percent: 0 });
+  const running = { phase: 'running' as const, cancelled: false, step: 50, total: 100, live: 'step 50/100 · loss 0.4' };
+  assert.deepEqual(sweepProgressText([done, running, q, q], 1), { message: 'run 2 of 4 · step 50/100 · loss 0.4', percent: 37.5 });
+  assert.deepEqual(
+    sweepProgressText([done, running, { phase: 'starting', cancelled: false }, q], 2).message,
+    'runs 2, 3 of 4 · step 50/100 · loss 0.4',
+  );
+  // A cancelled run counts neither as done nor as left to do.
+  assert.deepEqual(sweepProgressText([done, { phase: 'done', cancelled: true }, running, q], 1), {
+    message: 'run 3 of 4 · step 50/100 · loss 0.4 · 1 cancelled',
+    percent: 50,
+  });
+});

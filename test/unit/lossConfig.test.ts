@@ -4,6 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import schema from '../../schemas/run-config.schema.json';
+
+interface LossObjectSchema {
+  properties: { type: { enum: string[] } } & Record<string, unknown>;
+  allOf: { if: { properties: { type: { const: string } } }; then: { $ref: string } }[];
+}
 import {
   BASE_LOSS_TYPES,
   baseLosses,
@@ -35,9 +40,29 @@ const matry = (loss: object, dims: number[]) => ({
   nDimsPerStep: -1,
 });
 
-test("BASE_LOSS_TYPES is the schema's list of base losses, in the same order", () => {
-  const fromSchema = (schema.$defs.baseLoss.oneOf as { $ref: string }[]).map((r) => r.$ref.split('/').pop());
-  assert.deepEqual([...BASE_LOSS_TYPES], fromSchema);
+test("BASE_LOSS_TYPES is the schema's list of base losses, in the same order, each with its parameters", () => {
+  const base = schema.$defs.baseLoss as unknown as LossObjectSchema;
+  const single = schema.$defs.singleLoss as unknown as LossObjectSchema;
+  assert.deepEqual(base.properties.type.enum, [...BASE_LOSS_TYPES]);
+  assert.deepEqual(single.properties.type.enum, ['MatryoshkaLoss', ...BASE_LOSS_TYPES]);
+  const defs = schema.$defs as unknown as Record<string, { properties: Record<string, unknown>; propertyNames: { enum: string[] } }>;
+  for (const [obj, types] of [
+    [base, BASE_LOSS_TYPES],
+    [single, ['MatryoshkaLoss', ...BASE_LOSS_TYPES]],
+  ] as const) {
+    // one if/then per type, in order, pointing at the type's own parameters
+    assert.deepEqual(
+      obj.allOf.map((b) => [b.if.properties.type.const, b.then.$ref]),
+      types.map((t) => [t, `#/$defs/${t}`]),
+    );
+    // the loss object knows every parameter of its types (so a misspelt type still gets its values checked) …
+    const union = new Set(types.flatMap((t) => Object.keys(defs[t].properties)));
+    assert.deepEqual(Object.keys(obj.properties).sort(), ['type', ...union].sort());
+    for (const k of union) assert.equal((obj.properties[k] as { doNotSuggest?: boolean }).doNotSuggest, true, k);
+  }
+  // … and each type allows exactly its own
+  for (const t of ['MatryoshkaLoss', ...BASE_LOSS_TYPES])
+    assert.deepEqual(defs[t].propertyNames.enum, ['type', ...Object.keys(defs[t].properties)], t);
 });
 
 test('lossTerms unwraps MatryoshkaLoss and gives each term its paths', () => {

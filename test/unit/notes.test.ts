@@ -165,12 +165,12 @@ test('tree: the label is the display name, tags in the description, name, tags a
   const r = { ...base, notes };
   assert.equal(runLabel(r), 'My [best](command:evil) run', 'a label is plain text');
   assert.equal(runLabel({ ...base, notes: { displayName: '  ', tags: [], note: '' } }), 'orig-name');
-  // A sweep's runs share a name: the swept values tell them apart (a display name still wins).
+  // A sweep's runs share a name: the swept values tell them apart, ahead of the name (a display name still wins).
   const swept = {
     ...base,
     info: { name: 'lr-grid', sweep: { id: 's1', index: 1, params: { 'training.learningRate': 0.001, 'loss.loss.miniBatchSize': 16 } } },
   };
-  assert.equal(runLabel(swept), 'lr-grid · learningRate=0.001 miniBatchSize=16');
+  assert.equal(runLabel(swept), 'lr=1e-3 miniBatch=16 · lr-grid');
   assert.equal(runLabel({ ...swept, notes: { displayName: 'best', tags: [], note: '' } }), 'best');
   const md = runTooltipMarkdown(r);
   assert.match(md, /^\*\*My \\\[best\\\]\\\(command\\:evil\\\) run\*\* — completed/);

@@ -287,6 +287,24 @@ describe('runs tree grouping', () => {
         'element refreshes only',
       );
       assert.match(String(tree.getTreeItem(kids[0]).description), /^loss [\d.]+ · ndcg@10@64 [\d.]+ · \d+d ago$/);
+
+      // The runs called "quickstart" differ in their configs (learning rate, mini-batch), read in the
+      // background after the rows were shown: then their rows lead with those values (rows refreshed, not the tree).
+      const quick = kids.filter((n) => n.kind === 'run' && model.get(n.id)?.info.name === 'quickstart');
+      assert.ok(quick.length > 10);
+      // In the config's order: loss (mini-batch) before training (learning rate).
+      const labelled = () => quick.every((n) => /^miniBatch=\d+ lr=\S+ · quickstart$/.test(String(tree.getTreeItem(n).label)));
+      const deadline = Date.now() + 60_000;
+      while (!labelled()) {
+        if (Date.now() > deadline) assert.fail(`not labelled: ${quick.map((n) => tree.getTreeItem(n).label).join(', ')}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.ok(
+        fired.every((e) => Array.isArray(e)),
+        'element refreshes only',
+      );
+      const first = quick.map((n) => String(tree.getTreeItem(n).label));
+      assert.ok(new Set(first).size > 3, `the values tell them apart: ${[...new Set(first)].join(', ')}`);
     } finally {
       model.dispose();
     }

@@ -127,14 +127,16 @@ test('the shipped sweep example: a 2 × 2 grid over the quick start', () => {
   assert.deepEqual(r.errors, []);
   const runs = r.sweepRuns!;
   assert.deepEqual(
-    runs.map((x) => [x.config.training.learningRate, (x.config.loss as { loss: { miniBatchSize: number } }).loss.miniBatchSize]),
+    runs.map((x) => [x.config.training.learningRate, x.config.training.batchSize]),
     [
-      [0.001, 16],
       [0.001, 32],
-      [0.002, 16],
+      [0.001, 64],
       [0.002, 32],
+      [0.002, 64],
     ],
   );
+  // Nothing it sweeps is a field that cannot change what is trained (issue 21 §6: it swept miniBatchSize).
+  assert.deepEqual(r.warnings, []);
   // Everything but the swept values is the quick start's.
   const q = quick();
   const first = JSON.parse(JSON.stringify(runs[0].config)) as Record<string, unknown>;

@@ -93,3 +93,111 @@ test('tooltip: names, errors and backend text from a run folder render as text, 
   assert.equal(unescape(escapeMarkdown(evil)), evil);
   assert.equal(runDescription(new RunSeries().summary(), '', now, 'stale: no run.json'), 'stale: no run.json');
 });
+
+test('queued launches: under their sweep (a sweep not started yet gets its node from the queue), the others in a list', async () => {
+  const { layoutRuns, sweepLabel, sweepRows, queuedDescription } = await import('../../src/host/runsView/treeModel');
+  const run = (id: string, status: 'running' | 'completed', sweep?: string) => ({
+    id,
+    status,
+    info: { name: 'n', sweep: sweep ? { id: sweep } : undefined },
+  });
+  const q = (runId: string, position: number, sweep?: string) => ({
+    runId,
+    name: 'n',
+    resume: false,
+    position,
+    total: 4,
+    sweep: sweep ? { id: sweep, index: position, params: { seed: position }, name: `sweep-${sweep}` } : undefined,
+  });
+  const l = layoutRuns(
+    [run('done1', 'completed', 'old'), run('r1', 'running', 's1'), run('c1', 'completed', 's1'), run('loose', 'completed')],
+    [q('q1', 1, 's1'), q('q2', 2, 's1'), q('q3', 3), q('q4', 4, 'fresh')],
+  );
+  assert.deepEqual(
+    l.sweeps.map((s) => [s.id, s.runs.map((r) => r.id), s.queued.map((x) => x.runId)]),
+    [
+      ['s1', ['r1', 'c1'], ['q1', 'q2']],
+      ['fresh', [], ['q4']],
+      ['old', ['done1'], []],
+    ],
+    'sweeps running or waiting first',
+  );
+  assert.deepEqual(
+    l.queued.map((x) => x.runId),
+    ['q3'],
+  );
+  assert.equal(sweepLabel(l.sweeps[0]), 'sweep n · 4 runs (1 completed, 1 running, 2 queued)');
+  assert.equal(sweepLabel(l.sweeps[1]), 'sweep sweep-fresh · 1 run (1 queued)');
+  // Running first, then what starts next, then the finished.
+  assert.deepEqual(
+    sweepRows(l.sweeps[0]).map((x) => ('run' in x ? x.run.id : x.queued.runId)),
+    ['r1', 'q1', 'q2', 'c1'],
+  );
+  assert.equal(queuedDescription({ position: 2, total: 3, resume: false }), 'queued · 2 of 3');
+  assert.equal(queuedDescription({ position: 1, total: 1, resume: true }), 'queued (resume) · 1 of 1');
+});
+
+test("the tree's labels: runs of one name lead with their swept values, then with the config keys that differ once read", async () => {
+  const { TreeLabels } = await import('../../src/host/runsView/treeModel');
+  const run = (id: string, name: string, sweep?: Record<string, unknown>) => ({
+    id,
+    info: { name, sweep: sweep && { id: 's', params: sweep } },
+  });
+  const runs = [
+    run('a', 'quickstart'),
+    run('b', 'quickstart'),
+    run('c', 'other'),
+    run('s0', 'grid', { seed: 1 }),
+    run('s1', 'grid', { seed: 2 }),
+  ];
+  const queued = [
+    { runId: 'q', name: 'grid', resume: false, position: 1, total: 1, sweep: { id: 's', index: 2, params: { seed: 3 }, name: 'grid' } },
+  ];
+  // Before the configs are read: what run.json says (the sweep's values); two plain runs of one name look alike.
+  const early = new TreeLabels(runs, queued);
+  assert.deepEqual(
+    runs.map((r) => early.run(r)),
+    ['quickstart', 'quickstart', 'other', 'seed=1 · grid', 'seed=2 · grid'],
+  );
+  assert.equal(early.queued(queued[0]), 'seed=3 · grid');
+  // Once read: the configs' differences too.
+  const configs: Record<string, Record<string, unknown>> = {
+    a: { name: 'quickstart', training: { learningRate: 0.001 } },
+    b: { name: 'quickstart', training: { learningRate: 0.0003 } },
+  };
+  const late = new TreeLabels(runs, queued, (id) => configs[id]);
+  assert.deepEqual(
+    runs.slice(0, 3).map((r) => late.run(r)),
+    ['lr=1e-3 · quickstart', 'lr=3e-4 · quickstart', 'other'],
+  );
+  // Only the runs whose name another shares need their config read.
+  assert.deepEqual(
+    TreeLabels.sharingNames(runs).map((r) => r.id),
+    ['a', 'b', 's0', 's1'],
+  );
+});
+
+test('Cancel Queued Run is an inline action on queued items only (its when-clause matches their contextValue)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { QUEUED_CONTEXT } = await import('../../src/host/runsView/treeModel');
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  assert.ok(pkg.contributes.commands.some((c: { command: string }) => c.command === 'matryoshkaLab.cancelQueuedRun'));
+  const items = (pkg.contributes.menus['view/item/context'] as { command: string; when: string; group: string }[]).filter(
+    (i) => i.command === 'matryoshkaLab.cancelQueuedRun',
+  );
+  assert.ok(
+    items.some((i) => i.group.startsWith('inline')),
+    'inline',
+  );
+  for (const i of items) assert.equal(i.when, `view == matryoshkaLab.runs && viewItem == ${QUEUED_CONTEXT}`);
+  assert.equal(QUEUED_CONTEXT, 'mrlQueued');
+  // No run menu matches a queued item (Stop, Resume, Delete… are for run folders).
+  const others = (pkg.contributes.menus['view/item/context'] as { command: string; when: string }[]).filter(
+    (i) => i.command !== 'matryoshkaLab.cancelQueuedRun',
+  );
+  for (const i of others) {
+    const m = /viewItem =~ \/(.*?)\/(?:\s|$)/.exec(i.when);
+    if (m) assert.ok(!new RegExp(m[1]).test(QUEUED_CONTEXT), i.command);
+    else assert.ok(!i.when.includes(`viewItem == ${QUEUED_CONTEXT}`), i.command);
+  }
+});

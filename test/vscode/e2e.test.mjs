@@ -84,26 +84,21 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       await page.keyboard.press('Shift+Home');
       await page.keyboard.press('Backspace'); // typing a quote over a selection would surround it
       await page.keyboard.insertText('"seed": "oops", "trainng": {},');
-      // The JSON language service marks schema violations as warnings (its severity, not ours).
-      await page.locator('.squiggly-warning, .squiggly-error').first().waitFor();
+      // The JSON language service marks schema violations as warnings (its fixed severity for them); ours
+      // are errors at the same places, since Start Run refuses the config (issue 21 §5).
+      await page.locator('.squiggly-error').first().waitFor();
       await runCommand(page, 'View: Focus Problems');
       const problems = page.locator('.markers-panel');
       await problems.waitFor();
-      // Each problem once: the schema's own errors come from VS Code's JSON language service (our schema,
-      // through contributes.jsonValidation), on the exact ranges; ours are not published a second time
-      // (src/config/diagnostics.ts editorDiagnostics). Our quick fix rides on its diagnostic.
+      // Each problem once from each side, saying the same thing: VS Code's message (our schema, through
+      // contributes.jsonValidation) and ours, an error, on the same range (src/config/diagnostics.ts
+      // editorDiagnostics). Our quick fix rides on ours.
       const rows = page.locator('.markers-panel .monaco-list-row');
-      await rows
-        .filter({ hasText: /Incorrect type/ })
-        .first()
-        .waitFor();
-      await rows
-        .filter({ hasText: /trainng/ })
-        .first()
-        .waitFor();
+      for (const m of [/Incorrect type/, /expected integer, got "oops"/, /Property trainng is not allowed/, /unknown key "trainng"/])
+        await rows.filter({ hasText: m }).first().waitFor();
       // Double-click: selects the key in the editor and moves focus there.
       await rows
-        .filter({ hasText: /trainng/ })
+        .filter({ hasText: /unknown key "trainng"/ })
         .first()
         .dblclick();
       // The fix is ours: offered only once our validation of this very text has run — so Problems is final.
@@ -124,9 +119,26 @@ describe('VS Code end to end', { skip: skip ? 'MRL_SKIP_E2E=1' : false, timeout:
       }
       const text = await problems.innerText();
       assert.match(text, /Incorrect type[^\n]*\s+[^\n]*\[Ln 3, Col 11\]/);
+      assert.match(text, /expected integer, got "oops"\s+Matryoshka Lab\s+schema\s+\[Ln 3, Col 11\]/);
       assert.equal(text.match(/Incorrect type/g)?.length, 1, text);
-      assert.equal(text.match(/trainng/g)?.length, 1, text);
-      assert.doesNotMatch(text, /expected integer|unknown key "trainng"/, 'not a second time from us');
+      assert.equal(text.match(/expected integer/g)?.length, 1, text);
+      assert.equal(text.match(/unknown key "trainng"/g)?.length, 1, text);
+      assert.equal(
+        await rows
+          .filter({ hasText: /expected integer, got "oops"/ })
+          .locator('.codicon-error')
+          .count(),
+        1,
+        'ours: an error',
+      );
+      assert.equal(
+        await rows
+          .filter({ hasText: /unknown key "trainng"/ })
+          .locator('.codicon-error')
+          .count(),
+        1,
+        'ours: an error',
+      );
       await shot(page, '02-diagnostics');
       await shot(page, '02b-quick-fix');
       await fix.click();

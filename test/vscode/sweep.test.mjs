@@ -1,6 +1,8 @@
 // End to end, sweeps: Start Run from the palette on a 4-run sweep config asks once, then the four runs go
 // through the launch queue (maxConcurrentRuns = 2) and complete with one sweep id and their own values;
-// Stop Sweep from the palette on a longer sweep stops its running runs and starts none of the queued rest.
+// Stop Sweep from the palette on a longer sweep stops its running runs and starts none of the queued rest;
+// meanwhile the runs view lists the queued runs with their place. Runs and the diff title lead with the
+// swept values.
 // Needs `bash test/vscode/setup.sh` once (npm test runs it); MRL_SKIP_E2E=1 skips. Screenshots:
 // test-artifacts/e2e/sweep-*.png.
 import assert from 'node:assert/strict';
@@ -220,11 +222,20 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
         // Among the sweep's rows only the swept values differ: they are the param columns, nothing else.
         const params = await frame.locator('#runsTable thead th.col-param').evaluateAll((ths) => ths.map((th) => th.dataset.key));
         assert.deepEqual([...params].sort(), ['seed', 'training.learningRate']);
+        // Their names lead with what differs (the swept values), not with the sweep's name four times.
+        const names = await frame.locator('#runsTable tr.run-row td.frozen-1').evaluateAll((tds) => tds.map((td) => td.textContent));
+        assert.equal(names.length, 4);
+        for (const n of names) assert.match(n, /^lr=[13]e-3 seed=[12] · e2e-sweep$/);
+        assert.equal(new Set(names).size, 4, names.join(' | '));
         await frame.locator('#groupBySweep').check();
         await frame.locator(`#runsTable tr.group-row[data-sweep="${sweepId}"]`, { hasText: '4 runs' }).waitFor();
         await shot(page, 'sweep-05-table');
         await frame.locator('#groupBySweep').uncheck();
         await frame.locator('#tableFilter').fill('');
+        // Diff of two of its runs: the diff editor's title says what differs, not "e2e-sweep ↔ e2e-sweep".
+        await vs.exec('matryoshkaLab.diffConfigs', runs[0].id, runs[2].id);
+        await page.locator('.tab', { hasText: 'lr=1e-3 seed=1 · e2e-sweep ↔ lr=3e-3 seed=1 · e2e-sweep' }).first().waitFor();
+        await shot(page, 'sweep-06-diff-title');
         await runCommand(page, 'View: Close All Editors');
       }),
   );
@@ -244,6 +255,15 @@ describe('VS Code end to end: sweeps', { skip: skip ? 'MRL_SKIP_E2E=1' : false, 
         queued.every((id) => !fs.existsSync(path.join(runsDir, '.logs', `${id}.log`))),
         'the other two wait in the queue',
       );
+      // The runs view shows them waiting, with their place (and the sweep counts them); one notification
+      // for the sweep, none per queued run.
+      await runCommand(page, 'Matryoshka Lab: Focus on Runs View');
+      await treeRow(page, 'sweep e2e-sweep-long · 4 runs (2 running, 2 queued)').waitFor();
+      await treeRow(page, 'seed=3 · e2e-sweep-long').filter({ hasText: 'queued · 1 of 2' }).waitFor();
+      await treeRow(page, 'seed=4 · e2e-sweep-long').filter({ hasText: 'queued · 2 of 2' }).waitFor();
+      await page.locator('.notifications-toasts', { hasText: 'Sweep e2e-sweep-long' }).first().waitFor();
+      assert.equal(await page.locator('.notification-toast', { hasText: /sweep run \d of 4/ }).count(), 0, 'no pop-up per queued run');
+      await shot(page, 'sweep-02b-queued');
       await runCommand(page, 'Matryoshka Lab: Stop Sweep');
       await pickOne(page, 'Stop Sweep', 'e2e-sweep-long');
       await until('both running runs stopped', () => [first, second].every((id) => info(id)?.status === 'stopped'));

@@ -8,12 +8,25 @@ import type { PanelParts } from '../../webview/app/panel';
 import { xColumn } from '../../webview/charts/axes';
 import type { TimeChart } from '../../webview/charts/timeChart';
 import { diffRowsAsText } from '../../webview/diff/diffTable';
+import { repeatBandsOf } from '../../webview/charts/repeatBands';
 import { formatCell } from '../../webview/runsTable/cellFormat';
 
-/** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve and points. */
-function datasetInfos(
-  c: TimeChart,
-): { label: string; role: string; runId: string; dim: number | null; points: number; color: string; dash: number[] }[] {
+/** Each dataset handed to Chart.js: its label, role (raw / smoothed / line), curve, points, and the style it
+ *  is drawn with now (the curve's colour, or faint while another run is highlighted; width; drawing order). */
+function datasetInfos(c: TimeChart): {
+  label: string;
+  role: string;
+  runId: string;
+  dim: number | null;
+  points: number;
+  color: string;
+  dash: number[];
+  borderColor: string;
+  borderWidth: number;
+  order: number;
+  minY: number;
+  maxY: number;
+}[] {
   return c.datasets.map((d) => ({
     label: String(d.label),
     role: d._info!.role,
@@ -22,6 +35,11 @@ function datasetInfos(
     points: d.data.length,
     color: d._info!.curve.color,
     dash: d._info!.curve.dash,
+    borderColor: String(d.borderColor),
+    borderWidth: Number(d.borderWidth),
+    order: d.order ?? 0,
+    minY: d.data.reduce((m, p) => Math.min(m, p.y ?? Infinity), Infinity),
+    maxY: d.data.reduce((m, p) => Math.max(m, p.y ?? -Infinity), -Infinity),
   }));
 }
 
@@ -77,7 +95,13 @@ export function installDebugHook(src: PanelParts): void {
         points: ch.points.map((p) => ({ ...p })),
         funnel: ch.funnel.map((f) => ({ ...f })),
         steps: Object.fromEntries(ch.shownSteps),
-        datasets: ch.chart.data.datasets.map((d) => ({ label: String(d.label), points: d.data.length })),
+        datasets: ch.chart.data.datasets.map((d) => ({
+          label: String(d.label),
+          points: d.data.length,
+          runId: (d as { _runId?: string })._runId,
+          borderColor: String(d.borderColor),
+          borderWidth: Number(d.borderWidth),
+        })),
         metric: src.mrlMetric(),
         advice: ch.advice.map((a) => ({
           runId: a.runId,
@@ -138,6 +162,8 @@ export function installDebugHook(src: PanelParts): void {
         legend: (ch.chart.legend?.legendItems ?? []).map((i) => i.text),
       };
     },
+    /** The run legend of an overlay: the runs it lists (and those its search leaves), pins, highlight. */
+    runLegend: () => ({ ...src.legend.state, shown: !src.legend.section.hidden, highlighted: [...src.legend.highlighted] }),
     diffRows: () => diffRowsAsText(src.diffRows()),
     csv: (id: string) => {
       const c = grid.get(id);
@@ -154,7 +180,7 @@ export function installDebugHook(src: PanelParts): void {
         allColumnKeys: v.allColumns.map((c) => c.key),
         rows: v.rows.map((r) => ({
           id: r.run.id,
-          cells: Object.fromEntries(v.columns.map((c) => [c.key, formatCell(c, c.value(r, now))])),
+          cells: Object.fromEntries(v.columns.map((c) => [c.key, c.cellText?.(r, now) ?? formatCell(c, c.value(r, now))])),
         })),
         groups: v.items.filter((i) => i.kind === 'group').map((i) => (i.kind === 'group' ? { sweepId: i.sweepId, count: i.count } : null)),
         selected: src.table.selectedIds(),
@@ -166,6 +192,51 @@ export function installDebugHook(src: PanelParts): void {
       };
     },
     tableCsv: () => src.table.csv(),
+    /** The sweep shape as last drawn: axes, where they are on the canvas, the lines, brushes, the scatter. */
+    sweepShape: () => {
+      const s = src.shape;
+      const m = s.model;
+      if (!m) return null;
+      const canvas = s.pc.canvas.getBoundingClientRect();
+      return {
+        open: s.section.open,
+        source: (document.getElementById('shapeSource') as HTMLSelectElement).value,
+        metric: (document.getElementById('shapeMetric') as HTMLSelectElement).value,
+        param: (document.getElementById('shapeParam') as HTMLSelectElement).value,
+        axes: m.axes.map((a) => ({
+          key: a.key,
+          label: a.label,
+          scale: a.scale,
+          metric: a.metric,
+          categories: [...a.categories],
+          ticks: a.ticks.map((t) => ({ ...t })),
+        })),
+        lines: m.lines.map((l) => ({ runId: l.runId, pos: [...l.pos], metric: l.metric })),
+        /** Page coordinates of each axis and of its ends (top: position 1, bottom: position 0). */
+        layout: (() => {
+          const l = s.pc.layout();
+          return { axisX: l.axisX.map((x) => canvas.left + x), top: canvas.top + l.top, bottom: canvas.top + l.bottom };
+        })(),
+        drawn: s.pc.drawn.map((d) => ({ ...d })),
+        brushes: Object.fromEntries([...s.pc.brushes].map(([k, r]) => [k, [...r]])),
+        brushed: s.brushedIds ? [...s.brushedIds] : null,
+        status: s.status.textContent,
+        lastRenderMs: s.lastRenderMs,
+        scatter: {
+          points: s.scatter.points.map((p) => ({ runId: p.runId, x: p.x, y: p.y, inside: p.inside })),
+          xType: s.scatter.chart.scales.x?.type,
+        },
+      };
+    },
+    /** The repeat bands a time chart drew last: per band its members and points. */
+    repeatBands: (id: string) =>
+      repeatBandsOf(grid.get(id)?.created).map((b) => ({
+        key: b.key,
+        label: b.label,
+        color: b.color,
+        runIds: [...b.runIds],
+        points: b.points.map((p) => ({ ...p })),
+      })),
     /** Resolves after the next frame's draw (everything received so far is on screen). */
     settle: () => scheduler.settle(),
     onDrawn: (cb: (info: { messageToDrawnMs: number; flushMs: number }) => void) => scheduler.onDrawn(cb),

@@ -1,4 +1,5 @@
 // The MRL curve's data choices (webview/mrl/mrlData.ts) in Node: candidate metrics, default pick, slider steps.
+import { percentBeside } from '../../src/insights/percent';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adviseDim, DEFAULT_ADVISOR_PERCENT } from '../../src/insights/dimAdvisor';
@@ -106,4 +107,25 @@ test('advisor text: one run describes its advice and funnel; several compare; at
   assert.deepEqual(advisorLines([]), []);
   assert.match(advisorLines([{ name: 'X', step: 7, advice: null }])[0], /^X: no advice at step 7/);
   assert.equal(describeFunnel({ ...b, funnel: null }), null);
+});
+
+test('the funnel text never rounds a share onto the target it is compared with (issue 21 §6: 0.9464 is not "95 %")', () => {
+  const byDim = { '32': { 'ndcg@10': 0.3 }, '64': { 'ndcg@10': 0.385 }, '256': { 'ndcg@10': 0.4 } };
+  const funnel = (v: number) =>
+    describeFunnel(
+      adviseDim(byDim, { values: { 'funnel:ndcg@10': v, 'funnel:macsSaved': 0.75, 'funnel:shortlistDim': 32, 'funnel:rerankDim': 256 } })!,
+    );
+  assert.equal(funnel(0.4 * 0.9464), 'funnel 32→256: 94.6 % of full at the cost of dim 64 (below 95 %)');
+  assert.equal(
+    funnel(0.4 * 0.97),
+    'funnel 32→256: 97 % of full at the cost of dim 64 (reaches 95 %)',
+    'whole percent where it reads right',
+  );
+  assert.equal(funnel(0.4 * 0.95), 'funnel 32→256: 95 % of full at the cost of dim 64 (reaches 95 %)');
+  assert.equal(funnel(0.4 * 0.94999), 'funnel 32→256: 94.999 % of full at the cost of dim 64 (below 95 %)');
+  assert.equal(percentBeside(0.9499999, 95, false), '94.999', 'past 3 decimals: cut toward its side');
+  assert.equal(percentBeside(0.9500001, 95, true), '95');
+  assert.equal(percentBeside(0.955, 95.5), '96', 'a share that reaches a fractional target may round up');
+  assert.equal(percentBeside(0.9549, 95.5), '95');
+  assert.equal(percentBeside(0.9551, 95.6), '95.5', 'one that misses it never rounds onto it');
 });

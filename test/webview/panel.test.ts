@@ -99,42 +99,91 @@ test('a first open shows the latest run and asks the host for runs it has no dat
   await close(p);
 });
 
-test('per-dim curves: one line per dim with a legend that says the dim, coloured by dim, best marked', async () => {
+test('one run: one line per dim with a legend that says the dim, coloured by dim, best marked', async () => {
   const p = await loadedPanel();
+  await p.page.click(`.run-chip[data-run-id="${B}"]`); // A alone
+  await p.settle();
   const ids = await panel(p).chartIds();
   assert.deepEqual(ids.slice(0, 3), ['m:train/loss', 'm:eval/loss', 'm:eval/ndcg@10']);
-  assert.ok(ids.includes('m:eval/funnel:ndcg@10'));
   assert.ok(!ids.includes('m:eval/funnel:rerankDim'), 'funnel parameters are not curves');
   const nd = await panel(p).chart('m:eval/ndcg@10');
-  assert.deepEqual(nd.legend, ['dim 32', 'dim 64', 'dim 128', 'dim 256', 'cached-lr1e-3', 'mnrl-baseline']);
-  // smoothing on by default, but an eval curve is drawn raw: one line per curve; 2 runs × 4 dims
-  const smoothed = nd.datasets.filter((d: any) => d.role === 'line');
-  assert.equal(smoothed.length, 8);
-  assert.equal(nd.datasets.length, 8);
-  // points counted from the Chart.js instance: run A evals at 100..1000 = 10, run B 100..600 = 6
-  const chartPoints = await p.page.evaluate(() => {
-    const c = (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10');
-    return c.data.datasets
-      .filter((d: any) => d._info.role === 'line')
-      .map((d: any) => [d._info.curve.runId, d._info.curve.dim, d.data.length]);
-  });
-  assert.equal(chartPoints.length, 8, 'one line per run and dim');
-  for (const [rid, , n] of chartPoints) assert.equal(n, rid === A ? 10 : 6);
-  // same dim → same colour across runs; different dims → different colours; runs differ by dash
-  const byDim = new Map<number, Set<string>>();
-  for (const d of smoothed) byDim.set(d.dim, (byDim.get(d.dim) ?? new Set()).add(d.color));
-  assert.equal(byDim.size, 4);
-  for (const s of byDim.values()) assert.equal(s.size, 1);
-  assert.equal(new Set([...byDim.values()].map((s) => [...s][0])).size, 4);
-  const dashes = new Set(smoothed.map((d: any) => JSON.stringify(d.dash)));
-  assert.equal(dashes.size, 2);
+  assert.deepEqual(nd.legend, ['dim 32', 'dim 64', 'dim 128', 'dim 256']);
+  assert.equal(nd.title, 'ndcg@10 · eval');
+  // smoothing on by default, but an eval curve is drawn raw: one line per dim
+  assert.equal(nd.datasets.length, 4);
+  assert.ok(nd.datasets.every((d: any) => d.role === 'line' && d.points === 10));
+  // different dims → different colours
+  assert.equal(new Set(nd.datasets.map((d: any) => d.color)).size, 4);
+  assert.equal(await p.page.isVisible('#runLegend'), false, 'no run legend for one run');
+  assert.equal(await p.page.getAttribute('#dims', 'role'), null, 'the dims bar toggles dims');
+  assert.equal(await p.page.locator('.dim-chip .swatch').count(), 4, 'each in its colour');
+  const axis = () => p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10').options.interaction.axis);
+  assert.equal(await axis(), 'x', 'one run: the tooltip lists every dim at the step');
   // best value marked on each curve: max for ndcg (last eval here), min for loss
-  assert.equal(nd.best.length, 8);
-  for (const b of nd.best) assert.equal(b.step, b.curveId.startsWith(A) ? 1000 : 600);
+  assert.equal(nd.best.length, 4);
+  for (const b of nd.best) assert.equal(b.step, 1000);
   const loss = await panel(p).chart('m:train/loss');
   assert.ok(loss.legend.includes('all dims'));
-  assert.equal(loss.best.length, 10, 'a best point on every loss curve: 2 runs × (4 dims + all dims)');
+  assert.equal(loss.best.length, 5, 'a best point on every loss curve: 4 dims + all dims');
   for (const b of loss.best) assert.ok(b.y < 1.2, `loss best ${b.y}`);
+  await close(p);
+});
+
+test('two runs: colour = run, one dim plotted (the dims bar picks it), the total in its own chart, a run legend', async () => {
+  const p = await loadedPanel();
+  // the cards in page order
+  const ids = await p.page.$$eval('#charts .chart-card', (cs) => cs.map((c) => (c as HTMLElement).dataset.chartId));
+  assert.deepEqual(ids.slice(0, 4), ['m:train/loss', 'm:train/loss|all', 'm:eval/loss', 'm:eval/ndcg@10']);
+  assert.ok(ids.includes('m:eval/funnel:ndcg@10'));
+  let nd = await panel(p).chart('m:eval/ndcg@10');
+  assert.equal(nd.title, 'ndcg@10 · eval · dim 256', 'the largest dim by default');
+  assert.deepEqual(nd.legend, ['cached-lr1e-3', 'mnrl-baseline']);
+  assert.deepEqual(
+    nd.datasets.map((d: any) => [d.runId, d.dim, d.points]),
+    [
+      [B, 256, 6],
+      [A, 256, 10],
+    ],
+  );
+  assert.notEqual(nd.datasets[0].color, nd.datasets[1].color, 'one colour per run');
+  assert.deepEqual(nd.datasets[0].dash, [], 'solid lines: colour tells the runs apart');
+  const axis = await p.page.evaluate(() => (window as any).__mrlPanel.chartInstance('m:eval/ndcg@10').options.interaction.axis);
+  assert.equal(axis, 'xy', 'an overlay: the tooltip names the line nearest the pointer');
+  const legend = await p.page.evaluate(() => (window as any).__mrlPanel.runLegend());
+  assert.equal(legend.shown, true);
+  assert.deepEqual(legend.runIds, [B, A]);
+  assert.equal(legend.colors[A], nd.datasets[1].color, 'the run legend uses the charts’ colours');
+  assert.equal(legend.colors[B], nd.datasets[0].color);
+  // the runs bar's chip draws the run's line in its colour
+  assert.equal(await p.page.getAttribute(`.run-chip[data-run-id="${A}"] svg line`, 'stroke'), legend.colors[A]);
+  // the dims bar is a choice of one dim
+  assert.equal(await p.page.getAttribute('#dims', 'role'), 'radiogroup');
+  assert.equal(await p.page.getAttribute('.dim-chip[data-dim="256"]', 'aria-checked'), 'true');
+  assert.equal(await p.page.textContent('#dimsLabel'), 'Dim');
+  await p.page.click('.dim-chip[data-dim="64"]');
+  await p.settle();
+  nd = await panel(p).chart('m:eval/ndcg@10');
+  assert.equal(nd.title, 'ndcg@10 · eval · dim 64');
+  assert.ok(nd.datasets.every((d: any) => d.dim === 64));
+  assert.equal(await p.page.getAttribute('.dim-chip[data-dim="64"]', 'aria-checked'), 'true');
+  assert.equal(await p.page.getAttribute('.dim-chip[data-dim="256"]', 'aria-checked'), 'false');
+  assert.equal((await panel(p).state()).overlayDim, 64);
+  assert.deepEqual((await panel(p).state()).hiddenDims, [], 'choosing a dim hides none');
+  assert.equal(nd.best.length, 2);
+  // the total: one curve per run, smoothed over a faint raw curve (two runs keep the underlay)
+  const total = await panel(p).chart('m:train/loss|all');
+  assert.equal(total.title, 'loss · train · all dims');
+  assert.deepEqual(
+    total.datasets.filter((d: any) => d.role === 'smoothed').map((d: any) => [d.runId, d.dim]),
+    [
+      [B, null],
+      [A, null],
+    ],
+  );
+  // the MRL chart: the runs' lines in their colours
+  const m = await panel(p).mrl();
+  const mrlLine = m.datasets.find((d: any) => d.runId === A && !d.label.includes('funnel'));
+  assert.equal(mrlLine.borderColor, legend.colors[A]);
   await close(p);
 });
 
@@ -153,17 +202,24 @@ test('toggle: one chart per dim with all metrics', async () => {
   assert.ok(c.legend.includes('ndcg@10 · eval') && c.legend.includes('loss · train'));
   assert.equal(c.datasets.length, 18, '2 runs × (train loss raw + smoothed, 7 eval metrics)');
   assert.ok(c.datasets.every((d: any) => d.dim === 64));
+  // two runs: colour = run, so the dims bar shows and hides charts without colour swatches
+  assert.equal(new Set(c.datasets.map((d: any) => d.color)).size, 2);
+  assert.equal(await p.page.getAttribute('#dims', 'role'), null);
+  assert.equal(await p.page.locator('.dim-chip .swatch').count(), 0);
   await p.page.screenshot({ path: artifactPath('panel-per-dim-dark.png'), fullPage: true });
   await close(p);
 });
 
 test('show/hide dims and runs; hidden dims stay in the legend, struck', async () => {
   const p = await loadedPanel();
+  // the dims bar shows and hides dims for one run (for several it picks the one dim plotted)
+  await p.page.click(`.run-chip[data-run-id="${B}"]`);
+  await p.settle();
   await p.page.click('.dim-chip[data-dim="64"]');
   await p.settle();
   let nd = await panel(p).chart('m:eval/ndcg@10');
   assert.ok(nd.datasets.every((d: any) => d.dim !== 64));
-  assert.equal(nd.datasets.filter((d: any) => d.role === 'line').length, 6);
+  assert.equal(nd.datasets.filter((d: any) => d.role === 'line').length, 3);
   const hidden = await p.page.evaluate(() =>
     (window as any).__mrlPanel
       .chartInstance('m:eval/ndcg@10')
@@ -175,7 +231,8 @@ test('show/hide dims and runs; hidden dims stay in the legend, struck', async ()
     (await panel(p).mrl()).points.filter((pt: any) => pt.dim === 64),
     [],
   );
-  // hide run A through its chip
+  // B back, then A hidden through its chip: B alone, its dims but 64
+  await p.page.click(`.run-chip[data-run-id="${B}"]`);
   await p.page.click(`.run-chip[data-run-id="${A}"]`);
   await p.settle();
   nd = await panel(p).chart('m:eval/ndcg@10');
@@ -231,13 +288,13 @@ test('live: appended points show up in the same Chart.js instance; status change
     (window as any).__chartBefore = (window as any).__mrlPanel.chartInstance('m:train/loss');
   });
   const before = await panel(p).chart('m:train/loss');
-  const nB = before.seriesLength.find((s: any) => s.runId === B && s.dim === 64).n;
+  const nB = before.seriesLength.find((s: any) => s.runId === B && s.dim === 256).n;
   assert.equal(nB, 600);
   await p.send({ type: 'metrics', runId: B, lines: genMetrics({ steps: 700, fromStep: 601, evalEvery: 100, seed: 11, funnel: true }) });
   await p.send({ type: 'runInfo', run: { ...RUNS[1], step: 700 } });
   await p.settle();
   const after = await panel(p).chart('m:train/loss');
-  assert.equal(after.seriesLength.find((s: any) => s.runId === B && s.dim === 64).n, 700);
+  assert.equal(after.seriesLength.find((s: any) => s.runId === B && s.dim === 256).n, 700);
   assert.equal(
     await p.page.evaluate(() => (window as any).__chartBefore === (window as any).__mrlPanel.chartInstance('m:train/loss')),
     true,
@@ -260,18 +317,24 @@ test('a reset replay of a shown run replaces what the charts hold', async () => 
   const p = await loadedPanel();
   await p.send({ type: 'metrics', runId: B, reset: true, lines: genMetrics({ steps: 300, evalEvery: 100, seed: 4 }) });
   await p.settle();
-  const c = await panel(p).chart('m:train/loss');
-  assert.deepEqual(
-    c.seriesLength.filter((s: any) => s.runId === B).map((s: any) => s.n),
-    [300, 300, 300, 300, 300],
-  );
-  const drawn = await p.page.evaluate((b) => {
-    const ch = (window as any).__mrlPanel.chartInstance('m:train/loss');
-    return ch.data.datasets
-      .filter((d: any) => d._info.curve.runId === b && d._info.role === 'smoothed')
-      .map((d: any) => d.data[d.data.length - 1].x);
-  }, B);
-  assert.deepEqual(drawn, [300, 300, 300, 300, 300]);
+  for (const id of ['m:train/loss', 'm:train/loss|all']) {
+    const c = await panel(p).chart(id);
+    assert.deepEqual(
+      c.seriesLength.filter((s: any) => s.runId === B).map((s: any) => s.n),
+      [300],
+      id,
+    );
+    const drawn = await p.page.evaluate(
+      ([chartId, b]) => {
+        const ch = (window as any).__mrlPanel.chartInstance(chartId);
+        return ch.data.datasets
+          .filter((d: any) => d._info.curve.runId === b && d._info.role === 'smoothed')
+          .map((d: any) => d.data[d.data.length - 1].x);
+      },
+      [id, B],
+    );
+    assert.deepEqual(drawn, [300], id);
+  }
   assert.equal((await panel(p).mrl()).steps[B], 300);
   await close(p);
 });
@@ -281,7 +344,7 @@ test('resume event: points after fromStep are dropped, then re-written', async (
   await p.send({ type: 'metrics', runId: B, lines: [{ type: 'resume', fromStep: 400 }] });
   await p.settle();
   let c = await panel(p).chart('m:eval/ndcg@10');
-  assert.equal(c.seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 4);
+  assert.equal(c.seriesLength.find((s: any) => s.runId === B && s.dim === 256).n, 4);
   assert.equal((await panel(p).mrl()).steps[B], 400);
   // the resumed run's lines as raw metrics.jsonl text, with a torn last line (a writer mid-append)
   const text =
@@ -291,8 +354,8 @@ test('resume event: points after fromStep are dropped, then re-written', async (
   await p.send({ type: 'metrics', runId: B, lines: [], jsonl: text });
   await p.settle();
   c = await panel(p).chart('m:eval/ndcg@10');
-  assert.equal(c.seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 5);
-  assert.equal((await panel(p).chart('m:train/loss')).seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 500);
+  assert.equal(c.seriesLength.find((s: any) => s.runId === B && s.dim === 256).n, 5);
+  assert.equal((await panel(p).chart('m:train/loss')).seriesLength.find((s: any) => s.runId === B && s.dim === 256).n, 500);
   const warn = (await p.posted()).filter((m) => m.type === 'log').map((m) => m.message);
   assert.deepEqual(warn, [`run ${B}: 1 unreadable metrics line(s) skipped`]);
   await close(p);
@@ -390,7 +453,7 @@ test('malformed messages are logged and ignored; the panel keeps working', async
   // and still takes good messages
   await p.send({ type: 'metrics', runId: B, lines: genMetrics({ steps: 610, fromStep: 601 }) });
   await p.settle();
-  assert.equal((await panel(p).chart('m:train/loss')).seriesLength.find((s: any) => s.runId === B && s.dim === 32).n, 610);
+  assert.equal((await panel(p).chart('m:train/loss')).seriesLength.find((s: any) => s.runId === B && s.dim === 256).n, 610);
   assert.deepEqual(
     p.errors.filter((e) => !e.includes('404')),
     [],
@@ -400,7 +463,13 @@ test('malformed messages are logged and ignored; the panel keeps working', async
 
 test('UI state survives a reload (getState/setState), and ready carries it to the host', async () => {
   const p = await loadedPanel();
-  await p.page.click('.dim-chip[data-dim="32"]');
+  await p.page.click('.dim-chip[data-dim="64"]'); // two runs: the dim plotted
+  await p.settle();
+  const colors = (await panel(p).state()).runColors;
+  assert.deepEqual(Object.keys(colors).sort(), [A, B].sort(), 'each shown run holds a colour slot');
+  await p.page.click(`.run-chip[data-run-id="${A}"]`); // hide A
+  await p.settle();
+  await p.page.click('.dim-chip[data-dim="32"]'); // one run: hide dim 32
   await p.page.evaluate(() => {
     const s = document.getElementById('smoothing') as HTMLInputElement;
     s.value = '0.85';
@@ -412,7 +481,6 @@ test('UI state survives a reload (getState/setState), and ready carries it to th
     x.value = 'relative';
     x.dispatchEvent(new Event('change'));
   });
-  await p.page.click(`.run-chip[data-run-id="${A}"]`); // hide A
   await p.settle();
   await p.page.reload();
   await p.page.waitForFunction(() => (window as any).__mrlPanel !== undefined);
@@ -430,6 +498,8 @@ test('UI state survives a reload (getState/setState), and ready carries it to th
   const st = await panel(p).state();
   assert.deepEqual(st.shownRunIds, [B]);
   assert.deepEqual(st.hiddenDims, [32]);
+  assert.equal(st.overlayDim, 64);
+  assert.deepEqual(st.runColors, colors, 'colour slots survive the reload');
   assert.equal(st.smoothing, 0.85);
   assert.equal(st.logY, true);
   assert.equal(st.xAxis, 'relative');
@@ -452,7 +522,7 @@ test('controls: smoothing off leaves one line per curve; log-y; wall-time axis; 
   await p.settle();
   let c = await panel(p).chart('m:train/loss');
   assert.ok(c.datasets.every((d: any) => d.role === 'line'));
-  assert.equal(c.datasets.length, 10); // 2 runs × (4 dims + all dims)
+  assert.equal(c.datasets.length, 2); // 2 runs × the dim plotted
   await p.page.evaluate(() => {
     const x = document.getElementById('xAxis') as any;
     x.value = 'wall';
@@ -474,8 +544,8 @@ test('controls: smoothing off leaves one line per curve; log-y; wall-time axis; 
   assert.ok(c.zoom, 'zoomed');
   const width = c.zoom.max - c.zoom.min;
   assert.ok(c.x.min === c.zoom.min && c.x.max === c.zoom.max);
-  // fewer raw points inside the window than in the whole run
-  assert.ok(c.rawPoints < 1000 * 5 + 600 * 5);
+  // fewer raw points inside the window than in the whole runs
+  assert.ok(c.rawPoints < 1000 + 600);
   // shift+drag pans: same width, shifted window
   await p.page.keyboard.down('Shift');
   await p.page.mouse.move(box.x + box.width * 0.5, y);
@@ -502,7 +572,7 @@ test('export: CSV at full resolution and PNG go to the host', async () => {
   assert.equal(csv.suggestedName, 'eval_ndcg@10.csv');
   const lines = csv.csv.trim().split('\n');
   assert.equal(lines[0], 'run_id,run_name,split,metric,dim,step,time_s,wall_time_ms,value,smoothed,smoothing');
-  assert.equal(lines.length - 1, 4 * 10 + 4 * 6);
+  assert.equal(lines.length - 1, 10 + 6, 'what the chart draws: each run at the dim plotted');
   assert.ok(lines.some((l: string) => l.startsWith(`${A},mnrl-baseline,eval,ndcg@10,256,1000,`)));
   const png = posted.find((m) => m.type === 'exportPng');
   assert.match(png.dataUrl, /^data:image\/png;base64,/);

@@ -360,6 +360,7 @@ test('persisted state: table prefs and tab restored; junk falls back to defaults
     sort: { key: 'name', dir: 'desc' },
     filter: 'tag:x',
     groupBySweep: true,
+    groupRepeats: false,
     columns: { shown: ['a'], hidden: ['b'] },
   });
   const j = loadState({

@@ -34,6 +34,17 @@ test('loadState: defaults for no or foreign state; each field of the wrong type 
   assert.equal(loadState({ version: 1, shownRunIds: [], xAxis: 'epoch' }).xAxis, 'step');
 });
 
+test('loadState: the overlay’s dim and the run colour slots; a wrong value falls back alone', () => {
+  const s = loadState({ version: 1, shownRunIds: ['a'], overlayDim: 64, runColors: { a: 0, b: 3 } });
+  assert.equal(s.overlayDim, 64);
+  assert.deepEqual(s.runColors, { a: 0, b: 3 });
+  const bad = loadState({ version: 1, shownRunIds: [], overlayDim: 'max', runColors: { a: -1 } });
+  assert.equal(bad.overlayDim, null);
+  assert.deepEqual(bad.runColors, {});
+  assert.deepEqual(loadState({ version: 1, shownRunIds: [], overlayDim: 1.5, runColors: [0, 1] }).runColors, {});
+  assert.equal(loadState({ version: 1, shownRunIds: [], overlayDim: 1.5 }).overlayDim, null);
+});
+
 test('loadState copies: changing the loaded state leaves the stored one alone', () => {
   const raw = { version: 1, shownRunIds: ['a'] };
   const s = loadState(raw);

@@ -7,8 +7,11 @@
 import type { ConfigDiffRow } from '../../src/config/diff';
 import type { ChartGrid } from '../charts/chartGrid';
 import type { PanelTheme } from '../charts/chartSetup';
-import { buildSpecs } from '../charts/chartSpecs';
+import { buildSpecs, isOverlay } from '../charts/chartSpecs';
 import { renderDims, renderRuns } from '../charts/chips';
+import { overlayDim, runLooks } from '../charts/overlaySpecs';
+import { assignColorSlots } from '../charts/runPalette';
+import type { RunLegend } from '../charts/runLegend';
 import { diffTableModel, renderDiffTable } from '../diff/diffTable';
 import { currentMrlMetric } from '../mrl/mrlData';
 import type { FrontierView } from '../mrl/frontierView';
@@ -28,8 +31,13 @@ export interface FrameParts {
   sched: FrameScheduler;
   tabs: PanelTabs;
   theme(): PanelTheme;
+  legend: RunLegend;
   toggleRun(id: string): void;
   toggleDim(dim: number): void;
+  /** An overlay's chart per metric: plot this dim. */
+  chooseDim(dim: number): void;
+  /** Persist the UI state (the run colour slots changed). */
+  save(): void;
 }
 
 export class PanelFrame {
@@ -42,10 +50,35 @@ export class PanelFrame {
     const { el, model, grid, mrl, sched } = this.p;
     const { state, store } = model;
     const theme = this.p.theme();
-    if (d.runs) renderRuns(el.runs, el.banners, model, (id) => this.p.toggleRun(id));
+    const shown = shownRuns(model);
+    // A run shown anew takes a colour slot; the others keep theirs (runPalette.ts). Persisted with the state.
+    const slots = assignColorSlots(
+      state.runColors,
+      shown.map((r) => r.id),
+    );
+    if (slots !== state.runColors) {
+      state.runColors = slots;
+      this.p.save();
+    }
+    const looks = runLooks(model, shown, theme.kind);
+    if (d.runs || d.view) renderRuns(el.runs, el.banners, model, looks, (id) => this.p.toggleRun(id));
+    const colors = new Map([...looks].filter(([, l]) => l.color).map(([id, l]) => [id, l.color!]));
+    if (d.runs || d.structural || d.view) {
+      this.p.legend.render(shown, colors, new Map([...looks].map(([id, l]) => [id, l.dash])));
+    }
     if (d.structural || d.view) {
       syncPrecision(el, store, state);
-      renderDims(el.dims, model, theme, (dim) => this.p.toggleDim(dim));
+      const overlay = isOverlay(model);
+      const choose = overlay && state.viewMode === 'metric';
+      el.dimsLabel.textContent = choose ? 'Dim' : 'Dims';
+      renderDims(
+        el.dims,
+        model,
+        theme,
+        (dim) => this.p.toggleDim(dim),
+        choose ? { dim: overlayDim(store, state.overlayDim), onChoose: (dim) => this.p.chooseDim(dim) } : null,
+        !overlay,
+      );
       grid.reconcile(buildSpecs(model, theme), { smoothing: state.smoothing, logY: state.logY, xAxis: state.xAxis, theme }, d.view);
       d.mrl = true;
     } else if (d.metrics.size) {
@@ -56,8 +89,8 @@ export class PanelFrame {
     grid.drawPending();
     if (d.mrl || (d.mrlData && sched.mrlLiveDue())) {
       sched.noteMrlDrawn();
-      mrl.render(model, theme);
-      this.p.frontier.render(model, theme);
+      mrl.render(model, theme, colors);
+      this.p.frontier.render(model, theme, colors);
     }
     if (d.diff || d.runs) this.renderDiff();
     if (d.runs) this.p.tabs.tableChanged();

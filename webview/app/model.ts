@@ -3,14 +3,18 @@
  * that every part of the panel shares (which runs are shown, metric order, dims). Pure: no DOM.
  */
 import { DEFAULT_ADVISOR_PERCENT } from '../../src/insights/dimAdvisor';
-import { runDisplayName } from '../../src/insights/runLabel';
+import { distinctRunLabels, runDisplayName } from '../../src/insights/runLabel';
 import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
+import { SYS_PREFIX } from '../../src/protocol/runFolder';
 import { MetricsStore } from './store';
 import { defaultState, type UiState } from './uiState';
 
 export interface DiffOnlyConfig {
   name: string;
   config: Record<string, unknown>;
+  /** A run's: what its label is made of besides the name and the config (src/insights/runLabel.ts). */
+  notes?: PanelRun['notes'];
+  sweep?: PanelRun['sweep'];
 }
 
 export interface PanelModel {
@@ -68,7 +72,8 @@ export function allDimsSorted(store: MetricsStore): number[] {
 
 const METRIC_ORDER = ['loss', 'ndcg@10', 'mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100', 'spearman'];
 function metricRank(split: string, metric: string): [number, number, string] {
-  const fun = metric.startsWith('funnel:') ? 1 : 0;
+  // funnel figures after the metrics, the process' resources (sys.cpu, sys.rssMB) last
+  const fun = metric.startsWith('funnel:') ? 1 : metric.startsWith(SYS_PREFIX) ? 2 : 0;
   const i = METRIC_ORDER.indexOf(metric);
   return [fun * 10 + (split === 'train' ? 0 : 1), i < 0 ? 99 : i, metric];
 }
@@ -90,9 +95,49 @@ export function isPlottedMetric(store: MetricsStore, mid: string): boolean {
   return !FUNNEL_PARAMS.test(store.metrics.get(mid)!.metric);
 }
 
-/** What the panel calls a run: the user's display name (notes.json) if set, else the run's name. */
+/** Each run's label over the run list (relabelRuns), kept beside the run object (a runInfo replaces it),
+ *  and the last label per run id (to tell whether the legends must be redrawn). */
+const listLabels = new WeakMap<object, string>();
+const lastLabelById = new Map<string, string>();
+
+/**
+ * Label every run of the list (src/insights/runLabel.ts): runs that share a name lead with what differs
+ * between them (`lr=3e-4 · my-sweep`), in the table, the legends and the chips alike. → whether a run's
+ * label changed. Configs are flattened once per config object, so this is a pass over the list.
+ */
+export function relabelRuns(runs: readonly PanelRun[]): boolean {
+  const labels = distinctRunLabels(runs);
+  let changed = false;
+  runs.forEach((r, i) => {
+    listLabels.set(r, labels[i]);
+    if (lastLabelById.get(r.id) !== labels[i]) {
+      changed = true;
+      lastLabelById.set(r.id, labels[i]);
+    }
+  });
+  return changed;
+}
+
+/** A run's object replaced (runInfo): what its label is made of unchanged (a metrics update, the common
+ *  case) carries the label over; otherwise the list is labelled again. → whether a label changed. */
+export function relabelUpdated(runs: readonly PanelRun[], before: PanelRun | undefined, after: PanelRun): boolean {
+  const label = before && listLabels.get(before);
+  const same =
+    before &&
+    label !== undefined &&
+    before.name === after.name &&
+    before.config === after.config &&
+    before.notes?.displayName === after.notes?.displayName &&
+    JSON.stringify(before.sweep) === JSON.stringify(after.sweep);
+  if (!same) return relabelRuns(runs);
+  listLabels.set(after, label);
+  return false;
+}
+
+/** What the panel calls a run: the user's display name (notes.json) if set, else its name led by what
+ *  tells it apart from the runs of the list with the same name (relabelRuns). */
 export function runLabel(r: Pick<PanelRun, 'name' | 'notes' | 'sweep'>): string {
-  return runDisplayName(r);
+  return listLabels.get(r) ?? runDisplayName(r);
 }
 
 export function prettyMetric(split: string, metric: string): string {

@@ -19,12 +19,16 @@ import { ChartGrid } from '../charts/chartGrid';
 import type { PanelTheme } from '../charts/chartSetup';
 import { buildCsv, csvFileName } from '../charts/exportCsv';
 import { pngMessage } from '../charts/exportPng';
+import { RunLegend } from '../charts/runLegend';
+import { runsBandSource, setRepeatBandSource } from '../charts/repeatBands';
+import { RepeatBandsToggle } from '../charts/repeatBandsToggle';
 import type { TimeChart } from '../charts/timeChart';
 import { diffRunIds } from '../diff/diffTable';
 import { currentMrlMetric } from '../mrl/mrlData';
 import { FrontierView } from '../mrl/frontierView';
 import { MrlView } from '../mrl/mrlView';
 import { RunsTableView } from '../runsTable/view';
+import { SweepShapeView } from '../sweepShape/sweepShapeView';
 import { connectHost } from './bridge';
 import { syncControls, wireControls } from './controls';
 import { PanelFrame } from './frame';
@@ -45,6 +49,7 @@ export interface PanelParts {
   counters: MessageCounters;
   scheduler: FrameScheduler;
   grid: ChartGrid;
+  legend: RunLegend;
   mrl: MrlView;
   frontier: FrontierView;
   mrlMetric(): string | null;
@@ -53,6 +58,7 @@ export interface PanelParts {
   /** The CSV a chart's CSV button would export. */
   csv(chart: TimeChart): string;
   table: RunsTableView;
+  shape: SweepShapeView;
   settings(): PanelSettings;
 }
 
@@ -79,6 +85,21 @@ export function startPanel(): PanelParts {
     // a chart with changes scrolled near the viewport: draw it in the next frame (draw() → drawPending)
     () => sched.schedule({}),
   );
+  // The run legend's highlight reaches the charts once per animation frame (hovering along the list
+  // restyles every chart: one pass per frame, not per mouse event).
+  let highlightFrame = 0;
+  const legend = new RunLegend(el.runLegend, {
+    highlightChanged: () => {
+      if (highlightFrame) return;
+      highlightFrame = requestAnimationFrame(() => {
+        highlightFrame = 0;
+        grid.setHighlight(legend.highlighted);
+        mrl.setHighlight(legend.highlighted);
+        frontier.setHighlight(legend.highlighted);
+      });
+    },
+  });
+  legend.stickBelow(el.chartsPane.querySelector<HTMLElement>('.toolbar')!);
   const mrl = new MrlView({ section: el.mrl, metric: el.mrlMetric, step: el.mrlStep, stepValue: el.mrlStepValue, canvas: el.mrlCanvas });
   const frontier = new FrontierView(
     { section: el.frontier, what: el.frontierWhat, canvas: el.frontierCanvas, advice: el.frontierAdvice },
@@ -106,6 +127,7 @@ export function startPanel(): PanelParts {
     theme = next;
     mrl.setTheme(theme);
     frontier.setTheme(theme);
+    shape.setTheme(theme);
     sched.schedule({ view: true, structural: true });
   });
 
@@ -132,6 +154,20 @@ export function startPanel(): PanelParts {
     },
   });
 
+  // Repeats of a sweep combination: their mean and band on the time charts, while the switch is on.
+  setRepeatBandSource(
+    runsBandSource(
+      () => model.runs,
+      () => state.repeatBands,
+    ),
+  );
+  const bandsToggle = new RepeatBandsToggle(el.chartsPane.querySelector('.toolbar')!, state, () => changed({ view: true }));
+  // The sweep shape sits above the runs table (it prepends itself); its brushes keep the table to their runs.
+  const shape = new SweepShapeView(el.runsPane, state.sweepShape, theme, {
+    save: () => fx.save(),
+    filterTable: (ids) => table.setOnly(ids),
+    selectedIds: () => table.selectedIds(),
+  });
   const table = new RunsTableView(el.runsPane, state.table, {
     save: () => fx.save(),
     action: (action, runIds) => {
@@ -144,14 +180,17 @@ export function startPanel(): PanelParts {
   });
   const tabs = new PanelTabs(el, state, {
     save: () => fx.save(),
-    drawTable: () => table.update(model.runs, model.settings),
+    drawTable: () => {
+      table.update(model.runs, model.settings);
+      shape.update(model.runs, model.settings);
+    },
     redrawCharts: () => sched.schedule({ view: true, structural: true }),
   });
   tabs.show(state.tab);
 
   function onLegendClick(key: string): void {
     if (key.startsWith('dim:')) toggleDim(model, Number(key.slice(4)), fx);
-    else if (key.startsWith('run:')) toggleRun(model, key.slice(4), fx);
+    else if (key.startsWith('run:')) legend.togglePin(key.slice(4));
   }
 
   // ------------------------------------------------------------ drawing (once per frame), export
@@ -165,8 +204,14 @@ export function startPanel(): PanelParts {
     sched,
     tabs,
     theme: () => theme,
+    legend,
     toggleRun: (id) => toggleRun(model, id, fx),
     toggleDim: (dim) => toggleDim(model, dim, fx),
+    chooseDim: (dim) => {
+      state.overlayDim = dim;
+      changed({ structural: true });
+    },
+    save: () => fx.save(),
   });
 
   function exportPng(canvas: HTMLCanvasElement, name: string): void {
@@ -182,6 +227,7 @@ export function startPanel(): PanelParts {
   receiveHostMessages(host, counters, (msg) => {
     if (msg.type === 'metrics') sched.markPending();
     reduce(model, msg, fx);
+    if (msg.type !== 'metrics') bandsToggle.sync(model.runs);
   });
 
   sched.schedule({ structural: true, runs: true, diff: true });
@@ -194,6 +240,7 @@ export function startPanel(): PanelParts {
     counters,
     scheduler: sched,
     grid,
+    legend,
     mrl,
     frontier,
     mrlMetric: () => currentMrlMetric(store, state),
@@ -201,6 +248,7 @@ export function startPanel(): PanelParts {
     diffRows: () => frame.diffRows,
     csv: chartCsv,
     table,
+    shape,
     settings: () => model.settings,
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { HostToWebviewMessage, PanelRun, WebviewToHostMessage } from '../../src/protocol/panelMessages';
 import { parseMetricsJsonl } from '../../src/protocol/runFolder';
-import { runById, runIds, sortRuns, type PanelModel } from './model';
+import { relabelRuns, relabelUpdated, runById, runIds, sortRuns, type PanelModel } from './model';
 import type { DirtyRequest } from './scheduler';
 
 export interface Effects {
@@ -24,6 +24,7 @@ export function setRuns(m: PanelModel, list: PanelRun[]): void {
   for (const id of [...m.store.runs.keys()]) if (!ids.has(id)) m.store.remove(id);
   for (const id of [...m.requested]) if (!ids.has(id)) m.requested.delete(id);
   m.runs = sortRuns(list);
+  relabelRuns(m.runs);
   for (const r of m.runs) m.store.setStartedAt(r.id, r.startedAt);
 }
 
@@ -99,10 +100,13 @@ export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): v
       const renamed = i >= 0 && m.runs[i].notes?.displayName !== msg.run.notes?.displayName;
       // A new best checkpoint (training.keepBest) moves its mark on the curves.
       const newBest = i >= 0 && JSON.stringify(m.runs[i].bestCheckpoints) !== JSON.stringify(msg.run.bestCheckpoints);
+      const before = i >= 0 ? m.runs[i] : undefined;
       if (i >= 0) m.runs[i] = { ...msg.run, config: msg.run.config !== undefined ? msg.run.config : m.runs[i].config };
       else m.runs = sortRuns([...m.runs, msg.run]);
+      // A new run of the same name (or a new config) can change what tells the others apart.
+      const relabeled = relabelUpdated(m.runs, before, i >= 0 ? m.runs[i] : msg.run);
       store.setStartedAt(msg.run.id, msg.run.startedAt);
-      fx.schedule(renamed || newBest ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
+      fx.schedule(renamed || newBest || relabeled ? { runs: true, diff: true, structural: true } : { runs: true, diff: true });
       break;
     }
     case 'metrics': {
@@ -145,6 +149,7 @@ export function reduce(m: PanelModel, msg: HostToWebviewMessage, fx: Effects): v
           if (r) r.config = cfg;
           else if (cfg) m.diffOnlyConfigs.set(id, { name: id.replace(/^file:/, ''), config: cfg });
         }
+        if (relabelRuns(m.runs)) fx.schedule({ runs: true, structural: true });
       }
       state.diffRunIds = msg.runIds;
       fx.save();

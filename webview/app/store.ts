@@ -5,7 +5,7 @@
  */
 import { droppedByResume, lowerIsBetter } from '../../src/insights/metricRules';
 import type { MetricsLine, MetricsEvent } from '../../src/protocol/runFolder';
-import { isResumeEvent } from '../../src/protocol/runFolder';
+import { isResumeEvent, SYS_PREFIX } from '../../src/protocol/runFolder';
 
 /** Which way is better for a metric: one rule for host and webview (src/insights/metricRules). */
 export { lowerIsBetter };
@@ -333,6 +333,16 @@ export class MetricsStore {
           if (metric.startsWith('funnel:')) (funnel ??= {})[metric.slice(7)] = y;
           const s = this.lookup(r, split, metric, '', null, res);
           s.push(step, time, wall, y);
+          res.touched.add(s.mid);
+        }
+      }
+      // The process' resources (train events): series of their own, `sys.cpu`, `sys.rssMB`, charted like a metric.
+      const sys = ev.sys;
+      if (sys) {
+        for (const k in sys) {
+          const v = sys[k];
+          const s = this.lookup(r, split, SYS_PREFIX + k, '', null, res);
+          s.push(step, time, wall, typeof v === 'number' ? v : NaN);
           res.touched.add(s.mid);
         }
       }

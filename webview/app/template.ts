@@ -36,7 +36,8 @@ export const PANEL_HTML = `
   <span class="hint">Drag: zoom · Shift+drag: pan · Ctrl+wheel: zoom · Double-click: reset</span>
 </header>
 <section class="bar runs-bar" aria-label="Runs"><span class="bar-label">Runs</span><div id="runs" class="chips"></div></section>
-<section class="bar dims-bar" aria-label="Dimensions"><span class="bar-label">Dims</span><div id="dims" class="chips"></div></section>
+<section class="bar dims-bar" aria-label="Dimensions"><span class="bar-label" id="dimsLabel">Dims</span><div id="dims" class="chips"></div></section>
+<section id="runLegend" hidden></section>
 <div id="banners"></div>
 <div id="empty" class="empty" hidden></div>
 <section id="mrl" class="chart-card mrl-card" hidden>
@@ -79,6 +80,8 @@ type Checked = HTMLElement & { checked: boolean };
 export const ELEMENT_IDS = {
   runs: 'runs',
   dims: 'dims',
+  dimsLabel: 'dimsLabel',
+  runLegend: 'runLegend',
   banners: 'banners',
   empty: 'empty',
   charts: 'charts',
@@ -114,6 +117,8 @@ export const ELEMENT_IDS = {
 export interface PanelElements {
   runs: HTMLElement;
   dims: HTMLElement;
+  dimsLabel: HTMLElement;
+  runLegend: HTMLElement;
   banners: HTMLElement;
   empty: HTMLElement;
   charts: HTMLElement;

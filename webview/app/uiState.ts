@@ -6,6 +6,7 @@
 import { isPanelState, type PanelState } from '../../src/protocol/panelMessages';
 import type { XAxisMode } from '../charts/axes';
 import { defaultTableState, loadTableState, type TableUiState } from '../runsTable/tableModel';
+import { defaultShapeState, loadShapeState, type SweepShapeState } from '../sweepShape/shapeState';
 
 export type PanelTab = 'charts' | 'runs';
 
@@ -23,9 +24,17 @@ export interface UiState extends PanelState {
   diffRunIds: string[] | null;
   /** The precision the time charts show (webview/app/precision.ts): `float32`, `int8+rescore`, … */
   precision: string;
+  /** Several runs on the charts, chart per metric: the one dim plotted (null: the largest). */
+  overlayDim: number | null;
+  /** Each run's colour slot on the charts (webview/charts/runPalette.ts): kept while others come and go. */
+  runColors: Record<string, number>;
   /** Which tab is open, and the runs table's sort, filter, grouping and columns. */
   tab: PanelTab;
   table: TableUiState;
+  /** The Runs tab's sweep shape (source, metric, scatter parameter, open). */
+  sweepShape: SweepShapeState;
+  /** The time charts draw the mean of a combination's repeats with a band (charts/repeatBands.ts). */
+  repeatBands: boolean;
 }
 
 export function defaultState(): UiState {
@@ -42,8 +51,12 @@ export function defaultState(): UiState {
     diffOnly: true,
     diffRunIds: null,
     precision: 'float32',
+    overlayDim: null,
+    runColors: {},
     tab: 'charts',
     table: defaultTableState(),
+    sweepShape: defaultShapeState(),
+    repeatBands: true,
   };
 }
 
@@ -64,6 +77,19 @@ export function loadState(raw: unknown): UiState {
   if (Array.isArray(r.diffRunIds) && r.diffRunIds.every((x) => typeof x === 'string')) s.diffRunIds = r.diffRunIds as string[];
   if (r.tab === 'charts' || r.tab === 'runs') s.tab = r.tab;
   if (typeof r.precision === 'string') s.precision = r.precision;
+  if (typeof r.overlayDim === 'number' && Number.isInteger(r.overlayDim) && r.overlayDim > 0) s.overlayDim = r.overlayDim;
+  if (isSlotRecord(r.runColors)) s.runColors = { ...r.runColors };
   s.table = loadTableState(r.table);
+  s.sweepShape = loadShapeState(r.sweepShape);
+  if (typeof r.repeatBands === 'boolean') s.repeatBands = r.repeatBands;
   return s;
+}
+
+function isSlotRecord(v: unknown): v is Record<string, number> {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)
+  );
 }

@@ -34,6 +34,8 @@ export class ChartGrid {
   private readonly observer: IntersectionObserver | null;
   /** Inside reconcile: charts only collect changes, drawn in one pass after every card is in place. */
   private batching = false;
+  /** Highlighted runs (the run legend): every chart, including those created later, styles them. */
+  private highlight: ReadonlySet<string> = new Set();
 
   /** `onNear`: a dirty chart came near the viewport; call drawPending() in the next frame. */
   constructor(
@@ -116,8 +118,10 @@ export class ChartGrid {
         c.drawable = () => this.isNear(chart);
         this.charts.set(spec.id, c);
         this.observer?.observe(c.card);
+        c.setHighlight(this.highlight);
         c.setCurves(spec.curves, spec.legend);
       } else {
+        if (c.title !== spec.title) c.setTitle(spec.title);
         if (viewChanged) c.setView(view);
         if (sig !== this.signatures.get(spec.id)) c.setCurves(spec.curves, spec.legend);
         else if (!viewChanged) c.refresh();
@@ -125,6 +129,12 @@ export class ChartGrid {
       this.signatures.set(spec.id, sig);
       if (parent.children[i] !== c.card) parent.insertBefore(c.card, parent.children[i] ?? null);
     });
+  }
+
+  /** Highlight these runs on every chart: restyled at once near the viewport, when scrolled near elsewhere. */
+  setHighlight(runIds: ReadonlySet<string>): void {
+    this.highlight = new Set(runIds);
+    for (const c of this.charts.values()) c.setHighlight(this.highlight);
   }
 
   /** New points only: redraw the charts that show one of these metric ids. */

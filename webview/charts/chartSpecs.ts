@@ -3,14 +3,16 @@
  * the store, the UI state and the run list. Pure (no DOM, no Chart.js): the chart grid turns the specs
  * into TimeCharts and compares them to decide what to redraw.
  *
- * "Chart per metric" (`m:<metricId>`): one line per dim (coloured by dim) plus the dimension-less total,
- * for every shown run (dash/marker by run). "Chart per dim" (`d:<dim>`, `d:none`): one line per metric.
- * Both show one precision (`state.precision`, float32 by default; webview/app/precision.ts).
+ * One run shown: "Chart per metric" (`m:<metricId>`): one line per dim (coloured by dim) plus the
+ * dimension-less total. "Chart per dim" (`d:<dim>`, `d:none`): one line per metric. More than one run: an
+ * overlay, colour = run (overlaySpecs.ts). Both show one precision (`state.precision`, float32 by default;
+ * webview/app/precision.ts).
  */
 import type { PanelRun } from '../../src/protocol/panelMessages';
 import type { PanelTheme } from './chartSetup';
 import { dimColor, hexOf, metricColor, RUN_DASHES, RUN_MARKERS } from './colors';
-import { allDimsSorted, compareMetricIds, isPlottedMetric, prettyMetric, runLabel, shownRuns, type ViewModel } from '../app/model';
+import { allDimsSorted, compareMetricIds, isPlottedMetric, prettyMetric, shownRuns, type ViewModel } from '../app/model';
+import { overlaySpecs } from './overlaySpecs';
 import { currentPrecision, metricIdsAt } from '../app/precision';
 import type { MetricsStore } from '../app/store';
 import type { Curve, LegendEntry } from './timeChart';
@@ -25,34 +27,25 @@ export interface ChartSpec {
 /** Theme colours the specs use (hexOf: a non-hex colour is normalised through a canvas, in the browser). */
 export type SpecTheme = Pick<PanelTheme, 'kind' | 'fg' | 'muted'>;
 
+/** Whether the charts are an overlay (more than one run shown): colour = run, the dims a choice. */
+export function isOverlay(m: Pick<ViewModel, 'state' | 'runs'>): boolean {
+  return shownRuns(m).length > 1;
+}
+
 export function buildSpecs(m: ViewModel, theme: SpecTheme): ChartSpec[] {
   const { store, state } = m;
   const shown = shownRuns(m).filter((r) => store.runs.has(r.id));
-  const dims = allDimsSorted(store);
-  const hidden = new Set(state.hiddenDims);
-  const runLegend = runLegendEntries(shown, hexOf(theme.fg));
   // One precision at a time (webview/app/precision.ts): float32 unless the toolbar's Precision says otherwise.
   const plotted = [...store.metrics.keys()].filter((mid) => isPlottedMetric(store, mid));
   const metricIds = metricIdsAt(store, plotted, currentPrecision(store, state.precision)).sort((a, b) => compareMetricIds(store, a, b));
-  const ctx: SpecContext = { store, shown, dims, hidden, metricIds, theme, runLegend };
+  if (isOverlay(m)) return overlaySpecs({ m, shown, metricIds, theme, keptBest: keptBestStep });
+  const dims = allDimsSorted(store);
+  const hidden = new Set(state.hiddenDims);
+  const ctx: SpecContext = { store, shown, dims, hidden, metricIds, theme };
   return state.viewMode === 'metric' ? perMetricSpecs(ctx) : perDimSpecs(ctx);
 }
 
-/** Run entries a chart's legend lists at most; the rest are one "+ N more runs" entry. Chart.js draws a
- *  legend inside the chart's fixed-height box: 500 run entries would leave no room for the plot. */
-export const RUN_LEGEND_MAX = 8;
-
-/** The run part of a chart legend: one entry (display name, dash) per shown run, bounded. */
-export function runLegendEntries(shown: readonly PanelRun[], color: string): LegendEntry[] {
-  if (shown.length < 2) return [];
-  const dashOf = (i: number) => (RUN_DASHES[i % RUN_DASHES.length].length ? RUN_DASHES[i % RUN_DASHES.length] : [1, 0]);
-  const out: LegendEntry[] = shown
-    .slice(0, RUN_LEGEND_MAX)
-    .map((r, i) => ({ key: `run:${r.id}`, text: runLabel(r), color, dash: dashOf(i), hidden: false }));
-  const more = shown.length - RUN_LEGEND_MAX;
-  if (more > 0) out.push({ key: 'more', text: `+ ${more} more runs`, color, hidden: false });
-  return out;
-}
+export { RUN_LEGEND_MAX } from './overlaySpecs';
 
 interface SpecContext {
   store: MetricsStore;
@@ -61,25 +54,21 @@ interface SpecContext {
   hidden: Set<number>;
   metricIds: string[];
   theme: SpecTheme;
-  runLegend: LegendEntry[];
 }
 
-/** Dash, marker and label prefix of the i-th shown run. */
-function runStyle(r: PanelRun, i: number, multi: boolean): { dash: number[]; marker: string; prefix: string } {
-  return { dash: RUN_DASHES[i % RUN_DASHES.length], marker: RUN_MARKERS[i % RUN_MARKERS.length], prefix: multi ? `${runLabel(r)} · ` : '' };
-}
+/** One run: a solid line, the first marker. */
+const SOLO = { dash: RUN_DASHES[0], marker: RUN_MARKERS[0] };
 
-function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme, runLegend }: SpecContext): ChartSpec[] {
+function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme }: SpecContext): ChartSpec[] {
   const specs: ChartSpec[] = [];
-  const multi = shown.length > 1;
+  const { dash, marker } = SOLO;
   const totalColor = hexOf(theme.muted);
   for (const mid of metricIds) {
     const m = store.metrics.get(mid)!;
     const curves: Curve[] = [];
     const presentDims = new Set<number>();
     let hasTotal = false;
-    shown.forEach((r, i) => {
-      const { dash, marker, prefix } = runStyle(r, i, multi);
+    shown.forEach((r) => {
       for (const d of [...m.dims].sort((a, b) => a - b)) {
         const s = store.series(r.id, m.split, m.metric, d);
         if (!s) continue;
@@ -90,7 +79,7 @@ function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme, runLegen
           series: s,
           runId: r.id,
           dim: d,
-          label: `${prefix}dim ${d}`,
+          label: `dim ${d}`,
           color: dimColor(d, dims, theme.kind),
           dash,
           marker,
@@ -106,7 +95,7 @@ function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme, runLegen
           series: t,
           runId: r.id,
           dim: null,
-          label: `${prefix}${m.dims.size ? 'all dims' : m.metric}`,
+          label: m.dims.size ? 'all dims' : m.metric,
           color: m.dims.size ? totalColor : hexOf(theme.fg),
           dash,
           marker,
@@ -119,14 +108,14 @@ function perMetricSpecs({ store, shown, dims, hidden, metricIds, theme, runLegen
       .sort((a, b) => a - b)
       .map((d) => ({ key: `dim:${d}`, text: `dim ${d}`, color: dimColor(d, dims, theme.kind), hidden: hidden.has(d) }));
     if (hasTotal && presentDims.size) legend.push({ key: 'total', text: 'all dims', color: totalColor, hidden: false });
-    specs.push({ id: `m:${mid}`, title: prettyMetric(m.split, m.metric), curves, legend: [...legend, ...runLegend] });
+    specs.push({ id: `m:${mid}`, title: prettyMetric(m.split, m.metric), curves, legend });
   }
   return specs;
 }
 
-function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecContext): ChartSpec[] {
+function perDimSpecs({ store, shown, dims, hidden, metricIds }: SpecContext): ChartSpec[] {
   const specs: ChartSpec[] = [];
-  const multi = shown.length > 1;
+  const { dash, marker } = SOLO;
   const withDim = metricIds.filter((mid) => store.metrics.get(mid)!.dims.size > 0);
   const dimless = metricIds.filter((mid) => store.metrics.get(mid)!.dimless);
   const perDim = dims
@@ -136,8 +125,7 @@ function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecC
   for (const spec of perDim) {
     const curves: Curve[] = [];
     const present = new Set<string>();
-    shown.forEach((r, i) => {
-      const { dash, marker, prefix } = runStyle(r, i, multi);
+    shown.forEach((r) => {
       spec.mids.forEach((mid) => {
         const m = store.metrics.get(mid)!;
         const s = store.series(r.id, m.split, m.metric, spec.dim);
@@ -148,7 +136,7 @@ function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecC
           series: s,
           runId: r.id,
           dim: spec.dim,
-          label: `${prefix}${prettyMetric(m.split, m.metric)}`,
+          label: prettyMetric(m.split, m.metric),
           color: metricColor(metricIds.indexOf(mid)),
           dash,
           marker,
@@ -162,7 +150,7 @@ function perDimSpecs({ store, shown, dims, hidden, metricIds, runLegend }: SpecC
       const m = store.metrics.get(mid)!;
       return { key: `metric:${mid}`, text: prettyMetric(m.split, m.metric), color: metricColor(metricIds.indexOf(mid)), hidden: false };
     });
-    specs.push({ id: spec.id, title: spec.title, curves, legend: [...legend, ...runLegend] });
+    specs.push({ id: spec.id, title: spec.title, curves, legend });
   }
   return specs;
 }

@@ -1,6 +1,7 @@
 /**
- * The runs bar (one toggle chip per run: status, progress, the run's dash when shown), the failed-run
- * banners, and the dims bar (one toggle chip per dim, in its colour).
+ * The runs bar (one toggle chip per run: status, progress, when shown a line in the run's colour on the
+ * charts), the failed-run banners, and the dims bar: one toggle chip per dim, in its colour — or, in an
+ * overlay's chart per metric (colour = run), one choice of the dim plotted (radio chips, no colours).
  *
  * At scale (Compare Runs on 500) the bar must not push the charts off-screen: past CHIP_LIMIT runs it is
  * compact (chips show the status dot, no status text; loading is the dot's pulse) and collapsed to the
@@ -9,10 +10,11 @@
  */
 import type { PanelRun } from '../../src/protocol/panelMessages';
 import type { PanelTheme } from './chartSetup';
-import { dimColor, RUN_DASHES } from './colors';
+import { dimColor } from './colors';
 import { allDimsSorted, runLabel, shownRuns, type ViewModel } from '../app/model';
 
-function dashSvg(dash: number[]): SVGSVGElement {
+/** A short line: the run's line on the charts (its colour in an overlay, the text colour for one run). */
+function dashSvg(dash: number[], color: string | undefined): SVGSVGElement {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('width', '26');
@@ -25,6 +27,7 @@ function dashSvg(dash: number[]): SVGSVGElement {
   line.setAttribute('y1', '4');
   line.setAttribute('y2', '4');
   line.setAttribute('stroke-width', '2');
+  if (color) line.setAttribute('stroke', color); // a presentation attribute (the CSP allows it), over the CSS currentColor
   if (dash.length) line.setAttribute('stroke-dasharray', dash.join(' '));
   svg.append(line);
   return svg;
@@ -54,7 +57,14 @@ export function chipRuns(m: Pick<ViewModel, 'runs' | 'state'>, showAll: boolean)
   return { runs: pick, hidden: m.runs.length - pick.length, compact };
 }
 
-function runChip(r: PanelRun, on: boolean, shownIndex: number, loading: boolean, onToggle: (runId: string) => void): HTMLButtonElement {
+/** A shown run's look on the charts: its colour (overlays only) and dash. */
+export interface RunLook {
+  color?: string;
+  dash: number[];
+}
+
+function runChip(r: PanelRun, look: RunLook | undefined, loading: boolean, onToggle: (runId: string) => void): HTMLButtonElement {
+  const on = look !== undefined;
   const b = document.createElement('button');
   b.type = 'button';
   b.className = `chip run-chip status-${r.status}`;
@@ -64,7 +74,7 @@ function runChip(r: PanelRun, on: boolean, shownIndex: number, loading: boolean,
   dot.className = 'status-dot';
   dot.setAttribute('aria-hidden', 'true');
   b.append(dot);
-  if (on) b.append(dashSvg(RUN_DASHES[shownIndex % RUN_DASHES.length]));
+  if (look) b.append(dashSvg(look.dash, look.color));
   const name = document.createElement('span');
   name.className = 'name';
   const label = runLabel(r);
@@ -91,19 +101,23 @@ function moreChip(text: string, title: string, onClick: () => void): HTMLButtonE
   return b;
 }
 
-export function renderRuns(runsEl: HTMLElement, bannersEl: HTMLElement, m: ViewModel, onToggle: (runId: string) => void): void {
+export function renderRuns(
+  runsEl: HTMLElement,
+  bannersEl: HTMLElement,
+  m: ViewModel,
+  looks: ReadonlyMap<string, RunLook>,
+  onToggle: (runId: string) => void,
+): void {
   runsEl.replaceChildren();
   const shown = shownRuns(m);
-  const shownIndex = new Map(shown.map((r, i) => [r.id, i]));
   const { runs, hidden, compact } = chipRuns(m, expanded);
   runsEl.classList.toggle('compact', compact);
   runsEl.classList.toggle('expanded', compact && expanded);
-  const redraw = () => renderRuns(runsEl, bannersEl, m, onToggle);
+  const redraw = () => renderRuns(runsEl, bannersEl, m, looks, onToggle);
   for (const r of runs) {
-    const idx = shownIndex.get(r.id) ?? -1;
-    const on = idx >= 0;
-    const loading = on && !m.store.runs.get(r.id)?.loaded;
-    runsEl.append(runChip(r, on, idx, loading, onToggle));
+    const look = looks.get(r.id);
+    const loading = look !== undefined && !m.store.runs.get(r.id)?.loaded;
+    runsEl.append(runChip(r, look, loading, onToggle));
   }
   if (hidden > 0) {
     runsEl.append(
@@ -133,20 +147,53 @@ export function renderRuns(runsEl: HTMLElement, bannersEl: HTMLElement, m: ViewM
   }
 }
 
-export function renderDims(dimsEl: HTMLElement, m: ViewModel, theme: PanelTheme, onToggle: (dim: number) => void): void {
+/**
+ * The dims bar. `choice`: an overlay's chart per metric plots one dim — the chips are a radio group, the
+ * chosen one pressed, no colour swatch (colour is the run). Otherwise each chip shows or hides its dim.
+ */
+export function renderDims(
+  dimsEl: HTMLElement,
+  m: ViewModel,
+  theme: PanelTheme,
+  onToggle: (dim: number) => void,
+  choice: { dim: number | null; onChoose: (dim: number) => void } | null,
+  /** Whether the dims are colours on the charts (one run): then each chip shows its colour. */
+  colored = true,
+): void {
   dimsEl.replaceChildren();
   const dims = allDimsSorted(m.store);
+  if (choice) {
+    dimsEl.setAttribute('role', 'radiogroup');
+    dimsEl.setAttribute('aria-label', 'Dim plotted (one per chart while several runs are shown)');
+  } else {
+    dimsEl.removeAttribute('role');
+    dimsEl.removeAttribute('aria-label');
+  }
   for (const d of dims) {
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'chip dim-chip';
     b.dataset.dim = String(d);
+    if (choice) {
+      const on = d === choice.dim;
+      b.setAttribute('role', 'radio');
+      b.setAttribute('aria-checked', String(on));
+      b.setAttribute('aria-pressed', String(on));
+      b.append(document.createTextNode(String(d)));
+      b.title = `Plot dim ${d} (several runs: colour is the run, so one dim at a time; “Chart per dim” shows every dim)`;
+      b.addEventListener('click', () => choice.onChoose(d));
+      dimsEl.append(b);
+      continue;
+    }
     const on = !m.state.hiddenDims.includes(d);
     b.setAttribute('aria-pressed', String(on));
-    const sw = document.createElement('span');
-    sw.className = 'swatch';
-    sw.style.backgroundColor = dimColor(d, dims, theme.kind); // CSSOM: allowed by the CSP (no inline style attribute)
-    b.append(sw, document.createTextNode(String(d)));
+    if (colored) {
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.backgroundColor = dimColor(d, dims, theme.kind); // CSSOM: allowed by the CSP (no inline style attribute)
+      b.append(sw);
+    }
+    b.append(document.createTextNode(String(d)));
     b.title = `${on ? 'Hide' : 'Show'} dim ${d}`;
     b.addEventListener('click', () => onToggle(d));
     dimsEl.append(b);

@@ -1,24 +1,26 @@
 /**
- * One metric-over-time chart (Chart.js line chart) fed from Series columns: LTTB-decimated to about one
- * point per pixel of the visible x range, smoothed curve on top of the faint raw curve, the best value of
- * each curve ringed (more than RAW_UNDERLAY_MAX_RUNS runs: the smoothed curves only). Zoom and pan are
+ * One metric-over-time chart (Chart.js line chart) fed from Series columns: decimated over the visible x
+ * range — one run: LTTB to about one point per pixel; an overlay of several runs: min/max per bucket
+ * (downsample.ts), fewer points per series as runs are added — smoothed curve on top of the faint raw curve,
+ * the best value of each curve ringed. The datasets and their highlight are timeDatasets.ts, zoom and pan
  * zoomPan.ts, the options timeChartOptions.ts, the rings, kept-best marks and zoom box overlayPlugin.ts.
  * The Chart instance lives as long as the chart's curves keep their identity; new points only replace
  * dataset arrays and call update('none') (no re-creation, no animation).
  */
-import type { ChartDataset, ScatterDataPoint } from 'chart.js';
+import type { ScatterDataPoint } from 'chart.js';
 import { xColumn, type XAxisMode } from './axes';
 import { Chart, type PanelTheme } from './chartSetup';
-import { withAlpha } from './colors';
+import { minMaxDownsample, overlayPointBudget } from './downsample';
 import { lttb, visibleRange } from './lttb';
 import { overlayPlugin } from './overlayPlugin';
+import { repeatBandsPlugin } from './repeatBands';
 import { curveSmoothing } from './smoothingRule';
+import { applyHighlight, buildDatasets, type TimeDataset } from './timeDatasets';
 import { timeChartOptions } from './timeChartOptions';
 import { ZoomPan } from './zoomPan';
 import type { Series } from '../app/store';
 
-/** Runs shown up to which a smoothed curve keeps its faint raw curve underneath. */
-export const RAW_UNDERLAY_MAX_RUNS = 8;
+export { RAW_UNDERLAY_MAX_RUNS, type DatasetInfo, type TimeDataset } from './timeDatasets';
 
 export interface Curve {
   id: string;
@@ -50,33 +52,21 @@ export interface ViewOpts {
   theme: PanelTheme;
 }
 
-export interface DatasetInfo {
-  curve: Curve;
-  role: 'raw' | 'smoothed' | 'line';
-}
-
-/** Decimation cache of one dataset: what its `data` was computed from. */
-interface DecCache {
-  gen: number;
-  n: number;
-  target: number;
-  smoothing: number;
-  axis: XAxisMode;
-  appended: number;
-  zoomed: boolean;
-}
-/** A Chart.js dataset with the curve it draws and its decimation cache. */
-export type TimeDataset = ChartDataset<'line', ScatterDataPoint[]> & { _info?: DatasetInfo; _dec?: DecCache };
-
 export class TimeChart {
   readonly id: string;
   readonly card: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
+  private readonly heading: HTMLHeadingElement;
+  title = '';
   /** Created at the first draw: a chart that never comes near the viewport costs no Chart.js instance. */
   private instance: Chart<'line', ScatterDataPoint[]> | null = null;
   private ds: TimeDataset[] = [];
   private curves: Curve[] = [];
   private legend: LegendEntry[] = [];
+  /** Runs among the curves: more than one is an overlay (min/max decimation, nearest-point tooltips). */
+  private runCount = 0;
+  /** Highlighted run ids (the run legend): their lines wide and on top, the others faint. */
+  private highlight: ReadonlySet<string> = new Set();
   private view: ViewOpts;
   private readonly zoom: ZoomPan;
   /** A refresh requested for the next animation frame (resize, pan). */
@@ -111,8 +101,7 @@ export class TimeChart {
     const head = document.createElement('header');
     head.className = 'chart-head';
     const h = document.createElement('h3');
-    h.textContent = title;
-    h.title = title;
+    this.heading = h;
     head.append(
       h,
       this.button('Reset zoom', '⟲', 'reset', () => this.resetZoom()),
@@ -123,16 +112,24 @@ export class TimeChart {
     box.className = 'chart-box';
     const canvas = document.createElement('canvas');
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `${title} over time`);
     box.append(canvas);
     this.card.append(head, box);
     parent.append(this.card);
 
     this.canvas = canvas;
+    this.setTitle(title);
     this.zoom = new ZoomPan(canvas, this.card, {
       chart: () => this.chart,
       refresh: (nextFrame) => (nextFrame ? this.refreshNextFrame() : this.refresh()),
     });
+  }
+
+  /** The card's title (an overlay's names the dim plotted, which the dims bar changes). */
+  setTitle(title: string): void {
+    this.title = title;
+    this.heading.textContent = title;
+    this.heading.title = title;
+    this.canvas.setAttribute('aria-label', `${title} over time`);
   }
 
   /** The Chart.js instance (created, and drawn with the current datasets, on first use). */
@@ -149,6 +146,10 @@ export class TimeChart {
             selectionBox: () => this.zoom.selectionBox(),
             theme: () => this.view.theme,
           }),
+          repeatBandsPlugin(
+            () => this.curves,
+            () => this.view,
+          ),
         ],
       });
     }
@@ -178,7 +179,7 @@ export class TimeChart {
   }
 
   private options(): any {
-    return timeChartOptions(this.view, this.zoom.window, {
+    return timeChartOptions(this.view, this.zoom.window, this.runCount > 1, {
       legend: () => this.legend,
       onLegendClick: (key) => this.cb.onLegendClick(key),
       // decimation targets ~1 point per pixel: a new width needs a new pass (next frame, not inside resize)
@@ -201,6 +202,7 @@ export class TimeChart {
     for (const c of this.curves) {
       const s = c.series;
       if (s.best < 0 || s.best >= s.n) continue;
+      if (this.highlight.size && !this.highlight.has(c.runId)) continue; // rings of faint lines would not be faint
       const xs = xColumn(s, this.view.xAxis);
       if (zoom && (xs[s.best] < zoom.min || xs[s.best] > zoom.max)) continue;
       out.push({ curveId: c.id, x: xs[s.best], y: s.y[s.best], step: s.step[s.best], color: c.color });
@@ -250,7 +252,22 @@ export class TimeChart {
   setCurves(curves: Curve[], legend: LegendEntry[]): void {
     this.curves = curves;
     this.legend = legend;
+    const runs = new Set(curves.map((c) => c.runId)).size;
+    const modeChanged = runs > 1 !== this.runCount > 1;
+    this.runCount = runs;
+    // one run ↔ an overlay: the tooltip's interaction changes (options read runCount)
+    if (this.instance && modeChanged) this.instance.options = this.options();
+    if (this.instance) (this.instance.options.plugins as any).legend.display = legend.length > 0;
     this.rebuildDatasets();
+  }
+
+  /** Highlight these runs (empty: none): restyled in place, the decimated points kept. */
+  setHighlight(runIds: ReadonlySet<string>): void {
+    const same = runIds.size === this.highlight.size && [...runIds].every((id) => this.highlight.has(id));
+    if (same) return;
+    this.highlight = new Set(runIds);
+    applyHighlight(this.ds, this.highlight);
+    this.refresh();
   }
 
   getCurves(): readonly Curve[] {
@@ -258,56 +275,15 @@ export class TimeChart {
   }
 
   private rebuildDatasets(): void {
-    const hc = this.view.theme.kind.startsWith('high-contrast');
-    const ds: TimeDataset[] = [];
-    // Many runs overlaid: the smoothed curves only. Fifty faint raw curves under fifty smoothed ones read
-    // as noise, and each is a Chart.js dataset (its options resolved, its points laid out, every pass).
-    const underlay = new Set(this.curves.map((c) => c.runId)).size <= RAW_UNDERLAY_MAX_RUNS;
-    for (const c of this.curves) {
-      // Per curve: eval curves are drawn raw whatever the slider (smoothingRule.ts).
-      const smooth = curveSmoothing(c.series.key, this.view.smoothing) > 0;
-      const base = {
-        data: [] as ScatterDataPoint[],
-        borderDash: c.dash,
-        pointStyle: c.marker as any,
-        fill: false,
-        spanGaps: true,
-      };
-      if (smooth) {
-        if (underlay)
-          ds.push({
-            ...base,
-            label: `${c.label} (raw)`,
-            borderColor: withAlpha(c.color, hc ? 0.45 : 0.28),
-            borderWidth: 1,
-            _info: { curve: c, role: 'raw' },
-          });
-        ds.push({
-          ...base,
-          label: c.label,
-          borderColor: c.color,
-          backgroundColor: c.color,
-          borderWidth: hc ? 2.5 : 1.75,
-          _info: { curve: c, role: 'smoothed' },
-        });
-      } else {
-        ds.push({
-          ...base,
-          label: c.label,
-          borderColor: c.color,
-          backgroundColor: c.color,
-          borderWidth: hc ? 2.5 : 1.5,
-          _info: { curve: c, role: 'line' },
-        });
-      }
-    }
+    const ds = buildDatasets(this.curves, this.view.smoothing, this.view.theme.kind.startsWith('high-contrast'), this.highlight);
     this.ds = ds;
     if (this.instance) this.instance.data.datasets = ds;
     this.refresh();
   }
 
   /**
-   * Redraw from the columns. Zoomed: LTTB over the visible window. Full range while a run streams: the
+   * Redraw from the columns. Zoomed: decimated over the visible window (one run: LTTB; an overlay: min/max
+   * per bucket, overlayPointBudget points per series at most). Full range while a run streams: the
    * decimated curve from the last full pass is kept and the few new raw points are appended to it; a
    * full LTTB pass runs again once the appended tail reaches a quarter of the target, and such passes
    * share a per-frame time budget (a pass that does not fit waits for a later frame, its curve still
@@ -334,7 +310,9 @@ export class TimeChart {
     // Before the instance exists: the box's width less the y axis' (a first guess; a resize decimates anew).
     const area = this.instance?.chartArea;
     const width = Math.max(200, area ? area.right - area.left : this.canvas.parentElement!.clientWidth - 70);
-    const fullTarget = Math.round(width);
+    const overlay = this.runCount > 1;
+    const method = overlay ? 'minmax' : 'lttb';
+    const fullTarget = overlay ? overlayPointBudget(width, this.runCount) : Math.round(width);
     const zoom = this.zoom.window;
     let raw = 0;
     let drawn = 0;
@@ -354,6 +332,7 @@ export class TimeChart {
         c.target === target &&
         c.smoothing === smoothing &&
         c.axis === mode &&
+        c.method === method &&
         c.n <= s.n &&
         !c.zoomed;
       if (valid && c.n === s.n) {
@@ -364,8 +343,8 @@ export class TimeChart {
         c.n = s.n;
       } else {
         const [lo, hi] = zoom ? visibleRange(xs, s.n, zoom.min, zoom.max) : [0, s.n];
-        d.data = lttb(xs, ys, lo, hi, target);
-        d._dec = { gen: s.generation, n: s.n, target, smoothing, axis: mode, appended: 0, zoomed: !!zoom };
+        d.data = overlay ? minMaxDownsample(xs, ys, lo, hi, target) : lttb(xs, ys, lo, hi, target);
+        d._dec = { gen: s.generation, n: s.n, target, smoothing, axis: mode, appended: 0, zoomed: !!zoom, method };
       }
       if (info.role !== 'raw') raw += zoom ? visibleRange(xs, s.n, zoom.min, zoom.max).reduce((a, b) => b - a) : s.n;
       drawn += d.data.length;

@@ -1,11 +1,14 @@
 /**
  * The Chart.js options of a time chart for one view (x axis mode, log y, theme) and zoom window: no
  * animation, pre-parsed points, tick labels by axis mode, a flat curve given a visible band, our own
- * legend entries (one per dim or run, not per dataset), and tooltips that skip the faint raw curves.
+ * legend entries (one per dim or metric, not per dataset; none for an overlay's runs: the run legend names
+ * them), and tooltips that skip the faint raw curves. An overlay's tooltip names the one line nearest the
+ * pointer (fifty runs at one step would be fifty lines of tooltip); a single run's, every dim at that step.
  */
 import type { LegendItem } from 'chart.js';
 import { formatValue, formatX, integerTicks } from './axes';
-import type { LegendEntry, TimeDataset, ViewOpts } from './timeChart';
+import type { LegendEntry, ViewOpts } from './timeChart';
+import type { TimeDataset } from './timeDatasets';
 import type { XWindow } from './zoomPan';
 
 export interface TimeChartOptionHooks {
@@ -16,7 +19,7 @@ export interface TimeChartOptionHooks {
   onResize(): void;
 }
 
-export function timeChartOptions(view: ViewOpts, zoom: XWindow | null, hooks: TimeChartOptionHooks): any {
+export function timeChartOptions(view: ViewOpts, zoom: XWindow | null, overlay: boolean, hooks: TimeChartOptionHooks): any {
   const t = view.theme;
   const mode = view.xAxis;
   return {
@@ -28,7 +31,7 @@ export function timeChartOptions(view: ViewOpts, zoom: XWindow | null, hooks: Ti
     onResize: () => hooks.onResize(),
     spanGaps: true,
     events: ['mousemove', 'mouseout', 'click'],
-    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    interaction: { mode: 'nearest', axis: overlay ? 'xy' : 'x', intersect: false },
     elements: { point: { radius: 0, hitRadius: 4, hoverRadius: 3 }, line: { tension: 0, borderJoinStyle: 'round' } },
     layout: { padding: { top: 4, right: 10 } },
     scales: {
@@ -76,7 +79,7 @@ export function timeChartOptions(view: ViewOpts, zoom: XWindow | null, hooks: Ti
     },
     plugins: {
       legend: {
-        display: true,
+        display: hooks.legend().length > 0,
         position: 'bottom',
         labels: {
           color: t.fg,

@@ -3,13 +3,15 @@
  * rows (src/config/diff.ts) and their DOM. The table model is pure; renderDiffTable draws it.
  */
 import type { PanelRun } from '../../src/protocol/panelMessages';
-import { diffConfigs, formatConfigValue, type ConfigDiffRow } from '../../src/config/diff';
+import { diffConfigs, formatConfigValue, withProvenance, type ConfigDiffRow } from '../../src/config/diff';
+import { distinctRunLabels } from '../../src/insights/runLabel';
 import { runById, type DiffOnlyConfig, type PanelModel } from '../app/model';
 
 type DiffSource = Pick<PanelModel, 'state' | 'runs' | 'diffOnlyConfigs'>;
 
 export interface DiffColumn {
   id: string;
+  /** The header: over the configs compared, what differs between same-named ones leads (`lr=3e-4 · my-sweep`). */
   name: string;
   config: Record<string, unknown>;
 }
@@ -27,7 +29,8 @@ export function diffEntry(
   id: string,
 ): DiffOnlyConfig | undefined {
   const r = runById(runs, id);
-  if (r?.config) return { name: r.name, config: r.config };
+  // A run's provenance (its commit, its data files' hashes) is compared with its settings.
+  if (r?.config) return { name: r.name, config: withProvenance(r.config, r), notes: r.notes, sweep: r.sweep };
   return diffOnlyConfigs.get(id);
 }
 
@@ -44,7 +47,9 @@ export function diffRunIds(m: DiffSource): string[] {
 export function diffTableModel(m: DiffSource): DiffTableModel | null {
   const ids = diffRunIds(m);
   if (ids.length < 2) return null;
-  const columns = ids.map((id) => ({ id, ...diffEntry(m.runs, m.diffOnlyConfigs, id)! }));
+  const entries = ids.map((id) => ({ id, ...diffEntry(m.runs, m.diffOnlyConfigs, id)! }));
+  const names = distinctRunLabels(entries);
+  const columns = entries.map((e, i) => ({ id: e.id, name: names[i], config: e.config }));
   return {
     columns,
     rows: diffConfigs(

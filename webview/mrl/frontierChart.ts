@@ -3,7 +3,8 @@
  * float32) against index bytes per vector (x on a log₂ axis). A point's colour is its dim (the panel's dim
  * scale, colors.ts), its shape its precision (float32 ●, int8 ■, binary ▲), filled when rescored (float32
  * too) and hollow when the quantised index is searched alone. Each run's Pareto front is a line in the
- * run's dash; the funnel is a ✕ at its bytes (frontierData.ts says how they are counted). A plugin draws
+ * run's dash (an overlay of several runs: points and front in the run's colour, highlighted as on the time
+ * charts, runHighlight.ts); the funnel is a ✕ at its bytes (frontierData.ts says how they are counted). A plugin draws
  * the p % line (one for every run: y is already a share of each run's own full-dim float32) and rings the
  * point each run's advice picks.
  */
@@ -15,6 +16,7 @@ import { dimColor, hexOf, RUN_DASHES, withAlpha } from '../charts/colors';
 import { formatValue } from '../charts/axes';
 import { PRECISION_VARIANTS, variantLabel, variantName, type PrecisionVariant } from '../app/precision';
 import { describeFunnelOnFrontier, formatBytes, markerOf, type RunFrontier } from './frontierData';
+import { applyRunHighlight, rememberStyles, type RunDataset } from './runHighlight';
 
 /** Where a ring was drawn (read by the browser tests through their hook). */
 export interface FrontierMark {
@@ -46,6 +48,8 @@ export class FrontierChart {
   /** The p % line's pixel row as last drawn (NaN before). */
   thresholdPx = NaN;
   private allDims: number[] = [];
+  /** Highlighted runs (the run legend). */
+  private highlight: ReadonlySet<string> = new Set();
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -104,7 +108,8 @@ export class FrontierChart {
             }
           }
         }
-        for (const r of this.runs.slice(0, RUN_LEGEND_MAX)) {
+        const ringed = this.highlight.size ? this.runs.filter((r) => this.highlight.has(r.runId)) : this.runs;
+        for (const r of ringed.slice(0, RUN_LEGEND_MAX)) {
           const p = r.advice?.point;
           if (!p || !chart.isDatasetVisible(this.frontIndex(r.index))) continue;
           const px = xs.getPixelForValue(log2(p.bytesPerVector));
@@ -193,17 +198,18 @@ export class FrontierChart {
     };
   }
 
-  /** Run entries (the front's dash; the first RUN_LEGEND_MAX, then "+ N more"), then one per precision. */
+  /** Run entries (the front's colour and dash; up to RUN_LEGEND_MAX runs: past that the run legend above the
+   *  charts lists them), then one per precision. */
   private legendItems(c: Chart): any[] {
     const t = this.theme;
     const items: any[] = [];
     c.data.datasets.forEach((d, i) => {
       const tg = d as unknown as Tagged;
-      if (tg._kind !== 'front' || tg._run >= RUN_LEGEND_MAX || this.runs.length < 2) return;
+      if (tg._kind !== 'front' || this.runs.length > RUN_LEGEND_MAX || this.runs.length < 2) return;
       items.push({
         text: String(d.label),
-        fillStyle: t.fg,
-        strokeStyle: t.fg,
+        fillStyle: (d as RunDataset)._style?.borderColor ?? t.fg,
+        strokeStyle: (d as RunDataset)._style?.borderColor ?? t.fg,
         lineWidth: 1.5,
         lineDash: RUN_DASHES[tg._run % RUN_DASHES.length],
         pointStyle: 'line',
@@ -212,16 +218,6 @@ export class FrontierChart {
         datasetIndex: i,
       });
     });
-    const more = this.runs.length - RUN_LEGEND_MAX;
-    if (more > 0)
-      items.push({
-        text: `+ ${more} more runs`,
-        fillStyle: 'transparent',
-        strokeStyle: 'transparent',
-        fontColor: t.muted,
-        hidden: false,
-        datasetIndex: -1,
-      });
     const present = new Set(c.data.datasets.map((d) => (d as unknown as Tagged)._variant).filter((v) => v !== undefined));
     for (const v of PRECISION_VARIANTS) {
       if (!present.has(v)) continue;
@@ -275,8 +271,9 @@ export class FrontierChart {
     this.chart.update('none');
   }
 
-  /** Rebuild from the runs' frontiers. `allDims`: every dim in the store (the colour scale). */
-  update(runs: RunFrontier[], metric: string, percent: number, allDims: number[]): void {
+  /** Rebuild from the runs' frontiers. `allDims`: every dim in the store (the colour scale); `colors`: each
+   *  run's colour in an overlay (its points and front drawn in it instead of the dims' colours). */
+  update(runs: RunFrontier[], metric: string, percent: number, allDims: number[], colors: ReadonlyMap<string, string> = new Map()): void {
     const t = this.theme;
     this.runs = runs;
     this.metric = metric;
@@ -288,14 +285,16 @@ export class FrontierChart {
     for (const r of runs) {
       const a = r.advice;
       if (!a) continue;
-      const dash = RUN_DASHES[r.index % RUN_DASHES.length];
+      const runColor = colors.get(r.runId);
+      const dash = runColor ? [] : RUN_DASHES[r.index % RUN_DASHES.length];
       datasets.push({
         _run: r.index,
+        _runId: r.runId,
         _kind: 'front',
         label: `${r.name} @ step ${r.step}`,
         data: a.front.map((p) => ({ x: log2(p.bytesPerVector), y: p.ratio * 100 })),
         showLine: true,
-        borderColor: withAlpha(fg, 0.6),
+        borderColor: runColor ?? withAlpha(fg, 0.6),
         borderDash: dash,
         borderWidth: 1.5,
         pointRadius: 0,
@@ -305,9 +304,10 @@ export class FrontierChart {
         const pts = a.points.filter((p) => variantName(p.precision, p.rescore) === v);
         if (!pts.length) continue;
         const m = markerOf(v);
-        const colors = pts.map((p) => dimColor(p.dim, this.allDims.length ? this.allDims : [p.dim], t.kind));
+        const pc = pts.map((p) => runColor ?? dimColor(p.dim, this.allDims.length ? this.allDims : [p.dim], t.kind));
         datasets.push({
           _run: r.index,
+          _runId: r.runId,
           _kind: 'points',
           _variant: v,
           _points: pts,
@@ -317,8 +317,8 @@ export class FrontierChart {
           pointRadius: 5,
           pointHoverRadius: 7,
           pointBorderWidth: 1.75,
-          pointBorderColor: colors,
-          pointBackgroundColor: m.filled ? colors : colors.map(() => 'transparent'),
+          pointBorderColor: pc,
+          pointBackgroundColor: m.filled ? pc : pc.map(() => 'transparent'),
           showLine: false,
         });
         for (const p of pts) xs.push(log2(p.bytesPerVector));
@@ -326,6 +326,7 @@ export class FrontierChart {
       if (r.funnel) {
         datasets.push({
           _run: r.index,
+          _runId: r.runId,
           _kind: 'funnel',
           label: `${r.name} funnel ${r.funnel.shortlistDim}→${r.funnel.rerankDim}`,
           data: [{ x: log2(r.funnel.bytesPerVector), y: r.funnel.ratio * 100 }],
@@ -340,10 +341,19 @@ export class FrontierChart {
         xs.push(log2(r.funnel.bytesPerVector));
       }
     }
+    rememberStyles(datasets);
+    applyRunHighlight(datasets, this.highlight);
     this.chart.data.datasets = datasets;
     const xo = (this.chart.options.scales as any).x;
     xo.min = xs.length ? Math.floor(Math.min(...xs)) - 0.25 : undefined;
     xo.max = xs.length ? Math.ceil(Math.max(...xs)) + 0.25 : undefined;
+    this.chart.update('none');
+  }
+
+  /** Highlight these runs (the run legend): restyled in place. */
+  setHighlight(runIds: ReadonlySet<string>): void {
+    this.highlight = new Set(runIds);
+    applyRunHighlight(this.chart.data.datasets as RunDataset[], this.highlight);
     this.chart.update('none');
   }
 

@@ -37,7 +37,15 @@ export class FrontierView {
     this.chart?.setTheme(theme);
   }
 
-  render(m: ViewModel & Pick<PanelModel, 'settings'>, theme: PanelTheme): void {
+  private highlight: ReadonlySet<string> = new Set();
+  /** Highlight these runs (the run legend). */
+  setHighlight(runIds: ReadonlySet<string>): void {
+    this.highlight = runIds;
+    this.chart?.setHighlight(runIds);
+  }
+
+  /** `colors`: each shown run's colour in an overlay (none for one run: the points are coloured by dim). */
+  render(m: ViewModel & Pick<PanelModel, 'settings'>, theme: PanelTheme, colors: ReadonlyMap<string, string> = new Map()): void {
     const { store, state } = m;
     const shown = shownRuns(m);
     const metric = frontierMetric(store, currentMrlMetric(store, state));
@@ -54,8 +62,11 @@ export class FrontierView {
       percent,
     );
     this.el.what.textContent = `${metric} · step ${pick.label}`;
-    this.chart ??= new FrontierChart(this.el.canvas, theme);
-    this.chart.update(runs, metric, percent, allDimsSorted(store));
+    if (!this.chart) {
+      this.chart = new FrontierChart(this.el.canvas, theme);
+      this.chart.setHighlight(this.highlight);
+    }
+    this.chart.update(runs, metric, percent, allDimsSorted(store), colors);
     const lines = frontierLines(runs);
     if (lines.join('\n') === this.adviceLines.join('\n')) return;
     this.adviceLines = lines;

@@ -1,6 +1,7 @@
 /**
  * The MRL curve: a metric against the embedding dim (x on a log2 axis) at one eval step (the latest, or
- * the one the slider picks), one line per run (dash/marker per run, each point coloured by its dim), and
+ * the one the slider picks), one line per run (one run: each point coloured by its dim; an overlay: the
+ * run's colour, highlighted as on the time charts, runHighlight.ts), and
  * funnel retrieval (shortlist with a small dim, re-rank with a larger one) as a separate marker at the
  * re-rank dim when the run reports it.
  *
@@ -17,12 +18,15 @@ import { dimColor, hexOf, RUN_DASHES, RUN_MARKERS, withAlpha } from '../charts/c
 import type { MetricsStore } from '../app/store';
 import { formatStep, formatValue } from '../charts/axes';
 import { funnelDims, latestFunnelAtOrBefore } from './mrlData';
+import { applyRunHighlight, rememberStyles, type RunDataset } from './runHighlight';
 
 export interface MrlRun {
   id: string;
   name: string;
   index: number;
   config?: Record<string, unknown> | null;
+  /** The run's colour in an overlay (more than one run); absent for one run (points coloured by dim). */
+  color?: string;
 }
 
 export interface MrlPoint {
@@ -66,6 +70,8 @@ export class MrlChart {
   /** The dim advisor per shown run, in run order. */
   advice: RunAdvice[] = [];
   advisorMarks: AdvisorMark[] = [];
+  /** Highlighted runs (the run legend). */
+  private highlight: ReadonlySet<string> = new Set();
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -90,8 +96,9 @@ export class MrlChart {
         ctx.beginPath();
         ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
         ctx.clip();
-        // Marks for the runs the legend names (the first RUN_LEGEND_MAX): 500 lines would hide the curves.
-        for (const ra of this.advice.slice(0, RUN_LEGEND_MAX)) {
+        // Marks for the highlighted runs, else the first RUN_LEGEND_MAX: 500 lines would hide the curves.
+        const marked = this.highlight.size ? this.advice.filter((ra) => this.highlight.has(ra.runId)) : this.advice;
+        for (const ra of marked.slice(0, RUN_LEGEND_MAX)) {
           const a = ra.advice;
           if (!a) continue;
           const dash = RUN_DASHES[ra.index % RUN_DASHES.length];
@@ -166,21 +173,24 @@ export class MrlChart {
             usePointStyle: true,
             boxHeight: 7,
             padding: 10,
-            // Points are coloured by dim; the legend entry stands for the run, so draw its marker neutral.
-            // Bounded like the time charts' legends: the first RUN_LEGEND_MAX runs, then "+ N more runs".
+            // One run: points are coloured by dim, so its entry is drawn neutral. An overlay: in the run's
+            // colour, up to RUN_LEGEND_MAX runs; past that none (the run legend above the charts lists them all).
             generateLabels: (chart: Chart) => {
               const all = Chart.defaults.plugins.legend.labels.generateLabels(chart);
+              const overlay = this.runCount > 1;
               const keep = all.filter(
-                (it) => ((chart.data.datasets[it.datasetIndex ?? 0] as { _run?: number })._run ?? 0) < RUN_LEGEND_MAX,
+                (it) =>
+                  (!overlay || this.runCount <= RUN_LEGEND_MAX) &&
+                  ((chart.data.datasets[it.datasetIndex ?? 0] as { _run?: number })._run ?? 0) < RUN_LEGEND_MAX,
               );
               const out = keep.map((it) => ({
                 ...it,
-                fillStyle: it.text.includes(' funnel ') ? it.fillStyle : t.fg,
-                strokeStyle: it.text.includes(' funnel ') ? it.strokeStyle : t.fg,
+                fillStyle: overlay || it.text.includes(' funnel ') ? it.fillStyle : t.fg,
+                strokeStyle: overlay || it.text.includes(' funnel ') ? it.strokeStyle : t.fg,
                 fontColor: t.fg,
               }));
               const more = this.runCount - RUN_LEGEND_MAX;
-              if (more > 0)
+              if (more > 0 && !overlay)
                 out.push({
                   text: `+ ${more} more runs`,
                   fillStyle: 'transparent',
@@ -264,21 +274,23 @@ export class MrlChart {
         colors.push(dimColor(d, allDims, t.kind));
         this.points.push({ runId: run.id, dim: d, y: s.y[i], step: at });
       }
-      const dash = RUN_DASHES[run.index % RUN_DASHES.length];
-      const marker = RUN_MARKERS[run.index % RUN_MARKERS.length];
+      const dash = run.color ? [] : RUN_DASHES[run.index % RUN_DASHES.length];
+      const marker = run.color ? RUN_MARKERS[0] : RUN_MARKERS[run.index % RUN_MARKERS.length];
+      const line = run.color ?? withAlpha(hexOf(t.fg), 0.55);
       datasets.push({
         _run: run.index,
+        _runId: run.id,
         label: `${run.name} @ step ${formatStep(at)}`,
         data,
-        borderColor: withAlpha(hexOf(t.fg), 0.55),
+        borderColor: line,
         borderDash: dash,
-        borderWidth: 1.5,
+        borderWidth: run.color ? 2 : 1.5,
         pointStyle: marker,
-        pointRadius: 5,
+        pointRadius: run.color ? 4 : 5,
         pointHoverRadius: 7,
-        pointBackgroundColor: colors,
-        pointBorderColor: colors,
-        backgroundColor: withAlpha(hexOf(t.fg), 0.55),
+        pointBackgroundColor: run.color ? colors.map(() => run.color!) : colors,
+        pointBorderColor: run.color ? colors.map(() => run.color!) : colors,
+        backgroundColor: line,
       });
       // Funnel: at the step shown, if the run reported `funnel:<metric>`.
       const rec = rd.funnel.get(at) ?? latestFunnelAtOrBefore(rd.funnel, at);
@@ -299,6 +311,7 @@ export class MrlChart {
           const saved = fp.macsSaved !== undefined ? `, ${formatValue(fp.macsSaved * 100)}% multiply-adds saved` : '';
           datasets.push({
             _run: run.index,
+            _runId: run.id,
             type: 'scatter',
             label: `${run.name} funnel ${fd[0]}→${fd[1]}${saved}`,
             data: [{ x: Math.log2(fd[1]), y: rec[metric] }],
@@ -313,12 +326,21 @@ export class MrlChart {
         }
       }
     }
+    rememberStyles(datasets);
+    applyRunHighlight(datasets, this.highlight);
     this.chart.data.datasets = datasets;
     (this.chart.options.scales as any).y.title = { display: true, text: `${metric} (${split})`, color: t.muted };
     const xs = this.points.map((p) => Math.log2(p.dim));
     const xo = (this.chart.options.scales as any).x;
     xo.min = xs.length ? Math.floor(Math.min(...xs)) - 0.25 : undefined;
     xo.max = xs.length ? Math.ceil(Math.max(...xs)) + 0.25 : undefined;
+    this.chart.update('none');
+  }
+
+  /** Highlight these runs (the run legend): restyled in place. */
+  setHighlight(runIds: ReadonlySet<string>): void {
+    this.highlight = new Set(runIds);
+    applyRunHighlight(this.chart.data.datasets as RunDataset[], this.highlight);
     this.chart.update('none');
   }
 

@@ -3,6 +3,7 @@
  * shown, the eval steps the slider walks, and where the slider stands. Pure (no DOM, no Chart.js).
  */
 import { compareAdvice, DEFAULT_ADVISOR_PERCENT, describeAdvice, type DimAdvice } from '../../src/insights/dimAdvisor';
+import { percentBeside } from '../../src/insights/percent';
 import { RUN_LEGEND_MAX } from '../charts/chartSpecs';
 import { compareMetricIds, shownRuns, type ViewModel } from '../app/model';
 import { isFloat32Metric } from '../app/precision';
@@ -109,7 +110,9 @@ export function describeFunnel(a: DimAdvice): string | null {
   if (!f) return null;
   const dims = f.shortlistDim !== undefined && f.rerankDim !== undefined ? ` ${f.shortlistDim}→${f.rerankDim}` : '';
   const verdict = f.reachesTarget ? `reaches ${a.percent} %` : `below ${a.percent} %`;
-  return `funnel${dims}: ${Math.round(f.ratio * 100)} % of full at the cost of dim ${Math.round(f.equivalentDim)} (${verdict})`;
+  // Never rounded onto the target it is compared with (0.9464 is "94.6 %", below 95 %).
+  const pct = percentBeside(f.ratio, a.percent, f.reachesTarget);
+  return `funnel${dims}: ${pct} % of full at the cost of dim ${Math.round(f.equivalentDim)} (${verdict})`;
 }
 
 /**

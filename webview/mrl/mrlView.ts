@@ -46,7 +46,15 @@ export class MrlView {
     this.chart?.setTheme(theme);
   }
 
-  render(m: ViewModel, theme: PanelTheme): void {
+  private highlight: ReadonlySet<string> = new Set();
+  /** Highlight these runs (the run legend). */
+  setHighlight(runIds: ReadonlySet<string>): void {
+    this.highlight = runIds;
+    this.chart?.setHighlight(runIds);
+  }
+
+  /** `colors`: each shown run's colour in an overlay (none for one run: the points are coloured by dim). */
+  render(m: ViewModel, theme: PanelTheme, colors: ReadonlyMap<string, string> = new Map()): void {
     const { store, state } = m;
     const el = this.el;
     const mid = currentMrlMetric(store, state);
@@ -75,12 +83,15 @@ export class MrlView {
     el.step.value = String(Math.max(0, pick.index));
     el.step.disabled = steps.length < 2;
     el.stepValue.value = pick.label;
-    this.chart ??= new MrlChart(el.canvas, theme);
+    if (!this.chart) {
+      this.chart = new MrlChart(el.canvas, theme);
+      this.chart.setHighlight(this.highlight);
+    }
     const metric = store.metrics.get(mid)!;
     const dims = allDimsSorted(store).filter((d) => !state.hiddenDims.includes(d));
     this.chart.update(
       store,
-      shown.map((r, index) => ({ id: r.id, name: runLabel(r), index, config: r.config })),
+      shown.map((r, index) => ({ id: r.id, name: runLabel(r), index, config: r.config, color: colors.get(r.id) })),
       metric.split,
       metric.metric,
       pick.step,

@@ -14,6 +14,7 @@ import { PRECISION_VARIANTS, variantName, variantOf } from '../app/precision';
 import type { PanelSettings } from '../../src/protocol/panelMessages';
 import type { TableRow } from './rows';
 import { formatNumber, type CellValue, type ColumnKind } from './cellFormat';
+import { provenanceColumns } from './provenanceColumns';
 
 export type ColumnGroup = 'run' | 'param' | 'metric' | 'funnel' | 'advisor' | 'frontier';
 /** How a value is shown (and written to CSV). */
@@ -30,6 +31,10 @@ export interface Column {
   value(row: TableRow, now: number): CellValue;
   /** A cell's tooltip, where the value needs explaining. */
   cellTitle?(row: TableRow): string | undefined;
+  /** A cell's text where it says more than its value (a combination of repeats: mean ± std (n)); else formatCell. */
+  cellText?(row: TableRow, now: number): string | undefined;
+  /** Its width (ch) where that text needs more than the label's (gridGeometry.columnWidthCh). */
+  widthCh?: number;
 }
 
 /** What the user changed in the column chooser, on top of the defaults. */
@@ -94,6 +99,7 @@ function runColumns(): Column[] {
     col('backend', 'backend', 'text', 'Compute backend', (r) => r.run.backend),
     col('step', 'step', 'int', 'Last step written', (r) => num(r.run.summary?.lastStep) ?? num(r.run.step)),
     col('loss', 'loss', 'number', 'Latest training loss', (r) => num(r.run.summary?.loss)),
+    ...provenanceColumns(),
   ];
 }
 

@@ -33,7 +33,30 @@ const RUN_WIDTHS: Record<string, number> = {
   loss: 9,
 };
 
+/** Columns that stay in view when the table scrolls sideways (position: sticky), when they lead the
+ *  columns shown: a sort by a metric far right must not leave rows without their names. */
+const FROZEN_KEYS = new Set(['status', 'name']);
+
+/** How many of the leading columns are frozen (the checkbox column always is). */
+export function frozenCount(cols: readonly Pick<Column, 'key' | 'group'>[]): number {
+  let n = 0;
+  while (n < cols.length && cols[n].group === 'run' && FROZEN_KEYS.has(cols[n].key)) n++;
+  return n;
+}
+
+/** The sticky `left` (px) of each frozen column: the checkbox column, then the widths before it. */
+export function frozenLefts(cols: readonly Column[], frozen: number, chPx: number): number[] {
+  const out: number[] = [];
+  let x = SELECT_COL_PX;
+  for (let j = 0; j < frozen; j++) {
+    out.push(x);
+    x += columnWidthCh(cols[j]) * chPx;
+  }
+  return out;
+}
+
 export function columnWidthCh(c: Column): number {
+  if (c.widthCh !== undefined) return c.widthCh;
   const fixed = RUN_WIDTHS[c.key];
   if (fixed !== undefined && c.group === 'run') return fixed;
   return Math.min(32, Math.max(c.kind === 'text' ? 10 : 8, c.label.length + 4));

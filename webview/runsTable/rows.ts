@@ -7,11 +7,12 @@ import { flattenConfig, type FlatConfig } from '../../src/config/diff';
 import { adviseDim, type DimAdvice } from '../../src/insights/dimAdvisor';
 import { adviseFrontier, type FrontierAdvice } from '../../src/insights/frontier';
 import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
-import { runDisplayName } from '../../src/insights/runLabel';
+import { runLabel } from '../app/model';
 
 export interface TableRow {
   run: PanelRun;
-  /** What the tree and the legends call the run (src/insights/runLabel.ts). */
+  /** What the tree and the legends call the run: over the run list, runs of one name lead with what
+   *  differs between them (src/insights/runLabel.ts, relabelRuns). */
   name: string;
   tags: string[];
   /** config.json flattened to dotted paths (src/config/diff.ts). */
@@ -26,7 +27,7 @@ export interface TableRow {
   haystack: string;
 }
 
-const cache = new WeakMap<PanelRun, { percent: number; row: TableRow }>();
+const cache = new WeakMap<PanelRun, { percent: number; name: string; row: TableRow }>();
 
 function ms(iso: string | null | undefined): number | undefined {
   if (!iso) return undefined;
@@ -36,12 +37,13 @@ function ms(iso: string | null | undefined): number | undefined {
 
 export function tableRow(run: PanelRun, settings: PanelSettings): TableRow {
   const hit = cache.get(run);
-  if (hit && hit.percent === settings.advisorPercent) return hit.row;
+  const name = runLabel(run);
+  // Another run of the same name came or went: the label (and what the filter searches) changes.
+  if (hit && hit.percent === settings.advisorPercent && hit.name === name) return hit.row;
   const s = run.summary;
   const advice = s ? adviseDim(s.last, { percent: settings.advisorPercent, values: s.lastValues }) : null;
   const frontier = s ? adviseFrontier(s.last, { percent: settings.advisorPercent }) : null;
   const tags = run.notes?.tags ?? [];
-  const name = runDisplayName(run);
   const row: TableRow = {
     run,
     name,
@@ -53,7 +55,7 @@ export function tableRow(run: PanelRun, settings: PanelSettings): TableRow {
     endedMs: ms(run.endedAt),
     haystack: [name, run.name, run.id, ...tags, run.notes?.note ?? ''].join('\n').toLowerCase(),
   };
-  cache.set(run, { percent: settings.advisorPercent, row });
+  cache.set(run, { percent: settings.advisorPercent, name, row });
   return row;
 }
 

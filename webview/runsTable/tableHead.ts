@@ -6,7 +6,7 @@
  */
 import type { Column } from './columns';
 import { el } from './dom';
-import { columnWidthCh, SELECT_COL_PX } from './gridGeometry';
+import { columnWidthCh, frozenCount, SELECT_COL_PX } from './gridGeometry';
 import type { SortSpec } from './sort';
 
 export interface TableHeadCallbacks {
@@ -65,8 +65,11 @@ export class TableHead {
     cb.addEventListener('change', () => this.cb.selectAll());
     all.append(cb);
     tr.append(all);
-    for (const c of cols) {
+    const f = frozenCount(cols);
+    for (const [j, c] of cols.entries()) {
       const th = el('th', `col-${c.group}`, c.label);
+      // Frozen (sticky) like their cells: the name stays over the names (virtualGrid.ts).
+      if (j < f) th.classList.add('frozen', `frozen-${j}`, ...(j === f - 1 ? ['frozen-last'] : []));
       th.scope = 'col';
       th.dataset.key = c.key;
       th.title = c.title;

@@ -5,6 +5,7 @@
 import type { PanelRun, PanelSettings } from '../../src/protocol/panelMessages';
 import { deriveColumns, filterableColumns, type Column, type ColumnPrefs } from './columns';
 import { applyFilter, parseFilter } from './filter';
+import { groupRepeatRows, withRepeatStats } from './repeatRows';
 import { tableRows, type TableRow } from './rows';
 import { sortRows, type SortDir, type SortSpec } from './sort';
 
@@ -13,11 +14,13 @@ export interface TableUiState {
   sort: SortSpec | null;
   filter: string;
   groupBySweep: boolean;
+  /** One row per sweep combination for its repeats (repeatRows.ts): mean ± std (n) in the metric cells. */
+  groupRepeats: boolean;
   columns: ColumnPrefs;
 }
 
 export function defaultTableState(): TableUiState {
-  return { sort: null, filter: '', groupBySweep: false, columns: { shown: [], hidden: [] } };
+  return { sort: null, filter: '', groupBySweep: false, groupRepeats: false, columns: { shown: [], hidden: [] } };
 }
 
 function strArray(x: unknown): x is string[] {
@@ -34,6 +37,7 @@ export function loadTableState(raw: unknown): TableUiState {
     s.sort = { key: sort.key, dir: sort.dir as SortDir };
   if (typeof r.filter === 'string') s.filter = r.filter;
   if (typeof r.groupBySweep === 'boolean') s.groupBySweep = r.groupBySweep;
+  if (typeof r.groupRepeats === 'boolean') s.groupRepeats = r.groupRepeats;
   const c = r.columns as { shown?: unknown; hidden?: unknown } | undefined;
   if (c && strArray(c.shown) && strArray(c.hidden)) s.columns = { shown: c.shown, hidden: c.hidden };
   return s;
@@ -85,7 +89,14 @@ function filterColumnsOf(all: TableRow[], settings: PanelSettings): Column[] {
   return cols;
 }
 
-export function buildTableView(runs: readonly PanelRun[], settings: PanelSettings, ui: TableUiState, now: number): TableView {
+/** `only`: the runs to keep besides the filter (the sweep shape's brushes), null for all. */
+export function buildTableView(
+  runs: readonly PanelRun[],
+  settings: PanelSettings,
+  ui: TableUiState,
+  now: number,
+  only: ReadonlySet<string> | null = null,
+): TableView {
   const all = tableRows(runs, settings);
   let shown = all;
   let filterError: string | null = null;
@@ -94,7 +105,14 @@ export function buildTableView(runs: readonly PanelRun[], settings: PanelSetting
     if (f.ok) shown = applyFilter(all, f.test, now);
     else filterError = f.error;
   }
+  if (only) shown = shown.filter((r) => only.has(r.run.id));
+  // Grouped repeats: the params shown by default are those that differ among the combinations (not the seed).
+  if (ui.groupRepeats) shown = groupRepeatRows(shown, settings);
   const cols = deriveColumns(all, shown, ui.columns, settings);
+  if (ui.groupRepeats) {
+    cols.all = withRepeatStats(cols.all);
+    cols.visible = withRepeatStats(cols.visible);
+  }
   const sortCol = ui.sort ? cols.all.find((c) => c.key === ui.sort!.key) : undefined;
   const sorted = sortRows(shown, sortCol, ui.sort?.dir ?? 'asc', now);
   const g = ui.groupBySweep ? grouped(sorted) : { rows: sorted, items: sorted.map((row) => ({ kind: 'row' as const, row })) };

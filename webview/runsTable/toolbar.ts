@@ -44,6 +44,7 @@ export function actionsEnabled(selected: readonly PanelRun[], n: number): Record
 export interface ToolbarCallbacks {
   filter(text: string): void;
   groupBySweep(on: boolean): void;
+  groupRepeats(on: boolean): void;
   toggleChooser(): void;
   action(action: RunAction): void;
   exportCsv(): void;
@@ -74,6 +75,14 @@ export class TableToolbar {
     groupToggle.id = 'groupBySweep';
     groupToggle.checked = ui.groupBySweep;
     groupLabel.append(groupToggle, el('span', undefined, 'Group by sweep'));
+    const repeatLabel = el('label', 'field check');
+    repeatLabel.title = 'One row per sweep combination for its repeats (sweep "repeat"): mean ± std (n) in the metric cells';
+    const repeatToggle = el('input');
+    repeatToggle.type = 'checkbox';
+    repeatToggle.id = 'groupRepeats';
+    repeatToggle.checked = ui.groupRepeats;
+    repeatToggle.addEventListener('change', () => cb.groupRepeats(repeatToggle.checked));
+    repeatLabel.append(repeatToggle, el('span', undefined, 'Group repeats'));
     this.chooserButton = el('button', 'icon-btn', 'Columns…');
     this.chooserButton.type = 'button';
     this.chooserButton.id = 'columnChooserButton';
@@ -98,7 +107,7 @@ export class TableToolbar {
     csv.title = 'Save the table as shown (columns, filter, order) as CSV';
     csv.addEventListener('click', () => cb.exportCsv());
     actions.append(csv);
-    bar.append(this.filterInput, groupLabel, this.chooserButton, this.count, actions);
+    bar.append(this.filterInput, groupLabel, repeatLabel, this.chooserButton, this.count, actions);
     this.filterError = el('div', 'filter-error');
     this.filterError.id = 'tableFilterError';
     this.filterError.setAttribute('role', 'status');

@@ -8,6 +8,7 @@ import type { PanelRun, PanelSettings, RunAction } from '../../src/protocol/pane
 import { ColumnChooser } from './columnChooser';
 import { tableCsv, tableCsvFileName } from './csv';
 import { attachRowInput } from './rowInput';
+import { memberIds, memberRuns } from './repeatRows';
 import { emptySelection, pruneSelection, toggleAll, type Selection } from './selection';
 import { nextSort } from './sort';
 import { buildTableView, type TableUiState, type TableView } from './tableModel';
@@ -28,6 +29,8 @@ export class RunsTableView {
   private readonly chooser: ColumnChooser;
   private readonly grid: VirtualGrid;
   private runs: PanelRun[] = [];
+  /** The runs to keep besides the filter (the sweep shape's brushes); null: all. */
+  private only: ReadonlySet<string> | null = null;
   private settings: PanelSettings = { advisorPercent: 95 };
   /** Time of the last render: durations of running runs and filters on them read the same clock. */
   private now = Date.now();
@@ -47,6 +50,10 @@ export class RunsTableView {
       },
       groupBySweep: (on) => {
         ui.groupBySweep = on;
+        this.changed();
+      },
+      groupRepeats: (on) => {
+        ui.groupRepeats = on;
         this.changed();
       },
       toggleChooser: () => this.chooser.toggle(),
@@ -92,6 +99,12 @@ export class RunsTableView {
     this.render();
   }
 
+  /** Keep only these runs (and what the filter keeps of them); null shows every run again. */
+  setOnly(ids: ReadonlySet<string> | null): void {
+    this.only = ids;
+    this.render();
+  }
+
   private changed(): void {
     this.cb.save();
     this.render();
@@ -102,8 +115,9 @@ export class RunsTableView {
     return this.view ? this.view.rows.map((r) => r.run.id) : [];
   }
 
+  /** The selected runs, in order (a combination's row of repeats: every repeat). */
   selectedIds(): string[] {
-    return this.order().filter((id) => this.sel.selected.has(id));
+    return this.view ? this.view.rows.filter((r) => this.sel.selected.has(r.run.id)).flatMap(memberIds) : [];
   }
 
   csv(): string {
@@ -113,12 +127,15 @@ export class RunsTableView {
   render(): void {
     const t0 = performance.now();
     this.now = Date.now();
-    const v = buildTableView(this.runs, this.settings, this.ui, this.now);
+    const v = buildTableView(this.runs, this.settings, this.ui, this.now, this.only);
     this.view = v;
     this.lastBuildMs = performance.now() - t0;
     pruneSelection(this.sel, new Set(v.rows.map((r) => r.run.id)));
     this.toolbar.showFilterError(v.filterError);
-    this.toolbar.showCount(v.rows.length, v.total);
+    this.toolbar.showCount(
+      v.rows.reduce((k, r) => k + memberRuns(r).length, 0),
+      v.total,
+    );
     this.grid.render(v, this.ui.sort, this.now);
     this.syncSelection();
     if (this.chooser.open) this.chooser.render();
@@ -131,8 +148,9 @@ export class RunsTableView {
     this.grid.paintSelection(this.sel.selected, this.sel.focus ?? order[0] ?? null);
     const n = order.filter((id) => this.sel.selected.has(id)).length;
     this.grid.head.paintSelectAll(n, order.length);
-    const runs = this.view ? this.view.rows.filter((r) => this.sel.selected.has(r.run.id)).map((r) => r.run) : [];
-    this.toolbar.enableActions(runs, n);
+    // A combination's row of repeats acts on every repeat.
+    const runs = this.view ? this.view.rows.filter((r) => this.sel.selected.has(r.run.id)).flatMap(memberRuns) : [];
+    this.toolbar.enableActions(runs, runs.length);
   }
 
   private sortBy(key: string): void {

@@ -2,12 +2,23 @@
  * The runs table itself, with 2-D virtual scrolling: only the rows in view (plus an overscan) are in the
  * DOM, spacer rows above and below keep the scroll height, and columns scrolled far left or right are one
  * blank cell each side (the colgroup keeps the widths). Measured: drawing all 500 rows × ~70 columns took
- * seconds of script and layout. The header is tableHead.ts, the geometry gridGeometry.ts.
+ * seconds of script and layout. The checkbox, status and name columns are frozen (position: sticky, and
+ * always drawn): scrolled sideways to a metric, every row keeps its name. The header is tableHead.ts, the
+ * geometry gridGeometry.ts.
  */
 import type { Column } from './columns';
 import { formatCell } from './cellFormat';
 import { el, setText } from './dom';
-import { columnEdges, ROW_PX_GUESS, scrollTopToShow, visibleCols, visibleRows, type Viewport } from './gridGeometry';
+import {
+  columnEdges,
+  frozenCount,
+  frozenLefts,
+  ROW_PX_GUESS,
+  scrollTopToShow,
+  visibleCols,
+  visibleRows,
+  type Viewport,
+} from './gridGeometry';
 import type { SortSpec } from './sort';
 import { TableHead, type TableHeadCallbacks } from './tableHead';
 import type { TableView } from './tableModel';
@@ -52,6 +63,8 @@ export class VirtualGrid {
   /** Left and right edge (px) of each visible column, measured on the header when the columns change. */
   private colEdges: [number, number][] = [];
   private colKeys = '';
+  /** The frozen columns whose sticky offsets are set on the table (CSS variables --frozen-left-j). */
+  private frozenKeys = '';
   private chWidth = 0;
   /** Row height in px, measured on the first row drawn (all rows are one line: white-space nowrap). */
   private rowHeight = 0;
@@ -154,16 +167,21 @@ export class VirtualGrid {
     const v = this.v;
     if (!v) return;
     const [from, to] = visibleRows(this.viewport, this.rowHeight, v.items.length);
-    const [c0, c1] = visibleCols(this.colEdges, this.viewport, v.columns.length);
+    // The frozen columns are drawn wherever the table is scrolled; the window covers the others.
+    const f = frozenCount(v.columns);
+    this.pinFrozen(v.columns, f);
+    const vc = visibleCols(this.colEdges, this.viewport, v.columns.length);
+    const c0 = Math.max(vc[0], f);
+    const c1 = Math.max(vc[1], c0);
     const d = this.drawnRange;
     if (d && d[0] === from && d[1] === to && d[2] === c0 && d[3] === c1) return;
     this.drawnRange = [from, to, c0, c1];
     const ncols = v.columns.length;
-    const cols = v.columns.slice(c0, c1);
+    const cols = [...v.columns.slice(0, f), ...v.columns.slice(c0, c1)];
     const body = this.body;
     const ncol = v.columns.length + 1;
     const hadFocus = body.contains(document.activeElement);
-    const colSig = `${c0}\t${c1}\t${ncols}\n${cols.map((c) => c.key).join('\n')}`;
+    const colSig = `${f}\t${c0}\t${c1}\t${ncols}\n${cols.map((c) => c.key).join('\n')}`;
     if (colSig !== this.slotCols || body.firstChild !== this.topSpacer) {
       this.slotCols = colSig;
       this.slots = [];
@@ -191,7 +209,7 @@ export class VirtualGrid {
       let tr = this.slots[k];
       const isGroup = it.kind === 'group';
       if (!tr || tr.classList.contains('group-row') !== isGroup) {
-        const fresh = isGroup ? groupRow(ncol) : this.runRow(v.columns, c0, c1);
+        const fresh = isGroup ? groupRow(ncol) : this.runRow(v.columns, f, c0, c1);
         if (tr) tr.replaceWith(fresh);
         else body.insertBefore(fresh, this.bottomSpacer);
         this.slots[k] = tr = fresh;
@@ -211,12 +229,14 @@ export class VirtualGrid {
       tr.setAttribute('aria-rowindex', String(i + 2));
       const cb = tr.cells[0].firstChild as HTMLInputElement;
       cb.setAttribute('aria-label', `Select ${r.name}`);
-      let ci = c0 > 0 ? 2 : 1;
-      for (const c of cols) {
+      let ci = 1;
+      for (let k = 0; k < cols.length; k++) {
+        const c = cols[k];
+        if (k === f && c0 > f) ci++; // the blank cell of the columns scrolled out on the left
         const td = tr.cells[ci++];
         const val = c.value(r, now);
         if (c.key === 'status') setText(td.lastChild as Text, ` ${formatCell(c, val)}`);
-        else setText(td, formatCell(c, val));
+        else setText(td, c.cellText?.(r, now) ?? formatCell(c, val));
         const tip = c.cellTitle?.(r) ?? '';
         if (td.title !== tip) td.title = tip;
       }
@@ -236,8 +256,9 @@ export class VirtualGrid {
     this.cb.drawn(hadFocus);
   }
 
-  /** An empty run row for the columns [c0, c1): checkbox, blank cells for the columns out of view. */
-  private runRow(all: readonly Column[], c0: number, c1: number): HTMLTableRowElement {
+  /** An empty run row for the frozen columns [0, f) and the columns [c0, c1): checkbox, blank cells for
+   *  the columns out of view. */
+  private runRow(all: readonly Column[], f: number, c0: number, c1: number): HTMLTableRowElement {
     const tr = el('tr', 'run-row');
     tr.tabIndex = -1;
     const sc = el('td', 'select-col');
@@ -246,21 +267,38 @@ export class VirtualGrid {
     cb.tabIndex = -1;
     sc.append(cb);
     tr.append(sc);
-    // Columns scrolled far out of view are one empty cell each side (the colgroup keeps the widths).
-    if (c0 > 0) tr.append(blankCell(c0));
-    for (let j = c0; j < c1; j++) {
+    const cell = (j: number) => {
       const c = all[j];
       const td = el('td');
       if (c.kind !== 'text') td.className = 'num';
+      if (j < f) td.classList.add('frozen', `frozen-${j}`, ...(j === f - 1 ? ['frozen-last'] : []));
       if (c.key === 'status') {
         const dot = el('span', 'status-dot');
         dot.setAttribute('aria-hidden', 'true');
         td.append(dot, document.createTextNode(''));
       }
       tr.append(td);
-    }
+    };
+    for (let j = 0; j < f; j++) cell(j);
+    // Columns scrolled far out of view are one empty cell each side (the colgroup keeps the widths).
+    if (c0 > f) tr.append(blankCell(c0 - f));
+    for (let j = c0; j < c1; j++) cell(j);
     if (c1 < all.length) tr.append(blankCell(all.length - c1));
     return tr;
+  }
+
+  /** The frozen columns' sticky offsets, as CSS variables on the table (the cells' classes use them; the
+   *  CSP allows no style attributes), set once the font's ch is known (not while the tab is hidden). */
+  private pinFrozen(cols: readonly Column[], f: number): void {
+    const keys = cols
+      .slice(0, f)
+      .map((c) => c.key)
+      .join('\n');
+    if (keys === this.frozenKeys) return;
+    const ch = this.chPx();
+    if (!ch) return;
+    this.frozenKeys = keys;
+    frozenLefts(cols, f, ch).forEach((x, j) => this.table.style.setProperty(`--frozen-left-${j}`, `${x}px`));
   }
 
   /** Selection and the tab stop onto the rows drawn (no redraw). */

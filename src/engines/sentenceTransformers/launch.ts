@@ -24,6 +24,7 @@ import { writeFileAtomic } from '../../runs/atomicFile';
 import type { RunConfig } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo } from '../../protocol/runFolder';
 import { prepareData } from '../../data/dataset';
+import { provenance } from '../../runs/gitProvenance';
 import { DataError } from '../../data/types';
 import { acquireRunLock, defaultRunsDir, makeRunId, releaseRunLock, RunLockedError, RunWriter } from '../../runs/runWriter';
 import { readJsonFile } from '../../runs/safeRead';
@@ -288,6 +289,7 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
     configFile: file,
     baseDir,
     devices: config.devices,
+    ...provenance(file, data.sources),
   };
   if (config.devices > 1) info.rendezvous = RENDEZVOUS;
   if (config.training.maxSteps > 0) info.totalSteps = config.training.maxSteps;

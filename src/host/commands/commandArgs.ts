@@ -38,3 +38,10 @@ export function sweepTargetOf(a: unknown): { sweepId: string } | { runId: string
   }
   return undefined;
 }
+
+/** Cancel Queued Run's target: a queued node `{kind: 'queued', runId}` or a run id; else undefined. */
+export function queuedTargetOf(a: unknown): string | undefined {
+  if (typeof a === 'string') return a || undefined;
+  const n = a as { kind?: unknown; runId?: unknown } | null;
+  return n && typeof n === 'object' && n.kind === 'queued' && typeof n.runId === 'string' ? n.runId : undefined;
+}

@@ -17,6 +17,7 @@ export const CMD = {
   refresh: 'matryoshkaLab.refreshRuns',
   showLog: 'matryoshkaLab.showLog',
   stopSweep: 'matryoshkaLab.stopSweep',
+  cancelQueuedRun: 'matryoshkaLab.cancelQueuedRun',
   exportModel: 'matryoshkaLab.exportModel',
 } as const;
 

@@ -7,8 +7,9 @@ import * as vscode from 'vscode';
 import { isSafeRunId, isStrictlyInside, realPath } from '../../runs/runDir';
 import type { RunState } from '../../runs/store';
 import { RUN_FILES } from '../../protocol/runFolder';
+import { distinctRunLabels } from '../../insights/runLabel';
 import type { MetricsPanelView } from '../panel/panelApi';
-import { idsOf, sweepTargetOf } from './commandArgs';
+import { idsOf, queuedTargetOf, sweepTargetOf } from './commandArgs';
 import { registerNotesCommands } from './notesCommands';
 import { configName, configNameProblem, CONFIG_SUFFIX, exampleConfigs, freeConfigName, instantiateTemplate } from './configTemplate';
 import { CONFIG_GLOB, type ConfigValidation } from '../configEditor/configValidation';
@@ -17,6 +18,7 @@ import { logsDirProblem, outputLogFile } from '../launch/outputLog';
 import type { SweepLaunch } from '../launch/launchTypes';
 import type { RunsModel } from '../runsModel';
 import { SHOW_MORE_COMMAND, type RunsTreeProvider, type TreeNode } from '../runsView/tree';
+import { queuedDescription } from '../runsView/treeModel';
 import { confirm, pickRun, pickRuns, runItem, showError, showInfo, showWarning } from '../ui';
 import { CMD } from './commandIds';
 import { ExportCommand } from './exportCommand';
@@ -150,6 +152,33 @@ export class Commands {
     const r = this.launcher.stopSweep(sweepId);
     if (!r.stopped.length && !r.dropped.length) void showWarning(`sweep ${sweepId} has no run running or queued.`);
     return { sweepId, ...r };
+  }
+
+  /**
+   * Cancel a launch waiting in the queue (the runs view's inline action on a queued item): it leaves the
+   * queue and never starts. Target: a queued node or a run id; else a pick of the queued launches.
+   * → the run id cancelled, or undefined.
+   */
+  async cancelQueuedRun(a?: unknown): Promise<string | undefined> {
+    let runId = queuedTargetOf(Array.isArray(a) ? a[0] : a);
+    if (!runId && a === undefined) {
+      const queued = this.launcher.queued();
+      if (!queued.length) {
+        void showInfo('no run is waiting in the queue.');
+        return undefined;
+      }
+      const pick = await vscode.window.showQuickPick(
+        queued.map((q) => ({ label: `$(close) ${q.name}`, description: queuedDescription(q), detail: q.runId, runId: q.runId })),
+        { title: 'Cancel Queued Run', placeHolder: 'A run waiting for a free slot: it leaves the queue and never starts' },
+      );
+      runId = pick?.runId;
+    }
+    if (!runId) return undefined;
+    if (this.launcher.cancelQueued(runId)) return runId;
+    void showWarning(
+      this.model.get(runId)?.status === 'running' ? `${runId} has started: Stop Run stops it.` : `${runId} is not waiting in the queue.`,
+    );
+    return undefined;
   }
 
   /** The workspace's configs, the active editor's first; or "New config from template…". */
@@ -374,7 +403,11 @@ export class Commands {
     }
     const fa = vscode.Uri.file(path.join(ra.dir, RUN_FILES.config));
     const fb = vscode.Uri.file(path.join(rb.dir, RUN_FILES.config));
-    await openDiff({ uri: fa, label: ra.info.name }, { uri: fb, label: rb.info.name });
+    // The title leads with what differs (`lr=1e-3 · my-sweep ↔ lr=3e-4 · my-sweep`), not the shared name twice.
+    const [la, lb] = distinctRunLabels(
+      [ra, rb].map((r) => ({ id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep, config: r.config() })),
+    );
+    await openDiff({ uri: fa, label: la }, { uri: fb, label: la === lb ? `${lb} (${rb.id})` : lb });
     this.panel.showDiff([a, b]);
   }
 
@@ -404,6 +437,7 @@ export function registerCommands(d: Deps): void {
   const reg = (id: string, fn: (...args: any[]) => unknown) => d.ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
   reg(CMD.startRun, (arg?: vscode.Uri | string, opts?: StartRunOptions) => c.startRun(arg, opts));
   reg(CMD.stopSweep, (a?: unknown) => c.stopSweep(a));
+  reg(CMD.cancelQueuedRun, (a?: unknown) => c.cancelQueuedRun(a));
   reg(CMD.stopRun, (a?: RunArg, sel?: unknown) => c.stopRun(a, sel));
   reg(CMD.resumeRun, (a?: RunArg) => c.resumeRun(a));
   reg(CMD.deleteRun, (a?: RunArg, sel?: unknown) => c.deleteRun(a, sel));

@@ -38,6 +38,15 @@ export function withoutRelativeSchema(text: string): string {
   return applyEdits(text, modify(text, ['$schema'], undefined, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
 }
 
+/**
+ * Drop the comment lines that are commands of the Matryoshka Lab repository (`//   npm run train --
+ * --config examples/gist.mrl.json`, `//   npm ci && npm run demo`): the examples say how to run them
+ * from a clone, which means nothing in the user's workspace. Each such command sits on a line of its own.
+ */
+export function withoutRepoCommands(text: string): string {
+  return text.replace(/^[ \t]*\/\/[ \t]*npm (?:ci|run)\b.*(?:\r?\n|$)/gm, '');
+}
+
 /** Every "source" string (at any depth) naming a file rather than a builtin data set, in file order. */
 export function dataFileSources(text: string): string[] {
   const out: string[] = [];
@@ -69,12 +78,13 @@ export function configNameProblem(dir: string, name: string, exists: (p: string)
 }
 
 /**
- * Write the example `file` of `examplesDir` to `target`, without a relative "$schema". Data files it
- * names (relative to examples/, inside it, existing) are copied beside the new config unless already
- * there, so the config stays as written and the workspace owns its data.
+ * Write the example `file` of `examplesDir` to `target`, without a relative "$schema" nor the repository's
+ * commands in its comments (withoutRepoCommands). Data files it names (relative to examples/, inside it,
+ * existing) are copied beside the new config unless already there, so the config stays as written and
+ * the workspace owns its data.
  */
 export function instantiateTemplate(examplesDir: string, file: string, target: string): void {
-  const text = withoutRelativeSchema(readFileSync(path.join(examplesDir, file), 'utf8'));
+  const text = withoutRepoCommands(withoutRelativeSchema(readFileSync(path.join(examplesDir, file), 'utf8')));
   for (const rel of dataFileSources(text)) {
     const src = path.resolve(examplesDir, rel);
     const dst = path.resolve(path.dirname(target), rel);

@@ -7,20 +7,23 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { type ConfigDiagnostic, configDiagnostics, editorDiagnostics, rangesMeet } from '../../config/diagnostics';
+import { type ConfigDiagnostic, configDiagnostics, editorDiagnostics } from '../../config/diagnostics';
 import { quickFixesFor } from '../../config/quickFixes';
 import { validateText } from './validateAdapter';
 import type { SweepRunRef, ValidationOutcome } from '../launch/launchTypes';
 
 export const CONFIG_GLOB = '**/*.mrl.json';
+const severity = (s: ConfigDiagnostic['severity']) =>
+  s === 'error'
+    ? vscode.DiagnosticSeverity.Error
+    : s === 'warning'
+      ? vscode.DiagnosticSeverity.Warning
+      : vscode.DiagnosticSeverity.Information;
 export const isConfigUri = (u: vscode.Uri) => /\.mrl\.json$/i.test(u.path);
 
 export class ConfigValidation implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('matryoshkaLab');
   private details = new WeakMap<vscode.Diagnostic, ConfigDiagnostic>();
-  /** Per document: our diagnostics left unpublished because the JSON language service reports them
-   *  (editorDiagnostics); their quick fixes are offered on the language service's diagnostic. */
-  private unpublished = new Map<string, ConfigDiagnostic[]>();
   private timers = new Map<string, ReturnType<typeof setTimeout>>();
   private subs: vscode.Disposable[] = [];
   private schemaCache: Record<string, unknown> | undefined;
@@ -33,10 +36,7 @@ export class ConfigValidation implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
       vscode.workspace.onDidCloseTextDocument((d) => {
         // Keep diagnostics of closed files only if they were found on disk (launch validation).
-        if (isConfigUri(d.uri)) {
-          this.collection.delete(d.uri);
-          this.unpublished.delete(d.uri.toString());
-        }
+        if (isConfigUri(d.uri)) this.collection.delete(d.uri);
       }),
       vscode.languages.registerCodeActionsProvider({ pattern: CONFIG_GLOB }, this, {
         providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
@@ -82,8 +82,8 @@ export class ConfigValidation implements vscode.Disposable {
     return vscode.workspace.getConfiguration('json').get<boolean>('validate.enable', true) !== false;
   }
 
-  /** Diagnostics for one text: all of them are returned (a launch checks everything); those the JSON
-   *  language service does not report already are published. */
+  /** Diagnostics for one text: all of them are returned (a launch checks everything) and published, but
+   *  for JSON syntax errors in an open editor (the JSON language service reports those: editorDiagnostics). */
   diagnose(
     uri: vscode.Uri,
     text: string,
@@ -93,17 +93,9 @@ export class ConfigValidation implements vscode.Disposable {
     const v = validateText(text, uri.fsPath, roots);
     const diags = configDiagnostics(text, v.errors);
     const shown = editorDiagnostics(diags, this.schemaServiceValidates(uri));
-    this.unpublished.set(
-      uri.toString(),
-      diags.filter((d) => !shown.includes(d)),
-    );
     const vs = shown.map((d) => {
       const r = new vscode.Range(d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character);
-      const diag = new vscode.Diagnostic(
-        r,
-        d.message,
-        d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
-      );
+      const diag = new vscode.Diagnostic(r, d.message, severity(d.severity));
       diag.source = 'Matryoshka Lab';
       diag.code = d.kind;
       this.details.set(diag, d);
@@ -142,19 +134,10 @@ export class ConfigValidation implements vscode.Disposable {
   provideCodeActions(doc: vscode.TextDocument, range: vscode.Range, ctx: vscode.CodeActionContext): vscode.CodeAction[] {
     const out: vscode.CodeAction[] = [];
     const text = doc.getText();
-    const targets: { d: ConfigDiagnostic; diag?: vscode.Diagnostic }[] = [];
+    const targets: { d: ConfigDiagnostic; diag: vscode.Diagnostic }[] = [];
     for (const diag of ctx.diagnostics) {
       const d = this.details.get(diag);
       if (d) targets.push({ d, diag });
-    }
-    // Ours that the JSON language service reports instead: the fix goes with its diagnostic at that place.
-    const toRange = (r: vscode.Range) => ({
-      start: { line: r.start.line, character: r.start.character },
-      end: { line: r.end.line, character: r.end.character },
-    });
-    for (const d of this.unpublished.get(doc.uri.toString()) ?? []) {
-      if (!rangesMeet(d.range, toRange(range))) continue;
-      targets.push({ d, diag: ctx.diagnostics.find((x) => !this.details.has(x) && rangesMeet(d.range, toRange(x.range))) });
     }
     for (const { d, diag } of targets) {
       for (const f of quickFixesFor(d, text, this.schema(), (r) => [
@@ -162,7 +145,7 @@ export class ConfigValidation implements vscode.Disposable {
         doc.offsetAt(new vscode.Position(r.end.line, r.end.character)),
       ])) {
         const a = new vscode.CodeAction(f.title, vscode.CodeActionKind.QuickFix);
-        if (diag) a.diagnostics = [diag];
+        a.diagnostics = [diag];
         a.isPreferred = f.preferred;
         a.edit = new vscode.WorkspaceEdit();
         a.edit.replace(

@@ -1,7 +1,9 @@
 // How to launch the trainer, as pure functions (no vscode import) so it is unit-tested.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { QueuedItem } from '../runsView/treeModel';
 import type { ActiveSweep } from './launchTypes';
 
 export interface LaunchInput {
@@ -95,6 +97,45 @@ export class LaunchQueue<T> {
   }
   get length(): number {
     return this.items.length;
+  }
+  /** What waits, first to start first. */
+  list(): readonly T[] {
+    return this.items;
+  }
+}
+
+/** What the queue knows of a waiting launch (the launcher's bookkeeping, as far as the tree needs it). */
+export interface WaitingLaunch {
+  runId: string;
+  /** The config's name (a resume: the run's). */
+  name: string;
+  spawnArgs: { kind: 'start'; sweep?: SweepSlot } | { kind: 'resume' };
+  sweepName?: string;
+  sweepParams?: Record<string, unknown>;
+}
+
+/** The queue as the runs view shows it: each launch with its place ("queued · 2 of 3"). */
+export function queuedItems(waiting: readonly WaitingLaunch[]): QueuedItem[] {
+  return waiting.map((p, i) => {
+    const slot = p.spawnArgs.kind === 'start' ? p.spawnArgs.sweep : undefined;
+    const item: QueuedItem = {
+      runId: p.runId,
+      name: p.name,
+      resume: p.spawnArgs.kind === 'resume',
+      position: i + 1,
+      total: waiting.length,
+    };
+    if (slot) item.sweep = { id: slot.id, index: slot.index, params: p.sweepParams ?? {}, name: p.sweepName ?? p.name };
+    return item;
+  });
+}
+
+/** sha256 of a file's bytes ('' when it cannot be read: then any later read differs or fails alike). */
+export function fileHash(file: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return '';
   }
 }
 

@@ -3,34 +3,41 @@
  * file (never a pipe), so they keep running when the window reloads or the extension host exits; after a
  * reload the host finds them again through the runs folder (run.json pid) and tails their output file.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newSweepId } from '../../config/sweep';
+import { describeSweep, newSweepId } from '../../config/sweep';
+import { noEffectSummary } from '../../config/sweepEffects';
 import { readFileEnd } from '../../runs/tail';
-import { isForeignLock, liveLockHolder, LOCK_FILE, readProcCmdline, readRunLock } from '../../runs/trainerProcess';
+import { readProcCmdline } from '../../runs/trainerProcess';
 import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
+import type { RunConfig } from '../../protocol/runConfig';
 import type { RunState } from '../../runs/store';
 import { stopProcess } from '../../runs/stop';
-import { activeSweepsOf, backendFlag, LaunchQueue, launchPlan, spawnDetached, type SweepSlot } from './launchPlan';
+import { activeSweepsOf, backendFlag, fileHash, LaunchQueue, launchPlan, queuedItems, spawnDetached, type SweepSlot } from './launchPlan';
 import type { RunsModel } from '../runsModel';
+import type { QueuedItem } from '../runsView/treeModel';
 import { settings } from '../settings';
 import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes';
 import { LaunchProgress } from './launchProgress';
 import { logsDirProblem, outputLogFile } from './outputLog';
+import { refuseSignal } from './stopGuard';
 import { TrainerOutput } from './trainerOutput';
 import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
 
 interface Pending {
   runId: string;
   runDir: string;
+  /** The config's name (a resume: the run's); `label` says more for messages ("… (sweep run 2 of 4)"). */
+  name: string;
   label: string;
   spawnArgs: { kind: 'start'; configFile: string; backend?: string; sweep?: SweepSlot } | { kind: 'resume' };
   /** The sweep the run belongs to (a sweep's run resumed keeps it: Stop Sweep stops it too). */
   sweepId?: string;
   sweepName?: string;
+  /** A sweep run's values (its run.json `sweep.params` once it runs): the runs view labels it with them. */
+  sweepParams?: Record<string, unknown>;
   /** A queued sweep run: the config file's hash when the sweep was queued. Each run reads the file when it
    *  starts, so a file edited meanwhile would give run i other values than the ones the user queued. */
   configHash?: string;
@@ -48,8 +55,11 @@ export class Launcher implements vscode.Disposable {
   private readonly outputs: TrainerOutput;
   private timer: ReturnType<typeof setInterval>;
   private disposables: vscode.Disposable[] = [];
-  /** A notification per launch: "Queued", then step/loss; Cancel stops the run. */
+  /** A notification per launch ("Queued", then step/loss; Cancel stops the run), one per sweep. */
   private readonly progress: LaunchProgress;
+  private readonly queueChanged = new vscode.EventEmitter<void>();
+  /** A launch was queued, started or taken out of the queue (the runs view shows the queue). */
+  readonly onDidChangeQueue = this.queueChanged.event;
 
   constructor(
     private readonly extensionPath: string,
@@ -115,6 +125,7 @@ export class Launcher implements vscode.Disposable {
     this.enqueue({
       runId,
       runDir: path.join(dir, runId),
+      name,
       label: name,
       spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend },
     });
@@ -137,13 +148,16 @@ export class Launcher implements vscode.Disposable {
     confirmed: boolean,
   ): Promise<SweepLaunch | undefined> {
     const runs = v.sweepRuns!;
-    const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown> };
+    const sweep = (v.config?.sweep ?? {}) as { method?: string; parameters?: Record<string, unknown>; repeat?: number };
     const max = settings().maxConcurrentRuns;
     const n = runs.length;
-    const what = `${sweep.method ?? 'grid'} over ${Object.keys(sweep.parameters ?? {}).join(', ')}`;
+    const what = describeSweep(sweep);
+    // A swept field that cannot change what is trained (GradCache's miniBatchSize …): said before it queues.
+    const note = noEffectSummary(v.config as unknown as RunConfig, Object.keys(sweep.parameters ?? {}));
     if (!confirmed) {
       const ok = await confirm(
-        `Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).`,
+        `Start the sweep "${name}"? It queues ${n} run${n === 1 ? '' : 's'} (${what}), ${max} at a time (matryoshkaLab.maxConcurrentRuns).` +
+          (note ? ` ${note}` : ''),
         `Queue ${n} Run${n === 1 ? '' : 's'}`,
       );
       if (!ok) return undefined;
@@ -151,21 +165,31 @@ export class Launcher implements vscode.Disposable {
     const sweepId = newSweepId(name);
     const configHash = fileHash(configFile.fsPath);
     const runIds: string[] = [];
+    const members: Pending[] = [];
     for (const r of runs) {
       const runId = this.freshRunId(r.name);
       const label = `${r.name} (sweep run ${r.index + 1} of ${n})`;
-      this.enqueue({
-        runId,
-        runDir: path.join(this.model.dir!, runId),
-        label,
-        sweepId,
-        sweepName: name,
-        configHash,
-        spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } },
-      });
+      const p = this.enqueue(
+        {
+          runId,
+          runDir: path.join(this.model.dir!, runId),
+          name: r.name,
+          label,
+          sweepId,
+          sweepName: name,
+          sweepParams: r.params,
+          configHash,
+          spawnArgs: { kind: 'start', configFile: configFile.fsPath, backend, sweep: { id: sweepId, index: r.index } },
+        },
+        false,
+      );
+      members.push(p);
       runIds.push(runId);
     }
+    // One notification for the whole sweep ("run 2 of 4 …"), not one per queued run.
+    void this.progress.trackSweep(name, members, () => this.stopSweep(sweepId));
     this.output.appendLine(`[sweep ${sweepId}] ${n} run(s) queued (${what}): ${runIds.join(', ')}`);
+    if (note) this.output.appendLine(`[sweep ${sweepId}] ${note}`);
     return { sweepId, runIds };
   }
 
@@ -235,7 +259,21 @@ export class Launcher implements vscode.Disposable {
       void showError(`${run.info.name} has no checkpoint to resume from.`);
       return false;
     }
-    this.enqueue({ runId: run.id, runDir: run.dir, label: run.info.name, sweepId: run.info.sweep?.id, spawnArgs: { kind: 'resume' } });
+    const name = run.info.name;
+    this.enqueue({ runId: run.id, runDir: run.dir, name, label: name, sweepId: run.info.sweep?.id, spawnArgs: { kind: 'resume' } });
+    return true;
+  }
+
+  /** The launches waiting for a free slot, first to start first, with their place in the queue. */
+  queued(): QueuedItem[] {
+    return queuedItems(this.queue.list());
+  }
+
+  /** Cancel (runs view): a launch still waiting leaves the queue; false when it is not queued (any more). */
+  cancelQueued(runId: string): boolean {
+    const p = this.spawning.get(runId);
+    if (!p || p.started || !this.stop(runId)) return false;
+    this.output.appendLine(`[${runId}] cancelled while queued${p.sweepId ? ` (sweep ${p.sweepId})` : ''}`);
     return true;
   }
 
@@ -253,6 +291,7 @@ export class Launcher implements vscode.Disposable {
         this.queue.remove(p);
         this.spawning.delete(runId);
         p.wake();
+        this.queueChanged.fire();
         return true;
       }
     }
@@ -262,42 +301,17 @@ export class Launcher implements vscode.Disposable {
     // run.json still names the previous process, a launch not yet visible) only our own child.
     const pid = r?.status === 'running' && r.info.pid ? r.info.pid : child;
     if (!pid) return false;
-    // A lock written on another machine (a runs folder on a shared file system): its pid is no process of
-    // this one, whatever runs here under that number.
-    const lock = r ? readRunLock(r.dir) : undefined;
-    if (pid !== child && lock && isForeignLock(lock)) {
-      this.output.appendLine(`[${runId}] not stopped: its trainer runs on ${lock.host} (pid ${lock.pid} there)`);
-      void showWarning(`${runId} is being trained on ${lock.host}: stop it on that machine.`);
-      return true;
-    }
-    // A run folder with a lock names the trainer writing it: a run.json pid that the lock does not name
-    // (a trainer killed with -9 whose pid now belongs to another run's trainer) is not signalled.
-    if (pid !== child && r && existsSync(path.join(r.dir, LOCK_FILE)) && liveLockHolder(r.dir) !== pid) {
-      this.output.appendLine(`[${runId}] not stopped: pid ${pid} from run.json does not hold the run's lock`);
-      void showWarning(
-        `${runId} is not running any more: pid ${pid} from its run.json does not hold the run's lock. Refresh Runs to update its status.`,
-      );
+    const refusal = pid === child ? undefined : refuseSignal(runId, pid, r?.dir ?? this.spawning.get(runId)?.runDir);
+    if (refusal) {
+      this.output.appendLine(`[${runId}] not stopped: ${refusal.log}`);
+      void showWarning(refusal.warning);
       return true;
     }
     if (this.stopping.has(runId)) {
       this.output.appendLine(`[${runId}] already stopping (pid ${pid})`);
       return true;
     }
-    // In every mode, only a process bound to this run by its own argv (src/runs/runProcess.ts) is
-    // signalled: run.json, its cmdline and the lock are whatever a cloned repository committed.
     const runDir = r?.dir ?? this.spawning.get(runId)?.runDir;
-    if (pid !== child) {
-      const bound = runDir ? isRunProcess(pid, runDir) : undefined;
-      if (bound !== true) {
-        const why =
-          bound === undefined
-            ? `the extension cannot tell on ${process.platform} whether pid ${pid} (from ${runId}/run.json) is the trainer of this run`
-            : `pid ${pid} (from ${runId}/run.json) is not the trainer of this run (its command line names neither the run folder nor its runs folder)`;
-        this.output.appendLine(`[${runId}] not stopped: ${why}`);
-        void showWarning(`not stopping ${runId}: ${why}. Stop it from its terminal.`);
-        return true;
-      }
-    }
     this.stopRequested.add(runId);
     const graceS = settings().stopGraceSeconds;
     const cmdline = readProcCmdline(pid);
@@ -344,16 +358,21 @@ export class Launcher implements vscode.Disposable {
     return live.size;
   }
 
-  private enqueue(base: Omit<Pending, 'started' | 'cancelled' | 'wake'>): void {
+  /** Queue a launch (and start it if a slot is free); `track`: its own notification (a sweep has one). */
+  private enqueue(base: Omit<Pending, 'started' | 'cancelled' | 'wake'>, track = true): Pending {
     const p: Pending = { ...base, started: false, cancelled: false, wake: () => {} };
     this.spawning.set(p.runId, p);
     this.queue.push(p);
     this.pump();
-    void this.progress.track(p);
+    this.queueChanged.fire();
+    if (track) void this.progress.track(p);
+    return p;
   }
 
   private pump(): void {
-    for (const p of this.queue.take(this.liveCount(), settings().maxConcurrentRuns)) this.spawnNow(p);
+    const start = this.queue.take(this.liveCount(), settings().maxConcurrentRuns);
+    for (const p of start) this.spawnNow(p);
+    if (start.length) this.queueChanged.fire();
     // Once the folder shows the run (any status), the model tracks it; drop our bookkeeping.
     for (const [id, p] of this.spawning) {
       const r = this.model.get(id);
@@ -474,16 +493,8 @@ export class Launcher implements vscode.Disposable {
   dispose(): void {
     // Trainers are NOT killed: they are separate processes writing to disk and are found again after reload.
     clearInterval(this.timer);
+    this.queueChanged.dispose();
     for (const a of this.stopping.values()) a.abort();
     this.disposables.forEach((d) => d.dispose());
-  }
-}
-
-/** sha256 of a file's bytes ('' when it cannot be read: then any later read differs or fails alike). */
-function fileHash(file: string): string {
-  try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
-  } catch {
-    return '';
   }
 }

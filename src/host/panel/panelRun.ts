@@ -3,7 +3,7 @@
  * pure (no vscode import), so tests build exactly what the panel host sends.
  */
 import { isBestCheckpoints, isSweepRef, type PanelRun, type PanelRunSummary } from '../../protocol/panelMessages';
-import type { RunInfo } from '../../protocol/runFolder';
+import { isDataProvenance, isGitProvenance, type RunInfo } from '../../protocol/runFolder';
 import type { RunState } from '../../runs/store';
 
 /** run.json (+ config.json) → the panel's view of a run. */
@@ -19,6 +19,8 @@ export function toPanelRun(info: RunInfo, config?: Record<string, unknown> | nul
   if (isSweepRef(info.sweep)) run.sweep = info.sweep;
   // A hand-edited or foreign run.json with a malformed record is shown without it, never refused.
   if (isBestCheckpoints(info.bestCheckpoints) && Object.keys(info.bestCheckpoints).length) run.bestCheckpoints = info.bestCheckpoints;
+  if (isGitProvenance(info.git)) run.git = info.git;
+  if (isDataProvenance(info.data)) run.data = info.data;
   if (config !== undefined) run.config = config;
   return run;
 }

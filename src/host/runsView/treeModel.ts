@@ -1,6 +1,6 @@
 // What the runs tree shows, as pure functions (no vscode import) so it is unit-tested.
 import type { RunNotes, RunStatus } from '../../protocol/runFolder';
-import { runDisplayName } from '../../insights/runLabel';
+import { distinctRunLabels, runDisplayName, type LabelRun } from '../../insights/runLabel';
 import type { RunSummary } from '../../runs/series';
 
 export const GROUP_ORDER: readonly RunStatus[] = ['running', 'completed', 'stopped', 'failed'];
@@ -77,29 +77,58 @@ export function groupRuns<T extends { status: RunStatus }>(runs: readonly T[]): 
 /** Rows a list of the tree shows before its "Show more…" item; each click shows this many more. */
 export const PAGE_SIZE = 50;
 
+/**
+ * A launch waiting in the launcher's queue (matryoshkaLab.maxConcurrentRuns), as the tree shows it. The
+ * launcher builds these (launch/ depends on runsView/, never the reverse).
+ */
+export interface QueuedItem {
+  runId: string;
+  /** The config's name (a resume: the run's). */
+  name: string;
+  resume: boolean;
+  /** A sweep's run: the sweep, its values (run.json `sweep` to be) and the sweep's name. */
+  sweep?: { id: string; index: number; params: Record<string, unknown>; name: string };
+  /** 1-based place in the queue, and how many wait. */
+  position: number;
+  total: number;
+}
+
+/** contextValue of a queued launch: its inline Cancel (matryoshkaLab.cancelQueuedRun) matches it. */
+export const QUEUED_CONTEXT = 'mrlQueued';
+
+/** "queued · 2 of 3" */
+export function queuedDescription(q: Pick<QueuedItem, 'position' | 'total' | 'resume'>): string {
+  return `queued${q.resume ? ' (resume)' : ''} · ${q.position} of ${q.total}`;
+}
+
 export interface SweepGroup<T> {
   id: string;
   /** The config name its runs share (run.json `name`). */
   name: string;
   /** Newest first. */
   runs: T[];
+  /** Its runs still waiting in the launch queue, in queue order. */
+  queued: QueuedItem[];
   counts: Partial<Record<RunStatus, number>>;
 }
 
 export interface TreeLayout<T> {
   /** Status groups in GROUP_ORDER (runs not in a sweep), newest first within each. */
   groups: { status: RunStatus; runs: T[] }[];
-  /** Sweeps with a running run first, then by their newest run. */
+  /** Sweeps with a run running or queued first, then by their newest run. */
   sweeps: SweepGroup<T>[];
+  /** Queued launches that belong to no sweep (Start Run, Resume Run), in queue order. */
+  queued: QueuedItem[];
 }
 
 type LayoutRun = { id: string; status: RunStatus; info: { name: string; sweep?: { id?: unknown } } };
 
 /**
  * The runs tree at any scale: the runs of a sweep (run.json `sweep.id`) under one node per sweep, the
- * others by status. `runs` come newest first (RunStore.list()) and keep that order. O(n).
+ * others by status; queued launches under their sweep, or in a list of their own. `runs` come newest
+ * first (RunStore.list()) and keep that order. O(n).
  */
-export function layoutRuns<T extends LayoutRun>(runs: readonly T[]): TreeLayout<T> {
+export function layoutRuns<T extends LayoutRun>(runs: readonly T[], queued: readonly QueuedItem[] = []): TreeLayout<T> {
   const sweeps = new Map<string, SweepGroup<T>>();
   const loose: T[] = [];
   for (const r of runs) {
@@ -109,26 +138,103 @@ export function layoutRuns<T extends LayoutRun>(runs: readonly T[]): TreeLayout<
       continue;
     }
     let g = sweeps.get(sid);
-    if (!g) sweeps.set(sid, (g = { id: sid, name: r.info.name, runs: [], counts: {} }));
+    if (!g) sweeps.set(sid, (g = { id: sid, name: r.info.name, runs: [], queued: [], counts: {} }));
     g.runs.push(r);
     g.counts[r.status] = (g.counts[r.status] ?? 0) + 1;
   }
-  // Map order is first-seen order, i.e. by newest run; a sweep still running comes first.
+  const queuedLoose: QueuedItem[] = [];
+  for (const q of queued) {
+    if (!q.sweep) {
+      queuedLoose.push(q);
+      continue;
+    }
+    let g = sweeps.get(q.sweep.id);
+    // A sweep none of whose runs has started yet: its node comes from the queue alone.
+    if (!g) sweeps.set(q.sweep.id, (g = { id: q.sweep.id, name: q.sweep.name, runs: [], queued: [], counts: {} }));
+    g.queued.push(q);
+  }
+  // Map order is first-seen order, i.e. by newest run; a sweep running or waiting comes first.
   const ordered = [...sweeps.values()];
-  const live = ordered.filter((g) => g.counts.running);
-  return { groups: groupRuns(loose), sweeps: [...live, ...ordered.filter((g) => !g.counts.running)] };
+  const isLive = (g: SweepGroup<T>) => !!g.counts.running || g.queued.length > 0;
+  return {
+    groups: groupRuns(loose),
+    sweeps: [...ordered.filter(isLive), ...ordered.filter((g) => !isLive(g))],
+    queued: queuedLoose,
+  };
 }
 
-/** "sweep lr-grid · 4 runs (3 completed, 1 running)" */
-export function sweepLabel(g: Pick<SweepGroup<unknown>, 'name' | 'runs' | 'counts'>): string {
-  const n = g.runs.length;
+/** A sweep's rows: its running runs, then its queued ones (next to start), then the rest, newest first. */
+export function sweepRows<T extends { status: RunStatus }>(g: SweepGroup<T>): ({ run: T } | { queued: QueuedItem })[] {
+  return [
+    ...g.runs.filter((r) => r.status === 'running').map((run) => ({ run })),
+    ...g.queued.map((queued) => ({ queued })),
+    ...g.runs.filter((r) => r.status !== 'running').map((run) => ({ run })),
+  ];
+}
+
+/** "sweep lr-grid · 4 runs (1 completed, 1 running, 2 queued)" */
+export function sweepLabel(g: Pick<SweepGroup<unknown>, 'name' | 'runs' | 'counts'> & { queued?: readonly unknown[] }): string {
+  const q = g.queued?.length ?? 0;
+  const n = g.runs.length + q;
   const parts = (['completed', 'running', 'stopped', 'failed'] as const).filter((s) => g.counts[s]).map((s) => `${g.counts[s]} ${s}`);
+  if (q) parts.push(`${q} queued`);
   return `sweep ${g.name} · ${n} run${n === 1 ? '' : 's'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 /** A sweep node's tooltip: its name and id (escaped: they come from run folders) and counts. */
-export function sweepTooltip(g: Pick<SweepGroup<unknown>, 'id' | 'name' | 'runs' | 'counts'>): string {
+export function sweepTooltip(g: Pick<SweepGroup<unknown>, 'id' | 'name' | 'runs' | 'counts'> & { queued?: readonly unknown[] }): string {
   return `**${escapeMarkdown(g.name)}** — sweep ${escapeMarkdown(g.id)}\n\n${escapeMarkdown(sweepLabel(g))}\n\n`;
+}
+
+/**
+ * The tree's labels (src/insights/runLabel.ts) over every run listed and every launch queued: runs that
+ * share a name lead with what differs between them — their swept values (run.json) and the config keys
+ * that differ among the configs `configOf` has (the tree reads them in the background: reading hundreds
+ * of config.json before the first rows would hold the view up). Computed per name on first use.
+ */
+export class TreeLabels {
+  private byName = new Map<string, { keys: string[]; runs: LabelRun[] }>();
+  private labels = new Map<string, string>();
+
+  constructor(
+    runs: readonly { id: string; info: { name: string; sweep?: unknown }; notes?: RunNotes }[],
+    queued: readonly QueuedItem[] = [],
+    configOf: (runId: string) => Record<string, unknown> | null | undefined = () => undefined,
+  ) {
+    const add = (key: string, r: LabelRun) => {
+      let g = this.byName.get(r.name || key);
+      if (!g) this.byName.set(r.name || key, (g = { keys: [], runs: [] }));
+      g.keys.push(key);
+      g.runs.push(r);
+    };
+    for (const r of runs) add(`run:${r.id}`, { id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep, config: configOf(r.id) });
+    for (const q of queued)
+      add(`queued:${q.runId}`, { id: q.runId, name: q.name, sweep: q.sweep ? { params: q.sweep.params } : undefined });
+  }
+
+  /** Runs whose name another run listed shares: their configs tell them apart (read these). */
+  static sharingNames<T extends { info: { name: string } }>(runs: readonly T[]): T[] {
+    const count = new Map<string, number>();
+    for (const r of runs) count.set(r.info.name, (count.get(r.info.name) ?? 0) + 1);
+    return runs.filter((r) => (count.get(r.info.name) ?? 0) > 1);
+  }
+
+  private of(key: string, name: string): string {
+    const l = this.labels.get(key);
+    if (l !== undefined) return l;
+    const g = this.byName.get(name);
+    if (!g) return name;
+    distinctRunLabels(g.runs).forEach((text, i) => this.labels.set(g.keys[i], text));
+    return this.labels.get(key) ?? name;
+  }
+
+  run(r: { id: string; info: { name: string } }): string {
+    return this.of(`run:${r.id}`, r.info.name || `run:${r.id}`);
+  }
+
+  queued(q: QueuedItem): string {
+    return this.of(`queued:${q.runId}`, q.name || `queued:${q.runId}`);
+  }
 }
 
 /** The label of a list's last item when it shows only `shown` of `total` rows. */
@@ -164,7 +270,8 @@ export interface TooltipRun {
   notesProblem?: string;
 }
 
-/** The run item's label: the display name from notes.json if set, else the run's name (else its id). */
+/** A run's label on its own: the display name from notes.json if set, else its swept values and name
+ *  (else its id). The tree labels its rows with TreeLabels, which compares runs of the same name. */
 export function runLabel(r: { id: string; info: { name: string; sweep?: unknown }; notes?: RunNotes }): string {
   return runDisplayName({ id: r.id, name: r.info.name, notes: r.notes, sweep: r.info.sweep });
 }
@@ -174,11 +281,11 @@ export function tagsText(notes: RunNotes | undefined): string {
   return notes?.tags.length ? oneLine(notes.tags.map((t) => `#${t}`).join(' '), 40) : '';
 }
 
-/** The run item's tooltip, as markdown in which everything read from the run folder is escaped. */
-export function runTooltipMarkdown(r: TooltipRun): string {
+/** The run item's tooltip, as markdown in which everything read from the run folder is escaped; `label`:
+ *  the tree's (TreeLabels), else the run's own. */
+export function runTooltipMarkdown(r: TooltipRun, label = runLabel(r)): string {
   const e = escapeMarkdown;
   const out: string[] = [];
-  const label = runLabel(r);
   out.push(`**${e(label)}** — ${e(r.status)}${r.died ? ' (process gone: the trainer died without finishing)' : ''}`);
   // With a display name, the run's own name (run.json) stays visible here.
   if (label !== (r.info.name || r.id)) out.push(`run name: ${e(r.info.name || r.id)}`);

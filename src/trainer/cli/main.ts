@@ -21,6 +21,7 @@ import { loadRunConfig } from '../../config/loadConfig';
 import { describeParams, newSweepId } from '../../config/sweep';
 import type { SweepRun } from '../../config/sweepValidation';
 import { formatConfigErrors, validateRunConfig } from '../../config/validate';
+import { noEffectSummary } from '../../config/sweepEffects';
 import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
 import { LOCK_FILE, pidExists } from '../../runs/trainerProcess';
@@ -54,7 +55,8 @@ export const USAGE = `usage:
              workspace = nearest folder upward with .mrl, else package.json or .git, else cwd); with a
              sweep, only together with --sweep-index
   --sweep-id     the sweep id its runs share (default: a new one, <yyyymmdd-hhmmss>-<name>-sweep-<hex>)
-  --sweep-index  run only this combination of the sweep (0-based, in the sweep's order)
+  --sweep-index  run only this run of the sweep (0-based, in the sweep's order: with "repeat", every
+             combination with repeat 0, then every combination with repeat 1, …)
   --backend  overrides the config's backend
   --workers  extra threads sharing each step on wasm / cpu (default auto: one per core beyond the first,
              at most 3; 0 = one thread). Results are reproducible for a given number of workers.
@@ -395,11 +397,15 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
   const todo = args.sweepIndex !== undefined ? [runs[args.sweepIndex]] : runs;
   const baseDir = dirname(file);
   if (todo.length > 1) log(`sweep ${id}: ${todo.length} runs, one after another`);
+  const note = noEffectSummary(runs[0].config, Object.keys(runs[0].params));
+  if (note) log(`sweep ${id}: ${note}`);
   let failed = 0;
   for (const [i, run] of todo.entries()) {
     if (s.stop.requested) break;
     s.current.started = false;
-    const what = `run ${run.index + 1} of ${runs.length} (${describeParams(run.params)})`;
+    const rep =
+      run.repeat === undefined ? '' : `${Object.keys(run.params).length ? ', ' : ''}repeat ${run.repeat + 1}, seed ${run.config.seed}`;
+    const what = `run ${run.index + 1} of ${runs.length} (${describeParams(run.params)}${rep})`;
     // A refusal ends the sweep: the runs after it would meet the same refusal (data, memory, the folder).
     const refused = () => {
       const rest = todo.length - i - 1;
@@ -420,6 +426,7 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
       continue;
     }
     const sweep: SweepRef = { id, index: run.index, params: run.params };
+    if (run.repeat !== undefined) Object.assign(sweep, { combination: run.combination, repeat: run.repeat });
     const r = await trainPrepared(s, prepared, runDir, { configFile: file, baseDir, sweep });
     if (r.code === 2) return refused();
     if (r.code !== 0) failed++;

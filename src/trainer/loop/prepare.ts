@@ -11,6 +11,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedRunConfig } from '../../config/resolve';
 import type { BackendName, RunConfig, ScratchModelConfig } from '../../protocol/runConfig';
+import type { DataProvenance } from '../../protocol/runFolder';
 import { runAsync } from '../../common/cooperative';
 import { epochBatchCount } from '../../data/batches';
 import { prepareDataWork, tableSize, type PairTable } from '../../data/dataset';
@@ -54,6 +55,8 @@ export interface PreparedRun {
   guide?: GuideModel;
   /** The dims every evaluation reports. */
   dims: number[];
+  /** Where each split's rows came from (run.json `data`). */
+  data: DataProvenance[];
 }
 
 export interface PrepareOptions {
@@ -111,7 +114,19 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
   // sentence_bert_config.json), as sentence-transformers reads them; the run's config.json records what was used.
   if ('pretrained' in config.model)
     config = { ...config, model: { pretrained: { ...config.model.pretrained, pooling: encoder.spec.pooling, maxSeqLength } } };
-  return { config, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims: [...r.evalDims] };
+  return {
+    config,
+    backend,
+    train: data.train,
+    evalSet,
+    encoder,
+    tokenizer,
+    maxSeqLength,
+    loss,
+    guide,
+    dims: [...r.evalDims],
+    data: data.sources,
+  };
 }
 
 /** A from-scratch encoder of the resolved width, its WordPiece vocabulary learned from the training texts (or the checkpoint's). */

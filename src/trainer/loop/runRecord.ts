@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { applyResume } from '../../insights/metricRules';
 import { parseMetricsJsonl, RUN_FILES, type RunInfo } from '../../protocol/runFolder';
 import { writeFileAtomic } from '../../runs/atomicFile';
+import { provenance } from '../../runs/gitProvenance';
 import { acquireRunLock, releaseRunLock, removeDeadWritersTemps, RunWriter } from '../../runs/runWriter';
 import { saveHfModel } from '../model/hfFolder';
 import { removeCheckpointsAfter, removeTempCheckpoints, type LoadedCheckpoint } from './checkpoint';
@@ -45,6 +46,8 @@ export function openRunFolder(p: PreparedRun, o: RunFolderOptions, totalSteps: n
       backendReason: p.backend.reason,
       step: 0,
       totalSteps,
+      // Where it came from: the config's commit (when it lies in a git work tree) and the data's sources.
+      ...provenance(typeof o.infoExtra?.configFile === 'string' ? o.infoExtra.configFile : undefined, p.data),
       ...o.infoExtra,
     };
     return RunWriter.create(o.runDir, info, p.config);

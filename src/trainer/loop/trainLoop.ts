@@ -17,6 +17,7 @@ import type { PreparedRun } from './prepare';
 import type { ProgressSink } from './report';
 import { learningRateAt } from './schedule';
 import { StepRunner, type TrainBatch } from './trainStep';
+import { SysSampler } from './sysSample';
 
 /** The batches (row indices) of each epoch, one epoch kept at a time. */
 export class EpochBatches {
@@ -57,6 +58,8 @@ export class TrainLoop implements RunClock {
   private readonly runner: StepRunner;
   private readonly startClock = performance.now();
   private readonly stepsAtStart: number;
+  /** CPU and memory of the process, sampled with each train event (its `sys`). */
+  private readonly sys = new SysSampler();
 
   constructor(
     private readonly p: PreparedRun,
@@ -153,6 +156,7 @@ export class TrainLoop implements RunClock {
         split: 'train',
         values: { loss: w.sum / w.count, lr: optimizer.learningRate, gradNorm: out.gradNorm },
         byDim,
+        sys: this.sys.sample(),
       });
       state.window = emptyWindow();
       writer.update({ step: state.step });
