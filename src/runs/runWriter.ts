@@ -137,13 +137,23 @@ export class RunWriter {
     return this.info;
   }
 
-  update(patch: Partial<RunInfo>): void {
+  /**
+   * run.json with `patch` applied, replaced atomically. `inPlaceIfFull` (the final status of a run that
+   * failed, often for lack of space): when the disk is full the temp file cannot be made, but run.json's
+   * own blocks can be rewritten, so it is rewritten in place rather than left saying "running". Not
+   * atomic: a reader may see it torn for that moment (and skips it, as any unreadable run.json).
+   */
+  update(patch: Partial<RunInfo>, o: { inPlaceIfFull?: boolean } = {}): void {
     this.info = { ...this.info, ...patch };
-    this.writeInfo();
-  }
-
-  private writeInfo(): void {
-    writeFileAtomic(join(this.dir, RUN_FILES.info), JSON.stringify(this.info, null, 2) + '\n');
+    const file = join(this.dir, RUN_FILES.info);
+    const text = JSON.stringify(this.info, null, 2) + '\n';
+    try {
+      writeFileAtomic(file, text);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!o.inPlaceIfFull || (code !== 'ENOSPC' && code !== 'EDQUOT')) throw e;
+      writeFileSync(file, text);
+    }
   }
 
   /** One line, one append: a reader sees whole lines (or a torn last one after a kill -9). */
@@ -173,6 +183,26 @@ export function removeAbandonedCreations(runsDir: string): string[] {
     const lock = readRunLock(join(runsDir, n));
     if (lock && isForeignLock(lock)) continue;
     rmSync(join(runsDir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/**
+ * The temp files a writer killed mid-write leaves in a run folder — run.json's (`run.json.<pid>.<hex>.tmp`,
+ * atomicFile.ts) and a lock's (`.lock.<pid>-<hex>`, acquireRunLock) — whose pid is dead: removed. The
+ * caller holds the run's lock. → the names removed.
+ */
+export function removeDeadWritersTemps(dir: string): string[] {
+  const removed: string[] = [];
+  for (const n of readdirSync(dir)) {
+    const m = /^(?:run\.json\.(\d+)\.[0-9a-f]+\.tmp|\.lock\.(\d+)-[0-9a-f]+)$/.exec(n);
+    const pid = m ? Number(m[1] ?? m[2]) : undefined;
+    if (pid === undefined || pid === process.pid || pidExists(pid)) continue;
+    // A lock's temp names its machine: a trainer of another machine (a shared runs folder) is not judged from here.
+    const lock = m![2] !== undefined ? readRunLock(dir, n) : undefined;
+    if (lock && isForeignLock(lock)) continue;
+    rmSync(join(dir, n), { force: true });
     removed.push(n);
   }
   return removed;

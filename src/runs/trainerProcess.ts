@@ -151,14 +151,14 @@ export function lockHolderAlive(h: Partial<RunLock>): boolean {
 }
 
 /**
- * The run folder's lock: undefined when there is none; `{}` when it is there but unreadable (torn by a
- * kill -9 mid-write: a stale lock).
+ * The run folder's lock (or the lock file `name`, e.g. a taker's temp): undefined when there is none; `{}`
+ * when it is there but unreadable (torn by a kill -9 mid-write: a stale lock).
  */
-export function readRunLock(dir: string): Partial<RunLock> | undefined {
+export function readRunLock(dir: string, name = LOCK_FILE): Partial<RunLock> | undefined {
   let text: string;
   try {
     // A regular file of a few bytes: a committed `.lock` FIFO or link to /dev/zero must not hang the host.
-    text = readRegularFile(join(dir, LOCK_FILE), MAX_LOCK_BYTES);
+    text = readRegularFile(join(dir, name), MAX_LOCK_BYTES);
   } catch {
     return undefined;
   }

@@ -312,13 +312,15 @@ test('replacing a best: a reader polling best-<dim> from another process never f
       // the entry best-16 is there is the old folder deleted after a replacement (read again: following the
       // link again can itself land in a folder being deleted, so the entry, not its target, is what is
       // checked); with no entry best-16 at all it is a window without a best.
+      // It says when it starts reading and each time it has seen one more step (stdout to a pipe is
+      // synchronous on Linux), so the writer below waits for states, not for time.
       `const fs=require('fs'),p=require('path');const link=${JSON.stringify(link)};let reads=0,retries=0,missing=0,mixed=0;const steps=new Set();
-       while(!fs.existsSync(${JSON.stringify(done)})){reads++;
+       while(!fs.existsSync(${JSON.stringify(done)})){if(++reads===1)process.stdout.write('reading\\n');
          try{const real=fs.realpathSync(link);
              const m=fs.readFileSync(p.join(real,'model.safetensors'),'utf8').split(' ')[1];
              const t=JSON.parse(fs.readFileSync(p.join(real,'tokenizer.json'),'utf8')).step;
              const s=JSON.parse(fs.readFileSync(p.join(real,'state.json'),'utf8')).step;
-             steps.add(s);if(String(t)!==m||String(s)!==m)mixed++;}
+             const had=steps.size;steps.add(s);if(steps.size>had)process.stdout.write('seen '+steps.size+'\\n');if(String(t)!==m||String(s)!==m)mixed++;}
          catch(e){if(e.code!=='ENOENT')throw e;let there=true;try{fs.lstatSync(link);}catch{there=false;}if(there)retries++;else missing++;}}
        process.stdout.write(JSON.stringify({reads,retries,missing,mixed,steps:steps.size}));`,
     ],
@@ -327,14 +329,25 @@ test('replacing a best: a reader polling best-<dim> from another process never f
   let out = '';
   reader.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((r) => reader.on('exit', r));
-  // Replace it many times while the reader reads (a turn of the event loop between, so the reader runs).
-  for (let s = 1; s <= 300; s++) {
+  const yieldToReader = () => new Promise((r) => setTimeout(r, 1));
+  for (const end = Date.now() + 120_000; !out.includes('reading'); await yieldToReader())
+    assert.ok(Date.now() < end, 'hang guard: the reader never started');
+  // Replace it many times while the reader reads (a turn of the event loop between, so the reader runs):
+  // 300 times at least, and until the reader has seen the best replaced, however slowly it runs.
+  for (let s = 1, end = Date.now() + 120_000; s <= 300 || !/^seen [2-9]/m.test(out); s++) {
     k.afterEval(s, { '16': { 'ndcg@10': s } }, fakeModel(s));
-    if (s % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+    if (s % 10 === 0) await yieldToReader();
+    assert.ok(Date.now() < end, `hang guard: the reader saw no replacement after ${s}: ${out}`);
   }
   writeFileSync(done, '');
   assert.equal(await exited, 0);
-  const res = JSON.parse(out) as { reads: number; retries: number; missing: number; mixed: number; steps: number };
+  const res = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    reads: number;
+    retries: number;
+    missing: number;
+    mixed: number;
+    steps: number;
+  };
   assert.equal(res.missing, 0, `reads that found no best-16: ${out}`);
   assert.equal(res.mixed, 0, `reads that found files of two steps in one folder: ${out}`);
   assert.ok(res.reads > 0 && res.steps >= 2, `the reader saw the best replaced: ${out}`);

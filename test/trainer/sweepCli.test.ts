@@ -307,3 +307,51 @@ test('"repeat": each combination with its own seeds; run.json says which combina
   assert.equal(config.seed, seeds[1]);
   assert.equal(config.training.learningRate, 0.01);
 });
+
+// Issue 22 §2, a sweep's failure rules. A learning rate of 1e30 makes a real run diverge at its first step
+// (status "failed" once its folder exists); a batch of 65536 rows cannot fit in the wasm heap, which the
+// trainer refuses before the data is read (exit 2, nothing written).
+/** A 2-step sweep over `parameters` on the pairs file, run by the CLI → its exit, stderr and runs (in sweep order). */
+function sweepOf(name: string, parameters: Record<string, unknown[]>) {
+  const ws = workspace(name);
+  writeFileSync(join(ws, 'pairs.jsonl'), readFileSync(join(PAIRS_WS, 'pairs.jsonl')));
+  const file = join(ws, `${name}.mrl.json`);
+  writeFileSync(file, JSON.stringify({ ...SMALL, training: { ...SMALL.training, maxSteps: 2 }, sweep: { method: 'grid', parameters } }));
+  const r = runCli(['--config', file]);
+  const runs = runFolders(ws).map((id) => readJson(join(ws, '.mrl/runs', id, 'run.json')) as RunInfo);
+  runs.sort((a, b) => a.sweep!.index - b.sweep!.index);
+  return { status: r.status, stderr: r.stderr, runs, statuses: runs.map((x) => [x.sweep!.index, x.status]) };
+}
+
+test('a run of the sweep that fails: the sweep goes on with the next, and exits 1 at the end', { timeout: 300_000 }, () => {
+  const r = sweepOf('fails', { 'training.learningRate': [1e30, 0.002] });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.statuses, [
+    [0, 'failed'],
+    [1, 'completed'],
+  ]);
+  assert.match(String(r.runs[0].error), /NaN|diverged|Infinity/);
+  assert.equal(r.runs[1].step, 2);
+  assert.match(r.stderr, /run 2 of 2 \(training\.learningRate=0\.002\)/, 'the second run started after the failure');
+  assert.match(r.stderr, /1 of 2 run\(s\) failed; the others ran/);
+});
+
+test('a run of the sweep the trainer refuses (exit 2): the sweep ends there, the runs after it never start', { timeout: 300_000 }, () => {
+  // Grid order: (8, 1e30) fails, (8, 0.002) completes, (65536, 1e30) is refused, (65536, 0.002) never starts.
+  const r = sweepOf('refused', { 'training.batchSize': [8, 65536], 'training.learningRate': [1e30, 0.002] });
+  assert.equal(r.status, 2, r.stderr);
+  assert.deepEqual(
+    r.statuses,
+    [
+      [0, 'failed'],
+      [1, 'completed'],
+    ],
+    'the refused run wrote nothing, the one after it never started',
+  );
+  assert.match(
+    r.stderr,
+    /run 3 of 4 \(training\.batchSize=65536, training\.learningRate=1e\+30\): .*\/training\/batchSize: a step of 65536 rows needs/,
+  );
+  assert.match(r.stderr, /run 3 of 4 .* was refused: the sweep ends here \(1 run\(s\) not started\)/);
+  assert.doesNotMatch(r.stderr, /run 4 of 4/);
+});

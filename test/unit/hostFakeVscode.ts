@@ -64,7 +64,7 @@ export const state = {
   executed: [] as { command: string; args: unknown[] }[],
   /** Answers for the next save dialogs (FIFO; none left: dismissed), and what each dialog was opened with. */
   saveAnswers: [] as ((opts: any) => Uri | undefined)[],
-  saveDialogs: [] as { defaultUri?: Uri; title?: string }[],
+  saveDialogs: [] as { defaultUri?: Uri; title?: string; filters?: Record<string, string[]> }[],
   /** Answers (the action chosen) for the next non-modal information messages (FIFO; none left: none),
    *  and the actions each one offered. */
   infoAnswers: [] as (string | undefined)[],
@@ -117,8 +117,8 @@ export const window = {
     state.serializers.set(t, s);
     return { dispose() {} };
   },
-  showSaveDialog: async (opts: { defaultUri?: Uri; title?: string } = {}) => {
-    state.saveDialogs.push({ defaultUri: opts.defaultUri, title: opts.title });
+  showSaveDialog: async (opts: { defaultUri?: Uri; title?: string; filters?: Record<string, string[]> } = {}) => {
+    state.saveDialogs.push({ defaultUri: opts.defaultUri, title: opts.title, filters: opts.filters });
     const answer = state.saveAnswers.shift();
     return answer ? answer(opts) : undefined;
   },
@@ -164,6 +164,17 @@ export const commands = {
   },
 };
 
+/** `onDidChangeConfiguration` listeners, fired by changeSettings. */
+const configChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
+
+/** The user changes settings while the extension runs: `state.settings` updated, then the change event
+ *  (affectsConfiguration("matryoshkaLab.<key>") true for each key in `patch`, and for "matryoshkaLab"). */
+export function changeSettings(patch: Record<string, unknown>): void {
+  state.settings = { ...state.settings, ...patch };
+  const keys = Object.keys(patch).map((k) => `matryoshkaLab.${k}`);
+  configChanged.fire({ affectsConfiguration: (section) => keys.some((k) => k === section || k.startsWith(section + '.')) });
+}
+
 export const workspace = {
   get isTrusted() {
     return state.trusted;
@@ -172,10 +183,13 @@ export const workspace = {
     return state.workspaceFolders;
   },
   getConfiguration: () => ({ get: (k: string, d: unknown) => (k in state.settings ? state.settings[k] : d) }),
-  onDidChangeConfiguration: noop,
+  onDidChangeConfiguration: configChanged.event,
   onDidChangeWorkspaceFolders: noop,
   createFileSystemWatcher: () => ({ onDidChange: noop, onDidCreate: noop, onDidDelete: noop, dispose() {} }),
-  fs: { writeFile: async () => undefined, readFile: async (u: Uri) => new TextEncoder().encode(`{"name": "${u.fsPath}"}`) },
+  fs: {
+    writeFile: async (_u: Uri, _data: Uint8Array): Promise<void> => undefined,
+    readFile: async (u: Uri) => new TextEncoder().encode(`{"name": "${u.fsPath}"}`),
+  },
 };
 
 // Tree view types (the runs tree provider, its tests and the workspace bench).

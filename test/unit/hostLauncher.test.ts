@@ -28,7 +28,7 @@ const timer = setInterval(() => { step++; fs.appendFileSync(path.join(dir, 'metr
 `;
 
 let poke = () => {};
-const until = async (what: string, f: () => boolean, ms = 15000) => {
+const until = async (what: string, f: () => boolean, ms = 120_000) => {
   const end = Date.now() + ms;
   // No file watcher in the fake: refresh the model as its watcher events would.
   while ((poke(), !f())) {
@@ -37,7 +37,7 @@ const until = async (what: string, f: () => boolean, ms = 15000) => {
   }
 };
 
-test('queue (max 1 concurrent), stop, progress; Restricted Mode refuses', { timeout: 60000 }, async () => {
+test('queue (max 1 concurrent), stop, progress; Restricted Mode refuses', { timeout: 300_000 }, async () => {
   const vs = require('./hostFakeVscode') as typeof import('./hostFakeVscode');
   const { RunsModel } = require('../../src/host/runsModel') as typeof import('../../src/host/runsModel');
   const { Launcher } = require('../../src/host/launch/launcher') as typeof import('../../src/host/launch/launcher');

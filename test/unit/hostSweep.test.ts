@@ -1,9 +1,11 @@
 // Sweeps in the host, over a fake trainer (the CLI's flags and run-folder contract, honours SIGTERM) and
 // the fake `vscode`: Start Run asks once and queues one launch per combination through the launch queue
 // (maxConcurrentRuns), each with the shared sweep id and its index; Stop Sweep stops the running one and
-// drops the queued rest; its target may be a sweep id, a run id, a sweep node or nothing (a pick).
+// drops the queued rest; its target may be a sweep id, a run id, a sweep node or nothing (a pick). The
+// failure rules (a failed run lets the queue go on, a refused one ends the sweep); Stop Sweep of a sweep
+// that is over (nothing signalled or rewritten) and of a sweep started from a terminal (the real CLI).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, test } from 'node:test';
@@ -15,16 +17,19 @@ const root = mkdtempSync(join(tmpdir(), 'mrl-host-sweep-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 // `--config <f> --out <dir> [--sweep-id S --sweep-index i]`: `steps` steps of 50 ms, run.json with the sweep;
-// with `hold` in the config it does not complete before that file exists (the test decides when).
+// with `hold` in the config it does not complete before that file exists (the test decides when). A seed
+// in `refuse` exits 2 at once writing nothing (the trainer's refusal); one in `fail` ends "failed", exit 1.
 const FAKE_TRAINER = String.raw`
 const fs = require('fs'), path = require('path');
 const a = process.argv.slice(2); const arg = (k) => a[a.indexOf(k) + 1];
 const dir = arg('--out');
-fs.mkdirSync(dir, { recursive: true });
 const cfg = JSON.parse(fs.readFileSync(arg('--config'), 'utf8'));
 const sweep = a.includes('--sweep-id') ? { id: arg('--sweep-id'), index: Number(arg('--sweep-index')), params: { seed: cfg.sweep.parameters.seed[Number(arg('--sweep-index'))] } } : undefined;
+if (sweep && (cfg.refuse || []).includes(sweep.params.seed)) { process.stderr.write('error: /training/batchSize: refused (fake)\n'); process.exit(2); }
+fs.mkdirSync(dir, { recursive: true });
 const startedAt = new Date().toISOString();
-const info = (status, step) => { const t = path.join(dir, 'run.json.tmp'); fs.writeFileSync(t, JSON.stringify({ id: path.basename(dir), name: cfg.name, status, pid: process.pid, startedAt, endedAt: status === 'running' ? null : new Date().toISOString(), backend: 'fake', step, totalSteps: cfg.steps, sweep, argv: a })); fs.renameSync(t, path.join(dir, 'run.json')); };
+const info = (status, step, error) => { const t = path.join(dir, 'run.json.tmp'); fs.writeFileSync(t, JSON.stringify({ id: path.basename(dir), name: cfg.name, status, pid: status === 'running' ? process.pid : null, startedAt, endedAt: status === 'running' ? null : new Date().toISOString(), backend: 'fake', step, totalSteps: cfg.steps, sweep, argv: a, error })); fs.renameSync(t, path.join(dir, 'run.json')); };
+if (sweep && (cfg.fail || []).includes(sweep.params.seed)) { info('running', 0); info('failed', 1, 'the loss is NaN at step 1 (fake)'); process.exit(1); }
 let step = 0;
 process.on('SIGTERM', () => { info('stopped', step); process.exit(0); });
 info('running', 0);
@@ -45,8 +50,15 @@ mkdirSync(ws, { recursive: true });
 const runsDir = join(ws, '.mrl/runs');
 
 /** A sweep config for the fake trainer, and what the validator reports of it (one run per seed). */
-function sweepConfig(file: string, name: string, steps: number, seeds: number[], hold?: string) {
-  writeFileSync(join(ws, file), JSON.stringify({ name, steps, hold, sweep: { method: 'grid', parameters: { seed: seeds } } }));
+function sweepConfig(
+  file: string,
+  name: string,
+  steps: number,
+  seeds: number[],
+  hold?: string,
+  o: { fail?: number[]; refuse?: number[] } = {},
+) {
+  writeFileSync(join(ws, file), JSON.stringify({ name, steps, hold, ...o, sweep: { method: 'grid', parameters: { seed: seeds } } }));
 }
 const validate = async (u: { fsPath: string }) => {
   const raw = JSON.parse(readFileSync(u.fsPath, 'utf8'));
@@ -67,7 +79,7 @@ const validate = async (u: { fsPath: string }) => {
 let model: InstanceType<typeof RunsModel>;
 let launcher: InstanceType<typeof Launcher>;
 let launched: string[];
-const until = async (what: string, f: () => boolean, ms = 20000) => {
+const until = async (what: string, f: () => boolean, ms = 120_000) => {
   const end = Date.now() + ms;
   // No file watcher in the fake: refresh the model as its watcher events would.
   while ((void model.refresh(), !f())) {
@@ -120,7 +132,7 @@ test('Start Run on a sweep of a field that cannot change what is trained says so
 
 test(
   'Start Run on a sweep: asks once how many runs it queues, then runs them all through the queue with one sweep id',
-  { timeout: 60000 },
+  { timeout: 300_000 },
   async () => {
     sweepConfig('four.mrl.json', 'four', 6, [1, 2, 3, 4]);
     const uri = vs.Uri.file(join(ws, 'four.mrl.json')) as never;
@@ -173,7 +185,7 @@ test('Start Run on a sweep with repeats says so, and counts combinations × repe
 
 test(
   'Stop Sweep (by run id, sweep id or sweep node): the running run stops, the queued rest never starts',
-  { timeout: 60000 },
+  { timeout: 300_000 },
   async () => {
     vs.state.settings = { maxConcurrentRuns: 1 };
     sweepConfig('long.mrl.json', 'long', 2000, [1, 2, 3]);
@@ -209,7 +221,7 @@ test(
   },
 );
 
-test('Stop Sweep without a target: a pick of the sweeps with runs running or queued; none: says so', { timeout: 60000 }, async () => {
+test('Stop Sweep without a target: a pick of the sweeps with runs running or queued; none: says so', { timeout: 300_000 }, async () => {
   vs.state.settings = { maxConcurrentRuns: 1 };
   const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
   assert.equal(await commands.stopSweep(), undefined);
@@ -233,7 +245,7 @@ test('Stop Sweep without a target: a pick of the sweeps with runs running or que
 
 test(
   'a sweep config edited while its runs wait: the queued rest never starts with values nobody queued; said so',
-  { timeout: 60000 },
+  { timeout: 300_000 },
   async () => {
     vs.state.settings = { maxConcurrentRuns: 1 };
     // Run 0 cannot complete before the edit below, however slow this process is: it waits for `hold`.
@@ -279,8 +291,59 @@ test("matryoshkaLab.pythonPath: a relative path is the workspace folder's (the t
 });
 
 test(
+  "a sweep's failure rules in VS Code: a failed run lets the queue go on; a refused one ends the sweep (its queued runs dropped, said so)",
+  { timeout: 300_000 },
+  async () => {
+    vs.state.settings = { maxConcurrentRuns: 1 };
+    sweepConfig('rules.mrl.json', 'rules', 3, [1, 2, 3, 4], undefined, { fail: [2], refuse: [3] });
+    const r = (await launcher.start(vs.Uri.file(join(ws, 'rules.mrl.json')) as never, { confirmed: true })) as SweepLaunch;
+    const errors = () => vs.state.messages.filter((m) => m.level === 'error').map((m) => m.text);
+    await until('the refusal reported', () => errors().some((t) => /could not start/.test(t)));
+    // Run 1 failed and run 2 started after it; run 2 was refused, and run 3 was dropped from the queue.
+    assert.deepEqual(launched, r.runIds.slice(0, 3));
+    assert.equal(model.get(r.runIds[0])?.status, 'completed');
+    assert.equal(model.get(r.runIds[1])?.status, 'failed');
+    assert.deepEqual(folders().sort(), r.runIds.slice(0, 2).sort(), 'the refused run wrote nothing; the dropped one never started');
+    assert.deepEqual(launcher.activeSweeps(), [], 'nothing of the sweep left running or queued');
+    assert.equal(errors().length, 2, errors().join('\n'));
+    assert.match(errors()[0], /run rules \(sweep run 2 of 4\) failed: the loss is NaN at step 1/);
+    assert.match(
+      errors()[1],
+      /could not start rules \(sweep run 3 of 4\): .*refused \(fake\).* The sweep ends there: its 1 queued run was not started\./,
+    );
+
+    // Stop Sweep of that sweep, now over, by every kind of target: nothing signalled, no run.json rewritten, said so.
+    const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
+    const files = r.runIds.slice(0, 2).map((id) => join(runsDir, id, 'run.json'));
+    const before = files.map((f) => readFileSync(f, 'utf8'));
+    const kill = process.kill;
+    const signalled: unknown[] = [];
+    process.kill = ((pid: number, sig?: string | number) => {
+      if (sig !== 0) signalled.push([pid, sig]);
+      return kill.call(process, pid, sig);
+    }) as typeof process.kill;
+    try {
+      for (const target of [r.sweepId, r.runIds[0], { kind: 'sweep', sweepId: r.sweepId }, { kind: 'run', id: r.runIds[1] }]) {
+        assert.deepEqual(await commands.stopSweep(target), { sweepId: r.sweepId, stopped: [], dropped: [] }, JSON.stringify(target));
+        assert.equal(vs.state.messages.at(-1)!.text, `Matryoshka Lab: sweep ${r.sweepId} has no run running or queued.`);
+      }
+      assert.equal(await commands.stopSweep(), undefined);
+      assert.match(vs.state.messages.at(-1)!.text, /no sweep has a run running or queued/);
+    } finally {
+      process.kill = kill;
+    }
+    assert.deepEqual(signalled, [], 'no process signalled');
+    assert.deepEqual(
+      files.map((f) => readFileSync(f, 'utf8')),
+      before,
+      'no run.json rewritten',
+    );
+  },
+);
+
+test(
   'queued runs: in the runs view with their place and Cancel; one notification for the whole sweep, "run i of n"',
-  { timeout: 60000 },
+  { timeout: 300_000 },
   async () => {
     vs.state.settings = { maxConcurrentRuns: 1 };
     vs.state.progress = [];
@@ -367,6 +430,60 @@ test(
       reports.some((m) => /^run 3 of 3 · .* · 1 cancelled$/.test(m)),
       reports.join('\n'),
     );
+  },
+);
+
+test(
+  'Stop Sweep of a sweep started from a terminal (the real trainer CLI): its current run stops at a checkpoint, the CLI starts no further one',
+  { timeout: 300_000 },
+  async () => {
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
+    const { pathToFileURL } = require('node:url') as typeof import('node:url');
+    const { resolve } = require('node:path') as typeof import('node:path');
+    const { writePairs, tinyConfig, HANG_GUARD_MS } = require('../trainer/faultHarness') as typeof import('../trainer/faultHarness');
+    writeFileSync(join(ws, 'package.json'), '{}'); // the CLI's workspace: its runs go to ws/.mrl/runs, the folder the host reads
+    writePairs(join(ws, 'pairs.jsonl'));
+    const base = tinyConfig('terminal sweep', 100000) as { training: Record<string, unknown> };
+    writeFileSync(
+      join(ws, 'terminal.mrl.json'),
+      JSON.stringify({ ...base, training: { ...base.training, evalEvery: 0 }, sweep: { method: 'grid', parameters: { seed: [1, 2, 3] } } }),
+    );
+    const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+    const cli = spawn(
+      process.execPath,
+      ['--import', tsx, resolve('src/trainer/cli/main.ts'), '--workers', '0', '--config', join(ws, 'terminal.mrl.json')],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    cli.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exit = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+    try {
+      const commands = new Commands(model, launcher, { show() {} } as never, {} as never, ext);
+      const first = () => model.list().find((r) => r.info.sweep?.index === 0);
+      await until(
+        'the terminal sweep training its first run',
+        () => first()?.status === 'running' && first()!.info.step! >= 2,
+        HANG_GUARD_MS,
+      );
+      const run = first()!;
+      assert.deepEqual(
+        launcher.activeSweeps().map((s) => [s.sweepId, s.running, s.queued]),
+        [[run.info.sweep!.id, [run.id], []]],
+        'a terminal sweep shows its running run (its queue is the CLI’s own)',
+      );
+      const done = await commands.stopSweep(run.info.sweep!.id);
+      assert.deepEqual(done, { sweepId: run.info.sweep!.id, stopped: [run.id], dropped: [] });
+      assert.equal(await exit, 0, stderr);
+      model.refresh();
+      assert.equal(model.get(run.id)?.status, 'stopped');
+      assert.ok(existsSync(join(runsDir, run.id, 'checkpoints', `step-${model.get(run.id)!.info.step}`)), 'a checkpoint to resume from');
+      assert.deepEqual(folders(), [run.id], 'no further run of the sweep started');
+      assert.match(stderr, /SIGTERM: finishing this step/);
+      assert.match(stderr, /stopped; no further run started/);
+    } finally {
+      cli.kill('SIGKILL');
+      rmSync(join(ws, 'package.json'), { force: true });
+    }
   },
 );
 

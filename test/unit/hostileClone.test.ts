@@ -297,8 +297,12 @@ describe(
     const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
     async function argvShown(c: ChildProcess, word: string): Promise<void> {
       // /proc/<pid>/cmdline shows the new argv once exec is done.
-      for (let i = 0; i < 500 && !(readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').includes(word) ?? false); i++)
-        await new Promise((r) => setTimeout(r, 10));
+      for (
+        const end = Date.now() + 60_000;
+        !readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').includes(word);
+        await new Promise((r) => setTimeout(r, 10))
+      )
+        assert.ok(Date.now() < end, `hang guard: pid ${c.pid} never showed its argv`);
     }
 
     test('a committed "running" sweep naming foreign pids: Stop Sweep (trusted mode) signals none of them, only the bound trainer', async () => {

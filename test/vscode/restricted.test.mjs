@@ -43,6 +43,19 @@ describe('VS Code end to end: Restricted Mode', { skip: skip ? 'MRL_SKIP_E2E=1' 
     );
   }
 
+  /** Whether `pid` was sent a signal (it handles none, so the default action ends it): gone, a zombie, or one pending. */
+  function signalled(pid) {
+    let status;
+    try {
+      status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return true;
+    }
+    if (/^State:\s+Z/m.test(status)) return true;
+    const mask = (name) => BigInt('0x' + (new RegExp(`^${name}:\\s+([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'));
+    return (mask('SigPnd') | mask('ShdPnd')) !== 0n;
+  }
+
   test('setup is present', () => {
     assert.equal(missing, null, missing ?? '');
   });
@@ -64,7 +77,8 @@ describe('VS Code end to end: Restricted Mode', { skip: skip ? 'MRL_SKIP_E2E=1' 
           .first()
           .waitFor();
         await shot(page, '20-restricted-refused');
-        await page.waitForTimeout(1500);
+        // The command has returned (null): the trust gate comes before anything is queued, so nothing can
+        // start later — the folder is final now.
         const runs = fs.readdirSync(runsDir).filter((d) => !d.startsWith('.'));
         assert.equal(runs.length, before, 'nothing launched');
         // Stop on that run signals nothing: the pid's command line is not our trainer's.
@@ -75,8 +89,10 @@ describe('VS Code end to end: Restricted Mode', { skip: skip ? 'MRL_SKIP_E2E=1' 
           })
           .first()
           .waitFor();
-        await page.waitForTimeout(1000);
-        assert.equal(foreign.exitCode, null, 'the foreign process was not signalled');
+        // Stop decides, and signals if it does, before the command returns and the toast is shown; a signal
+        // sent is pending on the process or has killed it (it handles none), so /proc tells at once.
+        assert.equal(signalled(foreign.pid), false, 'the foreign process was not signalled');
+        assert.equal(foreign.exitCode, null);
         assert.equal(foreign.signalCode, null);
       } catch (e) {
         await shot(page, 'restricted-failure').catch(() => {});

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { QueuedItem } from '../runsView/treeModel';
+import type { ActiveSweep } from './launchTypes';
 
 export interface LaunchInput {
   /** `matryoshkaLab.nodePath`; empty = the extension host's own executable. */
@@ -161,4 +162,38 @@ export function spawnDetached(plan: LaunchPlan, outputFile: string): ChildProces
   } finally {
     closeSync(fd);
   }
+}
+
+/** A launch as activeSweepsOf sees it. */
+export interface SweepLaunchState {
+  runId: string;
+  label: string;
+  sweepId?: string;
+  sweepName?: string;
+  started: boolean;
+  exited?: unknown;
+}
+
+/**
+ * Sweeps with a run running or queued: the runs the folder shows running (a terminal's sweep too), and
+ * the launches not over yet — started ones running, the others queued — each run once.
+ */
+export function activeSweepsOf(
+  live: Iterable<{ id: string; info: { name: string; sweep?: { id: string } } }>,
+  launches: Iterable<SweepLaunchState>,
+): ActiveSweep[] {
+  const by = new Map<string, ActiveSweep>();
+  const of = (id: string, name: string) => {
+    let s = by.get(id);
+    if (!s) by.set(id, (s = { sweepId: id, name, running: [], queued: [] }));
+    return s;
+  };
+  for (const r of live) if (r.info.sweep?.id) of(r.info.sweep.id, r.info.name).running.push(r.id);
+  for (const p of launches) {
+    if (!p.sweepId || p.exited) continue;
+    const s = of(p.sweepId, p.sweepName ?? p.label);
+    const list = p.started ? s.running : s.queued;
+    if (!s.running.includes(p.runId) && !s.queued.includes(p.runId)) list.push(p.runId);
+  }
+  return [...by.values()];
 }

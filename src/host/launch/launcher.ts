@@ -8,14 +8,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeSweep, newSweepId } from '../../config/sweep';
 import { noEffectSummary } from '../../config/sweepEffects';
-import { fileSize, readFileEnd, TextTail } from '../../runs/tail';
+import { readFileEnd } from '../../runs/tail';
 import { readProcCmdline } from '../../runs/trainerProcess';
 import { isRunProcess } from '../../runs/runProcess';
 import { hasCheckpoint, newRunId } from '../../runs/runDir';
 import type { RunConfig } from '../../protocol/runConfig';
 import type { RunState } from '../../runs/store';
 import { stopProcess } from '../../runs/stop';
-import { backendFlag, fileHash, LaunchQueue, launchPlan, queuedItems, spawnDetached, type SweepSlot } from './launchPlan';
+import { activeSweepsOf, backendFlag, fileHash, LaunchQueue, launchPlan, queuedItems, spawnDetached, type SweepSlot } from './launchPlan';
 import type { RunsModel } from '../runsModel';
 import type { QueuedItem } from '../runsView/treeModel';
 import { settings } from '../settings';
@@ -23,6 +23,7 @@ import type { ActiveSweep, SweepLaunch, ValidationOutcome } from './launchTypes'
 import { LaunchProgress } from './launchProgress';
 import { logsDirProblem, outputLogFile } from './outputLog';
 import { refuseSignal } from './stopGuard';
+import { TrainerOutput } from './trainerOutput';
 import { confirm, onChoice, refuseIfUntrusted, showError, showInfo, showWarning } from '../ui';
 
 interface Pending {
@@ -50,8 +51,8 @@ export class Launcher implements vscode.Disposable {
   private queue = new LaunchQueue<Pending>();
   /** Launched by us and not yet visible as running in the runs folder. */
   private spawning = new Map<string, Pending>();
-  /** Trainer output files being copied to the output channel, by run id. */
-  private tails = new Map<string, TextTail>();
+  /** Trainer output files copied to the output channel. */
+  private readonly outputs: TrainerOutput;
   private timer: ReturnType<typeof setInterval>;
   private disposables: vscode.Disposable[] = [];
   /** A notification per launch ("Queued", then step/loss; Cancel stops the run), one per sweep. */
@@ -68,7 +69,14 @@ export class Launcher implements vscode.Disposable {
     private readonly onLaunched: (runId: string) => void,
   ) {
     this.progress = new LaunchProgress(model, (id) => this.stop(id));
-    this.disposables.push(model.onDidChange(() => this.pump()));
+    this.outputs = new TrainerOutput(output);
+    this.disposables.push(
+      model.onDidChange(() => this.pump()),
+      // More runs allowed at once: the queue moves now, not at the next change in the runs folder.
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('matryoshkaLab.maxConcurrentRuns')) this.pump();
+      }),
+    );
     // Trainer output → the output channel, for every live run whose output file we know (ours, also
     // after a reload). Reads appended bytes only.
     this.timer = setInterval(() => this.tailOutputs(), 700);
@@ -205,20 +213,7 @@ export class Launcher implements vscode.Disposable {
 
   /** Sweeps with a run running or queued (launched here, or a terminal's sweep seen in the folder). */
   activeSweeps(): ActiveSweep[] {
-    const by = new Map<string, ActiveSweep>();
-    const of = (id: string, name: string) => {
-      let s = by.get(id);
-      if (!s) by.set(id, (s = { sweepId: id, name, running: [], queued: [] }));
-      return s;
-    };
-    for (const r of this.model.live()) if (r.info.sweep?.id) of(r.info.sweep.id, r.info.name).running.push(r.id);
-    for (const p of this.spawning.values()) {
-      if (!p.sweepId || p.exited) continue;
-      const s = of(p.sweepId, p.sweepName ?? p.label);
-      const list = p.started ? s.running : s.queued;
-      if (!s.running.includes(p.runId) && !s.queued.includes(p.runId)) list.push(p.runId);
-    }
-    return [...by.values()];
+    return activeSweepsOf(this.model.live(), this.spawning.values());
   }
 
   /** The sweep a run belongs to: its run.json, else its launch. */
@@ -231,10 +226,7 @@ export class Launcher implements vscode.Disposable {
    * its running runs are stopped (checkpoint, "stopped"). → what was stopped and dropped.
    */
   stopSweep(sweepId: string): { stopped: string[]; dropped: string[] } {
-    const dropped: string[] = [];
-    for (const p of [...this.spawning.values()]) {
-      if (p.sweepId === sweepId && !p.started && this.stop(p.runId)) dropped.push(p.runId);
-    }
+    const dropped = this.dropQueued(sweepId);
     const stopped: string[] = [];
     const live = new Set<string>();
     for (const r of this.model.live()) if (r.info.sweep?.id === sweepId) live.add(r.id);
@@ -242,6 +234,15 @@ export class Launcher implements vscode.Disposable {
     for (const id of live) if (this.stop(id)) stopped.push(id);
     this.output.appendLine(`[sweep ${sweepId}] Stop Sweep: ${stopped.length} run(s) stopped, ${dropped.length} queued run(s) dropped`);
     return { stopped, dropped };
+  }
+
+  /** The sweep's runs still waiting in the queue, dropped (never started) → their ids. */
+  private dropQueued(sweepId: string): string[] {
+    const dropped: string[] = [];
+    for (const p of [...this.spawning.values()]) {
+      if (p.sweepId === sweepId && !p.started && this.stop(p.runId)) dropped.push(p.runId);
+    }
+    return dropped;
   }
 
   async resume(run: RunState): Promise<boolean> {
@@ -384,8 +385,12 @@ export class Launcher implements vscode.Disposable {
       this.dropChangedSweep(p, p.spawnArgs.configFile);
       return;
     }
-    const dir = this.model.dir!;
-    const logFile = outputLogFile(dir, p.runId);
+    // A new run goes into the runs folder as it is now: matryoshkaLab.runsFolder may have changed while it
+    // waited (the runs view shows the new folder), or name no usable folder now (checked below).
+    const runsNow = this.model.dir;
+    if (p.spawnArgs.kind === 'start' && runsNow) p.runDir = path.join(runsNow, p.runId);
+    // The output log lives beside the run folder (a resumed run stays where it is).
+    const logFile = outputLogFile(path.dirname(p.runDir), p.runId);
     const s = settings();
     const plan = launchPlan({
       nodePath: s.nodePath,
@@ -402,7 +407,9 @@ export class Launcher implements vscode.Disposable {
     this.output.appendLine(`[${p.runId}] ${plan.command} ${plan.args.join(' ')}`);
     let child: ReturnType<typeof spawnDetached>;
     try {
-      const unusable = logsDirProblem(dir);
+      if (p.spawnArgs.kind === 'start' && !runsNow)
+        throw new Error('there is no runs folder now (matryoshkaLab.runsFolder changed while it waited)');
+      const unusable = logsDirProblem(path.dirname(p.runDir));
       if (unusable) throw new Error(unusable);
       child = spawnDetached(plan, logFile);
     } catch (e) {
@@ -414,9 +421,10 @@ export class Launcher implements vscode.Disposable {
       this.output.appendLine(`[${p.runId}] not started: ${why}`);
       void showError(`${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${why}`);
       p.wake();
+      setTimeout(() => this.pump(), 0); // its slot is free for whatever else waits
       return;
     }
-    if (!this.tails.has(p.runId)) this.tails.set(p.runId, new TextTail(logFile, fileSize(logFile) ?? 0));
+    this.outputs.follow(p.runId, logFile);
     p.started = true;
     child.on('error', (e) => {
       p.exited = { code: null, signal: null };
@@ -438,9 +446,19 @@ export class Launcher implements vscode.Disposable {
       const stoppedByUs =
         this.stopRequested.delete(p.runId) && (signal === 'SIGTERM' || signal === 'SIGKILL' || code === 143 || code === 130);
       if (code === 2) {
+        // A sweep's run refused (its data, its memory): the sweep ends there, as in a terminal — its queued
+        // runs are dropped rather than each refused in turn; its running ones go on.
+        const dropped = p.sweepId && p.spawnArgs.kind === 'start' ? this.dropQueued(p.sweepId) : [];
+        if (dropped.length)
+          this.output.appendLine(
+            `[sweep ${p.sweepId}] ${p.runId} was refused: the sweep ends here, ${dropped.length} queued run(s) dropped (${dropped.join(', ')})`,
+          );
+        const ends = dropped.length
+          ? ` The sweep ends there: its ${dropped.length} queued run${dropped.length === 1 ? ' was' : 's were'} not started.`
+          : '';
         onChoice(
           showError(
-            `${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${tail() || 'the trainer refused (exit 2)'}`,
+            `${p.spawnArgs.kind === 'resume' ? 'could not resume' : 'could not start'} ${p.label}: ${tail() || 'the trainer refused (exit 2)'}${ends}`,
             'Show Log',
           ),
           'Show Log',
@@ -462,22 +480,14 @@ export class Launcher implements vscode.Disposable {
 
   /** Append new trainer output of live runs (ours or found after a reload) to the output channel. */
   private tailOutputs(): void {
-    const dir = this.model.dir;
-    if (!dir || logsDirProblem(dir)) return;
-    const ids = new Set<string>([...this.tails.keys()]);
-    for (const r of this.model.live()) ids.add(r.id);
-    for (const id of ids) {
-      let tail = this.tails.get(id);
-      if (!tail) {
-        // First sight after a reload: start from the end (the past is in log.txt).
-        tail = TextTail.atEnd(outputLogFile(dir, id));
-        if (!tail) continue;
-        this.tails.set(id, tail);
-      }
-      for (const line of tail.read()) this.output.appendLine(`[${id}] ${line}`);
-      const r = this.model.get(id);
-      if (r && r.status !== 'running' && !this.childPids.has(id)) this.tails.delete(id);
-    }
+    this.outputs.copy(
+      this.model.dir,
+      this.model.live().map((r) => r.id),
+      (id) => {
+        const r = this.model.get(id);
+        return !!r && r.status !== 'running' && !this.childPids.has(id);
+      },
+    );
   }
 
   dispose(): void {

@@ -414,8 +414,15 @@ export class MetricsPanel implements MetricsPanelView, vscode.Disposable {
       filters: kind === 'CSV' ? { CSV: ['csv'] } : { PNG: ['png'] },
     });
     if (!uri) return;
-    if (uri.scheme === 'file') writeFileSync(uri.fsPath, data);
-    else await vscode.workspace.fs.writeFile(uri, data);
+    try {
+      if (uri.scheme === 'file') writeFileSync(uri.fsPath, data);
+      else await vscode.workspace.fs.writeFile(uri, data);
+    } catch (e) {
+      // A folder gone or read-only, a full disk: said so, never an unhandled rejection in the extension host.
+      this.log.appendLine(`[panel] export ${kind} to ${uri.fsPath} failed: ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(`Matryoshka Lab: could not save ${uri.fsPath}: ${(e as Error).message}`);
+      return;
+    }
     void vscode.window.showInformationMessage(`Matryoshka Lab: saved ${uri.fsPath}`);
   }
 

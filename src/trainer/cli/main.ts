@@ -26,9 +26,10 @@ import type { BackendName } from '../../protocol/runConfig';
 import { RUN_FILES, type RunInfo, type SweepRef } from '../../protocol/runFolder';
 import { LOCK_FILE, pidExists } from '../../runs/trainerProcess';
 import { resumeFolderProblem } from '../../runs/resumeCheck';
-import { latestReadableCheckpoint, type LoadedCheckpoint } from '../loop/checkpoint';
+import { latestReadableCheckpoint, listCheckpoints, type LoadedCheckpoint } from '../loop/checkpoint';
 import { DataError } from '../../data/types';
 import { sentenceTransformersMain } from '../../engines/sentenceTransformers/launch';
+import { installFaultInjectionFromEnv } from './faultInjection';
 import { Progress } from './progress';
 import {
   acquireRunLock,
@@ -40,6 +41,7 @@ import {
   RunLockedError,
 } from '../../runs/runWriter';
 import { prepareRun, RunInputError, type PreparedRun } from '../loop/prepare';
+import { markUnresumable } from '../loop/runRecord';
 import { runTraining } from '../loop/train';
 
 export const USAGE = `usage:
@@ -163,6 +165,8 @@ interface Session {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Tests only: a disk that fails at a chosen file operation (faultInjection.ts); unset, nothing changes.
+  installFaultInjectionFromEnv();
   let args: CliArgs;
   try {
     args = parseArgs(argv);
@@ -271,7 +275,12 @@ async function prepareAndTrain(session: Session): Promise<number> {
       }
       resumeFrom = latestReadableCheckpoint(runDir, log);
       if (!resumeFrom) {
-        process.stderr.write(`error: ${runDir} has no checkpoint to resume from\n`);
+        const none = listCheckpoints(runDir).length === 0;
+        const why = none
+          ? 'no checkpoint to resume from (the trainer ended before writing its first one)'
+          : 'no readable checkpoint to resume from (every one is damaged)';
+        markUnresumable(runDir, info, why);
+        process.stderr.write(`error: ${runDir} has ${why}\n`);
         return 2;
       }
       const baseDir = typeof info.baseDir === 'string' ? info.baseDir : runDir;
@@ -391,32 +400,39 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
   const note = noEffectSummary(runs[0].config, Object.keys(runs[0].params));
   if (note) log(`sweep ${id}: ${note}`);
   let failed = 0;
-  for (const run of todo) {
+  for (const [i, run] of todo.entries()) {
     if (s.stop.requested) break;
     s.current.started = false;
     const rep =
       run.repeat === undefined ? '' : `${Object.keys(run.params).length ? ', ' : ''}repeat ${run.repeat + 1}, seed ${run.config.seed}`;
     const what = `run ${run.index + 1} of ${runs.length} (${describeParams(run.params)}${rep})`;
+    // A refusal ends the sweep: the runs after it would meet the same refusal (data, memory, the folder).
+    const refused = () => {
+      const rest = todo.length - i - 1;
+      process.stderr.write(`sweep ${id}: ${what} was refused: the sweep ends here${rest ? ` (${rest} run(s) not started)` : ''}\n`);
+      return 2;
+    };
     log(`sweep ${id}: ${what}`);
     const runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(run.config.name));
-    if (!freeRunDir(runDir)) return 2;
+    if (!freeRunDir(runDir)) return refused();
     let prepared: PreparedRun;
     try {
       prepared = await prepareRun(run.resolved, { backend: args.backend, log });
     } catch (e) {
       const msg = inputError(e, label);
       process.stderr.write(`error: sweep ${id}, ${what}: ${msg ?? (e as Error).message}\n`);
-      if (msg) return 2;
+      if (msg) return refused();
       failed++;
       continue;
     }
     const sweep: SweepRef = { id, index: run.index, params: run.params };
     if (run.repeat !== undefined) Object.assign(sweep, { combination: run.combination, repeat: run.repeat });
     const r = await trainPrepared(s, prepared, runDir, { configFile: file, baseDir, sweep });
-    if (r.code === 2) return 2;
+    if (r.code === 2) return refused();
     if (r.code !== 0) failed++;
   }
   if (s.stop.requested) log(`sweep ${id}: stopped; no further run started`);
+  else if (failed) process.stderr.write(`sweep ${id}: ${failed} of ${todo.length} run(s) failed; the others ran\n`);
   return failed ? 1 : 0;
 }
 

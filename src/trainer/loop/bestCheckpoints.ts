@@ -48,6 +48,7 @@ import {
 import type { KeepBestConfig } from '../../protocol/runConfig';
 import { lowerIsBetter } from '../../insights/metricRules';
 import type { RunWriter } from '../../runs/runWriter';
+import { fileDigest, stateJson, type TrainerState } from './checkpoint';
 
 /** The files a best checkpoint holds (those of a step checkpoint without optimizer.safetensors). */
 export const BEST_FILES = ['model.safetensors', 'tokenizer.json', 'state.json'] as const;
@@ -278,7 +279,9 @@ function copyModel(src: string, dir: string, extra: Record<string, unknown>): vo
     }
   }
   const state = JSON.parse(readFileSync(join(src, 'state.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...state, ...extra }, null, 2) + '\n');
+  // The digests of the files copied (the optimizer moments stay behind).
+  const files = Object.fromEntries(['model.safetensors', 'tokenizer.json'].map((f) => [f, fileDigest(join(dir, f))]));
+  writeFileSync(join(dir, 'state.json'), stateJson(state as unknown as TrainerState, extra, files));
 }
 
 function isLink(p: string): boolean {

@@ -6,8 +6,12 @@
  *   checkpoints/step-<n>/state.json             step, data position, RNG states, the loss window, time
  * A checkpoint is written into a temp folder and renamed into place, so a folder named step-<n> is
  * always complete (a kill -9 mid-write leaves only a temp folder, ignored and cleaned up later).
+ * state.json is written last and lists the size and sha256 of every other file (`files`): resume skips a
+ * checkpoint whose bytes changed after it was written (a bad block, a sync tool, a hand edit), which
+ * parsing alone cannot see in the tensors' data.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_FILES } from '../../protocol/runFolder';
@@ -88,19 +92,44 @@ export function checkpointDir(runDir: string, step: number): string {
   return join(runDir, RUN_FILES.checkpoints, `step-${step}`);
 }
 
+/** What state.json says of each other file of its checkpoint. */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/** Size and sha256 of a file's bytes as they are on disk now. */
+export function fileDigest(file: string): FileDigest {
+  const data = readFileSync(file);
+  return { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+}
+
+/** state.json's text: the trainer state, `extra`, and the digests of the files beside it (written before it). */
+export function stateJson(state: TrainerState, extra: Record<string, unknown> | undefined, files: Record<string, FileDigest>): string {
+  const { files: _old, ...rest } = { ...state, ...extra } as Record<string, unknown>;
+  return JSON.stringify({ ...rest, files }, null, 2) + '\n';
+}
+
 /**
  * The files of a checkpoint that describe the model itself — model.safetensors, tokenizer.json,
- * state.json — into an existing folder: a step checkpoint adds the optimizer moments, a best checkpoint
- * (bestCheckpoints.ts) is these alone. `extra` fields go into state.json beside the trainer state.
+ * state.json — into an existing folder: a step checkpoint adds the optimizer moments (`optimizer`), a
+ * best checkpoint (bestCheckpoints.ts) is these alone. `extra` fields go into state.json beside the
+ * trainer state; state.json comes last, with the digests of the others.
  */
 export function writeModelFiles(
   dir: string,
-  o: { params: Map<string, tf.Variable>; tokenizer: WordPieceTokenizer; state: TrainerState },
+  o: { params: Map<string, tf.Variable>; tokenizer: WordPieceTokenizer; state: TrainerState; optimizer?: AdamW },
   extra?: Record<string, unknown>,
 ): void {
   writeSafetensors(join(dir, 'model.safetensors'), toWrite(o.params));
   o.tokenizer.save(join(dir, 'tokenizer.json'));
-  writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...o.state, ...extra }, null, 2) + '\n');
+  const names = ['model.safetensors', 'tokenizer.json'];
+  if (o.optimizer) {
+    writeSafetensors(join(dir, 'optimizer.safetensors'), toWrite(o.optimizer.getState().tensors));
+    names.push('optimizer.safetensors');
+  }
+  const files = Object.fromEntries(names.map((n) => [n, fileDigest(join(dir, n))]));
+  writeFileSync(join(dir, 'state.json'), stateJson(o.state, extra, files));
 }
 
 export function saveCheckpoint(
@@ -114,7 +143,6 @@ export function saveCheckpoint(
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   writeModelFiles(tmp, o);
-  writeSafetensors(join(tmp, 'optimizer.safetensors'), toWrite(o.optimizer.getState().tensors));
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   // Older checkpoints are pruned: resume needs only the last one, one more guards a bad disk write. Only
@@ -146,7 +174,13 @@ export function latestCheckpoint(runDir: string): LoadedCheckpoint | undefined {
   const steps = listCheckpoints(runDir);
   if (!steps.length) return undefined;
   const dir = checkpointDir(runDir, steps[steps.length - 1]);
-  return { dir, state: JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainerState };
+  return { dir, state: withoutDigests(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))) };
+}
+
+/** The trainer state of a state.json (its `files` digests describe the folder, not the run). */
+function withoutDigests(json: unknown): TrainerState {
+  const { files: _files, ...state } = json as TrainerState & { files?: unknown };
+  return state;
 }
 
 /** Loads parameters and optimizer moments into a freshly built encoder / optimizer (names and shapes must match). */
@@ -178,18 +212,27 @@ export function restoreRun(ckpt: LoadedCheckpoint, params: Map<string, tf.Variab
 }
 
 /**
- * The newest checkpoint that reads back whole (state.json parses, both safetensors files decode, the
- * tokenizer parses): a checkpoint damaged after its rename (a full disk, a bad block, a hand edit) is
- * skipped with a message, and resume continues from the one before it.
+ * The newest checkpoint that reads back whole (state.json parses, every file matches the size and sha256
+ * state.json lists, both safetensors files decode, the tokenizer parses): a checkpoint damaged after its
+ * rename (a full disk, a bad block, a hand edit) is skipped with a message, and resume continues from the
+ * one before it. A checkpoint from before the digests is checked by parsing alone.
  */
 export function latestReadableCheckpoint(runDir: string, log: (s: string) => void = () => {}): LoadedCheckpoint | undefined {
   const steps = listCheckpoints(runDir);
   for (let i = steps.length - 1; i >= 0; i--) {
     const dir = checkpointDir(runDir, steps[i]);
     try {
-      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainerState;
-      if (!Number.isInteger(state?.step) || !Number.isInteger(state.epoch) || !Number.isInteger(state.batchInEpoch))
+      const json = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainerState & { files?: Record<string, FileDigest> };
+      if (!Number.isInteger(json?.step) || !Number.isInteger(json.epoch) || !Number.isInteger(json.batchInEpoch))
         throw new Error('state.json lacks step / epoch / batchInEpoch');
+      for (const [name, want] of Object.entries(json.files ?? {})) {
+        const got = fileDigest(join(dir, name));
+        if (got.bytes !== want?.bytes || got.sha256 !== want?.sha256)
+          throw new Error(
+            `${name} is not the file written (${got.bytes} bytes, sha256 ${got.sha256.slice(0, 12)}…; state.json says ${want?.bytes} bytes, ${String(want?.sha256).slice(0, 12)}…)`,
+          );
+      }
+      const state = withoutDigests(json);
       readSafetensors(join(dir, 'model.safetensors'));
       readSafetensors(join(dir, 'optimizer.safetensors'));
       JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
@@ -201,6 +244,16 @@ export function latestReadableCheckpoint(runDir: string, log: (s: string) => voi
     }
   }
   return undefined;
+}
+
+/**
+ * Removes the step checkpoints after `step` (a resume from `step` skipped them as unreadable): the run
+ * goes on from `step`, and pruning (KEEP) must not keep a damaged one in place of a good one.
+ */
+export function removeCheckpointsAfter(runDir: string, step: number): number[] {
+  const gone = listCheckpoints(runDir).filter((s) => s > step);
+  for (const s of gone) rmSync(checkpointDir(runDir, s), { recursive: true, force: true });
+  return gone;
 }
 
 /** Removes the temp folders of checkpoints whose write was cut short (`step-<n>.tmp-<pid>`, and a best checkpoint's, bestCheckpoints.ts). */

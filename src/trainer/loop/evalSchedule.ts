@@ -61,6 +61,11 @@ export class EvalSchedule {
     return this.evaluatedAt(this.clock.step) ? undefined : this.evaluate();
   }
 
+  /** A resumed run whose metrics.jsonl holds the evaluation at `step` already (the resume rule applied). */
+  writtenBefore(step: number): void {
+    this.lastEvalStep = step;
+  }
+
   /** The model at `step` has an evaluation in metrics.jsonl. */
   evaluatedAt(step: number): boolean {
     return this.lastEvalStep === step;

@@ -4,14 +4,15 @@
  * under its lock for a resume. Closed with the status the run ends with — completed (the trained model
  * saved beside), stopped (a checkpoint to resume from) or failed (the error) — never left "running".
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyResume } from '../../insights/metricRules';
 import { parseMetricsJsonl, RUN_FILES, type RunInfo } from '../../protocol/runFolder';
+import { writeFileAtomic } from '../../runs/atomicFile';
 import { provenance } from '../../runs/gitProvenance';
-import { acquireRunLock, releaseRunLock, RunWriter } from '../../runs/runWriter';
+import { acquireRunLock, releaseRunLock, removeDeadWritersTemps, RunWriter } from '../../runs/runWriter';
 import { saveHfModel } from '../model/hfFolder';
-import { removeTempCheckpoints, type LoadedCheckpoint } from './checkpoint';
+import { removeCheckpointsAfter, removeTempCheckpoints, type LoadedCheckpoint } from './checkpoint';
 import type { PreparedRun } from './prepare';
 
 export interface RunFolderOptions {
@@ -61,10 +62,19 @@ export function openRunFolder(p: PreparedRun, o: RunFolderOptions, totalSteps: n
   }
 }
 
-/** A resumed run's folder, running again: unfinished checkpoints cleared, run.json "running" on this backend. */
-export function reopenForResume(writer: RunWriter, p: PreparedRun, runDir: string, totalSteps: number, now: Date): void {
+/**
+ * A resumed run's folder, running again from the checkpoint at `fromStep`: unfinished checkpoints, the
+ * unreadable ones after `fromStep` and the temp files of dead writers cleared, run.json "running" on this
+ * backend.
+ */
+export function reopenForResume(writer: RunWriter, p: PreparedRun, runDir: string, fromStep: number, totalSteps: number, now: Date): void {
   const removed = removeTempCheckpoints(runDir);
   if (removed.length) writer.log(`removed ${removed.length} unfinished checkpoint folder(s): ${removed.join(', ')}`);
+  const skipped = removeCheckpointsAfter(runDir, fromStep);
+  if (skipped.length)
+    writer.log(`removed the unreadable checkpoint(s) after step ${fromStep}: ${skipped.map((s) => `step-${s}`).join(', ')}`);
+  const temps = removeDeadWritersTemps(runDir);
+  if (temps.length) writer.log(`removed ${temps.length} temporary file(s) of a trainer that died writing them: ${temps.join(', ')}`);
   writer.update({
     status: 'running',
     pid: process.pid,
@@ -99,9 +109,41 @@ export function evalWrittenAt(runDir: string, step: number): boolean {
   return applyResume(parseMetricsJsonl(text).lines).some((e) => e.split === 'eval' && e.step === step);
 }
 
-export function markFailed(writer: RunWriter, err: Error, step: number): void {
-  writer.log(`failed: ${err.stack ?? err.message}`);
-  writer.update({ status: 'failed', pid: null, endedAt: new Date().toISOString(), error: err.message, step });
+/**
+ * run.json says "failed" with the error. Never throws: the failure may be the disk itself (full, read-only),
+ * so the log line is best effort and run.json is rewritten in place on a full disk; when even that fails,
+ * the error → `err` extended with why the status could not be recorded (the caller reports it). A run.json
+ * left "running" then still reads as failed: its trainer is gone (src/runs/store.ts).
+ */
+export function markFailed(writer: RunWriter, err: Error, step: number): Error {
+  try {
+    writer.log(`failed: ${err.stack ?? err.message}`);
+  } catch {
+    // log.txt is the human record; the status below is what readers go by
+  }
+  try {
+    writer.update({ status: 'failed', pid: null, endedAt: new Date().toISOString(), error: err.message, step }, { inPlaceIfFull: true });
+    return err;
+  } catch (e) {
+    const both = new Error(`${err.message} (and run.json could not record the failure: ${(e as Error).message})`);
+    both.stack = err.stack;
+    return both;
+  }
+}
+
+/**
+ * A run that --resume found nothing to continue from (no checkpoint, or none that reads back): when its
+ * run.json still says "running" — its trainer is gone, the caller holds the lock — it says "failed" with
+ * `why`, so that no reader is left with a run that runs nowhere.
+ */
+export function markUnresumable(runDir: string, info: RunInfo, why: string): void {
+  if (info.status !== 'running') return;
+  const file = join(runDir, RUN_FILES.info);
+  writeFileAtomic(
+    file,
+    JSON.stringify({ ...info, status: 'failed', pid: null, endedAt: new Date().toISOString(), error: why }, null, 2) + '\n',
+  );
+  appendFileSync(join(runDir, RUN_FILES.log), `${new Date().toISOString()} failed: ${why}\n`);
 }
 
 export function markStopped(writer: RunWriter, runDir: string, step: number): void {

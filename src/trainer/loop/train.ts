@@ -87,7 +87,7 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
   let pool: DataParallelPool | undefined;
   try {
     if (o.resumeFrom) {
-      reopenForResume(writer, p, o.runDir, totalSteps, now);
+      reopenForResume(writer, p, o.runDir, o.resumeFrom.state.step, totalSteps, now);
       state = restoreRun(o.resumeFrom, p.encoder.params, optimizer, p.loss);
       recordResume(writer, o.resumeFrom, now);
     } else {
@@ -97,9 +97,9 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
   } catch (e) {
     await pool?.close();
     optimizer.dispose();
-    markFailed(writer, e as Error, state.step);
+    const error = markFailed(writer, e as Error, state.step);
     releaseRunLock(o.runDir);
-    return { status: 'failed', step: state.step, totalSteps, error: e as Error };
+    return { status: 'failed', step: state.step, totalSteps, error };
   }
 
   const loop = new TrainLoop(p, state, { optimizer, writer, batches, totalSteps, stop, progress, pool });
@@ -110,9 +110,9 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     } catch (e) {
       await pool?.close();
       optimizer.dispose();
-      markFailed(writer, e as Error, state.step);
+      const error = markFailed(writer, e as Error, state.step);
       releaseRunLock(o.runDir);
-      return { status: 'failed', step: state.step, totalSteps, error: e as Error };
+      return { status: 'failed', step: state.step, totalSteps, error };
     }
   }
   const evals = new EvalSchedule(p, loop, writer, {
@@ -145,7 +145,7 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
         // an evalEvery one) runs first: the loop goes on past that step and would never come back to it.
         if (state.step === 0) result.initial = await evals.atStart();
         else await evals.afterStep(state.step);
-      }
+      } else evals.writtenBefore(state.step); // a resume at the last step does not evaluate it twice
       await loop.run(async (step) => {
         await evals.afterStep(step);
         checkpoints.afterStep(step);
@@ -186,9 +186,8 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
     return result;
   } catch (e) {
     progress?.done();
-    markFailed(writer, e as Error, loop.step);
+    result.error = markFailed(writer, e as Error, loop.step);
     result.status = 'failed';
-    result.error = e as Error;
     result.step = loop.step;
     return result;
   } finally {
