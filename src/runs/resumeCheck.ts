@@ -53,7 +53,8 @@ function strayEntry(dir: string, bestLinks: boolean): { path: string; st: Stats 
       const inner = strayEntry(p, false);
       if (inner) return inner;
     } else if (st.isSymbolicLink() && bestLinks) {
-      const dim = /^best-(\d+)$/.exec(name)?.[1];
+      // `best-<dim>.tmp-<pid>`: the link a writer killed mid-swap left (removed with the other temp entries).
+      const dim = /^best-(\d+)(?:\.tmp-\d+)?$/.exec(name)?.[1];
       if (dim === undefined || !isBestCheckpointTarget(Number(dim), readlinkSync(p))) return { path: p, st };
     } else if (!st.isFile()) return { path: p, st };
   }

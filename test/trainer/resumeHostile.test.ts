@@ -95,6 +95,8 @@ describe('resume refuses a folder holding links or special files', { skip: posix
     mkdirSync(join(dir, 'checkpoints', '.best-8-step-2-a1b2c3'));
     writeFileSync(join(dir, 'checkpoints', '.best-8-step-2-a1b2c3', 'state.json'), '{"step": 2}');
     symlinkSync('.best-8-step-2-a1b2c3', join(dir, 'checkpoints', 'best-8'));
+    // The link a trainer killed while swapping best-8 left behind (the fault-injection test found it).
+    symlinkSync('.best-8-step-2-a1b2c3', join(dir, 'checkpoints', 'best-8.tmp-4242'));
     mkdirSync(join(dir, 'model'));
     assert.equal(resumeFolderProblem(dir), undefined);
   });
@@ -123,6 +125,11 @@ describe('resume refuses a folder holding links or special files', { skip: posix
         /^checkpoints\/best-8 in .* is a symbolic link:/,
       ],
       ['best-abs', (d, h) => symlinkSync(h, join(d, 'checkpoints', 'best-8')), /^checkpoints\/best-8 .* symbolic link/],
+      [
+        'best-tmp-out',
+        (d, h) => symlinkSync(h, join(d, 'checkpoints', 'best-8.tmp-4242')),
+        /^checkpoints\/best-8\.tmp-4242 .* symbolic link/,
+      ],
       [
         'deep-link',
         (d, h) => symlinkSync(join(h, '.bashrc'), join(d, 'checkpoints', 'step-2', 'model.safetensors')),
