@@ -137,21 +137,23 @@ test('a 2 × 2 grid over the quick start: four completed run folders, one sweep 
     r.stderr,
     /Note: loss\.loss\.miniBatchSize changes memory and speed, not the results: CachedMultipleNegativesRankingLoss uses GradCache/,
   );
-  const finalEval = (i: number) =>
+  // The training losses agree step by step (the chunks only change the order of float sums). The ranking
+  // metrics are not compared: ndcg@10 at a small dim jumps when two near-tied documents swap places, which
+  // a 1e-7 difference in an embedding can do.
+  const trainLosses = (i: number) =>
     lines(i)
-      .filter((e) => e.split === 'eval')
-      .at(-1)!.byDim!;
+      .filter((e) => e.split === 'train')
+      .map((e) => e.values.loss);
   for (const [a, b] of [
     [0, 1],
     [2, 3],
   ]) {
-    const ea = finalEval(runs.findIndex((x) => x.info.sweep!.index === a));
-    const eb = finalEval(runs.findIndex((x) => x.info.sweep!.index === b));
-    // float32 metrics to 1e-6 (the chunks only change the order of float sums: the losses agree to ~1e-7);
-    // an int8 / binary metric may move a little more, its calibration and bit thresholds being discontinuous.
-    for (const d of Object.keys(ea))
-      for (const m of Object.keys(ea[d]).filter((k) => !k.includes(':')))
-        assert.ok(Math.abs(ea[d][m] - eb[d][m]) <= 1e-6, `${a}/${b} dim ${d} ${m}: ${ea[d][m]} vs ${eb[d][m]}`);
+    const la = trainLosses(runs.findIndex((x) => x.info.sweep!.index === a));
+    const lb = trainLosses(runs.findIndex((x) => x.info.sweep!.index === b));
+    assert.equal(la.length, 3);
+    la.forEach((v, k) =>
+      assert.ok(Number.isFinite(v) && Math.abs(v - lb[k]) <= 1e-5 * Math.abs(v), `${a}/${b} step ${k + 1} loss: ${v} vs ${lb[k]}`),
+    );
   }
 });
 
