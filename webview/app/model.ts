@@ -103,15 +103,19 @@ const lastLabelById = new Map<string, string>();
 /**
  * Label every run of the list (src/insights/runLabel.ts): runs that share a name lead with what differs
  * between them (`lr=3e-4 · my-sweep`), in the table, the legends and the chips alike. → whether a run's
- * label changed. Configs are flattened once per config object, so this is a pass over the list.
+ * label already drawn changed. Configs are flattened once per config object, so this is a pass over the list.
  */
-export function relabelRuns(runs: readonly PanelRun[]): boolean {
+export function relabelRuns(runs: readonly PanelRun[], newList = false): boolean {
+  // A new list (init) is drawn anew: the labels of an earlier list are no reference.
+  if (newList) lastLabelById.clear();
   const labels = distinctRunLabels(runs);
   let changed = false;
   runs.forEach((r, i) => {
     listLabels.set(r, labels[i]);
-    if (lastLabelById.get(r.id) !== labels[i]) {
-      changed = true;
+    const last = lastLabelById.get(r.id);
+    if (last !== labels[i]) {
+      // A run's first label is no change: nothing drew it yet.
+      if (last !== undefined) changed = true;
       lastLabelById.set(r.id, labels[i]);
     }
   });

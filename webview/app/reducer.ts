@@ -24,7 +24,7 @@ export function setRuns(m: PanelModel, list: PanelRun[]): void {
   for (const id of [...m.store.runs.keys()]) if (!ids.has(id)) m.store.remove(id);
   for (const id of [...m.requested]) if (!ids.has(id)) m.requested.delete(id);
   m.runs = sortRuns(list);
-  relabelRuns(m.runs);
+  relabelRuns(m.runs, true);
   for (const r of m.runs) m.store.setStartedAt(r.id, r.startedAt);
 }
 
