@@ -12,11 +12,9 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ResolvedRunConfig } from '../../config/resolve';
-import { prepareData } from '../../data/dataset';
-import { DataError } from '../../data/types';
 import { RUN_FILES } from '../../protocol/runFolder';
 import { exportData } from './data';
-import { CALLBACK_FILE, callbackSource, launchArgs, RENDEZVOUS, SCRIPT_FILE, scriptInput } from './launch';
+import { CALLBACK_FILE, callbackSource, dataOrExplain, launchArgs, RENDEZVOUS, SCRIPT_FILE, scriptInput } from './launch';
 import { generateScript, requiredVersion } from './script';
 
 export const RUN_SH = 'run.sh';
@@ -56,14 +54,8 @@ export function emitScriptMain(dir: string, configFile: string, resolved: Resolv
     err(`${out} exists and is not an empty folder; choose another --emit-script folder`);
     return 2;
   }
-  let data;
-  try {
-    data = prepareData(config, baseDir);
-  } catch (e) {
-    if (!(e instanceof DataError)) throw e;
-    err((e.configPath ? `${configFile}: ${e.configPath}: bad data:\n` : '') + e.message);
-    return 2;
-  }
+  const data = dataOrExplain(config, baseDir, configFile);
+  if (!data) return 2;
   mkdirSync(out, { recursive: true });
   const exported = exportData(out, data.train, data.eval, config.evaluation.maxQueries);
   const input = scriptInput(resolved, exported.scored, configFile);

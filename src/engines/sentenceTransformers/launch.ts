@@ -184,6 +184,17 @@ export interface EngineArgs {
 
 const err = (s: string) => process.stderr.write(`error: ${s}\n`);
 
+/** The config's data, read and split; or, on bad data, the error on stderr (naming the config and its JSON path) and undefined. */
+export function dataOrExplain(config: RunConfig, baseDir: string, configFile: string): ReturnType<typeof prepareData> | undefined {
+  try {
+    return prepareData(config, baseDir);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    err((e.configPath ? `${configFile}: ${e.configPath}: bad data:\n` : '') + e.message);
+    return undefined;
+  }
+}
+
 /**
  * The resolved config of a config file / run folder for this engine; 'other' when it is not for this
  * engine (the bundled trainer's path takes it, and reports what is wrong with it), or the errors to print.
@@ -264,14 +275,8 @@ function startRun(args: EngineArgs, file: string, resolved: ResolvedRunConfig, i
     err(`${runDir} exists and is not an empty folder; choose another --out`);
     return 2;
   }
-  let data;
-  try {
-    data = prepareData(config, baseDir);
-  } catch (e) {
-    if (!(e instanceof DataError)) throw e;
-    err((e.configPath ? `${args.config}: ${e.configPath}: bad data:\n` : '') + e.message);
-    return 2;
-  }
+  const data = dataOrExplain(config, baseDir, args.config ?? file);
+  if (!data) return 2;
   const now = new Date();
   const info: RunInfo = {
     id: runDir.split(/[\\/]/).pop()!,
