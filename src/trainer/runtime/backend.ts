@@ -171,6 +171,12 @@ export async function initBackend(requested: BackendRequest): Promise<BackendCho
   return choice;
 }
 
+/** The wasm backend's heap in bytes (0 on another backend): its high-water mark, since a wasm memory never shrinks. */
+export function wasmHeapBytes(): number {
+  if (tf.getBackend() !== 'wasm') return 0;
+  return (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength ?? 0;
+}
+
 /** Kernels that must never run in training: each one marks a slow fallback (docs/performance.md #5). */
 export const FORBIDDEN_TRAINING_KERNELS: readonly string[] = ['UnsortedSegmentSum'];
 

@@ -112,7 +112,13 @@ export class HeldGrads {
  * tensors once its input gradients exist. `grads` holds y's gradient on entry and the xs' on return.
  * `keep` are tensors this walk must never dispose (the caller's dy).
  */
-export function backpropagateFreeing(nodes: TapeNode[], grads: HeldGrads, xIds: Set<number>, keep: Set<tf.Tensor>, tidy: EngineInternals['tidy']): void {
+export function backpropagateFreeing(
+  nodes: TapeNode[],
+  grads: HeldGrads,
+  xIds: Set<number>,
+  keep: Set<tf.Tensor>,
+  tidy: EngineInternals['tidy'],
+): void {
   const disposable = (t: tf.Tensor) => !t.kept && !keep.has(t) && !grads.holdsTensor(t);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
