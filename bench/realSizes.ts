@@ -173,3 +173,52 @@ export async function runRealCase(c: RealCase): Promise<RealResult> {
     await pool?.close();
   }
 }
+
+export interface RealSizesSection {
+  cases: Record<string, RealResult | { error: string }>;
+  torch?: Record<string, Record<string, unknown>>;
+}
+
+/** The cases of the section, by key: the two MNRL steps of the issue's table, and the cached BERT-base peaks. */
+export function realSizeCases(threads: number, quick: boolean): Record<string, RealCase> {
+  const workers = Math.max(0, threads - 1);
+  const cases: Record<string, RealCase> = {
+    miniLmL6Batch32: { model: 'miniLmL6', batch: 32, workers, warmup: 1, steps: quick ? 1 : 2 },
+    bertBaseBatch8: { model: 'bertBase', batch: 8, workers, warmup: 1, steps: quick ? 1 : 2 },
+    // MatryoshkaLoss over CachedMNRL, mini-batch 4 (the issue's row): the peak should not grow with the batch.
+    bertBaseCachedBatch8: { model: 'bertBase', batch: 8, miniBatchSize: 4, workers, warmup: 1, steps: 1 },
+    bertBaseCachedBatch32: { model: 'bertBase', batch: 32, miniBatchSize: 4, workers, warmup: 0, steps: 1 },
+  };
+  // One step of 1,024 sequences through BERT-base: minutes. A full run only.
+  if (!quick) cases.bertBaseCachedBatch512 = { model: 'bertBase', batch: 512, miniBatchSize: 4, workers, warmup: 0, steps: 1 };
+  return cases;
+}
+
+/** The PyTorch peer's flags for a case (bench/torch_reference.py), on `threads` threads like ours. */
+export function torchFlags(c: RealCase, threads: number): string[] {
+  const s = REAL_MODELS[c.model];
+  return [
+    ...['--batch', c.batch, '--threads', threads, '--warmup', c.warmup, '--steps', c.steps],
+    ...['--vocab', s.vocabSize, '--hidden', s.hiddenSize, '--layers', s.numLayers, '--heads', s.numHeads, '--ffn', s.intermediateSize],
+    ...['--seq', REAL_SEQ_LEN],
+  ].map(String);
+}
+
+/** The summary keys of the section (null where a side is missing). */
+export function summarizeRealSizes(section: RealSizesSection | undefined): Record<string, number | null> {
+  const ours = (k: string) => section?.cases[k] as RealResult | undefined;
+  const theirs = (k: string) => section?.torch?.[k] as { samplesPerSec?: number; peakRssMB?: number } | undefined;
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
+  const errors = Object.values(section?.cases ?? {})
+    .map((r) => (r as RealResult).estimateError)
+    .filter((e): e is NonNullable<RealResult['estimateError']> => !!e)
+    .flatMap((e) => [...e.heaps, e.total]);
+  return {
+    miniLmOverTorch: ratio(ours('miniLmL6Batch32')?.pairsPerSec, theirs('miniLmL6Batch32')?.samplesPerSec),
+    bertBaseOverTorch: ratio(ours('bertBaseBatch8')?.pairsPerSec, theirs('bertBaseBatch8')?.samplesPerSec),
+    miniLmPeakRssOverTorch: ratio(ours('miniLmL6Batch32')?.peakRssMB, theirs('miniLmL6Batch32')?.peakRssMB),
+    bertBasePeakRssOverTorch: ratio(ours('bertBaseBatch8')?.peakRssMB, theirs('bertBaseBatch8')?.peakRssMB),
+    memEstimateError: errors.length ? Math.max(...errors) : null,
+    bertBaseCachedPeak512Over32: ratio(ours('bertBaseCachedBatch512')?.peakRssMB, ours('bertBaseCachedBatch32')?.peakRssMB),
+  };
+}

@@ -7,7 +7,7 @@
  * data file creates nothing on disk.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedRunConfig } from '../../config/resolve';
 import type { BackendName, RunConfig, ScratchModelConfig } from '../../protocol/runConfig';
@@ -20,7 +20,7 @@ import type { EmbeddingLoss } from '../losses/types';
 import { BertEncoder, type EncoderSpec } from '../model/encoder';
 import { loadHfModel } from '../model/hfFolder';
 import { initBackend, preflightKernels, type BackendChoice } from '../runtime/backend';
-import { runDoesNotFit, type BlockShape } from '../runtime/memoryBudget';
+import { estimateStepMemory, stepDoesNotFit, type BlockShape, type StepMemory } from '../runtime/memoryBudget';
 import { WordPieceTokenizer } from '../tokenizer/wordpiece';
 import type { LoadedCheckpoint } from './checkpoint';
 import { lossAndGradsPlain } from './gradCache';
@@ -54,6 +54,10 @@ export interface PreparedRun {
   guide?: GuideModel;
   /** The dims every evaluation reports. */
   dims: number[];
+  /** Worker threads that will share each step (resolved from --workers and the backend). */
+  workers: number;
+  /** What a step is estimated to take (runtime/memoryBudget.ts), at the longest sequences. */
+  memory: StepMemory;
 }
 
 export interface PrepareOptions {
@@ -61,7 +65,14 @@ export interface PrepareOptions {
   backend?: BackendName;
   /** Continue this checkpoint's run: its tokenizer is reused (a from-scratch one is not learned again). */
   resumeFrom?: LoadedCheckpoint;
+  /** Worker threads (--workers); absent: one per core beyond the first, at most 3 (none on tensorflow). */
+  workers?: number;
   log?: (s: string) => void;
+}
+
+/** --workers as given, else the default: wasm and cpu run one thread per tfjs instance, tfjs-node threads itself. */
+export function resolveWorkers(requested: number | undefined, backend: string): number {
+  return requested ?? (backend === 'tensorflow' ? 0 : Math.max(0, Math.min(3, availableParallelism() - 1)));
 }
 
 interface ModelParts {
@@ -78,11 +89,19 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
   const log = o.log ?? (() => {});
   const backend = await initBackend(o.backend ?? config.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
+  const workers = resolveWorkers(o.workers, backend.name);
   if ('scratch' in config.model) {
     // Before anything slow: a batch that cannot fit is refused within a second (vocabSize is the upper bound).
     const s = config.model.scratch;
     const width = r.width!;
-    checkRunMemory(r, backend.name, s, scratchParamCount(s, s.vocabSize, width), width, s.maxSeqLength);
+    const params = scratchParamCount(s, s.vocabSize, width);
+    checkRunMemory(r, backend.name, workers, {
+      block: s,
+      params,
+      largestParam: s.vocabSize * s.hiddenSize,
+      dim: width,
+      seqLen: s.maxSeqLength,
+    });
   }
   const data = await runAsync(prepareDataWork(config, r.baseDir));
   log(`data: ${tableSize(data.train)} train rows, ${tableSize(data.eval)} eval rows`);
@@ -95,10 +114,16 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
 
   const { encoder, tokenizer, maxSeqLength, initial } =
     'scratch' in config.model ? await scratchModel(r, config.model.scratch, data.train, o, log) : pretrainedModel(r);
-  if (!('scratch' in config.model)) {
-    const params = [...encoder.params.values()].reduce((a, v) => a + v.size, 0);
-    checkRunMemory(r, backend.name, encoder.spec, params, encoder.dim, maxSeqLength, tableSize(data.train));
-  }
+  const sizes = [...encoder.params.values()].map((v) => v.size);
+  const modelShape = {
+    block: encoder.spec,
+    params: sizes.reduce((a, n) => a + n, 0),
+    largestParam: Math.max(...sizes),
+    dim: encoder.dim,
+    seqLen: maxSeqLength,
+  };
+  // A from-scratch model was checked above at its upper bound; this is its actual size (and the data's rows).
+  const memory = checkRunMemory(r, backend.name, workers, modelShape, tableSize(data.train));
   const loss = createLoss(r.loss, config.seed);
   const guide = loss.needsGuide ? guideModel(r, initial, maxSeqLength) : undefined;
   const kernels = await checkTrainingKernels(r, data.train, encoder, tokenizer, maxSeqLength, guide);
@@ -111,7 +136,20 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
   // sentence_bert_config.json), as sentence-transformers reads them; the run's config.json records what was used.
   if ('pretrained' in config.model)
     config = { ...config, model: { pretrained: { ...config.model.pretrained, pooling: encoder.spec.pooling, maxSeqLength } } };
-  return { config, backend, train: data.train, evalSet, encoder, tokenizer, maxSeqLength, loss, guide, dims: [...r.evalDims] };
+  return {
+    config,
+    backend,
+    train: data.train,
+    evalSet,
+    encoder,
+    tokenizer,
+    maxSeqLength,
+    loss,
+    guide,
+    dims: [...r.evalDims],
+    workers,
+    memory,
+  };
 }
 
 /** A from-scratch encoder of the resolved width, its WordPiece vocabulary learned from the training texts (or the checkpoint's). */
@@ -203,23 +241,27 @@ function scratchParamCount(s: BlockShape & { maxSeqLength: number }, vocab: numb
 }
 
 /**
- * Refuses (RunInputError at /training/batchSize, naming what fits) a step whose estimated memory — params
- * and optimizer state, activations, embeddings cache, in-batch scores — does not fit the backend.
+ * Refuses (RunInputError at /training/batchSize, naming what fits and what to change) a step whose
+ * estimated memory — per thread's heap and for the whole process — does not fit; returns the estimate.
  */
 function checkRunMemory(
   r: ResolvedRunConfig,
   backend: string,
-  block: BlockShape,
-  params: number,
-  dim: number,
-  seqLen: number,
+  workers: number,
+  model: { block: BlockShape; params: number; largestParam: number; dim: number; seqLen: number },
   rows = Infinity,
-): void {
+): StepMemory {
   const { config } = r;
-  const nColumns = config.data.train.columns?.length ?? 2;
-  const batchRows = Math.min(config.training.batchSize, rows);
-  const why = runDoesNotFit({ block, params, batchRows, nColumns, seqLen, dim, miniBatchSize: r.loss.miniBatchSize }, backend, totalmem());
+  const shape = {
+    ...model,
+    batchRows: Math.min(config.training.batchSize, rows),
+    nColumns: config.data.train.columns?.length ?? 2,
+    miniBatchSize: r.loss.miniBatchSize,
+    workers,
+  };
+  const why = stepDoesNotFit(shape, backend, totalmem(), Math.max(1 + workers, Math.min(4, availableParallelism())));
   if (why) throw new RunInputError('/training/batchSize', why);
+  return estimateStepMemory(shape);
 }
 
 /**

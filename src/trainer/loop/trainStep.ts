@@ -72,7 +72,9 @@ export class StepRunner {
       const seqLen = host ? host.length : tokens!.inputIds.shape[1];
       if (loss.miniBatchSize === undefined && shape) {
         const perThread = Math.ceil(texts.length / (pool?.threads ?? 1));
-        assertPlainStepFits(shape, perThread, seqLen, tf.getBackend(), nColumns);
+        // The main thread's heap also holds the weights, their gradients and AdamW's m and v.
+        const paramBytes = encoder.variables.reduce((a, v) => a + v.size, 0) * 4;
+        assertPlainStepFits(shape, perThread, seqLen, tf.getBackend(), 4 * paramBytes);
       }
       const result = host
         ? pool!.lossAndGrads(

@@ -149,7 +149,10 @@ export function largestFittingBatch(s: StepShape, backend: string, totalMem: num
   return lo;
 }
 
-export const gb = (x: number): string => `${(x / 2 ** 30).toFixed(x < 2 ** 30 ? 2 : 1)} GB`;
+/** "2.6 GB", "740 MB". */
+export function gb(x: number): string {
+  return x >= 2 ** 30 ? `${(x / 2 ** 30).toFixed(1)} GB` : `${Math.max(1, Math.round(x / 2 ** 20))} MB`;
+}
 
 /** "2.6 GB (main thread 1.4 GB, 1 worker 0.9 GB)": what the estimate says a step takes. */
 export function describeStepMemory(m: StepMemory, workers: number): string {
@@ -176,7 +179,7 @@ export function stepDoesNotFit(s: StepShape, backend: string, totalMem: number, 
       : `the process would need ${gb(m.total)}, more than ${gb(totalBudgetBytes(totalMem))} (¾ of this machine's ${gb(totalMem)} of RAM)`;
   const ways: string[] = [];
   const fit = largestFittingBatch(s, backend, totalMem);
-  ways.push(fit >= 2 ? `a batchSize of at most ${fit} fits` : 'not even a batch of 2 fits');
+  ways.push(fit >= 2 ? `A batchSize of at most ${fit} fits` : 'Not even a batch of 2 fits');
   if (s.miniBatchSize === undefined) {
     const mb = [64, 32, 16, 8, 4].find((b) => fits({ ...s, miniBatchSize: b }, backend, totalMem));
     if (mb) ways.push(`the Cached* variant of the loss with miniBatchSize ${mb} fits at this batch (memory stays flat in the batch size)`);
