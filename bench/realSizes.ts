@@ -8,7 +8,6 @@
  * `refused` when the trainer's estimate would refuse the step (what a user would be told instead).
  * The PyTorch peer (bench/torch_reference.py with the same shapes) runs the same step with its peak RSS.
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/trainer/runtime/backend';
 import { BertEncoder, type EncoderSpec } from '../src/trainer/model/encoder';
@@ -18,7 +17,7 @@ import { AdamW } from '../src/trainer/loop/optimizer';
 import { DataParallelPool } from '../src/trainer/runtime/parallel/pool';
 import { lossAndGrads } from '../src/trainer/loop/gradCache';
 import { encoderRows } from '../src/trainer/loop/textBatch';
-import { estimateStepMemory, stepDoesNotFit, type StepShape } from '../src/trainer/runtime/memoryBudget';
+import { estimateStepMemory, peakRssBytes, stepDoesNotFit, type StepShape } from '../src/trainer/runtime/memoryBudget';
 import { Rng } from '../src/common/random';
 import type { LossConfig } from '../src/protocol/runConfig';
 
@@ -61,17 +60,6 @@ export interface RealResult {
 }
 
 const MiB = 2 ** 20;
-
-/** The process's peak resident set (all threads: they share it), from /proc; 0 where there is none. */
-export function peakRssBytes(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // Not Linux: the resource usage's maxRSS is the same figure.
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 function lossConfig(c: RealCase, dim: number): LossConfig {
   if (c.miniBatchSize === undefined) return { type: 'MultipleNegativesRankingLoss', scale: 20 } as LossConfig;

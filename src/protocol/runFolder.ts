@@ -35,7 +35,28 @@ export interface RunInfo {
    * step it came from; its checkpoint is `checkpoints/best-<dim>/` (see bestCheckpointDir).
    */
   bestCheckpoints?: Record<string, BestCheckpoint>;
+  /**
+   * The bundled trainer, as it goes (with `step`): its training time so far in seconds (earlier sessions of a
+   * resumed run included), its recent pace in seconds per step (evaluations included) and when it wrote them
+   * (ms since the epoch): a reader extrapolates elapsed and remaining time (src/insights/runTime.ts).
+   */
+  elapsedSeconds?: number;
+  secondsPerStep?: number;
+  progressAt?: number;
+  /** The bundled trainer, before its first step: what the run will take, from a timed warm-up step. */
+  estimate?: RunEstimate;
   [extra: string]: unknown;
+}
+
+/** run.json `estimate`: a warm-up step's time, the steps to go, and the process's memory (bytes). */
+export interface RunEstimate {
+  secondsPerStep: number;
+  /** Steps the run has to go when it was measured. */
+  steps: number;
+  /** The process's peak resident memory after the warm-up step (every thread). */
+  memoryBytes: number;
+  /** The trainer's own estimate of a step at the longest sequences (runtime/memoryBudget.ts). */
+  estimatedBytes?: number;
 }
 
 /** run.json `bestCheckpoints[dim]`. */

@@ -108,6 +108,13 @@ for (const workers of [1, 2])
           for (const g of [...single.grads.values(), ...parallel.grads.values()]) g.dispose();
           batch.inputIds.dispose();
           batch.attentionMask.dispose();
+          // Every thread's heap is reported, the main thread's first (it never shrinks: > 0 once used).
+          const heaps = pool.heapBytes();
+          assert.equal(heaps.length, workers + 1);
+          assert.ok(
+            heaps.every((b) => b > 0),
+            String(heaps),
+          );
           // The weights move between steps: the worker must pick up the new ones.
           for (const v of encoder.variables) v.assign(tf.tidy(() => tf.mul(v, 1.01)));
           pool.weightsChanged();

@@ -168,6 +168,20 @@ export function backpropagateFreeing(
 }
 
 let installed = false;
+let stockWalk = false;
+
+/**
+ * Runs `f` with tfjs' own walk (the baseline a test or benchmark compares with), then the freeing one again.
+ */
+export function withStockBackward<T>(f: () => T): T {
+  const was = stockWalk;
+  stockWalk = true;
+  try {
+    return f();
+  } finally {
+    stockWalk = was;
+  }
+}
 
 /** Puts the freeing walk in place of the engine's `gradients` (idempotent; the engine is global). */
 export function installLeanBackward(): void {
@@ -176,9 +190,9 @@ export function installLeanBackward(): void {
   const stock = engine.gradients.bind(engine);
   engine.gradients = (f, xs, dy, allowNoGradients = false) => {
     // A tape inside a tape: the outer one may still need what this walk frees.
-    if (engine.state.gradientDepth > 0) return stock(f, xs, dy, allowNoGradients);
+    if (stockWalk || engine.state.gradientDepth > 0) return stock(f, xs, dy, allowNoGradients);
     if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
-    if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
+    if (dy !== undefined && dy !== null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
     const y = engine.scopedRun(
       () => engine.startTape(),
       () => engine.endTape(),

@@ -16,6 +16,9 @@
  * softmax output before and after dropout (2·heads·seqLen); plus one layer's working set of the backward.
  * A plain step holds every row of the thread on the tape; a cached (GradCache) one a mini-batch.
  */
+import { readFileSync } from 'node:fs';
+import { formatBytes } from '../../insights/runTime';
+
 export interface BlockShape {
   hiddenSize: number;
   numLayers: number;
@@ -123,6 +126,17 @@ export function estimateStepMemory(s: StepShape): StepMemory {
   return { rowsPerThread, rowsOnTape, main, worker, shared, total };
 }
 
+/** The process's peak resident memory in bytes (every thread: they share it), Linux's VmHWM or Node's maxRSS. */
+export function peakRssBytes(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // Not Linux: the resource usage gives the same figure.
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 /** Where a backend's step memory runs out: each wasm heap at its cap, and the machine's RAM for the whole. */
 export function heapBudgetBytes(backend: string): number {
   return backend === 'wasm' ? WASM_HEAP_BUDGET_BYTES : Infinity;
@@ -149,10 +163,7 @@ export function largestFittingBatch(s: StepShape, backend: string, totalMem: num
   return lo;
 }
 
-/** "2.6 GB", "740 MB". */
-export function gb(x: number): string {
-  return x >= 2 ** 30 ? `${(x / 2 ** 30).toFixed(1)} GB` : `${Math.max(1, Math.round(x / 2 ** 20))} MB`;
-}
+const gb = formatBytes;
 
 /** "2.6 GB (main thread 1.4 GB, 1 worker 0.9 GB)": what the estimate says a step takes. */
 export function describeStepMemory(m: StepMemory, workers: number): string {
