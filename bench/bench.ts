@@ -557,7 +557,7 @@ async function main(): Promise<void> {
   let realSizes: RealSizesSection | undefined;
   if (runs('realSizes')) {
     realSizes = { cases: {} };
-    for (const [key, c] of Object.entries(realSizeCases(threads, quick))) {
+    for (const [key, c] of Object.entries(realSizeCases(threads, quick, !quick && !args.includes('--no-cached512')))) {
       log(`realSizes ${key} …`);
       const r = spawnChild<RealResult>('--real-case', c);
       realSizes.cases[key] = r.value ?? { error: r.error! };
