@@ -9,11 +9,16 @@
  *                gradCacheOverheadCpu32/128, torchGradCacheOverhead32/128,   (CPU-time ratio; PyTorch's own)
  *                gradCacheReforwardFloor32, gradCacheReforwardFloor128,   (step 1's forward over the plain step)
  *                cachedPeak512Over32, evalPer100QueriesOverTrainStep,   (the targets of issue 11, from this run)
- *                evalPrecisionsOverFloat32, evalPrecisionsOverFloat32Cpu},   (issue 20: the quick start's evaluation with the
+ *                evalPrecisionsOverFloat32, evalPrecisionsOverFloat32Cpu,   (issue 20: the quick start's evaluation with the
  *                default precisions over float32 only, wall and CPU time, target ≤ 1.5)
+ *                referenceOverTorch, miniLmOverTorch, bertBaseOverTorch, miniLmPeakRssOverTorch, bertBasePeakRssOverTorch,
+ *                memEstimateError, bertBaseCachedPeak512Over32, gradCacheOverFloorPoints32/128, cachedOverTorchCached32/128},
+ *                (issue 24: bench/realSizes.ts, and GradCache re-based on its floor and on PyTorch's cached step)
  *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "reforwardMsPerStep", "cachedPeakMB", "plainPeakMB"|null,
  *                              "rssMB", "overhead", "overheadFloor"}},
+ *    "realSizes": {"cases": {"miniLmL6Batch32" | "bertBaseBatch8" | "bertBaseCachedBatch8/32/512": {"msPerStep", "pairsPerSec",
+ *                  "peakRssMB", "heapMB", "estimate", "estimateError", "refused"?}}, "torch": {...}},   (bench/realSizes.ts)
  *    "peers": {"torch": {"msPerStep", "samplesPerSec", ...},
  *              "torchGradCache": {"32" | "128": {"cachedMsPerStep", "plainMsPerStep", "overhead"}}},   (with gradCache)
  *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
@@ -24,8 +29,8 @@
  *    "panel": {...},
  *    "workspace": {...}}   (bench/workspaceBench.ts: 500 generated runs — listing, summaries, tree, overlay of 50)
  * A sample is one training pair. `--no-panel` / `--no-workspace` / `--no-torch` skip those parts;
- * `--only eval,gradCache,...` runs only the sections named (trainStep, gradCache, torch, eval, panel,
- * workspace), plus the wasm training step that `torch` is compared with.
+ * `--only eval,gradCache,...` runs only the sections named (trainStep, gradCache, torch, realSizes, eval, panel,
+ * workspace), plus the wasm training step that `torch` is compared with; `--no-cached512` skips realSizes' longest case.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
