@@ -91,6 +91,16 @@ test('gradient functions that return the tensor they were given, or one tensor f
   assert.deepEqual([...lean.grads[x.name].dataSync()], [2, 20, 200]);
   assert.deepEqual([...lean.grads[y.name].dataSync()], [6, 60, 600]);
   assert.deepEqual([...lean.grads[y.name].dataSync()], [...stock.grads[y.name].dataSync()]);
+  // One tensor as the gradient of two parameters, then more added to one of them: the other keeps its value
+  // (on wasm the walk adds into a parameter's gradient in place, only where nothing else holds it).
+  await initBackend('wasm');
+  const a = tf.variable(tf.tensor1d([1, 2]));
+  const b = tf.variable(tf.tensor1d([3, 4]));
+  const g2 = tf.variableGrads(() => tf.sum(tf.add(sameForBoth(a, b), tf.mul(a, 5))) as tf.Scalar, [a, b]);
+  assert.deepEqual([...g2.grads[a.name].dataSync()], [7, 7]);
+  assert.deepEqual([...g2.grads[b.name].dataSync()], [2, 2]);
+  tf.dispose([a, b, g2.value, ...Object.values(g2.grads)]);
+  await initBackend('cpu');
   // A caller's dy is the caller's: never disposed by the walk.
   const dy = tf.scalar(2);
   const { grads } = tf.engine().gradients(f, [x], dy);

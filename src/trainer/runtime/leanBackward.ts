@@ -20,6 +20,7 @@
  * still need what this walk would free.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmAddInPlace } from './kernels/wasmKernels';
 
 interface TapeNode {
   id: number;
@@ -105,6 +106,10 @@ export class HeldGrads {
   holdsTensor(t: tf.Tensor): boolean {
     return this.holds.has(t);
   }
+  /** Whether `t` is the gradient of exactly one tensor (so it may be added into). */
+  holdsOnce(t: tf.Tensor): boolean {
+    return this.holds.get(t) === 1;
+  }
 }
 
 /**
@@ -135,6 +140,7 @@ export function backpropagateFreeing(
         return inputGrads[name]();
       });
     });
+    const spent: tf.Tensor[] = [];
     for (let k = 0; k < names.length; k++) {
       const name = names[k];
       const x = node.inputs[name];
@@ -154,10 +160,18 @@ export function backpropagateFreeing(
         grads.set(x.id, dx);
         continue;
       }
+      // An x's gradient (a parameter's, or the accumulator a caller seeded, variableGradsInto) is added
+      // into its own buffer when nothing else holds it: no second model-sized set of gradients.
+      if (xIds.has(x.id) && !prev.kept && !keep.has(prev) && grads.holdsOnce(prev) && wasmAddInPlace(prev, dx)) {
+        spent.push(dx);
+        continue;
+      }
       grads.set(x.id, tf.add(prev, dx));
       if (disposable(prev)) prev.dispose();
-      if (disposable(dx)) dx.dispose();
+      spent.push(dx);
     }
+    // Only now: one gradient function may hand the same tensor to two inputs.
+    for (const dx of spent) if (!dx.isDisposed && disposable(dx)) dx.dispose();
     for (const o of node.outputs) {
       if (xIds.has(o.id)) continue;
       const g = grads.take(o.id);
@@ -183,42 +197,79 @@ export function withStockBackward<T>(f: () => T): T {
   }
 }
 
+/**
+ * The forward under a tape and the freeing walk; `seeds` (by x id) start some xs' gradients at the
+ * caller's tensors, which the walk adds into (and returns, or their replacements).
+ */
+function leanGradients(
+  engine: EngineInternals,
+  f: () => tf.Tensor,
+  xs: tf.Tensor[],
+  dy: tf.Tensor | undefined | null,
+  allowNoGradients: boolean,
+  seeds?: Map<number, tf.Tensor>,
+): { value: tf.Tensor; grads: Array<tf.Tensor | undefined> } {
+  if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
+  if (dy !== undefined && dy !== null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
+  const y = engine.scopedRun(
+    () => engine.startTape(),
+    () => engine.endTape(),
+    () => engine.tidy('forward', f),
+  );
+  if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
+  const tape = engine.state.activeTape ?? [];
+  const nodes = nodesFromXToY(tape, xs, y);
+  if (!allowNoGradients && nodes.length === 0) {
+    throw new Error(
+      'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
+    );
+  }
+  return engine.tidy('backward', () => {
+    const grads = new HeldGrads();
+    for (const [id, t] of seeds ?? []) grads.set(id, t);
+    grads.set(y.id, dy ?? tf.ones(y.shape));
+    const xIds = new Set(xs.map((x) => x.id));
+    try {
+      backpropagateFreeing(nodes, grads, xIds, new Set(dy ? [dy] : []), engine.tidy.bind(engine));
+      return { value: y, grads: xs.map((x) => grads.get(x.id)) } as unknown as tf.TensorContainer;
+    } finally {
+      // What the walk did not free (nodes off the path, or all of them after an error).
+      for (const node of tape) for (const t of node.saved ?? []) t.dispose();
+      engine.state.activeTape = null;
+    }
+  }) as unknown as { value: tf.Tensor; grads: Array<tf.Tensor | undefined> };
+}
+
 /** Puts the freeing walk in place of the engine's `gradients` (idempotent; the engine is global). */
 export function installLeanBackward(): void {
   if (installed) return;
   const engine = tf.engine() as unknown as EngineInternals;
   const stock = engine.gradients.bind(engine);
-  engine.gradients = (f, xs, dy, allowNoGradients = false) => {
+  engine.gradients = (f, xs, dy, allowNoGradients = false) =>
     // A tape inside a tape: the outer one may still need what this walk frees.
-    if (stockWalk || engine.state.gradientDepth > 0) return stock(f, xs, dy, allowNoGradients);
-    if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
-    if (dy !== undefined && dy !== null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-    const y = engine.scopedRun(
-      () => engine.startTape(),
-      () => engine.endTape(),
-      () => engine.tidy('forward', f),
-    );
-    if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
-    const tape = engine.state.activeTape ?? [];
-    const nodes = nodesFromXToY(tape, xs, y);
-    if (!allowNoGradients && nodes.length === 0) {
-      throw new Error(
-        'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
-      );
-    }
-    return engine.tidy('backward', () => {
-      const grads = new HeldGrads();
-      grads.set(y.id, dy ?? tf.ones(y.shape));
-      const xIds = new Set(xs.map((x) => x.id));
-      try {
-        backpropagateFreeing(nodes, grads, xIds, new Set(dy ? [dy] : []), engine.tidy.bind(engine));
-        return { value: y, grads: xs.map((x) => grads.get(x.id)) } as unknown as tf.TensorContainer;
-      } finally {
-        // What the walk did not free (nodes off the path, or all of them after an error).
-        for (const node of tape) for (const t of node.saved ?? []) t.dispose();
-        engine.state.activeTape = null;
-      }
-    }) as unknown as { value: tf.Tensor; grads: Array<tf.Tensor | undefined> };
-  };
+    stockWalk || engine.state.gradientDepth > 0 ? stock(f, xs, dy, allowNoGradients) : leanGradients(engine, f, xs, dy, allowNoGradients);
   installed = true;
+}
+
+/**
+ * acc[v] += ∂f/∂v for every variable f reaches, the gradients added into acc's tensors as the backward
+ * produces them (in place on wasm with our kernels) instead of coming back as a second set beside acc:
+ * GradCache's per-chunk backward then holds one set of gradients, not two. Replaced tensors are disposed.
+ * False (and nothing done) where the freeing walk is not in use: the caller accumulates itself.
+ */
+export function variableGradsInto(f: () => tf.Scalar, variables: tf.Variable[], acc: Map<tf.Variable, tf.Tensor>): boolean {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (!installed || stockWalk || engine.state.gradientDepth > 0) return false;
+  const seeds = new Map<number, tf.Tensor>();
+  for (const v of variables) {
+    const a = acc.get(v);
+    if (a) seeds.set(v.id, a);
+  }
+  const { value, grads } = leanGradients(engine, f, variables, undefined, true, seeds);
+  value.dispose();
+  variables.forEach((v, i) => {
+    const g = grads[i];
+    if (g) acc.set(v, g);
+  });
+  return true;
 }
