@@ -11,11 +11,16 @@
  *                cachedPeak512Over32, evalPer100QueriesOverTrainStep,   (the targets of issue 11, from this run)
  *                evalPrecisionsOverFloat32, evalPrecisionsOverFloat32Cpu,   (issue 20: the quick start's evaluation with the
  *                default precisions over float32 only, wall and CPU time, target ≤ 1.5)
- *                overlay50RunsMs},   (issue 21: fifty runs of 3,000 steps overlaid in the panel, replays posted → the
+ *                overlay50RunsMs,   (issue 21: fifty runs of 3,000 steps overlaid in the panel, replays posted → the
  *                charts in view drawn; from "panel", null without it)
+ *                referenceOverTorch, miniLmOverTorch, bertBaseOverTorch, miniLmPeakRssOverTorch, bertBasePeakRssOverTorch,
+ *                memEstimateError, bertBaseCachedPeak512Over32, gradCacheOverFloorPoints32/128, cachedOverTorchCached32/128},
+ *                (issue 24: bench/realSizes.ts, and GradCache re-based on its floor and on PyTorch's cached step)
  *    "trainStep": {"wasm" | "wasm-<n>threads" | "wasm-stockKernels" | "cpu": {"msPerStep", "samplesPerSec", ...}},
  *    "gradCache": {"<batch>": {"cachedMsPerStep", "plainMsPerStep"|null, "reforwardMsPerStep", "cachedPeakMB", "plainPeakMB"|null,
  *                              "rssMB", "overhead", "overheadFloor"}},
+ *    "realSizes": {"cases": {"miniLmL6Batch32" | "bertBaseBatch8" | "bertBaseCachedBatch8/32/512": {"msPerStep", "pairsPerSec",
+ *                  "peakRssMB", "heapMB", "estimate", "estimateError", "refused"?}}, "torch": {...}},   (bench/realSizes.ts)
  *    "peers": {"torch": {"msPerStep", "samplesPerSec", ...},
  *              "torchGradCache": {"32" | "128": {"cachedMsPerStep", "plainMsPerStep", "overhead"}}},   (with gradCache)
  *    "eval": {"totalMs", "embedMs", "dimsMs", "funnelMs", "msPer100Queries", "per100QueriesOverTrainStep",
@@ -28,8 +33,8 @@
  *                          cells500: issue 21's workspace, panel opened → every cell right, also
  *                          summary.workspace500CellsCompleteMs)
  * A sample is one training pair. `--no-panel` / `--no-workspace` / `--no-torch` skip those parts;
- * `--only eval,gradCache,...` runs only the sections named (trainStep, gradCache, torch, eval, panel,
- * workspace), plus the wasm training step that `torch` is compared with.
+ * `--only eval,gradCache,...` runs only the sections named (trainStep, gradCache, torch, realSizes, eval, panel,
+ * workspace), plus the wasm training step that `torch` is compared with; `--no-cached512` skips realSizes' longest case.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
@@ -46,6 +51,15 @@ import type { TokenBatch } from '../src/trainer/model/types';
 import { Rng } from '../src/common/random';
 import { DataParallelPool } from '../src/trainer/runtime/parallel/pool';
 import { runEvalBench, runPrecisionsBench, type EvalBenchResult, type PrecisionsBenchResult } from './evalBench';
+import {
+  realSizeCases,
+  runRealCase,
+  summarizeRealSizes,
+  torchFlags,
+  type RealCase,
+  type RealResult,
+  type RealSizesSection,
+} from './realSizes';
 
 export const REFERENCE_SPEC: EncoderSpec = {
   vocabSize: 8000,
@@ -334,6 +348,26 @@ async function runEvalCase(o: { runs: number; warmup: number }): Promise<EvalCas
   }
 }
 
+const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+
+/**
+ * bench/torch_reference.py on Debian's python3-torch: OpenBLAS single-threaded per op (torch's own threads on
+ * top would oversubscribe the cores: docs/performance.md#the-reference-model). Its JSON line, or why not.
+ */
+function torchRun(...flags: string[]): Record<string, unknown> {
+  const r = spawnSync('/usr/bin/python3', [join('bench', 'torch_reference.py'), ...flags], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ...(existsSync(OPENBLAS) ? { LD_LIBRARY_PATH: OPENBLAS } : {}) },
+  });
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+  } catch {
+    return { skipped: (r.stderr || 'no output').trim().split('\n').pop() };
+  }
+}
+
+const torchAvailable = (args: string[]) => !args.includes('--no-torch') && existsSync('/usr/bin/python3');
+
 /** Runs this script again with `flag json` and parses the last line it prints; undefined plus why on a crash. */
 function spawnChild<T>(flag: string, arg: unknown, env: Record<string, string> = {}): { value?: T; error?: string } {
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], flag, JSON.stringify(arg)], {
@@ -375,6 +409,13 @@ function summarize(
   const torchPair = (b: string) => (peers?.torchGradCache as Record<string, { overhead?: number }> | undefined)?.[b]?.overhead ?? null;
   const stock = trainStep['wasm-stockKernels'] as CaseResult | undefined;
   const one = trainStep.wasm as CaseResult | undefined;
+  const overFloor = (p: PairResult | undefined) =>
+    p && p.overhead !== null && p.overheadFloor !== null ? 100 * (p.overhead - p.overheadFloor) : null;
+  const cachedOverTorch = (b: string) => {
+    const t = (peers?.torchGradCache as Record<string, { cachedMsPerStep?: number }> | undefined)?.[b]?.cachedMsPerStep;
+    const ours = pair(b)?.cachedMsPerStep;
+    return t && ours ? ours / t : null;
+  };
   return {
     bestWasm: best ? { setup: best[0], samplesPerSec: best[1].samplesPerSec } : null,
     torchSamplesPerSec: torch ?? null,
@@ -390,6 +431,12 @@ function summarize(
     gradCacheReforwardFloor128: pair('128')?.overheadFloor ?? null,
     cachedPeak512Over32:
       pair('512')?.cachedPeakMB && pair('32')?.cachedPeakMB ? pair('512')!.cachedPeakMB / pair('32')!.cachedPeakMB : null,
+    referenceOverTorch: best && torch ? best[1].samplesPerSec! / torch : null,
+    // GradCache re-based (issue 24): its overhead over the measured floor, in points, and its step over PyTorch's.
+    gradCacheOverFloorPoints32: overFloor(pair('32')),
+    gradCacheOverFloorPoints128: overFloor(pair('128')),
+    cachedOverTorchCached32: cachedOverTorch('32'),
+    cachedOverTorchCached128: cachedOverTorch('128'),
     evalPer100QueriesOverTrainStep: (evaluation?.per100QueriesOverTrainStep as number | undefined) ?? null,
     evalPrecisionsOverFloat32: ((evaluation?.precisions as PrecisionsBenchResult | undefined)?.ratio as number | undefined) ?? null,
     evalPrecisionsOverFloat32Cpu: ((evaluation?.precisions as PrecisionsBenchResult | undefined)?.cpuRatio as number | undefined) ?? null,
@@ -411,6 +458,11 @@ async function main(): Promise<void> {
   const precisionsArg = args.indexOf('--precisions-case');
   if (precisionsArg >= 0) {
     console.log(JSON.stringify(await runPrecisionsBench(JSON.parse(args[precisionsArg + 1]) as { runs: number; warmup: number })));
+    return;
+  }
+  const realArg = args.indexOf('--real-case');
+  if (realArg >= 0) {
+    console.log(JSON.stringify(await runRealCase(JSON.parse(args[realArg + 1]) as RealCase)));
     return;
   }
   const pairArg = args.indexOf('--pair');
@@ -464,20 +516,8 @@ async function main(): Promise<void> {
   // python3-torch libopenblas0-pthread): the same model, loss and optimizer, OpenBLAS single-threaded
   // per op (torch's own 2 threads on top would oversubscribe the 2 cores: docs/performance.md#the-reference-model).
   let peers: Record<string, unknown> | undefined;
-  if (runs('torch') && !args.includes('--no-torch') && existsSync('/usr/bin/python3')) {
+  if (runs('torch') && torchAvailable(args)) {
     log('torch peer …');
-    const blas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
-    const torchRun = (...flags: string[]) => {
-      const r = spawnSync('/usr/bin/python3', [join('bench', 'torch_reference.py'), ...flags], {
-        encoding: 'utf8',
-        env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ...(existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) },
-      });
-      try {
-        return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-      } catch {
-        return { skipped: (r.stderr || 'no output').trim().split('\n').pop() };
-      }
-    };
     const torch = torchRun('--batch', '32', '--steps', String(steps));
     const wasm = trainStep.wasm as { msPerStep: number | null };
     const torchMs = torch.msPerStep as number | undefined;
@@ -485,7 +525,7 @@ async function main(): Promise<void> {
       torch: torchMs
         ? {
             ...torch,
-            blas: existsSync(blas) ? 'openblas-pthread' : 'default',
+            blas: existsSync(OPENBLAS) ? 'openblas-pthread' : 'default',
             wasmOverTorch: wasm.msPerStep ? wasm.msPerStep / torchMs : null,
           }
         : torch,
@@ -521,6 +561,25 @@ async function main(): Promise<void> {
     gradCache[String(batch)] = r.value ?? { error: r.error };
   }
 
+  // The encoders people fine-tune (bench/realSizes.ts): each case in its own process, so that its peak
+  // RSS is the step's; the PyTorch peer on the same shapes and threads.
+  let realSizes: RealSizesSection | undefined;
+  if (runs('realSizes')) {
+    realSizes = { cases: {} };
+    for (const [key, c] of Object.entries(realSizeCases(threads, quick, !quick && !args.includes('--no-cached512')))) {
+      log(`realSizes ${key} …`);
+      const r = spawnChild<RealResult>('--real-case', c);
+      realSizes.cases[key] = r.value ?? { error: r.error! };
+    }
+    if (torchAvailable(args)) {
+      realSizes.torch = {};
+      for (const key of ['miniLmL6Batch32', 'bertBaseBatch8']) {
+        log(`realSizes torch peer ${key} …`);
+        realSizes.torch[key] = torchRun(...torchFlags(realSizeCases(threads, quick)[key], threads));
+      }
+    }
+  }
+
   let evaluation: Record<string, unknown> | undefined;
   if (runs('eval')) {
     log(`eval (1,000 queries, every dim, funnel) …`);
@@ -533,9 +592,10 @@ async function main(): Promise<void> {
 
   const result: Record<string, unknown> = {
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-    summary: summarize(trainStep, gradCache, peers, evaluation),
+    summary: { ...summarize(trainStep, gradCache, peers, evaluation), ...summarizeRealSizes(realSizes) },
     trainStep,
     ...(runs('gradCache') ? { gradCache } : {}),
+    ...(realSizes ? { realSizes } : {}),
     ...(peers ? { peers } : {}),
     ...(evaluation ? { eval: evaluation } : {}),
   };

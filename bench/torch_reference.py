@@ -4,13 +4,16 @@ Same reference model (vocab 8000, hidden 128, 2 post-LN BERT layers, 4 heads, FF
 mean pooling), MNRL with scale 20 on cosine similarities, AdamW, batch 32 pairs = 64 sequences.
 Run with Debian's torch:  OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \
     /usr/bin/python3 bench/torch_reference.py [--batch 32] [--threads 2] [--gradcache 32]
-Prints one JSON line: {"msPerStep", "samplesPerSec", "steps"}. With --gradcache MB, the peer of bench.ts's
-gradCache pair: GradCache as sentence-transformers' CachedMultipleNegativesRankingLoss runs it (no-grad
-forward of every mini-batch with its RNG state kept, the loss on the detached embeddings, then each
-mini-batch again with the same dropout and the cached gradient), alternating with the plain step in one
-process: {"cachedMsPerStep", "plainMsPerStep", "overhead"}.
+Prints one JSON line: {"msPerStep", "samplesPerSec", "steps", "peakRssMB"} (peakRssMB: the process's
+maximum resident set, getrusage). --hidden/--layers/--heads/--ffn/--vocab/--seq give other shapes (bench.ts's
+realSizes section: MiniLM-L6 --hidden 384 --layers 6 --heads 12 --ffn 1536 --vocab 30522 --seq 64, BERT-base
+--hidden 768 --layers 12 --heads 12 --ffn 3072 --vocab 30522 --seq 64); --warmup the untimed steps first.
+With --gradcache MB, the peer of bench.ts's gradCache pair: GradCache as sentence-transformers'
+CachedMultipleNegativesRankingLoss runs it (no-grad forward of every mini-batch with its RNG state kept, the
+loss on the detached embeddings, then each mini-batch again with the same dropout and the cached gradient),
+alternating with the plain step in one process: {"cachedMsPerStep", "plainMsPerStep", "overhead"}.
 """
-import argparse, json, statistics, time
+import argparse, json, resource, statistics, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -78,15 +81,22 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--gradcache", type=int, default=0, help="mini-batch size: time GradCache against the plain step")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=512)
+    ap.add_argument("--seq", type=int, default=32)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = Encoder()
+    model = Encoder(vocab=a.vocab, h=a.hidden, layers=a.layers, heads=a.heads, ffn=a.ffn)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
 
     def step(cached):
-        ids = torch.randint(5, 8000, (2 * a.batch, 32))
-        mask = torch.ones(2 * a.batch, 32)
+        ids = torch.randint(5, a.vocab, (2 * a.batch, a.seq))
+        mask = torch.ones(2 * a.batch, a.seq)
         t0 = time.perf_counter()
         opt.zero_grad()
         if cached:
@@ -99,17 +109,18 @@ def main():
 
     if a.gradcache:
         cached, plain = [], []
-        for i in range(2 + a.steps):
+        for i in range(a.warmup + a.steps):
             for c in ((True, False) if i % 2 == 0 else (False, True)):
                 ms = step(c)
-                if i >= 2:
+                if i >= a.warmup:
                     (cached if c else plain).append(ms)
         c, p = statistics.median(cached), statistics.median(plain)
         print(json.dumps({"cachedMsPerStep": c, "plainMsPerStep": p, "overhead": c / p - 1, "miniBatchSize": a.gradcache, "threads": a.threads}))
         return
-    times = [step(False) for _ in range(2 + a.steps)][2:]
+    times = [step(False) for _ in range(a.warmup + a.steps)][a.warmup:]
     ms = statistics.median(times)
-    print(json.dumps({"msPerStep": ms, "samplesPerSec": 1000 * a.batch / ms, "steps": times, "torch": torch.__version__}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    print(json.dumps({"msPerStep": ms, "samplesPerSec": 1000 * a.batch / ms, "steps": times, "peakRssMB": peak, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

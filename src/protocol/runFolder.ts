@@ -43,6 +43,16 @@ export interface RunInfo {
   git?: GitProvenance;
   /** Where its data came from: one entry per split read (train, then eval when it has its own source). */
   data?: DataProvenance[];
+  /**
+   * The bundled trainer, as it goes (with `step`): its training time so far in seconds (earlier sessions of a
+   * resumed run included), its recent pace in seconds per step (evaluations included) and when it wrote them
+   * (ms since the epoch): a reader extrapolates elapsed and remaining time (src/insights/runTime.ts).
+   */
+  elapsedSeconds?: number;
+  secondsPerStep?: number;
+  progressAt?: number;
+  /** The bundled trainer, before its first step: what the run will take, from a timed warm-up step. */
+  estimate?: RunEstimate;
   [extra: string]: unknown;
 }
 
@@ -69,6 +79,17 @@ export type SysSample = {
   cpu: number;
   rssMB: number;
 };
+
+/** run.json `estimate`: a warm-up step's time, the steps to go, and the process's memory (bytes). */
+export interface RunEstimate {
+  secondsPerStep: number;
+  /** Steps the run has to go when it was measured. */
+  steps: number;
+  /** The process's peak resident memory after the warm-up step (every thread). */
+  memoryBytes: number;
+  /** The trainer's own estimate of a step at the longest sequences (runtime/memoryBudget.ts). */
+  estimatedBytes?: number;
+}
 
 /** run.json `bestCheckpoints[dim]`. */
 export interface BestCheckpoint {

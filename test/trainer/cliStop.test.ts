@@ -128,7 +128,7 @@ test('an impossible batch: exit 2 before the data is read, with file: /training/
   assert.equal(r.status, 2, r.stderr);
   assert.match(
     r.stderr,
-    /mem\.mrl\.json: \/training\/batchSize: a step of 65536 rows needs about [\d.]+ GB.*a batchSize of at most \d+ fits/,
+    /mem\.mrl\.json: \/training\/batchSize: a step of 65536 rows needs about [\d.]+ GB.*A batchSize of at most \d+ fits/,
   );
   assert.match(r.stderr, /^backend: /m);
   assert.doesNotMatch(r.stderr, /^data: /m, 'refused before the data was loaded');

@@ -101,10 +101,17 @@ test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on 
   const run = async (backend: 'cpu' | 'wasm') => {
     await initBackend(backend);
     const params = new Map(
-      Object.entries(shapes).map(([name, shape], k) => [name, tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), k + 1), shape))]),
+      // In a tidy, as the encoder makes them: a variable then holds the only reference to its buffer.
+      Object.entries(shapes).map(([name, shape], k) => [
+        name,
+        tf.tidy(() => tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), k + 1), shape))),
+      ]),
     );
     const opt = new AdamW(params, { learningRate: 0.01, weightDecay: 0.1, maxGradNorm: 0.5 });
     const norms: number[] = [];
+    // On wasm the update is written into the variables' own buffers: no new tensor, the same buffer.
+    const buffers = [...params.values()].map((v) => v.dataId);
+    const tensors = tf.memory().numTensors;
     for (let step = 0; step < 4; step++) {
       const grads = new Map([...params.values()].map((v, k) => [v, tf.tensor(values(v.size, 10 * step + k + 5), v.shape)] as const));
       norms.push(opt.apply(grads));
@@ -114,6 +121,8 @@ test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on 
       norms,
       params: [...params.values()].map((v) => v.dataSync().slice()),
       fused: backend === 'wasm' && ownWasmKernelsActive(),
+      inPlace: [...params.values()].every((v, k) => v.dataId === buffers[k]),
+      tensorsAdded: tf.memory().numTensors - tensors,
     };
     opt.dispose();
     for (const v of params.values()) v.dispose();
@@ -122,6 +131,9 @@ test('AdamW on wasm (one fused kernel per tensor) equals the tfjs-ops update on 
   const cpu = await run('cpu');
   const wasm = await run('wasm');
   assert.ok(wasm.fused, 'the fused AdamW kernel is active on wasm');
+  assert.ok(wasm.inPlace, 'updated in place on wasm');
+  assert.equal(wasm.tensorsAdded, 0);
+  assert.equal(cpu.tensorsAdded, 0);
   for (let i = 0; i < cpu.norms.length; i++) assert.ok(Math.abs(cpu.norms[i] - wasm.norms[i]) <= 1e-5 * cpu.norms[i], `norm ${i}`);
   for (let k = 0; k < cpu.params.length; k++) {
     for (let i = 0; i < cpu.params[k].length; i++) {

@@ -263,7 +263,7 @@ test('memory: a batch that cannot fit is refused before anything slow, naming /t
   await assert.rejects(prepareRun(c), (e: unknown) => {
     assert.ok(e instanceof RunInputError, String(e));
     assert.equal(e.path, '/training/batchSize');
-    assert.match(e.message, /a step of 65536 rows needs about [\d.]+ GB .*a batchSize of at most \d+ fits/);
+    assert.match(e.message, /a step of 65536 rows needs about [\d.]+ GB .*A batchSize of at most \d+ fits/);
     return true;
   });
   // The same config with a batch that fits gets as far as the data: the missing file is what stops it then.

@@ -149,6 +149,19 @@ test('two runs of the same config and seed give the same metrics, event for even
   assert.equal('git' in info, false);
   assert.equal(info.pid, null);
   assert.equal(info.step, 12);
+  // Before the first step, a timed warm-up (which left the metrics above as they would be without it):
+  // its estimate in run.json and log.txt; as the run went, its pace and training time.
+  assert.ok(info.estimate && info.estimate.secondsPerStep > 0 && info.estimate.memoryBytes > 0, JSON.stringify(info.estimate));
+  assert.equal(info.estimate.steps, 12);
+  assert.equal(info.estimate.estimatedBytes, pa.memory.total);
+  assert.match(
+    readFileSync(join(a, 'log.txt'), 'utf8'),
+    /estimate: ≈ [\d.]+ s\/step, ≈ [\d.]+ (s|min) for 12 steps, ≈ \d+ MB \(a warm-up step on 1 thread/,
+  );
+  const { secondsPerStep, elapsedSeconds, progressAt } = info as Required<
+    Pick<RunInfo, 'secondsPerStep' | 'elapsedSeconds' | 'progressAt'>
+  >;
+  assert.ok(secondsPerStep > 0 && elapsedSeconds > 0 && progressAt <= Date.now(), JSON.stringify(info));
   assert.ok(existsSync(join(a, 'model', 'model.safetensors')) && existsSync(join(a, 'model', 'tokenizer.json')));
   assert.deepEqual(JSON.parse(readFileSync(join(a, 'config.json'), 'utf8')), c.config, 'config.json is the resolved config');
   // A different seed is a different run (the comparison above is not vacuous).

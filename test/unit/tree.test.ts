@@ -25,6 +25,26 @@ test('description: loss, best metric at the largest dim, age', () => {
   assert.equal(liveText(s.summary(), 10, 100), 'step 10/100 · loss 0.5');
 });
 
+test('a running run: elapsed and remaining time first, from the pace its trainer wrote, ticking on between writes', () => {
+  const s = new RunSeries();
+  s.push([{ step: 100, epoch: 0, time: 1, split: 'train', values: { loss: 0.5 } }]);
+  // Written 30 s ago: 10 min of training, 1.5 s a step, 100 of 800 steps done.
+  const info = { step: 100, totalSteps: 800, elapsedSeconds: 600, secondsPerStep: 1.5, progressAt: now - 30_000 };
+  assert.equal(
+    runDescription(s.summary(), '2026-01-01T11:50:00Z', now, undefined, undefined, info),
+    '11 min elapsed · ≈ 17 min left · loss 0.5 · 10m ago',
+  );
+  assert.equal(liveText(s.summary(), 100, 800, info, now), 'step 100/800 · ≈ 17 min left · loss 0.5');
+  // Before the first step: the warm-up's estimate for the whole run.
+  const starting = { step: 0, totalSteps: 800, estimate: { secondsPerStep: 1.4, steps: 800, memoryBytes: 2.6 * 2 ** 30 } };
+  assert.equal(
+    runDescription(new RunSeries().summary(), '2026-01-01T11:59:30Z', now, undefined, undefined, starting),
+    '≈ 19 min left · 30s ago',
+  );
+  // A finished run (no `running` info) keeps the plain description.
+  assert.equal(runDescription(s.summary(), '2026-01-01T11:50:00Z', now), 'loss 0.5 · 10m ago');
+});
+
 test('grouping by status in a fixed order; context values drive the menus', () => {
   const g = groupRuns([{ status: 'failed' as const }, { status: 'running' as const }, { status: 'failed' as const }]);
   assert.deepEqual(

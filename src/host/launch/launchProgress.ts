@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { RunState } from '../../runs/store';
 import { settings } from '../settings';
 import { liveText } from '../runsView/treeModel';
+import { estimateText, runEstimate } from '../../insights/runTime';
 import { MESSAGE_PREFIX } from '../ui';
 
 /** What the notification watches of a launch (the launcher's bookkeeping). */
@@ -113,7 +114,7 @@ export class LaunchProgress {
             if (ph === 'running' && r) {
               m.step = r.info.step ?? r.summary.lastStep ?? 0;
               m.total = r.info.totalSteps;
-              m.live = liveText(r.summary, r.info.step, r.info.totalSteps);
+              m.live = liveText(r.summary, r.info.step, r.info.totalSteps, r.info);
             }
             return m;
           });
@@ -179,7 +180,10 @@ export class LaunchProgress {
         const total = r.info.totalSteps;
         const inc = total && step > lastStep ? ((step - lastStep) / total) * 100 : undefined;
         lastStep = Math.max(lastStep, step);
-        progress.report({ message: liveText(r.summary, r.info.step, total) || 'running…', increment: inc });
+        // Before the first step: the trainer's estimate from its warm-up step, once written.
+        const e = step === 0 ? runEstimate(r.info) : undefined;
+        const live = e ? `starting: ${estimateText(e)}` : liveText(r.summary, r.info.step, total, r.info);
+        progress.report({ message: live || 'running…', increment: inc });
       } else if (ph === 'starting') progress.report({ message: 'starting…' });
       return false;
     });

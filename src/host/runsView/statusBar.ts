@@ -18,7 +18,7 @@ export class LiveStatusBar implements vscode.Disposable {
       return;
     }
     const r = live[0];
-    const text = liveText(r.summary, r.info.step, r.info.totalSteps) || 'starting…';
+    const text = liveText(r.summary, r.info.step, r.info.totalSteps, r.info) || 'starting…';
     this.item.text = `$(sync~spin) ${r.info.name}: ${text}${live.length > 1 ? ` (+${live.length - 1})` : ''}`;
     this.item.tooltip = `Matryoshka Lab — ${live.map((x) => x.info.name).join(', ')} running. Click to open the metrics panel.`;
     this.item.command = { command: 'matryoshkaLab.openPanel', title: 'Open Metrics Panel', arguments: [{ kind: 'run', id: r.id }] };

@@ -322,6 +322,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       Date.now(),
       r.readError ? `unreadable: ${r.readError}` : r.reason && !r.died ? r.reason : undefined,
       r.notes,
+      r.status === 'running' && !r.died ? r.info : undefined,
     );
     item.contextValue = runContextValue(r.status, this.resumable(r), r.info.engine);
     // Everything in the tooltip that comes from the run folder is escaped (a cloned repo's run.json

@@ -1,6 +1,7 @@
 // What the runs tree shows, as pure functions (no vscode import) so it is unit-tested.
 import type { RunNotes, RunStatus } from '../../protocol/runFolder';
 import { distinctRunLabels, runDisplayName, type LabelRun } from '../../insights/runLabel';
+import { formatDuration, runTimes, runTimesText } from '../../insights/runTime';
 import type { RunSummary } from '../../runs/series';
 
 export const GROUP_ORDER: readonly RunStatus[] = ['running', 'completed', 'stopped', 'failed'];
@@ -31,17 +32,23 @@ export function fmt(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
-/** "loss 0.432 · ndcg@10@256 0.61 · 5m ago" */
+/**
+ * "loss 0.432 · ndcg@10@256 0.61 · 5m ago"; a running run's (`running`: its run.json) starts with its
+ * elapsed and remaining time: "12 min elapsed · ≈ 7 min left · loss 0.432 · …".
+ */
 export function runDescription(
   summary: RunSummary,
   startedAt: string | undefined,
   now: number,
   problem?: string,
   notes?: RunNotes,
+  running?: Parameters<typeof runTimesText>[0],
 ): string {
   const parts: string[] = [];
   // A description is plain text (never markdown): the problem is shown as written, shortened.
   if (problem) parts.push(oneLine(problem, 60));
+  const times = running ? runTimesText(running, now) : '';
+  if (times) parts.push(times);
   const tags = tagsText(notes);
   if (tags) parts.push(tags);
   if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
@@ -51,11 +58,22 @@ export function runDescription(
   return parts.join(' · ');
 }
 
-/** "step 120/500 · loss 0.43 · 85 samples/s" for the status bar. */
-export function liveText(summary: RunSummary, step: number | undefined, total: number | undefined): string {
+/**
+ * "step 120/500 · ≈ 7 min left · loss 0.43 · 85 samples/s" for the status bar and the start notification
+ * (`info`: the run's run.json, for the time left).
+ */
+export function liveText(
+  summary: RunSummary,
+  step: number | undefined,
+  total: number | undefined,
+  info?: Parameters<typeof runTimes>[0],
+  now = Date.now(),
+): string {
   const parts: string[] = [];
   const s = step ?? summary.lastStep;
   if (s !== null && s !== undefined) parts.push(total ? `step ${s}/${total}` : `step ${s}`);
+  const remaining = info ? runTimes(info, now)?.remaining : undefined;
+  if (remaining !== undefined) parts.push(`≈ ${formatDuration(remaining)} left`);
   if (summary.loss !== null) parts.push(`loss ${fmt(summary.loss)}`);
   if (summary.samplesPerSec !== null) parts.push(`${fmt(summary.samplesPerSec)} samples/s`);
   return parts.join(' · ');

@@ -15,7 +15,6 @@
  * second signal, once it exists: the run is marked stopped at its last checkpoint.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config/loadConfig';
 import { describeParams, newSweepId } from '../../config/sweep';
@@ -291,7 +290,7 @@ async function prepareAndTrain(session: Session): Promise<number> {
         return 2;
       }
       log(`resuming ${info.id} from step ${resumeFrom.state.step}`);
-      prepared = await prepareRun(v.resolved, { backend: args.backend, resumeFrom, log });
+      prepared = await prepareRun(v.resolved, { backend: args.backend, workers: args.workers, resumeFrom, log });
     } else {
       const file = resolve(args.config!);
       configLabel = args.config!;
@@ -309,7 +308,7 @@ async function prepareAndTrain(session: Session): Promise<number> {
       runDir = args.out ? resolve(args.out) : join(defaultRunsDir(file), makeRunId(loaded.resolved.config.name));
       if (!freeRunDir(runDir)) return 2;
       infoExtra = { configFile: file, baseDir };
-      prepared = await prepareRun(loaded.resolved, { backend: args.backend, log });
+      prepared = await prepareRun(loaded.resolved, { backend: args.backend, workers: args.workers, log });
     }
   } catch (e) {
     const msg = inputError(e, configLabel! ?? '');
@@ -344,8 +343,7 @@ async function trainPrepared(
   infoExtra: Record<string, unknown>,
   resumeFrom?: LoadedCheckpoint,
 ): Promise<{ code: number; status?: string }> {
-  // wasm and cpu run one thread per tfjs instance: other cores help only as workers. tfjs-node threads itself.
-  const workers = s.args.workers ?? (prepared.backend.name === 'tensorflow' ? 0 : Math.max(0, Math.min(3, availableParallelism() - 1)));
+  const workers = prepared.workers;
   s.log(`run folder: ${runDir}${workers ? ` (${workers + 1} threads)` : ''}`);
   s.current.runDir = runDir;
   s.current.started = true;
@@ -417,7 +415,7 @@ async function runSweep(s: Session, file: string, name: string, runs: SweepRun[]
     if (!freeRunDir(runDir)) return refused();
     let prepared: PreparedRun;
     try {
-      prepared = await prepareRun(run.resolved, { backend: args.backend, log });
+      prepared = await prepareRun(run.resolved, { backend: args.backend, workers: args.workers, log });
     } catch (e) {
       const msg = inputError(e, label);
       process.stderr.write(`error: sweep ${id}, ${what}: ${msg ?? (e as Error).message}\n`);

@@ -76,7 +76,7 @@ export function lossRngState(loss: EmbeddingLoss): number[] {
   return rngHolders(loss).map((h) => h.getRngState());
 }
 
-function setLossRngState(loss: EmbeddingLoss, states: number[]): void {
+export function setLossRngState(loss: EmbeddingLoss, states: number[]): void {
   const holders = rngHolders(loss);
   if (holders.length !== states.length) throw new Error(`checkpoint has ${states.length} loss RNG states, the loss has ${holders.length}`);
   holders.forEach((h, i) => h.setRngState(states[i]));

@@ -29,6 +29,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingLoss, LossSink } from '../losses/types';
 import { wasmAddInPlace } from '../runtime/kernels/wasmKernels';
+import { variableGradsInto } from '../runtime/leanBackward';
 
 export interface RowEmbedder {
   readonly variables: tf.Variable[];
@@ -170,10 +171,14 @@ export function backpropCachedGrads(
 ): Map<tf.Variable, tf.Tensor> {
   for (const [s, e] of chunkBounds(start, end, miniBatchSize)) {
     const gChunk = gradOf(s, e);
-    const { value, grads } = tf.variableGrads(() => surrogate(embedder.embed(s, e, true), gChunk), embedder.variables);
-    value.dispose();
+    const f = () => surrogate(embedder.embed(s, e, true), gChunk);
+    // Added into acc as the backward goes where it can (runtime/leanBackward.ts): one set of gradients, not two.
+    if (!variableGradsInto(f, embedder.variables, acc)) {
+      const { value, grads } = tf.variableGrads(f, embedder.variables);
+      value.dispose();
+      accumulateGrads(acc, embedder.variables, grads);
+    }
     gChunk.dispose();
-    accumulateGrads(acc, embedder.variables, grads);
   }
   return acc;
 }

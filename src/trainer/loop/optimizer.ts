@@ -9,7 +9,7 @@
  * trainers. State is named by parameter so a checkpoint can be restored into a fresh model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ownWasmKernelsActive, wasmSumSquares } from '../runtime/kernels/wasmKernels';
+import { ownWasmKernelsActive, wasmAdamWInPlace, wasmSumSquares } from '../runtime/kernels/wasmKernels';
 import { ADAMW, type AdamWKernelAttrs } from '../runtime/kernels/wasmKernelOps';
 
 export interface AdamWOptions {
@@ -54,8 +54,16 @@ export class AdamW {
     this.maxGradNorm = o.maxGradNorm ?? 0;
     for (const [name, variable] of params) {
       this.names.set(variable, name);
-      this.m.set(name, tf.variable(tf.zerosLike(variable), false));
-      this.v.set(name, tf.variable(tf.zerosLike(variable), false));
+      // In a tidy: the zeros a variable is made from share its buffer; left alive, they would keep the
+      // first moments' buffers (twice the model) allocated after the first update replaced them.
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+      );
     }
   }
 
@@ -88,6 +96,7 @@ export class AdamW {
         // One pass over θ, g, m, v (kernels/assembly/adamw.ts) instead of a dozen tfjs kernels.
         const decay = this.weightDecay > 0 && decays(name) ? 1 - lr * this.weightDecay : 1;
         const attrs: AdamWKernelAttrs = { clip, beta1: this.beta1, beta2: this.beta2, stepSize, epsHat, decay };
+        if (wasmAdamWInPlace(variable, rawGrad, m, v, attrs)) continue;
         const [theta2, m2, v2] = tf
           .engine()
           .runKernel(ADAMW, { theta: variable, grad: rawGrad, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];

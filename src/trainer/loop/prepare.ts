@@ -7,7 +7,7 @@
  * data file creates nothing on disk.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedRunConfig } from '../../config/resolve';
 import type { BackendName, RunConfig, ScratchModelConfig } from '../../protocol/runConfig';
@@ -21,7 +21,7 @@ import type { EmbeddingLoss } from '../losses/types';
 import { BertEncoder, type EncoderSpec } from '../model/encoder';
 import { loadHfModel } from '../model/hfFolder';
 import { initBackend, preflightKernels, type BackendChoice } from '../runtime/backend';
-import { runDoesNotFit, type BlockShape } from '../runtime/memoryBudget';
+import { estimateStepMemory, stepDoesNotFit, type BlockShape, type StepMemory } from '../runtime/memoryBudget';
 import { WordPieceTokenizer } from '../tokenizer/wordpiece';
 import type { LoadedCheckpoint } from './checkpoint';
 import { lossAndGradsPlain } from './gradCache';
@@ -57,6 +57,10 @@ export interface PreparedRun {
   dims: number[];
   /** Where each split's rows came from (run.json `data`). */
   data: DataProvenance[];
+  /** Worker threads that will share each step (resolved from --workers and the backend). */
+  workers: number;
+  /** What a step is estimated to take (runtime/memoryBudget.ts), at the longest sequences. */
+  memory: StepMemory;
 }
 
 export interface PrepareOptions {
@@ -64,7 +68,14 @@ export interface PrepareOptions {
   backend?: BackendName;
   /** Continue this checkpoint's run: its tokenizer is reused (a from-scratch one is not learned again). */
   resumeFrom?: LoadedCheckpoint;
+  /** Worker threads (--workers); absent: one per core beyond the first, at most 3 (none on tensorflow). */
+  workers?: number;
   log?: (s: string) => void;
+}
+
+/** --workers as given, else the default: wasm and cpu run one thread per tfjs instance, tfjs-node threads itself. */
+export function resolveWorkers(requested: number | undefined, backend: string): number {
+  return requested ?? (backend === 'tensorflow' ? 0 : Math.max(0, Math.min(3, availableParallelism() - 1)));
 }
 
 interface ModelParts {
@@ -81,11 +92,19 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
   const log = o.log ?? (() => {});
   const backend = await initBackend(o.backend ?? config.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
+  const workers = resolveWorkers(o.workers, backend.name);
   if ('scratch' in config.model) {
     // Before anything slow: a batch that cannot fit is refused within a second (vocabSize is the upper bound).
     const s = config.model.scratch;
     const width = r.width!;
-    checkRunMemory(r, backend.name, s, scratchParamCount(s, s.vocabSize, width), width, s.maxSeqLength);
+    const params = scratchParamCount(s, s.vocabSize, width);
+    checkRunMemory(r, backend.name, workers, {
+      block: s,
+      params,
+      largestParam: s.vocabSize * s.hiddenSize,
+      dim: width,
+      seqLen: s.maxSeqLength,
+    });
   }
   const data = await runAsync(prepareDataWork(config, r.baseDir));
   log(`data: ${tableSize(data.train)} train rows, ${tableSize(data.eval)} eval rows`);
@@ -98,10 +117,16 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
 
   const { encoder, tokenizer, maxSeqLength, initial } =
     'scratch' in config.model ? await scratchModel(r, config.model.scratch, data.train, o, log) : pretrainedModel(r);
-  if (!('scratch' in config.model)) {
-    const params = [...encoder.params.values()].reduce((a, v) => a + v.size, 0);
-    checkRunMemory(r, backend.name, encoder.spec, params, encoder.dim, maxSeqLength, tableSize(data.train));
-  }
+  const sizes = [...encoder.params.values()].map((v) => v.size);
+  const modelShape = {
+    block: encoder.spec,
+    params: sizes.reduce((a, n) => a + n, 0),
+    largestParam: Math.max(...sizes),
+    dim: encoder.dim,
+    seqLen: maxSeqLength,
+  };
+  // A from-scratch model was checked above at its upper bound; this is its actual size (and the data's rows).
+  const memory = checkRunMemory(r, backend.name, workers, modelShape, tableSize(data.train));
   const loss = createLoss(r.loss, config.seed);
   const guide = loss.needsGuide ? guideModel(r, initial, maxSeqLength) : undefined;
   const kernels = await checkTrainingKernels(r, data.train, encoder, tokenizer, maxSeqLength, guide);
@@ -126,6 +151,8 @@ export async function prepareRun(r: ResolvedRunConfig, o: PrepareOptions = {}): 
     guide,
     dims: [...r.evalDims],
     data: data.sources,
+    workers,
+    memory,
   };
 }
 
@@ -218,23 +245,27 @@ function scratchParamCount(s: BlockShape & { maxSeqLength: number }, vocab: numb
 }
 
 /**
- * Refuses (RunInputError at /training/batchSize, naming what fits) a step whose estimated memory — params
- * and optimizer state, activations, embeddings cache, in-batch scores — does not fit the backend.
+ * Refuses (RunInputError at /training/batchSize, naming what fits and what to change) a step whose
+ * estimated memory — per thread's heap and for the whole process — does not fit; returns the estimate.
  */
 function checkRunMemory(
   r: ResolvedRunConfig,
   backend: string,
-  block: BlockShape,
-  params: number,
-  dim: number,
-  seqLen: number,
+  workers: number,
+  model: { block: BlockShape; params: number; largestParam: number; dim: number; seqLen: number },
   rows = Infinity,
-): void {
+): StepMemory {
   const { config } = r;
-  const nColumns = config.data.train.columns?.length ?? 2;
-  const batchRows = Math.min(config.training.batchSize, rows);
-  const why = runDoesNotFit({ block, params, batchRows, nColumns, seqLen, dim, miniBatchSize: r.loss.miniBatchSize }, backend, totalmem());
+  const shape = {
+    ...model,
+    batchRows: Math.min(config.training.batchSize, rows),
+    nColumns: config.data.train.columns?.length ?? 2,
+    miniBatchSize: r.loss.miniBatchSize,
+    workers,
+  };
+  const why = stepDoesNotFit(shape, backend, totalmem(), Math.max(1 + workers, Math.min(4, availableParallelism())));
   if (why) throw new RunInputError('/training/batchSize', why);
+  return estimateStepMemory(shape);
 }
 
 /**

@@ -11,7 +11,9 @@ import { releaseRunLock, type RunWriter } from '../../runs/runWriter';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyResume } from '../../insights/metricRules';
-import { parseMetricsJsonl, RUN_FILES, type RunInfo, type RunStatus } from '../../protocol/runFolder';
+import { parseMetricsJsonl, RUN_FILES, type RunEstimate, type RunInfo, type RunStatus } from '../../protocol/runFolder';
+import { estimateText } from '../../insights/runTime';
+import { describeStepMemory, peakRssBytes } from '../runtime/memoryBudget';
 import type { EvalResult } from '../eval/evaluator';
 import { DataParallelPool } from '../runtime/parallel/pool';
 import { BestCheckpoints } from './bestCheckpoints';
@@ -139,6 +141,7 @@ export async function runTraining(p: PreparedRun, o: TrainRunOptions): Promise<T
   let abandoned = false;
   try {
     try {
+      announceEstimate(p, loop, writer, progress, pool?.threads ?? 1, totalSteps - state.step);
       if (!o.resumeFrom) result.initial = await evals.atStart();
       else if (!evalWrittenAt(o.runDir, state.step)) {
         // An evaluation due at the checkpoint's step that a stop abandoned (the untrained baseline at step 0,
@@ -210,6 +213,32 @@ function keepBest(p: PreparedRun, o: TrainRunOptions, writer: RunWriter, step: n
     bests.restore(step, events, (s) => (steps.has(s) ? checkpointDir(o.runDir, s) : undefined));
   }
   return bests;
+}
+
+/**
+ * Before the first step: a timed warm-up step (TrainLoop.warmUp: the weights untouched) and the process's
+ * peak memory after it, to run.json's `estimate` and log.txt — "≈ 1.4 s/step, ≈ 19 min for 800 steps,
+ * ≈ 2.6 GB" — where the start notification and the runs view show it, and to the terminal.
+ */
+function announceEstimate(
+  p: PreparedRun,
+  loop: TrainLoop,
+  writer: RunWriter,
+  progress: ProgressSink | null,
+  threads: number,
+  steps: number,
+): void {
+  if (steps <= 0) return;
+  const estimate: RunEstimate = {
+    secondsPerStep: loop.warmUp(),
+    steps,
+    memoryBytes: peakRssBytes(),
+    estimatedBytes: p.memory.total,
+  };
+  writer.update({ estimate });
+  const text = `estimate: ${estimateText(estimate)} (a warm-up step on ${threads} thread${threads > 1 ? 's' : ''}, evaluations not counted; a step at ${p.maxSeqLength}-token sequences is estimated at ${describeStepMemory(p.memory, threads - 1)})`;
+  writer.log(text);
+  progress?.message(text);
 }
 
 /** The worker threads of the run (none when o.workers is 0); threads that fail to start leave the run on this thread alone. */

@@ -10,7 +10,7 @@ import { tableSize, type PairTable } from '../../data/dataset';
 import type { ByDim } from '../../protocol/runFolder';
 import type { RunWriter } from '../../runs/runWriter';
 import type { DataParallelPool } from '../runtime/parallel/pool';
-import { emptyWindow, lossRngState, type TrainerState } from './checkpoint';
+import { emptyWindow, lossRngState, setLossRngState, type TrainerState } from './checkpoint';
 import type { RunClock } from './evalSchedule';
 import type { AdamW } from './optimizer';
 import type { PreparedRun } from './prepare';
@@ -57,6 +57,8 @@ export interface TrainLoopOptions {
 export class TrainLoop implements RunClock {
   private readonly runner: StepRunner;
   private readonly startClock = performance.now();
+  /** Where this session's pace is measured from (its first step). */
+  private paceFrom?: { clock: number; step: number };
   private readonly stepsAtStart: number;
   /** CPU and memory of the process, sampled with each train event (its `sys`). */
   private readonly sys = new SysSampler();
@@ -111,19 +113,44 @@ export class TrainLoop implements RunClock {
     }
   }
 
+  /** The data position of the next step: where the current epoch's batches end, the next epoch's first. */
+  private nextPosition(): { epoch: number; batchInEpoch: number } {
+    const { epoch, batchInEpoch } = this.state;
+    return batchInEpoch >= this.o.batches.of(epoch).length ? { epoch: epoch + 1, batchInEpoch: 0 } : { epoch, batchInEpoch };
+  }
+
+  private batchAt(pos: { epoch: number; batchInEpoch: number }): { batch: TrainBatch; rows: number[] } {
+    const rows = this.o.batches.of(pos.epoch)[pos.batchInEpoch];
+    const batch: TrainBatch = { columns: this.p.train.texts.map((col) => rows.map((i) => col[i])) };
+    if (this.p.loss.needsLabels) batch.labels = rows.map((i) => this.p.train.scores![i]);
+    return { batch, rows };
+  }
+
+  /**
+   * A timed warm-up on the next step's batch: its loss and gradients without the update, so the run
+   * trains exactly as it would have (the loss's random state is put back). Twice when the first is short,
+   * since the first also grows the heaps and compiles; seconds per step.
+   */
+  warmUp(): number {
+    const { batch } = this.batchAt(this.nextPosition());
+    const rng = lossRngState(this.p.loss);
+    try {
+      let seconds = this.runner.timeWithoutUpdate(batch, this.state.step);
+      if (seconds < 3) seconds = this.runner.timeWithoutUpdate(batch, this.state.step);
+      return seconds;
+    } finally {
+      setLossRngState(this.p.loss, rng);
+    }
+  }
+
   private trainStep(): void {
     const { p, state } = this;
     const { optimizer, writer, totalSteps, progress } = this.o;
     const t = p.config.training;
-    let batches = this.o.batches.of(state.epoch);
-    if (state.batchInEpoch >= batches.length) {
-      state.epoch += 1;
-      state.batchInEpoch = 0;
-      batches = this.o.batches.of(state.epoch);
-    }
-    const rows = batches[state.batchInEpoch];
-    const batch: TrainBatch = { columns: p.train.texts.map((col) => rows.map((i) => col[i])) };
-    if (p.loss.needsLabels) batch.labels = rows.map((i) => p.train.scores![i]);
+    Object.assign(state, this.nextPosition());
+    const { batch, rows } = this.batchAt(state);
+    // The pace is measured from this session's first step: the evaluation at step 0 and the warm-up are not steps.
+    this.paceFrom ??= { clock: performance.now(), step: state.step };
     optimizer.learningRate = learningRateAt(state.step, {
       learningRate: t.learningRate,
       warmupSteps: t.warmupSteps,
@@ -159,7 +186,13 @@ export class TrainLoop implements RunClock {
         sys: this.sys.sample(),
       });
       state.window = emptyWindow();
-      writer.update({ step: state.step });
+      const steps = state.step - this.paceFrom.step;
+      writer.update({
+        step: state.step,
+        elapsedSeconds: secs,
+        secondsPerStep: (performance.now() - this.paceFrom.clock) / 1000 / Math.max(1, steps),
+        progressAt: Date.now(),
+      });
     }
     progress?.update({
       step: state.step,

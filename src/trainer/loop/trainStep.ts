@@ -3,7 +3,7 @@
  * and parameter gradients (GradCache when the loss is a cached one), clip, AdamW.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { lossAndGrads, type LossExtras } from './gradCache';
+import { lossAndGrads, type LossExtras, type StepResult } from './gradCache';
 import type { EmbeddingLoss } from '../losses/types';
 import type { Encoder } from '../model/types';
 import type { AdamW } from './optimizer';
@@ -51,7 +51,32 @@ export class StepRunner {
   }
 
   step(batch: TrainBatch, stepIndex: number): StepOutput {
-    const { loss, encoder, tokenizer, maxSeqLength, optimizer } = this.o;
+    const { optimizer } = this.o;
+    const result = this.lossAndGrads(batch, stepIndex);
+    let gradNorm: number;
+    try {
+      gradNorm = optimizer.apply(result.grads);
+    } finally {
+      for (const g of result.grads.values()) g.dispose();
+      this.o.pool?.weightsChanged();
+    }
+    return { loss: result.loss, byDim: result.sideValues, gradNorm };
+  }
+
+  /**
+   * The step without the optimizer (the weights stay as they are): its wall time in seconds. What the
+   * run's estimate is measured with; the caller keeps the loss's random state (checkpoint.ts) apart.
+   */
+  timeWithoutUpdate(batch: TrainBatch, stepIndex: number): number {
+    const t0 = performance.now();
+    const result = this.lossAndGrads(batch, stepIndex);
+    for (const g of result.grads.values()) g.dispose();
+    return (performance.now() - t0) / 1000;
+  }
+
+  /** Tokenise every column into one padded batch; the loss and the parameter gradients (the caller owns them). */
+  private lossAndGrads(batch: TrainBatch, stepIndex: number): StepResult {
+    const { loss, encoder, tokenizer, maxSeqLength } = this.o;
     const nColumns = batch.columns.length;
     const batchSize = batch.columns[0]?.length ?? 0;
     if (batch.columns.some((c) => c.length !== batchSize)) throw new Error('every column of a batch must have the same length');
@@ -72,9 +97,11 @@ export class StepRunner {
       const seqLen = host ? host.length : tokens!.inputIds.shape[1];
       if (loss.miniBatchSize === undefined && shape) {
         const perThread = Math.ceil(texts.length / (pool?.threads ?? 1));
-        assertPlainStepFits(shape, perThread, seqLen, tf.getBackend(), nColumns);
+        // The main thread's heap also holds the weights, their gradients and AdamW's m and v.
+        const paramBytes = encoder.variables.reduce((a, v) => a + v.size, 0) * 4;
+        assertPlainStepFits(shape, perThread, seqLen, tf.getBackend(), 4 * paramBytes);
       }
-      const result = host
+      return host
         ? pool!.lossAndGrads(
             { ids: host.ids, mask: host.mask, rows: texts.length, len: host.length },
             nColumns,
@@ -84,14 +111,6 @@ export class StepRunner {
             seed,
           )
         : lossAndGrads(encoderRows(encoder, tokens!, seed), nColumns, batchSize, loss, extras);
-      let gradNorm: number;
-      try {
-        gradNorm = optimizer.apply(result.grads);
-      } finally {
-        for (const g of result.grads.values()) g.dispose();
-        pool?.weightsChanged();
-      }
-      return { loss: result.loss, byDim: result.sideValues, gradNorm };
     } finally {
       if (tokens) disposeBatch(tokens);
       extras.labels?.dispose();

@@ -18,6 +18,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { installFastGradients } from './kernels';
+import { installLeanBackward } from './leanBackward';
 import { installWasmSharedIdentity } from './kernels/wasmIdentity';
 import { installWasmKernels } from './kernels/wasmKernels';
 
@@ -163,9 +164,17 @@ export async function initBackend(requested: BackendRequest): Promise<BackendCho
   // The overrides only change how gradients are computed (same values); tensorflow's native kernels do
   // not suffer from the traps they avoid, so it keeps the stock gradients.
   if (choice.name === 'wasm' || choice.name === 'cpu') installFastGradients();
+  // Every backend: the same gradients, with what the backward no longer needs freed as it goes.
+  installLeanBackward();
   if (choice.name === 'wasm') installWasmSharedIdentity();
   current = { request: requested, choice };
   return choice;
+}
+
+/** The wasm backend's heap in bytes (0 on another backend): its high-water mark, since a wasm memory never shrinks. */
+export function wasmHeapBytes(): number {
+  if (tf.getBackend() !== 'wasm') return 0;
+  return (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength ?? 0;
 }
 
 /** Kernels that must never run in training: each one marks a slow fallback (docs/performance.md #5). */

@@ -273,6 +273,30 @@ export function wasmAddInPlace(acc: tf.Tensor, g: tf.Tensor): boolean {
 }
 
 /**
+ * One AdamW update written into θ's, m's and v's own buffers (the kernel reads and writes element by
+ * element, so in place is exact), when our kernels serve and each buffer has no other holder (a variable
+ * alone: no clone, tape or reshape shares it). Returns false where it did nothing; the caller then makes
+ * new tensors and assigns them. In place, the update needs no copy of the largest parameter (the word
+ * embeddings: 94 MB ×3 on a BERT-base) at the top of a heap the backward has just fragmented.
+ */
+export function wasmAdamWInPlace(
+  theta: tf.Tensor,
+  grad: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  a: { clip: number; beta1: number; beta2: number; stepSize: number; epsHat: number; decay: number },
+): boolean {
+  if (!ownWasmKernelsActive() || !active) return false;
+  const be = tf.backend() as unknown as WasmBackend;
+  const ts = [theta, grad, m, v];
+  if (ts.some((t) => t.dtype !== 'float32' || t.size !== theta.size || t.isDisposed || !be.dataIdMap.get(t.dataId))) return false;
+  if ([theta, m, v].some((t) => be.refCount(t.dataId) !== 1)) return false;
+  const [pt, pg, pm, pv] = ts.map((t) => be.dataIdMap.get(t.dataId)!.memoryOffset);
+  if (theta.size > 0) active.adamw(pt, pg, pm, pv, pt, pm, pv, theta.size, a.clip, a.beta1, a.beta2, a.stepSize, a.epsHat, a.decay);
+  return true;
+}
+
+/**
  * A GEMM of the given build on the active wasm backend's heap, without registering any kernel (tests and
  * benchmarks compare the builds). Undefined where that build is missing or does not validate here.
  */

@@ -22,6 +22,7 @@ import { backpropHoldingLastChunk, lossAndRepGrads, type LossExtras, type RepLos
 import type { EmbeddingLoss } from '../../losses/types';
 import type { BertEncoder } from '../../model/encoder';
 import { encoderRows } from '../../loop/textBatch';
+import { wasmHeapBytes } from '../backend';
 import {
   allocateBuffers,
   Cmd,
@@ -257,13 +258,11 @@ export class DataParallelPool {
 
   /** The main thread's gradients plus every worker's (from shared memory), as tensors. */
   private addWorkerGrads(acc: Map<tf.Variable, tf.Tensor>): Map<tf.Variable, tf.Tensor> {
-    let sums: Float32Array = new Float32Array(this.buffers.grads[0]);
-    if (this.buffers.grads.length > 1) {
-      sums = Float32Array.from(sums);
-      for (const buf of this.buffers.grads.slice(1)) {
-        const g = new Float32Array(buf);
-        for (let k = 0; k < sums.length; k++) sums[k] += g[k];
-      }
+    // Summed in place into worker 0's buffer: it holds nothing else until the next step's weights.
+    const sums = new Float32Array(this.buffers.grads[0]);
+    for (const buf of this.buffers.grads.slice(1)) {
+      const g = new Float32Array(buf);
+      for (let k = 0; k < sums.length; k++) sums[k] += g[k];
     }
     const out = new Map<tf.Variable, tf.Tensor>();
     this.layout.names.forEach((name, i) => {
@@ -278,6 +277,11 @@ export class DataParallelPool {
       }
     });
     return out;
+  }
+
+  /** Each thread's wasm heap in bytes (its high-water mark: a wasm heap never shrinks), main thread first. */
+  heapBytes(): number[] {
+    return [wasmHeapBytes(), ...this.workers.map((_, w) => Atomics.load(this.ctl, slot(w, Field.HeapMiB)) * 2 ** 20)];
   }
 
   /** Blocks until every worker has published its embeddings for command `gen`; rethrows a worker's error. */
@@ -298,7 +302,8 @@ export class DataParallelPool {
   }
 
   private publishWeights(): void {
-    const params = new Float32Array(this.buffers.params);
+    // Worker 0's gradient buffer carries the weights to every worker (shared.ts).
+    const params = new Float32Array(this.buffers.grads[0]);
     this.layout.names.forEach((name, i) => {
       params.set(this.o.encoder.params.get(name)!.dataSync() as Float32Array, this.layout.offsets[i]);
     });

@@ -6,11 +6,17 @@
  * Control words (Int32Array):
  *   GEN               bumped by the main thread for every command it posts
  *   GRADS_READY       set to GEN once the main thread has written ∂L/∂reps
- *   per worker w:     [cmd, start, end, rows, len, seed, miniBatch, weightsVersion, done, status, embedded]
+ *   per worker w:     [cmd, start, end, rows, len, seed, miniBatch, weightsVersion, done, status, embedded, heapMiB]
+ *
+ * The weights and the gradients share buffers: the main thread writes the new weights into worker 0's
+ * gradient buffer before a step; every worker copies them into its replica before it publishes its
+ * embeddings, and writes its gradients only after the main thread has seen every worker's embeddings
+ * (GRADS_READY), so the weights are read before any gradient overwrites them. One buffer of the model's
+ * size per worker instead of one more for the weights (440 MB on a BERT-base).
  */
 export const GEN = 0;
 export const GRADS_READY = 1;
-export const SLOT = 11;
+export const SLOT = 12;
 export const SLOT_BASE = 4;
 export const enum Field {
   Cmd = 0,
@@ -25,6 +31,8 @@ export const enum Field {
   Status = 9,
   /** Set to GEN once the worker's embeddings are in the shared reps. */
   Embedded = 10,
+  /** The worker's wasm heap in MiB after its last command (it never shrinks: its high-water mark). */
+  HeapMiB = 11,
 }
 export const enum Cmd {
   Exit = 3,
@@ -67,8 +75,7 @@ export interface SharedBuffers {
   mask: SharedArrayBuffer;
   reps: SharedArrayBuffer;
   repGrads: SharedArrayBuffer;
-  params: SharedArrayBuffer;
-  /** One gradient buffer per worker. */
+  /** One gradient buffer per worker; worker 0's carries the weights before each step (see the header). */
   grads: SharedArrayBuffer[];
   /** A short UTF-8 error message per worker. */
   errors: SharedArrayBuffer;
@@ -84,7 +91,6 @@ export function allocateBuffers(workers: number, maxRows: number, maxLen: number
     mask: f32(maxRows * maxLen),
     reps: f32(maxRows * dim),
     repGrads: f32(maxRows * dim),
-    params: f32(paramCount),
     grads: Array.from({ length: workers }, () => f32(paramCount)),
     errors: new SharedArrayBuffer(ERROR_BYTES * workers),
   };

@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendRequest } from '../backend';
+import { initBackend, wasmHeapBytes, type BackendRequest } from '../backend';
 import { backpropHoldingLastChunk } from '../../loop/gradCache';
 import { BertEncoder, type EncoderSpec } from '../../model/encoder';
 import { encoderRows } from '../../loop/textBatch';
@@ -20,7 +20,8 @@ async function main(init: WorkerInit): Promise<void> {
   const encoder = new BertEncoder(init.spec as EncoderSpec, { seed: 0 });
   const { layout, buffers, index, dim } = init;
   const ctl = new Int32Array(buffers.control);
-  const params = new Float32Array(buffers.params);
+  // The main thread writes the weights here (shared.ts): read before this step's embeddings are published.
+  const params = new Float32Array(buffers.grads[0]);
   const grads = new Float32Array(buffers.grads[index]);
   const idsAll = new Int32Array(buffers.ids);
   const maskAll = new Float32Array(buffers.mask);
@@ -57,7 +58,6 @@ async function main(init: WorkerInit): Promise<void> {
       };
       const embedder = encoderRows(encoder, batch, seed >>> 0);
       if (cmd === Cmd.Step) {
-        grads.fill(0);
         const acc = backpropHoldingLastChunk(
           embedder,
           start,
@@ -70,6 +70,8 @@ async function main(init: WorkerInit): Promise<void> {
             for (let ready = Atomics.load(ctl, GRADS_READY); ready !== seen; ready = Atomics.load(ctl, GRADS_READY)) {
               Atomics.wait(ctl, GRADS_READY, ready, 1000);
             }
+            // Every worker has its weights by now (it published its embeddings): buffer 0 is free for gradients.
+            grads.fill(0);
           },
           (s, e) => tf.tensor2d(repGrads.subarray(s * dim, e * dim), [e - s, dim]),
         );
@@ -88,6 +90,7 @@ async function main(init: WorkerInit): Promise<void> {
       errors.fill(0);
       errors.set(msg.subarray(0, ERROR_BYTES - 1));
     }
+    Atomics.store(ctl, slot(index, Field.HeapMiB), Math.ceil(wasmHeapBytes() / 2 ** 20));
     Atomics.store(ctl, slot(index, Field.Status), status);
     Atomics.store(ctl, slot(index, Field.Done), seen);
     Atomics.notify(ctl, slot(index, Field.Done));
